@@ -1,0 +1,63 @@
+# pkc: the commands of README.md. CMake does the work; this file names it.
+#   make            build library, CLI (build/pkc), tests and benchmarks
+#   make run        bootstrap, build, run pkc with ./.pkc as its data directory
+#   make test       bootstrap, build (gcc, and clang with ASan+UBSan+libFuzzer),
+#                   run every test on the clang build
+# Warnings are errors (WERROR=OFF to relax); CTEST_ARGS="-R unit" to select.
+#   make bench      bootstrap, optimised build, run every benchmark in bench/
+#   make fuzz       run every fuzz harness for FUZZ_SECONDS (default 300) each
+#   make install    install to PREFIX (default /usr/local)
+#   make clean      remove the build trees (never ./.pkc)
+
+BUILD      ?= build
+TEST_BUILD ?= build-test
+PREFIX     ?= /usr/local
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 300
+CTEST_ARGS ?=
+WERROR     ?= ON
+
+CMAKE_TEST_FLAGS = -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DPKC_SANITIZE=ON -DPKC_FUZZ=ON -DPKC_WERROR=$(WERROR)
+
+.PHONY: all build run test bench fuzz install clean bootstrap
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
+	  -DPKC_WERROR=$(WERROR)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: bootstrap build
+	./$(BUILD)/pkc --data ./.pkc
+
+$(TEST_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(TEST_BUILD) $(CMAKE_TEST_FLAGS)
+
+# The gcc build (what `make run` uses) must compile without warnings too; the
+# tests run on the clang build with sanitizers.
+test: bootstrap build $(TEST_BUILD)/CMakeCache.txt
+	cmake --build $(TEST_BUILD) -j $(JOBS)
+	cd $(TEST_BUILD) && ctest --output-on-failure --no-label-summary -j $(JOBS) $(CTEST_ARGS)
+
+bench: bootstrap build
+	@scripts/bench $(BUILD) $(B)
+
+fuzz: bootstrap $(TEST_BUILD)/CMakeCache.txt
+	cmake --build $(TEST_BUILD) -j $(JOBS)
+	@for h in $(TEST_BUILD)/fuzz/fuzz-*; do \
+	  name=$${h##*/fuzz-}; echo "== $$name ($(FUZZ_SECONDS) s)"; \
+	  scripts/fuzz-run $$h fuzz/corpus/$$name $(FUZZ_SECONDS) 2>&1 | tail -n 12 || exit 1; \
+	done
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD)
