@@ -1,0 +1,189 @@
+/* text.c: UTF-8, base64url, hex. */
+#include "text.h"
+
+#include "err.h"
+
+int pkc_utf8_valid(const uint8_t *s, size_t n, size_t *bad)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        size_t len;
+        uint32_t min, cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2, min = 0x80, cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, min = 0x800, cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, min = 0x10000, cp = c & 0x07;
+        } else {
+            goto invalid;
+        }
+        if (n - i < len)
+            goto invalid;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                goto invalid;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            goto invalid;
+        i += len;
+    }
+    return 1;
+invalid:
+    if (bad)
+        *bad = i;
+    return 0;
+}
+
+size_t pkc_utf16_len(const uint8_t *s, size_t n)
+{
+    size_t units = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if ((c & 0xc0) != 0x80)
+            units += (c >= 0xf0) ? 2 : 1;
+    }
+    return units;
+}
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t pkc_base64url_encoded_len(size_t n)
+{
+    return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
+}
+
+size_t pkc_base64url_encode(char *out, size_t out_size, const void *in, size_t n)
+{
+    const uint8_t *p = in;
+    size_t need = pkc_base64url_encoded_len(n);
+    if (out_size < need + 1) {
+        if (out_size)
+            out[0] = '\0';
+        return 0;
+    }
+    size_t o = 0, i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        out[o++] = b64url[v >> 18];
+        out[o++] = b64url[(v >> 12) & 63];
+        out[o++] = b64url[(v >> 6) & 63];
+        out[o++] = b64url[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        out[o++] = b64url[v >> 18];
+        out[o++] = b64url[(v >> 12) & 63];
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+        out[o++] = b64url[v >> 18];
+        out[o++] = b64url[(v >> 12) & 63];
+        out[o++] = b64url[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+size_t pkc_base64url_decoded_max(size_t in_len)
+{
+    return in_len / 4 * 3 + 2;
+}
+
+static int b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+int pkc_base64url_decode(const char *in, size_t in_len, uint8_t *out, size_t out_size,
+                         size_t *out_len)
+{
+    size_t len = in_len;
+    /* Padding: only as the complete tail of a multiple of four. */
+    if (len > 0 && in[len - 1] == '=') {
+        size_t pad = 1 + (len > 1 && in[len - 2] == '=');
+        if (len % 4 != 0)
+            return pkc_error(PKC_ERR_MALFORMED, "base64url: bad padding");
+        len -= pad;
+        if (len % 4 != 4 - pad)
+            return pkc_error(PKC_ERR_MALFORMED, "base64url: bad padding");
+    }
+    if (len % 4 == 1)
+        return pkc_error(PKC_ERR_MALFORMED, "base64url: impossible length %zu", in_len);
+    size_t n = len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0);
+    if (n > out_size)
+        return pkc_error(PKC_ERR_TOO_LARGE, "base64url: %zu bytes do not fit in %zu", n,
+                         out_size);
+    for (size_t i = 0; i < len; i++)
+        if (b64url_value(in[i]) < 0)
+            return pkc_error(PKC_ERR_MALFORMED, "base64url: invalid character at %zu", i);
+    if (len % 4 && (b64url_value(in[len - 1]) & (len % 4 == 2 ? 0x0f : 0x03)) != 0)
+        return pkc_error(PKC_ERR_MALFORMED, "base64url: nonzero unused bits at the end");
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64url_value(in[i]);
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    *out_len = o;
+    return 0;
+}
+
+void pkc_hex_encode(char *out, const void *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    const uint8_t *p = in;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int pkc_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t out_size, size_t *out_len)
+{
+    if (in_len % 2)
+        return pkc_error(PKC_ERR_MALFORMED, "hex: odd length %zu", in_len);
+    if (in_len / 2 > out_size)
+        return pkc_error(PKC_ERR_TOO_LARGE, "hex: %zu bytes do not fit in %zu", in_len / 2,
+                         out_size);
+    for (size_t i = 0; i < in_len; i++)
+        if (hex_value(in[i]) < 0)
+            return pkc_error(PKC_ERR_MALFORMED, "hex: invalid character at %zu", i);
+    for (size_t i = 0; i < in_len; i += 2)
+        out[i / 2] = (uint8_t)(hex_value(in[i]) << 4 | hex_value(in[i + 1]));
+    *out_len = in_len / 2;
+    return 0;
+}
