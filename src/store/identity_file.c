@@ -1,0 +1,286 @@
+/*
+ * identity_file.c: identity.key, the file that holds a peer's secret seed.
+ *
+ *   pkc-identity-v1\n
+ *   peer-id <peer id>\n
+ *   seed <base64url of the 32-byte Ed25519 seed, 43 characters>\n
+ */
+#define _GNU_SOURCE
+#include "identity_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../crypto/identity.h"
+#include "../util/err.h"
+#include "../util/rng.h"
+#include "../util/text.h"
+
+#define MAGIC "pkc-identity-v1\n"
+#define PEER_ID_KEY "peer-id "
+#define SEED_KEY "seed "
+
+size_t pkc_identity_file_format(const pkc_identity *id, char *out, size_t out_size)
+{
+    char seed[64];
+    pkc_base64url_encode(seed, sizeof seed, pkc_identity_seed(id), PKC_SIGN_SEED_BYTES);
+    int n = snprintf(out, out_size, MAGIC PEER_ID_KEY "%s\n" SEED_KEY "%s\n",
+                     pkc_identity_peer_id(id), seed);
+    pkc_crypto_wipe(seed, sizeof seed);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* Takes "key value\n" at *p; returns the value's length or -1. */
+static int take_line(const char **p, const char *end, const char *key, const char **value)
+{
+    size_t klen = strlen(key);
+    if ((size_t)(end - *p) < klen || memcmp(*p, key, klen) != 0)
+        return -1;
+    const char *v = *p + klen;
+    const char *nl = memchr(v, '\n', (size_t)(end - v));
+    if (nl == NULL)
+        return -1;
+    *value = v;
+    *p = nl + 1;
+    return (int)(nl - v);
+}
+
+int pkc_identity_file_parse(const char *content, size_t len, pkc_identity **out)
+{
+    const char *p = content, *end = content + len, *id_text, *seed_text;
+    if (len > PKC_IDENTITY_FILE_MAX)
+        return pkc_error(PKC_ERR_MALFORMED, "identity file: larger than %d bytes",
+                         PKC_IDENTITY_FILE_MAX);
+    if (len < sizeof MAGIC - 1 || memcmp(p, MAGIC, sizeof MAGIC - 1) != 0)
+        return pkc_error(PKC_ERR_MALFORMED,
+                         "identity file: does not start with \"pkc-identity-v1\"");
+    p += sizeof MAGIC - 1;
+    int id_len = take_line(&p, end, PEER_ID_KEY, &id_text);
+    if (id_len != PKC_PEER_ID_LEN)
+        return pkc_error(PKC_ERR_MALFORMED, "identity file: line 2 is not \"peer-id <id>\"");
+    int seed_len = take_line(&p, end, SEED_KEY, &seed_text);
+    if (seed_len < 0)
+        return pkc_error(PKC_ERR_MALFORMED, "identity file: line 3 is not \"seed <base64url>\"");
+    if (p != end)
+        return pkc_error(PKC_ERR_MALFORMED, "identity file: unexpected content after line 3");
+
+    uint8_t seed[PKC_SIGN_SEED_BYTES + 8];
+    size_t seed_n;
+    if (pkc_base64url_decode(seed_text, (size_t)seed_len, seed, sizeof seed, &seed_n) != 0 ||
+        seed_n != PKC_SIGN_SEED_BYTES) {
+        pkc_crypto_wipe(seed, sizeof seed);
+        return pkc_error(PKC_ERR_MALFORMED, "identity file: the seed is not 32 bytes of base64url");
+    }
+    pkc_identity *id;
+    int rc = pkc_identity_from_seed(seed, &id);
+    pkc_crypto_wipe(seed, sizeof seed);
+    if (rc)
+        return rc;
+    if (memcmp(id->peer_id, id_text, PKC_PEER_ID_LEN) != 0) {
+        pkc_identity_free(id);
+        return pkc_error(PKC_ERR_CHECKSUM,
+                         "identity file: the seed does not produce the stored peer id (damaged)");
+    }
+    *out = id;
+    return 0;
+}
+
+int pkc_identity_load(const char *path, pkc_identity **out)
+{
+    if (path == NULL || out == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "identity: NULL argument");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return pkc_error(e == ENOENT ? PKC_ERR_NOT_FOUND : PKC_ERR_IO, "%s: %s", path,
+                         strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return pkc_error(PKC_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return pkc_error(PKC_ERR_MALFORMED, "%s: not a regular file", path);
+    }
+    if (st.st_mode & 077) {
+        close(fd);
+        return pkc_error(PKC_ERR_PERMISSION,
+                         "%s: the secret key is accessible to other users (mode %03o); "
+                         "run chmod 600 on it",
+                         path, (unsigned)(st.st_mode & 0777));
+    }
+    if (st.st_size > PKC_IDENTITY_FILE_MAX) {
+        close(fd);
+        return pkc_error(PKC_ERR_MALFORMED, "%s: %lld bytes is too large for an identity file",
+                         path, (long long)st.st_size);
+    }
+    char content[PKC_IDENTITY_FILE_MAX + 1];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, content + len, sizeof content - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            pkc_crypto_wipe(content, sizeof content);
+            return pkc_error(PKC_ERR_IO, "%s: %s", path, strerror(e));
+        }
+        if (n == 0 || (len += (size_t)n) == sizeof content)
+            break;
+    }
+    close(fd);
+    int rc = pkc_identity_file_parse(content, len, out);
+    pkc_crypto_wipe(content, sizeof content);
+    if (rc)
+        return pkc_error_wrap(rc, "%s", path);
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int pkc_identity_save(const pkc_identity *id, const char *path)
+{
+    if (id == NULL || path == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "identity: NULL argument");
+    char tmp[PATH_MAX];
+    uint8_t r[8];
+    char rhex[17];
+    pkc_rng_fill(pkc_rng_system(), r, sizeof r);
+    pkc_hex_encode(rhex, r, sizeof r);
+    if (snprintf(tmp, sizeof tmp, "%s.%s.tmp", path, rhex) >= (int)sizeof tmp)
+        return pkc_error(PKC_ERR_INVALID_ARG, "%s: path too long", path);
+
+    char content[PKC_IDENTITY_FILE_MAX];
+    size_t len = pkc_identity_file_format(id, content, sizeof content);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        pkc_crypto_wipe(content, sizeof content);
+        return pkc_error(errno == EACCES ? PKC_ERR_PERMISSION : PKC_ERR_IO, "%s: %s", tmp,
+                         strerror(errno));
+    }
+    int ok = fchmod(fd, 0600) == 0 && write_all(fd, content, len) == 0 && fsync(fd) == 0;
+    int e = errno;
+    pkc_crypto_wipe(content, sizeof content);
+    if (close(fd) != 0 && ok) {
+        ok = 0;
+        e = errno;
+    }
+    if (!ok) {
+        unlink(tmp);
+        return pkc_error(PKC_ERR_IO, "%s: %s", tmp, strerror(e));
+    }
+    /* link() never replaces an existing file, unlike rename(). */
+    int linked = link(tmp, path);
+    e = errno;
+    unlink(tmp);
+    if (linked != 0) {
+        if (e == EEXIST)
+            return pkc_error(PKC_ERR_EXISTS, "%s: already exists", path);
+        return pkc_error(PKC_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    fsync_parent(path);
+    return 0;
+}
+
+int pkc_mkdir_p(const char *path, unsigned mode)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof buf)
+        return pkc_error(PKC_ERR_INVALID_ARG, "directory path empty or too long");
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+            return pkc_error(errno == EACCES ? PKC_ERR_PERMISSION : PKC_ERR_IO, "%s: %s", buf,
+                             strerror(errno));
+        buf[i] = saved;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return pkc_error(PKC_ERR_IO, "%s: not a directory", path);
+    return 0;
+}
+
+int pkc_identity_load_or_create(const char *dir, const pkc_rng *rng, pkc_identity **out,
+                                int *created)
+{
+    if (dir == NULL || rng == NULL || out == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "identity: NULL argument");
+    int rc = pkc_mkdir_p(dir, 0700);
+    if (rc)
+        return rc;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, PKC_IDENTITY_FILE_NAME) >= (int)sizeof path)
+        return pkc_error(PKC_ERR_INVALID_ARG, "%s: path too long", dir);
+    rc = pkc_identity_load(path, out);
+    if (rc != PKC_ERR_NOT_FOUND) {
+        if (rc == 0 && created)
+            *created = 0;
+        return rc;
+    }
+    pkc_identity *id;
+    rc = pkc_identity_generate(rng, &id);
+    if (rc)
+        return rc;
+    rc = pkc_identity_save(id, path);
+    if (rc == PKC_ERR_EXISTS) {
+        /* Another process created it between our load and save: use theirs. */
+        pkc_identity_free(id);
+        rc = pkc_identity_load(path, out);
+        if (rc == 0 && created)
+            *created = 0;
+        return rc;
+    }
+    if (rc) {
+        pkc_identity_free(id);
+        return rc;
+    }
+    *out = id;
+    if (created)
+        *created = 1;
+    return 0;
+}
