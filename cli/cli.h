@@ -1,0 +1,74 @@
+/* cli.h: what the pkc command's subcommands share. */
+#ifndef PKC_CLI_H
+#define PKC_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "pkc.h"
+
+/* Exit statuses: 0 success, 1 failure at run time, 2 usage error. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Options every command accepts, set by cli_common_option(). */
+typedef struct cli_globals {
+    const char *data_dir; /* --data, or NULL */
+    int help;
+} cli_globals;
+
+extern cli_globals cli_g;
+
+typedef int (*cli_command_fn)(int argc, char **argv);
+
+typedef struct cli_command {
+    const char *name;
+    const char *args;    /* usage after the name, e.g. "[--json]" */
+    const char *summary; /* one line for the command list */
+    const char *help;    /* the command's own help text (options), may be NULL */
+    cli_command_fn run;  /* argv[0] is the command name */
+    int order;           /* position in the list */
+    struct cli_command *next;
+} cli_command;
+
+void cli_register(cli_command *cmd);
+/* The command called `name`, or NULL. */
+const cli_command *cli_find(const char *name);
+
+/* Registers a command at program start: in cmd_<name>.c write
+ *   CLI_COMMAND(id, 10, "[--json]", "print this peer's id", help_text, run_id) */
+#define CLI_COMMAND(name_, order_, args_, summary_, help_, fn_)                                    \
+    static cli_command cli_cmd_##name_ = {#name_, args_, summary_, help_, fn_, order_, NULL};      \
+    __attribute__((constructor)) static void cli_register_##name_(void)                          \
+    {                                                                                              \
+        cli_register(&cli_cmd_##name_);                                                            \
+    }
+
+/* Long options every command understands; append to a command's own table
+ * with CLI_COMMON_LONG_OPTIONS and handle with cli_common_option(). */
+#define CLI_OPT_DATA 0x1000
+#define CLI_OPT_LOG_LEVEL 0x1001
+#define CLI_COMMON_LONG_OPTIONS                                                                    \
+    {"data", required_argument, NULL, CLI_OPT_DATA},                                               \
+        {"log-level", required_argument, NULL, CLI_OPT_LOG_LEVEL},                                 \
+        {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}
+#define CLI_COMMON_SHORT_OPTIONS "vh"
+
+/* Handles a common option; returns 1 if `opt` was one, 0 if not, or -1
+ * after printing a usage error. */
+int cli_common_option(int opt, const char *arg);
+
+/* Prints the help of a command (or of pkc when NULL) to `f`. */
+void cli_print_help(FILE *f, const cli_command *cmd);
+
+/* The data directory: --data, else $PKC_DATA, else $XDG_DATA_HOME/pkc, else
+ * $HOME/.local/share/pkc. Returns a static string, or NULL (message printed)
+ * if none can be determined. */
+const char *cli_data_dir(void);
+
+/* Prints "pkc: <what>: <pkc_errmsg()>" to stderr and returns CLI_FAIL. */
+int cli_fail(const char *what, int rc);
+
+/* Prints "pkc: <message>\nTry 'pkc <cmd> --help'." and returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) PKC_PRINTF(2, 3);
+
+#endif
