@@ -1,0 +1,1 @@
+pkc_add_test(NAME cli.basics LABELS cli COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_cli.sh)

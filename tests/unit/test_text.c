@@ -1,0 +1,137 @@
+#include "test.h"
+#include "util/rng.h"
+#include "util/text.h"
+
+static void b64_round(const char *in, const char *want)
+{
+    char out[64];
+    size_t n = pkc_base64url_encode(out, sizeof out, in, strlen(in));
+    CHECK_STR(out, want);
+    CHECK_EQ(n, strlen(want));
+    CHECK_EQ(pkc_base64url_encoded_len(strlen(in)), n);
+    uint8_t dec[64];
+    size_t dn;
+    CHECK_OK(pkc_base64url_decode(out, n, dec, sizeof dec, &dn));
+    CHECK_EQ(dn, strlen(in));
+    CHECK_MEM(dec, in, dn);
+}
+
+TEST(text, base64url_rfc4648_vectors)
+{
+    b64_round("", "");
+    b64_round("f", "Zg");
+    b64_round("fo", "Zm8");
+    b64_round("foo", "Zm9v");
+    b64_round("foob", "Zm9vYg");
+    b64_round("fooba", "Zm9vYmE");
+    b64_round("foobar", "Zm9vYmFy");
+    b64_round("\xfb\xff", "-_8");
+    CHECK_HELPER();
+}
+
+TEST(text, base64url_accepts_correct_padding_only)
+{
+    uint8_t out[8];
+    size_t n;
+    CHECK_OK(pkc_base64url_decode("Zg==", 4, out, sizeof out, &n));
+    CHECK_EQ(n, 1);
+    CHECK_OK(pkc_base64url_decode("Zm8=", 4, out, sizeof out, &n));
+    CHECK_EQ(n, 2);
+    CHECK_ERR(pkc_base64url_decode("Zg=", 3, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_base64url_decode("Zm8==", 5, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_base64url_decode("Zm9v=", 5, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_base64url_decode("====", 4, out, sizeof out, &n), PKC_ERR_MALFORMED);
+}
+
+TEST(text, base64url_rejects_bad_input_without_writing)
+{
+    uint8_t out[8] = {0x55, 0x55};
+    size_t n = 77;
+    CHECK_ERR(pkc_base64url_decode("Z", 1, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_base64url_decode("Zh", 2, out, sizeof out, &n), PKC_ERR_MALFORMED); /* bits */
+    CHECK_ERR(pkc_base64url_decode("Zm+v", 4, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_base64url_decode("Zm/v", 4, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_base64url_decode("Zm9 ", 4, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_base64url_decode("Zm9vYmFy", 8, out, 5, &n), PKC_ERR_TOO_LARGE);
+    CHECK_EQ(out[0], 0x55);
+    CHECK_EQ(n, 77);
+}
+
+TEST(text, base64url_random_round_trips)
+{
+    pkc_seeded_rng rng;
+    pkc_seeded_rng_init(&rng, 1);
+    for (int i = 0; i < 500; i++) {
+        uint8_t in[100], dec[100];
+        char enc[200];
+        size_t len = pkc_rng_below(&rng.rng, sizeof in + 1), n;
+        pkc_rng_fill(&rng.rng, in, len);
+        size_t e = pkc_base64url_encode(enc, sizeof enc, in, len);
+        CHECK(e <= pkc_base64url_decoded_max(e) * 4 / 3 + 4);
+        CHECK(pkc_base64url_decoded_max(e) >= len);
+        CHECK_OK(pkc_base64url_decode(enc, e, dec, sizeof dec, &n));
+        CHECK_EQ(n, len);
+        CHECK_MEM(dec, in, len);
+    }
+}
+
+TEST(text, base64url_encode_refuses_small_output)
+{
+    char out[4];
+    CHECK_EQ(pkc_base64url_encode(out, sizeof out, "foo", 3), 0);
+    CHECK_STR(out, "");
+}
+
+TEST(text, hex)
+{
+    char out[9];
+    pkc_hex_encode(out, "\x00\x7f\xab\xff", 4);
+    CHECK_STR(out, "007fabff");
+    uint8_t dec[4];
+    size_t n;
+    CHECK_OK(pkc_hex_decode("007FabFF", 8, dec, sizeof dec, &n));
+    CHECK_EQ(n, 4);
+    CHECK_MEM(dec, "\x00\x7f\xab\xff", 4);
+    CHECK_ERR(pkc_hex_decode("abc", 3, dec, sizeof dec, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_hex_decode("zz", 2, dec, sizeof dec, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_hex_decode("0011223344", 10, dec, sizeof dec, &n), PKC_ERR_TOO_LARGE);
+}
+
+TEST(text, utf8_validation)
+{
+    static const struct {
+        const char *s;
+        size_t len;
+        int valid;
+        size_t bad;
+    } cases[] = {
+        {"", 0, 1, 0},
+        {"ascii", 5, 1, 0},
+        {"\xc3\xa9", 2, 1, 0},              /* é */
+        {"\xe2\x82\xac", 3, 1, 0},          /* € */
+        {"\xf0\x9f\x98\x80", 4, 1, 0},      /* 😀 */
+        {"\xf4\x8f\xbf\xbf", 4, 1, 0},      /* U+10FFFF */
+        {"a\xc0\x80", 3, 0, 1},             /* overlong */
+        {"ab\xe0\x80\xaf", 5, 0, 2},        /* overlong 3-byte */
+        {"\xed\xa0\x80", 3, 0, 0},          /* surrogate D800 */
+        {"\xf4\x90\x80\x80", 4, 0, 0},      /* above U+10FFFF */
+        {"x\x80", 2, 0, 1},                 /* lone continuation */
+        {"\xe2\x82", 2, 0, 0},              /* truncated */
+        {"\xff", 1, 0, 0},
+        {"\xc3\x28", 2, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t bad = 999;
+        int v = pkc_utf8_valid((const uint8_t *)cases[i].s, cases[i].len, &bad);
+        CHECK_EQ(v, cases[i].valid);
+        if (!v)
+            CHECK_EQ(bad, cases[i].bad);
+    }
+}
+
+TEST(text, utf16_length_counts_surrogate_pairs_as_two)
+{
+    const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"; /* a é € 😀 */
+    CHECK_EQ(pkc_utf16_len((const uint8_t *)s, strlen(s)), 5);
+    CHECK_EQ(pkc_utf16_len((const uint8_t *)"", 0), 0);
+}
