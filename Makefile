@@ -20,6 +20,8 @@ WERROR     ?= ON
 CMAKE_TEST_FLAGS = -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_C_FLAGS_DEBUG="-O1 -g" -DPKC_SANITIZE=ON -DPKC_FUZZ=ON -DPKC_WERROR=$(WERROR)
 
+SHELL := /bin/bash
+
 .PHONY: all build run test bench fuzz install clean bootstrap
 
 all: build
@@ -53,7 +55,8 @@ fuzz: bootstrap $(TEST_BUILD)/CMakeCache.txt
 	cmake --build $(TEST_BUILD) -j $(JOBS)
 	@for h in $(TEST_BUILD)/fuzz/fuzz-*; do \
 	  name=$${h##*/fuzz-}; echo "== $$name ($(FUZZ_SECONDS) s)"; \
-	  scripts/fuzz-run $$h fuzz/corpus/$$name $(FUZZ_SECONDS) 2>&1 | tail -n 12 || exit 1; \
+	  PKC_FUZZ_SEED=0 scripts/fuzz-run $$h fuzz/corpus/$$name $(FUZZ_SECONDS) 2>&1 | tail -n 12; \
+	  [ $${PIPESTATUS[0]} = 0 ] || exit 1; \
 	done
 
 install: build

@@ -25,6 +25,7 @@
 #define MAGIC "pkc-identity-v1\n"
 #define PEER_ID_KEY "peer-id "
 #define SEED_KEY "seed "
+#define SEED_TEXT_LEN 43 /* base64url of 32 bytes, no padding */
 
 size_t pkc_identity_file_format(const pkc_identity *id, char *out, size_t out_size)
 {
@@ -65,8 +66,9 @@ int pkc_identity_file_parse(const char *content, size_t len, pkc_identity **out)
     if (id_len != PKC_PEER_ID_LEN)
         return pkc_error(PKC_ERR_MALFORMED, "identity file: line 2 is not \"peer-id <id>\"");
     int seed_len = take_line(&p, end, SEED_KEY, &seed_text);
-    if (seed_len < 0)
-        return pkc_error(PKC_ERR_MALFORMED, "identity file: line 3 is not \"seed <base64url>\"");
+    /* Exactly the unpadded form, so each identity has one file content. */
+    if (seed_len != SEED_TEXT_LEN)
+        return pkc_error(PKC_ERR_MALFORMED, "identity file: line 3 is not \"seed <43 base64url characters>\"");
     if (p != end)
         return pkc_error(PKC_ERR_MALFORMED, "identity file: unexpected content after line 3");
 

@@ -117,6 +117,11 @@ TEST(identity_file, damaged_files_are_errors_never_new_identities)
     CHECK_ERR(pkc_identity_load(file, &id), PKC_ERR_CHECKSUM);
     /* load_or_create must not replace a damaged identity. */
     CHECK_ERR(pkc_identity_load_or_create(dir, pkc_rng_system(), &id, NULL), PKC_ERR_CHECKSUM);
+    /* The same seed with base64 padding: one identity has one file form. */
+    memcpy(bad, good, len);
+    memcpy(bad + len - 1, "=\n", 2);
+    write_file(file, bad, len + 1, 0600);
+    CHECK_ERR(pkc_identity_load(file, &id), PKC_ERR_MALFORMED);
     /* Trailing junk. */
     memcpy(bad, good, len);
     memcpy(bad + len, "x", 1);
