@@ -54,6 +54,7 @@ bench: bootstrap build
 fuzz: bootstrap $(TEST_BUILD)/CMakeCache.txt
 	cmake --build $(TEST_BUILD) -j $(JOBS)
 	@for h in $(TEST_BUILD)/fuzz/fuzz-*; do \
+	  [ -f $$h ] && [ -x $$h ] || continue; \
 	  name=$${h##*/fuzz-}; echo "== $$name ($(FUZZ_SECONDS) s)"; \
 	  PKC_FUZZ_SEED=0 scripts/fuzz-run $$h fuzz/corpus/$$name $(FUZZ_SECONDS) 2>&1 | tail -n 12; \
 	  [ $${PIPESTATUS[0]} = 0 ] || exit 1; \
