@@ -61,6 +61,7 @@ fuzz: bootstrap $(TEST_BUILD)/CMakeCache.txt
 	done
 
 install: build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
