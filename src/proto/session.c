@@ -1264,8 +1264,14 @@ int pkc_session_receive(pkc_session *s, const uint8_t *rec, size_t len)
         return pkc_error(PKC_ERR_MALFORMED, "session: an empty record");
     if (s->st == ST_IDLE)
         return pkc_error(PKC_ERR_STATE, "session: pkc_session_start() first");
-    if (s->st != ST_ESTABLISHED)
-        return handshake_record(s, rec, len);
+    if (s->st != ST_ESTABLISHED) {
+        int rc = handshake_record(s, rec, len);
+        if (rc == 0) {
+            s->stats.records_in++;
+            s->stats.bytes_in += len;
+        }
+        return rc;
+    }
     return sealed_record(s, rec, len);
 }
 
