@@ -116,7 +116,7 @@ TEST(proto_session, swapped_fingerprint_is_refused)
  * fields to what each side expects.
  */
 typedef struct mitm {
-    int rewrite;
+    int rewrite;      /* 1: both directions, 2: only what A sends */
     int rewrote;
 } mitm;
 
@@ -139,7 +139,7 @@ static int mitm_relay(void *user, int from_initiator, ph_record *r)
         /* A says (A, M1); B expects (M2, B). */
         swap_fp(r, ph_fp_a, ph_fp_m2, &m->rewrote);
         swap_fp(r, ph_fp_m1, ph_fp_b, &m->rewrote);
-    } else {
+    } else if (m->rewrite == 1) {
         /* B says (M2, B); A expects (A, M1). */
         swap_fp(r, ph_fp_m2, ph_fp_a, &m->rewrote);
         swap_fp(r, ph_fp_b, ph_fp_m1, &m->rewrote);
@@ -192,6 +192,24 @@ TEST(proto_session, rewriting_man_in_the_middle_is_caught_by_signatures)
     CHECK_EQ(p.a.end_error, PKC_ERR_BAD_SIGNATURE);
     CHECK_EQ(p.a.end_by_peer, 0);
     CHECK_EQ(p.b.end_error, PKC_ERR_BAD_SIGNATURE);
+    CHECK_EQ(p.b.end_by_peer, 1);
+    ph_free(&p);
+}
+
+/* The relay makes HELLO look right to B and passes WELCOME on as it is:
+ * A sees B's view of the certificates and names the problem. */
+TEST(proto_session, half_rewriting_man_in_the_middle_is_named)
+{
+    ph_pair p;
+    mitm m = {2, 0};
+    mitm_pair(&p, &m, 24);
+    CHECK_OK(ph_start(&p));
+    ph_pump(&p);
+    CHECK_EQ(m.rewrote, 2);
+    CHECK(!p.a.established && !p.b.established);
+    CHECK_EQ(p.a.end_error, PKC_ERR_FINGERPRINT);
+    CHECK_EQ(p.a.end_by_peer, 0);
+    CHECK_EQ(p.b.end_error, PKC_ERR_FINGERPRINT);
     CHECK_EQ(p.b.end_by_peer, 1);
     ph_free(&p);
 }
@@ -260,6 +278,8 @@ TEST(proto_session, connecting_to_oneself_is_refused)
     ph_pump(&p);
     CHECK(!p.a.established && !p.b.established);
     CHECK_EQ(p.a.end_reason, PKC_REASON_SELF);
+    CHECK_EQ(p.a.end_by_peer, 0);
+    CHECK_EQ(p.b.end_reason, PKC_REASON_SELF);
     ph_free(&p);
 }
 
@@ -438,6 +458,8 @@ TEST(proto_session, initiator_refuses_excessive_work)
  */
 typedef struct manual_initiator {
     const pkc_identity *id;
+    const uint8_t *claim; /* identity key written in AUTH (NULL: id's own) */
+    const uint8_t *proof_id, *proof_mac; /* an invitation proof to present, or NULL */
     uint8_t e_sk[32], e_pk[32];
     uint8_t transcript[4 * PKC_HS_MAX];
     size_t tlen;
@@ -478,8 +500,10 @@ static void mi_auth(manual_initiator *m, uint64_t counter, pkc_buf *out)
 {
     pkc_hs_auth a;
     memset(&a, 0, sizeof a);
-    a.identity = pkc_identity_public_key(m->id);
+    a.identity = m->claim ? m->claim : pkc_identity_public_key(m->id);
     a.pow_counter = counter;
+    a.proof_id = m->proof_id;
+    a.proof_mac = m->proof_mac;
     pkc_buf_reset(out);
     (void)pkc_hs_encode_auth_body(out, &a);
     uint8_t th[32], sig[64], mac[32];
@@ -676,3 +700,280 @@ TEST(proto_session, config_errors_are_explained)
               PKC_ERR_INVALID_ARG);
     ph_free(&p);
 }
+
+/* An active attacker that does its own key exchange knows the handshake key
+ * and can compute every MAC; only the signatures stop it from claiming
+ * another peer's identity. */
+TEST(proto_session, impersonating_an_initiator_needs_its_secret_key)
+{
+    ph_pair p;
+    ph_init(&p, 22);
+    pkc_identity *mallory;
+    uint8_t seed[32];
+    memset(seed, 0x66, sizeof seed);
+    CHECK_OK(pkc_identity_from_seed(seed, &mallory));
+    CHECK_OK(pkc_session_new(&p.b.cfg, &p.b.cb, &p.b, &p.clock.clock, &p.rng.rng, &p.b.s));
+    manual_initiator m;
+    memset(&m, 0, sizeof m);
+    m.id = mallory;                              /* signs with her own key */
+    m.claim = pkc_identity_public_key(p.id_a);   /* claims to be A */
+    pkc_buf out = PKC_BUF_INIT;
+    mi_hello(&m, 0x51, &out);
+    CHECK_OK(ph_deliver(&p.b, out.data, out.len));
+    ph_record r;
+    CHECK(ph_take(&p.b, &r));
+    CHECK_OK(mi_welcome(&m, r.data, r.len));
+    free(r.data);
+    mi_auth(&m, 0, &out);
+    CHECK_ERR(ph_deliver(&p.b, out.data, out.len), PKC_ERR_BAD_SIGNATURE);
+    CHECK(!p.b.established);
+    CHECK(strstr(p.b.end_text, "AUTH signature") != NULL);
+    /* Control: claiming her own key, she gets in. */
+    ph_free_sessions(&p);
+    p.b.closed = 0;
+    CHECK_OK(pkc_session_new(&p.b.cfg, &p.b.cb, &p.b, &p.clock.clock, &p.rng.rng, &p.b.s));
+    m.claim = NULL;
+    mi_hello(&m, 0x52, &out);
+    CHECK_OK(ph_deliver(&p.b, out.data, out.len));
+    CHECK(ph_take(&p.b, &r));
+    CHECK_OK(mi_welcome(&m, r.data, r.len));
+    free(r.data);
+    mi_auth(&m, 0, &out);
+    CHECK_OK(ph_deliver(&p.b, out.data, out.len));
+    CHECK(p.b.established);
+    pkc_buf_free(&out);
+    pkc_identity_free(mallory);
+    ph_free(&p);
+}
+
+TEST(proto_session, impersonating_a_responder_needs_its_secret_key)
+{
+    ph_pair p;
+    ph_init(&p, 23);
+    pkc_identity *mallory;
+    uint8_t seed[32];
+    memset(seed, 0x67, sizeof seed);
+    CHECK_OK(pkc_identity_from_seed(seed, &mallory));
+    CHECK_OK(pkc_session_new(&p.a.cfg, &p.a.cb, &p.a, &p.clock.clock, &p.rng.rng, &p.a.s));
+    CHECK_OK(pkc_session_start(p.a.s));
+    ph_record hello;
+    CHECK(ph_take(&p.a, &hello));
+    for (int honest = 0; honest < 2; honest++) {
+        /* Mallory answers as B: her ephemeral key, B's identity key, her
+         * signature, and a correct MAC (she knows the key exchange). */
+        pkc_hs_hello h;
+        CHECK_OK(pkc_hs_decode_hello(hello.data, hello.len, &h));
+        uint8_t e_sk[32], e_pk[32], dh[32], k[32], th[32], sig[64], mac[32];
+        memset(e_sk, 0x77, 32);
+        pkc_crypto_x25519_base(e_pk, e_sk);
+        CHECK_OK(pkc_crypto_x25519(dh, e_sk, h.ephemeral));
+        pkc_hs_welcome w;
+        memset(&w, 0, sizeof w);
+        w.version = 1;
+        w.fp_initiator = (pkc_bytes){ph_fp_a, 32};
+        w.fp_responder = (pkc_bytes){ph_fp_b, 32};
+        w.ephemeral = e_pk;
+        w.identity = honest ? pkc_identity_public_key(mallory) : pkc_identity_public_key(p.id_b);
+        pkc_buf out = PKC_BUF_INIT;
+        CHECK_OK(pkc_hs_encode_welcome_body(&out, &w));
+        uint8_t t[2 * PKC_HS_MAX];
+        memcpy(t, hello.data, hello.len);
+        memcpy(t + hello.len, out.data, out.len);
+        pkc_hs_transcript_hash(th, t, hello.len + out.len);
+        pkc_kdf(k, dh, 32, PKC_LABEL_HS_KEY, th, 32);
+        pkc_identity_sign_labeled(mallory, PKC_LABEL_SIG_RESPONDER, th, 32, sig);
+        pkc_buf_push(&out, sig, 64);
+        memcpy(t + hello.len, out.data, out.len);
+        pkc_hs_transcript_hash(th, t, hello.len + out.len);
+        pkc_kdf(mac, k, 32, PKC_LABEL_MAC_RESPONDER, th, 32);
+        pkc_buf_push(&out, mac, 32);
+        int rc = ph_deliver(&p.a, out.data, out.len);
+        pkc_buf_free(&out);
+        if (!honest) {
+            CHECK_ERR(rc, PKC_ERR_BAD_SIGNATURE);
+            CHECK(strstr(p.a.end_text, "WELCOME signature") != NULL);
+            /* Again, with a fresh initiator (the same HELLO will do). */
+            ph_free_sessions(&p);
+            p.a.closed = 0;
+            CHECK_OK(pkc_session_new(&p.a.cfg, &p.a.cb, &p.a, &p.clock.clock, &p.rng.rng,
+                                     &p.a.s));
+            /* A fresh session makes its own HELLO; replace ours with it. */
+            CHECK_OK(pkc_session_start(p.a.s));
+            free(hello.data);
+            CHECK(ph_take(&p.a, &hello));
+        } else {
+            /* Control: as herself, the WELCOME is accepted (A answers AUTH). */
+            CHECK_OK(rc);
+            ph_record auth;
+            CHECK(ph_take(&p.a, &auth));
+            CHECK_EQ(auth.data[0], PKC_REC_AUTH);
+            free(auth.data);
+        }
+    }
+    free(hello.data);
+    pkc_identity_free(mallory);
+    ph_free(&p);
+}
+
+/* Mallory saw A's invitation proof (in clear on the wire, or in a log) and
+ * presents it as her own: it is bound to A's handshake and identity. */
+TEST(proto_session, a_seen_invitation_proof_does_not_admit_another)
+{
+    uint8_t secret[32];
+    memset(secret, 0x31, 32);
+    ph_pair p;
+    ph_init(&p, 25);
+    p.b.cfg.require = PKC_REQUIRE_PROOF;
+    p.b.cfg.proof_secrets = (const uint8_t(*)[32])&secret;
+    p.b.cfg.n_proof_secrets = 1;
+    p.a.cfg.proof_secret = secret;
+    CHECK_OK(ph_start(&p));
+    ph_record r;
+    CHECK(ph_take(&p.a, &r));
+    CHECK_OK(ph_deliver(&p.b, r.data, r.len));
+    free(r.data);
+    CHECK(ph_take(&p.b, &r));
+    CHECK_OK(ph_deliver(&p.a, r.data, r.len));
+    free(r.data);
+    ph_record auth;
+    CHECK(ph_take(&p.a, &auth));
+    pkc_hs_auth a;
+    CHECK_OK(pkc_hs_decode_auth(auth.data, auth.len, &a));
+    CHECK(a.proof_id != NULL);
+    uint8_t seen_id[8], seen_mac[32];
+    memcpy(seen_id, a.proof_id, 8);
+    memcpy(seen_mac, a.proof_mac, 32);
+    free(auth.data);
+
+    pkc_identity *mallory;
+    uint8_t seed[32];
+    memset(seed, 0x68, sizeof seed);
+    CHECK_OK(pkc_identity_from_seed(seed, &mallory));
+    for (int own = 0; own < 2; own++) {
+        ph_free_sessions(&p);
+        p.b.closed = p.b.established = 0;
+        CHECK_OK(pkc_session_new(&p.b.cfg, &p.b.cb, &p.b, &p.clock.clock, &p.rng.rng, &p.b.s));
+        manual_initiator m;
+        memset(&m, 0, sizeof m);
+        m.id = mallory;
+        pkc_buf out = PKC_BUF_INIT;
+        mi_hello(&m, (uint8_t)(0x70 + own), &out);
+        CHECK_OK(ph_deliver(&p.b, out.data, out.len));
+        CHECK(ph_take(&p.b, &r));
+        CHECK_OK(mi_welcome(&m, r.data, r.len));
+        free(r.data);
+        uint8_t mac[32];
+        if (own) /* control: a proof she computes herself from the secret */
+            pkc_hs_proof_mac(mac, secret, m.th_welcome, pkc_identity_public_key(mallory));
+        else
+            memcpy(mac, seen_mac, 32);
+        m.proof_id = seen_id;
+        m.proof_mac = mac;
+        mi_auth(&m, 0, &out);
+        int rc = ph_deliver(&p.b, out.data, out.len);
+        pkc_buf_free(&out);
+        if (own) {
+            CHECK_OK(rc);
+            CHECK(p.b.established);
+        } else {
+            CHECK_ERR(rc, PKC_ERR_UNAUTHORIZED);
+            CHECK(strstr(p.b.end_text, "not valid") != NULL);
+        }
+    }
+    pkc_identity_free(mallory);
+    ph_free(&p);
+}
+
+/* Identity misbinding: a relay swaps A's identity in AUTH for its own and
+ * signs the transcript itself, hoping B will file A's traffic under
+ * Mallory. It cannot compute the key confirmation. */
+typedef struct misbind {
+    pkc_identity *mallory;
+    uint8_t transcript[2 * PKC_HS_MAX];
+    size_t tlen;
+} misbind;
+
+static int misbind_relay(void *user, int from_initiator, ph_record *r)
+{
+    misbind *mb = user;
+    if (r->data[0] == PKC_REC_HELLO || r->data[0] == PKC_REC_WELCOME) {
+        memcpy(mb->transcript + mb->tlen, r->data, r->len);
+        mb->tlen += r->len;
+    }
+    if (from_initiator && r->data[0] == PKC_REC_AUTH) {
+        memcpy(r->data + 1, pkc_identity_public_key(mb->mallory), 32);
+        size_t body = r->len - 96;
+        uint8_t t[3 * PKC_HS_MAX], th[32];
+        memcpy(t, mb->transcript, mb->tlen);
+        memcpy(t + mb->tlen, r->data, body);
+        pkc_hs_transcript_hash(th, t, mb->tlen + body);
+        pkc_identity_sign_labeled(mb->mallory, PKC_LABEL_SIG_INITIATOR, th, 32, r->data + body);
+    }
+    return 1;
+}
+
+TEST(proto_session, identity_misbinding_is_caught)
+{
+    misbind mb;
+    memset(&mb, 0, sizeof mb);
+    uint8_t seed[32];
+    memset(seed, 0x69, sizeof seed);
+    CHECK_OK(pkc_identity_from_seed(seed, &mb.mallory));
+    ph_pair p;
+    ph_init(&p, 26);
+    p.relay = misbind_relay;
+    p.relay_user = &mb;
+    CHECK_OK(ph_start(&p));
+    ph_pump(&p);
+    CHECK(!p.b.established);
+    CHECK_EQ(p.b.end_error, PKC_ERR_BAD_SIGNATURE);
+    CHECK(strstr(p.b.end_text, "key confirmation") != NULL);
+    pkc_identity_free(mb.mallory);
+    ph_free(&p);
+}
+
+/* An ACCEPT altered or forged in transit leaves A unestablished. */
+static int spoil_accept(void *user, int from_initiator, ph_record *r)
+{
+    (void)user;
+    if (!from_initiator && r->data[0] == PKC_REC_ACCEPT)
+        r->data[r->len - 1] ^= 0x80;
+    return 1;
+}
+
+TEST(proto_session, altered_accept_is_caught)
+{
+    ph_pair p;
+    ph_init(&p, 27);
+    p.relay = spoil_accept;
+    CHECK_OK(ph_start(&p));
+    ph_pump(&p);
+    CHECK(p.b.established);
+    CHECK(!p.a.established);
+    CHECK_EQ(p.a.end_error, PKC_ERR_BAD_SIGNATURE);
+    CHECK(strstr(p.a.end_text, "ACCEPT") != NULL);
+    ph_free(&p);
+}
+
+TEST(proto_session, responder_notices_itself_too)
+{
+    ph_pair p;
+    ph_init(&p, 10);
+    CHECK_OK(pkc_session_new(&p.b.cfg, &p.b.cb, &p.b, &p.clock.clock, &p.rng.rng, &p.b.s));
+    manual_initiator m;
+    memset(&m, 0, sizeof m);
+    m.id = p.id_b; /* an initiator that does not check */
+    pkc_buf out = PKC_BUF_INIT;
+    mi_hello(&m, 0x33, &out);
+    CHECK_OK(ph_deliver(&p.b, out.data, out.len));
+    ph_record r;
+    CHECK(ph_take(&p.b, &r));
+    CHECK_OK(mi_welcome(&m, r.data, r.len));
+    free(r.data);
+    mi_auth(&m, 0, &out);
+    CHECK_ERR(ph_deliver(&p.b, out.data, out.len), PKC_ERR_REFUSED);
+    CHECK_EQ(p.b.end_reason, PKC_REASON_SELF);
+    pkc_buf_free(&out);
+    ph_free(&p);
+}
+
