@@ -25,6 +25,7 @@
 #include "frame.h"
 #include "guard.h"
 #include "handshake.h"
+#include "session.h"
 #include "wire.h"
 
 #define SUB "proto"
@@ -860,6 +861,20 @@ int pkc_session_send_encoded(pkc_session *s, const uint8_t *frames, size_t len)
     if ((rc = s->out.err))
         return rc;
     return seal_and_emit(s, hdr, (uint64_t)n);
+}
+
+int pkc_session_send_raw(pkc_session *s, const uint8_t *plain, size_t len)
+{
+    if (s == NULL || plain == NULL || len == 0 || len > s->cfg.max_frame_size)
+        return pkc_error(PKC_ERR_INVALID_ARG, "session send raw: 1..max_frame_size bytes");
+    size_t hdr;
+    int rc = begin_sealed(s, &hdr);
+    if (rc)
+        return rc;
+    pkc_buf_push(&s->out, plain, len);
+    if ((rc = s->out.err))
+        return rc;
+    return seal_and_emit(s, hdr, 0);
 }
 
 static int send_control(pkc_session *s, const pkc_control *c)
