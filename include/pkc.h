@@ -485,11 +485,14 @@ typedef struct pkc_announce {
 
 /*
  * A DATA or SIGNAL message. `hops` is outside the signature (relays
- * increment it); everything in `signed_part` is covered by `signature`.
- * `id` is the message id: BLAKE2b-128 of the frame type and the signed part,
- * the same at every peer, which the mesh deduplicates by.
+ * increment it); everything in `signed_part` is covered by `signature`,
+ * which signs `digest` = BLAKE2b-256(label || 0x00 || signed_part) with the
+ * label "pkc-data-v1" or "pkc-signal-v1". `id`, the message id, is the first
+ * 16 bytes of the digest: the same at every peer, whoever relayed it, so the
+ * mesh deduplicates by it.
  */
 typedef struct pkc_message {
+    uint64_t type;            /* PKC_FRAME_DATA or PKC_FRAME_SIGNAL, as decoded */
     uint64_t hops;
     unsigned flags;           /* PKC_MSG_* */
     const uint8_t *from;      /* sender's Ed25519 public key, 32 bytes */
@@ -502,7 +505,8 @@ typedef struct pkc_message {
     pkc_bytes payload;        /* as on the wire (ciphertext and tag when encrypted) */
     const uint8_t *signature; /* 64 bytes */
     pkc_bytes signed_part;
-    uint8_t id[PKC_MSG_ID_BYTES];
+    uint8_t digest[32];           /* computed when decoded; what is signed */
+    uint8_t id[PKC_MSG_ID_BYTES]; /* the first 16 bytes of digest */
     /* Set by pkc_message_open() (and by a session before delivery):
      * the payload in clear. For a message not encrypted it is `payload`;
      * for one this peer cannot open, data is NULL and `opened` is 0. */
@@ -649,8 +653,9 @@ typedef struct pkc_message_params {
  * together, a SIGNAL without a recipient key), PKC_ERR_TOO_LARGE,
  * PKC_ERR_CRYPTO (the recipient key is a small-order point), PKC_ERR_NOMEM.
  *
- * pkc_message_verify(): checks the signature and that the timestamp is within
- * [now_ms - max_age_ms, now_ms + max_skew_ms]. Returns 0,
+ * pkc_message_verify(): checks the signature (over the digest computed when
+ * `m` was decoded from bytes for frame type `type`) and that the timestamp is
+ * within [now_ms - max_age_ms, now_ms + max_skew_ms]. Returns 0,
  * PKC_ERR_BAD_SIGNATURE or PKC_ERR_STALE.
  *
  * pkc_message_open(): sets m->plaintext: for a message in clear, its

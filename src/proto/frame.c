@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../crypto/backend.h"
+#include "../crypto/kdf.h"
 #include "../crypto/peerid.h"
 #include "../util/err.h"
 #include "../util/text.h"
@@ -348,13 +349,9 @@ const char *pkc_message_label(uint64_t type)
     return type == PKC_FRAME_SIGNAL ? PKC_LABEL_SIGNAL : PKC_LABEL_DATA;
 }
 
-void pkc_message_id(uint64_t type, const uint8_t *signed_part, size_t len,
-                    uint8_t id[PKC_MSG_ID_BYTES])
+void pkc_message_digest(uint64_t type, const uint8_t *signed_part, size_t len, uint8_t out[32])
 {
-    uint8_t prefix[sizeof PKC_LABEL_MSG_ID + 1];
-    memcpy(prefix, PKC_LABEL_MSG_ID, sizeof PKC_LABEL_MSG_ID); /* with its NUL */
-    prefix[sizeof PKC_LABEL_MSG_ID] = (uint8_t)type;
-    pkc_crypto_hash2(id, PKC_MSG_ID_BYTES, prefix, sizeof prefix, signed_part, len);
+    pkc_hash_labeled(out, 32, pkc_message_label(type), signed_part, len);
 }
 
 int pkc_message_decode_body(const uint8_t *body, size_t len, uint64_t type, pkc_message *out)
@@ -410,7 +407,9 @@ int pkc_message_decode_body(const uint8_t *body, size_t len, uint64_t type, pkc_
     if ((rc = pkc_wire_fixed(&r, PKC_SIGNATURE_BYTES, &m.signature, "message signature")) ||
         (rc = pkc_wire_end(&r, what)))
         return rc;
-    pkc_message_id(type, m.signed_part.data, m.signed_part.len, m.id);
+    m.type = type;
+    pkc_message_digest(type, m.signed_part.data, m.signed_part.len, m.digest);
+    memcpy(m.id, m.digest, PKC_MSG_ID_BYTES);
     if (!(flags & (PKC_MSG_ROOM | PKC_MSG_SEALED))) {
         m.plaintext = m.payload;
         m.opened = 1;
@@ -525,7 +524,33 @@ int pkc_frame_decode(const uint8_t *in, size_t len, size_t max_size, pkc_frame *
     if (rc)
         return pkc_error_wrap(rc, "frame type %llu at body offset %zu", (unsigned long long)type,
                               (size_t)(body - in));
-    memcpy(out, &f, sizeof f);
+    /* Copy only the member in use: pkc_frame is large (PEX entries). */
+    out->type = f.type;
+    switch (type) {
+    case PKC_FRAME_CONTROL:
+        out->control = f.control;
+        break;
+    case PKC_FRAME_ANNOUNCE:
+        out->announce = f.announce;
+        break;
+    case PKC_FRAME_DATA:
+    case PKC_FRAME_SIGNAL:
+        out->message = f.message;
+        break;
+    case PKC_FRAME_SYNC:
+        out->sync = f.sync;
+        break;
+    case PKC_FRAME_PEX:
+        out->pex.request = f.pex.request;
+        out->pex.max = f.pex.max;
+        out->pex.count = f.pex.count;
+        memcpy(out->pex.announcements, f.pex.announcements,
+               f.pex.count * sizeof f.pex.announcements[0]);
+        break;
+    default:
+        out->unknown = f.unknown; /* MESH too: same layout */
+        break;
+    }
     *consumed = (size_t)(body - in) + n;
     return 0;
 }

@@ -19,7 +19,6 @@
 #define PKC_LABEL_ANNOUNCE "pkc-announce-v1"
 #define PKC_LABEL_DATA "pkc-data-v1"
 #define PKC_LABEL_SIGNAL "pkc-signal-v1"
-#define PKC_LABEL_MSG_ID "pkc-msg-id-v1"
 
 /* Appends one encoded frame to `b`. */
 int pkc_frame_write(pkc_buf *b, const pkc_frame *f);
@@ -30,8 +29,8 @@ int64_t pkc_frame_size(const pkc_frame *f);
 int pkc_message_decode_body(const uint8_t *body, size_t len, uint64_t type, pkc_message *m);
 /* The signature label of a message type. */
 const char *pkc_message_label(uint64_t type);
-/* The message id of a signed part. */
-void pkc_message_id(uint64_t type, const uint8_t *signed_part, size_t len,
-                    uint8_t id[PKC_MSG_ID_BYTES]);
+/* The digest a message's signature signs (and whose first 16 bytes are its
+ * id): H(label of `type`, signed_part). */
+void pkc_message_digest(uint64_t type, const uint8_t *signed_part, size_t len, uint8_t out[32]);
 
 #endif

@@ -783,8 +783,9 @@ static int seal_and_emit(pkc_session *s, size_t hdr, uint64_t nframes)
         return rc;
     uint8_t n[PKC_AEAD_NONCE_BYTES];
     seq_nonce(n, s->send_seq);
-    pkc_crypto_aead_seal(s->out.data + hdr, s->out.data + hdr, plain, s->out.data, hdr, n,
-                         s->key_send);
+    /* No associated data: the header is the kind byte and the sequence
+     * number, and the sequence number is the nonce. */
+    pkc_crypto_aead_seal(s->out.data + hdr, s->out.data + hdr, plain, NULL, 0, n, s->key_send);
     s->out.len += PKC_AEAD_TAG_BYTES;
     s->send_seq++;
     s->stats.frames_out += nframes;
@@ -800,10 +801,19 @@ static int begin_sealed(pkc_session *s, size_t *hdr)
     if (s->send_seq >= SEQ_LIMIT)
         return pkc_error(PKC_ERR_STATE, "session: sequence numbers exhausted; reconnect");
     pkc_buf_reset(&s->out);
-    pkc_buf_push_u8(&s->out, PKC_REC_SEALED);
-    pkc_buf_push_varuint(&s->out, s->send_seq);
-    *hdr = s->out.len;
-    return s->out.err;
+    int rc = pkc_buf_reserve(&s->out, 1 + PKC_VARUINT_MAX_BYTES);
+    if (rc)
+        return rc;
+    uint8_t *p = s->out.data;
+    *p++ = PKC_REC_SEALED;
+    uint64_t v = s->send_seq;
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    *hdr = s->out.len = (size_t)(p - s->out.data);
+    return 0;
 }
 
 int pkc_session_send(pkc_session *s, const pkc_frame *f)
@@ -1191,7 +1201,7 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
     uint8_t n[PKC_AEAD_NONCE_BYTES];
     seq_nonce(n, seq);
     size_t plain_len = len - hdr - PKC_AEAD_TAG_BYTES;
-    if (pkc_crypto_aead_open(s->plain, rec + hdr, len - hdr, rec, hdr, n, s->key_recv) != 0) {
+    if (pkc_crypto_aead_open(s->plain, rec + hdr, len - hdr, NULL, 0, n, s->key_recv) != 0) {
         /* Not attributable (a third party can inject on a transport without
          * DTLS), so counted but not penalised. */
         s->stats.dropped_invalid++;

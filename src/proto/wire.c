@@ -6,6 +6,26 @@
 
 int pkc_wire_varuint(pkc_reader *r, uint64_t max, uint64_t *v, const char *what)
 {
+    /* Fast path for well-formed input: minimal (the last byte is not zero
+     * unless it is the only one), at most 64 bits, within `max`. Anything
+     * else takes the slow path below, which says what is wrong. */
+    {
+        const uint8_t *p = r->p;
+        uint64_t x = 0;
+        for (unsigned shift = 0; p < r->end && shift < 64; shift += 7) {
+            uint8_t b = *p++;
+            if (shift == 63 && b > 1)
+                break;
+            x |= (uint64_t)(b & 0x7f) << shift;
+            if (!(b & 0x80)) {
+                if ((b == 0 && shift > 0) || x > max)
+                    break;
+                *v = x;
+                r->p = p;
+                return 0;
+            }
+        }
+    }
     const uint8_t *start = r->p;
     uint64_t x;
     int rc = pkc_reader_varuint(r, &x);

@@ -597,10 +597,11 @@ TEST(proto_frame, signals_are_sealed_and_decode)
     CHECK_EQ(got.connection.len, 9);
     CHECK_MEM(got.body.data, sdp, sizeof sdp - 1);
     /* The same bytes as DATA and as SIGNAL have different ids. */
-    uint8_t id_data[16];
-    pkc_message_id(PKC_FRAME_DATA, f.message.signed_part.data, f.message.signed_part.len,
-                   id_data);
-    CHECK(memcmp(id_data, f.message.id, 16) != 0);
+    uint8_t digest_data[32];
+    pkc_message_digest(PKC_FRAME_DATA, f.message.signed_part.data, f.message.signed_part.len,
+                       digest_data);
+    CHECK(memcmp(digest_data, f.message.id, 16) != 0);
+    CHECK_MEM(f.message.id, f.message.digest, 16);
     /* A SIGNAL that is not sealed is malformed. */
     size_t start = (size_t)(f.message.signed_part.data - enc);
     enc[start + 1] = PKC_MSG_DIRECT;

@@ -160,7 +160,7 @@ def message(ftype, ident, ts, nonce, topic=b"", payload=b"", to=None, seal_eph=N
     signed = header + varbytes(body)
     label = "pkc-signal-v1" if ftype == 5 else "pkc-data-v1"
     sig = ident.sign_labeled(label, signed)
-    msg_id = hashlib.blake2b(b"pkc-msg-id-v1\0" + bytes([ftype]) + signed, digest_size=16).digest()
+    msg_id = H(label, signed)[:16]
     return frame(ftype, varuint(hops) + signed + sig), msg_id
 
 # --- Handshake --------------------------------------------------------------
@@ -204,7 +204,7 @@ def handshake(init, resp, fp_i, fp_r, e_i, e_r, caps_i, caps_r, pow_bits=0, requ
 
 def sealed(key, seq, frames):
     hdr = bytes([0x10]) + varuint(seq)
-    return hdr + xchacha_seal(key, b"\0" * 16 + u64be(seq), frames, hdr)
+    return hdr + xchacha_seal(key, b"\0" * 16 + u64be(seq), frames, b"")
 
 # --- The vectors ------------------------------------------------------------
 
