@@ -787,7 +787,8 @@ typedef struct pkc_session_config {
     /* Initiator. */
     const uint8_t *expected_peer; /* 20-byte peer id hash (pkc_peer_id_parse), may be NULL */
     const uint8_t *proof_secret;  /* 32-byte invitation token or room secret, may be NULL */
-    uint32_t max_pow_bits;        /* most work we agree to do (default 24) */
+    uint32_t max_pow_bits;        /* most work we agree to do (default 20: about 10^6
+                                     hashes, done inside pkc_session_receive) */
 
     /* Responder. */
     unsigned require;             /* PKC_REQUIRE_*, 0 = anyone may connect */
@@ -822,8 +823,10 @@ typedef struct pkc_session_end {
  * Callbacks, called from inside pkc_session_start/receive/send/ping/close/
  * tick on the calling thread. Inside a callback, pkc_session_send*(),
  * pkc_session_ping() and pkc_session_close() may be called on the same
- * session; pkc_session_free() may not (free it after the call returns).
- * Pointers passed to callbacks are valid only during the call.
+ * session; pkc_session_free() and pkc_session_receive() may not (free it
+ * after the call returns; the send callback queues records, it does not hand
+ * them synchronously to a session that could answer back). Pointers passed
+ * to callbacks are valid only during the call.
  */
 typedef struct pkc_session_callbacks {
     /* Required: send one record as one data channel message. A nonzero

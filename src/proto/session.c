@@ -226,7 +226,7 @@ void pkc_session_config_default(pkc_session_config *c)
     memset(c, 0, sizeof *c);
     c->max_frame_size = PKC_FRAME_SIZE_DEFAULT;
     c->handshake_timeout_ms = 10000;
-    c->max_pow_bits = 24;
+    c->max_pow_bits = 20;
     c->message_max_age_ms = 600000;
     c->announce_max_age_ms = 3600000;
     c->max_clock_skew_ms = 120000;
