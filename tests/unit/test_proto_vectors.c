@@ -388,3 +388,69 @@ TEST(proto_vectors, identity_export)
     pkc_identity_free(id);
     json_decref(v);
 }
+
+/* Every handshake record of the vectors, cut at every offset, is refused by
+ * its decoder; the whole record is accepted. */
+TEST(proto_vectors, truncated_handshake_records_are_refused)
+{
+    json_t *root = load("handshake.json");
+    CHECK(root != NULL);
+    json_t *t = json_array_get(json_object_get(root, "transcripts"), 1);
+    static const char *keys[] = {"hello", "welcome", "auth", "accept"};
+    size_t checked = 0;
+    for (int k = 0; k < 5; k++) {
+        size_t len;
+        uint8_t *rec = k < 4 ? bytes(t, keys[k], &len) : bytes(root, "refuse_example", &len);
+        for (size_t cut = 0; cut <= len; cut++) {
+            uint8_t *part = malloc(cut ? cut : 1);
+            memcpy(part, rec, cut);
+            int rc;
+            switch (k) {
+            case 0: {
+                pkc_hs_hello m;
+                rc = pkc_hs_decode_hello(part, cut, &m);
+                break;
+            }
+            case 1: {
+                pkc_hs_welcome m;
+                rc = pkc_hs_decode_welcome(part, cut, &m);
+                break;
+            }
+            case 2: {
+                pkc_hs_auth m;
+                rc = pkc_hs_decode_auth(part, cut, &m);
+                break;
+            }
+            case 3: {
+                pkc_hs_accept m;
+                rc = pkc_hs_decode_accept(part, cut, &m);
+                break;
+            }
+            default: {
+                pkc_hs_refuse m;
+                rc = pkc_hs_decode_refuse(part, cut, &m);
+                break;
+            }
+            }
+            free(part);
+            if (cut == len)
+                CHECK_OK(rc);
+            else
+                CHECK(rc == PKC_ERR_TRUNCATED || rc == PKC_ERR_MALFORMED);
+            checked++;
+        }
+        free(rec);
+    }
+    CHECK(checked > 500);
+    /* A responder given a cut HELLO refuses it and stays whole. */
+    size_t len;
+    uint8_t *hello = bytes(t, "hello", &len);
+    ph_pair p;
+    ph_init(&p, 30);
+    CHECK_OK(pkc_session_new(&p.b.cfg, &p.b.cb, &p.b, &p.clock.clock, &p.rng.rng, &p.b.s));
+    CHECK_ERR(ph_deliver(&p.b, hello, len - 1), PKC_ERR_TRUNCATED);
+    CHECK_EQ(p.b.end_reason, PKC_REASON_PROTOCOL);
+    free(hello);
+    ph_free(&p);
+    json_decref(root);
+}
