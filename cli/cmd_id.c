@@ -340,7 +340,8 @@ static int run_id(int argc, char **argv)
         if (json)
             return cli_usage_error("id", "--json is for pkc id only");
         if (io.no_pass && io.pass_file)
-            return cli_usage_error("id", "--no-passphrase and --passphrase-file exclude each other");
+            return cli_usage_error("id",
+                                   "--no-passphrase and --passphrase-file exclude each other");
         return run_export(&io);
     }
     if (sub && strcmp(sub, "import") == 0) {

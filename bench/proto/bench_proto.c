@@ -6,8 +6,8 @@
  *   verify  pkc_frame_decode + pkc_message_verify  vs  crypto_sign_ed25519_verify_detached
  *   seal    pkc_session_send() of a frame          vs  crypto_aead_xchacha20poly1305_ietf_encrypt
  *   open    pkc_session_receive() of the record    vs  crypto_aead_xchacha20poly1305_ietf_decrypt
- *   handshake  two sessions, four records          vs  the primitives a handshake needs
- *                                                      (2 X25519 keygen, 2 X25519, 2 sign, 2 verify)
+ *   handshake  two sessions, four records          vs  the primitives a handshake needs:
+ *                                        2 X25519 keygen, 2 X25519, 2 sign, 2 verify
  *
  * and frames encoded + decoded per second. Each figure is the best of 25
  * short rounds. Prints a table; nothing here is a test.

@@ -183,7 +183,8 @@ static int parse_export(const char *text, size_t len, parsed_export *e)
         } else if (starts(line, n, "kdf argon2id ")) {
             const char *q = line + 13, *lend = line + n + 1; /* includes the '\n' */
             size_t salt_len;
-            if (take_u32(&q, lend, ' ', &e->ops) != 0 || take_u32(&q, lend, ' ', &e->mem_kib) != 0 ||
+            if (take_u32(&q, lend, ' ', &e->ops) != 0 ||
+                take_u32(&q, lend, ' ', &e->mem_kib) != 0 ||
                 lend - q != 23 ||
                 pkc_base64url_decode(q, 22, e->salt, sizeof e->salt, &salt_len) != 0 ||
                 salt_len != sizeof e->salt)
@@ -199,7 +200,8 @@ static int parse_export(const char *text, size_t len, parsed_export *e)
             e->sealed = 1;
         } else {
             return pkc_error(PKC_ERR_MALFORMED,
-                             "identity import: line 3 is neither \"kdf none\" nor \"kdf argon2id\"");
+                             "identity import: line 3 is neither \"kdf none\" nor "
+                             "\"kdf argon2id\"");
         }
     }
     e->ad_len = (size_t)(p - text);

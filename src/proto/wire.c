@@ -61,8 +61,9 @@ int pkc_wire_varbytes(pkc_reader *r, size_t max, pkc_bytes *out, const char *wha
     if (n > pkc_reader_left(r)) {
         size_t left = pkc_reader_left(r);
         r->p = start;
-        return pkc_error(PKC_ERR_TRUNCATED, "%s: offset %zu: length %llu exceeds the %zu bytes left",
-                         what, pkc_reader_offset(r), (unsigned long long)n, left);
+        return pkc_error(PKC_ERR_TRUNCATED,
+                         "%s: offset %zu: length %llu exceeds the %zu bytes left", what,
+                         pkc_reader_offset(r), (unsigned long long)n, left);
     }
     out->data = r->p;
     out->len = (size_t)n;
