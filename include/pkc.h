@@ -692,6 +692,8 @@ PKC_API PKC_NODISCARD int pkc_signal_decode(const uint8_t *in, size_t len, pkc_s
  * max_skew]. When `capacity` ids are remembered, the oldest is forgotten and
  * every message no newer than it is refused from then on (the window
  * shrinks under load instead of forgetting what it promised to refuse).
+ * Sessions that share a window (or a guard, below) use it from inside their
+ * calls: drive all of them from one thread, or serialise the calls.
  */
 typedef struct pkc_replay pkc_replay;
 
