@@ -524,3 +524,38 @@ TEST(proto_traffic, room_and_relay_delivery)
     free(m2);
     ph_free(&p);
 }
+
+/* A peer whose clock is off: within the tolerance its messages are heard,
+ * beyond it they are dropped as stale, counted, and not held against it. */
+TEST(proto_traffic, clock_skew_tolerance)
+{
+    ph_pair p;
+    CHECK_OK(ph_connect(&p, 111));
+    static const int64_t offsets_s[] = {-590, -30, 0, 90, 119, 121, 180, -610, -3600};
+    static const int heard[] = {1, 1, 1, 1, 1, 0, 0, 0, 0};
+    size_t n_heard = 0, n_stale = 0;
+    for (size_t i = 0; i < sizeof offsets_s / sizeof offsets_s[0]; i++) {
+        pkc_manual_clock theirs;
+        pkc_manual_clock_init(&theirs, 1, p.clock.wall_ms + offsets_s[i] * 1000);
+        pkc_message_params mp;
+        memset(&mp, 0, sizeof mp);
+        mp.type = PKC_FRAME_DATA;
+        mp.payload = (const uint8_t *)"tick";
+        mp.payload_len = 4;
+        uint8_t *m;
+        size_t len;
+        CHECK_OK(pkc_message_create(p.id_a, &mp, &theirs.clock, &p.rng.rng, &m, &len, NULL));
+        CHECK_OK(pkc_session_send_encoded(p.a.s, m, len));
+        ph_pump(&p);
+        free(m);
+        CHECK_EQ(p.b.last_rc, 0);
+        n_heard += (size_t)heard[i];
+        n_stale += (size_t)!heard[i];
+        CHECK_EQ(p.b.n_frames, n_heard);
+    }
+    pkc_session_info ib;
+    pkc_session_get_info(p.b.s, &ib);
+    CHECK_EQ(ib.stats.dropped_stale, n_stale);
+    CHECK_EQ(ib.stats.dropped_invalid, 0);
+    ph_free(&p);
+}
