@@ -102,6 +102,15 @@ PKC_API const char *pkc_version(void);
     /* crypto and proto (-90 .. -109) */                                           \
     XX(CRYPTO, -90, "cryptographic operation failed")                              \
     XX(BAD_SIGNATURE, -91, "signature verification failed")                        \
+    XX(REPLAY, -92, "message already seen (replay or duplicate)")                  \
+    XX(STALE, -93, "timestamp outside the accepted window")                        \
+    XX(RATE_LIMITED, -94, "rate limit exceeded")                                   \
+    XX(BLOCKED, -95, "peer temporarily blocked")                                   \
+    XX(REFUSED, -96, "the peer refused the session")                               \
+    XX(FINGERPRINT, -97, "DTLS fingerprint does not match the authenticated peer") \
+    XX(POW, -98, "proof of work missing, insufficient or for something else")      \
+    XX(UNAUTHORIZED, -99, "peer not authorised (no valid invitation, not known)")  \
+    XX(DECRYPT, -100, "cannot decrypt: wrong key or passphrase, or altered data")  \
                                                                                    \
     /* mesh (-110 .. -129) */                                                      \
                                                                                    \
@@ -286,6 +295,71 @@ PKC_API PKC_NODISCARD int pkc_identity_save(const pkc_identity *id, const char *
 PKC_API PKC_NODISCARD int pkc_identity_load_or_create(const char *dir, const pkc_rng *rng,
                                                       pkc_identity **out, int *created);
 
+/*
+ * Signatures and the identity's key-agreement key.
+ *
+ * pkc_identity_sign(): the Ed25519 signature (RFC 8032) of `msg` (`len`
+ * bytes; may be NULL when len is 0). Pure Ed25519 over the bytes given: put a
+ * label of your own in front of what you sign so that a signature made for
+ * one purpose cannot be presented for another (pkc's own protocols do).
+ *
+ * pkc_signature_verify(): 0 if `sig` is a valid signature of `msg` by
+ * `public_key`, else PKC_ERR_BAD_SIGNATURE. Non-canonical signatures and
+ * small-order keys are rejected.
+ *
+ * pkc_identity_dh_public_key(): the identity's X25519 public key (32 bytes,
+ * borrowed), which others use to encrypt to this peer. Its secret is derived
+ * from the identity's seed (docs/protocol.md, "Identity keys"), so the
+ * identity file needs nothing more; peer announcements carry the public key
+ * under the identity's signature.
+ */
+#define PKC_SIGNATURE_BYTES 64
+#define PKC_DH_PUBLIC_KEY_BYTES 32
+
+PKC_API void pkc_identity_sign(const pkc_identity *id, const void *msg, size_t len,
+                               uint8_t sig[PKC_SIGNATURE_BYTES]);
+PKC_API PKC_NODISCARD int pkc_signature_verify(const uint8_t public_key[PKC_PUBLIC_KEY_BYTES],
+                                               const void *msg, size_t len,
+                                               const uint8_t sig[PKC_SIGNATURE_BYTES]);
+PKC_API const uint8_t *pkc_identity_dh_public_key(const pkc_identity *id);
+
+/*
+ * Export and import: moving an identity to another device as text
+ * (docs/protocol.md, "Identity export").
+ *
+ * pkc_identity_export(): writes a malloc'd, NUL-terminated text to *out
+ * (free() it). With a `passphrase` (NUL-terminated, may be NULL), the seed is
+ * encrypted with a key derived by Argon2id with `params` (may be NULL for the
+ * defaults: 3 passes over 64 MiB) and a random salt from `rng`; without one,
+ * the seed is in clear and the text must be kept as secret as identity.key.
+ * Returns 0, PKC_ERR_INVALID_ARG (empty passphrase, parameters out of
+ * range), PKC_ERR_NOMEM.
+ *
+ * pkc_identity_import(): parses `len` bytes of an export (or of an
+ * identity.key file). `passphrase` may be NULL for a clear export. Returns 0
+ * and a new identity in *out; PKC_ERR_MALFORMED (not an export, or damaged;
+ * see pkc_errmsg()), PKC_ERR_RANGE (key-derivation parameters above the
+ * limits, which protects against a file crafted to exhaust memory),
+ * PKC_ERR_DECRYPT (wrong passphrase, or the text was altered),
+ * PKC_ERR_INVALID_ARG (the export is encrypted and no passphrase was given),
+ * PKC_ERR_CHECKSUM (the seed does not give the stated peer id), PKC_ERR_NOMEM.
+ *
+ * pkc_identity_export_encrypted(): 1 if the text is an encrypted export,
+ * 0 if it holds the seed in clear, or PKC_ERR_MALFORMED.
+ */
+typedef struct pkc_identity_export_params {
+    uint32_t ops;     /* Argon2id passes: 1..16 (default 3) */
+    uint32_t mem_kib; /* Argon2id memory in KiB: 8..1048576 (default 65536) */
+} pkc_identity_export_params;
+
+PKC_API void pkc_identity_export_params_default(pkc_identity_export_params *p);
+PKC_API PKC_NODISCARD int pkc_identity_export(const pkc_identity *id, const char *passphrase,
+                                              const pkc_identity_export_params *params,
+                                              const pkc_rng *rng, char **out);
+PKC_API PKC_NODISCARD int pkc_identity_import(const char *text, size_t len,
+                                              const char *passphrase, pkc_identity **out);
+PKC_API PKC_NODISCARD int pkc_identity_export_encrypted(const char *text, size_t len);
+
 /* ======================================================================== */
 /* rtc: WebRTC data channels                                                */
 /* ======================================================================== */
@@ -299,6 +373,562 @@ PKC_API PKC_NODISCARD int pkc_identity_load_or_create(const char *dir, const pkc
 /* ======================================================================== */
 /* proto: sessions and frames                                               */
 /* ======================================================================== */
+
+/*
+ * Everything peers say to each other above a data channel: the session
+ * handshake (mutual authentication bound to both DTLS certificates, an
+ * ephemeral X25519 exchange, version and capability negotiation, optional
+ * proof of work and invitation), then frames sealed with the session's keys.
+ * Wire formats: docs/protocol.md, "proto". Design notes: docs/proto.md.
+ *
+ * Like the rest of the protocol core this does no I/O: a session takes the
+ * data channel's messages and the time, and hands back messages to send and
+ * events through callbacks.
+ */
+
+#define PKC_PROTO_VERSION 1
+#define PKC_MSG_ID_BYTES 16
+#define PKC_NONCE_BYTES 16
+#define PKC_ROOM_SECRET_BYTES 32
+#define PKC_ROOM_ID_BYTES 8
+#define PKC_SESSION_ID_BYTES 32
+#define PKC_FINGERPRINT_MAX_BYTES 64
+
+/* Frame size: the plaintext of one session record (one data channel
+ * message). Every decoder checks lengths against these limits before it
+ * allocates or copies anything. */
+#define PKC_FRAME_SIZE_DEFAULT 65536u
+#define PKC_FRAME_SIZE_MIN 1024u
+#define PKC_FRAME_SIZE_MAX 1048576u
+
+/* Field limits (bytes). */
+#define PKC_TOPIC_MAX 64
+#define PKC_DOC_NAME_MAX 256
+#define PKC_ADDRESS_MAX 200
+#define PKC_ADDRESSES_MAX 16
+#define PKC_PEX_MAX 64
+#define PKC_REASON_TEXT_MAX 256
+#define PKC_CONNECTION_ID_MAX 64
+
+/* A borrowed byte range. */
+typedef struct pkc_bytes {
+    const uint8_t *data;
+    size_t len;
+} pkc_bytes;
+
+typedef enum pkc_frame_type {
+    PKC_FRAME_CONTROL = 1,  /* ping, pong, disconnect (handled by the session) */
+    PKC_FRAME_ANNOUNCE = 2, /* a signed peer announcement */
+    PKC_FRAME_DATA = 3,     /* a signed message to everyone or to one peer */
+    PKC_FRAME_SYNC = 4,     /* y-protocols sync and awareness messages */
+    PKC_FRAME_SIGNAL = 5,   /* offer, answer, candidates to relay to a peer */
+    PKC_FRAME_PEX = 6,      /* peer exchange: signed announcements of others */
+    PKC_FRAME_MESH = 7      /* opaque bytes of the mesh engine */
+} pkc_frame_type;
+
+/* Reasons for refusing or ending a session (on the wire as varuint). */
+typedef enum pkc_reason {
+    PKC_REASON_NONE = 0,         /* normal close */
+    PKC_REASON_PROTOCOL = 1,     /* malformed or unexpected message */
+    PKC_REASON_VERSION = 2,      /* no common protocol version */
+    PKC_REASON_FINGERPRINT = 3,  /* DTLS fingerprints differ: relayed or forged endpoint */
+    PKC_REASON_AUTH = 4,         /* bad signature or key confirmation */
+    PKC_REASON_UNAUTHORIZED = 5, /* invitation or known peer required */
+    PKC_REASON_POW = 6,          /* proof of work missing, insufficient, too costly */
+    PKC_REASON_BLOCKED = 7,      /* temporarily blocked (rate, invalid messages) */
+    PKC_REASON_WRONG_PEER = 8,   /* not the peer that was expected */
+    PKC_REASON_SELF = 9,         /* both ends are the same identity */
+    PKC_REASON_TIMEOUT = 10,     /* handshake did not finish in time */
+    PKC_REASON_SHUTDOWN = 11     /* the peer is going away */
+} pkc_reason;
+
+/* "protocol", "version", ... for a reason code; "unknown" otherwise. */
+PKC_API const char *pkc_reason_name(uint64_t reason);
+
+/* --- Frames ------------------------------------------------------------ */
+
+typedef enum pkc_control_action {
+    PKC_CONTROL_PING = 1,
+    PKC_CONTROL_PONG = 2,
+    PKC_CONTROL_DISCONNECT = 3
+} pkc_control_action;
+
+typedef struct pkc_control {
+    uint64_t action;         /* pkc_control_action */
+    uint64_t ping_id;        /* ping, pong: pong echoes the ping's */
+    uint64_t wall_ms;        /* ping, pong: the sender's wall clock */
+    uint64_t rtt_us;         /* pong: the sender's latest RTT to us (0 unknown) */
+    uint64_t reason;         /* disconnect: pkc_reason */
+    pkc_bytes text;          /* disconnect: UTF-8, at most PKC_REASON_TEXT_MAX */
+    uint64_t retry_after_ms; /* disconnect: 0 = none */
+} pkc_control;
+
+/* A peer announcement: a record signed by the peer it describes. */
+typedef struct pkc_announce {
+    const uint8_t *public_key;    /* Ed25519, 32 bytes */
+    const uint8_t *dh_public_key; /* X25519, 32 bytes */
+    uint64_t timestamp_ms;        /* when it was made (sender's wall clock) */
+    uint64_t capabilities;
+    size_t n_addresses;
+    pkc_bytes addresses[PKC_ADDRESSES_MAX]; /* UTF-8, e.g. "udp:203.0.113.5:41000" */
+    pkc_bytes extensions;         /* raw extension list (kept, not interpreted) */
+    uint64_t pow_counter;
+    const uint8_t *signature;     /* 64 bytes */
+    pkc_bytes encoded;            /* the whole record, as PEX and relays pass it on */
+    char peer_id[PKC_PEER_ID_SIZE]; /* derived from public_key */
+} pkc_announce;
+
+/* Flags of a DATA or SIGNAL message. */
+#define PKC_MSG_DIRECT 0x01 /* to one peer (`to` present); else to everyone */
+#define PKC_MSG_ROOM 0x02   /* payload encrypted with a room key */
+#define PKC_MSG_SEALED 0x04 /* payload encrypted to the recipient (needs DIRECT) */
+
+/*
+ * A DATA or SIGNAL message. `hops` is outside the signature (relays
+ * increment it); everything in `signed_part` is covered by `signature`,
+ * which signs `digest` = BLAKE2b-256(label || 0x00 || signed_part) with the
+ * label "pkc-data-v1" or "pkc-signal-v1". `id`, the message id, is the first
+ * 16 bytes of the digest: the same at every peer, whoever relayed it, so the
+ * mesh deduplicates by it.
+ */
+typedef struct pkc_message {
+    uint64_t type;            /* PKC_FRAME_DATA or PKC_FRAME_SIGNAL, as decoded */
+    uint64_t hops;
+    unsigned flags;           /* PKC_MSG_* */
+    const uint8_t *from;      /* sender's Ed25519 public key, 32 bytes */
+    const uint8_t *to;        /* recipient's peer id hash, 20 bytes; NULL unless DIRECT */
+    uint64_t timestamp_ms;
+    const uint8_t *nonce;     /* 16 random bytes */
+    pkc_bytes topic;          /* application channel, UTF-8, at most PKC_TOPIC_MAX */
+    const uint8_t *room_id;   /* 8 bytes when ROOM, else NULL */
+    const uint8_t *ephemeral; /* X25519 key, 32 bytes, when SEALED, else NULL */
+    pkc_bytes payload;        /* as on the wire (ciphertext and tag when encrypted) */
+    const uint8_t *signature; /* 64 bytes */
+    pkc_bytes signed_part;
+    uint8_t digest[32];           /* computed when decoded; what is signed */
+    uint8_t id[PKC_MSG_ID_BYTES]; /* the first 16 bytes of digest */
+    /* Set by pkc_message_open() (and by a session before delivery):
+     * the payload in clear. For a message not encrypted it is `payload`;
+     * for one this peer cannot open, data is NULL and `opened` is 0. */
+    pkc_bytes plaintext;
+    int opened;
+} pkc_message;
+
+typedef enum pkc_signal_kind {
+    PKC_SIGNAL_OFFER = 1,
+    PKC_SIGNAL_ANSWER = 2,
+    PKC_SIGNAL_CANDIDATE = 3,
+    PKC_SIGNAL_END_OF_CANDIDATES = 4,
+    PKC_SIGNAL_BYE = 5
+} pkc_signal_kind;
+
+/* The content of a SIGNAL message (inside its sealed payload). */
+typedef struct pkc_signal {
+    uint64_t kind;        /* pkc_signal_kind */
+    pkc_bytes connection; /* id of the connection attempt, chosen by the offerer */
+    pkc_bytes body;       /* SDP or candidate line, UTF-8 */
+} pkc_signal;
+
+typedef enum pkc_sync_kind {
+    PKC_SYNC_MESSAGE = 0,  /* y-protocols sync: step 1, step 2, update */
+    PKC_SYNC_AWARENESS = 1 /* y-protocols awareness update */
+} pkc_sync_kind;
+
+typedef struct pkc_sync {
+    uint64_t kind;     /* pkc_sync_kind; values up to 255 are carried unchanged */
+    pkc_bytes doc;     /* document name, UTF-8, at most PKC_DOC_NAME_MAX */
+    pkc_bytes message; /* the y-protocols message, as y-protocols encodes it */
+} pkc_sync;
+
+typedef struct pkc_pex {
+    int request;          /* 1: asks for up to `max` announcements; 0: a response */
+    uint64_t max;         /* request: 1..PKC_PEX_MAX */
+    size_t count;         /* response: 0..PKC_PEX_MAX */
+    pkc_bytes announcements[PKC_PEX_MAX]; /* response: encoded announcements */
+} pkc_pex;
+
+typedef struct pkc_frame {
+    uint64_t type; /* pkc_frame_type, or any other value for an unknown type */
+    union {
+        pkc_control control;
+        pkc_announce announce;
+        pkc_message message; /* DATA and SIGNAL */
+        pkc_sync sync;
+        pkc_pex pex;
+        pkc_bytes mesh;    /* MESH: the mesh engine's bytes */
+        pkc_bytes unknown; /* unknown type: its body */
+    };
+} pkc_frame;
+
+/*
+ * pkc_frame_encode(): writes one frame (type, length, body) to `out`
+ * (`cap` bytes) and its size to *len. ANNOUNCE, DATA and SIGNAL frames are
+ * written from their `encoded` / `signed_part` and `signature` (only `hops`
+ * may differ from what was decoded: that is how a relay forwards), so they
+ * are made with pkc_announce_create() and pkc_message_create(). Returns 0;
+ * PKC_ERR_TOO_LARGE if the frame does not fit in `cap` (*len is then the
+ * size needed) or exceeds PKC_FRAME_SIZE_MAX; PKC_ERR_INVALID_ARG or
+ * PKC_ERR_RANGE for fields out of their limits.
+ *
+ * pkc_frame_decode(): decodes the first frame of `in` into *f, its size to
+ * *consumed. Pointers in *f borrow `in`. A frame longer than `max_size` is
+ * refused (PKC_ERR_TOO_LARGE) from its length field alone. A type this
+ * version does not know decodes with f->unknown set to its body, so callers
+ * skip it. Checks syntax and limits only, not signatures (see
+ * pkc_announce_verify(), pkc_message_verify()). Encodings are canonical
+ * (shortest varuints), so an accepted frame re-encodes to the same bytes.
+ * Returns 0, PKC_ERR_TRUNCATED, PKC_ERR_MALFORMED, PKC_ERR_RANGE,
+ * PKC_ERR_TOO_LARGE; *f and *consumed are untouched on failure.
+ */
+PKC_API PKC_NODISCARD int pkc_frame_encode(const pkc_frame *f, uint8_t *out, size_t cap,
+                                           size_t *len);
+PKC_API PKC_NODISCARD int pkc_frame_decode(const uint8_t *in, size_t len, size_t max_size,
+                                           pkc_frame *f, size_t *consumed);
+
+/* --- Announcements ----------------------------------------------------- */
+
+typedef struct pkc_announce_params {
+    uint64_t timestamp_ms;  /* normally pkc_clock wall_ms */
+    uint64_t capabilities;
+    const char *const *addresses; /* NUL-terminated UTF-8 strings, may be NULL */
+    size_t n_addresses;
+    uint32_t pow_bits;      /* work to put in (0..32); receivers decide what they require */
+} pkc_announce_params;
+
+/*
+ * pkc_announce_create(): signs an announcement of `id` and returns it as a
+ * malloc'd ANNOUNCE frame in *frame (free() it), ready for
+ * pkc_session_send_encoded(). Finding the proof of work takes about
+ * 2^pow_bits hashes. Returns 0, PKC_ERR_RANGE, PKC_ERR_INVALID_ARG,
+ * PKC_ERR_NOMEM.
+ *
+ * pkc_announce_decode(): decodes an announcement record (the body of an
+ * ANNOUNCE frame or an entry of a PEX response); pointers borrow `in`.
+ *
+ * pkc_announce_verify(): checks the signature, that the timestamp is within
+ * [now_ms - max_age_ms, now_ms + max_skew_ms], and that the proof of work
+ * has at least `pow_bits` bits. Returns 0, PKC_ERR_BAD_SIGNATURE,
+ * PKC_ERR_STALE, PKC_ERR_POW.
+ */
+PKC_API PKC_NODISCARD int pkc_announce_create(const pkc_identity *id,
+                                              const pkc_announce_params *p, uint8_t **frame,
+                                              size_t *frame_len);
+PKC_API PKC_NODISCARD int pkc_announce_decode(const uint8_t *in, size_t len, pkc_announce *a);
+PKC_API PKC_NODISCARD int pkc_announce_verify(const pkc_announce *a, int64_t now_ms,
+                                              int64_t max_age_ms, int64_t max_skew_ms,
+                                              uint32_t pow_bits);
+
+/* --- Messages (DATA and SIGNAL) ---------------------------------------- */
+
+/* The key of a room: derived from the 32-byte room secret that invitations
+ * carry. `id` names the key in messages, so a peer in several rooms knows
+ * which one to use; it reveals nothing about the secret. */
+typedef struct pkc_room_key {
+    uint8_t key[32];
+    uint8_t id[PKC_ROOM_ID_BYTES];
+} pkc_room_key;
+
+PKC_API void pkc_room_key_derive(const uint8_t secret[PKC_ROOM_SECRET_BYTES], pkc_room_key *out);
+
+typedef struct pkc_message_params {
+    uint64_t type;               /* PKC_FRAME_DATA or PKC_FRAME_SIGNAL */
+    /* Recipient, for a direct message (may be NULL: to everyone). Sealing to
+     * it needs its X25519 key, from its announcement. */
+    const uint8_t *to_public_key;    /* 32 bytes, or NULL */
+    const uint8_t *to_dh_public_key; /* 32 bytes, or NULL: not sealed */
+    const pkc_room_key *room;    /* encrypt with this room key (broadcast), may be NULL */
+    const char *topic;           /* may be NULL (empty) */
+    size_t topic_len;
+    const uint8_t *payload;      /* may be NULL when payload_len is 0 */
+    size_t payload_len;
+} pkc_message_params;
+
+/*
+ * pkc_message_create(): makes a signed DATA or SIGNAL frame from `id` as a
+ * malloc'd buffer in *frame (free() it) and, if `msg_id` is not NULL, writes
+ * its message id. The timestamp comes from `clock`, the nonce (and the
+ * ephemeral key of a sealed message) from `rng`. A SIGNAL must be sealed to
+ * its recipient; its payload is the output of pkc_signal_encode(). Returns 0,
+ * PKC_ERR_INVALID_ARG (inconsistent parameters: room and recipient key
+ * together, a SIGNAL without a recipient key), PKC_ERR_TOO_LARGE,
+ * PKC_ERR_CRYPTO (the recipient key is a small-order point), PKC_ERR_NOMEM.
+ *
+ * pkc_message_verify(): checks the signature (over the digest computed when
+ * `m` was decoded from bytes for frame type `type`) and that the timestamp is
+ * within [now_ms - max_age_ms, now_ms + max_skew_ms]. Returns 0,
+ * PKC_ERR_BAD_SIGNATURE or PKC_ERR_STALE.
+ *
+ * pkc_message_open(): sets m->plaintext: for a message in clear, its
+ * payload; for a room message, decrypts it with the matching key of `rooms`;
+ * for a sealed message addressed to `self`, decrypts it with self's key.
+ * `out` (at least m->payload.len bytes) receives decrypted bytes. Returns 0;
+ * PKC_ERR_NOT_FOUND (no matching room key, or sealed to someone else:
+ * m->opened stays 0); PKC_ERR_DECRYPT (tampered, or a key that does not fit).
+ * Call it only on a verified message.
+ */
+PKC_API PKC_NODISCARD int pkc_message_create(const pkc_identity *id,
+                                             const pkc_message_params *p,
+                                             const pkc_clock *clock, const pkc_rng *rng,
+                                             uint8_t **frame, size_t *frame_len,
+                                             uint8_t msg_id[PKC_MSG_ID_BYTES]);
+PKC_API PKC_NODISCARD int pkc_message_verify(const pkc_message *m, uint64_t type, int64_t now_ms,
+                                             int64_t max_age_ms, int64_t max_skew_ms);
+PKC_API PKC_NODISCARD int pkc_message_open(pkc_message *m, uint64_t type, const pkc_identity *self,
+                                           const pkc_room_key *rooms, size_t n_rooms,
+                                           uint8_t *out, size_t out_cap);
+
+/* SIGNAL content: encode into `out` (cap bytes, *len set; PKC_ERR_TOO_LARGE
+ * with *len = the size needed) and decode (pointers borrow `in`). */
+PKC_API PKC_NODISCARD int pkc_signal_encode(const pkc_signal *s, uint8_t *out, size_t cap,
+                                            size_t *len);
+PKC_API PKC_NODISCARD int pkc_signal_decode(const uint8_t *in, size_t len, pkc_signal *s);
+
+/* --- Replay window ----------------------------------------------------- */
+
+/*
+ * Remembers the ids of recent messages, in bounded memory, to refuse
+ * replays while accepting messages in any order within the window. A message
+ * is accepted once if its timestamp is within [now - max_age, now +
+ * max_skew]. When `capacity` ids are remembered, the oldest is forgotten and
+ * every message no newer than it is refused from then on (the window
+ * shrinks under load instead of forgetting what it promised to refuse).
+ * Sessions that share a window (or a guard, below) use it from inside their
+ * calls: drive all of them from one thread, or serialise the calls.
+ */
+typedef struct pkc_replay pkc_replay;
+
+typedef struct pkc_replay_config {
+    size_t capacity;     /* ids remembered (default 16384; 40 bytes each) */
+    int64_t max_age_ms;  /* default 600000 (10 minutes) */
+    int64_t max_skew_ms; /* how far in the future a timestamp may be; default 120000 */
+} pkc_replay_config;
+
+PKC_API void pkc_replay_config_default(pkc_replay_config *cfg);
+/* `rng` keys the window's hash table (so peers cannot aim ids at one spot);
+ * used only during the call. PKC_ERR_INVALID_ARG (capacity 0 or above 2^24,
+ * negative times), PKC_ERR_NOMEM. */
+PKC_API PKC_NODISCARD int pkc_replay_new(const pkc_replay_config *cfg, const pkc_rng *rng,
+                                         pkc_replay **out);
+PKC_API void pkc_replay_free(pkc_replay *r);
+/* 0: new, and now remembered. PKC_ERR_REPLAY: seen before. PKC_ERR_STALE:
+ * too old, too far in the future, or older than what the window still
+ * remembers. A refused message changes nothing. */
+PKC_API PKC_NODISCARD int pkc_replay_check(pkc_replay *r, const uint8_t id[PKC_MSG_ID_BYTES],
+                                           int64_t timestamp_ms, int64_t now_ms);
+PKC_API size_t pkc_replay_count(const pkc_replay *r);
+
+/* --- Guard: penalties and temporary blocks ----------------------------- */
+
+/*
+ * Remembers misbehaving peers (by peer id hash) across sessions: each
+ * offence adds points, points decay over time, and a peer whose points reach
+ * `block_points` is blocked for `block_ms`, doubled for each further block up
+ * to `block_max_ms`. Sessions that share a guard refuse a blocked peer's
+ * handshake with PKC_REASON_BLOCKED and the time left. Memory is bounded by
+ * `capacity` peers (the least recently seen unblocked peer is forgotten
+ * first).
+ */
+typedef struct pkc_guard pkc_guard;
+
+typedef struct pkc_guard_config {
+    size_t capacity;          /* default 1024 */
+    uint32_t block_points;    /* default 100 */
+    uint32_t decay_per_s;     /* points forgiven per second, default 5 */
+    uint64_t block_ms;        /* first block, default 60000 */
+    uint64_t block_max_ms;    /* longest block, default 3600000 */
+    uint32_t invalid_points;  /* bad signature, undecryptable, malformed: default 20 */
+    uint32_t excess_points;   /* each message over a rate limit: default 1 */
+} pkc_guard_config;
+
+PKC_API void pkc_guard_config_default(pkc_guard_config *cfg);
+/* `clock` is borrowed for the guard's life (monotonic time). */
+PKC_API PKC_NODISCARD int pkc_guard_new(const pkc_guard_config *cfg, const pkc_clock *clock,
+                                        pkc_guard **out);
+PKC_API void pkc_guard_free(pkc_guard *g);
+/* Adds `points` for `reason` (copied, shortened to 95 bytes). Returns 0, or
+ * PKC_ERR_BLOCKED if the peer is blocked now (by this or an earlier call). */
+PKC_API int pkc_guard_penalise(pkc_guard *g, const uint8_t peer[PKC_PEER_ID_HASH_BYTES],
+                               uint32_t points, const char *reason);
+/* 0 if the peer may talk; PKC_ERR_BLOCKED with the time left (may be NULL)
+ * and the reason (borrowed until the next guard call; may be NULL). */
+PKC_API int pkc_guard_check(pkc_guard *g, const uint8_t peer[PKC_PEER_ID_HASH_BYTES],
+                            uint64_t *retry_after_ms, const char **reason);
+/* Lifts a block and forgets the peer's points. */
+PKC_API void pkc_guard_forgive(pkc_guard *g, const uint8_t peer[PKC_PEER_ID_HASH_BYTES]);
+
+/* --- Sessions ---------------------------------------------------------- */
+
+typedef struct pkc_session pkc_session;
+
+typedef enum pkc_session_state {
+    PKC_SESSION_HANDSHAKE = 0,   /* not yet authenticated */
+    PKC_SESSION_ESTABLISHED = 1, /* frames flow */
+    PKC_SESSION_CLOSED = 2       /* ended; only pkc_session_free() is useful */
+} pkc_session_state;
+
+/* The responder's admission policy (pkc_session_config.require). With both
+ * flags, either suffices. */
+#define PKC_REQUIRE_PROOF 0x01 /* a valid proof of an invitation or room secret */
+#define PKC_REQUIRE_KNOWN 0x02 /* a peer the is_known callback accepts */
+
+typedef struct pkc_session_config {
+    int initiator;                /* 1: this side speaks first (sends HELLO) */
+    const pkc_identity *identity; /* borrowed for the session's life */
+    /* SHA-256 (or -384/-512) fingerprints of the DTLS certificates, as in
+     * SDP a=fingerprint, local and remote; copied. Both 0 bytes when the
+     * session runs over a transport without DTLS (then nothing binds it to
+     * the transport, and the session's own encryption is all there is). */
+    const uint8_t *local_fingerprint;
+    size_t local_fingerprint_len;
+    const uint8_t *remote_fingerprint;
+    size_t remote_fingerprint_len;
+    uint64_t capabilities;        /* offered; the session uses both sides' common bits */
+    uint32_t max_frame_size;      /* default PKC_FRAME_SIZE_DEFAULT */
+    uint64_t handshake_timeout_ms;/* default 10000 */
+
+    /* Initiator. */
+    const uint8_t *expected_peer; /* 20-byte peer id hash (pkc_peer_id_parse), may be NULL */
+    const uint8_t *proof_secret;  /* 32-byte invitation token or room secret, may be NULL */
+    uint32_t max_pow_bits;        /* most work we agree to do (default 20: about 10^6
+                                     hashes, done inside pkc_session_receive) */
+
+    /* Responder. */
+    unsigned require;             /* PKC_REQUIRE_*, 0 = anyone may connect */
+    uint32_t pow_bits;            /* work demanded of the initiator (0..32, default 0) */
+    const uint8_t (*proof_secrets)[32]; /* accepted invitation tokens / room secrets; copied */
+    size_t n_proof_secrets;
+
+    /* Both. */
+    pkc_guard *guard;             /* shared blocks; borrowed, may be NULL (then the session
+                                     keeps its own, which dies with it) */
+    pkc_replay *replay;           /* shared replay window for DATA/SIGNAL; borrowed, may be NULL */
+    const pkc_room_key *rooms;    /* keys to open room messages; copied */
+    size_t n_rooms;
+    uint32_t announce_pow_bits;   /* required in received announcements, default 0 */
+    int64_t message_max_age_ms;   /* default 600000 */
+    int64_t announce_max_age_ms;  /* default 3600000 */
+    int64_t max_clock_skew_ms;    /* default 120000 */
+    uint32_t msg_rate, msg_burst;   /* frames per second, default 200 and 400 */
+    uint64_t byte_rate, byte_burst; /* bytes per second, default 1 MiB and 4 MiB */
+} pkc_session_config;
+
+/* How a session ended. */
+typedef struct pkc_session_end {
+    int error;               /* 0 for a normal close, else a PKC_ERR_* code */
+    int by_peer;             /* 1: the peer ended it (REFUSE or DISCONNECT) */
+    uint64_t reason;         /* pkc_reason */
+    uint64_t retry_after_ms; /* from a BLOCKED refusal, else 0 */
+    const char *text;        /* a sentence, never NULL; valid during the callback */
+} pkc_session_end;
+
+/*
+ * Callbacks, called from inside pkc_session_start/receive/send/ping/close/
+ * tick on the calling thread. Inside a callback, pkc_session_send*(),
+ * pkc_session_ping() and pkc_session_close() may be called on the same
+ * session; pkc_session_free() and pkc_session_receive() may not (free it
+ * after the call returns; the send callback queues records, it does not hand
+ * them synchronously to a session that could answer back). Pointers passed
+ * to callbacks are valid only during the call.
+ */
+typedef struct pkc_session_callbacks {
+    /* Required: send one record as one data channel message. A nonzero
+     * return closes the session. */
+    int (*send)(void *user_data, const uint8_t *record, size_t len);
+    /* The peer is authenticated; frames may be sent. May be NULL. */
+    void (*established)(void *user_data, pkc_session *s);
+    /* A frame from the peer, checked: announcements and messages verified
+     * (signature, time, proof of work), messages opened when this peer has
+     * the key, PEX entries verified. CONTROL frames are handled by the
+     * session and not passed on. May be NULL. */
+    void (*frame)(void *user_data, pkc_session *s, const pkc_frame *f);
+    /* A verified DATA or SIGNAL message whose id the replay window has seen:
+     * not delivered as a frame (the mesh uses it to prune redundant links).
+     * May be NULL. */
+    void (*duplicate)(void *user_data, pkc_session *s, const pkc_frame *f);
+    /* The session ended. Called once. May be NULL. */
+    void (*closed)(void *user_data, pkc_session *s, const pkc_session_end *end);
+    /* Responder with PKC_REQUIRE_KNOWN: is this public key a known peer?
+     * Return nonzero to admit. May be NULL (nobody is known). */
+    int (*is_known)(void *user_data, const uint8_t public_key[PKC_PUBLIC_KEY_BYTES]);
+} pkc_session_callbacks;
+
+typedef struct pkc_session_stats {
+    uint64_t records_in, records_out, frames_in, frames_out, bytes_in, bytes_out;
+    uint64_t dropped_rate;      /* frames over the rate limits */
+    uint64_t dropped_invalid;   /* bad signature, malformed, undecryptable */
+    uint64_t dropped_stale;     /* timestamp outside the window */
+    uint64_t dropped_replayed;  /* records replayed (sequence number seen) */
+    uint64_t duplicates;        /* messages the replay window had seen */
+    uint64_t unknown_skipped;   /* frames of unknown types */
+} pkc_session_stats;
+
+typedef struct pkc_session_info {
+    pkc_session_state state;
+    uint64_t version;                /* negotiated protocol version */
+    uint64_t capabilities;           /* common capabilities */
+    uint8_t peer_public_key[PKC_PUBLIC_KEY_BYTES];
+    char peer_id[PKC_PEER_ID_SIZE];  /* "" until established */
+    uint8_t session_id[PKC_SESSION_ID_BYTES]; /* channel binding, same at both ends */
+    int proof_key;                   /* responder: index in proof_secrets the peer proved, or -1 */
+    uint64_t rtt_us;                 /* latest ping round trip, 0 unknown */
+    int64_t clock_offset_ms;         /* peer's wall clock minus ours, estimated by ping */
+    pkc_session_stats stats;
+} pkc_session_info;
+
+PKC_API void pkc_session_config_default(pkc_session_config *cfg);
+
+/* Creates a session (copies cfg and cb; borrows clock and rng for its life).
+ * Returns 0, PKC_ERR_INVALID_ARG (with what is wrong: a missing identity or
+ * send callback, a fingerprint of another length than 0 or 16..64, limits
+ * out of range), PKC_ERR_NOMEM. */
+PKC_API PKC_NODISCARD int pkc_session_new(const pkc_session_config *cfg,
+                                          const pkc_session_callbacks *cb, void *user_data,
+                                          const pkc_clock *clock, const pkc_rng *rng,
+                                          pkc_session **out);
+/* Frees without sending anything. Accepts NULL. */
+PKC_API void pkc_session_free(pkc_session *s);
+
+/* Initiator: sends HELLO. Responder: nothing. Call once, after new. */
+PKC_API PKC_NODISCARD int pkc_session_start(pkc_session *s);
+
+/*
+ * One message received on the data channel. Returns 0 when it was accepted
+ * (or contained only frames that were dropped for a reason that does not
+ * condemn the peer: stale, duplicate, unknown type), or the reason it was
+ * rejected: PKC_ERR_TOO_LARGE, PKC_ERR_MALFORMED, PKC_ERR_TRUNCATED,
+ * PKC_ERR_DECRYPT, PKC_ERR_REPLAY, PKC_ERR_RATE_LIMITED, PKC_ERR_BAD_SIGNATURE,
+ * PKC_ERR_BLOCKED, and during the handshake PKC_ERR_FINGERPRINT, PKC_ERR_POW,
+ * PKC_ERR_UNAUTHORIZED, PKC_ERR_REFUSED, PKC_ERR_UNSUPPORTED, PKC_ERR_MISMATCH
+ * (not the expected peer). Errors during the handshake end the session (the
+ * closed callback says why, and the peer was sent a REFUSE); afterwards,
+ * a bad record is dropped and counted, and the session ends only when the
+ * guard blocks the peer. PKC_ERR_CLOSED after the end.
+ */
+PKC_API int pkc_session_receive(pkc_session *s, const uint8_t *record, size_t len);
+
+/* Sends one frame (pkc_frame_encode()) in its own record. PKC_ERR_STATE
+ * before the session is established, PKC_ERR_CLOSED after; encoding errors. */
+PKC_API PKC_NODISCARD int pkc_session_send(pkc_session *s, const pkc_frame *f);
+/* Sends already encoded frames (one or more, as pkc_frame_encode() or
+ * pkc_message_create() made them) in one record: how the mesh sends one
+ * message to many peers without encoding it again. PKC_ERR_TOO_LARGE if
+ * above max_frame_size. */
+PKC_API PKC_NODISCARD int pkc_session_send_encoded(pkc_session *s, const uint8_t *frames,
+                                                   size_t len);
+/* Sends a ping; the pong updates rtt_us and clock_offset_ms. */
+PKC_API PKC_NODISCARD int pkc_session_ping(pkc_session *s);
+/* Ends the session: a DISCONNECT (or a REFUSE during the handshake) with
+ * `reason` and `text` (may be NULL) is sent, then the closed callback runs. */
+PKC_API int pkc_session_close(pkc_session *s, pkc_reason reason, const char *text);
+
+/* Monotonic time (us, as the session's clock) at which pkc_session_tick()
+ * must be called, or UINT64_MAX if nothing is pending. */
+PKC_API uint64_t pkc_session_deadline(const pkc_session *s);
+/* Handles timeouts (the handshake's). */
+PKC_API void pkc_session_tick(pkc_session *s);
+
+PKC_API pkc_session_state pkc_session_get_state(const pkc_session *s);
+PKC_API void pkc_session_get_info(const pkc_session *s, pkc_session_info *info);
 
 
 /* ======================================================================== */

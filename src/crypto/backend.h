@@ -17,8 +17,19 @@
 #define PKC_SIGN_SEED_BYTES 32
 #define PKC_SIGN_PUBLIC_BYTES 32
 #define PKC_SIGN_SECRET_BYTES 64
-#define PKC_SIGNATURE_BYTES 64
 #define PKC_HASH_MAX_BYTES 64
+#define PKC_HASH_KEY_MAX_BYTES 64
+#define PKC_X25519_BYTES 32
+#define PKC_AEAD_KEY_BYTES 32
+#define PKC_AEAD_NONCE_BYTES 24
+#define PKC_AEAD_TAG_BYTES 16
+#define PKC_PWHASH_SALT_BYTES 16
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PKC_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define PKC_MUST_CHECK
+#endif
 
 /* Initialises the library once; thread-safe. 0 or PKC_ERR_CRYPTO. */
 int pkc_crypto_init(void);
@@ -32,6 +43,49 @@ void pkc_crypto_sign_keypair_from_seed(uint8_t pk[PKC_SIGN_PUBLIC_BYTES],
  * inputs (either may be empty), so callers can prefix a domain label. */
 void pkc_crypto_hash2(uint8_t *out, size_t out_len, const void *a, size_t a_len, const void *b,
                       size_t b_len);
+
+/* Ed25519 detached signature of `msg` with the 64-byte secret key. */
+void pkc_crypto_sign(uint8_t sig[PKC_SIGNATURE_BYTES], const void *msg, size_t len,
+                     const uint8_t sk[PKC_SIGN_SECRET_BYTES]);
+
+/* 0 if `sig` is a valid signature of `msg` by `pk`, else -1. Rejects
+ * non-canonical signatures and small-order public keys. */
+PKC_MUST_CHECK int pkc_crypto_sign_verify(const uint8_t sig[PKC_SIGNATURE_BYTES], const void *msg,
+                                          size_t len, const uint8_t pk[PKC_SIGN_PUBLIC_BYTES]);
+
+/* BLAKE2b keyed with `key` (1..64 bytes), output 1..64 bytes, over the
+ * concatenation of a and b. */
+void pkc_crypto_hash2_keyed(uint8_t *out, size_t out_len, const uint8_t *key, size_t key_len,
+                            const void *a, size_t a_len, const void *b, size_t b_len);
+
+/* X25519 public key of a 32-byte secret (clamped as RFC 7748 says). */
+void pkc_crypto_x25519_base(uint8_t pk[PKC_X25519_BYTES], const uint8_t sk[PKC_X25519_BYTES]);
+
+/* X25519 shared secret. -1 (and `out` zeroed) if the result is all zero,
+ * i.e. the peer's key is a small-order point. */
+PKC_MUST_CHECK int pkc_crypto_x25519(uint8_t out[PKC_X25519_BYTES],
+                                     const uint8_t sk[PKC_X25519_BYTES],
+                                     const uint8_t peer_pk[PKC_X25519_BYTES]);
+
+/* XChaCha20-Poly1305 (IETF): writes len + PKC_AEAD_TAG_BYTES bytes to `c`
+ * (ciphertext then tag). `c` may equal `m`. */
+void pkc_crypto_aead_seal(uint8_t *c, const uint8_t *m, size_t len, const uint8_t *ad,
+                          size_t ad_len, const uint8_t nonce[PKC_AEAD_NONCE_BYTES],
+                          const uint8_t key[PKC_AEAD_KEY_BYTES]);
+
+/* Opens `c_len` bytes (ciphertext and tag) into `m` (c_len - 16 bytes).
+ * 0, or -1 if c_len < 16 or the tag does not match (then `m` is zeroed). */
+PKC_MUST_CHECK int pkc_crypto_aead_open(uint8_t *m, const uint8_t *c, size_t c_len,
+                                        const uint8_t *ad, size_t ad_len,
+                                        const uint8_t nonce[PKC_AEAD_NONCE_BYTES],
+                                        const uint8_t key[PKC_AEAD_KEY_BYTES]);
+
+/* Argon2id (version 1.3, one lane) of a passphrase: `ops` passes over
+ * `mem_kib` KiB. 0, or -1 if the parameters are out of the library's range
+ * or memory runs out. */
+PKC_MUST_CHECK int pkc_crypto_pwhash(uint8_t *out, size_t out_len, const char *pass,
+                                     size_t pass_len, const uint8_t salt[PKC_PWHASH_SALT_BYTES],
+                                     uint32_t ops, uint32_t mem_kib);
 
 /* Zeroes memory in a way the compiler cannot remove. */
 void pkc_crypto_wipe(void *p, size_t n);

@@ -6,6 +6,7 @@
 
 #include "../util/err.h"
 #include "../util/rng.h"
+#include "kdf.h"
 #include "peerid.h"
 
 int pkc_identity_from_seed(const uint8_t seed[32], pkc_identity **out)
@@ -20,6 +21,8 @@ int pkc_identity_from_seed(const uint8_t seed[32], pkc_identity **out)
         return pkc_error_code(PKC_ERR_NOMEM);
     memcpy(id->seed, seed, sizeof id->seed);
     pkc_crypto_sign_keypair_from_seed(id->public_key, id->secret_key, id->seed);
+    pkc_kdf(id->dh_secret, id->seed, sizeof id->seed, "pkc-x25519-v1", NULL, 0);
+    pkc_crypto_x25519_base(id->dh_public, id->dh_secret);
     pkc_peer_id_from_public_key(id->public_key, id->peer_id);
     *out = id;
     return 0;
@@ -57,4 +60,44 @@ const char *pkc_identity_peer_id(const pkc_identity *id)
 const uint8_t *pkc_identity_seed(const pkc_identity *id)
 {
     return id->seed;
+}
+
+const uint8_t *pkc_identity_dh_public_key(const pkc_identity *id)
+{
+    return id->dh_public;
+}
+
+void pkc_identity_sign(const pkc_identity *id, const void *msg, size_t len,
+                       uint8_t sig[PKC_SIGNATURE_BYTES])
+{
+    pkc_crypto_sign(sig, msg, len, id->secret_key);
+}
+
+int pkc_signature_verify(const uint8_t public_key[PKC_PUBLIC_KEY_BYTES], const void *msg,
+                         size_t len, const uint8_t sig[PKC_SIGNATURE_BYTES])
+{
+    if (public_key == NULL || sig == NULL || (msg == NULL && len > 0))
+        return pkc_error(PKC_ERR_INVALID_ARG, "signature verify: NULL argument");
+    if (pkc_crypto_sign_verify(sig, msg, len, public_key) != 0)
+        return pkc_error(PKC_ERR_BAD_SIGNATURE, "the signature does not match the key and message");
+    return 0;
+}
+
+void pkc_identity_sign_labeled(const pkc_identity *id, const char *label, const void *data,
+                               size_t len, uint8_t sig[PKC_SIGNATURE_BYTES])
+{
+    uint8_t digest[32];
+    pkc_hash_labeled(digest, sizeof digest, label, data, len);
+    pkc_crypto_sign(sig, digest, sizeof digest, id->secret_key);
+}
+
+int pkc_verify_labeled(const uint8_t pk[PKC_SIGN_PUBLIC_BYTES], const char *label,
+                       const void *data, size_t len, const uint8_t sig[PKC_SIGNATURE_BYTES],
+                       const char *what)
+{
+    uint8_t digest[32];
+    pkc_hash_labeled(digest, sizeof digest, label, data, len);
+    if (pkc_crypto_sign_verify(sig, digest, sizeof digest, pk) != 0)
+        return pkc_error(PKC_ERR_BAD_SIGNATURE, "%s: the signature does not match", what);
+    return 0;
 }

@@ -1,0 +1,35 @@
+/*
+ * wire.h: strict reading for pkc's own wire formats, over util/buf.h.
+ *
+ * pkc's frames and handshake are canonical: varuints must be minimal (lib0
+ * readers accept longer forms; these do not), so that an accepted message
+ * re-encodes to the same bytes and a signature covers exactly one reading.
+ * Every failure names the field: "<what>: offset N: ...".
+ */
+#ifndef PKC_PROTO_WIRE_H
+#define PKC_PROTO_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util/buf.h"
+
+/* A minimal varuint no larger than `max`. */
+int pkc_wire_varuint(pkc_reader *r, uint64_t max, uint64_t *v, const char *what);
+/* A varuint length (minimal, at most `max`) then that many bytes. */
+int pkc_wire_varbytes(pkc_reader *r, size_t max, pkc_bytes *out, const char *what);
+/* As pkc_wire_varbytes, and the bytes must be valid UTF-8. */
+int pkc_wire_varstring(pkc_reader *r, size_t max, pkc_bytes *out, const char *what);
+/* Exactly `n` bytes. */
+int pkc_wire_fixed(pkc_reader *r, size_t n, const uint8_t **out, const char *what);
+int pkc_wire_u8(pkc_reader *r, uint8_t *v, const char *what);
+int pkc_wire_u64be(pkc_reader *r, uint64_t *v, const char *what);
+/* An extension list: varuint count (at most `max_count`), then count times
+ * (varuint type, varbytes value of at most `max_value`). Unknown types are
+ * kept as raw bytes in *out (the whole list, count included). */
+int pkc_wire_extensions(pkc_reader *r, size_t max_count, size_t max_value, pkc_bytes *out,
+                        const char *what);
+/* The end of a message: nothing may follow. */
+int pkc_wire_end(const pkc_reader *r, const char *what);
+
+#endif
