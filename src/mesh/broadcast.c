@@ -332,6 +332,7 @@ static void forward(pkc_mesh *m, mesh_entry *e)
 
 void mesh_flush(pkc_mesh *m)
 {
+    mesh_tree_flush(m);
     if (m->nbrs_dirty) {
         /* Neighbour lists change in bursts: one update per flush. */
         m->nbrs_dirty = 0;

@@ -347,8 +347,11 @@ static void send_signal(pkc_mesh *m, const uint8_t *to, uint8_t op, uint64_t non
     }
     pkc_buf body = PKC_BUF_INIT;
     mesh_route_body_encode(&body, &rb);
+    /* Only a request may start a route discovery; answers go back the way
+     * the request came (or are lost, and the attempt times out). */
     if (!body.err)
-        (void)mesh_route_send(m, to, MESH_RK_SIGNAL, body.data, body.len);
+        (void)mesh_route_send_ex(m, to, MESH_RK_SIGNAL, body.data, body.len,
+                                 op == MESH_SIG_REQUEST);
     pkc_buf_free(&body);
 }
 
@@ -393,6 +396,10 @@ static int start_attempt(pkc_mesh *m, mesh_peer *p, uint8_t why, uint8_t prio)
      * preferred by everyone. */
     int dial = (p->flags & MESH_REC_DIALABLE) && (m->n_active == 0 || why == WHY_RETRY);
     if (!dial && (m->n_active == 0 || m->now < p->no_route_until))
+        return -1;
+    /* A route discovery floods the neighbourhood: retries of lost links
+     * (often to peers that crashed) go only where a route is known. */
+    if (!dial && why == WHY_RETRY && !mesh_route_reachable(m, p))
         return -1;
     p->state = PEER_PENDING;
     p->why = why;
@@ -694,7 +701,8 @@ static mesh_peer *pick_candidate(pkc_mesh *m)
         return best;
     if (m->n_active) {
         /* No passive peer in reach: any peer we know a route to. */
-        mesh_peer *p = mesh_route_random_peer(m);
+        mesh_peer *p =
+            mesh_route_random_peer(m, 2 * m->n_active < m->cfg.target_peers ? 2 : 3);
         if (p && candidate_ok(m, p))
             return p;
     }
@@ -758,8 +766,15 @@ void mesh_peer_timer(pkc_mesh *m, mesh_peer *p)
      * target_peers, so that links cut by a partition come back when it heals. */
     if (banned(m, p))
         return;
-    if (start_attempt(m, p, WHY_RETRY, m->n_active ? PRIO_LOW : PRIO_HIGH) != 0)
+    if (start_attempt(m, p, WHY_RETRY, m->n_active ? PRIO_LOW : PRIO_HIGH) != 0) {
+        if (++p->fail_count > m->cfg.reconnect_attempts) {
+            mesh_remove_passive(m, p);
+            p->fail_count = 0;
+            p->failed_before = 0;
+            return;
+        }
         peer_timer_at(m, p, m->now + backoff_us(m, p->fail_count));
+    }
 }
 
 /* ---- liveness, scoring actions, optimisation --------------------------------------------- */

@@ -28,7 +28,7 @@
 #define MESH_DISCOVERIES 16
 #define MESH_DISC_QUEUE 16
 #define MESH_RREQ_SEEN 256
-#define MESH_TREE_DEPTH 32 /* longest accepted distance to the tree's root */
+#define MESH_TREE_DEPTH 16 /* longest accepted distance to the tree's root */
 
 /* ---- keyed hash, map, heap (table.c) ------------------------------------ */
 
@@ -173,8 +173,9 @@ typedef struct mesh_route {
 
 typedef struct mesh_queued {
     uint8_t kind;
-    uint8_t *body;
-    size_t len;
+    uint8_t path_len;  /* hops before us (a forwarder's local repair), else 0 */
+    uint8_t *path;     /* path_len ids, then the body (one allocation) */
+    size_t len;        /* body bytes */
 } mesh_queued;
 
 typedef struct mesh_disc {
@@ -216,6 +217,7 @@ struct pkc_mesh {
     uint8_t root[MESH_ID_LEN];
     uint8_t dist;
     uint32_t parent; /* peer index, MESH_NONE at the root */
+    int tree_dirty;
     uint32_t peer_gen;
 
     /* our network coordinate (Vivaldi) */
@@ -326,8 +328,9 @@ int mesh_route_init(pkc_mesh *m);
 void mesh_route_free(pkc_mesh *m);
 void mesh_route_learn(pkc_mesh *m, const uint8_t *id, mesh_peer *via, unsigned hops);
 int mesh_route_known(pkc_mesh *m, const uint8_t *id);
-/* The peer record of a random destination with a live route, or NULL. */
-mesh_peer *mesh_route_random_peer(pkc_mesh *m);
+/* The peer record of a random destination with a live route at least
+ * `min_hops` away (3: farther than a triangle), or NULL. */
+mesh_peer *mesh_route_random_peer(pkc_mesh *m, unsigned min_hops);
 /* Forgets the routes of `hops` through `via` (its neighbour list changed). */
 void mesh_route_forget_via(pkc_mesh *m, const mesh_peer *via, unsigned hops);
 /* Known route, or a waypoint hint with a known route. */
@@ -338,6 +341,10 @@ int mesh_route_send(pkc_mesh *m, const uint8_t *target, uint8_t kind, const uint
 /* Paths end with the neighbour that sent them and never contain us; routes
  * back to every peer on a valid path are learned. */
 int mesh_check_path(pkc_mesh *m, mesh_peer *from, const mesh_path *path, const char *what);
+/* As mesh_route_send; without a known route, discover = 0 drops it
+ * (PKC_ERR_MESH_NO_ROUTE). */
+int mesh_route_send_ex(pkc_mesh *m, const uint8_t *target, uint8_t kind, const uint8_t *body,
+                       size_t len, int discover);
 int mesh_on_route(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
 int mesh_on_rreq(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
 void mesh_disc_timer(pkc_mesh *m, uint32_t idx, uint32_t gen);
@@ -350,6 +357,7 @@ int mesh_eager(const pkc_mesh *m, const mesh_peer *p);
 void mesh_tree_hello(pkc_mesh *m, mesh_peer *p);
 void mesh_tree_update(pkc_mesh *m);
 void mesh_tree_lost(pkc_mesh *m, mesh_peer *p);
+void mesh_tree_flush(pkc_mesh *m);
 int mesh_on_tree(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
 
 /* ---- score.c ------------------------------------------------------------------ */

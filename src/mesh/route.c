@@ -48,7 +48,7 @@ void mesh_route_free(pkc_mesh *m)
     mesh_map_free(&m->route_map);
     for (unsigned i = 0; i < MESH_DISCOVERIES; i++)
         for (size_t q = 0; q < m->disc[i].nq; q++)
-            free(m->disc[i].q[q].body);
+            free(m->disc[i].q[q].path);
 }
 
 static mesh_route *route_find(pkc_mesh *m, const uint8_t *id)
@@ -104,15 +104,15 @@ void mesh_route_learn(pkc_mesh *m, const uint8_t *id, mesh_peer *via, unsigned h
     r->expires = m->now + (uint64_t)m->cfg.route_ttl_ms * 1000;
 }
 
-mesh_peer *mesh_route_random_peer(pkc_mesh *m)
+mesh_peer *mesh_route_random_peer(pkc_mesh *m, unsigned min_hops)
 {
     if (m->route_map.live == 0)
         return NULL;
     size_t start = (size_t)mesh_rand_below(m, MESH_ROUTES);
     for (size_t k = 0; k < MESH_ROUTES; k++) {
         mesh_route *r = &m->routes[(start + k) % MESH_ROUTES];
-        if (r->used && r->hops >= 3 && route_via(m, r))
-            return mesh_peer_get(m, r->id); /* farther than a triangle */
+        if (r->used && r->hops >= min_hops && route_via(m, r))
+            return mesh_peer_get(m, r->id);
     }
     return NULL;
 }
@@ -193,7 +193,7 @@ static void encode_route(pkc_mesh *m, uint8_t kind, const uint8_t *target,
 
 static void send_rreq_round(pkc_mesh *m, mesh_disc *d)
 {
-    unsigned ttl = d->stage == 0 ? 2 : 4;
+    unsigned ttl = d->stage == 0 ? 2 : 3;
     if (ttl > m->cfg.max_hops - 1)
         ttl = m->cfg.max_hops - 1;
     d->nonce = pkc_rng_u64(m->rng);
@@ -218,28 +218,37 @@ static void send_rreq_round(pkc_mesh *m, mesh_disc *d)
 static void disc_free(mesh_disc *d)
 {
     for (size_t q = 0; q < d->nq; q++)
-        free(d->q[q].body);
+        free(d->q[q].path);
     d->nq = 0;
     d->used = 0;
     d->gen++;
 }
 
+/* Sends ROUTE(kind, target, path + self, body) to the next hop, or queues
+ * it behind a route discovery (discover). `path` is the path so far: empty
+ * for our own messages, the received one when a forwarder repairs a broken
+ * route locally. */
 static int send_or_queue(pkc_mesh *m, const uint8_t *target, uint8_t kind, const uint8_t *body,
-                         size_t len, int discover)
+                         size_t len, const mesh_path *path, int discover)
 {
     mesh_path none = {0, NULL};
+    if (!path)
+        path = &none;
     const uint8_t *waypoint = NULL;
-    mesh_peer *nh = next_hop(m, target, NULL);
+    mesh_peer *nh = next_hop(m, target, path);
     if (!nh) {
         mesh_peer *p = mesh_peer_find(m, target);
-        if (p && p->via_ok && (nh = next_hop(m, p->via, NULL)) != NULL)
+        if (p && p->via_ok && (nh = next_hop(m, p->via, path)) != NULL)
             waypoint = p->via;
     }
     if (nh) {
-        encode_route(m, kind, target, waypoint, &none, body, len);
+        encode_route(m, kind, target, waypoint, path, body, len);
         if (m->out.err)
             return m->out.err;
-        m->st.routed_sent++;
+        if (path->len)
+            m->st.routed_forwarded++;
+        else
+            m->st.routed_sent++;
         mesh_send_out(m, nh, 0);
         return 0;
     }
@@ -259,6 +268,7 @@ static int send_or_queue(pkc_mesh *m, const uint8_t *target, uint8_t kind, const
         if (!free_d)
             return pkc_error(PKC_ERR_AGAIN, "mesh: too many route discoveries under way");
         d = free_d;
+        pkc_logd("mesh", "route: discovering for kind %u (path %zu)", kind, path->len);
         d->used = 1;
         d->stage = 0;
         d->nq = 0;
@@ -268,13 +278,17 @@ static int send_or_queue(pkc_mesh *m, const uint8_t *target, uint8_t kind, const
     if (d->nq == MESH_DISC_QUEUE)
         return pkc_error(PKC_ERR_AGAIN, "mesh: %d messages already wait for this route",
                          MESH_DISC_QUEUE);
-    uint8_t *copy = malloc(len ? len : 1);
+    size_t plen = path->len * MESH_ID_LEN;
+    uint8_t *copy = malloc(plen + len + 1);
     if (!copy)
         return pkc_error_code(PKC_ERR_NOMEM);
+    if (plen)
+        memcpy(copy, path->ids, plen);
     if (len)
-        memcpy(copy, body, len);
+        memcpy(copy + plen, body, len);
     d->q[d->nq].kind = kind;
-    d->q[d->nq].body = copy;
+    d->q[d->nq].path_len = (uint8_t)path->len;
+    d->q[d->nq].path = copy;
     d->q[d->nq].len = len;
     d->nq++;
     return 0;
@@ -283,8 +297,16 @@ static int send_or_queue(pkc_mesh *m, const uint8_t *target, uint8_t kind, const
 int mesh_route_send(pkc_mesh *m, const uint8_t *target, uint8_t kind, const uint8_t *body,
                     size_t len)
 {
-    return send_or_queue(m, target, kind, body, len, 1);
+    return send_or_queue(m, target, kind, body, len, NULL, 1);
 }
+
+int mesh_route_send_ex(pkc_mesh *m, const uint8_t *target, uint8_t kind, const uint8_t *body,
+                       size_t len, int discover)
+{
+    return send_or_queue(m, target, kind, body, len, NULL, discover);
+}
+
+static void send_error(pkc_mesh *m, const uint8_t *origin, const uint8_t *target, uint8_t code);
 
 void mesh_disc_timer(pkc_mesh *m, uint32_t idx, uint32_t gen)
 {
@@ -299,7 +321,14 @@ void mesh_disc_timer(pkc_mesh *m, uint32_t idx, uint32_t gen)
     m->st.route_failures++;
     uint8_t target[MESH_ID_LEN];
     memcpy(target, d->target, MESH_ID_LEN);
+    mesh_disc copy = *d;
+    d->nq = 0;
     disc_free(d);
+    for (size_t q = 0; q < copy.nq; q++) {
+        if (copy.q[q].path_len && copy.q[q].kind != MESH_RK_ERROR)
+            send_error(m, copy.q[q].path, target, ERR_NO_ROUTE);
+        free(copy.q[q].path);
+    }
     mesh_route_failed_for(m, target);
 }
 
@@ -314,8 +343,10 @@ static void disc_done(pkc_mesh *m, const uint8_t *target, uint64_t nonce)
         d->nq = 0;
         disc_free(d);
         for (size_t q = 0; q < copy.nq; q++) {
-            (void)send_or_queue(m, target, copy.q[q].kind, copy.q[q].body, copy.q[q].len, 0);
-            free(copy.q[q].body);
+            mesh_path p = {copy.q[q].path_len, copy.q[q].path};
+            (void)send_or_queue(m, target, copy.q[q].kind,
+                                copy.q[q].path + p.len * MESH_ID_LEN, copy.q[q].len, &p, 0);
+            free(copy.q[q].path);
         }
         return;
     }
@@ -338,7 +369,7 @@ static void send_error(pkc_mesh *m, const uint8_t *origin, const uint8_t *target
     uint8_t body[1 + MESH_ID_LEN];
     body[0] = code;
     memcpy(body + 1, target, MESH_ID_LEN);
-    (void)send_or_queue(m, origin, MESH_RK_ERROR, body, sizeof body, 0);
+    (void)send_or_queue(m, origin, MESH_RK_ERROR, body, sizeof body, NULL, 0);
 }
 
 static void deliver(pkc_mesh *m, const mesh_msg *msg)
@@ -396,8 +427,14 @@ int mesh_on_route(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
     }
     mesh_peer *nh = next_hop_via(m, msg->u.route.target, msg->u.route.waypoint, path);
     if (!nh) {
+        /* Local repair: find the target from here, keeping the path, as
+         * long as the message has hops to spare; else tell the origin. */
         pkc_logd("mesh", "route: cannot forward kind %u (waypoint %d, path %zu)",
                  msg->u.route.kind, msg->u.route.waypoint != NULL, path->len);
+        if (msg->u.route.kind != MESH_RK_ERROR && path->len + 2 < m->cfg.max_hops &&
+            send_or_queue(m, msg->u.route.target, msg->u.route.kind, msg->u.route.payload,
+                          msg->u.route.len, path, 1) == 0)
+            return 0;
         m->st.route_failures++;
         if (msg->u.route.kind != MESH_RK_ERROR)
             send_error(m, origin, msg->u.route.target, ERR_NO_ROUTE);
@@ -436,7 +473,7 @@ int mesh_on_rreq(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
         memcpy(body, b.data, blen);
     pkc_buf_free(&b);
     if (memcmp(target, m->self, MESH_ID_LEN) == 0) {
-        (void)send_or_queue(m, path->ids, MESH_RK_RREP, body, blen, 0);
+        (void)send_or_queue(m, path->ids, MESH_RK_RREP, body, blen, NULL, 0);
         return 0;
     }
     mesh_peer *t = mesh_peer_find(m, target);

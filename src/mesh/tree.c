@@ -13,7 +13,7 @@
  * that say we are their parent. TREE messages carry (root, distance, "you
  * are my parent") and go to every neighbour when they change (triggered
  * updates). A neighbour's children are never its parent (poison reverse);
- * longer loops after the root is lost count up to MESH_TREE_DEPTH and are
+ * longer loops after the root is lost count up to MESH_TREE_DEPTH (16) and are
  * then discarded.
  *
  * Eager links are the tree links plus links grafted by Plumtree repair;
@@ -98,6 +98,18 @@ void mesh_tree_update(pkc_mesh *m)
     m->parent = bparent;
     pkc_logd("mesh", "tree: distance %u to the root, parent %s", m->dist,
              bparent == MESH_NONE ? "none (root)" : bparent == old_parent ? "same" : "new");
+    /* Updates go out with the next flush: a burst of changes (a lost root
+     * counting up to MESH_TREE_DEPTH) costs one message per neighbour per
+     * ihave_interval, not one per change. */
+    m->tree_dirty = 1;
+    mesh_want_flush(m);
+}
+
+void mesh_tree_flush(pkc_mesh *m)
+{
+    if (!m->tree_dirty)
+        return;
+    m->tree_dirty = 0;
     for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
         mesh_peer *p = mesh_slot_peer(m, s);
         if (p)
@@ -130,10 +142,7 @@ void mesh_tree_lost(pkc_mesh *m, mesh_peer *p)
         memcpy(m->root, m->self, MESH_ID_LEN);
         m->dist = 0;
         mesh_tree_update(m);
-        for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
-            mesh_peer *q = mesh_slot_peer(m, s);
-            if (q && q != p && m->parent == MESH_NONE)
-                send_tree(m, q);
-        }
+        m->tree_dirty = 1; /* even if we are now the root: say so */
+        mesh_want_flush(m);
     }
 }
