@@ -567,7 +567,8 @@ PKC_API int pkc_mesh_publish(pkc_mesh *mesh, const uint8_t *id, size_t id_len,
  * Sends `data` (copied) to peer `to` through the mesh, over at most max_hops
  * links, finding a route first if needed (queued meanwhile). Delivery is best
  * effort. Returns 0, PKC_ERR_TOO_LARGE, PKC_ERR_AGAIN (too many messages
- * already wait for a route), PKC_ERR_INVALID_ARG (self), PKC_ERR_MESH_BUSY.
+ * already wait for a route), PKC_ERR_MESH_NO_ROUTE (no neighbours at all),
+ * PKC_ERR_INVALID_ARG (self), PKC_ERR_MESH_BUSY.
  */
 PKC_API int pkc_mesh_send(pkc_mesh *mesh, const uint8_t *to, const uint8_t *data, size_t len);
 /* Signaling bytes for the connection being set up with `to` (after the

@@ -15,3 +15,7 @@ foreach(src ${PKC_SIMTEST_SOURCES})
                  COMMAND $<TARGET_FILE:pkc-simtest> ${_sel})
   endforeach()
 endforeach()
+
+# The pkc-sim command line.
+pkc_add_test(NAME sim.cli LABELS sim COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/cli.sh
+             $<TARGET_FILE:pkc-sim>)
