@@ -450,8 +450,7 @@ typedef enum pkc_mesh_disconnect_reason {
     PKC_MESH_BYE_SCORE = 2,     /* its score fell below disconnect_threshold */
     PKC_MESH_BYE_TIMEOUT = 3,   /* silent for peer_timeout_ms */
     PKC_MESH_BYE_CANCELLED = 4, /* a connection attempt was given up or refused */
-    PKC_MESH_BYE_REQUESTED = 5, /* it sent DISCONNECT */
-    PKC_MESH_BYE_REFUSED = 6    /* an unsolicited connection that was not admitted */
+    PKC_MESH_BYE_REQUESTED = 5  /* it sent DISCONNECT */
 } pkc_mesh_disconnect_reason;
 
 /* A broadcast message, borrowed for the duration of a callback. */

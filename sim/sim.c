@@ -19,6 +19,7 @@ enum ev_type {
     EV_SIGNAL,       /* a passes signaling bytes to its engine for b */
     EV_TIMER,        /* a's engine deadline */
     EV_REINVITE,     /* a joined by invitation: still alone? ask someone else */
+    EV_RESEED,       /* every 15 s: isolated peers re-read the seed list (DNS) */
 };
 
 typedef struct ev {
@@ -107,6 +108,7 @@ struct sim {
     pkc_mesh_stats dead; /* statistics of engines that are gone */
     unsigned crashed, left;
     imap ever; /* pairs ever linked */
+    int reseeding;
 };
 
 /* ---- small containers ------------------------------------------------------------ */
@@ -682,6 +684,10 @@ int sim_add_peer(sim *s, unsigned cls)
     n->x = unit(s);
     n->y = unit(s);
     pkc_seeded_rng_init(&n->rng, pkc_rng_u64(&s->rng.rng));
+    if (!s->reseeding) {
+        s->reseeding = 1;
+        push(s, now_us(s) + 15000000, EV_RESEED, -1, -1, 0, NULL, 0);
+    }
     pkc_mesh_config mc = s->cfg.mesh;
     mc.dialable = (cls & SIM_PUBLIC) != 0;
     if (pkc_mesh_new(&mc, &callbacks, n, n->id, &s->clock.clock, &n->rng.rng, &n->mesh))
@@ -973,6 +979,28 @@ static void run_event(sim *s, ev *e)
             push(s, now_us(s) + 10000000, EV_REINVITE, e->a, -1, e->aux - 1, NULL, 0);
         }
         break;
+    case EV_RESEED: {
+        /* The runtime of a peer left without neighbours looks its seeds up
+         * again (DNS TXT records list the always-on peers that are up). */
+        int publics = 0;
+        for (int i = 0; i < s->n_nodes; i++)
+            publics += s->nodes[i].alive && (s->nodes[i].cls & SIM_PUBLIC);
+        for (int i = 0; i < s->n_nodes && publics > 0; i++) {
+            node *n = &s->nodes[i];
+            if (!n->alive || sim_degree(s, i) > 0)
+                continue;
+            for (int k = 0; k < 3; k++) {
+                int pick = (int)pkc_rng_below(&s->rng.rng, (uint64_t)publics);
+                for (int j = 0; j < s->n_nodes; j++)
+                    if (s->nodes[j].alive && (s->nodes[j].cls & SIM_PUBLIC) && pick-- == 0) {
+                        sim_add_seed(s, i, j);
+                        break;
+                    }
+            }
+        }
+        push(s, now_us(s) + 15000000, EV_RESEED, -1, -1, 0, NULL, 0);
+        break;
+    }
     case EV_TIMER:
         if (a->alive && a->scheduled == e->t) {
             a->scheduled = UINT64_MAX;

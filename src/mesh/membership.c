@@ -394,7 +394,8 @@ static int start_attempt(pkc_mesh *m, mesh_peer *p, uint8_t why, uint8_t prio)
      * dialable peer: that is how a healed partition finds its other side.
      * Otherwise ask through the mesh, so that dialable peers are not
      * preferred by everyone. */
-    int dial = (p->flags & MESH_REC_DIALABLE) && (m->n_active == 0 || why == WHY_RETRY);
+    int dial = (p->flags & MESH_REC_DIALABLE) &&
+               (m->n_active == 0 || why == WHY_RETRY || !mesh_route_reachable(m, p));
     if (!dial && (m->n_active == 0 || m->now < p->no_route_until))
         return -1;
     /* A route discovery floods the neighbourhood: retries of lost links
@@ -689,7 +690,7 @@ static mesh_peer *pick_candidate(pkc_mesh *m)
         if (!candidate_ok(m, p))
             continue;
         int easy = mesh_route_reachable(m, p) ||
-                   ((p->flags & MESH_REC_DIALABLE) && 2 * m->n_active < m->cfg.target_peers);
+                   ((p->flags & MESH_REC_DIALABLE) && m->n_active < m->cfg.target_peers);
         if (easy) {
             if (mesh_rand_below(m, ++nb) == 0)
                 best = p;

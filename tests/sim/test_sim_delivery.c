@@ -19,8 +19,8 @@ static void crash_run(double crash, sim_results *r)
     sc.crash = crash;
     sc.seed = 42;
     sc.join_rate = 20;
-    sc.warmup = 30;
-    sc.drain = 60;
+    sc.warmup = 20;
+    sc.drain = 45;
     CHECK_OK(sim_run_scenario(&sc, r));
 }
 

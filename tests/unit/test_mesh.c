@@ -491,3 +491,31 @@ TEST(mesh, everything_sent_decodes)
     }
     fx_free(f);
 }
+
+/* P6: more than colocation_threshold neighbours behind one address cost
+ * each of them; P5: the application can push a peer out. */
+TEST(mesh, colocation_and_application_score)
+{
+    fx *f = fx_new(NULL);
+    CHECK(f != NULL);
+    uint8_t ids[4][20];
+    memset(ids, 0, sizeof ids);
+    const uint8_t tag[4] = {10, 0, 0, 1};
+    for (int i = 0; i < 4; i++) {
+        ids[i][0] = (uint8_t)(0x70 + i);
+        CHECK_OK(pkc_mesh_peer_connected(f->m, ids[i], tag, sizeof tag));
+    }
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N1, (const uint8_t *)"other", 5));
+    double same, other;
+    CHECK_OK(pkc_mesh_peer_score(f->m, ids[0], &same));
+    CHECK_OK(pkc_mesh_peer_score(f->m, N1, &other));
+    /* 4 behind one address, threshold 2: -5 * 2^2 each. */
+    CHECK(same <= other - 19.9);
+    CHECK_OK(pkc_mesh_set_app_score(f->m, N1, -100));
+    pkc_mesh_stats st;
+    pkc_mesh_get_stats(f->m, &st);
+    CHECK_EQ(st.connected_peers, 4);
+    CHECK_MEM(f->last_bye_peer, N1, 20);
+    CHECK_EQ(f->last_bye, PKC_MESH_BYE_SCORE);
+    fx_free(f);
+}
