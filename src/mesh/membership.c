@@ -20,7 +20,10 @@
 #include "util/log.h"
 #include "util/rng.h"
 
-enum { PRIO_LOW = 0, PRIO_HIGH = 1 };
+/* Request priorities: LOW is accepted if there is room, HIGH makes room (the
+ * requester has no neighbour), OPTIMIZE makes room by giving up a neighbour
+ * much farther away than the requester (the topology optimisation). */
+enum { PRIO_LOW = 0, PRIO_HIGH = 1, PRIO_OPTIMIZE = 2 };
 enum { REFUSE_FULL = 1, REFUSE_SCORE = 2, REFUSE_DUPLICATE = 3, REFUSE_STOPPED = 4 };
 enum { PASSIVE_NO = 0, PASSIVE_IF_ROOM = 1, PASSIVE_REPLACE = 2 };
 
@@ -816,24 +819,58 @@ void mesh_heartbeat(pkc_mesh *m)
     m->need_maintain = 1;
 }
 
+/* Random links that must stay: the optimisation never takes the last
+ * random_links of them. */
+static unsigned random_count(pkc_mesh *m)
+{
+    unsigned n = 0;
+    for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
+        mesh_peer *q = mesh_slot_peer(m, s);
+        n += q && q->random_link;
+    }
+    return n;
+}
+
+/* A neighbour that may be given up for a closer peer: measured, not needed
+ * as a random link, and with neighbours to spare. */
+static int replaceable(pkc_mesh *m, const mesh_peer *q, unsigned randoms)
+{
+    return q->rtt_ms >= 0 && !q->to_replace && q->nbr_count > m->cfg.target_peers &&
+           !(q->random_link && randoms <= m->cfg.random_links);
+}
+
+/* Full, asked by a peer predicted much closer than our farthest replaceable
+ * neighbour: give that neighbour up for it. Returns 1 if it did. */
+static int swap_for_closer(pkc_mesh *m, const mesh_peer *asker)
+{
+    if (m->cerr > 0.5)
+        return 0;
+    double near = predicted_rtt(m, asker);
+    unsigned randoms = random_count(m);
+    mesh_peer *far = NULL;
+    for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
+        mesh_peer *q = mesh_slot_peer(m, s);
+        if (q && replaceable(m, q, randoms) && (!far || q->rtt_ms > far->rtt_ms))
+            far = q;
+    }
+    if (!far || far->rtt_ms < 2 * near || far->rtt_ms - near < 10)
+        return 0;
+    pkc_logd("mesh", "optimising: giving up a %.0f ms link for a peer predicted at %.0f ms",
+             far->rtt_ms, near);
+    mesh_drop(m, far, PKC_MESH_BYE_REPLACED, DROP_BYE);
+    return 1;
+}
+
 void mesh_optimize(pkc_mesh *m)
 {
     if (m->stopped || full_mesh(m) || m->n_pending || m->n_active < m->cfg.target_peers ||
         m->cerr > 0.5)
         return;
-    unsigned randoms = 0;
-    for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
-        mesh_peer *p = mesh_slot_peer(m, s);
-        randoms += p && p->random_link;
-    }
+    unsigned randoms = random_count(m);
     mesh_peer *worst = NULL;
     for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
         mesh_peer *p = mesh_slot_peer(m, s);
-        if (!p || p->rtt_ms < 0 || p->to_replace || p->nbr_count <= m->cfg.target_peers)
-            continue; /* a neighbour that would have to repair is not worth it */
-        if (p->random_link && randoms <= m->cfg.random_links)
-            continue;
-        if (!worst || p->rtt_ms > worst->rtt_ms)
+        if (p && replaceable(m, p, randoms) && (!worst || p->rtt_ms > worst->rtt_ms))
             worst = p;
     }
     if (!worst)
@@ -842,7 +879,7 @@ void mesh_optimize(pkc_mesh *m)
     double best_rtt = 0;
     for (unsigned i = 0; i < m->n_passive; i++) {
         mesh_peer *p = &m->peers[m->passive[i]];
-        if (!p->has_coord || !candidate_ok(m, p))
+        if (!p->has_coord || !candidate_ok(m, p) || !mesh_route_reachable(m, p))
             continue;
         double r = predicted_rtt(m, p);
         if (!best || r < best_rtt) {
@@ -856,7 +893,7 @@ void mesh_optimize(pkc_mesh *m)
     pkc_logd("mesh", "optimising: replacing a %.0f ms link by a peer predicted at %.0f ms",
              worst->rtt_ms, best_rtt);
     worst->to_replace = 1;
-    if (start_attempt(m, best, WHY_OPTIMIZE, PRIO_LOW))
+    if (start_attempt(m, best, WHY_OPTIMIZE, PRIO_OPTIMIZE))
         worst->to_replace = 0;
 }
 
@@ -1120,7 +1157,8 @@ static void on_request(pkc_mesh *m, mesh_peer *p, const mesh_route_body *rb)
     else if (banned(m, p))
         refuse = REFUSE_SCORE;
     else if (m->n_active + m->n_pending >= m->cfg.max_peers) {
-        if (!make_room(m, rb->u.signal.prio == PRIO_HIGH))
+        if (!make_room(m, rb->u.signal.prio == PRIO_HIGH) &&
+            !(rb->u.signal.prio == PRIO_OPTIMIZE && p->has_coord && swap_for_closer(m, p)))
             refuse = REFUSE_FULL;
     }
     if (refuse) {
@@ -1134,7 +1172,7 @@ static void on_request(pkc_mesh *m, mesh_peer *p, const mesh_route_body *rb)
     p->stage = PEND_CONNECTING;
     p->outbound = 0;
     p->dialing = 0;
-    p->why = WHY_REPAIR;
+    p->why = rb->u.signal.prio == PRIO_OPTIMIZE ? WHY_OPTIMIZE : WHY_REPAIR;
     p->prio = rb->u.signal.prio;
     p->nonce = nonce;
     m->n_pending++;

@@ -384,7 +384,7 @@ int mesh_route_body_decode(mesh_route_body *rb, uint8_t kind, const uint8_t *dat
         switch (rb->u.signal.op) {
         case MESH_SIG_REQUEST:
             TRY(pkc_reader_u8(&r, &rb->u.signal.prio));
-            if (rb->u.signal.prio > 1)
+            if (rb->u.signal.prio > 2)
                 return pkc_error(PKC_ERR_MALFORMED, "offset %zu: priority %u",
                                  pkc_reader_offset(&r) - 1, rb->u.signal.prio);
             TRY(read_record(&r, &rb->u.signal.rec));

@@ -99,3 +99,42 @@ TEST(sim_membership, partial_mesh_beyond_10)
     CHECK(r.avg_degree >= 6 && r.avg_degree <= 8);
     sim_free(s);
 }
+
+static double mean_rtt(sim *s)
+{
+    double sum = 0;
+    int n = 0;
+    for (int i = 0; i < sim_peers(s); i++) {
+        pkc_mesh_stats st;
+        pkc_mesh_get_stats(sim_engine(s, i), &st);
+        if (st.average_rtt_ms >= 0) {
+            sum += st.average_rtt_ms;
+            n++;
+        }
+    }
+    return n ? sum / n : 0;
+}
+
+/* Topology optimisation: the same mesh, with and without it. With it, links
+ * are shorter on average, and the mesh is still one well-connected
+ * component (random links are kept). */
+TEST(sim_membership, optimisation_prefers_low_latency)
+{
+    double rtt[2];
+    for (int on = 0; on < 2; on++) {
+        sim_config c;
+        sim_config_default(&c);
+        c.mesh.optimize_interval_ms = on ? 20000 : 0;
+        sim *s = simtest_mesh(&c, 200, 0.1, 55);
+        CHECK(s != NULL);
+        sim_run_until(s, sim_now(s) + 400);
+        rtt[on] = mean_rtt(s);
+        CHECK_EQ(sim_components(s), 1);
+        for (int i = 0; i < 200; i++)
+            CHECK(sim_degree(s, i) >= 4);
+        sim_free(s);
+    }
+    fprintf(stderr, "  mean neighbour RTT %.1f ms without, %.1f ms with optimisation\n", rtt[0],
+            rtt[1]);
+    CHECK(rtt[1] < 0.9 * rtt[0]);
+}

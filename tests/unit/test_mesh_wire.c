@@ -160,7 +160,7 @@ TEST(mesh_wire, route_bodies)
     CHECK_ERR(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n), PKC_ERR_RANGE);
     n = pkc_test_unhex("0905", in, sizeof in);
     CHECK_ERR(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n), PKC_ERR_MALFORMED);
-    n = pkc_test_unhex("0107" "02", in, sizeof in); /* REQUEST priority 2 */
+    n = pkc_test_unhex("0107" "03", in, sizeof in); /* REQUEST priority 3 */
     CHECK_ERR(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n), PKC_ERR_MALFORMED);
     n = pkc_test_unhex("04076f66666572", in, sizeof in);
     CHECK_OK(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n));
