@@ -1,0 +1,368 @@
+/*
+ * mesh_int.h: the engine's internal state, shared by its files:
+ *   mesh.c       lifecycle, public entry points, dispatch, timers, statistics
+ *   membership.c HyParView views, join, shuffle, connection decisions,
+ *                liveness, topology optimisation, network coordinates
+ *   broadcast.c  message cache, Plumtree and flooding, anti-entropy
+ *   route.c      routes, discovery, routed messages (direct, signaling)
+ *   score.c      peer scoring
+ *   table.c      keyed hash, hash map, timer heap
+ */
+#ifndef PKC_MESH_INT_H
+#define PKC_MESH_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pkc.h"
+#include "util/buf.h"
+#include "wire.h"
+
+#define MESH_MAX_SLOTS 32   /* max_peers limit: the width of the per-message bitmasks */
+#define MESH_NONE UINT32_MAX
+#define MESH_MAX_KNOWN 512  /* peer records kept */
+#define MESH_ROUTES 1024    /* route table entries */
+#define MESH_MISSING_MAX 4096
+#define MESH_MISSING_PER_PEER 256
+#define MESH_ANNOUNCERS 4
+#define MESH_DISCOVERIES 16
+#define MESH_DISC_QUEUE 16
+#define MESH_RREQ_SEEN 256
+#define MESH_TREE_DEPTH 16 /* longest accepted distance to the tree's root */
+
+/* ---- keyed hash, map, heap (table.c) ------------------------------------ */
+
+typedef struct mesh_sip {
+    uint64_t k0, k1;
+} mesh_sip;
+uint64_t mesh_siphash(const mesh_sip *key, const void *data, size_t len);
+
+/* Open addressing from a 64-bit hash to a 32-bit index. The caller compares
+ * keys through `eq` (hashes of attacker-chosen ids may collide: the hash is
+ * keyed with a secret per engine, so collisions cannot be planned). */
+typedef struct mesh_map {
+    uint64_t *h;
+    uint32_t *v; /* MESH_NONE = empty, MESH_NONE - 1 = deleted */
+    uint32_t cap, used, live;
+} mesh_map;
+typedef int (*mesh_eq_fn)(const void *ctx, uint32_t idx);
+uint32_t mesh_map_find(const mesh_map *m, uint64_t h, mesh_eq_fn eq, const void *ctx);
+int mesh_map_put(mesh_map *m, uint64_t h, uint32_t idx);
+void mesh_map_del(mesh_map *m, uint64_t h, uint32_t idx);
+void mesh_map_free(mesh_map *m);
+
+enum mesh_timer_kind {
+    MESH_T_PEER = 1,    /* pending deadline or retry of a peer record */
+    MESH_T_MISSING = 2, /* IHAVE'd message not received */
+    MESH_T_AWAIT = 3,   /* a flood copy waiting for its tree copy */
+    MESH_T_DISC = 4,    /* route discovery round */
+};
+typedef struct mesh_timer {
+    uint64_t at;
+    uint32_t idx, gen;
+    uint8_t kind;
+} mesh_timer;
+typedef struct mesh_heap {
+    mesh_timer *t;
+    size_t len, cap;
+} mesh_heap;
+int mesh_heap_push(mesh_heap *h, mesh_timer t);
+void mesh_heap_pop(mesh_heap *h);
+
+/* ---- peers ---------------------------------------------------------------- */
+
+enum mesh_peer_state { PEER_KNOWN = 0, PEER_PENDING = 1, PEER_ACTIVE = 2 };
+enum mesh_pending_stage {
+    PEND_REQUESTED = 1,  /* REQUEST sent, waiting for ACCEPT */
+    PEND_CONNECTING = 2, /* connect callback emitted, waiting for the transport */
+};
+enum mesh_reason { /* why a connection was sought */
+    WHY_REPAIR = 0, WHY_JOIN = 1, WHY_RETRY = 2, WHY_OPTIMIZE = 3, WHY_REPLACE = 4,
+};
+
+typedef struct mesh_peer {
+    uint8_t id[MESH_ID_LEN];
+    uint64_t hkey;
+    uint32_t gen;       /* bumped on every admission and timer change */
+    uint8_t used;
+    uint8_t state;
+    uint8_t flags;      /* MESH_REC_DIALABLE */
+    uint8_t in_passive;
+    int8_t slot;        /* active slot, -1 */
+    /* connection attempt */
+    uint8_t stage, outbound, prio, why, dialing;
+    uint64_t nonce;
+    uint64_t deadline;  /* pending deadline or retry time; 0 = none */
+    /* active link */
+    uint8_t eager, random_link, to_replace, bye;
+    uint64_t connected_at, last_rx, ping_at, ping_nonce;
+    double rtt_ms;      /* EWMA; < 0 unknown */
+    uint64_t addr_tag;
+    uint8_t has_tag;
+    uint16_t missing_count;
+    uint8_t nbr_count;  /* neighbours it advertised (NEIGHBORS) */
+    uint8_t t_has, t_child, t_dist; /* its TREE: has one, we are its parent, distance */
+    uint8_t t_root[MESH_ID_LEN];
+    uint8_t via_ok;     /* `via` is a neighbour of it: route there first */
+    uint8_t via[MESH_ID_LEN];
+    double tok_msgs, tok_bytes;
+    uint64_t tok_at;
+    /* network coordinate as last advertised */
+    uint8_t has_coord;
+    double cx, cy, ch;
+    /* score counters (gossipsub P2, P3, P4, P5, P7) */
+    double first_deliveries, failures, invalid, behaviour, app_score;
+    uint64_t banned_until;
+    uint64_t seen_at;   /* last time we heard of or from it */
+    /* reconnection */
+    uint16_t fail_count;
+    uint8_t failed_before;
+    uint64_t no_route_until;
+} mesh_peer;
+
+/* ---- message cache -------------------------------------------------------- */
+
+enum mesh_entry_flags {
+    ENT_PAYLOAD = 0x01, /* payload held (can serve GRAFT) */
+    ENT_AWAIT = 0x02,   /* first copy was a publisher's flood copy: forward on the tree copy */
+    ENT_IGNORED = 0x04, /* validation said IGNORE: remembered, not forwarded */
+};
+
+typedef struct mesh_entry {
+    uint8_t id[MESH_MSGID_MAX];
+    uint8_t id_len;
+    uint8_t flags;
+    uint16_t hops;
+    int8_t from_slot;   /* first sender, -1 = ourselves */
+    uint8_t origin[MESH_ID_LEN];
+    uint32_t known;     /* slots known to have it or told about it */
+    uint32_t served1, served2;
+    uint64_t hkey;
+    uint64_t seq;       /* insertion number; identifies the entry in timers */
+    uint64_t at;        /* received */
+    uint8_t *payload;
+    size_t len;
+    uint32_t await_from_peer; /* AWAIT: the flood sender (peer index) */
+} mesh_entry;
+
+typedef struct mesh_missing {
+    uint8_t id[MESH_MSGID_MAX];
+    uint8_t id_len;
+    uint8_t used;
+    uint8_t n_ann;
+    uint8_t grafts;
+    uint32_t ann_peer[MESH_ANNOUNCERS]; /* peer indices */
+    uint32_t ann_gen[MESH_ANNOUNCERS];
+    uint16_t ann_hops[MESH_ANNOUNCERS];
+    uint32_t grafted_peer;   /* MESH_NONE until a GRAFT was sent */
+    uint32_t gen;
+    uint64_t hkey;
+    uint64_t created;
+} mesh_missing;
+
+/* ---- routes --------------------------------------------------------------- */
+
+typedef struct mesh_route {
+    uint8_t id[MESH_ID_LEN];
+    uint8_t used;
+    uint8_t hops;
+    uint32_t via, via_gen;  /* next hop: peer index and its admission generation */
+    uint64_t expires;
+    uint64_t hkey;
+} mesh_route;
+
+typedef struct mesh_queued {
+    uint8_t kind;
+    uint8_t path_len;  /* hops before us (a forwarder's local repair), else 0 */
+    uint8_t *path;     /* path_len ids, then the body (one allocation) */
+    size_t len;        /* body bytes */
+} mesh_queued;
+
+typedef struct mesh_disc {
+    uint8_t target[MESH_ID_LEN];
+    uint8_t used, stage;
+    uint64_t nonce;
+    uint32_t gen;
+    size_t nq;
+    mesh_queued q[MESH_DISC_QUEUE];
+} mesh_disc;
+
+/* ---- the engine ----------------------------------------------------------- */
+
+struct pkc_mesh {
+    pkc_mesh_config cfg;
+    pkc_mesh_callbacks cb;
+    void *ud;
+    uint8_t self[MESH_ID_LEN];
+    const pkc_clock *clock;
+    const pkc_rng *rng;
+    mesh_sip sip;
+    int busy;
+    uint64_t now;
+
+    /* peers */
+    mesh_peer *peers;  /* MESH_MAX_KNOWN records */
+    mesh_map peer_map;
+    uint32_t n_peers;
+    uint32_t slots[MESH_MAX_SLOTS]; /* active slot -> peer index, MESH_NONE */
+    unsigned n_active, n_pending;
+    uint32_t *passive;
+    unsigned n_passive;
+    int nbrs_dirty;
+    int need_maintain;
+    int stopped; /* pkc_mesh_leave() was called */
+    unsigned owed; /* links to replace even above target_peers */
+
+    /* broadcast tree (tree.c) */
+    uint8_t root[MESH_ID_LEN];
+    uint8_t dist;
+    uint32_t parent; /* peer index, MESH_NONE at the root */
+    int tree_dirty;
+    uint32_t peer_gen;
+
+    /* our network coordinate (Vivaldi) */
+    double cx, cy, ch, cerr;
+
+    /* cache: a ring in arrival order */
+    mesh_entry *ring;
+    size_t ring_cap, ring_head, ring_len; /* oldest at head */
+    mesh_map msg_map;
+    size_t cache_bytes;
+    uint64_t seq;
+
+    mesh_missing *missing;
+    size_t missing_cap, n_missing;
+    mesh_map missing_map;
+
+    /* lazy announcements waiting for the flush, per slot */
+    pkc_buf ihave[MESH_MAX_SLOTS];
+    unsigned ihave_n[MESH_MAX_SLOTS];
+    uint32_t digest_slots; /* slots owed a full digest */
+
+    /* routes */
+    mesh_route *routes;
+    mesh_map route_map;
+    size_t route_next;
+    mesh_disc disc[MESH_DISCOVERIES];
+    uint64_t rreq_seen[MESH_RREQ_SEEN];
+    size_t rreq_seen_next;
+
+    /* timers */
+    mesh_heap heap;
+    uint64_t next_heartbeat, next_gossip, next_shuffle, next_optimize, next_flush;
+
+    /* scratch */
+    pkc_buf out, body;
+
+    /* statistics */
+    pkc_mesh_stats st;
+    uint64_t rate_at, rate_msgs, rate_bytes;
+};
+
+/* ---- mesh.c ----------------------------------------------------------------- */
+uint64_t mesh_rand_below(pkc_mesh *m, uint64_t n);
+/* Sends the message in m->out (already encoded) to an active peer. */
+void mesh_send_out(pkc_mesh *m, mesh_peer *p, int payload);
+/* Encodes and sends `msg` to `p`. */
+void mesh_send_msg(pkc_mesh *m, mesh_peer *p, const mesh_msg *msg);
+void mesh_timer_add(pkc_mesh *m, uint8_t kind, uint32_t idx, uint32_t gen, uint64_t at);
+void mesh_want_flush(pkc_mesh *m);
+int mesh_violation(pkc_mesh *m, mesh_peer *p, double penalty, const char *fmt, ...)
+    PKC_PRINTF(4, 5);
+
+/* ---- membership.c ------------------------------------------------------------ */
+mesh_peer *mesh_peer_find(pkc_mesh *m, const uint8_t *id);
+mesh_peer *mesh_peer_get(pkc_mesh *m, const uint8_t *id); /* find or add; NULL if full */
+static inline uint32_t mesh_peer_idx(const pkc_mesh *m, const mesh_peer *p)
+{
+    return (uint32_t)(p - m->peers);
+}
+mesh_peer *mesh_slot_peer(pkc_mesh *m, unsigned slot);
+void mesh_learn_record(pkc_mesh *m, const mesh_record *rec, int to_passive);
+void mesh_self_record(pkc_mesh *m, mesh_record *rec);
+int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited);
+/* Ends an active link. flags: */
+#define DROP_FAILED 1u /* lost without DISCONNECT: retry with back-off */
+#define DROP_BYE 2u    /* send DISCONNECT first */
+#define DROP_QUIET 4u  /* the runtime told us: no disconnect callback */
+void mesh_drop(pkc_mesh *m, mesh_peer *p, pkc_mesh_disconnect_reason why, unsigned flags);
+void mesh_maintain(pkc_mesh *m);
+void mesh_heartbeat(pkc_mesh *m);
+void mesh_shuffle_start(pkc_mesh *m);
+void mesh_optimize(pkc_mesh *m);
+void mesh_peer_timer(pkc_mesh *m, mesh_peer *p);
+void mesh_send_neighbors(pkc_mesh *m, mesh_peer *to);
+unsigned mesh_known_count(pkc_mesh *m);
+int mesh_on_join(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+int mesh_on_forward_join(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+int mesh_on_neighbors(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+int mesh_on_disconnect(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+int mesh_on_shuffle(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+void mesh_on_shuffle_reply(pkc_mesh *m, const uint8_t *from, const mesh_route_body *rb);
+int mesh_on_ping(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+int mesh_on_pong(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+void mesh_on_signal(pkc_mesh *m, const uint8_t *from, const mesh_route_body *rb);
+void mesh_attempt_failed(pkc_mesh *m, mesh_peer *p, int no_route);
+void mesh_route_failed_for(pkc_mesh *m, const uint8_t *target);
+int mesh_remove_passive(pkc_mesh *m, mesh_peer *p);
+
+/* ---- broadcast.c -------------------------------------------------------------- */
+int mesh_cache_init(pkc_mesh *m);
+void mesh_cache_free(pkc_mesh *m);
+mesh_entry *mesh_cache_find(pkc_mesh *m, const uint8_t *id, size_t len);
+int mesh_publish_local(pkc_mesh *m, const uint8_t *id, size_t id_len, const uint8_t *payload,
+                       size_t len);
+int mesh_on_gossip(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+int mesh_on_ihave(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+int mesh_on_graft(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+int mesh_on_prune(pkc_mesh *m, mesh_peer *from);
+void mesh_missing_timer(pkc_mesh *m, uint32_t idx, uint32_t gen);
+void mesh_await_timer(pkc_mesh *m, uint32_t idx, uint32_t gen);
+void mesh_flush(pkc_mesh *m);
+void mesh_antientropy(pkc_mesh *m, uint32_t slots);
+void mesh_cache_expire(pkc_mesh *m);
+void mesh_slot_freed(pkc_mesh *m, unsigned slot, uint32_t peer_idx);
+
+/* ---- route.c ------------------------------------------------------------------ */
+int mesh_route_init(pkc_mesh *m);
+void mesh_route_free(pkc_mesh *m);
+void mesh_route_learn(pkc_mesh *m, const uint8_t *id, mesh_peer *via, unsigned hops);
+int mesh_route_known(pkc_mesh *m, const uint8_t *id);
+/* The peer record of a random destination with a live route at least
+ * `min_hops` away (3: farther than a triangle), or NULL. */
+mesh_peer *mesh_route_random_peer(pkc_mesh *m, unsigned min_hops);
+/* Forgets the routes of `hops` through `via` (its neighbour list changed). */
+void mesh_route_forget_via(pkc_mesh *m, const mesh_peer *via, unsigned hops);
+/* Known route, or a waypoint hint with a known route. */
+int mesh_route_reachable(pkc_mesh *m, const mesh_peer *p);
+/* Sends a routed message of `kind` with body m->body to `target`. */
+int mesh_route_send(pkc_mesh *m, const uint8_t *target, uint8_t kind, const uint8_t *body,
+                    size_t len);
+/* Paths end with the neighbour that sent them and never contain us; routes
+ * back to every peer on a valid path are learned. */
+int mesh_check_path(pkc_mesh *m, mesh_peer *from, const mesh_path *path, const char *what);
+/* As mesh_route_send; without a known route, discover = 0 drops it
+ * (PKC_ERR_MESH_NO_ROUTE). */
+int mesh_route_send_ex(pkc_mesh *m, const uint8_t *target, uint8_t kind, const uint8_t *body,
+                       size_t len, int discover);
+int mesh_on_route(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+int mesh_on_rreq(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+void mesh_disc_timer(pkc_mesh *m, uint32_t idx, uint32_t gen);
+void mesh_route_expire(pkc_mesh *m);
+
+/* ---- tree.c ------------------------------------------------------------------- */
+int mesh_tree_link(const pkc_mesh *m, const mesh_peer *p);
+/* Pushes payloads to it: tree links, grafted links, every link when flooding. */
+int mesh_eager(const pkc_mesh *m, const mesh_peer *p);
+void mesh_tree_hello(pkc_mesh *m, mesh_peer *p);
+void mesh_tree_update(pkc_mesh *m);
+void mesh_tree_lost(pkc_mesh *m, mesh_peer *p);
+void mesh_tree_flush(pkc_mesh *m);
+int mesh_on_tree(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+
+/* ---- score.c ------------------------------------------------------------------ */
+double mesh_score(pkc_mesh *m, const mesh_peer *p);
+void mesh_score_decay(pkc_mesh *m);
+int mesh_score_check(pkc_mesh *m, mesh_peer *p); /* disconnects below the threshold; 1 if it did */
+
+#endif

@@ -1,0 +1,209 @@
+/*
+ * wire.h: the mesh messages (docs/protocol.md, "Mesh"), decoded in place
+ * (pointers borrow the input) and encoded with pkc_buf.
+ *
+ * Every decoder checks every count and length against its limit and against
+ * the bytes left before using it, and rejects trailing bytes, so that an
+ * accepted message re-encodes to an equivalent one (fuzz/mesh_wire.c).
+ */
+#ifndef PKC_MESH_WIRE_H
+#define PKC_MESH_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+#define MESH_ID_LEN 20         /* peer id hash */
+#define MESH_MSGID_MAX 32      /* message ids are 1..32 bytes */
+#define MESH_PATH_MAX 16       /* peers in a path */
+#define MESH_RECORDS_MAX 32    /* peer records in one message */
+#define MESH_ITEMS_MAX 512     /* ids in one IHAVE or GRAFT */
+#define MESH_FRAME_MAX (1u << 20)
+#define MESH_COORD_MAX 10000000 /* |coordinate| in 0.1 ms units (1000 s) */
+#define MESH_PX_MAX 8          /* peers suggested in a REFUSE */
+
+enum mesh_type {
+    MESH_GOSSIP = 1,
+    MESH_IHAVE = 2,
+    MESH_GRAFT = 3,
+    MESH_PRUNE = 4,
+    MESH_JOIN = 5,
+    MESH_FORWARD_JOIN = 6,
+    MESH_NEIGHBORS = 7,
+    MESH_DISCONNECT = 8,
+    MESH_SHUFFLE = 9,
+    MESH_PING = 10,
+    MESH_PONG = 11,
+    MESH_ROUTE = 12,
+    MESH_RREQ = 13,
+    MESH_TREE = 14,
+};
+
+/* TREE flags */
+#define MESH_TREE_PARENT 0x01u /* the receiver is the sender's parent */
+
+/* GOSSIP flags */
+#define MESH_GOSSIP_FLOOD 0x01u /* the publisher's copy to a neighbour off the tree */
+
+/* Record flags */
+#define MESH_REC_DIALABLE 0x01u
+#define MESH_REC_COORD 0x02u /* x, y, h follow */
+#define MESH_REC_NEIGHBOR 0x04u /* the sender is connected to this peer now */
+
+/* A peer as others learn about it: id, flags and network coordinate
+ * (Vivaldi, in units of 0.1 ms). */
+typedef struct mesh_record {
+    const uint8_t *id;
+    uint8_t flags;
+    int64_t x, y;
+    uint64_t h;
+} mesh_record;
+
+typedef struct mesh_path {
+    size_t len;          /* 0..MESH_PATH_MAX peers */
+    const uint8_t *ids;  /* len * MESH_ID_LEN bytes */
+} mesh_path;
+
+/* Kinds of ROUTE messages (the payload's meaning). */
+enum mesh_route_kind {
+    MESH_RK_DIRECT = 1,
+    MESH_RK_SIGNAL = 2,
+    MESH_RK_SHUFFLE_REPLY = 3,
+    MESH_RK_RREP = 4,
+    MESH_RK_ERROR = 5,
+};
+
+/* Signal operations. */
+enum mesh_sig_op {
+    MESH_SIG_REQUEST = 1, /* may I connect? prio, requester record */
+    MESH_SIG_ACCEPT = 2,
+    MESH_SIG_REFUSE = 3,  /* reason, and peers that may have room */
+    MESH_SIG_DATA = 4,    /* opaque transport signaling */
+    MESH_SIG_CANCEL = 5,
+};
+
+typedef struct mesh_msg {
+    uint8_t type;
+    union {
+        struct {
+            uint8_t flags;
+            uint64_t round;
+            const uint8_t *origin;
+            const uint8_t *id;
+            size_t id_len;
+            const uint8_t *payload;
+            size_t len;
+        } gossip;
+        struct { /* IHAVE: (id, round) items; GRAFT: id items */
+            size_t count;
+            const uint8_t *items; /* validated; walk with mesh_items_next */
+            size_t items_len;
+        } items;
+        struct {
+            mesh_record self;
+        } join;
+        struct {
+            uint8_t ttl;
+            mesh_record peer;
+            mesh_path path;
+        } fjoin;
+        struct {
+            size_t count;
+            mesh_record rec[MESH_RECORDS_MAX];
+        } neighbors;
+        struct {
+            uint8_t reason;
+        } disconnect;
+        struct {
+            uint8_t ttl;
+            mesh_path path;
+            size_t count;
+            mesh_record rec[MESH_RECORDS_MAX];
+        } shuffle;
+        struct { /* PING and PONG */
+            uint64_t nonce;
+            uint8_t has_coord;
+            mesh_record coord; /* id unused (NULL) */
+            uint64_t error;    /* coordinate error estimate, in 1/1000 */
+        } ping;
+        struct {
+            uint8_t kind;
+            const uint8_t *target;
+            const uint8_t *waypoint; /* NULL, or a peer to head for first */
+            mesh_path path;
+            const uint8_t *payload;
+            size_t len;
+        } route;
+        struct {
+            uint8_t ttl;
+            uint64_t nonce;
+            const uint8_t *target;
+            mesh_path path;
+        } rreq;
+        struct {
+            const uint8_t *root;
+            uint8_t dist;
+            uint8_t flags;
+        } tree;
+    } u;
+} mesh_msg;
+
+/* The payload of a ROUTE message, by kind. */
+typedef struct mesh_route_body {
+    uint8_t kind;
+    union {
+        struct {
+            const uint8_t *data;
+            size_t len;
+        } direct;
+        struct {
+            uint8_t op;
+            uint64_t nonce;    /* identifies the connection attempt */
+            uint8_t prio;      /* REQUEST */
+            mesh_record rec;   /* REQUEST: the requester */
+            uint8_t reason;    /* REFUSE */
+            size_t count;      /* REFUSE: suggestions */
+            mesh_record rec_px[MESH_PX_MAX];
+            const uint8_t *data; /* DATA */
+            size_t len;
+        } signal;
+        struct {
+            size_t count;
+            mesh_record rec[MESH_RECORDS_MAX];
+        } shuffle_reply;
+        struct {
+            uint64_t nonce;
+        } rrep;
+        struct {
+            uint8_t code;
+            const uint8_t *target; /* the peer that could not be reached */
+        } error;
+    } u;
+} mesh_route_body;
+
+/* Decodes one message. Returns 0 or PKC_ERR_TRUNCATED / MALFORMED / RANGE /
+ * TOO_LARGE with pkc_errmsg() saying where. */
+int mesh_msg_decode(mesh_msg *m, const uint8_t *data, size_t len);
+/* Appends the encoding of `m` to `b` (sticky errors: check b->err). */
+int mesh_msg_encode(pkc_buf *b, const mesh_msg *m);
+
+int mesh_route_body_decode(mesh_route_body *rb, uint8_t kind, const uint8_t *data, size_t len);
+int mesh_route_body_encode(pkc_buf *b, const mesh_route_body *rb);
+
+/* Iterates the validated items of an IHAVE (with_round) or GRAFT. */
+typedef struct mesh_items_iter {
+    pkc_reader r;
+    int with_round;
+} mesh_items_iter;
+void mesh_items_begin(mesh_items_iter *it, const mesh_msg *m);
+/* Returns 1 with the next item, 0 at the end. */
+int mesh_items_next(mesh_items_iter *it, const uint8_t **id, size_t *id_len, uint64_t *round);
+
+/* Encoders for pieces the engine assembles itself. */
+void mesh_push_record(pkc_buf *b, const mesh_record *r);
+void mesh_push_path(pkc_buf *b, const mesh_path *p, const uint8_t *append);
+
+const char *mesh_type_name(unsigned type);
+
+#endif
