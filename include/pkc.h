@@ -106,7 +106,7 @@ PKC_API const char *pkc_version(void);
     XX(STALE, -93, "timestamp outside the accepted window")                        \
     XX(RATE_LIMITED, -94, "rate limit exceeded")                                   \
     XX(BLOCKED, -95, "peer temporarily blocked")                                   \
-    XX(REFUSED, -96, "the peer refused the session")                               \
+    XX(REFUSED, -96, "refused: session or connection not accepted")                \
     XX(FINGERPRINT, -97, "DTLS fingerprint does not match the authenticated peer") \
     XX(POW, -98, "proof of work missing, insufficient or for something else")      \
     XX(UNAUTHORIZED, -99, "peer not authorised (no valid invitation, not known)")  \
@@ -114,12 +114,10 @@ PKC_API const char *pkc_version(void);
                                                                                    \
     /* mesh (-110 .. -129) */                                                      \
     XX(MESH_NOT_NEIGHBOR, -110, "peer is not a connected neighbour")               \
-    XX(MESH_RATE_LIMITED, -111, "peer exceeded its rate limit")                    \
     XX(MESH_GRAYLISTED, -112, "peer's score is below the graylist threshold")      \
     XX(MESH_PROTOCOL, -113, "peer violated the mesh protocol")                     \
     XX(MESH_REJECTED, -114, "message rejected by validation")                      \
     XX(MESH_NO_ROUTE, -115, "no route to the peer")                                \
-    XX(MESH_REFUSED, -116, "connection refused (no free slot or low score)")       \
     XX(MESH_BUSY, -117, "called from inside a mesh callback")                      \
                                                                                    \
     /* discovery and store (-130 .. -149) */                                       \
@@ -1148,10 +1146,10 @@ PKC_API int pkc_mesh_add_peer(pkc_mesh *mesh, const uint8_t *peer, unsigned flag
  * (connect callback) it becomes an active neighbour. Otherwise (an invitation,
  * an inbound dial) the engine admits it like a high-priority neighbour
  * request, replacing its lowest-scoring neighbour when full, or refuses it:
- * PKC_ERR_MESH_REFUSED (close the connection; nothing was sent to it).
+ * PKC_ERR_REFUSED (close the connection; nothing was sent to it).
  * `addr_tag` (may be NULL) identifies the peer's network address (for example
  * its IP address) for the co-location penalty; only equality matters.
- * Returns 0, PKC_ERR_MESH_REFUSED, PKC_ERR_EXISTS (already connected),
+ * Returns 0, PKC_ERR_REFUSED, PKC_ERR_EXISTS (already connected),
  * PKC_ERR_INVALID_ARG, PKC_ERR_MESH_BUSY.
  */
 PKC_API int pkc_mesh_peer_connected(pkc_mesh *mesh, const uint8_t *peer, const uint8_t *addr_tag,
@@ -1167,7 +1165,7 @@ PKC_API int pkc_mesh_peer_disconnected(pkc_mesh *mesh, const uint8_t *peer);
 /*
  * Bytes that connected neighbour `from` sent. Bad input never changes
  * anything but the sender's score and the statistics. Returns 0, or:
- * PKC_ERR_MESH_NOT_NEIGHBOR (not connected), PKC_ERR_MESH_RATE_LIMITED,
+ * PKC_ERR_MESH_NOT_NEIGHBOR (not connected), PKC_ERR_RATE_LIMITED,
  * PKC_ERR_MESH_GRAYLISTED (ignored), PKC_ERR_TRUNCATED / PKC_ERR_MALFORMED /
  * PKC_ERR_RANGE / PKC_ERR_TOO_LARGE (undecodable), PKC_ERR_MESH_PROTOCOL
  * (well-formed but not allowed: a loop, a forged path, a GRAFT storm, ...),

@@ -552,16 +552,16 @@ int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited)
 {
     if (unsolicited) {
         if (m->stopped)
-            return pkc_error(PKC_ERR_MESH_REFUSED, "mesh: leaving; connection refused");
+            return pkc_error(PKC_ERR_REFUSED, "mesh: leaving; connection refused");
         if (banned(m, p))
-            return pkc_error(PKC_ERR_MESH_REFUSED, "mesh: peer's score %.1f is below the "
+            return pkc_error(PKC_ERR_REFUSED, "mesh: peer's score %.1f is below the "
                                                    "accept threshold; connection refused",
                              mesh_score(m, p));
         if (p->state == PEER_PENDING)
             end_attempt(m, p, 0);
         if (m->n_active + m->n_pending >= m->cfg.max_peers) {
             if (!make_room(m, 1))
-                return pkc_error(PKC_ERR_MESH_REFUSED, "mesh: every slot is being set up; "
+                return pkc_error(PKC_ERR_REFUSED, "mesh: every slot is being set up; "
                                                        "connection refused");
         }
         p->why = WHY_REPAIR;

@@ -290,7 +290,7 @@ int pkc_mesh_peer_connected(pkc_mesh *m, const uint8_t *peer, const uint8_t *add
     int rc;
     mesh_peer *p = mesh_peer_get(m, peer);
     if (!p) {
-        rc = pkc_error(PKC_ERR_MESH_REFUSED, "mesh: no room for another peer record");
+        rc = pkc_error(PKC_ERR_REFUSED, "mesh: no room for another peer record");
     } else if (p->state == PEER_ACTIVE) {
         rc = pkc_error(PKC_ERR_EXISTS, "mesh: peer is already connected");
     } else {
@@ -401,7 +401,7 @@ int pkc_mesh_receive(pkc_mesh *m, const uint8_t *from, const uint8_t *data, size
     if (!take_tokens(m, p, len)) {
         m->st.rate_limited++;
         p->behaviour += 1;
-        rc = pkc_error(PKC_ERR_MESH_RATE_LIMITED, "mesh: neighbour exceeded %.0f messages/s "
+        rc = pkc_error(PKC_ERR_RATE_LIMITED, "mesh: neighbour exceeded %.0f messages/s "
                                                   "or %.0f bytes/s; message dropped",
                        m->cfg.rate_msgs, m->cfg.rate_bytes);
         goto check;

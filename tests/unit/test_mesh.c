@@ -197,7 +197,7 @@ TEST(mesh, malformed_input_scores_sender_only)
     CHECK_MEM(f->last_bye_peer, N1, 20);
     CHECK_EQ(count_type(f, N1, MESH_DISCONNECT), 1);
     /* And it is refused when it comes back. */
-    CHECK_ERR(pkc_mesh_peer_connected(f->m, N1, NULL, 0), PKC_ERR_MESH_REFUSED);
+    CHECK_ERR(pkc_mesh_peer_connected(f->m, N1, NULL, 0), PKC_ERR_REFUSED);
     /* Messages from strangers are not looked at. */
     CHECK_ERR(pkc_mesh_receive(f->m, N3, junk, sizeof junk), PKC_ERR_MESH_NOT_NEIGHBOR);
     fx_free(f);
@@ -389,7 +389,7 @@ TEST(mesh, admission_respects_max_peers)
         if (i < 8)
             CHECK_OK(rc);
         else
-            CHECK_ERR(rc, PKC_ERR_MESH_REFUSED);
+            CHECK_ERR(rc, PKC_ERR_REFUSED);
     }
     CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 8);
     /* Neighbour 3 announces three neighbours of its own. */
@@ -455,7 +455,7 @@ TEST(mesh, rate_limit_drops_and_disconnects)
     int limited = 0;
     for (int i = 0; i < 40; i++) {
         int rc = recv_msg(f, N1, &ping);
-        if (rc == PKC_ERR_MESH_RATE_LIMITED)
+        if (rc == PKC_ERR_RATE_LIMITED)
             limited++;
         else if (rc == PKC_ERR_MESH_NOT_NEIGHBOR)
             break;
