@@ -96,6 +96,15 @@ PKC_API const char *pkc_version(void);
     XX(INTERNAL, -17, "internal error")                                            \
     XX(MISMATCH, -18, "does not match what was expected")                          \
     /* rtc (-50 .. -69) */                                                         \
+    XX(SDP, -50, "invalid or unsupported session description")                     \
+    XX(INTEGRITY, -51, "message integrity check failed")                           \
+    XX(ICE_FAILED, -52, "ICE found no working path to the peer")                   \
+    XX(CONSENT, -53, "the peer stopped answering consent checks")                  \
+    XX(ROLE_CONFLICT, -54, "ICE role conflict")                                    \
+    XX(DTLS, -55, "DTLS handshake or record failure")                              \
+    XX(FINGERPRINT, -56, "peer certificate does not match its fingerprint")        \
+    XX(SCTP, -57, "SCTP association failure")                                      \
+    XX(STUN_ERROR, -58, "the STUN server answered with an error")                  \
                                                                                    \
     /* crdt (-70 .. -89) */                                                        \
                                                                                    \
