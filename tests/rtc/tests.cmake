@@ -1,0 +1,4 @@
+# WebRTC data channels: pkc against headless Chromium, pkc against pkc, a
+# STUN server, malformed input. Each test starts and stops what it needs.
+pkc_add_test(NAME rtc.chromium LABELS rtc interop TIMEOUT 300
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/chromium.mjs)
