@@ -35,6 +35,10 @@ static const char rtc_help[] =
     "                       retransmits), lifetime=MS (max packet lifetime),\n"
     "                       protocol=P, negotiated=ID; e.g. chat,unordered,rtx=3\n"
     "  --no-open            (echo --offer) open no channel\n"
+    "  --listen             (echo) accept peers without seeing their offers\n"
+    "                       (ICE-lite): print the answer every peer applies to\n"
+    "                       its own offer, echo for all of them, exit when the\n"
+    "                       last one has closed\n"
     "  --stun HOST:PORT     a STUN server (repeatable)\n"
     "  --port N             UDP port (default: ephemeral)\n"
     "  --timeout S          give up after S seconds (default 60)\n"
@@ -55,7 +59,7 @@ typedef struct open_spec {
 } open_spec;
 
 typedef struct opts {
-    int offer, bench, no_open;
+    int offer, bench, no_open, listen;
     open_spec open[MAX_OPEN];
     size_t n_open;
     const char *stun[4];
@@ -80,6 +84,10 @@ typedef struct app {
     uint8_t *payload;
     /* sink */
     uint64_t sink_bytes, sink_msgs;
+    /* listen */
+    pkc_rtc_socket *sock;
+    int accepted, live;
+    pkc_rtc_peer *peers[64];
 } app;
 
 static uint64_t now_us(void)
@@ -182,8 +190,20 @@ static void open_channels(app *a)
 
 static void on_state(pkc_rtc_peer *peer, pkc_rtc_state st, void *ud)
 {
-    (void)peer;
     app *a = ud;
+    if (a->o.listen) {
+        fprintf(stderr, "pkc: accepted connection %s\n", pkc_rtc_state_name(st));
+        print_json(json_pack("{s:s, s:s}", "type", "state", "state", pkc_rtc_state_name(st)));
+        if (st == PKC_RTC_CLOSED || st == PKC_RTC_FAILED) {
+            for (int i = 0; i < 64; i++)
+                if (a->peers[i] == peer)
+                    a->peers[i] = NULL;
+            pkc_rtc_peer_free(peer);
+            if (--a->live == 0)
+                pkc_loop_stop(a->loop);
+        }
+        return;
+    }
     fprintf(stderr, "pkc: connection %s\n", pkc_rtc_state_name(st));
     print_json(json_pack("{s:s, s:s}", "type", "state", "state", pkc_rtc_state_name(st)));
     if (st == PKC_RTC_FAILED) {
@@ -289,6 +309,19 @@ static void on_close(pkc_rtc_channel *ch, void *ud)
     (void)ud;
     print_json(json_pack("{s:s, s:s, s:i}", "type", "close", "label", pkc_rtc_channel_label(ch),
                          "id", pkc_rtc_channel_id(ch)));
+}
+
+static void on_incoming(pkc_rtc_peer *peer, void *ud)
+{
+    app *a = ud;
+    for (int i = 0; i < 64; i++)
+        if (a->peers[i] == NULL) {
+            a->peers[i] = peer;
+            break;
+        }
+    a->accepted++;
+    a->live++;
+    print_json(json_pack("{s:s, s:i}", "type", "incoming", "count", a->accepted));
 }
 
 static void on_line(void *arg)
@@ -405,12 +438,13 @@ static int parse_open(const char *spec, open_spec *out)
 
 static int parse_opts(int argc, char **argv, const char *sub, opts *o)
 {
-    enum { O_OFFER = 1, O_NO_OPEN, O_OPEN, O_STUN, O_PORT, O_TIMEOUT, O_BYTES, O_MSIZE };
+    enum { O_OFFER = 1, O_NO_OPEN, O_LISTEN, O_OPEN, O_STUN, O_PORT, O_TIMEOUT, O_BYTES, O_MSIZE };
     static const struct option lo[] = {
         CLI_COMMON_LONG_OPTIONS,
         {"offer", no_argument, NULL, O_OFFER},
         {"open", required_argument, NULL, O_OPEN},
         {"no-open", no_argument, NULL, O_NO_OPEN},
+        {"listen", no_argument, NULL, O_LISTEN},
         {"stun", required_argument, NULL, O_STUN},
         {"port", required_argument, NULL, O_PORT},
         {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -439,6 +473,9 @@ static int parse_opts(int argc, char **argv, const char *sub, opts *o)
             break;
         case O_NO_OPEN:
             o->no_open = 1;
+            break;
+        case O_LISTEN:
+            o->listen = 1;
             break;
         case O_STUN:
             if (o->n_stun == 4)
@@ -527,7 +564,29 @@ static int run_rtc(int argc, char **argv)
     cfg.n_stun_servers = a.o.n_stun;
     cfg.socket_config.port_min = cfg.socket_config.port_max = a.o.port;
     pkc_rtc_callbacks cb = {on_state, on_candidate, on_channel, on_open, on_message, on_low,
-                            on_close, NULL, &a};
+                            on_close, on_incoming, &a};
+    if (a.o.listen) {
+        char *sdp = NULL;
+        rc = pkc_rtc_socket_new(a.loop, &cfg.socket_config, &a.sock);
+        if (rc == 0)
+            rc = pkc_rtc_listen(a.sock, &cfg, &cb, &sdp);
+        pkc_rtc_cert_free(cert);
+        if (rc) {
+            pkc_rtc_socket_free(a.sock);
+            pkc_loop_free(a.loop);
+            return cli_fail("listen", rc);
+        }
+        print_json(json_pack("{s:s, s:s}", "type", "answer", "sdp", sdp));
+        free(sdp);
+        rc = pkc_loop_run(a.loop, (int)(a.o.timeout * 1000));
+        if (rc == PKC_ERR_TIMEOUT)
+            fprintf(stderr, "pkc: --timeout reached\n");
+        for (int i = 0; i < 64; i++)
+            pkc_rtc_peer_free(a.peers[i]);
+        pkc_rtc_socket_free(a.sock);
+        pkc_loop_free(a.loop);
+        return a.accepted ? CLI_OK : CLI_FAIL;
+    }
     rc = pkc_rtc_peer_new(a.loop, &cfg, &cb, &a.peer);
     pkc_rtc_cert_free(cert);
     if (rc) {

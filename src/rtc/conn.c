@@ -901,6 +901,11 @@ int pkc_conn_set_remote(pkc_conn *c, pkc_rtc_sdp_type type, const char *text, si
         free(d);
         return pkc_error(PKC_ERR_SDP, "SDP: bad ICE credentials");
     }
+    if (restart == 1 && type == PKC_RTC_OFFER && !c->lite) {
+        /* The peer restarted ICE: our answer carries new credentials too
+         * (RFC 8445 9). */
+        pkc_ice_restart(c->ice, now);
+    }
     if (type == PKC_RTC_OFFER) {
         /* The answer mirrors the offer's sections. */
         memcpy(c->media, d->media, sizeof c->media);
@@ -972,10 +977,14 @@ int pkc_conn_accept_lite(pkc_conn *c, const char *ufrag, const char *pwd, uint64
 {
     (void)now;
     c->lite = 1;
+    pkc_ice_set_lite(c->ice);
     int rc = pkc_ice_set_local_creds(c->ice, ufrag, pwd);
     if (rc)
         return rc;
     c->dtls_role = 0;
+    /* The peer's a=max-message-size was never seen: assume what every
+     * browser and pkc advertise. */
+    c->remote_mms = 262144;
     c->have_local = c->have_remote = 1;
     c->gather_started = 1;
     c->state = PKC_RTC_CONNECTING;

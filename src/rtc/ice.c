@@ -174,6 +174,12 @@ int pkc_ice_set_local_creds(pkc_ice_agent *a, const char *ufrag, const char *pwd
     return 0;
 }
 
+void pkc_ice_set_lite(pkc_ice_agent *a)
+{
+    a->cfg.lite = 1;
+    a->controlling = 0;
+}
+
 int pkc_ice_is_controlling(const pkc_ice_agent *a)
 {
     return a->controlling;

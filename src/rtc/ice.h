@@ -89,6 +89,9 @@ const char *pkc_ice_local_pwd(const pkc_ice_agent *a);
 /* Sets the local credentials (an ICE-lite listener shares its own among
  * the connections it accepts). 0 or PKC_ERR_SDP if not valid. */
 int pkc_ice_set_local_creds(pkc_ice_agent *a, const char *ufrag, const char *pwd);
+/* Makes the agent ICE-lite (controlled, answers checks, sends none).
+ * Before any input. */
+void pkc_ice_set_lite(pkc_ice_agent *a);
 int pkc_ice_is_controlling(const pkc_ice_agent *a);
 void pkc_ice_set_controlling(pkc_ice_agent *a, int controlling);
 uint64_t pkc_ice_tiebreaker(const pkc_ice_agent *a);

@@ -145,6 +145,29 @@ await scenario('C offers, browser opens', async keep => {
   return c
 })
 
+// 5. ICE-lite listener: C never sees the browsers' offers. Two pages apply
+// the listener's answer to their own offers and connect to the same port.
+await scenario('browsers connect to a C ICE-lite listener', async keep => {
+  const c = keep(pkc(['rtc', 'echo', '--listen', '--timeout', '60']))
+  const ans = await c.next('answer', T)
+  check(/a=ice-lite/.test(ans.sdp) && /a=setup:passive/.test(ans.sdp), 'listener answer is ice-lite and passive')
+  const pages = []
+  for (let i = 0; i < 2; i++) {
+    const page = await newPage()
+    await page.evaluate(() => T.create('lite', {}))
+    await page.evaluate(() => T.offer())
+    await page.evaluate(sdp => T.applyAnswer(sdp), ans.sdp)
+    pages.push(page)
+  }
+  for (const page of pages)
+    problems(await deadline(page.evaluate(() => T.echo('lite', true)), T, 'echo through the listener'), 'lite')
+  await c.next(m => m.type === 'incoming' && m.count === 2, T, 'two incoming connections')
+  for (const page of pages) { await page.evaluate(() => T.close()); await page.close() }
+  const ex = await deadline(c.exited, T, 'the listener exits after both closed')
+  check(ex.code === 0, `listener exit status ${ex.code}`)
+  return c
+})
+
 await ctx.close()
 if (failed()) { console.error(`${failed()} check(s) failed`); process.exit(1) }
 console.log('all Chromium interop checks passed')

@@ -589,3 +589,333 @@ TEST(rtc_loopback, vanished_peer_detected)
     clear_side(&a);
     clear_side(&b);
 }
+
+/* ---- ICE restart, trickle, shared sockets, listeners, bad input ---------------- */
+
+TEST(rtc_loopback, ice_restart_keeps_data_flowing)
+{
+    pair p;
+    connect_pair(&p, NULL, NULL);
+    CHECK_HELPER();
+    p.b.echo = 1;
+    pkc_rtc_channel *ch;
+    CHECK_OK(pkc_rtc_channel_new(p.a.peer, "r", NULL, &ch));
+    CHECK(wait_count(p.loop, &p.a.n_opened, 1, 10000));
+    CHECK_OK(pkc_rtc_channel_send(ch, "before", 6, 0));
+    CHECK(wait_count(p.loop, &p.a.n_msgs, 1, 10000));
+    char *old_offer, *offer, *answer;
+    CHECK_OK(pkc_rtc_peer_local_description(p.a.peer, &old_offer));
+    pkc_rtc_peer_restart_ice(p.a.peer);
+    CHECK_OK(pkc_rtc_peer_create_offer(p.a.peer, &offer));
+    /* New credentials in the new offer. */
+    const char *u1 = strstr(old_offer, "a=ice-ufrag:"), *u2 = strstr(offer, "a=ice-ufrag:");
+    CHECK(u1 && u2 && strncmp(u1, u2, 20) != 0);
+    /* Data still flows while the restart is pending. */
+    CHECK_OK(pkc_rtc_channel_send(ch, "during", 6, 0));
+    CHECK(wait_count(p.loop, &p.a.n_msgs, 2, 10000));
+    char *old_answer;
+    CHECK_OK(pkc_rtc_peer_local_description(p.b.peer, &old_answer));
+    CHECK_OK(pkc_rtc_peer_set_remote(p.b.peer, PKC_RTC_OFFER, offer));
+    CHECK_OK(pkc_rtc_peer_create_answer(p.b.peer, &answer));
+    u1 = strstr(old_answer, "a=ice-ufrag:");
+    u2 = strstr(answer, "a=ice-ufrag:");
+    CHECK(u1 && u2 && strncmp(u1, u2, 20) != 0); /* the answerer restarts too */
+    CHECK(strstr(answer, "a=setup:active") != NULL); /* DTLS role unchanged */
+    CHECK_OK(pkc_rtc_peer_set_remote(p.a.peer, PKC_RTC_ANSWER, answer));
+    CHECK_OK(pkc_rtc_channel_send(ch, "after", 5, 0));
+    CHECK(wait_count(p.loop, &p.a.n_msgs, 3, 10000));
+    CHECK_MEM(p.a.msgs[2].data, "after", 5);
+    CHECK_EQ(p.a.state, PKC_RTC_CONNECTED);
+    CHECK_EQ(p.b.state, PKC_RTC_CONNECTED);
+    free(old_offer);
+    free(old_answer);
+    free(offer);
+    free(answer);
+    free_pair(&p);
+}
+
+/* Removes every a=candidate and a=end-of-candidates line. */
+static char *strip_candidates(const char *sdp, char **cands, size_t *n)
+{
+    char *out = malloc(strlen(sdp) + 1), *w = out;
+    *n = 0;
+    for (const char *p = sdp; *p;) {
+        const char *e = strstr(p, "\r\n");
+        size_t len = e ? (size_t)(e - p) + 2 : strlen(p);
+        if (strncmp(p, "a=candidate:", 12) == 0) {
+            cands[(*n)++] = strndup(p + 2, len - 4);
+        } else if (strncmp(p, "a=end-of-candidates", 19) != 0) {
+            memcpy(w, p, len);
+            w += len;
+        }
+        p += len;
+    }
+    *w = '\0';
+    return out;
+}
+
+TEST(rtc_loopback, trickle_candidates)
+{
+    pair p;
+    memset(&p, 0, sizeof p);
+    CHECK_OK(pkc_loop_new(&p.loop));
+    p.a.loop = p.b.loop = p.loop;
+    pkc_rtc_config cfg;
+    config(&cfg);
+    pkc_rtc_callbacks cba = callbacks_for(&p.a), cbb = callbacks_for(&p.b);
+    CHECK_OK(pkc_rtc_peer_new(p.loop, &cfg, &cba, &p.a.peer));
+    CHECK_OK(pkc_rtc_peer_new(p.loop, &cfg, &cbb, &p.b.peer));
+    char *offer, *answer, *ca[32], *cb[32];
+    size_t na, nb;
+    CHECK_OK(pkc_rtc_peer_create_offer(p.a.peer, &offer));
+    char *bare_offer = strip_candidates(offer, ca, &na);
+    CHECK(na > 0);
+    CHECK_OK(pkc_rtc_peer_set_remote(p.b.peer, PKC_RTC_OFFER, bare_offer));
+    CHECK_OK(pkc_rtc_peer_create_answer(p.b.peer, &answer));
+    char *bare_answer = strip_candidates(answer, cb, &nb);
+    CHECK_OK(pkc_rtc_peer_set_remote(p.a.peer, PKC_RTC_ANSWER, bare_answer));
+    /* Nothing to check yet: no connection. */
+    CHECK(!wait_until(p.loop, both_connected, &p, 300));
+    /* Trickle b's candidates to a (as browsers do, without "a="), then
+     * end-of-candidates; and an mDNS one, which is ignored. */
+    CHECK_OK(pkc_rtc_peer_add_candidate(p.a.peer,
+                                        "candidate:1 1 udp 2113937151 0c3f.local 5000 typ host"));
+    CHECK_ERR(pkc_rtc_peer_add_candidate(p.a.peer, "candidate:1 1 udp x"), PKC_ERR_SDP);
+    for (size_t i = 0; i < nb; i++)
+        CHECK_OK(pkc_rtc_peer_add_candidate(p.a.peer, cb[i]));
+    CHECK_OK(pkc_rtc_peer_add_candidate(p.a.peer, NULL));
+    CHECK(wait_until(p.loop, both_connected, &p, 10000));
+    for (size_t i = 0; i < na; i++)
+        free(ca[i]);
+    for (size_t i = 0; i < nb; i++)
+        free(cb[i]);
+    free(offer);
+    free(answer);
+    free(bare_offer);
+    free(bare_answer);
+    free_pair(&p);
+}
+
+/* Two connections through one UDP socket: datagrams reach the right one. */
+TEST(rtc_loopback, shared_socket)
+{
+    pkc_loop *loop;
+    CHECK_OK(pkc_loop_new(&loop));
+    pkc_rtc_socket *shared;
+    pkc_rtc_socket_config sc;
+    pkc_rtc_socket_config_default(&sc);
+    CHECK_OK(pkc_rtc_socket_new(loop, &sc, &shared));
+    CHECK(pkc_rtc_socket_port(shared) != 0);
+    side a[2], b[2];
+    memset(a, 0, sizeof a);
+    memset(b, 0, sizeof b);
+    for (int i = 0; i < 2; i++) {
+        a[i].loop = b[i].loop = loop;
+        pkc_rtc_config cfg;
+        config(&cfg);
+        pkc_rtc_callbacks ca = callbacks_for(&a[i]), cbb = callbacks_for(&b[i]);
+        CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &ca, &a[i].peer));
+        cfg.socket = shared;
+        CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &cbb, &b[i].peer));
+        char *offer, *answer;
+        CHECK_OK(pkc_rtc_peer_create_offer(a[i].peer, &offer));
+        CHECK_OK(pkc_rtc_peer_set_remote(b[i].peer, PKC_RTC_OFFER, offer));
+        CHECK_OK(pkc_rtc_peer_create_answer(b[i].peer, &answer));
+        char port[16];
+        snprintf(port, sizeof port, " %u typ", pkc_rtc_socket_port(shared));
+        CHECK(strstr(answer, port) != NULL); /* b's candidates carry the shared port */
+        CHECK_OK(pkc_rtc_peer_set_remote(a[i].peer, PKC_RTC_ANSWER, answer));
+        free(offer);
+        free(answer);
+        pkc_rtc_channel *ch;
+        CHECK_OK(pkc_rtc_channel_new(a[i].peer, i ? "second" : "first", NULL, &ch));
+    }
+    CHECK(wait_count(loop, &b[0].n_remote, 1, 10000));
+    CHECK(wait_count(loop, &b[1].n_remote, 1, 10000));
+    CHECK_STR(pkc_rtc_channel_label(b[0].remote_ch[0]), "first");
+    CHECK_STR(pkc_rtc_channel_label(b[1].remote_ch[0]), "second");
+    for (int round = 0; round < 20; round++)
+        for (int i = 0; i < 2; i++)
+            CHECK_OK(pkc_rtc_channel_send(b[i].remote_ch[0], i ? "to a1" : "to a0", 5, 0));
+    CHECK(wait_count(loop, &a[0].n_msgs, 20, 10000));
+    CHECK(wait_count(loop, &a[1].n_msgs, 20, 10000));
+    for (size_t k = 0; k < 20; k++) {
+        CHECK_MEM(a[0].msgs[k].data, "to a0", 5);
+        CHECK_MEM(a[1].msgs[k].data, "to a1", 5);
+    }
+    for (int i = 0; i < 2; i++) {
+        pkc_rtc_peer_free(a[i].peer);
+        pkc_rtc_peer_free(b[i].peer);
+        clear_side(&a[i]);
+        clear_side(&b[i]);
+    }
+    pkc_rtc_socket_free(shared);
+    pkc_loop_free(loop);
+}
+
+/* An ICE-lite listener accepts peers whose offers it never sees. */
+TEST(rtc_loopback, lite_listener)
+{
+    pkc_loop *loop;
+    CHECK_OK(pkc_loop_new(&loop));
+    pkc_rtc_socket *ls;
+    CHECK_OK(pkc_rtc_socket_new(loop, NULL, &ls));
+    side l;
+    memset(&l, 0, sizeof l);
+    l.loop = loop;
+    l.echo = 1;
+    pkc_rtc_config lc;
+    config(&lc);
+    pkc_rtc_callbacks lcb = callbacks_for(&l);
+    char *listener_sdp;
+    CHECK_OK(pkc_rtc_listen(ls, &lc, &lcb, &listener_sdp));
+    CHECK(strstr(listener_sdp, "a=ice-lite") != NULL);
+    CHECK(strstr(listener_sdp, "a=setup:passive") != NULL);
+    CHECK_ERR(pkc_rtc_listen(ls, &lc, &lcb, &listener_sdp), PKC_ERR_EXISTS);
+    side c[3];
+    memset(c, 0, sizeof c);
+    pkc_rtc_cert *client_cert;
+    CHECK_OK(pkc_rtc_cert_generate(&client_cert));
+    for (int i = 0; i < 3; i++) {
+        c[i].loop = loop;
+        pkc_rtc_config cfg;
+        config(&cfg);
+        cfg.cert = client_cert;
+        pkc_rtc_callbacks cb = callbacks_for(&c[i]);
+        CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &cb, &c[i].peer));
+        pkc_rtc_channel *ch;
+        CHECK_OK(pkc_rtc_channel_new(c[i].peer, "hello", NULL, &ch));
+        char *offer;
+        CHECK_OK(pkc_rtc_peer_create_offer(c[i].peer, &offer));
+        free(offer); /* the listener never sees it */
+        CHECK_OK(pkc_rtc_peer_set_remote(c[i].peer, PKC_RTC_ANSWER, listener_sdp));
+    }
+    for (int i = 0; i < 3; i++) {
+        CHECK(wait_count(loop, &c[i].n_opened, 1, 10000));
+        pkc_rtc_stats st;
+        pkc_rtc_peer_stats(c[i].peer, &st);
+        CHECK(st.ice_controlling && st.dtls_client);
+        char m[16];
+        int n = snprintf(m, sizeof m, "client %d", i);
+        CHECK_OK(pkc_rtc_channel_send(c[i].opened[0], m, (size_t)n, 0));
+    }
+    for (int i = 0; i < 3; i++) {
+        CHECK(wait_count(loop, &c[i].n_msgs, 1, 10000));
+        char m[16];
+        int n = snprintf(m, sizeof m, "client %d", i);
+        CHECK_EQ(c[i].msgs[0].len, (size_t)n);
+        CHECK_MEM(c[i].msgs[0].data, m, (size_t)n);
+    }
+    CHECK_EQ(l.incoming, 3);
+    for (int i = 0; i < 3; i++) {
+        pkc_rtc_stats st;
+        pkc_rtc_peer_stats(l.incoming_peers[i], &st);
+        CHECK(st.ice_lite && !st.ice_controlling && !st.dtls_client);
+        /* The listener pinned nothing: it reports what the client showed. */
+        CHECK_STR(pkc_rtc_peer_remote_fingerprint(l.incoming_peers[i]),
+                  pkc_rtc_cert_fingerprint(client_cert));
+    }
+    for (int i = 0; i < 3; i++) {
+        pkc_rtc_peer_free(c[i].peer);
+        clear_side(&c[i]);
+        pkc_rtc_peer_free(l.incoming_peers[i]);
+    }
+    pkc_rtc_cert_free(client_cert);
+    clear_side(&l);
+    free(listener_sdp);
+    pkc_rtc_socket_free(ls);
+    pkc_loop_free(loop);
+}
+
+TEST(rtc_loopback, bad_descriptions)
+{
+    pkc_loop *loop;
+    CHECK_OK(pkc_loop_new(&loop));
+    side a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    a.loop = b.loop = loop;
+    pkc_rtc_config cfg;
+    config(&cfg);
+    pkc_rtc_callbacks ca = callbacks_for(&a), cb = callbacks_for(&b);
+    CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &ca, &a.peer));
+    CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &cb, &b.peer));
+    char *offer, *answer, *x;
+    CHECK_ERR(pkc_rtc_peer_set_remote(a.peer, PKC_RTC_ANSWER, "v=0\r\n"), PKC_ERR_STATE);
+    CHECK_ERR(pkc_rtc_peer_create_answer(a.peer, &x), PKC_ERR_STATE);
+    CHECK_ERR(pkc_rtc_peer_local_description(a.peer, &x), PKC_ERR_STATE);
+    CHECK_OK(pkc_rtc_peer_create_offer(a.peer, &offer));
+    /* Garbage and a description without fingerprint: errors, nothing changes. */
+    CHECK_ERR(pkc_rtc_peer_set_remote(b.peer, PKC_RTC_OFFER, "hello"), PKC_ERR_SDP);
+    CHECK(strstr(pkc_errmsg(), "SDP line 1") != NULL);
+    char *nofp = strdup(offer);
+    char *fp = strstr(nofp, "a=fingerprint:");
+    fp[2] = 'X';
+    CHECK_ERR(pkc_rtc_peer_set_remote(b.peer, PKC_RTC_OFFER, nofp), PKC_ERR_SDP);
+    CHECK(strstr(pkc_errmsg(), "no a=fingerprint") != NULL);
+    CHECK_EQ(pkc_rtc_peer_state(b.peer), PKC_RTC_NEW);
+    /* An offer cannot be applied as an answer to b's own offer if it says
+     * actpass. */
+    char *boffer;
+    pkc_rtc_peer *c;
+    side cs;
+    memset(&cs, 0, sizeof cs);
+    cs.loop = loop;
+    pkc_rtc_callbacks ccb = callbacks_for(&cs);
+    CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &ccb, &c));
+    CHECK_OK(pkc_rtc_peer_create_offer(c, &boffer));
+    CHECK_ERR(pkc_rtc_peer_set_remote(c, PKC_RTC_ANSWER, offer), PKC_ERR_SDP);
+    CHECK(strstr(pkc_errmsg(), "actpass") != NULL);
+    CHECK_ERR(pkc_rtc_peer_set_remote(c, PKC_RTC_OFFER, offer), PKC_ERR_STATE); /* glare */
+    pkc_rtc_peer_free(c);
+    free(boffer);
+    /* After all that, the real offer still works. */
+    CHECK_OK(pkc_rtc_peer_set_remote(b.peer, PKC_RTC_OFFER, offer));
+    CHECK_OK(pkc_rtc_peer_create_answer(b.peer, &answer));
+    CHECK_OK(pkc_rtc_peer_set_remote(a.peer, PKC_RTC_ANSWER, answer));
+    pair p = {a, b, loop};
+    CHECK(wait_until(loop, both_connected, &p, 10000) ||
+          (a.state == PKC_RTC_CONNECTED && b.state == PKC_RTC_CONNECTED));
+    free(offer);
+    free(answer);
+    free(nofp);
+    pkc_rtc_peer_free(a.peer);
+    pkc_rtc_peer_free(b.peer);
+    pkc_loop_free(loop);
+}
+
+static int failed_both(void *arg)
+{
+    pair *p = arg;
+    return p->a.state == PKC_RTC_FAILED && p->b.state == PKC_RTC_FAILED;
+}
+
+/* An answer whose fingerprint is not the answerer's certificate: DTLS
+ * aborts on both sides, no channel ever opens. */
+TEST(rtc_loopback, fingerprint_mismatch_fails)
+{
+    pair p;
+    memset(&p, 0, sizeof p);
+    CHECK_OK(pkc_loop_new(&p.loop));
+    p.a.loop = p.b.loop = p.loop;
+    pkc_rtc_config cfg;
+    config(&cfg);
+    pkc_rtc_callbacks cba = callbacks_for(&p.a), cbb = callbacks_for(&p.b);
+    CHECK_OK(pkc_rtc_peer_new(p.loop, &cfg, &cba, &p.a.peer));
+    CHECK_OK(pkc_rtc_peer_new(p.loop, &cfg, &cbb, &p.b.peer));
+    pkc_rtc_channel *ch;
+    CHECK_OK(pkc_rtc_channel_new(p.a.peer, "never", NULL, &ch));
+    char *offer, *answer;
+    CHECK_OK(pkc_rtc_peer_create_offer(p.a.peer, &offer));
+    CHECK_OK(pkc_rtc_peer_set_remote(p.b.peer, PKC_RTC_OFFER, offer));
+    CHECK_OK(pkc_rtc_peer_create_answer(p.b.peer, &answer));
+    char *fp = strstr(answer, "a=fingerprint:sha-256 ") + 22;
+    fp[0] = fp[0] == 'A' ? 'B' : 'A';
+    CHECK_OK(pkc_rtc_peer_set_remote(p.a.peer, PKC_RTC_ANSWER, answer));
+    CHECK(wait_until(p.loop, failed_both, &p, 10000));
+    CHECK_EQ(p.a.n_opened, 0);
+    CHECK(!p.a.saw[PKC_RTC_CONNECTED] && !p.b.saw[PKC_RTC_CONNECTED]);
+    free(offer);
+    free(answer);
+    free_pair(&p);
+}
