@@ -41,6 +41,7 @@ static const char rtc_help[] =
     "                       last one has closed\n"
     "  --stun HOST:PORT     a STUN server (repeatable)\n"
     "  --port N             UDP port (default: ephemeral)\n"
+    "  --no-loopback        no host candidates on loopback interfaces\n"
     "  --timeout S          give up after S seconds (default 60)\n"
     "  --bytes N            (bench) bytes to send (default 64 MiB)\n"
     "  --message-size N     (bench) size of each message (default 65536)\n"
@@ -59,7 +60,7 @@ typedef struct open_spec {
 } open_spec;
 
 typedef struct opts {
-    int offer, bench, no_open, listen;
+    int offer, bench, no_open, listen, no_loopback;
     open_spec open[MAX_OPEN];
     size_t n_open;
     const char *stun[4];
@@ -206,6 +207,14 @@ static void on_state(pkc_rtc_peer *peer, pkc_rtc_state st, void *ud)
     }
     fprintf(stderr, "pkc: connection %s\n", pkc_rtc_state_name(st));
     print_json(json_pack("{s:s, s:s}", "type", "state", "state", pkc_rtc_state_name(st)));
+    if (st == PKC_RTC_CONNECTED) {
+        pkc_rtc_stats s;
+        pkc_rtc_peer_stats(peer, &s);
+        print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "type", "stats", "local",
+                             s.local_address, "remote", s.remote_address, "local_type", s.local_type,
+                             "remote_type", s.remote_type, "dtls_client", s.dtls_client,
+                             "ice_controlling", s.ice_controlling));
+    }
     if (st == PKC_RTC_FAILED) {
         a->failed = 1;
         pkc_loop_stop(a->loop);
@@ -438,13 +447,14 @@ static int parse_open(const char *spec, open_spec *out)
 
 static int parse_opts(int argc, char **argv, const char *sub, opts *o)
 {
-    enum { O_OFFER = 1, O_NO_OPEN, O_LISTEN, O_OPEN, O_STUN, O_PORT, O_TIMEOUT, O_BYTES, O_MSIZE };
+    enum { O_OFFER = 1, O_NO_OPEN, O_LISTEN, O_NO_LOOPBACK, O_OPEN, O_STUN, O_PORT, O_TIMEOUT, O_BYTES, O_MSIZE };
     static const struct option lo[] = {
         CLI_COMMON_LONG_OPTIONS,
         {"offer", no_argument, NULL, O_OFFER},
         {"open", required_argument, NULL, O_OPEN},
         {"no-open", no_argument, NULL, O_NO_OPEN},
         {"listen", no_argument, NULL, O_LISTEN},
+        {"no-loopback", no_argument, NULL, O_NO_LOOPBACK},
         {"stun", required_argument, NULL, O_STUN},
         {"port", required_argument, NULL, O_PORT},
         {"timeout", required_argument, NULL, O_TIMEOUT},
@@ -476,6 +486,9 @@ static int parse_opts(int argc, char **argv, const char *sub, opts *o)
             break;
         case O_LISTEN:
             o->listen = 1;
+            break;
+        case O_NO_LOOPBACK:
+            o->no_loopback = 1;
             break;
         case O_STUN:
             if (o->n_stun == 4)
@@ -563,6 +576,7 @@ static int run_rtc(int argc, char **argv)
     cfg.stun_servers = a.o.stun;
     cfg.n_stun_servers = a.o.n_stun;
     cfg.socket_config.port_min = cfg.socket_config.port_max = a.o.port;
+    cfg.socket_config.loopback = !a.o.no_loopback;
     pkc_rtc_callbacks cb = {on_state, on_candidate, on_channel, on_open, on_message, on_low,
                             on_close, on_incoming, &a};
     if (a.o.listen) {

@@ -171,3 +171,4 @@ await scenario('browsers connect to a C ICE-lite listener', async keep => {
 await ctx.close()
 if (failed()) { console.error(`${failed()} check(s) failed`); process.exit(1) }
 console.log('all Chromium interop checks passed')
+process.exit(0)

@@ -2,3 +2,5 @@
 # STUN server, malformed input. Each test starts and stops what it needs.
 pkc_add_test(NAME rtc.chromium LABELS rtc interop TIMEOUT 300
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/chromium.mjs)
+pkc_add_test(NAME rtc.stun LABELS rtc net TIMEOUT 120
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/stun.mjs)
