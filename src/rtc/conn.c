@@ -879,9 +879,10 @@ int pkc_conn_set_remote(pkc_conn *c, pkc_rtc_sdp_type type, const char *text, si
             role = 1;
     }
     if (role < 0) {
+        pkc_dtls_setup bad = d->setup;
         free(d);
         return pkc_error(PKC_ERR_SDP, "SDP: a=setup:%s is not valid in an %s",
-                         pkc_dtls_setup_name(d->setup), type == PKC_RTC_OFFER ? "offer" : "answer");
+                         pkc_dtls_setup_name(bad), type == PKC_RTC_OFFER ? "offer" : "answer");
     }
     if (c->dtls_role >= 0 && role != c->dtls_role) {
         free(d);
