@@ -196,7 +196,10 @@ static int on_receive(struct socket *sock, union sctp_sockstore addr, void *data
         return 1;
     }
     event *e = NULL;
-    if ((flags & MSG_EOR) && s->part_len == 0 && !s->part_discard) {
+    if ((flags & MSG_EOR) && s->part_len == 0 && !s->part_discard && len > s->max_message) {
+        pkc_logw(LOG, "SCTP: message on stream %u larger than %zu bytes: dropped", rcv.rcv_sid,
+                 s->max_message);
+    } else if ((flags & MSG_EOR) && s->part_len == 0 && !s->part_discard) {
         /* The common case: a whole message, handed over without a copy. */
         e = new_event(EV_MESSAGE, 0);
         if (e) {

@@ -67,9 +67,11 @@ static int read_file(const char *path, char **out, size_t *len)
     return 0;
 }
 
-/* Writes `data` to `path` durably: temporary file (0600), fsync, rename,
- * fsync of the directory. */
-static int write_durable(const char *dir, const char *path, const char *data, size_t len)
+/* Writes `data` to `path` durably: temporary file (0600), fsync, then
+ * link() (never replaces: PKC_ERR_EXISTS if another process made the file
+ * first) or, with `replace`, rename(); then fsync of the directory. */
+static int write_durable(const char *dir, const char *path, const char *data, size_t len,
+                         int replace)
 {
     char tmp[PATH_MAX];
     uint8_t r[8];
@@ -98,12 +100,14 @@ static int write_durable(const char *dir, const char *path, const char *data, si
         ok = 0;
         e = errno;
     }
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok)
-            e = errno;
-        unlink(tmp);
-        return pkc_error(PKC_ERR_IO, "%s: %s", path, strerror(e));
+    if (ok && (replace ? rename(tmp, path) : link(tmp, path)) != 0) {
+        ok = 0;
+        e = errno;
     }
+    if (!replace || !ok)
+        unlink(tmp);
+    if (!ok)
+        return pkc_error(e == EEXIST ? PKC_ERR_EXISTS : PKC_ERR_IO, "%s: %s", path, strerror(e));
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
         fsync(dfd);
@@ -125,6 +129,7 @@ int pkc_rtc_cert_load_or_create(const char *dir, pkc_rtc_cert **out, int *create
     int64_t now = pkc_clock_wall_ms(pkc_clock_system());
     char *pem;
     size_t len;
+    int expired = 0;
     rc = read_file(path, &pem, &len);
     if (rc == 0) {
         pkc_rtc_cert *c;
@@ -142,6 +147,7 @@ int pkc_rtc_cert_load_or_create(const char *dir, pkc_rtc_cert **out, int *create
         }
         pkc_logi("rtc", "%s: the certificate expires; making a new one", path);
         pkc_cert_unref(c);
+        expired = 1;
     } else if (rc != PKC_ERR_NOT_FOUND) {
         return rc;
     }
@@ -151,9 +157,25 @@ int pkc_rtc_cert_load_or_create(const char *dir, pkc_rtc_cert **out, int *create
         return rc;
     rc = pkc_cert_to_pem(c, &pem, &len);
     if (rc == 0) {
-        rc = write_durable(dir, path, pem, len);
+        rc = write_durable(dir, path, pem, len, expired);
         pkc_crypto_wipe(pem, len);
         free(pem);
+    }
+    if (rc == PKC_ERR_EXISTS) {
+        /* Another process created it meanwhile: use theirs. */
+        pkc_cert_unref(c);
+        rc = read_file(path, &pem, &len);
+        if (rc)
+            return rc;
+        rc = pkc_cert_from_pem(pem, len, &c);
+        pkc_crypto_wipe(pem, len);
+        free(pem);
+        if (rc)
+            return pkc_error_wrap(rc, "%s", path);
+        *out = c;
+        if (created)
+            *created = 0;
+        return 0;
     }
     if (rc) {
         pkc_cert_unref(c);

@@ -1,5 +1,7 @@
 /* DTLS endpoints wired to each other in memory. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "rtc/cert.h"
 #include "rtc/dtls.h"
@@ -228,4 +230,35 @@ TEST(rtc_dtls, cert_pem_round_trip)
     free(mixed);
     free(pem);
     free(pem_b);
+}
+
+TEST(rtc_dtls, cert_file_in_data_dir)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/data", pkc_test_tmpdir());
+    pkc_rtc_cert *a, *b;
+    int created;
+    CHECK_OK(pkc_rtc_cert_load_or_create(dir, &a, &created));
+    CHECK_EQ(created, 1);
+    CHECK_OK(pkc_rtc_cert_load_or_create(dir, &b, &created));
+    CHECK_EQ(created, 0);
+    CHECK_STR(pkc_rtc_cert_fingerprint(a), pkc_rtc_cert_fingerprint(b));
+    CHECK(strncmp(pkc_rtc_cert_fingerprint(a), "sha-256 ", 8) == 0);
+    CHECK_EQ(strlen(pkc_rtc_cert_fingerprint(a)), 8 + 32 * 3 - 1);
+    pkc_rtc_cert_free(a);
+    pkc_rtc_cert_free(b);
+    char path[600];
+    snprintf(path, sizeof path, "%s/dtls-cert.pem", dir);
+    struct stat st;
+    CHECK_EQ(stat(path, &st), 0);
+    CHECK_EQ(st.st_mode & 0777, 0600);
+    /* Readable by others: refused, as the identity file is. */
+    CHECK_EQ(chmod(path, 0644), 0);
+    CHECK_ERR(pkc_rtc_cert_load_or_create(dir, &a, &created), PKC_ERR_PERMISSION);
+    CHECK_EQ(chmod(path, 0600), 0);
+    /* Damaged: an error, and the file is left alone. */
+    FILE *f = fopen(path, "w");
+    fputs("-----BEGIN PRIVATE KEY-----\nnot base64\n", f);
+    fclose(f);
+    CHECK_ERR(pkc_rtc_cert_load_or_create(dir, &a, &created), PKC_ERR_MALFORMED);
 }
