@@ -8,6 +8,7 @@
 #include "../rtc/sctp.h"
 #include "../util/clock.h"
 #include "../util/err.h"
+#include "../util/log.h"
 #include "rtc_runtime.h"
 
 /* usrsctp's timers advance in steps of this many milliseconds. */
@@ -91,6 +92,17 @@ void pkc_loop_schedule(pkc_loop *loop, struct pkc_rtc_peer *p)
     }
 }
 
+void pkc_loop_want_flush(pkc_loop *loop)
+{
+    if (loop->flush_wanted)
+        return;
+    loop->flush_wanted = 1;
+    if (!loop->idle_running) {
+        uv_idle_start(&loop->idle, on_idle);
+        loop->idle_running = 1;
+    }
+}
+
 void pkc_loop_dispatch_pending(pkc_loop *loop)
 {
     while (loop->pending) {
@@ -100,6 +112,10 @@ void pkc_loop_dispatch_pending(pkc_loop *loop)
         p->pending_next = NULL;
         if (!p->dead)
             pkc_rtc_peer_dispatch(p);
+    }
+    if (loop->flush_wanted) {
+        loop->flush_wanted = 0;
+        pkc_rtc_socket_flush();
     }
     if (loop->idle_running) {
         uv_idle_stop(&loop->idle);
@@ -127,14 +143,30 @@ int pkc_loop_new(pkc_loop **out)
     return 0;
 }
 
+static void close_leftover(uv_handle_t *h, void *arg)
+{
+    int *n = arg;
+    if (!uv_is_closing(h)) {
+        (*n)++;
+        uv_close(h, NULL);
+    }
+}
+
 void pkc_loop_free(pkc_loop *loop)
 {
     if (loop == NULL)
         return;
+    pkc_rtc_socket_flush();
     uv_close((uv_handle_t *)&loop->async, NULL);
     uv_close((uv_handle_t *)&loop->run_timer, NULL);
     uv_close((uv_handle_t *)&loop->sctp_timer, NULL);
     uv_close((uv_handle_t *)&loop->idle, NULL);
+    /* Objects the caller did not free would keep the loop alive: close
+     * their handles (their memory is lost) rather than hang. */
+    int leftover = 0;
+    uv_walk(&loop->uv, close_leftover, &leftover);
+    if (leftover)
+        pkc_logw("rtc", "pkc_loop_free: %d handles of objects not freed (peers, sockets)", leftover);
     /* Let close callbacks (ours and those of freed peers and sockets) run. */
     uv_run(&loop->uv, UV_RUN_DEFAULT);
     uv_loop_close(&loop->uv);

@@ -28,6 +28,7 @@ struct pkc_loop {
     struct pkc_rtc_peer *peers; /* every peer on this loop */
     struct pkc_rtc_peer *pending; /* peers with events to dispatch (via pending_next) */
     int idle_running;
+    int flush_wanted;
 };
 
 /* Monotonic microseconds (the system clock). */
@@ -36,7 +37,10 @@ uint64_t pkc_loop_now(const pkc_loop *loop);
 void pkc_loop_update_sctp(pkc_loop *loop);
 /* Queues `peer` for event dispatch at the end of this loop iteration. */
 void pkc_loop_schedule(pkc_loop *loop, struct pkc_rtc_peer *peer);
-/* Dispatches every scheduled peer's events now (loop context only). */
+/* Dispatches every scheduled peer's events now, then sends the queued
+ * datagrams (loop context only). */
 void pkc_loop_dispatch_pending(pkc_loop *loop);
+/* Datagrams are queued: flush them before the loop waits. */
+void pkc_loop_want_flush(pkc_loop *loop);
 
 #endif

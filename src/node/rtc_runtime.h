@@ -74,8 +74,12 @@ struct pkc_rtc_peer {
 void pkc_rtc_socket_attach(pkc_rtc_socket *s, struct pkc_rtc_peer *p);
 void pkc_rtc_socket_detach(pkc_rtc_socket *s, struct pkc_rtc_peer *p);
 void pkc_rtc_socket_route(pkc_rtc_socket *s, const pkc_addr *remote, struct pkc_rtc_peer *p);
+/* Queues a datagram; it leaves at the next pkc_rtc_socket_flush(), which
+ * the loop calls before it waits. */
 int pkc_rtc_socket_send(pkc_rtc_socket *s, const pkc_addr *local, const pkc_addr *remote,
                         const uint8_t *data, size_t len);
+/* Sends every queued datagram of this thread. */
+void pkc_rtc_socket_flush(void);
 
 /* Peer side, used by the socket and the loop. */
 void pkc_rtc_peer_input(struct pkc_rtc_peer *p, const pkc_addr *local, const pkc_addr *remote,

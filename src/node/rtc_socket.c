@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,30 +150,182 @@ void pkc_rtc_socket_detach(pkc_rtc_socket *s, struct pkc_rtc_peer *p)
 
 /* ---- sending ---------------------------------------------------------------------- */
 
+/* Outgoing datagrams are batched per thread (so per loop) and sent with
+ * one sendmmsg() per socket when the loop is about to wait again (or the
+ * batch is full): a bulk transfer sends thousands of datagrams a second,
+ * and one system call each was half of the CPU time. */
+#define TX_BATCH 64
+
+typedef struct tx_batch {
+    int n;
+    pkc_loop *loop;
+    int fd[TX_BATCH];
+    struct mmsghdr msgs[TX_BATCH];
+    struct iovec iov[TX_BATCH];
+    struct sockaddr_storage to[TX_BATCH];
+    struct {
+        _Alignas(struct cmsghdr *) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    } cm[TX_BATCH];
+    uint8_t data[TX_BATCH][DGRAM_MAX];
+} tx_batch;
+
+static _Thread_local tx_batch *txb;
+
+/* UDP GSO (Linux UDP_SEGMENT): consecutive datagrams of one size to one
+ * destination from one source leave as one message that the kernel splits
+ * late, so the send path runs once for many datagrams. Turned off for the
+ * process if the kernel refuses it. */
+#define GSO_MAX_SEGMENTS 64
+#define GSO_MAX_BYTES 65000
+static int gso_off;
+
+static int same_path(const tx_batch *b, int i, int j)
+{
+    const struct msghdr *x = &b->msgs[i].msg_hdr, *y = &b->msgs[j].msg_hdr;
+    return b->fd[i] == b->fd[j] && x->msg_namelen == y->msg_namelen &&
+           memcmp(x->msg_name, y->msg_name, x->msg_namelen) == 0 &&
+           x->msg_controllen == y->msg_controllen &&
+           (x->msg_controllen == 0 || memcmp(x->msg_control, y->msg_control, x->msg_controllen) == 0);
+}
+
+/* Sends msgs[0..n) on fd; a datagram that cannot go is dropped (as if lost:
+ * the layers above retransmit). */
+static void send_all(int fd, struct mmsghdr *msgs, int n)
+{
+    int done = 0;
+    while (done < n) {
+        int k = sendmmsg(fd, msgs + done, (unsigned)(n - done), 0);
+        if (k > 0)
+            done += k;
+        else if (k < 0 && errno == EINTR)
+            continue;
+        else
+            done++;
+    }
+}
+
+void pkc_rtc_socket_flush(void)
+{
+    tx_batch *b = txb;
+    if (b == NULL || b->n == 0)
+        return;
+    /* Group into messages: msgs of GSO groups get an iovec per datagram. */
+    struct mmsghdr out[TX_BATCH];
+    struct {
+        _Alignas(struct cmsghdr *) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+                                            CMSG_SPACE(sizeof(uint16_t))];
+    } cm[TX_BATCH];
+    int n_out = 0, i = 0;
+    int fds[TX_BATCH];
+    while (i < b->n) {
+        int j = i + 1;
+        size_t seg = b->iov[i].iov_len, total = seg;
+        if (!gso_off) {
+            while (j < b->n && j - i < GSO_MAX_SEGMENTS && same_path(b, i, j) &&
+                   b->iov[j].iov_len <= seg && total + b->iov[j].iov_len <= GSO_MAX_BYTES) {
+                total += b->iov[j].iov_len;
+                j++;
+                if (b->iov[j - 1].iov_len < seg)
+                    break; /* only the last segment may be shorter */
+            }
+        }
+        struct msghdr *mh = &out[n_out].msg_hdr;
+        *mh = b->msgs[i].msg_hdr;
+        mh->msg_iov = &b->iov[i];
+        mh->msg_iovlen = (size_t)(j - i);
+        if (j - i > 1) {
+            /* pktinfo (if any) then UDP_SEGMENT. */
+            size_t used = b->msgs[i].msg_hdr.msg_controllen;
+            memset(&cm[n_out], 0, sizeof cm[n_out]);
+            if (used)
+                memcpy(cm[n_out].buf, b->msgs[i].msg_hdr.msg_control, used);
+            struct cmsghdr *c = (struct cmsghdr *)(cm[n_out].buf + used);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t gso = (uint16_t)seg;
+            memcpy(CMSG_DATA(c), &gso, sizeof gso);
+            mh->msg_control = cm[n_out].buf;
+            mh->msg_controllen = used + CMSG_SPACE(sizeof(uint16_t));
+        }
+        fds[n_out++] = b->fd[i];
+        i = j;
+    }
+    for (int k = 0; k < n_out;) {
+        int run = 1;
+        while (k + run < n_out && fds[k + run] == fds[k])
+            run++;
+        if (!gso_off) {
+            int sent = 0;
+            while (sent < run) {
+                int r = sendmmsg(fds[k], out + k + sent, (unsigned)(run - sent), 0);
+                if (r > 0) {
+                    sent += r;
+                    continue;
+                }
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r < 0 && out[k + sent].msg_hdr.msg_iovlen > 1 &&
+                    (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+                    /* No GSO here: send what is left one datagram at a time. */
+                    gso_off = 1;
+                    pkc_logd(LOG, "UDP GSO unavailable (%s): one datagram per message", strerror(errno));
+                    break;
+                }
+                sent++; /* this one is lost */
+            }
+            if (sent < run) {
+                /* Resend the remaining groups datagram by datagram. */
+                for (int g = k + sent; g < k + run; g++) {
+                    struct mmsghdr one[GSO_MAX_SEGMENTS];
+                    struct msghdr *gm = &out[g].msg_hdr;
+                    size_t segs = gm->msg_iovlen;
+                    for (size_t q = 0; q < segs; q++) {
+                        struct iovec *iv = &gm->msg_iov[q];
+                        int idx = (int)(iv - b->iov);
+                        one[q] = b->msgs[idx];
+                        one[q].msg_len = 0;
+                    }
+                    send_all(fds[k], one, (int)segs);
+                }
+            }
+        } else {
+            send_all(fds[k], out + k, run);
+        }
+        k += run;
+    }
+    b->n = 0;
+}
+
 int pkc_rtc_socket_send(pkc_rtc_socket *s, const pkc_addr *local, const pkc_addr *remote,
                         const uint8_t *data, size_t len)
 {
     int fd = s->fd[remote->family == 6 ? 1 : 0];
-    if (fd < 0 || remote->family == 0)
+    if (fd < 0 || remote->family == 0 || len > DGRAM_MAX)
         return PKC_ERR_IO;
-    struct sockaddr_storage ss;
-    struct iovec iov = {(void *)data, len};
-    struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_name = &ss;
-    mh.msg_namelen = to_sockaddr(remote, &ss);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    struct {
-        _Alignas(struct cmsghdr *) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-    } cm;
+    if (txb == NULL && (txb = calloc(1, sizeof *txb)) == NULL)
+        return PKC_ERR_NOMEM;
+    if (txb->n == TX_BATCH)
+        pkc_rtc_socket_flush();
+    tx_batch *b = txb;
+    int i = b->n++;
+    b->fd[i] = fd;
+    memcpy(b->data[i], data, len);
+    b->iov[i].iov_base = b->data[i];
+    b->iov[i].iov_len = len;
+    struct msghdr *mh = &b->msgs[i].msg_hdr;
+    memset(mh, 0, sizeof *mh);
+    mh->msg_name = &b->to[i];
+    mh->msg_namelen = to_sockaddr(remote, &b->to[i]);
+    mh->msg_iov = &b->iov[i];
+    mh->msg_iovlen = 1;
     if (local && local->family == remote->family) {
         /* Send from the address of the candidate this path uses. */
-        memset(&cm, 0, sizeof cm);
-        mh.msg_control = cm.buf;
-        struct cmsghdr *c = (struct cmsghdr *)cm.buf;
+        memset(&b->cm[i], 0, sizeof b->cm[i]);
+        mh->msg_control = b->cm[i].buf;
+        struct cmsghdr *c = (struct cmsghdr *)b->cm[i].buf;
         if (remote->family == 4) {
-            mh.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+            mh->msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
             c->cmsg_level = IPPROTO_IP;
             c->cmsg_type = IP_PKTINFO;
             c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
@@ -181,7 +334,7 @@ int pkc_rtc_socket_send(pkc_rtc_socket *s, const pkc_addr *local, const pkc_addr
             memcpy(&pi.ipi_spec_dst, local->ip, 4);
             memcpy(CMSG_DATA(c), &pi, sizeof pi);
         } else {
-            mh.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+            mh->msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
             c->cmsg_level = IPPROTO_IPV6;
             c->cmsg_type = IPV6_PKTINFO;
             c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
@@ -191,18 +344,9 @@ int pkc_rtc_socket_send(pkc_rtc_socket *s, const pkc_addr *local, const pkc_addr
             memcpy(CMSG_DATA(c), &pi, sizeof pi);
         }
     }
-    for (;;) {
-        ssize_t n = sendmsg(fd, &mh, 0);
-        if (n >= 0)
-            return 0;
-        if (errno == EINTR)
-            continue;
-        if (pkc_log_enabled(PKC_LOG_TRACE)) {
-            char rs[PKC_ADDR_STRLEN];
-            pkc_logt(LOG, "send to %s: %s", pkc_addr_string(remote, rs, sizeof rs), strerror(errno));
-        }
-        return PKC_ERR_IO; /* as if lost: everything above retransmits */
-    }
+    /* Make sure the loop flushes before it waits. */
+    pkc_loop_want_flush(s->loop);
+    return 0;
 }
 
 /* ---- receiving ------------------------------------------------------------------------- */
@@ -495,6 +639,7 @@ void pkc_rtc_socket_free(pkc_rtc_socket *s)
 {
     if (s == NULL)
         return;
+    pkc_rtc_socket_flush(); /* what its peers said last (ABORT, close_notify) */
     s->closing = 1;
     for (struct pkc_rtc_peer *p = s->peers; p; p = p->sock_next)
         if (!p->dead)

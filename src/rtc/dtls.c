@@ -292,7 +292,6 @@ static int pump(pkc_dtls *d, const uint8_t *in, size_t len, uint64_t now)
         }
     }
     d->in = NULL;
-    ERR_clear_error();
     update_deadline(d, now);
     return rc;
 }

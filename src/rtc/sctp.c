@@ -81,6 +81,39 @@ static event *new_event(int kind, size_t inline_len)
     return e;
 }
 
+/* CRC32c (Castagnoli) as SCTP stores it. usrsctp's table-driven code was
+ * a tenth of a bulk sender's CPU time; SSE4.2 has an instruction for it. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(const uint8_t *p, size_t n)
+{
+    uint64_t crc = 0xffffffffu;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        crc = __builtin_ia32_crc32di(crc, v);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c = (uint32_t)crc;
+    while (n--)
+        c = __builtin_ia32_crc32qi(c, *p++);
+    return ~c;
+}
+#define HAVE_CRC32C_SSE42 1
+#endif
+
+uint32_t pkc_sctp_crc32c(const void *buf, size_t len)
+{
+#ifdef HAVE_CRC32C_SSE42
+    static int hw = -1;
+    if (hw < 0)
+        hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+    if (hw)
+        return crc32c_sse42(buf, len);
+#endif
+    return usrsctp_crc32c((void *)buf, len);
+}
+
 static int on_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set_df)
 {
     (void)tos;
@@ -90,7 +123,7 @@ static int on_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set
     if (len >= 12) {
         uint8_t *p = buf;
         memset(p + 8, 0, 4);
-        uint32_t crc = usrsctp_crc32c(buf, len);
+        uint32_t crc = pkc_sctp_crc32c(buf, len);
         memcpy(p + 8, &crc, 4);
     }
     event *e = new_event(EV_PACKET, len);

@@ -78,6 +78,10 @@ size_t pkc_sctp_max_send(const pkc_sctp *s);
 
 /* Advances usrsctp's timers to `now_us` (monotonic). Any thread. */
 void pkc_sctp_tick(uint64_t now_us);
+/* The SCTP checksum (CRC32c) of a packet whose checksum field is zero, in
+ * the byte order it is stored in (usrsctp_crc32c's result). */
+uint32_t pkc_sctp_crc32c(const void *buf, size_t len);
+
 /* Live associations in the process. */
 size_t pkc_sctp_count(void);
 
