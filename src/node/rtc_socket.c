@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdio.h>
@@ -17,7 +18,6 @@
 #include "rtc_runtime.h"
 
 #define LOG "rtc"
-#define BATCH 32
 #define DGRAM_MAX 2048
 #define SOCK_BUF (2 * 1024 * 1024)
 
@@ -169,7 +169,51 @@ typedef struct tx_batch {
     uint8_t data[TX_BATCH][DGRAM_MAX];
 } tx_batch;
 
-static _Thread_local tx_batch *txb;
+/* With UDP GRO a receive slot may hold many datagrams of one size,
+ * coalesced by the kernel; the UDP_GRO control message gives that size. */
+#define RX_SLOTS 16
+#define RX_SLOT (64 * 1024)
+
+/* Per-thread (so per-loop) buffers, made on first use and freed when the
+ * thread ends. */
+typedef struct thread_io {
+    tx_batch tx;
+    uint8_t rx[RX_SLOTS][RX_SLOT];
+} thread_io;
+
+static _Thread_local thread_io *tio;
+static pthread_key_t tio_key;
+static pthread_once_t tio_once = PTHREAD_ONCE_INIT;
+
+static void tio_free(void *p)
+{
+    free(p);
+}
+
+static void tio_key_init(void)
+{
+    pthread_key_create(&tio_key, tio_free);
+}
+
+static thread_io *thread_buffers(void)
+{
+    if (tio == NULL) {
+        pthread_once(&tio_once, tio_key_init);
+        tio = malloc(sizeof *tio);
+        if (tio == NULL)
+            return NULL;
+        tio->tx.n = 0;
+        pthread_setspecific(tio_key, tio);
+    }
+    return tio;
+}
+
+/* For the process's main thread, which never runs key destructors. */
+__attribute__((destructor)) static void tio_free_main(void)
+{
+    free(tio);
+    tio = NULL;
+}
 
 /* UDP GSO (Linux UDP_SEGMENT): consecutive datagrams of one size to one
  * destination from one source leave as one message that the kernel splits
@@ -206,7 +250,7 @@ static void send_all(int fd, struct mmsghdr *msgs, int n)
 
 void pkc_rtc_socket_flush(void)
 {
-    tx_batch *b = txb;
+    tx_batch *b = tio ? &tio->tx : NULL;
     if (b == NULL || b->n == 0)
         return;
     /* Group into messages: msgs of GSO groups get an iovec per datagram. */
@@ -303,11 +347,12 @@ int pkc_rtc_socket_send(pkc_rtc_socket *s, const pkc_addr *local, const pkc_addr
     int fd = s->fd[remote->family == 6 ? 1 : 0];
     if (fd < 0 || remote->family == 0 || len > DGRAM_MAX)
         return PKC_ERR_IO;
-    if (txb == NULL && (txb = calloc(1, sizeof *txb)) == NULL)
+    thread_io *t = thread_buffers();
+    if (t == NULL)
         return PKC_ERR_NOMEM;
-    if (txb->n == TX_BATCH)
+    if (t->tx.n == TX_BATCH)
         pkc_rtc_socket_flush();
-    tx_batch *b = txb;
+    tx_batch *b = &t->tx;
     int i = b->n++;
     b->fd[i] = fd;
     memcpy(b->data[i], data, len);
@@ -425,7 +470,7 @@ static void deliver(pkc_rtc_socket *s, const pkc_addr *local, const pkc_addr *re
     pkc_rtc_peer_input(p, local, remote, data, len);
 }
 
-static _Thread_local uint8_t rx_buf[BATCH][DGRAM_MAX];
+
 
 static void on_readable(uv_poll_t *h, int status, int events)
 {
@@ -434,16 +479,20 @@ static void on_readable(uv_poll_t *h, int status, int events)
         return;
     int fi = h == &s->poll[0] ? 0 : 1;
     int fd = s->fd[fi];
-    struct mmsghdr msgs[BATCH];
-    struct iovec iov[BATCH];
-    struct sockaddr_storage from[BATCH];
+    struct mmsghdr msgs[RX_SLOTS];
+    struct iovec iov[RX_SLOTS];
+    struct sockaddr_storage from[RX_SLOTS];
     struct {
         _Alignas(struct cmsghdr *) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + 64];
-    } cm[BATCH];
+    } cm[RX_SLOTS];
+    thread_io *t = thread_buffers();
+    if (t == NULL)
+        return;
+    uint8_t(*rx_buf)[RX_SLOT] = t->rx;
     for (int round = 0; round < 8 && !s->closing; round++) {
-        for (int i = 0; i < BATCH; i++) {
+        for (int i = 0; i < RX_SLOTS; i++) {
             iov[i].iov_base = rx_buf[i];
-            iov[i].iov_len = DGRAM_MAX;
+            iov[i].iov_len = RX_SLOT;
             memset(&msgs[i], 0, sizeof msgs[i]);
             msgs[i].msg_hdr.msg_name = &from[i];
             msgs[i].msg_hdr.msg_namelen = sizeof from[i];
@@ -452,7 +501,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
             msgs[i].msg_hdr.msg_control = cm[i].buf;
             msgs[i].msg_hdr.msg_controllen = sizeof cm[i].buf;
         }
-        int n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+        int n = recvmmsg(fd, msgs, RX_SLOTS, MSG_DONTWAIT, NULL);
         if (n <= 0)
             break;
         for (int i = 0; i < n && !s->closing; i++) {
@@ -464,8 +513,14 @@ static void on_readable(uv_poll_t *h, int status, int events)
             pkc_addr remote, local;
             to_pkc_addr((struct sockaddr *)&from[i], &remote);
             memset(&local, 0, sizeof local);
+            size_t seg = msgs[i].msg_len;
             for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-                if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+                if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+                    int g;
+                    memcpy(&g, CMSG_DATA(c), sizeof g);
+                    if (g > 0)
+                        seg = (size_t)g;
+                } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
                     struct in_pktinfo pi;
                     memcpy(&pi, CMSG_DATA(c), sizeof pi);
                     local.family = 4;
@@ -478,9 +533,12 @@ static void on_readable(uv_poll_t *h, int status, int events)
                 }
             }
             local.port = s->port;
-            deliver(s, &local, &remote, rx_buf[i], msgs[i].msg_len);
+            for (size_t off = 0; off < msgs[i].msg_len && !s->closing; off += seg) {
+                size_t len = msgs[i].msg_len - off < seg ? msgs[i].msg_len - off : seg;
+                deliver(s, &local, &remote, rx_buf[i] + off, len);
+            }
         }
-        if (n < BATCH)
+        if (n < RX_SLOTS)
             break;
     }
     pkc_loop_dispatch_pending(s->loop);
@@ -499,6 +557,9 @@ static int open_udp(int family, uint16_t port, int *fd_out)
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     socklen_t sl;
+    /* Receive datagrams coalesced by the kernel where it can (Linux 5.0+);
+     * harmless where it cannot. */
+    setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on);
     if (family == AF_INET) {
         setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
         struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
