@@ -267,6 +267,13 @@ static int flush_channel(pkc_conn *c, pkc_rtc_channel *ch)
             pkc_logw(LOG, "channel %d: DCEP OPEN failed: %s", ch->id, pkc_errmsg());
             return 0;
         }
+        /* Open once the OPEN is on its way, as browsers do: RFC 8832 lets
+         * us send before the ACK, and until the ACK our messages stay
+         * ordered behind the OPEN. */
+        if (ch->state == PKC_RTC_CHANNEL_CONNECTING) {
+            ch->state = PKC_RTC_CHANNEL_OPEN;
+            channel_event(c, PKC_CONN_EV_OPEN, ch);
+        }
     }
     size_t before = ch->buffered;
     while (ch->head) {
