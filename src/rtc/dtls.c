@@ -383,11 +383,6 @@ pkc_dtls_state pkc_dtls_get_state(const pkc_dtls *d)
     return d->state;
 }
 
-int pkc_dtls_is_client(const pkc_dtls *d)
-{
-    return d->client;
-}
-
 const pkc_fingerprint *pkc_dtls_peer_fingerprint(const pkc_dtls *d)
 {
     return d->have_peer_fp ? &d->peer_fp : NULL;

@@ -79,7 +79,6 @@ uint64_t pkc_dtls_deadline(const pkc_dtls *d);
 void pkc_dtls_close(pkc_dtls *d);
 
 pkc_dtls_state pkc_dtls_get_state(const pkc_dtls *d);
-int pkc_dtls_is_client(const pkc_dtls *d);
 /* SHA-256 of the peer's certificate once it was seen, else NULL. */
 const pkc_fingerprint *pkc_dtls_peer_fingerprint(const pkc_dtls *d);
 /* The failure message when FAILED. */

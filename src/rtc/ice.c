@@ -190,11 +190,6 @@ void pkc_ice_set_controlling(pkc_ice_agent *a, int controlling)
     a->controlling = a->cfg.lite ? 0 : controlling;
 }
 
-uint64_t pkc_ice_tiebreaker(const pkc_ice_agent *a)
-{
-    return a->tiebreaker;
-}
-
 void pkc_ice_set_tiebreaker(pkc_ice_agent *a, uint64_t tb)
 {
     a->tiebreaker = tb;

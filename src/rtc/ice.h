@@ -94,7 +94,6 @@ int pkc_ice_set_local_creds(pkc_ice_agent *a, const char *ufrag, const char *pwd
 void pkc_ice_set_lite(pkc_ice_agent *a);
 int pkc_ice_is_controlling(const pkc_ice_agent *a);
 void pkc_ice_set_controlling(pkc_ice_agent *a, int controlling);
-uint64_t pkc_ice_tiebreaker(const pkc_ice_agent *a);
 /* For tests: forces the tie-breaker. */
 void pkc_ice_set_tiebreaker(pkc_ice_agent *a, uint64_t tb);
 

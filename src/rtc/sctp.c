@@ -505,12 +505,6 @@ void pkc_sctp_input(pkc_sctp *s, const uint8_t *pkt, size_t len)
     usrsctp_conninput((void *)(uintptr_t)s->id, pkt, len, 0);
 }
 
-size_t pkc_sctp_max_send(const pkc_sctp *s)
-{
-    (void)s;
-    return SNDBUF;
-}
-
 int pkc_sctp_send(pkc_sctp *s, uint16_t sid, uint32_t ppid, const uint8_t *data, size_t len,
                   int unordered, int pr, uint32_t pr_value)
 {
@@ -598,16 +592,6 @@ void pkc_sctp_poll(pkc_sctp *s)
             s->cb.writable(s->cb.user);
     }
     s->polling = 0;
-}
-
-size_t pkc_sctp_queued(pkc_sctp *s)
-{
-    struct sctp_status st;
-    socklen_t n = sizeof st;
-    memset(&st, 0, sizeof st);
-    if (s->sock == NULL || usrsctp_getsockopt(s->sock, IPPROTO_SCTP, SCTP_STATUS, &st, &n) != 0)
-        return 0;
-    return st.sstat_penddata;
 }
 
 void pkc_sctp_tick(uint64_t now_us)

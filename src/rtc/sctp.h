@@ -70,11 +70,6 @@ int pkc_sctp_reset(pkc_sctp *s, uint16_t sid);
  * pkc_sctp_* call and after pkc_sctp_tick(). The callbacks may call
  * pkc_sctp_send/reset but not pkc_sctp_free. */
 void pkc_sctp_poll(pkc_sctp *s);
-/* Bytes waiting in usrsctp's send buffer (sent but unacknowledged, or not
- * yet sent). */
-size_t pkc_sctp_queued(pkc_sctp *s);
-/* The largest message pkc_sctp_send accepts. */
-size_t pkc_sctp_max_send(const pkc_sctp *s);
 
 /* Advances usrsctp's timers to `now_us` (monotonic). Any thread. */
 void pkc_sctp_tick(uint64_t now_us);
