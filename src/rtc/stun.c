@@ -318,6 +318,11 @@ int pkc_stun_finish(pkc_buf *b, const void *key, size_t key_len, int fingerprint
 {
     if (b->err)
         return b->err;
+    /* Checked before anything: integrity_hmac works in a buffer of the
+     * maximum size, and a caller may have pushed bytes directly. */
+    size_t need = b->len + (key ? 4 + INTEGRITY_SIZE : 0) + (fingerprint ? 8 : 0);
+    if (b->len < PKC_STUN_HEADER_SIZE || need > PKC_STUN_MAX_SIZE)
+        return b->err = b->len < PKC_STUN_HEADER_SIZE ? PKC_ERR_INVALID_ARG : PKC_ERR_TOO_LARGE;
     if (key != NULL) {
         uint8_t mac[INTEGRITY_SIZE];
         size_t mi_off = b->len;

@@ -218,3 +218,22 @@ TEST(rtc_stun, malformed)
     big[3] = (uint8_t)(PKC_STUN_MAX_SIZE - 16);
     CHECK_ERR(pkc_stun_decode(big, sizeof big, &m), PKC_ERR_TOO_LARGE);
 }
+
+/* A message grown past the limit by direct pushes is refused by finish,
+ * before the integrity is computed (found by fuzz.rtc_conn). */
+TEST(rtc_stun, finish_refuses_oversized)
+{
+    uint8_t txid[12] = {0};
+    static uint8_t junk[PKC_STUN_MAX_SIZE];
+    pkc_buf b = PKC_BUF_INIT;
+    pkc_stun_begin(&b, 1, txid);
+    pkc_buf_push(&b, junk, PKC_STUN_MAX_SIZE - PKC_STUN_HEADER_SIZE - 8);
+    CHECK_ERR(pkc_stun_finish(&b, "key", 3, 1), PKC_ERR_TOO_LARGE);
+    pkc_buf_free(&b);
+    pkc_buf_init(&b);
+    pkc_stun_begin(&b, 1, txid);
+    pkc_buf_push(&b, junk, PKC_STUN_MAX_SIZE - PKC_STUN_HEADER_SIZE - 32);
+    CHECK_OK(pkc_stun_finish(&b, "key", 3, 1)); /* exactly fits */
+    CHECK_EQ(b.len, PKC_STUN_MAX_SIZE);
+    pkc_buf_free(&b);
+}
