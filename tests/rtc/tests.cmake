@@ -4,3 +4,5 @@ pkc_add_test(NAME rtc.chromium LABELS rtc interop TIMEOUT 300
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/chromium.mjs)
 pkc_add_test(NAME rtc.stun LABELS rtc net TIMEOUT 120
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/stun.mjs)
+pkc_add_test(NAME rtc.cli LABELS rtc cli TIMEOUT 120
+             COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/cli.sh)

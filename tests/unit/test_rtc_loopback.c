@@ -10,6 +10,7 @@
 
 #include "pkc.h"
 #include "test.h"
+#include "util/rng.h"
 
 #define MAXCH 128
 #define MAXMSG 512
@@ -917,5 +918,132 @@ TEST(rtc_loopback, fingerprint_mismatch_fails)
     CHECK(!p.a.saw[PKC_RTC_CONNECTED] && !p.b.saw[PKC_RTC_CONNECTED]);
     free(offer);
     free(answer);
+    free_pair(&p);
+}
+
+/* ---- hostile datagrams on the wire ------------------------------------------------ */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rtc/sdp.h"
+#include "rtc/stun.h"
+
+static void raw_send(int fd, uint16_t port, const void *p, size_t n)
+{
+    struct sockaddr_in to;
+    memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(0x7f000001);
+    (void)sendto(fd, p, n, 0, (struct sockaddr *)&to, sizeof to);
+}
+
+static int got_n(void *arg)
+{
+    count_cond *c = arg;
+    return *c->n >= c->want;
+}
+
+/* Garbage, truncated and forged STUN and DTLS sent to a connected peer's
+ * port, including from an address that proved it knows the peer's ICE
+ * password: the peer answers only what it must and keeps working. */
+TEST(rtc_loopback, hostile_datagrams)
+{
+    pkc_rtc_config ca;
+    config(&ca);
+    ca.socket_config.ipv6 = 0;
+    ca.socket_config.loopback = 1;
+    pair p;
+    connect_pair(&p, &ca, &ca);
+    CHECK_HELPER();
+    p.b.echo = 1;
+    pkc_rtc_channel *ch;
+    CHECK_OK(pkc_rtc_channel_new(p.a.peer, "still", NULL, &ch));
+    CHECK(wait_count(p.loop, &p.a.n_opened, 1, 10000));
+    /* b's port and credentials, from its description. */
+    char *desc;
+    CHECK_OK(pkc_rtc_peer_local_description(p.b.peer, &desc));
+    pkc_sdp *d = malloc(sizeof *d);
+    CHECK_OK(pkc_sdp_parse(desc, strlen(desc), d));
+    uint16_t port = 0;
+    for (size_t i = 0; i < d->n_cands; i++)
+        if (pkc_addr_is_loopback(&d->cands[i].addr))
+            port = d->cands[i].addr.port;
+    CHECK(port != 0);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(fd >= 0);
+    struct sockaddr_in me;
+    memset(&me, 0, sizeof me);
+    me.sin_family = AF_INET;
+    me.sin_addr.s_addr = htonl(0x7f000001);
+    CHECK_EQ(bind(fd, (struct sockaddr *)&me, sizeof me), 0);
+
+    pkc_seeded_rng r;
+    pkc_seeded_rng_init(&r, 99);
+    uint8_t buf[1500];
+    /* 1. Random datagrams of every first byte and many sizes. */
+    for (int i = 0; i < 600; i++) {
+        size_t n = 1 + pkc_rng_below(&r.rng, sizeof buf);
+        pkc_rng_fill(&r.rng, buf, n);
+        buf[0] = (uint8_t)i;
+        raw_send(fd, port, buf, n);
+    }
+    /* 2. A check with b's ufrag but the wrong password, and truncated STUN. */
+    char user[300];
+    int un = snprintf(user, sizeof user, "%s:evil", d->ice_ufrag);
+    uint8_t txid[12] = {1, 2, 3};
+    pkc_buf m = PKC_BUF_INIT;
+    pkc_stun_begin(&m, PKC_STUN_METHOD_BINDING | PKC_STUN_REQUEST, txid);
+    pkc_stun_add(&m, PKC_STUN_ATTR_USERNAME, user, (size_t)un);
+    pkc_stun_add_u32(&m, PKC_STUN_ATTR_PRIORITY, 1);
+    pkc_stun_add_u64(&m, PKC_STUN_ATTR_ICE_CONTROLLED, 1);
+    CHECK_OK(pkc_stun_finish(&m, "not-the-password-at-all", 23, 1));
+    raw_send(fd, port, m.data, m.len);
+    for (size_t k = 1; k < m.len; k += 7)
+        raw_send(fd, port, m.data, k);
+    pkc_buf_free(&m);
+    /* 3. A correctly signed check: b answers it (and now takes DTLS from
+     * this address), then forged DTLS records from here. */
+    pkc_buf_init(&m);
+    pkc_stun_begin(&m, PKC_STUN_METHOD_BINDING | PKC_STUN_REQUEST, txid);
+    pkc_stun_add(&m, PKC_STUN_ATTR_USERNAME, user, (size_t)un);
+    pkc_stun_add_u32(&m, PKC_STUN_ATTR_PRIORITY, 1);
+    pkc_stun_add_u64(&m, PKC_STUN_ATTR_ICE_CONTROLLED, 1);
+    CHECK_OK(pkc_stun_finish(&m, d->ice_pwd, strlen(d->ice_pwd), 1));
+    raw_send(fd, port, m.data, m.len);
+    pkc_buf_free(&m);
+    for (int i = 0; i < 200; i++) {
+        size_t n = 13 + pkc_rng_below(&r.rng, 1200);
+        pkc_rng_fill(&r.rng, buf, n);
+        buf[0] = (uint8_t)(20 + i % 4); /* DTLS content types */
+        buf[1] = 0xfe;
+        buf[2] = 0xfd;
+        raw_send(fd, port, buf, n);
+    }
+    /* The connection still works both ways, and nothing failed. */
+    for (int i = 0; i < 20; i++)
+        CHECK_OK(pkc_rtc_channel_send(ch, "ping", 4, 0));
+    count_cond c = {&p.a.n_msgs, 20};
+    CHECK(wait_until(p.loop, got_n, &c, 10000));
+    CHECK_EQ(p.a.state, PKC_RTC_CONNECTED);
+    CHECK_EQ(p.b.state, PKC_RTC_CONNECTED);
+    /* b did answer the signed check: the raw socket has a response. */
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int responses = 0;
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+        pkc_stun_msg sm;
+        if (pkc_stun_decode(buf, (size_t)n, &sm) == 0 &&
+            sm.type == (PKC_STUN_METHOD_BINDING | PKC_STUN_SUCCESS))
+            responses++;
+    }
+    CHECK_EQ(responses, 1); /* only to the signed check */
+    close(fd);
+    free(desc);
+    free(d);
     free_pair(&p);
 }
