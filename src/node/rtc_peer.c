@@ -163,7 +163,12 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     struct pkc_rtc_peer *p = r->peer;
     p->resolving--;
     if (!p->dead && status == 0) {
+        /* One address of each family: a server reached over IPv4 and IPv6
+         * gives a server-reflexive candidate for each. */
+        int have4 = 0, have6 = 0;
         for (struct addrinfo *ai = res; ai && p->n_stun_addrs < 4; ai = ai->ai_next) {
+            if ((ai->ai_family == AF_INET && have4) || (ai->ai_family == AF_INET6 && have6))
+                continue;
             pkc_addr a;
             memset(&a, 0, sizeof a);
             if (ai->ai_family == AF_INET) {
@@ -177,7 +182,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
             }
             a.port = r->port;
             p->stun_addrs[p->n_stun_addrs++] = a;
-            break; /* one address per server */
+            have4 |= a.family == 4;
+            have6 |= a.family == 6;
         }
     } else if (!p->dead) {
         pkc_logw(LOG, "STUN server name: %s", uv_strerror(status));

@@ -87,6 +87,14 @@ try {
   const off2 = await c.next('offer', T)
   check(!/typ srflx/.test(off2.sdp) && /typ host/.test(off2.sdp), 'no srflx from a silent server, host candidates still offered')
   c.kill()
+  // The server by name: "localhost" is resolved (asynchronously) before
+  // gathering starts.
+  const n = pkc(['rtc', 'echo', '--offer', '--no-loopback', '--stun', `localhost:${port}`, '--timeout', '30'])
+  const off3 = await n.next('offer', T)
+  const s3 = off3.sdp.split('\r\n').filter(l => / typ srflx /.test(l))
+  check(s3.some(l => / 127\.0\.0\.1 \d+ typ srflx/.test(l)),
+    `a srflx candidate from a server given by name: ${s3.join(' | ')}`)
+  n.kill()
 } catch (e) {
   check(false, `${e.message}\n--- coturn ---\n${coturn.log().slice(-2000)}`)
 }
