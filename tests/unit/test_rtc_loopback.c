@@ -197,8 +197,8 @@ static void config(pkc_rtc_config *cfg)
     cfg->cert = shared_cert();
 }
 
-/* a offers, b answers; both on `loop`. */
-static void connect_pair(pair *p, const pkc_rtc_config *ca, const pkc_rtc_config *cb_cfg)
+/* Two peers on one new loop, not yet connected (NULL: default config). */
+static void make_pair(pair *p, const pkc_rtc_config *ca, const pkc_rtc_config *cb_cfg)
 {
     memset(p, 0, sizeof *p);
     if (pkc_loop_new(&p->loop) != 0)
@@ -209,6 +209,13 @@ static void connect_pair(pair *p, const pkc_rtc_config *ca, const pkc_rtc_config
     pkc_rtc_callbacks cba = callbacks_for(&p->a), cbb = callbacks_for(&p->b);
     CHECK_OK(pkc_rtc_peer_new(p->loop, ca ? ca : &def, &cba, &p->a.peer));
     CHECK_OK(pkc_rtc_peer_new(p->loop, cb_cfg ? cb_cfg : &def, &cbb, &p->b.peer));
+}
+
+/* a offers, b answers; both on `loop`. */
+static void connect_pair(pair *p, const pkc_rtc_config *ca, const pkc_rtc_config *cb_cfg)
+{
+    make_pair(p, ca, cb_cfg);
+    CHECK_HELPER();
     char *offer, *answer;
     CHECK_OK(pkc_rtc_peer_create_offer(p->a.peer, &offer));
     CHECK_OK(pkc_rtc_peer_set_remote(p->b.peer, PKC_RTC_OFFER, offer));
@@ -658,14 +665,8 @@ static char *strip_candidates(const char *sdp, char **cands, size_t *n)
 TEST(rtc_loopback, trickle_candidates)
 {
     pair p;
-    memset(&p, 0, sizeof p);
-    CHECK_OK(pkc_loop_new(&p.loop));
-    p.a.loop = p.b.loop = p.loop;
-    pkc_rtc_config cfg;
-    config(&cfg);
-    pkc_rtc_callbacks cba = callbacks_for(&p.a), cbb = callbacks_for(&p.b);
-    CHECK_OK(pkc_rtc_peer_new(p.loop, &cfg, &cba, &p.a.peer));
-    CHECK_OK(pkc_rtc_peer_new(p.loop, &cfg, &cbb, &p.b.peer));
+    make_pair(&p, NULL, NULL);
+    CHECK_HELPER();
     char *offer, *answer, *ca[32], *cb[32];
     size_t na, nb;
     CHECK_OK(pkc_rtc_peer_create_offer(p.a.peer, &offer));
@@ -896,14 +897,8 @@ static int failed_both(void *arg)
 TEST(rtc_loopback, fingerprint_mismatch_fails)
 {
     pair p;
-    memset(&p, 0, sizeof p);
-    CHECK_OK(pkc_loop_new(&p.loop));
-    p.a.loop = p.b.loop = p.loop;
-    pkc_rtc_config cfg;
-    config(&cfg);
-    pkc_rtc_callbacks cba = callbacks_for(&p.a), cbb = callbacks_for(&p.b);
-    CHECK_OK(pkc_rtc_peer_new(p.loop, &cfg, &cba, &p.a.peer));
-    CHECK_OK(pkc_rtc_peer_new(p.loop, &cfg, &cbb, &p.b.peer));
+    make_pair(&p, NULL, NULL);
+    CHECK_HELPER();
     pkc_rtc_channel *ch;
     CHECK_OK(pkc_rtc_channel_new(p.a.peer, "never", NULL, &ch));
     char *offer, *answer;
