@@ -27,7 +27,11 @@ export function deadline(promise, ms, what) {
 // A pkc process; its stdout JSON lines are collected and awaitable.
 export function pkc(args, opts = {}) {
   const dir = opts.dataDir || tmpdir('pkc-data-')
-  const child = spawn(PKC, ['--data', dir, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...(opts.env || {}) } })
+  // opts.wrap: a command prefix (e.g. ip netns exec NAME).
+  const argv = ['--data', dir, ...args]
+  const child = opts.wrap
+    ? spawn(opts.wrap[0], [...opts.wrap.slice(1), PKC, ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...(opts.env || {}) } })
+    : spawn(PKC, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...(opts.env || {}) } })
   const lines = [], waiters = []
   let stderr = ''
   child.stderr.on('data', d => { stderr += d; if (process.env.PKC_TEST_VERBOSE) process.stderr.write(d) })
