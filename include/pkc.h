@@ -431,7 +431,8 @@ typedef struct pkc_rtc_callbacks {
     void (*on_candidate)(pkc_rtc_peer *peer, const char *candidate, void *user_data);
     /* The peer opened a channel. It is open: messages may arrive at once. */
     void (*on_channel)(pkc_rtc_peer *peer, pkc_rtc_channel *ch, void *user_data);
-    /* A channel this side created is open. */
+    /* A channel this side created is open: its DCEP OPEN is sent (as in
+     * browsers, messages may follow at once), or, negotiated, SCTP is up. */
     void (*on_open)(pkc_rtc_channel *ch, void *user_data);
     /* A message. `data` is borrowed for the call; `binary` is 0 for text
      * (UTF-8 as sent). Empty messages have len 0. */
@@ -458,8 +459,10 @@ PKC_API void pkc_rtc_peer_free(pkc_rtc_peer *peer);
 
 /* Makes an offer and applies it as the local description (createOffer and
  * setLocalDescription in one). *sdp is malloc'd; free() it. It carries the
- * host candidates; later ones come through on_candidate. Returns 0,
- * PKC_ERR_STATE (an offer or answer is pending). */
+ * host candidates; later ones come through on_candidate. Making another
+ * offer before the answer came replaces the first. Returns 0,
+ * PKC_ERR_STATE (the peer's offer awaits our answer, or the connection is
+ * closed or ICE-lite). */
 PKC_API PKC_NODISCARD int pkc_rtc_peer_create_offer(pkc_rtc_peer *peer, char **sdp);
 /* Applies the peer's offer or answer. Returns 0; PKC_ERR_SDP,
  * PKC_ERR_TOO_LARGE (see pkc_errmsg() for what is wrong); PKC_ERR_STATE
