@@ -80,6 +80,23 @@ await scenario('browser offers, browser opens', async keep => {
   check(rs === 'closed', 'channel b closed in the browser')
   await c.next(m => m.type === 'close' && m.label === 'b', T, 'C reports b closed')
   problems(await deadline(page.evaluate(() => T.echo('a', false)), T, 'a after closing b'), 'a after b closed')
+  // The browser restarts ICE: C answers the new offer with new credentials
+  // and the channels keep working.
+  const ufrag = sdp => (sdp.match(/a=ice-ufrag:(\S+)/) || [])[1]
+  const offer2 = await page.evaluate(async () => { T.pc.restartIce(); return T.offer() })
+  check(ufrag(offer2) !== ufrag(offer), 'Chromium restarts with a new ufrag')
+  c.send({ type: 'offer', sdp: offer2 })
+  const ans2 = await c.next(m => m.type === 'answer' && m.sdp !== ans.sdp, T, 'C answers the restart')
+  check(ufrag(ans2.sdp) !== ufrag(ans.sdp), 'C answers the restart with a new ufrag')
+  await page.evaluate(sdp => T.applyAnswer(sdp), ans2.sdp)
+  problems(await deadline(page.evaluate(() => T.echo('a', true)), T, 'a after the restart'), 'a after restart')
+  const st = await deadline(page.evaluate(async () => {
+    const stats = await T.pc.getStats()
+    let pair = null
+    stats.forEach(r => { if (r.type === 'transport') pair = r.selectedCandidatePairId })
+    return { state: T.pc.connectionState, ice: T.pc.iceConnectionState, pair }
+  }), T, 'browser stats')
+  check(st.state === 'connected', `browser connected after the restart: ${JSON.stringify(st)}`)
   await finish(page, c, 'scenario 1')
   return c
 })
