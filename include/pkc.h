@@ -96,6 +96,15 @@ PKC_API const char *pkc_version(void);
     XX(INTERNAL, -17, "internal error")                                            \
     XX(MISMATCH, -18, "does not match what was expected")                          \
     /* rtc (-50 .. -69) */                                                         \
+    XX(SDP, -50, "invalid or unsupported session description")                     \
+    XX(INTEGRITY, -51, "message integrity check failed")                           \
+    XX(ICE_FAILED, -52, "ICE found no working path to the peer")                   \
+    XX(CONSENT, -53, "the peer stopped answering consent checks")                  \
+    XX(ROLE_CONFLICT, -54, "ICE role conflict")                                    \
+    XX(DTLS, -55, "DTLS handshake or record failure")                              \
+    XX(FINGERPRINT, -56, "peer certificate does not match its fingerprint")        \
+    XX(SCTP, -57, "SCTP association failure")                                      \
+    XX(STUN_ERROR, -58, "the STUN server answered with an error")                  \
                                                                                    \
     /* crdt (-70 .. -89) */                                                        \
                                                                                    \
@@ -369,6 +378,290 @@ PKC_API PKC_NODISCARD int pkc_identity_export_encrypted(const char *text, size_t
 /* ======================================================================== */
 /* rtc: WebRTC data channels                                                */
 /* ======================================================================== */
+
+/*
+ * WebRTC data channels, interoperable with browsers: ICE (full, and lite on
+ * a shared socket), DTLS 1.2, SCTP and DCEP, described by SDP offers and
+ * answers as browsers write them. docs/api.md explains the model; the wire
+ * profile is in docs/protocol.md.
+ *
+ * Threads: every rtc object belongs to one pkc_loop. Callbacks run on the
+ * thread inside pkc_loop_run() of that loop, never from inside another pkc
+ * call of yours. Call the functions of a loop's objects only from that
+ * thread: from a callback, or while the loop is not running. The one
+ * exception is pkc_loop_post(), which any thread may call (use it to hand
+ * work to the loop thread).
+ *
+ * Inside a callback you may call any function of this section, including
+ * freeing the object the callback is about (pkc_rtc_peer_free() from
+ * on_state, for instance), except pkc_loop_free() and pkc_loop_run().
+ */
+
+/* ---- the event loop ---------------------------------------------------- */
+
+/* The runtime's event loop (libuv): sockets, timers, the SCTP clock. */
+typedef struct pkc_loop pkc_loop;
+
+/* Returns 0, PKC_ERR_NOMEM or PKC_ERR_IO. */
+PKC_API PKC_NODISCARD int pkc_loop_new(pkc_loop **out);
+/* Frees the loop. Free every object created on it first (sockets, peers). */
+PKC_API void pkc_loop_free(pkc_loop *loop);
+/* Runs callbacks until pkc_loop_stop() is called, or until `timeout_ms`
+ * milliseconds passed (-1: no limit). Returns 0 when stopped,
+ * PKC_ERR_TIMEOUT when the time ran out. */
+PKC_API int pkc_loop_run(pkc_loop *loop, int timeout_ms);
+/* Makes pkc_loop_run() return after the current callback. Loop thread only. */
+PKC_API void pkc_loop_stop(pkc_loop *loop);
+/* Runs fn(arg) on the loop thread soon. Thread-safe. 0 or PKC_ERR_NOMEM. */
+PKC_API int pkc_loop_post(pkc_loop *loop, void (*fn)(void *arg), void *arg);
+
+/* ---- DTLS certificate ---------------------------------------------------- */
+
+/* A self-signed ECDSA P-256 certificate and its key: a peer's DTLS
+ * identity. Its SHA-256 fingerprint goes into every description. Shared
+ * by reference: peers keep their own reference. */
+typedef struct pkc_rtc_cert pkc_rtc_cert;
+
+/* A new certificate, valid for a year. 0, PKC_ERR_CRYPTO or PKC_ERR_NOMEM. */
+PKC_API PKC_NODISCARD int pkc_rtc_cert_generate(pkc_rtc_cert **out);
+/* The certificate in data directory `dir` (file "dtls-cert.pem", mode 0600,
+ * written durably), creating it (and `dir`, mode 0700) if missing or
+ * expired. *created (may be NULL) is set to 1 if this call made it.
+ * Returns 0, PKC_ERR_PERMISSION (the file is readable by group or others),
+ * PKC_ERR_MALFORMED (damaged), PKC_ERR_IO. */
+PKC_API PKC_NODISCARD int pkc_rtc_cert_load_or_create(const char *dir, pkc_rtc_cert **out,
+                                                      int *created);
+/* Drops the caller's reference. Accepts NULL. */
+PKC_API void pkc_rtc_cert_free(pkc_rtc_cert *cert);
+/* "sha-256 AB:CD:..." (the a=fingerprint value). Borrowed, lives as long as
+ * the certificate. */
+PKC_API const char *pkc_rtc_cert_fingerprint(const pkc_rtc_cert *cert);
+
+/* ---- UDP sockets ------------------------------------------------------------ */
+
+/*
+ * A UDP port (one socket per address family, bound to the wildcard address)
+ * that serves any number of peer connections: incoming datagrams are routed
+ * by the ICE username (STUN) and by the remote address (DTLS). Host
+ * candidates are every interface address with this port.
+ */
+typedef struct pkc_rtc_socket pkc_rtc_socket;
+
+typedef struct pkc_rtc_socket_config {
+    uint16_t port_min; /* 0 and 0: an ephemeral port */
+    uint16_t port_max; /* the first free port in [port_min, port_max] */
+    int ipv6;          /* also IPv6 (default 1; skipped if unavailable) */
+    int loopback;      /* host candidates on loopback interfaces too (default 1) */
+} pkc_rtc_socket_config;
+
+PKC_API void pkc_rtc_socket_config_default(pkc_rtc_socket_config *c);
+/* Returns 0, PKC_ERR_IO (no free port, or the system refused). */
+PKC_API PKC_NODISCARD int pkc_rtc_socket_new(pkc_loop *loop, const pkc_rtc_socket_config *cfg,
+                                             pkc_rtc_socket **out);
+/* Free the peers using it first. Accepts NULL. */
+PKC_API void pkc_rtc_socket_free(pkc_rtc_socket *s);
+PKC_API uint16_t pkc_rtc_socket_port(const pkc_rtc_socket *s);
+
+/* ---- peer connections ---------------------------------------------------------- */
+
+typedef struct pkc_rtc_peer pkc_rtc_peer;
+typedef struct pkc_rtc_channel pkc_rtc_channel;
+
+typedef enum pkc_rtc_state {
+    PKC_RTC_NEW = 0,
+    PKC_RTC_CONNECTING,   /* ICE checks, DTLS and SCTP handshakes */
+    PKC_RTC_CONNECTED,    /* SCTP is up: channels open */
+    PKC_RTC_DISCONNECTED, /* consent checks unanswered for a while; may recover */
+    PKC_RTC_FAILED,       /* ICE failed, consent expired, DTLS or SCTP failed */
+    PKC_RTC_CLOSED,       /* closed by either side */
+} pkc_rtc_state;
+
+typedef enum pkc_rtc_sdp_type { PKC_RTC_OFFER = 0, PKC_RTC_ANSWER = 1 } pkc_rtc_sdp_type;
+
+typedef struct pkc_rtc_config {
+    /* STUN servers, "HOST:PORT" (names are resolved); copied. May be NULL. */
+    const char *const *stun_servers;
+    size_t n_stun_servers;
+    /* The UDP socket to use; may be NULL: the peer then opens its own with
+     * `socket_config`. Borrowed: must outlive the peer. */
+    pkc_rtc_socket *socket;
+    pkc_rtc_socket_config socket_config;
+    /* The DTLS certificate (a reference is taken); may be NULL: the peer
+     * generates a certificate for itself. */
+    pkc_rtc_cert *cert;
+    /* The largest message this peer accepts (a=max-message-size);
+     * default 262144. */
+    uint32_t max_message_size;
+    /* Consent freshness (RFC 7675): without an answer for this long the
+     * peer is gone and the connection fails. Default 30000. */
+    uint32_t consent_timeout_ms;
+    /* Largest total of bytes queued on a channel before send fails with
+     * PKC_ERR_AGAIN. Default 16 MiB. */
+    size_t max_buffered_amount;
+} pkc_rtc_config;
+
+PKC_API void pkc_rtc_config_default(pkc_rtc_config *c);
+
+typedef struct pkc_rtc_callbacks {
+    /* The connection's state changed. */
+    void (*on_state)(pkc_rtc_peer *peer, pkc_rtc_state state, void *user_data);
+    /* A local ICE candidate ("candidate:..." without "a=") gathered after
+     * the description was made, to trickle to the peer; NULL when
+     * gathering is complete (send end-of-candidates). */
+    void (*on_candidate)(pkc_rtc_peer *peer, const char *candidate, void *user_data);
+    /* The peer opened a channel. It is open: messages may arrive at once. */
+    void (*on_channel)(pkc_rtc_peer *peer, pkc_rtc_channel *ch, void *user_data);
+    /* A channel this side created is open: its DCEP OPEN is sent (as in
+     * browsers, messages may follow at once), or, negotiated, SCTP is up. */
+    void (*on_open)(pkc_rtc_channel *ch, void *user_data);
+    /* A message. `data` is borrowed for the call; `binary` is 0 for text
+     * (UTF-8 as sent). Empty messages have len 0. */
+    void (*on_message)(pkc_rtc_channel *ch, const uint8_t *data, size_t len, int binary,
+                       void *user_data);
+    /* The channel's buffered amount fell to its low threshold or below. */
+    void (*on_buffered_amount_low)(pkc_rtc_channel *ch, void *user_data);
+    /* The channel is closed (by either side, or with its connection); the
+     * handle is freed when this callback returns. */
+    void (*on_close)(pkc_rtc_channel *ch, void *user_data);
+    /* Listener sockets only: a peer connected without an offer we saw
+     * (see pkc_rtc_listen). */
+    void (*on_incoming)(pkc_rtc_peer *peer, void *user_data);
+    void *user_data;
+} pkc_rtc_callbacks;
+
+/* Creates a peer connection on `loop`. `cfg` and `cb` are copied. Returns 0,
+ * PKC_ERR_INVALID_ARG, PKC_ERR_NOMEM, PKC_ERR_IO (no socket). */
+PKC_API PKC_NODISCARD int pkc_rtc_peer_new(pkc_loop *loop, const pkc_rtc_config *cfg,
+                                           const pkc_rtc_callbacks *cb, pkc_rtc_peer **out);
+/* Closes (as pkc_rtc_peer_close) and frees the connection and its channels
+ * without further callbacks. Accepts NULL. */
+PKC_API void pkc_rtc_peer_free(pkc_rtc_peer *peer);
+
+/* Makes an offer and applies it as the local description (createOffer and
+ * setLocalDescription in one). *sdp is malloc'd; free() it. It carries the
+ * host candidates; later ones come through on_candidate. Making another
+ * offer before the answer came replaces the first. Returns 0,
+ * PKC_ERR_STATE (the peer's offer awaits our answer, or the connection is
+ * closed or ICE-lite). */
+PKC_API PKC_NODISCARD int pkc_rtc_peer_create_offer(pkc_rtc_peer *peer, char **sdp);
+/* Applies the peer's offer or answer. Returns 0; PKC_ERR_SDP,
+ * PKC_ERR_TOO_LARGE (see pkc_errmsg() for what is wrong); PKC_ERR_STATE
+ * (an answer without our offer, an offer while ours is pending). */
+PKC_API PKC_NODISCARD int pkc_rtc_peer_set_remote(pkc_rtc_peer *peer, pkc_rtc_sdp_type type,
+                                                  const char *sdp);
+/* Makes the answer to the applied remote offer and applies it. */
+PKC_API PKC_NODISCARD int pkc_rtc_peer_create_answer(pkc_rtc_peer *peer, char **sdp);
+/* The current local description with every candidate gathered so far (and
+ * end-of-candidates once gathering is complete): what a peer that does not
+ * trickle sends. PKC_ERR_STATE before an offer or answer was made. */
+PKC_API PKC_NODISCARD int pkc_rtc_peer_local_description(pkc_rtc_peer *peer, char **sdp);
+/* A trickled remote candidate ("candidate:..." with or without "a=");
+ * NULL or "" for end-of-candidates. Candidates that cannot be used (mDNS
+ * names, TCP) are ignored: 0. PKC_ERR_SDP if malformed. */
+PKC_API PKC_NODISCARD int pkc_rtc_peer_add_candidate(pkc_rtc_peer *peer, const char *candidate);
+/* ICE restart: the next pkc_rtc_peer_create_offer() carries new ICE
+ * credentials; data keeps flowing while the new checks run. */
+PKC_API void pkc_rtc_peer_restart_ice(pkc_rtc_peer *peer);
+/* Whether local candidate gathering is complete. */
+PKC_API int pkc_rtc_peer_gathering_done(const pkc_rtc_peer *peer);
+/* Closes every channel and the connection (SCTP abort, DTLS close_notify);
+ * on_state(CLOSED) follows. */
+PKC_API void pkc_rtc_peer_close(pkc_rtc_peer *peer);
+PKC_API pkc_rtc_state pkc_rtc_peer_state(const pkc_rtc_peer *peer);
+PKC_API const char *pkc_rtc_state_name(pkc_rtc_state state);
+/* "sha-256 AB:..." of the certificate the peer presented, once DTLS saw it;
+ * NULL before. Borrowed from the peer. */
+PKC_API const char *pkc_rtc_peer_remote_fingerprint(const pkc_rtc_peer *peer);
+/* Per-peer user data (initially the callbacks' user_data). */
+PKC_API void pkc_rtc_peer_set_user_data(pkc_rtc_peer *peer, void *user_data);
+PKC_API void *pkc_rtc_peer_user_data(const pkc_rtc_peer *peer);
+
+typedef struct pkc_rtc_stats {
+    char local_address[64];  /* selected pair, "IP:port"; "" if none */
+    char remote_address[64];
+    char local_type[8];      /* "host", "srflx", "prflx" */
+    char remote_type[8];
+    uint64_t bytes_sent;     /* UDP payload bytes */
+    uint64_t bytes_received;
+    int dtls_client;         /* our DTLS role */
+    int ice_controlling;
+    int ice_lite;
+} pkc_rtc_stats;
+
+PKC_API void pkc_rtc_peer_stats(const pkc_rtc_peer *peer, pkc_rtc_stats *out);
+
+/* ---- ICE-lite listeners ------------------------------------------------------- */
+
+/*
+ * Makes `s` accept connections from peers whose offer it never sees: it
+ * answers their ICE checks as an ICE-lite agent with fixed credentials and
+ * is the DTLS server. *sdp receives an answer (malloc'd) a peer applies to
+ * its own offer (data section mid "0", as browsers make): a=ice-lite, the
+ * credentials, the fingerprint of `cfg->cert` (or of a generated one),
+ * a=setup:passive and the host candidates. Each peer that connects becomes a
+ * pkc_rtc_peer reported by cb->on_incoming and then behaves as any other;
+ * free it when done. Any certificate is accepted from such peers (there was
+ * no offer to pin it): authenticate them above, with
+ * pkc_rtc_peer_remote_fingerprint(). One listener per socket.
+ * Returns 0, PKC_ERR_EXISTS, PKC_ERR_NOMEM.
+ */
+PKC_API PKC_NODISCARD int pkc_rtc_listen(pkc_rtc_socket *s, const pkc_rtc_config *cfg,
+                                         const pkc_rtc_callbacks *cb, char **sdp);
+
+/* ---- data channels ------------------------------------------------------------ */
+
+typedef struct pkc_rtc_channel_options {
+    int ordered;            /* default 1 */
+    int max_retransmits;    /* -1 (default): unlimited */
+    int max_lifetime_ms;    /* -1 (default): unlimited; not with max_retransmits */
+    int negotiated;         /* 1: no DCEP; both sides create it with `id` */
+    uint16_t id;            /* for negotiated channels */
+    const char *protocol;   /* sub-protocol, copied; may be NULL */
+    uint16_t priority;      /* DCEP priority, default 256 */
+} pkc_rtc_channel_options;
+
+typedef enum pkc_rtc_channel_state {
+    PKC_RTC_CHANNEL_CONNECTING = 0,
+    PKC_RTC_CHANNEL_OPEN,
+    PKC_RTC_CHANNEL_CLOSING,
+    PKC_RTC_CHANNEL_CLOSED,
+} pkc_rtc_channel_state;
+
+PKC_API void pkc_rtc_channel_options_default(pkc_rtc_channel_options *o);
+/* Creates a channel; it opens (on_open) once the connection is up, or at
+ * once if it is. `label` is copied (UTF-8, may be ""), `opts` may be NULL.
+ * The handle stays valid until on_close returns or the peer is freed.
+ * Returns 0, PKC_ERR_INVALID_ARG (options), PKC_ERR_EXISTS (negotiated id in
+ * use), PKC_ERR_RANGE (no stream id left), PKC_ERR_STATE (closed). */
+PKC_API PKC_NODISCARD int pkc_rtc_channel_new(pkc_rtc_peer *peer, const char *label,
+                                              const pkc_rtc_channel_options *opts,
+                                              pkc_rtc_channel **out);
+/* Queues one message (copied). `binary` 0 sends text (PPID 51, must be
+ * UTF-8), else binary (53); empty messages are allowed. Messages may be
+ * sent before the channel is open. Returns 0; PKC_ERR_TOO_LARGE (over the
+ * peer's max-message-size); PKC_ERR_AGAIN (max_buffered_amount reached:
+ * wait for on_buffered_amount_low); PKC_ERR_MALFORMED (text not UTF-8);
+ * PKC_ERR_CLOSED. */
+PKC_API PKC_NODISCARD int pkc_rtc_channel_send(pkc_rtc_channel *ch, const void *data, size_t len,
+                                               int binary);
+/* Bytes queued and not yet handed to SCTP. */
+PKC_API size_t pkc_rtc_channel_buffered_amount(const pkc_rtc_channel *ch);
+/* on_buffered_amount_low fires when the buffered amount falls from above
+ * `threshold` to at or below it. Default 0. */
+PKC_API void pkc_rtc_channel_set_buffered_amount_low_threshold(pkc_rtc_channel *ch,
+                                                               size_t threshold);
+/* Closes the channel (SCTP stream reset); on_close follows. */
+PKC_API void pkc_rtc_channel_close(pkc_rtc_channel *ch);
+PKC_API pkc_rtc_channel_state pkc_rtc_channel_state_get(const pkc_rtc_channel *ch);
+/* Borrowed strings, valid as long as the channel. */
+PKC_API const char *pkc_rtc_channel_label(const pkc_rtc_channel *ch);
+PKC_API const char *pkc_rtc_channel_protocol(const pkc_rtc_channel *ch);
+/* The SCTP stream id, or -1 before it is assigned. */
+PKC_API int pkc_rtc_channel_id(const pkc_rtc_channel *ch);
+PKC_API pkc_rtc_peer *pkc_rtc_channel_peer(const pkc_rtc_channel *ch);
+PKC_API void pkc_rtc_channel_options_get(const pkc_rtc_channel *ch, pkc_rtc_channel_options *out);
+PKC_API void pkc_rtc_channel_set_user_data(pkc_rtc_channel *ch, void *user_data);
+PKC_API void *pkc_rtc_channel_user_data(const pkc_rtc_channel *ch);
 
 
 /* ======================================================================== */

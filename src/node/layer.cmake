@@ -1,0 +1,2 @@
+# node: the runtime (libuv event loop, UDP sockets, timers).
+list(APPEND PKC_PKG_MODULES libuv)

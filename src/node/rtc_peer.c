@@ -1,0 +1,603 @@
+/* rtc_peer.c: pkc_rtc_peer, the public peer connection, binding a
+ * pkc_conn state machine to a socket, a timer and the user's callbacks. */
+#define _GNU_SOURCE
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../rtc/sctp.h"
+#include "../rtc/sdp.h"
+#include "../util/clock.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/rng.h"
+#include "rtc_runtime.h"
+
+#define LOG "rtc"
+
+void pkc_rtc_config_default(pkc_rtc_config *c)
+{
+    memset(c, 0, sizeof *c);
+    pkc_rtc_socket_config_default(&c->socket_config);
+    c->max_message_size = 262144;
+    c->consent_timeout_ms = 30000;
+    c->max_buffered_amount = 16 * 1024 * 1024;
+}
+
+/* ---- plumbing between the state machine and the world ---------------------- */
+
+static void io_send(void *u, const pkc_addr *l, const pkc_addr *r, const uint8_t *d, size_t n)
+{
+    struct pkc_rtc_peer *p = u;
+    pkc_rtc_socket_send(p->sock, l, r, d, n);
+}
+
+static void io_wake(void *u)
+{
+    struct pkc_rtc_peer *p = u;
+    pkc_loop_schedule(p->loop, p);
+}
+
+static void io_remote_seen(void *u, const pkc_addr *r)
+{
+    struct pkc_rtc_peer *p = u;
+    pkc_rtc_socket_route(p->sock, r, p);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct pkc_rtc_peer *p = t->data;
+    if (p->dead)
+        return;
+    p->armed = UINT64_MAX;
+    pkc_conn_timeout(p->conn, pkc_loop_now(p->loop));
+    pkc_rtc_peer_after_io(p);
+    pkc_loop_dispatch_pending(p->loop);
+}
+
+void pkc_rtc_peer_after_io(struct pkc_rtc_peer *p)
+{
+    if (p->dead)
+        return;
+    uint64_t d = pkc_conn_deadline(p->conn);
+    if (d != p->armed) {
+        p->armed = d;
+        if (d == UINT64_MAX) {
+            uv_timer_stop(&p->timer);
+        } else {
+            uint64_t now = pkc_loop_now(p->loop);
+            uint64_t ms = d > now ? (d - now + 999) / 1000 : 0;
+            uv_timer_start(&p->timer, on_timer, ms, 0);
+        }
+    }
+    if (!p->loop->sctp_running && pkc_conn_has_sctp(p->conn))
+        pkc_loop_update_sctp(p->loop);
+}
+
+void pkc_rtc_peer_input(struct pkc_rtc_peer *p, const pkc_addr *local, const pkc_addr *remote,
+                        const uint8_t *data, size_t len)
+{
+    pkc_conn_input(p->conn, local, remote, data, len, pkc_loop_now(p->loop));
+    /* Dispatch (and re-arm the timer) once the batch is through. */
+    pkc_loop_schedule(p->loop, p);
+}
+
+/* ---- events to callbacks ------------------------------------------------------- */
+
+static void really_free(struct pkc_rtc_peer *p);
+
+static int handle(void *arg, pkc_conn *c, const pkc_conn_event *ev)
+{
+    (void)c;
+    struct pkc_rtc_peer *p = arg;
+    const pkc_rtc_callbacks *cb = &p->cb;
+    void *ud = p->user_data;
+    switch (ev->kind) {
+    case PKC_CONN_EV_STATE:
+        if (cb->on_state)
+            cb->on_state(p, ev->state, ud);
+        break;
+    case PKC_CONN_EV_CANDIDATE:
+        if (cb->on_candidate)
+            cb->on_candidate(p, ev->text, ud);
+        break;
+    case PKC_CONN_EV_CHANNEL:
+        if (cb->on_channel)
+            cb->on_channel(p, ev->ch, ud);
+        break;
+    case PKC_CONN_EV_OPEN:
+        if (cb->on_open)
+            cb->on_open(ev->ch, ud);
+        break;
+    case PKC_CONN_EV_MESSAGE:
+        if (cb->on_message)
+            cb->on_message(ev->ch, ev->data, ev->len, ev->binary, ud);
+        break;
+    case PKC_CONN_EV_LOW:
+        if (cb->on_buffered_amount_low)
+            cb->on_buffered_amount_low(ev->ch, ud);
+        break;
+    case PKC_CONN_EV_CLOSE:
+        if (cb->on_close)
+            cb->on_close(ev->ch, ud);
+        break;
+    }
+    return p->free_requested;
+}
+
+void pkc_rtc_peer_dispatch(struct pkc_rtc_peer *p)
+{
+    if (p->dead)
+        return;
+    p->in_dispatch++;
+    pkc_conn_dispatch(p->conn, handle, p);
+    p->in_dispatch--;
+    if (p->free_requested && p->in_dispatch == 0) {
+        really_free(p);
+        return;
+    }
+    pkc_rtc_peer_after_io(p);
+}
+
+/* ---- STUN server names ---------------------------------------------------------- */
+
+typedef struct resolve_req {
+    uv_getaddrinfo_t req;
+    struct pkc_rtc_peer *peer;
+    uint16_t port;
+} resolve_req;
+
+static void apply_stun(struct pkc_rtc_peer *p)
+{
+    p->stun_applied = 1;
+    pkc_conn_set_stun_servers(p->conn, p->stun_addrs, p->n_stun_addrs);
+    pkc_conn_release_gathering(p->conn, pkc_loop_now(p->loop));
+    pkc_rtc_peer_after_io(p);
+    pkc_loop_schedule(p->loop, p);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    resolve_req *r = (resolve_req *)req;
+    struct pkc_rtc_peer *p = r->peer;
+    p->resolving--;
+    if (!p->dead && status == 0) {
+        /* One address of each family: a server reached over IPv4 and IPv6
+         * gives a server-reflexive candidate for each. */
+        int have4 = 0, have6 = 0;
+        for (struct addrinfo *ai = res; ai && p->n_stun_addrs < 4; ai = ai->ai_next) {
+            if ((ai->ai_family == AF_INET && have4) || (ai->ai_family == AF_INET6 && have6))
+                continue;
+            pkc_addr a;
+            memset(&a, 0, sizeof a);
+            if (ai->ai_family == AF_INET) {
+                a.family = 4;
+                memcpy(a.ip, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
+            } else if (ai->ai_family == AF_INET6) {
+                a.family = 6;
+                memcpy(a.ip, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, 16);
+            } else {
+                continue;
+            }
+            a.port = r->port;
+            p->stun_addrs[p->n_stun_addrs++] = a;
+            have4 |= a.family == 4;
+            have6 |= a.family == 6;
+        }
+    } else if (!p->dead) {
+        pkc_logw(LOG, "STUN server name: %s", uv_strerror(status));
+    }
+    uv_freeaddrinfo(res);
+    free(r);
+    if (p->dead) {
+        if (p->resolving == 0)
+            really_free(p);
+        return;
+    }
+    if (p->resolving == 0)
+        apply_stun(p);
+}
+
+static int setup_stun(struct pkc_rtc_peer *p, const pkc_rtc_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_stun_servers && i < 4; i++) {
+        const char *s = cfg->stun_servers[i];
+        pkc_addr a;
+        if (pkc_addr_parse(s, &a) == 0) {
+            p->stun_addrs[p->n_stun_addrs++] = a;
+            continue;
+        }
+        const char *colon = strrchr(s, ':');
+        char *end;
+        unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+        if (colon == NULL || colon == s || *end != '\0' || port == 0 || port > 65535 ||
+            (size_t)(colon - s) > 253)
+            return pkc_error(PKC_ERR_INVALID_ARG, "STUN server '%s': expected HOST:PORT", s);
+        resolve_req *r = calloc(1, sizeof *r);
+        if (r == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        char host[256];
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        r->peer = p;
+        r->port = (uint16_t)port;
+        struct addrinfo hints;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_socktype = SOCK_DGRAM;
+        hints.ai_family = p->sock->fd[1] >= 0 ? AF_UNSPEC : AF_INET;
+        if (uv_getaddrinfo(&p->loop->uv, &r->req, on_resolved, host, NULL, &hints) != 0) {
+            free(r);
+            return pkc_error(PKC_ERR_INVALID_ARG, "STUN server '%s': cannot resolve", s);
+        }
+        p->resolving++;
+    }
+    if (p->resolving == 0) {
+        p->stun_applied = 1;
+        pkc_conn_set_stun_servers(p->conn, p->stun_addrs, p->n_stun_addrs);
+    } else {
+        pkc_conn_hold_gathering(p->conn);
+    }
+    return 0;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+static int make_peer(pkc_loop *loop, pkc_rtc_socket *sock, const pkc_rtc_config *cfg,
+                     const pkc_rtc_callbacks *cb, pkc_rtc_cert *cert, struct pkc_rtc_peer **out)
+{
+    struct pkc_rtc_peer *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    p->loop = loop;
+    p->sock = sock;
+    if (cb)
+        p->cb = *cb;
+    p->user_data = p->cb.user_data;
+    p->armed = UINT64_MAX;
+    pkc_conn_config cc;
+    memset(&cc, 0, sizeof cc);
+    cc.cert = cert;
+    cc.max_message_size = cfg->max_message_size ? cfg->max_message_size : 262144;
+    cc.max_buffered_amount = cfg->max_buffered_amount ? cfg->max_buffered_amount : 16 << 20;
+    pkc_ice_config_default(&cc.ice);
+    if (cfg->consent_timeout_ms)
+        cc.ice.consent_timeout_us = cfg->consent_timeout_ms * 1000u;
+    if (cc.ice.disconnected_us > cc.ice.consent_timeout_us / 2)
+        cc.ice.disconnected_us = cc.ice.consent_timeout_us / 2;
+    if (cc.ice.consent_interval_us > cc.ice.consent_timeout_us / 4)
+        cc.ice.consent_interval_us = cc.ice.consent_timeout_us / 4;
+    pkc_conn_io io = {io_send, io_wake, io_remote_seen, p};
+    int rc = pkc_conn_new(&cc, &io, pkc_rng_system(), &p->conn);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    pkc_conn_set_owner(p->conn, p);
+    for (size_t i = 0; i < sock->n_hosts; i++)
+        pkc_conn_add_host(p->conn, &sock->hosts[i]);
+    uv_timer_init(&loop->uv, &p->timer);
+    p->timer.data = p;
+    pkc_rtc_socket_attach(sock, p);
+    p->loop_next = loop->peers;
+    loop->peers = p;
+    *out = p;
+    return 0;
+}
+
+int pkc_rtc_peer_new(pkc_loop *loop, const pkc_rtc_config *cfg, const pkc_rtc_callbacks *cb,
+                     pkc_rtc_peer **out)
+{
+    pkc_rtc_config def;
+    if (loop == NULL || out == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "pkc_rtc_peer_new: NULL argument");
+    if (cfg == NULL) {
+        pkc_rtc_config_default(&def);
+        cfg = &def;
+    }
+    if (cfg->n_stun_servers && cfg->stun_servers == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "pkc_rtc_peer_new: stun_servers is NULL");
+    pkc_rtc_cert *cert = cfg->cert ? pkc_cert_ref(cfg->cert) : NULL;
+    int rc = 0;
+    if (cert == NULL)
+        rc = pkc_cert_generate(pkc_rng_system(), pkc_clock_wall_ms(pkc_clock_system()), &cert);
+    if (rc)
+        return rc;
+    pkc_rtc_socket *sock = cfg->socket;
+    if (sock == NULL) {
+        rc = pkc_rtc_socket_new(loop, &cfg->socket_config, &sock);
+        if (rc) {
+            pkc_cert_unref(cert);
+            return rc;
+        }
+        sock->private_to_peer = 1;
+    }
+    struct pkc_rtc_peer *p;
+    rc = make_peer(loop, sock, cfg, cb, cert, &p);
+    pkc_cert_unref(cert);
+    if (rc == 0)
+        rc = setup_stun(p, cfg);
+    if (rc) {
+        if (p) {
+            pkc_rtc_peer_free(p);
+        } else if (!cfg->socket) {
+            pkc_rtc_socket_free(sock);
+        }
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+struct pkc_rtc_peer *pkc_rtc_peer_new_lite(pkc_rtc_socket *s, rtc_listener *l, const char *rufrag)
+{
+    struct pkc_rtc_peer *p;
+    if (make_peer(s->loop, s, &l->cfg, &l->cb, l->cert, &p) != 0)
+        return NULL;
+    p->stun_applied = 1;
+    snprintf(p->lite_rufrag, sizeof p->lite_rufrag, "%s", rufrag);
+    p->listener = l;
+    l->live++;
+    if (pkc_conn_accept_lite(p->conn, l->ufrag, l->pwd, pkc_loop_now(s->loop)) != 0) {
+        pkc_rtc_peer_free(p);
+        return NULL;
+    }
+    pkc_logi(LOG, "listener: a peer (ufrag %s) connects", rufrag);
+    if (p->cb.on_incoming) {
+        p->in_dispatch++;
+        p->cb.on_incoming(p, p->user_data);
+        p->in_dispatch--;
+        if (p->free_requested) {
+            really_free(p);
+            return NULL;
+        }
+    }
+    return p;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct pkc_rtc_peer *p = h->data;
+    for (struct pkc_rtc_peer **q = &p->loop->peers; *q; q = &(*q)->loop_next)
+        if (*q == p) {
+            *q = p->loop_next;
+            break;
+        }
+    /* Also drop it from the pending list, if it is there. */
+    for (struct pkc_rtc_peer **q = &p->loop->pending; *q; q = &(*q)->pending_next)
+        if (*q == p) {
+            *q = p->pending_next;
+            break;
+        }
+    p->timer.data = NULL;
+    if (p->resolving == 0)
+        free(p);
+}
+
+static void really_free(struct pkc_rtc_peer *p)
+{
+    if (p->dead) {
+        if (p->resolving == 0 && p->timer.data == NULL)
+            free(p);
+        return;
+    }
+    p->dead = 1;
+    pkc_conn_free(p->conn);
+    p->conn = NULL;
+    if (p->listener)
+        p->listener->live--;
+    pkc_rtc_socket_detach(p->sock, p);
+    if (p->sock->private_to_peer)
+        pkc_rtc_socket_free(p->sock);
+    p->sock = NULL;
+    uv_close((uv_handle_t *)&p->timer, on_timer_closed);
+    pkc_loop_update_sctp(p->loop);
+}
+
+void pkc_rtc_peer_free(pkc_rtc_peer *p)
+{
+    if (p == NULL || p->dead)
+        return;
+    if (p->in_dispatch) {
+        p->free_requested = 1;
+        return;
+    }
+    really_free(p);
+}
+
+/* ---- the public peer API ------------------------------------------------------------------ */
+
+static void touched(struct pkc_rtc_peer *p)
+{
+    pkc_rtc_peer_after_io(p);
+}
+
+int pkc_rtc_peer_create_offer(pkc_rtc_peer *p, char **sdp)
+{
+    int rc = pkc_conn_create_offer(p->conn, pkc_loop_now(p->loop), sdp);
+    touched(p);
+    return rc;
+}
+
+int pkc_rtc_peer_create_answer(pkc_rtc_peer *p, char **sdp)
+{
+    int rc = pkc_conn_create_answer(p->conn, pkc_loop_now(p->loop), sdp);
+    touched(p);
+    return rc;
+}
+
+int pkc_rtc_peer_set_remote(pkc_rtc_peer *p, pkc_rtc_sdp_type type, const char *sdp)
+{
+    if (sdp == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "pkc_rtc_peer_set_remote: NULL description");
+    int rc = pkc_conn_set_remote(p->conn, type, sdp, strlen(sdp), pkc_loop_now(p->loop));
+    touched(p);
+    return rc;
+}
+
+int pkc_rtc_peer_local_description(pkc_rtc_peer *p, char **sdp)
+{
+    return pkc_conn_local_description(p->conn, sdp);
+}
+
+int pkc_rtc_peer_add_candidate(pkc_rtc_peer *p, const char *candidate)
+{
+    int rc = pkc_conn_add_candidate(p->conn, candidate, pkc_loop_now(p->loop));
+    touched(p);
+    return rc;
+}
+
+void pkc_rtc_peer_restart_ice(pkc_rtc_peer *p)
+{
+    pkc_conn_restart_ice(p->conn, pkc_loop_now(p->loop));
+    touched(p);
+}
+
+int pkc_rtc_peer_gathering_done(const pkc_rtc_peer *p)
+{
+    return p->stun_applied && pkc_conn_gathering_done(p->conn);
+}
+
+void pkc_rtc_peer_close(pkc_rtc_peer *p)
+{
+    pkc_conn_close(p->conn);
+    touched(p);
+    pkc_loop_update_sctp(p->loop);
+}
+
+pkc_rtc_state pkc_rtc_peer_state(const pkc_rtc_peer *p)
+{
+    return pkc_conn_state(p->conn);
+}
+
+const char *pkc_rtc_peer_remote_fingerprint(const pkc_rtc_peer *p)
+{
+    return pkc_conn_remote_fingerprint(p->conn);
+}
+
+void pkc_rtc_peer_set_user_data(pkc_rtc_peer *p, void *user_data)
+{
+    p->user_data = user_data;
+}
+
+void *pkc_rtc_peer_user_data(const pkc_rtc_peer *p)
+{
+    return p->user_data;
+}
+
+void pkc_rtc_peer_stats(const pkc_rtc_peer *p, pkc_rtc_stats *out)
+{
+    pkc_conn_stats(p->conn, out);
+}
+
+int pkc_rtc_channel_new(pkc_rtc_peer *p, const char *label, const pkc_rtc_channel_options *opts,
+                        pkc_rtc_channel **out)
+{
+    int rc = pkc_conn_channel_new(p->conn, label, opts, out);
+    touched(p);
+    return rc;
+}
+
+/* ---- listeners ------------------------------------------------------------------------------ */
+
+int pkc_rtc_listen(pkc_rtc_socket *s, const pkc_rtc_config *cfg, const pkc_rtc_callbacks *cb,
+                   char **sdp_out)
+{
+    if (s->listener)
+        return pkc_error(PKC_ERR_EXISTS, "the socket already has a listener");
+    rtc_listener *l = calloc(1, sizeof *l);
+    if (l == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    pkc_rtc_config def;
+    if (cfg == NULL) {
+        pkc_rtc_config_default(&def);
+        cfg = &def;
+    }
+    l->cfg = *cfg;
+    l->cfg.stun_servers = NULL;
+    l->cfg.n_stun_servers = 0;
+    l->cfg.socket = s;
+    if (cb)
+        l->cb = *cb;
+    int rc = 0;
+    if (cfg->cert)
+        l->cert = pkc_cert_ref(cfg->cert);
+    else
+        rc = pkc_cert_generate(pkc_rng_system(), pkc_clock_wall_ms(pkc_clock_system()), &l->cert);
+    if (rc) {
+        free(l);
+        return rc;
+    }
+    /* Listener credentials: long enough to be unguessable. */
+    static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
+    for (int i = 0; i < 8; i++)
+        l->ufrag[i] = chars[pkc_rng_below(pkc_rng_system(), 64)];
+    for (int i = 0; i < 24; i++)
+        l->pwd[i] = chars[pkc_rng_below(pkc_rng_system(), 64)];
+
+    pkc_sdp *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        pkc_cert_unref(l->cert);
+        free(l);
+        return pkc_error_code(PKC_ERR_NOMEM);
+    }
+    d->session_id = pkc_rng_u64(pkc_rng_system()) >> 2;
+    d->session_version = 1;
+    d->n_media = 1;
+    snprintf(d->media[0].kind, sizeof d->media[0].kind, "application");
+    snprintf(d->media[0].proto, sizeof d->media[0].proto, "UDP/DTLS/SCTP");
+    snprintf(d->media[0].fmt, sizeof d->media[0].fmt, "webrtc-datachannel");
+    snprintf(d->media[0].mid, sizeof d->media[0].mid, "0");
+    snprintf(d->ice_ufrag, sizeof d->ice_ufrag, "%s", l->ufrag);
+    snprintf(d->ice_pwd, sizeof d->ice_pwd, "%s", l->pwd);
+    d->ice_lite = 1;
+    d->fingerprint = l->cert->fingerprint;
+    d->setup = PKC_SETUP_PASSIVE;
+    d->sctp_port = PKC_SCTP_PORT;
+    d->has_max_message_size = 1;
+    d->max_message_size = l->cfg.max_message_size ? l->cfg.max_message_size : 262144;
+    for (size_t i = 0; i < s->n_hosts && d->n_cands < PKC_SDP_MAX_CANDIDATES; i++) {
+        pkc_cand *c = &d->cands[d->n_cands++];
+        c->component = 1;
+        c->type = PKC_CAND_HOST;
+        c->addr = s->hosts[i];
+        uint16_t pref = (uint16_t)((s->hosts[i].family == 6 ? 60000 : 50000) -
+                                   (pkc_addr_is_loopback(&s->hosts[i]) ? 30000 : 0) - i);
+        c->priority = pkc_cand_priority(PKC_CAND_HOST, pref, 1);
+        snprintf(c->foundation, sizeof c->foundation, "%zu", i + 1);
+    }
+    d->end_of_candidates = 1;
+    pkc_buf b;
+    pkc_buf_init(&b);
+    rc = pkc_sdp_write(d, &b);
+    if (rc == 0)
+        rc = pkc_buf_push_u8(&b, 0);
+    free(d);
+    if (rc) {
+        pkc_buf_free(&b);
+        pkc_cert_unref(l->cert);
+        free(l);
+        return pkc_error_code(rc);
+    }
+    size_t n;
+    *sdp_out = (char *)pkc_buf_steal(&b, &n);
+    s->listener = l;
+    return 0;
+}
+
+/* ---- certificates ------------------------------------------------------------------------------ */
+
+int pkc_rtc_cert_generate(pkc_rtc_cert **out)
+{
+    return pkc_cert_generate(pkc_rng_system(), pkc_clock_wall_ms(pkc_clock_system()), out);
+}
+
+void pkc_rtc_cert_free(pkc_rtc_cert *cert)
+{
+    pkc_cert_unref(cert);
+}
+
+const char *pkc_rtc_cert_fingerprint(const pkc_rtc_cert *cert)
+{
+    return cert->fingerprint_text;
+}
