@@ -102,7 +102,7 @@ PKC_API const char *pkc_version(void);
     XX(CONSENT, -53, "the peer stopped answering consent checks")                  \
     XX(ROLE_CONFLICT, -54, "ICE role conflict")                                    \
     XX(DTLS, -55, "DTLS handshake or record failure")                              \
-    XX(FINGERPRINT, -56, "peer certificate does not match its fingerprint")        \
+    XX(FINGERPRINT, -56, "DTLS certificate fingerprint mismatch (SDP or session)")  \
     XX(SCTP, -57, "SCTP association failure")                                      \
     XX(STUN_ERROR, -58, "the STUN server answered with an error")                  \
                                                                                    \
@@ -116,7 +116,6 @@ PKC_API const char *pkc_version(void);
     XX(RATE_LIMITED, -94, "rate limit exceeded")                                   \
     XX(BLOCKED, -95, "peer temporarily blocked")                                   \
     XX(REFUSED, -96, "refused: session or connection not accepted")                \
-    XX(FINGERPRINT, -97, "DTLS fingerprint does not match the authenticated peer") \
     XX(POW, -98, "proof of work missing, insufficient or for something else")      \
     XX(UNAUTHORIZED, -99, "peer not authorised (no valid invitation, not known)")  \
     XX(DECRYPT, -100, "cannot decrypt: wrong key or passphrase, or altered data")  \
