@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "crypto/backend.h"
+#include "store/file.h"
 #include "store/identity_file.h"
 #include "util/text.h"
 

@@ -21,6 +21,7 @@
 #include "../util/err.h"
 #include "../util/rng.h"
 #include "../util/text.h"
+#include "file.h"
 
 #define MAGIC "pkc-identity-v1\n"
 #define PEER_ID_KEY "peer-id "
@@ -97,154 +98,27 @@ int pkc_identity_load(const char *path, pkc_identity **out)
 {
     if (path == NULL || out == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "identity: NULL argument");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return pkc_error(e == ENOENT ? PKC_ERR_NOT_FOUND : PKC_ERR_IO, "%s: %s", path,
-                         strerror(e));
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return pkc_error(PKC_ERR_IO, "%s: %s", path, strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return pkc_error(PKC_ERR_MALFORMED, "%s: not a regular file", path);
-    }
-    if (st.st_mode & 077) {
-        close(fd);
-        return pkc_error(PKC_ERR_PERMISSION,
-                         "%s: the secret key is accessible to other users (mode %03o); "
-                         "run chmod 600 on it",
-                         path, (unsigned)(st.st_mode & 0777));
-    }
-    if (st.st_size > PKC_IDENTITY_FILE_MAX) {
-        close(fd);
-        return pkc_error(PKC_ERR_MALFORMED, "%s: %lld bytes is too large for an identity file",
-                         path, (long long)st.st_size);
-    }
-    char content[PKC_IDENTITY_FILE_MAX + 1];
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fd, content + len, sizeof content - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            close(fd);
-            pkc_crypto_wipe(content, sizeof content);
-            return pkc_error(PKC_ERR_IO, "%s: %s", path, strerror(e));
-        }
-        if (n == 0 || (len += (size_t)n) == sizeof content)
-            break;
-    }
-    close(fd);
-    int rc = pkc_identity_file_parse(content, len, out);
-    pkc_crypto_wipe(content, sizeof content);
+    char *content;
+    size_t len;
+    int rc = pkc_file_read_private(path, PKC_IDENTITY_FILE_MAX, &content, &len);
+    if (rc)
+        return rc;
+    rc = pkc_identity_file_parse(content, len, out);
+    pkc_file_free_secret(content, len);
     if (rc)
         return pkc_error_wrap(rc, "%s", path);
     return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static void fsync_parent(const char *path)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
 }
 
 int pkc_identity_save(const pkc_identity *id, const char *path)
 {
     if (id == NULL || path == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "identity: NULL argument");
-    char tmp[PATH_MAX];
-    uint8_t r[8];
-    char rhex[17];
-    pkc_rng_fill(pkc_rng_system(), r, sizeof r);
-    pkc_hex_encode(rhex, r, sizeof r);
-    if (snprintf(tmp, sizeof tmp, "%s.%s.tmp", path, rhex) >= (int)sizeof tmp)
-        return pkc_error(PKC_ERR_INVALID_ARG, "%s: path too long", path);
-
     char content[PKC_IDENTITY_FILE_MAX];
     size_t len = pkc_identity_file_format(id, content, sizeof content);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        pkc_crypto_wipe(content, sizeof content);
-        return pkc_error(errno == EACCES ? PKC_ERR_PERMISSION : PKC_ERR_IO, "%s: %s", tmp,
-                         strerror(errno));
-    }
-    int ok = fchmod(fd, 0600) == 0 && write_all(fd, content, len) == 0 && fsync(fd) == 0;
-    int e = errno;
+    int rc = pkc_file_write_durable(path, content, len, 0);
     pkc_crypto_wipe(content, sizeof content);
-    if (close(fd) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        return pkc_error(PKC_ERR_IO, "%s: %s", tmp, strerror(e));
-    }
-    /* link() never replaces an existing file, unlike rename(). */
-    int linked = link(tmp, path);
-    e = errno;
-    unlink(tmp);
-    if (linked != 0) {
-        if (e == EEXIST)
-            return pkc_error(PKC_ERR_EXISTS, "%s: already exists", path);
-        return pkc_error(PKC_ERR_IO, "%s: %s", path, strerror(e));
-    }
-    fsync_parent(path);
-    return 0;
-}
-
-int pkc_mkdir_p(const char *path, unsigned mode)
-{
-    char buf[PATH_MAX];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof buf)
-        return pkc_error(PKC_ERR_INVALID_ARG, "directory path empty or too long");
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char saved = buf[i];
-        buf[i] = '\0';
-        if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
-            return pkc_error(errno == EACCES ? PKC_ERR_PERMISSION : PKC_ERR_IO, "%s: %s", buf,
-                             strerror(errno));
-        buf[i] = saved;
-    }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return pkc_error(PKC_ERR_IO, "%s: not a directory", path);
-    return 0;
+    return rc;
 }
 
 int pkc_identity_load_or_create(const char *dir, const pkc_rng *rng, pkc_identity **out,

@@ -20,7 +20,4 @@ size_t pkc_identity_file_format(const pkc_identity *id, char *out, size_t out_si
  * PKC_ERR_MALFORMED, PKC_ERR_CHECKSUM, PKC_ERR_NOMEM. */
 int pkc_identity_file_parse(const char *content, size_t len, pkc_identity **out);
 
-/* mkdir -p with `mode` for the directories it creates. */
-int pkc_mkdir_p(const char *path, unsigned mode);
-
 #endif
