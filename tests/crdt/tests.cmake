@@ -1,0 +1,7 @@
+# CRDT tests: pkc's Yjs engine against the `yjs` npm package.
+pkg_check_modules(YDRIVER_JANSSON REQUIRED IMPORTED_TARGET jansson)
+add_executable(pkc-ydriver ${CMAKE_CURRENT_LIST_DIR}/ydriver.c)
+target_include_directories(pkc-ydriver PRIVATE ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(pkc-ydriver PRIVATE pkc_static PkgConfig::YDRIVER_JANSSON)
+pkc_add_test(NAME crdt.differential LABELS crdt interop
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/differential.mjs $<TARGET_FILE:pkc-ydriver>)

@@ -1,0 +1,538 @@
+/*
+ * ydriver: pkc's CRDT as a line-oriented filter for the differential tests
+ * against the `yjs` package (tests/crdt/differential.mjs). Each input line is a
+ * command; each prints exactly one line. Binary data is hex.
+ *
+ *   doc D CLIENT GC          create document D                    -> ok
+ *   free D                                                         -> ok
+ *   apply D HEX | apply2 D HEX   apply a v1 / v2 update            -> ok | err NAME
+ *   txn D JSON               run the ops (JSON array) in one transaction;
+ *                            prints the update it emitted, or "-"  -> HEX | - | err NAME
+ *   enc D [SVHEX]            encodeStateAsUpdate                   -> HEX
+ *   sv D                     encodeStateVector                     -> HEX
+ *   pending D                                                      -> 0 | 1
+ *   json D SPEC              SPEC: name:kind,... (kind as pkc_ytype_kind);
+ *                            prints {"name": toJSON, ...}           -> JSON
+ *   delta D NAME             toDelta of root text NAME              -> JSON
+ *   merge HEX...             Y.mergeUpdates                         -> HEX | err NAME
+ *   diff HEX SVHEX           Y.diffUpdate                           -> HEX | err NAME
+ *   svu HEX                  Y.encodeStateVectorFromUpdate          -> HEX | err NAME
+ *   v21 HEX                  Y.convertUpdateFormatV2ToV1            -> HEX | err NAME
+ *   check D                  internal consistency (trees, lengths)  -> ok | bad ...
+ *   emitted                  updates emitted since the last call    -> HEX HEX ...
+ *
+ * Ops: {"p": path, "o": name, ...}; path = [root, kind, step...] where a
+ * step is a map key (string) or a list index (number).
+ *   mset k v | mset_t k kind name | mdel k
+ *   ains i vals | ains_t i kind name | apush vals | adel i n
+ *   tins i s attrs|null | tembed i v attrs|null | tdel i n | tfmt i n attrs
+ *   xel i name | xtext i | xattr k v | xrmattr k
+ * Values are JSON; {"$bin": HEX} is a Uint8Array, {"$undef": 1} undefined.
+ */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt/crdt.h"
+#include "pkc.h"
+#include "util/text.h"
+
+#define MAXDOCS 64
+static pkc_ydoc *docs[MAXDOCS];
+
+static void print_hex(const uint8_t *p, size_t n)
+{
+    static const char h[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        putchar(h[p[i] >> 4]);
+        putchar(h[p[i] & 15]);
+    }
+}
+
+static uint8_t *unhex(const char *s, size_t *n)
+{
+    size_t len = strlen(s);
+    uint8_t *out = malloc(len / 2 + 1);
+    if (pkc_hex_decode(s, len, out, len / 2 + 1, n) != 0) {
+        fprintf(stderr, "ydriver: bad hex\n");
+        exit(2);
+    }
+    return out;
+}
+
+static pkc_ydoc *getdoc(const char *s)
+{
+    int i = atoi(s);
+    if (i < 0 || i >= MAXDOCS || docs[i] == NULL) {
+        fprintf(stderr, "ydriver: no doc %s\n", s);
+        exit(2);
+    }
+    return docs[i];
+}
+
+/* ------------------------------------------------------------------------ */
+/* JSON -> pkc_yvalue                                                       */
+
+static int to_value(json_t *j, pkc_yvalue *v)
+{
+    memset(v, 0, sizeof *v);
+    switch (json_typeof(j)) {
+    case JSON_NULL:
+        v->kind = PKC_YV_NULL;
+        return 0;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        v->kind = PKC_YV_BOOL;
+        v->u.boolean = json_is_true(j);
+        return 0;
+    case JSON_INTEGER:
+        v->kind = PKC_YV_NUMBER;
+        v->u.number = (double)json_integer_value(j);
+        return 0;
+    case JSON_REAL:
+        v->kind = PKC_YV_NUMBER;
+        v->u.number = json_real_value(j);
+        return 0;
+    case JSON_STRING:
+        v->kind = PKC_YV_STRING;
+        v->u.str.ptr = json_string_value(j);
+        v->u.str.len = json_string_length(j);
+        return 0;
+    case JSON_ARRAY: {
+        size_t n = json_array_size(j);
+        v->kind = PKC_YV_ARRAY;
+        v->u.array.items = calloc(n ? n : 1, sizeof(pkc_yvalue));
+        v->u.array.len = n;
+        for (size_t i = 0; i < n; i++)
+            to_value(json_array_get(j, i), &v->u.array.items[i]);
+        return 0;
+    }
+    case JSON_OBJECT: {
+        json_t *b = json_object_get(j, "$bin");
+        if (b) {
+            size_t n;
+            v->kind = PKC_YV_BINARY;
+            v->u.str.ptr = (const char *)unhex(json_string_value(b), &n);
+            v->u.str.len = n;
+            return 0;
+        }
+        if (json_object_get(j, "$undef")) {
+            v->kind = PKC_YV_UNDEFINED;
+            return 0;
+        }
+        size_t n = json_object_size(j), i = 0;
+        const char *k;
+        json_t *x;
+        v->kind = PKC_YV_OBJECT;
+        v->u.object.entries = calloc(n ? n : 1, sizeof(pkc_yentry));
+        v->u.object.len = n;
+        json_object_foreach(j, k, x)
+        {
+            v->u.object.entries[i].key = k;
+            v->u.object.entries[i].key_len = strlen(k);
+            to_value(x, &v->u.object.entries[i].value);
+            i++;
+        }
+        return 0;
+    }
+    }
+    return -1;
+}
+
+/* frees what to_value allocated (not the strings, owned by jansson) */
+static void drop_value(pkc_yvalue *v)
+{
+    if (v->kind == PKC_YV_ARRAY) {
+        for (size_t i = 0; i < v->u.array.len; i++)
+            drop_value(&v->u.array.items[i]);
+        free(v->u.array.items);
+    } else if (v->kind == PKC_YV_OBJECT) {
+        for (size_t i = 0; i < v->u.object.len; i++)
+            drop_value(&v->u.object.entries[i].value);
+        free(v->u.object.entries);
+    } else if (v->kind == PKC_YV_BINARY) {
+        free((void *)v->u.str.ptr);
+    }
+}
+
+static pkc_yentry *to_attrs(json_t *j, size_t *n)
+{
+    if (j == NULL || json_is_null(j)) {
+        *n = 0;
+        return NULL;
+    }
+    pkc_yvalue v;
+    to_value(j, &v);
+    *n = v.u.object.len;
+    if (v.u.object.entries == NULL)
+        v.u.object.entries = calloc(1, sizeof(pkc_yentry));
+    return v.u.object.entries;
+}
+
+static void drop_attrs(pkc_yentry *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        drop_value(&a[i].value);
+    free(a);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Ops                                                                      */
+
+static int resolve(pkc_ydoc *doc, json_t *path, pkc_ytype **out)
+{
+    pkc_ytype *t;
+    int rc = pkc_ydoc_get(doc, json_string_value(json_array_get(path, 0)),
+                          (pkc_ytype_kind)json_integer_value(json_array_get(path, 1)), &t);
+    if (rc)
+        return rc;
+    for (size_t i = 2; i < json_array_size(path); i++) {
+        json_t *s = json_array_get(path, i);
+        pkc_yvalue *v = NULL;
+        if (json_is_string(s))
+            rc = pkc_ymap_get(t, json_string_value(s), &v);
+        else
+            rc = pkc_yarray_get(t, (size_t)json_integer_value(s), &v);
+        if (rc)
+            return rc;
+        if (v->kind != PKC_YV_TYPE) {
+            pkc_yvalue_free(v);
+            return PKC_ERR_NOT_FOUND;
+        }
+        t = v->u.type.handle;
+        pkc_yvalue_free(v);
+    }
+    *out = t;
+    return 0;
+}
+
+static size_t I(json_t *op, const char *k)
+{
+    return (size_t)json_integer_value(json_object_get(op, k));
+}
+
+static int run_op(pkc_ydoc *doc, pkc_ytxn *txn, json_t *op)
+{
+    pkc_ytype *t;
+    int rc = resolve(doc, json_object_get(op, "p"), &t);
+    if (rc)
+        return rc;
+    const char *o = json_string_value(json_object_get(op, "o"));
+    const char *k = json_string_value(json_object_get(op, "k"));
+    pkc_yvalue v;
+    memset(&v, 0, sizeof v);
+    if (strcmp(o, "mset") == 0) {
+        to_value(json_object_get(op, "v"), &v);
+        rc = pkc_ymap_set(txn, t, k, &v, NULL);
+    } else if (strcmp(o, "mset_t") == 0 || strcmp(o, "ains_t") == 0) {
+        v.kind = PKC_YV_TYPE;
+        v.u.type.kind = (pkc_ytype_kind)I(op, "kind");
+        v.u.type.name = json_string_value(json_object_get(op, "name"));
+        if (o[0] == 'm')
+            rc = pkc_ymap_set(txn, t, k, &v, NULL);
+        else
+            rc = pkc_yarray_insert(txn, t, I(op, "i"), &v, 1, NULL);
+        v.kind = PKC_YV_NULL;
+    } else if (strcmp(o, "mdel") == 0) {
+        rc = pkc_ymap_delete(txn, t, k);
+    } else if (strcmp(o, "ains") == 0 || strcmp(o, "apush") == 0) {
+        to_value(json_object_get(op, "v"), &v);
+        if (o[1] == 'i')
+            rc = pkc_yarray_insert(txn, t, I(op, "i"), v.u.array.items, v.u.array.len, NULL);
+        else
+            rc = pkc_yarray_push(txn, t, v.u.array.items, v.u.array.len, NULL);
+    } else if (strcmp(o, "adel") == 0) {
+        rc = pkc_yarray_delete(txn, t, I(op, "i"), I(op, "n"));
+    } else if (strcmp(o, "tins") == 0) {
+        json_t *s = json_object_get(op, "s");
+        json_t *a = json_object_get(op, "a");
+        size_t na;
+        pkc_yentry *attrs = to_attrs(a, &na);
+        rc = pkc_ytext_insert(txn, t, I(op, "i"), json_string_value(s), json_string_length(s),
+                              (a && !json_is_null(a)) ? attrs : NULL, na);
+        drop_attrs(attrs, na);
+    } else if (strcmp(o, "tembed") == 0) {
+        json_t *a = json_object_get(op, "a");
+        size_t na;
+        pkc_yentry *attrs = to_attrs(a, &na);
+        to_value(json_object_get(op, "v"), &v);
+        rc = pkc_ytext_insert_embed(txn, t, I(op, "i"), &v, attrs, na, NULL);
+        drop_attrs(attrs, na);
+    } else if (strcmp(o, "tdel") == 0) {
+        rc = pkc_ytext_delete(txn, t, I(op, "i"), I(op, "n"));
+    } else if (strcmp(o, "tfmt") == 0) {
+        size_t na;
+        pkc_yentry *attrs = to_attrs(json_object_get(op, "a"), &na);
+        rc = pkc_ytext_format(txn, t, I(op, "i"), I(op, "n"), attrs, na);
+        drop_attrs(attrs, na);
+    } else if (strcmp(o, "xel") == 0) {
+        rc = pkc_yxml_insert_element(txn, t, I(op, "i"),
+                                     json_string_value(json_object_get(op, "name")), NULL);
+    } else if (strcmp(o, "xtext") == 0) {
+        rc = pkc_yxml_insert_text(txn, t, I(op, "i"), NULL);
+    } else if (strcmp(o, "xattr") == 0) {
+        rc = pkc_yxml_set_attribute(txn, t, k, json_string_value(json_object_get(op, "v")));
+    } else if (strcmp(o, "xrmattr") == 0) {
+        rc = pkc_yxml_remove_attribute(txn, t, k);
+    } else if (strcmp(o, "delta") == 0) {
+        to_value(json_object_get(op, "v"), &v);
+        rc = pkc_ytext_apply_delta(txn, t, &v);
+    } else {
+        fprintf(stderr, "ydriver: unknown op %s\n", o);
+        exit(2);
+    }
+    drop_value(&v);
+    return rc;
+}
+
+static pkc_buf last_update = PKC_BUF_INIT;
+static pkc_buf all_updates = PKC_BUF_INIT; /* hex, space separated */
+static int got_update;
+
+static void on_update(void *ud, const uint8_t *u, size_t n, const void *origin)
+{
+    static const char h[] = "0123456789abcdef";
+    (void)ud;
+    (void)origin;
+    if (!got_update) {
+        pkc_buf_reset(&last_update);
+        pkc_buf_push(&last_update, u, n);
+    }
+    got_update = 1;
+    if (all_updates.len)
+        pkc_buf_push_u8(&all_updates, ' ');
+    for (size_t i = 0; i < n; i++) {
+        pkc_buf_push_u8(&all_updates, (uint8_t)h[u[i] >> 4]);
+        pkc_buf_push_u8(&all_updates, (uint8_t)h[u[i] & 15]);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+
+static int verbose_errors;
+
+static void print_err(int rc)
+{
+    printf("err %s", pkc_err_name(rc));
+    if (verbose_errors)
+        fprintf(stderr, "ydriver: %s: %s\n", pkc_err_name(rc), pkc_errmsg());
+}
+
+static void print_blob(int rc, uint8_t *p, size_t n)
+{
+    if (rc)
+        print_err(rc);
+    else
+        print_hex(p, n);
+    free(p);
+}
+
+int main(void)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    verbose_errors = getenv("YDRIVER_VERBOSE") != NULL;
+    while ((len = getline(&line, &cap, stdin)) > 0) {
+        if (line[len - 1] == '\n')
+            line[--len] = '\0';
+        char *save = NULL;
+        char *cmd = strtok_r(line, " ", &save);
+        if (cmd == NULL) {
+            putchar('\n');
+            continue;
+        }
+        if (strcmp(cmd, "doc") == 0) {
+            int d = atoi(strtok_r(NULL, " ", &save));
+            pkc_ydoc_config cfg;
+            pkc_ydoc_config_default(&cfg);
+            cfg.client_id = strtoull(strtok_r(NULL, " ", &save), NULL, 10);
+            cfg.gc = atoi(strtok_r(NULL, " ", &save));
+            pkc_ydoc_free(docs[d]);
+            docs[d] = NULL;
+            int rc = pkc_ydoc_new(&cfg, &docs[d]);
+            if (rc == 0)
+                rc = pkc_ydoc_observe_update(docs[d], on_update, NULL, NULL);
+            if (rc)
+                print_err(rc);
+            else
+                fputs("ok", stdout);
+        } else if (strcmp(cmd, "free") == 0) {
+            int d = atoi(strtok_r(NULL, " ", &save));
+            pkc_ydoc_free(docs[d]);
+            docs[d] = NULL;
+            fputs("ok", stdout);
+        } else if (strcmp(cmd, "apply") == 0 || strcmp(cmd, "apply2") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            size_t n;
+            uint8_t *u = unhex(strtok_r(NULL, " ", &save), &n);
+            int rc = cmd[5] == '2' ? pkc_ydoc_apply_update_v2(doc, u, n, NULL)
+                                   : pkc_ydoc_apply_update(doc, u, n, NULL);
+            if (rc)
+                print_err(rc);
+            else
+                fputs("ok", stdout);
+            free(u);
+        } else if (strcmp(cmd, "txn") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            json_error_t jerr;
+            json_t *ops = json_loads(save, 0, &jerr);
+            if (ops == NULL) {
+                fprintf(stderr, "ydriver: bad JSON: %s\n", jerr.text);
+                return 2;
+            }
+            pkc_ytxn *txn;
+            int rc = pkc_ydoc_transact(doc, NULL, &txn);
+            got_update = 0;
+            for (size_t i = 0; rc == 0 && i < json_array_size(ops); i++)
+                rc = run_op(doc, txn, json_array_get(ops, i));
+            if (rc == 0 || txn)
+                pkc_ytxn_commit(txn);
+            json_decref(ops);
+            if (rc)
+                print_err(rc);
+            else if (got_update)
+                print_hex(last_update.data, last_update.len);
+            else
+                putchar('-');
+        } else if (strcmp(cmd, "enc") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            char *svs = strtok_r(NULL, " ", &save);
+            size_t svn = 0, n;
+            uint8_t *sv = svs ? unhex(svs, &svn) : NULL, *out = NULL;
+            int rc = pkc_ydoc_encode_state(doc, sv, svn, &out, &n);
+            free(sv);
+            print_blob(rc, out, n);
+        } else if (strcmp(cmd, "sv") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            uint8_t *out = NULL;
+            size_t n;
+            int rc = pkc_ydoc_state_vector(doc, &out, &n);
+            print_blob(rc, out, n);
+        } else if (strcmp(cmd, "pending") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            printf("%d", pkc_ydoc_pending(doc));
+        } else if (strcmp(cmd, "json") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            char *spec = strtok_r(NULL, " ", &save);
+            char *s2 = NULL;
+            putchar('{');
+            int first = 1;
+            for (char *e = strtok_r(spec, ",", &s2); e; e = strtok_r(NULL, ",", &s2)) {
+                char *colon = strchr(e, ':');
+                *colon = '\0';
+                pkc_ytype *t;
+                char *js = NULL;
+                int rc = pkc_ydoc_get(doc, e, (pkc_ytype_kind)atoi(colon + 1), &t);
+                if (rc == 0)
+                    rc = pkc_ytype_to_json(t, &js, NULL);
+                printf("%s\"%s\":", first ? "" : ",", e);
+                first = 0;
+                if (rc)
+                    printf("\"err %s\"", pkc_err_name(rc));
+                else
+                    fputs(js, stdout);
+                free(js);
+            }
+            putchar('}');
+        } else if (strcmp(cmd, "delta") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            pkc_ytype *t;
+            pkc_yvalue *d = NULL;
+            int rc = pkc_ydoc_get(doc, strtok_r(NULL, " ", &save), PKC_YTEXT, &t);
+            if (rc == 0)
+                rc = pkc_ytext_delta(t, &d);
+            if (rc) {
+                print_err(rc);
+            } else {
+                pkc_buf b = PKC_BUF_INIT;
+                yjson_write(&b, d);
+                fwrite(b.data, 1, b.len, stdout);
+                pkc_buf_free(&b);
+            }
+            pkc_yvalue_free(d);
+        } else if (strcmp(cmd, "merge") == 0) {
+            const uint8_t *ups[4096];
+            size_t lens[4096], n = 0;
+            for (char *h = strtok_r(NULL, " ", &save); h && n < 4096; h = strtok_r(NULL, " ", &save)) {
+                ups[n] = unhex(h, &lens[n]);
+                n++;
+            }
+            uint8_t *out = NULL;
+            size_t on;
+            int rc = pkc_yupdate_merge(ups, lens, n, &out, &on);
+            for (size_t i = 0; i < n; i++)
+                free((void *)ups[i]);
+            print_blob(rc, out, on);
+        } else if (strcmp(cmd, "diff") == 0) {
+            size_t n, svn, on;
+            uint8_t *u = unhex(strtok_r(NULL, " ", &save), &n);
+            uint8_t *sv = unhex(strtok_r(NULL, " ", &save), &svn), *out = NULL;
+            int rc = pkc_yupdate_diff(u, n, sv, svn, &out, &on);
+            free(u);
+            free(sv);
+            print_blob(rc, out, on);
+        } else if (strcmp(cmd, "svu") == 0 || strcmp(cmd, "v21") == 0) {
+            size_t n, on;
+            uint8_t *u = unhex(strtok_r(NULL, " ", &save), &n), *out = NULL;
+            int rc = cmd[0] == 's' ? pkc_yupdate_state_vector(u, n, &out, &on)
+                                   : pkc_yupdate_v2_to_v1(u, n, &out, &on);
+            free(u);
+            print_blob(rc, out, on);
+        } else if (strcmp(cmd, "emitted") == 0) {
+            /* every update emitted (by any document) since the last "emitted" */
+            fwrite(all_updates.data, 1, all_updates.len, stdout);
+            pkc_buf_reset(&all_updates);
+        } else if (strcmp(cmd, "check") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            int bad = 0;
+            for (uint32_t ci = 0; ci < doc->ncl && !bad; ci++) {
+                const yclient *c = &doc->cl[ci];
+                uint32_t expect_clock = 0;
+                for (uint32_t bi = 0; bi < c->nb && !bad; bi++) {
+                    if (c->b[bi]->n == 0 && c->nb > 1) {
+                        printf("bad empty block");
+                        bad = 1;
+                    }
+                    for (uint32_t k = 0; k < c->b[bi]->n && !bad; k++) {
+                        const yitem *it = c->b[bi]->s[k];
+                        if (it->id.clock != expect_clock || it->id.client != ci || it->len == 0) {
+                            printf("bad store client %llu at clock %u: struct %u+%u",
+                                   (unsigned long long)c->id, expect_clock, it->id.clock, it->len);
+                            bad = 1;
+                        }
+                        expect_clock = it->id.clock + it->len;
+                    }
+                }
+                if (!bad && c->nb && expect_clock != c->state) {
+                    printf("bad state of client %llu", (unsigned long long)c->id);
+                    bad = 1;
+                }
+            }
+            for (ybranch *b = doc->all; b && !bad; b = b->next_all) {
+                if (b->dead)
+                    continue;
+                int r = yst_check(b);
+                if (r) {
+                    printf("bad tree %d", r);
+                    bad = 1;
+                    break;
+                }
+            }
+            if (!bad)
+                fputs("ok", stdout);
+        } else {
+            fprintf(stderr, "ydriver: unknown command %s\n", cmd);
+            return 2;
+        }
+        putchar('\n');
+        fflush(stdout);
+    }
+    for (int i = 0; i < MAXDOCS; i++)
+        pkc_ydoc_free(docs[i]);
+    pkc_buf_free(&last_update);
+    free(line);
+    return 0;
+}
