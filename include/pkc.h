@@ -749,8 +749,11 @@ PKC_API PKC_NODISCARD int pkc_yawareness_apply(pkc_yawareness *aw, const uint8_t
 PKC_API PKC_NODISCARD int pkc_yawareness_remove(pkc_yawareness *aw, const uint64_t *clients,
                                                 size_t n, const void *origin, int64_t now_ms);
 /* Timeouts: renews the local state after 15 s, removes remote states older
- * than 30 s. Returns the milliseconds until it should run again. */
+ * than 30 s (observers see origin PKC_YAWARENESS_TIMEOUT). Returns the
+ * milliseconds until it should run again. */
 PKC_API int64_t pkc_yawareness_check(pkc_yawareness *aw, int64_t now_ms);
+PKC_API extern const char pkc_yawareness_timeout_origin;
+#define PKC_YAWARENESS_TIMEOUT ((const void *)&pkc_yawareness_timeout_origin)
 
 /* The messages y-websocket and y-webrtc exchange: a varuint type (0 sync,
  * 1 awareness, 3 awareness query) then the payload; awareness payloads are
@@ -759,6 +762,18 @@ enum { PKC_YMSG_SYNC = 0, PKC_YMSG_AWARENESS = 1, PKC_YMSG_AUTH = 2, PKC_YMSG_QU
 PKC_API PKC_NODISCARD int pkc_yawareness_message(const pkc_yawareness *aw,
                                                  const uint64_t *clients, size_t n,
                                                  uint8_t **out, size_t *out_len);
+/*
+ * Handles one provider message (y-websocket / y-webrtc framing): sync
+ * messages are read as pkc_ysync_read does, awareness messages applied to
+ * `aw` (may be NULL: ignored), awareness queries answered with all states.
+ * *reply (malloc'd, framed the same way) is NULL when there is nothing to
+ * send back. *type (may be NULL) gets the message type. Bad input changes
+ * nothing.
+ */
+PKC_API PKC_NODISCARD int pkc_yprovider_read(pkc_ydoc *doc, pkc_yawareness *aw,
+                                             const uint8_t *msg, size_t len, const void *origin,
+                                             int64_t now_ms, uint8_t **reply, size_t *reply_len,
+                                             int *type);
 
 
 

@@ -301,6 +301,7 @@ typedef struct yclient {
     uint32_t state;     /* next expected clock */
     uint32_t txn_mark;  /* == doc->txn_seq when `before` is valid */
     uint32_t before;    /* state when the transaction first touched it */
+    uint32_t ds_mark;   /* == doc->txn_seq once in txn->ds_order */
 } yclient;
 
 typedef struct ypos {
@@ -361,6 +362,8 @@ struct pkc_ytxn {
     uint32_t *frozen_state;
     uint32_t nfrozen_state, capfrozen_state;
     yds ds;                /* deletes of this transaction */
+    uint32_t *ds_order;    /* clients in the order they first got a delete */
+    uint32_t nds_order, capds_order;
     ychanged *changed;
     uint32_t nchanged, capchanged;
     ycparent *cparents;    /* types with a changed descendant (or self) */

@@ -642,7 +642,8 @@ static int cmp_u64(const void *a, const void *b)
 
 static int check_clients(ydecoder *d)
 {
-    qsort(d->clients, d->nclients, sizeof *d->clients, cmp_u64);
+    if (d->nclients > 1)
+        qsort(d->clients, d->nclients, sizeof *d->clients, cmp_u64);
     for (size_t i = 1; i < d->nclients; i++)
         if (d->clients[i] == d->clients[i - 1])
             return pkc_error(PKC_ERR_MALFORMED, "client %llu appears twice in one update",

@@ -637,14 +637,19 @@ int yc_text_cleanup_after_txn(pkc_ytxn *txn)
         rc = iterate_structs(txn, cix, before, after, collect_new_formats, &c);
     }
     if (rc == 0 && (rc = yc_txn_begin(doc, NULL, 1, &c.t)) == 0) {
-        for (size_t k = 0; k < txn->ds.n && rc == 0; k++) {
-            const yrange *d = &txn->ds.r[k];
-            uint32_t cix;
-            if (!yc_client_find(doc, d->client, &cix) || doc->cl[cix].nb == 0)
-                continue;
-            if (d->clock >= doc->cl[cix].state)
-                continue;
-            rc = iterate_structs(txn, cix, d->clock, d->len, visit_deleted, &c);
+        /* iterateDeletedStructs: clients in the Map's insertion order */
+        for (uint32_t o = 0; o < txn->nds_order && rc == 0; o++) {
+            uint32_t cix = txn->ds_order[o];
+            uint64_t client = doc->cl[cix].id;
+            size_t k = 0;
+            while (k < txn->ds.n && txn->ds.r[k].client != client)
+                k++;
+            for (; k < txn->ds.n && txn->ds.r[k].client == client && rc == 0; k++) {
+                const yrange *d = &txn->ds.r[k];
+                if (d->clock >= doc->cl[cix].state)
+                    break;
+                rc = iterate_structs(txn, cix, d->clock, d->len, visit_deleted, &c);
+            }
         }
         for (size_t i = 0; i < c.nfull && rc == 0; i++)
             rc = cleanup_type(c.t, c.full[i]);

@@ -68,7 +68,14 @@ uint32_t yc_txn_before(const pkc_ytxn *txn, uint32_t cix)
 
 int yc_txn_add_delete(pkc_ytxn *txn, uint32_t cix, uint32_t clock, uint32_t len)
 {
-    if (yds_add(&txn->ds, txn->doc->cl[cix].id, clock, len))
+    yclient *c = &txn->doc->cl[cix];
+    if (c->ds_mark != txn->seq) {
+        /* Yjs's delete set is a Map: remember the order clients came in */
+        c->ds_mark = txn->seq;
+        if (YC_PUSH32(txn->ds_order, txn->nds_order, txn->capds_order, cix))
+            return pkc_error_code(PKC_ERR_NOMEM);
+    }
+    if (yds_add(&txn->ds, c->id, clock, len))
         return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }
@@ -129,6 +136,7 @@ void yc_txn_free(pkc_ytxn *t)
     free(t->frozen);
     free(t->frozen_state);
     free(t->merge);
+    free(t->ds_order);
     yds_free(&t->ds);
     free(t);
 }

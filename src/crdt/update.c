@@ -352,7 +352,8 @@ static int write_clients(pkc_buf *b, const pkc_ydoc *doc,
             }
         }
     }
-    qsort(sm, n, sizeof *sm, cmp_sm);
+    if (n > 1)
+        qsort(sm, n, sizeof *sm, cmp_sm);
     pkc_buf_push_varuint(b, n);
     for (size_t k = 0; k < n; k++) {
         const yclient *c = &doc->cl[sm[k].cix];

@@ -983,14 +983,16 @@ int yjson_write_string(pkc_buf *b, const char *s, size_t n)
             }
         }
         if (esc) {
-            pkc_buf_push(b, s + i - run, run);
+            if (run)
+                pkc_buf_push(b, s + i - run, run);
             run = 0;
             pkc_buf_push(b, esc, en);
         } else {
             run++;
         }
     }
-    pkc_buf_push(b, s + n - run, run);
+    if (run)
+        pkc_buf_push(b, s + n - run, run);
     return pkc_buf_push_u8(b, '"');
 }
 

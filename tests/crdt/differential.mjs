@@ -380,8 +380,8 @@ for (let i = 0; i < lines.length; i++) {
           console.error(`  structs: yjs ${sa.length}, pkc ${sb.length}; first differing #${d}`)
           console.error('   yjs:', (sa[d] || '').slice(0, 600))
           console.error('   pkc:', (sb[d] || '').slice(0, 600))
-          console.error('  ds yjs:', JSON.stringify(a.ds).slice(0, 400))
-          console.error('  ds pkc:', JSON.stringify(b.ds).slice(0, 400))
+          console.error('  ds yjs:', JSON.stringify([...a.ds.clients.entries()]).slice(0, 1500))
+          console.error('  ds pkc:', JSON.stringify([...b.ds.clients.entries()]).slice(0, 1500))
         } catch (e) {}
       }
     }

@@ -5,3 +5,5 @@ target_include_directories(pkc-ydriver PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(pkc-ydriver PRIVATE pkc_static PkgConfig::YDRIVER_JANSSON)
 pkc_add_test(NAME crdt.differential LABELS crdt interop
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/differential.mjs $<TARGET_FILE:pkc-ydriver>)
+pkc_add_test(NAME crdt.protocols LABELS crdt interop
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/protocols.mjs $<TARGET_FILE:pkc-ydriver>)

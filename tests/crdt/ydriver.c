@@ -41,6 +41,32 @@
 
 #define MAXDOCS 64
 static pkc_ydoc *docs[MAXDOCS];
+static pkc_yawareness *aws[MAXDOCS];
+static pkc_buf aw_events[MAXDOCS]; /* initialised in main */
+
+static void ids_str(pkc_buf *b, const uint64_t *v, size_t n)
+{
+    char t[32];
+    pkc_buf_push_u8(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        int k = snprintf(t, sizeof t, "%s%llu", i ? "," : "", (unsigned long long)v[i]);
+        pkc_buf_push(b, t, (size_t)k);
+    }
+    pkc_buf_push_u8(b, ']');
+}
+
+static void on_aw(void *ud, const pkc_yawareness_change *c, const void *origin, int is_update)
+{
+    pkc_buf *b = &aw_events[(intptr_t)ud];
+    if (b->len)
+        pkc_buf_push_u8(b, ';');
+    pkc_buf_push(b, is_update ? "update " : "change ", 7);
+    ids_str(b, c->added, c->nadded);
+    ids_str(b, c->updated, c->nupdated);
+    ids_str(b, c->removed, c->nremoved);
+    const char *o = origin == PKC_YAWARENESS_TIMEOUT ? " timeout" : origin ? " remote" : " local";
+    pkc_buf_push(b, o, strlen(o));
+}
 
 static void print_hex(const uint8_t *p, size_t n)
 {
@@ -53,6 +79,8 @@ static void print_hex(const uint8_t *p, size_t n)
 
 static uint8_t *unhex(const char *s, size_t *n)
 {
+    if (s == NULL)
+        s = "";
     size_t len = strlen(s);
     uint8_t *out = malloc(len / 2 + 1);
     if (pkc_hex_decode(s, len, out, len / 2 + 1, n) != 0) {
@@ -335,6 +363,8 @@ int main(void)
     size_t cap = 0;
     ssize_t len;
     verbose_errors = getenv("YDRIVER_VERBOSE") != NULL;
+    for (int i = 0; i < MAXDOCS; i++)
+        pkc_buf_init(&aw_events[i]);
     while ((len = getline(&line, &cap, stdin)) > 0) {
         if (line[len - 1] == '\n')
             line[--len] = '\0';
@@ -481,6 +511,117 @@ int main(void)
                                    : pkc_yupdate_v2_to_v1(u, n, &out, &on);
             free(u);
             print_blob(rc, out, on);
+        } else if (strcmp(cmd, "sync1") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            uint8_t *out = NULL;
+            size_t n;
+            int rc = pkc_ysync_step1(doc, &out, &n);
+            print_blob(rc, out, n);
+        } else if (strcmp(cmd, "syncupd") == 0) {
+            size_t n, on;
+            uint8_t *u = unhex(strtok_r(NULL, " ", &save), &n), *out = NULL;
+            int rc = pkc_ysync_update(u, n, &out, &on);
+            free(u);
+            print_blob(rc, out, on);
+        } else if (strcmp(cmd, "syncread") == 0 || strcmp(cmd, "prov") == 0) {
+            int prov = cmd[0] == 'p';
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            pkc_yawareness *aw = NULL;
+            int64_t now = 0;
+            if (prov) {
+                aw = aws[atoi(strtok_r(NULL, " ", &save))];
+                now = strtoll(strtok_r(NULL, " ", &save), NULL, 10);
+            }
+            size_t n, on = 0;
+            uint8_t *m = unhex(strtok_r(NULL, " ", &save), &n), *out = NULL;
+            int type = -1;
+            int rc = prov ? pkc_yprovider_read(doc, aw, m, n, (void *)1, now, &out, &on, &type)
+                          : pkc_ysync_read(doc, m, n, (void *)1, &out, &on, &type);
+            free(m);
+            if (rc)
+                print_err(rc);
+            else if (out)
+                print_hex(out, on);
+            else
+                putchar('-');
+            free(out);
+        } else if (strncmp(cmd, "aw", 2) == 0) {
+            int a = atoi(strtok_r(NULL, " ", &save));
+            int rc = 0;
+            if (strcmp(cmd, "aw") == 0) {
+                uint64_t client = strtoull(strtok_r(NULL, " ", &save), NULL, 10);
+                int64_t now = strtoll(strtok_r(NULL, " ", &save), NULL, 10);
+                pkc_yawareness_free(aws[a]);
+                aws[a] = NULL;
+                pkc_buf_reset(&aw_events[a]);
+                rc = pkc_yawareness_new(client, now, &aws[a]);
+                if (rc == 0)
+                    rc = pkc_yawareness_observe(aws[a], on_aw, (void *)(intptr_t)a);
+                if (rc)
+                    print_err(rc);
+                else
+                    fputs("ok", stdout);
+            } else if (strcmp(cmd, "awset") == 0) {
+                int64_t now = strtoll(strtok_r(NULL, " ", &save), NULL, 10);
+                const char *j = save;
+                rc = pkc_yawareness_set_local(aws[a], strcmp(j, "null") ? j : NULL, now);
+                if (rc)
+                    print_err(rc);
+                else
+                    fputs("ok", stdout);
+            } else if (strcmp(cmd, "awenc") == 0) {
+                uint64_t ids[64];
+                size_t n = 0;
+                for (char *t = strtok_r(NULL, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save))
+                    ids[n++] = strtoull(t, NULL, 10);
+                uint8_t *out = NULL;
+                size_t on;
+                rc = pkc_yawareness_encode(aws[a], n ? ids : NULL, n, &out, &on);
+                print_blob(rc, out, on);
+            } else if (strcmp(cmd, "awapply") == 0) {
+                int64_t now = strtoll(strtok_r(NULL, " ", &save), NULL, 10);
+                size_t n;
+                uint8_t *u = unhex(strtok_r(NULL, " ", &save), &n);
+                rc = pkc_yawareness_apply(aws[a], u, n, (void *)1, now);
+                free(u);
+                if (rc)
+                    print_err(rc);
+                else
+                    fputs("ok", stdout);
+            } else if (strcmp(cmd, "awget") == 0) {
+                const char *j = pkc_yawareness_get(aws[a], strtoull(strtok_r(NULL, " ", &save), NULL, 10));
+                fputs(j ? j : "-", stdout);
+            } else if (strcmp(cmd, "awrm") == 0) {
+                int64_t now = strtoll(strtok_r(NULL, " ", &save), NULL, 10);
+                uint64_t ids[64];
+                size_t n = 0;
+                for (char *t = strtok_r(NULL, " ", &save); t && n < 64; t = strtok_r(NULL, " ", &save))
+                    ids[n++] = strtoull(t, NULL, 10);
+                rc = pkc_yawareness_remove(aws[a], ids, n, (void *)1, now);
+                if (rc)
+                    print_err(rc);
+                else
+                    fputs("ok", stdout);
+            } else if (strcmp(cmd, "awcheck") == 0) {
+                printf("%lld", (long long)pkc_yawareness_check(aws[a], strtoll(strtok_r(NULL, " ", &save), NULL, 10)));
+            } else if (strcmp(cmd, "awclients") == 0) {
+                uint64_t ids[256];
+                size_t n = pkc_yawareness_clients(aws[a], ids, 256);
+                for (size_t i = 1; i < n; i++) /* sorted for comparison */
+                    for (size_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+                        uint64_t t = ids[j];
+                        ids[j] = ids[j - 1];
+                        ids[j - 1] = t;
+                    }
+                for (size_t i = 0; i < n; i++)
+                    printf("%s%llu", i ? " " : "", (unsigned long long)ids[i]);
+            } else if (strcmp(cmd, "awevents") == 0) {
+                fwrite(aw_events[a].data, 1, aw_events[a].len, stdout);
+                pkc_buf_reset(&aw_events[a]);
+            } else {
+                fprintf(stderr, "ydriver: unknown command %s\n", cmd);
+                return 2;
+            }
         } else if (strcmp(cmd, "emitted") == 0) {
             /* every update emitted (by any document) since the last "emitted" */
             fwrite(all_updates.data, 1, all_updates.len, stdout);
@@ -530,8 +671,12 @@ int main(void)
         putchar('\n');
         fflush(stdout);
     }
-    for (int i = 0; i < MAXDOCS; i++)
+    for (int i = 0; i < MAXDOCS; i++) {
         pkc_ydoc_free(docs[i]);
+        pkc_yawareness_free(aws[i]);
+        pkc_buf_free(&aw_events[i]);
+    }
+    pkc_buf_free(&all_updates);
     pkc_buf_free(&last_update);
     free(line);
     return 0;
