@@ -247,6 +247,9 @@ for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
     reps.push(r)
     cmd(`doc ${i} ${id} ${gc ? 1 : 0}`, 'ok', `seed ${seed}: create`)
     for (const [name, kind] of ROOTS) doc.get(name, CTORS[kind])
+    // typing the roots on both sides: an untyped root has no observers, so
+    // no formatting cleanup either
+    cmd(`json ${i} ${SPEC}`, jsonOf(doc), `seed ${seed}: roots`)
   }
   const all = [] // every update emitted by any replica
   const deliver = (ri, u, how, step) => {

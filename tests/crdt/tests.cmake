@@ -7,3 +7,5 @@ pkc_add_test(NAME crdt.differential LABELS crdt interop
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/differential.mjs $<TARGET_FILE:pkc-ydriver>)
 pkc_add_test(NAME crdt.protocols LABELS crdt interop
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/protocols.mjs $<TARGET_FILE:pkc-ydriver>)
+pkc_add_test(NAME crdt.cli LABELS crdt cli
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/cli.mjs $<TARGET_FILE:pkc>)
