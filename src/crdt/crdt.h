@@ -236,15 +236,21 @@ struct ynode {
     void *c[YN_ORDER]; /* yitem * in leaves, ynode * above */
 };
 
+/* The tree is built on first use (an index lookup) and kept up to date
+ * from then on; documents that only receive remote changes never build
+ * one. */
 /* Inserts `it` after `after` (NULL: at the front) in b's tree. */
 int yst_insert_after(ybranch *b, yitem *after, yitem *it);
+/* The last item of the list (deleted or not), or NULL. */
+yitem *yst_last(const ybranch *b);
 void yst_remove(ybranch *b, yitem *it);
 /* The item's weight changed by `delta` (delete, split, merge). */
 void yst_add_weight(yitem *it, int64_t delta);
 /* The item whose weight covers unit `index` (< the tree's total), and the
- * offset of that unit inside it. */
+ * offset of that unit inside it. NULL when out of memory (building). */
 yitem *yst_find(const ybranch *b, uint64_t index, uint32_t *offset);
-/* Units before `it` in its list. */
+/* Units before `it` in its list (builds the tree if needed; on failure to
+ * allocate, counts by walking the list). */
 uint64_t yst_index(const yitem *it);
 void yst_free(ybranch *b);
 /* Debug check of the whole tree; returns 0 when consistent. */
@@ -266,7 +272,7 @@ struct ybranch {
     uint8_t tref;  /* pkc_ytype_kind, or PKC_YUNDEFINED for untyped roots */
     uint8_t has_formatting;
     uint8_t dead;  /* its item was garbage collected */
-    uint8_t spare;
+    uint8_t indexed; /* `tree` is built and kept up to date */
     char *name;    /* XmlElement node name / XmlHook hook name */
     uint32_t name_len;
     yitem *start;
@@ -297,6 +303,7 @@ typedef struct yblock {
 typedef struct yclient {
     uint64_t id;
     yblock **b;
+    uint32_t *first; /* first clock of each block (searched without loading blocks) */
     uint32_t nb, capb;
     uint32_t state;     /* next expected clock */
     uint32_t txn_mark;  /* == doc->txn_seq when `before` is valid */
@@ -431,6 +438,8 @@ struct pkc_ydoc {
     size_t pending_ds_len;
 
     pkc_ytxn *txn;     /* the open transaction */
+    pkc_ytxn *spare_txn; /* a finished one, for reuse */
+    pkc_buf ubuf;      /* for encoding transactions' updates */
     pkc_ytxn *cleanup_head; /* committed, awaiting (or in) cleanup */
     pkc_ytxn *cleanup_tail;
     int cleaning;
@@ -454,6 +463,10 @@ struct pkc_ydoc {
 
     /* scratch for the conflict resolution of integrate() */
     struct yset *scratch;
+
+    /* byte offsets of the elements of long Any / JSON items (store.c) */
+    struct yoffs *offs;
+    uint32_t noffs, capoffs; /* open addressing, capoffs a power of two */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -527,6 +540,9 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff);
  * the item's storage format (for strings: surrogate halves become
  * U+FFFD as in Yjs). */
 int yc_content_slice(const yitem *it, uint32_t from, pkc_buf *b);
+/* Byte offset of element k of an Any / JSON item (O(1) for long items). */
+size_t yc_elem_offset(const yitem *it, uint32_t k);
+void yc_offs_free(pkc_ydoc *doc);
 /* Tries to merge `right` into `left` (Item.mergeWith + store removal by the
  * caller); returns 1 if merged. */
 int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right);
@@ -679,12 +695,25 @@ int yc_grow32(void **p, uint32_t *cap, uint32_t need, size_t elem);
          ? ((arr)[(n)++] = (val), 0)                                                               \
          : PKC_ERR_NOMEM)
 
-/* Fast path for the common one-byte varuint. */
+/* Fast path for varuints of up to 8 bytes (56 bits); anything else, and
+ * every error, goes through pkc_reader_varuint. */
 static inline int yrd_varuint(pkc_reader *r, uint64_t *v)
 {
-    if (r->p < r->end && *r->p < 0x80) {
-        *v = *r->p++;
+    const uint8_t *p = r->p;
+    if (p < r->end && *p < 0x80) {
+        *v = *p;
+        r->p = p + 1;
         return 0;
+    }
+    uint64_t x = 0;
+    unsigned shift = 0;
+    for (const uint8_t *q = p; q < r->end && q - p < 8; q++, shift += 7) {
+        x |= (uint64_t)(*q & 0x7f) << shift;
+        if (*q < 0x80) {
+            *v = x;
+            r->p = q + 1;
+            return 0;
+        }
     }
     return pkc_reader_varuint(r, v);
 }

@@ -47,6 +47,9 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
         return;
     if (doc->txn)
         yc_txn_free(doc->txn);
+    if (doc->spare_txn)
+        yc_txn_free(doc->spare_txn);
+    pkc_buf_free(&doc->ubuf);
     for (uint32_t i = 0; i < doc->ncl; i++) {
         yclient *c = &doc->cl[i];
         for (uint32_t b = 0; b < c->nb; b++) {
@@ -55,6 +58,7 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
             free(c->b[b]);
         }
         free(c->b);
+        free(c->first);
     }
     free(doc->cl);
     free(doc->clslot);
@@ -79,6 +83,7 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
     free(doc->uobs);
     free(doc->aobs);
     yc_scratch_free(doc);
+    yc_offs_free(doc);
     free(doc);
 }
 

@@ -35,7 +35,24 @@ static int cparent_add(pkc_ytxn *txn, ybranch *b, pkc_yevent *ev)
         b->dtxn_idx = txn->ncparents - 1;
         cp = &txn->cparents[b->dtxn_idx];
     }
+    if (ev == NULL)
+        return 0;
     return YC_PUSH32(cp->events, cp->n, cp->cap, ev) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+}
+
+/* Whether anyone will see an event of b: its observers or deep observers
+ * of b or a type above it. */
+static int watched(const ybranch *b)
+{
+    if (b->nobs)
+        return 1;
+    for (;;) {
+        if (b->ndobs)
+            return 1;
+        if (b->item == NULL || b->dead)
+            return 0;
+        b = b->item->parent;
+    }
 }
 
 int yc_call_type_observers(pkc_ytxn *txn, ychanged *ch)
@@ -43,15 +60,20 @@ int yc_call_type_observers(pkc_ytxn *txn, ychanged *ch)
     ybranch *b = ch->b;
     if (b->tref == PKC_YUNDEFINED)
         return 0; /* AbstractType._callObserver does nothing */
-    pkc_yevent *ev = calloc(1, sizeof *ev);
-    if (ev == NULL || YC_PUSH32(txn->events, txn->nevents, txn->capevents, ev)) {
-        free(ev);
-        return pkc_error_code(PKC_ERR_NOMEM);
+    pkc_yevent *ev = NULL;
+    if (watched(b)) {
+        /* events are made only for someone to see them; the list of
+         * changed parent types is kept either way */
+        ev = calloc(1, sizeof *ev);
+        if (ev == NULL || YC_PUSH32(txn->events, txn->nevents, txn->capevents, ev)) {
+            free(ev);
+            return pkc_error_code(PKC_ERR_NOMEM);
+        }
+        ev->txn = txn;
+        ev->target = b;
+        ev->current = b;
+        ev->ch = (uint32_t)(ch - txn->changed);
     }
-    ev->txn = txn;
-    ev->target = b;
-    ev->current = b;
-    ev->ch = (uint32_t)(ch - txn->changed);
     for (ybranch *t = b;;) {
         int rc = cparent_add(txn, t, ev);
         if (rc)
@@ -60,7 +82,7 @@ int yc_call_type_observers(pkc_ytxn *txn, ychanged *ch)
             break;
         t = t->item->parent;
     }
-    if (b->nobs > 0) {
+    if (ev && b->nobs > 0) {
         uint32_t n = b->nobs;
         yobs *copy = malloc(n * sizeof *copy);
         if (copy == NULL)

@@ -118,8 +118,87 @@ static int node_insert(ybranch *b, ynode *n, uint32_t at, void *c, uint64_t w)
     return node_insert(b, s, at - half, c, w);
 }
 
+/* Builds the tree over the list bottom-up, nodes 3/4 full. */
+#define YN_FILL (YN_ORDER * 3 / 4)
+
+static int build(ybranch *b)
+{
+    if (b->indexed)
+        return 0;
+    ynode **level = NULL, **next = NULL;
+    size_t nl = 0, cap = 0;
+    int rc = 0;
+    for (yitem *it = b->start; it;) {
+        ynode *leaf = node_new(1);
+        if (leaf == NULL || YC_PUSH(level, nl, cap, leaf)) {
+            free(leaf);
+            rc = PKC_ERR_NOMEM;
+            goto fail;
+        }
+        for (; it && leaf->n < YN_FILL; it = it->right) {
+            leaf->c[leaf->n] = it;
+            leaf->w[leaf->n] = yi_weight(it);
+            it->leaf = leaf;
+            leaf->n++;
+        }
+    }
+    while (nl > 1) {
+        size_t nn = 0, ncap = 0;
+        for (size_t i = 0; i < nl;) {
+            ynode *p = node_new(0);
+            if (p == NULL || YC_PUSH(next, nn, ncap, p)) {
+                free(p);
+                rc = PKC_ERR_NOMEM;
+                goto fail;
+            }
+            for (; i < nl && p->n < YN_FILL; i++) {
+                p->c[p->n] = level[i];
+                p->w[p->n] = node_sum(level[i]);
+                level[i]->parent = p;
+                p->n++;
+            }
+        }
+        free(level);
+        level = next;
+        nl = nn;
+        next = NULL;
+    }
+    b->tree = nl ? level[0] : NULL;
+    b->indexed = 1;
+    free(level);
+    return 0;
+fail:
+    /* free what was built: the leaves and any upper nodes */
+    for (yitem *it = b->start; it; it = it->right)
+        it->leaf = NULL;
+    for (size_t i = 0; i < nl; i++)
+        free(level[i]);
+    free(level);
+    free(next);
+    return pkc_error_code(rc);
+}
+
+yitem *yst_last(const ybranch *cb)
+{
+    ybranch *b = (ybranch *)cb;
+    if (b->start == NULL)
+        return NULL;
+    if (!b->indexed && build(b)) {
+        yitem *it = b->start;
+        while (it->right)
+            it = it->right;
+        return it;
+    }
+    const ynode *n = b->tree;
+    while (!n->is_leaf)
+        n = n->c[n->n - 1];
+    return n->c[n->n - 1];
+}
+
 int yst_insert_after(ybranch *b, yitem *after, yitem *it)
 {
+    if (!b->indexed)
+        return 0;
     uint64_t w = yi_weight(it);
     if (b->tree == NULL) {
         ynode *n = node_new(1);
@@ -192,8 +271,11 @@ void yst_remove(ybranch *b, yitem *it)
     }
 }
 
-yitem *yst_find(const ybranch *b, uint64_t index, uint32_t *offset)
+yitem *yst_find(const ybranch *cb, uint64_t index, uint32_t *offset)
 {
+    ybranch *b = (ybranch *)cb; /* building the index is not a change */
+    if (!b->indexed && build(b))
+        return NULL;
     const ynode *n = b->tree;
     if (n == NULL)
         return NULL;
@@ -216,8 +298,13 @@ yitem *yst_find(const ybranch *b, uint64_t index, uint32_t *offset)
 
 uint64_t yst_index(const yitem *it)
 {
-    const ynode *n = it->leaf;
     uint64_t s = 0;
+    if (it->leaf == NULL && (it->parent->indexed || build(it->parent))) {
+        for (const yitem *x = it->left; x; x = x->left)
+            s += yi_weight(x);
+        return s;
+    }
+    const ynode *n = it->leaf;
     const void *child = it;
     while (n) {
         for (uint32_t i = 0; n->c[i] != child; i++)
@@ -244,6 +331,7 @@ void yst_free(ybranch *b)
     if (b->tree)
         node_free(b->tree);
     b->tree = NULL;
+    b->indexed = 0;
 }
 
 static int check_node(const ynode *n, uint64_t *sum)
@@ -269,6 +357,15 @@ static int check_node(const ynode *n, uint64_t *sum)
 
 int yst_check(const ybranch *b)
 {
+    if (!b->indexed) {
+        uint64_t total = 0;
+        for (const yitem *it = b->start; it; it = it->right) {
+            if (it->leaf)
+                return -5;
+            total += yi_weight(it);
+        }
+        return total == b->length ? 0 : -6;
+    }
     /* every list item is in the tree, in list order, with the right weight */
     const ynode *leaf = NULL;
     uint32_t li = 0;

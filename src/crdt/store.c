@@ -168,8 +168,12 @@ void ysval_release(ysval *s)
     }
 }
 
+static void offs_drop(pkc_ydoc *doc, const yitem *it);
+
 void yc_content_free(yitem *it)
 {
+    if ((it->kind == YC_ANY || it->kind == YC_JSON) && it->parent && it->parent->doc->noffs)
+        offs_drop(it->parent->doc, it);
     if (it->kind == YC_FORMAT) {
         if (it->c.fmt) {
             ysval_release(it->c.fmt->val);
@@ -300,8 +304,137 @@ size_t yc_utf16_offset(const uint8_t *s, size_t n, size_t k, int *mid)
 
 static const uint8_t REPLACEMENT[3] = {0xef, 0xbf, 0xbd};
 
-/* Byte offset of element `k` in a run of Any values or varstrings. */
-static size_t elem_offset(const yitem *it, uint32_t k)
+/* ------------------------------------------------------------------------ */
+/* Element offsets of long Any / JSON items                                 */
+
+/* Yjs keeps their elements in a JavaScript array; we keep their encoded
+ * bytes, and for items of more than YOFF_MIN elements a table of where each
+ * element starts, so that reading or writing from element k is O(1): an
+ * item that grows by appends is written from its end after every
+ * transaction. The table follows the item through splits and merges. */
+#define YOFF_MIN 32
+
+typedef struct yoffs {
+    const yitem *it; /* NULL: empty slot */
+    uint32_t *off;   /* off[i] = byte offset of element i */
+    uint32_t n, cap;
+} yoffs;
+
+
+static uint32_t off_hash(const yitem *it)
+{
+    uint64_t x = (uint64_t)(uintptr_t)it;
+    x ^= x >> 31;
+    x *= 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(x >> 32);
+}
+
+static yoffs *offs_find(pkc_ydoc *doc, const yitem *it)
+{
+    if (doc->capoffs == 0)
+        return NULL;
+    uint32_t mask = doc->capoffs - 1;
+    for (uint32_t i = off_hash(it) & mask;; i = (i + 1) & mask) {
+        if (doc->offs[i].it == it)
+            return &doc->offs[i];
+        if (doc->offs[i].it == NULL)
+            return NULL;
+    }
+}
+
+static void offs_drop(pkc_ydoc *doc, const yitem *it)
+{
+    yoffs *o = offs_find(doc, it);
+    if (o == NULL)
+        return;
+    free(o->off);
+    doc->noffs--;
+    /* linear probing: shift the rest of the cluster back */
+    uint32_t mask = doc->capoffs - 1;
+    uint32_t i = (uint32_t)(o - doc->offs);
+    memset(o, 0, sizeof *o);
+    for (uint32_t j = (i + 1) & mask; doc->offs[j].it; j = (j + 1) & mask) {
+        uint32_t home = off_hash(doc->offs[j].it) & mask;
+        /* move j to i if its home is not in (i, j] */
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            doc->offs[i] = doc->offs[j];
+            memset(&doc->offs[j], 0, sizeof doc->offs[j]);
+            i = j;
+        }
+    }
+}
+
+static yoffs *offs_add(pkc_ydoc *doc, const yitem *it)
+{
+    if ((doc->noffs + 1) * 2 > doc->capoffs) {
+        uint32_t nc = doc->capoffs ? doc->capoffs * 2 : 16;
+        while (doc->noffs * 2 >= nc)
+            nc *= 2;
+        yoffs *n = calloc(nc, sizeof *n);
+        if (n == NULL)
+            return NULL;
+        for (uint32_t i = 0; i < doc->capoffs; i++) {
+            const yitem *k = doc->offs[i].it;
+            if (k == NULL)
+                continue;
+            uint32_t j = off_hash(k) & (nc - 1);
+            while (n[j].it)
+                j = (j + 1) & (nc - 1);
+            n[j] = doc->offs[i];
+        }
+        free(doc->offs);
+        doc->offs = n;
+        doc->capoffs = nc;
+    }
+    uint32_t mask = doc->capoffs - 1;
+    uint32_t i = off_hash(it) & mask;
+    while (doc->offs[i].it)
+        i = (i + 1) & mask;
+    memset(&doc->offs[i], 0, sizeof doc->offs[i]);
+    doc->offs[i].it = it;
+    doc->noffs++;
+    return &doc->offs[i];
+}
+
+void yc_offs_free(pkc_ydoc *doc)
+{
+    for (uint32_t i = 0; i < doc->capoffs; i++)
+        free(doc->offs[i].off);
+    free(doc->offs);
+    doc->offs = NULL;
+    doc->noffs = doc->capoffs = 0;
+}
+
+/* Appends the offsets of `count` elements starting at byte `from`. */
+static int offs_scan(yoffs *o, const yitem *it, size_t from, uint32_t count)
+{
+    if (o->n + count > o->cap) {
+        uint32_t nc = o->cap ? o->cap : 64;
+        while (nc < o->n + count)
+            nc *= 2;
+        uint32_t *no = realloc(o->off, nc * sizeof *no);
+        if (no == NULL)
+            return PKC_ERR_NOMEM;
+        o->off = no;
+        o->cap = nc;
+    }
+    pkc_reader r;
+    pkc_reader_init(&r, yi_bytes(it), it->cn);
+    r.p += from;
+    for (uint32_t i = 0; i < count; i++) {
+        o->off[o->n++] = (uint32_t)pkc_reader_offset(&r);
+        if (it->kind == YC_ANY) {
+            yany_skip(&r);
+        } else {
+            const uint8_t *p;
+            size_t n;
+            pkc_reader_varbytes(&r, &p, &n);
+        }
+    }
+    return 0;
+}
+
+static size_t scan_offset(const yitem *it, uint32_t k)
 {
     pkc_reader r;
     pkc_reader_init(&r, yi_bytes(it), it->cn);
@@ -317,6 +450,43 @@ static size_t elem_offset(const yitem *it, uint32_t k)
         }
     }
     return pkc_reader_offset(&r);
+}
+
+size_t yc_elem_offset(const yitem *it, uint32_t k)
+{
+    if (k == 0)
+        return 0;
+    if (k >= it->len)
+        return it->cn;
+    if (it->len < YOFF_MIN || it->parent == NULL)
+        return scan_offset(it, k);
+    pkc_ydoc *doc = it->parent->doc;
+    yoffs *o = offs_find(doc, it);
+    if (o == NULL) {
+        if ((o = offs_add(doc, it)) == NULL)
+            return scan_offset(it, k);
+        if (offs_scan(o, it, 0, it->len)) {
+            offs_drop(doc, it);
+            return scan_offset(it, k);
+        }
+    }
+    return o->off[k];
+}
+
+/* hooks for the content changes of Any / JSON items */
+static void offs_split(pkc_ydoc *doc, const yitem *left, uint32_t diff)
+{
+    yoffs *o = offs_find(doc, left);
+    if (o && o->n > diff)
+        o->n = diff;
+}
+
+static void offs_merged(pkc_ydoc *doc, const yitem *left, const yitem *right, size_t old_cn)
+{
+    offs_drop(doc, right);
+    yoffs *o = offs_find(doc, left);
+    if (o && offs_scan(o, left, old_cn, right->len))
+        offs_drop(doc, left);
 }
 
 int yc_content_slice(const yitem *it, uint32_t from, pkc_buf *b)
@@ -336,7 +506,7 @@ int yc_content_slice(const yitem *it, uint32_t from, pkc_buf *b)
     }
     case YC_ANY:
     case YC_JSON: {
-        size_t off = elem_offset(it, from);
+        size_t off = yc_elem_offset(it, from);
         return pkc_buf_push(b, p + off, it->cn - off);
     }
     default:
@@ -410,15 +580,23 @@ int yc_client_get(pkc_ydoc *doc, uint64_t id, uint32_t *ix)
 ypos ycl_find(const yclient *c, uint32_t clock)
 {
     uint32_t lo = 0, hi = c->nb - 1;
+    const uint32_t *first = c->first;
+    /* recent structs are looked up most: try the last block first */
+    if (first[hi] <= clock)
+        lo = hi;
     while (lo < hi) {
         uint32_t m = (lo + hi + 1) / 2;
-        if (c->b[m]->s[0]->id.clock <= clock)
+        if (first[m] <= clock)
             lo = m;
         else
             hi = m - 1;
     }
     const yblock *bl = c->b[lo];
     uint32_t l = 0, h = bl->n - 1;
+    if (bl->s[h]->id.clock <= clock) {
+        ypos last = {lo, h};
+        return last;
+    }
     while (l < h) {
         uint32_t m = (l + h + 1) / 2;
         if (bl->s[m]->id.clock <= clock)
@@ -432,10 +610,20 @@ ypos ycl_find(const yclient *c, uint32_t clock)
 
 static int insert_block(yclient *c, uint32_t at, yblock *bl)
 {
-    if (c->nb == c->capb && yc_grow32((void **)&c->b, &c->capb, c->nb + 1, sizeof *c->b))
-        return PKC_ERR_NOMEM;
+    if (c->nb == c->capb) {
+        uint32_t cap = c->capb;
+        if (yc_grow32((void **)&c->b, &cap, c->nb + 1, sizeof *c->b))
+            return PKC_ERR_NOMEM;
+        uint32_t *f = realloc(c->first, cap * sizeof *f);
+        if (f == NULL)
+            return PKC_ERR_NOMEM; /* b grew; capb stays, so it grows again next time */
+        c->first = f;
+        c->capb = cap;
+    }
     memmove(c->b + at + 1, c->b + at, (c->nb - at) * sizeof *c->b);
+    memmove(c->first + at + 1, c->first + at, (c->nb - at) * sizeof *c->first);
     c->b[at] = bl;
+    c->first[at] = 0;
     c->nb++;
     return 0;
 }
@@ -452,6 +640,8 @@ int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it)
         bl->n = 0;
     }
     yblock *bl = c->b[c->nb - 1];
+    if (bl->n == 0)
+        c->first[c->nb - 1] = it->id.clock;
     bl->s[bl->n++] = it;
     c->state = it->id.clock + it->len;
     return 0;
@@ -471,6 +661,7 @@ int ycl_insert_after(yclient *c, ypos p, yitem *it)
         memcpy(nb->s, bl->s + half, (YB_CAP - half) * sizeof *bl->s);
         nb->n = YB_CAP - half;
         bl->n = half;
+        c->first[p.b + 1] = nb->s[0]->id.clock;
         if (at > half) {
             bl = nb;
             at -= half;
@@ -482,6 +673,13 @@ int ycl_insert_after(yclient *c, ypos p, yitem *it)
     return 0;
 }
 
+/* keeps first[] right after the struct at p changed its clock or went */
+static void fix_first(yclient *c, uint32_t b)
+{
+    if (b < c->nb && c->b[b]->n)
+        c->first[b] = c->b[b]->s[0]->id.clock;
+}
+
 void ycl_remove(yclient *c, ypos p)
 {
     yblock *bl = c->b[p.b];
@@ -490,7 +688,10 @@ void ycl_remove(yclient *c, ypos p)
     if (bl->n == 0 && c->nb > 1) {
         free(bl);
         memmove(c->b + p.b, c->b + p.b + 1, (c->nb - p.b - 1) * sizeof *c->b);
+        memmove(c->first + p.b, c->first + p.b + 1, (c->nb - p.b - 1) * sizeof *c->first);
         c->nb--;
+    } else if (p.i == 0) {
+        fix_first(c, p.b);
     }
 }
 
@@ -562,11 +763,13 @@ static int split_content(yitem *left, yitem *right, uint32_t diff)
     }
     case YC_ANY:
     case YC_JSON: {
-        off = elem_offset(left, diff);
+        off = yc_elem_offset(left, diff);
         int rc = yc_set_bytes(right, p + off, left->cn - off);
         if (rc)
             return rc;
         left->cn = (uint32_t)off;
+        if (left->parent)
+            offs_split(left->parent->doc, left, diff);
         break;
     }
     default:
@@ -687,6 +890,7 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
         return 0;
     if ((left->flags & YF_REDONE) || (right->flags & YF_REDONE))
         return 0;
+    size_t old_cn = left->cn;
     switch (left->kind) {
     case YC_STRING:
     case YC_ANY:
@@ -695,13 +899,14 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
             return 0; /* out of memory: keep them apart, which is still correct */
         if (left->kind == YC_STRING && !(right->flags & YF_ASCII))
             left->flags &= (uint8_t)~YF_ASCII;
+        if (left->kind != YC_STRING && doc->noffs)
+            offs_merged(doc, left, right, old_cn);
         break;
     case YC_DELETED:
         break;
     default:
         return 0;
     }
-    (void)doc;
     if (right->flags & YF_KEEP)
         left->flags |= YF_KEEP;
     uint32_t wr = yi_weight(right);

@@ -190,7 +190,7 @@ static int find_position(pkc_ytxn *txn, ybranch *b, uint64_t index, ytpos *p)
     if (!b->has_formatting && index > 0 && index <= b->length) {
         uint32_t off;
         yitem *it = yst_find(b, index - 1, &off);
-        if (off + 1 < it->len && yc_split(txn, it, off + 1) == NULL)
+        if (it == NULL || (off + 1 < it->len && yc_split(txn, it, off + 1) == NULL))
             return PKC_ERR_NOMEM;
         p->left = it;
         p->right = it->right;
@@ -682,7 +682,8 @@ static int delete_text(pkc_ytxn *txn, ytpos *p, uint64_t length)
         if ((rc = fwd(p)))
             break;
     }
-    if (rc == 0 && start) {
+    /* without format items the cleanup finds nothing to do */
+    if (rc == 0 && start && start->parent->has_formatting) {
         int cleanups = 0;
         rc = cleanup_gap(txn, start, p->right, &start_attrs, &p->cur, &cleanups);
     }

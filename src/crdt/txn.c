@@ -106,9 +106,12 @@ int yc_txn_begin(pkc_ydoc *doc, const void *origin, int local, pkc_ytxn **out)
 {
     if (doc->txn)
         return pkc_error(PKC_ERR_STATE, "a transaction is already open on this document");
-    pkc_ytxn *t = calloc(1, sizeof *t);
-    if (t == NULL)
+    pkc_ytxn *t = doc->spare_txn;
+    if (t) {
+        doc->spare_txn = NULL;
+    } else if ((t = calloc(1, sizeof *t)) == NULL) {
         return pkc_error_code(PKC_ERR_NOMEM);
+    }
     t->doc = doc;
     t->origin = origin;
     t->local = local;
@@ -118,6 +121,49 @@ int yc_txn_begin(pkc_ydoc *doc, const void *origin, int local, pkc_ytxn **out)
     doc->txn = t;
     *out = t;
     return 0;
+}
+
+/* Empties a finished transaction but keeps its arrays, so that the next
+ * transaction of the document does not allocate them again. */
+static void txn_recycle(pkc_ytxn *t)
+{
+    for (uint32_t i = 0; i < t->nchanged; i++)
+        free(t->changed[i].keys);
+    for (uint32_t i = 0; i < t->ncparents; i++)
+        free(t->cparents[i].events);
+    for (uint32_t i = 0; i < t->nevents; i++)
+        yc_event_free(t->events[i]);
+    t->nchanged = t->ncparents = t->nevents = 0;
+    /* keep small arrays only: a big transaction's would stay allocated */
+#define SHRINK(arr, cap)                                                                           \
+    do {                                                                                           \
+        if ((cap) > 64) {                                                                          \
+            free(arr);                                                                             \
+            (arr) = NULL;                                                                          \
+            (cap) = 0;                                                                             \
+        }                                                                                          \
+    } while (0)
+    SHRINK(t->changed, t->capchanged);
+    SHRINK(t->cparents, t->capcparents);
+    SHRINK(t->events, t->capevents);
+    SHRINK(t->touched, t->captouched);
+    SHRINK(t->befores, t->capbefores);
+    SHRINK(t->frozen, t->capfrozen);
+    SHRINK(t->frozen_state, t->capfrozen_state);
+    SHRINK(t->ds_order, t->capds_order);
+    SHRINK(t->merge, t->capmerge);
+    SHRINK(t->ds.r, t->ds.cap);
+#undef SHRINK
+    t->ntouched = t->nbefores = t->nfrozen = t->nfrozen_state = t->nds_order = 0;
+    t->nmerge = 0;
+    t->ds.n = 0;
+    t->origin = NULL;
+    t->local = 0;
+    t->seq = 0;
+    t->need_fmt_cleanup = 0;
+    t->committed = 0;
+    t->cleanup = 0;
+    t->next = NULL;
 }
 
 void yc_txn_free(pkc_ytxn *t)
@@ -304,14 +350,23 @@ static int cleanup(pkc_ytxn *t)
         }
     }
     if (doc->nuobs > 0) {
-        pkc_buf b = PKC_BUF_INIT;
+        /* the document's buffer: observers may start transactions (whose
+         * updates are written after this call returns), never re-enter */
+        pkc_buf b = doc->ubuf;
+        memset(&doc->ubuf, 0, sizeof doc->ubuf);
+        pkc_buf_reset(&b);
+        if (b.limit == 0)
+            pkc_buf_init(&b);
         int has;
         int rc2 = yc_txn_encode_update(t, &b, &has);
         if (rc2 == 0 && has) {
             for (uint32_t i = 0; i < doc->nuobs; i++)
                 doc->uobs[i].fn(doc->uobs[i].ud, b.data, b.len, t->origin);
         }
-        pkc_buf_free(&b);
+        if (doc->ubuf.data == NULL && b.cap <= 1 << 16)
+            doc->ubuf = b;
+        else
+            pkc_buf_free(&b);
         if (rc == 0)
             rc = rc2;
     }
@@ -343,7 +398,12 @@ int yc_txn_commit(pkc_ytxn *txn)
         doc->cleanup_head = t->next;
         if (doc->cleanup_head == NULL)
             doc->cleanup_tail = NULL;
-        yc_txn_free(t);
+        if (doc->spare_txn == NULL) {
+            txn_recycle(t);
+            doc->spare_txn = t;
+        } else {
+            yc_txn_free(t);
+        }
     }
     doc->cleaning = 0;
     return rc;

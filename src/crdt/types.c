@@ -209,7 +209,7 @@ int yc_list_insert(pkc_ytxn *txn, ybranch *parent, uint64_t index, const yv *val
         return yc_list_insert_after(txn, parent, NULL, vals, n, created);
     uint32_t off;
     yitem *it = yst_find(parent, index - 1, &off);
-    if (off + 1 < it->len && yc_split(txn, it, off + 1) == NULL)
+    if (it == NULL || (off + 1 < it->len && yc_split(txn, it, off + 1) == NULL))
         return PKC_ERR_NOMEM;
     return yc_list_insert_after(txn, parent, it, vals, n, created);
 }
@@ -229,6 +229,8 @@ int yc_list_delete(pkc_ytxn *txn, ybranch *parent, uint64_t index, uint64_t len)
     } else {
         uint32_t off;
         yitem *it = yst_find(parent, index - 1, &off);
+        if (it == NULL)
+            return PKC_ERR_NOMEM;
         if (off + 1 < it->len) {
             if ((n = yc_split(txn, it, off + 1)) == NULL)
                 return PKC_ERR_NOMEM;
@@ -420,13 +422,7 @@ PKC_API int pkc_yarray_push(pkc_ytxn *txn, pkc_ytype *array, const pkc_yvalue *v
     if ((rc = yc_check_live(b)) || (rc = yc_api_begin(b, &txn, &own)))
         return rc;
     /* Yjs typeListPushGenerics: after the very last item, deleted or not */
-    yitem *last = b->start;
-    if (last) {
-        const ynode *nd = b->tree;
-        while (!nd->is_leaf)
-            nd = nd->c[nd->n - 1];
-        last = nd->c[nd->n - 1];
-    }
+    yitem *last = yst_last(b);
     rc = yc_list_insert_after(txn, b, last, values, n, created);
     return yc_api_end(txn, own, rc);
 }
@@ -449,6 +445,8 @@ PKC_API int pkc_yarray_get(const pkc_ytype *array, size_t index, pkc_yvalue **ou
                          (unsigned long long)b->length);
     uint32_t off;
     const yitem *it = yst_find(b, index, &off);
+    if (it == NULL)
+        return PKC_ERR_NOMEM;
     return value_out(it, off, out);
 }
 
@@ -471,6 +469,10 @@ PKC_API int pkc_yarray_slice(const pkc_ytype *array, size_t start, size_t end, p
     if (n) {
         uint32_t off;
         const yitem *it = yst_find(b, start, &off);
+        if (it == NULL) {
+            pkc_yvalue_free(v);
+            return PKC_ERR_NOMEM;
+        }
         while (v->u.array.len < n && it) {
             if (yi_countable(it) && !yi_deleted(it)) {
                 for (; off < it->len && v->u.array.len < n; off++) {
@@ -588,6 +590,8 @@ PKC_API int pkc_yxml_child(const pkc_ytype *parent, size_t index, pkc_ytype **ou
                          (unsigned long long)b->length);
     uint32_t off;
     const yitem *it = yst_find(b, index, &off);
+    if (it == NULL)
+        return PKC_ERR_NOMEM;
     if (it->kind != YC_TYPE)
         return pkc_error(PKC_ERR_NOT_FOUND, "child %zu is not a shared type", index);
     *out = (pkc_ytype *)it->c.type;

@@ -94,11 +94,14 @@ int yds_merge(yds *dst, const yds *add)
 int yds_write(pkc_buf *b, const yds *ds)
 {
     size_t n = ds->n;
-    size_t *ord = NULL;
-    if (n) {
+    size_t small[16];
+    size_t *ord = small;
+    if (n > 16) {
         ord = malloc(n * sizeof *ord);
         if (ord == NULL)
             return pkc_error_code(PKC_ERR_NOMEM);
+    }
+    if (n) {
         for (size_t i = 0; i < n; i++)
             ord[i] = i;
         /* stable insertion-merge by client descending */
@@ -128,7 +131,8 @@ int yds_write(pkc_buf *b, const yds *ds)
             pkc_buf_push_varuint(b, ds->r[ord[i]].len);
         }
     }
-    free(ord);
+    if (ord != small)
+        free(ord);
     return b->err;
 }
 
@@ -258,9 +262,14 @@ static int write_content(pkc_buf *b, const yitem *it, uint32_t offset)
     case YC_STRING: {
         if (offset == 0)
             return pkc_buf_push_varstring(b, (const char *)p, it->cn);
-        size_t mark = pkc_buf_block_begin(b);
-        yc_content_slice(it, offset, b);
-        return pkc_buf_block_end(b, mark);
+        int mid = 0;
+        size_t off = (it->flags & YF_ASCII) ? offset : yc_utf16_offset(p, it->cn, offset, &mid);
+        if (!mid)
+            return pkc_buf_push_varstring(b, (const char *)p + off, it->cn - off);
+        /* a split surrogate pair: Yjs writes the lone half as U+FFFD */
+        pkc_buf_push_varuint(b, it->cn - off - 4 + 3);
+        pkc_buf_push(b, "\xef\xbf\xbd", 3);
+        return pkc_buf_push(b, p + off + 4, it->cn - off - 4);
     }
     case YC_EMBED:
         return pkc_buf_push_varbytes(b, p, it->cn);
@@ -337,8 +346,9 @@ static int cmp_sm(const void *a, const void *b)
 static int write_clients(pkc_buf *b, const pkc_ydoc *doc,
                          uint32_t (*from)(const void *ctx, uint32_t cix), const void *ctx)
 {
-    sm_entry *sm = NULL;
-    size_t n = 0, cap = 0;
+    sm_entry small[8];
+    sm_entry *sm = small;
+    size_t n = 0, cap = 8;
     for (uint32_t i = 0; i < doc->ncl; i++) {
         const yclient *c = &doc->cl[i];
         if (c->nb == 0)
@@ -346,10 +356,20 @@ static int write_clients(pkc_buf *b, const pkc_ydoc *doc,
         uint32_t clock = from(ctx, i);
         if (c->state > clock) {
             sm_entry e = {c->id, i, clock};
-            if (YC_PUSH(sm, n, cap, e)) {
-                free(sm);
-                return pkc_error_code(PKC_ERR_NOMEM);
+            if (n == cap) {
+                sm_entry *ns = malloc(cap * 2 * sizeof *ns);
+                if (ns == NULL) {
+                    if (sm != small)
+                        free(sm);
+                    return pkc_error_code(PKC_ERR_NOMEM);
+                }
+                memcpy(ns, sm, n * sizeof *ns);
+                if (sm != small)
+                    free(sm);
+                sm = ns;
+                cap *= 2;
             }
+            sm[n++] = e;
         }
     }
     if (n > 1)
@@ -371,11 +391,13 @@ static int write_clients(pkc_buf *b, const pkc_ydoc *doc,
         while (rc == 0 && ycl_next(c, &p))
             rc = yc_write_item(b, doc, ycl_at(c, p), 0);
         if (rc) {
-            free(sm);
+            if (sm != small)
+                free(sm);
             return rc;
         }
     }
-    free(sm);
+    if (sm != small)
+        free(sm);
     return b->err;
 }
 

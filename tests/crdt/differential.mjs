@@ -158,7 +158,8 @@ const collectTypes = doc => {
 // scenarios still run in lockstep but skip the replica convergence check.
 let splitPair = false
 const midPair = (t, i) => {
-  const s = t.toString()
+  // the plain text (XmlText.toString() would add tags), embeds as one unit
+  const s = t.toDelta().map(op => typeof op.insert === 'string' ? op.insert : '*').join('')
   const c = s.charCodeAt(i - 1)
   return i > 0 && c >= 0xd800 && c <= 0xdbff
 }
@@ -178,9 +179,10 @@ const genOp = (g, doc, allowFormat) => {
   }
   if (k === 0) {
     const len = t.length
-    if (r < 0.45) { const v = []; for (let i = g.int(1, 3); i > 0; i--) v.push(g.value()); return { p, o: 'ains', i: g.int(0, len), v } }
+    // now and then many values, so items pass 32 elements (offset tables)
+    if (r < 0.45) { const v = []; for (let i = g.rand() < 0.1 ? g.int(20, 70) : g.int(1, 3); i > 0; i--) v.push(g.value()); return { p, o: 'ains', i: g.int(0, len), v } }
     if (r < 0.55) return { p, o: 'ains_t', i: g.int(0, len), kind: g.pick([0, 1, 2]) }
-    if (r < 0.65) { const v = [g.value()]; return { p, o: 'apush', v } }
+    if (r < 0.65) { const v = []; for (let i = g.rand() < 0.2 ? g.int(5, 40) : 1; i > 0; i--) v.push(g.value()); return { p, o: 'apush', v } }
     if (len > 0) { const i = g.int(0, len - 1); return { p, o: 'adel', i, n: g.int(1, Math.min(3, len - i)) } }
     return { p, o: 'ains', i: 0, v: [g.value()] }
   }

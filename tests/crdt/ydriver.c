@@ -636,6 +636,9 @@ int main(void)
                     if (c->b[bi]->n == 0 && c->nb > 1) {
                         printf("bad empty block");
                         bad = 1;
+                    } else if (c->b[bi]->n && c->first[bi] != c->b[bi]->s[0]->id.clock) {
+                        printf("bad first clock of block %u", bi);
+                        bad = 1;
                     }
                     for (uint32_t k = 0; k < c->b[bi]->n && !bad; k++) {
                         const yitem *it = c->b[bi]->s[k];
