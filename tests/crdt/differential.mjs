@@ -10,10 +10,15 @@
 // and merges all happen. The run is seeded: a failure names its seed.
 //
 // Usage: node differential.mjs YDRIVER [--seeds N] [--first S] [--steps K] [-v]
-import * as Y from 'yjs'
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 const require_fs = () => fs
+
+// The UndoManager reads the time through lib0/time, bound to Date.now when
+// first imported: a fake clock installed first makes capture deterministic.
+let fakeNow = 1_700_000_000_000
+Date.now = () => fakeNow
+const Y = await import('yjs')
 
 const args = process.argv.slice(2)
 const driver = args[0]
@@ -236,6 +241,7 @@ for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
   const nrep = g.int(2, 4)
   const gc = g.rand() < 0.7
   const allowFormat = g.rand() < 0.8
+  const withUndo = g.rand() < 0.5
   const reps = []
   const ids = new Set()
   for (let i = 0; i < nrep; i++) {
@@ -252,6 +258,10 @@ for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
     // typing the roots on both sides: an untyped root has no observers, so
     // no formatting cleanup either
     cmd(`json ${i} ${SPEC}`, jsonOf(doc), `seed ${seed}: roots`)
+    if (withUndo) {
+      r.um = new Y.UndoManager(ROOTS.map(([n, k]) => doc.get(n, CTORS[k])), { captureTimeout: 500 })
+      cmd(`um ${i} 500 ${SPEC}`, 'ok', `seed ${seed}: undo manager`)
+    }
   }
   const all = [] // every update emitted by any replica
   const deliver = (ri, u, how, step) => {
@@ -287,6 +297,24 @@ for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
     const ri = g.int(0, nrep - 1)
     const r = reps[ri]
     const act = g.rand()
+    if (withUndo && g.rand() < 0.5) {
+      fakeNow += g.pick([10, 100, 300, 600, 2000])
+      cmd(`time ${fakeNow}`, 'ok', `seed ${seed} step ${step}: time`)
+    }
+    if (withUndo && g.rand() < 0.2) {
+      const what = g.pick(['undo', 'undo', 'redo', 'stopcap'])
+      if (what === 'stopcap') {
+        r.um.stopCapturing()
+        cmd(`stopcap ${ri}`, 'ok', `seed ${seed} step ${step}: stop capturing on ${ri}`)
+      } else {
+        r.emitted.length = 0
+        r.um[what]()
+        const u = r.emitted.length ? r.emitted[0].u : null
+        cmd(`${what} ${ri}`, u ? hex(u) : '-', `seed ${seed} step ${step}: ${what} on ${ri}`)
+        for (const e of r.emitted) all.push(e.u)
+      }
+      continue
+    }
     if (step === DUMP) dumpText(r.doc, `replica ${ri} before step ${step}`)
     if (act < 0.55) {
       const ops = []

@@ -20,6 +20,10 @@
  *   v21 HEX                  Y.convertUpdateFormatV2ToV1            -> HEX | err NAME
  *   check D                  internal consistency (trees, lengths)  -> ok | bad ...
  *   emitted                  updates emitted since the last call    -> HEX HEX ...
+ *   time MS                  set the clock undo managers read       -> ok
+ *   um D TIMEOUT SPEC        an undo manager over the roots of SPEC  -> ok
+ *   undo D | redo D          prints the update it emitted           -> HEX | -
+ *   stopcap D                stop capturing (next change: new step)  -> ok
  *
  * Ops: {"p": path, "o": name, ...}; path = [root, kind, step...] where a
  * step is a map key (string) or a list index (number).
@@ -37,10 +41,13 @@
 
 #include "crdt/crdt.h"
 #include "pkc.h"
+#include "util/clock.h"
 #include "util/text.h"
 
 #define MAXDOCS 64
 static pkc_ydoc *docs[MAXDOCS];
+static pkc_yundo *ums[MAXDOCS];
+static pkc_manual_clock mclock;
 static pkc_yawareness *aws[MAXDOCS];
 static pkc_buf aw_events[MAXDOCS]; /* initialised in main */
 
@@ -363,6 +370,7 @@ int main(void)
     size_t cap = 0;
     ssize_t len;
     verbose_errors = getenv("YDRIVER_VERBOSE") != NULL;
+    pkc_manual_clock_init(&mclock, 0, 0);
     for (int i = 0; i < MAXDOCS; i++)
         pkc_buf_init(&aw_events[i]);
     while ((len = getline(&line, &cap, stdin)) > 0) {
@@ -389,8 +397,54 @@ int main(void)
                 print_err(rc);
             else
                 fputs("ok", stdout);
+        } else if (strcmp(cmd, "time") == 0) {
+            mclock.wall_ms = strtoll(strtok_r(NULL, " ", &save), NULL, 10);
+            fputs("ok", stdout);
+        } else if (strcmp(cmd, "um") == 0) {
+            /* an undo manager over the roots named in SPEC (name:kind,...) */
+            int d = atoi(strtok_r(NULL, " ", &save));
+            pkc_yundo_config cfg;
+            pkc_yundo_config_default(&cfg);
+            cfg.capture_timeout_ms = (uint32_t)atoi(strtok_r(NULL, " ", &save));
+            cfg.clock = &mclock.clock;
+            char *spec = strtok_r(NULL, " ", &save), *s2 = NULL;
+            pkc_ytype *scope[16];
+            size_t n = 0;
+            int rc = 0;
+            for (char *e = strtok_r(spec, ",", &s2); e && n < 16 && rc == 0; e = strtok_r(NULL, ",", &s2)) {
+                char *colon = strchr(e, ':');
+                *colon = '\0';
+                rc = pkc_ydoc_get(docs[d], e,
+                                  (pkc_ytype_kind)atoi(colon + 1), &scope[n++]);
+            }
+            pkc_yundo_free(ums[d]);
+            ums[d] = NULL;
+            if (rc == 0)
+                rc = pkc_yundo_new(scope, n, &cfg, &ums[d]);
+            if (rc)
+                print_err(rc);
+            else
+                fputs("ok", stdout);
+        } else if (strcmp(cmd, "undo") == 0 || strcmp(cmd, "redo") == 0 || strcmp(cmd, "stopcap") == 0) {
+            int d = atoi(strtok_r(NULL, " ", &save));
+            if (cmd[0] == 's') {
+                pkc_yundo_stop_capturing(ums[d]);
+                fputs("ok", stdout);
+            } else {
+                int done = 0;
+                got_update = 0;
+                int rc = cmd[0] == 'u' ? pkc_yundo_undo(ums[d], &done) : pkc_yundo_redo(ums[d], &done);
+                if (rc)
+                    print_err(rc);
+                else if (got_update)
+                    print_hex(last_update.data, last_update.len);
+                else
+                    putchar('-');
+            }
         } else if (strcmp(cmd, "free") == 0) {
             int d = atoi(strtok_r(NULL, " ", &save));
+            pkc_yundo_free(ums[d]);
+            ums[d] = NULL;
             pkc_ydoc_free(docs[d]);
             docs[d] = NULL;
             fputs("ok", stdout);
@@ -675,6 +729,7 @@ int main(void)
         fflush(stdout);
     }
     for (int i = 0; i < MAXDOCS; i++) {
+        pkc_yundo_free(ums[i]);
         pkc_ydoc_free(docs[i]);
         pkc_yawareness_free(aws[i]);
         pkc_buf_free(&aw_events[i]);
