@@ -264,6 +264,8 @@ for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
     }
   }
   const all = [] // every update emitted by any replica
+  const relpos = []
+  const snaps = []
   const deliver = (ri, u, how, step) => {
     const r = reps[ri]
     r.emitted.length = 0
@@ -300,6 +302,41 @@ for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
     if (withUndo && g.rand() < 0.5) {
       fakeNow += g.pick([10, 100, 300, 600, 2000])
       cmd(`time ${fakeNow}`, 'ok', `seed ${seed} step ${step}: time`)
+    }
+    if (g.rand() < 0.06) {
+      // relative positions: made on one replica, resolved on any later
+      const lists = collectTypes(r.doc).filter(x => !(x.t instanceof Y.Map))
+      const { t, path } = g.pick(lists)
+      const index = g.int(0, t.length)
+      const assoc = g.pick([0, -1, 1])
+      const rp = Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(t, index, assoc))
+      cmd(`rpos ${ri} ${JSON.stringify(path)} ${index} ${assoc}`, hex(rp), `seed ${seed} step ${step}: relative position on ${ri}`)
+      relpos.push(rp)
+    }
+    if (relpos.length && g.rand() < 0.08) {
+      const rp = g.pick(relpos)
+      const abs = Y.createAbsolutePositionFromRelativePosition(Y.decodeRelativePosition(rp), r.doc)
+      let want = '-'
+      if (abs) {
+        const it = abs.type._item
+        const name = it ? null : [...r.doc.share.entries()].find(e => e[1] === abs.type)[0]
+        want = (it ? `id:${it.id.client}:${it.id.clock}` : `root:${name}`) + ` ${abs.index}`
+      }
+      cmd(`rpres ${ri} ${hex(rp)}`, want, `seed ${seed} step ${step}: resolve a relative position on ${ri}`)
+    }
+    if (!gc && g.rand() < 0.04) {
+      const sn = Y.encodeSnapshot(Y.snapshot(r.doc))
+      cmd(`snap ${ri} `, hex(sn), `seed ${seed} step ${step}: snapshot of ${ri}`)
+      snaps.push({ ri, sn })
+    }
+    if (snaps.length && g.rand() < 0.05) {
+      const { ri: si, sn } = g.pick(snaps)
+      const nd = Y.createDocFromSnapshot(reps[si].doc, Y.decodeSnapshot(sn))
+      cmd(`fromsnap ${si} ${hex(sn)} 40`, 'ok', `seed ${seed} step ${step}: doc from a snapshot of ${si}`)
+      cmd('enc 40', hex(Y.encodeStateAsUpdate(nd)), `seed ${seed} step ${step}: the snapshot's document`)
+      cmd(`json 40 ${SPEC}`, jsonOf(nd), `seed ${seed} step ${step}: the snapshot's content`)
+      cmd('free 40', 'ok', `seed ${seed} step ${step}: free`)
+      reps[si].emitted.length = 0
     }
     if (withUndo && g.rand() < 0.2) {
       const what = g.pick(['undo', 'undo', 'redo', 'stopcap'])

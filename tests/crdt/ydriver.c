@@ -24,6 +24,10 @@
  *   um D TIMEOUT SPEC        an undo manager over the roots of SPEC  -> ok
  *   undo D | redo D          prints the update it emitted           -> HEX | -
  *   stopcap D                stop capturing (next change: new step)  -> ok
+ *   rpos D PATH INDEX ASSOC  relative position from an index        -> HEX
+ *   rpres D HEX              where it is now: id:client:clock|root:name INDEX, or -
+ *   snap D                   encodeSnapshot(snapshot(doc))          -> HEX
+ *   fromsnap D HEX N         createDocFromSnapshot into doc N       -> ok
  *
  * Ops: {"p": path, "o": name, ...}; path = [root, kind, step...] where a
  * step is a map key (string) or a list index (number).
@@ -676,6 +680,59 @@ int main(void)
                 fprintf(stderr, "ydriver: unknown command %s\n", cmd);
                 return 2;
             }
+        } else if (strcmp(cmd, "rpos") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            json_t *path = json_loads(strtok_r(NULL, " ", &save), 0, NULL);
+            size_t index = strtoull(strtok_r(NULL, " ", &save), NULL, 10);
+            int assoc = atoi(strtok_r(NULL, " ", &save));
+            pkc_ytype *t;
+            uint8_t *out = NULL;
+            size_t n = 0;
+            int rc = resolve(doc, path, &t);
+            if (rc == 0)
+                rc = pkc_yrelpos_from_index(t, index, assoc, &out, &n);
+            json_decref(path);
+            print_blob(rc, out, n);
+        } else if (strcmp(cmd, "rpres") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            size_t n, index;
+            uint8_t *rp = unhex(strtok_r(NULL, " ", &save), &n);
+            pkc_ytype *t;
+            int rc = pkc_yrelpos_to_index(doc, rp, n, &t, &index);
+            free(rp);
+            if (rc == PKC_ERR_NOT_FOUND) {
+                putchar('-');
+            } else if (rc) {
+                print_err(rc);
+            } else {
+                ybranch *b = (ybranch *)t;
+                if (b->item)
+                    printf("id:%llu:%u %zu", (unsigned long long)doc->cl[b->item->id.client].id,
+                           b->item->id.clock, index);
+                else
+                    printf("root:%s %zu", b->root->s, index);
+            }
+        } else if (strcmp(cmd, "snap") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            uint8_t *out = NULL;
+            size_t n;
+            int rc = pkc_ydoc_snapshot(doc, &out, &n);
+            print_blob(rc, out, n);
+        } else if (strcmp(cmd, "fromsnap") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            size_t n;
+            uint8_t *sn = unhex(strtok_r(NULL, " ", &save), &n);
+            int d = atoi(strtok_r(NULL, " ", &save));
+            pkc_ydoc_free(docs[d]);
+            docs[d] = NULL;
+            int rc = pkc_ydoc_from_snapshot(doc, sn, n, &docs[d]);
+            free(sn);
+            if (rc == 0)
+                rc = pkc_ydoc_observe_update(docs[d], on_update, NULL, NULL);
+            if (rc)
+                print_err(rc);
+            else
+                fputs("ok", stdout);
         } else if (strcmp(cmd, "emitted") == 0) {
             /* every update emitted (by any document) since the last "emitted" */
             fwrite(all_updates.data, 1, all_updates.len, stdout);
