@@ -50,9 +50,15 @@ int yv_copy(yv *dst, const yv *src);    /* deep copy, object keys in JS order */
 int yany_read(pkc_reader *r, yv *out);
 int yany_skip(pkc_reader *r);
 int yany_write(pkc_buf *b, const yv *v); /* as lib0 writeAny */
+/* Validates one value like yany_skip; *canonical is 1 if lib0 writeAny
+ * would write what lib0 readAny reads from it as the same bytes. */
+int yany_canon(pkc_reader *r, int *canonical);
 /* JSON text (as JSON.parse / JSON.stringify). */
 int yjson_parse(const char *s, size_t n, yv *out);
 int yjson_valid(const char *s, size_t n);
+/* Parses s; *canonical is 1 if JSON.stringify(JSON.parse(s)) is s (or s has
+ * lone surrogates pkc keeps as they are), else appends that text to out. */
+int yjson_canon(const char *s, size_t n, pkc_buf *out, int *canonical);
 int yjson_write(pkc_buf *b, const yv *v);
 /* JavaScript String(v) (used by the XML serialisation). */
 int yv_js_string(pkc_buf *b, const yv *v);

@@ -8,6 +8,7 @@
  * Item content is kept in its v1 encoding (pointing into the input for v1;
  * converted into a scratch buffer for v2), so the v1 writer can copy it.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,6 +205,7 @@ typedef struct ydecoder {
     yupd *u;
     size_t total_in;
     size_t nstructs;
+    pkc_buf canon; /* content rewritten to canonical form */
 } ydecoder;
 
 static int d_client(ydecoder *d, uint64_t *v)
@@ -284,11 +286,18 @@ static int d_key(ydecoder *d, const char **s, size_t *n, size_t *off)
     return 0;
 }
 
+/* Bytes at `off` of a buffer that may still be empty (data NULL). */
+static const uint8_t *buf_at(const pkc_buf *b, size_t off)
+{
+    static const uint8_t none[1];
+    return b->data ? b->data + off : none;
+}
+
 /* String as bytes of v1 content: varstring. */
 static int push_str(ydecoder *d, pkc_buf *out, const char *s, size_t n, size_t off)
 {
     if (s == NULL)
-        s = (const char *)d->u->strs.data + off;
+        s = (const char *)buf_at(&d->u->strs, off);
     return pkc_buf_push_varstring(out, s, n);
 }
 
@@ -335,6 +344,193 @@ static int any_as_json(ydecoder *d, pkc_buf *out)
     return rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Canonical content. Yjs decodes content into JavaScript values and writes
+ * those anew, so Any, JSON and subdocument options come out of it in one form
+ * whatever bytes came in (a float64 1.0 as the integer 1, object keys in
+ * JavaScript's order, duplicates once, overlong varints shortened, ...). pkc
+ * keeps content as bytes; it rewrites content that is not in that form. */
+
+static int min_var(const uint8_t *a, const uint8_t *b)
+{
+    return b - a == 1 || b[-1] != 0;
+}
+
+/* JSON text s[0..n) as a varstring, canonical; *same = 0 if it changed. */
+static int canon_json_str(pkc_buf *out, const char *s, size_t n, int *same)
+{
+    pkc_buf j = PKC_BUF_INIT;
+    int canonical, rc = yjson_canon(s, n, &j, &canonical);
+    if (rc == 0) {
+        if (canonical) {
+            pkc_buf_push_varstring(out, s, n);
+        } else {
+            *same = 0;
+            pkc_buf_push_varstring(out, (const char *)j.data, j.len);
+        }
+    }
+    pkc_buf_free(&j);
+    return rc ? rc : out->err;
+}
+
+static int truthy(const yv *v)
+{
+    switch (v->kind) {
+    case PKC_YV_UNDEFINED:
+    case PKC_YV_NULL:
+        return 0;
+    case PKC_YV_BOOL:
+        return v->u.boolean;
+    case PKC_YV_NUMBER:
+        return v->u.number != 0 && !isnan(v->u.number);
+    case PKC_YV_BIGINT:
+        return v->u.bigint != 0;
+    case PKC_YV_STRING:
+        return v->u.str.len != 0;
+    default:
+        return 1;
+    }
+}
+
+static const yv *opt_get(const yv *o, const char *k)
+{
+    if (o->kind != PKC_YV_OBJECT)
+        return NULL;
+    for (size_t i = 0; i < o->u.object.len; i++)
+        if (o->u.object.entries[i].key_len == strlen(k) &&
+            memcmp(o->u.object.entries[i].key, k, strlen(k)) == 0)
+            return &o->u.object.entries[i].value;
+    return NULL;
+}
+
+/* ContentDoc: new Doc({ guid, ...opts }) and back: the guid (opts.guid wins),
+ * then { gc: false } if !gc, { autoLoad: true } if autoLoad, { meta } unless
+ * null or undefined. */
+static int canon_doc(pkc_reader *r, pkc_buf *out)
+{
+    const char *g;
+    size_t gn;
+    yv o;
+    int rc;
+    if ((rc = pkc_reader_varstring(r, &g, &gn)) || (rc = yany_read(r, &o)))
+        return rc;
+    if (o.kind == PKC_YV_NULL || o.kind == PKC_YV_UNDEFINED) {
+        yv_clear(&o);
+        return bad(r, "subdocument options are null"); /* Yjs throws */
+    }
+    const yv *guid = opt_get(&o, "guid"), *gc = opt_get(&o, "gc"), *al = opt_get(&o, "autoLoad"),
+             *meta = opt_get(&o, "meta");
+    if (guid && guid->kind != PKC_YV_STRING) {
+        yv_clear(&o);
+        return bad(r, "subdocument guid option is not a string");
+    }
+    if (guid)
+        pkc_buf_push_varstring(out, guid->u.str.ptr, guid->u.str.len);
+    else
+        pkc_buf_push_varstring(out, g, gn);
+    int ngc = gc && gc->kind != PKC_YV_UNDEFINED && !truthy(gc);
+    int nal = al && truthy(al);
+    int nmeta = meta && meta->kind != PKC_YV_UNDEFINED && meta->kind != PKC_YV_NULL;
+    pkc_buf_push_u8(out, 118);
+    pkc_buf_push_varuint(out, (uint64_t)(ngc + nal + nmeta));
+    if (ngc) {
+        pkc_buf_push_varstring(out, "gc", 2);
+        pkc_buf_push_u8(out, 121);
+    }
+    if (nal) {
+        pkc_buf_push_varstring(out, "autoLoad", 8);
+        pkc_buf_push_u8(out, 120);
+    }
+    if (nmeta) {
+        pkc_buf_push_varstring(out, "meta", 4);
+        rc = yany_write(out, meta);
+    }
+    yv_clear(&o);
+    return rc ? rc : out->err;
+}
+
+/* Content p[0..n) in the v1 encoding of kind; on return *rewritten says
+ * whether d->canon holds its canonical form instead. */
+static int canon_content(ydecoder *d, uint8_t kind, const uint8_t *p, size_t n, int *rewritten)
+{
+    pkc_reader r;
+    pkc_buf *out = &d->canon;
+    uint64_t len;
+    int rc, same = 1;
+    *rewritten = 0;
+    pkc_buf_reset(out);
+    pkc_reader_init(&r, p, n);
+    switch (kind) {
+    case YC_ANY: {
+        const uint8_t *a;
+        if ((rc = pkc_reader_varuint(&r, &len)))
+            return rc;
+        a = r.p;
+        for (uint64_t i = 0; i < len && same; i++)
+            if ((rc = yany_canon(&r, &same)))
+                return rc;
+        if (same)
+            return 0;
+        r.p = a;
+        pkc_buf_push_varuint(out, len);
+        for (uint64_t i = 0; i < len; i++) {
+            yv v;
+            if ((rc = yany_read(&r, &v)))
+                return rc;
+            rc = yany_write(out, &v);
+            yv_clear(&v);
+            if (rc)
+                return rc;
+        }
+        break;
+    }
+    case YC_JSON:
+        if ((rc = pkc_reader_varuint(&r, &len)))
+            return rc;
+        pkc_buf_push_varuint(out, len);
+        for (uint64_t i = 0; i < len; i++) {
+            const uint8_t *a = r.p;
+            const char *t;
+            size_t tn;
+            if ((rc = pkc_reader_varstring(&r, &t, &tn)))
+                return rc;
+            if (!min_var(a, (const uint8_t *)t))
+                same = 0;
+            if (tn == 9 && memcmp(t, "undefined", 9) == 0)
+                rc = pkc_buf_push_varstring(out, t, tn);
+            else
+                rc = canon_json_str(out, t, tn, &same);
+            if (rc)
+                return rc;
+        }
+        break;
+    case YC_EMBED:
+    case YC_FORMAT: {
+        const char *t;
+        size_t tn;
+        if (kind == YC_FORMAT) {
+            if ((rc = pkc_reader_varstring(&r, &t, &tn)))
+                return rc;
+            pkc_buf_push_varstring(out, t, tn);
+        }
+        if ((rc = pkc_reader_varstring(&r, &t, &tn)) || (rc = canon_json_str(out, t, tn, &same)))
+            return rc;
+        break;
+    }
+    case YC_DOC:
+        if ((rc = canon_doc(&r, out)))
+            return rc;
+        same = out->len == n && memcmp(out->data, p, n) == 0;
+        break;
+    default:
+        return 0;
+    }
+    if (out->err)
+        return out->err;
+    *rewritten = !same;
+    return 0;
+}
+
 /* Reads an item's content; fills s->len, s->tref and, for v1, s->content;
  * for v2 appends the v1 encoding to u->scratch (offset in *coff). */
 static int d_content(ydecoder *d, ydec *s, size_t *coff)
@@ -373,7 +569,7 @@ static int d_content(ydecoder *d, ydec *s, size_t *coff)
                 size_t n, off;
                 if ((rc = d_string(d, &str, &n, &off)))
                     return rc;
-                const char *t = str ? str : (const char *)d->u->strs.data + off;
+                const char *t = str ? str : (const char *)buf_at(&d->u->strs, off);
                 if ((rc = json_or_undefined(t, n)))
                     return pkc_error_wrap(rc, "offset %zu: JSON content", pkc_reader_offset(r));
                 if (d->v2)
@@ -396,7 +592,7 @@ static int d_content(ydecoder *d, ydec *s, size_t *coff)
         size_t n, off;
         if ((rc = d_string(d, &str, &n, &off)))
             return rc;
-        const char *t = str ? str : (const char *)d->u->strs.data + off;
+        const char *t = str ? str : (const char *)buf_at(&d->u->strs, off);
         len = yc_utf16_len((const uint8_t *)t, n, NULL);
         if (d->v2)
             push_str(d, out, str, n, off);
@@ -485,7 +681,28 @@ static int d_content(ydecoder *d, ydec *s, size_t *coff)
     if (len >= YC_MAX_CLOCK)
         return range_err(r, "struct length out of range");
     s->len = (uint32_t)len;
+    if (s->kind == YC_ANY || s->kind == YC_JSON || s->kind == YC_EMBED || s->kind == YC_FORMAT ||
+        s->kind == YC_DOC) {
+        int rewritten;
+        const uint8_t *cp = d->v2 ? out->data + *coff : start;
+        size_t cn = d->v2 ? out->len - *coff : (size_t)(r->p - start);
+        if ((rc = canon_content(d, s->kind, cp, cn, &rewritten)))
+            return pkc_error_wrap(rc, "offset %zu: content", pkc_reader_offset(r));
+        if (rewritten) {
+            if (d->v2)
+                out->len = *coff;
+            else
+                *coff = out->len;
+            if (pkc_buf_push(out, d->canon.data, d->canon.len))
+                return out->err;
+            if (!d->v2) {
+                s->content_len = (uint32_t)d->canon.len;
+                return 0; /* s->content is set once `out` stops moving */
+            }
+        }
+    }
     if (!d->v2) {
+        *coff = SIZE_MAX;
         s->content = start;
         s->content_len = (uint32_t)(r->p - start);
     }
@@ -614,15 +831,13 @@ static int decode_structs(ydecoder *d, v2fix **fix)
                 }
                 if ((rc = d_content(d, &s, &fx.coff)))
                     return rc;
-                if (!d->v2)
-                    fx.coff = SIZE_MAX;
             }
             if (clock + s.len >= YC_MAX_CLOCK)
                 return range_err(r, "clock out of range");
             clock += s.len;
             if (YC_PUSH(u->s, u->n, u->cap, s))
                 return pkc_error_code(PKC_ERR_NOMEM);
-            if (d->v2) {
+            {
                 size_t nfix = u->n - 1;
                 if (yc_grow((void **)fix, &capfix, nfix + 1, sizeof **fix))
                     return pkc_error_code(PKC_ERR_NOMEM);
@@ -711,6 +926,7 @@ int yupd_decode(yupd *u, const uint8_t *p, size_t n, int v2)
     memset(u, 0, sizeof *u);
     pkc_buf_init(&u->scratch);
     pkc_buf_init(&u->strs);
+    pkc_buf_init(&d.canon);
     d.v2 = v2;
     d.u = u;
     d.total_in = n;
@@ -740,17 +956,21 @@ int yupd_decode(yupd *u, const uint8_t *p, size_t n, int v2)
         goto fail;
     if ((rc = pkc_reader_finish(&d.rest)))
         goto fail;
+    /* v1 content rewritten to canonical form lives in u->scratch too */
+    for (size_t i = 0; !v2 && i < u->n; i++)
+        if (fix[i].coff != SIZE_MAX)
+            u->s[i].content = buf_at(&u->scratch, fix[i].coff);
     if (v2) {
         for (size_t i = 0; i < u->n; i++) {
             ydec *s = &u->s[i];
             if (fix[i].coff != SIZE_MAX) {
                 /* content length: up to the next struct's content or the end */
-                s->content = u->scratch.data + fix[i].coff;
+                s->content = buf_at(&u->scratch, fix[i].coff);
             }
             if (fix[i].pname_off != SIZE_MAX)
-                s->pname = (const char *)u->strs.data + fix[i].pname_off;
+                s->pname = (const char *)buf_at(&u->strs, fix[i].pname_off);
             if (fix[i].psub_off != SIZE_MAX)
-                s->psub = (const char *)u->strs.data + fix[i].psub_off;
+                s->psub = (const char *)buf_at(&u->strs, fix[i].psub_off);
         }
         /* content lengths from consecutive offsets */
         size_t last = u->scratch.len;
@@ -764,11 +984,13 @@ int yupd_decode(yupd *u, const uint8_t *p, size_t n, int v2)
     free(fix);
     free(d.keys);
     free(d.clients);
+    pkc_buf_free(&d.canon);
     return 0;
 fail:
     free(fix);
     free(d.keys);
     free(d.clients);
+    pkc_buf_free(&d.canon);
     yupd_free(u);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "crdt.h"
 #include "util/err.h"
+#include "util/log.h"
 
 /* A set of items for the conflict loop: "items before origin", of which the
  * ones added since the last clear are the "conflicting items". */
@@ -282,6 +283,19 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
         it->left = l;
         it->origin = yi_last_id(l);
         it->flags |= YF_ORIGIN;
+        /* The rest of a struct we already know the start of: in any real
+         * update its left neighbour is that start, in the same list. An
+         * update that gives known ids other content can make it an item of
+         * another list. Yjs then links the item into that list while
+         * keeping its own parent (its lists and lengths disagree from then
+         * on), or throws if it is a GC. pkc keeps its lists sound: it
+         * drops the content (the clocks become a GC) and warns. */
+        if (it->parent && (l->kind == YC_GC || l->parent != it->parent || l->psub != it->psub)) {
+            pkc_logw("crdt",
+                     "update gives %llu:%u other content than the document has; dropped %u units",
+                     (unsigned long long)doc->cl[it->id.client].id, it->id.clock, it->len);
+            it->parent = NULL;
+        }
     }
     ybranch *parent = it->parent;
     if (parent == NULL) {

@@ -361,17 +361,29 @@ static int any_read(pkc_reader *r, yv *out, int depth, int build)
         for (uint64_t i = 0; i < cnt; i++) {
             const char *k;
             size_t kn;
-            pkc_yentry *e = &out->u.object.entries[i];
+            pkc_yentry *e;
             if ((rc = pkc_reader_varstring(r, &k, &kn))) {
                 yv_clear(out);
                 return rc;
             }
+            if (kn == 9 && memcmp(k, "__proto__", 9) == 0) {
+                /* readAny does obj[key] = value: that sets the prototype
+                 * (or nothing); the object gets no such key */
+                yv tmp;
+                if ((rc = any_read(r, &tmp, depth + 1, 1))) {
+                    yv_clear(out);
+                    return rc;
+                }
+                yv_clear(&tmp);
+                continue;
+            }
+            e = &out->u.object.entries[out->u.object.len];
             if ((e->key = dup_bytes(k, kn)) == NULL) {
                 yv_clear(out);
                 goto nomem;
             }
             e->key_len = kn;
-            out->u.object.len = i + 1;
+            out->u.object.len++;
             if ((rc = any_read(r, &e->value, depth + 1, 1))) {
                 yv_clear(out);
                 return rc;
@@ -410,6 +422,163 @@ int yany_skip(pkc_reader *r)
     return rc;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Canonical form: what lib0 writeAny writes for what lib0 readAny reads     */
+
+/* A varuint / varint of bytes [a, b) has no redundant trailing group. */
+static int minimal_var(const uint8_t *a, const uint8_t *b)
+{
+    return b - a == 1 || b[-1] != 0;
+}
+
+static int canon_number(double d)
+{
+    return !(isfinite(d) && d == trunc(d) && fabs(d) <= 2147483647.0);
+}
+
+static int is_index_key(const char *k, size_t n, uint32_t *ix)
+{
+    return index_key(k, n, ix);
+}
+
+/* Walks one value like any_read; *canon becomes 0 if rewriting what readAny
+ * makes of it would give other bytes. */
+static int any_canon(pkc_reader *r, int depth, int *canon)
+{
+    uint8_t tag;
+    const uint8_t *a;
+    int rc;
+    if (depth > YC_MAX_DEPTH)
+        return pkc_error(PKC_ERR_TOO_LARGE, "offset %zu: values nested deeper than %d",
+                         pkc_reader_offset(r), YC_MAX_DEPTH);
+    if ((rc = pkc_reader_u8(r, &tag)))
+        return rc;
+    switch (tag) {
+    case 127:
+    case 126:
+    case 121:
+    case 120:
+        return 0;
+    case 125: {
+        int64_t v;
+        a = r->p;
+        if ((rc = pkc_reader_varint(r, &v, NULL)))
+            return rc;
+        if (!minimal_var(a, r->p) || v > 2147483647 || v < -2147483647)
+            *canon = 0;
+        return 0;
+    }
+    case 124: {
+        const uint8_t *p;
+        if ((rc = pkc_reader_bytes(r, 4, &p)))
+            return rc;
+        double d = be_float32(p);
+        if (isnan(d) || !canon_number(d))
+            *canon = 0; /* a NaN becomes a float64, an int31 a varint */
+        return 0;
+    }
+    case 123: {
+        const uint8_t *p;
+        if ((rc = pkc_reader_bytes(r, 8, &p)))
+            return rc;
+        double d = be_float64(p);
+        if (isnan(d)) {
+            if (!(p[1] & 0x08))
+                *canon = 0; /* signalling: engines quieten it */
+        } else if (!canon_number(d) || (double)(float)d == d) {
+            *canon = 0;
+        }
+        return 0;
+    }
+    case 122:
+        return pkc_reader_bytes(r, 8, (const uint8_t **)&a);
+    case 119:
+    case 116: {
+        const char *s;
+        size_t n;
+        a = r->p;
+        if (tag == 119)
+            rc = pkc_reader_varstring(r, &s, &n);
+        else
+            rc = pkc_reader_varbytes(r, (const uint8_t **)&s, &n);
+        if (rc)
+            return rc;
+        if (!minimal_var(a, (const uint8_t *)s))
+            *canon = 0;
+        return 0;
+    }
+    case 118:
+    case 117: {
+        uint64_t cnt;
+        a = r->p;
+        if ((rc = pkc_reader_varuint(r, &cnt)))
+            return rc;
+        if (!minimal_var(a, r->p))
+            *canon = 0;
+        if (cnt > pkc_reader_left(r) / (tag == 118 ? 2 : 1))
+            return pkc_error(PKC_ERR_TRUNCATED, "offset %zu: %llu members announced, %zu bytes left",
+                             pkc_reader_offset(r), (unsigned long long)cnt, pkc_reader_left(r));
+        /* object keys: no duplicates, no __proto__, array indices first
+         * and ascending (checked pairwise for small objects only) */
+        enum { SMALL = 32 };
+        const char *keys[SMALL];
+        size_t klen[SMALL];
+        int seen_plain = 0;
+        uint32_t last_ix = 0;
+        int have_ix = 0;
+        for (uint64_t i = 0; i < cnt; i++) {
+            if (tag == 118) {
+                const char *k;
+                size_t kn;
+                uint32_t ix;
+                a = r->p;
+                if ((rc = pkc_reader_varstring(r, &k, &kn)))
+                    return rc;
+                if (!minimal_var(a, (const uint8_t *)k) || (kn == 9 && memcmp(k, "__proto__", 9) == 0))
+                    *canon = 0;
+                if (is_index_key(k, kn, &ix)) {
+                    if (seen_plain || (have_ix && ix <= last_ix))
+                        *canon = 0;
+                    last_ix = ix;
+                    have_ix = 1;
+                } else {
+                    seen_plain = 1;
+                }
+                if (cnt > SMALL) {
+                    *canon = 0; /* decided by rewriting */
+                } else {
+                    for (uint64_t j = 0; j < i; j++)
+                        if (klen[j] == kn && memcmp(keys[j], k, kn) == 0)
+                            *canon = 0;
+                    keys[i] = k;
+                    klen[i] = kn;
+                }
+            }
+            if ((rc = any_canon(r, depth + 1, canon)))
+                return rc;
+        }
+        return 0;
+    }
+    default:
+        r->p--;
+        return pkc_error(PKC_ERR_MALFORMED, "offset %zu: unknown value type %u",
+                         pkc_reader_offset(r), tag);
+    }
+}
+
+int yany_canon(pkc_reader *r, int *canonical)
+{
+    pkc_reader save = *r;
+    int canon = 1;
+    int rc = any_canon(r, 0, &canon);
+    if (rc) {
+        *r = save;
+        return rc;
+    }
+    *canonical = canon;
+    return 0;
+}
+
 static int push_be(pkc_buf *b, uint64_t v, int n)
 {
     uint8_t t[8];
@@ -446,6 +615,8 @@ static int any_write(pkc_buf *b, const yv *v, int depth)
         }
         uint64_t u;
         memcpy(&u, &d, 8);
+        if (isnan(d))
+            u |= UINT64_C(1) << 51; /* JavaScript engines keep NaNs quiet */
         pkc_buf_push_u8(b, 123);
         return push_be(b, u, 8);
     }
@@ -574,6 +745,7 @@ size_t yjs_number(double d, char out[32])
 typedef struct jp {
     const char *s, *p, *end;
     int build;
+    int lossy; /* a lone surrogate escape became U+FFFD */
 } jp;
 
 static int jerr(const jp *j, const char *what)
@@ -691,8 +863,10 @@ static int jstring(jp *j, pkc_buf *b)
                 else
                     *j = save;
             }
-            if (cp >= 0xd800 && cp <= 0xdfff)
+            if (cp >= 0xd800 && cp <= 0xdfff) {
                 cp = 0xfffd; /* a lone surrogate has no UTF-8 form */
+                j->lossy = 1;
+            }
             break;
         }
         default:
@@ -928,9 +1102,9 @@ static int jvalue(jp *j, yv *out, int depth)
     }
 }
 
-static int json_run(const char *s, size_t n, yv *out, int build)
+static int json_run(const char *s, size_t n, yv *out, int build, int *lossy)
 {
-    jp j = {s, s, s + n, build};
+    jp j = {s, s, s + n, build, 0};
     yv tmp;
     int rc = jvalue(&j, build ? &tmp : NULL, 0);
     if (rc)
@@ -943,17 +1117,38 @@ static int json_run(const char *s, size_t n, yv *out, int build)
     }
     if (build)
         *out = tmp;
+    if (lossy)
+        *lossy = j.lossy;
     return 0;
 }
 
 int yjson_parse(const char *s, size_t n, yv *out)
 {
-    return json_run(s, n, out, 1);
+    return json_run(s, n, out, 1, NULL);
 }
 
 int yjson_valid(const char *s, size_t n)
 {
-    return json_run(s, n, NULL, 0);
+    return json_run(s, n, NULL, 0, NULL);
+}
+
+int yjson_canon(const char *s, size_t n, pkc_buf *out, int *canonical)
+{
+    yv v;
+    int lossy = 0;
+    size_t at = out->len;
+    int rc = json_run(s, n, &v, 1, &lossy);
+    if (rc)
+        return rc;
+    rc = yjson_write(out, &v);
+    yv_clear(&v);
+    if (rc)
+        return rc;
+    /* a text with lone surrogates pkc cannot hold is kept as it came */
+    *canonical = lossy || (out->len - at == n && memcmp(out->data + at, s, n) == 0);
+    if (*canonical)
+        out->len = at; /* else out holds the canonical text */
+    return 0;
 }
 
 int yjson_write_string(pkc_buf *b, const char *s, size_t n)

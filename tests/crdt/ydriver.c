@@ -28,6 +28,8 @@
  *   rpres D HEX              where it is now: id:client:clock|root:name INDEX, or -
  *   snap D                   encodeSnapshot(snapshot(doc))          -> HEX
  *   fromsnap D HEX N         createDocFromSnapshot into doc N       -> ok
+ *   tryapply D HEX (tryapply2)  apply; an error must change nothing
+ *                            -> ok | ok warned (crdt warnings) | err NAME unchanged
  *
  * Ops: {"p": path, "o": name, ...}; path = [root, kind, step...] where a
  * step is a map key (string) or a list index (number).
@@ -54,6 +56,17 @@ static pkc_yundo *ums[MAXDOCS];
 static pkc_manual_clock mclock;
 static pkc_yawareness *aws[MAXDOCS];
 static pkc_buf aw_events[MAXDOCS]; /* initialised in main */
+
+/* crdt warnings logged (bad input that was handled) */
+static unsigned warnings;
+static void on_log(void *ud, pkc_log_level level, const char *subsystem, const char *message)
+{
+    (void)ud;
+    if (level <= PKC_LOG_WARN && strcmp(subsystem, "crdt") == 0)
+        warnings++;
+    else
+        fprintf(stderr, "pkc[%s] %s: %s\n", subsystem, pkc_log_level_name(level), message);
+}
 
 static void ids_str(pkc_buf *b, const uint64_t *v, size_t n)
 {
@@ -375,6 +388,7 @@ int main(void)
     ssize_t len;
     verbose_errors = getenv("YDRIVER_VERBOSE") != NULL;
     pkc_manual_clock_init(&mclock, 0, 0);
+    pkc_log_set_handler(on_log, NULL);
     for (int i = 0; i < MAXDOCS; i++)
         pkc_buf_init(&aw_events[i]);
     while ((len = getline(&line, &cap, stdin)) > 0) {
@@ -733,6 +747,40 @@ int main(void)
                 print_err(rc);
             else
                 fputs("ok", stdout);
+        } else if (strcmp(cmd, "tryapply") == 0 || strcmp(cmd, "tryapply2") == 0) {
+            /* apply; on an error the document must be exactly as before */
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            size_t n, b0n, b1n;
+            uint8_t *u = unhex(strtok_r(NULL, " ", &save), &n), *b0 = NULL, *b1 = NULL;
+            uint8_t *sv0 = NULL, *sv1 = NULL;
+            size_t sv0n, sv1n;
+            if (pkc_ydoc_encode_state(doc, NULL, 0, &b0, &b0n) || pkc_ydoc_state_vector(doc, &sv0, &sv0n)) {
+                fprintf(stderr, "ydriver: encode failed\n");
+                return 2;
+            }
+            int pend0 = pkc_ydoc_pending(doc);
+            warnings = 0;
+            int rc = cmd[8] == '2' ? pkc_ydoc_apply_update_v2(doc, u, n, NULL)
+                                   : pkc_ydoc_apply_update(doc, u, n, NULL);
+            if (rc == 0) {
+                fputs(warnings ? "ok warned" : "ok", stdout);
+            } else {
+                if (pkc_ydoc_encode_state(doc, NULL, 0, &b1, &b1n) ||
+                    pkc_ydoc_state_vector(doc, &sv1, &sv1n)) {
+                    fprintf(stderr, "ydriver: encode failed\n");
+                    return 2;
+                }
+                int same = b0n == b1n && memcmp(b0, b1, b0n) == 0 && sv0n == sv1n &&
+                           memcmp(sv0, sv1, sv0n) == 0 && pend0 == pkc_ydoc_pending(doc);
+                printf("err %s %s", pkc_err_name(rc), same ? "unchanged" : "CHANGED");
+                if (verbose_errors)
+                    fprintf(stderr, "ydriver: %s: %s\n", pkc_err_name(rc), pkc_errmsg());
+            }
+            free(u);
+            free(b0);
+            free(b1);
+            free(sv0);
+            free(sv1);
         } else if (strcmp(cmd, "emitted") == 0) {
             /* every update emitted (by any document) since the last "emitted" */
             fwrite(all_updates.data, 1, all_updates.len, stdout);
@@ -771,7 +819,14 @@ int main(void)
                     continue;
                 int r = yst_check(b);
                 if (r) {
-                    printf("bad tree %d", r);
+                    uint64_t w = 0, nitems = 0;
+                    for (const yitem *it = b->start; it; it = it->right, nitems++)
+                        w += yi_weight(it);
+                    printf("bad tree %d (branch %s%.*s, length %llu, list weight %llu in %llu items)", r,
+                           b->item ? "item " : "root ",
+                           b->root ? (int)b->root->len : 0, b->root ? b->root->s : "",
+                           (unsigned long long)b->length, (unsigned long long)w,
+                           (unsigned long long)nitems);
                     bad = 1;
                     break;
                 }
