@@ -262,6 +262,10 @@ void yst_free(ybranch *b);
 /* Debug check of the whole tree; returns 0 when consistent. */
 int yst_check(const ybranch *b);
 
+/* check.c: NULL if the document's internal invariants hold, else what is
+ * wrong (written to buf). O(document); for tests and fuzzers. */
+const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n);
+
 /* ------------------------------------------------------------------------ */
 /* Branches (shared types).                                                 */
 

@@ -268,6 +268,7 @@ int yc_integrate_gc(pkc_ytxn *txn, yitem *it)
     it->flags = YF_DELETED | YF_INLINE;
     it->parent = NULL;
     it->psub = NULL;
+    it->left = it->right = NULL;
     return ycl_push(txn->doc, it->id.client, it);
 }
 

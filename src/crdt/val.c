@@ -545,7 +545,8 @@ static int any_canon(pkc_reader *r, int depth, int *canon)
                     seen_plain = 1;
                 }
                 if (cnt > SMALL) {
-                    *canon = 0; /* decided by rewriting */
+                    if (*canon)
+                        *canon = -1; /* decided by rewriting (unless known bad) */
                 } else {
                     for (uint64_t j = 0; j < i; j++)
                         if (klen[j] == kn && memcmp(keys[j], k, kn) == 0)
@@ -574,6 +575,22 @@ int yany_canon(pkc_reader *r, int *canonical)
     if (rc) {
         *r = save;
         return rc;
+    }
+    if (canon < 0) {
+        /* a large object: compare with what writing it gives */
+        pkc_reader again = save;
+        pkc_buf w = PKC_BUF_INIT;
+        yv v;
+        if ((rc = yany_read(&again, &v)))
+            return rc;
+        rc = yany_write(&w, &v);
+        yv_clear(&v);
+        canon = rc == 0 && w.len == (size_t)(r->p - save.p) && memcmp(w.data, save.p, w.len) == 0;
+        pkc_buf_free(&w);
+        if (rc) {
+            *r = save;
+            return rc;
+        }
     }
     *canonical = canon;
     return 0;

@@ -786,52 +786,11 @@ int main(void)
             fwrite(all_updates.data, 1, all_updates.len, stdout);
             pkc_buf_reset(&all_updates);
         } else if (strcmp(cmd, "check") == 0) {
-            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
-            int bad = 0;
-            for (uint32_t ci = 0; ci < doc->ncl && !bad; ci++) {
-                const yclient *c = &doc->cl[ci];
-                uint32_t expect_clock = 0;
-                for (uint32_t bi = 0; bi < c->nb && !bad; bi++) {
-                    if (c->b[bi]->n == 0 && c->nb > 1) {
-                        printf("bad empty block");
-                        bad = 1;
-                    } else if (c->b[bi]->n && c->first[bi] != c->b[bi]->s[0]->id.clock) {
-                        printf("bad first clock of block %u", bi);
-                        bad = 1;
-                    }
-                    for (uint32_t k = 0; k < c->b[bi]->n && !bad; k++) {
-                        const yitem *it = c->b[bi]->s[k];
-                        if (it->id.clock != expect_clock || it->id.client != ci || it->len == 0) {
-                            printf("bad store client %llu at clock %u: struct %u+%u",
-                                   (unsigned long long)c->id, expect_clock, it->id.clock, it->len);
-                            bad = 1;
-                        }
-                        expect_clock = it->id.clock + it->len;
-                    }
-                }
-                if (!bad && c->nb && expect_clock != c->state) {
-                    printf("bad state of client %llu", (unsigned long long)c->id);
-                    bad = 1;
-                }
-            }
-            for (ybranch *b = doc->all; b && !bad; b = b->next_all) {
-                if (b->dead)
-                    continue;
-                int r = yst_check(b);
-                if (r) {
-                    uint64_t w = 0, nitems = 0;
-                    for (const yitem *it = b->start; it; it = it->right, nitems++)
-                        w += yi_weight(it);
-                    printf("bad tree %d (branch %s%.*s, length %llu, list weight %llu in %llu items)", r,
-                           b->item ? "item " : "root ",
-                           b->root ? (int)b->root->len : 0, b->root ? b->root->s : "",
-                           (unsigned long long)b->length, (unsigned long long)w,
-                           (unsigned long long)nitems);
-                    bad = 1;
-                    break;
-                }
-            }
-            if (!bad)
+            char why[200];
+            const char *bad = yc_doc_check(getdoc(strtok_r(NULL, " ", &save)), why, sizeof why);
+            if (bad)
+                printf("bad %s", bad);
+            else
                 fputs("ok", stdout);
         } else {
             fprintf(stderr, "ydriver: unknown command %s\n", cmd);
