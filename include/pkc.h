@@ -552,8 +552,10 @@ PKC_API PKC_NODISCARD int pkc_yarray_slice(const pkc_ytype *array, size_t start,
  * attributes (a value of kind PKC_YV_NULL removes one). For insert and
  * insert_embed, attrs == NULL inherits the formatting at the position (as
  * Yjs's insert without attributes); an empty list (nattrs 0, attrs not
- * NULL) inserts unformatted text. PKC_ERR_RANGE beyond the end;
- * PKC_ERR_INVALID_ARG for text that is not UTF-8.
+ * NULL) inserts unformatted text. As in Yjs, an index past the end means
+ * the end, a deleted range stops at the end, and formatting a range that
+ * reaches past the end appends newlines (formatted) to fill it (Quill's
+ * trailing newline). PKC_ERR_INVALID_ARG for text that is not UTF-8.
  */
 PKC_API PKC_NODISCARD int pkc_ytext_insert(pkc_ytxn *txn, pkc_ytype *text, size_t index,
                                            const char *utf8, size_t len, const pkc_yentry *attrs,

@@ -742,8 +742,7 @@ static int do_insert(pkc_ytxn *txn, ybranch *b, uint64_t index, const yins *ins,
                      const pkc_yentry *attrs, size_t nattrs, int inherit)
 {
     if (index > b->length)
-        return pkc_error(PKC_ERR_RANGE, "index %llu beyond the length %llu",
-                         (unsigned long long)index, (unsigned long long)b->length);
+        index = b->length; /* as Yjs: past the end is the end */
     ytpos p;
     yattrs a;
     int rc;
@@ -803,11 +802,11 @@ PKC_API int pkc_ytext_delete(pkc_ytxn *txn, pkc_ytype *text, size_t index, size_
     int own, rc;
     if ((rc = text_ok(b)))
         return rc;
-    if (len == 0)
+    /* as Yjs: a range reaching past the end stops there */
+    if (index >= b->length || len == 0)
         return 0;
-    if (index + len < index || index + len > b->length)
-        return pkc_error(PKC_ERR_RANGE, "range %zu+%zu beyond the length %llu", index, len,
-                         (unsigned long long)b->length);
+    if (len > b->length - index)
+        len = (size_t)(b->length - index);
     if ((rc = yc_api_begin(b, &txn, &own)))
         return rc;
     ytpos p;
@@ -824,11 +823,10 @@ PKC_API int pkc_ytext_format(pkc_ytxn *txn, pkc_ytype *text, size_t index, size_
     int own, rc;
     if ((rc = text_ok(b)))
         return rc;
-    if (len == 0)
+    /* as Yjs: nothing to format at the end; a range reaching past it
+     * appends newlines (Quill's trailing newline, Yjs's formatText) */
+    if (len == 0 || index >= b->length)
         return 0;
-    if (index + len < index || index + len > b->length)
-        return pkc_error(PKC_ERR_RANGE, "range %zu+%zu beyond the length %llu", index, len,
-                         (unsigned long long)b->length);
     yattrs a;
     if ((rc = attrs_from_api(attrs, nattrs, &a)))
         return rc;

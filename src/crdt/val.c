@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "crdt.h"
+#include "read.h"
 #include "util/err.h"
 #include "util/text.h"
 
@@ -1270,6 +1271,11 @@ static int json_write(pkc_buf *b, const yv *v, int depth)
     }
     case PKC_YV_DOC:
         return pkc_buf_push(b, "{}", 2);
+    case PKC_YV_TYPE:
+        /* JSON.stringify calls the type's toJSON() */
+        if (v->u.type.handle)
+            return yc_type_json(b, (const ybranch *)v->u.type.handle, depth + 1);
+        return pkc_buf_push(b, "null", 4);
     default:
         return pkc_buf_push(b, "null", 4);
     }

@@ -11,3 +11,5 @@ pkc_add_test(NAME crdt.cli LABELS crdt cli
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/cli.mjs $<TARGET_FILE:pkc>)
 pkc_add_test(NAME crdt.hostile LABELS crdt interop
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/hostile.mjs $<TARGET_FILE:pkc-ydriver>)
+pkc_add_test(NAME crdt.yjs_cases LABELS crdt interop
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/yjs-cases.mjs $<TARGET_FILE:pkc-ydriver>)

@@ -6,6 +6,7 @@
  *   doc D CLIENT GC          create document D                    -> ok
  *   free D                                                         -> ok
  *   apply D HEX | apply2 D HEX   apply a v1 / v2 update            -> ok | err NAME
+ *   applyr D HEX             apply with a non-NULL origin           -> ok | err NAME
  *   txn D JSON               run the ops (JSON array) in one transaction;
  *                            prints the update it emitted, or "-"  -> HEX | - | err NAME
  *   enc D [SVHEX]            encodeStateAsUpdate                   -> HEX
@@ -28,6 +29,8 @@
  *   rpres D HEX              where it is now: id:client:clock|root:name INDEX, or -
  *   snap D                   encodeSnapshot(snapshot(doc))          -> HEX
  *   fromsnap D HEX N         createDocFromSnapshot into doc N       -> ok
+ *   observe D SPEC           deep-observe the roots of SPEC         -> ok
+ *   events D                 events since the last call: [{r, path, keys, delta}]
  *   tryapply D HEX (tryapply2)  apply; an error must change nothing
  *                            -> ok | ok warned (crdt warnings) | err NAME unchanged
  *
@@ -35,7 +38,7 @@
  * step is a map key (string) or a list index (number).
  *   mset k v | mset_t k kind name | mdel k
  *   ains i vals | ains_t i kind name | apush vals | adel i n
- *   tins i s attrs|null | tembed i v attrs|null | tdel i n | tfmt i n attrs
+ *   tins i s attrs|null | tembed i v attrs|null | tembed_t i kind | tdel i n | tfmt i n attrs
  *   xel i name | xtext i | xattr k v | xrmattr k
  * Values are JSON; {"$bin": HEX} is a Uint8Array, {"$undef": 1} undefined.
  */
@@ -312,6 +315,11 @@ static int run_op(pkc_ydoc *doc, pkc_ytxn *txn, json_t *op)
         to_value(json_object_get(op, "v"), &v);
         rc = pkc_ytext_insert_embed(txn, t, I(op, "i"), &v, attrs, na, NULL);
         drop_attrs(attrs, na);
+    } else if (strcmp(o, "tembed_t") == 0) {
+        v.kind = PKC_YV_TYPE;
+        v.u.type.kind = (pkc_ytype_kind)I(op, "kind");
+        rc = pkc_ytext_insert_embed(txn, t, I(op, "i"), &v, NULL, 0, NULL);
+        v.kind = PKC_YV_NULL;
     } else if (strcmp(o, "tdel") == 0) {
         rc = pkc_ytext_delete(txn, t, I(op, "i"), I(op, "n"));
     } else if (strcmp(o, "tfmt") == 0) {
@@ -337,6 +345,99 @@ static int run_op(pkc_ydoc *doc, pkc_ytxn *txn, json_t *op)
     }
     drop_value(&v);
     return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Events (deep observers on roots), as JSON                               */
+
+static void hexs(pkc_buf *b, const uint8_t *p, size_t n)
+{
+    static const char h[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        pkc_buf_push_u8(b, (uint8_t)h[p[i] >> 4]);
+        pkc_buf_push_u8(b, (uint8_t)h[p[i] & 15]);
+    }
+}
+
+/* JSON with tags for what JSON lacks: {"$undef":1}, {"$type":kind},
+ * {"$bin":hex}, {"$big":"n"}, {"$doc":guid} */
+static void wval(pkc_buf *b, const pkc_yvalue *v)
+{
+    char t[64];
+    switch (v->kind) {
+    case PKC_YV_UNDEFINED:
+        pkc_buf_push(b, "{\"$undef\":1}", 12);
+        return;
+    case PKC_YV_TYPE:
+        snprintf(t, sizeof t, "{\"$type\":%d}", (int)v->u.type.kind);
+        pkc_buf_push(b, t, strlen(t));
+        return;
+    case PKC_YV_BINARY:
+        pkc_buf_push(b, "{\"$bin\":\"", 9);
+        hexs(b, (const uint8_t *)v->u.str.ptr, v->u.str.len);
+        pkc_buf_push(b, "\"}", 2);
+        return;
+    case PKC_YV_BIGINT:
+        snprintf(t, sizeof t, "{\"$big\":\"%lld\"}", (long long)v->u.bigint);
+        pkc_buf_push(b, t, strlen(t));
+        return;
+    case PKC_YV_DOC:
+        pkc_buf_push(b, "{\"$doc\":", 8);
+        yjson_write_string(b, v->u.str.ptr, v->u.str.len);
+        pkc_buf_push_u8(b, '}');
+        return;
+    case PKC_YV_ARRAY:
+        pkc_buf_push_u8(b, '[');
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            if (i)
+                pkc_buf_push_u8(b, ',');
+            wval(b, &v->u.array.items[i]);
+        }
+        pkc_buf_push_u8(b, ']');
+        return;
+    case PKC_YV_OBJECT:
+        pkc_buf_push_u8(b, '{');
+        for (size_t i = 0; i < v->u.object.len; i++) {
+            if (i)
+                pkc_buf_push_u8(b, ',');
+            yjson_write_string(b, v->u.object.entries[i].key, v->u.object.entries[i].key_len);
+            pkc_buf_push_u8(b, ':');
+            wval(b, &v->u.object.entries[i].value);
+        }
+        pkc_buf_push_u8(b, '}');
+        return;
+    default:
+        yjson_write(b, v);
+    }
+}
+
+typedef struct evsink {
+    pkc_buf *out;
+    char root[64];
+} evsink;
+static pkc_buf ev_out[MAXDOCS];
+static evsink ev_sinks[MAXDOCS][8];
+
+static void on_deep(void *ud, pkc_ytxn *txn, const pkc_yevent *const *evs, size_t n)
+{
+    (void)txn;
+    evsink *s = ud;
+    for (size_t i = 0; i < n; i++) {
+        const pkc_yvalue *keys = pkc_yevent_keys(evs[i]);
+        pkc_buf_push(s->out, s->out->len > 1 ? "," : "", s->out->len > 1 ? 1 : 0);
+        pkc_buf_push(s->out, "{\"r\":", 5);
+        yjson_write_string(s->out, s->root, strlen(s->root));
+        pkc_buf_push(s->out, ",\"path\":", 8);
+        wval(s->out, pkc_yevent_path(evs[i]));
+        pkc_buf_push(s->out, ",\"keys\":", 8);
+        if (keys)
+            wval(s->out, keys);
+        else
+            pkc_buf_push(s->out, "null", 4);
+        pkc_buf_push(s->out, ",\"delta\":", 9);
+        wval(s->out, pkc_yevent_delta(evs[i]));
+        pkc_buf_push_u8(s->out, '}');
+    }
 }
 
 static pkc_buf last_update = PKC_BUF_INIT;
@@ -389,8 +490,10 @@ int main(void)
     verbose_errors = getenv("YDRIVER_VERBOSE") != NULL;
     pkc_manual_clock_init(&mclock, 0, 0);
     pkc_log_set_handler(on_log, NULL);
-    for (int i = 0; i < MAXDOCS; i++)
+    for (int i = 0; i < MAXDOCS; i++) {
         pkc_buf_init(&aw_events[i]);
+        pkc_buf_init(&ev_out[i]);
+    }
     while ((len = getline(&line, &cap, stdin)) > 0) {
         if (line[len - 1] == '\n')
             line[--len] = '\0';
@@ -466,12 +569,16 @@ int main(void)
             pkc_ydoc_free(docs[d]);
             docs[d] = NULL;
             fputs("ok", stdout);
-        } else if (strcmp(cmd, "apply") == 0 || strcmp(cmd, "apply2") == 0) {
+        } else if (strcmp(cmd, "apply") == 0 || strcmp(cmd, "apply2") == 0 ||
+                   strcmp(cmd, "applyr") == 0) {
+            /* applyr: with an origin other than NULL (undo managers ignore it) */
+            static const char remote_origin[] = "remote";
             pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
             size_t n;
             uint8_t *u = unhex(strtok_r(NULL, " ", &save), &n);
-            int rc = cmd[5] == '2' ? pkc_ydoc_apply_update_v2(doc, u, n, NULL)
-                                   : pkc_ydoc_apply_update(doc, u, n, NULL);
+            const void *origin = cmd[5] == 'r' ? remote_origin : NULL;
+            int rc = cmd[5] == '2' ? pkc_ydoc_apply_update_v2(doc, u, n, origin)
+                                   : pkc_ydoc_apply_update(doc, u, n, origin);
             if (rc)
                 print_err(rc);
             else
@@ -781,6 +888,35 @@ int main(void)
             free(b1);
             free(sv0);
             free(sv1);
+        } else if (strcmp(cmd, "observe") == 0) {
+            /* deep-observe the roots of SPEC (name:kind,...), up to 8 */
+            int d = atoi(strtok_r(NULL, " ", &save));
+            char *spec = strtok_r(NULL, " ", &save), *s2 = NULL;
+            int rc = 0, n = 0;
+            pkc_buf_reset(&ev_out[d]);
+            pkc_buf_push_u8(&ev_out[d], '[');
+            for (char *e = strtok_r(spec, ",", &s2); e && n < 8 && rc == 0; e = strtok_r(NULL, ",", &s2), n++) {
+                char *colon = strchr(e, ':');
+                *colon = '\0';
+                pkc_ytype *t;
+                evsink *sk = &ev_sinks[d][n];
+                sk->out = &ev_out[d];
+                snprintf(sk->root, sizeof sk->root, "%s", e);
+                rc = pkc_ydoc_get(docs[d], e, (pkc_ytype_kind)atoi(colon + 1), &t);
+                if (rc == 0)
+                    rc = pkc_ytype_observe_deep(t, on_deep, sk, NULL);
+            }
+            if (rc)
+                print_err(rc);
+            else
+                fputs("ok", stdout);
+        } else if (strcmp(cmd, "events") == 0) {
+            /* the events observed since the last "events", as a JSON array */
+            int d = atoi(strtok_r(NULL, " ", &save));
+            fwrite(ev_out[d].data, 1, ev_out[d].len, stdout);
+            putchar(']');
+            pkc_buf_reset(&ev_out[d]);
+            pkc_buf_push_u8(&ev_out[d], '[');
         } else if (strcmp(cmd, "emitted") == 0) {
             /* every update emitted (by any document) since the last "emitted" */
             fwrite(all_updates.data, 1, all_updates.len, stdout);
@@ -804,6 +940,7 @@ int main(void)
         pkc_ydoc_free(docs[i]);
         pkc_yawareness_free(aws[i]);
         pkc_buf_free(&aw_events[i]);
+        pkc_buf_free(&ev_out[i]);
     }
     pkc_buf_free(&all_updates);
     pkc_buf_free(&last_update);

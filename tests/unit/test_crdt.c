@@ -258,9 +258,16 @@ TEST(crdt, text_utf16_positions)
     CHECK_STR(tstr(t), "hllo 😀");
     CHECK_OK(pkc_ytext_insert(NULL, t, 7, "!", 1, NULL, 0));
     CHECK_STR(tstr(t), "hllo 😀!");
-    CHECK_ERR(pkc_ytext_insert(NULL, t, 9, "?", 1, NULL, 0), PKC_ERR_RANGE);
     CHECK_ERR(pkc_ytext_insert(NULL, t, 0, "\xff", 1, NULL, 0), PKC_ERR_INVALID_ARG);
     CHECK_STR(tstr(t), "hllo 😀!");
+    /* as in Yjs: past the end is the end */
+    CHECK_OK(pkc_ytext_insert(NULL, t, 100, "?", 1, NULL, 0));
+    CHECK_STR(tstr(t), "hllo 😀!?");
+    CHECK_OK(pkc_ytext_delete(NULL, t, 7, 100));
+    CHECK_STR(tstr(t), "hllo 😀");
+    pkc_yentry b = {"b", 1, boolv(1)};
+    CHECK_OK(pkc_ytext_format(NULL, t, 5, 4, &b, 1)); /* 2 past the end: newlines */
+    CHECK_STR(tstr(t), "hllo 😀\n\n");
     pkc_ydoc_free(d);
 }
 
