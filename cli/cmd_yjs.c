@@ -158,9 +158,11 @@ static int yjs_json(const char *file, const root_spec *roots, int nroots)
             break;
         }
         if (nroots > 1) {
-            char *k = json_dumps(json_string(roots[i].name), JSON_ENCODE_ANY);
+            json_t *name = json_string(roots[i].name);
+            char *k = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
             printf("%s%s:", i ? "," : "", k ? k : "\"?\"");
             free(k);
+            json_decref(name);
         }
         fputs(json, stdout);
         free(json);
