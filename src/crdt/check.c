@@ -68,12 +68,16 @@ const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
             const yitem *it = key->val;
             if (it && it->right)
                 return fail(buf, n, "type %s: key %s is not its chain's last item", name, key->s);
+            const yitem *start = NULL;
             for (const yitem *next = NULL; it; next = it, it = it->left) {
                 if (it->parent != b || it->psub != key || it->right != next)
                     return fail(buf, n, "type %s: key %s: foreign or mislinked item %llu:%u", name,
                                 key->s, (unsigned long long)doc->cl[it->id.client].id,
                                 it->id.clock);
+                start = it;
             }
+            if (start != key->first)
+                return fail(buf, n, "type %s: key %s: wrong first item", name, key->s);
         }
         int r = yst_check(b);
         if (r)

@@ -210,7 +210,9 @@ static inline yid yi_last_id(const yitem *it)
 /* Keys and ordered hash maps (insertion order, as JavaScript's Map).       */
 
 struct ykey {
-    void *val;     /* yitem * (branch maps) or ybranch * (root table) */
+    void *val;     /* yitem * (branch maps: the last of the key's chain) or
+                    * ybranch * (root table) */
+    yitem *first;  /* branch maps: the first of the key's chain */
     uint32_t hash;
     uint32_t len;
     char s[];      /* NUL-terminated */

@@ -206,6 +206,7 @@ typedef struct ydecoder {
     size_t total_in;
     size_t nstructs;
     pkc_buf canon; /* content rewritten to canonical form */
+    int any_canonical; /* the Any content just read is canonical */
 } ydecoder;
 
 static int d_client(ydecoder *d, uint64_t *v)
@@ -462,16 +463,11 @@ static int canon_content(ydecoder *d, uint8_t kind, const uint8_t *p, size_t n, 
     pkc_reader_init(&r, p, n);
     switch (kind) {
     case YC_ANY: {
-        const uint8_t *a;
+        if (d->any_canonical) /* checked while reading it */
+            return 0;
         if ((rc = pkc_reader_varuint(&r, &len)))
             return rc;
-        a = r.p;
-        for (uint64_t i = 0; i < len && same; i++)
-            if ((rc = yany_canon(&r, &same)))
-                return rc;
-        if (same)
-            return 0;
-        r.p = a;
+        same = 0;
         pkc_buf_push_varuint(out, len);
         for (uint64_t i = 0; i < len; i++) {
             yv v;
@@ -557,11 +553,14 @@ static int d_content(ydecoder *d, ydec *s, size_t *coff)
                              pkc_reader_offset(r), (unsigned long long)len);
         if (d->v2)
             pkc_buf_push_varuint(out, len);
+        d->any_canonical = 1;
         for (uint64_t i = 0; i < len; i++) {
             if (s->kind == YC_ANY) {
                 const uint8_t *a = r->p;
-                if ((rc = yany_skip(r)))
+                int canonical;
+                if ((rc = yany_canon(r, &canonical))) /* validates too */
                     return rc;
+                d->any_canonical &= canonical;
                 if (d->v2)
                     pkc_buf_push(out, a, (size_t)(r->p - a));
             } else {

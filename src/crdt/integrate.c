@@ -310,9 +310,7 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
         if (left) {
             o = left->right;
         } else if (it->psub) {
-            o = it->psub->val;
-            while (o && o->left)
-                o = o->left;
+            o = it->psub->first;
         } else {
             o = parent->start;
         }
@@ -355,9 +353,8 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
     } else {
         yitem *r;
         if (it->psub) {
-            r = it->psub->val;
-            while (r && r->left)
-                r = r->left;
+            r = it->psub->first;
+            it->psub->first = it;
         } else {
             r = parent->start;
             parent->start = it;

@@ -101,6 +101,7 @@ ykey *ymap_get_or_add(ymap *m, const char *s, size_t n)
     if (k == NULL)
         return NULL;
     k->val = NULL;
+    k->first = NULL;
     k->hash = ymap_hash(s, n);
     k->len = (uint32_t)n;
     if (n)
