@@ -30,6 +30,9 @@ const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
                             bi);
             for (uint32_t k = 0; k < c->b[bi]->n; k++) {
                 const yitem *it = c->b[bi]->s[k];
+                if (c->b[bi]->clk[k] != it->id.clock)
+                    return fail(buf, n, "client %llu: block %u clock table", (unsigned long long)c->id,
+                                bi);
                 if (it->id.clock != expect || it->id.client != ci || it->len == 0)
                     return fail(buf, n, "client %llu at clock %u: struct %u+%u",
                                 (unsigned long long)c->id, expect, it->id.clock, it->len);

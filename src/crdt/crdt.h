@@ -309,6 +309,7 @@ struct ybranch {
 
 typedef struct yblock {
     uint32_t n;
+    uint32_t clk[YB_CAP]; /* s[i]->id.clock, searched without loading items */
     yitem *s[YB_CAP];
 } yblock;
 

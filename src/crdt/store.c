@@ -578,34 +578,26 @@ int yc_client_get(pkc_ydoc *doc, uint64_t id, uint32_t *ix)
 /* ------------------------------------------------------------------------ */
 /* Blocked struct arrays                                                    */
 
+/* The last index in a[0..n) (n > 0, a ascending, a[0] <= key) with
+ * a[i] <= key; branch-free, since lookups jump around the history. */
+static inline uint32_t last_le(const uint32_t *a, uint32_t n, uint32_t key)
+{
+    uint32_t base = 0;
+    while (n > 1) {
+        uint32_t half = n / 2;
+        base = a[base + half] <= key ? base + half : base;
+        n -= half;
+    }
+    return base;
+}
+
 ypos ycl_find(const yclient *c, uint32_t clock)
 {
-    uint32_t lo = 0, hi = c->nb - 1;
-    const uint32_t *first = c->first;
+    uint32_t last = c->nb - 1;
     /* recent structs are looked up most: try the last block first */
-    if (first[hi] <= clock)
-        lo = hi;
-    while (lo < hi) {
-        uint32_t m = (lo + hi + 1) / 2;
-        if (first[m] <= clock)
-            lo = m;
-        else
-            hi = m - 1;
-    }
-    const yblock *bl = c->b[lo];
-    uint32_t l = 0, h = bl->n - 1;
-    if (bl->s[h]->id.clock <= clock) {
-        ypos last = {lo, h};
-        return last;
-    }
-    while (l < h) {
-        uint32_t m = (l + h + 1) / 2;
-        if (bl->s[m]->id.clock <= clock)
-            l = m;
-        else
-            h = m - 1;
-    }
-    ypos p = {lo, l};
+    uint32_t b = c->first[last] <= clock ? last : last_le(c->first, last, clock);
+    const yblock *bl = c->b[b];
+    ypos p = {b, last_le(bl->clk, bl->n, clock)};
     return p;
 }
 
@@ -643,6 +635,7 @@ int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it)
     yblock *bl = c->b[c->nb - 1];
     if (bl->n == 0)
         c->first[c->nb - 1] = it->id.clock;
+    bl->clk[bl->n] = it->id.clock;
     bl->s[bl->n++] = it;
     c->state = it->id.clock + it->len;
     return 0;
@@ -660,6 +653,7 @@ int ycl_insert_after(yclient *c, ypos p, yitem *it)
         }
         uint32_t half = YB_CAP / 2;
         memcpy(nb->s, bl->s + half, (YB_CAP - half) * sizeof *bl->s);
+        memcpy(nb->clk, bl->clk + half, (YB_CAP - half) * sizeof *bl->clk);
         nb->n = YB_CAP - half;
         bl->n = half;
         c->first[p.b + 1] = nb->s[0]->id.clock;
@@ -669,7 +663,9 @@ int ycl_insert_after(yclient *c, ypos p, yitem *it)
         }
     }
     memmove(bl->s + at + 1, bl->s + at, (bl->n - at) * sizeof *bl->s);
+    memmove(bl->clk + at + 1, bl->clk + at, (bl->n - at) * sizeof *bl->clk);
     bl->s[at] = it;
+    bl->clk[at] = it->id.clock;
     bl->n++;
     return 0;
 }
@@ -685,6 +681,7 @@ void ycl_remove(yclient *c, ypos p)
 {
     yblock *bl = c->b[p.b];
     memmove(bl->s + p.i, bl->s + p.i + 1, (bl->n - p.i - 1) * sizeof *bl->s);
+    memmove(bl->clk + p.i, bl->clk + p.i + 1, (bl->n - p.i - 1) * sizeof *bl->clk);
     bl->n--;
     if (bl->n == 0 && c->nb > 1) {
         free(bl);
