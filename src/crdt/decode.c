@@ -589,12 +589,32 @@ static int d_content(ydecoder *d, ydec *s, size_t *coff)
     case YC_STRING: {
         const char *str;
         size_t n, off;
+        if (!d->v2) {
+            /* the common case, text: validate and count UTF-16 units with
+             * one pass over ASCII runs */
+            const uint8_t *p;
+            if ((rc = pkc_reader_varbytes(r, &p, &n)))
+                return rc;
+            size_t i = 0;
+            while (i + 8 <= n) {
+                uint64_t w;
+                memcpy(&w, p + i, 8);
+                if (w & UINT64_C(0x8080808080808080))
+                    break;
+                i += 8;
+            }
+            size_t bad;
+            if (!pkc_utf8_valid(p + i, n - i, &bad))
+                return pkc_error(PKC_ERR_MALFORMED, "offset %zu: string is not valid UTF-8",
+                                 pkc_reader_offset(r) - n + i + bad);
+            len = i + yc_utf16_len(p + i, n - i, NULL);
+            break;
+        }
         if ((rc = d_string(d, &str, &n, &off)))
             return rc;
         const char *t = str ? str : (const char *)buf_at(&d->u->strs, off);
         len = yc_utf16_len((const uint8_t *)t, n, NULL);
-        if (d->v2)
-            push_str(d, out, str, n, off);
+        push_str(d, out, str, n, off);
         break;
     }
     case YC_EMBED:
@@ -739,6 +759,12 @@ static int decode_structs(ydecoder *d, v2fix **fix)
             return pkc_error(PKC_ERR_TOO_LARGE, "offset %zu: %llu structs announced",
                              pkc_reader_offset(r), (unsigned long long)nstructs);
         if (YC_PUSH(d->clients, d->nclients, d->capclients, client))
+            return pkc_error_code(PKC_ERR_NOMEM);
+        /* room for the announced structs (no more than the bytes left
+         * could hold, so a lying count costs nothing) */
+        size_t room = nstructs < pkc_reader_left(r) ? (size_t)nstructs : pkc_reader_left(r);
+        if (yc_grow((void **)&u->s, &u->cap, u->n + room, sizeof *u->s) ||
+            yc_grow((void **)fix, &capfix, u->n + room, sizeof **fix))
             return pkc_error_code(PKC_ERR_NOMEM);
         uint64_t clock = clock64;
         for (uint64_t i = 0; i < nstructs; i++) {

@@ -265,9 +265,18 @@ int yc_append_bytes(yitem *it, const void *p, size_t n)
 
 size_t yc_utf16_len(const uint8_t *s, size_t n, int *ascii)
 {
-    size_t units = 0;
+    size_t units = 0, i = 0;
     int a = 1;
-    for (size_t i = 0; i < n; i++) {
+    /* runs of ASCII, eight bytes at a time */
+    while (i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+        units += 8;
+        i += 8;
+    }
+    for (; i < n; i++) {
         uint8_t c = s[i];
         if (c >= 0x80) {
             a = 0;

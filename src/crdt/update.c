@@ -38,7 +38,11 @@ void yds_sort_merge(yds *ds)
 {
     if (ds->n == 0)
         return;
-    qsort(ds->r, ds->n, sizeof *ds->r, cmp_range);
+    size_t k = 1; /* delete sets mostly come sorted */
+    while (k < ds->n && cmp_range(&ds->r[k - 1], &ds->r[k]) <= 0)
+        k++;
+    if (k < ds->n)
+        qsort(ds->r, ds->n, sizeof *ds->r, cmp_range);
     size_t j = 1;
     for (size_t i = 1; i < ds->n; i++) {
         yrange *l = &ds->r[j - 1], *r = &ds->r[i];
@@ -556,7 +560,7 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
     case YC_STRING: {
         const uint8_t *p;
         size_t n;
-        int ascii, mid = 0;
+        int mid = 0;
         pkc_reader_varbytes(&r, &p, &n);
         size_t off = offset ? yc_utf16_offset(p, n, offset, &mid) : 0;
         if (mid) {
@@ -571,8 +575,8 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
         }
         if (rc)
             return rc;
-        yc_utf16_len(yi_bytes(it), it->cn, &ascii);
-        if (ascii)
+        /* as many bytes as UTF-16 units: all ASCII */
+        if (it->cn == it->len)
             it->flags |= YF_ASCII;
         return 0;
     }
