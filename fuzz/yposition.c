@@ -1,0 +1,137 @@
+/*
+ * Fuzzes the decoders of relative positions (first byte even) and snapshots
+ * (odd), against a document with history (gc off). Properties:
+ *   - a relative position resolves to an index within its type's length
+ *     (for lists), and the document is unchanged;
+ *   - a snapshot is rejected without a new document, or makes a document
+ *     whose invariants hold, whose state re-encodes to itself and whose
+ *     structs are all the original's.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt/crdt.h"
+#include "pkc.h"
+#include "util/rng.h"
+
+/* Text, map and array edits of two clients (the same as in yupdate.c). */
+static const uint8_t base_update[] = {
+    0x02, 0x02, 0x02, 0x00, 0xc4, 0x01, 0x01, 0x01, 0x02, 0x02, 0x41, 0x42, 0xa8, 0x01, 0x0d,
+    0x01, 0x7d, 0x02, 0x0b, 0x01, 0x00, 0x06, 0x01, 0x04, 0x74, 0x65, 0x78, 0x74, 0x04, 0x62,
+    0x6f, 0x6c, 0x64, 0x04, 0x74, 0x72, 0x75, 0x65, 0x84, 0x01, 0x00, 0x01, 0x68, 0x84, 0x01,
+    0x01, 0x01, 0x65, 0x81, 0x01, 0x02, 0x03, 0x84, 0x01, 0x05, 0x06, 0x20, 0x77, 0x6f, 0x72,
+    0x6c, 0x64, 0x86, 0x01, 0x0b, 0x04, 0x62, 0x6f, 0x6c, 0x64, 0x04, 0x6e, 0x75, 0x6c, 0x6c,
+    0x21, 0x01, 0x03, 0x6d, 0x61, 0x70, 0x01, 0x6b, 0x01, 0x27, 0x01, 0x03, 0x6d, 0x61, 0x70,
+    0x01, 0x6e, 0x01, 0x08, 0x01, 0x05, 0x61, 0x72, 0x72, 0x61, 0x79, 0x02, 0x7d, 0x01, 0x77,
+    0x01, 0x78, 0x87, 0x01, 0x10, 0x02, 0x04, 0x00, 0x01, 0x11, 0x01, 0x74, 0x01, 0x01, 0x02,
+    0x03, 0x03, 0x0d, 0x01};
+
+static void must(int cond, const char *what)
+{
+    if (!cond) {
+        fprintf(stderr, "yposition: property violated: %s\n", what);
+        abort();
+    }
+}
+
+static void check_doc(const pkc_ydoc *d)
+{
+    char why[200];
+    const char *bad = yc_doc_check(d, why, sizeof why);
+    if (bad)
+        fprintf(stderr, "yposition: %s\n", bad);
+    must(bad == NULL, "document invariants");
+}
+
+static pkc_ydoc *new_doc(void)
+{
+    pkc_ydoc_config cfg;
+    pkc_ydoc_config_default(&cfg);
+    static pkc_seeded_rng rng; /* new client ids after collisions: repeatable */
+    pkc_seeded_rng_init(&rng, 1);
+    cfg.rng = &rng.rng;
+    cfg.client_id = 9;
+    cfg.gc = 0;
+    pkc_ydoc *d;
+    must(pkc_ydoc_new(&cfg, &d) == 0, "new document");
+    return d;
+}
+
+static void encode(pkc_ydoc *d, uint8_t **u, size_t *n)
+{
+    must(pkc_ydoc_encode_state(d, NULL, 0, u, n) == 0, "encode state");
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    pkc_log_set_level(PKC_LOG_ERROR); /* bad input is what it gets */
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    pkc_ydoc *doc = new_doc();
+    must(pkc_ydoc_apply_update(doc, base_update, sizeof base_update, NULL) == 0, "base");
+    uint8_t *before, *after;
+    size_t bn, an;
+    encode(doc, &before, &bn);
+    if ((data[0] & 1) == 0) {
+        pkc_ytype *t = NULL;
+        size_t index = 0;
+        int rc = pkc_yrelpos_to_index(doc, data + 1, size - 1, &t, &index);
+        must(rc != PKC_ERR_INTERNAL, "no internal errors");
+        /* (a position at a map entry counts the entries before it: Yjs's
+         * index is not within the map's length; the base document has map
+         * entries only in maps) */
+        pkc_ytype_kind k = rc == 0 ? pkc_ytype_kind_of(t) : PKC_YMAP;
+        if (rc == 0 && (k == PKC_YTEXT || k == PKC_YARRAY))
+            must(index <= pkc_ytype_length(t), "the index is in the type");
+    } else {
+        pkc_ydoc *past = NULL;
+        int rc = pkc_ydoc_from_snapshot(doc, data + 1, size - 1, &past);
+        must(rc != PKC_ERR_INTERNAL, "no internal errors");
+        if (rc != 0) {
+            must(past == NULL, "no document from a rejected snapshot");
+        } else {
+            check_doc(past);
+            uint8_t *u, *u2;
+            size_t un, u2n;
+            encode(past, &u, &un);
+            pkc_ydoc *again = new_doc();
+            must(pkc_ydoc_apply_update(again, u, un, NULL) == 0, "the past's state applies");
+            encode(again, &u2, &u2n);
+            must(un == u2n && memcmp(u, u2, un) == 0, "the past's state re-encodes to itself");
+            /* the past's structs are the present's: merging it into a copy
+             * of the present adds none (its deletes may be new: the
+             * snapshot's delete set is arbitrary here) */
+            pkc_ydoc *copy = new_doc();
+            uint8_t *sv1, *sv2;
+            size_t sv1n, sv2n;
+            must(pkc_ydoc_apply_update(copy, before, bn, NULL) == 0, "a copy");
+            must(pkc_ydoc_state_vector(copy, &sv1, &sv1n) == 0, "state vector");
+            must(pkc_ydoc_apply_update(copy, u, un, NULL) == 0, "the past applies to the present");
+            must(pkc_ydoc_state_vector(copy, &sv2, &sv2n) == 0, "state vector");
+            must(sv1n == sv2n && memcmp(sv1, sv2, sv1n) == 0, "the past has no structs of its own");
+            free(sv1);
+            free(sv2);
+            pkc_ydoc_free(copy);
+            free(u);
+            free(u2);
+            pkc_ydoc_free(again);
+            pkc_ydoc_free(past);
+        }
+    }
+    encode(doc, &after, &an);
+    must(bn == an && memcmp(before, after, bn) == 0, "the document is unchanged");
+    check_doc(doc);
+    free(before);
+    free(after);
+    pkc_ydoc_free(doc);
+    return 0;
+}

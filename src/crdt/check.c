@@ -1,0 +1,90 @@
+/*
+ * check.c: the document's internal invariants, for tests and fuzzers.
+ * Walks everything: O(document).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "crdt.h"
+
+static const char *fail(char *buf, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+    return buf;
+}
+
+const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
+{
+    /* the store: per client, blocks of structs with consecutive clocks */
+    for (uint32_t ci = 0; ci < doc->ncl; ci++) {
+        const yclient *c = &doc->cl[ci];
+        uint32_t expect = 0;
+        for (uint32_t bi = 0; bi < c->nb; bi++) {
+            if (c->b[bi]->n == 0 && c->nb > 1)
+                return fail(buf, n, "client %llu: empty block", (unsigned long long)c->id);
+            if (c->b[bi]->n && c->first[bi] != c->b[bi]->s[0]->id.clock)
+                return fail(buf, n, "client %llu: first clock of block %u", (unsigned long long)c->id,
+                            bi);
+            for (uint32_t k = 0; k < c->b[bi]->n; k++) {
+                const yitem *it = c->b[bi]->s[k];
+                if (c->b[bi]->clk[k] != it->id.clock)
+                    return fail(buf, n, "client %llu: block %u clock table", (unsigned long long)c->id,
+                                bi);
+                if (it->id.clock != expect || it->id.client != ci || it->len == 0)
+                    return fail(buf, n, "client %llu at clock %u: struct %u+%u",
+                                (unsigned long long)c->id, expect, it->id.clock, it->len);
+                if (it->kind == YC_GC && (it->parent || it->left || it->right))
+                    return fail(buf, n, "GC %llu:%u is linked", (unsigned long long)c->id,
+                                it->id.clock);
+                if (it->kind != YC_GC && it->parent == NULL)
+                    return fail(buf, n, "item %llu:%u has no parent", (unsigned long long)c->id,
+                                it->id.clock);
+                expect = it->id.clock + it->len;
+            }
+        }
+        if (c->nb && expect != c->state)
+            return fail(buf, n, "client %llu: state %u, structs end at %u",
+                        (unsigned long long)c->id, c->state, expect);
+    }
+    /* every live type: its list and map chains hold its own items, linked
+     * both ways; its length is its list's; its position tree agrees */
+    for (const ybranch *b = doc->all; b; b = b->next_all) {
+        if (b->dead)
+            continue;
+        const char *name = b->root ? b->root->s : "(nested)";
+        uint64_t w = 0;
+        const yitem *prev = NULL;
+        for (const yitem *it = b->start; it; prev = it, it = it->right) {
+            if (it->parent != b || it->psub != NULL || it->left != prev || it->kind == YC_GC)
+                return fail(buf, n, "type %s: foreign or mislinked list item %llu:%u", name,
+                            (unsigned long long)doc->cl[it->id.client].id, it->id.clock);
+            w += yi_weight(it);
+        }
+        if (w != b->length)
+            return fail(buf, n, "type %s: length %llu, list holds %llu", name,
+                        (unsigned long long)b->length, (unsigned long long)w);
+        for (uint32_t k = 0; k < b->map.n; k++) {
+            const ykey *key = b->map.e[k];
+            const yitem *it = key->val;
+            if (it && it->right)
+                return fail(buf, n, "type %s: key %s is not its chain's last item", name, key->s);
+            const yitem *start = NULL;
+            for (const yitem *next = NULL; it; next = it, it = it->left) {
+                if (it->parent != b || it->psub != key || it->right != next)
+                    return fail(buf, n, "type %s: key %s: foreign or mislinked item %llu:%u", name,
+                                key->s, (unsigned long long)doc->cl[it->id.client].id,
+                                it->id.clock);
+                start = it;
+            }
+            if (start != key->first)
+                return fail(buf, n, "type %s: key %s: wrong first item", name, key->s);
+        }
+        int r = yst_check(b);
+        if (r)
+            return fail(buf, n, "type %s: position tree (%d)", name, r);
+    }
+    return NULL;
+}

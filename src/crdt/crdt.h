@@ -1,0 +1,734 @@
+/*
+ * crdt.h: internals of the Yjs-compatible document engine.
+ *
+ * The model follows Yjs (node_modules/yjs/src) closely, so that every
+ * decision that shows on the wire (origins, splits, merges, delete sets) is
+ * the same:
+ *
+ *   - A document has a struct store: per client, the structs (items and GC
+ *     ranges) ordered by clock, covering clocks 0..state without gaps.
+ *   - Every shared type is a branch: a doubly linked list of items in
+ *     document order (the "list" part) plus a map from keys to the newest
+ *     item of each key (the "map" part), as Yjs's AbstractType.
+ *   - Items are split where an origin or a delete points inside them and
+ *     merged again at the end of each transaction.
+ *
+ * What differs is storage: items come from a pool, per-client structs live
+ * in a blocked array (so splits do not move the whole array), and every
+ * branch's list has an order-statistic tree over its items so an index is
+ * found in O(log n) instead of Yjs's scan from a search marker.
+ *
+ * Client ids are stored in items as an index into the document's client
+ * table (yid.client), clocks as 32 bits: updates with larger clocks are
+ * rejected (PKC_ERR_RANGE).
+ */
+#ifndef PKC_CRDT_CRDT_H
+#define PKC_CRDT_CRDT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pkc.h"
+#include "util/buf.h"
+
+/* ------------------------------------------------------------------------ */
+/* Limits                                                                   */
+
+#define YC_MAX_CLOCK 0xffffffffu      /* clock + length must stay below */
+#define YC_MAX_CLIENT 0x1fffffffffffffull /* 2^53 - 1: what JavaScript can hold */
+#define YC_MAX_DEPTH 1000             /* nesting of Any / JSON values */
+
+/* ------------------------------------------------------------------------ */
+/* Values (val.c): pkc_yvalue trees, lib0 Any, JSON, JavaScript semantics.  */
+
+typedef pkc_yvalue yv;
+
+void yv_clear(yv *v);                   /* frees the children, not v */
+int yv_copy(yv *dst, const yv *src);    /* deep copy, object keys in JS order */
+/* lib0 Any. yany_skip validates one value without building it. */
+int yany_read(pkc_reader *r, yv *out);
+int yany_skip(pkc_reader *r);
+int yany_write(pkc_buf *b, const yv *v); /* as lib0 writeAny */
+/* Validates one value like yany_skip; *canonical is 1 if lib0 writeAny
+ * would write what lib0 readAny reads from it as the same bytes. */
+int yany_canon(pkc_reader *r, int *canonical);
+/* JSON text (as JSON.parse / JSON.stringify). */
+int yjson_parse(const char *s, size_t n, yv *out);
+int yjson_valid(const char *s, size_t n);
+/* Parses s; *canonical is 1 if JSON.stringify(JSON.parse(s)) is s (or s has
+ * lone surrogates pkc keeps as they are), else appends that text to out. */
+int yjson_canon(const char *s, size_t n, pkc_buf *out, int *canonical);
+int yjson_write(pkc_buf *b, const yv *v);
+/* JavaScript String(v) (used by the XML serialisation). */
+int yv_js_string(pkc_buf *b, const yv *v);
+/* JavaScript Number.prototype.toString(); returns the length. */
+size_t yjs_number(double d, char out[32]);
+/* lib0 equalityDeep. */
+int yv_equal_deep(const yv *a, const yv *b);
+/* Yjs's equalAttrs for text formatting: identical pointers, equal
+ * primitives, or two objects whose members are equal primitives. */
+int yv_equal_attr(const yv *a, const yv *b);
+/* a === b in JavaScript where objects are compared by identity (pointer). */
+int yv_strict_eq(const yv *a, const yv *b);
+/* Orders an object's entries as JavaScript does (array-index keys first,
+ * ascending, then insertion order) and drops earlier duplicates. */
+int yv_obj_normalize(yv *obj);
+/* JSON text of a string (with quotes and escapes), as JSON.stringify. */
+int yjson_write_string(pkc_buf *b, const char *s, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Struct kinds and flags                                                   */
+
+enum {
+    YC_GC = 0,
+    YC_DELETED = 1,
+    YC_JSON = 2,
+    YC_BINARY = 3,
+    YC_STRING = 4,
+    YC_EMBED = 5,
+    YC_FORMAT = 6,
+    YC_TYPE = 7,
+    YC_ANY = 8,
+    YC_DOC = 9,
+    YC_SKIP = 10
+};
+
+enum {
+    YF_DELETED = 0x01,
+    YF_KEEP = 0x02,
+    YF_COUNTABLE = 0x04,
+    YF_ORIGIN = 0x08,  /* origin is set */
+    YF_RORIGIN = 0x10, /* right origin is set */
+    YF_INLINE = 0x20,  /* content bytes are in c.in */
+    YF_ASCII = 0x40,   /* string content is known to be ASCII */
+    YF_REDONE = 0x80   /* has an entry in doc->redone */
+};
+
+typedef struct yid {
+    uint32_t client; /* index into doc->cl */
+    uint32_t clock;
+} yid;
+
+typedef struct yitem yitem;
+typedef struct ybranch ybranch;
+typedef struct ykey ykey;
+typedef struct ynode ynode;
+
+/* A format value shared between items: Yjs compares attribute values with
+ * `===`, and a format item that restores an earlier value holds the very
+ * same object as the item it copies it from. The pointer is the identity. */
+typedef struct ysval {
+    yv v;
+    uint32_t refs;
+} ysval;
+
+ysval *ysval_new(void);
+void ysval_release(ysval *s);
+
+/* Format content: key and value. */
+typedef struct yfmt {
+    char *key;
+    uint32_t key_len;
+    uint32_t json_len;
+    ysval *val;
+    char json[]; /* the value as JSON text, as on the v1 wire */
+} yfmt;
+
+/*
+ * Content bytes by kind (what is stored; lengths in clock units are in len):
+ *   STRING  UTF-8 text
+ *   ANY     `len` lib0 Any values, concatenated
+ *   JSON    `len` varstrings (JSON texts or "undefined"), concatenated
+ *   BINARY  the bytes
+ *   EMBED   JSON text
+ *   DOC     varstring guid, then the Any options
+ *   FORMAT  c.fmt
+ *   TYPE    c.type
+ *   DELETED, GC: nothing
+ */
+typedef union ycontent {
+    struct {
+        uint8_t *p;
+        uint32_t cap;
+    } h;
+    uint8_t in[16];
+    ybranch *type;
+    yfmt *fmt;
+} ycontent;
+
+struct yitem {
+    yid id;
+    uint32_t len; /* in clock units (UTF-16 code units for strings) */
+    uint32_t cn;  /* content bytes */
+    uint8_t kind;
+    uint8_t flags;
+    uint16_t spare;
+    yid origin;
+    yid rorigin;
+    yitem *left;
+    yitem *right;
+    ybranch *parent; /* NULL for GC */
+    ykey *psub;      /* map key, or NULL for list items */
+    ynode *leaf;     /* tree leaf holding this list item */
+    ycontent c;
+};
+
+static inline const uint8_t *yi_bytes(const yitem *it)
+{
+    return (it->flags & YF_INLINE) ? it->c.in : it->c.h.p;
+}
+
+static inline int yi_deleted(const yitem *it)
+{
+    return (it->flags & YF_DELETED) != 0;
+}
+
+static inline int yi_countable(const yitem *it)
+{
+    return (it->flags & YF_COUNTABLE) != 0;
+}
+
+/* Weight of an item in its list: what it adds to the type's length. */
+static inline uint32_t yi_weight(const yitem *it)
+{
+    return (it->flags & (YF_COUNTABLE | YF_DELETED)) == YF_COUNTABLE ? it->len : 0;
+}
+
+static inline int yid_eq(yid a, yid b)
+{
+    return a.client == b.client && a.clock == b.clock;
+}
+
+static inline yid yi_last_id(const yitem *it)
+{
+    yid r = {it->id.client, it->id.clock + it->len - 1};
+    return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Keys and ordered hash maps (insertion order, as JavaScript's Map).       */
+
+struct ykey {
+    void *val;     /* yitem * (branch maps: the last of the key's chain) or
+                    * ybranch * (root table) */
+    yitem *first;  /* branch maps: the first of the key's chain */
+    uint32_t hash;
+    uint32_t len;
+    char s[];      /* NUL-terminated */
+};
+
+typedef struct ymap {
+    ykey **e;        /* entries in insertion order */
+    uint32_t n, cap; /* entries */
+    uint32_t *slot;  /* open addressing: index + 1 into e, 0 = empty */
+    uint32_t nslot;  /* power of two */
+} ymap;
+
+uint32_t ymap_hash(const char *s, size_t n);
+ykey *ymap_find(const ymap *m, const char *s, size_t n);
+/* Returns the existing key or a new one (val NULL); NULL when out of memory. */
+ykey *ymap_get_or_add(ymap *m, const char *s, size_t n);
+void ymap_free(ymap *m);
+
+/* ------------------------------------------------------------------------ */
+/* Order-statistic tree over the items of a list (seqtree.c).               */
+
+#define YN_ORDER 32
+
+struct ynode {
+    ynode *parent;
+    uint32_t n;
+    uint32_t is_leaf;
+    uint64_t w[YN_ORDER];
+    void *c[YN_ORDER]; /* yitem * in leaves, ynode * above */
+};
+
+/* The tree is built on first use (an index lookup) and kept up to date
+ * from then on; documents that only receive remote changes never build
+ * one. */
+/* Inserts `it` after `after` (NULL: at the front) in b's tree. */
+int yst_insert_after(ybranch *b, yitem *after, yitem *it);
+/* The last item of the list (deleted or not), or NULL. */
+yitem *yst_last(const ybranch *b);
+void yst_remove(ybranch *b, yitem *it);
+/* The item's weight changed by `delta` (delete, split, merge). */
+void yst_add_weight(yitem *it, int64_t delta);
+/* The item whose weight covers unit `index` (< the tree's total), and the
+ * offset of that unit inside it. NULL when out of memory (building). */
+yitem *yst_find(const ybranch *b, uint64_t index, uint32_t *offset);
+/* Units before `it` in its list (builds the tree if needed; on failure to
+ * allocate, counts by walking the list). */
+uint64_t yst_index(const yitem *it);
+void yst_free(ybranch *b);
+/* Debug check of the whole tree; returns 0 when consistent. */
+int yst_check(const ybranch *b);
+
+/* check.c: NULL if the document's internal invariants hold, else what is
+ * wrong (written to buf). O(document); for tests and fuzzers. */
+const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n);
+
+/* ------------------------------------------------------------------------ */
+/* Branches (shared types).                                                 */
+
+typedef struct yobs {
+    void (*fn)(void);  /* cast to the real callback type */
+    void *ud;
+    uint32_t id;
+} yobs;
+
+struct ybranch {
+    pkc_ydoc *doc;
+    yitem *item;   /* NULL for roots */
+    ykey *root;    /* root: its entry in doc->roots */
+    uint8_t tref;  /* pkc_ytype_kind, or PKC_YUNDEFINED for untyped roots */
+    uint8_t has_formatting;
+    uint8_t dead;  /* its item was garbage collected */
+    uint8_t indexed; /* `tree` is built and kept up to date */
+    char *name;    /* XmlElement node name / XmlHook hook name */
+    uint32_t name_len;
+    yitem *start;
+    ynode *tree;
+    uint64_t length; /* countable, undeleted units in the list */
+    ymap map;
+    yobs *obs;
+    uint32_t nobs, capobs;
+    yobs *dobs;
+    uint32_t ndobs, capdobs;
+    uint32_t txn_mark; /* == doc->txn_seq when in txn->changed */
+    uint32_t txn_idx;  /* its index in txn->changed then */
+    uint32_t dtxn_mark; /* == doc->txn_seq when in txn->cparents */
+    uint32_t dtxn_idx;
+    ybranch *next_all;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Clients and their structs.                                               */
+
+#define YB_CAP 64
+
+typedef struct yblock {
+    uint32_t n;
+    uint32_t clk[YB_CAP]; /* s[i]->id.clock, searched without loading items */
+    yitem *s[YB_CAP];
+} yblock;
+
+typedef struct yclient {
+    uint64_t id;
+    yblock **b;
+    uint32_t *first; /* first clock of each block (searched without loading blocks) */
+    uint32_t nb, capb;
+    uint32_t state;     /* next expected clock */
+    uint32_t txn_mark;  /* == doc->txn_seq when `before` is valid */
+    uint32_t before;    /* state when the transaction first touched it */
+    uint32_t ds_mark;   /* == doc->txn_seq once in txn->ds_order */
+} yclient;
+
+typedef struct ypos {
+    uint32_t b, i;
+} ypos;
+
+/* ------------------------------------------------------------------------ */
+/* Delete sets: per client (by id) sorted, merged ranges.                   */
+
+typedef struct yrange {
+    uint64_t client; /* the real client id */
+    uint32_t clock;
+    uint32_t len;
+} yrange;
+
+typedef struct yds {
+    yrange *r;
+    size_t n, cap;
+} yds;
+
+int yds_add(yds *ds, uint64_t client, uint32_t clock, uint32_t len);
+/* Sorts by (client descending, clock) and merges overlapping ranges. */
+void yds_sort_merge(yds *ds);
+int yds_contains(const yds *ds, uint64_t client, uint32_t clock); /* sorted */
+void yds_free(yds *ds);
+int yds_write(pkc_buf *b, const yds *ds); /* v1, ds sorted */
+int yds_copy(yds *dst, const yds *src);
+int yds_merge(yds *dst, const yds *add); /* dst = sorted(dst ∪ add) */
+
+/* ------------------------------------------------------------------------ */
+/* Transactions.                                                            */
+
+typedef struct ychanged {
+    ybranch *b;
+    uint8_t list;    /* the list part changed (Yjs's `null` parentSub) */
+    ykey **keys;     /* changed keys */
+    uint32_t nkeys, capkeys;
+} ychanged;
+
+/* Events delivered to deep observers of a type (Yjs changedParentTypes). */
+typedef struct ycparent {
+    ybranch *b;
+    pkc_yevent **events;
+    uint32_t n, cap;
+} ycparent;
+
+struct pkc_ytxn {
+    pkc_ydoc *doc;
+    const void *origin;
+    int local;
+    uint32_t seq;          /* doc->txn_seq of this transaction */
+    uint32_t *touched;     /* client indices this transaction added to */
+    uint32_t ntouched, captouched;
+    uint32_t *befores;     /* their states before */
+    uint32_t nbefores, capbefores;
+    uint32_t *frozen;      /* untouched clients changed by later ones */
+    uint32_t nfrozen, capfrozen;
+    uint32_t *frozen_state;
+    uint32_t nfrozen_state, capfrozen_state;
+    yds ds;                /* deletes of this transaction */
+    uint32_t *ds_order;    /* clients in the order they first got a delete */
+    uint32_t nds_order, capds_order;
+    ychanged *changed;
+    uint32_t nchanged, capchanged;
+    ycparent *cparents;    /* types with a changed descendant (or self) */
+    uint32_t ncparents, capcparents;
+    pkc_yevent **events;
+    uint32_t nevents, capevents;
+    yid *merge;            /* split-off items to try to merge afterwards */
+    size_t nmerge, capmerge;
+    int need_fmt_cleanup;
+    int committed;
+    int cleanup;           /* observers are running */
+    pkc_ytxn *next;        /* queue of transactions awaiting cleanup */
+};
+
+struct pkc_yevent {
+    pkc_ytxn *txn;
+    ybranch *target;
+    ybranch *current;
+    uint32_t ch;           /* index into txn->changed */
+    pkc_yvalue *delta, *keys, *path; /* computed on demand */
+};
+
+/* ------------------------------------------------------------------------ */
+/* The document.                                                            */
+
+typedef struct yredone {
+    yid id;    /* the item (its first clock) */
+    yid to;
+} yredone;
+
+typedef struct yupdate_obs {
+    void (*fn)(void *ud, const uint8_t *update, size_t len, const void *origin);
+    void *ud;
+    uint32_t id;
+} yupdate_obs;
+
+typedef struct yafter_obs {
+    void (*fn)(void *ud, pkc_ytxn *txn);
+    void *ud;
+    uint32_t id;
+} yafter_obs;
+
+struct pkc_ydoc {
+    uint64_t client_id;
+    int gc;
+    int (*gc_filter)(void *ud, const pkc_ytype *parent);
+    void *gc_filter_ud;
+    pkc_rng rng;
+    char *guid;
+
+    yclient *cl;
+    uint32_t ncl, capcl;
+    uint32_t *clslot; /* hash of client ids -> index + 1 */
+    uint32_t nclslot;
+
+    ymap roots;       /* name -> ybranch */
+    ybranch *all;     /* every branch ever created (freed with the doc) */
+
+    /* pending structs (a v1 update) and what they miss; pending deletes */
+    uint8_t *pending;
+    size_t pending_len;
+    yrange *missing;  /* client, clock (len unused) */
+    size_t nmissing;
+    uint8_t *pending_ds;
+    size_t pending_ds_len;
+
+    pkc_ytxn *txn;     /* the open transaction */
+    pkc_ytxn *spare_txn; /* a finished one, for reuse */
+    pkc_buf ubuf;      /* for encoding transactions' updates */
+    pkc_ytxn *cleanup_head; /* committed, awaiting (or in) cleanup */
+    pkc_ytxn *cleanup_tail;
+    int cleaning;
+    uint32_t txn_seq;
+
+    /* item pool */
+    yitem **pool_chunks;
+    size_t npool_chunks, cappool_chunks;
+    yitem *free_items;
+    size_t pool_used;
+
+    /* redone links (UndoManager) */
+    yredone *redone;
+    size_t nredone, capredone;
+
+    yupdate_obs *uobs;
+    uint32_t nuobs, capuobs;
+    yafter_obs *aobs;
+    uint32_t naobs, capaobs;
+    uint32_t next_obs_id;
+
+    /* scratch for the conflict resolution of integrate() */
+    struct yset *scratch;
+
+    /* byte offsets of the elements of long Any / JSON items (store.c) */
+    struct yoffs *offs;
+    uint32_t noffs, capoffs; /* open addressing, capoffs a power of two */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Store (store.c).                                                         */
+
+yitem *yc_item_alloc(pkc_ydoc *doc);
+void yc_item_release(pkc_ydoc *doc, yitem *it); /* frees content too */
+void yc_content_free(yitem *it);
+int yc_set_bytes(yitem *it, const void *p, size_t n);
+int yc_append_bytes(yitem *it, const void *p, size_t n);
+
+/* The client table. */
+int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix);
+int yc_client_get(pkc_ydoc *doc, uint64_t id, uint32_t *ix); /* adds */
+static inline uint32_t yc_state(const pkc_ydoc *doc, uint64_t id)
+{
+    uint32_t ix;
+    return yc_client_find(doc, id, &ix) ? doc->cl[ix].state : 0;
+}
+
+/* Structs of one client, by clock. */
+ypos ycl_find(const yclient *c, uint32_t clock); /* must exist */
+static inline yitem *ycl_at(const yclient *c, ypos p)
+{
+    return c->b[p.b]->s[p.i];
+}
+static inline int ycl_next(const yclient *c, ypos *p)
+{
+    if (++p->i < c->b[p->b]->n)
+        return 1;
+    if (p->b + 1 < c->nb) {
+        p->b++;
+        p->i = 0;
+        return 1;
+    }
+    p->i--;
+    return 0;
+}
+static inline int ycl_prev(const yclient *c, ypos *p)
+{
+    if (p->i > 0) {
+        p->i--;
+        return 1;
+    }
+    if (p->b > 0) {
+        p->b--;
+        p->i = c->b[p->b]->n - 1;
+        return 1;
+    }
+    return 0;
+}
+static inline ypos ycl_last(const yclient *c)
+{
+    ypos p = {c->nb - 1, c->b[c->nb - 1]->n - 1};
+    return p;
+}
+int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it);
+int ycl_insert_after(yclient *c, ypos p, yitem *it);
+void ycl_remove(yclient *c, ypos p);
+size_t ycl_count(const yclient *c);
+
+/* Finds the struct containing (cix, clock); must exist. */
+yitem *yc_find(const pkc_ydoc *doc, uint32_t cix, uint32_t clock);
+/* Yjs getItemCleanStart / getItemCleanEnd: split so that clock starts /
+ * ends a struct. Return NULL only when out of memory. */
+yitem *yc_clean_start(pkc_ytxn *txn, uint32_t cix, uint32_t clock);
+yitem *yc_clean_end(pkc_ytxn *txn, uint32_t cix, uint32_t clock);
+/* Splits item at `diff` units; returns the right part (NULL: no memory). */
+yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff);
+/* Content bytes of units [from, to) of a splittable item, appended to b in
+ * the item's storage format (for strings: surrogate halves become
+ * U+FFFD as in Yjs). */
+int yc_content_slice(const yitem *it, uint32_t from, pkc_buf *b);
+/* Byte offset of element k of an Any / JSON item (O(1) for long items). */
+size_t yc_elem_offset(const yitem *it, uint32_t k);
+void yc_offs_free(pkc_ydoc *doc);
+/* Tries to merge `right` into `left` (Item.mergeWith + store removal by the
+ * caller); returns 1 if merged. */
+int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right);
+
+/* Countable / kind helpers. */
+static inline int yc_kind_countable(uint8_t kind)
+{
+    return kind != YC_DELETED && kind != YC_FORMAT && kind != YC_GC && kind != YC_SKIP;
+}
+
+/* UTF-16 length of UTF-8 bytes; and the byte offset of UTF-16 unit `k`
+ * (*mid set when k falls between the halves of a surrogate pair, the offset
+ * then being that of the 4-byte character). */
+size_t yc_utf16_len(const uint8_t *s, size_t n, int *ascii);
+size_t yc_utf16_offset(const uint8_t *s, size_t n, size_t k, int *mid);
+
+/* Redone links. */
+int yc_redone_set(pkc_ydoc *doc, yitem *it, yid to);
+int yc_redone_get(const pkc_ydoc *doc, const yitem *it, yid *to);
+void yc_redone_clear(pkc_ydoc *doc, const yitem *it);
+
+/* Branches. */
+ybranch *yc_branch_new(pkc_ydoc *doc, uint8_t tref);
+int yc_root_get(pkc_ydoc *doc, const char *name, size_t len, ybranch **out);
+
+/* ------------------------------------------------------------------------ */
+/* Integration (integrate.c).                                               */
+
+/* Integrates a new item whose id, origins, parent, psub, content and
+ * left/right (as found) are set; `offset` as in Yjs. */
+int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset);
+/* Integrates a GC range (offset already applied). */
+int yc_integrate_gc(pkc_ytxn *txn, yitem *it);
+int yc_item_delete(pkc_ytxn *txn, yitem *it);
+/* Collects an item's content (Item.gc); parent_gcd turns it into GC. */
+void yc_item_gc(pkc_ydoc *doc, yitem *it, int parent_gcd);
+/* Adds the branch (and key) to txn->changed as Yjs's
+ * addChangedTypeToTransaction does. */
+int yc_changed(pkc_ytxn *txn, ybranch *b, ykey *key);
+
+/* ------------------------------------------------------------------------ */
+/* Transactions (txn.c).                                                    */
+
+int yc_txn_begin(pkc_ydoc *doc, const void *origin, int local, pkc_ytxn **out);
+/* Runs `fn` in the open transaction, or in a new one committed after. */
+
+int yc_txn_commit(pkc_ytxn *txn);
+/* Records the client's state before this transaction changes it. */
+int yc_txn_touch(pkc_ytxn *txn, uint32_t cix);
+uint32_t yc_txn_before(const pkc_ytxn *txn, uint32_t cix);
+int yc_txn_add_delete(pkc_ytxn *txn, uint32_t cix, uint32_t clock, uint32_t len);
+int yc_txn_add_merge(pkc_ytxn *txn, yid id);
+/* Whether the transaction inserted (adds) / deleted (deletes) a struct. */
+int yc_txn_adds(const pkc_ytxn *txn, const yitem *it);
+int yc_txn_deletes(const pkc_ytxn *txn, const yitem *it);
+/* Own client id for new items (allocates its table entry). */
+int yc_own_client(pkc_ydoc *doc, uint32_t *cix);
+
+/* Events (event.c). */
+int yc_call_type_observers(pkc_ytxn *txn, ychanged *ch);
+int yc_call_deep_observers(pkc_ytxn *txn, ycparent *cp);
+void yc_event_free(pkc_yevent *ev);
+/* Text formatting cleanup after remote changes (text.c). */
+int yc_text_cleanup_after_txn(pkc_ytxn *txn);
+void yc_scratch_free(pkc_ydoc *doc);
+
+/* ------------------------------------------------------------------------ */
+/* Encoding (update.c).                                                     */
+
+/* Writes one struct (v1) from `offset`. */
+int yc_write_item(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint32_t offset);
+/* Structs of clients whose state exceeds `sv` (client id -> clock pairs,
+ * NULL = all) as Yjs writeClientsStructs; then nothing else. */
+typedef struct ysv {
+    uint64_t *client; /* ascending */
+    uint64_t *clock;
+    size_t n, cap;
+} ysv;
+int ysv_set(ysv *sv, uint64_t client, uint64_t clock);
+uint64_t ysv_get(const ysv *sv, uint64_t client, int *found);
+void ysv_free(ysv *sv);
+int ysv_decode(const uint8_t *p, size_t n, ysv *out);
+int ysv_encode(pkc_buf *b, const ysv *sv); /* sorted by client descending */
+int yc_doc_sv(const pkc_ydoc *doc, ysv *out);
+
+int yc_write_structs(pkc_buf *b, const pkc_ydoc *doc, const ysv *sv);
+int yc_ds_from_store(const pkc_ydoc *doc, yds *out);
+int yc_encode_state(pkc_ydoc *doc, const ysv *sv, pkc_buf *out);
+int yc_apply_update(pkc_ydoc *doc, const uint8_t *p, size_t n, int v2, const void *origin);
+int yc_apply_update_txn(pkc_ytxn *txn, const uint8_t *p, size_t n, int v2);
+int yc_txn_encode_update(const pkc_ytxn *txn, pkc_buf *out, int *has_content);
+
+/* ------------------------------------------------------------------------ */
+/* Decoded updates (decode.c) and update functions on bytes (merge.c).      */
+
+typedef struct ydec {
+    uint64_t client;
+    uint32_t clock;
+    uint32_t len;
+    uint8_t kind;     /* YC_GC, YC_SKIP or a content ref */
+    uint8_t info;     /* the v1 info byte (items) */
+    uint8_t parent_kind; /* 0 none, 1 root name, 2 id */
+    uint8_t tref;     /* YC_TYPE */
+    uint64_t oclient, rclient, pclient;
+    uint32_t oclock, rclock, pclock;
+    const char *pname; /* root name (parent_kind 1) */
+    uint32_t pname_len;
+    const char *psub;
+    uint32_t psub_len;
+    const uint8_t *content; /* v1 content encoding (after the info byte's
+                               fields), for YC_TYPE: typeref [name] */
+    uint32_t content_len;
+} ydec;
+
+typedef struct yupd {
+    ydec *s;         /* grouped per client, in update order */
+    size_t n, cap;
+    yds ds;
+    pkc_buf scratch; /* v1 content converted from v2 */
+    pkc_buf strs;    /* strings converted from v2 */
+} yupd;
+
+int yupd_decode(yupd *u, const uint8_t *p, size_t n, int v2);
+void yupd_free(yupd *u);
+/* Writes a decoded struct (v1) from `offset` units. */
+int ydec_write(pkc_buf *b, const ydec *s, uint32_t offset);
+/* Item content of a decoded struct, sliced from `offset`, in storage
+ * format, appended to `b`. */
+int ydec_content_slice(const ydec *s, uint32_t offset, pkc_buf *b);
+
+int yc_update_merge(const uint8_t *const *ups, const size_t *lens, size_t n, int v2,
+                    pkc_buf *out);
+int yc_update_diff(const uint8_t *up, size_t len, int v2, const ysv *sv, pkc_buf *out);
+int yc_update_sv(const uint8_t *up, size_t len, int v2, pkc_buf *out);
+int yc_update_to_v1(const uint8_t *up, size_t len, pkc_buf *out);
+
+/* ------------------------------------------------------------------------ */
+/* Small growable arrays.                                                   */
+
+int yc_grow(void **p, size_t *cap, size_t need, size_t elem);
+int yc_grow32(void **p, uint32_t *cap, uint32_t need, size_t elem);
+
+#define YC_PUSH(arr, n, cap, val)                                                                 \
+    (((n) < (cap) || yc_grow((void **)&(arr), &(cap), (n) + 1, sizeof *(arr)) == 0)                \
+         ? ((arr)[(n)++] = (val), 0)                                                               \
+         : PKC_ERR_NOMEM)
+
+#define YC_PUSH32(arr, n, cap, val)                                                               \
+    (((n) < (cap) || yc_grow32((void **)&(arr), &(cap), (n) + 1, sizeof *(arr)) == 0)              \
+         ? ((arr)[(n)++] = (val), 0)                                                               \
+         : PKC_ERR_NOMEM)
+
+/* Fast path for varuints of up to 8 bytes (56 bits); anything else, and
+ * every error, goes through pkc_reader_varuint. */
+static inline int yrd_varuint(pkc_reader *r, uint64_t *v)
+{
+    const uint8_t *p = r->p;
+    if (p < r->end && *p < 0x80) {
+        *v = *p;
+        r->p = p + 1;
+        return 0;
+    }
+    uint64_t x = 0;
+    unsigned shift = 0;
+    for (const uint8_t *q = p; q < r->end && q - p < 8; q++, shift += 7) {
+        x |= (uint64_t)(*q & 0x7f) << shift;
+        if (*q < 0x80) {
+            *v = x;
+            r->p = q + 1;
+            return 0;
+        }
+    }
+    return pkc_reader_varuint(r, v);
+}
+
+#endif

@@ -1,0 +1,316 @@
+/*
+ * doc.c: documents, transactions and updates in the public API.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt.h"
+#include "util/err.h"
+#include "util/rng.h"
+
+PKC_API void pkc_ydoc_config_default(pkc_ydoc_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->gc = 1;
+}
+
+PKC_API int pkc_ydoc_new(const pkc_ydoc_config *cfg, pkc_ydoc **out)
+{
+    pkc_ydoc_config def;
+    if (cfg == NULL) {
+        pkc_ydoc_config_default(&def);
+        cfg = &def;
+    }
+    if (cfg->client_id > YC_MAX_CLIENT)
+        return pkc_error(PKC_ERR_INVALID_ARG, "client id above 2^53");
+    pkc_ydoc *doc = calloc(1, sizeof *doc);
+    if (doc == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    doc->rng = cfg->rng ? *cfg->rng : *pkc_rng_system();
+    doc->gc = cfg->gc;
+    if (cfg->client_id) {
+        doc->client_id = cfg->client_id;
+    } else {
+        uint32_t id;
+        pkc_rng_fill(&doc->rng, &id, sizeof id);
+        doc->client_id = id;
+    }
+    *out = doc;
+    return 0;
+}
+
+void yc_txn_free(pkc_ytxn *t);
+
+PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
+{
+    if (doc == NULL)
+        return;
+    if (doc->txn)
+        yc_txn_free(doc->txn);
+    if (doc->spare_txn)
+        yc_txn_free(doc->spare_txn);
+    pkc_buf_free(&doc->ubuf);
+    for (uint32_t i = 0; i < doc->ncl; i++) {
+        yclient *c = &doc->cl[i];
+        for (uint32_t b = 0; b < c->nb; b++) {
+            for (uint32_t k = 0; k < c->b[b]->n; k++)
+                yc_content_free(c->b[b]->s[k]);
+            free(c->b[b]);
+        }
+        free(c->b);
+        free(c->first);
+    }
+    free(doc->cl);
+    free(doc->clslot);
+    for (ybranch *b = doc->all; b;) {
+        ybranch *next = b->next_all;
+        yst_free(b);
+        ymap_free(&b->map);
+        free(b->obs);
+        free(b->dobs);
+        free(b->name);
+        free(b);
+        b = next;
+    }
+    ymap_free(&doc->roots);
+    for (size_t i = 0; i < doc->npool_chunks; i++)
+        free(doc->pool_chunks[i]);
+    free(doc->pool_chunks);
+    free(doc->pending);
+    free(doc->pending_ds);
+    free(doc->missing);
+    free(doc->redone);
+    free(doc->uobs);
+    free(doc->aobs);
+    yc_scratch_free(doc);
+    yc_offs_free(doc);
+    free(doc);
+}
+
+PKC_API uint64_t pkc_ydoc_client_id(const pkc_ydoc *doc)
+{
+    return doc->client_id;
+}
+
+PKC_API int pkc_ydoc_get(pkc_ydoc *doc, const char *name, pkc_ytype_kind kind, pkc_ytype **out)
+{
+    ybranch *b;
+    size_t n = strlen(name);
+    int rc = yc_root_get(doc, name, n, &b);
+    if (rc)
+        return rc;
+    if (kind != PKC_YUNDEFINED) {
+        if ((unsigned)kind > PKC_YXML_TEXT)
+            return pkc_error(PKC_ERR_INVALID_ARG, "unknown type kind %d", (int)kind);
+        if (b->tref == PKC_YUNDEFINED) {
+            b->tref = (uint8_t)kind;
+            if (kind == PKC_YXML_ELEMENT && b->name == NULL) {
+                if ((b->name = malloc(10)) == NULL)
+                    return pkc_error_code(PKC_ERR_NOMEM);
+                memcpy(b->name, "UNDEFINED", 10);
+                b->name_len = 9;
+            }
+        } else if (b->tref != kind) {
+            return pkc_error(PKC_ERR_YTYPE_KIND, "root \"%s\" is already of another kind", name);
+        }
+    }
+    *out = (pkc_ytype *)b;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transactions                                                             */
+
+PKC_API int pkc_ydoc_transact(pkc_ydoc *doc, const void *origin, pkc_ytxn **out)
+{
+    return yc_txn_begin(doc, origin, 1, out);
+}
+
+PKC_API int pkc_ytxn_commit(pkc_ytxn *txn)
+{
+    return yc_txn_commit(txn);
+}
+
+PKC_API const void *pkc_ytxn_origin(const pkc_ytxn *txn)
+{
+    return txn->origin;
+}
+
+PKC_API int pkc_ytxn_is_local(const pkc_ytxn *txn)
+{
+    return txn->local;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Updates                                                                  */
+
+static int steal(pkc_buf *b, uint8_t **out, size_t *out_len)
+{
+    if (b->err) {
+        int rc = b->err;
+        pkc_buf_free(b);
+        return rc;
+    }
+    if (b->len == 0) {
+        /* keep "empty" distinguishable from failure: one allocated byte */
+        pkc_buf_free(b);
+        *out = malloc(1);
+        if (*out == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        *out_len = 0;
+        return 0;
+    }
+    *out = pkc_buf_steal(b, out_len);
+    return 0;
+}
+
+PKC_API int pkc_ydoc_apply_update(pkc_ydoc *doc, const uint8_t *update, size_t len,
+                                  const void *origin)
+{
+    return yc_apply_update(doc, update, len, 0, origin);
+}
+
+PKC_API int pkc_ydoc_apply_update_v2(pkc_ydoc *doc, const uint8_t *update, size_t len,
+                                     const void *origin)
+{
+    return yc_apply_update(doc, update, len, 1, origin);
+}
+
+PKC_API int pkc_ydoc_encode_state(pkc_ydoc *doc, const uint8_t *sv, size_t sv_len, uint8_t **out,
+                                  size_t *out_len)
+{
+    ysv target;
+    int rc;
+    memset(&target, 0, sizeof target);
+    if (sv && (rc = ysv_decode(sv, sv_len, &target)))
+        return rc;
+    pkc_buf b = PKC_BUF_INIT;
+    rc = yc_encode_state(doc, sv ? &target : NULL, &b);
+    ysv_free(&target);
+    if (rc) {
+        pkc_buf_free(&b);
+        return rc;
+    }
+    return steal(&b, out, out_len);
+}
+
+PKC_API int pkc_ydoc_state_vector(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
+{
+    ysv sv;
+    int rc = yc_doc_sv(doc, &sv);
+    if (rc)
+        return rc;
+    pkc_buf b = PKC_BUF_INIT;
+    ysv_encode(&b, &sv);
+    ysv_free(&sv);
+    return steal(&b, out, out_len);
+}
+
+PKC_API int pkc_ydoc_pending(const pkc_ydoc *doc)
+{
+    return doc->pending != NULL || doc->pending_ds != NULL;
+}
+
+PKC_API int pkc_ydoc_observe_update(pkc_ydoc *doc, pkc_yupdate_fn fn, void *user_data,
+                                    uint32_t *id)
+{
+    yupdate_obs o = {fn, user_data, ++doc->next_obs_id};
+    if (YC_PUSH32(doc->uobs, doc->nuobs, doc->capuobs, o))
+        return pkc_error_code(PKC_ERR_NOMEM);
+    if (id)
+        *id = o.id;
+    return 0;
+}
+
+PKC_API void pkc_ydoc_unobserve_update(pkc_ydoc *doc, uint32_t id)
+{
+    for (uint32_t i = 0; i < doc->nuobs; i++) {
+        if (doc->uobs[i].id == id) {
+            memmove(doc->uobs + i, doc->uobs + i + 1, (doc->nuobs - i - 1) * sizeof *doc->uobs);
+            doc->nuobs--;
+            return;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Update functions                                                         */
+
+static int merge_api(const uint8_t *const *updates, const size_t *lens, size_t n, int v2,
+                     uint8_t **out, size_t *out_len)
+{
+    if (n == 0)
+        return pkc_error(PKC_ERR_INVALID_ARG, "nothing to merge");
+    pkc_buf b = PKC_BUF_INIT;
+    int rc;
+    if (v2 && n == 1)
+        rc = yc_update_to_v1(updates[0], lens[0], &b);
+    else
+        rc = yc_update_merge(updates, lens, n, v2, &b);
+    if (rc) {
+        pkc_buf_free(&b);
+        return rc;
+    }
+    return steal(&b, out, out_len);
+}
+
+PKC_API int pkc_yupdate_merge(const uint8_t *const *updates, const size_t *lens, size_t n,
+                              uint8_t **out, size_t *out_len)
+{
+    if (n == 1) {
+        /* Yjs returns a single update unchanged; still check it */
+        yupd u;
+        int rc = yupd_decode(&u, updates[0], lens[0], 0);
+        if (rc)
+            return rc;
+        yupd_free(&u);
+    }
+    return merge_api(updates, lens, n, 0, out, out_len);
+}
+
+PKC_API int pkc_yupdate_merge_v2(const uint8_t *const *updates, const size_t *lens, size_t n,
+                                 uint8_t **out, size_t *out_len)
+{
+    return merge_api(updates, lens, n, 1, out, out_len);
+}
+
+PKC_API int pkc_yupdate_diff(const uint8_t *update, size_t len, const uint8_t *sv, size_t sv_len,
+                             uint8_t **out, size_t *out_len)
+{
+    ysv s;
+    int rc = ysv_decode(sv, sv_len, &s);
+    if (rc)
+        return rc;
+    pkc_buf b = PKC_BUF_INIT;
+    rc = yc_update_diff(update, len, 0, &s, &b);
+    ysv_free(&s);
+    if (rc) {
+        pkc_buf_free(&b);
+        return rc;
+    }
+    return steal(&b, out, out_len);
+}
+
+PKC_API int pkc_yupdate_state_vector(const uint8_t *update, size_t len, uint8_t **out,
+                                     size_t *out_len)
+{
+    pkc_buf b = PKC_BUF_INIT;
+    int rc = yc_update_sv(update, len, 0, &b);
+    if (rc) {
+        pkc_buf_free(&b);
+        return rc;
+    }
+    return steal(&b, out, out_len);
+}
+
+PKC_API int pkc_yupdate_v2_to_v1(const uint8_t *update, size_t len, uint8_t **out,
+                                 size_t *out_len)
+{
+    pkc_buf b = PKC_BUF_INIT;
+    int rc = yc_update_to_v1(update, len, &b);
+    if (rc) {
+        pkc_buf_free(&b);
+        return rc;
+    }
+    return steal(&b, out, out_len);
+}

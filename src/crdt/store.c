@@ -1,0 +1,1015 @@
+/*
+ * store.c: the struct store. Items come from a pool; each client's structs
+ * are kept in clock order in a blocked array (blocks of YB_CAP pointers), so
+ * that splitting an old item moves at most one block, not the whole list as
+ * Yjs's Array.splice does.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crdt.h"
+#include "util/err.h"
+
+/* ------------------------------------------------------------------------ */
+/* Growable arrays                                                          */
+
+int yc_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap * 2 : 8;
+    while (nc < need)
+        nc *= 2;
+    if (nc > SIZE_MAX / elem)
+        return PKC_ERR_NOMEM;
+    void *q = realloc(*p, nc * elem);
+    if (q == NULL)
+        return PKC_ERR_NOMEM;
+    *p = q;
+    *cap = nc;
+    return 0;
+}
+
+int yc_grow32(void **p, uint32_t *cap, uint32_t need, size_t elem)
+{
+    size_t c = *cap;
+    if (need > UINT32_MAX / 2)
+        return PKC_ERR_NOMEM;
+    int rc = yc_grow(p, &c, need, elem);
+    if (rc == 0)
+        *cap = (uint32_t)c;
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Ordered hash maps                                                        */
+
+uint32_t ymap_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+ykey *ymap_find(const ymap *m, const char *s, size_t n)
+{
+    if (m->nslot == 0)
+        return NULL;
+    uint32_t h = ymap_hash(s, n);
+    uint32_t mask = m->nslot - 1;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        uint32_t x = m->slot[i];
+        if (x == 0)
+            return NULL;
+        ykey *k = m->e[x - 1];
+        if (k->hash == h && k->len == n && memcmp(k->s, s, n) == 0)
+            return k;
+    }
+}
+
+static int ymap_rehash(ymap *m, uint32_t nslot)
+{
+    uint32_t *slot = calloc(nslot, sizeof *slot);
+    if (slot == NULL)
+        return PKC_ERR_NOMEM;
+    uint32_t mask = nslot - 1;
+    for (uint32_t j = 0; j < m->n; j++) {
+        uint32_t i = m->e[j]->hash & mask;
+        while (slot[i])
+            i = (i + 1) & mask;
+        slot[i] = j + 1;
+    }
+    free(m->slot);
+    m->slot = slot;
+    m->nslot = nslot;
+    return 0;
+}
+
+ykey *ymap_get_or_add(ymap *m, const char *s, size_t n)
+{
+    ykey *k = ymap_find(m, s, n);
+    if (k)
+        return k;
+    if (n > UINT32_MAX - 1)
+        return NULL;
+    if ((m->n + 1) * 2 > m->nslot && ymap_rehash(m, m->nslot ? m->nslot * 2 : 8))
+        return NULL;
+    if (m->n == m->cap && yc_grow32((void **)&m->e, &m->cap, m->n + 1, sizeof *m->e))
+        return NULL;
+    k = malloc(sizeof *k + n + 1);
+    if (k == NULL)
+        return NULL;
+    k->val = NULL;
+    k->first = NULL;
+    k->hash = ymap_hash(s, n);
+    k->len = (uint32_t)n;
+    if (n)
+        memcpy(k->s, s, n);
+    k->s[n] = '\0';
+    uint32_t mask = m->nslot - 1;
+    uint32_t i = k->hash & mask;
+    while (m->slot[i])
+        i = (i + 1) & mask;
+    m->e[m->n] = k;
+    m->slot[i] = ++m->n;
+    return k;
+}
+
+void ymap_free(ymap *m)
+{
+    for (uint32_t i = 0; i < m->n; i++)
+        free(m->e[i]);
+    free(m->e);
+    free(m->slot);
+    memset(m, 0, sizeof *m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Item pool and content storage                                            */
+
+#define POOL_CHUNK 1024
+
+yitem *yc_item_alloc(pkc_ydoc *doc)
+{
+    yitem *it = doc->free_items;
+    if (it) {
+        doc->free_items = it->right;
+    } else {
+        if (doc->npool_chunks == 0 || doc->pool_used == POOL_CHUNK) {
+            if (YC_PUSH(doc->pool_chunks, doc->npool_chunks, doc->cappool_chunks, NULL))
+                return NULL;
+            yitem *chunk = malloc(POOL_CHUNK * sizeof *chunk);
+            if (chunk == NULL) {
+                doc->npool_chunks--;
+                return NULL;
+            }
+            doc->pool_chunks[doc->npool_chunks - 1] = chunk;
+            doc->pool_used = 0;
+        }
+        it = &doc->pool_chunks[doc->npool_chunks - 1][doc->pool_used++];
+    }
+    memset(it, 0, sizeof *it);
+    return it;
+}
+
+ysval *ysval_new(void)
+{
+    ysval *s = calloc(1, sizeof *s);
+    if (s)
+        s->refs = 1;
+    return s;
+}
+
+void ysval_release(ysval *s)
+{
+    if (s && --s->refs == 0) {
+        yv_clear(&s->v);
+        free(s);
+    }
+}
+
+static void offs_drop(pkc_ydoc *doc, const yitem *it);
+
+void yc_content_free(yitem *it)
+{
+    if ((it->kind == YC_ANY || it->kind == YC_JSON) && it->parent && it->parent->doc->noffs)
+        offs_drop(it->parent->doc, it);
+    if (it->kind == YC_FORMAT) {
+        if (it->c.fmt) {
+            ysval_release(it->c.fmt->val);
+            free(it->c.fmt->key);
+            free(it->c.fmt);
+        }
+    } else if (it->kind != YC_TYPE && !(it->flags & YF_INLINE)) {
+        free(it->c.h.p);
+    }
+    memset(&it->c, 0, sizeof it->c);
+    it->cn = 0;
+    it->flags |= YF_INLINE;
+}
+
+void yc_item_release(pkc_ydoc *doc, yitem *it)
+{
+    yc_content_free(it);
+    if (it->flags & YF_REDONE)
+        yc_redone_clear(doc, it);
+    it->kind = 0xff;
+    it->right = doc->free_items;
+    doc->free_items = it;
+}
+
+int yc_set_bytes(yitem *it, const void *p, size_t n)
+{
+    if (n > UINT32_MAX)
+        return pkc_error(PKC_ERR_TOO_LARGE, "content of %zu bytes", n);
+    if (n <= sizeof it->c.in) {
+        if (n)
+            memcpy(it->c.in, p, n);
+        it->flags |= YF_INLINE;
+    } else {
+        uint8_t *q = malloc(n);
+        if (q == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        memcpy(q, p, n);
+        it->c.h.p = q;
+        it->c.h.cap = (uint32_t)n;
+        it->flags &= (uint8_t)~YF_INLINE;
+    }
+    it->cn = (uint32_t)n;
+    return 0;
+}
+
+int yc_append_bytes(yitem *it, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if ((size_t)it->cn + n > UINT32_MAX)
+        return pkc_error(PKC_ERR_TOO_LARGE, "content over 4 GiB");
+    uint32_t need = it->cn + (uint32_t)n;
+    if (it->flags & YF_INLINE) {
+        if (need <= sizeof it->c.in) {
+            memcpy(it->c.in + it->cn, p, n);
+            it->cn = need;
+            return 0;
+        }
+        uint32_t cap = need < 32 ? 32 : need + need / 2;
+        uint8_t *q = malloc(cap);
+        if (q == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        memcpy(q, it->c.in, it->cn);
+        memcpy(q + it->cn, p, n);
+        it->c.h.p = q;
+        it->c.h.cap = cap;
+        it->flags &= (uint8_t)~YF_INLINE;
+        it->cn = need;
+        return 0;
+    }
+    if (need > it->c.h.cap) {
+        uint64_t cap = (uint64_t)need + need / 2;
+        if (cap > UINT32_MAX)
+            cap = UINT32_MAX;
+        uint8_t *q = realloc(it->c.h.p, (size_t)cap);
+        if (q == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        it->c.h.p = q;
+        it->c.h.cap = (uint32_t)cap;
+    }
+    memcpy(it->c.h.p + it->cn, p, n);
+    it->cn = need;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* UTF-16                                                                   */
+
+size_t yc_utf16_len(const uint8_t *s, size_t n, int *ascii)
+{
+    size_t units = 0, i = 0;
+    int a = 1;
+    /* runs of ASCII, eight bytes at a time */
+    while (i + 8 <= n) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+        units += 8;
+        i += 8;
+    }
+    for (; i < n; i++) {
+        uint8_t c = s[i];
+        if (c >= 0x80) {
+            a = 0;
+            if ((c & 0xc0) != 0x80)
+                units += c >= 0xf0 ? 2 : 1;
+        } else {
+            units++;
+        }
+    }
+    if (ascii)
+        *ascii = a;
+    return units;
+}
+
+size_t yc_utf16_offset(const uint8_t *s, size_t n, size_t k, int *mid)
+{
+    size_t units = 0, i = 0;
+    *mid = 0;
+    while (i < n && units < k) {
+        uint8_t c = s[i];
+        size_t cl = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+        if (cl == 4) {
+            if (units + 1 == k) {
+                *mid = 1;
+                return i;
+            }
+            units += 2;
+        } else {
+            units++;
+        }
+        i += cl;
+    }
+    return i;
+}
+
+static const uint8_t REPLACEMENT[3] = {0xef, 0xbf, 0xbd};
+
+/* ------------------------------------------------------------------------ */
+/* Element offsets of long Any / JSON items                                 */
+
+/* Yjs keeps their elements in a JavaScript array; we keep their encoded
+ * bytes, and for items of more than YOFF_MIN elements a table of where each
+ * element starts, so that reading or writing from element k is O(1): an
+ * item that grows by appends is written from its end after every
+ * transaction. The table follows the item through splits and merges. */
+#define YOFF_MIN 32
+
+typedef struct yoffs {
+    const yitem *it; /* NULL: empty slot */
+    uint32_t *off;   /* off[i] = byte offset of element i */
+    uint32_t n, cap;
+} yoffs;
+
+
+static uint32_t off_hash(const yitem *it)
+{
+    uint64_t x = (uint64_t)(uintptr_t)it;
+    x ^= x >> 31;
+    x *= 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(x >> 32);
+}
+
+static yoffs *offs_find(pkc_ydoc *doc, const yitem *it)
+{
+    if (doc->capoffs == 0)
+        return NULL;
+    uint32_t mask = doc->capoffs - 1;
+    for (uint32_t i = off_hash(it) & mask;; i = (i + 1) & mask) {
+        if (doc->offs[i].it == it)
+            return &doc->offs[i];
+        if (doc->offs[i].it == NULL)
+            return NULL;
+    }
+}
+
+static void offs_drop(pkc_ydoc *doc, const yitem *it)
+{
+    yoffs *o = offs_find(doc, it);
+    if (o == NULL)
+        return;
+    free(o->off);
+    doc->noffs--;
+    /* linear probing: shift the rest of the cluster back */
+    uint32_t mask = doc->capoffs - 1;
+    uint32_t i = (uint32_t)(o - doc->offs);
+    memset(o, 0, sizeof *o);
+    for (uint32_t j = (i + 1) & mask; doc->offs[j].it; j = (j + 1) & mask) {
+        uint32_t home = off_hash(doc->offs[j].it) & mask;
+        /* move j to i if its home is not in (i, j] */
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            doc->offs[i] = doc->offs[j];
+            memset(&doc->offs[j], 0, sizeof doc->offs[j]);
+            i = j;
+        }
+    }
+}
+
+static yoffs *offs_add(pkc_ydoc *doc, const yitem *it)
+{
+    if ((doc->noffs + 1) * 2 > doc->capoffs) {
+        uint32_t nc = doc->capoffs ? doc->capoffs * 2 : 16;
+        while (doc->noffs * 2 >= nc)
+            nc *= 2;
+        yoffs *n = calloc(nc, sizeof *n);
+        if (n == NULL)
+            return NULL;
+        for (uint32_t i = 0; i < doc->capoffs; i++) {
+            const yitem *k = doc->offs[i].it;
+            if (k == NULL)
+                continue;
+            uint32_t j = off_hash(k) & (nc - 1);
+            while (n[j].it)
+                j = (j + 1) & (nc - 1);
+            n[j] = doc->offs[i];
+        }
+        free(doc->offs);
+        doc->offs = n;
+        doc->capoffs = nc;
+    }
+    uint32_t mask = doc->capoffs - 1;
+    uint32_t i = off_hash(it) & mask;
+    while (doc->offs[i].it)
+        i = (i + 1) & mask;
+    memset(&doc->offs[i], 0, sizeof doc->offs[i]);
+    doc->offs[i].it = it;
+    doc->noffs++;
+    return &doc->offs[i];
+}
+
+void yc_offs_free(pkc_ydoc *doc)
+{
+    for (uint32_t i = 0; i < doc->capoffs; i++)
+        free(doc->offs[i].off);
+    free(doc->offs);
+    doc->offs = NULL;
+    doc->noffs = doc->capoffs = 0;
+}
+
+/* Appends the offsets of `count` elements starting at byte `from`. */
+static int offs_scan(yoffs *o, const yitem *it, size_t from, uint32_t count)
+{
+    if (o->n + count > o->cap) {
+        uint32_t nc = o->cap ? o->cap : 64;
+        while (nc < o->n + count)
+            nc *= 2;
+        uint32_t *no = realloc(o->off, nc * sizeof *no);
+        if (no == NULL)
+            return PKC_ERR_NOMEM;
+        o->off = no;
+        o->cap = nc;
+    }
+    pkc_reader r;
+    pkc_reader_init(&r, yi_bytes(it), it->cn);
+    r.p += from;
+    for (uint32_t i = 0; i < count; i++) {
+        o->off[o->n++] = (uint32_t)pkc_reader_offset(&r);
+        if (it->kind == YC_ANY) {
+            yany_skip(&r);
+        } else {
+            const uint8_t *p;
+            size_t n;
+            pkc_reader_varbytes(&r, &p, &n);
+        }
+    }
+    return 0;
+}
+
+static size_t scan_offset(const yitem *it, uint32_t k)
+{
+    pkc_reader r;
+    pkc_reader_init(&r, yi_bytes(it), it->cn);
+    for (uint32_t i = 0; i < k; i++) {
+        if (it->kind == YC_ANY) {
+            if (yany_skip(&r))
+                break;
+        } else {
+            const uint8_t *p;
+            size_t n;
+            if (pkc_reader_varbytes(&r, &p, &n))
+                break;
+        }
+    }
+    return pkc_reader_offset(&r);
+}
+
+size_t yc_elem_offset(const yitem *it, uint32_t k)
+{
+    if (k == 0)
+        return 0;
+    if (k >= it->len)
+        return it->cn;
+    if (it->len < YOFF_MIN || it->parent == NULL)
+        return scan_offset(it, k);
+    pkc_ydoc *doc = it->parent->doc;
+    yoffs *o = offs_find(doc, it);
+    if (o == NULL) {
+        if ((o = offs_add(doc, it)) == NULL)
+            return scan_offset(it, k);
+        if (offs_scan(o, it, 0, it->len)) {
+            offs_drop(doc, it);
+            return scan_offset(it, k);
+        }
+    }
+    return o->off[k];
+}
+
+/* hooks for the content changes of Any / JSON items */
+static void offs_split(pkc_ydoc *doc, const yitem *left, uint32_t diff)
+{
+    yoffs *o = offs_find(doc, left);
+    if (o && o->n > diff)
+        o->n = diff;
+}
+
+static void offs_merged(pkc_ydoc *doc, const yitem *left, const yitem *right, size_t old_cn)
+{
+    offs_drop(doc, right);
+    yoffs *o = offs_find(doc, left);
+    if (o && offs_scan(o, left, old_cn, right->len))
+        offs_drop(doc, left);
+}
+
+int yc_content_slice(const yitem *it, uint32_t from, pkc_buf *b)
+{
+    const uint8_t *p = yi_bytes(it);
+    switch (it->kind) {
+    case YC_STRING: {
+        if (it->flags & YF_ASCII)
+            return pkc_buf_push(b, p + from, it->cn - from);
+        int mid;
+        size_t off = yc_utf16_offset(p, it->cn, from, &mid);
+        if (mid) {
+            pkc_buf_push(b, REPLACEMENT, 3);
+            off += 4;
+        }
+        return pkc_buf_push(b, p + off, it->cn - off);
+    }
+    case YC_ANY:
+    case YC_JSON: {
+        size_t off = yc_elem_offset(it, from);
+        return pkc_buf_push(b, p + off, it->cn - off);
+    }
+    default:
+        return pkc_buf_push(b, p, it->cn);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Client table                                                             */
+
+static uint32_t hash64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return (uint32_t)x;
+}
+
+int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix)
+{
+    if (doc->nclslot == 0)
+        return 0;
+    uint32_t mask = doc->nclslot - 1;
+    for (uint32_t i = hash64(id) & mask;; i = (i + 1) & mask) {
+        uint32_t x = doc->clslot[i];
+        if (x == 0)
+            return 0;
+        if (doc->cl[x - 1].id == id) {
+            *ix = x - 1;
+            return 1;
+        }
+    }
+}
+
+int yc_client_get(pkc_ydoc *doc, uint64_t id, uint32_t *ix)
+{
+    if (yc_client_find(doc, id, ix))
+        return 0;
+    if ((doc->ncl + 1) * 2 > doc->nclslot) {
+        uint32_t ns = doc->nclslot ? doc->nclslot * 2 : 16;
+        uint32_t *slot = calloc(ns, sizeof *slot);
+        if (slot == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        for (uint32_t j = 0; j < doc->ncl; j++) {
+            uint32_t i = hash64(doc->cl[j].id) & (ns - 1);
+            while (slot[i])
+                i = (i + 1) & (ns - 1);
+            slot[i] = j + 1;
+        }
+        free(doc->clslot);
+        doc->clslot = slot;
+        doc->nclslot = ns;
+    }
+    if (doc->ncl == doc->capcl &&
+        yc_grow32((void **)&doc->cl, &doc->capcl, doc->ncl + 1, sizeof *doc->cl))
+        return pkc_error_code(PKC_ERR_NOMEM);
+    yclient *c = &doc->cl[doc->ncl];
+    memset(c, 0, sizeof *c);
+    c->id = id;
+    uint32_t i = hash64(id) & (doc->nclslot - 1);
+    while (doc->clslot[i])
+        i = (i + 1) & (doc->nclslot - 1);
+    doc->clslot[i] = ++doc->ncl;
+    *ix = doc->ncl - 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Blocked struct arrays                                                    */
+
+/* The last index in a[0..n) (n > 0, a ascending, a[0] <= key) with
+ * a[i] <= key; branch-free, since lookups jump around the history. */
+static inline uint32_t last_le(const uint32_t *a, uint32_t n, uint32_t key)
+{
+    uint32_t base = 0;
+    while (n > 1) {
+        uint32_t half = n / 2;
+        base = a[base + half] <= key ? base + half : base;
+        n -= half;
+    }
+    return base;
+}
+
+ypos ycl_find(const yclient *c, uint32_t clock)
+{
+    uint32_t last = c->nb - 1;
+    /* recent structs are looked up most: try the last block first */
+    uint32_t b = c->first[last] <= clock ? last : last_le(c->first, last, clock);
+    const yblock *bl = c->b[b];
+    ypos p = {b, last_le(bl->clk, bl->n, clock)};
+    return p;
+}
+
+static int insert_block(yclient *c, uint32_t at, yblock *bl)
+{
+    if (c->nb == c->capb) {
+        uint32_t cap = c->capb;
+        if (yc_grow32((void **)&c->b, &cap, c->nb + 1, sizeof *c->b))
+            return PKC_ERR_NOMEM;
+        uint32_t *f = realloc(c->first, cap * sizeof *f);
+        if (f == NULL)
+            return PKC_ERR_NOMEM; /* b grew; capb stays, so it grows again next time */
+        c->first = f;
+        c->capb = cap;
+    }
+    memmove(c->b + at + 1, c->b + at, (c->nb - at) * sizeof *c->b);
+    memmove(c->first + at + 1, c->first + at, (c->nb - at) * sizeof *c->first);
+    c->b[at] = bl;
+    c->first[at] = 0;
+    c->nb++;
+    return 0;
+}
+
+int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it)
+{
+    yclient *c = &doc->cl[cix];
+    if (c->nb == 0 || c->b[c->nb - 1]->n == YB_CAP) {
+        yblock *bl = malloc(sizeof *bl);
+        if (bl == NULL || insert_block(c, c->nb, bl)) {
+            free(bl);
+            return pkc_error_code(PKC_ERR_NOMEM);
+        }
+        bl->n = 0;
+    }
+    yblock *bl = c->b[c->nb - 1];
+    if (bl->n == 0)
+        c->first[c->nb - 1] = it->id.clock;
+    bl->clk[bl->n] = it->id.clock;
+    bl->s[bl->n++] = it;
+    c->state = it->id.clock + it->len;
+    return 0;
+}
+
+int ycl_insert_after(yclient *c, ypos p, yitem *it)
+{
+    yblock *bl = c->b[p.b];
+    uint32_t at = p.i + 1;
+    if (bl->n == YB_CAP) {
+        yblock *nb = malloc(sizeof *nb);
+        if (nb == NULL || insert_block(c, p.b + 1, nb)) {
+            free(nb);
+            return pkc_error_code(PKC_ERR_NOMEM);
+        }
+        uint32_t half = YB_CAP / 2;
+        memcpy(nb->s, bl->s + half, (YB_CAP - half) * sizeof *bl->s);
+        memcpy(nb->clk, bl->clk + half, (YB_CAP - half) * sizeof *bl->clk);
+        nb->n = YB_CAP - half;
+        bl->n = half;
+        c->first[p.b + 1] = nb->s[0]->id.clock;
+        if (at > half) {
+            bl = nb;
+            at -= half;
+        }
+    }
+    memmove(bl->s + at + 1, bl->s + at, (bl->n - at) * sizeof *bl->s);
+    memmove(bl->clk + at + 1, bl->clk + at, (bl->n - at) * sizeof *bl->clk);
+    bl->s[at] = it;
+    bl->clk[at] = it->id.clock;
+    bl->n++;
+    return 0;
+}
+
+/* keeps first[] right after the struct at p changed its clock or went */
+static void fix_first(yclient *c, uint32_t b)
+{
+    if (b < c->nb && c->b[b]->n)
+        c->first[b] = c->b[b]->s[0]->id.clock;
+}
+
+void ycl_remove(yclient *c, ypos p)
+{
+    yblock *bl = c->b[p.b];
+    memmove(bl->s + p.i, bl->s + p.i + 1, (bl->n - p.i - 1) * sizeof *bl->s);
+    memmove(bl->clk + p.i, bl->clk + p.i + 1, (bl->n - p.i - 1) * sizeof *bl->clk);
+    bl->n--;
+    if (bl->n == 0 && c->nb > 1) {
+        free(bl);
+        memmove(c->b + p.b, c->b + p.b + 1, (c->nb - p.b - 1) * sizeof *c->b);
+        memmove(c->first + p.b, c->first + p.b + 1, (c->nb - p.b - 1) * sizeof *c->first);
+        c->nb--;
+    } else if (p.i == 0) {
+        fix_first(c, p.b);
+    }
+}
+
+size_t ycl_count(const yclient *c)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < c->nb; i++)
+        n += c->b[i]->n;
+    return n;
+}
+
+yitem *yc_find(const pkc_ydoc *doc, uint32_t cix, uint32_t clock)
+{
+    const yclient *c = &doc->cl[cix];
+    return ycl_at(c, ycl_find(c, clock));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Splitting                                                                */
+
+static int split_content(yitem *left, yitem *right, uint32_t diff)
+{
+    const uint8_t *p = yi_bytes(left);
+    size_t off;
+    switch (left->kind) {
+    case YC_DELETED:
+        return 0;
+    case YC_STRING: {
+        int mid = 0;
+        if (left->flags & YF_ASCII) {
+            off = diff;
+        } else {
+            off = yc_utf16_offset(p, left->cn, diff, &mid);
+        }
+        if (mid) {
+            /* Yjs replaces both halves of a split surrogate pair with
+             * U+FFFD (yjs#248); lengths in UTF-16 units stay the same. */
+            size_t rest = left->cn - off - 4;
+            uint8_t *tmp = malloc(rest + 3);
+            if (tmp == NULL)
+                return pkc_error_code(PKC_ERR_NOMEM);
+            memcpy(tmp, REPLACEMENT, 3);
+            memcpy(tmp + 3, p + off + 4, rest);
+            int rc = yc_set_bytes(right, tmp, rest + 3);
+            free(tmp);
+            if (rc)
+                return rc;
+            left->cn = (uint32_t)off; /* truncate, then append U+FFFD */
+            if ((rc = yc_append_bytes(left, REPLACEMENT, 3)))
+                return rc;
+        } else {
+            int rc = yc_set_bytes(right, p + off, left->cn - off);
+            if (rc)
+                return rc;
+            left->cn = (uint32_t)off;
+        }
+        if (!(left->flags & YF_ASCII)) {
+            int a;
+            yc_utf16_len(yi_bytes(right), right->cn, &a);
+            if (a)
+                right->flags |= YF_ASCII;
+            yc_utf16_len(yi_bytes(left), left->cn, &a);
+            if (a)
+                left->flags |= YF_ASCII;
+        } else {
+            right->flags |= YF_ASCII;
+        }
+        break;
+    }
+    case YC_ANY:
+    case YC_JSON: {
+        off = yc_elem_offset(left, diff);
+        int rc = yc_set_bytes(right, p + off, left->cn - off);
+        if (rc)
+            return rc;
+        left->cn = (uint32_t)off;
+        if (left->parent)
+            offs_split(left->parent->doc, left, diff);
+        break;
+    }
+    default:
+        return pkc_error(PKC_ERR_INTERNAL, "content kind %u cannot be split", left->kind);
+    }
+    /* Move short heap content back inline so small items stay small. */
+    if (!(left->flags & YF_INLINE) && left->cn <= sizeof left->c.in) {
+        uint8_t *h = left->c.h.p;
+        memcpy(left->c.in, h, left->cn);
+        free(h);
+        left->flags |= YF_INLINE;
+    }
+    return 0;
+}
+
+yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
+{
+    pkc_ydoc *doc = txn->doc;
+    yclient *c = &doc->cl[left->id.client];
+    ypos pos = ycl_find(c, left->id.clock);
+    yitem *right = yc_item_alloc(doc);
+    if (right == NULL)
+        goto nomem;
+    right->id.client = left->id.client;
+    right->id.clock = left->id.clock + diff;
+    right->len = left->len - diff;
+    right->kind = left->kind;
+    right->flags = YF_INLINE | YF_ORIGIN | (left->flags & (YF_RORIGIN | YF_DELETED | YF_KEEP));
+    if (yc_kind_countable(left->kind))
+        right->flags |= YF_COUNTABLE;
+    right->origin.client = left->id.client;
+    right->origin.clock = left->id.clock + diff - 1;
+    right->rorigin = left->rorigin;
+    right->left = left;
+    right->right = left->right;
+    right->parent = left->parent;
+    right->psub = left->psub;
+    if (split_content(left, right, diff)) {
+        yc_item_release(doc, right);
+        return NULL;
+    }
+    if (left->flags & YF_REDONE) {
+        yid to;
+        if (yc_redone_get(doc, left, &to)) {
+            to.clock += diff;
+            yc_redone_set(doc, right, to);
+        }
+    }
+    uint32_t wl_before = yi_weight(left);
+    left->len = diff;
+    left->right = right;
+    if (right->right)
+        right->right->left = right;
+    if (ycl_insert_after(c, pos, right)) {
+        /* undo the link changes: the store could not take the new struct */
+        left->len += right->len;
+        left->right = right->right;
+        if (right->right)
+            right->right->left = left;
+        yc_item_release(doc, right);
+        goto nomem;
+    }
+    if (yc_txn_add_merge(txn, right->id))
+        goto nomem;
+    if (right->psub && right->right == NULL)
+        right->psub->val = right;
+    if (left->leaf) {
+        yst_add_weight(left, (int64_t)yi_weight(left) - (int64_t)wl_before);
+        if (yst_insert_after(left->parent, left, right))
+            goto nomem;
+    }
+    return right;
+nomem:
+    pkc_error_code(PKC_ERR_NOMEM);
+    return NULL;
+}
+
+yitem *yc_clean_start(pkc_ytxn *txn, uint32_t cix, uint32_t clock)
+{
+    yitem *it = yc_find(txn->doc, cix, clock);
+    if (it->id.clock < clock && it->kind != YC_GC)
+        return yc_split(txn, it, clock - it->id.clock);
+    return it;
+}
+
+yitem *yc_clean_end(pkc_ytxn *txn, uint32_t cix, uint32_t clock)
+{
+    yitem *it = yc_find(txn->doc, cix, clock);
+    if (clock != it->id.clock + it->len - 1 && it->kind != YC_GC) {
+        if (yc_split(txn, it, clock - it->id.clock + 1) == NULL)
+            return NULL;
+    }
+    return it;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Merging                                                                  */
+
+int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
+{
+    if (left->kind == YC_GC || right->kind == YC_GC) {
+        if (left->kind != YC_GC || right->kind != YC_GC)
+            return 0;
+        left->len += right->len;
+        return 1;
+    }
+    if (left->kind != right->kind || left->right != right)
+        return 0;
+    if (!(right->flags & YF_ORIGIN) || right->origin.client != left->id.client ||
+        right->origin.clock != left->id.clock + left->len - 1)
+        return 0;
+    if ((left->flags & YF_RORIGIN) != (right->flags & YF_RORIGIN) ||
+        ((left->flags & YF_RORIGIN) && !yid_eq(left->rorigin, right->rorigin)))
+        return 0;
+    if (left->id.client != right->id.client || left->id.clock + left->len != right->id.clock)
+        return 0;
+    if (yi_deleted(left) != yi_deleted(right))
+        return 0;
+    if ((left->flags & YF_REDONE) || (right->flags & YF_REDONE))
+        return 0;
+    size_t old_cn = left->cn;
+    switch (left->kind) {
+    case YC_STRING:
+    case YC_ANY:
+    case YC_JSON:
+        if (yc_append_bytes(left, yi_bytes(right), right->cn))
+            return 0; /* out of memory: keep them apart, which is still correct */
+        if (left->kind == YC_STRING && !(right->flags & YF_ASCII))
+            left->flags &= (uint8_t)~YF_ASCII;
+        if (left->kind != YC_STRING && doc->noffs)
+            offs_merged(doc, left, right, old_cn);
+        break;
+    case YC_DELETED:
+        break;
+    default:
+        return 0;
+    }
+    if (right->flags & YF_KEEP)
+        left->flags |= YF_KEEP;
+    uint32_t wr = yi_weight(right);
+    if (right->leaf) {
+        yst_remove(left->parent, right);
+        yst_add_weight(left, wr);
+    }
+    left->right = right->right;
+    if (left->right)
+        left->right->left = left;
+    left->len += right->len;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Redone links                                                             */
+
+static size_t redone_find(const pkc_ydoc *doc, yid id, int *found)
+{
+    size_t lo = 0, hi = doc->nredone;
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        const yid *x = &doc->redone[m].id;
+        if (x->client < id.client || (x->client == id.client && x->clock < id.clock))
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    *found = lo < doc->nredone && yid_eq(doc->redone[lo].id, id);
+    return lo;
+}
+
+int yc_redone_set(pkc_ydoc *doc, yitem *it, yid to)
+{
+    int found;
+    size_t i = redone_find(doc, it->id, &found);
+    if (!found) {
+        if (yc_grow((void **)&doc->redone, &doc->capredone, doc->nredone + 1, sizeof *doc->redone))
+            return pkc_error_code(PKC_ERR_NOMEM);
+        memmove(doc->redone + i + 1, doc->redone + i, (doc->nredone - i) * sizeof *doc->redone);
+        doc->nredone++;
+        doc->redone[i].id = it->id;
+    }
+    doc->redone[i].to = to;
+    it->flags |= YF_REDONE;
+    return 0;
+}
+
+int yc_redone_get(const pkc_ydoc *doc, const yitem *it, yid *to)
+{
+    if (!(it->flags & YF_REDONE))
+        return 0;
+    int found;
+    size_t i = redone_find(doc, it->id, &found);
+    if (found)
+        *to = doc->redone[i].to;
+    return found;
+}
+
+void yc_redone_clear(pkc_ydoc *doc, const yitem *it)
+{
+    int found;
+    size_t i = redone_find(doc, it->id, &found);
+    if (found) {
+        memmove(doc->redone + i, doc->redone + i + 1, (doc->nredone - i - 1) * sizeof *doc->redone);
+        doc->nredone--;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Branches                                                                 */
+
+ybranch *yc_branch_new(pkc_ydoc *doc, uint8_t tref)
+{
+    ybranch *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return NULL;
+    b->doc = doc;
+    b->tref = tref;
+    b->next_all = doc->all;
+    doc->all = b;
+    return b;
+}
+
+int yc_root_get(pkc_ydoc *doc, const char *name, size_t len, ybranch **out)
+{
+    ykey *k = ymap_get_or_add(&doc->roots, name, len);
+    if (k == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    if (k->val == NULL) {
+        ybranch *b = yc_branch_new(doc, PKC_YUNDEFINED);
+        if (b == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        b->root = k;
+        k->val = b;
+    }
+    *out = k->val;
+    return 0;
+}
