@@ -27,7 +27,7 @@ export function deadline(promise, ms, what) {
 // A pkc process; its stdout JSON lines are collected and awaitable.
 export function pkc(args, opts = {}) {
   const dir = opts.dataDir || tmpdir('pkc-data-')
-  // opts.wrap: a command prefix (e.g. ip netns exec NAME).
+  // opts.wrap: a command prefix (e.g. nsenter --net=/run/netns/NAME).
   const argv = ['--data', dir, ...args]
   const child = opts.wrap
     ? spawn(opts.wrap[0], [...opts.wrap.slice(1), PKC, ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...(opts.env || {}) } })

@@ -13,7 +13,10 @@ const T = 20000
 const n = String(process.pid % 100000)
 const A = `rtc-a-${n}`, R = `rtc-r-${n}`, W = `rtc-w-${n}`
 const ip = (...args) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString()
-const inNs = (ns, cmd, ...args) => execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString()
+// nsenter joins only the network namespace; `ip netns exec` also remounts /sys in a new mount
+// namespace, which fails in chroots and some containers.
+const inNsArgs = ns => ['nsenter', `--net=/run/netns/${ns}`]
+const inNs = (ns, cmd, ...args) => execFileSync(inNsArgs(ns)[0], [...inNsArgs(ns).slice(1), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }).toString()
 
 function cleanup() {
   for (const ns of [A, R, W]) { try { ip('netns', 'del', ns) } catch {} }
@@ -50,7 +53,7 @@ try {
   inNs(W, 'ip', 'addr', 'add', '198.18.77.3/24', 'dev', `vw${n}`)
   inNs(W, 'ip', 'link', 'set', `vw${n}`, 'up')
 
-  coturn = spawn('ip', ['netns', 'exec', W, 'turnserver', '-n', '--stun-only', '--listening-ip=198.18.77.2',
+  coturn = spawn('nsenter', [`--net=/run/netns/${W}`, 'turnserver', '-n', '--stun-only', '--listening-ip=198.18.77.2',
     '--listening-port=3478', '--no-tls', '--no-dtls', '--no-cli', '--no-rfc5780', '--no-software-attribute',
     `--userdb=${path.join(dir, 'turndb')}`, `--pidfile=${path.join(dir, 'turnserver.pid')}`,
     '--log-file=stdout', '--simple-log'], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -58,14 +61,14 @@ try {
   coturn.stdout.on('data', d => { log += d })
   await deadline(new Promise(res => { const t = setInterval(() => { if (/listener opened|Total (UDP|General) servers/.test(log)) { clearInterval(t); res() } }, 50) }), 10000, 'coturn starts')
 
-  // The peers: pkc inside the namespaces (the same binary, run by ip netns exec).
-  const a = pkc(['rtc', 'echo', '--offer', '--stun', '198.18.77.2:3478', '--timeout', '30'], { wrap: ['ip', 'netns', 'exec', A] })
+  // The peers: pkc inside the namespaces (the same binary, run through nsenter).
+  const a = pkc(['rtc', 'echo', '--offer', '--stun', '198.18.77.2:3478', '--timeout', '30'], { wrap: inNsArgs(A) })
   const off = await a.next('offer', T)
   const lines = off.sdp.split('\r\n').filter(l => l.startsWith('a=candidate:'))
   const srflx = lines.find(l => / typ srflx /.test(l))
   check(lines.some(l => / 10\.77\.1\.2 \d+ typ host/.test(l)), `host candidate behind the NAT: ${lines.join(' | ')}`)
   check(srflx && / 198\.18\.77\.1 \d+ typ srflx raddr 10\.77\.1\.2 /.test(srflx), `srflx is the NAT's address, related to the host: ${srflx}`)
-  const b = pkc(['rtc', 'echo', '--timeout', '30'], { wrap: ['ip', 'netns', 'exec', W] })
+  const b = pkc(['rtc', 'echo', '--timeout', '30'], { wrap: inNsArgs(W) })
   b.send(off)
   const ans = await b.next('answer', T)
   a.send(ans)
