@@ -80,6 +80,25 @@ PKC_MUST_CHECK int pkc_crypto_aead_open(uint8_t *m, const uint8_t *c, size_t c_l
                                         const uint8_t nonce[PKC_AEAD_NONCE_BYTES],
                                         const uint8_t key[PKC_AEAD_KEY_BYTES]);
 
+/* The same XChaCha20-Poly1305 for many messages under one key whose nonces
+ * all begin with the same 16 bytes (sealed records: 16 zero bytes, then the
+ * sequence number). XChaCha20 turns the key and those 16 bytes into a
+ * subkey (HChaCha20), then runs ChaCha20-Poly1305 (IETF) under the subkey
+ * with the nonce 4 zero bytes || the last 8 bytes of the 24. The subkey is
+ * the same for every such message, so pkc_crypto_aead_subkey() computes it
+ * once, and the _sub functions do the rest per message: their output is
+ * byte for byte that of pkc_crypto_aead_seal/open with the nonce
+ * prefix || tail. The subkey is as secret as the key. */
+void pkc_crypto_aead_subkey(uint8_t subkey[PKC_AEAD_KEY_BYTES], const uint8_t key[PKC_AEAD_KEY_BYTES],
+                            const uint8_t prefix[16]);
+void pkc_crypto_aead_seal_sub(uint8_t *c, const uint8_t *m, size_t len, const uint8_t *ad,
+                              size_t ad_len, const uint8_t tail[8],
+                              const uint8_t subkey[PKC_AEAD_KEY_BYTES]);
+PKC_MUST_CHECK int pkc_crypto_aead_open_sub(uint8_t *m, const uint8_t *c, size_t c_len,
+                                            const uint8_t *ad, size_t ad_len,
+                                            const uint8_t tail[8],
+                                            const uint8_t subkey[PKC_AEAD_KEY_BYTES]);
+
 /* Argon2id (version 1.3, one lane) of a passphrase: `ops` passes over
  * `mem_kib` KiB. 0, or -1 if the parameters are out of the library's range
  * or memory runs out. */

@@ -76,6 +76,8 @@ struct pkc_session {
     uint8_t peer_hash[PKC_PEER_ID_HASH_BYTES];
     char peer_id[PKC_PEER_ID_SIZE];
     int proof_key;
+    /* The HChaCha20 subkeys of key_i2r and key_r2i for the records' nonce
+     * prefix (16 zero bytes): what XChaCha20 would compute for every record. */
     uint8_t key_send[32], key_recv[32], session_id[32];
     uint64_t send_seq;
     uint64_t recv_top;    /* highest sequence number accepted */
@@ -435,8 +437,9 @@ static void derive_session_keys(pkc_session *s)
     pkc_kdf(i2r, s->k, 32, PKC_LABEL_I2R, th, 32);
     pkc_kdf(r2i, s->k, 32, PKC_LABEL_R2I, th, 32);
     pkc_kdf(s->session_id, s->k, 32, PKC_LABEL_SESSION_ID, th, 32);
-    memcpy(s->key_send, s->cfg.initiator ? i2r : r2i, 32);
-    memcpy(s->key_recv, s->cfg.initiator ? r2i : i2r, 32);
+    static const uint8_t prefix[16] = {0};
+    pkc_crypto_aead_subkey(s->key_send, s->cfg.initiator ? i2r : r2i, prefix);
+    pkc_crypto_aead_subkey(s->key_recv, s->cfg.initiator ? r2i : i2r, prefix);
     pkc_crypto_wipe(i2r, 32);
     pkc_crypto_wipe(r2i, 32);
 }
@@ -767,11 +770,12 @@ static int handshake_record(pkc_session *s, const uint8_t *rec, size_t len)
 
 /* --- Sealed records ---------------------------------------------------- */
 
-static void seq_nonce(uint8_t n[PKC_AEAD_NONCE_BYTES], uint64_t seq)
+/* A record's nonce is 16 zero bytes (the prefix of the subkeys), then this:
+ * the sequence number, big-endian. */
+static void seq_tail(uint8_t t[8], uint64_t seq)
 {
-    memset(n, 0, PKC_AEAD_NONCE_BYTES - 8);
     for (int i = 0; i < 8; i++)
-        n[PKC_AEAD_NONCE_BYTES - 8 + i] = (uint8_t)(seq >> (56 - 8 * i));
+        t[i] = (uint8_t)(seq >> (56 - 8 * i));
 }
 
 /* Seals the frames at s->out.data + hdr .. s->out.len and sends. */
@@ -781,11 +785,11 @@ static int seal_and_emit(pkc_session *s, size_t hdr, uint64_t nframes)
     int rc = pkc_buf_reserve(&s->out, PKC_AEAD_TAG_BYTES);
     if (rc)
         return rc;
-    uint8_t n[PKC_AEAD_NONCE_BYTES];
-    seq_nonce(n, s->send_seq);
+    uint8_t t[8];
+    seq_tail(t, s->send_seq);
     /* No associated data: the header is the kind byte and the sequence
      * number, and the sequence number is the nonce. */
-    pkc_crypto_aead_seal(s->out.data + hdr, s->out.data + hdr, plain, NULL, 0, n, s->key_send);
+    pkc_crypto_aead_seal_sub(s->out.data + hdr, s->out.data + hdr, plain, NULL, 0, t, s->key_send);
     s->out.len += PKC_AEAD_TAG_BYTES;
     s->send_seq++;
     s->stats.frames_out += nframes;
@@ -1198,10 +1202,10 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
         return pkc_error(PKC_ERR_REPLAY, "record %llu: replayed or too old (newest %llu)",
                          (unsigned long long)seq, (unsigned long long)s->recv_top);
     }
-    uint8_t n[PKC_AEAD_NONCE_BYTES];
-    seq_nonce(n, seq);
+    uint8_t t[8];
+    seq_tail(t, seq);
     size_t plain_len = len - hdr - PKC_AEAD_TAG_BYTES;
-    if (pkc_crypto_aead_open(s->plain, rec + hdr, len - hdr, NULL, 0, n, s->key_recv) != 0) {
+    if (pkc_crypto_aead_open_sub(s->plain, rec + hdr, len - hdr, NULL, 0, t, s->key_recv) != 0) {
         /* Not attributable (a third party can inject on a transport without
          * DTLS), so counted but not penalised. */
         s->stats.dropped_invalid++;
