@@ -78,7 +78,7 @@ static int bytes_ok(const pkc_bytes *b, const char *what)
 }
 
 /* Size of the body, or a negative error. */
-static int64_t body_size(const pkc_frame *f)
+static inline int64_t body_size(const pkc_frame *f)
 {
     int rc;
     switch (f->type) {
@@ -160,8 +160,7 @@ static int64_t body_size(const pkc_frame *f)
     }
 }
 
-/* The whole frame's size and its body's, or a negative error. */
-static int64_t sizes(const pkc_frame *f, int64_t *body_out)
+int64_t pkc_frame_sizes(const pkc_frame *f, int64_t *body_out)
 {
     int64_t body = body_size(f);
     if (body < 0)
@@ -176,7 +175,7 @@ static int64_t sizes(const pkc_frame *f, int64_t *body_out)
 int64_t pkc_frame_size(const pkc_frame *f)
 {
     int64_t body;
-    return sizes(f, &body);
+    return pkc_frame_sizes(f, &body);
 }
 
 /* Writes `f`, whose body is `body` bytes (from body_size()). */
@@ -233,27 +232,17 @@ static void write_frame(wcur *w, const pkc_frame *f, uint64_t body)
     }
 }
 
-int pkc_frame_write(pkc_buf *b, const pkc_frame *f)
+void pkc_frame_put(uint8_t *out, const pkc_frame *f, uint64_t body)
 {
-    if (b->err)
-        return b->err;
-    int64_t body, total = sizes(f, &body);
-    if (total < 0)
-        return (int)total;
-    int rc = pkc_buf_reserve(b, (size_t)total);
-    if (rc)
-        return rc;
-    wcur w = {b->data + b->len};
-    write_frame(&w, f, (uint64_t)body);
-    b->len += (size_t)total;
-    return 0;
+    wcur w = {out};
+    write_frame(&w, f, body);
 }
 
 int pkc_frame_encode(const pkc_frame *f, uint8_t *out, size_t cap, size_t *len)
 {
     if (f == NULL || len == NULL || (out == NULL && cap > 0))
         return pkc_error(PKC_ERR_INVALID_ARG, "frame encode: NULL argument");
-    int64_t body, total = sizes(f, &body);
+    int64_t body, total = pkc_frame_sizes(f, &body);
     if (total < 0)
         return (int)total;
     if ((size_t)total > cap) {
@@ -460,67 +449,94 @@ static int decode_pex(pkc_reader *r, pkc_pex *x)
     return 0;
 }
 
+/* The frame header at `in`: type and body, checked as pkc_frame_decode()
+ * says; the slow path, which names what is wrong. */
+static int frame_header(const uint8_t *in, size_t len, size_t max_size, uint64_t *type,
+                        uint64_t *body_len)
+{
+    pkc_reader r;
+    pkc_reader_init(&r, in, len);
+    int rc = pkc_wire_varuint(&r, UINT64_MAX, type, "frame type");
+    if (rc)
+        return rc;
+    if (*type == 0)
+        return pkc_error(PKC_ERR_MALFORMED, "frame: type 0 is reserved");
+    if ((rc = pkc_wire_varuint(&r, UINT64_MAX, body_len, "frame length")))
+        return rc;
+    if (*body_len > max_size || *body_len > PKC_FRAME_SIZE_MAX)
+        return pkc_error(PKC_ERR_TOO_LARGE, "frame: body of %llu bytes exceeds the limit %zu",
+                         (unsigned long long)*body_len,
+                         max_size < PKC_FRAME_SIZE_MAX ? max_size : (size_t)PKC_FRAME_SIZE_MAX);
+    if (*body_len > pkc_reader_left(&r))
+        return pkc_error(PKC_ERR_TRUNCATED, "frame: body of %llu bytes, only %zu left",
+                         (unsigned long long)*body_len, pkc_reader_left(&r));
+    return 0;
+}
+
 int pkc_frame_decode(const uint8_t *in, size_t len, size_t max_size, pkc_frame *out,
                      size_t *consumed)
 {
     if (in == NULL || out == NULL || consumed == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "frame decode: NULL argument");
-    pkc_reader r;
-    pkc_reader_init(&r, in, len);
+    /* The header: short varuints inline; anything unusual (or wrong) takes
+     * frame_header(). */
+    const uint8_t *end = in + len;
     uint64_t type, body_len;
-    int rc = pkc_wire_varuint(&r, UINT64_MAX, &type, "frame type");
-    if (rc)
-        return rc;
-    if (type == 0)
-        return pkc_error(PKC_ERR_MALFORMED, "frame: type 0 is reserved");
-    if ((rc = pkc_wire_varuint(&r, UINT64_MAX, &body_len, "frame length")))
-        return rc;
-    if (body_len > max_size || body_len > PKC_FRAME_SIZE_MAX)
-        return pkc_error(PKC_ERR_TOO_LARGE, "frame: body of %llu bytes exceeds the limit %zu",
-                         (unsigned long long)body_len,
-                         max_size < PKC_FRAME_SIZE_MAX ? max_size : (size_t)PKC_FRAME_SIZE_MAX);
-    if (body_len > pkc_reader_left(&r))
-        return pkc_error(PKC_ERR_TRUNCATED, "frame: body of %llu bytes, only %zu left",
-                         (unsigned long long)body_len, pkc_reader_left(&r));
-    const uint8_t *body = r.p;
+    size_t a = pkc_wire_varuint_quick(in, end, &type), b = 0;
+    if (a == 0 || type == 0 || (b = pkc_wire_varuint_quick(in + a, end, &body_len)) == 0 ||
+        body_len > max_size || body_len > PKC_FRAME_SIZE_MAX ||
+        body_len > (size_t)(end - in) - a - b) {
+        int rc = frame_header(in, len, max_size, &type, &body_len);
+        if (rc)
+            return rc;
+        a = pkc_varuint_size(type);
+        b = pkc_varuint_size(body_len);
+    }
+    const uint8_t *body = in + a + b;
     size_t n = (size_t)body_len;
-    pkc_reader b;
-    pkc_reader_init(&b, body, n);
+    /* Bodies taken whole cannot fail here. */
+    switch (type) {
+    case PKC_FRAME_CONTROL:
+    case PKC_FRAME_ANNOUNCE:
+    case PKC_FRAME_DATA:
+    case PKC_FRAME_SIGNAL:
+    case PKC_FRAME_SYNC:
+    case PKC_FRAME_PEX:
+        break;
+    default: /* MESH, and unknown types: the same layout */
+        out->type = type;
+        out->unknown.data = body;
+        out->unknown.len = n;
+        *consumed = a + b + n;
+        return 0;
+    }
+    pkc_reader rb = {body, body, body + n};
     /* pkc_frame is large (PEX entries); decode in place only on success. */
     pkc_frame f;
     f.type = type;
+    int rc;
     switch (type) {
     case PKC_FRAME_CONTROL:
-        rc = decode_control(&b, &f.control);
+        rc = decode_control(&rb, &f.control);
         break;
     case PKC_FRAME_ANNOUNCE:
         rc = pkc_announce_decode(body, n, &f.announce);
-        b.p = b.end;
+        rb.p = rb.end;
         break;
     case PKC_FRAME_DATA:
     case PKC_FRAME_SIGNAL:
         rc = pkc_message_decode_body(body, n, type, &f.message);
-        b.p = b.end;
+        rb.p = rb.end;
         break;
     case PKC_FRAME_SYNC:
-        rc = decode_sync(&b, &f.sync);
+        rc = decode_sync(&rb, &f.sync);
         break;
-    case PKC_FRAME_PEX:
-        rc = decode_pex(&b, &f.pex);
-        break;
-    case PKC_FRAME_MESH:
-        f.mesh.data = body;
-        f.mesh.len = n;
-        b.p = b.end;
-        break;
-    default:
-        f.unknown.data = body;
-        f.unknown.len = n;
-        b.p = b.end;
+    default: /* PKC_FRAME_PEX */
+        rc = decode_pex(&rb, &f.pex);
         break;
     }
     if (rc == 0)
-        rc = pkc_wire_end(&b, "frame body");
+        rc = pkc_wire_end(&rb, "frame body");
     if (rc)
         return pkc_error_wrap(rc, "frame type %llu at body offset %zu", (unsigned long long)type,
                               (size_t)(body - in));
@@ -540,18 +556,15 @@ int pkc_frame_decode(const uint8_t *in, size_t len, size_t max_size, pkc_frame *
     case PKC_FRAME_SYNC:
         out->sync = f.sync;
         break;
-    case PKC_FRAME_PEX:
+    default: /* PKC_FRAME_PEX */
         out->pex.request = f.pex.request;
         out->pex.max = f.pex.max;
         out->pex.count = f.pex.count;
         memcpy(out->pex.announcements, f.pex.announcements,
                f.pex.count * sizeof f.pex.announcements[0]);
         break;
-    default:
-        out->unknown = f.unknown; /* MESH too: same layout */
-        break;
     }
-    *consumed = (size_t)(body - in) + n;
+    *consumed = a + b + n;
     return 0;
 }
 

@@ -774,40 +774,41 @@ static int handshake_record(pkc_session *s, const uint8_t *rec, size_t len)
  * the sequence number, big-endian. */
 static void seq_tail(uint8_t t[8], uint64_t seq)
 {
-    for (int i = 0; i < 8; i++)
-        t[i] = (uint8_t)(seq >> (56 - 8 * i));
+    /* Spelled out, so that compilers make it one byte-swapped store. */
+    t[0] = (uint8_t)(seq >> 56);
+    t[1] = (uint8_t)(seq >> 48);
+    t[2] = (uint8_t)(seq >> 40);
+    t[3] = (uint8_t)(seq >> 32);
+    t[4] = (uint8_t)(seq >> 24);
+    t[5] = (uint8_t)(seq >> 16);
+    t[6] = (uint8_t)(seq >> 8);
+    t[7] = (uint8_t)seq;
 }
 
-/* Seals the frames at s->out.data + hdr .. s->out.len and sends. */
-static int seal_and_emit(pkc_session *s, size_t hdr, uint64_t nframes)
+/* Why no record can be sent now, or 0. */
+static int cannot_send(const pkc_session *s)
 {
-    size_t plain = s->out.len - hdr;
-    int rc = pkc_buf_reserve(&s->out, PKC_AEAD_TAG_BYTES);
-    if (rc)
-        return rc;
-    uint8_t t[8];
-    seq_tail(t, s->send_seq);
-    /* No associated data: the header is the kind byte and the sequence
-     * number, and the sequence number is the nonce. */
-    pkc_crypto_aead_seal_sub(s->out.data + hdr, s->out.data + hdr, plain, NULL, 0, t, s->key_send);
-    s->out.len += PKC_AEAD_TAG_BYTES;
-    s->send_seq++;
-    s->stats.frames_out += nframes;
-    return emit(s);
-}
-
-static int begin_sealed(pkc_session *s, size_t *hdr)
-{
+    if (s->st == ST_ESTABLISHED && s->send_seq < SEQ_LIMIT)
+        return 0;
     if (s->st == ST_CLOSED)
         return pkc_error(PKC_ERR_CLOSED, "session: closed");
     if (s->st != ST_ESTABLISHED)
         return pkc_error(PKC_ERR_STATE, "session: not established yet");
-    if (s->send_seq >= SEQ_LIMIT)
-        return pkc_error(PKC_ERR_STATE, "session: sequence numbers exhausted; reconnect");
-    pkc_buf_reset(&s->out);
-    int rc = pkc_buf_reserve(&s->out, 1 + PKC_VARUINT_MAX_BYTES);
-    if (rc)
-        return rc;
+    return pkc_error(PKC_ERR_STATE, "session: sequence numbers exhausted; reconnect");
+}
+
+/* Starts a record in s->out, with room for `plain` bytes of frames and the
+ * tag: writes its kind and sequence number. Returns where the frames go,
+ * or NULL (out of memory: s->out.err). */
+static uint8_t *begin_sealed(pkc_session *s, size_t plain)
+{
+    size_t need = 1 + PKC_VARUINT_MAX_BYTES + plain + PKC_AEAD_TAG_BYTES;
+    s->out.len = 0;
+    if (need > s->out.cap || s->out.err) {
+        pkc_buf_reset(&s->out);
+        if (pkc_buf_reserve(&s->out, need))
+            return NULL;
+    }
     uint8_t *p = s->out.data;
     *p++ = PKC_REC_SEALED;
     uint64_t v = s->send_seq;
@@ -816,24 +817,43 @@ static int begin_sealed(pkc_session *s, size_t *hdr)
         v >>= 7;
     }
     *p++ = (uint8_t)v;
-    *hdr = s->out.len = (size_t)(p - s->out.data);
-    return 0;
+    s->out.len = (size_t)(p - s->out.data);
+    return p;
+}
+
+/* Seals the `plain` bytes of frames after the record's header and sends. */
+static int seal_and_emit(pkc_session *s, size_t plain, uint64_t nframes)
+{
+    uint8_t *p = s->out.data + s->out.len;
+    uint8_t t[8];
+    seq_tail(t, s->send_seq);
+    /* No associated data: the header is the kind byte and the sequence
+     * number, and the sequence number is the nonce. */
+    pkc_crypto_aead_seal_sub(p, p, plain, NULL, 0, t, s->key_send);
+    s->out.len += plain + PKC_AEAD_TAG_BYTES;
+    s->send_seq++;
+    s->stats.frames_out += nframes;
+    return emit(s);
 }
 
 int pkc_session_send(pkc_session *s, const pkc_frame *f)
 {
     if (s == NULL || f == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "session send: NULL argument");
-    size_t hdr;
-    int rc = begin_sealed(s, &hdr);
+    int rc = cannot_send(s);
     if (rc)
         return rc;
-    if ((rc = pkc_frame_write(&s->out, f)))
-        return rc;
-    if (s->out.len - hdr > s->cfg.max_frame_size)
+    int64_t body, size = pkc_frame_sizes(f, &body);
+    if (size < 0)
+        return (int)size;
+    if ((uint64_t)size > s->cfg.max_frame_size)
         return pkc_error(PKC_ERR_TOO_LARGE, "session send: a frame of %zu bytes (limit %u)",
-                         s->out.len - hdr, (unsigned)s->cfg.max_frame_size);
-    return seal_and_emit(s, hdr, 1);
+                         (size_t)size, (unsigned)s->cfg.max_frame_size);
+    uint8_t *p = begin_sealed(s, (size_t)size);
+    if (p == NULL)
+        return s->out.err;
+    pkc_frame_put(p, f, (uint64_t)body);
+    return seal_and_emit(s, (size_t)size, 1);
 }
 
 /* Walks the frame headers of `p`; returns the number of frames or an error. */
@@ -867,28 +887,28 @@ int pkc_session_send_encoded(pkc_session *s, const uint8_t *frames, size_t len)
     int64_t n = count_frames(frames, len, s->cfg.max_frame_size);
     if (n < 0)
         return pkc_error_wrap((int)n, "session send: not a sequence of frames");
-    size_t hdr;
-    int rc = begin_sealed(s, &hdr);
+    int rc = cannot_send(s);
     if (rc)
         return rc;
-    pkc_buf_push(&s->out, frames, len);
-    if ((rc = s->out.err))
-        return rc;
-    return seal_and_emit(s, hdr, (uint64_t)n);
+    uint8_t *p = begin_sealed(s, len);
+    if (p == NULL)
+        return s->out.err;
+    memcpy(p, frames, len);
+    return seal_and_emit(s, len, (uint64_t)n);
 }
 
 int pkc_session_send_raw(pkc_session *s, const uint8_t *plain, size_t len)
 {
     if (s == NULL || plain == NULL || len == 0 || len > s->cfg.max_frame_size)
         return pkc_error(PKC_ERR_INVALID_ARG, "session send raw: 1..max_frame_size bytes");
-    size_t hdr;
-    int rc = begin_sealed(s, &hdr);
+    int rc = cannot_send(s);
     if (rc)
         return rc;
-    pkc_buf_push(&s->out, plain, len);
-    if ((rc = s->out.err))
-        return rc;
-    return seal_and_emit(s, hdr, 0);
+    uint8_t *p = begin_sealed(s, len);
+    if (p == NULL)
+        return s->out.err;
+    memcpy(p, plain, len);
+    return seal_and_emit(s, len, 0);
 }
 
 static int send_control(pkc_session *s, const pkc_control *c)
@@ -1182,15 +1202,18 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
         s->stats.dropped_invalid++;
         return pkc_error(PKC_ERR_MALFORMED, "record kind 0x%02x after the handshake", rec[0]);
     }
-    pkc_reader r;
-    pkc_reader_init(&r, rec + 1, len - 1);
     uint64_t seq;
-    int rc = pkc_wire_varuint(&r, SEQ_LIMIT, &seq, "record sequence number");
-    if (rc) {
-        s->stats.dropped_invalid++;
-        return rc;
+    size_t hdr = 1 + pkc_wire_varuint_quick(rec + 1, rec + len, &seq);
+    int rc;
+    if (hdr == 1 || seq > SEQ_LIMIT) {
+        pkc_reader r;
+        pkc_reader_init(&r, rec + 1, len - 1);
+        if ((rc = pkc_wire_varuint(&r, SEQ_LIMIT, &seq, "record sequence number"))) {
+            s->stats.dropped_invalid++;
+            return rc;
+        }
+        hdr = 1 + pkc_reader_offset(&r);
     }
-    size_t hdr = 1 + pkc_reader_offset(&r);
     if (len - hdr < PKC_AEAD_TAG_BYTES) {
         s->stats.dropped_invalid++;
         return pkc_error(PKC_ERR_TRUNCATED, "record: shorter than its tag");
