@@ -19,14 +19,17 @@
  * every record of a session), so that row shows what the framing alone
  * costs.
  *
- * Method (both sides identically): each row runs ROUNDS rounds; a round
- * times a sample of pkc and a sample of the reference back to back
- * (alternating which goes first), each sample about SAMPLE_S of batches of
- * the same size. Inputs that can be used once (records to open) are made
- * before each batch, untimed, for both sides alike, in buffers of the same
- * size. The rates are the medians of the samples; the overhead is the
- * median of the per-round ratios (load hits both halves of a round alike),
- * with its quartiles.
+ * Method (both sides identically): time is the thread's CPU time
+ * (CLOCK_THREAD_CPUTIME_ID), so that the time others run on the shared
+ * cores is not counted. Each row runs ROUNDS rounds; a round alternates
+ * PAIRS batches of pkc and of the reference (pkc first, then the
+ * reference first, ...), each batch the same number of operations (about
+ * BATCH_S), and keeps each side's fastest batch: what remains of
+ * interference (caches, the other hyperthread) only adds time. The rates
+ * are the medians over the rounds; the overhead is the median of the
+ * per-round ratios, with its quartiles. Inputs that can be used once
+ * (records to open) are made before each batch, untimed, for both sides
+ * alike, in buffers of the same size.
  *
  * `bench-proto --count` instead runs a few operations of each side between
  * callgrind client requests (collection on, off, dump), for
@@ -53,15 +56,16 @@
 #include "util/clock.h"
 #include "util/rng.h"
 
-#define ROUNDS 31
-#define SAMPLE_S 0.004
-#define BATCH_S 0.001
+#define ROUNDS 21
+#define PAIRS 8
+#define BATCH_S 0.0005
 #define SLAB_BYTES (512 * 1024) /* inputs prepared for one batch */
 
+/* CPU seconds this thread has run. */
 static double now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -87,15 +91,6 @@ static double batch(const side *s, size_t n)
     return now_s() - t0;
 }
 
-/* Seconds per operation over `batches` batches of `n`. */
-static double sample(const side *s, size_t n, size_t batches)
-{
-    double t = 0;
-    for (size_t b = 0; b < batches; b++)
-        t += batch(s, n);
-    return t / (double)(n * batches);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -117,9 +112,9 @@ typedef struct result {
     double over, over_lo, over_hi;     /* median overhead and its quartiles, in % */
 } result;
 
-/* Batch size (at most `cap`, the inputs one batch can have) and batches
- * per sample, from a probe of the slower side. */
-static void calibrate(const side *a, const side *b, size_t cap, size_t *n, size_t *batches)
+/* Batch size: about BATCH_S of the slower side, at most `cap` (the inputs
+ * one batch can have). */
+static size_t calibrate(const side *a, const side *b, size_t cap)
 {
     size_t k = 1;
     double t = 0;
@@ -130,31 +125,33 @@ static void calibrate(const side *a, const side *b, size_t cap, size_t *n, size_
             break;
         k = k * 4 < cap ? k * 4 : cap;
     }
-    double per = t / (double)k;
-    size_t want = (size_t)(BATCH_S / per) + 1;
-    *n = want < cap ? want : cap;
-    double tb = per * (double)*n;
-    *batches = (size_t)(SAMPLE_S / tb) + 1;
+    size_t want = (size_t)(BATCH_S / (t / (double)k)) + 1;
+    return want < cap ? want : cap;
 }
 
 static result measure(side pkc, side ref, size_t cap)
 {
     result r;
-    size_t n, batches;
     const side *refp = ref.op ? &ref : NULL;
-    calibrate(&pkc, refp, cap, &n, &batches);
+    size_t n = calibrate(&pkc, refp, cap);
     double tp[ROUNDS], tr[ROUNDS], ratio[ROUNDS];
-    (void)sample(&pkc, n, 1); /* warm up */
-    if (refp)
-        (void)sample(refp, n, 1);
     for (int k = 0; k < ROUNDS; k++) {
-        if (refp && (k & 1)) {
-            tr[k] = sample(refp, n, batches);
-            tp[k] = sample(&pkc, n, batches);
-        } else {
-            tp[k] = sample(&pkc, n, batches);
-            tr[k] = refp ? sample(refp, n, batches) : 1;
+        double bp = 1e9, br = 1e9;
+        for (int j = 0; j < PAIRS; j++) {
+            double a, b = 1;
+            if (refp && (j & 1)) {
+                b = batch(refp, n);
+                a = batch(&pkc, n);
+            } else {
+                a = batch(&pkc, n);
+                if (refp)
+                    b = batch(refp, n);
+            }
+            bp = a < bp ? a : bp;
+            br = b < br ? b : br;
         }
+        tp[k] = bp / (double)n;
+        tr[k] = br / (double)n;
         ratio[k] = tp[k] / tr[k];
     }
     r.pkc_rate = 1 / quantile(tp, ROUNDS, 0.5);
