@@ -99,8 +99,11 @@ struct pkc_session {
 
     pkc_session_stats stats;
     pkc_buf out;      /* the record being sent */
+    /* Grown when needed (see room_for()), so that a session holds no more
+     * than its traffic needs. */
     uint8_t *plain;   /* a received record's frames */
     uint8_t *opened;  /* a message's decrypted payload */
+    size_t plain_cap, opened_cap;
     char end_text[PKC_REASON_TEXT_MAX + 64];
 };
 
@@ -312,16 +315,13 @@ int pkc_session_new(const pkc_session_config *cfg, const pkc_session_callbacks *
         memcpy(s->proof_secret, cfg->proof_secret, 32);
         s->cfg.proof_secret = s->proof_secret;
     }
-    s->plain = malloc(cfg->max_frame_size + PKC_AEAD_TAG_BYTES);
-    s->opened = malloc(cfg->max_frame_size);
     if (cfg->n_proof_secrets) {
         s->proof_secrets = malloc(cfg->n_proof_secrets * sizeof *s->proof_secrets);
         s->proof_ids = malloc(cfg->n_proof_secrets * sizeof *s->proof_ids);
     }
     if (cfg->n_rooms)
         s->rooms = malloc(cfg->n_rooms * sizeof *s->rooms);
-    if (s->plain == NULL || s->opened == NULL ||
-        (cfg->n_proof_secrets && (s->proof_secrets == NULL || s->proof_ids == NULL)) ||
+    if ((cfg->n_proof_secrets && (s->proof_secrets == NULL || s->proof_ids == NULL)) ||
         (cfg->n_rooms && s->rooms == NULL)) {
         pkc_session_free(s);
         return pkc_error_code(PKC_ERR_NOMEM);
@@ -357,9 +357,11 @@ void pkc_session_free(pkc_session *s)
     if (s == NULL)
         return;
     pkc_buf_free(&s->out);
+    if (s->plain)
+        pkc_crypto_wipe(s->plain, s->plain_cap);
     free(s->plain);
     if (s->opened)
-        pkc_crypto_wipe(s->opened, s->cfg.max_frame_size);
+        pkc_crypto_wipe(s->opened, s->opened_cap);
     free(s->opened);
     if (s->proof_secrets)
         pkc_crypto_wipe(s->proof_secrets, s->cfg.n_proof_secrets * 32);
@@ -371,6 +373,32 @@ void pkc_session_free(pkc_session *s)
     pkc_guard_free(s->own_guard);
     pkc_crypto_wipe(s, sizeof *s);
     free(s);
+}
+
+/* Makes *buf (of *cap bytes) hold at least `need` bytes (1..limit): a power
+ * of two from 256 up, at most `limit`. What it held is wiped, not kept.
+ * NULL when out of memory (then *buf is unchanged). */
+static uint8_t *room_for(uint8_t **buf, size_t *cap, size_t need, size_t limit)
+{
+    if (need <= *cap)
+        return *buf;
+    size_t c = *cap ? *cap : 256;
+    while (c < need)
+        c *= 2;
+    if (c > limit)
+        c = limit;
+    uint8_t *p = malloc(c);
+    if (p == NULL) {
+        pkc_error(PKC_ERR_NOMEM, "session: no memory for %zu bytes", c);
+        return NULL;
+    }
+    if (*buf) {
+        pkc_crypto_wipe(*buf, *cap);
+        free(*buf);
+    }
+    *buf = p;
+    *cap = c;
+    return p;
 }
 
 /* --- Handshake --------------------------------------------------------- */
@@ -1081,6 +1109,10 @@ static int on_message(pkc_session *s, pkc_frame *f)
     }
     if (rc)
         return invalid(s, rc, f->type == PKC_FRAME_SIGNAL ? "a forged signal" : "a forged message");
+    /* Room for the plaintext before the replay window remembers the id. */
+    if ((m->flags & (PKC_MSG_ROOM | PKC_MSG_SEALED)) &&
+        room_for(&s->opened, &s->opened_cap, m->payload.len, s->cfg.max_frame_size) == NULL)
+        return PKC_ERR_NOMEM;
     if (s->cfg.replay) {
         rc = pkc_replay_check(s->cfg.replay, m->id, (int64_t)m->timestamp_ms, now_ms(s));
         if (rc == PKC_ERR_REPLAY) {
@@ -1095,7 +1127,7 @@ static int on_message(pkc_session *s, pkc_frame *f)
         }
     }
     rc = pkc_message_open(m, f->type, s->cfg.identity, s->rooms, s->cfg.n_rooms, s->opened,
-                          s->cfg.max_frame_size);
+                          s->opened_cap);
     if (rc == PKC_ERR_DECRYPT) {
         /* Signed by its sender, who made it undecryptable: not this neighbour's
          * fault, so no penalty; but it goes no further. */
@@ -1225,9 +1257,13 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
         return pkc_error(PKC_ERR_REPLAY, "record %llu: replayed or too old (newest %llu)",
                          (unsigned long long)seq, (unsigned long long)s->recv_top);
     }
+    size_t plain_len = len - hdr - PKC_AEAD_TAG_BYTES;
+    if ((plain_len > s->plain_cap || s->plain == NULL) &&
+        room_for(&s->plain, &s->plain_cap, plain_len ? plain_len : 1,
+                 (size_t)s->cfg.max_frame_size + PKC_AEAD_TAG_BYTES) == NULL)
+        return PKC_ERR_NOMEM;
     uint8_t t[8];
     seq_tail(t, seq);
-    size_t plain_len = len - hdr - PKC_AEAD_TAG_BYTES;
     if (pkc_crypto_aead_open_sub(s->plain, rec + hdr, len - hdr, NULL, 0, t, s->key_recv) != 0) {
         /* Not attributable (a third party can inject on a transport without
          * DTLS), so counted but not penalised. */
