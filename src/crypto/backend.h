@@ -44,6 +44,21 @@ void pkc_crypto_sign_keypair_from_seed(uint8_t pk[PKC_SIGN_PUBLIC_BYTES],
 void pkc_crypto_hash2(uint8_t *out, size_t out_len, const void *a, size_t a_len, const void *b,
                       size_t b_len);
 
+/* BLAKE2b (unkeyed, output 1..64 bytes) over input that arrives in
+ * pieces, such as a handshake transcript growing record by record:
+ * _init, _update with each piece; _peek gives the hash of all the pieces so
+ * far followed by `more` (may be empty) and leaves the state as it was, so
+ * that one state serves every hash of a growing input without hashing its
+ * beginning again. The same bytes as pkc_crypto_hash2 of the whole. A
+ * state is a plain value: a copy is an independent state. */
+typedef struct pkc_hash_state {
+    uint64_t opaque[48];
+} pkc_hash_state;
+void pkc_crypto_hash_init(pkc_hash_state *st, size_t out_len);
+void pkc_crypto_hash_update(pkc_hash_state *st, const void *p, size_t n);
+void pkc_crypto_hash_peek(const pkc_hash_state *st, const void *more, size_t more_len,
+                          uint8_t *out, size_t out_len);
+
 /* Ed25519 detached signature of `msg` with the 64-byte secret key. */
 void pkc_crypto_sign(uint8_t sig[PKC_SIGNATURE_BYTES], const void *msg, size_t len,
                      const uint8_t sk[PKC_SIGN_SECRET_BYTES]);

@@ -32,6 +32,36 @@ void pkc_crypto_hash2(uint8_t *out, size_t out_len, const void *a, size_t a_len,
     sodium_memzero(&st, sizeof st);
 }
 
+/* pkc_hash_state holds libsodium's state; the copies in and out keep
+ * libsodium's alignment requirement (64) off pkc's structs. */
+_Static_assert(sizeof(pkc_hash_state) == sizeof(crypto_generichash_blake2b_state),
+               "pkc_hash_state must hold a BLAKE2b state");
+
+void pkc_crypto_hash_init(pkc_hash_state *st, size_t out_len)
+{
+    crypto_generichash_blake2b_state b;
+    crypto_generichash_blake2b_init(&b, NULL, 0, out_len);
+    memcpy(st, &b, sizeof b);
+}
+
+void pkc_crypto_hash_update(pkc_hash_state *st, const void *p, size_t n)
+{
+    crypto_generichash_blake2b_state b;
+    memcpy(&b, st, sizeof b);
+    crypto_generichash_blake2b_update(&b, p, n);
+    memcpy(st, &b, sizeof b);
+}
+
+void pkc_crypto_hash_peek(const pkc_hash_state *st, const void *more, size_t more_len,
+                          uint8_t *out, size_t out_len)
+{
+    crypto_generichash_blake2b_state b;
+    memcpy(&b, st, sizeof b);
+    crypto_generichash_blake2b_update(&b, more, more_len);
+    crypto_generichash_blake2b_final(&b, out, out_len);
+    sodium_memzero(&b, sizeof b);
+}
+
 void pkc_crypto_sign(uint8_t sig[PKC_SIGNATURE_BYTES], const void *msg, size_t len,
                      const uint8_t sk[PKC_SIGN_SECRET_BYTES])
 {

@@ -1,7 +1,7 @@
 /*
  * session.c: the session state machine (pkc.h, "Sessions").
  *
- * Handshake records are plaintext and kept in a transcript; once both sides
+ * Handshake records are plaintext and hashed into a transcript; once both sides
  * are authenticated every record is SEALED: XChaCha20-Poly1305 under a key
  * per direction, with the record's sequence number as nonce, checked
  * against a sliding window so that reordering is accepted and replays are
@@ -65,7 +65,7 @@ struct pkc_session {
     uint8_t e_sk[32], e_pk[32];
     uint8_t k[32];
     uint8_t th_welcome[32];
-    uint8_t transcript[4 * PKC_HS_MAX];
+    pkc_hash_state transcript; /* TH's state after the records so far */
     size_t transcript_len;
     size_t hello_len;
     uint64_t min_version_offered, max_version_offered;
@@ -302,6 +302,7 @@ int pkc_session_new(const pkc_session_config *cfg, const pkc_session_callbacks *
     s->clock = clock;
     s->rng = rng;
     s->proof_key = -1;
+    pkc_hs_transcript_init(&s->transcript);
     pkc_buf_init(&s->out);
     memcpy(s->local_fp, cfg->local_fingerprint, cfg->local_fingerprint_len);
     memcpy(s->remote_fp, cfg->remote_fingerprint, cfg->remote_fingerprint_len);
@@ -405,21 +406,18 @@ static uint8_t *room_for(uint8_t **buf, size_t *cap, size_t need, size_t limit)
 
 static int transcript_add(pkc_session *s, const uint8_t *p, size_t n)
 {
-    if (n > sizeof s->transcript - s->transcript_len)
+    if (n > 4 * PKC_HS_MAX - s->transcript_len)
         return pkc_error(PKC_ERR_INTERNAL, "handshake: transcript full");
-    memcpy(s->transcript + s->transcript_len, p, n);
+    pkc_crypto_hash_update(&s->transcript, p, n);
     s->transcript_len += n;
     return 0;
 }
 
-/* TH of the transcript plus the first `extra` bytes of `more`. */
+/* TH of the transcript plus the first `extra` bytes of `more` (the records
+ * so far are not hashed again). */
 static void th_with(const pkc_session *s, const uint8_t *more, size_t extra, uint8_t out[32])
 {
-    uint8_t buf[sizeof s->transcript];
-    memcpy(buf, s->transcript, s->transcript_len);
-    if (extra)
-        memcpy(buf + s->transcript_len, more, extra);
-    pkc_hs_transcript_hash(out, buf, s->transcript_len + extra);
+    pkc_crypto_hash_peek(&s->transcript, more, extra, out, 32);
 }
 
 static int fp_equal(const pkc_bytes *got, const uint8_t *want, size_t want_len)
@@ -461,7 +459,7 @@ int pkc_session_start(pkc_session *s)
 static void derive_session_keys(pkc_session *s)
 {
     uint8_t th[32], i2r[32], r2i[32];
-    pkc_hs_transcript_hash(th, s->transcript, s->transcript_len);
+    th_with(s, NULL, 0, th);
     pkc_kdf(i2r, s->k, 32, PKC_LABEL_I2R, th, 32);
     pkc_kdf(r2i, s->k, 32, PKC_LABEL_R2I, th, 32);
     pkc_kdf(s->session_id, s->k, 32, PKC_LABEL_SESSION_ID, th, 32);
@@ -551,7 +549,7 @@ static int on_hello(pkc_session *s, const uint8_t *rec, size_t len)
     pkc_buf_push(&s->out, mac, sizeof mac);
     if ((rc = s->out.err) || (rc = transcript_add(s, s->out.data, s->out.len)))
         return rc;
-    pkc_hs_transcript_hash(s->th_welcome, s->transcript, s->transcript_len);
+    th_with(s, NULL, 0, s->th_welcome);
     s->st = ST_WAIT_AUTH;
     return emit(s);
 }
@@ -608,7 +606,7 @@ static int on_welcome(pkc_session *s, const uint8_t *rec, size_t len)
                        w.pow_bits, (unsigned)s->cfg.max_pow_bits);
     if ((rc = transcript_add(s, rec, len)))
         return rc;
-    pkc_hs_transcript_hash(s->th_welcome, s->transcript, s->transcript_len);
+    th_with(s, NULL, 0, s->th_welcome);
     s->version = w.version;
     s->caps = w.capabilities & s->cfg.capabilities;
 

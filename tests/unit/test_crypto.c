@@ -154,6 +154,48 @@ TEST(crypto, xchacha20poly1305_from_a_subkey)
     CHECK(pkc_crypto_aead_open_sub(out, big_c, 15, NULL, 0, nonce + 16, sub) != 0);
 }
 
+/* The streaming hash gives what the one-shot one gives for the whole,
+ * whatever the pieces, and peeking changes nothing. */
+TEST(crypto, hash_in_pieces)
+{
+    static uint8_t data[1000];
+    pkc_seeded_rng rng;
+    pkc_seeded_rng_init(&rng, 9);
+    pkc_rng_fill(&rng.rng, data, sizeof data);
+    const size_t out_lens[] = {1, 16, 32, 64};
+    for (size_t k = 0; k < 4; k++) {
+        size_t ol = out_lens[k];
+        pkc_hash_state st;
+        pkc_crypto_hash_init(&st, ol);
+        size_t at = 0, step = 0;
+        while (at <= sizeof data) {
+            uint8_t want[64], got[64], again[64];
+            /* The pieces so far, then 0..299 more bytes. */
+            size_t more = (at * 7 + step) % 300;
+            if (more > sizeof data - at)
+                more = sizeof data - at;
+            pkc_crypto_hash2(want, ol, data, at, data + at, more);
+            pkc_crypto_hash_peek(&st, data + at, more, got, ol);
+            CHECK_MEM(got, want, ol);
+            pkc_crypto_hash_peek(&st, data + at, more, again, ol);
+            CHECK_MEM(again, want, ol);
+            pkc_hash_state copy = st;
+            pkc_crypto_hash_update(&copy, data + at, more);
+            pkc_crypto_hash_peek(&copy, NULL, 0, again, ol);
+            CHECK_MEM(again, want, ol);
+            /* Pieces of 0..200 bytes, across BLAKE2b's 128-byte blocks. */
+            size_t piece = (step * 37) % 201;
+            if (at == sizeof data)
+                break;
+            if (piece > sizeof data - at)
+                piece = sizeof data - at;
+            pkc_crypto_hash_update(&st, data + at, piece);
+            at += piece;
+            step++;
+        }
+    }
+}
+
 TEST(crypto, kdf_and_pow)
 {
     /* H and KDF use the label's NUL as separator: "ab" + "c" differs from
