@@ -21,12 +21,14 @@
  *
  * Method (both sides identically): time is the thread's CPU time
  * (CLOCK_THREAD_CPUTIME_ID), so that the time others run on the shared
- * cores is not counted. Each row runs ROUNDS rounds; a round alternates
+ * cores is not counted. The table is measured PASSES times over, every
+ * row in each pass, so that each row's rounds are spread over the whole
+ * run. Each pass gives each row ROUNDS rounds; a round alternates
  * PAIRS batches of pkc and of the reference (pkc first, then the
  * reference first, ...), each batch the same number of operations (about
  * BATCH_S), and keeps each side's fastest batch: what remains of
  * interference (caches, the other hyperthread) only adds time. The rates
- * are the medians over the rounds; the overhead is the median of the
+ * are the medians over all rounds; the overhead is the median of the
  * per-round ratios, with its quartiles. Inputs that can be used once
  * (records to open) are made before each batch, untimed, for both sides
  * alike, in buffers of the same size.
@@ -56,6 +58,7 @@
 #include "util/clock.h"
 #include "util/rng.h"
 
+#define PASSES 3
 #define ROUNDS 21
 #define PAIRS 8
 #define BATCH_S 0.0005
@@ -107,10 +110,11 @@ static double quantile(double *v, size_t n, double q)
     return i + 1 < n ? v[i] * (1 - f) + v[i + 1] * f : v[i];
 }
 
-typedef struct result {
-    double pkc_rate, ref_rate;         /* operations per second, medians */
-    double over, over_lo, over_hi;     /* median overhead and its quartiles, in % */
-} result;
+/* What the rounds of one row found, over all passes. */
+typedef struct samples {
+    double tp[PASSES * ROUNDS], tr[PASSES * ROUNDS], ratio[PASSES * ROUNDS];
+    size_t n;
+} samples;
 
 /* Batch size: about BATCH_S of the slower side, at most `cap` (the inputs
  * one batch can have). */
@@ -129,12 +133,11 @@ static size_t calibrate(const side *a, const side *b, size_t cap)
     return want < cap ? want : cap;
 }
 
-static result measure(side pkc, side ref, size_t cap)
+/* ROUNDS rounds of one row, added to `out`. */
+static void measure(side pkc, side ref, size_t cap, samples *out)
 {
-    result r;
     const side *refp = ref.op ? &ref : NULL;
     size_t n = calibrate(&pkc, refp, cap);
-    double tp[ROUNDS], tr[ROUNDS], ratio[ROUNDS];
     for (int k = 0; k < ROUNDS; k++) {
         double bp = 1e9, br = 1e9;
         for (int j = 0; j < PAIRS; j++) {
@@ -150,16 +153,11 @@ static result measure(side pkc, side ref, size_t cap)
             bp = a < bp ? a : bp;
             br = b < br ? b : br;
         }
-        tp[k] = bp / (double)n;
-        tr[k] = br / (double)n;
-        ratio[k] = tp[k] / tr[k];
+        size_t i = out->n++;
+        out->tp[i] = bp / (double)n;
+        out->tr[i] = br / (double)n;
+        out->ratio[i] = out->tp[i] / out->tr[i];
     }
-    r.pkc_rate = 1 / quantile(tp, ROUNDS, 0.5);
-    r.ref_rate = refp ? 1 / quantile(tr, ROUNDS, 0.5) : 0;
-    r.over = (quantile(ratio, ROUNDS, 0.5) - 1) * 100;
-    r.over_lo = (quantile(ratio, ROUNDS, 0.25) - 1) * 100;
-    r.over_hi = (quantile(ratio, ROUNDS, 0.75) - 1) * 100;
-    return r;
 }
 
 /* --- Counting instructions (under callgrind) -------------------------- */
@@ -193,23 +191,6 @@ static void count(const char *what, side pkc, side ref, size_t n)
 #else
     (void)what, (void)pkc, (void)ref, (void)n;
 #endif
-}
-
-/* --- Output ------------------------------------------------------------ */
-
-static void row(const char *what, side pkc, side ref, size_t cap, size_t count_n)
-{
-    if (counting) {
-        count(what, pkc, ref, count_n < cap ? count_n : cap);
-        return;
-    }
-    result r = measure(pkc, ref, cap);
-    if (ref.op)
-        printf("%-44s %11.0f %11.0f %+8.1f%%  %+6.1f .. %+5.1f\n", what, r.pkc_rate, r.ref_rate,
-               r.over, r.over_lo, r.over_hi);
-    else
-        printf("%-44s %11.0f\n", what, r.pkc_rate);
-    fflush(stdout);
 }
 
 /* --- Shared state ------------------------------------------------------ */
@@ -479,19 +460,26 @@ static void op_pkc_handshake(size_t i)
     pkc_session_free(y);
 }
 
+/* Fresh ephemeral keys each time (from a counter, so that instruction
+ * counts repeat), and signatures of 32 bytes that differ each time, as
+ * pkc's transcript hashes do: Ed25519 verification takes data-dependent
+ * time, and one fixed message would be one sample of it. */
+static uint64_t hs_counter;
 static void op_raw_handshake(size_t i)
 {
     (void)i;
-    uint8_t e1[32], p1[32], e2[32], p2[32], s1[32], s2[32], m[32] = {1}, sg[64];
-    randombytes_buf(e1, 32);
-    randombytes_buf(e2, 32);
-    crypto_scalarmult_curve25519_base(p1, e1);
-    crypto_scalarmult_curve25519_base(p2, e2);
-    if (crypto_scalarmult_curve25519(s1, e1, p2) || crypto_scalarmult_curve25519(s2, e2, p1))
+    uint8_t seed[randombytes_SEEDBYTES] = {0}, e[64], p1[32], p2[32], s1[32], s2[32], sg[64];
+    memcpy(seed, &hs_counter, sizeof hs_counter);
+    hs_counter++;
+    randombytes_buf_deterministic(e, sizeof e, seed);
+    crypto_scalarmult_curve25519_base(p1, e);
+    crypto_scalarmult_curve25519_base(p2, e + 32);
+    if (crypto_scalarmult_curve25519(s1, e, p2) || crypto_scalarmult_curve25519(s2, e + 32, p1))
         abort();
     for (int k = 0; k < 2; k++) {
-        crypto_sign_ed25519_detached(sg, NULL, m, sizeof m, sk);
-        if (crypto_sign_ed25519_verify_detached(sg, m, sizeof m, pk) != 0)
+        const uint8_t *m = k ? p2 : p1;
+        crypto_sign_ed25519_detached(sg, NULL, m, 32, sk);
+        if (crypto_sign_ed25519_verify_detached(sg, m, 32, pk) != 0)
             abort();
     }
     sink += s1[0] + s2[0];
@@ -511,6 +499,149 @@ static void op_frame_codec(size_t i)
         pkc_frame_decode(frame_buf, n, PKC_FRAME_SIZE_MAX, &f, &used) != 0)
         abort();
     sink += used;
+}
+
+/* --- The rows ----------------------------------------------------------- */
+
+typedef enum kind { SIGN, VERIFY, SEAL, OPEN, HANDSHAKE, CODEC } kind;
+
+typedef struct row_def {
+    kind kind;
+    size_t size;   /* payload bytes; for CODEC, which frame */
+    int ietf;      /* SEAL, OPEN: beside ChaCha20-Poly1305 with the subkey */
+    char what[80];
+    samples *res;
+} row_def;
+
+static const char *const codec_names[] = {"control ping", "sync, 1 KiB",
+                                          "data, 256 B (signed, not verified)",
+                                          "announce (decode derives peer id)"};
+
+/* Makes the inputs of a row; its sides, the batch limit and the number of
+ * operations to count. */
+static void setup(const row_def *r, side *pkc, side *ref, size_t *cap, size_t *count_n)
+{
+    payload_len = r->size;
+    *cap = SIZE_MAX;
+    *ref = (side){NULL, NULL};
+    switch (r->kind) {
+    case SIGN:
+        *pkc = (side){op_pkc_sign, NULL};
+        *ref = (side){op_raw_sign, NULL};
+        *count_n = 8;
+        break;
+    case VERIFY: {
+        pkc_message_params mp;
+        memset(&mp, 0, sizeof mp);
+        mp.type = PKC_FRAME_DATA;
+        mp.topic = "chat";
+        mp.topic_len = 4;
+        mp.payload = payload;
+        mp.payload_len = payload_len;
+        pkc_frame mf;
+        size_t used;
+        if (pkc_message_create(alice, &mp, &clk.clock, &rng.rng, &msg_frame, &msg_frame_len,
+                               NULL) ||
+            pkc_frame_decode(msg_frame, msg_frame_len, PKC_FRAME_SIZE_MAX, &mf, &used))
+            abort();
+        memcpy(msg_digest, mf.message.digest, 32);
+        memcpy(msg_sig, mf.message.signature, 64);
+        *pkc = (side){op_pkc_verify, NULL};
+        *ref = (side){op_raw_verify, NULL};
+        *count_n = 8;
+        break;
+    }
+    case SEAL:
+    case OPEN:
+        stride = (payload_len + 64 + 63) / 64 * 64;
+        slab_cap = SLAB_BYTES / stride;
+        if (slab_cap > 4096)
+            slab_cap = 4096;
+        memset(&mesh, 0, sizeof mesh);
+        mesh.type = PKC_FRAME_MESH;
+        mesh.mesh = (pkc_bytes){payload, payload_len};
+        memset(&cap_a, 0, sizeof cap_a);
+        memset(&cap_b, 0, sizeof cap_b);
+        cap_a.lens = lens_a;
+        make_pair(&sa, &sb, &cap_a, &cap_b);
+        if (r->kind == SEAL) {
+            *pkc = (side){op_pkc_seal, NULL};
+            *ref = (side){r->ietf ? op_ietf_seal : op_raw_seal, NULL};
+        } else {
+            *pkc = (side){op_pkc_open, prep_pkc_open};
+            *ref = r->ietf ? (side){op_ietf_open, prep_ietf_open}
+                           : (side){op_raw_open, prep_raw_open};
+            *cap = slab_cap;
+        }
+        *count_n = 64;
+        break;
+    case HANDSHAKE:
+        *pkc = (side){op_pkc_handshake, NULL};
+        *ref = (side){op_raw_handshake, NULL};
+        *count_n = 4;
+        break;
+    case CODEC:
+        memset(&frame_in, 0, sizeof frame_in);
+        if (r->size == 0) {
+            frame_in.type = PKC_FRAME_CONTROL;
+            frame_in.control.action = PKC_CONTROL_PING;
+            frame_in.control.ping_id = 12345;
+            frame_in.control.wall_ms = 1700000000000;
+        } else if (r->size == 1) {
+            frame_in.type = PKC_FRAME_SYNC;
+            frame_in.sync.doc = (pkc_bytes){(const uint8_t *)"notes", 5};
+            frame_in.sync.message = (pkc_bytes){payload, 1024};
+        } else {
+            size_t used;
+            if (r->size == 2) {
+                pkc_message_params mp;
+                memset(&mp, 0, sizeof mp);
+                mp.type = PKC_FRAME_DATA;
+                mp.payload = payload;
+                mp.payload_len = 256;
+                if (pkc_message_create(alice, &mp, &clk.clock, &rng.rng, &msg_frame,
+                                       &msg_frame_len, NULL))
+                    abort();
+            } else {
+                pkc_announce_params ap = {1700000000000, 0, NULL, 0, 0};
+                if (pkc_announce_create(alice, &ap, &msg_frame, &msg_frame_len))
+                    abort();
+            }
+            if (pkc_frame_decode(msg_frame, msg_frame_len, PKC_FRAME_SIZE_MAX, &frame_in, &used))
+                abort();
+        }
+        *pkc = (side){op_frame_codec, NULL};
+        *count_n = 64;
+        break;
+    }
+}
+
+static void teardown(const row_def *r)
+{
+    if (r->kind == SEAL || r->kind == OPEN) {
+        pkc_session_free(sa);
+        pkc_session_free(sb);
+    }
+    if (r->kind == VERIFY || (r->kind == CODEC && r->size >= 2)) {
+        free(msg_frame);
+        msg_frame = NULL;
+    }
+}
+
+static void print_row(const row_def *r)
+{
+    samples *x = r->res;
+    double pkc_rate = 1 / quantile(x->tp, x->n, 0.5);
+    if (r->kind == CODEC) {
+        printf("%-44s %11.0f\n", r->what, pkc_rate);
+        return;
+    }
+    double ref_rate = 1 / quantile(x->tr, x->n, 0.5);
+    double over = (quantile(x->ratio, x->n, 0.5) - 1) * 100;
+    double lo = (quantile(x->ratio, x->n, 0.25) - 1) * 100;
+    double hi = (quantile(x->ratio, x->n, 0.75) - 1) * 100;
+    printf("%-44s %11.0f %11.0f %+8.1f%%  %+6.1f .. %+5.1f\n", r->what, pkc_rate, ref_rate, over,
+           lo, hi);
 }
 
 int main(int argc, char **argv)
@@ -546,104 +677,74 @@ int main(int argc, char **argv)
     if (slab == NULL)
         return 1;
 
-    const side none = {NULL, NULL};
-    if (!counting)
-        printf("%-44s %11s %11s %9s  %s\n", "operations per second (medians)", "pkc",
-               "libsodium", "overhead", "quartiles");
     static const size_t sizes[] = {100, 1000, 1024, 4000, 4096, 16384};
     const size_t n_sizes = sizeof sizes / sizeof sizes[0];
-    char what[80];
+    static row_def rows[64];
+    size_t n_rows = 0;
     for (size_t si = 0; si < n_sizes; si++) {
-        payload_len = sizes[si];
-        snprintf(what, sizeof what, "sign DATA, %zu B payload", payload_len);
-        row(what, (side){op_pkc_sign, NULL}, (side){op_raw_sign, NULL}, SIZE_MAX, 8);
-        pkc_message_params mp;
-        memset(&mp, 0, sizeof mp);
-        mp.type = PKC_FRAME_DATA;
-        mp.topic = "chat";
-        mp.topic_len = 4;
-        mp.payload = payload;
-        mp.payload_len = payload_len;
-        if (pkc_message_create(alice, &mp, &clk.clock, &rng.rng, &msg_frame, &msg_frame_len,
-                               NULL))
-            return 1;
-        pkc_frame mf;
-        size_t used;
-        if (pkc_frame_decode(msg_frame, msg_frame_len, PKC_FRAME_SIZE_MAX, &mf, &used))
-            return 1;
-        memcpy(msg_digest, mf.message.digest, 32);
-        memcpy(msg_sig, mf.message.signature, 64);
-        snprintf(what, sizeof what, "verify DATA, %zu B payload", payload_len);
-        row(what, (side){op_pkc_verify, NULL}, (side){op_raw_verify, NULL}, SIZE_MAX, 8);
-        free(msg_frame);
+        row_def *a = &rows[n_rows++], *b = &rows[n_rows++];
+        *a = (row_def){SIGN, sizes[si], 0, "", NULL};
+        snprintf(a->what, sizeof a->what, "sign DATA, %zu B payload", sizes[si]);
+        *b = (row_def){VERIFY, sizes[si], 0, "", NULL};
+        snprintf(b->what, sizeof b->what, "verify DATA, %zu B payload", sizes[si]);
     }
     for (int ietf = 0; ietf < 2; ietf++) {
-        if (ietf && !counting)
-            printf("\nthe framing alone: beside crypto_aead_chacha20poly1305_ietf, subkey once\n");
         for (size_t si = 0; si < n_sizes; si++) {
-            payload_len = sizes[si];
-            stride = (payload_len + 64 + 63) / 64 * 64;
-            slab_cap = SLAB_BYTES / stride;
-            if (slab_cap > 4096)
-                slab_cap = 4096;
-            memset(&mesh, 0, sizeof mesh);
-            mesh.type = PKC_FRAME_MESH;
-            mesh.mesh = (pkc_bytes){payload, payload_len};
-            memset(&cap_a, 0, sizeof cap_a);
-            memset(&cap_b, 0, sizeof cap_b);
-            cap_a.lens = lens_a;
-            make_pair(&sa, &sb, &cap_a, &cap_b);
             const char *vs = ietf ? ", framing alone" : "";
-            snprintf(what, sizeof what, "seal record, %zu B frame%s", payload_len, vs);
-            row(what, (side){op_pkc_seal, NULL},
-                (side){ietf ? op_ietf_seal : op_raw_seal, NULL}, SIZE_MAX, 64);
-            snprintf(what, sizeof what, "open record, %zu B frame%s", payload_len, vs);
-            row(what, (side){op_pkc_open, prep_pkc_open},
-                (side){ietf ? op_ietf_open : op_raw_open, ietf ? prep_ietf_open : prep_raw_open},
-                slab_cap, 64);
-            pkc_session_free(sa);
-            pkc_session_free(sb);
+            row_def *a = &rows[n_rows++], *b = &rows[n_rows++];
+            *a = (row_def){SEAL, sizes[si], ietf, "", NULL};
+            snprintf(a->what, sizeof a->what, "seal record, %zu B frame%s", sizes[si], vs);
+            *b = (row_def){OPEN, sizes[si], ietf, "", NULL};
+            snprintf(b->what, sizeof b->what, "open record, %zu B frame%s", sizes[si], vs);
         }
         if (!ietf) {
-            row("handshake (both ends, 4 records)", (side){op_pkc_handshake, NULL},
-                (side){op_raw_handshake, NULL}, SIZE_MAX, 4);
+            row_def *h = &rows[n_rows++];
+            *h = (row_def){HANDSHAKE, 0, 0, "", NULL};
+            snprintf(h->what, sizeof h->what, "handshake (both ends, 4 records)");
         }
     }
+    for (size_t c = 0; c < 4; c++) {
+        row_def *r = &rows[n_rows++];
+        *r = (row_def){CODEC, c, 0, "", NULL};
+        snprintf(r->what, sizeof r->what, "%s", codec_names[c]);
+    }
 
-    if (!counting)
-        printf("\n%-44s %11s\n", "frames encoded + decoded per second", "pkc");
-    memset(&frame_in, 0, sizeof frame_in);
-    frame_in.type = PKC_FRAME_CONTROL;
-    frame_in.control.action = PKC_CONTROL_PING;
-    frame_in.control.ping_id = 12345;
-    frame_in.control.wall_ms = 1700000000000;
-    row("control ping", (side){op_frame_codec, NULL}, none, SIZE_MAX, 64);
-    memset(&frame_in, 0, sizeof frame_in);
-    frame_in.type = PKC_FRAME_SYNC;
-    frame_in.sync.doc = (pkc_bytes){(const uint8_t *)"notes", 5};
-    frame_in.sync.message = (pkc_bytes){payload, 1024};
-    row("sync, 1 KiB", (side){op_frame_codec, NULL}, none, SIZE_MAX, 64);
-    payload_len = 256;
-    pkc_message_params mp;
-    memset(&mp, 0, sizeof mp);
-    mp.type = PKC_FRAME_DATA;
-    mp.payload = payload;
-    mp.payload_len = 256;
-    uint8_t *df;
-    size_t dl, used;
-    if (pkc_message_create(alice, &mp, &clk.clock, &rng.rng, &df, &dl, NULL) ||
-        pkc_frame_decode(df, dl, PKC_FRAME_SIZE_MAX, &frame_in, &used))
-        return 1;
-    row("data, 256 B (signed, not verified)", (side){op_frame_codec, NULL}, none, SIZE_MAX, 64);
-    pkc_announce_params ap = {1700000000000, 0, NULL, 0, 0};
-    uint8_t *af;
-    size_t al;
-    if (pkc_announce_create(alice, &ap, &af, &al) ||
-        pkc_frame_decode(af, al, PKC_FRAME_SIZE_MAX, &frame_in, &used))
-        return 1;
-    row("announce (decode derives peer id)", (side){op_frame_codec, NULL}, none, SIZE_MAX, 64);
-    free(df);
-    free(af);
+    if (counting) {
+        for (size_t i = 0; i < n_rows; i++) {
+            side p, q;
+            size_t cap, count_n;
+            setup(&rows[i], &p, &q, &cap, &count_n);
+            count(rows[i].what, p, q, count_n < cap ? count_n : cap);
+            teardown(&rows[i]);
+        }
+    } else {
+        /* Every row in each pass: a row's rounds are spread over the whole
+         * run, so that a phase of the machine's other work does not make
+         * up one row alone. */
+        for (size_t i = 0; i < n_rows; i++)
+            if ((rows[i].res = calloc(1, sizeof *rows[i].res)) == NULL)
+                return 1;
+        for (int pass = 0; pass < PASSES; pass++) {
+            for (size_t i = 0; i < n_rows; i++) {
+                side p, q;
+                size_t cap, count_n;
+                setup(&rows[i], &p, &q, &cap, &count_n);
+                measure(p, q, cap, rows[i].res);
+                teardown(&rows[i]);
+            }
+        }
+        printf("%-44s %11s %11s %9s  %s\n", "operations per second (medians)", "pkc",
+               "libsodium", "overhead", "quartiles");
+        for (size_t i = 0; i < n_rows; i++) {
+            if (rows[i].kind == SEAL && rows[i].ietf && !rows[i - 1].ietf)
+                printf("\nthe framing alone: beside crypto_aead_chacha20poly1305_ietf, subkey "
+                       "once\n");
+            if (rows[i].kind == CODEC && rows[i].size == 0)
+                printf("\n%-44s %11s\n", "frames encoded + decoded per second", "pkc");
+            print_row(&rows[i]);
+            free(rows[i].res);
+        }
+    }
     free(slab);
     pkc_identity_free(alice);
     pkc_identity_free(bob);
