@@ -52,9 +52,20 @@ static void w_varbytes(wcur *w, const pkc_bytes *b)
     w_bytes(w, b->data, b->len);
 }
 
+/* pkc_varuint_size(), inline: frame sizes are computed for every frame sent. */
+static inline size_t vsize(uint64_t v)
+{
+    size_t n = 1;
+    while (v > 0x7f) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
 static size_t vb_size(size_t n)
 {
-    return pkc_varuint_size(n) + n;
+    return vsize(n) + n;
 }
 
 static int text_ok(const pkc_bytes *b, size_t max, const char *what)
@@ -67,7 +78,7 @@ static int text_ok(const pkc_bytes *b, size_t max, const char *what)
     return 0;
 }
 
-static int bytes_ok(const pkc_bytes *b, const char *what)
+static inline int bytes_ok(const pkc_bytes *b, const char *what)
 {
     if (b->len && b->data == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "frame: %s is NULL", what);
@@ -86,15 +97,15 @@ static inline int64_t body_size(const pkc_frame *f)
         const pkc_control *c = &f->control;
         switch (c->action) {
         case PKC_CONTROL_PING:
-            return 1 + (int64_t)(pkc_varuint_size(c->ping_id) + pkc_varuint_size(c->wall_ms));
+            return 1 + (int64_t)(vsize(c->ping_id) + vsize(c->wall_ms));
         case PKC_CONTROL_PONG:
-            return 1 + (int64_t)(pkc_varuint_size(c->ping_id) + pkc_varuint_size(c->wall_ms) +
-                                 pkc_varuint_size(c->rtt_us));
+            return 1 + (int64_t)(vsize(c->ping_id) + vsize(c->wall_ms) +
+                                 vsize(c->rtt_us));
         case PKC_CONTROL_DISCONNECT:
             if ((rc = text_ok(&c->text, PKC_REASON_TEXT_MAX, "disconnect text")) != 0)
                 return rc;
-            return 1 + (int64_t)(pkc_varuint_size(c->reason) + vb_size(c->text.len) +
-                                 pkc_varuint_size(c->retry_after_ms));
+            return 1 + (int64_t)(vsize(c->reason) + vb_size(c->text.len) +
+                                 vsize(c->retry_after_ms));
         default:
             return pkc_error(PKC_ERR_INVALID_ARG, "frame: unknown control action %llu",
                              (unsigned long long)c->action);
@@ -118,7 +129,7 @@ static inline int64_t body_size(const pkc_frame *f)
                              (unsigned long long)m->hops, PKC_HOPS_MAX);
         if ((rc = bytes_ok(&m->signed_part, "message")) != 0)
             return rc;
-        return (int64_t)(pkc_varuint_size(m->hops) + m->signed_part.len + PKC_SIGNATURE_BYTES);
+        return (int64_t)(vsize(m->hops) + m->signed_part.len + PKC_SIGNATURE_BYTES);
     }
     case PKC_FRAME_SYNC: {
         const pkc_sync *s = &f->sync;
@@ -128,7 +139,7 @@ static inline int64_t body_size(const pkc_frame *f)
         if ((rc = text_ok(&s->doc, PKC_DOC_NAME_MAX, "document name")) != 0 ||
             (rc = bytes_ok(&s->message, "sync message")) != 0)
             return rc;
-        return (int64_t)(pkc_varuint_size(s->kind) + vb_size(s->doc.len) +
+        return (int64_t)(vsize(s->kind) + vb_size(s->doc.len) +
                          vb_size(s->message.len));
     }
     case PKC_FRAME_PEX: {
@@ -137,12 +148,12 @@ static inline int64_t body_size(const pkc_frame *f)
             if (x->max < 1 || x->max > PKC_PEX_MAX)
                 return pkc_error(PKC_ERR_RANGE, "frame: PEX request for %llu peers (1..%d)",
                                  (unsigned long long)x->max, PKC_PEX_MAX);
-            return 1 + (int64_t)pkc_varuint_size(x->max);
+            return 1 + (int64_t)vsize(x->max);
         }
         if (x->count > PKC_PEX_MAX)
             return pkc_error(PKC_ERR_RANGE, "frame: PEX response with %zu peers (at most %d)",
                              x->count, PKC_PEX_MAX);
-        int64_t n = 1 + (int64_t)pkc_varuint_size(x->count);
+        int64_t n = 1 + (int64_t)vsize(x->count);
         for (size_t i = 0; i < x->count; i++) {
             if ((rc = bytes_ok(&x->announcements[i], "PEX entry")) != 0)
                 return rc;
@@ -169,7 +180,7 @@ int64_t pkc_frame_sizes(const pkc_frame *f, int64_t *body_out)
         return pkc_error(PKC_ERR_TOO_LARGE, "frame: body of %lld bytes exceeds %u", (long long)body,
                          PKC_FRAME_SIZE_MAX);
     *body_out = body;
-    return (int64_t)(pkc_varuint_size(f->type) + pkc_varuint_size((uint64_t)body)) + body;
+    return (int64_t)(vsize(f->type) + vsize((uint64_t)body)) + body;
 }
 
 int64_t pkc_frame_size(const pkc_frame *f)
@@ -489,8 +500,8 @@ int pkc_frame_decode(const uint8_t *in, size_t len, size_t max_size, pkc_frame *
         int rc = frame_header(in, len, max_size, &type, &body_len);
         if (rc)
             return rc;
-        a = pkc_varuint_size(type);
-        b = pkc_varuint_size(body_len);
+        a = vsize(type);
+        b = vsize(body_len);
     }
     const uint8_t *body = in + a + b;
     size_t n = (size_t)body_len;
@@ -582,7 +593,7 @@ int pkc_signal_encode(const pkc_signal *s, uint8_t *out, size_t cap, size_t *len
         (rc = text_ok(&s->body, PKC_SIGNAL_BODY_MAX, "signal body")))
         return rc;
     size_t total =
-        pkc_varuint_size(s->kind) + vb_size(s->connection.len) + vb_size(s->body.len);
+        vsize(s->kind) + vb_size(s->connection.len) + vb_size(s->body.len);
     if (total > cap) {
         *len = total;
         return pkc_error(PKC_ERR_TOO_LARGE, "signal encode: needs %zu bytes, %zu given", total,

@@ -22,6 +22,10 @@ int pkc_wire_varuint(pkc_reader *r, uint64_t max, uint64_t *v, const char *what)
  * gives the verdict and the error. The caller checks the value's range. */
 static inline size_t pkc_wire_varuint_quick(const uint8_t *p, const uint8_t *end, uint64_t *v)
 {
+    if (p < end && *p < 0x80) { /* one byte: most frame types and lengths */
+        *v = *p;
+        return 1;
+    }
     uint64_t x = 0;
     for (size_t i = 0; i < 8 && i < (size_t)(end - p); i++) {
         uint8_t b = p[i];
