@@ -2,22 +2,25 @@
  * bench_proto: pkc's wire protocol beside libsodium's raw primitives, in
  * the same process and run:
  *
- *   sign    pkc_message_create() of a DATA frame   vs  BLAKE2b-256 + crypto_sign_ed25519_detached
- *   verify  pkc_frame_decode + pkc_message_verify  vs  BLAKE2b-256 + crypto_sign_ed25519_verify_detached
- *                                                      (of the same signature)
+ *   sign    pkc_message_create() of a DATA frame   vs  BLAKE2b-256 of the payload +
+ *                                                      crypto_sign_ed25519_detached
+ *   verify  pkc_frame_decode + pkc_message_verify  vs  BLAKE2b-256 of the payload +
+ *                                                      crypto_sign_ed25519_verify_detached
+ *                                                      of the signature pkc verifies
  *   seal    pkc_session_send() of a MESH frame     vs  crypto_aead_xchacha20poly1305_ietf_encrypt
  *   open    pkc_session_receive() of the record    vs  crypto_aead_xchacha20poly1305_ietf_decrypt
  *   handshake  two sessions, four records          vs  the primitives a handshake needs:
  *                                        2 X25519 keygen, 2 X25519, 2 sign, 2 verify
+ *                                        (of a different 32-byte message each time)
  *
  * The payload of each row is what the reference processes; pkc adds its
  * headers (for a sealed MESH frame: 3 bytes of frame header inside the
  * ciphertext), and that cost is part of pkc's overhead. Seal and open are
  * also shown beside crypto_aead_chacha20poly1305_ietf with the subkey
- * computed once ("ChaCha20-Poly1305"): the very computation pkc makes for
- * each record (XChaCha20 with a nonce whose first 16 bytes are the same for
- * every record of a session), so that row shows what the framing alone
- * costs.
+ * computed once (the "framing alone" rows): the very computation pkc makes
+ * for each record (XChaCha20 with a nonce whose first 16 bytes are the same
+ * for every record of a direction), so those rows show what the framing
+ * alone costs.
  *
  * Method (both sides identically): time is the thread's CPU time
  * (CLOCK_THREAD_CPUTIME_ID), so that the time others run on the shared

@@ -104,8 +104,8 @@ PKC_MUST_CHECK int pkc_crypto_aead_open(uint8_t *m, const uint8_t *c, size_t c_l
  * once, and the _sub functions do the rest per message: their output is
  * byte for byte that of pkc_crypto_aead_seal/open with the nonce
  * prefix || tail. The subkey is as secret as the key. */
-void pkc_crypto_aead_subkey(uint8_t subkey[PKC_AEAD_KEY_BYTES], const uint8_t key[PKC_AEAD_KEY_BYTES],
-                            const uint8_t prefix[16]);
+void pkc_crypto_aead_subkey(uint8_t subkey[PKC_AEAD_KEY_BYTES],
+                            const uint8_t key[PKC_AEAD_KEY_BYTES], const uint8_t prefix[16]);
 void pkc_crypto_aead_seal_sub(uint8_t *c, const uint8_t *m, size_t len, const uint8_t *ad,
                               size_t ad_len, const uint8_t tail[8],
                               const uint8_t subkey[PKC_AEAD_KEY_BYTES]);

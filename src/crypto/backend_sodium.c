@@ -122,8 +122,8 @@ int pkc_crypto_aead_open(uint8_t *m, const uint8_t *c, size_t c_len, const uint8
     return 0;
 }
 
-void pkc_crypto_aead_subkey(uint8_t subkey[PKC_AEAD_KEY_BYTES], const uint8_t key[PKC_AEAD_KEY_BYTES],
-                            const uint8_t prefix[16])
+void pkc_crypto_aead_subkey(uint8_t subkey[PKC_AEAD_KEY_BYTES],
+                            const uint8_t key[PKC_AEAD_KEY_BYTES], const uint8_t prefix[16])
 {
     crypto_core_hchacha20(subkey, prefix, key, NULL);
 }

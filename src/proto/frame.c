@@ -99,8 +99,7 @@ static inline int64_t body_size(const pkc_frame *f)
         case PKC_CONTROL_PING:
             return 1 + (int64_t)(vsize(c->ping_id) + vsize(c->wall_ms));
         case PKC_CONTROL_PONG:
-            return 1 + (int64_t)(vsize(c->ping_id) + vsize(c->wall_ms) +
-                                 vsize(c->rtt_us));
+            return 1 + (int64_t)(vsize(c->ping_id) + vsize(c->wall_ms) + vsize(c->rtt_us));
         case PKC_CONTROL_DISCONNECT:
             if ((rc = text_ok(&c->text, PKC_REASON_TEXT_MAX, "disconnect text")) != 0)
                 return rc;
@@ -139,8 +138,7 @@ static inline int64_t body_size(const pkc_frame *f)
         if ((rc = text_ok(&s->doc, PKC_DOC_NAME_MAX, "document name")) != 0 ||
             (rc = bytes_ok(&s->message, "sync message")) != 0)
             return rc;
-        return (int64_t)(vsize(s->kind) + vb_size(s->doc.len) +
-                         vb_size(s->message.len));
+        return (int64_t)(vsize(s->kind) + vb_size(s->doc.len) + vb_size(s->message.len));
     }
     case PKC_FRAME_PEX: {
         const pkc_pex *x = &f->pex;
