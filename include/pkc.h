@@ -1683,7 +1683,10 @@ PKC_API PKC_NODISCARD int pkc_session_start(pkc_session *s);
  * (not the expected peer). Errors during the handshake end the session (the
  * closed callback says why, and the peer was sent a REFUSE); afterwards,
  * a bad record is dropped and counted, and the session ends only when the
- * guard blocks the peer. PKC_ERR_CLOSED after the end.
+ * guard blocks the peer. PKC_ERR_NOMEM when the receive buffers (grown
+ * with the records and messages, up to max_frame_size) cannot grow: the
+ * record or the encrypted message is dropped, not remembered as seen.
+ * PKC_ERR_CLOSED after the end.
  */
 PKC_API int pkc_session_receive(pkc_session *s, const uint8_t *record, size_t len);
 

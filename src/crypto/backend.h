@@ -44,6 +44,21 @@ void pkc_crypto_sign_keypair_from_seed(uint8_t pk[PKC_SIGN_PUBLIC_BYTES],
 void pkc_crypto_hash2(uint8_t *out, size_t out_len, const void *a, size_t a_len, const void *b,
                       size_t b_len);
 
+/* BLAKE2b (unkeyed, output 1..64 bytes) over input that arrives in
+ * pieces, such as a handshake transcript growing record by record:
+ * _init, _update with each piece; _peek gives the hash of all the pieces so
+ * far followed by `more` (may be empty) and leaves the state as it was, so
+ * that one state serves every hash of a growing input without hashing its
+ * beginning again. The same bytes as pkc_crypto_hash2 of the whole. A
+ * state is a plain value: a copy is an independent state. */
+typedef struct pkc_hash_state {
+    uint64_t opaque[48];
+} pkc_hash_state;
+void pkc_crypto_hash_init(pkc_hash_state *st, size_t out_len);
+void pkc_crypto_hash_update(pkc_hash_state *st, const void *p, size_t n);
+void pkc_crypto_hash_peek(const pkc_hash_state *st, const void *more, size_t more_len,
+                          uint8_t *out, size_t out_len);
+
 /* Ed25519 detached signature of `msg` with the 64-byte secret key. */
 void pkc_crypto_sign(uint8_t sig[PKC_SIGNATURE_BYTES], const void *msg, size_t len,
                      const uint8_t sk[PKC_SIGN_SECRET_BYTES]);
@@ -79,6 +94,25 @@ PKC_MUST_CHECK int pkc_crypto_aead_open(uint8_t *m, const uint8_t *c, size_t c_l
                                         const uint8_t *ad, size_t ad_len,
                                         const uint8_t nonce[PKC_AEAD_NONCE_BYTES],
                                         const uint8_t key[PKC_AEAD_KEY_BYTES]);
+
+/* The same XChaCha20-Poly1305 for many messages under one key whose nonces
+ * all begin with the same 16 bytes (sealed records: 16 zero bytes, then the
+ * sequence number). XChaCha20 turns the key and those 16 bytes into a
+ * subkey (HChaCha20), then runs ChaCha20-Poly1305 (IETF) under the subkey
+ * with the nonce 4 zero bytes || the last 8 bytes of the 24. The subkey is
+ * the same for every such message, so pkc_crypto_aead_subkey() computes it
+ * once, and the _sub functions do the rest per message: their output is
+ * byte for byte that of pkc_crypto_aead_seal/open with the nonce
+ * prefix || tail. The subkey is as secret as the key. */
+void pkc_crypto_aead_subkey(uint8_t subkey[PKC_AEAD_KEY_BYTES],
+                            const uint8_t key[PKC_AEAD_KEY_BYTES], const uint8_t prefix[16]);
+void pkc_crypto_aead_seal_sub(uint8_t *c, const uint8_t *m, size_t len, const uint8_t *ad,
+                              size_t ad_len, const uint8_t tail[8],
+                              const uint8_t subkey[PKC_AEAD_KEY_BYTES]);
+PKC_MUST_CHECK int pkc_crypto_aead_open_sub(uint8_t *m, const uint8_t *c, size_t c_len,
+                                            const uint8_t *ad, size_t ad_len,
+                                            const uint8_t tail[8],
+                                            const uint8_t subkey[PKC_AEAD_KEY_BYTES]);
 
 /* Argon2id (version 1.3, one lane) of a passphrase: `ops` passes over
  * `mem_kib` KiB. 0, or -1 if the parameters are out of the library's range

@@ -2,6 +2,7 @@
 #include "backend.h"
 
 #include <sodium.h>
+#include <string.h>
 
 #include "../util/err.h"
 
@@ -29,6 +30,36 @@ void pkc_crypto_hash2(uint8_t *out, size_t out_len, const void *a, size_t a_len,
     crypto_generichash_blake2b_update(&st, b, b_len);
     crypto_generichash_blake2b_final(&st, out, out_len);
     sodium_memzero(&st, sizeof st);
+}
+
+/* pkc_hash_state holds libsodium's state; the copies in and out keep
+ * libsodium's alignment requirement (64) off pkc's structs. */
+_Static_assert(sizeof(pkc_hash_state) == sizeof(crypto_generichash_blake2b_state),
+               "pkc_hash_state must hold a BLAKE2b state");
+
+void pkc_crypto_hash_init(pkc_hash_state *st, size_t out_len)
+{
+    crypto_generichash_blake2b_state b;
+    crypto_generichash_blake2b_init(&b, NULL, 0, out_len);
+    memcpy(st, &b, sizeof b);
+}
+
+void pkc_crypto_hash_update(pkc_hash_state *st, const void *p, size_t n)
+{
+    crypto_generichash_blake2b_state b;
+    memcpy(&b, st, sizeof b);
+    crypto_generichash_blake2b_update(&b, p, n);
+    memcpy(st, &b, sizeof b);
+}
+
+void pkc_crypto_hash_peek(const pkc_hash_state *st, const void *more, size_t more_len,
+                          uint8_t *out, size_t out_len)
+{
+    crypto_generichash_blake2b_state b;
+    memcpy(&b, st, sizeof b);
+    crypto_generichash_blake2b_update(&b, more, more_len);
+    crypto_generichash_blake2b_final(&b, out, out_len);
+    sodium_memzero(&b, sizeof b);
 }
 
 void pkc_crypto_sign(uint8_t sig[PKC_SIGNATURE_BYTES], const void *msg, size_t len,
@@ -85,6 +116,46 @@ int pkc_crypto_aead_open(uint8_t *m, const uint8_t *c, size_t c_len, const uint8
         return -1;
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, NULL, NULL, c, c_len, ad, ad_len, nonce,
                                                    key) != 0) {
+        sodium_memzero(m, c_len - PKC_AEAD_TAG_BYTES);
+        return -1;
+    }
+    return 0;
+}
+
+void pkc_crypto_aead_subkey(uint8_t subkey[PKC_AEAD_KEY_BYTES],
+                            const uint8_t key[PKC_AEAD_KEY_BYTES], const uint8_t prefix[16])
+{
+    crypto_core_hchacha20(subkey, prefix, key, NULL);
+}
+
+/* The IETF nonce XChaCha20 uses after HChaCha20: 4 zero bytes, then the
+ * last 8 bytes of its 24. */
+static void ietf_nonce(uint8_t n[crypto_aead_chacha20poly1305_ietf_NPUBBYTES],
+                       const uint8_t tail[8])
+{
+    memset(n, 0, 4);
+    memcpy(n + 4, tail, 8);
+}
+
+void pkc_crypto_aead_seal_sub(uint8_t *c, const uint8_t *m, size_t len, const uint8_t *ad,
+                              size_t ad_len, const uint8_t tail[8],
+                              const uint8_t subkey[PKC_AEAD_KEY_BYTES])
+{
+    uint8_t n[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+    ietf_nonce(n, tail);
+    crypto_aead_chacha20poly1305_ietf_encrypt(c, NULL, m, len, ad, ad_len, NULL, n, subkey);
+}
+
+int pkc_crypto_aead_open_sub(uint8_t *m, const uint8_t *c, size_t c_len, const uint8_t *ad,
+                             size_t ad_len, const uint8_t tail[8],
+                             const uint8_t subkey[PKC_AEAD_KEY_BYTES])
+{
+    if (c_len < PKC_AEAD_TAG_BYTES)
+        return -1;
+    uint8_t n[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+    ietf_nonce(n, tail);
+    if (crypto_aead_chacha20poly1305_ietf_decrypt(m, NULL, NULL, c, c_len, ad, ad_len, n,
+                                                  subkey) != 0) {
         sodium_memzero(m, c_len - PKC_AEAD_TAG_BYTES);
         return -1;
     }

@@ -52,9 +52,20 @@ static void w_varbytes(wcur *w, const pkc_bytes *b)
     w_bytes(w, b->data, b->len);
 }
 
+/* pkc_varuint_size(), inline: frame sizes are computed for every frame sent. */
+static inline size_t vsize(uint64_t v)
+{
+    size_t n = 1;
+    while (v > 0x7f) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
 static size_t vb_size(size_t n)
 {
-    return pkc_varuint_size(n) + n;
+    return vsize(n) + n;
 }
 
 static int text_ok(const pkc_bytes *b, size_t max, const char *what)
@@ -67,7 +78,7 @@ static int text_ok(const pkc_bytes *b, size_t max, const char *what)
     return 0;
 }
 
-static int bytes_ok(const pkc_bytes *b, const char *what)
+static inline int bytes_ok(const pkc_bytes *b, const char *what)
 {
     if (b->len && b->data == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "frame: %s is NULL", what);
@@ -78,7 +89,7 @@ static int bytes_ok(const pkc_bytes *b, const char *what)
 }
 
 /* Size of the body, or a negative error. */
-static int64_t body_size(const pkc_frame *f)
+static inline int64_t body_size(const pkc_frame *f)
 {
     int rc;
     switch (f->type) {
@@ -86,15 +97,14 @@ static int64_t body_size(const pkc_frame *f)
         const pkc_control *c = &f->control;
         switch (c->action) {
         case PKC_CONTROL_PING:
-            return 1 + (int64_t)(pkc_varuint_size(c->ping_id) + pkc_varuint_size(c->wall_ms));
+            return 1 + (int64_t)(vsize(c->ping_id) + vsize(c->wall_ms));
         case PKC_CONTROL_PONG:
-            return 1 + (int64_t)(pkc_varuint_size(c->ping_id) + pkc_varuint_size(c->wall_ms) +
-                                 pkc_varuint_size(c->rtt_us));
+            return 1 + (int64_t)(vsize(c->ping_id) + vsize(c->wall_ms) + vsize(c->rtt_us));
         case PKC_CONTROL_DISCONNECT:
             if ((rc = text_ok(&c->text, PKC_REASON_TEXT_MAX, "disconnect text")) != 0)
                 return rc;
-            return 1 + (int64_t)(pkc_varuint_size(c->reason) + vb_size(c->text.len) +
-                                 pkc_varuint_size(c->retry_after_ms));
+            return 1 + (int64_t)(vsize(c->reason) + vb_size(c->text.len) +
+                                 vsize(c->retry_after_ms));
         default:
             return pkc_error(PKC_ERR_INVALID_ARG, "frame: unknown control action %llu",
                              (unsigned long long)c->action);
@@ -118,7 +128,7 @@ static int64_t body_size(const pkc_frame *f)
                              (unsigned long long)m->hops, PKC_HOPS_MAX);
         if ((rc = bytes_ok(&m->signed_part, "message")) != 0)
             return rc;
-        return (int64_t)(pkc_varuint_size(m->hops) + m->signed_part.len + PKC_SIGNATURE_BYTES);
+        return (int64_t)(vsize(m->hops) + m->signed_part.len + PKC_SIGNATURE_BYTES);
     }
     case PKC_FRAME_SYNC: {
         const pkc_sync *s = &f->sync;
@@ -128,8 +138,7 @@ static int64_t body_size(const pkc_frame *f)
         if ((rc = text_ok(&s->doc, PKC_DOC_NAME_MAX, "document name")) != 0 ||
             (rc = bytes_ok(&s->message, "sync message")) != 0)
             return rc;
-        return (int64_t)(pkc_varuint_size(s->kind) + vb_size(s->doc.len) +
-                         vb_size(s->message.len));
+        return (int64_t)(vsize(s->kind) + vb_size(s->doc.len) + vb_size(s->message.len));
     }
     case PKC_FRAME_PEX: {
         const pkc_pex *x = &f->pex;
@@ -137,12 +146,12 @@ static int64_t body_size(const pkc_frame *f)
             if (x->max < 1 || x->max > PKC_PEX_MAX)
                 return pkc_error(PKC_ERR_RANGE, "frame: PEX request for %llu peers (1..%d)",
                                  (unsigned long long)x->max, PKC_PEX_MAX);
-            return 1 + (int64_t)pkc_varuint_size(x->max);
+            return 1 + (int64_t)vsize(x->max);
         }
         if (x->count > PKC_PEX_MAX)
             return pkc_error(PKC_ERR_RANGE, "frame: PEX response with %zu peers (at most %d)",
                              x->count, PKC_PEX_MAX);
-        int64_t n = 1 + (int64_t)pkc_varuint_size(x->count);
+        int64_t n = 1 + (int64_t)vsize(x->count);
         for (size_t i = 0; i < x->count; i++) {
             if ((rc = bytes_ok(&x->announcements[i], "PEX entry")) != 0)
                 return rc;
@@ -160,8 +169,7 @@ static int64_t body_size(const pkc_frame *f)
     }
 }
 
-/* The whole frame's size and its body's, or a negative error. */
-static int64_t sizes(const pkc_frame *f, int64_t *body_out)
+int64_t pkc_frame_sizes(const pkc_frame *f, int64_t *body_out)
 {
     int64_t body = body_size(f);
     if (body < 0)
@@ -170,13 +178,13 @@ static int64_t sizes(const pkc_frame *f, int64_t *body_out)
         return pkc_error(PKC_ERR_TOO_LARGE, "frame: body of %lld bytes exceeds %u", (long long)body,
                          PKC_FRAME_SIZE_MAX);
     *body_out = body;
-    return (int64_t)(pkc_varuint_size(f->type) + pkc_varuint_size((uint64_t)body)) + body;
+    return (int64_t)(vsize(f->type) + vsize((uint64_t)body)) + body;
 }
 
 int64_t pkc_frame_size(const pkc_frame *f)
 {
     int64_t body;
-    return sizes(f, &body);
+    return pkc_frame_sizes(f, &body);
 }
 
 /* Writes `f`, whose body is `body` bytes (from body_size()). */
@@ -233,27 +241,17 @@ static void write_frame(wcur *w, const pkc_frame *f, uint64_t body)
     }
 }
 
-int pkc_frame_write(pkc_buf *b, const pkc_frame *f)
+void pkc_frame_put(uint8_t *out, const pkc_frame *f, uint64_t body)
 {
-    if (b->err)
-        return b->err;
-    int64_t body, total = sizes(f, &body);
-    if (total < 0)
-        return (int)total;
-    int rc = pkc_buf_reserve(b, (size_t)total);
-    if (rc)
-        return rc;
-    wcur w = {b->data + b->len};
-    write_frame(&w, f, (uint64_t)body);
-    b->len += (size_t)total;
-    return 0;
+    wcur w = {out};
+    write_frame(&w, f, body);
 }
 
 int pkc_frame_encode(const pkc_frame *f, uint8_t *out, size_t cap, size_t *len)
 {
     if (f == NULL || len == NULL || (out == NULL && cap > 0))
         return pkc_error(PKC_ERR_INVALID_ARG, "frame encode: NULL argument");
-    int64_t body, total = sizes(f, &body);
+    int64_t body, total = pkc_frame_sizes(f, &body);
     if (total < 0)
         return (int)total;
     if ((size_t)total > cap) {
@@ -460,67 +458,94 @@ static int decode_pex(pkc_reader *r, pkc_pex *x)
     return 0;
 }
 
+/* The frame header at `in`: type and body, checked as pkc_frame_decode()
+ * says; the slow path, which names what is wrong. */
+static int frame_header(const uint8_t *in, size_t len, size_t max_size, uint64_t *type,
+                        uint64_t *body_len)
+{
+    pkc_reader r;
+    pkc_reader_init(&r, in, len);
+    int rc = pkc_wire_varuint(&r, UINT64_MAX, type, "frame type");
+    if (rc)
+        return rc;
+    if (*type == 0)
+        return pkc_error(PKC_ERR_MALFORMED, "frame: type 0 is reserved");
+    if ((rc = pkc_wire_varuint(&r, UINT64_MAX, body_len, "frame length")))
+        return rc;
+    if (*body_len > max_size || *body_len > PKC_FRAME_SIZE_MAX)
+        return pkc_error(PKC_ERR_TOO_LARGE, "frame: body of %llu bytes exceeds the limit %zu",
+                         (unsigned long long)*body_len,
+                         max_size < PKC_FRAME_SIZE_MAX ? max_size : (size_t)PKC_FRAME_SIZE_MAX);
+    if (*body_len > pkc_reader_left(&r))
+        return pkc_error(PKC_ERR_TRUNCATED, "frame: body of %llu bytes, only %zu left",
+                         (unsigned long long)*body_len, pkc_reader_left(&r));
+    return 0;
+}
+
 int pkc_frame_decode(const uint8_t *in, size_t len, size_t max_size, pkc_frame *out,
                      size_t *consumed)
 {
     if (in == NULL || out == NULL || consumed == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "frame decode: NULL argument");
-    pkc_reader r;
-    pkc_reader_init(&r, in, len);
+    /* The header: short varuints inline; anything unusual (or wrong) takes
+     * frame_header(). */
+    const uint8_t *end = in + len;
     uint64_t type, body_len;
-    int rc = pkc_wire_varuint(&r, UINT64_MAX, &type, "frame type");
-    if (rc)
-        return rc;
-    if (type == 0)
-        return pkc_error(PKC_ERR_MALFORMED, "frame: type 0 is reserved");
-    if ((rc = pkc_wire_varuint(&r, UINT64_MAX, &body_len, "frame length")))
-        return rc;
-    if (body_len > max_size || body_len > PKC_FRAME_SIZE_MAX)
-        return pkc_error(PKC_ERR_TOO_LARGE, "frame: body of %llu bytes exceeds the limit %zu",
-                         (unsigned long long)body_len,
-                         max_size < PKC_FRAME_SIZE_MAX ? max_size : (size_t)PKC_FRAME_SIZE_MAX);
-    if (body_len > pkc_reader_left(&r))
-        return pkc_error(PKC_ERR_TRUNCATED, "frame: body of %llu bytes, only %zu left",
-                         (unsigned long long)body_len, pkc_reader_left(&r));
-    const uint8_t *body = r.p;
+    size_t a = pkc_wire_varuint_quick(in, end, &type), b = 0;
+    if (a == 0 || type == 0 || (b = pkc_wire_varuint_quick(in + a, end, &body_len)) == 0 ||
+        body_len > max_size || body_len > PKC_FRAME_SIZE_MAX ||
+        body_len > (size_t)(end - in) - a - b) {
+        int rc = frame_header(in, len, max_size, &type, &body_len);
+        if (rc)
+            return rc;
+        a = vsize(type);
+        b = vsize(body_len);
+    }
+    const uint8_t *body = in + a + b;
     size_t n = (size_t)body_len;
-    pkc_reader b;
-    pkc_reader_init(&b, body, n);
+    /* Bodies taken whole cannot fail here. */
+    switch (type) {
+    case PKC_FRAME_CONTROL:
+    case PKC_FRAME_ANNOUNCE:
+    case PKC_FRAME_DATA:
+    case PKC_FRAME_SIGNAL:
+    case PKC_FRAME_SYNC:
+    case PKC_FRAME_PEX:
+        break;
+    default: /* MESH, and unknown types: the same layout */
+        out->type = type;
+        out->unknown.data = body;
+        out->unknown.len = n;
+        *consumed = a + b + n;
+        return 0;
+    }
+    pkc_reader rb = {body, body, body + n};
     /* pkc_frame is large (PEX entries); decode in place only on success. */
     pkc_frame f;
     f.type = type;
+    int rc;
     switch (type) {
     case PKC_FRAME_CONTROL:
-        rc = decode_control(&b, &f.control);
+        rc = decode_control(&rb, &f.control);
         break;
     case PKC_FRAME_ANNOUNCE:
         rc = pkc_announce_decode(body, n, &f.announce);
-        b.p = b.end;
+        rb.p = rb.end;
         break;
     case PKC_FRAME_DATA:
     case PKC_FRAME_SIGNAL:
         rc = pkc_message_decode_body(body, n, type, &f.message);
-        b.p = b.end;
+        rb.p = rb.end;
         break;
     case PKC_FRAME_SYNC:
-        rc = decode_sync(&b, &f.sync);
+        rc = decode_sync(&rb, &f.sync);
         break;
-    case PKC_FRAME_PEX:
-        rc = decode_pex(&b, &f.pex);
-        break;
-    case PKC_FRAME_MESH:
-        f.mesh.data = body;
-        f.mesh.len = n;
-        b.p = b.end;
-        break;
-    default:
-        f.unknown.data = body;
-        f.unknown.len = n;
-        b.p = b.end;
+    default: /* PKC_FRAME_PEX */
+        rc = decode_pex(&rb, &f.pex);
         break;
     }
     if (rc == 0)
-        rc = pkc_wire_end(&b, "frame body");
+        rc = pkc_wire_end(&rb, "frame body");
     if (rc)
         return pkc_error_wrap(rc, "frame type %llu at body offset %zu", (unsigned long long)type,
                               (size_t)(body - in));
@@ -540,18 +565,15 @@ int pkc_frame_decode(const uint8_t *in, size_t len, size_t max_size, pkc_frame *
     case PKC_FRAME_SYNC:
         out->sync = f.sync;
         break;
-    case PKC_FRAME_PEX:
+    default: /* PKC_FRAME_PEX */
         out->pex.request = f.pex.request;
         out->pex.max = f.pex.max;
         out->pex.count = f.pex.count;
         memcpy(out->pex.announcements, f.pex.announcements,
                f.pex.count * sizeof f.pex.announcements[0]);
         break;
-    default:
-        out->unknown = f.unknown; /* MESH too: same layout */
-        break;
     }
-    *consumed = (size_t)(body - in) + n;
+    *consumed = a + b + n;
     return 0;
 }
 
@@ -569,7 +591,7 @@ int pkc_signal_encode(const pkc_signal *s, uint8_t *out, size_t cap, size_t *len
         (rc = text_ok(&s->body, PKC_SIGNAL_BODY_MAX, "signal body")))
         return rc;
     size_t total =
-        pkc_varuint_size(s->kind) + vb_size(s->connection.len) + vb_size(s->body.len);
+        vsize(s->kind) + vb_size(s->connection.len) + vb_size(s->body.len);
     if (total > cap) {
         *len = total;
         return pkc_error(PKC_ERR_TOO_LARGE, "signal encode: needs %zu bytes, %zu given", total,

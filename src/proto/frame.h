@@ -20,10 +20,12 @@
 #define PKC_LABEL_DATA "pkc-data-v1"
 #define PKC_LABEL_SIGNAL "pkc-signal-v1"
 
-/* Appends one encoded frame to `b`. */
-int pkc_frame_write(pkc_buf *b, const pkc_frame *f);
 /* The exact encoded size of `f`, or a negative error for invalid fields. */
 int64_t pkc_frame_size(const pkc_frame *f);
+/* The same, and the size of its body in *body. */
+int64_t pkc_frame_sizes(const pkc_frame *f, int64_t *body);
+/* Writes `f`, whose sizes pkc_frame_sizes() gave (and accepted), at `out`. */
+void pkc_frame_put(uint8_t *out, const pkc_frame *f, uint64_t body);
 
 /* Decodes a DATA or SIGNAL body (from `hops` to the signature). */
 int pkc_message_decode_body(const uint8_t *body, size_t len, uint64_t type, pkc_message *m);

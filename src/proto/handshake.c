@@ -238,6 +238,13 @@ void pkc_hs_transcript_hash(uint8_t out[32], const uint8_t *transcript, size_t l
     pkc_hash_labeled(out, 32, PKC_LABEL_TRANSCRIPT, transcript, len);
 }
 
+void pkc_hs_transcript_init(pkc_hash_state *st)
+{
+    /* H(label, x) hashes label || 0x00 || x: the label with its NUL. */
+    pkc_crypto_hash_init(st, 32);
+    pkc_crypto_hash_update(st, PKC_LABEL_TRANSCRIPT, sizeof PKC_LABEL_TRANSCRIPT);
+}
+
 void pkc_hs_proof_id(uint8_t out[PKC_PROOF_ID_BYTES], const uint8_t secret[32])
 {
     uint8_t k[PKC_KDF_BYTES];

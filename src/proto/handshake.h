@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../crypto/backend.h"
 #include "../util/buf.h"
 #include "pkc.h"
 
@@ -109,6 +110,10 @@ int pkc_hs_encode_refuse(pkc_buf *b, const pkc_hs_refuse *m);
 
 /* TH(x) = H("pkc-hs-v1", x): the transcript hash of the bytes so far. */
 void pkc_hs_transcript_hash(uint8_t out[32], const uint8_t *transcript, size_t len);
+/* The same in pieces: a state ready for the transcript's bytes
+ * (pkc_crypto_hash_update as records are added, pkc_crypto_hash_peek for TH
+ * of the records so far and what follows them). */
+void pkc_hs_transcript_init(pkc_hash_state *st);
 
 /* The 8-byte id of a proof secret (invitation token or room secret). */
 void pkc_hs_proof_id(uint8_t out[PKC_PROOF_ID_BYTES], const uint8_t secret[32]);

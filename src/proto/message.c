@@ -203,9 +203,19 @@ int pkc_message_create(const pkc_identity *id, const pkc_message_params *p,
         memcpy(key, p->room->key, sizeof key);
     }
 
+    /* The exact size first: one allocation, and the body's length written
+     * before the body (no moving it afterwards). */
+    size_t ct_len = p->payload_len + (encrypted ? PKC_AEAD_TAG_BYTES : 0);
+    size_t signed_len = 2 + 32 + ((flags & PKC_MSG_DIRECT) ? PKC_PEER_ID_HASH_BYTES : 0) +
+                        pkc_varuint_size(ts) + PKC_NONCE_BYTES + pkc_varuint_size(p->topic_len) +
+                        p->topic_len + ((flags & PKC_MSG_ROOM) ? PKC_ROOM_ID_BYTES : 0) +
+                        ((flags & PKC_MSG_SEALED) ? 32 : 0) + pkc_varuint_size(ct_len) + ct_len;
+    size_t body_len = 1 /* hops */ + signed_len + PKC_SIGNATURE_BYTES;
+    size_t total = pkc_varuint_size(p->type) + pkc_varuint_size(body_len) + body_len;
     pkc_buf b = PKC_BUF_INIT;
+    (void)pkc_buf_reserve(&b, total);
     pkc_buf_push_varuint(&b, p->type);
-    size_t mark = pkc_buf_block_begin(&b);
+    pkc_buf_push_varuint(&b, body_len);
     pkc_buf_push_varuint(&b, 0); /* hops */
     size_t start = b.len;
     pkc_buf_push_u8(&b, PKC_MESSAGE_VERSION);
@@ -224,7 +234,6 @@ int pkc_message_create(const pkc_identity *id, const pkc_message_params *p,
     if (flags & PKC_MSG_SEALED)
         pkc_buf_push(&b, eph_pk, sizeof eph_pk);
     size_t header_end = b.len;
-    size_t ct_len = p->payload_len + (encrypted ? PKC_AEAD_TAG_BYTES : 0);
     pkc_buf_push_varuint(&b, ct_len);
     int rc = pkc_buf_reserve(&b, ct_len + PKC_SIGNATURE_BYTES);
     if (rc == 0) {
@@ -243,7 +252,10 @@ int pkc_message_create(const pkc_identity *id, const pkc_message_params *p,
         if (msg_id)
             memcpy(msg_id, digest, PKC_MSG_ID_BYTES);
         pkc_buf_push(&b, sig, sizeof sig);
-        rc = pkc_buf_block_end(&b, mark);
+        rc = b.err;
+        if (rc == 0 && b.len != total)
+            rc = pkc_error(PKC_ERR_INTERNAL, "message: %zu bytes written, %zu computed", b.len,
+                           total);
     }
     pkc_crypto_wipe(key, sizeof key);
     if (rc) {

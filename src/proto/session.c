@@ -1,7 +1,7 @@
 /*
  * session.c: the session state machine (pkc.h, "Sessions").
  *
- * Handshake records are plaintext and kept in a transcript; once both sides
+ * Handshake records are plaintext and hashed into a transcript; once both sides
  * are authenticated every record is SEALED: XChaCha20-Poly1305 under a key
  * per direction, with the record's sequence number as nonce, checked
  * against a sliding window so that reordering is accepted and replays are
@@ -65,7 +65,7 @@ struct pkc_session {
     uint8_t e_sk[32], e_pk[32];
     uint8_t k[32];
     uint8_t th_welcome[32];
-    uint8_t transcript[4 * PKC_HS_MAX];
+    pkc_hash_state transcript; /* TH's state after the records so far */
     size_t transcript_len;
     size_t hello_len;
     uint64_t min_version_offered, max_version_offered;
@@ -76,6 +76,8 @@ struct pkc_session {
     uint8_t peer_hash[PKC_PEER_ID_HASH_BYTES];
     char peer_id[PKC_PEER_ID_SIZE];
     int proof_key;
+    /* The HChaCha20 subkeys of key_i2r and key_r2i for the records' nonce
+     * prefix (16 zero bytes): what XChaCha20 would compute for every record. */
     uint8_t key_send[32], key_recv[32], session_id[32];
     uint64_t send_seq;
     uint64_t recv_top;    /* highest sequence number accepted */
@@ -97,8 +99,11 @@ struct pkc_session {
 
     pkc_session_stats stats;
     pkc_buf out;      /* the record being sent */
+    /* Grown when needed (see room_for()), so that a session holds no more
+     * than its traffic needs. */
     uint8_t *plain;   /* a received record's frames */
     uint8_t *opened;  /* a message's decrypted payload */
+    size_t plain_cap, opened_cap;
     char end_text[PKC_REASON_TEXT_MAX + 64];
 };
 
@@ -297,6 +302,7 @@ int pkc_session_new(const pkc_session_config *cfg, const pkc_session_callbacks *
     s->clock = clock;
     s->rng = rng;
     s->proof_key = -1;
+    pkc_hs_transcript_init(&s->transcript);
     pkc_buf_init(&s->out);
     memcpy(s->local_fp, cfg->local_fingerprint, cfg->local_fingerprint_len);
     memcpy(s->remote_fp, cfg->remote_fingerprint, cfg->remote_fingerprint_len);
@@ -310,16 +316,13 @@ int pkc_session_new(const pkc_session_config *cfg, const pkc_session_callbacks *
         memcpy(s->proof_secret, cfg->proof_secret, 32);
         s->cfg.proof_secret = s->proof_secret;
     }
-    s->plain = malloc(cfg->max_frame_size + PKC_AEAD_TAG_BYTES);
-    s->opened = malloc(cfg->max_frame_size);
     if (cfg->n_proof_secrets) {
         s->proof_secrets = malloc(cfg->n_proof_secrets * sizeof *s->proof_secrets);
         s->proof_ids = malloc(cfg->n_proof_secrets * sizeof *s->proof_ids);
     }
     if (cfg->n_rooms)
         s->rooms = malloc(cfg->n_rooms * sizeof *s->rooms);
-    if (s->plain == NULL || s->opened == NULL ||
-        (cfg->n_proof_secrets && (s->proof_secrets == NULL || s->proof_ids == NULL)) ||
+    if ((cfg->n_proof_secrets && (s->proof_secrets == NULL || s->proof_ids == NULL)) ||
         (cfg->n_rooms && s->rooms == NULL)) {
         pkc_session_free(s);
         return pkc_error_code(PKC_ERR_NOMEM);
@@ -355,9 +358,11 @@ void pkc_session_free(pkc_session *s)
     if (s == NULL)
         return;
     pkc_buf_free(&s->out);
+    if (s->plain)
+        pkc_crypto_wipe(s->plain, s->plain_cap);
     free(s->plain);
     if (s->opened)
-        pkc_crypto_wipe(s->opened, s->cfg.max_frame_size);
+        pkc_crypto_wipe(s->opened, s->opened_cap);
     free(s->opened);
     if (s->proof_secrets)
         pkc_crypto_wipe(s->proof_secrets, s->cfg.n_proof_secrets * 32);
@@ -371,25 +376,48 @@ void pkc_session_free(pkc_session *s)
     free(s);
 }
 
+/* Makes *buf (of *cap bytes) hold at least `need` bytes (1..limit): a power
+ * of two from 256 up, at most `limit`. What it held is wiped, not kept.
+ * NULL when out of memory (then *buf is unchanged). */
+static uint8_t *room_for(uint8_t **buf, size_t *cap, size_t need, size_t limit)
+{
+    if (need <= *cap)
+        return *buf;
+    size_t c = *cap ? *cap : 256;
+    while (c < need)
+        c *= 2;
+    if (c > limit)
+        c = limit;
+    uint8_t *p = malloc(c);
+    if (p == NULL) {
+        pkc_error(PKC_ERR_NOMEM, "session: no memory for %zu bytes", c);
+        return NULL;
+    }
+    if (*buf) {
+        pkc_crypto_wipe(*buf, *cap);
+        free(*buf);
+    }
+    *buf = p;
+    *cap = c;
+    return p;
+}
+
 /* --- Handshake --------------------------------------------------------- */
 
 static int transcript_add(pkc_session *s, const uint8_t *p, size_t n)
 {
-    if (n > sizeof s->transcript - s->transcript_len)
+    if (n > 4 * PKC_HS_MAX - s->transcript_len)
         return pkc_error(PKC_ERR_INTERNAL, "handshake: transcript full");
-    memcpy(s->transcript + s->transcript_len, p, n);
+    pkc_crypto_hash_update(&s->transcript, p, n);
     s->transcript_len += n;
     return 0;
 }
 
-/* TH of the transcript plus the first `extra` bytes of `more`. */
+/* TH of the transcript plus the first `extra` bytes of `more` (the records
+ * so far are not hashed again). */
 static void th_with(const pkc_session *s, const uint8_t *more, size_t extra, uint8_t out[32])
 {
-    uint8_t buf[sizeof s->transcript];
-    memcpy(buf, s->transcript, s->transcript_len);
-    if (extra)
-        memcpy(buf + s->transcript_len, more, extra);
-    pkc_hs_transcript_hash(out, buf, s->transcript_len + extra);
+    pkc_crypto_hash_peek(&s->transcript, more, extra, out, 32);
 }
 
 static int fp_equal(const pkc_bytes *got, const uint8_t *want, size_t want_len)
@@ -431,12 +459,13 @@ int pkc_session_start(pkc_session *s)
 static void derive_session_keys(pkc_session *s)
 {
     uint8_t th[32], i2r[32], r2i[32];
-    pkc_hs_transcript_hash(th, s->transcript, s->transcript_len);
+    th_with(s, NULL, 0, th);
     pkc_kdf(i2r, s->k, 32, PKC_LABEL_I2R, th, 32);
     pkc_kdf(r2i, s->k, 32, PKC_LABEL_R2I, th, 32);
     pkc_kdf(s->session_id, s->k, 32, PKC_LABEL_SESSION_ID, th, 32);
-    memcpy(s->key_send, s->cfg.initiator ? i2r : r2i, 32);
-    memcpy(s->key_recv, s->cfg.initiator ? r2i : i2r, 32);
+    static const uint8_t prefix[16] = {0};
+    pkc_crypto_aead_subkey(s->key_send, s->cfg.initiator ? i2r : r2i, prefix);
+    pkc_crypto_aead_subkey(s->key_recv, s->cfg.initiator ? r2i : i2r, prefix);
     pkc_crypto_wipe(i2r, 32);
     pkc_crypto_wipe(r2i, 32);
 }
@@ -520,7 +549,7 @@ static int on_hello(pkc_session *s, const uint8_t *rec, size_t len)
     pkc_buf_push(&s->out, mac, sizeof mac);
     if ((rc = s->out.err) || (rc = transcript_add(s, s->out.data, s->out.len)))
         return rc;
-    pkc_hs_transcript_hash(s->th_welcome, s->transcript, s->transcript_len);
+    th_with(s, NULL, 0, s->th_welcome);
     s->st = ST_WAIT_AUTH;
     return emit(s);
 }
@@ -577,7 +606,7 @@ static int on_welcome(pkc_session *s, const uint8_t *rec, size_t len)
                        w.pow_bits, (unsigned)s->cfg.max_pow_bits);
     if ((rc = transcript_add(s, rec, len)))
         return rc;
-    pkc_hs_transcript_hash(s->th_welcome, s->transcript, s->transcript_len);
+    th_with(s, NULL, 0, s->th_welcome);
     s->version = w.version;
     s->caps = w.capabilities & s->cfg.capabilities;
 
@@ -767,43 +796,45 @@ static int handshake_record(pkc_session *s, const uint8_t *rec, size_t len)
 
 /* --- Sealed records ---------------------------------------------------- */
 
-static void seq_nonce(uint8_t n[PKC_AEAD_NONCE_BYTES], uint64_t seq)
+/* A record's nonce is 16 zero bytes (the prefix of the subkeys), then this:
+ * the sequence number, big-endian. */
+static void seq_tail(uint8_t t[8], uint64_t seq)
 {
-    memset(n, 0, PKC_AEAD_NONCE_BYTES - 8);
-    for (int i = 0; i < 8; i++)
-        n[PKC_AEAD_NONCE_BYTES - 8 + i] = (uint8_t)(seq >> (56 - 8 * i));
+    /* Spelled out, so that compilers make it one byte-swapped store. */
+    t[0] = (uint8_t)(seq >> 56);
+    t[1] = (uint8_t)(seq >> 48);
+    t[2] = (uint8_t)(seq >> 40);
+    t[3] = (uint8_t)(seq >> 32);
+    t[4] = (uint8_t)(seq >> 24);
+    t[5] = (uint8_t)(seq >> 16);
+    t[6] = (uint8_t)(seq >> 8);
+    t[7] = (uint8_t)seq;
 }
 
-/* Seals the frames at s->out.data + hdr .. s->out.len and sends. */
-static int seal_and_emit(pkc_session *s, size_t hdr, uint64_t nframes)
+/* Why no record can be sent now, or 0. */
+static int cannot_send(const pkc_session *s)
 {
-    size_t plain = s->out.len - hdr;
-    int rc = pkc_buf_reserve(&s->out, PKC_AEAD_TAG_BYTES);
-    if (rc)
-        return rc;
-    uint8_t n[PKC_AEAD_NONCE_BYTES];
-    seq_nonce(n, s->send_seq);
-    /* No associated data: the header is the kind byte and the sequence
-     * number, and the sequence number is the nonce. */
-    pkc_crypto_aead_seal(s->out.data + hdr, s->out.data + hdr, plain, NULL, 0, n, s->key_send);
-    s->out.len += PKC_AEAD_TAG_BYTES;
-    s->send_seq++;
-    s->stats.frames_out += nframes;
-    return emit(s);
-}
-
-static int begin_sealed(pkc_session *s, size_t *hdr)
-{
+    if (s->st == ST_ESTABLISHED && s->send_seq < SEQ_LIMIT)
+        return 0;
     if (s->st == ST_CLOSED)
         return pkc_error(PKC_ERR_CLOSED, "session: closed");
     if (s->st != ST_ESTABLISHED)
         return pkc_error(PKC_ERR_STATE, "session: not established yet");
-    if (s->send_seq >= SEQ_LIMIT)
-        return pkc_error(PKC_ERR_STATE, "session: sequence numbers exhausted; reconnect");
-    pkc_buf_reset(&s->out);
-    int rc = pkc_buf_reserve(&s->out, 1 + PKC_VARUINT_MAX_BYTES);
-    if (rc)
-        return rc;
+    return pkc_error(PKC_ERR_STATE, "session: sequence numbers exhausted; reconnect");
+}
+
+/* Starts a record in s->out, with room for `plain` bytes of frames and the
+ * tag: writes its kind and sequence number. Returns where the frames go,
+ * or NULL (out of memory: s->out.err). */
+static uint8_t *begin_sealed(pkc_session *s, size_t plain)
+{
+    size_t need = 1 + PKC_VARUINT_MAX_BYTES + plain + PKC_AEAD_TAG_BYTES;
+    s->out.len = 0;
+    if (need > s->out.cap || s->out.err) {
+        pkc_buf_reset(&s->out);
+        if (pkc_buf_reserve(&s->out, need))
+            return NULL;
+    }
     uint8_t *p = s->out.data;
     *p++ = PKC_REC_SEALED;
     uint64_t v = s->send_seq;
@@ -812,24 +843,43 @@ static int begin_sealed(pkc_session *s, size_t *hdr)
         v >>= 7;
     }
     *p++ = (uint8_t)v;
-    *hdr = s->out.len = (size_t)(p - s->out.data);
-    return 0;
+    s->out.len = (size_t)(p - s->out.data);
+    return p;
+}
+
+/* Seals the `plain` bytes of frames after the record's header and sends. */
+static int seal_and_emit(pkc_session *s, size_t plain, uint64_t nframes)
+{
+    uint8_t *p = s->out.data + s->out.len;
+    uint8_t t[8];
+    seq_tail(t, s->send_seq);
+    /* No associated data: the header is the kind byte and the sequence
+     * number, and the sequence number is the nonce. */
+    pkc_crypto_aead_seal_sub(p, p, plain, NULL, 0, t, s->key_send);
+    s->out.len += plain + PKC_AEAD_TAG_BYTES;
+    s->send_seq++;
+    s->stats.frames_out += nframes;
+    return emit(s);
 }
 
 int pkc_session_send(pkc_session *s, const pkc_frame *f)
 {
     if (s == NULL || f == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "session send: NULL argument");
-    size_t hdr;
-    int rc = begin_sealed(s, &hdr);
+    int rc = cannot_send(s);
     if (rc)
         return rc;
-    if ((rc = pkc_frame_write(&s->out, f)))
-        return rc;
-    if (s->out.len - hdr > s->cfg.max_frame_size)
+    int64_t body, size = pkc_frame_sizes(f, &body);
+    if (size < 0)
+        return (int)size;
+    if ((uint64_t)size > s->cfg.max_frame_size)
         return pkc_error(PKC_ERR_TOO_LARGE, "session send: a frame of %zu bytes (limit %u)",
-                         s->out.len - hdr, (unsigned)s->cfg.max_frame_size);
-    return seal_and_emit(s, hdr, 1);
+                         (size_t)size, (unsigned)s->cfg.max_frame_size);
+    uint8_t *p = begin_sealed(s, (size_t)size);
+    if (p == NULL)
+        return s->out.err;
+    pkc_frame_put(p, f, (uint64_t)body);
+    return seal_and_emit(s, (size_t)size, 1);
 }
 
 /* Walks the frame headers of `p`; returns the number of frames or an error. */
@@ -863,28 +913,28 @@ int pkc_session_send_encoded(pkc_session *s, const uint8_t *frames, size_t len)
     int64_t n = count_frames(frames, len, s->cfg.max_frame_size);
     if (n < 0)
         return pkc_error_wrap((int)n, "session send: not a sequence of frames");
-    size_t hdr;
-    int rc = begin_sealed(s, &hdr);
+    int rc = cannot_send(s);
     if (rc)
         return rc;
-    pkc_buf_push(&s->out, frames, len);
-    if ((rc = s->out.err))
-        return rc;
-    return seal_and_emit(s, hdr, (uint64_t)n);
+    uint8_t *p = begin_sealed(s, len);
+    if (p == NULL)
+        return s->out.err;
+    memcpy(p, frames, len);
+    return seal_and_emit(s, len, (uint64_t)n);
 }
 
 int pkc_session_send_raw(pkc_session *s, const uint8_t *plain, size_t len)
 {
     if (s == NULL || plain == NULL || len == 0 || len > s->cfg.max_frame_size)
         return pkc_error(PKC_ERR_INVALID_ARG, "session send raw: 1..max_frame_size bytes");
-    size_t hdr;
-    int rc = begin_sealed(s, &hdr);
+    int rc = cannot_send(s);
     if (rc)
         return rc;
-    pkc_buf_push(&s->out, plain, len);
-    if ((rc = s->out.err))
-        return rc;
-    return seal_and_emit(s, hdr, 0);
+    uint8_t *p = begin_sealed(s, len);
+    if (p == NULL)
+        return s->out.err;
+    memcpy(p, plain, len);
+    return seal_and_emit(s, len, 0);
 }
 
 static int send_control(pkc_session *s, const pkc_control *c)
@@ -1057,6 +1107,10 @@ static int on_message(pkc_session *s, pkc_frame *f)
     }
     if (rc)
         return invalid(s, rc, f->type == PKC_FRAME_SIGNAL ? "a forged signal" : "a forged message");
+    /* Room for the plaintext before the replay window remembers the id. */
+    if ((m->flags & (PKC_MSG_ROOM | PKC_MSG_SEALED)) &&
+        room_for(&s->opened, &s->opened_cap, m->payload.len, s->cfg.max_frame_size) == NULL)
+        return PKC_ERR_NOMEM;
     if (s->cfg.replay) {
         rc = pkc_replay_check(s->cfg.replay, m->id, (int64_t)m->timestamp_ms, now_ms(s));
         if (rc == PKC_ERR_REPLAY) {
@@ -1071,7 +1125,7 @@ static int on_message(pkc_session *s, pkc_frame *f)
         }
     }
     rc = pkc_message_open(m, f->type, s->cfg.identity, s->rooms, s->cfg.n_rooms, s->opened,
-                          s->cfg.max_frame_size);
+                          s->opened_cap);
     if (rc == PKC_ERR_DECRYPT) {
         /* Signed by its sender, who made it undecryptable: not this neighbour's
          * fault, so no penalty; but it goes no further. */
@@ -1178,15 +1232,18 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
         s->stats.dropped_invalid++;
         return pkc_error(PKC_ERR_MALFORMED, "record kind 0x%02x after the handshake", rec[0]);
     }
-    pkc_reader r;
-    pkc_reader_init(&r, rec + 1, len - 1);
     uint64_t seq;
-    int rc = pkc_wire_varuint(&r, SEQ_LIMIT, &seq, "record sequence number");
-    if (rc) {
-        s->stats.dropped_invalid++;
-        return rc;
+    size_t hdr = 1 + pkc_wire_varuint_quick(rec + 1, rec + len, &seq);
+    int rc;
+    if (hdr == 1 || seq > SEQ_LIMIT) {
+        pkc_reader r;
+        pkc_reader_init(&r, rec + 1, len - 1);
+        if ((rc = pkc_wire_varuint(&r, SEQ_LIMIT, &seq, "record sequence number"))) {
+            s->stats.dropped_invalid++;
+            return rc;
+        }
+        hdr = 1 + pkc_reader_offset(&r);
     }
-    size_t hdr = 1 + pkc_reader_offset(&r);
     if (len - hdr < PKC_AEAD_TAG_BYTES) {
         s->stats.dropped_invalid++;
         return pkc_error(PKC_ERR_TRUNCATED, "record: shorter than its tag");
@@ -1198,10 +1255,14 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
         return pkc_error(PKC_ERR_REPLAY, "record %llu: replayed or too old (newest %llu)",
                          (unsigned long long)seq, (unsigned long long)s->recv_top);
     }
-    uint8_t n[PKC_AEAD_NONCE_BYTES];
-    seq_nonce(n, seq);
     size_t plain_len = len - hdr - PKC_AEAD_TAG_BYTES;
-    if (pkc_crypto_aead_open(s->plain, rec + hdr, len - hdr, NULL, 0, n, s->key_recv) != 0) {
+    if ((plain_len > s->plain_cap || s->plain == NULL) &&
+        room_for(&s->plain, &s->plain_cap, plain_len ? plain_len : 1,
+                 (size_t)s->cfg.max_frame_size + PKC_AEAD_TAG_BYTES) == NULL)
+        return PKC_ERR_NOMEM;
+    uint8_t t[8];
+    seq_tail(t, seq);
+    if (pkc_crypto_aead_open_sub(s->plain, rec + hdr, len - hdr, NULL, 0, t, s->key_recv) != 0) {
         /* Not attributable (a third party can inject on a transport without
          * DTLS), so counted but not penalised. */
         s->stats.dropped_invalid++;

@@ -94,6 +94,108 @@ TEST(crypto, xchacha20poly1305_draft_vector)
     CHECK(pkc_crypto_aead_open(m, c, 15, ad, sizeof ad, nonce, key) != 0);
 }
 
+/* HChaCha20 (draft-irtf-cfrg-xchacha-03, 2.2.1), and the two halves of
+ * XChaCha20-Poly1305 giving the same bytes as the whole: on the draft's
+ * vector, and on every length around ChaCha20's 64-byte blocks. */
+TEST(crypto, xchacha20poly1305_from_a_subkey)
+{
+    uint8_t key[32], prefix[16], sub[32], want[32];
+    unhex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", key, 32);
+    unhex("000000090000004a0000000031415927", prefix, 16);
+    unhex("82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc", want, 32);
+    pkc_crypto_aead_subkey(sub, key, prefix);
+    CHECK_MEM(sub, want, 32);
+
+    static const char pt[] = "Ladies and Gentlemen of the class of '99: If I could offer you only "
+                             "one tip for the future, sunscreen would be it.";
+    uint8_t nonce[24], ad[12], c[200], c2[200], m[200];
+    unhex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f", key, 32);
+    unhex("404142434445464748494a4b4c4d4e4f5051525354555657", nonce, 24);
+    unhex("50515253c0c1c2c3c4c5c6c7", ad, 12);
+    size_t len = sizeof pt - 1;
+    pkc_crypto_aead_seal(c, (const uint8_t *)pt, len, ad, sizeof ad, nonce, key);
+    pkc_crypto_aead_subkey(sub, key, nonce);
+    pkc_crypto_aead_seal_sub(c2, (const uint8_t *)pt, len, ad, sizeof ad, nonce + 16, sub);
+    CHECK_MEM(c2, c, len + 16);
+    CHECK_OK(pkc_crypto_aead_open_sub(m, c, len + 16, ad, sizeof ad, nonce + 16, sub));
+    CHECK_MEM(m, pt, len);
+
+    /* Random keys, nonces and texts of 0..300 bytes, with and without
+     * associated data; then every way of getting it wrong. */
+    static uint8_t msg[300], big_c[316], big_c2[316], out[300];
+    pkc_seeded_rng rng;
+    pkc_seeded_rng_init(&rng, 7);
+    for (size_t n = 0; n <= sizeof msg; n++) {
+        pkc_rng_fill(&rng.rng, key, sizeof key);
+        pkc_rng_fill(&rng.rng, nonce, sizeof nonce);
+        pkc_rng_fill(&rng.rng, msg, n);
+        size_t adn = n % 3 == 0 ? 0 : n % 20;
+        pkc_crypto_aead_seal(big_c, msg, n, msg, adn, nonce, key);
+        pkc_crypto_aead_subkey(sub, key, nonce);
+        pkc_crypto_aead_seal_sub(big_c2, msg, n, msg, adn, nonce + 16, sub);
+        CHECK_MEM(big_c2, big_c, n + 16);
+        CHECK_OK(pkc_crypto_aead_open_sub(out, big_c, n + 16, msg, adn, nonce + 16, sub));
+        CHECK(n == 0 || memcmp(out, msg, n) == 0);
+        big_c[n * 7 % (n + 16)] ^= 0x20; /* a ciphertext or tag bit */
+        memset(out, 0xee, sizeof out);
+        CHECK(pkc_crypto_aead_open_sub(out, big_c, n + 16, msg, adn, nonce + 16, sub) != 0);
+        for (size_t i = 0; i < n; i++)
+            CHECK_EQ(out[i], 0); /* nothing of a forgery comes out */
+        big_c[n * 7 % (n + 16)] ^= 0x20;
+        nonce[16 + n % 8] ^= 1; /* another sequence number */
+        CHECK(pkc_crypto_aead_open_sub(out, big_c, n + 16, msg, adn, nonce + 16, sub) != 0);
+        nonce[16 + n % 8] ^= 1;
+        sub[n % 32] ^= 1; /* another key */
+        CHECK(pkc_crypto_aead_open_sub(out, big_c, n + 16, msg, adn, nonce + 16, sub) != 0);
+        sub[n % 32] ^= 1;
+        CHECK(pkc_crypto_aead_open_sub(out, big_c, n + 15, msg, adn, nonce + 16, sub) != 0);
+        CHECK_OK(pkc_crypto_aead_open_sub(out, big_c, n + 16, msg, adn, nonce + 16, sub));
+    }
+    CHECK(pkc_crypto_aead_open_sub(out, big_c, 15, NULL, 0, nonce + 16, sub) != 0);
+}
+
+/* The streaming hash gives what the one-shot one gives for the whole,
+ * whatever the pieces, and peeking changes nothing. */
+TEST(crypto, hash_in_pieces)
+{
+    static uint8_t data[1000];
+    pkc_seeded_rng rng;
+    pkc_seeded_rng_init(&rng, 9);
+    pkc_rng_fill(&rng.rng, data, sizeof data);
+    const size_t out_lens[] = {1, 16, 32, 64};
+    for (size_t k = 0; k < 4; k++) {
+        size_t ol = out_lens[k];
+        pkc_hash_state st;
+        pkc_crypto_hash_init(&st, ol);
+        size_t at = 0, step = 0;
+        while (at <= sizeof data) {
+            uint8_t want[64], got[64], again[64];
+            /* The pieces so far, then 0..299 more bytes. */
+            size_t more = (at * 7 + step) % 300;
+            if (more > sizeof data - at)
+                more = sizeof data - at;
+            pkc_crypto_hash2(want, ol, data, at, data + at, more);
+            pkc_crypto_hash_peek(&st, data + at, more, got, ol);
+            CHECK_MEM(got, want, ol);
+            pkc_crypto_hash_peek(&st, data + at, more, again, ol);
+            CHECK_MEM(again, want, ol);
+            pkc_hash_state copy = st;
+            pkc_crypto_hash_update(&copy, data + at, more);
+            pkc_crypto_hash_peek(&copy, NULL, 0, again, ol);
+            CHECK_MEM(again, want, ol);
+            /* Pieces of 0..200 bytes, across BLAKE2b's 128-byte blocks. */
+            size_t piece = (step * 37) % 201;
+            if (at == sizeof data)
+                break;
+            if (piece > sizeof data - at)
+                piece = sizeof data - at;
+            pkc_crypto_hash_update(&st, data + at, piece);
+            at += piece;
+            step++;
+        }
+    }
+}
+
 TEST(crypto, kdf_and_pow)
 {
     /* H and KDF use the label's NUL as separator: "ab" + "c" differs from

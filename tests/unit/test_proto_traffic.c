@@ -559,3 +559,65 @@ TEST(proto_traffic, clock_skew_tolerance)
     CHECK_EQ(ib.stats.dropped_invalid, 0);
     ph_free(&p);
 }
+
+/* A session's receive buffers start empty and grow with the records and
+ * messages it gets: sizes up and down, across the growth steps, to the
+ * largest record and message allowed, all delivered intact. */
+TEST(proto_traffic, buffers_grow_with_the_traffic)
+{
+    ph_pair p;
+    CHECK_OK(ph_connect(&p, 120));
+    static uint8_t body[PKC_FRAME_SIZE_DEFAULT];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (uint8_t)(i * 7 + i / 251);
+    /* The largest MESH body: 1 byte of type and 3 of length before it. */
+    const size_t largest = PKC_FRAME_SIZE_DEFAULT - 4;
+    const size_t sizes[] = {1, 200, 252, 253, 254, 255, 256, 257, 5000, largest, 10, 70000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        pkc_frame f;
+        memset(&f, 0, sizeof f);
+        f.type = PKC_FRAME_MESH;
+        f.mesh = (pkc_bytes){body, sizes[k]};
+        ph_clear_frames(&p.b);
+        if (sizes[k] > largest) {
+            CHECK_EQ(pkc_session_send(p.a.s, &f), PKC_ERR_TOO_LARGE);
+            continue;
+        }
+        CHECK_OK(pkc_session_send(p.a.s, &f));
+        ph_pump(&p);
+        CHECK_EQ(p.b.last_rc, 0);
+        CHECK_EQ(p.b.n_frames, 1);
+        CHECK_EQ(p.b.frame_type[0], PKC_FRAME_MESH);
+        pkc_frame g;
+        size_t used;
+        CHECK_OK(pkc_frame_decode(p.b.frame_bytes[0], p.b.frame_len[0], PKC_FRAME_SIZE_MAX, &g,
+                                  &used));
+        CHECK_EQ(g.mesh.len, sizes[k]);
+        CHECK_MEM(g.mesh.data, body, sizes[k]);
+    }
+    /* Sealed messages, opened into the other buffer. */
+    const size_t msg_sizes[] = {1, 300, 40000, 12, 65000};
+    for (size_t k = 0; k < sizeof msg_sizes / sizeof msg_sizes[0]; k++) {
+        pkc_message_params mp;
+        memset(&mp, 0, sizeof mp);
+        mp.type = PKC_FRAME_DATA;
+        mp.to_public_key = pkc_identity_public_key(p.id_b);
+        mp.to_dh_public_key = pkc_identity_dh_public_key(p.id_b);
+        mp.payload = body;
+        mp.payload_len = msg_sizes[k];
+        uint8_t *msg;
+        size_t msg_len;
+        CHECK_OK(pkc_message_create(p.id_a, &mp, &p.clock.clock, &p.rng.rng, &msg, &msg_len,
+                                    NULL));
+        ph_clear_frames(&p.b);
+        CHECK_OK(pkc_session_send_encoded(p.a.s, msg, msg_len));
+        ph_pump(&p);
+        CHECK_EQ(p.b.last_rc, 0);
+        CHECK_EQ(p.b.n_frames, 1);
+        CHECK_EQ(p.b.opened[0], 1);
+        CHECK_EQ(p.b.plain_len[0], msg_sizes[k]);
+        CHECK_MEM(p.b.plain[0], body, msg_sizes[k]);
+        free(msg);
+    }
+    ph_free(&p);
+}
