@@ -57,8 +57,8 @@ const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
         const char *name = b->root ? b->root->s : "(nested)";
         uint64_t w = 0;
         const yitem *prev = NULL;
-        for (const yitem *it = b->start; it; prev = it, it = it->right) {
-            if (it->parent != b || it->psub != NULL || it->left != prev || it->kind == YC_GC)
+        for (const yitem *it = b->start; it; prev = it, it = yi_right(doc, it)) {
+            if (it->parent != b || it->psub != NULL || it->left != yi_h(prev) || it->kind == YC_GC)
                 return fail(buf, n, "type %s: foreign or mislinked list item %llu:%u", name,
                             (unsigned long long)doc->cl[it->id.client].id, it->id.clock);
             w += yi_weight(it);
@@ -72,8 +72,8 @@ const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
             if (it && it->right)
                 return fail(buf, n, "type %s: key %s is not its chain's last item", name, key->s);
             const yitem *start = NULL;
-            for (const yitem *next = NULL; it; next = it, it = it->left) {
-                if (it->parent != b || it->psub != key || it->right != next)
+            for (const yitem *next = NULL; it; next = it, it = yi_left(doc, it)) {
+                if (it->parent != b || it->psub != key || it->right != yi_h(next))
                     return fail(buf, n, "type %s: key %s: foreign or mislinked item %llu:%u", name,
                                 key->s, (unsigned long long)doc->cl[it->id.client].id,
                                 it->id.clock);

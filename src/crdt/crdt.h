@@ -163,11 +163,12 @@ struct yitem {
     uint32_t cn;  /* content bytes */
     uint8_t kind;
     uint8_t flags;
-    uint16_t spare;
+    uint8_t slot; /* index in its chunk (see ychunk) */
+    uint8_t spare;
     yid origin;
     yid rorigin;
-    yitem *left;
-    yitem *right;
+    uint32_t left;  /* handles of the neighbours in the list (0: none) */
+    uint32_t right;
     ybranch *parent; /* NULL for GC */
     ykey *psub;      /* map key, or NULL for list items */
     ynode *leaf;     /* tree leaf holding this list item */
@@ -458,11 +459,12 @@ struct pkc_ydoc {
     int cleaning;
     uint32_t txn_seq;
 
-    /* item pool */
-    yitem **pool_chunks;
-    size_t npool_chunks, cappool_chunks;
-    yitem *free_items;
-    size_t pool_used;
+    /* item pool: chunks of YC_CHUNK items; handle = chunk << YC_CHUNK_BITS
+     * | slot, 0 (chunk 0, slot 0, never used) meaning none */
+    struct ychunk **chunks;
+    uint32_t nchunks, capchunks;
+    uint32_t chunk_used; /* slots taken in the last chunk */
+    uint32_t free_items; /* handle of the first free item (linked by right) */
 
     /* redone links (UndoManager) */
     yredone *redone;
@@ -481,6 +483,54 @@ struct pkc_ydoc {
     struct yoffs *offs;
     uint32_t noffs, capoffs; /* open addressing, capoffs a power of two */
 };
+
+/* ------------------------------------------------------------------------ */
+/* Item handles.                                                            */
+
+/* Items live in chunks that never move, so `yitem *` pointers stay valid;
+ * inside items, links to other items are 32-bit handles. An item finds its
+ * chunk (and so its document and its own handle) from its slot. */
+#define YC_CHUNK_BITS 7
+#define YC_CHUNK (1u << YC_CHUNK_BITS)
+
+typedef struct ychunk {
+    pkc_ydoc *doc;
+    uint32_t base; /* handle of items[0] */
+    uint32_t spare;
+    yitem items[YC_CHUNK];
+} ychunk;
+
+static inline ychunk *yi_chunk(const yitem *it)
+{
+    return (ychunk *)(void *)((char *)(void *)(it - it->slot) - offsetof(ychunk, items));
+}
+
+/* The handle of an item (0 for NULL). */
+static inline uint32_t yi_h(const yitem *it)
+{
+    return it ? yi_chunk(it)->base + it->slot : 0;
+}
+
+static inline pkc_ydoc *yi_doc(const yitem *it)
+{
+    return yi_chunk(it)->doc;
+}
+
+/* The item of a handle (NULL for 0). */
+static inline yitem *yc_item(const pkc_ydoc *doc, uint32_t h)
+{
+    return h ? &doc->chunks[h >> YC_CHUNK_BITS]->items[h & (YC_CHUNK - 1)] : NULL;
+}
+
+static inline yitem *yi_left(const pkc_ydoc *doc, const yitem *it)
+{
+    return yc_item(doc, it->left);
+}
+
+static inline yitem *yi_right(const pkc_ydoc *doc, const yitem *it)
+{
+    return yc_item(doc, it->right);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Store (store.c).                                                         */

@@ -73,9 +73,9 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
         b = next;
     }
     ymap_free(&doc->roots);
-    for (size_t i = 0; i < doc->npool_chunks; i++)
-        free(doc->pool_chunks[i]);
-    free(doc->pool_chunks);
+    for (uint32_t i = 0; i < doc->nchunks; i++)
+        free(doc->chunks[i]);
+    free(doc->chunks);
     free(doc->pending);
     free(doc->pending_ds);
     free(doc->missing);

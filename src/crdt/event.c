@@ -291,9 +291,9 @@ PKC_API const pkc_yvalue *pkc_yevent_keys(const pkc_yevent *cev)
         if (it == NULL)
             continue;
         if (yc_txn_adds(txn, it)) {
-            const yitem *prev = it->left;
+            const yitem *prev = yi_left(txn->doc, it);
             while (prev && yc_txn_adds(txn, prev))
-                prev = prev->left;
+                prev = yi_left(txn->doc, prev);
             if (yc_txn_deletes(txn, it)) {
                 if (prev && yc_txn_deletes(txn, prev)) {
                     action = "delete";
@@ -388,7 +388,7 @@ static int list_delta(pkc_ytxn *txn, const ybranch *t, const ychanged *ch, yv *o
             kind = 0;                                                                              \
         }                                                                                          \
     } while (0)
-    for (const yitem *it = t->start; it && rc == 0; it = it->right) {
+    for (const yitem *it = t->start; it && rc == 0; it = yi_right(t->doc, it)) {
         if (yi_deleted(it)) {
             if (yc_txn_deletes(txn, it) && !yc_txn_adds(txn, it)) {
                 if (kind != 3) {

@@ -170,7 +170,7 @@ int yc_item_delete(pkc_ytxn *txn, yitem *it)
         return rc;
     if (it->kind == YC_TYPE) {
         ybranch *b = it->c.type;
-        for (yitem *c = b->start; c; c = c->right) {
+        for (yitem *c = b->start; c; c = yi_right(txn->doc, c)) {
             if (!yi_deleted(c)) {
                 if ((rc = yc_item_delete(txn, c)))
                     return rc;
@@ -208,7 +208,7 @@ static void to_gc(pkc_ydoc *doc, yitem *it)
     it->flags = YF_DELETED | YF_INLINE;
     it->parent = NULL;
     it->psub = NULL;
-    it->left = it->right = NULL;
+    it->left = it->right = 0;
     it->leaf = NULL;
 }
 
@@ -219,13 +219,13 @@ void yc_item_gc(pkc_ydoc *doc, yitem *it, int parent_gcd)
     if (it->kind == YC_TYPE) {
         ybranch *b = it->c.type;
         for (yitem *c = b->start; c;) {
-            yitem *next = c->right;
+            yitem *next = yi_right(doc, c);
             yc_item_gc(doc, c, 1);
             c = next;
         }
         for (uint32_t i = 0; i < b->map.n; i++) {
             for (yitem *c = b->map.e[i]->val; c;) {
-                yitem *prev = c->left;
+                yitem *prev = yi_left(doc, c);
                 yc_item_gc(doc, c, 1);
                 c = prev;
             }
@@ -268,7 +268,7 @@ int yc_integrate_gc(pkc_ytxn *txn, yitem *it)
     it->flags = YF_DELETED | YF_INLINE;
     it->parent = NULL;
     it->psub = NULL;
-    it->left = it->right = NULL;
+    it->left = it->right = 0;
     return ycl_push(txn->doc, it->id.client, it);
 }
 
@@ -281,7 +281,7 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
         yitem *l = yc_clean_end(txn, it->id.client, it->id.clock - 1);
         if (l == NULL)
             return PKC_ERR_NOMEM;
-        it->left = l;
+        it->left = yi_h(l);
         it->origin = yi_last_id(l);
         it->flags |= YF_ORIGIN;
         /* The rest of a struct we already know the start of: in any real
@@ -303,12 +303,13 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
         yc_content_free(it);
         return yc_integrate_gc(txn, it);
     }
-    yitem *left = it->left, *right = it->right;
-    if ((left == NULL && (right == NULL || right->left != NULL)) ||
-        (left != NULL && left->right != right)) {
+    yitem *left = yi_left(doc, it), *right = yi_right(doc, it);
+    uint32_t ih = yi_h(it);
+    if ((left == NULL && (right == NULL || right->left != 0)) ||
+        (left != NULL && left->right != it->right)) {
         yitem *o;
         if (left) {
-            o = left->right;
+            o = yi_right(doc, left);
         } else if (it->psub) {
             o = it->psub->first;
         } else {
@@ -341,15 +342,14 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
             } else {
                 break;
             }
-            o = o->right;
+            o = yi_right(doc, o);
         }
-        it->left = left;
+        it->left = yi_h(left);
     }
     /* reconnect left and right, update the parent's start or map */
     if (left) {
-        right = left->right;
-        it->right = right;
-        left->right = it;
+        it->right = left->right;
+        left->right = ih;
     } else {
         yitem *r;
         if (it->psub) {
@@ -359,11 +359,11 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
             r = parent->start;
             parent->start = it;
         }
-        it->right = r;
+        it->right = yi_h(r);
     }
-    right = it->right;
+    right = yi_right(doc, it);
     if (right) {
-        right->left = it;
+        right->left = ih;
     } else if (it->psub) {
         it->psub->val = it;
         if (left && (rc = yc_item_delete(txn, left)))
@@ -372,7 +372,7 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
     if (it->psub == NULL) {
         if (yi_countable(it) && !yi_deleted(it))
             parent->length += it->len;
-        if ((rc = yst_insert_after(parent, it->left, it)))
+        if ((rc = yst_insert_after(parent, left, it)))
             return rc;
     }
     if ((rc = yc_txn_touch(txn, it->id.client)) || (rc = ycl_push(doc, it->id.client, it)))

@@ -125,7 +125,7 @@ static int index_key(const char *k, size_t n, uint32_t *out)
 
 static int text_string(pkc_buf *b, const ybranch *t)
 {
-    for (const yitem *n = t->start; n; n = n->right)
+    for (const yitem *n = t->start; n; n = yi_right(t->doc, n))
         if (n->kind == YC_STRING && !yi_deleted(n))
             pkc_buf_push(b, yi_bytes(n), n->cn);
     return b->err;
@@ -190,7 +190,7 @@ int yc_type_json(pkc_buf *b, const ybranch *t, int depth)
     case PKC_YARRAY: {
         pkc_buf_push_u8(b, '[');
         int first = 1;
-        for (const yitem *n = t->start; n; n = n->right) {
+        for (const yitem *n = t->start; n; n = yi_right(t->doc, n)) {
             if (!yi_countable(n) || yi_deleted(n))
                 continue;
             for (uint32_t k = 0; k < n->len; k++) {
@@ -322,7 +322,7 @@ static int element_string(pkc_buf *b, const ybranch *t, int depth)
         pkc_buf_push_u8(b, '"');
     }
     pkc_buf_push_u8(b, '>');
-    for (const yitem *c = t->start; c && rc == 0; c = c->right) {
+    for (const yitem *c = t->start; c && rc == 0; c = yi_right(t->doc, c)) {
         if (!yi_countable(c) || yi_deleted(c))
             continue;
         for (uint32_t k = 0; k < c->len && rc == 0; k++)
@@ -349,7 +349,7 @@ int yc_xml_string(pkc_buf *b, const ybranch *t, int depth)
         return text_string(b, t);
     default: {
         int rc = 0;
-        for (const yitem *c = t->start; c && rc == 0; c = c->right) {
+        for (const yitem *c = t->start; c && rc == 0; c = yi_right(t->doc, c)) {
             if (!yi_countable(c) || yi_deleted(c))
                 continue;
             for (uint32_t k = 0; k < c->len && rc == 0; k++)

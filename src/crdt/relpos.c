@@ -30,7 +30,7 @@ PKC_API int pkc_yrelpos_from_index(const pkc_ytype *t, size_t index, int assoc, 
     if (!(assoc < 0 && index == 0)) {
         if (assoc < 0)
             index--;
-        for (const yitem *n = b->start; n; n = n->right) {
+        for (const yitem *n = b->start; n; n = yi_right(doc, n)) {
             if (!yi_deleted(n) && yi_countable(n)) {
                 if (n->len > index) {
                     at = n;
@@ -40,7 +40,7 @@ PKC_API int pkc_yrelpos_from_index(const pkc_ytype *t, size_t index, int assoc, 
                 }
                 index -= n->len;
             }
-            if (n->right == NULL && assoc < 0) {
+            if (n->right == 0 && assoc < 0) {
                 at = n;
                 at_clock = n->id.clock + n->len - 1;
                 found = 1;

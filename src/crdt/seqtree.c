@@ -135,7 +135,7 @@ static int build(ybranch *b)
             rc = PKC_ERR_NOMEM;
             goto fail;
         }
-        for (; it && leaf->n < YN_FILL; it = it->right) {
+        for (; it && leaf->n < YN_FILL; it = yi_right(b->doc, it)) {
             leaf->c[leaf->n] = it;
             leaf->w[leaf->n] = yi_weight(it);
             it->leaf = leaf;
@@ -169,7 +169,7 @@ static int build(ybranch *b)
     return 0;
 fail:
     /* free what was built: the leaves and any upper nodes */
-    for (yitem *it = b->start; it; it = it->right)
+    for (yitem *it = b->start; it; it = yi_right(b->doc, it))
         it->leaf = NULL;
     for (size_t i = 0; i < nl; i++)
         free(level[i]);
@@ -186,7 +186,7 @@ yitem *yst_last(const ybranch *cb)
     if (!b->indexed && build(b)) {
         yitem *it = b->start;
         while (it->right)
-            it = it->right;
+            it = yi_right(b->doc, it);
         return it;
     }
     const ynode *n = b->tree;
@@ -300,7 +300,8 @@ uint64_t yst_index(const yitem *it)
 {
     uint64_t s = 0;
     if (it->leaf == NULL && (it->parent->indexed || build(it->parent))) {
-        for (const yitem *x = it->left; x; x = x->left)
+        const pkc_ydoc *doc = it->parent->doc;
+        for (const yitem *x = yi_left(doc, it); x; x = yi_left(doc, x))
             s += yi_weight(x);
         return s;
     }
@@ -359,7 +360,7 @@ int yst_check(const ybranch *b)
 {
     if (!b->indexed) {
         uint64_t total = 0;
-        for (const yitem *it = b->start; it; it = it->right) {
+        for (const yitem *it = b->start; it; it = yi_right(b->doc, it)) {
             if (it->leaf)
                 return -5;
             total += yi_weight(it);
@@ -370,7 +371,7 @@ int yst_check(const ybranch *b)
     const ynode *leaf = NULL;
     uint32_t li = 0;
     uint64_t total = 0;
-    for (const yitem *it = b->start; it; it = it->right) {
+    for (const yitem *it = b->start; it; it = yi_right(b->doc, it)) {
         if (it->leaf == NULL)
             return -1;
         if (it->leaf != leaf) {

@@ -128,28 +128,37 @@ void ymap_free(ymap *m)
 /* ------------------------------------------------------------------------ */
 /* Item pool and content storage                                            */
 
-#define POOL_CHUNK 1024
-
 yitem *yc_item_alloc(pkc_ydoc *doc)
 {
-    yitem *it = doc->free_items;
-    if (it) {
+    yitem *it;
+    uint32_t slot;
+    if (doc->free_items) {
+        it = yc_item(doc, doc->free_items);
         doc->free_items = it->right;
+        slot = it->slot;
     } else {
-        if (doc->npool_chunks == 0 || doc->pool_used == POOL_CHUNK) {
-            if (YC_PUSH(doc->pool_chunks, doc->npool_chunks, doc->cappool_chunks, NULL))
+        if (doc->nchunks == 0 || doc->chunk_used == YC_CHUNK) {
+            if (doc->nchunks >= UINT32_MAX >> YC_CHUNK_BITS)
                 return NULL;
-            yitem *chunk = malloc(POOL_CHUNK * sizeof *chunk);
-            if (chunk == NULL) {
-                doc->npool_chunks--;
+            if (YC_PUSH32(doc->chunks, doc->nchunks, doc->capchunks, NULL))
+                return NULL;
+            ychunk *ch = malloc(sizeof *ch);
+            if (ch == NULL) {
+                doc->nchunks--;
                 return NULL;
             }
-            doc->pool_chunks[doc->npool_chunks - 1] = chunk;
-            doc->pool_used = 0;
+            ch->doc = doc;
+            ch->base = (doc->nchunks - 1) << YC_CHUNK_BITS;
+            ch->spare = 0;
+            doc->chunks[doc->nchunks - 1] = ch;
+            /* handle 0 means none: chunk 0 does not use slot 0 */
+            doc->chunk_used = doc->nchunks == 1 ? 1 : 0;
         }
-        it = &doc->pool_chunks[doc->npool_chunks - 1][doc->pool_used++];
+        slot = doc->chunk_used++;
+        it = &doc->chunks[doc->nchunks - 1]->items[slot];
     }
     memset(it, 0, sizeof *it);
+    it->slot = (uint8_t)slot;
     return it;
 }
 
@@ -196,7 +205,7 @@ void yc_item_release(pkc_ydoc *doc, yitem *it)
         yc_redone_clear(doc, it);
     it->kind = 0xff;
     it->right = doc->free_items;
-    doc->free_items = it;
+    doc->free_items = yi_h(it);
 }
 
 int yc_set_bytes(yitem *it, const void *p, size_t n)
@@ -810,7 +819,7 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
     right->origin.client = left->id.client;
     right->origin.clock = left->id.clock + diff - 1;
     right->rorigin = left->rorigin;
-    right->left = left;
+    right->left = yi_h(left);
     right->right = left->right;
     right->parent = left->parent;
     right->psub = left->psub;
@@ -826,22 +835,24 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
         }
     }
     uint32_t wl_before = yi_weight(left);
+    uint32_t rh = yi_h(right);
+    yitem *rr = yi_right(doc, right);
     left->len = diff;
-    left->right = right;
-    if (right->right)
-        right->right->left = right;
+    left->right = rh;
+    if (rr)
+        rr->left = rh;
     if (ycl_insert_after(c, pos, right)) {
         /* undo the link changes: the store could not take the new struct */
         left->len += right->len;
         left->right = right->right;
-        if (right->right)
-            right->right->left = left;
+        if (rr)
+            rr->left = yi_h(left);
         yc_item_release(doc, right);
         goto nomem;
     }
     if (yc_txn_add_merge(txn, right->id))
         goto nomem;
-    if (right->psub && right->right == NULL)
+    if (right->psub && right->right == 0)
         right->psub->val = right;
     if (left->leaf) {
         yst_add_weight(left, (int64_t)yi_weight(left) - (int64_t)wl_before);
@@ -883,7 +894,7 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
         left->len += right->len;
         return 1;
     }
-    if (left->kind != right->kind || left->right != right)
+    if (left->kind != right->kind || left->right != yi_h(right))
         return 0;
     if (!(right->flags & YF_ORIGIN) || right->origin.client != left->id.client ||
         right->origin.clock != left->id.clock + left->len - 1)
@@ -923,7 +934,7 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
     }
     left->right = right->right;
     if (left->right)
-        left->right->left = left;
+        yi_right(doc, left)->left = yi_h(left);
     left->len += right->len;
     return 1;
 }

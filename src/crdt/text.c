@@ -144,6 +144,7 @@ static int obj_set(yattrs *m, const char *k, size_t kn, const yv *v)
 /* Positions                                                                */
 
 typedef struct ypos_t {
+    pkc_ydoc *doc;
     yitem *left, *right;
     uint64_t index;
     yattrs cur;
@@ -159,7 +160,7 @@ static int fwd(ytpos *p)
         p->index += r->len;
     }
     p->left = r;
-    p->right = r->right;
+    p->right = yi_right(p->doc, r);
     return 0;
 }
 
@@ -177,7 +178,7 @@ static int find_next(pkc_ytxn *txn, ytpos *p, uint64_t count)
             count -= r->len;
         }
         p->left = r;
-        p->right = r->right;
+        p->right = yi_right(p->doc, r);
     }
     return 0;
 }
@@ -187,13 +188,14 @@ static int find_next(pkc_ytxn *txn, ytpos *p, uint64_t count)
 static int find_position(pkc_ytxn *txn, ybranch *b, uint64_t index, ytpos *p)
 {
     memset(p, 0, sizeof *p);
+    p->doc = txn->doc;
     if (!b->has_formatting && index > 0 && index <= b->length) {
         uint32_t off;
         yitem *it = yst_find(b, index - 1, &off);
         if (it == NULL || (off + 1 < it->len && yc_split(txn, it, off + 1) == NULL))
             return PKC_ERR_NOMEM;
         p->left = it;
-        p->right = it->right;
+        p->right = yi_right(txn->doc, it);
         p->index = index;
         return 0;
     }
@@ -471,7 +473,7 @@ static int cleanup_gap(pkc_ytxn *txn, yitem *start, yitem *curr, const yattrs *s
         if (!yi_deleted(end) && end->kind == YC_FORMAT &&
             (rc = attrs_set(&end_fmt, end->c.fmt->key, end->c.fmt->key_len, (const yv *)end)))
             goto done;
-        end = end->right;
+        end = yi_right(txn->doc, end);
     }
     int reached = 0;
     while (start != end) {
@@ -496,7 +498,7 @@ static int cleanup_gap(pkc_ytxn *txn, yitem *start, yitem *curr, const yattrs *s
             if (!reached && !yi_deleted(start) && (rc = attrs_update(curr_attrs, f)))
                 goto done;
         }
-        start = start->right;
+        start = yi_right(txn->doc, start);
     }
 done:
     attrs_free(&end_fmt);
@@ -505,8 +507,9 @@ done:
 
 static int cleanup_contextless(pkc_ytxn *txn, yitem *item)
 {
-    while (item && item->right && (yi_deleted(item->right) || !yi_countable(item->right)))
-        item = item->right;
+    while (item && item->right &&
+           (yi_deleted(yi_right(txn->doc, item)) || !yi_countable(yi_right(txn->doc, item))))
+        item = yi_right(txn->doc, item);
     yattrs seen;
     int rc = 0;
     memset(&seen, 0, sizeof seen);
@@ -520,7 +523,7 @@ static int cleanup_contextless(pkc_ytxn *txn, yitem *item)
                 break;
             }
         }
-        item = item->left;
+        item = yi_left(txn->doc, item);
     }
     attrs_free(&seen);
     return rc;
@@ -547,7 +550,7 @@ static int cleanup_type(pkc_ytxn *txn, ybranch *t)
                 start = end;
             }
         }
-        end = end->right;
+        end = yi_right(txn->doc, end);
     }
     attrs_free(&sa);
     attrs_free(&ca);
@@ -875,6 +878,7 @@ PKC_API int pkc_ytext_apply_delta(pkc_ytxn *txn, pkc_ytype *text, const pkc_yval
         return rc;
     ytpos p;
     memset(&p, 0, sizeof p);
+    p.doc = txn->doc;
     p.right = b->start;
     for (size_t i = 0; i < delta->u.array.len && rc == 0; i++) {
         const yv *op = &delta->u.array.items[i];
@@ -917,7 +921,7 @@ PKC_API int pkc_ytext_string(const pkc_ytype *text, char **out, size_t *len)
 {
     const ybranch *b = B(text);
     pkc_buf s = PKC_BUF_INIT;
-    for (const yitem *n = b->start; n; n = n->right)
+    for (const yitem *n = b->start; n; n = yi_right(b->doc, n))
         if (n->kind == YC_STRING && !yi_deleted(n))
             pkc_buf_push(&s, yi_bytes(n), n->cn);
     pkc_buf_push_u8(&s, 0);
@@ -1012,7 +1016,7 @@ int yc_text_delta(const ybranch *t, yv *out)
             pkc_buf_reset(&str);                                                                   \
         }                                                                                          \
     } while (0)
-    for (const yitem *n = t->start; n && rc == 0; n = n->right) {
+    for (const yitem *n = t->start; n && rc == 0; n = yi_right(t->doc, n)) {
         if (yi_deleted(n))
             continue;
         switch (n->kind) {
@@ -1331,7 +1335,7 @@ int yc_text_event_delta(pkc_ytxn *ev, ybranch *target, yv *out)
     out->kind = PKC_YV_ARRAY;
     d.out = out;
 #define DEL(item)                                                                                      do {                                                                                                   if (t == NULL) {                                                                                       if ((rc = yc_txn_begin(doc, NULL, 1, &t)))                                                             goto done;                                                                                     own = 1;                                                                                       }                                                                                                  if ((rc = yc_item_delete(t, (item))))                                                                  goto done;                                                                                 } while (0)
-    for (yitem *it = target->start; it; it = it->right) {
+    for (yitem *it = target->start; it; it = yi_right(doc, it)) {
         int adds = yc_txn_adds(ev, it), dels = yc_txn_deletes(ev, it);
         switch (it->kind) {
         case YC_TYPE:

@@ -82,8 +82,8 @@ int yc_new_item(pkc_ytxn *txn, ybranch *parent, yitem *left, yitem *right, ykey 
         it->rorigin = right->id;
         it->flags |= YF_RORIGIN;
     }
-    it->left = left;
-    it->right = right;
+    it->left = yi_h(left);
+    it->right = yi_h(right);
     it->parent = parent;
     it->psub = psub;
     *out = it;
@@ -154,7 +154,7 @@ int yc_list_insert_after(pkc_ytxn *txn, ybranch *parent, yitem *ref, const yv *v
                          pkc_ytype **created)
 {
     yitem *left = ref;
-    yitem *right = ref ? ref->right : parent->start;
+    yitem *right = ref ? yi_right(txn->doc, ref) : parent->start;
     int rc;
     for (size_t i = 0; i < n;) {
         uint8_t kind = kind_of_value(&vals[i]);
@@ -235,7 +235,7 @@ int yc_list_delete(pkc_ytxn *txn, ybranch *parent, uint64_t index, uint64_t len)
             if ((n = yc_split(txn, it, off + 1)) == NULL)
                 return PKC_ERR_NOMEM;
         } else {
-            n = it->right;
+            n = yi_right(txn->doc, it);
         }
     }
     int rc;
@@ -247,7 +247,7 @@ int yc_list_delete(pkc_ytxn *txn, ybranch *parent, uint64_t index, uint64_t len)
                 return rc;
             len -= n->len;
         }
-        n = n->right;
+        n = yi_right(txn->doc, n);
     }
     return 0;
 }
@@ -485,7 +485,7 @@ PKC_API int pkc_yarray_slice(const pkc_ytype *array, size_t start, size_t end, p
                 }
             }
             off = 0;
-            it = it->right;
+            it = yi_right(b->doc, it);
         }
     }
     *out = v;

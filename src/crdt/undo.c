@@ -413,7 +413,7 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
         return 0;
     yitem *left = NULL, *right = NULL;
     if (item->psub == NULL) {
-        left = item->left;
+        left = yi_left(doc, item);
         right = item;
         while (left) {
             yitem *trace = left;
@@ -428,7 +428,7 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
                 left = trace;
                 break;
             }
-            left = left->left;
+            left = yi_left(doc, left);
         }
         while (right) {
             yitem *trace = right;
@@ -443,14 +443,14 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
                 right = trace;
                 break;
             }
-            right = right->right;
+            right = yi_right(doc, right);
         }
     } else {
         right = NULL;
         if (item->right) {
             left = item;
             while (left && left->right) {
-                yitem *lr = left->right;
+                yitem *lr = yi_right(doc, left);
                 uint64_t lc = doc->cl[lr->id.client].id;
                 if (!((lr->flags & YF_REDONE) || yds_contains(&to_delete->ds, lc, lr->id.clock) ||
                       deleted_by_stack(um->undo, um->nundo, doc, lr) ||

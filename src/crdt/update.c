@@ -796,8 +796,8 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
         it->rorigin = right->id;
         it->flags |= YF_RORIGIN;
     }
-    it->left = left;
-    it->right = right;
+    it->left = yi_h(left);
+    it->right = yi_h(right);
     it->parent = NULL;
     it->psub = NULL;
     if ((left && left->kind == YC_GC) || (right && right->kind == YC_GC)) {
