@@ -36,10 +36,10 @@ const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
                 if (it->id.clock != expect || it->id.client != ci || it->len == 0)
                     return fail(buf, n, "client %llu at clock %u: struct %u+%u",
                                 (unsigned long long)c->id, expect, it->id.clock, it->len);
-                if (it->kind == YC_GC && (it->parent || it->left || it->right))
+                if (it->kind == YC_GC && (it->owner || it->left || it->right))
                     return fail(buf, n, "GC %llu:%u is linked", (unsigned long long)c->id,
                                 it->id.clock);
-                if (it->kind != YC_GC && it->parent == NULL)
+                if (it->kind != YC_GC && yi_parent(doc, it) == NULL)
                     return fail(buf, n, "item %llu:%u has no parent", (unsigned long long)c->id,
                                 it->id.clock);
                 expect = it->id.clock + it->len;
@@ -58,7 +58,7 @@ const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
         uint64_t w = 0;
         const yitem *prev = NULL;
         for (const yitem *it = b->start; it; prev = it, it = yi_right(doc, it)) {
-            if (it->parent != b || it->psub != NULL || it->left != yi_h(prev) || it->kind == YC_GC)
+            if (it->owner != b->owner || it->left != yi_h(prev) || it->kind == YC_GC)
                 return fail(buf, n, "type %s: foreign or mislinked list item %llu:%u", name,
                             (unsigned long long)doc->cl[it->id.client].id, it->id.clock);
             w += yi_weight(it);
@@ -73,7 +73,7 @@ const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
                 return fail(buf, n, "type %s: key %s is not its chain's last item", name, key->s);
             const yitem *start = NULL;
             for (const yitem *next = NULL; it; next = it, it = yi_left(doc, it)) {
-                if (it->parent != b || it->psub != key || it->right != yi_h(next))
+                if (yi_parent(doc, it) != b || yi_psub(doc, it) != key || it->right != yi_h(next))
                     return fail(buf, n, "type %s: key %s: foreign or mislinked item %llu:%u", name,
                                 key->s, (unsigned long long)doc->cl[it->id.client].id,
                                 it->id.clock);

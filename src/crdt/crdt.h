@@ -169,8 +169,7 @@ struct yitem {
     yid rorigin;
     uint32_t left;  /* handles of the neighbours in the list (0: none) */
     uint32_t right;
-    ybranch *parent; /* NULL for GC */
-    ykey *psub;      /* map key, or NULL for list items */
+    uint32_t owner; /* index in doc->owners: parent type and map key (0: none, GC) */
     ynode *leaf;     /* tree leaf holding this list item */
     ycontent c;
 };
@@ -216,6 +215,7 @@ struct ykey {
     yitem *first;  /* branch maps: the first of the key's chain */
     uint32_t hash;
     uint32_t len;
+    uint32_t owner; /* branch maps: its index in doc->owners */
     char s[];      /* NUL-terminated */
 };
 
@@ -280,6 +280,7 @@ typedef struct yobs {
 
 struct ybranch {
     pkc_ydoc *doc;
+    uint32_t owner; /* its list's index in doc->owners */
     yitem *item;   /* NULL for roots */
     ykey *root;    /* root: its entry in doc->roots */
     uint8_t tref;  /* pkc_ytype_kind, or PKC_YUNDEFINED for untyped roots */
@@ -441,6 +442,12 @@ struct pkc_ydoc {
     uint32_t nclslot;
 
     ymap roots;       /* name -> ybranch */
+    /* what items belong to (yitem.owner): a type's list (k NULL) or one of
+     * its map keys; entry 0 is none */
+    struct yowner *owners;
+    uint32_t nowners, capowners;
+    uint32_t *free_owners;
+    uint32_t nfree_owners, capfree_owners;
     ybranch *all;     /* every branch ever created (freed with the doc) */
 
     /* pending structs (a v1 update) and what they miss; pending deletes */
@@ -520,6 +527,22 @@ static inline pkc_ydoc *yi_doc(const yitem *it)
 static inline yitem *yc_item(const pkc_ydoc *doc, uint32_t h)
 {
     return h ? &doc->chunks[h >> YC_CHUNK_BITS]->items[h & (YC_CHUNK - 1)] : NULL;
+}
+
+typedef struct yowner {
+    ybranch *b;
+    ykey *k;
+} yowner;
+
+/* The parent type (NULL for GC) and map key (NULL for list items). */
+static inline ybranch *yi_parent(const pkc_ydoc *doc, const yitem *it)
+{
+    return doc->owners[it->owner].b;
+}
+
+static inline ykey *yi_psub(const pkc_ydoc *doc, const yitem *it)
+{
+    return doc->owners[it->owner].k;
 }
 
 static inline yitem *yi_left(const pkc_ydoc *doc, const yitem *it)
@@ -629,6 +652,10 @@ void yc_redone_clear(pkc_ydoc *doc, const yitem *it);
 
 /* Branches. */
 ybranch *yc_branch_new(pkc_ydoc *doc, uint8_t tref);
+/* The key of b's map (added with its owner entry if new); NULL: no memory. */
+ykey *yc_key_get(ybranch *b, const char *s, size_t n);
+/* Frees b's map keys and their owner entries. */
+void yc_keys_free(ybranch *b);
 int yc_root_get(pkc_ydoc *doc, const char *name, size_t len, ybranch **out);
 
 /* ------------------------------------------------------------------------ */

@@ -26,6 +26,13 @@ PKC_API int pkc_ydoc_new(const pkc_ydoc_config *cfg, pkc_ydoc **out)
     pkc_ydoc *doc = calloc(1, sizeof *doc);
     if (doc == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
+    /* owner entry 0: none (the owner of GC structs) */
+    if ((doc->owners = calloc(8, sizeof *doc->owners)) == NULL) {
+        free(doc);
+        return pkc_error_code(PKC_ERR_NOMEM);
+    }
+    doc->nowners = 1;
+    doc->capowners = 8;
     doc->rng = cfg->rng ? *cfg->rng : *pkc_rng_system();
     doc->gc = cfg->gc;
     if (cfg->client_id) {
@@ -73,6 +80,8 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
         b = next;
     }
     ymap_free(&doc->roots);
+    free(doc->owners);
+    free(doc->free_owners);
     for (uint32_t i = 0; i < doc->nchunks; i++)
         free(doc->chunks[i]);
     free(doc->chunks);

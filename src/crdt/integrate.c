@@ -157,16 +157,17 @@ int yc_item_delete(pkc_ytxn *txn, yitem *it)
 {
     if (yi_deleted(it) || it->kind == YC_GC)
         return 0;
-    ybranch *parent = it->parent;
+    ybranch *parent = yi_parent(txn->doc, it);
+    ykey *key = yi_psub(txn->doc, it);
     int rc;
-    if (yi_countable(it) && it->psub == NULL)
+    if (yi_countable(it) && key == NULL)
         parent->length -= it->len;
     if (it->leaf)
         yst_add_weight(it, -(int64_t)yi_weight(it));
     it->flags |= YF_DELETED;
     if ((rc = yc_txn_add_delete(txn, it->id.client, it->id.clock, it->len)))
         return rc;
-    if ((rc = yc_changed(txn, parent, it->psub)))
+    if ((rc = yc_changed(txn, parent, key)))
         return rc;
     if (it->kind == YC_TYPE) {
         ybranch *b = it->c.type;
@@ -206,8 +207,7 @@ static void to_gc(pkc_ydoc *doc, yitem *it)
         yc_redone_clear(doc, it);
     it->kind = YC_GC;
     it->flags = YF_DELETED | YF_INLINE;
-    it->parent = NULL;
-    it->psub = NULL;
+    it->owner = 0;
     it->left = it->right = 0;
     it->leaf = NULL;
 }
@@ -231,7 +231,7 @@ void yc_item_gc(pkc_ydoc *doc, yitem *it, int parent_gcd)
             }
         }
         yst_free(b);
-        ymap_free(&b->map);
+        yc_keys_free(b);
         b->start = NULL;
         b->length = 0;
         b->dead = 1;
@@ -266,8 +266,7 @@ int yc_integrate_gc(pkc_ytxn *txn, yitem *it)
         return rc;
     it->kind = YC_GC;
     it->flags = YF_DELETED | YF_INLINE;
-    it->parent = NULL;
-    it->psub = NULL;
+    it->owner = 0;
     it->left = it->right = 0;
     return ycl_push(txn->doc, it->id.client, it);
 }
@@ -291,14 +290,15 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
          * keeping its own parent (its lists and lengths disagree from then
          * on), or throws if it is a GC. pkc keeps its lists sound: it
          * drops the content (the clocks become a GC) and warns. */
-        if (it->parent && (l->kind == YC_GC || l->parent != it->parent || l->psub != it->psub)) {
+        if (it->owner && (l->kind == YC_GC || l->owner != it->owner)) {
             pkc_logw("crdt",
                      "update gives %llu:%u other content than the document has; dropped %u units",
                      (unsigned long long)doc->cl[it->id.client].id, it->id.clock, it->len);
-            it->parent = NULL;
+            it->owner = 0;
         }
     }
-    ybranch *parent = it->parent;
+    ybranch *parent = yi_parent(doc, it);
+    ykey *key = yi_psub(doc, it);
     if (parent == NULL) {
         yc_content_free(it);
         return yc_integrate_gc(txn, it);
@@ -310,8 +310,8 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
         yitem *o;
         if (left) {
             o = yi_right(doc, left);
-        } else if (it->psub) {
-            o = it->psub->first;
+        } else if (key) {
+            o = key->first;
         } else {
             o = parent->start;
         }
@@ -352,9 +352,9 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
         left->right = ih;
     } else {
         yitem *r;
-        if (it->psub) {
-            r = it->psub->first;
-            it->psub->first = it;
+        if (key) {
+            r = key->first;
+            key->first = it;
         } else {
             r = parent->start;
             parent->start = it;
@@ -364,12 +364,12 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
     right = yi_right(doc, it);
     if (right) {
         right->left = ih;
-    } else if (it->psub) {
-        it->psub->val = it;
+    } else if (key) {
+        key->val = it;
         if (left && (rc = yc_item_delete(txn, left)))
             return rc;
     }
-    if (it->psub == NULL) {
+    if (key == NULL) {
         if (yi_countable(it) && !yi_deleted(it))
             parent->length += it->len;
         if ((rc = yst_insert_after(parent, left, it)))
@@ -392,9 +392,9 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
     default:
         break;
     }
-    if ((rc = yc_changed(txn, parent, it->psub)))
+    if ((rc = yc_changed(txn, parent, key)))
         return rc;
-    if ((parent->item && yi_deleted(parent->item)) || parent->dead || (it->psub && it->right))
+    if ((parent->item && yi_deleted(parent->item)) || parent->dead || (key && it->right))
         return yc_item_delete(txn, it);
     return 0;
 }

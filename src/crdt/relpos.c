@@ -122,9 +122,9 @@ PKC_API int pkc_yrelpos_to_index(pkc_ydoc *doc, const uint8_t *relpos, size_t le
         uint32_t diff;
         const yitem *it = follow(doc, cix, (uint32_t)clock, &diff);
         if (kind == 0) {
-            if (it->kind == YC_GC || it->parent == NULL)
+            if (it->kind == YC_GC || yi_parent(doc, it) == NULL)
                 return pkc_error(PKC_ERR_NOT_FOUND, "the position's item was collected");
-            t = it->parent;
+            t = yi_parent(doc, it);
             if (t->item == NULL || !yi_deleted(t->item)) {
                 idx = (yi_deleted(it) || !yi_countable(it)) ? 0 : diff + (assoc >= 0 ? 0 : 1);
                 idx += yst_index(it);

@@ -299,8 +299,9 @@ yitem *yst_find(const ybranch *cb, uint64_t index, uint32_t *offset)
 uint64_t yst_index(const yitem *it)
 {
     uint64_t s = 0;
-    if (it->leaf == NULL && (it->parent->indexed || build(it->parent))) {
-        const pkc_ydoc *doc = it->parent->doc;
+    const pkc_ydoc *doc = yi_doc(it);
+    ybranch *b = yi_parent(doc, it);
+    if (it->leaf == NULL && (b->indexed || build(b))) {
         for (const yitem *x = yi_left(doc, it); x; x = yi_left(doc, x))
             s += yi_weight(x);
         return s;

@@ -102,6 +102,7 @@ ykey *ymap_get_or_add(ymap *m, const char *s, size_t n)
         return NULL;
     k->val = NULL;
     k->first = NULL;
+    k->owner = 0;
     k->hash = ymap_hash(s, n);
     k->len = (uint32_t)n;
     if (n)
@@ -182,8 +183,8 @@ static void offs_drop(pkc_ydoc *doc, const yitem *it);
 
 void yc_content_free(yitem *it)
 {
-    if ((it->kind == YC_ANY || it->kind == YC_JSON) && it->parent && it->parent->doc->noffs)
-        offs_drop(it->parent->doc, it);
+    if ((it->kind == YC_ANY || it->kind == YC_JSON) && yi_doc(it)->noffs)
+        offs_drop(yi_doc(it), it);
     if (it->kind == YC_FORMAT) {
         if (it->c.fmt) {
             ysval_release(it->c.fmt->val);
@@ -477,9 +478,9 @@ size_t yc_elem_offset(const yitem *it, uint32_t k)
         return 0;
     if (k >= it->len)
         return it->cn;
-    if (it->len < YOFF_MIN || it->parent == NULL)
+    if (it->len < YOFF_MIN || it->owner == 0)
         return scan_offset(it, k);
-    pkc_ydoc *doc = it->parent->doc;
+    pkc_ydoc *doc = yi_doc(it);
     yoffs *o = offs_find(doc, it);
     if (o == NULL) {
         if ((o = offs_add(doc, it)) == NULL)
@@ -784,8 +785,8 @@ static int split_content(yitem *left, yitem *right, uint32_t diff)
         if (rc)
             return rc;
         left->cn = (uint32_t)off;
-        if (left->parent)
-            offs_split(left->parent->doc, left, diff);
+        if (left->owner)
+            offs_split(yi_doc(left), left, diff);
         break;
     }
     default:
@@ -821,8 +822,7 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
     right->rorigin = left->rorigin;
     right->left = yi_h(left);
     right->right = left->right;
-    right->parent = left->parent;
-    right->psub = left->psub;
+    right->owner = left->owner;
     if (split_content(left, right, diff)) {
         yc_item_release(doc, right);
         return NULL;
@@ -852,11 +852,12 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
     }
     if (yc_txn_add_merge(txn, right->id))
         goto nomem;
-    if (right->psub && right->right == 0)
-        right->psub->val = right;
+    ykey *key = yi_psub(doc, right);
+    if (key && right->right == 0)
+        key->val = right;
     if (left->leaf) {
         yst_add_weight(left, (int64_t)yi_weight(left) - (int64_t)wl_before);
-        if (yst_insert_after(left->parent, left, right))
+        if (yst_insert_after(yi_parent(doc, left), left, right))
             goto nomem;
     }
     return right;
@@ -929,7 +930,7 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
         left->flags |= YF_KEEP;
     uint32_t wr = yi_weight(right);
     if (right->leaf) {
-        yst_remove(left->parent, right);
+        yst_remove(yi_parent(doc, left), right);
         yst_add_weight(left, wr);
     }
     left->right = right->right;
@@ -997,11 +998,54 @@ void yc_redone_clear(pkc_ydoc *doc, const yitem *it)
 /* ------------------------------------------------------------------------ */
 /* Branches                                                                 */
 
+static uint32_t owner_new(pkc_ydoc *doc, ybranch *b, ykey *k)
+{
+    uint32_t o;
+    if (doc->nfree_owners) {
+        o = doc->free_owners[--doc->nfree_owners];
+    } else {
+        yowner e = {NULL, NULL};
+        if (YC_PUSH32(doc->owners, doc->nowners, doc->capowners, e))
+            return 0;
+        o = doc->nowners - 1;
+    }
+    doc->owners[o].b = b;
+    doc->owners[o].k = k;
+    return o;
+}
+
+ykey *yc_key_get(ybranch *b, const char *s, size_t n)
+{
+    ykey *k = ymap_get_or_add(&b->map, s, n);
+    if (k && k->owner == 0 && (k->owner = owner_new(b->doc, b, k)) == 0)
+        return NULL; /* the key stays, without items, and gets an owner next time */
+    return k;
+}
+
+void yc_keys_free(ybranch *b)
+{
+    pkc_ydoc *doc = b->doc;
+    for (uint32_t i = 0; i < b->map.n; i++) {
+        uint32_t o = b->map.e[i]->owner;
+        if (o == 0)
+            continue;
+        doc->owners[o].b = NULL;
+        doc->owners[o].k = NULL;
+        /* out of memory: the entry is not reused, which is harmless */
+        (void)YC_PUSH32(doc->free_owners, doc->nfree_owners, doc->capfree_owners, o);
+    }
+    ymap_free(&b->map);
+}
+
 ybranch *yc_branch_new(pkc_ydoc *doc, uint8_t tref)
 {
     ybranch *b = calloc(1, sizeof *b);
     if (b == NULL)
         return NULL;
+    if ((b->owner = owner_new(doc, b, NULL)) == 0) {
+        free(b);
+        return NULL;
+    }
     b->doc = doc;
     b->tref = tref;
     b->next_all = doc->all;

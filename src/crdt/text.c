@@ -610,18 +610,18 @@ static int add_full(fmtcleanup *c, ybranch *b)
 static int collect_new_formats(void *ud, yitem *it)
 {
     if (it->kind == YC_FORMAT && !yi_deleted(it))
-        return add_full(ud, it->parent);
+        return add_full(ud, yi_parent(yi_doc(it), it));
     return 0;
 }
 
 static int visit_deleted(void *ud, yitem *it)
 {
     fmtcleanup *c = ud;
-    if (it->kind == YC_GC || it->parent == NULL || !it->parent->has_formatting ||
-        in_full(c, it->parent))
+    ybranch *parent = yi_parent(yi_doc(it), it);
+    if (it->kind == YC_GC || parent == NULL || !parent->has_formatting || in_full(c, parent))
         return 0;
     if (it->kind == YC_FORMAT)
-        return add_full(c, it->parent);
+        return add_full(c, parent);
     return cleanup_contextless(c->t, it);
 }
 
@@ -686,7 +686,7 @@ static int delete_text(pkc_ytxn *txn, ytpos *p, uint64_t length)
             break;
     }
     /* without format items the cleanup finds nothing to do */
-    if (rc == 0 && start && start->parent->has_formatting) {
+    if (rc == 0 && start && yi_parent(txn->doc, start)->has_formatting) {
         int cleanups = 0;
         rc = cleanup_gap(txn, start, p->right, &start_attrs, &p->cur, &cleanups);
     }

@@ -211,8 +211,9 @@ static uint32_t merge_lefts(pkc_ydoc *doc, uint32_t cix, ypos *pp)
             break;
         if (!yc_merge_items(doc, left, right))
             break;
-        if (right->psub && right->psub->val == right)
-            right->psub->val = left;
+        ykey *key = yi_psub(doc, right);
+        if (key && key->val == right)
+            key->val = left;
         ycl_remove(c, p);
         yc_item_release(doc, right);
         merged++;
@@ -247,7 +248,7 @@ static void try_gc_ds(pkc_ydoc *doc, const yds *ds)
             if (it->id.clock >= end)
                 break;
             if (it->kind != YC_GC && yi_deleted(it) && !(it->flags & YF_KEEP) &&
-                (doc->gc_filter == NULL || doc->gc_filter(doc->gc_filter_ud, (pkc_ytype *)it->parent)))
+                (doc->gc_filter == NULL || doc->gc_filter(doc->gc_filter_ud, (pkc_ytype *)yi_parent(doc, it))))
                 yc_item_gc(doc, it, 0);
             if (!ycl_next(c, &p))
                 break;

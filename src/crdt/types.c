@@ -84,8 +84,7 @@ int yc_new_item(pkc_ytxn *txn, ybranch *parent, yitem *left, yitem *right, ykey 
     }
     it->left = yi_h(left);
     it->right = yi_h(right);
-    it->parent = parent;
-    it->psub = psub;
+    it->owner = psub ? psub->owner : parent->owner;
     *out = it;
     return 0;
 }
@@ -258,7 +257,7 @@ int yc_map_set(pkc_ytxn *txn, ybranch *parent, const char *key, size_t klen, con
 {
     if (!pkc_utf8_valid((const uint8_t *)key, klen, NULL))
         return pkc_error(PKC_ERR_INVALID_ARG, "key is not UTF-8");
-    ykey *k = ymap_get_or_add(&parent->map, key, klen);
+    ykey *k = yc_key_get(parent, key, klen);
     if (k == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
     yitem *left = k->val;
@@ -516,7 +515,7 @@ PKC_API pkc_ytype *pkc_ytype_parent(const pkc_ytype *t)
     const ybranch *b = B(t);
     if (b->item == NULL || b->dead)
         return NULL;
-    return (pkc_ytype *)b->item->parent;
+    return (pkc_ytype *)yi_parent(b->doc, b->item);
 }
 
 PKC_API int pkc_ytype_to_json(const pkc_ytype *t, char **json, size_t *len)

@@ -69,9 +69,9 @@ struct pkc_yundo {
 static int is_parent_of(const ybranch *parent, const yitem *child)
 {
     while (child) {
-        if (child->parent == parent)
+        const ybranch *p = yi_parent(parent->doc, child);
+        if (p == parent)
             return 1;
-        const ybranch *p = child->parent;
         if (p == NULL || p->dead)
             return 0;
         child = p->item;
@@ -94,7 +94,7 @@ static void keep_item(yitem *it, int keep)
             it->flags |= YF_KEEP;
         else
             it->flags &= (uint8_t)~YF_KEEP;
-        const ybranch *p = it->parent;
+        const ybranch *p = yi_parent(yi_doc(it), it);
         if (p == NULL || p->dead)
             break;
         it = p->item;
@@ -392,7 +392,8 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
         *out = redone_start(txn, item);
         return *out ? 0 : PKC_ERR_NOMEM;
     }
-    ybranch *ptype = item->parent;
+    ybranch *ptype = yi_parent(doc, item);
+    ykey *ikey = yi_psub(doc, item);
     yitem *pitem = ptype->item;
     if (pitem && yi_deleted(pitem)) {
         if (!(pitem->flags & YF_REDONE)) {
@@ -412,19 +413,19 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
     if (pitem && pitem->kind != YC_TYPE)
         return 0;
     yitem *left = NULL, *right = NULL;
-    if (item->psub == NULL) {
+    if (ikey == NULL) {
         left = yi_left(doc, item);
         right = item;
         while (left) {
             yitem *trace = left;
-            while (trace && trace->parent->item != pitem) {
+            while (trace && yi_parent(doc, trace)->item != pitem) {
                 if (!(trace->flags & YF_REDONE)) {
                     trace = NULL;
                 } else if ((trace = redone_start(txn, trace)) == NULL) {
                     return PKC_ERR_NOMEM;
                 }
             }
-            if (trace && trace->parent->item == pitem) {
+            if (trace && yi_parent(doc, trace)->item == pitem) {
                 left = trace;
                 break;
             }
@@ -432,14 +433,14 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
         }
         while (right) {
             yitem *trace = right;
-            while (trace && trace->parent->item != pitem) {
+            while (trace && yi_parent(doc, trace)->item != pitem) {
                 if (!(trace->flags & YF_REDONE)) {
                     trace = NULL;
                 } else if ((trace = redone_start(txn, trace)) == NULL) {
                     return PKC_ERR_NOMEM;
                 }
             }
-            if (trace && trace->parent->item == pitem) {
+            if (trace && yi_parent(doc, trace)->item == pitem) {
                 right = trace;
                 break;
             }
@@ -464,17 +465,16 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
             if (left && left->right)
                 return 0; /* conflicts with a change by another client */
         } else {
-            ykey *k = ymap_find(&parent_type->map, item->psub->s, item->psub->len);
+            ykey *k = ymap_find(&parent_type->map, ikey->s, ikey->len);
             left = k ? k->val : NULL;
         }
-        if (left && left->parent->item != pitem) {
-            ykey *k = ymap_find(&parent_type->map, item->psub->s, item->psub->len);
+        if (left && yi_parent(doc, left)->item != pitem) {
+            ykey *k = ymap_find(&parent_type->map, ikey->s, ikey->len);
             left = k ? k->val : NULL;
         }
     }
     ykey *psub = NULL;
-    if (item->psub &&
-        (psub = ymap_get_or_add(&parent_type->map, item->psub->s, item->psub->len)) == NULL)
+    if (ikey && (psub = yc_key_get(parent_type, ikey->s, ikey->len)) == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
     yitem *it;
     if ((rc = yc_new_item(txn, parent_type, left, right, psub, item->kind, item->len, &it)))

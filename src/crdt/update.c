@@ -302,8 +302,9 @@ int yc_write_item(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint32_t off
     }
     int has_origin = offset > 0 || (it->flags & YF_ORIGIN);
     int has_right = (it->flags & YF_RORIGIN) != 0;
+    const ykey *key = yi_psub(doc, it);
     uint8_t info = (uint8_t)((it->kind & 31) | (has_origin ? 0x80 : 0) | (has_right ? 0x40 : 0) |
-                             (it->psub ? 0x20 : 0));
+                             (key ? 0x20 : 0));
     pkc_buf_push_u8(b, info);
     if (has_origin) {
         yid o = it->origin;
@@ -319,7 +320,7 @@ int yc_write_item(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint32_t off
         pkc_buf_push_varuint(b, it->rorigin.clock);
     }
     if (!has_origin && !has_right) {
-        const ybranch *parent = it->parent;
+        const ybranch *parent = yi_parent(doc, it);
         if (parent->item == NULL) {
             pkc_buf_push_varuint(b, 1);
             pkc_buf_push_varstring(b, parent->root->s, parent->root->len);
@@ -328,8 +329,8 @@ int yc_write_item(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint32_t off
             pkc_buf_push_varuint(b, doc->cl[parent->item->id.client].id);
             pkc_buf_push_varuint(b, parent->item->id.clock);
         }
-        if (it->psub)
-            pkc_buf_push_varstring(b, it->psub->s, it->psub->len);
+        if (key)
+            pkc_buf_push_varstring(b, key->s, key->len);
     }
     return write_content(b, it, offset);
 }
@@ -798,19 +799,15 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
     }
     it->left = yi_h(left);
     it->right = yi_h(right);
-    it->parent = NULL;
-    it->psub = NULL;
+    it->owner = 0;
     if ((left && left->kind == YC_GC) || (right && right->kind == YC_GC)) {
         return 0;
     }
     if (s->parent_kind == 0) {
-        if (left) {
-            it->parent = left->parent;
-            it->psub = left->psub;
-        } else if (right) {
-            it->parent = right->parent;
-            it->psub = right->psub;
-        }
+        if (left)
+            it->owner = left->owner;
+        else if (right)
+            it->owner = right->owner;
         return 0;
     }
     ybranch *parent = NULL;
@@ -823,7 +820,7 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
         if (pi->kind == YC_TYPE)
             parent = pi->c.type;
     }
-    it->parent = parent;
+    it->owner = parent ? parent->owner : 0;
     return 0;
 nomem:
     *err = pkc_error_code(PKC_ERR_NOMEM);
@@ -856,14 +853,18 @@ static int integrate_one(pkc_ytxn *txn, const ydec *s, uint32_t offset)
         it->flags |= YF_COUNTABLE;
     uint64_t miss;
     get_missing(txn, s, it, &miss, &rc); /* resolves; nothing is missing here */
-    if (rc == 0 && it->parent && s->parent_kind && s->psub &&
-        (it->psub = ymap_get_or_add(&it->parent->map, s->psub, s->psub_len)) == NULL)
-        rc = pkc_error_code(PKC_ERR_NOMEM);
+    if (rc == 0 && it->owner && s->parent_kind && s->psub) {
+        ykey *k = yc_key_get(yi_parent(doc, it), s->psub, s->psub_len);
+        if (k == NULL)
+            rc = pkc_error_code(PKC_ERR_NOMEM);
+        else
+            it->owner = k->owner;
+    }
     if (rc || (rc = dec_content(doc, s, offset, it))) {
         yc_item_release(doc, it);
         return rc;
     }
-    if (it->parent == NULL) {
+    if (it->owner == 0) {
         yc_content_free(it);
         return yc_integrate_gc(txn, it);
     }
