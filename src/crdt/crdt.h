@@ -170,7 +170,6 @@ struct yitem {
     uint32_t left;  /* handles of the neighbours in the list (0: none) */
     uint32_t right;
     uint32_t owner; /* index in doc->owners: parent type and map key (0: none, GC) */
-    ynode *leaf;     /* tree leaf holding this list item */
     ycontent c;
 };
 
@@ -504,6 +503,7 @@ typedef struct ychunk {
     pkc_ydoc *doc;
     uint32_t base; /* handle of items[0] */
     uint32_t spare;
+    ynode **leaf;  /* the tree leaf of each item (seqtree.c), NULL until one has one */
     yitem items[YC_CHUNK];
 } ychunk;
 
@@ -522,6 +522,24 @@ static inline pkc_ydoc *yi_doc(const yitem *it)
 {
     return yi_chunk(it)->doc;
 }
+
+/* The position-tree leaf holding a list item, or NULL. */
+static inline ynode *yi_leaf(const yitem *it)
+{
+    ynode **l = yi_chunk(it)->leaf;
+    return l ? l[it->slot] : NULL;
+}
+
+/* Sets it (the chunk's table exists: see yi_leaf_room). */
+static inline void yi_set_leaf(yitem *it, ynode *n)
+{
+    ynode **l = yi_chunk(it)->leaf;
+    if (l)
+        l[it->slot] = n;
+}
+
+/* Makes room for the item's leaf; PKC_ERR_NOMEM. */
+int yi_leaf_room(yitem *it);
 
 /* The item of a handle (NULL for 0). */
 static inline yitem *yc_item(const pkc_ydoc *doc, uint32_t h)

@@ -82,8 +82,10 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
     ymap_free(&doc->roots);
     free(doc->owners);
     free(doc->free_owners);
-    for (uint32_t i = 0; i < doc->nchunks; i++)
+    for (uint32_t i = 0; i < doc->nchunks; i++) {
+        free(doc->chunks[i]->leaf);
         free(doc->chunks[i]);
+    }
     free(doc->chunks);
     free(doc->pending);
     free(doc->pending_ds);

@@ -162,7 +162,7 @@ int yc_item_delete(pkc_ytxn *txn, yitem *it)
     int rc;
     if (yi_countable(it) && key == NULL)
         parent->length -= it->len;
-    if (it->leaf)
+    if (yi_leaf(it))
         yst_add_weight(it, -(int64_t)yi_weight(it));
     it->flags |= YF_DELETED;
     if ((rc = yc_txn_add_delete(txn, it->id.client, it->id.clock, it->len)))
@@ -209,7 +209,7 @@ static void to_gc(pkc_ydoc *doc, yitem *it)
     it->flags = YF_DELETED | YF_INLINE;
     it->owner = 0;
     it->left = it->right = 0;
-    it->leaf = NULL;
+    yi_set_leaf(it, NULL);
 }
 
 void yc_item_gc(pkc_ydoc *doc, yitem *it, int parent_gcd)

@@ -151,6 +151,7 @@ yitem *yc_item_alloc(pkc_ydoc *doc)
             ch->doc = doc;
             ch->base = (doc->nchunks - 1) << YC_CHUNK_BITS;
             ch->spare = 0;
+            ch->leaf = NULL;
             doc->chunks[doc->nchunks - 1] = ch;
             /* handle 0 means none: chunk 0 does not use slot 0 */
             doc->chunk_used = doc->nchunks == 1 ? 1 : 0;
@@ -160,7 +161,16 @@ yitem *yc_item_alloc(pkc_ydoc *doc)
     }
     memset(it, 0, sizeof *it);
     it->slot = (uint8_t)slot;
+    yi_set_leaf(it, NULL);
     return it;
+}
+
+int yi_leaf_room(yitem *it)
+{
+    ychunk *ch = yi_chunk(it);
+    if (ch->leaf == NULL && (ch->leaf = calloc(YC_CHUNK, sizeof *ch->leaf)) == NULL)
+        return PKC_ERR_NOMEM;
+    return 0;
 }
 
 ysval *ysval_new(void)
@@ -855,7 +865,7 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
     ykey *key = yi_psub(doc, right);
     if (key && right->right == 0)
         key->val = right;
-    if (left->leaf) {
+    if (yi_leaf(left)) {
         yst_add_weight(left, (int64_t)yi_weight(left) - (int64_t)wl_before);
         if (yst_insert_after(yi_parent(doc, left), left, right))
             goto nomem;
@@ -929,7 +939,7 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
     if (right->flags & YF_KEEP)
         left->flags |= YF_KEEP;
     uint32_t wr = yi_weight(right);
-    if (right->leaf) {
+    if (yi_leaf(right)) {
         yst_remove(yi_parent(doc, left), right);
         yst_add_weight(left, wr);
     }
