@@ -48,6 +48,24 @@ const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
         if (c->nb && expect != c->state)
             return fail(buf, n, "client %llu: state %u, structs end at %u",
                         (unsigned long long)c->id, c->state, expect);
+        /* the arena: what items use is within it and adds up to alive */
+        uint64_t used = 0;
+        for (uint32_t bi = 0; bi < c->nb; bi++) {
+            for (uint32_t k = 0; k < c->b[bi]->n; k++) {
+                const yitem *it = c->b[bi]->s[k];
+                if (it->kind != YC_STRING && it->kind != YC_ANY && it->kind != YC_JSON &&
+                    it->kind != YC_BINARY && it->kind != YC_EMBED && it->kind != YC_DOC)
+                    continue;
+                uint32_t cn = yi_cn(doc, it);
+                if ((uint64_t)it->content + cn > c->alen || (it->cn == YC_CN_BIG) != (cn >= YC_CN_BIG))
+                    return fail(buf, n, "client %llu: content of %u (%u+%u) outside its arena (%u)",
+                                (unsigned long long)c->id, it->id.clock, it->content, cn, c->alen);
+                used += cn;
+            }
+        }
+        if (used != c->alive || c->alen > c->acap)
+            return fail(buf, n, "client %llu: arena counts %u bytes in use, items use %llu",
+                        (unsigned long long)c->id, c->alive, (unsigned long long)used);
     }
     /* every live type: its list and map chains hold its own items, linked
      * both ways; its length is its list's; its position tree agrees */

@@ -91,18 +91,18 @@ enum {
     YC_TYPE = 7,
     YC_ANY = 8,
     YC_DOC = 9,
-    YC_SKIP = 10
+    YC_SKIP = 10,
+    YC_FREE = 15 /* a pool item not in use */
 };
 
-enum {
+enum { /* seven bits: yitem.flags */
     YF_DELETED = 0x01,
     YF_KEEP = 0x02,
     YF_COUNTABLE = 0x04,
     YF_ORIGIN = 0x08,  /* origin is set */
     YF_RORIGIN = 0x10, /* right origin is set */
-    YF_INLINE = 0x20,  /* content bytes are in c.in */
-    YF_ASCII = 0x40,   /* string content is known to be ASCII */
-    YF_REDONE = 0x80   /* has an entry in doc->redone */
+    YF_ASCII = 0x20,   /* string content is known to be ASCII */
+    YF_REDONE = 0x40   /* has an entry in doc->redone */
 };
 
 typedef struct yid {
@@ -136,47 +136,34 @@ typedef struct yfmt {
 } yfmt;
 
 /*
- * Content bytes by kind (what is stored; lengths in clock units are in len):
- *   STRING  UTF-8 text
- *   ANY     `len` lib0 Any values, concatenated
- *   JSON    `len` varstrings (JSON texts or "undefined"), concatenated
- *   BINARY  the bytes
- *   EMBED   JSON text
- *   DOC     varstring guid, then the Any options
- *   FORMAT  c.fmt
- *   TYPE    c.type
+ * Content by kind (lengths in clock units are in len):
+ *   STRING  UTF-8 text                                  } `cn` bytes at
+ *   ANY     `len` lib0 Any values, concatenated         } offset `content`
+ *   JSON    `len` varstrings (JSON texts or "undefined") } in the arena of
+ *   BINARY  the bytes                                   } the item's client
+ *   EMBED   JSON text                                   } (yi_bytes)
+ *   DOC     varstring guid, then the Any options        }
+ *   FORMAT  doc->fmts[content] (yi_fmt)
+ *   TYPE    the type whose list is doc->owners[content] (yi_type)
  *   DELETED, GC: nothing
  */
-typedef union ycontent {
-    struct {
-        uint8_t *p;
-        uint32_t cap;
-    } h;
-    uint8_t in[16];
-    ybranch *type;
-    yfmt *fmt;
-} ycontent;
+#define YC_CN_BIG 0x3fffu /* yitem.cn: the byte count is in doc->bigcn */
 
+/* 48 bytes: no pointers (handles and indices instead), content elsewhere. */
 struct yitem {
     yid id;
     uint32_t len; /* in clock units (UTF-16 code units for strings) */
-    uint32_t cn;  /* content bytes */
-    uint8_t kind;
-    uint8_t flags;
-    uint8_t slot; /* index in its chunk (see ychunk) */
-    uint8_t spare;
     yid origin;
     yid rorigin;
     uint32_t left;  /* handles of the neighbours in the list (0: none) */
     uint32_t right;
     uint32_t owner; /* index in doc->owners: parent type and map key (0: none, GC) */
-    ycontent c;
+    uint32_t content;
+    unsigned kind : 4;
+    unsigned flags : 7;
+    unsigned slot : 7; /* index in its chunk (see ychunk) */
+    unsigned cn : 14;  /* content bytes (yi_cn), YC_CN_BIG when 0x3fff or more */
 };
-
-static inline const uint8_t *yi_bytes(const yitem *it)
-{
-    return (it->flags & YF_INLINE) ? it->c.in : it->c.h.p;
-}
 
 static inline int yi_deleted(const yitem *it)
 {
@@ -323,6 +310,14 @@ typedef struct yclient {
     uint32_t txn_mark;  /* == doc->txn_seq when `before` is valid */
     uint32_t before;    /* state when the transaction first touched it */
     uint32_t ds_mark;   /* == doc->txn_seq once in txn->ds_order */
+    /* The content bytes of the client's items, appended as they come (so
+     * mostly in clock order, and consecutive items that merge are usually
+     * adjacent already). Bytes no item uses any more are dropped by
+     * yc_compact at the end of a transaction once they are many. */
+    uint8_t *arena;
+    uint32_t alen, acap;
+    uint32_t alive;     /* bytes of alen that items use */
+    uint32_t compact_mark; /* in doc->compact */
 } yclient;
 
 typedef struct ypos {
@@ -488,6 +483,20 @@ struct pkc_ydoc {
     /* byte offsets of the elements of long Any / JSON items (store.c) */
     struct yoffs *offs;
     uint32_t noffs, capoffs; /* open addressing, capoffs a power of two */
+
+    /* format contents (yitem.content of FORMAT items); entry 0 unused */
+    yfmt **fmts;
+    uint32_t nfmts, capfmts;
+    uint32_t *free_fmts;
+    uint32_t nfree_fmts, capfree_fmts;
+
+    /* byte counts of YC_CN_BIG items: open addressing by item */
+    struct ybigcn *bigcn;
+    uint32_t nbigcn, capbigcn;
+
+    /* clients whose arenas hold many unused bytes (yc_compact) */
+    uint32_t *compact;
+    uint32_t ncompact, capcompact;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -574,13 +583,55 @@ static inline yitem *yi_right(const pkc_ydoc *doc, const yitem *it)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Content.                                                                 */
+
+uint32_t yc_bigcn(const pkc_ydoc *doc, const yitem *it);
+
+/* Content bytes of an item. */
+static inline uint32_t yi_cn(const pkc_ydoc *doc, const yitem *it)
+{
+    return it->cn != YC_CN_BIG ? it->cn : yc_bigcn(doc, it);
+}
+
+static inline const uint8_t *yi_bytes(const pkc_ydoc *doc, const yitem *it)
+{
+    const uint8_t *a = doc->cl[it->id.client].arena;
+    return a ? a + it->content : NULL;
+}
+
+static inline ybranch *yi_type(const pkc_ydoc *doc, const yitem *it)
+{
+    return doc->owners[it->content].b;
+}
+
+static inline yfmt *yi_fmt(const pkc_ydoc *doc, const yitem *it)
+{
+    return doc->fmts[it->content];
+}
+
+static inline void yi_set_type(yitem *it, const ybranch *b)
+{
+    it->content = b->owner;
+}
+
+/* FORMAT content; PKC_ERR_NOMEM (f is then not taken). */
+int yc_set_fmt(pkc_ydoc *doc, yitem *it, yfmt *f);
+/* Copies n bytes (which may be in the arena) to the end of the arena of
+ * the item's client (it->id.client must be set) as its content. */
+int yc_set_bytes(pkc_ydoc *doc, yitem *it, const void *p, size_t n);
+/* Room for n more content bytes of client cix, exactly when its arena is
+ * empty (loading a document), else as the arena grows anyway. */
+int yc_arena_expect(pkc_ydoc *doc, uint32_t cix, size_t n);
+/* Drops bytes no item uses from arenas that hold many (called when a
+ * transaction ends: no content pointer is held then). */
+void yc_compact(pkc_ydoc *doc);
+
+/* ------------------------------------------------------------------------ */
 /* Store (store.c).                                                         */
 
 yitem *yc_item_alloc(pkc_ydoc *doc);
 void yc_item_release(pkc_ydoc *doc, yitem *it); /* frees content too */
-void yc_content_free(yitem *it);
-int yc_set_bytes(yitem *it, const void *p, size_t n);
-int yc_append_bytes(yitem *it, const void *p, size_t n);
+void yc_content_free(pkc_ydoc *doc, yitem *it);
 
 /* The client table. */
 int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix);
@@ -643,9 +694,9 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff);
 /* Content bytes of units [from, to) of a splittable item, appended to b in
  * the item's storage format (for strings: surrogate halves become
  * U+FFFD as in Yjs). */
-int yc_content_slice(const yitem *it, uint32_t from, pkc_buf *b);
+int yc_content_slice(const pkc_ydoc *doc, const yitem *it, uint32_t from, pkc_buf *b);
 /* Byte offset of element k of an Any / JSON item (O(1) for long items). */
-size_t yc_elem_offset(const yitem *it, uint32_t k);
+size_t yc_elem_offset(const pkc_ydoc *doc, const yitem *it, uint32_t k);
 void yc_offs_free(pkc_ydoc *doc);
 /* Tries to merge `right` into `left` (Item.mergeWith + store removal by the
  * caller); returns 1 if merged. */

@@ -59,14 +59,24 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
     pkc_buf_free(&doc->ubuf);
     for (uint32_t i = 0; i < doc->ncl; i++) {
         yclient *c = &doc->cl[i];
-        for (uint32_t b = 0; b < c->nb; b++) {
-            for (uint32_t k = 0; k < c->b[b]->n; k++)
-                yc_content_free(c->b[b]->s[k]);
+        for (uint32_t b = 0; b < c->nb; b++)
             free(c->b[b]);
-        }
         free(c->b);
         free(c->first);
+        free(c->arena);
     }
+    for (uint32_t i = 1; i < doc->nfmts; i++) {
+        yfmt *f = doc->fmts[i];
+        if (f) {
+            ysval_release(f->val);
+            free(f->key);
+            free(f);
+        }
+    }
+    free(doc->fmts);
+    free(doc->free_fmts);
+    free(doc->bigcn);
+    free(doc->compact);
     free(doc->cl);
     free(doc->clslot);
     for (ybranch *b = doc->all; b;) {

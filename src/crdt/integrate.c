@@ -170,7 +170,7 @@ int yc_item_delete(pkc_ytxn *txn, yitem *it)
     if ((rc = yc_changed(txn, parent, key)))
         return rc;
     if (it->kind == YC_TYPE) {
-        ybranch *b = it->c.type;
+        ybranch *b = yi_type(txn->doc, it);
         for (yitem *c = b->start; c; c = yi_right(txn->doc, c)) {
             if (!yi_deleted(c)) {
                 if ((rc = yc_item_delete(txn, c)))
@@ -202,11 +202,11 @@ int yc_item_delete(pkc_ytxn *txn, yitem *it)
 
 static void to_gc(pkc_ydoc *doc, yitem *it)
 {
-    yc_content_free(it);
+    yc_content_free(doc, it);
     if (it->flags & YF_REDONE)
         yc_redone_clear(doc, it);
     it->kind = YC_GC;
-    it->flags = YF_DELETED | YF_INLINE;
+    it->flags = YF_DELETED;
     it->owner = 0;
     it->left = it->right = 0;
     yi_set_leaf(it, NULL);
@@ -217,7 +217,7 @@ void yc_item_gc(pkc_ydoc *doc, yitem *it, int parent_gcd)
     if (it->kind == YC_GC)
         return;
     if (it->kind == YC_TYPE) {
-        ybranch *b = it->c.type;
+        ybranch *b = yi_type(doc, it);
         for (yitem *c = b->start; c;) {
             yitem *next = yi_right(doc, c);
             yc_item_gc(doc, c, 1);
@@ -240,7 +240,7 @@ void yc_item_gc(pkc_ydoc *doc, yitem *it, int parent_gcd)
     if (parent_gcd) {
         to_gc(doc, it);
     } else {
-        yc_content_free(it);
+        yc_content_free(doc, it);
         it->kind = YC_DELETED;
     }
 }
@@ -265,7 +265,7 @@ int yc_integrate_gc(pkc_ytxn *txn, yitem *it)
     if (rc)
         return rc;
     it->kind = YC_GC;
-    it->flags = YF_DELETED | YF_INLINE;
+    it->flags = YF_DELETED;
     it->owner = 0;
     it->left = it->right = 0;
     return ycl_push(txn->doc, it->id.client, it);
@@ -300,7 +300,7 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
     ybranch *parent = yi_parent(doc, it);
     ykey *key = yi_psub(doc, it);
     if (parent == NULL) {
-        yc_content_free(it);
+        yc_content_free(doc, it);
         return yc_integrate_gc(txn, it);
     }
     yitem *left = yi_left(doc, it), *right = yi_right(doc, it);
@@ -384,7 +384,7 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
         it->flags |= YF_DELETED;
         break;
     case YC_TYPE:
-        it->c.type->item = it;
+        yi_type(doc, it)->item = it;
         break;
     case YC_FORMAT:
         parent->has_formatting = 1;

@@ -132,7 +132,7 @@ PKC_API int pkc_yrelpos_to_index(pkc_ydoc *doc, const uint8_t *relpos, size_t le
         } else {
             if (it->kind != YC_TYPE)
                 return pkc_error(PKC_ERR_NOT_FOUND, "the position's type was collected");
-            t = it->c.type;
+            t = yi_type(doc, it);
             idx = assoc >= 0 ? t->length : 0;
         }
     } else {

@@ -191,93 +191,281 @@ void ysval_release(ysval *s)
 
 static void offs_drop(pkc_ydoc *doc, const yitem *it);
 
-void yc_content_free(yitem *it)
+/* ------------------------------------------------------------------------ */
+/* Byte counts of 0x3fff bytes or more                                      */
+
+typedef struct ybigcn {
+    const yitem *it; /* NULL: empty slot */
+    uint32_t cn;
+} ybigcn;
+
+static uint32_t ptr_hash(const void *p)
 {
-    if ((it->kind == YC_ANY || it->kind == YC_JSON) && yi_doc(it)->noffs)
-        offs_drop(yi_doc(it), it);
-    if (it->kind == YC_FORMAT) {
-        if (it->c.fmt) {
-            ysval_release(it->c.fmt->val);
-            free(it->c.fmt->key);
-            free(it->c.fmt);
-        }
-    } else if (it->kind != YC_TYPE && !(it->flags & YF_INLINE)) {
-        free(it->c.h.p);
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 31;
+    x *= 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(x >> 32);
+}
+
+static ybigcn *bigcn_find(const pkc_ydoc *doc, const yitem *it)
+{
+    if (doc->capbigcn == 0)
+        return NULL;
+    uint32_t mask = doc->capbigcn - 1;
+    for (uint32_t i = ptr_hash(it) & mask;; i = (i + 1) & mask) {
+        if (doc->bigcn[i].it == it)
+            return &doc->bigcn[i];
+        if (doc->bigcn[i].it == NULL)
+            return NULL;
     }
-    memset(&it->c, 0, sizeof it->c);
-    it->cn = 0;
-    it->flags |= YF_INLINE;
+}
+
+uint32_t yc_bigcn(const pkc_ydoc *doc, const yitem *it)
+{
+    const ybigcn *e = bigcn_find(doc, it);
+    return e ? e->cn : 0;
+}
+
+static void bigcn_drop(pkc_ydoc *doc, const yitem *it)
+{
+    ybigcn *e = bigcn_find(doc, it);
+    if (e == NULL)
+        return;
+    doc->nbigcn--;
+    /* linear probing: shift the rest of the cluster back */
+    uint32_t mask = doc->capbigcn - 1;
+    uint32_t i = (uint32_t)(e - doc->bigcn);
+    e->it = NULL;
+    for (uint32_t j = (i + 1) & mask; doc->bigcn[j].it; j = (j + 1) & mask) {
+        uint32_t home = ptr_hash(doc->bigcn[j].it) & mask;
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            doc->bigcn[i] = doc->bigcn[j];
+            doc->bigcn[j].it = NULL;
+            i = j;
+        }
+    }
+}
+
+/* Sets the item's byte count; PKC_ERR_NOMEM (nothing changed) only when a
+ * count of 0x3fff or more is new to the item. */
+static int set_cn(pkc_ydoc *doc, yitem *it, uint32_t n)
+{
+    if (n < YC_CN_BIG) {
+        if (it->cn == YC_CN_BIG)
+            bigcn_drop(doc, it);
+        it->cn = n;
+        return 0;
+    }
+    ybigcn *e = it->cn == YC_CN_BIG ? bigcn_find(doc, it) : NULL;
+    if (e == NULL) {
+        if ((doc->nbigcn + 1) * 2 > doc->capbigcn) {
+            uint32_t nc = doc->capbigcn ? doc->capbigcn * 2 : 16;
+            ybigcn *t = calloc(nc, sizeof *t);
+            if (t == NULL)
+                return pkc_error_code(PKC_ERR_NOMEM);
+            for (uint32_t i = 0; i < doc->capbigcn; i++) {
+                if (doc->bigcn[i].it == NULL)
+                    continue;
+                uint32_t j = ptr_hash(doc->bigcn[i].it) & (nc - 1);
+                while (t[j].it)
+                    j = (j + 1) & (nc - 1);
+                t[j] = doc->bigcn[i];
+            }
+            free(doc->bigcn);
+            doc->bigcn = t;
+            doc->capbigcn = nc;
+        }
+        uint32_t mask = doc->capbigcn - 1;
+        uint32_t i = ptr_hash(it) & mask;
+        while (doc->bigcn[i].it)
+            i = (i + 1) & mask;
+        e = &doc->bigcn[i];
+        e->it = it;
+        doc->nbigcn++;
+    }
+    e->cn = n;
+    it->cn = YC_CN_BIG;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Content                                                                  */
+
+static int has_bytes(unsigned kind)
+{
+    return kind == YC_STRING || kind == YC_ANY || kind == YC_JSON || kind == YC_BINARY ||
+           kind == YC_EMBED || kind == YC_DOC;
+}
+
+/* n unused bytes of client cix's arena became garbage */
+static void arena_drop(pkc_ydoc *doc, uint32_t cix, uint32_t n)
+{
+    yclient *c = &doc->cl[cix];
+    c->alive -= n;
+    uint32_t garbage = c->alen - c->alive;
+    if (garbage > 4096 && garbage > c->alive / 2 && c->compact_mark == 0) {
+        /* out of memory: it is compacted later, when it needs to grow */
+        if (YC_PUSH32(doc->compact, doc->ncompact, doc->capcompact, cix) == 0)
+            c->compact_mark = 1;
+    }
+}
+
+/* Offset of n new bytes at the end of client cix's arena. */
+static int arena_reserve(pkc_ydoc *doc, uint32_t cix, size_t n, uint32_t *off)
+{
+    yclient *c = &doc->cl[cix];
+    if (n > UINT32_MAX - c->alen)
+        return pkc_error(PKC_ERR_TOO_LARGE, "over 4 GiB of content from one client");
+    uint32_t need = c->alen + (uint32_t)n;
+    if (need > c->acap) {
+        uint64_t cap = (uint64_t)c->acap + c->acap / 2;
+        if (cap < need)
+            cap = need;
+        if (cap < 16)
+            cap = 16;
+        if (cap > UINT32_MAX)
+            cap = UINT32_MAX;
+        uint8_t *a = realloc(c->arena, (size_t)cap);
+        if (a == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        c->arena = a;
+        c->acap = (uint32_t)cap;
+    }
+    *off = c->alen;
+    c->alen = need;
+    c->alive += (uint32_t)n;
+    return 0;
+}
+
+int yc_arena_expect(pkc_ydoc *doc, uint32_t cix, size_t n)
+{
+    yclient *c = &doc->cl[cix];
+    if (c->alen > 0 || n <= c->acap || n > UINT32_MAX)
+        return 0;
+    uint8_t *a = realloc(c->arena, n);
+    if (a == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    c->arena = a;
+    c->acap = (uint32_t)n;
+    return 0;
+}
+
+int yc_set_bytes(pkc_ydoc *doc, yitem *it, const void *p, size_t n)
+{
+    if (n > UINT32_MAX)
+        return pkc_error(PKC_ERR_TOO_LARGE, "content of %zu bytes", n);
+    yclient *c = &doc->cl[it->id.client];
+    /* p may point into the arena, which may move */
+    const uint8_t *q = p;
+    int inside = c->arena && q >= c->arena && q < c->arena + c->alen;
+    size_t from = inside ? (size_t)(q - c->arena) : 0;
+    uint32_t off;
+    int rc;
+    if ((rc = set_cn(doc, it, (uint32_t)n)))
+        return rc;
+    if ((rc = arena_reserve(doc, it->id.client, n, &off))) {
+        set_cn(doc, it, 0);
+        return rc;
+    }
+    if (n)
+        memcpy(c->arena + off, inside ? c->arena + from : q, n);
+    it->content = off;
+    return 0;
+}
+
+int yc_set_fmt(pkc_ydoc *doc, yitem *it, yfmt *f)
+{
+    uint32_t i;
+    if (doc->nfree_fmts) {
+        i = doc->free_fmts[--doc->nfree_fmts];
+    } else {
+        if (doc->nfmts == 0 && YC_PUSH32(doc->fmts, doc->nfmts, doc->capfmts, NULL))
+            return pkc_error_code(PKC_ERR_NOMEM); /* entry 0: unused */
+        if (YC_PUSH32(doc->fmts, doc->nfmts, doc->capfmts, NULL))
+            return pkc_error_code(PKC_ERR_NOMEM);
+        i = doc->nfmts - 1;
+    }
+    doc->fmts[i] = f;
+    it->content = i;
+    return 0;
+}
+
+void yc_content_free(pkc_ydoc *doc, yitem *it)
+{
+    if (it->kind == YC_FORMAT) {
+        if (it->content) {
+            yfmt *f = doc->fmts[it->content];
+            ysval_release(f->val);
+            free(f->key);
+            free(f);
+            doc->fmts[it->content] = NULL;
+            /* out of memory: the entry is not reused, which is harmless */
+            (void)YC_PUSH32(doc->free_fmts, doc->nfree_fmts, doc->capfree_fmts, it->content);
+        }
+    } else if (has_bytes(it->kind)) {
+        if ((it->kind == YC_ANY || it->kind == YC_JSON) && doc->noffs)
+            offs_drop(doc, it);
+        uint32_t n = yi_cn(doc, it);
+        if (n)
+            arena_drop(doc, it->id.client, n);
+        set_cn(doc, it, 0);
+    }
+    it->content = 0;
 }
 
 void yc_item_release(pkc_ydoc *doc, yitem *it)
 {
-    yc_content_free(it);
+    yc_content_free(doc, it);
     if (it->flags & YF_REDONE)
         yc_redone_clear(doc, it);
-    it->kind = 0xff;
+    it->kind = YC_FREE;
     it->right = doc->free_items;
     doc->free_items = yi_h(it);
 }
 
-int yc_set_bytes(yitem *it, const void *p, size_t n)
+/* Copies the live content of client cix in clock order to a new arena of
+ * just its size. */
+static void compact_client(pkc_ydoc *doc, uint32_t cix)
 {
-    if (n > UINT32_MAX)
-        return pkc_error(PKC_ERR_TOO_LARGE, "content of %zu bytes", n);
-    if (n <= sizeof it->c.in) {
-        if (n)
-            memcpy(it->c.in, p, n);
-        it->flags |= YF_INLINE;
-    } else {
-        uint8_t *q = malloc(n);
-        if (q == NULL)
-            return pkc_error_code(PKC_ERR_NOMEM);
-        memcpy(q, p, n);
-        it->c.h.p = q;
-        it->c.h.cap = (uint32_t)n;
-        it->flags &= (uint8_t)~YF_INLINE;
+    yclient *c = &doc->cl[cix];
+    uint64_t total = 0; /* c->alive, which yc_doc_check checks */
+    for (uint32_t bi = 0; bi < c->nb; bi++)
+        for (uint32_t k = 0; k < c->b[bi]->n; k++)
+            if (has_bytes(c->b[bi]->s[k]->kind))
+                total += yi_cn(doc, c->b[bi]->s[k]);
+    if (total > c->alen)
+        return;
+    uint8_t *a = malloc(total ? (size_t)total : 1);
+    if (a == NULL)
+        return; /* later */
+    uint32_t len = 0;
+    for (uint32_t bi = 0; bi < c->nb; bi++) {
+        const yblock *bl = c->b[bi];
+        for (uint32_t k = 0; k < bl->n; k++) {
+            yitem *it = bl->s[k];
+            if (!has_bytes(it->kind))
+                continue;
+            uint32_t n = yi_cn(doc, it);
+            memcpy(a + len, c->arena + it->content, n);
+            it->content = len;
+            len += n;
+        }
     }
-    it->cn = (uint32_t)n;
-    return 0;
+    free(c->arena);
+    c->arena = a;
+    c->alen = c->acap = c->alive = len;
 }
 
-int yc_append_bytes(yitem *it, const void *p, size_t n)
+void yc_compact(pkc_ydoc *doc)
 {
-    if (n == 0)
-        return 0;
-    if ((size_t)it->cn + n > UINT32_MAX)
-        return pkc_error(PKC_ERR_TOO_LARGE, "content over 4 GiB");
-    uint32_t need = it->cn + (uint32_t)n;
-    if (it->flags & YF_INLINE) {
-        if (need <= sizeof it->c.in) {
-            memcpy(it->c.in + it->cn, p, n);
-            it->cn = need;
-            return 0;
-        }
-        uint32_t cap = need < 32 ? 32 : need + need / 2;
-        uint8_t *q = malloc(cap);
-        if (q == NULL)
-            return pkc_error_code(PKC_ERR_NOMEM);
-        memcpy(q, it->c.in, it->cn);
-        memcpy(q + it->cn, p, n);
-        it->c.h.p = q;
-        it->c.h.cap = cap;
-        it->flags &= (uint8_t)~YF_INLINE;
-        it->cn = need;
-        return 0;
+    for (uint32_t i = 0; i < doc->ncompact; i++) {
+        yclient *c = &doc->cl[doc->compact[i]];
+        c->compact_mark = 0;
+        uint32_t garbage = c->alen - c->alive;
+        if (garbage > 4096 && garbage > c->alive / 2)
+            compact_client(doc, doc->compact[i]);
     }
-    if (need > it->c.h.cap) {
-        uint64_t cap = (uint64_t)need + need / 2;
-        if (cap > UINT32_MAX)
-            cap = UINT32_MAX;
-        uint8_t *q = realloc(it->c.h.p, (size_t)cap);
-        if (q == NULL)
-            return pkc_error_code(PKC_ERR_NOMEM);
-        it->c.h.p = q;
-        it->c.h.cap = (uint32_t)cap;
-    }
-    memcpy(it->c.h.p + it->cn, p, n);
-    it->cn = need;
-    return 0;
+    doc->ncompact = 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -353,10 +541,7 @@ typedef struct yoffs {
 
 static uint32_t off_hash(const yitem *it)
 {
-    uint64_t x = (uint64_t)(uintptr_t)it;
-    x ^= x >> 31;
-    x *= 0x9e3779b97f4a7c15ull;
-    return (uint32_t)(x >> 32);
+    return ptr_hash(it);
 }
 
 static yoffs *offs_find(pkc_ydoc *doc, const yitem *it)
@@ -436,7 +621,7 @@ void yc_offs_free(pkc_ydoc *doc)
 }
 
 /* Appends the offsets of `count` elements starting at byte `from`. */
-static int offs_scan(yoffs *o, const yitem *it, size_t from, uint32_t count)
+static int offs_scan(const pkc_ydoc *doc, yoffs *o, const yitem *it, size_t from, uint32_t count)
 {
     if (o->n + count > o->cap) {
         uint32_t nc = o->cap ? o->cap : 64;
@@ -449,7 +634,7 @@ static int offs_scan(yoffs *o, const yitem *it, size_t from, uint32_t count)
         o->cap = nc;
     }
     pkc_reader r;
-    pkc_reader_init(&r, yi_bytes(it), it->cn);
+    pkc_reader_init(&r, yi_bytes(doc, it), yi_cn(doc, it));
     r.p += from;
     for (uint32_t i = 0; i < count; i++) {
         o->off[o->n++] = (uint32_t)pkc_reader_offset(&r);
@@ -464,10 +649,10 @@ static int offs_scan(yoffs *o, const yitem *it, size_t from, uint32_t count)
     return 0;
 }
 
-static size_t scan_offset(const yitem *it, uint32_t k)
+static size_t scan_offset(const pkc_ydoc *doc, const yitem *it, uint32_t k)
 {
     pkc_reader r;
-    pkc_reader_init(&r, yi_bytes(it), it->cn);
+    pkc_reader_init(&r, yi_bytes(doc, it), yi_cn(doc, it));
     for (uint32_t i = 0; i < k; i++) {
         if (it->kind == YC_ANY) {
             if (yany_skip(&r))
@@ -482,22 +667,22 @@ static size_t scan_offset(const yitem *it, uint32_t k)
     return pkc_reader_offset(&r);
 }
 
-size_t yc_elem_offset(const yitem *it, uint32_t k)
+size_t yc_elem_offset(const pkc_ydoc *cdoc, const yitem *it, uint32_t k)
 {
     if (k == 0)
         return 0;
     if (k >= it->len)
-        return it->cn;
+        return yi_cn(cdoc, it);
     if (it->len < YOFF_MIN || it->owner == 0)
-        return scan_offset(it, k);
-    pkc_ydoc *doc = yi_doc(it);
+        return scan_offset(cdoc, it, k);
+    pkc_ydoc *doc = (pkc_ydoc *)cdoc; /* the table is a cache, not a change */
     yoffs *o = offs_find(doc, it);
     if (o == NULL) {
         if ((o = offs_add(doc, it)) == NULL)
-            return scan_offset(it, k);
-        if (offs_scan(o, it, 0, it->len)) {
+            return scan_offset(doc, it, k);
+        if (offs_scan(doc, o, it, 0, it->len)) {
             offs_drop(doc, it);
-            return scan_offset(it, k);
+            return scan_offset(doc, it, k);
         }
     }
     return o->off[k];
@@ -515,32 +700,33 @@ static void offs_merged(pkc_ydoc *doc, const yitem *left, const yitem *right, si
 {
     offs_drop(doc, right);
     yoffs *o = offs_find(doc, left);
-    if (o && offs_scan(o, left, old_cn, right->len))
+    if (o && offs_scan(doc, o, left, old_cn, right->len))
         offs_drop(doc, left);
 }
 
-int yc_content_slice(const yitem *it, uint32_t from, pkc_buf *b)
+int yc_content_slice(const pkc_ydoc *doc, const yitem *it, uint32_t from, pkc_buf *b)
 {
-    const uint8_t *p = yi_bytes(it);
+    const uint8_t *p = yi_bytes(doc, it);
+    uint32_t cn = yi_cn(doc, it);
     switch (it->kind) {
     case YC_STRING: {
         if (it->flags & YF_ASCII)
-            return pkc_buf_push(b, p + from, it->cn - from);
+            return pkc_buf_push(b, p + from, cn - from);
         int mid;
-        size_t off = yc_utf16_offset(p, it->cn, from, &mid);
+        size_t off = yc_utf16_offset(p, cn, from, &mid);
         if (mid) {
             pkc_buf_push(b, REPLACEMENT, 3);
             off += 4;
         }
-        return pkc_buf_push(b, p + off, it->cn - off);
+        return pkc_buf_push(b, p + off, cn - off);
     }
     case YC_ANY:
     case YC_JSON: {
-        size_t off = yc_elem_offset(it, from);
-        return pkc_buf_push(b, p + off, it->cn - off);
+        size_t off = yc_elem_offset(doc, it, from);
+        return pkc_buf_push(b, p + off, cn - off);
     }
     default:
-        return pkc_buf_push(b, p, it->cn);
+        return pkc_buf_push(b, p, cn);
     }
 }
 
@@ -739,77 +925,71 @@ yitem *yc_find(const pkc_ydoc *doc, uint32_t cix, uint32_t clock)
 /* ------------------------------------------------------------------------ */
 /* Splitting                                                                */
 
-static int split_content(yitem *left, yitem *right, uint32_t diff)
+/* Gives units [diff, len) of left's content to right: both keep pointing
+ * into the arena, except that a split surrogate pair makes both halves
+ * U+FFFD (yjs#248; lengths in UTF-16 units stay the same), which gives
+ * right a copy. Fails (NOMEM, TOO_LARGE) before changing anything. */
+static int split_content(pkc_ydoc *doc, yitem *left, yitem *right, uint32_t diff)
 {
-    const uint8_t *p = yi_bytes(left);
+    uint32_t cix = left->id.client;
+    uint32_t cn = yi_cn(doc, left);
+    const uint8_t *p = yi_bytes(doc, left);
     size_t off;
+    int rc;
     switch (left->kind) {
     case YC_DELETED:
         return 0;
     case YC_STRING: {
         int mid = 0;
-        if (left->flags & YF_ASCII) {
-            off = diff;
-        } else {
-            off = yc_utf16_offset(p, left->cn, diff, &mid);
-        }
+        off = (left->flags & YF_ASCII) ? diff : yc_utf16_offset(p, cn, diff, &mid);
         if (mid) {
-            /* Yjs replaces both halves of a split surrogate pair with
-             * U+FFFD (yjs#248); lengths in UTF-16 units stay the same. */
-            size_t rest = left->cn - off - 4;
-            uint8_t *tmp = malloc(rest + 3);
-            if (tmp == NULL)
-                return pkc_error_code(PKC_ERR_NOMEM);
-            memcpy(tmp, REPLACEMENT, 3);
-            memcpy(tmp + 3, p + off + 4, rest);
-            int rc = yc_set_bytes(right, tmp, rest + 3);
-            free(tmp);
-            if (rc)
+            uint32_t rest = cn - (uint32_t)off - 4, roff;
+            if ((rc = set_cn(doc, right, rest + 3)))
                 return rc;
-            left->cn = (uint32_t)off; /* truncate, then append U+FFFD */
-            if ((rc = yc_append_bytes(left, REPLACEMENT, 3)))
+            if ((rc = arena_reserve(doc, cix, rest + 3, &roff))) {
+                set_cn(doc, right, 0);
                 return rc;
+            }
+            uint8_t *a = doc->cl[cix].arena;
+            memcpy(a + roff, REPLACEMENT, 3);
+            memcpy(a + roff + 3, a + left->content + off + 4, rest);
+            right->content = roff;
+            /* left: U+FFFD over the first three bytes of the pair */
+            memcpy(a + left->content + off, REPLACEMENT, 3);
+            set_cn(doc, left, (uint32_t)off + 3);
+            arena_drop(doc, cix, rest + 1);
         } else {
-            int rc = yc_set_bytes(right, p + off, left->cn - off);
-            if (rc)
+            if ((rc = set_cn(doc, right, cn - (uint32_t)off)))
                 return rc;
-            left->cn = (uint32_t)off;
+            right->content = left->content + (uint32_t)off;
+            set_cn(doc, left, (uint32_t)off);
         }
         if (!(left->flags & YF_ASCII)) {
             int a;
-            yc_utf16_len(yi_bytes(right), right->cn, &a);
+            yc_utf16_len(yi_bytes(doc, right), yi_cn(doc, right), &a);
             if (a)
                 right->flags |= YF_ASCII;
-            yc_utf16_len(yi_bytes(left), left->cn, &a);
+            yc_utf16_len(yi_bytes(doc, left), yi_cn(doc, left), &a);
             if (a)
                 left->flags |= YF_ASCII;
         } else {
             right->flags |= YF_ASCII;
         }
-        break;
+        return 0;
     }
     case YC_ANY:
-    case YC_JSON: {
-        off = yc_elem_offset(left, diff);
-        int rc = yc_set_bytes(right, p + off, left->cn - off);
-        if (rc)
+    case YC_JSON:
+        off = yc_elem_offset(doc, left, diff);
+        if ((rc = set_cn(doc, right, cn - (uint32_t)off)))
             return rc;
-        left->cn = (uint32_t)off;
+        right->content = left->content + (uint32_t)off;
+        set_cn(doc, left, (uint32_t)off);
         if (left->owner)
-            offs_split(yi_doc(left), left, diff);
-        break;
-    }
+            offs_split(doc, left, diff);
+        return 0;
     default:
         return pkc_error(PKC_ERR_INTERNAL, "content kind %u cannot be split", left->kind);
     }
-    /* Move short heap content back inline so small items stay small. */
-    if (!(left->flags & YF_INLINE) && left->cn <= sizeof left->c.in) {
-        uint8_t *h = left->c.h.p;
-        memcpy(left->c.in, h, left->cn);
-        free(h);
-        left->flags |= YF_INLINE;
-    }
-    return 0;
 }
 
 yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
@@ -824,7 +1004,7 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
     right->id.clock = left->id.clock + diff;
     right->len = left->len - diff;
     right->kind = left->kind;
-    right->flags = YF_INLINE | YF_ORIGIN | (left->flags & (YF_RORIGIN | YF_DELETED | YF_KEEP));
+    right->flags = YF_ORIGIN | (left->flags & (YF_RORIGIN | YF_DELETED | YF_KEEP));
     if (yc_kind_countable(left->kind))
         right->flags |= YF_COUNTABLE;
     right->origin.client = left->id.client;
@@ -833,7 +1013,13 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
     right->left = yi_h(left);
     right->right = left->right;
     right->owner = left->owner;
-    if (split_content(left, right, diff)) {
+    if (ycl_insert_after(c, pos, right)) {
+        yc_item_release(doc, right);
+        goto nomem;
+    }
+    if (split_content(doc, left, right, diff)) {
+        /* the store gives the struct back; nothing else changed */
+        ycl_remove(c, ycl_find(c, right->id.clock));
         yc_item_release(doc, right);
         return NULL;
     }
@@ -851,15 +1037,6 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
     left->right = rh;
     if (rr)
         rr->left = rh;
-    if (ycl_insert_after(c, pos, right)) {
-        /* undo the link changes: the store could not take the new struct */
-        left->len += right->len;
-        left->right = right->right;
-        if (rr)
-            rr->left = yi_h(left);
-        yc_item_release(doc, right);
-        goto nomem;
-    }
     if (yc_txn_add_merge(txn, right->id))
         goto nomem;
     ykey *key = yi_psub(doc, right);
@@ -919,18 +1096,35 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
         return 0;
     if ((left->flags & YF_REDONE) || (right->flags & YF_REDONE))
         return 0;
-    size_t old_cn = left->cn;
     switch (left->kind) {
     case YC_STRING:
     case YC_ANY:
-    case YC_JSON:
-        if (yc_append_bytes(left, yi_bytes(right), right->cn))
-            return 0; /* out of memory: keep them apart, which is still correct */
+    case YC_JSON: {
+        /* out of memory: keep them apart, which is still correct */
+        uint32_t lcn = yi_cn(doc, left), rcn = yi_cn(doc, right);
+        if ((uint64_t)lcn + rcn > UINT32_MAX || set_cn(doc, left, lcn + rcn))
+            return 0;
+        if (left->content + lcn != right->content) {
+            /* not adjacent in the arena (one was moved): copy both to its end */
+            uint32_t cix = left->id.client, off;
+            if (arena_reserve(doc, cix, (size_t)lcn + rcn, &off)) {
+                set_cn(doc, left, lcn);
+                return 0;
+            }
+            uint8_t *a = doc->cl[cix].arena;
+            memcpy(a + off, a + left->content, lcn);
+            memcpy(a + off + lcn, a + right->content, rcn);
+            left->content = off;
+            arena_drop(doc, cix, lcn + rcn);
+        }
+        set_cn(doc, right, 0); /* its bytes are left's now */
+        right->content = 0;
         if (left->kind == YC_STRING && !(right->flags & YF_ASCII))
             left->flags &= (uint8_t)~YF_ASCII;
         if (left->kind != YC_STRING && doc->noffs)
-            offs_merged(doc, left, right, old_cn);
+            offs_merged(doc, left, right, lcn);
         break;
+    }
     case YC_DELETED:
         break;
     default:
@@ -1078,3 +1272,5 @@ int yc_root_get(pkc_ydoc *doc, const char *name, size_t len, ybranch **out)
     *out = k->val;
     return 0;
 }
+
+_Static_assert(sizeof(yitem) == 48, "items are 48 bytes (docs/crdt.md, Memory)");

@@ -407,5 +407,7 @@ int yc_txn_commit(pkc_ytxn *txn)
         }
     }
     doc->cleaning = 0;
+    if (doc->ncompact)
+        yc_compact(doc);
     return rc;
 }

@@ -71,7 +71,7 @@ int yc_new_item(pkc_ytxn *txn, ybranch *parent, yitem *left, yitem *right, ykey 
     it->id.clock = clock;
     it->len = len;
     it->kind = kind;
-    it->flags = YF_INLINE;
+    it->flags = 0;
     if (yc_kind_countable(kind))
         it->flags |= YF_COUNTABLE;
     if (left) {
@@ -94,7 +94,7 @@ static int set_special(pkc_ydoc *doc, yitem *it, const yv *v, pkc_ytype **create
 {
     switch (v->kind) {
     case PKC_YV_BINARY:
-        return yc_set_bytes(it, v->u.str.ptr, v->u.str.len);
+        return yc_set_bytes(doc, it, v->u.str.ptr, v->u.str.len);
     case PKC_YV_DOC: {
         pkc_buf b = PKC_BUF_INIT;
         if (!pkc_utf8_valid((const uint8_t *)v->u.str.ptr, v->u.str.len, NULL))
@@ -102,7 +102,7 @@ static int set_special(pkc_ydoc *doc, yitem *it, const yv *v, pkc_ytype **create
         pkc_buf_push_varstring(&b, v->u.str.ptr, v->u.str.len);
         pkc_buf_push_u8(&b, 118); /* options: {} */
         pkc_buf_push_u8(&b, 0);
-        int rc = b.err ? b.err : yc_set_bytes(it, b.data, b.len);
+        int rc = b.err ? b.err : yc_set_bytes(doc, it, b.data, b.len);
         pkc_buf_free(&b);
         return rc;
     }
@@ -123,8 +123,7 @@ static int set_special(pkc_ydoc *doc, yitem *it, const yv *v, pkc_ytype **create
             memcpy(b->name, name, n + 1);
             b->name_len = (uint32_t)n;
         }
-        it->c.type = b;
-        it->flags &= (uint8_t)~YF_INLINE;
+        yi_set_type(it, b);
         if (created)
             *created = (pkc_ytype *)b;
         return 0;
@@ -177,7 +176,7 @@ int yc_list_insert_after(pkc_ytxn *txn, ybranch *parent, yitem *ref, const yv *v
                 pkc_buf_free(&b);
                 return rc;
             }
-            rc = yc_set_bytes(it, b.data, b.len);
+            rc = yc_set_bytes(txn->doc, it, b.data, b.len);
             pkc_buf_free(&b);
             i = k;
         } else {
@@ -270,7 +269,7 @@ int yc_map_set(pkc_ytxn *txn, ybranch *parent, const char *key, size_t klen, con
         pkc_buf b = PKC_BUF_INIT;
         rc = yany_write(&b, v);
         if (rc == 0)
-            rc = yc_set_bytes(it, b.data, b.len);
+            rc = yc_set_bytes(txn->doc, it, b.data, b.len);
         pkc_buf_free(&b);
     } else {
         rc = set_special(txn->doc, it, v, created);
@@ -593,7 +592,7 @@ PKC_API int pkc_yxml_child(const pkc_ytype *parent, size_t index, pkc_ytype **ou
         return PKC_ERR_NOMEM;
     if (it->kind != YC_TYPE)
         return pkc_error(PKC_ERR_NOT_FOUND, "child %zu is not a shared type", index);
-    *out = (pkc_ytype *)it->c.type;
+    *out = (pkc_ytype *)yi_type(b->doc, it);
     return 0;
 }
 

@@ -341,7 +341,7 @@ static int copy_content(pkc_ydoc *doc, const yitem *src, yitem *dst)
 {
     switch (src->kind) {
     case YC_TYPE: {
-        const ybranch *t = src->c.type;
+        const ybranch *t = yi_type(doc, src);
         ybranch *b = yc_branch_new(doc, t->tref);
         if (b == NULL)
             return pkc_error_code(PKC_ERR_NOMEM);
@@ -351,12 +351,11 @@ static int copy_content(pkc_ydoc *doc, const yitem *src, yitem *dst)
             memcpy(b->name, t->name, t->name_len + 1);
             b->name_len = t->name_len;
         }
-        dst->c.type = b;
-        dst->flags &= (uint8_t)~YF_INLINE;
+        yi_set_type(dst, b);
         return 0;
     }
     case YC_FORMAT: {
-        const yfmt *f = src->c.fmt;
+        const yfmt *f = yi_fmt(doc, src);
         yfmt *g = malloc(sizeof *g + f->json_len + 1);
         char *k = malloc(f->key_len + 1);
         if (g == NULL || k == NULL) {
@@ -367,9 +366,12 @@ static int copy_content(pkc_ydoc *doc, const yitem *src, yitem *dst)
         memcpy(g, f, sizeof *g + f->json_len + 1);
         memcpy(k, f->key, f->key_len + 1);
         g->key = k;
+        if (yc_set_fmt(doc, dst, g)) {
+            free(g);
+            free(k);
+            return pkc_error_code(PKC_ERR_NOMEM);
+        }
         g->val->refs++; /* ContentFormat.copy shares the value */
-        dst->c.fmt = g;
-        dst->flags &= (uint8_t)~YF_INLINE;
         return 0;
     }
     case YC_DELETED:
@@ -377,7 +379,7 @@ static int copy_content(pkc_ydoc *doc, const yitem *src, yitem *dst)
     default:
         if (src->flags & YF_ASCII)
             dst->flags |= YF_ASCII;
-        return yc_set_bytes(dst, yi_bytes(src), src->cn);
+        return yc_set_bytes(doc, dst, yi_bytes(doc, src), yi_cn(doc, src));
     }
 }
 
@@ -409,7 +411,7 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
             if ((pitem = redone_start(txn, pitem)) == NULL)
                 return PKC_ERR_NOMEM;
     }
-    ybranch *parent_type = pitem ? pitem->c.type : ptype;
+    ybranch *parent_type = pitem ? yi_type(doc, pitem) : ptype;
     if (pitem && pitem->kind != YC_TYPE)
         return 0;
     yitem *left = NULL, *right = NULL;

@@ -249,9 +249,10 @@ int yc_doc_sv(const pkc_ydoc *doc, ysv *out)
 /* ------------------------------------------------------------------------ */
 /* Writing structs                                                          */
 
-static int write_content(pkc_buf *b, const yitem *it, uint32_t offset)
+static int write_content(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint32_t offset)
 {
-    const uint8_t *p = yi_bytes(it);
+    const uint8_t *p = yi_bytes(doc, it);
+    uint32_t cn = yi_cn(doc, it);
     switch (it->kind) {
     case YC_DELETED:
         return pkc_buf_push_varuint(b, it->len - offset);
@@ -259,36 +260,38 @@ static int write_content(pkc_buf *b, const yitem *it, uint32_t offset)
     case YC_ANY:
         pkc_buf_push_varuint(b, it->len - offset);
         if (offset == 0)
-            return pkc_buf_push(b, p, it->cn);
-        return yc_content_slice(it, offset, b);
+            return pkc_buf_push(b, p, cn);
+        return yc_content_slice(doc, it, offset, b);
     case YC_BINARY:
-        return pkc_buf_push_varbytes(b, p, it->cn);
+        return pkc_buf_push_varbytes(b, p, cn);
     case YC_STRING: {
         if (offset == 0)
-            return pkc_buf_push_varstring(b, (const char *)p, it->cn);
+            return pkc_buf_push_varstring(b, (const char *)p, cn);
         int mid = 0;
-        size_t off = (it->flags & YF_ASCII) ? offset : yc_utf16_offset(p, it->cn, offset, &mid);
+        size_t off = (it->flags & YF_ASCII) ? offset : yc_utf16_offset(p, cn, offset, &mid);
         if (!mid)
-            return pkc_buf_push_varstring(b, (const char *)p + off, it->cn - off);
+            return pkc_buf_push_varstring(b, (const char *)p + off, cn - off);
         /* a split surrogate pair: Yjs writes the lone half as U+FFFD */
-        pkc_buf_push_varuint(b, it->cn - off - 4 + 3);
+        pkc_buf_push_varuint(b, cn - off - 4 + 3);
         pkc_buf_push(b, "\xef\xbf\xbd", 3);
-        return pkc_buf_push(b, p + off + 4, it->cn - off - 4);
+        return pkc_buf_push(b, p + off + 4, cn - off - 4);
     }
     case YC_EMBED:
-        return pkc_buf_push_varbytes(b, p, it->cn);
-    case YC_FORMAT:
-        pkc_buf_push_varstring(b, it->c.fmt->key, it->c.fmt->key_len);
-        return pkc_buf_push_varstring(b, it->c.fmt->json, it->c.fmt->json_len);
+        return pkc_buf_push_varbytes(b, p, cn);
+    case YC_FORMAT: {
+        const yfmt *f = yi_fmt(doc, it);
+        pkc_buf_push_varstring(b, f->key, f->key_len);
+        return pkc_buf_push_varstring(b, f->json, f->json_len);
+    }
     case YC_TYPE: {
-        const ybranch *t = it->c.type;
+        const ybranch *t = yi_type(doc, it);
         pkc_buf_push_varuint(b, t->tref);
         if (t->tref == PKC_YXML_ELEMENT || t->tref == PKC_YXML_HOOK)
             pkc_buf_push_varstring(b, t->name ? t->name : "", t->name_len);
         return b->err;
     }
     case YC_DOC:
-        return pkc_buf_push(b, p, it->cn);
+        return pkc_buf_push(b, p, cn);
     default:
         return pkc_error(PKC_ERR_INTERNAL, "cannot write content kind %u", it->kind);
     }
@@ -332,7 +335,7 @@ int yc_write_item(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint32_t off
         if (key)
             pkc_buf_push_varstring(b, key->s, key->len);
     }
-    return write_content(b, it, offset);
+    return write_content(b, doc, it, offset);
 }
 
 typedef struct sm_entry {
@@ -549,14 +552,14 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
                 pkc_reader_varbytes(&r, &p, &n);
             }
         }
-        return yc_set_bytes(it, r.p, pkc_reader_left(&r));
+        return yc_set_bytes(doc, it, r.p, pkc_reader_left(&r));
     }
     case YC_BINARY:
     case YC_EMBED: {
         const uint8_t *p;
         size_t n;
         pkc_reader_varbytes(&r, &p, &n);
-        return yc_set_bytes(it, p, n);
+        return yc_set_bytes(doc, it, p, n);
     }
     case YC_STRING: {
         const uint8_t *p;
@@ -569,15 +572,15 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
             static const uint8_t rep[3] = {0xef, 0xbf, 0xbd};
             pkc_buf_push(&b, rep, 3);
             pkc_buf_push(&b, p + off + 4, n - off - 4);
-            rc = b.err ? b.err : yc_set_bytes(it, b.data, b.len);
+            rc = b.err ? b.err : yc_set_bytes(doc, it, b.data, b.len);
             pkc_buf_free(&b);
         } else {
-            rc = yc_set_bytes(it, p + off, n - off);
+            rc = yc_set_bytes(doc, it, p + off, n - off);
         }
         if (rc)
             return rc;
         /* as many bytes as UTF-16 units: all ASCII */
-        if (it->cn == it->len)
+        if (yi_cn(doc, it) == it->len)
             it->flags |= YF_ASCII;
         return 0;
     }
@@ -611,8 +614,12 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
             free(key);
             return rc;
         }
-        it->c.fmt = f;
-        it->flags &= (uint8_t)~YF_INLINE;
+        if ((rc = yc_set_fmt(doc, it, f))) {
+            ysval_release(f->val);
+            free(f);
+            free(key);
+            return rc;
+        }
         return 0;
     }
     case YC_TYPE: {
@@ -631,12 +638,11 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
             b->name[n] = '\0';
             b->name_len = (uint32_t)n;
         }
-        it->c.type = b;
-        it->flags &= (uint8_t)~YF_INLINE;
+        yi_set_type(it, b);
         return 0;
     }
     case YC_DOC:
-        return yc_set_bytes(it, s->content, s->content_len);
+        return yc_set_bytes(doc, it, s->content, s->content_len);
     default:
         return pkc_error(PKC_ERR_INTERNAL, "content kind %u", s->kind);
     }
@@ -818,7 +824,7 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
         yc_client_find(doc, s->pclient, &cix);
         yitem *pi = yc_find(doc, cix, s->pclock);
         if (pi->kind == YC_TYPE)
-            parent = pi->c.type;
+            parent = yi_type(doc, pi);
     }
     it->owner = parent ? parent->owner : 0;
     return 0;
@@ -841,7 +847,7 @@ static int integrate_one(pkc_ytxn *txn, const ydec *s, uint32_t offset)
     it->id.clock = s->clock + offset;
     it->len = s->len - offset;
     it->kind = s->kind;
-    it->flags = YF_INLINE;
+    it->flags = 0;
     if (s->kind == YC_GC) {
         if ((rc = yc_integrate_gc(txn, it))) {
             yc_item_release(doc, it);
@@ -865,7 +871,7 @@ static int integrate_one(pkc_ytxn *txn, const ydec *s, uint32_t offset)
         return rc;
     }
     if (it->owner == 0) {
-        yc_content_free(it);
+        yc_content_free(doc, it);
         return yc_integrate_gc(txn, it);
     }
     return yc_integrate(txn, it, offset);
