@@ -22,17 +22,25 @@ const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
     for (uint32_t ci = 0; ci < doc->ncl; ci++) {
         const yclient *c = &doc->cl[ci];
         uint32_t expect = 0;
+        if (c->doc != doc)
+            return fail(buf, n, "client %llu: not of this document", (unsigned long long)c->id);
         for (uint32_t bi = 0; bi < c->nb; bi++) {
-            if (c->b[bi]->n == 0 && c->nb > 1)
+            if (c->b[bi].n == 0 && c->nb > 1)
                 return fail(buf, n, "client %llu: empty block", (unsigned long long)c->id);
-            if (c->b[bi]->n && c->first[bi] != c->b[bi]->s[0]->id.clock)
+            if (c->b[bi].n > YB_CAP)
+                return fail(buf, n, "client %llu: block %u overfull", (unsigned long long)c->id, bi);
+            if (c->b[bi].n && c->first[bi] != ycl_at(c, (ypos){bi, 0})->id.clock)
                 return fail(buf, n, "client %llu: first clock of block %u", (unsigned long long)c->id,
                             bi);
-            for (uint32_t k = 0; k < c->b[bi]->n; k++) {
-                const yitem *it = c->b[bi]->s[k];
-                if (c->b[bi]->clk[k] != it->id.clock)
-                    return fail(buf, n, "client %llu: block %u clock table", (unsigned long long)c->id,
+            for (uint32_t k = 0; k < c->b[bi].n; k++) {
+                uint32_t h = yb_h(&c->b[bi], k);
+                if (h == 0 || (h >> YC_CHUNK_BITS) >= doc->nchunks)
+                    return fail(buf, n, "client %llu: block %u: bad handle", (unsigned long long)c->id,
                                 bi);
+                const yitem *it = yc_item(doc, h);
+                if (yi_h(it) != h || it->kind == YC_FREE || (c->b[bi].s && c->b[bi].s->clk[k] != it->id.clock))
+                    return fail(buf, n, "client %llu: block %u: freed or misplaced item",
+                                (unsigned long long)c->id, bi);
                 if (it->id.clock != expect || it->id.client != ci || it->len == 0)
                     return fail(buf, n, "client %llu at clock %u: struct %u+%u",
                                 (unsigned long long)c->id, expect, it->id.clock, it->len);
@@ -51,8 +59,8 @@ const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
         /* the arena: what items use is within it and adds up to alive */
         uint64_t used = 0;
         for (uint32_t bi = 0; bi < c->nb; bi++) {
-            for (uint32_t k = 0; k < c->b[bi]->n; k++) {
-                const yitem *it = c->b[bi]->s[k];
+            for (uint32_t k = 0; k < c->b[bi].n; k++) {
+                const yitem *it = ycl_at(c, (ypos){bi, k});
                 if (it->kind != YC_STRING && it->kind != YC_ANY && it->kind != YC_JSON &&
                     it->kind != YC_BINARY && it->kind != YC_EMBED && it->kind != YC_DOC)
                     continue;

@@ -295,16 +295,31 @@ struct ybranch {
 
 #define YB_CAP 64
 
+/* Structs of one client in clock order, YB_CAP (at most) per block. Blocks
+ * of structs whose items were allocated one after the other (a loaded
+ * document, appended structs) hold just the first handle; others their
+ * handles and clocks (searched without loading items). */
+typedef struct yslots {
+    uint32_t h[YB_CAP];
+    uint32_t clk[YB_CAP];
+} yslots;
+
 typedef struct yblock {
     uint32_t n;
-    uint32_t clk[YB_CAP]; /* s[i]->id.clock, searched without loading items */
-    yitem *s[YB_CAP];
+    uint32_t h0;  /* s == NULL: the handles are h0, h0 + 1, ..., h0 + n - 1 */
+    yslots *s;
 } yblock;
 
+static inline uint32_t yb_h(const yblock *bl, uint32_t i)
+{
+    return bl->s ? bl->s->h[i] : bl->h0 + i;
+}
+
 typedef struct yclient {
+    pkc_ydoc *doc;
     uint64_t id;
-    yblock **b;
-    uint32_t *first; /* first clock of each block (searched without loading blocks) */
+    yblock *b;
+    uint32_t *first; /* first clock of each block */
     uint32_t nb, capb;
     uint32_t state;     /* next expected clock */
     uint32_t txn_mark;  /* == doc->txn_seq when `before` is valid */
@@ -646,11 +661,11 @@ static inline uint32_t yc_state(const pkc_ydoc *doc, uint64_t id)
 ypos ycl_find(const yclient *c, uint32_t clock); /* must exist */
 static inline yitem *ycl_at(const yclient *c, ypos p)
 {
-    return c->b[p.b]->s[p.i];
+    return yc_item(c->doc, yb_h(&c->b[p.b], p.i));
 }
 static inline int ycl_next(const yclient *c, ypos *p)
 {
-    if (++p->i < c->b[p->b]->n)
+    if (++p->i < c->b[p->b].n)
         return 1;
     if (p->b + 1 < c->nb) {
         p->b++;
@@ -668,18 +683,20 @@ static inline int ycl_prev(const yclient *c, ypos *p)
     }
     if (p->b > 0) {
         p->b--;
-        p->i = c->b[p->b]->n - 1;
+        p->i = c->b[p->b].n - 1;
         return 1;
     }
     return 0;
 }
 static inline ypos ycl_last(const yclient *c)
 {
-    ypos p = {c->nb - 1, c->b[c->nb - 1]->n - 1};
+    ypos p = {c->nb - 1, c->b[c->nb - 1].n - 1};
     return p;
 }
 int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it);
 int ycl_insert_after(yclient *c, ypos p, yitem *it);
+/* Makes sure ycl_remove(c, p) needs no memory; PKC_ERR_NOMEM. */
+int ycl_removable(yclient *c, ypos p);
 void ycl_remove(yclient *c, ypos p);
 size_t ycl_count(const yclient *c);
 
@@ -701,6 +718,8 @@ void yc_offs_free(pkc_ydoc *doc);
 /* Tries to merge `right` into `left` (Item.mergeWith + store removal by the
  * caller); returns 1 if merged. */
 int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right);
+/* Whether they would merge (no change). */
+int yc_mergeable(const yitem *left, const yitem *right);
 
 /* Countable / kind helpers. */
 static inline int yc_kind_countable(uint8_t kind)

@@ -60,7 +60,7 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
     for (uint32_t i = 0; i < doc->ncl; i++) {
         yclient *c = &doc->cl[i];
         for (uint32_t b = 0; b < c->nb; b++)
-            free(c->b[b]);
+            free(c->b[b].s);
         free(c->b);
         free(c->first);
         free(c->arena);

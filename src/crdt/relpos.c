@@ -254,7 +254,7 @@ PKC_API int pkc_ydoc_from_snapshot(pkc_ydoc *doc, const uint8_t *snap, size_t le
         ypos last = ycl_find(c, clock - 1);
         size_t cnt = 0;
         for (uint32_t bi = 0; bi < last.b; bi++)
-            cnt += c->b[bi]->n;
+            cnt += c->b[bi].n;
         cnt += last.i + 1;
         pkc_buf_push_varuint(&u, cnt);
         pkc_buf_push_varuint(&u, c->id);

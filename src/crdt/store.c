@@ -429,10 +429,13 @@ static void compact_client(pkc_ydoc *doc, uint32_t cix)
 {
     yclient *c = &doc->cl[cix];
     uint64_t total = 0; /* c->alive, which yc_doc_check checks */
-    for (uint32_t bi = 0; bi < c->nb; bi++)
-        for (uint32_t k = 0; k < c->b[bi]->n; k++)
-            if (has_bytes(c->b[bi]->s[k]->kind))
-                total += yi_cn(doc, c->b[bi]->s[k]);
+    for (uint32_t bi = 0; bi < c->nb; bi++) {
+        for (uint32_t k = 0; k < c->b[bi].n; k++) {
+            const yitem *it = ycl_at(c, (ypos){bi, k});
+            if (has_bytes(it->kind))
+                total += yi_cn(doc, it);
+        }
+    }
     if (total > c->alen)
         return;
     uint8_t *a = malloc(total ? (size_t)total : 1);
@@ -440,9 +443,8 @@ static void compact_client(pkc_ydoc *doc, uint32_t cix)
         return; /* later */
     uint32_t len = 0;
     for (uint32_t bi = 0; bi < c->nb; bi++) {
-        const yblock *bl = c->b[bi];
-        for (uint32_t k = 0; k < bl->n; k++) {
-            yitem *it = bl->s[k];
+        for (uint32_t k = 0; k < c->b[bi].n; k++) {
+            yitem *it = ycl_at(c, (ypos){bi, k});
             if (!has_bytes(it->kind))
                 continue;
             uint32_t n = yi_cn(doc, it);
@@ -781,6 +783,7 @@ int yc_client_get(pkc_ydoc *doc, uint64_t id, uint32_t *ix)
         return pkc_error_code(PKC_ERR_NOMEM);
     yclient *c = &doc->cl[doc->ncl];
     memset(c, 0, sizeof *c);
+    c->doc = doc;
     c->id = id;
     uint32_t i = hash64(id) & (doc->nclslot - 1);
     while (doc->clslot[i])
@@ -806,17 +809,42 @@ static inline uint32_t last_le(const uint32_t *a, uint32_t n, uint32_t key)
     return base;
 }
 
+/* The last index in block bl (n > 0, clock of the first <= key) whose
+ * struct starts at or before key. */
+static inline uint32_t block_le(const pkc_ydoc *doc, const yblock *bl, uint32_t key)
+{
+    uint32_t base = 0, n = bl->n;
+    if (bl->s)
+        return last_le(bl->s->clk, n, key);
+    if ((bl->h0 >> YC_CHUNK_BITS) == ((bl->h0 + n - 1) >> YC_CHUNK_BITS)) {
+        /* consecutive items in one chunk */
+        const yitem *a = yc_item(doc, bl->h0);
+        while (n > 1) {
+            uint32_t half = n / 2;
+            base = a[base + half].id.clock <= key ? base + half : base;
+            n -= half;
+        }
+        return base;
+    }
+    while (n > 1) {
+        uint32_t half = n / 2;
+        base = yc_item(doc, bl->h0 + base + half)->id.clock <= key ? base + half : base;
+        n -= half;
+    }
+    return base;
+}
+
 ypos ycl_find(const yclient *c, uint32_t clock)
 {
     uint32_t last = c->nb - 1;
     /* recent structs are looked up most: try the last block first */
     uint32_t b = c->first[last] <= clock ? last : last_le(c->first, last, clock);
-    const yblock *bl = c->b[b];
-    ypos p = {b, last_le(bl->clk, bl->n, clock)};
+    ypos p = {b, block_le(c->doc, &c->b[b], clock)};
     return p;
 }
 
-static int insert_block(yclient *c, uint32_t at, yblock *bl)
+/* an empty block at `at` */
+static int insert_block(yclient *c, uint32_t at)
 {
     if (c->nb == c->capb) {
         uint32_t cap = c->capb;
@@ -830,57 +858,90 @@ static int insert_block(yclient *c, uint32_t at, yblock *bl)
     }
     memmove(c->b + at + 1, c->b + at, (c->nb - at) * sizeof *c->b);
     memmove(c->first + at + 1, c->first + at, (c->nb - at) * sizeof *c->first);
-    c->b[at] = bl;
+    memset(&c->b[at], 0, sizeof c->b[at]);
     c->first[at] = 0;
     c->nb++;
+    return 0;
+}
+
+/* gives a block of consecutive handles its handle and clock arrays */
+static int explicit_block(const pkc_ydoc *doc, yblock *bl)
+{
+    if (bl->s)
+        return 0;
+    yslots *s = malloc(sizeof *s);
+    if (s == NULL)
+        return PKC_ERR_NOMEM;
+    for (uint32_t i = 0; i < bl->n; i++) {
+        s->h[i] = bl->h0 + i;
+        s->clk[i] = yc_item(doc, bl->h0 + i)->id.clock;
+    }
+    bl->s = s;
     return 0;
 }
 
 int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it)
 {
     yclient *c = &doc->cl[cix];
-    if (c->nb == 0 || c->b[c->nb - 1]->n == YB_CAP) {
-        yblock *bl = malloc(sizeof *bl);
-        if (bl == NULL || insert_block(c, c->nb, bl)) {
-            free(bl);
-            return pkc_error_code(PKC_ERR_NOMEM);
-        }
-        bl->n = 0;
-    }
-    yblock *bl = c->b[c->nb - 1];
-    if (bl->n == 0)
+    uint32_t h = yi_h(it);
+    if ((c->nb == 0 || c->b[c->nb - 1].n == YB_CAP) && insert_block(c, c->nb))
+        return pkc_error_code(PKC_ERR_NOMEM);
+    yblock *bl = &c->b[c->nb - 1];
+    if (bl->n == 0) {
         c->first[c->nb - 1] = it->id.clock;
-    bl->clk[bl->n] = it->id.clock;
-    bl->s[bl->n++] = it;
+        bl->h0 = h;
+    } else if (bl->s || h != bl->h0 + bl->n) {
+        if (explicit_block(doc, bl))
+            return pkc_error_code(PKC_ERR_NOMEM);
+        bl->s->h[bl->n] = h;
+        bl->s->clk[bl->n] = it->id.clock;
+    }
+    bl->n++;
     c->state = it->id.clock + it->len;
     return 0;
 }
 
 int ycl_insert_after(yclient *c, ypos p, yitem *it)
 {
-    yblock *bl = c->b[p.b];
-    uint32_t at = p.i + 1;
+    uint32_t at = p.i + 1, h = yi_h(it);
+    yblock *bl = &c->b[p.b];
     if (bl->n == YB_CAP) {
-        yblock *nb = malloc(sizeof *nb);
-        if (nb == NULL || insert_block(c, p.b + 1, nb)) {
-            free(nb);
+        /* split: the upper half goes to a new block */
+        uint32_t half = YB_CAP / 2;
+        yslots *s = NULL;
+        if (bl->s && (s = malloc(sizeof *s)) == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        if (insert_block(c, p.b + 1)) {
+            free(s);
             return pkc_error_code(PKC_ERR_NOMEM);
         }
-        uint32_t half = YB_CAP / 2;
-        memcpy(nb->s, bl->s + half, (YB_CAP - half) * sizeof *bl->s);
-        memcpy(nb->clk, bl->clk + half, (YB_CAP - half) * sizeof *bl->clk);
+        bl = &c->b[p.b];
+        yblock *nb = &c->b[p.b + 1];
         nb->n = YB_CAP - half;
+        if (bl->s) {
+            memcpy(s->h, bl->s->h + half, nb->n * sizeof *s->h);
+            memcpy(s->clk, bl->s->clk + half, nb->n * sizeof *s->clk);
+            nb->s = s;
+        } else {
+            nb->h0 = bl->h0 + half;
+        }
         bl->n = half;
-        c->first[p.b + 1] = nb->s[0]->id.clock;
+        c->first[p.b + 1] = ycl_at(c, (ypos){p.b + 1, 0})->id.clock;
         if (at > half) {
             bl = nb;
             at -= half;
         }
     }
-    memmove(bl->s + at + 1, bl->s + at, (bl->n - at) * sizeof *bl->s);
-    memmove(bl->clk + at + 1, bl->clk + at, (bl->n - at) * sizeof *bl->clk);
-    bl->s[at] = it;
-    bl->clk[at] = it->id.clock;
+    if (bl->s == NULL && at == bl->n && h == bl->h0 + bl->n) {
+        bl->n++;
+        return 0;
+    }
+    if (explicit_block(c->doc, bl))
+        return pkc_error_code(PKC_ERR_NOMEM);
+    memmove(bl->s->h + at + 1, bl->s->h + at, (bl->n - at) * sizeof *bl->s->h);
+    memmove(bl->s->clk + at + 1, bl->s->clk + at, (bl->n - at) * sizeof *bl->s->clk);
+    bl->s->h[at] = h;
+    bl->s->clk[at] = it->id.clock;
     bl->n++;
     return 0;
 }
@@ -888,18 +949,35 @@ int ycl_insert_after(yclient *c, ypos p, yitem *it)
 /* keeps first[] right after the struct at p changed its clock or went */
 static void fix_first(yclient *c, uint32_t b)
 {
-    if (b < c->nb && c->b[b]->n)
-        c->first[b] = c->b[b]->s[0]->id.clock;
+    if (b < c->nb && c->b[b].n)
+        c->first[b] = ycl_at(c, (ypos){b, 0})->id.clock;
+}
+
+int ycl_removable(yclient *c, ypos p)
+{
+    yblock *bl = &c->b[p.b];
+    if (bl->s == NULL && p.i > 0 && p.i + 1 < bl->n && explicit_block(c->doc, bl))
+        return pkc_error_code(PKC_ERR_NOMEM);
+    return 0;
 }
 
 void ycl_remove(yclient *c, ypos p)
 {
-    yblock *bl = c->b[p.b];
-    memmove(bl->s + p.i, bl->s + p.i + 1, (bl->n - p.i - 1) * sizeof *bl->s);
-    memmove(bl->clk + p.i, bl->clk + p.i + 1, (bl->n - p.i - 1) * sizeof *bl->clk);
+    yblock *bl = &c->b[p.b];
+    if (bl->s == NULL && p.i == 0) {
+        bl->h0++;
+    } else if (bl->s || p.i + 1 < bl->n) {
+        /* callers make sure with ycl_removable that this cannot fail (a
+         * struct just inserted is never in the middle of such a block) */
+        if (explicit_block(c->doc, bl))
+            return;
+        uint32_t k = bl->n - p.i - 1;
+        memmove(bl->s->h + p.i, bl->s->h + p.i + 1, k * sizeof *bl->s->h);
+        memmove(bl->s->clk + p.i, bl->s->clk + p.i + 1, k * sizeof *bl->s->clk);
+    }
     bl->n--;
     if (bl->n == 0 && c->nb > 1) {
-        free(bl);
+        free(bl->s);
         memmove(c->b + p.b, c->b + p.b + 1, (c->nb - p.b - 1) * sizeof *c->b);
         memmove(c->first + p.b, c->first + p.b + 1, (c->nb - p.b - 1) * sizeof *c->first);
         c->nb--;
@@ -912,7 +990,7 @@ size_t ycl_count(const yclient *c)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < c->nb; i++)
-        n += c->b[i]->n;
+        n += c->b[i].n;
     return n;
 }
 
@@ -1074,14 +1152,10 @@ yitem *yc_clean_end(pkc_ytxn *txn, uint32_t cix, uint32_t clock)
 /* ------------------------------------------------------------------------ */
 /* Merging                                                                  */
 
-int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
+int yc_mergeable(const yitem *left, const yitem *right)
 {
-    if (left->kind == YC_GC || right->kind == YC_GC) {
-        if (left->kind != YC_GC || right->kind != YC_GC)
-            return 0;
-        left->len += right->len;
-        return 1;
-    }
+    if (left->kind == YC_GC || right->kind == YC_GC)
+        return left->kind == YC_GC && right->kind == YC_GC;
     if (left->kind != right->kind || left->right != yi_h(right))
         return 0;
     if (!(right->flags & YF_ORIGIN) || right->origin.client != left->id.client ||
@@ -1096,6 +1170,25 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
         return 0;
     if ((left->flags & YF_REDONE) || (right->flags & YF_REDONE))
         return 0;
+    switch (left->kind) {
+    case YC_STRING:
+    case YC_ANY:
+    case YC_JSON:
+    case YC_DELETED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
+{
+    if (!yc_mergeable(left, right))
+        return 0;
+    if (left->kind == YC_GC) {
+        left->len += right->len;
+        return 1;
+    }
     switch (left->kind) {
     case YC_STRING:
     case YC_ANY:

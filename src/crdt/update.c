@@ -388,9 +388,9 @@ static int write_clients(pkc_buf *b, const pkc_ydoc *doc,
         uint32_t clock = sm[k].clock;
         ypos p = ycl_find(c, clock);
         /* count the structs from p to the end */
-        size_t cnt = c->b[p.b]->n - p.i;
+        size_t cnt = c->b[p.b].n - p.i;
         for (uint32_t bi = p.b + 1; bi < c->nb; bi++)
-            cnt += c->b[bi]->n;
+            cnt += c->b[bi].n;
         pkc_buf_push_varuint(b, cnt);
         pkc_buf_push_varuint(b, c->id);
         pkc_buf_push_varuint(b, clock);
