@@ -333,6 +333,7 @@ typedef struct yclient {
     uint32_t alen, acap;
     uint32_t alive;     /* bytes of alen that items use */
     uint32_t compact_mark; /* in doc->compact */
+    uint32_t fb, fi;    /* where ycl_find found the last struct (a hint) */
 } yclient;
 
 typedef struct ypos {
@@ -715,11 +716,11 @@ int yc_content_slice(const pkc_ydoc *doc, const yitem *it, uint32_t from, pkc_bu
 /* Byte offset of element k of an Any / JSON item (O(1) for long items). */
 size_t yc_elem_offset(const pkc_ydoc *doc, const yitem *it, uint32_t k);
 void yc_offs_free(pkc_ydoc *doc);
-/* Tries to merge `right` into `left` (Item.mergeWith + store removal by the
- * caller); returns 1 if merged. */
+/* Whether `right` would merge into `left` (Item.mergeWith's rules). */
+int yc_mergeable(const pkc_ydoc *doc, const yitem *left, const yitem *right);
+/* Merges `right` into `left` (yc_mergeable); the caller removes right from
+ * the store. Returns 0 when out of memory (they stay apart), else 1. */
 int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right);
-/* Whether they would merge (no change). */
-int yc_mergeable(const yitem *left, const yitem *right);
 
 /* Countable / kind helpers. */
 static inline int yc_kind_countable(uint8_t kind)

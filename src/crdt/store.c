@@ -246,9 +246,20 @@ static void bigcn_drop(pkc_ydoc *doc, const yitem *it)
     }
 }
 
+static int set_big_cn(pkc_ydoc *doc, yitem *it, uint32_t n);
+
 /* Sets the item's byte count; PKC_ERR_NOMEM (nothing changed) only when a
  * count of 0x3fff or more is new to the item. */
-static int set_cn(pkc_ydoc *doc, yitem *it, uint32_t n)
+static inline int set_cn(pkc_ydoc *doc, yitem *it, uint32_t n)
+{
+    if (n < YC_CN_BIG && it->cn != YC_CN_BIG) {
+        it->cn = n;
+        return 0;
+    }
+    return set_big_cn(doc, it, n);
+}
+
+static int set_big_cn(pkc_ydoc *doc, yitem *it, uint32_t n)
 {
     if (n < YC_CN_BIG) {
         if (it->cn == YC_CN_BIG)
@@ -392,6 +403,8 @@ int yc_set_fmt(pkc_ydoc *doc, yitem *it, yfmt *f)
 
 void yc_content_free(pkc_ydoc *doc, yitem *it)
 {
+    if (it->kind == YC_DELETED || it->kind == YC_GC)
+        return; /* (content is 0 for these) */
     if (it->kind == YC_FORMAT) {
         if (it->content) {
             yfmt *f = doc->fmts[it->content];
@@ -836,10 +849,34 @@ static inline uint32_t block_le(const pkc_ydoc *doc, const yblock *bl, uint32_t 
 
 ypos ycl_find(const yclient *c, uint32_t clock)
 {
+    /* recent structs are looked up most: try the last one */
     uint32_t last = c->nb - 1;
-    /* recent structs are looked up most: try the last block first */
-    uint32_t b = c->first[last] <= clock ? last : last_le(c->first, last, clock);
-    ypos p = {b, block_le(c->doc, &c->b[b], clock)};
+    const yblock *bl = &c->b[last];
+    ypos p = {last, bl->n - 1};
+    if ((bl->s ? bl->s->clk[p.i] : yc_item(c->doc, bl->h0 + p.i)->id.clock) <= clock)
+        return p;
+    /* lookups often go through the history in order: try where the last
+     * one ended and the struct after it */
+    p.b = c->fb;
+    p.i = c->fi;
+    if (p.b < c->nb && p.i < c->b[p.b].n) {
+        const yitem *it = ycl_at(c, p);
+        if (it->id.clock <= clock) {
+            if (clock - it->id.clock < it->len)
+                return p;
+            if (ycl_next(c, &p)) {
+                it = ycl_at(c, p);
+                if (it->id.clock <= clock && clock - it->id.clock < it->len)
+                    goto found;
+            }
+        }
+    }
+    p.b = c->first[last] <= clock ? last : last_le(c->first, last, clock);
+    p.i = block_le(c->doc, &c->b[p.b], clock);
+found:;
+    yclient *m = (yclient *)c; /* the hint is a cache, not a change */
+    m->fb = p.b;
+    m->fi = p.i;
     return p;
 }
 
@@ -1152,11 +1189,11 @@ yitem *yc_clean_end(pkc_ytxn *txn, uint32_t cix, uint32_t clock)
 /* ------------------------------------------------------------------------ */
 /* Merging                                                                  */
 
-int yc_mergeable(const yitem *left, const yitem *right)
+int yc_mergeable(const pkc_ydoc *doc, const yitem *left, const yitem *right)
 {
     if (left->kind == YC_GC || right->kind == YC_GC)
         return left->kind == YC_GC && right->kind == YC_GC;
-    if (left->kind != right->kind || left->right != yi_h(right))
+    if (left->kind != right->kind || yi_right(doc, left) != right)
         return 0;
     if (!(right->flags & YF_ORIGIN) || right->origin.client != left->id.client ||
         right->origin.clock != left->id.clock + left->len - 1)
@@ -1183,8 +1220,6 @@ int yc_mergeable(const yitem *left, const yitem *right)
 
 int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
 {
-    if (!yc_mergeable(left, right))
-        return 0;
     if (left->kind == YC_GC) {
         left->len += right->len;
         return 1;

@@ -210,7 +210,8 @@ static uint32_t merge_lefts(pkc_ydoc *doc, uint32_t cix, ypos *pp)
         if (yi_deleted(left) != yi_deleted(right) || (left->kind == YC_GC) != (right->kind == YC_GC))
             break;
         /* (out of memory for the store: keep them apart, still correct) */
-        if (!yc_mergeable(left, right) || ycl_removable(c, p) || !yc_merge_items(doc, left, right))
+        if (!yc_mergeable(doc, left, right) || ycl_removable(c, p) ||
+            !yc_merge_items(doc, left, right))
             break;
         ykey *key = yi_psub(doc, right);
         if (key && key->val == right)
