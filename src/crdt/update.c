@@ -648,6 +648,28 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
     }
 }
 
+/* Content bytes a decoded struct brings (as stored, yc_set_bytes). */
+static size_t dec_bytes(const ydec *s)
+{
+    pkc_reader r;
+    uint64_t v;
+    switch (s->kind) {
+    case YC_STRING:
+    case YC_BINARY:
+    case YC_EMBED:
+        pkc_reader_init(&r, s->content, s->content_len);
+        return yrd_varuint(&r, &v) ? 0 : (size_t)v;
+    case YC_ANY:
+    case YC_JSON:
+        pkc_reader_init(&r, s->content, s->content_len);
+        return yrd_varuint(&r, &v) ? 0 : pkc_reader_left(&r);
+    case YC_DOC:
+        return s->content_len;
+    default:
+        return 0;
+    }
+}
+
 /* Per-client reader over the decoded structs. */
 typedef struct yref {
     uint64_t client;
@@ -955,8 +977,20 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
             rc = pkc_error_code(PKC_ERR_NOMEM);
             goto done;
         }
-        for (size_t j = i; j < k; j++)
+        size_t bytes = 0;
+        for (size_t j = i; j < k; j++) {
             r.refs[j - i] = &u->s[j];
+            bytes += dec_bytes(&u->s[j]);
+        }
+        /* a client's first content (loading a document): an arena of just
+         * the size it needs */
+        uint32_t cix;
+        if (bytes &&
+            ((rc = yc_client_get(doc, r.client, &cix)) || (rc = yc_arena_expect(doc, cix, bytes)))) {
+            free(r.refs);
+            a.ncr--;
+            goto done;
+        }
         i = k;
     }
     if (a.ncr == 0)
