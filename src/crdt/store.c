@@ -855,23 +855,33 @@ ypos ycl_find(const yclient *c, uint32_t clock)
     ypos p = {last, bl->n - 1};
     if ((bl->s ? bl->s->clk[p.i] : yc_item(c->doc, bl->h0 + p.i)->id.clock) <= clock)
         return p;
-    /* lookups often go through the history in order: try where the last
-     * one ended and the struct after it */
+    /* lookups often go through the history in order (delete sets, both
+     * ways): try the block where the last one ended, and there the struct
+     * it found and its neighbours (structs cover the clocks without gaps) */
     p.b = c->fb;
-    p.i = c->fi;
-    if (p.b < c->nb && p.i < c->b[p.b].n) {
-        const yitem *it = ycl_at(c, p);
-        if (it->id.clock <= clock) {
-            if (clock - it->id.clock < it->len)
-                return p;
-            if (ycl_next(c, &p)) {
-                it = ycl_at(c, p);
-                if (it->id.clock <= clock && clock - it->id.clock < it->len)
+    if (p.b < last && c->first[p.b] <= clock && clock < c->first[p.b + 1]) {
+        bl = &c->b[p.b];
+        p.i = c->fi;
+        if (p.i < bl->n) {
+            const yitem *it = ycl_at(c, p);
+            if (it->id.clock <= clock) {
+                if (clock - it->id.clock < it->len)
+                    return p;
+                if (p.i + 1 < bl->n) {
+                    p.i++;
+                    it = ycl_at(c, p);
+                    if (clock - it->id.clock < it->len)
+                        goto found;
+                }
+            } else if (p.i > 0) {
+                p.i--;
+                if (ycl_at(c, p)->id.clock <= clock)
                     goto found;
             }
         }
+    } else {
+        p.b = c->first[last] <= clock ? last : last_le(c->first, last, clock);
     }
-    p.b = c->first[last] <= clock ? last : last_le(c->first, last, clock);
     p.i = block_le(c->doc, &c->b[p.b], clock);
 found:;
     yclient *m = (yclient *)c; /* the hint is a cache, not a change */
