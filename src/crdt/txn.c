@@ -216,8 +216,12 @@ static uint32_t merge_lefts(pkc_ydoc *doc, uint32_t cix, ypos *pp)
         ykey *key = yi_psub(doc, right);
         if (key && key->val == right)
             key->val = left;
+        uint32_t h = yb_h(&c->b[p.b], p.i);
         ycl_remove(c, p);
-        yc_item_release(doc, right);
+        /* its content is left's now: only the item goes back to the pool */
+        right->kind = YC_FREE;
+        right->right = doc->free_items;
+        doc->free_items = h;
         merged++;
         p = q;
     }
