@@ -38,7 +38,9 @@ const char *yc_doc_check(const pkc_ydoc *doc, char *buf, size_t n)
                     return fail(buf, n, "client %llu: block %u: bad handle", (unsigned long long)c->id,
                                 bi);
                 const yitem *it = yc_item(doc, h);
-                if (yi_h(it) != h || it->kind == YC_FREE || (c->b[bi].s && c->b[bi].s->clk[k] != it->id.clock))
+                const yblock *bl = &c->b[bi];
+                if (yi_h(it) != h || it->kind == YC_FREE ||
+                    (bl->off && (bl->base > it->id.clock || bl->base + bl->off[k] != it->id.clock)))
                     return fail(buf, n, "client %llu: block %u: freed or misplaced item",
                                 (unsigned long long)c->id, bi);
                 if (it->id.clock != expect || it->id.client != ci || it->len == 0)

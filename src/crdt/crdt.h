@@ -297,22 +297,22 @@ struct ybranch {
 
 /* Structs of one client in clock order, YB_CAP (at most) per block. Blocks
  * of structs whose items were allocated one after the other (a loaded
- * document, appended structs) hold just the first handle; others their
- * handles and clocks (searched without loading items). */
-typedef struct yslots {
-    uint32_t h[YB_CAP];
-    uint32_t clk[YB_CAP];
-} yslots;
-
+ * document, appended structs) hold just the first handle, others all of
+ * them. Their clocks are kept as 16-bit offsets, so that a block is
+ * searched without loading items (when a clock is 65536 or more past the
+ * block's base, the items are searched instead). */
 typedef struct yblock {
     uint32_t n;
-    uint32_t h0;  /* s == NULL: the handles are h0, h0 + 1, ..., h0 + n - 1 */
-    yslots *s;
+    uint32_t h0;   /* h == NULL: the handles are h0, h0 + 1, ..., h0 + n - 1 */
+    uint32_t base; /* a clock at or before the first struct's */
+    uint32_t spare;
+    uint32_t *h;   /* NULL, or the handles (room for YB_CAP) */
+    uint16_t *off; /* NULL, or clock - base of each struct (room for YB_CAP) */
 } yblock;
 
 static inline uint32_t yb_h(const yblock *bl, uint32_t i)
 {
-    return bl->s ? bl->s->h[i] : bl->h0 + i;
+    return bl->h ? bl->h[i] : bl->h0 + i;
 }
 
 typedef struct yclient {
@@ -450,6 +450,7 @@ struct pkc_ydoc {
     uint32_t ncl, capcl;
     uint32_t *clslot; /* hash of client ids -> index + 1 */
     uint32_t nclslot;
+    uint32_t clhint;  /* index + 1 of the client found last (a cache) */
 
     ymap roots;       /* name -> ybranch */
     /* what items belong to (yitem.owner): a type's list (k NULL) or one of

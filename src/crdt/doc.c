@@ -59,8 +59,10 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
     pkc_buf_free(&doc->ubuf);
     for (uint32_t i = 0; i < doc->ncl; i++) {
         yclient *c = &doc->cl[i];
-        for (uint32_t b = 0; b < c->nb; b++)
-            free(c->b[b].s);
+        for (uint32_t b = 0; b < c->nb; b++) {
+            free(c->b[b].h);
+            free(c->b[b].off);
+        }
         free(c->b);
         free(c->first);
         free(c->arena);

@@ -758,6 +758,11 @@ static uint32_t hash64(uint64_t x)
 
 int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix)
 {
+    /* updates name the same few clients again and again */
+    if (doc->clhint && doc->cl[doc->clhint - 1].id == id) {
+        *ix = doc->clhint - 1;
+        return 1;
+    }
     if (doc->nclslot == 0)
         return 0;
     uint32_t mask = doc->nclslot - 1;
@@ -767,6 +772,7 @@ int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix)
             return 0;
         if (doc->cl[x - 1].id == id) {
             *ix = x - 1;
+            ((pkc_ydoc *)doc)->clhint = x; /* a cache, not a change */
             return 1;
         }
     }
@@ -822,14 +828,27 @@ static inline uint32_t last_le(const uint32_t *a, uint32_t n, uint32_t key)
     return base;
 }
 
+/* The last index in a[0..n) (n > 0, a ascending, a[0] <= key) with
+ * a[i] <= key, for 16-bit offsets. */
+static inline uint32_t last_le16(const uint16_t *a, uint32_t n, uint32_t key)
+{
+    uint32_t base = 0;
+    while (n > 1) {
+        uint32_t half = n / 2;
+        base = a[base + half] <= key ? base + half : base;
+        n -= half;
+    }
+    return base;
+}
+
 /* The last index in block bl (n > 0, clock of the first <= key) whose
  * struct starts at or before key. */
 static inline uint32_t block_le(const pkc_ydoc *doc, const yblock *bl, uint32_t key)
 {
     uint32_t base = 0, n = bl->n;
-    if (bl->s)
-        return last_le(bl->s->clk, n, key);
-    if ((bl->h0 >> YC_CHUNK_BITS) == ((bl->h0 + n - 1) >> YC_CHUNK_BITS)) {
+    if (bl->off)
+        return last_le16(bl->off, n, key - bl->base > 0xffff ? 0xffff : key - bl->base);
+    if (bl->h == NULL && (bl->h0 >> YC_CHUNK_BITS) == ((bl->h0 + n - 1) >> YC_CHUNK_BITS)) {
         /* consecutive items in one chunk */
         const yitem *a = yc_item(doc, bl->h0);
         while (n > 1) {
@@ -841,10 +860,15 @@ static inline uint32_t block_le(const pkc_ydoc *doc, const yblock *bl, uint32_t 
     }
     while (n > 1) {
         uint32_t half = n / 2;
-        base = yc_item(doc, bl->h0 + base + half)->id.clock <= key ? base + half : base;
+        base = yc_item(doc, yb_h(bl, base + half))->id.clock <= key ? base + half : base;
         n -= half;
     }
     return base;
+}
+
+static inline uint32_t block_clock(const pkc_ydoc *doc, const yblock *bl, uint32_t i)
+{
+    return bl->off ? bl->base + bl->off[i] : yc_item(doc, yb_h(bl, i))->id.clock;
 }
 
 ypos ycl_find(const yclient *c, uint32_t clock)
@@ -853,7 +877,7 @@ ypos ycl_find(const yclient *c, uint32_t clock)
     uint32_t last = c->nb - 1;
     const yblock *bl = &c->b[last];
     ypos p = {last, bl->n - 1};
-    if ((bl->s ? bl->s->clk[p.i] : yc_item(c->doc, bl->h0 + p.i)->id.clock) <= clock)
+    if (block_clock(c->doc, bl, p.i) <= clock)
         return p;
     /* lookups often go through the history in order (delete sets, both
      * ways): try the block where the last one ended, and there the struct
@@ -911,20 +935,53 @@ static int insert_block(yclient *c, uint32_t at)
     return 0;
 }
 
-/* gives a block of consecutive handles its handle and clock arrays */
-static int explicit_block(const pkc_ydoc *doc, yblock *bl)
+/* gives a block of consecutive handles its handle array */
+static int explicit_block(yblock *bl)
 {
-    if (bl->s)
+    if (bl->h)
         return 0;
-    yslots *s = malloc(sizeof *s);
-    if (s == NULL)
+    uint32_t *h = malloc(YB_CAP * sizeof *h);
+    if (h == NULL)
         return PKC_ERR_NOMEM;
-    for (uint32_t i = 0; i < bl->n; i++) {
-        s->h[i] = bl->h0 + i;
-        s->clk[i] = yc_item(doc, bl->h0 + i)->id.clock;
-    }
-    bl->s = s;
+    for (uint32_t i = 0; i < bl->n; i++)
+        h[i] = bl->h0 + i;
+    bl->h = h;
     return 0;
+}
+
+/* (Re)computes a block's clock offsets from base, the clock of its first
+ * struct; without them (too far apart, out of memory) it is searched by its
+ * items. */
+static void block_offsets(const pkc_ydoc *doc, yblock *bl)
+{
+    if (bl->n == 0)
+        return;
+    uint32_t base = yc_item(doc, yb_h(bl, 0))->id.clock;
+    if (bl->off == NULL && (bl->off = malloc(YB_CAP * sizeof *bl->off)) == NULL)
+        return;
+    for (uint32_t i = 0; i < bl->n; i++) {
+        uint32_t d = yc_item(doc, yb_h(bl, i))->id.clock - base;
+        if (d > 0xffff) {
+            free(bl->off);
+            bl->off = NULL;
+            return;
+        }
+        bl->off[i] = (uint16_t)d;
+    }
+    bl->base = base;
+}
+
+/* records struct i's clock (the others are in place) */
+static void block_set_clock(yblock *bl, uint32_t i, uint32_t clock)
+{
+    if (bl->off == NULL)
+        return;
+    if (clock - bl->base > 0xffff) {
+        free(bl->off);
+        bl->off = NULL;
+        return;
+    }
+    bl->off[i] = (uint16_t)(clock - bl->base);
 }
 
 int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it)
@@ -937,12 +994,15 @@ int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it)
     if (bl->n == 0) {
         c->first[c->nb - 1] = it->id.clock;
         bl->h0 = h;
-    } else if (bl->s || h != bl->h0 + bl->n) {
-        if (explicit_block(doc, bl))
-            return pkc_error_code(PKC_ERR_NOMEM);
-        bl->s->h[bl->n] = h;
-        bl->s->clk[bl->n] = it->id.clock;
+        bl->base = it->id.clock;
+        if (bl->off == NULL)
+            bl->off = malloc(YB_CAP * sizeof *bl->off); /* NULL: items are searched */
     }
+    if (bl->h == NULL && h != bl->h0 + bl->n && explicit_block(bl))
+        return pkc_error_code(PKC_ERR_NOMEM);
+    if (bl->h)
+        bl->h[bl->n] = h;
+    block_set_clock(bl, bl->n, it->id.clock);
     bl->n++;
     c->state = it->id.clock + it->len;
     return 0;
@@ -955,22 +1015,31 @@ int ycl_insert_after(yclient *c, ypos p, yitem *it)
     if (bl->n == YB_CAP) {
         /* split: the upper half goes to a new block */
         uint32_t half = YB_CAP / 2;
-        yslots *s = NULL;
-        if (bl->s && (s = malloc(sizeof *s)) == NULL)
+        uint32_t *hs = NULL;
+        if (bl->h && (hs = malloc(YB_CAP * sizeof *hs)) == NULL)
             return pkc_error_code(PKC_ERR_NOMEM);
         if (insert_block(c, p.b + 1)) {
-            free(s);
+            free(hs);
             return pkc_error_code(PKC_ERR_NOMEM);
         }
         bl = &c->b[p.b];
         yblock *nb = &c->b[p.b + 1];
         nb->n = YB_CAP - half;
-        if (bl->s) {
-            memcpy(s->h, bl->s->h + half, nb->n * sizeof *s->h);
-            memcpy(s->clk, bl->s->clk + half, nb->n * sizeof *s->clk);
-            nb->s = s;
+        if (bl->h) {
+            memcpy(hs, bl->h + half, nb->n * sizeof *hs);
+            nb->h = hs;
         } else {
             nb->h0 = bl->h0 + half;
+        }
+        if (bl->off) {
+            /* the upper half's offsets from its own first clock */
+            if ((nb->off = malloc(YB_CAP * sizeof *nb->off)) != NULL) {
+                nb->base = bl->base + bl->off[half];
+                for (uint32_t i = 0; i < nb->n; i++)
+                    nb->off[i] = (uint16_t)(bl->off[half + i] - bl->off[half]);
+            }
+        } else {
+            block_offsets(c->doc, nb);
         }
         bl->n = half;
         c->first[p.b + 1] = ycl_at(c, (ypos){p.b + 1, 0})->id.clock;
@@ -979,16 +1048,18 @@ int ycl_insert_after(yclient *c, ypos p, yitem *it)
             at -= half;
         }
     }
-    if (bl->s == NULL && at == bl->n && h == bl->h0 + bl->n) {
+    if (bl->h == NULL && at == bl->n && h == bl->h0 + bl->n) {
+        block_set_clock(bl, at, it->id.clock);
         bl->n++;
         return 0;
     }
-    if (explicit_block(c->doc, bl))
+    if (explicit_block(bl))
         return pkc_error_code(PKC_ERR_NOMEM);
-    memmove(bl->s->h + at + 1, bl->s->h + at, (bl->n - at) * sizeof *bl->s->h);
-    memmove(bl->s->clk + at + 1, bl->s->clk + at, (bl->n - at) * sizeof *bl->s->clk);
-    bl->s->h[at] = h;
-    bl->s->clk[at] = it->id.clock;
+    memmove(bl->h + at + 1, bl->h + at, (bl->n - at) * sizeof *bl->h);
+    bl->h[at] = h;
+    if (bl->off)
+        memmove(bl->off + at + 1, bl->off + at, (bl->n - at) * sizeof *bl->off);
+    block_set_clock(bl, at, it->id.clock);
     bl->n++;
     return 0;
 }
@@ -1003,7 +1074,7 @@ static void fix_first(yclient *c, uint32_t b)
 int ycl_removable(yclient *c, ypos p)
 {
     yblock *bl = &c->b[p.b];
-    if (bl->s == NULL && p.i > 0 && p.i + 1 < bl->n && explicit_block(c->doc, bl))
+    if (bl->h == NULL && p.i > 0 && p.i + 1 < bl->n && explicit_block(bl))
         return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }
@@ -1011,20 +1082,22 @@ int ycl_removable(yclient *c, ypos p)
 void ycl_remove(yclient *c, ypos p)
 {
     yblock *bl = &c->b[p.b];
-    if (bl->s == NULL && p.i == 0) {
+    uint32_t k = bl->n - p.i - 1; /* structs after p */
+    if (bl->h == NULL && p.i == 0) {
         bl->h0++;
-    } else if (bl->s || p.i + 1 < bl->n) {
+    } else if (bl->h || k) {
         /* callers make sure with ycl_removable that this cannot fail (a
          * struct just inserted is never in the middle of such a block) */
-        if (explicit_block(c->doc, bl))
+        if (explicit_block(bl))
             return;
-        uint32_t k = bl->n - p.i - 1;
-        memmove(bl->s->h + p.i, bl->s->h + p.i + 1, k * sizeof *bl->s->h);
-        memmove(bl->s->clk + p.i, bl->s->clk + p.i + 1, k * sizeof *bl->s->clk);
+        memmove(bl->h + p.i, bl->h + p.i + 1, k * sizeof *bl->h);
     }
+    if (bl->off)
+        memmove(bl->off + p.i, bl->off + p.i + 1, k * sizeof *bl->off);
     bl->n--;
     if (bl->n == 0 && c->nb > 1) {
-        free(bl->s);
+        free(bl->h);
+        free(bl->off);
         memmove(c->b + p.b, c->b + p.b + 1, (c->nb - p.b - 1) * sizeof *c->b);
         memmove(c->first + p.b, c->first + p.b + 1, (c->nb - p.b - 1) * sizeof *c->first);
         c->nb--;
