@@ -241,6 +241,12 @@ yitem *yst_last(const ybranch *b);
 void yst_remove(ybranch *b, yitem *it);
 /* The item's weight changed by `delta` (delete, split, merge). */
 void yst_add_weight(yitem *it, int64_t delta);
+/* left (in the tree) was just split: right (not yet in it) follows it,
+ * both with their weights now. PKC_ERR_NOMEM. */
+int yst_split(ybranch *b, yitem *left, yitem *right);
+/* right (its list neighbour) merged into left: its weight goes to left and
+ * it leaves the tree. */
+void yst_merge(ybranch *b, yitem *left, yitem *right);
 /* The item whose weight covers unit `index` (< the tree's total), and the
  * offset of that unit inside it. NULL when out of memory (building). */
 yitem *yst_find(const ybranch *b, uint64_t index, uint32_t *offset);

@@ -233,6 +233,43 @@ int yst_insert_after(ybranch *b, yitem *after, yitem *it)
     return 0;
 }
 
+int yst_split(ybranch *b, yitem *left, yitem *right)
+{
+    ynode *n = yi_leaf(left);
+    if (n->n < YN_ORDER && yi_leaf_room(right) == 0) {
+        /* in left's leaf: the leaf's weight (and so its ancestors') stays */
+        uint32_t i = slot_of(n, left);
+        memmove(n->c + i + 2, n->c + i + 1, (n->n - i - 1) * sizeof *n->c);
+        memmove(n->w + i + 2, n->w + i + 1, (n->n - i - 1) * sizeof *n->w);
+        n->w[i] = yi_weight(left);
+        n->c[i + 1] = right;
+        n->w[i + 1] = yi_weight(right);
+        n->n++;
+        yi_set_leaf(right, n);
+        return 0;
+    }
+    yst_add_weight(left, (int64_t)yi_weight(left) - (int64_t)n->w[slot_of(n, left)]);
+    return yst_insert_after(b, left, right);
+}
+
+void yst_merge(ybranch *b, yitem *left, yitem *right)
+{
+    ynode *n = yi_leaf(right);
+    if (n && n == yi_leaf(left)) {
+        /* in one leaf: the leaf's weight (and so its ancestors') stays */
+        uint32_t i = slot_of(n, right);
+        n->w[slot_of(n, left)] += n->w[i];
+        memmove(n->c + i, n->c + i + 1, (n->n - i - 1) * sizeof *n->c);
+        memmove(n->w + i, n->w + i + 1, (n->n - i - 1) * sizeof *n->w);
+        n->n--;
+        yi_set_leaf(right, NULL);
+        return;
+    }
+    uint64_t w = n ? n->w[slot_of(n, right)] : 0;
+    yst_remove(b, right);
+    yst_add_weight(left, (int64_t)w);
+}
+
 void yst_add_weight(yitem *it, int64_t delta)
 {
     ynode *n = yi_leaf(it);

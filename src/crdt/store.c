@@ -1228,7 +1228,6 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
             yc_redone_set(doc, right, to);
         }
     }
-    uint32_t wl_before = yi_weight(left);
     uint32_t rh = yi_h(right);
     yitem *rr = yi_right(doc, right);
     left->len = diff;
@@ -1240,11 +1239,8 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
     ykey *key = yi_psub(doc, right);
     if (key && right->right == 0)
         key->val = right;
-    if (yi_leaf(left)) {
-        yst_add_weight(left, (int64_t)yi_weight(left) - (int64_t)wl_before);
-        if (yst_insert_after(yi_parent(doc, left), left, right))
-            goto nomem;
-    }
+    if (yi_leaf(left) && yst_split(yi_parent(doc, left), left, right))
+        goto nomem;
     return right;
 nomem:
     pkc_error_code(PKC_ERR_NOMEM);
@@ -1343,11 +1339,8 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
     }
     if (right->flags & YF_KEEP)
         left->flags |= YF_KEEP;
-    uint32_t wr = yi_weight(right);
-    if (yi_leaf(right)) {
-        yst_remove(yi_parent(doc, left), right);
-        yst_add_weight(left, wr);
-    }
+    if (yi_leaf(right))
+        yst_merge(yi_parent(doc, left), left, right);
     left->right = right->right;
     if (left->right)
         yi_right(doc, left)->left = yi_h(left);
