@@ -904,4 +904,22 @@ static inline int yrd_varuint(pkc_reader *r, uint64_t *v)
     return pkc_reader_varuint(r, v);
 }
 
+/* pkc_buf_push_varuint, written in place when there is room (encoders
+ * write several per struct). */
+static inline int ywr_varuint(pkc_buf *b, uint64_t v)
+{
+    if (b->err == 0 && b->cap - b->len >= PKC_VARUINT_MAX_BYTES &&
+        b->limit - b->len >= PKC_VARUINT_MAX_BYTES) {
+        uint8_t *p = b->data + b->len;
+        while (v >= 0x80) {
+            *p++ = (uint8_t)(v | 0x80);
+            v >>= 7;
+        }
+        *p++ = (uint8_t)v;
+        b->len = (size_t)(p - b->data);
+        return 0;
+    }
+    return pkc_buf_push_varuint(b, v);
+}
+
 #endif

@@ -122,17 +122,17 @@ int yds_write(pkc_buf *b, const yds *ds)
     for (size_t i = 0; i < n; i++)
         if (i == 0 || ds->r[ord[i]].client != ds->r[ord[i - 1]].client)
             nclients++;
-    pkc_buf_push_varuint(b, nclients);
+    ywr_varuint(b, nclients);
     for (size_t i = 0; i < n;) {
         uint64_t c = ds->r[ord[i]].client;
         size_t k = i;
         while (k < n && ds->r[ord[k]].client == c)
             k++;
-        pkc_buf_push_varuint(b, c);
-        pkc_buf_push_varuint(b, k - i);
+        ywr_varuint(b, c);
+        ywr_varuint(b, k - i);
         for (; i < k; i++) {
-            pkc_buf_push_varuint(b, ds->r[ord[i]].clock);
-            pkc_buf_push_varuint(b, ds->r[ord[i]].len);
+            ywr_varuint(b, ds->r[ord[i]].clock);
+            ywr_varuint(b, ds->r[ord[i]].len);
         }
     }
     if (ord != small)
@@ -255,10 +255,10 @@ static int write_content(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint3
     uint32_t cn = yi_cn(doc, it);
     switch (it->kind) {
     case YC_DELETED:
-        return pkc_buf_push_varuint(b, it->len - offset);
+        return ywr_varuint(b, it->len - offset);
     case YC_JSON:
     case YC_ANY:
-        pkc_buf_push_varuint(b, it->len - offset);
+        ywr_varuint(b, it->len - offset);
         if (offset == 0)
             return pkc_buf_push(b, p, cn);
         return yc_content_slice(doc, it, offset, b);
@@ -272,7 +272,7 @@ static int write_content(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint3
         if (!mid)
             return pkc_buf_push_varstring(b, (const char *)p + off, cn - off);
         /* a split surrogate pair: Yjs writes the lone half as U+FFFD */
-        pkc_buf_push_varuint(b, cn - off - 4 + 3);
+        ywr_varuint(b, cn - off - 4 + 3);
         pkc_buf_push(b, "\xef\xbf\xbd", 3);
         return pkc_buf_push(b, p + off + 4, cn - off - 4);
     }
@@ -285,7 +285,7 @@ static int write_content(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint3
     }
     case YC_TYPE: {
         const ybranch *t = yi_type(doc, it);
-        pkc_buf_push_varuint(b, t->tref);
+        ywr_varuint(b, t->tref);
         if (t->tref == PKC_YXML_ELEMENT || t->tref == PKC_YXML_HOOK)
             pkc_buf_push_varstring(b, t->name ? t->name : "", t->name_len);
         return b->err;
@@ -301,7 +301,7 @@ int yc_write_item(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint32_t off
 {
     if (it->kind == YC_GC) {
         pkc_buf_push_u8(b, 0);
-        return pkc_buf_push_varuint(b, it->len - offset);
+        return ywr_varuint(b, it->len - offset);
     }
     int has_origin = offset > 0 || (it->flags & YF_ORIGIN);
     int has_right = (it->flags & YF_RORIGIN) != 0;
@@ -315,22 +315,22 @@ int yc_write_item(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint32_t off
             o.client = it->id.client;
             o.clock = it->id.clock + offset - 1;
         }
-        pkc_buf_push_varuint(b, doc->cl[o.client].id);
-        pkc_buf_push_varuint(b, o.clock);
+        ywr_varuint(b, doc->cl[o.client].id);
+        ywr_varuint(b, o.clock);
     }
     if (has_right) {
-        pkc_buf_push_varuint(b, doc->cl[it->rorigin.client].id);
-        pkc_buf_push_varuint(b, it->rorigin.clock);
+        ywr_varuint(b, doc->cl[it->rorigin.client].id);
+        ywr_varuint(b, it->rorigin.clock);
     }
     if (!has_origin && !has_right) {
         const ybranch *parent = yi_parent(doc, it);
         if (parent->item == NULL) {
-            pkc_buf_push_varuint(b, 1);
+            ywr_varuint(b, 1);
             pkc_buf_push_varstring(b, parent->root->s, parent->root->len);
         } else {
-            pkc_buf_push_varuint(b, 0);
-            pkc_buf_push_varuint(b, doc->cl[parent->item->id.client].id);
-            pkc_buf_push_varuint(b, parent->item->id.clock);
+            ywr_varuint(b, 0);
+            ywr_varuint(b, doc->cl[parent->item->id.client].id);
+            ywr_varuint(b, parent->item->id.clock);
         }
         if (key)
             pkc_buf_push_varstring(b, key->s, key->len);
@@ -382,7 +382,7 @@ static int write_clients(pkc_buf *b, const pkc_ydoc *doc,
     }
     if (n > 1)
         qsort(sm, n, sizeof *sm, cmp_sm);
-    pkc_buf_push_varuint(b, n);
+    ywr_varuint(b, n);
     for (size_t k = 0; k < n; k++) {
         const yclient *c = &doc->cl[sm[k].cix];
         uint32_t clock = sm[k].clock;
@@ -391,9 +391,9 @@ static int write_clients(pkc_buf *b, const pkc_ydoc *doc,
         size_t cnt = c->b[p.b].n - p.i;
         for (uint32_t bi = p.b + 1; bi < c->nb; bi++)
             cnt += c->b[bi].n;
-        pkc_buf_push_varuint(b, cnt);
-        pkc_buf_push_varuint(b, c->id);
-        pkc_buf_push_varuint(b, clock);
+        ywr_varuint(b, cnt);
+        ywr_varuint(b, c->id);
+        ywr_varuint(b, clock);
         const yitem *first = ycl_at(c, p);
         int rc = yc_write_item(b, doc, first, clock - first->id.clock);
         while (rc == 0 && ycl_next(c, &p))
