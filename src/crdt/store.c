@@ -451,7 +451,13 @@ static void compact_client(pkc_ydoc *doc, uint32_t cix)
     }
     if (total > c->alen)
         return;
-    uint8_t *a = malloc(total ? (size_t)total : 1);
+    if (total == 0) {
+        free(c->arena);
+        c->arena = NULL;
+        c->alen = c->acap = c->alive = 0;
+        return;
+    }
+    uint8_t *a = malloc((size_t)total);
     if (a == NULL)
         return; /* later */
     uint32_t len = 0;
