@@ -4,6 +4,8 @@
  * (times in ms, sizes in bytes).
  *
  * Usage: bench-crdt INPUTS.json TRACE.json.gz MERGE_N
+ *        bench-crdt --mem TRACE.json.gz   (memory of the loaded B4 document;
+ *                                          run with glibc's tcache off)
  */
 #define _GNU_SOURCE
 #include <jansson.h>
@@ -190,7 +192,7 @@ static char *text_of(pkc_ydoc *d)
     return s;
 }
 
-/* load time (best of 3) and the heap the loaded document holds */
+/* load time (best of 3) */
 static void load_stats(json_t *o, const uint8_t *enc, size_t n)
 {
     double best = 1e18;
@@ -203,14 +205,32 @@ static void load_stats(json_t *o, const uint8_t *enc, size_t n)
         if (dt < best)
             best = dt;
     }
-    malloc_trim(0);
-    size_t before = heap_used();
-    pkc_ydoc *d = new_doc(100000, NULL);
-    apply(d, enc, n);
-    size_t after = heap_used();
-    pkc_ydoc_free(d);
     json_object_set_new(o, "load_ms", json_real(best));
-    json_object_set_new(o, "mem_bytes", json_integer((json_int_t)(after > before ? after - before : 0)));
+}
+
+/*
+ * What a loaded document holds: MEM_DOCS documents loaded and kept, the
+ * heap's growth divided by their number (yjs.mjs does the same). The heap
+ * is malloc's in-use chunks (headers and padding included) and mmapped
+ * blocks. glibc's thread cache keeps freed chunks counted as in use, so
+ * this runs in a process of its own with the cache off (bench/crdt/run sets
+ * GLIBC_TUNABLES=glibc.malloc.tcache_count=0); with it on, chunks taken
+ * from the cache during the load would not be counted.
+ */
+#define MEM_DOCS 4
+
+static size_t mem_per_doc(const uint8_t *enc, size_t n)
+{
+    pkc_ydoc *d[MEM_DOCS];
+    size_t before = heap_used();
+    for (int i = 0; i < MEM_DOCS; i++) {
+        d[i] = new_doc(100000 + (uint64_t)i, NULL);
+        apply(d[i], enc, n);
+    }
+    size_t after = heap_used();
+    for (int i = 0; i < MEM_DOCS; i++)
+        pkc_ydoc_free(d[i]);
+    return after > before ? (after - before) / MEM_DOCS : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -402,20 +422,21 @@ static json_t *read_trace(const char *path)
     return t;
 }
 
-static json_t *bench_b4(const char *trace_path, size_t merge_n)
+typedef struct edit {
+    size_t pos, del;
+    const char *ins;
+    size_t len;
+} edit;
+
+/* The trace's edits in order (strings borrowed from `trace`). */
+static edit *flatten(json_t *trace, size_t *count)
 {
-    json_t *trace = read_trace(trace_path);
     json_t *txns = json_object_get(trace, "txns");
-    /* flatten the edits first: the timed loop only edits */
     size_t ne = 0;
     size_t ti;
     json_t *tx;
     json_array_foreach(txns, ti, tx) ne += json_array_size(json_object_get(tx, "patches"));
-    struct edit {
-        size_t pos, del;
-        const char *ins;
-        size_t len;
-    } *e = malloc(ne * sizeof *e);
+    edit *e = malloc(ne * sizeof *e);
     ne = 0;
     json_array_foreach(txns, ti, tx)
     {
@@ -431,6 +452,52 @@ static json_t *bench_b4(const char *trace_path, size_t merge_n)
             ne++;
         }
     }
+    *count = ne;
+    return e;
+}
+
+static void edit_b4(pkc_ydoc *d, const edit *e, size_t ne)
+{
+    pkc_ytype *t = root(d, "text", PKC_YTEXT);
+    for (size_t i = 0; i < ne; i++) {
+        pkc_ytxn *txn;
+        int rc = pkc_ydoc_transact(d, NULL, &txn);
+        if (rc == 0 && e[i].del)
+            rc = pkc_ytext_delete(txn, t, e[i].pos, e[i].del);
+        if (rc == 0 && e[i].len)
+            rc = pkc_ytext_insert(txn, t, e[i].pos, e[i].ins, e[i].len, NULL, 0);
+        if (rc)
+            die("B4 edit", rc);
+        pkc_ytxn_commit(txn);
+    }
+}
+
+/* bench-crdt --mem: the memory of the loaded B4 document only. */
+static json_t *mem_b4(const char *trace_path)
+{
+    json_t *trace = read_trace(trace_path);
+    size_t ne, n;
+    edit *e = flatten(trace, &ne);
+    pkc_ydoc *d = new_doc(0, NULL);
+    edit_b4(d, e, ne);
+    uint8_t *enc = encode(d, &n);
+    pkc_ydoc_free(d);
+    free(e);
+    json_decref(trace);
+    malloc_trim(0);
+    json_t *o = json_object();
+    json_object_set_new(o, "doc_bytes", json_integer((json_int_t)n));
+    json_object_set_new(o, "mem_bytes", json_integer((json_int_t)mem_per_doc(enc, n)));
+    free(enc);
+    return o;
+}
+
+static json_t *bench_b4(const char *trace_path, size_t merge_n)
+{
+    json_t *trace = read_trace(trace_path);
+    /* flatten the edits first: the timed loop only edits */
+    size_t ne;
+    edit *e = flatten(trace, &ne);
     ups u = {0};
     pkc_ydoc *d = NULL;
     double apply_best = 1e18;
@@ -442,18 +509,7 @@ static json_t *bench_b4(const char *trace_path, size_t merge_n)
         ups_free(&u);
         double t0 = now_ms();
         d = new_doc(0, &u);
-        pkc_ytype *t = root(d, "text", PKC_YTEXT);
-        for (size_t i = 0; i < ne; i++) {
-            pkc_ytxn *txn;
-            int rc = pkc_ydoc_transact(d, NULL, &txn);
-            if (rc == 0 && e[i].del)
-                rc = pkc_ytext_delete(txn, t, e[i].pos, e[i].del);
-            if (rc == 0 && e[i].len)
-                rc = pkc_ytext_insert(txn, t, e[i].pos, e[i].ins, e[i].len, NULL, 0);
-            if (rc)
-                die("B4 edit", rc);
-            pkc_ytxn_commit(txn);
-        }
+        edit_b4(d, e, ne);
         double dt = now_ms() - t0;
         if (dt < apply_best)
             apply_best = dt;
@@ -525,8 +581,17 @@ static json_t *bench_b4(const char *trace_path, size_t merge_n)
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--mem") == 0) {
+        json_t *o = mem_b4(argv[2]);
+        char *s = json_dumps(o, JSON_COMPACT);
+        puts(s);
+        free(s);
+        json_decref(o);
+        return 0;
+    }
     if (argc != 4) {
-        fprintf(stderr, "usage: bench-crdt INPUTS.json TRACE.json.gz MERGE_N\n");
+        fprintf(stderr, "usage: bench-crdt INPUTS.json TRACE.json.gz MERGE_N\n"
+                        "       bench-crdt --mem TRACE.json.gz\n");
         return 2;
     }
     json_error_t err;

@@ -1,5 +1,8 @@
 // Prints bench/crdt's results: pkc beside yjs, with yjs/pkc ratios.
-const [c, j] = process.argv.slice(2).map(s => JSON.parse(s))
+const [c, j, m] = process.argv.slice(2).map(s => JSON.parse(s))
+// the memory of the loaded B4 document comes from bench-crdt --mem
+if (m.doc_bytes !== c.B4.doc_bytes) throw new Error('bench-crdt --mem loaded another document')
+c.B4.mem_bytes = m.mem_bytes
 const fmt = (v, unit) => unit === 'ms' ? (v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)) : String(Math.round(v))
 const row = (label, a, b, unit, higherIsBetter = false) => {
   const r = a === 0 || b === undefined ? '' : higherIsBetter ? (a / b).toFixed(1) + 'x' : (b / a).toFixed(1) + 'x'
@@ -24,5 +27,6 @@ row('B4 load the document (ms)', a.load_ms, b.load_ms, 'ms')
 row('B4 encoded size (bytes)', a.doc_bytes, b.doc_bytes, 'b')
 row('B4 updates, total (bytes)', a.updates_bytes, b.updates_bytes, 'b')
 row('B4 memory of the loaded document (bytes)', a.mem_bytes, b.mem_bytes, 'b')
+console.log(`  (memory: per document, the average of 4 loaded and kept; pkc: malloc's in-use bytes, headers included; yjs: V8 heap + external after GC)`)
 const same = a.doc_bytes === b.doc_bytes && a.merge_bytes === b.merge_bytes && a.updates_bytes === b.updates_bytes
 console.log(same ? 'B4 encoded document, updates and merged update: same sizes as yjs' : 'B4: SIZES DIFFER FROM YJS')

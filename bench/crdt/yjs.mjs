@@ -11,8 +11,21 @@ const [inputsPath, tracePath, mergeN] = process.argv.slice(2)
 const inputs = JSON.parse(fs.readFileSync(inputsPath, 'utf8'))
 const now = () => performance.now()
 const clientId = k => ((Math.imul(2654435761, k + 1) >>> 0) || 1)
-const gc = () => { if (global.gc) global.gc() }
-const heap = () => { gc(); return process.memoryUsage().heapUsed }
+// Memory: the V8 heap and external memory (ArrayBuffers), after garbage
+// collections until the figure stops changing (one gc() leaves garbage that
+// later ones collect, which made single readings vary by ±10%).
+const heap = () => {
+  if (!global.gc) throw new Error('run with --expose-gc')
+  let prev = -1
+  for (let i = 0; i < 20; i++) {
+    global.gc()
+    const m = process.memoryUsage()
+    const cur = m.heapUsed + m.external
+    if (Math.abs(cur - prev) < 1024) return cur
+    prev = cur
+  }
+  return prev
+}
 const best = (n, f) => { let b = Infinity; let r; for (let i = 0; i < n; i++) { const t0 = now(); r = f(); b = Math.min(b, now() - t0) } return [b, r] }
 
 const newDoc = (k, onUpdate) => {
@@ -31,12 +44,22 @@ const runOps = (d, ops) => {
 }
 const loadStats = enc => {
   const [loadMs] = best(3, () => { const d = new Y.Doc(); Y.applyUpdate(d, enc); return d })
+  return { load_ms: loadMs }
+}
+// What a loaded document holds: MEM_DOCS documents loaded and kept alive,
+// the heap's growth divided by their number (bench_crdt.c does the same).
+const MEM_DOCS = 4
+const memStats = enc => {
   const before = heap()
-  const keep = new Y.Doc()
-  Y.applyUpdate(keep, enc)
+  const keep = []
+  for (let i = 0; i < MEM_DOCS; i++) {
+    const d = new Y.Doc()
+    Y.applyUpdate(d, enc)
+    keep.push(d)
+  }
   const mem = heap() - before
-  keep.getText('text')
-  return { load_ms: loadMs, mem_bytes: Math.max(mem, 0) }
+  if (keep.some(d => d.getText('text').length === 0)) throw new Error('empty document')
+  return { mem_bytes: Math.round(mem / MEM_DOCS) }
 }
 
 const res = {}
@@ -123,7 +146,8 @@ for (const [name, spec] of Object.entries(inputs)) {
     merge_bytes: merged.length,
     updates_bytes: updates.reduce((a, u) => a + u.length, 0),
     doc_bytes: enc.length,
-    ...load
+    ...load,
+    ...memStats(enc)
   }
 }
 process.stdout.write(JSON.stringify(res) + '\n')

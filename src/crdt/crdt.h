@@ -91,18 +91,18 @@ enum {
     YC_TYPE = 7,
     YC_ANY = 8,
     YC_DOC = 9,
-    YC_SKIP = 10
+    YC_SKIP = 10,
+    YC_FREE = 15 /* a pool item not in use */
 };
 
-enum {
+enum { /* seven bits: yitem.flags */
     YF_DELETED = 0x01,
     YF_KEEP = 0x02,
     YF_COUNTABLE = 0x04,
     YF_ORIGIN = 0x08,  /* origin is set */
     YF_RORIGIN = 0x10, /* right origin is set */
-    YF_INLINE = 0x20,  /* content bytes are in c.in */
-    YF_ASCII = 0x40,   /* string content is known to be ASCII */
-    YF_REDONE = 0x80   /* has an entry in doc->redone */
+    YF_ASCII = 0x20,   /* string content is known to be ASCII */
+    YF_REDONE = 0x40   /* has an entry in doc->redone */
 };
 
 typedef struct yid {
@@ -136,48 +136,34 @@ typedef struct yfmt {
 } yfmt;
 
 /*
- * Content bytes by kind (what is stored; lengths in clock units are in len):
- *   STRING  UTF-8 text
- *   ANY     `len` lib0 Any values, concatenated
- *   JSON    `len` varstrings (JSON texts or "undefined"), concatenated
- *   BINARY  the bytes
- *   EMBED   JSON text
- *   DOC     varstring guid, then the Any options
- *   FORMAT  c.fmt
- *   TYPE    c.type
+ * Content by kind (lengths in clock units are in len):
+ *   STRING  UTF-8 text                                  } `cn` bytes at
+ *   ANY     `len` lib0 Any values, concatenated         } offset `content`
+ *   JSON    `len` varstrings (JSON texts or "undefined") } in the arena of
+ *   BINARY  the bytes                                   } the item's client
+ *   EMBED   JSON text                                   } (yi_bytes)
+ *   DOC     varstring guid, then the Any options        }
+ *   FORMAT  doc->fmts[content] (yi_fmt)
+ *   TYPE    the type whose list is doc->owners[content] (yi_type)
  *   DELETED, GC: nothing
  */
-typedef union ycontent {
-    struct {
-        uint8_t *p;
-        uint32_t cap;
-    } h;
-    uint8_t in[16];
-    ybranch *type;
-    yfmt *fmt;
-} ycontent;
+#define YC_CN_BIG 0x3fffu /* yitem.cn: the byte count is in doc->bigcn */
 
+/* 48 bytes: no pointers (handles and indices instead), content elsewhere. */
 struct yitem {
     yid id;
     uint32_t len; /* in clock units (UTF-16 code units for strings) */
-    uint32_t cn;  /* content bytes */
-    uint8_t kind;
-    uint8_t flags;
-    uint16_t spare;
     yid origin;
     yid rorigin;
-    yitem *left;
-    yitem *right;
-    ybranch *parent; /* NULL for GC */
-    ykey *psub;      /* map key, or NULL for list items */
-    ynode *leaf;     /* tree leaf holding this list item */
-    ycontent c;
+    uint32_t left;  /* handles of the neighbours in the list (0: none) */
+    uint32_t right;
+    uint32_t owner; /* index in doc->owners: parent type and map key (0: none, GC) */
+    uint32_t content;
+    unsigned kind : 4;
+    unsigned flags : 7;
+    unsigned slot : 7; /* index in its chunk (see ychunk) */
+    unsigned cn : 14;  /* content bytes (yi_cn), YC_CN_BIG when 0x3fff or more */
 };
-
-static inline const uint8_t *yi_bytes(const yitem *it)
-{
-    return (it->flags & YF_INLINE) ? it->c.in : it->c.h.p;
-}
 
 static inline int yi_deleted(const yitem *it)
 {
@@ -215,6 +201,7 @@ struct ykey {
     yitem *first;  /* branch maps: the first of the key's chain */
     uint32_t hash;
     uint32_t len;
+    uint32_t owner; /* branch maps: its index in doc->owners */
     char s[];      /* NUL-terminated */
 };
 
@@ -254,6 +241,12 @@ yitem *yst_last(const ybranch *b);
 void yst_remove(ybranch *b, yitem *it);
 /* The item's weight changed by `delta` (delete, split, merge). */
 void yst_add_weight(yitem *it, int64_t delta);
+/* left (in the tree) was just split: right (not yet in it) follows it,
+ * both with their weights now. PKC_ERR_NOMEM. */
+int yst_split(ybranch *b, yitem *left, yitem *right);
+/* right (its list neighbour) merged into left: its weight goes to left and
+ * it leaves the tree. */
+void yst_merge(ybranch *b, yitem *left, yitem *right);
 /* The item whose weight covers unit `index` (< the tree's total), and the
  * offset of that unit inside it. NULL when out of memory (building). */
 yitem *yst_find(const ybranch *b, uint64_t index, uint32_t *offset);
@@ -279,6 +272,7 @@ typedef struct yobs {
 
 struct ybranch {
     pkc_ydoc *doc;
+    uint32_t owner; /* its list's index in doc->owners */
     yitem *item;   /* NULL for roots */
     ykey *root;    /* root: its entry in doc->roots */
     uint8_t tref;  /* pkc_ytype_kind, or PKC_YUNDEFINED for untyped roots */
@@ -307,21 +301,45 @@ struct ybranch {
 
 #define YB_CAP 64
 
+/* Structs of one client in clock order, YB_CAP (at most) per block. Blocks
+ * of structs whose items were allocated one after the other (a loaded
+ * document, appended structs) hold just the first handle, others all of
+ * them. Their clocks are kept as 16-bit offsets, so that a block is
+ * searched without loading items (when a clock is 65536 or more past the
+ * block's base, the items are searched instead). */
 typedef struct yblock {
     uint32_t n;
-    uint32_t clk[YB_CAP]; /* s[i]->id.clock, searched without loading items */
-    yitem *s[YB_CAP];
+    uint32_t h0;   /* h == NULL: the handles are h0, h0 + 1, ..., h0 + n - 1 */
+    uint32_t base; /* a clock at or before the first struct's */
+    uint32_t spare;
+    uint32_t *h;   /* NULL, or the handles (room for YB_CAP) */
+    uint16_t *off; /* NULL, or clock - base of each struct (room for YB_CAP) */
 } yblock;
 
+static inline uint32_t yb_h(const yblock *bl, uint32_t i)
+{
+    return bl->h ? bl->h[i] : bl->h0 + i;
+}
+
 typedef struct yclient {
+    pkc_ydoc *doc;
     uint64_t id;
-    yblock **b;
-    uint32_t *first; /* first clock of each block (searched without loading blocks) */
+    yblock *b;
+    uint32_t *first; /* first clock of each block */
     uint32_t nb, capb;
     uint32_t state;     /* next expected clock */
     uint32_t txn_mark;  /* == doc->txn_seq when `before` is valid */
     uint32_t before;    /* state when the transaction first touched it */
     uint32_t ds_mark;   /* == doc->txn_seq once in txn->ds_order */
+    /* The content bytes of the client's items, appended as they come (so
+     * mostly in clock order, and consecutive items that merge are usually
+     * adjacent already). Bytes no item uses any more are dropped by
+     * yc_compact at the end of a transaction once they are many. */
+    uint8_t *arena;
+    uint32_t alen, acap;
+    uint32_t alive;     /* bytes of alen that items use */
+    uint32_t compact_mark; /* in doc->compact */
+    uint32_t fb, fi;    /* where ycl_find found the last struct (a hint) */
 } yclient;
 
 typedef struct ypos {
@@ -438,8 +456,15 @@ struct pkc_ydoc {
     uint32_t ncl, capcl;
     uint32_t *clslot; /* hash of client ids -> index + 1 */
     uint32_t nclslot;
+    uint32_t clhint;  /* index + 1 of the client found last (a cache) */
 
     ymap roots;       /* name -> ybranch */
+    /* what items belong to (yitem.owner): a type's list (k NULL) or one of
+     * its map keys; entry 0 is none */
+    struct yowner *owners;
+    uint32_t nowners, capowners;
+    uint32_t *free_owners;
+    uint32_t nfree_owners, capfree_owners;
     ybranch *all;     /* every branch ever created (freed with the doc) */
 
     /* pending structs (a v1 update) and what they miss; pending deletes */
@@ -458,11 +483,12 @@ struct pkc_ydoc {
     int cleaning;
     uint32_t txn_seq;
 
-    /* item pool */
-    yitem **pool_chunks;
-    size_t npool_chunks, cappool_chunks;
-    yitem *free_items;
-    size_t pool_used;
+    /* item pool: chunks of YC_CHUNK items; handle = chunk << YC_CHUNK_BITS
+     * | slot, 0 (chunk 0, slot 0, never used) meaning none */
+    struct ychunk **chunks;
+    uint32_t nchunks, capchunks;
+    uint32_t chunk_used; /* slots taken in the last chunk */
+    uint32_t free_items; /* handle of the first free item (linked by right) */
 
     /* redone links (UndoManager) */
     yredone *redone;
@@ -480,16 +506,155 @@ struct pkc_ydoc {
     /* byte offsets of the elements of long Any / JSON items (store.c) */
     struct yoffs *offs;
     uint32_t noffs, capoffs; /* open addressing, capoffs a power of two */
+
+    /* format contents (yitem.content of FORMAT items); entry 0 unused */
+    yfmt **fmts;
+    uint32_t nfmts, capfmts;
+    uint32_t *free_fmts;
+    uint32_t nfree_fmts, capfree_fmts;
+
+    /* byte counts of YC_CN_BIG items: open addressing by item */
+    struct ybigcn *bigcn;
+    uint32_t nbigcn, capbigcn;
+
+    /* clients whose arenas hold many unused bytes (yc_compact) */
+    uint32_t *compact;
+    uint32_t ncompact, capcompact;
 };
+
+/* ------------------------------------------------------------------------ */
+/* Item handles.                                                            */
+
+/* Items live in chunks that never move, so `yitem *` pointers stay valid;
+ * inside items, links to other items are 32-bit handles. An item finds its
+ * chunk (and so its document and its own handle) from its slot. */
+#define YC_CHUNK_BITS 7
+#define YC_CHUNK (1u << YC_CHUNK_BITS)
+
+typedef struct ychunk {
+    pkc_ydoc *doc;
+    uint32_t base; /* handle of items[0] */
+    uint32_t spare;
+    ynode **leaf;  /* the tree leaf of each item (seqtree.c), NULL until one has one */
+    yitem items[YC_CHUNK];
+} ychunk;
+
+static inline ychunk *yi_chunk(const yitem *it)
+{
+    return (ychunk *)(void *)((char *)(void *)(it - it->slot) - offsetof(ychunk, items));
+}
+
+/* The handle of an item (0 for NULL). */
+static inline uint32_t yi_h(const yitem *it)
+{
+    return it ? yi_chunk(it)->base + it->slot : 0;
+}
+
+static inline pkc_ydoc *yi_doc(const yitem *it)
+{
+    return yi_chunk(it)->doc;
+}
+
+/* The position-tree leaf holding a list item, or NULL. */
+static inline ynode *yi_leaf(const yitem *it)
+{
+    ynode **l = yi_chunk(it)->leaf;
+    return l ? l[it->slot] : NULL;
+}
+
+/* Sets it (the chunk's table exists: see yi_leaf_room). */
+static inline void yi_set_leaf(yitem *it, ynode *n)
+{
+    ynode **l = yi_chunk(it)->leaf;
+    if (l)
+        l[it->slot] = n;
+}
+
+/* Makes room for the item's leaf; PKC_ERR_NOMEM. */
+int yi_leaf_room(yitem *it);
+
+/* The item of a handle (NULL for 0). */
+static inline yitem *yc_item(const pkc_ydoc *doc, uint32_t h)
+{
+    return h ? &doc->chunks[h >> YC_CHUNK_BITS]->items[h & (YC_CHUNK - 1)] : NULL;
+}
+
+typedef struct yowner {
+    ybranch *b;
+    ykey *k;
+} yowner;
+
+/* The parent type (NULL for GC) and map key (NULL for list items). */
+static inline ybranch *yi_parent(const pkc_ydoc *doc, const yitem *it)
+{
+    return doc->owners[it->owner].b;
+}
+
+static inline ykey *yi_psub(const pkc_ydoc *doc, const yitem *it)
+{
+    return doc->owners[it->owner].k;
+}
+
+static inline yitem *yi_left(const pkc_ydoc *doc, const yitem *it)
+{
+    return yc_item(doc, it->left);
+}
+
+static inline yitem *yi_right(const pkc_ydoc *doc, const yitem *it)
+{
+    return yc_item(doc, it->right);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Content.                                                                 */
+
+uint32_t yc_bigcn(const pkc_ydoc *doc, const yitem *it);
+
+/* Content bytes of an item. */
+static inline uint32_t yi_cn(const pkc_ydoc *doc, const yitem *it)
+{
+    return it->cn != YC_CN_BIG ? it->cn : yc_bigcn(doc, it);
+}
+
+static inline const uint8_t *yi_bytes(const pkc_ydoc *doc, const yitem *it)
+{
+    const uint8_t *a = doc->cl[it->id.client].arena;
+    return a ? a + it->content : NULL;
+}
+
+static inline ybranch *yi_type(const pkc_ydoc *doc, const yitem *it)
+{
+    return doc->owners[it->content].b;
+}
+
+static inline yfmt *yi_fmt(const pkc_ydoc *doc, const yitem *it)
+{
+    return doc->fmts[it->content];
+}
+
+static inline void yi_set_type(yitem *it, const ybranch *b)
+{
+    it->content = b->owner;
+}
+
+/* FORMAT content; PKC_ERR_NOMEM (f is then not taken). */
+int yc_set_fmt(pkc_ydoc *doc, yitem *it, yfmt *f);
+/* Copies n bytes (which may be in the arena) to the end of the arena of
+ * the item's client (it->id.client must be set) as its content. */
+int yc_set_bytes(pkc_ydoc *doc, yitem *it, const void *p, size_t n);
+/* Room for n more content bytes of client cix, exactly when its arena is
+ * empty (loading a document), else as the arena grows anyway. */
+int yc_arena_expect(pkc_ydoc *doc, uint32_t cix, size_t n);
+/* Drops bytes no item uses from arenas that hold many (called when a
+ * transaction ends: no content pointer is held then). */
+void yc_compact(pkc_ydoc *doc);
 
 /* ------------------------------------------------------------------------ */
 /* Store (store.c).                                                         */
 
 yitem *yc_item_alloc(pkc_ydoc *doc);
 void yc_item_release(pkc_ydoc *doc, yitem *it); /* frees content too */
-void yc_content_free(yitem *it);
-int yc_set_bytes(yitem *it, const void *p, size_t n);
-int yc_append_bytes(yitem *it, const void *p, size_t n);
+void yc_content_free(pkc_ydoc *doc, yitem *it);
 
 /* The client table. */
 int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix);
@@ -504,11 +669,11 @@ static inline uint32_t yc_state(const pkc_ydoc *doc, uint64_t id)
 ypos ycl_find(const yclient *c, uint32_t clock); /* must exist */
 static inline yitem *ycl_at(const yclient *c, ypos p)
 {
-    return c->b[p.b]->s[p.i];
+    return yc_item(c->doc, yb_h(&c->b[p.b], p.i));
 }
 static inline int ycl_next(const yclient *c, ypos *p)
 {
-    if (++p->i < c->b[p->b]->n)
+    if (++p->i < c->b[p->b].n)
         return 1;
     if (p->b + 1 < c->nb) {
         p->b++;
@@ -526,18 +691,20 @@ static inline int ycl_prev(const yclient *c, ypos *p)
     }
     if (p->b > 0) {
         p->b--;
-        p->i = c->b[p->b]->n - 1;
+        p->i = c->b[p->b].n - 1;
         return 1;
     }
     return 0;
 }
 static inline ypos ycl_last(const yclient *c)
 {
-    ypos p = {c->nb - 1, c->b[c->nb - 1]->n - 1};
+    ypos p = {c->nb - 1, c->b[c->nb - 1].n - 1};
     return p;
 }
 int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it);
 int ycl_insert_after(yclient *c, ypos p, yitem *it);
+/* Makes sure ycl_remove(c, p) needs no memory; PKC_ERR_NOMEM. */
+int ycl_removable(yclient *c, ypos p);
 void ycl_remove(yclient *c, ypos p);
 size_t ycl_count(const yclient *c);
 
@@ -552,12 +719,14 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff);
 /* Content bytes of units [from, to) of a splittable item, appended to b in
  * the item's storage format (for strings: surrogate halves become
  * U+FFFD as in Yjs). */
-int yc_content_slice(const yitem *it, uint32_t from, pkc_buf *b);
+int yc_content_slice(const pkc_ydoc *doc, const yitem *it, uint32_t from, pkc_buf *b);
 /* Byte offset of element k of an Any / JSON item (O(1) for long items). */
-size_t yc_elem_offset(const yitem *it, uint32_t k);
+size_t yc_elem_offset(const pkc_ydoc *doc, const yitem *it, uint32_t k);
 void yc_offs_free(pkc_ydoc *doc);
-/* Tries to merge `right` into `left` (Item.mergeWith + store removal by the
- * caller); returns 1 if merged. */
+/* Whether `right` would merge into `left` (Item.mergeWith's rules). */
+int yc_mergeable(const pkc_ydoc *doc, const yitem *left, const yitem *right);
+/* Merges `right` into `left` (yc_mergeable); the caller removes right from
+ * the store. Returns 0 when out of memory (they stay apart), else 1. */
 int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right);
 
 /* Countable / kind helpers. */
@@ -579,6 +748,10 @@ void yc_redone_clear(pkc_ydoc *doc, const yitem *it);
 
 /* Branches. */
 ybranch *yc_branch_new(pkc_ydoc *doc, uint8_t tref);
+/* The key of b's map (added with its owner entry if new); NULL: no memory. */
+ykey *yc_key_get(ybranch *b, const char *s, size_t n);
+/* Frees b's map keys and their owner entries. */
+void yc_keys_free(ybranch *b);
 int yc_root_get(pkc_ydoc *doc, const char *name, size_t len, ybranch **out);
 
 /* ------------------------------------------------------------------------ */
@@ -729,6 +902,24 @@ static inline int yrd_varuint(pkc_reader *r, uint64_t *v)
         }
     }
     return pkc_reader_varuint(r, v);
+}
+
+/* pkc_buf_push_varuint, written in place when there is room (encoders
+ * write several per struct). */
+static inline int ywr_varuint(pkc_buf *b, uint64_t v)
+{
+    if (b->err == 0 && b->cap - b->len >= PKC_VARUINT_MAX_BYTES &&
+        b->limit - b->len >= PKC_VARUINT_MAX_BYTES) {
+        uint8_t *p = b->data + b->len;
+        while (v >= 0x80) {
+            *p++ = (uint8_t)(v | 0x80);
+            v >>= 7;
+        }
+        *p++ = (uint8_t)v;
+        b->len = (size_t)(p - b->data);
+        return 0;
+    }
+    return pkc_buf_push_varuint(b, v);
 }
 
 #endif

@@ -26,6 +26,13 @@ PKC_API int pkc_ydoc_new(const pkc_ydoc_config *cfg, pkc_ydoc **out)
     pkc_ydoc *doc = calloc(1, sizeof *doc);
     if (doc == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
+    /* owner entry 0: none (the owner of GC structs) */
+    if ((doc->owners = calloc(8, sizeof *doc->owners)) == NULL) {
+        free(doc);
+        return pkc_error_code(PKC_ERR_NOMEM);
+    }
+    doc->nowners = 1;
+    doc->capowners = 8;
     doc->rng = cfg->rng ? *cfg->rng : *pkc_rng_system();
     doc->gc = cfg->gc;
     if (cfg->client_id) {
@@ -53,13 +60,25 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
     for (uint32_t i = 0; i < doc->ncl; i++) {
         yclient *c = &doc->cl[i];
         for (uint32_t b = 0; b < c->nb; b++) {
-            for (uint32_t k = 0; k < c->b[b]->n; k++)
-                yc_content_free(c->b[b]->s[k]);
-            free(c->b[b]);
+            free(c->b[b].h);
+            free(c->b[b].off);
         }
         free(c->b);
         free(c->first);
+        free(c->arena);
     }
+    for (uint32_t i = 1; i < doc->nfmts; i++) {
+        yfmt *f = doc->fmts[i];
+        if (f) {
+            ysval_release(f->val);
+            free(f->key);
+            free(f);
+        }
+    }
+    free(doc->fmts);
+    free(doc->free_fmts);
+    free(doc->bigcn);
+    free(doc->compact);
     free(doc->cl);
     free(doc->clslot);
     for (ybranch *b = doc->all; b;) {
@@ -73,9 +92,13 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
         b = next;
     }
     ymap_free(&doc->roots);
-    for (size_t i = 0; i < doc->npool_chunks; i++)
-        free(doc->pool_chunks[i]);
-    free(doc->pool_chunks);
+    free(doc->owners);
+    free(doc->free_owners);
+    for (uint32_t i = 0; i < doc->nchunks; i++) {
+        free(doc->chunks[i]->leaf);
+        free(doc->chunks[i]);
+    }
+    free(doc->chunks);
     free(doc->pending);
     free(doc->pending_ds);
     free(doc->missing);

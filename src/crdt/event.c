@@ -51,7 +51,7 @@ static int watched(const ybranch *b)
             return 1;
         if (b->item == NULL || b->dead)
             return 0;
-        b = b->item->parent;
+        b = yi_parent(b->doc, b->item);
     }
 }
 
@@ -80,7 +80,7 @@ int yc_call_type_observers(pkc_ytxn *txn, ychanged *ch)
             return rc;
         if (t->item == NULL || t->dead)
             break;
-        t = t->item->parent;
+        t = yi_parent(t->doc, t->item);
     }
     if (ev && b->nobs > 0) {
         uint32_t n = b->nobs;
@@ -102,7 +102,7 @@ static size_t depth_between(const ybranch *current, const ybranch *target)
     size_t d = 0;
     while (target != current && target->item && !target->dead) {
         d++;
-        target = target->item->parent;
+        target = yi_parent(target->doc, target->item);
     }
     return d;
 }
@@ -238,11 +238,12 @@ PKC_API const pkc_yvalue *pkc_yevent_path(const pkc_yevent *cev)
     const ybranch *child = ev->target;
     for (size_t i = d; i-- > 0;) {
         const yitem *it = child->item;
+        const ykey *key = yi_psub(child->doc, it);
         yv *e = &p->u.array.items[i];
-        if (it->psub) {
+        if (key) {
             e->kind = PKC_YV_STRING;
-            e->u.str.ptr = dupz(it->psub->s, it->psub->len);
-            e->u.str.len = it->psub->len;
+            e->u.str.ptr = dupz(key->s, key->len);
+            e->u.str.len = key->len;
             if (e->u.str.ptr == NULL) {
                 e->kind = PKC_YV_UNDEFINED;
                 pkc_yvalue_free(p);
@@ -252,7 +253,7 @@ PKC_API const pkc_yvalue *pkc_yevent_path(const pkc_yevent *cev)
             e->kind = PKC_YV_NUMBER;
             e->u.number = (double)yst_index(it);
         }
-        child = it->parent;
+        child = yi_parent(child->doc, it);
     }
     ev->path = p;
     return p;
@@ -291,9 +292,9 @@ PKC_API const pkc_yvalue *pkc_yevent_keys(const pkc_yevent *cev)
         if (it == NULL)
             continue;
         if (yc_txn_adds(txn, it)) {
-            const yitem *prev = it->left;
+            const yitem *prev = yi_left(txn->doc, it);
             while (prev && yc_txn_adds(txn, prev))
-                prev = prev->left;
+                prev = yi_left(txn->doc, prev);
             if (yc_txn_deletes(txn, it)) {
                 if (prev && yc_txn_deletes(txn, prev)) {
                     action = "delete";
@@ -388,7 +389,7 @@ static int list_delta(pkc_ytxn *txn, const ybranch *t, const ychanged *ch, yv *o
             kind = 0;                                                                              \
         }                                                                                          \
     } while (0)
-    for (const yitem *it = t->start; it && rc == 0; it = it->right) {
+    for (const yitem *it = t->start; it && rc == 0; it = yi_right(t->doc, it)) {
         if (yi_deleted(it)) {
             if (yc_txn_deletes(txn, it) && !yc_txn_adds(txn, it)) {
                 if (kind != 3) {

@@ -157,20 +157,21 @@ int yc_item_delete(pkc_ytxn *txn, yitem *it)
 {
     if (yi_deleted(it) || it->kind == YC_GC)
         return 0;
-    ybranch *parent = it->parent;
+    ybranch *parent = yi_parent(txn->doc, it);
+    ykey *key = yi_psub(txn->doc, it);
     int rc;
-    if (yi_countable(it) && it->psub == NULL)
+    if (yi_countable(it) && key == NULL)
         parent->length -= it->len;
-    if (it->leaf)
+    if (yi_leaf(it))
         yst_add_weight(it, -(int64_t)yi_weight(it));
     it->flags |= YF_DELETED;
     if ((rc = yc_txn_add_delete(txn, it->id.client, it->id.clock, it->len)))
         return rc;
-    if ((rc = yc_changed(txn, parent, it->psub)))
+    if ((rc = yc_changed(txn, parent, key)))
         return rc;
     if (it->kind == YC_TYPE) {
-        ybranch *b = it->c.type;
-        for (yitem *c = b->start; c; c = c->right) {
+        ybranch *b = yi_type(txn->doc, it);
+        for (yitem *c = b->start; c; c = yi_right(txn->doc, c)) {
             if (!yi_deleted(c)) {
                 if ((rc = yc_item_delete(txn, c)))
                     return rc;
@@ -201,15 +202,14 @@ int yc_item_delete(pkc_ytxn *txn, yitem *it)
 
 static void to_gc(pkc_ydoc *doc, yitem *it)
 {
-    yc_content_free(it);
+    yc_content_free(doc, it);
     if (it->flags & YF_REDONE)
         yc_redone_clear(doc, it);
     it->kind = YC_GC;
-    it->flags = YF_DELETED | YF_INLINE;
-    it->parent = NULL;
-    it->psub = NULL;
-    it->left = it->right = NULL;
-    it->leaf = NULL;
+    it->flags = YF_DELETED;
+    it->owner = 0;
+    it->left = it->right = 0;
+    yi_set_leaf(it, NULL);
 }
 
 void yc_item_gc(pkc_ydoc *doc, yitem *it, int parent_gcd)
@@ -217,21 +217,21 @@ void yc_item_gc(pkc_ydoc *doc, yitem *it, int parent_gcd)
     if (it->kind == YC_GC)
         return;
     if (it->kind == YC_TYPE) {
-        ybranch *b = it->c.type;
+        ybranch *b = yi_type(doc, it);
         for (yitem *c = b->start; c;) {
-            yitem *next = c->right;
+            yitem *next = yi_right(doc, c);
             yc_item_gc(doc, c, 1);
             c = next;
         }
         for (uint32_t i = 0; i < b->map.n; i++) {
             for (yitem *c = b->map.e[i]->val; c;) {
-                yitem *prev = c->left;
+                yitem *prev = yi_left(doc, c);
                 yc_item_gc(doc, c, 1);
                 c = prev;
             }
         }
         yst_free(b);
-        ymap_free(&b->map);
+        yc_keys_free(b);
         b->start = NULL;
         b->length = 0;
         b->dead = 1;
@@ -240,7 +240,7 @@ void yc_item_gc(pkc_ydoc *doc, yitem *it, int parent_gcd)
     if (parent_gcd) {
         to_gc(doc, it);
     } else {
-        yc_content_free(it);
+        yc_content_free(doc, it);
         it->kind = YC_DELETED;
     }
 }
@@ -265,10 +265,9 @@ int yc_integrate_gc(pkc_ytxn *txn, yitem *it)
     if (rc)
         return rc;
     it->kind = YC_GC;
-    it->flags = YF_DELETED | YF_INLINE;
-    it->parent = NULL;
-    it->psub = NULL;
-    it->left = it->right = NULL;
+    it->flags = YF_DELETED;
+    it->owner = 0;
+    it->left = it->right = 0;
     return ycl_push(txn->doc, it->id.client, it);
 }
 
@@ -281,7 +280,7 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
         yitem *l = yc_clean_end(txn, it->id.client, it->id.clock - 1);
         if (l == NULL)
             return PKC_ERR_NOMEM;
-        it->left = l;
+        it->left = yi_h(l);
         it->origin = yi_last_id(l);
         it->flags |= YF_ORIGIN;
         /* The rest of a struct we already know the start of: in any real
@@ -291,26 +290,28 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
          * keeping its own parent (its lists and lengths disagree from then
          * on), or throws if it is a GC. pkc keeps its lists sound: it
          * drops the content (the clocks become a GC) and warns. */
-        if (it->parent && (l->kind == YC_GC || l->parent != it->parent || l->psub != it->psub)) {
+        if (it->owner && (l->kind == YC_GC || l->owner != it->owner)) {
             pkc_logw("crdt",
                      "update gives %llu:%u other content than the document has; dropped %u units",
                      (unsigned long long)doc->cl[it->id.client].id, it->id.clock, it->len);
-            it->parent = NULL;
+            it->owner = 0;
         }
     }
-    ybranch *parent = it->parent;
+    ybranch *parent = yi_parent(doc, it);
+    ykey *key = yi_psub(doc, it);
     if (parent == NULL) {
-        yc_content_free(it);
+        yc_content_free(doc, it);
         return yc_integrate_gc(txn, it);
     }
-    yitem *left = it->left, *right = it->right;
-    if ((left == NULL && (right == NULL || right->left != NULL)) ||
-        (left != NULL && left->right != right)) {
+    yitem *left = yi_left(doc, it), *right = yi_right(doc, it);
+    uint32_t ih = yi_h(it);
+    if ((left == NULL && (right == NULL || right->left != 0)) ||
+        (left != NULL && left->right != it->right)) {
         yitem *o;
         if (left) {
-            o = left->right;
-        } else if (it->psub) {
-            o = it->psub->first;
+            o = yi_right(doc, left);
+        } else if (key) {
+            o = key->first;
         } else {
             o = parent->start;
         }
@@ -341,38 +342,37 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
             } else {
                 break;
             }
-            o = o->right;
+            o = yi_right(doc, o);
         }
-        it->left = left;
+        it->left = yi_h(left);
     }
     /* reconnect left and right, update the parent's start or map */
     if (left) {
-        right = left->right;
-        it->right = right;
-        left->right = it;
+        it->right = left->right;
+        left->right = ih;
     } else {
         yitem *r;
-        if (it->psub) {
-            r = it->psub->first;
-            it->psub->first = it;
+        if (key) {
+            r = key->first;
+            key->first = it;
         } else {
             r = parent->start;
             parent->start = it;
         }
-        it->right = r;
+        it->right = yi_h(r);
     }
-    right = it->right;
+    right = yi_right(doc, it);
     if (right) {
-        right->left = it;
-    } else if (it->psub) {
-        it->psub->val = it;
+        right->left = ih;
+    } else if (key) {
+        key->val = it;
         if (left && (rc = yc_item_delete(txn, left)))
             return rc;
     }
-    if (it->psub == NULL) {
+    if (key == NULL) {
         if (yi_countable(it) && !yi_deleted(it))
             parent->length += it->len;
-        if ((rc = yst_insert_after(parent, it->left, it)))
+        if ((rc = yst_insert_after(parent, left, it)))
             return rc;
     }
     if ((rc = yc_txn_touch(txn, it->id.client)) || (rc = ycl_push(doc, it->id.client, it)))
@@ -384,7 +384,7 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
         it->flags |= YF_DELETED;
         break;
     case YC_TYPE:
-        it->c.type->item = it;
+        yi_type(doc, it)->item = it;
         break;
     case YC_FORMAT:
         parent->has_formatting = 1;
@@ -392,9 +392,9 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
     default:
         break;
     }
-    if ((rc = yc_changed(txn, parent, it->psub)))
+    if ((rc = yc_changed(txn, parent, key)))
         return rc;
-    if ((parent->item && yi_deleted(parent->item)) || parent->dead || (it->psub && it->right))
+    if ((parent->item && yi_deleted(parent->item)) || parent->dead || (key && it->right))
         return yc_item_delete(txn, it);
     return 0;
 }

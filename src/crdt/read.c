@@ -23,17 +23,19 @@ static char *dupz(const void *p, size_t n)
 int yc_item_value(const yitem *it, uint32_t k, yv *out)
 {
     memset(out, 0, sizeof *out);
-    const uint8_t *p = yi_bytes(it);
+    const pkc_ydoc *doc = yi_doc(it);
+    const uint8_t *p = yi_bytes(doc, it);
+    uint32_t cn = yi_cn(doc, it);
     pkc_reader r;
     switch (it->kind) {
     case YC_ANY: {
-        pkc_reader_init(&r, p, it->cn);
+        pkc_reader_init(&r, p, cn);
         for (uint32_t i = 0; i < k; i++)
             yany_skip(&r);
         return yany_read(&r, out);
     }
     case YC_JSON: {
-        pkc_reader_init(&r, p, it->cn);
+        pkc_reader_init(&r, p, cn);
         const uint8_t *s;
         size_t n = 0;
         for (uint32_t i = 0; i <= k; i++)
@@ -46,19 +48,19 @@ int yc_item_value(const yitem *it, uint32_t k, yv *out)
     }
     case YC_BINARY:
         out->kind = PKC_YV_BINARY;
-        if ((out->u.str.ptr = dupz(p, it->cn)) == NULL)
+        if ((out->u.str.ptr = dupz(p, cn)) == NULL)
             goto nomem;
-        out->u.str.len = it->cn;
+        out->u.str.len = cn;
         return 0;
     case YC_EMBED:
-        return yjson_parse((const char *)p, it->cn, out);
+        return yjson_parse((const char *)p, cn, out);
     case YC_TYPE:
         out->kind = PKC_YV_TYPE;
-        out->u.type.handle = (pkc_ytype *)it->c.type;
-        out->u.type.kind = (pkc_ytype_kind)it->c.type->tref;
+        out->u.type.handle = (pkc_ytype *)yi_type(doc, it);
+        out->u.type.kind = (pkc_ytype_kind)yi_type(doc, it)->tref;
         return 0;
     case YC_DOC: {
-        pkc_reader_init(&r, p, it->cn);
+        pkc_reader_init(&r, p, cn);
         const char *g;
         size_t n;
         pkc_reader_varstring(&r, &g, &n);
@@ -71,7 +73,7 @@ int yc_item_value(const yitem *it, uint32_t k, yv *out)
     case YC_STRING: {
         /* getContent() splits a string into UTF-16 code units */
         int mid;
-        size_t off = yc_utf16_offset(p, it->cn, k, &mid);
+        size_t off = yc_utf16_offset(p, cn, k, &mid);
         size_t cl;
         static const char rep[3] = {(char)0xef, (char)0xbf, (char)0xbd};
         const char *src;
@@ -125,9 +127,9 @@ static int index_key(const char *k, size_t n, uint32_t *out)
 
 static int text_string(pkc_buf *b, const ybranch *t)
 {
-    for (const yitem *n = t->start; n; n = n->right)
+    for (const yitem *n = t->start; n; n = yi_right(t->doc, n))
         if (n->kind == YC_STRING && !yi_deleted(n))
-            pkc_buf_push(b, yi_bytes(n), n->cn);
+            pkc_buf_push(b, yi_bytes(t->doc, n), yi_cn(t->doc, n));
     return b->err;
 }
 
@@ -190,7 +192,7 @@ int yc_type_json(pkc_buf *b, const ybranch *t, int depth)
     case PKC_YARRAY: {
         pkc_buf_push_u8(b, '[');
         int first = 1;
-        for (const yitem *n = t->start; n; n = n->right) {
+        for (const yitem *n = t->start; n; n = yi_right(t->doc, n)) {
             if (!yi_countable(n) || yi_deleted(n))
                 continue;
             for (uint32_t k = 0; k < n->len; k++) {
@@ -231,7 +233,7 @@ int yc_type_json(pkc_buf *b, const ybranch *t, int depth)
 static int value_json(pkc_buf *b, const yitem *it, uint32_t k, int depth)
 {
     if (it->kind == YC_TYPE)
-        return yc_type_json(b, it->c.type, depth + 1);
+        return yc_type_json(b, yi_type(yi_doc(it), it), depth + 1);
     if (it->kind == YC_DOC)
         return pkc_buf_push(b, "{}", 2);
     yv v;
@@ -259,7 +261,7 @@ static int cmp_str(const char *a, size_t an, const char *b, size_t bn)
 static int item_js_string(pkc_buf *b, const yitem *it, uint32_t k, int depth)
 {
     if (it->kind == YC_TYPE) {
-        const ybranch *t = it->c.type;
+        const ybranch *t = yi_type(yi_doc(it), it);
         if (t->tref == PKC_YXML_ELEMENT || t->tref == PKC_YXML_FRAGMENT || t->tref == PKC_YXML_TEXT)
             return yc_xml_string(b, t, depth + 1);
         if (t->tref == PKC_YTEXT)
@@ -322,7 +324,7 @@ static int element_string(pkc_buf *b, const ybranch *t, int depth)
         pkc_buf_push_u8(b, '"');
     }
     pkc_buf_push_u8(b, '>');
-    for (const yitem *c = t->start; c && rc == 0; c = c->right) {
+    for (const yitem *c = t->start; c && rc == 0; c = yi_right(t->doc, c)) {
         if (!yi_countable(c) || yi_deleted(c))
             continue;
         for (uint32_t k = 0; k < c->len && rc == 0; k++)
@@ -349,7 +351,7 @@ int yc_xml_string(pkc_buf *b, const ybranch *t, int depth)
         return text_string(b, t);
     default: {
         int rc = 0;
-        for (const yitem *c = t->start; c && rc == 0; c = c->right) {
+        for (const yitem *c = t->start; c && rc == 0; c = yi_right(t->doc, c)) {
             if (!yi_countable(c) || yi_deleted(c))
                 continue;
             for (uint32_t k = 0; k < c->len && rc == 0; k++)

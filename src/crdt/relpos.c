@@ -30,7 +30,7 @@ PKC_API int pkc_yrelpos_from_index(const pkc_ytype *t, size_t index, int assoc, 
     if (!(assoc < 0 && index == 0)) {
         if (assoc < 0)
             index--;
-        for (const yitem *n = b->start; n; n = n->right) {
+        for (const yitem *n = b->start; n; n = yi_right(doc, n)) {
             if (!yi_deleted(n) && yi_countable(n)) {
                 if (n->len > index) {
                     at = n;
@@ -40,7 +40,7 @@ PKC_API int pkc_yrelpos_from_index(const pkc_ytype *t, size_t index, int assoc, 
                 }
                 index -= n->len;
             }
-            if (n->right == NULL && assoc < 0) {
+            if (n->right == 0 && assoc < 0) {
                 at = n;
                 at_clock = n->id.clock + n->len - 1;
                 found = 1;
@@ -122,9 +122,9 @@ PKC_API int pkc_yrelpos_to_index(pkc_ydoc *doc, const uint8_t *relpos, size_t le
         uint32_t diff;
         const yitem *it = follow(doc, cix, (uint32_t)clock, &diff);
         if (kind == 0) {
-            if (it->kind == YC_GC || it->parent == NULL)
+            if (it->kind == YC_GC || yi_parent(doc, it) == NULL)
                 return pkc_error(PKC_ERR_NOT_FOUND, "the position's item was collected");
-            t = it->parent;
+            t = yi_parent(doc, it);
             if (t->item == NULL || !yi_deleted(t->item)) {
                 idx = (yi_deleted(it) || !yi_countable(it)) ? 0 : diff + (assoc >= 0 ? 0 : 1);
                 idx += yst_index(it);
@@ -132,7 +132,7 @@ PKC_API int pkc_yrelpos_to_index(pkc_ydoc *doc, const uint8_t *relpos, size_t le
         } else {
             if (it->kind != YC_TYPE)
                 return pkc_error(PKC_ERR_NOT_FOUND, "the position's type was collected");
-            t = it->c.type;
+            t = yi_type(doc, it);
             idx = assoc >= 0 ? t->length : 0;
         }
     } else {
@@ -254,7 +254,7 @@ PKC_API int pkc_ydoc_from_snapshot(pkc_ydoc *doc, const uint8_t *snap, size_t le
         ypos last = ycl_find(c, clock - 1);
         size_t cnt = 0;
         for (uint32_t bi = 0; bi < last.b; bi++)
-            cnt += c->b[bi]->n;
+            cnt += c->b[bi].n;
         cnt += last.i + 1;
         pkc_buf_push_varuint(&u, cnt);
         pkc_buf_push_varuint(&u, c->id);

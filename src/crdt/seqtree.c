@@ -4,7 +4,7 @@
  * It replaces Yjs's search markers: finding index i, or the index of an
  * item, costs O(log n) wherever the index is.
  *
- * Leaves hold item pointers (each item points back to its leaf); inner
+ * Leaves hold item pointers (each item's chunk points back to its leaf); inner
  * nodes hold children and the sum of each child's weights. Nodes are not
  * rebalanced when they shrink (they are removed only when empty): lists
  * mostly grow, and merges remove few items per node.
@@ -54,7 +54,7 @@ static ynode *node_new(int leaf)
 static void set_child_parent(ynode *n, uint32_t i)
 {
     if (n->is_leaf)
-        ((yitem *)n->c[i])->leaf = n;
+        yi_set_leaf((yitem *)n->c[i], n);
     else
         ((ynode *)n->c[i])->parent = n;
 }
@@ -135,10 +135,14 @@ static int build(ybranch *b)
             rc = PKC_ERR_NOMEM;
             goto fail;
         }
-        for (; it && leaf->n < YN_FILL; it = it->right) {
+        for (; it && leaf->n < YN_FILL; it = yi_right(b->doc, it)) {
+            if (yi_leaf_room(it)) {
+                rc = PKC_ERR_NOMEM;
+                goto fail;
+            }
             leaf->c[leaf->n] = it;
             leaf->w[leaf->n] = yi_weight(it);
-            it->leaf = leaf;
+            yi_set_leaf(it, leaf);
             leaf->n++;
         }
     }
@@ -169,8 +173,8 @@ static int build(ybranch *b)
     return 0;
 fail:
     /* free what was built: the leaves and any upper nodes */
-    for (yitem *it = b->start; it; it = it->right)
-        it->leaf = NULL;
+    for (yitem *it = b->start; it; it = yi_right(b->doc, it))
+        yi_set_leaf(it, NULL);
     for (size_t i = 0; i < nl; i++)
         free(level[i]);
     free(level);
@@ -186,7 +190,7 @@ yitem *yst_last(const ybranch *cb)
     if (!b->indexed && build(b)) {
         yitem *it = b->start;
         while (it->right)
-            it = it->right;
+            it = yi_right(b->doc, it);
         return it;
     }
     const ynode *n = b->tree;
@@ -199,6 +203,8 @@ int yst_insert_after(ybranch *b, yitem *after, yitem *it)
 {
     if (!b->indexed)
         return 0;
+    if (yi_leaf_room(it))
+        return pkc_error_code(PKC_ERR_NOMEM);
     uint64_t w = yi_weight(it);
     if (b->tree == NULL) {
         ynode *n = node_new(1);
@@ -207,7 +213,7 @@ int yst_insert_after(ybranch *b, yitem *after, yitem *it)
         n->c[0] = it;
         n->w[0] = w;
         n->n = 1;
-        it->leaf = n;
+        yi_set_leaf(it, n);
         b->tree = n;
         return 0;
     }
@@ -219,7 +225,7 @@ int yst_insert_after(ybranch *b, yitem *after, yitem *it)
             leaf = leaf->c[0];
         at = 0;
     } else {
-        leaf = after->leaf;
+        leaf = yi_leaf(after);
         at = slot_of(leaf, after) + 1;
     }
     if (node_insert(b, leaf, at, it, w))
@@ -227,24 +233,61 @@ int yst_insert_after(ybranch *b, yitem *after, yitem *it)
     return 0;
 }
 
+int yst_split(ybranch *b, yitem *left, yitem *right)
+{
+    ynode *n = yi_leaf(left);
+    if (n->n < YN_ORDER && yi_leaf_room(right) == 0) {
+        /* in left's leaf: the leaf's weight (and so its ancestors') stays */
+        uint32_t i = slot_of(n, left);
+        memmove(n->c + i + 2, n->c + i + 1, (n->n - i - 1) * sizeof *n->c);
+        memmove(n->w + i + 2, n->w + i + 1, (n->n - i - 1) * sizeof *n->w);
+        n->w[i] = yi_weight(left);
+        n->c[i + 1] = right;
+        n->w[i + 1] = yi_weight(right);
+        n->n++;
+        yi_set_leaf(right, n);
+        return 0;
+    }
+    yst_add_weight(left, (int64_t)yi_weight(left) - (int64_t)n->w[slot_of(n, left)]);
+    return yst_insert_after(b, left, right);
+}
+
+void yst_merge(ybranch *b, yitem *left, yitem *right)
+{
+    ynode *n = yi_leaf(right);
+    if (n && n == yi_leaf(left)) {
+        /* in one leaf: the leaf's weight (and so its ancestors') stays */
+        uint32_t i = slot_of(n, right);
+        n->w[slot_of(n, left)] += n->w[i];
+        memmove(n->c + i, n->c + i + 1, (n->n - i - 1) * sizeof *n->c);
+        memmove(n->w + i, n->w + i + 1, (n->n - i - 1) * sizeof *n->w);
+        n->n--;
+        yi_set_leaf(right, NULL);
+        return;
+    }
+    uint64_t w = n ? n->w[slot_of(n, right)] : 0;
+    yst_remove(b, right);
+    yst_add_weight(left, (int64_t)w);
+}
+
 void yst_add_weight(yitem *it, int64_t delta)
 {
-    if (delta == 0 || it->leaf == NULL)
+    ynode *n = yi_leaf(it);
+    if (delta == 0 || n == NULL)
         return;
-    ynode *n = it->leaf;
     n->w[slot_of(n, it)] += (uint64_t)delta;
     propagate(n, delta);
 }
 
 void yst_remove(ybranch *b, yitem *it)
 {
-    ynode *n = it->leaf;
+    ynode *n = yi_leaf(it);
     if (n == NULL)
         return;
     uint32_t i = slot_of(n, it);
     int64_t w = (int64_t)n->w[i];
     propagate(n, -w);
-    it->leaf = NULL;
+    yi_set_leaf(it, NULL);
     for (;;) {
         memmove(n->c + i, n->c + i + 1, (n->n - i - 1) * sizeof *n->c);
         memmove(n->w + i, n->w + i + 1, (n->n - i - 1) * sizeof *n->w);
@@ -299,12 +342,14 @@ yitem *yst_find(const ybranch *cb, uint64_t index, uint32_t *offset)
 uint64_t yst_index(const yitem *it)
 {
     uint64_t s = 0;
-    if (it->leaf == NULL && (it->parent->indexed || build(it->parent))) {
-        for (const yitem *x = it->left; x; x = x->left)
+    const pkc_ydoc *doc = yi_doc(it);
+    ybranch *b = yi_parent(doc, it);
+    if (yi_leaf(it) == NULL && (b->indexed || build(b))) {
+        for (const yitem *x = yi_left(doc, it); x; x = yi_left(doc, x))
             s += yi_weight(x);
         return s;
     }
-    const ynode *n = it->leaf;
+    const ynode *n = yi_leaf(it);
     const void *child = it;
     while (n) {
         for (uint32_t i = 0; n->c[i] != child; i++)
@@ -322,7 +367,7 @@ static void node_free(ynode *n)
             node_free(n->c[i]);
     else
         for (uint32_t i = 0; i < n->n; i++)
-            ((yitem *)n->c[i])->leaf = NULL;
+            yi_set_leaf((yitem *)n->c[i], NULL);
     free(n);
 }
 
@@ -340,7 +385,7 @@ static int check_node(const ynode *n, uint64_t *sum)
     for (uint32_t i = 0; i < n->n; i++) {
         if (n->is_leaf) {
             const yitem *it = n->c[i];
-            if (it->leaf != n || n->w[i] != yi_weight(it))
+            if (yi_leaf(it) != n || n->w[i] != yi_weight(it))
                 return -1;
             s += n->w[i];
         } else {
@@ -359,8 +404,8 @@ int yst_check(const ybranch *b)
 {
     if (!b->indexed) {
         uint64_t total = 0;
-        for (const yitem *it = b->start; it; it = it->right) {
-            if (it->leaf)
+        for (const yitem *it = b->start; it; it = yi_right(b->doc, it)) {
+            if (yi_leaf(it))
                 return -5;
             total += yi_weight(it);
         }
@@ -370,11 +415,11 @@ int yst_check(const ybranch *b)
     const ynode *leaf = NULL;
     uint32_t li = 0;
     uint64_t total = 0;
-    for (const yitem *it = b->start; it; it = it->right) {
-        if (it->leaf == NULL)
+    for (const yitem *it = b->start; it; it = yi_right(b->doc, it)) {
+        if (yi_leaf(it) == NULL)
             return -1;
-        if (it->leaf != leaf) {
-            leaf = it->leaf;
+        if (yi_leaf(it) != leaf) {
+            leaf = yi_leaf(it);
             li = 0;
         }
         if (li >= leaf->n || leaf->c[li] != it)

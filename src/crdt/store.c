@@ -102,6 +102,7 @@ ykey *ymap_get_or_add(ymap *m, const char *s, size_t n)
         return NULL;
     k->val = NULL;
     k->first = NULL;
+    k->owner = 0;
     k->hash = ymap_hash(s, n);
     k->len = (uint32_t)n;
     if (n)
@@ -128,29 +129,48 @@ void ymap_free(ymap *m)
 /* ------------------------------------------------------------------------ */
 /* Item pool and content storage                                            */
 
-#define POOL_CHUNK 1024
-
 yitem *yc_item_alloc(pkc_ydoc *doc)
 {
-    yitem *it = doc->free_items;
-    if (it) {
+    yitem *it;
+    uint32_t slot;
+    if (doc->free_items) {
+        it = yc_item(doc, doc->free_items);
         doc->free_items = it->right;
+        slot = it->slot;
     } else {
-        if (doc->npool_chunks == 0 || doc->pool_used == POOL_CHUNK) {
-            if (YC_PUSH(doc->pool_chunks, doc->npool_chunks, doc->cappool_chunks, NULL))
+        if (doc->nchunks == 0 || doc->chunk_used == YC_CHUNK) {
+            if (doc->nchunks >= UINT32_MAX >> YC_CHUNK_BITS)
                 return NULL;
-            yitem *chunk = malloc(POOL_CHUNK * sizeof *chunk);
-            if (chunk == NULL) {
-                doc->npool_chunks--;
+            if (YC_PUSH32(doc->chunks, doc->nchunks, doc->capchunks, NULL))
+                return NULL;
+            ychunk *ch = malloc(sizeof *ch);
+            if (ch == NULL) {
+                doc->nchunks--;
                 return NULL;
             }
-            doc->pool_chunks[doc->npool_chunks - 1] = chunk;
-            doc->pool_used = 0;
+            ch->doc = doc;
+            ch->base = (doc->nchunks - 1) << YC_CHUNK_BITS;
+            ch->spare = 0;
+            ch->leaf = NULL;
+            doc->chunks[doc->nchunks - 1] = ch;
+            /* handle 0 means none: chunk 0 does not use slot 0 */
+            doc->chunk_used = doc->nchunks == 1 ? 1 : 0;
         }
-        it = &doc->pool_chunks[doc->npool_chunks - 1][doc->pool_used++];
+        slot = doc->chunk_used++;
+        it = &doc->chunks[doc->nchunks - 1]->items[slot];
     }
     memset(it, 0, sizeof *it);
+    it->slot = (uint8_t)slot;
+    yi_set_leaf(it, NULL);
     return it;
+}
+
+int yi_leaf_room(yitem *it)
+{
+    ychunk *ch = yi_chunk(it);
+    if (ch->leaf == NULL && (ch->leaf = calloc(YC_CHUNK, sizeof *ch->leaf)) == NULL)
+        return PKC_ERR_NOMEM;
+    return 0;
 }
 
 ysval *ysval_new(void)
@@ -171,93 +191,302 @@ void ysval_release(ysval *s)
 
 static void offs_drop(pkc_ydoc *doc, const yitem *it);
 
-void yc_content_free(yitem *it)
+/* ------------------------------------------------------------------------ */
+/* Byte counts of 0x3fff bytes or more                                      */
+
+typedef struct ybigcn {
+    const yitem *it; /* NULL: empty slot */
+    uint32_t cn;
+} ybigcn;
+
+static uint32_t ptr_hash(const void *p)
 {
-    if ((it->kind == YC_ANY || it->kind == YC_JSON) && it->parent && it->parent->doc->noffs)
-        offs_drop(it->parent->doc, it);
-    if (it->kind == YC_FORMAT) {
-        if (it->c.fmt) {
-            ysval_release(it->c.fmt->val);
-            free(it->c.fmt->key);
-            free(it->c.fmt);
-        }
-    } else if (it->kind != YC_TYPE && !(it->flags & YF_INLINE)) {
-        free(it->c.h.p);
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 31;
+    x *= 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(x >> 32);
+}
+
+static ybigcn *bigcn_find(const pkc_ydoc *doc, const yitem *it)
+{
+    if (doc->capbigcn == 0)
+        return NULL;
+    uint32_t mask = doc->capbigcn - 1;
+    for (uint32_t i = ptr_hash(it) & mask;; i = (i + 1) & mask) {
+        if (doc->bigcn[i].it == it)
+            return &doc->bigcn[i];
+        if (doc->bigcn[i].it == NULL)
+            return NULL;
     }
-    memset(&it->c, 0, sizeof it->c);
-    it->cn = 0;
-    it->flags |= YF_INLINE;
+}
+
+uint32_t yc_bigcn(const pkc_ydoc *doc, const yitem *it)
+{
+    const ybigcn *e = bigcn_find(doc, it);
+    return e ? e->cn : 0;
+}
+
+static void bigcn_drop(pkc_ydoc *doc, const yitem *it)
+{
+    ybigcn *e = bigcn_find(doc, it);
+    if (e == NULL)
+        return;
+    doc->nbigcn--;
+    /* linear probing: shift the rest of the cluster back */
+    uint32_t mask = doc->capbigcn - 1;
+    uint32_t i = (uint32_t)(e - doc->bigcn);
+    e->it = NULL;
+    for (uint32_t j = (i + 1) & mask; doc->bigcn[j].it; j = (j + 1) & mask) {
+        uint32_t home = ptr_hash(doc->bigcn[j].it) & mask;
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            doc->bigcn[i] = doc->bigcn[j];
+            doc->bigcn[j].it = NULL;
+            i = j;
+        }
+    }
+}
+
+static int set_big_cn(pkc_ydoc *doc, yitem *it, uint32_t n);
+
+/* Sets the item's byte count; PKC_ERR_NOMEM (nothing changed) only when a
+ * count of 0x3fff or more is new to the item. */
+static inline int set_cn(pkc_ydoc *doc, yitem *it, uint32_t n)
+{
+    if (n < YC_CN_BIG && it->cn != YC_CN_BIG) {
+        it->cn = n;
+        return 0;
+    }
+    return set_big_cn(doc, it, n);
+}
+
+static int set_big_cn(pkc_ydoc *doc, yitem *it, uint32_t n)
+{
+    if (n < YC_CN_BIG) {
+        if (it->cn == YC_CN_BIG)
+            bigcn_drop(doc, it);
+        it->cn = n;
+        return 0;
+    }
+    ybigcn *e = it->cn == YC_CN_BIG ? bigcn_find(doc, it) : NULL;
+    if (e == NULL) {
+        if ((doc->nbigcn + 1) * 2 > doc->capbigcn) {
+            uint32_t nc = doc->capbigcn ? doc->capbigcn * 2 : 16;
+            ybigcn *t = calloc(nc, sizeof *t);
+            if (t == NULL)
+                return pkc_error_code(PKC_ERR_NOMEM);
+            for (uint32_t i = 0; i < doc->capbigcn; i++) {
+                if (doc->bigcn[i].it == NULL)
+                    continue;
+                uint32_t j = ptr_hash(doc->bigcn[i].it) & (nc - 1);
+                while (t[j].it)
+                    j = (j + 1) & (nc - 1);
+                t[j] = doc->bigcn[i];
+            }
+            free(doc->bigcn);
+            doc->bigcn = t;
+            doc->capbigcn = nc;
+        }
+        uint32_t mask = doc->capbigcn - 1;
+        uint32_t i = ptr_hash(it) & mask;
+        while (doc->bigcn[i].it)
+            i = (i + 1) & mask;
+        e = &doc->bigcn[i];
+        e->it = it;
+        doc->nbigcn++;
+    }
+    e->cn = n;
+    it->cn = YC_CN_BIG;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Content                                                                  */
+
+static int has_bytes(unsigned kind)
+{
+    return kind == YC_STRING || kind == YC_ANY || kind == YC_JSON || kind == YC_BINARY ||
+           kind == YC_EMBED || kind == YC_DOC;
+}
+
+/* n unused bytes of client cix's arena became garbage */
+static void arena_drop(pkc_ydoc *doc, uint32_t cix, uint32_t n)
+{
+    yclient *c = &doc->cl[cix];
+    c->alive -= n;
+    uint32_t garbage = c->alen - c->alive;
+    if (garbage > 4096 && garbage > c->alive / 2 && c->compact_mark == 0) {
+        /* out of memory: it is compacted later, when it needs to grow */
+        if (YC_PUSH32(doc->compact, doc->ncompact, doc->capcompact, cix) == 0)
+            c->compact_mark = 1;
+    }
+}
+
+/* Offset of n new bytes at the end of client cix's arena. */
+static int arena_reserve(pkc_ydoc *doc, uint32_t cix, size_t n, uint32_t *off)
+{
+    yclient *c = &doc->cl[cix];
+    if (n > UINT32_MAX - c->alen)
+        return pkc_error(PKC_ERR_TOO_LARGE, "over 4 GiB of content from one client");
+    uint32_t need = c->alen + (uint32_t)n;
+    if (need > c->acap) {
+        uint64_t cap = (uint64_t)c->acap + c->acap / 2;
+        if (cap < need)
+            cap = need;
+        if (cap < 16)
+            cap = 16;
+        if (cap > UINT32_MAX)
+            cap = UINT32_MAX;
+        uint8_t *a = realloc(c->arena, (size_t)cap);
+        if (a == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        c->arena = a;
+        c->acap = (uint32_t)cap;
+    }
+    *off = c->alen;
+    c->alen = need;
+    c->alive += (uint32_t)n;
+    return 0;
+}
+
+int yc_arena_expect(pkc_ydoc *doc, uint32_t cix, size_t n)
+{
+    yclient *c = &doc->cl[cix];
+    if (c->alen > 0 || n <= c->acap || n > UINT32_MAX)
+        return 0;
+    uint8_t *a = realloc(c->arena, n);
+    if (a == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    c->arena = a;
+    c->acap = (uint32_t)n;
+    return 0;
+}
+
+int yc_set_bytes(pkc_ydoc *doc, yitem *it, const void *p, size_t n)
+{
+    if (n > UINT32_MAX)
+        return pkc_error(PKC_ERR_TOO_LARGE, "content of %zu bytes", n);
+    yclient *c = &doc->cl[it->id.client];
+    /* p may point into the arena, which may move */
+    const uint8_t *q = p;
+    int inside = c->arena && q >= c->arena && q < c->arena + c->alen;
+    size_t from = inside ? (size_t)(q - c->arena) : 0;
+    uint32_t off;
+    int rc;
+    if ((rc = set_cn(doc, it, (uint32_t)n)))
+        return rc;
+    if ((rc = arena_reserve(doc, it->id.client, n, &off))) {
+        set_cn(doc, it, 0);
+        return rc;
+    }
+    if (n)
+        memcpy(c->arena + off, inside ? c->arena + from : q, n);
+    it->content = off;
+    return 0;
+}
+
+int yc_set_fmt(pkc_ydoc *doc, yitem *it, yfmt *f)
+{
+    uint32_t i;
+    if (doc->nfree_fmts) {
+        i = doc->free_fmts[--doc->nfree_fmts];
+    } else {
+        if (doc->nfmts == 0 && YC_PUSH32(doc->fmts, doc->nfmts, doc->capfmts, NULL))
+            return pkc_error_code(PKC_ERR_NOMEM); /* entry 0: unused */
+        if (YC_PUSH32(doc->fmts, doc->nfmts, doc->capfmts, NULL))
+            return pkc_error_code(PKC_ERR_NOMEM);
+        i = doc->nfmts - 1;
+    }
+    doc->fmts[i] = f;
+    it->content = i;
+    return 0;
+}
+
+void yc_content_free(pkc_ydoc *doc, yitem *it)
+{
+    if (it->kind == YC_DELETED || it->kind == YC_GC)
+        return; /* (content is 0 for these) */
+    if (it->kind == YC_FORMAT) {
+        if (it->content) {
+            yfmt *f = doc->fmts[it->content];
+            ysval_release(f->val);
+            free(f->key);
+            free(f);
+            doc->fmts[it->content] = NULL;
+            /* out of memory: the entry is not reused, which is harmless */
+            (void)YC_PUSH32(doc->free_fmts, doc->nfree_fmts, doc->capfree_fmts, it->content);
+        }
+    } else if (has_bytes(it->kind)) {
+        if ((it->kind == YC_ANY || it->kind == YC_JSON) && doc->noffs)
+            offs_drop(doc, it);
+        uint32_t n = yi_cn(doc, it);
+        if (n)
+            arena_drop(doc, it->id.client, n);
+        set_cn(doc, it, 0);
+    }
+    it->content = 0;
 }
 
 void yc_item_release(pkc_ydoc *doc, yitem *it)
 {
-    yc_content_free(it);
+    yc_content_free(doc, it);
     if (it->flags & YF_REDONE)
         yc_redone_clear(doc, it);
-    it->kind = 0xff;
+    it->kind = YC_FREE;
     it->right = doc->free_items;
-    doc->free_items = it;
+    doc->free_items = yi_h(it);
 }
 
-int yc_set_bytes(yitem *it, const void *p, size_t n)
+/* Copies the live content of client cix in clock order to a new arena of
+ * just its size. */
+static void compact_client(pkc_ydoc *doc, uint32_t cix)
 {
-    if (n > UINT32_MAX)
-        return pkc_error(PKC_ERR_TOO_LARGE, "content of %zu bytes", n);
-    if (n <= sizeof it->c.in) {
-        if (n)
-            memcpy(it->c.in, p, n);
-        it->flags |= YF_INLINE;
-    } else {
-        uint8_t *q = malloc(n);
-        if (q == NULL)
-            return pkc_error_code(PKC_ERR_NOMEM);
-        memcpy(q, p, n);
-        it->c.h.p = q;
-        it->c.h.cap = (uint32_t)n;
-        it->flags &= (uint8_t)~YF_INLINE;
-    }
-    it->cn = (uint32_t)n;
-    return 0;
-}
-
-int yc_append_bytes(yitem *it, const void *p, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if ((size_t)it->cn + n > UINT32_MAX)
-        return pkc_error(PKC_ERR_TOO_LARGE, "content over 4 GiB");
-    uint32_t need = it->cn + (uint32_t)n;
-    if (it->flags & YF_INLINE) {
-        if (need <= sizeof it->c.in) {
-            memcpy(it->c.in + it->cn, p, n);
-            it->cn = need;
-            return 0;
+    yclient *c = &doc->cl[cix];
+    uint64_t total = 0; /* c->alive, which yc_doc_check checks */
+    for (uint32_t bi = 0; bi < c->nb; bi++) {
+        for (uint32_t k = 0; k < c->b[bi].n; k++) {
+            const yitem *it = ycl_at(c, (ypos){bi, k});
+            if (has_bytes(it->kind))
+                total += yi_cn(doc, it);
         }
-        uint32_t cap = need < 32 ? 32 : need + need / 2;
-        uint8_t *q = malloc(cap);
-        if (q == NULL)
-            return pkc_error_code(PKC_ERR_NOMEM);
-        memcpy(q, it->c.in, it->cn);
-        memcpy(q + it->cn, p, n);
-        it->c.h.p = q;
-        it->c.h.cap = cap;
-        it->flags &= (uint8_t)~YF_INLINE;
-        it->cn = need;
-        return 0;
     }
-    if (need > it->c.h.cap) {
-        uint64_t cap = (uint64_t)need + need / 2;
-        if (cap > UINT32_MAX)
-            cap = UINT32_MAX;
-        uint8_t *q = realloc(it->c.h.p, (size_t)cap);
-        if (q == NULL)
-            return pkc_error_code(PKC_ERR_NOMEM);
-        it->c.h.p = q;
-        it->c.h.cap = (uint32_t)cap;
+    if (total > c->alen)
+        return;
+    if (total == 0) {
+        free(c->arena);
+        c->arena = NULL;
+        c->alen = c->acap = c->alive = 0;
+        return;
     }
-    memcpy(it->c.h.p + it->cn, p, n);
-    it->cn = need;
-    return 0;
+    uint8_t *a = malloc((size_t)total);
+    if (a == NULL)
+        return; /* later */
+    uint32_t len = 0;
+    for (uint32_t bi = 0; bi < c->nb; bi++) {
+        for (uint32_t k = 0; k < c->b[bi].n; k++) {
+            yitem *it = ycl_at(c, (ypos){bi, k});
+            if (!has_bytes(it->kind))
+                continue;
+            uint32_t n = yi_cn(doc, it);
+            memcpy(a + len, c->arena + it->content, n);
+            it->content = len;
+            len += n;
+        }
+    }
+    free(c->arena);
+    c->arena = a;
+    c->alen = c->acap = c->alive = len;
+}
+
+void yc_compact(pkc_ydoc *doc)
+{
+    for (uint32_t i = 0; i < doc->ncompact; i++) {
+        yclient *c = &doc->cl[doc->compact[i]];
+        c->compact_mark = 0;
+        uint32_t garbage = c->alen - c->alive;
+        if (garbage > 4096 && garbage > c->alive / 2)
+            compact_client(doc, doc->compact[i]);
+    }
+    doc->ncompact = 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -333,10 +562,7 @@ typedef struct yoffs {
 
 static uint32_t off_hash(const yitem *it)
 {
-    uint64_t x = (uint64_t)(uintptr_t)it;
-    x ^= x >> 31;
-    x *= 0x9e3779b97f4a7c15ull;
-    return (uint32_t)(x >> 32);
+    return ptr_hash(it);
 }
 
 static yoffs *offs_find(pkc_ydoc *doc, const yitem *it)
@@ -416,7 +642,7 @@ void yc_offs_free(pkc_ydoc *doc)
 }
 
 /* Appends the offsets of `count` elements starting at byte `from`. */
-static int offs_scan(yoffs *o, const yitem *it, size_t from, uint32_t count)
+static int offs_scan(const pkc_ydoc *doc, yoffs *o, const yitem *it, size_t from, uint32_t count)
 {
     if (o->n + count > o->cap) {
         uint32_t nc = o->cap ? o->cap : 64;
@@ -429,7 +655,7 @@ static int offs_scan(yoffs *o, const yitem *it, size_t from, uint32_t count)
         o->cap = nc;
     }
     pkc_reader r;
-    pkc_reader_init(&r, yi_bytes(it), it->cn);
+    pkc_reader_init(&r, yi_bytes(doc, it), yi_cn(doc, it));
     r.p += from;
     for (uint32_t i = 0; i < count; i++) {
         o->off[o->n++] = (uint32_t)pkc_reader_offset(&r);
@@ -444,10 +670,10 @@ static int offs_scan(yoffs *o, const yitem *it, size_t from, uint32_t count)
     return 0;
 }
 
-static size_t scan_offset(const yitem *it, uint32_t k)
+static size_t scan_offset(const pkc_ydoc *doc, const yitem *it, uint32_t k)
 {
     pkc_reader r;
-    pkc_reader_init(&r, yi_bytes(it), it->cn);
+    pkc_reader_init(&r, yi_bytes(doc, it), yi_cn(doc, it));
     for (uint32_t i = 0; i < k; i++) {
         if (it->kind == YC_ANY) {
             if (yany_skip(&r))
@@ -462,22 +688,22 @@ static size_t scan_offset(const yitem *it, uint32_t k)
     return pkc_reader_offset(&r);
 }
 
-size_t yc_elem_offset(const yitem *it, uint32_t k)
+size_t yc_elem_offset(const pkc_ydoc *cdoc, const yitem *it, uint32_t k)
 {
     if (k == 0)
         return 0;
     if (k >= it->len)
-        return it->cn;
-    if (it->len < YOFF_MIN || it->parent == NULL)
-        return scan_offset(it, k);
-    pkc_ydoc *doc = it->parent->doc;
+        return yi_cn(cdoc, it);
+    if (it->len < YOFF_MIN || it->owner == 0)
+        return scan_offset(cdoc, it, k);
+    pkc_ydoc *doc = (pkc_ydoc *)cdoc; /* the table is a cache, not a change */
     yoffs *o = offs_find(doc, it);
     if (o == NULL) {
         if ((o = offs_add(doc, it)) == NULL)
-            return scan_offset(it, k);
-        if (offs_scan(o, it, 0, it->len)) {
+            return scan_offset(doc, it, k);
+        if (offs_scan(doc, o, it, 0, it->len)) {
             offs_drop(doc, it);
-            return scan_offset(it, k);
+            return scan_offset(doc, it, k);
         }
     }
     return o->off[k];
@@ -495,32 +721,33 @@ static void offs_merged(pkc_ydoc *doc, const yitem *left, const yitem *right, si
 {
     offs_drop(doc, right);
     yoffs *o = offs_find(doc, left);
-    if (o && offs_scan(o, left, old_cn, right->len))
+    if (o && offs_scan(doc, o, left, old_cn, right->len))
         offs_drop(doc, left);
 }
 
-int yc_content_slice(const yitem *it, uint32_t from, pkc_buf *b)
+int yc_content_slice(const pkc_ydoc *doc, const yitem *it, uint32_t from, pkc_buf *b)
 {
-    const uint8_t *p = yi_bytes(it);
+    const uint8_t *p = yi_bytes(doc, it);
+    uint32_t cn = yi_cn(doc, it);
     switch (it->kind) {
     case YC_STRING: {
         if (it->flags & YF_ASCII)
-            return pkc_buf_push(b, p + from, it->cn - from);
+            return pkc_buf_push(b, p + from, cn - from);
         int mid;
-        size_t off = yc_utf16_offset(p, it->cn, from, &mid);
+        size_t off = yc_utf16_offset(p, cn, from, &mid);
         if (mid) {
             pkc_buf_push(b, REPLACEMENT, 3);
             off += 4;
         }
-        return pkc_buf_push(b, p + off, it->cn - off);
+        return pkc_buf_push(b, p + off, cn - off);
     }
     case YC_ANY:
     case YC_JSON: {
-        size_t off = yc_elem_offset(it, from);
-        return pkc_buf_push(b, p + off, it->cn - off);
+        size_t off = yc_elem_offset(doc, it, from);
+        return pkc_buf_push(b, p + off, cn - off);
     }
     default:
-        return pkc_buf_push(b, p, it->cn);
+        return pkc_buf_push(b, p, cn);
     }
 }
 
@@ -537,6 +764,11 @@ static uint32_t hash64(uint64_t x)
 
 int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix)
 {
+    /* updates name the same few clients again and again */
+    if (doc->clhint && doc->cl[doc->clhint - 1].id == id) {
+        *ix = doc->clhint - 1;
+        return 1;
+    }
     if (doc->nclslot == 0)
         return 0;
     uint32_t mask = doc->nclslot - 1;
@@ -546,6 +778,7 @@ int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix)
             return 0;
         if (doc->cl[x - 1].id == id) {
             *ix = x - 1;
+            ((pkc_ydoc *)doc)->clhint = x; /* a cache, not a change */
             return 1;
         }
     }
@@ -575,6 +808,7 @@ int yc_client_get(pkc_ydoc *doc, uint64_t id, uint32_t *ix)
         return pkc_error_code(PKC_ERR_NOMEM);
     yclient *c = &doc->cl[doc->ncl];
     memset(c, 0, sizeof *c);
+    c->doc = doc;
     c->id = id;
     uint32_t i = hash64(id) & (doc->nclslot - 1);
     while (doc->clslot[i])
@@ -600,17 +834,94 @@ static inline uint32_t last_le(const uint32_t *a, uint32_t n, uint32_t key)
     return base;
 }
 
+/* The last index in a[0..n) (n > 0, a ascending, a[0] <= key) with
+ * a[i] <= key, for 16-bit offsets. */
+static inline uint32_t last_le16(const uint16_t *a, uint32_t n, uint32_t key)
+{
+    uint32_t base = 0;
+    while (n > 1) {
+        uint32_t half = n / 2;
+        base = a[base + half] <= key ? base + half : base;
+        n -= half;
+    }
+    return base;
+}
+
+/* The last index in block bl (n > 0, clock of the first <= key) whose
+ * struct starts at or before key. */
+static inline uint32_t block_le(const pkc_ydoc *doc, const yblock *bl, uint32_t key)
+{
+    uint32_t base = 0, n = bl->n;
+    if (bl->off)
+        return last_le16(bl->off, n, key - bl->base > 0xffff ? 0xffff : key - bl->base);
+    if (bl->h == NULL && (bl->h0 >> YC_CHUNK_BITS) == ((bl->h0 + n - 1) >> YC_CHUNK_BITS)) {
+        /* consecutive items in one chunk */
+        const yitem *a = yc_item(doc, bl->h0);
+        while (n > 1) {
+            uint32_t half = n / 2;
+            base = a[base + half].id.clock <= key ? base + half : base;
+            n -= half;
+        }
+        return base;
+    }
+    while (n > 1) {
+        uint32_t half = n / 2;
+        base = yc_item(doc, yb_h(bl, base + half))->id.clock <= key ? base + half : base;
+        n -= half;
+    }
+    return base;
+}
+
+static inline uint32_t block_clock(const pkc_ydoc *doc, const yblock *bl, uint32_t i)
+{
+    return bl->off ? bl->base + bl->off[i] : yc_item(doc, yb_h(bl, i))->id.clock;
+}
+
 ypos ycl_find(const yclient *c, uint32_t clock)
 {
+    /* recent structs are looked up most: try the last one */
     uint32_t last = c->nb - 1;
-    /* recent structs are looked up most: try the last block first */
-    uint32_t b = c->first[last] <= clock ? last : last_le(c->first, last, clock);
-    const yblock *bl = c->b[b];
-    ypos p = {b, last_le(bl->clk, bl->n, clock)};
+    const yblock *bl = &c->b[last];
+    ypos p = {last, bl->n - 1};
+    if (block_clock(c->doc, bl, p.i) <= clock)
+        return p;
+    /* lookups often go through the history in order (delete sets, both
+     * ways): try the block where the last one ended, and there the struct
+     * it found and its neighbours (structs cover the clocks without gaps) */
+    p.b = c->fb;
+    if (p.b < last && c->first[p.b] <= clock && clock < c->first[p.b + 1]) {
+        bl = &c->b[p.b];
+        p.i = c->fi;
+        if (p.i < bl->n) {
+            const yitem *it = ycl_at(c, p);
+            if (it->id.clock <= clock) {
+                if (clock - it->id.clock < it->len)
+                    return p;
+                if (p.i + 1 < bl->n) {
+                    p.i++;
+                    it = ycl_at(c, p);
+                    if (clock - it->id.clock < it->len)
+                        goto found;
+                }
+            } else if (p.i > 0) {
+                p.i--;
+                if (ycl_at(c, p)->id.clock <= clock)
+                    goto found;
+            }
+        }
+    } else {
+        p.b = c->first[last] <= clock ? last : last_le(c->first, last, clock);
+    }
+    p.i = block_le(c->doc, &c->b[p.b], clock);
+found:;
+    yclient *m = (yclient *)c; /* the hint is a cache, not a change */
+    m->fb = p.b;
+    m->fi = p.i;
     return p;
 }
 
-static int insert_block(yclient *c, uint32_t at, yblock *bl)
+/* an empty block at `at` */
+static int insert_block(yclient *c, uint32_t at)
 {
     if (c->nb == c->capb) {
         uint32_t cap = c->capb;
@@ -624,57 +935,137 @@ static int insert_block(yclient *c, uint32_t at, yblock *bl)
     }
     memmove(c->b + at + 1, c->b + at, (c->nb - at) * sizeof *c->b);
     memmove(c->first + at + 1, c->first + at, (c->nb - at) * sizeof *c->first);
-    c->b[at] = bl;
+    memset(&c->b[at], 0, sizeof c->b[at]);
     c->first[at] = 0;
     c->nb++;
     return 0;
 }
 
+/* gives a block of consecutive handles its handle array */
+static int explicit_block(yblock *bl)
+{
+    if (bl->h)
+        return 0;
+    uint32_t *h = malloc(YB_CAP * sizeof *h);
+    if (h == NULL)
+        return PKC_ERR_NOMEM;
+    for (uint32_t i = 0; i < bl->n; i++)
+        h[i] = bl->h0 + i;
+    bl->h = h;
+    return 0;
+}
+
+/* (Re)computes a block's clock offsets from base, the clock of its first
+ * struct; without them (too far apart, out of memory) it is searched by its
+ * items. */
+static void block_offsets(const pkc_ydoc *doc, yblock *bl)
+{
+    if (bl->n == 0)
+        return;
+    uint32_t base = yc_item(doc, yb_h(bl, 0))->id.clock;
+    if (bl->off == NULL && (bl->off = malloc(YB_CAP * sizeof *bl->off)) == NULL)
+        return;
+    for (uint32_t i = 0; i < bl->n; i++) {
+        uint32_t d = yc_item(doc, yb_h(bl, i))->id.clock - base;
+        if (d > 0xffff) {
+            free(bl->off);
+            bl->off = NULL;
+            return;
+        }
+        bl->off[i] = (uint16_t)d;
+    }
+    bl->base = base;
+}
+
+/* records struct i's clock (the others are in place) */
+static void block_set_clock(yblock *bl, uint32_t i, uint32_t clock)
+{
+    if (bl->off == NULL)
+        return;
+    if (clock - bl->base > 0xffff) {
+        free(bl->off);
+        bl->off = NULL;
+        return;
+    }
+    bl->off[i] = (uint16_t)(clock - bl->base);
+}
+
 int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it)
 {
     yclient *c = &doc->cl[cix];
-    if (c->nb == 0 || c->b[c->nb - 1]->n == YB_CAP) {
-        yblock *bl = malloc(sizeof *bl);
-        if (bl == NULL || insert_block(c, c->nb, bl)) {
-            free(bl);
-            return pkc_error_code(PKC_ERR_NOMEM);
-        }
-        bl->n = 0;
-    }
-    yblock *bl = c->b[c->nb - 1];
-    if (bl->n == 0)
+    uint32_t h = yi_h(it);
+    if ((c->nb == 0 || c->b[c->nb - 1].n == YB_CAP) && insert_block(c, c->nb))
+        return pkc_error_code(PKC_ERR_NOMEM);
+    yblock *bl = &c->b[c->nb - 1];
+    if (bl->n == 0) {
         c->first[c->nb - 1] = it->id.clock;
-    bl->clk[bl->n] = it->id.clock;
-    bl->s[bl->n++] = it;
+        bl->h0 = h;
+        bl->base = it->id.clock;
+        if (bl->off == NULL)
+            bl->off = malloc(YB_CAP * sizeof *bl->off); /* NULL: items are searched */
+    }
+    if (bl->h == NULL && h != bl->h0 + bl->n && explicit_block(bl))
+        return pkc_error_code(PKC_ERR_NOMEM);
+    if (bl->h)
+        bl->h[bl->n] = h;
+    block_set_clock(bl, bl->n, it->id.clock);
+    bl->n++;
     c->state = it->id.clock + it->len;
     return 0;
 }
 
 int ycl_insert_after(yclient *c, ypos p, yitem *it)
 {
-    yblock *bl = c->b[p.b];
-    uint32_t at = p.i + 1;
+    uint32_t at = p.i + 1, h = yi_h(it);
+    yblock *bl = &c->b[p.b];
     if (bl->n == YB_CAP) {
-        yblock *nb = malloc(sizeof *nb);
-        if (nb == NULL || insert_block(c, p.b + 1, nb)) {
-            free(nb);
+        /* split: the upper half goes to a new block */
+        uint32_t half = YB_CAP / 2;
+        uint32_t *hs = NULL;
+        if (bl->h && (hs = malloc(YB_CAP * sizeof *hs)) == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        if (insert_block(c, p.b + 1)) {
+            free(hs);
             return pkc_error_code(PKC_ERR_NOMEM);
         }
-        uint32_t half = YB_CAP / 2;
-        memcpy(nb->s, bl->s + half, (YB_CAP - half) * sizeof *bl->s);
-        memcpy(nb->clk, bl->clk + half, (YB_CAP - half) * sizeof *bl->clk);
+        bl = &c->b[p.b];
+        yblock *nb = &c->b[p.b + 1];
         nb->n = YB_CAP - half;
+        if (bl->h) {
+            memcpy(hs, bl->h + half, nb->n * sizeof *hs);
+            nb->h = hs;
+        } else {
+            nb->h0 = bl->h0 + half;
+        }
+        if (bl->off) {
+            /* the upper half's offsets from its own first clock */
+            if ((nb->off = malloc(YB_CAP * sizeof *nb->off)) != NULL) {
+                nb->base = bl->base + bl->off[half];
+                for (uint32_t i = 0; i < nb->n; i++)
+                    nb->off[i] = (uint16_t)(bl->off[half + i] - bl->off[half]);
+            }
+        } else {
+            block_offsets(c->doc, nb);
+        }
         bl->n = half;
-        c->first[p.b + 1] = nb->s[0]->id.clock;
+        c->first[p.b + 1] = ycl_at(c, (ypos){p.b + 1, 0})->id.clock;
         if (at > half) {
             bl = nb;
             at -= half;
         }
     }
-    memmove(bl->s + at + 1, bl->s + at, (bl->n - at) * sizeof *bl->s);
-    memmove(bl->clk + at + 1, bl->clk + at, (bl->n - at) * sizeof *bl->clk);
-    bl->s[at] = it;
-    bl->clk[at] = it->id.clock;
+    if (bl->h == NULL && at == bl->n && h == bl->h0 + bl->n) {
+        block_set_clock(bl, at, it->id.clock);
+        bl->n++;
+        return 0;
+    }
+    if (explicit_block(bl))
+        return pkc_error_code(PKC_ERR_NOMEM);
+    memmove(bl->h + at + 1, bl->h + at, (bl->n - at) * sizeof *bl->h);
+    bl->h[at] = h;
+    if (bl->off)
+        memmove(bl->off + at + 1, bl->off + at, (bl->n - at) * sizeof *bl->off);
+    block_set_clock(bl, at, it->id.clock);
     bl->n++;
     return 0;
 }
@@ -682,18 +1073,37 @@ int ycl_insert_after(yclient *c, ypos p, yitem *it)
 /* keeps first[] right after the struct at p changed its clock or went */
 static void fix_first(yclient *c, uint32_t b)
 {
-    if (b < c->nb && c->b[b]->n)
-        c->first[b] = c->b[b]->s[0]->id.clock;
+    if (b < c->nb && c->b[b].n)
+        c->first[b] = ycl_at(c, (ypos){b, 0})->id.clock;
+}
+
+int ycl_removable(yclient *c, ypos p)
+{
+    yblock *bl = &c->b[p.b];
+    if (bl->h == NULL && p.i > 0 && p.i + 1 < bl->n && explicit_block(bl))
+        return pkc_error_code(PKC_ERR_NOMEM);
+    return 0;
 }
 
 void ycl_remove(yclient *c, ypos p)
 {
-    yblock *bl = c->b[p.b];
-    memmove(bl->s + p.i, bl->s + p.i + 1, (bl->n - p.i - 1) * sizeof *bl->s);
-    memmove(bl->clk + p.i, bl->clk + p.i + 1, (bl->n - p.i - 1) * sizeof *bl->clk);
+    yblock *bl = &c->b[p.b];
+    uint32_t k = bl->n - p.i - 1; /* structs after p */
+    if (bl->h == NULL && p.i == 0) {
+        bl->h0++;
+    } else if (bl->h || k) {
+        /* callers make sure with ycl_removable that this cannot fail (a
+         * struct just inserted is never in the middle of such a block) */
+        if (explicit_block(bl))
+            return;
+        memmove(bl->h + p.i, bl->h + p.i + 1, k * sizeof *bl->h);
+    }
+    if (bl->off)
+        memmove(bl->off + p.i, bl->off + p.i + 1, k * sizeof *bl->off);
     bl->n--;
     if (bl->n == 0 && c->nb > 1) {
-        free(bl);
+        free(bl->h);
+        free(bl->off);
         memmove(c->b + p.b, c->b + p.b + 1, (c->nb - p.b - 1) * sizeof *c->b);
         memmove(c->first + p.b, c->first + p.b + 1, (c->nb - p.b - 1) * sizeof *c->first);
         c->nb--;
@@ -706,7 +1116,7 @@ size_t ycl_count(const yclient *c)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < c->nb; i++)
-        n += c->b[i]->n;
+        n += c->b[i].n;
     return n;
 }
 
@@ -719,77 +1129,71 @@ yitem *yc_find(const pkc_ydoc *doc, uint32_t cix, uint32_t clock)
 /* ------------------------------------------------------------------------ */
 /* Splitting                                                                */
 
-static int split_content(yitem *left, yitem *right, uint32_t diff)
+/* Gives units [diff, len) of left's content to right: both keep pointing
+ * into the arena, except that a split surrogate pair makes both halves
+ * U+FFFD (yjs#248; lengths in UTF-16 units stay the same), which gives
+ * right a copy. Fails (NOMEM, TOO_LARGE) before changing anything. */
+static int split_content(pkc_ydoc *doc, yitem *left, yitem *right, uint32_t diff)
 {
-    const uint8_t *p = yi_bytes(left);
+    uint32_t cix = left->id.client;
+    uint32_t cn = yi_cn(doc, left);
+    const uint8_t *p = yi_bytes(doc, left);
     size_t off;
+    int rc;
     switch (left->kind) {
     case YC_DELETED:
         return 0;
     case YC_STRING: {
         int mid = 0;
-        if (left->flags & YF_ASCII) {
-            off = diff;
-        } else {
-            off = yc_utf16_offset(p, left->cn, diff, &mid);
-        }
+        off = (left->flags & YF_ASCII) ? diff : yc_utf16_offset(p, cn, diff, &mid);
         if (mid) {
-            /* Yjs replaces both halves of a split surrogate pair with
-             * U+FFFD (yjs#248); lengths in UTF-16 units stay the same. */
-            size_t rest = left->cn - off - 4;
-            uint8_t *tmp = malloc(rest + 3);
-            if (tmp == NULL)
-                return pkc_error_code(PKC_ERR_NOMEM);
-            memcpy(tmp, REPLACEMENT, 3);
-            memcpy(tmp + 3, p + off + 4, rest);
-            int rc = yc_set_bytes(right, tmp, rest + 3);
-            free(tmp);
-            if (rc)
+            uint32_t rest = cn - (uint32_t)off - 4, roff;
+            if ((rc = set_cn(doc, right, rest + 3)))
                 return rc;
-            left->cn = (uint32_t)off; /* truncate, then append U+FFFD */
-            if ((rc = yc_append_bytes(left, REPLACEMENT, 3)))
+            if ((rc = arena_reserve(doc, cix, rest + 3, &roff))) {
+                set_cn(doc, right, 0);
                 return rc;
+            }
+            uint8_t *a = doc->cl[cix].arena;
+            memcpy(a + roff, REPLACEMENT, 3);
+            memcpy(a + roff + 3, a + left->content + off + 4, rest);
+            right->content = roff;
+            /* left: U+FFFD over the first three bytes of the pair */
+            memcpy(a + left->content + off, REPLACEMENT, 3);
+            set_cn(doc, left, (uint32_t)off + 3);
+            arena_drop(doc, cix, rest + 1);
         } else {
-            int rc = yc_set_bytes(right, p + off, left->cn - off);
-            if (rc)
+            if ((rc = set_cn(doc, right, cn - (uint32_t)off)))
                 return rc;
-            left->cn = (uint32_t)off;
+            right->content = left->content + (uint32_t)off;
+            set_cn(doc, left, (uint32_t)off);
         }
         if (!(left->flags & YF_ASCII)) {
             int a;
-            yc_utf16_len(yi_bytes(right), right->cn, &a);
+            yc_utf16_len(yi_bytes(doc, right), yi_cn(doc, right), &a);
             if (a)
                 right->flags |= YF_ASCII;
-            yc_utf16_len(yi_bytes(left), left->cn, &a);
+            yc_utf16_len(yi_bytes(doc, left), yi_cn(doc, left), &a);
             if (a)
                 left->flags |= YF_ASCII;
         } else {
             right->flags |= YF_ASCII;
         }
-        break;
+        return 0;
     }
     case YC_ANY:
-    case YC_JSON: {
-        off = yc_elem_offset(left, diff);
-        int rc = yc_set_bytes(right, p + off, left->cn - off);
-        if (rc)
+    case YC_JSON:
+        off = yc_elem_offset(doc, left, diff);
+        if ((rc = set_cn(doc, right, cn - (uint32_t)off)))
             return rc;
-        left->cn = (uint32_t)off;
-        if (left->parent)
-            offs_split(left->parent->doc, left, diff);
-        break;
-    }
+        right->content = left->content + (uint32_t)off;
+        set_cn(doc, left, (uint32_t)off);
+        if (left->owner)
+            offs_split(doc, left, diff);
+        return 0;
     default:
         return pkc_error(PKC_ERR_INTERNAL, "content kind %u cannot be split", left->kind);
     }
-    /* Move short heap content back inline so small items stay small. */
-    if (!(left->flags & YF_INLINE) && left->cn <= sizeof left->c.in) {
-        uint8_t *h = left->c.h.p;
-        memcpy(left->c.in, h, left->cn);
-        free(h);
-        left->flags |= YF_INLINE;
-    }
-    return 0;
 }
 
 yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
@@ -804,17 +1208,22 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
     right->id.clock = left->id.clock + diff;
     right->len = left->len - diff;
     right->kind = left->kind;
-    right->flags = YF_INLINE | YF_ORIGIN | (left->flags & (YF_RORIGIN | YF_DELETED | YF_KEEP));
+    right->flags = YF_ORIGIN | (left->flags & (YF_RORIGIN | YF_DELETED | YF_KEEP));
     if (yc_kind_countable(left->kind))
         right->flags |= YF_COUNTABLE;
     right->origin.client = left->id.client;
     right->origin.clock = left->id.clock + diff - 1;
     right->rorigin = left->rorigin;
-    right->left = left;
+    right->left = yi_h(left);
     right->right = left->right;
-    right->parent = left->parent;
-    right->psub = left->psub;
-    if (split_content(left, right, diff)) {
+    right->owner = left->owner;
+    if (ycl_insert_after(c, pos, right)) {
+        yc_item_release(doc, right);
+        goto nomem;
+    }
+    if (split_content(doc, left, right, diff)) {
+        /* the store gives the struct back; nothing else changed */
+        ycl_remove(c, ycl_find(c, right->id.clock));
         yc_item_release(doc, right);
         return NULL;
     }
@@ -825,29 +1234,19 @@ yitem *yc_split(pkc_ytxn *txn, yitem *left, uint32_t diff)
             yc_redone_set(doc, right, to);
         }
     }
-    uint32_t wl_before = yi_weight(left);
+    uint32_t rh = yi_h(right);
+    yitem *rr = yi_right(doc, right);
     left->len = diff;
-    left->right = right;
-    if (right->right)
-        right->right->left = right;
-    if (ycl_insert_after(c, pos, right)) {
-        /* undo the link changes: the store could not take the new struct */
-        left->len += right->len;
-        left->right = right->right;
-        if (right->right)
-            right->right->left = left;
-        yc_item_release(doc, right);
-        goto nomem;
-    }
+    left->right = rh;
+    if (rr)
+        rr->left = rh;
     if (yc_txn_add_merge(txn, right->id))
         goto nomem;
-    if (right->psub && right->right == NULL)
-        right->psub->val = right;
-    if (left->leaf) {
-        yst_add_weight(left, (int64_t)yi_weight(left) - (int64_t)wl_before);
-        if (yst_insert_after(left->parent, left, right))
-            goto nomem;
-    }
+    ykey *key = yi_psub(doc, right);
+    if (key && right->right == 0)
+        key->val = right;
+    if (yi_leaf(left) && yst_split(yi_parent(doc, left), left, right))
+        goto nomem;
     return right;
 nomem:
     pkc_error_code(PKC_ERR_NOMEM);
@@ -875,15 +1274,11 @@ yitem *yc_clean_end(pkc_ytxn *txn, uint32_t cix, uint32_t clock)
 /* ------------------------------------------------------------------------ */
 /* Merging                                                                  */
 
-int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
+int yc_mergeable(const pkc_ydoc *doc, const yitem *left, const yitem *right)
 {
-    if (left->kind == YC_GC || right->kind == YC_GC) {
-        if (left->kind != YC_GC || right->kind != YC_GC)
-            return 0;
-        left->len += right->len;
-        return 1;
-    }
-    if (left->kind != right->kind || left->right != right)
+    if (left->kind == YC_GC || right->kind == YC_GC)
+        return left->kind == YC_GC && right->kind == YC_GC;
+    if (left->kind != right->kind || yi_right(doc, left) != right)
         return 0;
     if (!(right->flags & YF_ORIGIN) || right->origin.client != left->id.client ||
         right->origin.clock != left->id.clock + left->len - 1)
@@ -897,18 +1292,52 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
         return 0;
     if ((left->flags & YF_REDONE) || (right->flags & YF_REDONE))
         return 0;
-    size_t old_cn = left->cn;
     switch (left->kind) {
     case YC_STRING:
     case YC_ANY:
     case YC_JSON:
-        if (yc_append_bytes(left, yi_bytes(right), right->cn))
-            return 0; /* out of memory: keep them apart, which is still correct */
+    case YC_DELETED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
+{
+    if (left->kind == YC_GC) {
+        left->len += right->len;
+        return 1;
+    }
+    switch (left->kind) {
+    case YC_STRING:
+    case YC_ANY:
+    case YC_JSON: {
+        /* out of memory: keep them apart, which is still correct */
+        uint32_t lcn = yi_cn(doc, left), rcn = yi_cn(doc, right);
+        if ((uint64_t)lcn + rcn > UINT32_MAX || set_cn(doc, left, lcn + rcn))
+            return 0;
+        if (left->content + lcn != right->content) {
+            /* not adjacent in the arena (one was moved): copy both to its end */
+            uint32_t cix = left->id.client, off;
+            if (arena_reserve(doc, cix, (size_t)lcn + rcn, &off)) {
+                set_cn(doc, left, lcn);
+                return 0;
+            }
+            uint8_t *a = doc->cl[cix].arena;
+            memcpy(a + off, a + left->content, lcn);
+            memcpy(a + off + lcn, a + right->content, rcn);
+            left->content = off;
+            arena_drop(doc, cix, lcn + rcn);
+        }
+        set_cn(doc, right, 0); /* its bytes are left's now */
+        right->content = 0;
         if (left->kind == YC_STRING && !(right->flags & YF_ASCII))
             left->flags &= (uint8_t)~YF_ASCII;
         if (left->kind != YC_STRING && doc->noffs)
-            offs_merged(doc, left, right, old_cn);
+            offs_merged(doc, left, right, lcn);
         break;
+    }
     case YC_DELETED:
         break;
     default:
@@ -916,14 +1345,11 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
     }
     if (right->flags & YF_KEEP)
         left->flags |= YF_KEEP;
-    uint32_t wr = yi_weight(right);
-    if (right->leaf) {
-        yst_remove(left->parent, right);
-        yst_add_weight(left, wr);
-    }
+    if (yi_leaf(right))
+        yst_merge(yi_parent(doc, left), left, right);
     left->right = right->right;
     if (left->right)
-        left->right->left = left;
+        yi_right(doc, left)->left = yi_h(left);
     left->len += right->len;
     return 1;
 }
@@ -986,11 +1412,54 @@ void yc_redone_clear(pkc_ydoc *doc, const yitem *it)
 /* ------------------------------------------------------------------------ */
 /* Branches                                                                 */
 
+static uint32_t owner_new(pkc_ydoc *doc, ybranch *b, ykey *k)
+{
+    uint32_t o;
+    if (doc->nfree_owners) {
+        o = doc->free_owners[--doc->nfree_owners];
+    } else {
+        yowner e = {NULL, NULL};
+        if (YC_PUSH32(doc->owners, doc->nowners, doc->capowners, e))
+            return 0;
+        o = doc->nowners - 1;
+    }
+    doc->owners[o].b = b;
+    doc->owners[o].k = k;
+    return o;
+}
+
+ykey *yc_key_get(ybranch *b, const char *s, size_t n)
+{
+    ykey *k = ymap_get_or_add(&b->map, s, n);
+    if (k && k->owner == 0 && (k->owner = owner_new(b->doc, b, k)) == 0)
+        return NULL; /* the key stays, without items, and gets an owner next time */
+    return k;
+}
+
+void yc_keys_free(ybranch *b)
+{
+    pkc_ydoc *doc = b->doc;
+    for (uint32_t i = 0; i < b->map.n; i++) {
+        uint32_t o = b->map.e[i]->owner;
+        if (o == 0)
+            continue;
+        doc->owners[o].b = NULL;
+        doc->owners[o].k = NULL;
+        /* out of memory: the entry is not reused, which is harmless */
+        (void)YC_PUSH32(doc->free_owners, doc->nfree_owners, doc->capfree_owners, o);
+    }
+    ymap_free(&b->map);
+}
+
 ybranch *yc_branch_new(pkc_ydoc *doc, uint8_t tref)
 {
     ybranch *b = calloc(1, sizeof *b);
     if (b == NULL)
         return NULL;
+    if ((b->owner = owner_new(doc, b, NULL)) == 0) {
+        free(b);
+        return NULL;
+    }
     b->doc = doc;
     b->tref = tref;
     b->next_all = doc->all;
@@ -1013,3 +1482,5 @@ int yc_root_get(pkc_ydoc *doc, const char *name, size_t len, ybranch **out)
     *out = k->val;
     return 0;
 }
+
+_Static_assert(sizeof(yitem) == 48, "items are 48 bytes (docs/crdt.md, Memory)");

@@ -144,6 +144,7 @@ static int obj_set(yattrs *m, const char *k, size_t kn, const yv *v)
 /* Positions                                                                */
 
 typedef struct ypos_t {
+    pkc_ydoc *doc;
     yitem *left, *right;
     uint64_t index;
     yattrs cur;
@@ -153,13 +154,13 @@ static int fwd(ytpos *p)
 {
     yitem *r = p->right;
     if (r->kind == YC_FORMAT) {
-        if (!yi_deleted(r) && attrs_update(&p->cur, r->c.fmt))
+        if (!yi_deleted(r) && attrs_update(&p->cur, yi_fmt(p->doc, r)))
             return PKC_ERR_NOMEM;
     } else if (!yi_deleted(r)) {
         p->index += r->len;
     }
     p->left = r;
-    p->right = r->right;
+    p->right = yi_right(p->doc, r);
     return 0;
 }
 
@@ -168,7 +169,7 @@ static int find_next(pkc_ytxn *txn, ytpos *p, uint64_t count)
     while (p->right && count > 0) {
         yitem *r = p->right;
         if (r->kind == YC_FORMAT) {
-            if (!yi_deleted(r) && attrs_update(&p->cur, r->c.fmt))
+            if (!yi_deleted(r) && attrs_update(&p->cur, yi_fmt(p->doc, r)))
                 return PKC_ERR_NOMEM;
         } else if (!yi_deleted(r)) {
             if (count < r->len && yc_split(txn, r, (uint32_t)count) == NULL)
@@ -177,7 +178,7 @@ static int find_next(pkc_ytxn *txn, ytpos *p, uint64_t count)
             count -= r->len;
         }
         p->left = r;
-        p->right = r->right;
+        p->right = yi_right(p->doc, r);
     }
     return 0;
 }
@@ -187,13 +188,14 @@ static int find_next(pkc_ytxn *txn, ytpos *p, uint64_t count)
 static int find_position(pkc_ytxn *txn, ybranch *b, uint64_t index, ytpos *p)
 {
     memset(p, 0, sizeof *p);
+    p->doc = txn->doc;
     if (!b->has_formatting && index > 0 && index <= b->length) {
         uint32_t off;
         yitem *it = yst_find(b, index - 1, &off);
         if (it == NULL || (off + 1 < it->len && yc_split(txn, it, off + 1) == NULL))
             return PKC_ERR_NOMEM;
         p->left = it;
-        p->right = it->right;
+        p->right = yi_right(txn->doc, it);
         p->index = index;
         return 0;
     }
@@ -238,8 +240,13 @@ static int new_format(pkc_ytxn *txn, ybranch *parent, ytpos *p, const char *key,
         free(k);
         return rc;
     }
-    it->c.fmt = f;
-    it->flags &= (uint8_t)~YF_INLINE;
+    if ((rc = yc_set_fmt(txn->doc, it, f))) {
+        ysval_release(f->val);
+        free(f);
+        free(k);
+        yc_item_release(txn->doc, it);
+        return rc;
+    }
     if ((rc = yc_integrate(txn, it, 0)))
         return rc;
     p->right = it;
@@ -251,10 +258,11 @@ static int insert_negated(pkc_ytxn *txn, ybranch *parent, ytpos *p, yattrs *neg)
     int rc;
     while (p->right && (yi_deleted(p->right) ||
                         (p->right->kind == YC_FORMAT &&
-                         yv_equal_attr(attrs_get(neg, p->right->c.fmt->key, p->right->c.fmt->key_len),
-                                       &p->right->c.fmt->val->v)))) {
+                         yv_equal_attr(attrs_get(neg, yi_fmt(p->doc, p->right)->key,
+                                                 yi_fmt(p->doc, p->right)->key_len),
+                                       &yi_fmt(p->doc, p->right)->val->v)))) {
         if (!yi_deleted(p->right))
-            attrs_del(neg, p->right->c.fmt->key, p->right->c.fmt->key_len);
+            attrs_del(neg, yi_fmt(p->doc, p->right)->key, yi_fmt(p->doc, p->right)->key_len);
         if ((rc = fwd(p)))
             return rc;
     }
@@ -275,8 +283,9 @@ static int minimize(ytpos *p, const yattrs *attributes)
         yitem *r = p->right;
         if (!(yi_deleted(r) ||
               (r->kind == YC_FORMAT &&
-               yv_equal_attr(or_null(attrs_get(attributes, r->c.fmt->key, r->c.fmt->key_len)),
-                             &r->c.fmt->val->v))))
+               yv_equal_attr(or_null(attrs_get(attributes, yi_fmt(p->doc, r)->key,
+                                               yi_fmt(p->doc, r)->key_len)),
+                             &yi_fmt(p->doc, r)->val->v))))
             break;
         int rc = fwd(p);
         if (rc)
@@ -338,7 +347,7 @@ static int insert_text(pkc_ytxn *txn, ybranch *parent, ytpos *p, const yins *ins
         size_t units = yc_utf16_len((const uint8_t *)str, slen, &ascii);
         if ((rc = yc_new_item(txn, parent, p->left, p->right, NULL, YC_STRING, (uint32_t)units, &it)) ==
             0) {
-            rc = yc_set_bytes(it, str, slen);
+            rc = yc_set_bytes(txn->doc, it, str, slen);
             if (ascii)
                 it->flags |= YF_ASCII;
         }
@@ -358,8 +367,7 @@ static int insert_text(pkc_ytxn *txn, ybranch *parent, ytpos *p, const yins *ins
                     memcpy(nb->name, name, nb->name_len + 1);
             }
             if ((rc = yc_new_item(txn, parent, p->left, p->right, NULL, YC_TYPE, 1, &it)) == 0) {
-                it->c.type = nb;
-                it->flags &= (uint8_t)~YF_INLINE;
+                yi_set_type(it, nb);
                 if (ins->created)
                     *ins->created = (pkc_ytype *)nb;
             }
@@ -368,7 +376,7 @@ static int insert_text(pkc_ytxn *txn, ybranch *parent, ytpos *p, const yins *ins
         pkc_buf j = PKC_BUF_INIT;
         if ((rc = yjson_write(&j, ins->embed)) == 0 &&
             (rc = yc_new_item(txn, parent, p->left, p->right, NULL, YC_EMBED, 1, &it)) == 0)
-            rc = yc_set_bytes(it, j.data, j.len);
+            rc = yc_set_bytes(txn->doc, it, j.data, j.len);
         pkc_buf_free(&j);
     }
     if (rc) {
@@ -402,7 +410,7 @@ static int format_text(pkc_ytxn *txn, ybranch *parent, ytpos *p, uint64_t length
         yitem *r = p->right;
         if (!yi_deleted(r)) {
             if (r->kind == YC_FORMAT) {
-                const yfmt *f = r->c.fmt;
+                const yfmt *f = yi_fmt(txn->doc, r);
                 const yv *attr = attrs_get(attributes, f->key, f->key_len);
                 if (attr) {
                     if (yv_equal_attr(attr, &f->val->v)) {
@@ -440,7 +448,7 @@ static int format_text(pkc_ytxn *txn, ybranch *parent, ytpos *p, uint64_t length
         yitem *it;
         if ((rc = yc_new_item(txn, parent, p->left, p->right, NULL, YC_STRING, (uint32_t)length,
                               &it)) == 0) {
-            rc = yc_set_bytes(it, nl, (size_t)length);
+            rc = yc_set_bytes(txn->doc, it, nl, (size_t)length);
             it->flags |= YF_ASCII;
             if (rc)
                 yc_item_release(txn->doc, it);
@@ -469,16 +477,17 @@ static int cleanup_gap(pkc_ytxn *txn, yitem *start, yitem *curr, const yattrs *s
     memset(&end_fmt, 0, sizeof end_fmt);
     while (end && (!yi_countable(end) || yi_deleted(end))) {
         if (!yi_deleted(end) && end->kind == YC_FORMAT &&
-            (rc = attrs_set(&end_fmt, end->c.fmt->key, end->c.fmt->key_len, (const yv *)end)))
+            (rc = attrs_set(&end_fmt, yi_fmt(txn->doc, end)->key, yi_fmt(txn->doc, end)->key_len,
+                            (const yv *)end)))
             goto done;
-        end = end->right;
+        end = yi_right(txn->doc, end);
     }
     int reached = 0;
     while (start != end) {
         if (curr == start)
             reached = 1;
         if (!yi_deleted(start) && start->kind == YC_FORMAT) {
-            const yfmt *f = start->c.fmt;
+            const yfmt *f = yi_fmt(txn->doc, start);
             const yv *sv = or_null(attrs_get(start_attrs, f->key, f->key_len));
             if (attrs_get(&end_fmt, f->key, f->key_len) != (const yv *)start ||
                 yv_strict_eq(sv, &f->val->v)) {
@@ -496,7 +505,7 @@ static int cleanup_gap(pkc_ytxn *txn, yitem *start, yitem *curr, const yattrs *s
             if (!reached && !yi_deleted(start) && (rc = attrs_update(curr_attrs, f)))
                 goto done;
         }
-        start = start->right;
+        start = yi_right(txn->doc, start);
     }
 done:
     attrs_free(&end_fmt);
@@ -505,14 +514,15 @@ done:
 
 static int cleanup_contextless(pkc_ytxn *txn, yitem *item)
 {
-    while (item && item->right && (yi_deleted(item->right) || !yi_countable(item->right)))
-        item = item->right;
+    while (item && item->right &&
+           (yi_deleted(yi_right(txn->doc, item)) || !yi_countable(yi_right(txn->doc, item))))
+        item = yi_right(txn->doc, item);
     yattrs seen;
     int rc = 0;
     memset(&seen, 0, sizeof seen);
     while (item && (yi_deleted(item) || !yi_countable(item))) {
         if (!yi_deleted(item) && item->kind == YC_FORMAT) {
-            const yfmt *f = item->c.fmt;
+            const yfmt *f = yi_fmt(txn->doc, item);
             if (attrs_find(&seen, f->key, f->key_len)) {
                 if ((rc = yc_item_delete(txn, item)))
                     break;
@@ -520,7 +530,7 @@ static int cleanup_contextless(pkc_ytxn *txn, yitem *item)
                 break;
             }
         }
-        item = item->left;
+        item = yi_left(txn->doc, item);
     }
     attrs_free(&seen);
     return rc;
@@ -536,7 +546,7 @@ static int cleanup_type(pkc_ytxn *txn, ybranch *t)
     while (end) {
         if (!yi_deleted(end)) {
             if (end->kind == YC_FORMAT) {
-                if ((rc = attrs_update(&ca, end->c.fmt)))
+                if ((rc = attrs_update(&ca, yi_fmt(txn->doc, end))))
                     break;
             } else {
                 if ((rc = cleanup_gap(txn, start, end, &sa, &ca, &res)))
@@ -547,7 +557,7 @@ static int cleanup_type(pkc_ytxn *txn, ybranch *t)
                 start = end;
             }
         }
-        end = end->right;
+        end = yi_right(txn->doc, end);
     }
     attrs_free(&sa);
     attrs_free(&ca);
@@ -607,18 +617,18 @@ static int add_full(fmtcleanup *c, ybranch *b)
 static int collect_new_formats(void *ud, yitem *it)
 {
     if (it->kind == YC_FORMAT && !yi_deleted(it))
-        return add_full(ud, it->parent);
+        return add_full(ud, yi_parent(yi_doc(it), it));
     return 0;
 }
 
 static int visit_deleted(void *ud, yitem *it)
 {
     fmtcleanup *c = ud;
-    if (it->kind == YC_GC || it->parent == NULL || !it->parent->has_formatting ||
-        in_full(c, it->parent))
+    ybranch *parent = yi_parent(yi_doc(it), it);
+    if (it->kind == YC_GC || parent == NULL || !parent->has_formatting || in_full(c, parent))
         return 0;
     if (it->kind == YC_FORMAT)
-        return add_full(c, it->parent);
+        return add_full(c, parent);
     return cleanup_contextless(c->t, it);
 }
 
@@ -683,7 +693,7 @@ static int delete_text(pkc_ytxn *txn, ytpos *p, uint64_t length)
             break;
     }
     /* without format items the cleanup finds nothing to do */
-    if (rc == 0 && start && start->parent->has_formatting) {
+    if (rc == 0 && start && yi_parent(txn->doc, start)->has_formatting) {
         int cleanups = 0;
         rc = cleanup_gap(txn, start, p->right, &start_attrs, &p->cur, &cleanups);
     }
@@ -875,6 +885,7 @@ PKC_API int pkc_ytext_apply_delta(pkc_ytxn *txn, pkc_ytype *text, const pkc_yval
         return rc;
     ytpos p;
     memset(&p, 0, sizeof p);
+    p.doc = txn->doc;
     p.right = b->start;
     for (size_t i = 0; i < delta->u.array.len && rc == 0; i++) {
         const yv *op = &delta->u.array.items[i];
@@ -917,9 +928,9 @@ PKC_API int pkc_ytext_string(const pkc_ytype *text, char **out, size_t *len)
 {
     const ybranch *b = B(text);
     pkc_buf s = PKC_BUF_INIT;
-    for (const yitem *n = b->start; n; n = n->right)
+    for (const yitem *n = b->start; n; n = yi_right(b->doc, n))
         if (n->kind == YC_STRING && !yi_deleted(n))
-            pkc_buf_push(&s, yi_bytes(n), n->cn);
+            pkc_buf_push(&s, yi_bytes(b->doc, n), yi_cn(b->doc, n));
     pkc_buf_push_u8(&s, 0);
     if (s.err) {
         pkc_buf_free(&s);
@@ -1012,12 +1023,12 @@ int yc_text_delta(const ybranch *t, yv *out)
             pkc_buf_reset(&str);                                                                   \
         }                                                                                          \
     } while (0)
-    for (const yitem *n = t->start; n && rc == 0; n = n->right) {
+    for (const yitem *n = t->start; n && rc == 0; n = yi_right(t->doc, n)) {
         if (yi_deleted(n))
             continue;
         switch (n->kind) {
         case YC_STRING:
-            pkc_buf_push(&str, yi_bytes(n), n->cn);
+            pkc_buf_push(&str, yi_bytes(t->doc, n), yi_cn(t->doc, n));
             break;
         case YC_TYPE:
         case YC_EMBED: {
@@ -1032,7 +1043,7 @@ int yc_text_delta(const ybranch *t, yv *out)
         case YC_FORMAT:
             PACK();
             if (rc == 0)
-                rc = attrs_update(&cur, n->c.fmt);
+                rc = attrs_update(&cur, yi_fmt(t->doc, n));
             break;
         default:
             break;
@@ -1331,7 +1342,7 @@ int yc_text_event_delta(pkc_ytxn *ev, ybranch *target, yv *out)
     out->kind = PKC_YV_ARRAY;
     d.out = out;
 #define DEL(item)                                                                                      do {                                                                                                   if (t == NULL) {                                                                                       if ((rc = yc_txn_begin(doc, NULL, 1, &t)))                                                             goto done;                                                                                     own = 1;                                                                                       }                                                                                                  if ((rc = yc_item_delete(t, (item))))                                                                  goto done;                                                                                 } while (0)
-    for (yitem *it = target->start; it; it = it->right) {
+    for (yitem *it = target->start; it; it = yi_right(doc, it)) {
         int adds = yc_txn_adds(ev, it), dels = yc_txn_deletes(ev, it);
         switch (it->kind) {
         case YC_TYPE:
@@ -1363,7 +1374,7 @@ int yc_text_event_delta(pkc_ytxn *ev, ybranch *target, yv *out)
                     if (d.action != 1 && (rc = add_op(&d)))
                         goto done;
                     d.action = 1;
-                    pkc_buf_push(&d.ins, yi_bytes(it), it->cn);
+                    pkc_buf_push(&d.ins, yi_bytes(doc, it), yi_cn(doc, it));
                 }
             } else if (dels) {
                 if (d.action != 3 && (rc = add_op(&d)))
@@ -1378,7 +1389,7 @@ int yc_text_event_delta(pkc_ytxn *ev, ybranch *target, yv *out)
             }
             break;
         case YC_FORMAT: {
-            const yfmt *f = it->c.fmt;
+            const yfmt *f = yi_fmt(doc, it);
             const yv *value = &f->val->v;
             if (adds) {
                 if (!dels) {

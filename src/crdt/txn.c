@@ -209,12 +209,19 @@ static uint32_t merge_lefts(pkc_ydoc *doc, uint32_t cix, ypos *pp)
         yitem *right = ycl_at(c, p), *left = ycl_at(c, q);
         if (yi_deleted(left) != yi_deleted(right) || (left->kind == YC_GC) != (right->kind == YC_GC))
             break;
-        if (!yc_merge_items(doc, left, right))
+        /* (out of memory for the store: keep them apart, still correct) */
+        if (!yc_mergeable(doc, left, right) || ycl_removable(c, p) ||
+            !yc_merge_items(doc, left, right))
             break;
-        if (right->psub && right->psub->val == right)
-            right->psub->val = left;
+        ykey *key = yi_psub(doc, right);
+        if (key && key->val == right)
+            key->val = left;
+        uint32_t h = yb_h(&c->b[p.b], p.i);
         ycl_remove(c, p);
-        yc_item_release(doc, right);
+        /* its content is left's now: only the item goes back to the pool */
+        right->kind = YC_FREE;
+        right->right = doc->free_items;
+        doc->free_items = h;
         merged++;
         p = q;
     }
@@ -247,7 +254,7 @@ static void try_gc_ds(pkc_ydoc *doc, const yds *ds)
             if (it->id.clock >= end)
                 break;
             if (it->kind != YC_GC && yi_deleted(it) && !(it->flags & YF_KEEP) &&
-                (doc->gc_filter == NULL || doc->gc_filter(doc->gc_filter_ud, (pkc_ytype *)it->parent)))
+                (doc->gc_filter == NULL || doc->gc_filter(doc->gc_filter_ud, (pkc_ytype *)yi_parent(doc, it))))
                 yc_item_gc(doc, it, 0);
             if (!ycl_next(c, &p))
                 break;
@@ -406,5 +413,7 @@ int yc_txn_commit(pkc_ytxn *txn)
         }
     }
     doc->cleaning = 0;
+    if (doc->ncompact)
+        yc_compact(doc);
     return rc;
 }

@@ -71,7 +71,7 @@ int yc_new_item(pkc_ytxn *txn, ybranch *parent, yitem *left, yitem *right, ykey 
     it->id.clock = clock;
     it->len = len;
     it->kind = kind;
-    it->flags = YF_INLINE;
+    it->flags = 0;
     if (yc_kind_countable(kind))
         it->flags |= YF_COUNTABLE;
     if (left) {
@@ -82,10 +82,9 @@ int yc_new_item(pkc_ytxn *txn, ybranch *parent, yitem *left, yitem *right, ykey 
         it->rorigin = right->id;
         it->flags |= YF_RORIGIN;
     }
-    it->left = left;
-    it->right = right;
-    it->parent = parent;
-    it->psub = psub;
+    it->left = yi_h(left);
+    it->right = yi_h(right);
+    it->owner = psub ? psub->owner : parent->owner;
     *out = it;
     return 0;
 }
@@ -95,7 +94,7 @@ static int set_special(pkc_ydoc *doc, yitem *it, const yv *v, pkc_ytype **create
 {
     switch (v->kind) {
     case PKC_YV_BINARY:
-        return yc_set_bytes(it, v->u.str.ptr, v->u.str.len);
+        return yc_set_bytes(doc, it, v->u.str.ptr, v->u.str.len);
     case PKC_YV_DOC: {
         pkc_buf b = PKC_BUF_INIT;
         if (!pkc_utf8_valid((const uint8_t *)v->u.str.ptr, v->u.str.len, NULL))
@@ -103,7 +102,7 @@ static int set_special(pkc_ydoc *doc, yitem *it, const yv *v, pkc_ytype **create
         pkc_buf_push_varstring(&b, v->u.str.ptr, v->u.str.len);
         pkc_buf_push_u8(&b, 118); /* options: {} */
         pkc_buf_push_u8(&b, 0);
-        int rc = b.err ? b.err : yc_set_bytes(it, b.data, b.len);
+        int rc = b.err ? b.err : yc_set_bytes(doc, it, b.data, b.len);
         pkc_buf_free(&b);
         return rc;
     }
@@ -124,8 +123,7 @@ static int set_special(pkc_ydoc *doc, yitem *it, const yv *v, pkc_ytype **create
             memcpy(b->name, name, n + 1);
             b->name_len = (uint32_t)n;
         }
-        it->c.type = b;
-        it->flags &= (uint8_t)~YF_INLINE;
+        yi_set_type(it, b);
         if (created)
             *created = (pkc_ytype *)b;
         return 0;
@@ -154,7 +152,7 @@ int yc_list_insert_after(pkc_ytxn *txn, ybranch *parent, yitem *ref, const yv *v
                          pkc_ytype **created)
 {
     yitem *left = ref;
-    yitem *right = ref ? ref->right : parent->start;
+    yitem *right = ref ? yi_right(txn->doc, ref) : parent->start;
     int rc;
     for (size_t i = 0; i < n;) {
         uint8_t kind = kind_of_value(&vals[i]);
@@ -178,7 +176,7 @@ int yc_list_insert_after(pkc_ytxn *txn, ybranch *parent, yitem *ref, const yv *v
                 pkc_buf_free(&b);
                 return rc;
             }
-            rc = yc_set_bytes(it, b.data, b.len);
+            rc = yc_set_bytes(txn->doc, it, b.data, b.len);
             pkc_buf_free(&b);
             i = k;
         } else {
@@ -235,7 +233,7 @@ int yc_list_delete(pkc_ytxn *txn, ybranch *parent, uint64_t index, uint64_t len)
             if ((n = yc_split(txn, it, off + 1)) == NULL)
                 return PKC_ERR_NOMEM;
         } else {
-            n = it->right;
+            n = yi_right(txn->doc, it);
         }
     }
     int rc;
@@ -247,7 +245,7 @@ int yc_list_delete(pkc_ytxn *txn, ybranch *parent, uint64_t index, uint64_t len)
                 return rc;
             len -= n->len;
         }
-        n = n->right;
+        n = yi_right(txn->doc, n);
     }
     return 0;
 }
@@ -258,7 +256,7 @@ int yc_map_set(pkc_ytxn *txn, ybranch *parent, const char *key, size_t klen, con
 {
     if (!pkc_utf8_valid((const uint8_t *)key, klen, NULL))
         return pkc_error(PKC_ERR_INVALID_ARG, "key is not UTF-8");
-    ykey *k = ymap_get_or_add(&parent->map, key, klen);
+    ykey *k = yc_key_get(parent, key, klen);
     if (k == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
     yitem *left = k->val;
@@ -271,7 +269,7 @@ int yc_map_set(pkc_ytxn *txn, ybranch *parent, const char *key, size_t klen, con
         pkc_buf b = PKC_BUF_INIT;
         rc = yany_write(&b, v);
         if (rc == 0)
-            rc = yc_set_bytes(it, b.data, b.len);
+            rc = yc_set_bytes(txn->doc, it, b.data, b.len);
         pkc_buf_free(&b);
     } else {
         rc = set_special(txn->doc, it, v, created);
@@ -485,7 +483,7 @@ PKC_API int pkc_yarray_slice(const pkc_ytype *array, size_t start, size_t end, p
                 }
             }
             off = 0;
-            it = it->right;
+            it = yi_right(b->doc, it);
         }
     }
     *out = v;
@@ -516,7 +514,7 @@ PKC_API pkc_ytype *pkc_ytype_parent(const pkc_ytype *t)
     const ybranch *b = B(t);
     if (b->item == NULL || b->dead)
         return NULL;
-    return (pkc_ytype *)b->item->parent;
+    return (pkc_ytype *)yi_parent(b->doc, b->item);
 }
 
 PKC_API int pkc_ytype_to_json(const pkc_ytype *t, char **json, size_t *len)
@@ -594,7 +592,7 @@ PKC_API int pkc_yxml_child(const pkc_ytype *parent, size_t index, pkc_ytype **ou
         return PKC_ERR_NOMEM;
     if (it->kind != YC_TYPE)
         return pkc_error(PKC_ERR_NOT_FOUND, "child %zu is not a shared type", index);
-    *out = (pkc_ytype *)it->c.type;
+    *out = (pkc_ytype *)yi_type(b->doc, it);
     return 0;
 }
 

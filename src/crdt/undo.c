@@ -69,9 +69,9 @@ struct pkc_yundo {
 static int is_parent_of(const ybranch *parent, const yitem *child)
 {
     while (child) {
-        if (child->parent == parent)
+        const ybranch *p = yi_parent(parent->doc, child);
+        if (p == parent)
             return 1;
-        const ybranch *p = child->parent;
         if (p == NULL || p->dead)
             return 0;
         child = p->item;
@@ -94,7 +94,7 @@ static void keep_item(yitem *it, int keep)
             it->flags |= YF_KEEP;
         else
             it->flags &= (uint8_t)~YF_KEEP;
-        const ybranch *p = it->parent;
+        const ybranch *p = yi_parent(yi_doc(it), it);
         if (p == NULL || p->dead)
             break;
         it = p->item;
@@ -341,7 +341,7 @@ static int copy_content(pkc_ydoc *doc, const yitem *src, yitem *dst)
 {
     switch (src->kind) {
     case YC_TYPE: {
-        const ybranch *t = src->c.type;
+        const ybranch *t = yi_type(doc, src);
         ybranch *b = yc_branch_new(doc, t->tref);
         if (b == NULL)
             return pkc_error_code(PKC_ERR_NOMEM);
@@ -351,12 +351,11 @@ static int copy_content(pkc_ydoc *doc, const yitem *src, yitem *dst)
             memcpy(b->name, t->name, t->name_len + 1);
             b->name_len = t->name_len;
         }
-        dst->c.type = b;
-        dst->flags &= (uint8_t)~YF_INLINE;
+        yi_set_type(dst, b);
         return 0;
     }
     case YC_FORMAT: {
-        const yfmt *f = src->c.fmt;
+        const yfmt *f = yi_fmt(doc, src);
         yfmt *g = malloc(sizeof *g + f->json_len + 1);
         char *k = malloc(f->key_len + 1);
         if (g == NULL || k == NULL) {
@@ -367,9 +366,12 @@ static int copy_content(pkc_ydoc *doc, const yitem *src, yitem *dst)
         memcpy(g, f, sizeof *g + f->json_len + 1);
         memcpy(k, f->key, f->key_len + 1);
         g->key = k;
+        if (yc_set_fmt(doc, dst, g)) {
+            free(g);
+            free(k);
+            return pkc_error_code(PKC_ERR_NOMEM);
+        }
         g->val->refs++; /* ContentFormat.copy shares the value */
-        dst->c.fmt = g;
-        dst->flags &= (uint8_t)~YF_INLINE;
         return 0;
     }
     case YC_DELETED:
@@ -377,7 +379,7 @@ static int copy_content(pkc_ydoc *doc, const yitem *src, yitem *dst)
     default:
         if (src->flags & YF_ASCII)
             dst->flags |= YF_ASCII;
-        return yc_set_bytes(dst, yi_bytes(src), src->cn);
+        return yc_set_bytes(doc, dst, yi_bytes(doc, src), yi_cn(doc, src));
     }
 }
 
@@ -392,7 +394,8 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
         *out = redone_start(txn, item);
         return *out ? 0 : PKC_ERR_NOMEM;
     }
-    ybranch *ptype = item->parent;
+    ybranch *ptype = yi_parent(doc, item);
+    ykey *ikey = yi_psub(doc, item);
     yitem *pitem = ptype->item;
     if (pitem && yi_deleted(pitem)) {
         if (!(pitem->flags & YF_REDONE)) {
@@ -408,49 +411,49 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
             if ((pitem = redone_start(txn, pitem)) == NULL)
                 return PKC_ERR_NOMEM;
     }
-    ybranch *parent_type = pitem ? pitem->c.type : ptype;
+    ybranch *parent_type = pitem ? yi_type(doc, pitem) : ptype;
     if (pitem && pitem->kind != YC_TYPE)
         return 0;
     yitem *left = NULL, *right = NULL;
-    if (item->psub == NULL) {
-        left = item->left;
+    if (ikey == NULL) {
+        left = yi_left(doc, item);
         right = item;
         while (left) {
             yitem *trace = left;
-            while (trace && trace->parent->item != pitem) {
+            while (trace && yi_parent(doc, trace)->item != pitem) {
                 if (!(trace->flags & YF_REDONE)) {
                     trace = NULL;
                 } else if ((trace = redone_start(txn, trace)) == NULL) {
                     return PKC_ERR_NOMEM;
                 }
             }
-            if (trace && trace->parent->item == pitem) {
+            if (trace && yi_parent(doc, trace)->item == pitem) {
                 left = trace;
                 break;
             }
-            left = left->left;
+            left = yi_left(doc, left);
         }
         while (right) {
             yitem *trace = right;
-            while (trace && trace->parent->item != pitem) {
+            while (trace && yi_parent(doc, trace)->item != pitem) {
                 if (!(trace->flags & YF_REDONE)) {
                     trace = NULL;
                 } else if ((trace = redone_start(txn, trace)) == NULL) {
                     return PKC_ERR_NOMEM;
                 }
             }
-            if (trace && trace->parent->item == pitem) {
+            if (trace && yi_parent(doc, trace)->item == pitem) {
                 right = trace;
                 break;
             }
-            right = right->right;
+            right = yi_right(doc, right);
         }
     } else {
         right = NULL;
         if (item->right) {
             left = item;
             while (left && left->right) {
-                yitem *lr = left->right;
+                yitem *lr = yi_right(doc, left);
                 uint64_t lc = doc->cl[lr->id.client].id;
                 if (!((lr->flags & YF_REDONE) || yds_contains(&to_delete->ds, lc, lr->id.clock) ||
                       deleted_by_stack(um->undo, um->nundo, doc, lr) ||
@@ -464,17 +467,16 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
             if (left && left->right)
                 return 0; /* conflicts with a change by another client */
         } else {
-            ykey *k = ymap_find(&parent_type->map, item->psub->s, item->psub->len);
+            ykey *k = ymap_find(&parent_type->map, ikey->s, ikey->len);
             left = k ? k->val : NULL;
         }
-        if (left && left->parent->item != pitem) {
-            ykey *k = ymap_find(&parent_type->map, item->psub->s, item->psub->len);
+        if (left && yi_parent(doc, left)->item != pitem) {
+            ykey *k = ymap_find(&parent_type->map, ikey->s, ikey->len);
             left = k ? k->val : NULL;
         }
     }
     ykey *psub = NULL;
-    if (item->psub &&
-        (psub = ymap_get_or_add(&parent_type->map, item->psub->s, item->psub->len)) == NULL)
+    if (ikey && (psub = yc_key_get(parent_type, ikey->s, ikey->len)) == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
     yitem *it;
     if ((rc = yc_new_item(txn, parent_type, left, right, psub, item->kind, item->len, &it)))

@@ -122,17 +122,17 @@ int yds_write(pkc_buf *b, const yds *ds)
     for (size_t i = 0; i < n; i++)
         if (i == 0 || ds->r[ord[i]].client != ds->r[ord[i - 1]].client)
             nclients++;
-    pkc_buf_push_varuint(b, nclients);
+    ywr_varuint(b, nclients);
     for (size_t i = 0; i < n;) {
         uint64_t c = ds->r[ord[i]].client;
         size_t k = i;
         while (k < n && ds->r[ord[k]].client == c)
             k++;
-        pkc_buf_push_varuint(b, c);
-        pkc_buf_push_varuint(b, k - i);
+        ywr_varuint(b, c);
+        ywr_varuint(b, k - i);
         for (; i < k; i++) {
-            pkc_buf_push_varuint(b, ds->r[ord[i]].clock);
-            pkc_buf_push_varuint(b, ds->r[ord[i]].len);
+            ywr_varuint(b, ds->r[ord[i]].clock);
+            ywr_varuint(b, ds->r[ord[i]].len);
         }
     }
     if (ord != small)
@@ -249,46 +249,49 @@ int yc_doc_sv(const pkc_ydoc *doc, ysv *out)
 /* ------------------------------------------------------------------------ */
 /* Writing structs                                                          */
 
-static int write_content(pkc_buf *b, const yitem *it, uint32_t offset)
+static int write_content(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint32_t offset)
 {
-    const uint8_t *p = yi_bytes(it);
+    const uint8_t *p = yi_bytes(doc, it);
+    uint32_t cn = yi_cn(doc, it);
     switch (it->kind) {
     case YC_DELETED:
-        return pkc_buf_push_varuint(b, it->len - offset);
+        return ywr_varuint(b, it->len - offset);
     case YC_JSON:
     case YC_ANY:
-        pkc_buf_push_varuint(b, it->len - offset);
+        ywr_varuint(b, it->len - offset);
         if (offset == 0)
-            return pkc_buf_push(b, p, it->cn);
-        return yc_content_slice(it, offset, b);
+            return pkc_buf_push(b, p, cn);
+        return yc_content_slice(doc, it, offset, b);
     case YC_BINARY:
-        return pkc_buf_push_varbytes(b, p, it->cn);
+        return pkc_buf_push_varbytes(b, p, cn);
     case YC_STRING: {
         if (offset == 0)
-            return pkc_buf_push_varstring(b, (const char *)p, it->cn);
+            return pkc_buf_push_varstring(b, (const char *)p, cn);
         int mid = 0;
-        size_t off = (it->flags & YF_ASCII) ? offset : yc_utf16_offset(p, it->cn, offset, &mid);
+        size_t off = (it->flags & YF_ASCII) ? offset : yc_utf16_offset(p, cn, offset, &mid);
         if (!mid)
-            return pkc_buf_push_varstring(b, (const char *)p + off, it->cn - off);
+            return pkc_buf_push_varstring(b, (const char *)p + off, cn - off);
         /* a split surrogate pair: Yjs writes the lone half as U+FFFD */
-        pkc_buf_push_varuint(b, it->cn - off - 4 + 3);
+        ywr_varuint(b, cn - off - 4 + 3);
         pkc_buf_push(b, "\xef\xbf\xbd", 3);
-        return pkc_buf_push(b, p + off + 4, it->cn - off - 4);
+        return pkc_buf_push(b, p + off + 4, cn - off - 4);
     }
     case YC_EMBED:
-        return pkc_buf_push_varbytes(b, p, it->cn);
-    case YC_FORMAT:
-        pkc_buf_push_varstring(b, it->c.fmt->key, it->c.fmt->key_len);
-        return pkc_buf_push_varstring(b, it->c.fmt->json, it->c.fmt->json_len);
+        return pkc_buf_push_varbytes(b, p, cn);
+    case YC_FORMAT: {
+        const yfmt *f = yi_fmt(doc, it);
+        pkc_buf_push_varstring(b, f->key, f->key_len);
+        return pkc_buf_push_varstring(b, f->json, f->json_len);
+    }
     case YC_TYPE: {
-        const ybranch *t = it->c.type;
-        pkc_buf_push_varuint(b, t->tref);
+        const ybranch *t = yi_type(doc, it);
+        ywr_varuint(b, t->tref);
         if (t->tref == PKC_YXML_ELEMENT || t->tref == PKC_YXML_HOOK)
             pkc_buf_push_varstring(b, t->name ? t->name : "", t->name_len);
         return b->err;
     }
     case YC_DOC:
-        return pkc_buf_push(b, p, it->cn);
+        return pkc_buf_push(b, p, cn);
     default:
         return pkc_error(PKC_ERR_INTERNAL, "cannot write content kind %u", it->kind);
     }
@@ -298,12 +301,13 @@ int yc_write_item(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint32_t off
 {
     if (it->kind == YC_GC) {
         pkc_buf_push_u8(b, 0);
-        return pkc_buf_push_varuint(b, it->len - offset);
+        return ywr_varuint(b, it->len - offset);
     }
     int has_origin = offset > 0 || (it->flags & YF_ORIGIN);
     int has_right = (it->flags & YF_RORIGIN) != 0;
+    const ykey *key = yi_psub(doc, it);
     uint8_t info = (uint8_t)((it->kind & 31) | (has_origin ? 0x80 : 0) | (has_right ? 0x40 : 0) |
-                             (it->psub ? 0x20 : 0));
+                             (key ? 0x20 : 0));
     pkc_buf_push_u8(b, info);
     if (has_origin) {
         yid o = it->origin;
@@ -311,27 +315,27 @@ int yc_write_item(pkc_buf *b, const pkc_ydoc *doc, const yitem *it, uint32_t off
             o.client = it->id.client;
             o.clock = it->id.clock + offset - 1;
         }
-        pkc_buf_push_varuint(b, doc->cl[o.client].id);
-        pkc_buf_push_varuint(b, o.clock);
+        ywr_varuint(b, doc->cl[o.client].id);
+        ywr_varuint(b, o.clock);
     }
     if (has_right) {
-        pkc_buf_push_varuint(b, doc->cl[it->rorigin.client].id);
-        pkc_buf_push_varuint(b, it->rorigin.clock);
+        ywr_varuint(b, doc->cl[it->rorigin.client].id);
+        ywr_varuint(b, it->rorigin.clock);
     }
     if (!has_origin && !has_right) {
-        const ybranch *parent = it->parent;
+        const ybranch *parent = yi_parent(doc, it);
         if (parent->item == NULL) {
-            pkc_buf_push_varuint(b, 1);
+            ywr_varuint(b, 1);
             pkc_buf_push_varstring(b, parent->root->s, parent->root->len);
         } else {
-            pkc_buf_push_varuint(b, 0);
-            pkc_buf_push_varuint(b, doc->cl[parent->item->id.client].id);
-            pkc_buf_push_varuint(b, parent->item->id.clock);
+            ywr_varuint(b, 0);
+            ywr_varuint(b, doc->cl[parent->item->id.client].id);
+            ywr_varuint(b, parent->item->id.clock);
         }
-        if (it->psub)
-            pkc_buf_push_varstring(b, it->psub->s, it->psub->len);
+        if (key)
+            pkc_buf_push_varstring(b, key->s, key->len);
     }
-    return write_content(b, it, offset);
+    return write_content(b, doc, it, offset);
 }
 
 typedef struct sm_entry {
@@ -378,18 +382,18 @@ static int write_clients(pkc_buf *b, const pkc_ydoc *doc,
     }
     if (n > 1)
         qsort(sm, n, sizeof *sm, cmp_sm);
-    pkc_buf_push_varuint(b, n);
+    ywr_varuint(b, n);
     for (size_t k = 0; k < n; k++) {
         const yclient *c = &doc->cl[sm[k].cix];
         uint32_t clock = sm[k].clock;
         ypos p = ycl_find(c, clock);
         /* count the structs from p to the end */
-        size_t cnt = c->b[p.b]->n - p.i;
+        size_t cnt = c->b[p.b].n - p.i;
         for (uint32_t bi = p.b + 1; bi < c->nb; bi++)
-            cnt += c->b[bi]->n;
-        pkc_buf_push_varuint(b, cnt);
-        pkc_buf_push_varuint(b, c->id);
-        pkc_buf_push_varuint(b, clock);
+            cnt += c->b[bi].n;
+        ywr_varuint(b, cnt);
+        ywr_varuint(b, c->id);
+        ywr_varuint(b, clock);
         const yitem *first = ycl_at(c, p);
         int rc = yc_write_item(b, doc, first, clock - first->id.clock);
         while (rc == 0 && ycl_next(c, &p))
@@ -548,14 +552,14 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
                 pkc_reader_varbytes(&r, &p, &n);
             }
         }
-        return yc_set_bytes(it, r.p, pkc_reader_left(&r));
+        return yc_set_bytes(doc, it, r.p, pkc_reader_left(&r));
     }
     case YC_BINARY:
     case YC_EMBED: {
         const uint8_t *p;
         size_t n;
         pkc_reader_varbytes(&r, &p, &n);
-        return yc_set_bytes(it, p, n);
+        return yc_set_bytes(doc, it, p, n);
     }
     case YC_STRING: {
         const uint8_t *p;
@@ -568,15 +572,15 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
             static const uint8_t rep[3] = {0xef, 0xbf, 0xbd};
             pkc_buf_push(&b, rep, 3);
             pkc_buf_push(&b, p + off + 4, n - off - 4);
-            rc = b.err ? b.err : yc_set_bytes(it, b.data, b.len);
+            rc = b.err ? b.err : yc_set_bytes(doc, it, b.data, b.len);
             pkc_buf_free(&b);
         } else {
-            rc = yc_set_bytes(it, p + off, n - off);
+            rc = yc_set_bytes(doc, it, p + off, n - off);
         }
         if (rc)
             return rc;
         /* as many bytes as UTF-16 units: all ASCII */
-        if (it->cn == it->len)
+        if (yi_cn(doc, it) == it->len)
             it->flags |= YF_ASCII;
         return 0;
     }
@@ -610,8 +614,12 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
             free(key);
             return rc;
         }
-        it->c.fmt = f;
-        it->flags &= (uint8_t)~YF_INLINE;
+        if ((rc = yc_set_fmt(doc, it, f))) {
+            ysval_release(f->val);
+            free(f);
+            free(key);
+            return rc;
+        }
         return 0;
     }
     case YC_TYPE: {
@@ -630,14 +638,35 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
             b->name[n] = '\0';
             b->name_len = (uint32_t)n;
         }
-        it->c.type = b;
-        it->flags &= (uint8_t)~YF_INLINE;
+        yi_set_type(it, b);
         return 0;
     }
     case YC_DOC:
-        return yc_set_bytes(it, s->content, s->content_len);
+        return yc_set_bytes(doc, it, s->content, s->content_len);
     default:
         return pkc_error(PKC_ERR_INTERNAL, "content kind %u", s->kind);
+    }
+}
+
+/* Content bytes a decoded struct brings (as stored, yc_set_bytes). */
+static size_t dec_bytes(const ydec *s)
+{
+    pkc_reader r;
+    uint64_t v;
+    switch (s->kind) {
+    case YC_STRING:
+    case YC_BINARY:
+    case YC_EMBED:
+        pkc_reader_init(&r, s->content, s->content_len);
+        return yrd_varuint(&r, &v) ? 0 : (size_t)v;
+    case YC_ANY:
+    case YC_JSON:
+        pkc_reader_init(&r, s->content, s->content_len);
+        return yrd_varuint(&r, &v) ? 0 : pkc_reader_left(&r);
+    case YC_DOC:
+        return s->content_len;
+    default:
+        return 0;
     }
 }
 
@@ -796,21 +825,17 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
         it->rorigin = right->id;
         it->flags |= YF_RORIGIN;
     }
-    it->left = left;
-    it->right = right;
-    it->parent = NULL;
-    it->psub = NULL;
+    it->left = yi_h(left);
+    it->right = yi_h(right);
+    it->owner = 0;
     if ((left && left->kind == YC_GC) || (right && right->kind == YC_GC)) {
         return 0;
     }
     if (s->parent_kind == 0) {
-        if (left) {
-            it->parent = left->parent;
-            it->psub = left->psub;
-        } else if (right) {
-            it->parent = right->parent;
-            it->psub = right->psub;
-        }
+        if (left)
+            it->owner = left->owner;
+        else if (right)
+            it->owner = right->owner;
         return 0;
     }
     ybranch *parent = NULL;
@@ -821,9 +846,9 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
         yc_client_find(doc, s->pclient, &cix);
         yitem *pi = yc_find(doc, cix, s->pclock);
         if (pi->kind == YC_TYPE)
-            parent = pi->c.type;
+            parent = yi_type(doc, pi);
     }
-    it->parent = parent;
+    it->owner = parent ? parent->owner : 0;
     return 0;
 nomem:
     *err = pkc_error_code(PKC_ERR_NOMEM);
@@ -844,7 +869,7 @@ static int integrate_one(pkc_ytxn *txn, const ydec *s, uint32_t offset)
     it->id.clock = s->clock + offset;
     it->len = s->len - offset;
     it->kind = s->kind;
-    it->flags = YF_INLINE;
+    it->flags = 0;
     if (s->kind == YC_GC) {
         if ((rc = yc_integrate_gc(txn, it))) {
             yc_item_release(doc, it);
@@ -856,15 +881,19 @@ static int integrate_one(pkc_ytxn *txn, const ydec *s, uint32_t offset)
         it->flags |= YF_COUNTABLE;
     uint64_t miss;
     get_missing(txn, s, it, &miss, &rc); /* resolves; nothing is missing here */
-    if (rc == 0 && it->parent && s->parent_kind && s->psub &&
-        (it->psub = ymap_get_or_add(&it->parent->map, s->psub, s->psub_len)) == NULL)
-        rc = pkc_error_code(PKC_ERR_NOMEM);
+    if (rc == 0 && it->owner && s->parent_kind && s->psub) {
+        ykey *k = yc_key_get(yi_parent(doc, it), s->psub, s->psub_len);
+        if (k == NULL)
+            rc = pkc_error_code(PKC_ERR_NOMEM);
+        else
+            it->owner = k->owner;
+    }
     if (rc || (rc = dec_content(doc, s, offset, it))) {
         yc_item_release(doc, it);
         return rc;
     }
-    if (it->parent == NULL) {
-        yc_content_free(it);
+    if (it->owner == 0) {
+        yc_content_free(doc, it);
         return yc_integrate_gc(txn, it);
     }
     return yc_integrate(txn, it, offset);
@@ -948,8 +977,20 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
             rc = pkc_error_code(PKC_ERR_NOMEM);
             goto done;
         }
-        for (size_t j = i; j < k; j++)
+        size_t bytes = 0;
+        for (size_t j = i; j < k; j++) {
             r.refs[j - i] = &u->s[j];
+            bytes += dec_bytes(&u->s[j]);
+        }
+        /* a client's first content (loading a document): an arena of just
+         * the size it needs */
+        uint32_t cix;
+        if (bytes &&
+            ((rc = yc_client_get(doc, r.client, &cix)) || (rc = yc_arena_expect(doc, cix, bytes)))) {
+            free(r.refs);
+            a.ncr--;
+            goto done;
+        }
         i = k;
     }
     if (a.ncr == 0)

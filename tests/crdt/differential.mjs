@@ -9,7 +9,10 @@
 // receiver (Y.diffUpdate) and as v2, so pending structs and deletes, splits
 // and merges all happen. The run is seeded: a failure names its seed.
 //
-// Usage: node differential.mjs YDRIVER [--seeds N] [--first S] [--steps K] [-v]
+// --big: now and then large strings, long runs of array values and large
+// deletes, so that items hold over 16 KiB and content arenas get compacted.
+//
+// Usage: node differential.mjs YDRIVER [--seeds N] [--first S] [--steps K] [--big] [-v]
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 const require_fs = () => fs
@@ -29,6 +32,7 @@ const FIRST = opt('--first', 1)
 const STEPS = opt('--steps', 50)
 const VERBOSE = args.includes('-v')
 const CHECK_ALL = args.includes('--check-all') // full check after every step
+const BIG = args.includes('--big')
 const DUMP = opt('--dump-step', -1) // print the items of every text before this step
 
 const dumpText = (doc, label) => {
@@ -68,7 +72,17 @@ const WORDS = ['a', 'b', 'hello', ' ', '\n', 'xyz', 'é', '€uro', '😀', 'a�
 const mkGen = rand => {
   const int = (a, b) => a + Math.floor(rand() * (b - a + 1))
   const pick = arr => arr[Math.floor(rand() * arr.length)]
-  const str = () => { let s = ''; const n = int(1, 3); for (let i = 0; i < n; i++) s += pick(WORDS); return s }
+  const str = () => {
+    let s = ''
+    if (BIG && rand() < 0.1) {
+      const n = int(4000, 24000)
+      while (s.length < n) s += pick(WORDS)
+      return s
+    }
+    const n = int(1, 3)
+    for (let i = 0; i < n; i++) s += pick(WORDS)
+    return s
+  }
   const num = () => pick([0, 1, -1, 42, 2147483647, 2147483648, -2147483649, 0.5, 1.5e300, 3.14159, 1e21, 1e-7, 123456789012, int(-1000, 1000)])
   const value = (depth = 0) => {
     const r = rand()
@@ -138,7 +152,7 @@ const genOp = (g, doc, allowFormat) => {
   if (k === 0) {
     const len = t.length
     // now and then many values, so items pass 32 elements (offset tables)
-    if (r < 0.45) { const v = []; for (let i = g.rand() < 0.1 ? g.int(20, 70) : g.int(1, 3); i > 0; i--) v.push(g.value()); return { p, o: 'ains', i: g.int(0, len), v } }
+    if (r < 0.45) { const v = []; for (let i = g.rand() < 0.1 ? (BIG && g.rand() < 0.5 ? g.int(1000, 4000) : g.int(20, 70)) : g.int(1, 3); i > 0; i--) v.push(g.value()); return { p, o: 'ains', i: g.int(0, len), v } }
     if (r < 0.55) return { p, o: 'ains_t', i: g.int(0, len), kind: g.pick([0, 1, 2]) }
     if (r < 0.65) { const v = []; for (let i = g.rand() < 0.2 ? g.int(5, 40) : 1; i > 0; i--) v.push(g.value()); return { p, o: 'apush', v } }
     if (len > 0) { const i = g.int(0, len - 1); return { p, o: 'adel', i, n: g.int(1, Math.min(3, len - i)) } }
@@ -156,7 +170,7 @@ const genOp = (g, doc, allowFormat) => {
     const over = g.rand() < 0.03 ? g.int(1, 3) : 0
     if (allowFormat && r < 0.75) { const i = notePair(t, g.int(0, len - 1)); const n = g.int(1, Math.min(5, len - i)) + over; notePair(t, i + n); return { p, o: 'tfmt', i, n, a: g.attrs() } }
     const i = notePair(t, g.int(0, len - 1))
-    const n = g.int(1, Math.min(4, len - i)) + over
+    const n = g.int(1, Math.min(BIG && g.rand() < 0.5 ? len : 4, len - i)) + over
     notePair(t, i + n)
     return { p, o: 'tdel', i, n }
   }
