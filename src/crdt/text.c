@@ -1103,8 +1103,10 @@ static int ysnap_decode(const uint8_t *p, size_t n, ysnap *s)
     }
     if ((rc = pkc_reader_finish(&r)))
         goto bad;
-    qsort(s->r, s->nr, sizeof *s->r, cmp_snrange);
-    qsort(sv, (size_t)nsv, sizeof *sv, cmp_snrange);
+    if (s->nr > 1)
+        qsort(s->r, s->nr, sizeof *s->r, cmp_snrange);
+    if (nsv > 1)
+        qsort(sv, (size_t)nsv, sizeof *sv, cmp_snrange);
     /* the clients of both parts, merged */
     s->c = malloc((s->nr + (size_t)nsv + 1) * sizeof *s->c);
     if (s->c == NULL) {
@@ -1130,7 +1132,7 @@ static int ysnap_decode(const uint8_t *p, size_t n, ysnap *s)
     free(sv);
     return 0;
 bad:
-    rc = pkc_error(PKC_ERR_MALFORMED, "snapshot: %s", pkc_errmsg());
+    rc = pkc_error_wrap(PKC_ERR_MALFORMED, "snapshot");
 fail:
     free(sv);
     ysnap_free(s);
@@ -1145,6 +1147,8 @@ static int ysnap_visible(const ysnap *s, uint64_t client, uint64_t clock)
     const ysnclient *c = ysnap_find(s, client);
     if (c == NULL || !c->has_sv || c->sv <= clock)
         return 0;
+    if (c->nr == 0)
+        return 1;
     const ysnrange *d = s->r + c->r0;
     ptrdiff_t left = 0, right = (ptrdiff_t)c->nr - 1;
     while (left <= right) {
@@ -1395,7 +1399,9 @@ static int td_string(tdbuild *d, const ycuts *k, const yitem *n)
             b0 += 4;
             units--;
         }
-        size_t off = (n->flags & YF_ASCII) ? units : yc_utf16_offset(p + b0, cn - b0, units, &mid);
+        size_t off = to == end                ? cn - b0 /* the rest */
+                     : (n->flags & YF_ASCII) ? units
+                                             : yc_utf16_offset(p + b0, cn - b0, units, &mid);
         int rc = td_segment(d, n, at, p + b0, off, half_start, mid);
         if (rc)
             return rc;
