@@ -839,6 +839,33 @@ testCase('y-text: a "ychange" format attribute, and snapshots of a gc document',
   v.check(); t2.end()
 })
 
+// Snapshot bytes no Yjs writes, but Yjs reads: unsorted delete ranges, one
+// past the state (iterateDeletedStructs stops there), a client listed twice
+// in the delete set and in the state vector, an empty range, clients the
+// document does not know.
+testCase('y-text: toDelta with hand-made snapshots', () => {
+  const vu = n => { const b = []; do { let x = n % 128; n = Math.floor(n / 128); if (n > 0) x |= 128; b.push(x) } while (n > 0); return b }
+  const snapOf = (ds, sv) => Buffer.from([...vu(ds.length), ...ds.flatMap(([c, rs]) => [...vu(c), ...vu(rs.length), ...rs.flatMap(([k, l]) => [...vu(k), ...vu(l)])]),
+    ...vu(sv.length), ...sv.flatMap(([c, k]) => [...vu(c), ...vu(k)])])
+  const t = new Case(2, false); const [a, b] = t.users
+  a.do('tins', T(), { i: 0, s: 'abcdefghij', a: { bold: true } })
+  t.sync()
+  b.do('tins', T(), { i: 5, s: 'XYZ' })
+  b.do('tdel', T(), { i: 2, n: 2 })
+  t.sync()
+  const real = restore(a, 'a real snapshot')
+  a.do('tdel', T(), { i: 6, n: 3 })
+  const made = [
+    snapOf([[1, [[6, 2], [1, 2], [20, 1], [3, 1]]], [1, [[8, 1]]], [2, [[1, 1], [0, 0]]]], [[1, 5], [1, 9], [2, 2]]),
+    snapOf([[1, [[4, 3]]], [7, [[0, 5]]]], [[1, 8], [2, 3], [7, 4]]),
+    snapOf([], [[1, 10]]),
+    snapOf([[2, [[0, 3]]]], [])
+  ]
+  allPairs(a, T(), [...made, real], 'hand-made')
+  t.sync(); allPairs(b, T(), made, 'hand-made on b')
+  t.check(); t.end()
+})
+
 // ---------------------------------------------------------------------------
 // updates.tests.js and encoding.tests.js: merging and diffing updates
 
