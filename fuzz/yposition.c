@@ -5,7 +5,10 @@
  *     (for lists), and the document is unchanged;
  *   - a snapshot is rejected without a new document, or makes a document
  *     whose invariants hold, whose state re-encodes to itself and whose
- *     structs are all the original's.
+ *     structs are all the original's;
+ *   - the text's toDelta at the snapshot is MALFORMED (untouched output) or
+ *     has nothing marked against the snapshot itself, the same delta as
+ *     without a previous one; the document is unchanged.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -93,6 +96,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == 0 && (k == PKC_YTEXT || k == PKC_YARRAY))
             must(index <= pkc_ytype_length(t), "the index is in the type");
     } else {
+        pkc_ytype *text;
+        must(pkc_ydoc_get(doc, "text", PKC_YTEXT, &text) == 0, "the text");
+        pkc_yvalue *d1 = NULL, *d2 = NULL, sentinel;
+        pkc_yvalue *d3 = &sentinel;
+        int r1 = pkc_ytext_delta_at(text, data + 1, size - 1, NULL, 0, &d1);
+        int r2 = pkc_ytext_delta_at(text, data + 1, size - 1, data + 1, size - 1, &d2);
+        int r3 = pkc_ytext_delta_at(text, NULL, 0, data + 1, size - 1, &d3);
+        must(r1 == r2 && r1 == r3 && (r1 == 0 || r1 == PKC_ERR_MALFORMED), "toDelta: one answer");
+        if (r1 == 0) {
+            pkc_buf j1 = PKC_BUF_INIT, j2 = PKC_BUF_INIT;
+            must(yjson_write(&j1, d1) == 0 && yjson_write(&j2, d2) == 0, "delta JSON");
+            must(j1.len == j2.len && memcmp(j1.data, j2.data, j1.len) == 0,
+                 "toDelta(s, s) is toDelta(s)");
+            int marked = 0;
+            for (size_t i = 0; i + 7 <= j1.len && !marked; i++)
+                marked = memcmp(j1.data + i, "ychange", 7) == 0;
+            must(!marked, "nothing marked against itself");
+            pkc_buf_free(&j1);
+            pkc_buf_free(&j2);
+            pkc_yvalue_free(d3);
+        } else {
+            must(d3 == &sentinel, "no delta from a rejected snapshot");
+        }
+        pkc_yvalue_free(d1);
+        pkc_yvalue_free(d2);
         pkc_ydoc *past = NULL;
         int rc = pkc_ydoc_from_snapshot(doc, data + 1, size - 1, &past);
         must(rc != PKC_ERR_INTERNAL, "no internal errors");

@@ -941,8 +941,49 @@ PKC_API PKC_NODISCARD int pkc_ytext_format(pkc_ytxn *txn, pkc_ytype *text, size_
                                            size_t len, const pkc_yentry *attrs, size_t nattrs);
 /* The plain text (embeds left out), UTF-8, NUL-terminated, malloc'd. */
 PKC_API PKC_NODISCARD int pkc_ytext_string(const pkc_ytype *text, char **out, size_t *len);
-/* Yjs's toDelta(): a PKC_YV_ARRAY of {insert, attributes?} objects. */
+/* Yjs's toDelta(): a PKC_YV_ARRAY of {insert, attributes?} objects.
+ * *out malloc'd (pkc_yvalue_free). PKC_ERR_NOMEM. */
 PKC_API PKC_NODISCARD int pkc_ytext_delta(const pkc_ytype *text, pkc_yvalue **out);
+/*
+ * Yjs's toDelta(snapshot, prevSnapshot): the text as it was at `snapshot`
+ * (NULL: now), with the text that differs from `prev_snapshot` (NULL: none)
+ * marked by the attribute `ychange`: {"type": "removed"} for text deleted
+ * at `snapshot` but there at `prev_snapshot`, {"type": "added"} for text
+ * there at `snapshot` but not at `prev_snapshot` (y-prosemirror's version
+ * history). Both NULL: the same as pkc_ytext_delta. Snapshots are
+ * Y.encodeSnapshot bytes (v1, as pkc_ydoc_snapshot writes them); both are
+ * borrowed for the call. The document is not changed (Yjs splits items at
+ * the snapshots' boundaries and merges them again; pkc reads the pieces).
+ *
+ * As in Yjs: every piece of marked text is an op of its own (even next to
+ * one marked alike); embeds carry the attributes of the text before them,
+ * `ychange` included; formatting counts as it was at `snapshot`; and a
+ * document that collects deleted content (gc, the default) has no removed
+ * text left to show, so history views need documents with gc = 0.
+ * *out malloc'd (pkc_yvalue_free). PKC_ERR_MALFORMED for snapshot bytes
+ * that do not decode (trailing bytes included; *out is then untouched),
+ * PKC_ERR_NOMEM.
+ */
+PKC_API PKC_NODISCARD int pkc_ytext_delta_at(const pkc_ytype *text, const uint8_t *snapshot,
+                                             size_t snapshot_len, const uint8_t *prev_snapshot,
+                                             size_t prev_len, pkc_yvalue **out);
+/* Yjs's computeYChange: the value of `ychange` for a piece of text that was
+ * added (added = 1) or removed (added = 0), whose first unit has the id
+ * (client, clock). The value is borrowed until the callback is called again
+ * or pkc_ytext_delta_at_cb returns (pkc copies it); NULL stands for
+ * JavaScript's undefined. As in Yjs, a piece that follows one whose value
+ * is an object with `user` (a number) equal to the piece's client and
+ * `type` "added"/"removed" as this one joins it, without a new call. Called
+ * on the caller's thread, during pkc_ytext_delta_at_cb; must not change
+ * the document. */
+typedef const pkc_yvalue *(*pkc_ytext_ychange_fn)(void *ud, int added, uint64_t client,
+                                                  uint32_t clock);
+/* pkc_ytext_delta_at with Yjs's computeYChange (`ychange` may be NULL: the
+ * {"type"} values). Errors as pkc_ytext_delta_at. */
+PKC_API PKC_NODISCARD int pkc_ytext_delta_at_cb(const pkc_ytype *text, const uint8_t *snapshot,
+                                                size_t snapshot_len, const uint8_t *prev_snapshot,
+                                                size_t prev_len, pkc_ytext_ychange_fn ychange,
+                                                void *ud, pkc_yvalue **out);
 /* Applies a Quill-style delta (array of {insert|retain|delete, attributes}
  * objects) as Yjs's applyDelta. */
 PKC_API PKC_NODISCARD int pkc_ytext_apply_delta(pkc_ytxn *txn, pkc_ytype *text,

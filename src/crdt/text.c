@@ -998,75 +998,504 @@ static int delta_op(yv *ops, size_t *cap, yv *ins, const yattrs *attrs)
     return rc;
 }
 
-int yc_text_delta(const ybranch *t, yv *out)
+/* ------------------------------------------------------------------------ */
+/* toDelta(snapshot, prevSnapshot, computeYChange)                          */
+
+/* A snapshot as Yjs's decodeSnapshot reads it: per client, the delete
+ * ranges in written order (a client written twice gets both lists, one
+ * after the other; isDeleted binary-searches them as they are) and the
+ * state vector's clock (a client written twice: the later one). */
+typedef struct ysnclient {
+    uint64_t client;
+    uint64_t sv;
+    int has_sv;
+    size_t r0, nr; /* its ranges: snap->r[r0 .. r0 + nr) */
+} ysnclient;
+
+typedef struct ysnrange {
+    uint64_t client, clock, len;
+    size_t seq; /* order in the snapshot */
+} ysnrange;
+
+typedef struct ysnap {
+    ysnclient *c; /* by client, ascending */
+    size_t nc;
+    ysnrange *r;  /* by client, then seq */
+    size_t nr;
+} ysnap;
+
+static void ysnap_free(ysnap *s)
 {
-    yattrs cur;
-    pkc_buf str = PKC_BUF_INIT;
+    free(s->c);
+    free(s->r);
+    memset(s, 0, sizeof *s);
+}
+
+static int cmp_snrange(const void *a, const void *b)
+{
+    const ysnrange *x = a, *y = b;
+    if (x->client != y->client)
+        return x->client < y->client ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static const ysnclient *ysnap_find(const ysnap *s, uint64_t client)
+{
+    size_t lo = 0, hi = s->nc;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->c[mid].client < client)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->nc && s->c[lo].client == client ? &s->c[lo] : NULL;
+}
+
+/* Every error is PKC_ERR_MALFORMED (or NOMEM); trailing bytes are too. */
+static int ysnap_decode(const uint8_t *p, size_t n, ysnap *s)
+{
+    pkc_reader r;
+    uint64_t nclients, nsv;
+    ysnrange *sv = NULL;
     size_t cap = 0;
-    int rc = 0;
-    memset(&cur, 0, sizeof cur);
-    memset(out, 0, sizeof *out);
-    out->kind = PKC_YV_ARRAY;
-#define PACK()                                                                                     \
-    do {                                                                                           \
-        if (str.len > 0) {                                                                         \
-            yv s_;                                                                                 \
-            memset(&s_, 0, sizeof s_);                                                             \
-            s_.kind = PKC_YV_STRING;                                                               \
-            s_.u.str.len = str.len;                                                                \
-            s_.u.str.ptr = dupz(str.data, str.len);                                                \
-            if (s_.u.str.ptr == NULL) {                                                            \
-                rc = pkc_error_code(PKC_ERR_NOMEM);                                                \
-                break;                                                                             \
-            }                                                                                      \
-            rc = delta_op(out, &cap, &s_, &cur);                                                   \
-            pkc_buf_reset(&str);                                                                   \
-        }                                                                                          \
-    } while (0)
-    for (const yitem *n = t->start; n && rc == 0; n = yi_right(t->doc, n)) {
-        if (yi_deleted(n))
-            continue;
-        switch (n->kind) {
-        case YC_STRING:
-            pkc_buf_push(&str, yi_bytes(t->doc, n), yi_cn(t->doc, n));
-            break;
-        case YC_TYPE:
-        case YC_EMBED: {
-            PACK();
-            if (rc)
-                break;
-            yv v;
-            if ((rc = yc_item_value(n, 0, &v)) == 0)
-                rc = delta_op(out, &cap, &v, &cur);
-            break;
+    int rc;
+    memset(s, 0, sizeof *s);
+    pkc_reader_init(&r, p, n);
+    if ((rc = pkc_reader_varuint(&r, &nclients)))
+        goto bad;
+    for (uint64_t i = 0; i < nclients; i++) {
+        uint64_t client, cnt;
+        if ((rc = pkc_reader_varuint(&r, &client)) || (rc = pkc_reader_varuint(&r, &cnt)))
+            goto bad;
+        if (cnt > pkc_reader_left(&r) / 2) {
+            rc = pkc_error(PKC_ERR_MALFORMED, "offset %zu: %llu deletes announced",
+                           pkc_reader_offset(&r), (unsigned long long)cnt);
+            goto bad;
         }
-        case YC_FORMAT:
-            PACK();
-            if (rc == 0)
-                rc = attrs_update(&cur, yi_fmt(t->doc, n));
-            break;
-        default:
-            break;
+        for (uint64_t k = 0; k < cnt; k++) {
+            ysnrange x = {client, 0, 0, s->nr};
+            if ((rc = pkc_reader_varuint(&r, &x.clock)) || (rc = pkc_reader_varuint(&r, &x.len)))
+                goto bad;
+            if (YC_PUSH(s->r, s->nr, cap, x)) {
+                rc = pkc_error_code(PKC_ERR_NOMEM);
+                goto fail;
+            }
         }
     }
-    if (rc == 0)
-        PACK();
-#undef PACK
-    if (rc == 0 && str.err)
+    if ((rc = pkc_reader_varuint(&r, &nsv)))
+        goto bad;
+    if (nsv > pkc_reader_left(&r) / 2) {
+        rc = pkc_error(PKC_ERR_MALFORMED, "offset %zu: %llu state vector entries announced",
+                       pkc_reader_offset(&r), (unsigned long long)nsv);
+        goto bad;
+    }
+    sv = malloc((nsv ? (size_t)nsv : 1) * sizeof *sv);
+    if (sv == NULL) {
         rc = pkc_error_code(PKC_ERR_NOMEM);
-    pkc_buf_free(&str);
-    attrs_free(&cur);
+        goto fail;
+    }
+    for (uint64_t i = 0; i < nsv; i++) {
+        sv[i].seq = (size_t)i;
+        sv[i].len = 0;
+        if ((rc = pkc_reader_varuint(&r, &sv[i].client)) || (rc = pkc_reader_varuint(&r, &sv[i].clock)))
+            goto bad;
+    }
+    if ((rc = pkc_reader_finish(&r)))
+        goto bad;
+    if (s->nr > 1)
+        qsort(s->r, s->nr, sizeof *s->r, cmp_snrange);
+    if (nsv > 1)
+        qsort(sv, (size_t)nsv, sizeof *sv, cmp_snrange);
+    /* the clients of both parts, merged */
+    s->c = malloc((s->nr + (size_t)nsv + 1) * sizeof *s->c);
+    if (s->c == NULL) {
+        rc = pkc_error_code(PKC_ERR_NOMEM);
+        goto fail;
+    }
+    size_t i = 0, j = 0;
+    while (i < s->nr || j < nsv) {
+        uint64_t client = j >= nsv || (i < s->nr && s->r[i].client < sv[j].client) ? s->r[i].client
+                                                                                    : sv[j].client;
+        ysnclient *c = &s->c[s->nc++];
+        memset(c, 0, sizeof *c);
+        c->client = client;
+        c->r0 = i;
+        while (i < s->nr && s->r[i].client == client)
+            i++;
+        c->nr = i - c->r0;
+        for (; j < nsv && sv[j].client == client; j++) {
+            c->has_sv = 1;
+            c->sv = sv[j].clock; /* sorted by seq: the last one wins */
+        }
+    }
+    free(sv);
+    return 0;
+bad:
+    rc = pkc_error_wrap(PKC_ERR_MALFORMED, "snapshot");
+fail:
+    free(sv);
+    ysnap_free(s);
+    return rc;
+}
+
+/* Yjs's isVisible(item, snapshot) for the unit at (client, clock):
+ * sv[client] > clock and not isDeleted(ds, id), whose findIndexDS is a
+ * binary search over the client's ranges as written. */
+static int ysnap_visible(const ysnap *s, uint64_t client, uint64_t clock)
+{
+    const ysnclient *c = ysnap_find(s, client);
+    if (c == NULL || !c->has_sv || c->sv <= clock)
+        return 0;
+    if (c->nr == 0)
+        return 1;
+    const ysnrange *d = s->r + c->r0;
+    ptrdiff_t left = 0, right = (ptrdiff_t)c->nr - 1;
+    while (left <= right) {
+        ptrdiff_t mid = (left + right) / 2;
+        if (d[mid].clock <= clock) {
+            if (clock - d[mid].clock < d[mid].len)
+                return 0;
+            left = mid + 1;
+        } else {
+            right = mid - 1;
+        }
+    }
+    return 1;
+}
+
+/* Where Yjs's splitSnapshotAffectedStructs would split items: per client
+ * id, the clock of the state vector and the starts and ends of the delete
+ * ranges that iterateDeletedStructs visits (it stops at the first range
+ * that starts at or after the document's state of that client). A split
+ * only happens inside an item, so clocks past the state never matter. */
+typedef struct ycut {
+    uint64_t client, clock;
+} ycut;
+
+typedef struct ycuts {
+    ycut *c;
+    size_t n, cap;
+} ycuts;
+
+static int cmp_cut(const void *a, const void *b)
+{
+    const ycut *x = a, *y = b;
+    if (x->client != y->client)
+        return x->client < y->client ? -1 : 1;
+    return x->clock < y->clock ? -1 : x->clock > y->clock;
+}
+
+static int cuts_add(ycuts *k, const pkc_ydoc *doc, const ysnap *s)
+{
+    for (size_t i = 0; i < s->nc; i++) {
+        const ysnclient *c = &s->c[i];
+        uint32_t cix;
+        if (!yc_client_find(doc, c->client, &cix))
+            continue;
+        uint64_t state = doc->cl[cix].state;
+        if (c->has_sv && c->sv < state) {
+            ycut x = {c->client, c->sv};
+            if (YC_PUSH(k->c, k->n, k->cap, x))
+                return pkc_error_code(PKC_ERR_NOMEM);
+        }
+        for (size_t j = 0; j < c->nr; j++) {
+            const ysnrange *d = &s->r[c->r0 + j];
+            if (d->clock >= state)
+                break;
+            if (d->len == 0)
+                continue;
+            ycut a = {c->client, d->clock};
+            ycut b = {c->client, d->len < state - d->clock ? d->clock + d->len : state};
+            if (YC_PUSH(k->c, k->n, k->cap, a) || YC_PUSH(k->c, k->n, k->cap, b))
+                return pkc_error_code(PKC_ERR_NOMEM);
+        }
+    }
+    return 0;
+}
+
+/* The first cut of `client` after `clock` (UINT64_MAX: none). */
+static uint64_t cut_after(const ycuts *k, uint64_t client, uint64_t clock)
+{
+    size_t lo = 0, hi = k->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (k->c[mid].client < client || (k->c[mid].client == client && k->c[mid].clock <= clock))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < k->n && k->c[lo].client == client ? k->c[lo].clock : UINT64_MAX;
+}
+
+static const yv YCH_TYPE_REMOVED = {.kind = PKC_YV_STRING, .u.str = {"removed", 7}};
+static const yv YCH_TYPE_ADDED = {.kind = PKC_YV_STRING, .u.str = {"added", 5}};
+static pkc_yentry YCH_REMOVED_E = {"type", 4, {.kind = PKC_YV_STRING, .u.str = {"removed", 7}}};
+static pkc_yentry YCH_ADDED_E = {"type", 4, {.kind = PKC_YV_STRING, .u.str = {"added", 5}}};
+static const yv YCH_REMOVED = {.kind = PKC_YV_OBJECT, .u.object = {&YCH_REMOVED_E, 1}};
+static const yv YCH_ADDED = {.kind = PKC_YV_OBJECT, .u.object = {&YCH_ADDED_E, 1}};
+static const yv YV_UNDEFINED = {.kind = PKC_YV_UNDEFINED};
+
+typedef struct tdbuild {
+    const ybranch *t;
+    yv *out;
+    size_t cap;
+    yattrs cur;
+    pkc_buf str;
+    const ysnap *snap, *prev;
+    pkc_ytext_ychange_fn ychange;
+    void *ud;
+    yv **own; /* ychange values from the callback */
+    size_t nown, capown;
+} tdbuild;
+
+/* packStr */
+static int td_pack(tdbuild *d)
+{
+    if (d->str.len == 0)
+        return 0;
+    if (d->str.err)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    yv s;
+    memset(&s, 0, sizeof s);
+    s.kind = PKC_YV_STRING;
+    s.u.str.len = d->str.len;
+    s.u.str.ptr = dupz(d->str.data, d->str.len);
+    if (s.u.str.ptr == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    pkc_buf_reset(&d->str);
+    return delta_op(d->out, &d->cap, &s, &d->cur);
+}
+
+/* cur === undefined */
+static int js_undefined(const yv *v)
+{
+    return v == NULL || v->kind == PKC_YV_UNDEFINED;
+}
+
+/* The member `k` of an object (the last of duplicates, as JavaScript), or NULL. */
+static const yv *js_member(const yv *o, const char *k, size_t kn)
+{
+    const yv *m = NULL;
+    if (o->kind == PKC_YV_OBJECT)
+        for (size_t i = 0; i < o->u.object.len; i++)
+            if (o->u.object.entries[i].key_len == kn && memcmp(o->u.object.entries[i].key, k, kn) == 0)
+                m = &o->u.object.entries[i].value;
+    return m;
+}
+
+/* cur === undefined || cur.user !== client || cur.type !== type */
+static int ych_new(const yv *cur, uint64_t client, const yv *type)
+{
+    if (js_undefined(cur))
+        return 1;
+    const yv *user = js_member(cur, "user", 4), *ty = js_member(cur, "type", 4);
+    if (user == NULL || user->kind != PKC_YV_NUMBER || user->u.number != (double)client)
+        return 1;
+    return ty == NULL || ty->kind != PKC_YV_STRING || ty->u.str.len != type->u.str.len ||
+           memcmp(ty->u.str.ptr, type->u.str.ptr, type->u.str.len) != 0;
+}
+
+/* currentAttributes.set('ychange', computeYChange ? computeYChange(...) : {type}) */
+static int ych_set(tdbuild *d, int added, uint64_t client, uint32_t clock)
+{
+    const yv *v = added ? &YCH_ADDED : &YCH_REMOVED;
+    if (d->ychange) {
+        const yv *got = d->ychange(d->ud, added, client, clock);
+        if (got == NULL) {
+            v = &YV_UNDEFINED;
+        } else {
+            yv *c = malloc(sizeof *c);
+            int rc;
+            if (c == NULL)
+                return pkc_error_code(PKC_ERR_NOMEM);
+            if ((rc = yv_copy(c, got))) {
+                free(c);
+                return rc;
+            }
+            if (YC_PUSH(d->own, d->nown, d->capown, c)) {
+                yv_clear(c);
+                free(c);
+                return pkc_error_code(PKC_ERR_NOMEM);
+            }
+            v = c;
+        }
+    }
+    return attrs_set(&d->cur, "ychange", 7, v);
+}
+
+/* One unit range of an item (Yjs's item after the snapshot splits) at
+ * `clock`; for strings, its UTF-8 bytes. */
+static int td_segment(tdbuild *d, const yitem *n, uint32_t clock, const uint8_t *s, size_t sn,
+                      int half_start, int half_end)
+{
+    const pkc_ydoc *doc = d->t->doc;
+    uint64_t client = doc->cl[n->id.client].id;
+    int vis = d->snap ? ysnap_visible(d->snap, client, clock) : !yi_deleted(n);
+    int vis_prev = d->prev ? ysnap_visible(d->prev, client, clock) : 0;
+    int rc = 0;
+    if (!vis && !vis_prev)
+        return 0;
+    switch (n->kind) {
+    case YC_STRING: {
+        const yv *cur = attrs_get(&d->cur, "ychange", 7);
+        if (d->snap && !vis) {
+            if (ych_new(cur, client, &YCH_TYPE_REMOVED) &&
+                ((rc = td_pack(d)) || (rc = ych_set(d, 0, client, clock))))
+                return rc;
+        } else if (d->prev && !vis_prev) {
+            if (ych_new(cur, client, &YCH_TYPE_ADDED) &&
+                ((rc = td_pack(d)) || (rc = ych_set(d, 1, client, clock))))
+                return rc;
+        } else if (!js_undefined(cur)) {
+            /* (also a `ychange` format attribute; an undefined value from
+             * the callback stays, as `cur !== undefined` is false for it) */
+            if ((rc = td_pack(d)))
+                return rc;
+            attrs_del(&d->cur, "ychange", 7);
+        }
+        /* a split surrogate pair: both halves are U+FFFD (yjs#248) */
+        if (half_start)
+            pkc_buf_push(&d->str, "\xef\xbf\xbd", 3);
+        pkc_buf_push(&d->str, s, sn);
+        if (half_end)
+            pkc_buf_push(&d->str, "\xef\xbf\xbd", 3);
+        return d->str.err ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+    }
+    case YC_TYPE:
+    case YC_EMBED: {
+        if ((rc = td_pack(d)))
+            return rc;
+        yv v;
+        if ((rc = yc_item_value(n, 0, &v)))
+            return rc;
+        return delta_op(d->out, &d->cap, &v, &d->cur);
+    }
+    case YC_FORMAT:
+        if (vis && (rc = td_pack(d)) == 0)
+            rc = attrs_update(&d->cur, yi_fmt(doc, n));
+        return rc;
+    default:
+        return 0;
+    }
+}
+
+/* A string item in the pieces Yjs's splits would make of it. */
+static int td_string(tdbuild *d, const ycuts *k, const yitem *n)
+{
+    const pkc_ydoc *doc = d->t->doc;
+    const uint8_t *p = yi_bytes(doc, n);
+    size_t cn = yi_cn(doc, n);
+    uint64_t client = doc->cl[n->id.client].id;
+    uint32_t at = n->id.clock, end = n->id.clock + n->len;
+    size_t bi = 0; /* byte of unit `at` (with `half`: of the pair it is the low half of) */
+    int half = 0;
+    while (at < end) {
+        uint64_t cut = k ? cut_after(k, client, at) : UINT64_MAX;
+        uint32_t to = cut < end ? (uint32_t)cut : end;
+        size_t b0 = bi, units = to - at;
+        int half_start = half, mid = 0;
+        if (half) {
+            b0 += 4;
+            units--;
+        }
+        size_t off = to == end                ? cn - b0 /* the rest */
+                     : (n->flags & YF_ASCII) ? units
+                                             : yc_utf16_offset(p + b0, cn - b0, units, &mid);
+        int rc = td_segment(d, n, at, p + b0, off, half_start, mid);
+        if (rc)
+            return rc;
+        bi = b0 + off;
+        half = mid;
+        at = to;
+    }
+    return 0;
+}
+
+static int text_delta_at(const ybranch *t, const ysnap *snap, const ysnap *prev,
+                         pkc_ytext_ychange_fn ychange, void *ud, yv *out)
+{
+    tdbuild d;
+    ycuts k;
+    int rc = 0;
+    memset(&d, 0, sizeof d);
+    memset(&k, 0, sizeof k);
+    memset(out, 0, sizeof *out);
+    out->kind = PKC_YV_ARRAY;
+    d.t = t;
+    d.out = out;
+    d.str = (pkc_buf)PKC_BUF_INIT;
+    d.snap = snap;
+    d.prev = prev;
+    d.ychange = ychange;
+    d.ud = ud;
+    if (snap)
+        rc = cuts_add(&k, t->doc, snap);
+    if (rc == 0 && prev)
+        rc = cuts_add(&k, t->doc, prev);
+    if (rc == 0 && k.n > 1)
+        qsort(k.c, k.n, sizeof *k.c, cmp_cut);
+    for (const yitem *n = t->start; n && rc == 0; n = yi_right(t->doc, n)) {
+        if (n->kind == YC_STRING)
+            rc = td_string(&d, k.n ? &k : NULL, n);
+        else
+            rc = td_segment(&d, n, n->id.clock, NULL, 0, 0, 0);
+    }
+    if (rc == 0)
+        rc = td_pack(&d);
+    pkc_buf_free(&d.str);
+    attrs_free(&d.cur);
+    for (size_t i = 0; i < d.nown; i++) {
+        yv_clear(d.own[i]);
+        free(d.own[i]);
+    }
+    free(d.own);
+    free(k.c);
     if (rc)
         yv_clear(out);
     return rc;
 }
 
+int yc_text_delta(const ybranch *t, yv *out)
+{
+    return text_delta_at(t, NULL, NULL, NULL, NULL, out);
+}
+
 PKC_API int pkc_ytext_delta(const pkc_ytype *text, pkc_yvalue **out)
 {
+    return pkc_ytext_delta_at_cb(text, NULL, 0, NULL, 0, NULL, NULL, out);
+}
+
+PKC_API int pkc_ytext_delta_at(const pkc_ytype *text, const uint8_t *snapshot, size_t snapshot_len,
+                               const uint8_t *prev_snapshot, size_t prev_len, pkc_yvalue **out)
+{
+    return pkc_ytext_delta_at_cb(text, snapshot, snapshot_len, prev_snapshot, prev_len, NULL, NULL,
+                                 out);
+}
+
+PKC_API int pkc_ytext_delta_at_cb(const pkc_ytype *text, const uint8_t *snapshot,
+                                  size_t snapshot_len, const uint8_t *prev_snapshot,
+                                  size_t prev_len, pkc_ytext_ychange_fn ychange, void *ud,
+                                  pkc_yvalue **out)
+{
+    ysnap snap, prev;
+    int rc;
+    memset(&snap, 0, sizeof snap);
+    memset(&prev, 0, sizeof prev);
+    if (snapshot && (rc = ysnap_decode(snapshot, snapshot_len, &snap)))
+        return rc;
+    if (prev_snapshot && (rc = ysnap_decode(prev_snapshot, prev_len, &prev))) {
+        ysnap_free(&snap);
+        return rc;
+    }
     pkc_yvalue *v = malloc(sizeof *v);
     if (v == NULL)
-        return pkc_error_code(PKC_ERR_NOMEM);
-    int rc = yc_text_delta(B(text), v);
+        rc = pkc_error_code(PKC_ERR_NOMEM);
+    else
+        rc = text_delta_at(B(text), snapshot ? &snap : NULL, prev_snapshot ? &prev : NULL, ychange,
+                           ud, v);
+    ysnap_free(&snap);
+    ysnap_free(&prev);
     if (rc) {
         free(v);
         return rc;

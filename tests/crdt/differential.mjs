@@ -12,7 +12,10 @@
 // --big: now and then large strings, long runs of array values and large
 // deletes, so that items hold over 16 KiB and content arenas get compacted.
 //
-// Usage: node differential.mjs YDRIVER [--seeds N] [--first S] [--steps K] [--big] [-v]
+// Also (--no-delta: not) toDelta(snapshot, prevSnapshot, computeYChange) of
+// texts, with snapshots of any replica, formatting and embeds.
+//
+// Usage: node differential.mjs YDRIVER [--seeds N] [--first S] [--steps K] [--big] [--no-delta] [-v]
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 const require_fs = () => fs
@@ -33,7 +36,9 @@ const STEPS = opt('--steps', 50)
 const VERBOSE = args.includes('-v')
 const CHECK_ALL = args.includes('--check-all') // full check after every step
 const BIG = args.includes('--big')
-const DUMP = opt('--dump-step', -1) // print the items of every text before this step
+const DUMP = opt('--dump-step', -1)
+const DELTA = !args.includes('--no-delta') // toDelta with snapshots (own random stream)
+let deltaChecks = 0 // print the items of every text before this step
 
 const dumpText = (doc, label) => {
   for (const [name, kind] of ROOTS) {
@@ -265,6 +270,36 @@ for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
       cmd(`enc ${ri} ${hex(sv)}`, hex(Y.encodeStateAsUpdate(r.doc, sv)), ctx + ': encodeStateAsUpdate(sv)')
     }
   }
+  // toDelta(snapshot, prevSnapshot, computeYChange) of a text of replica
+  // ri: snapshots of any replica (of ri only once an index fell inside a
+  // surrogate pair: Yjs's splits at the snapshots' boundaries would then
+  // turn the pair into U+FFFD for good, where pkc reads without changing
+  // the document). Decisions come from their own generator, so the
+  // scenarios stay the ones they were without these checks.
+  const rand2 = prng(seed * 104729 + 7)
+  const pick2 = arr => arr[Math.floor(rand2() * arr.length)]
+  const dsnaps = []
+  const takeSnap = ri => {
+    const sn = Y.encodeSnapshot(Y.snapshot(reps[ri].doc))
+    cmd(`snap ${ri} `, hex(sn), `seed ${seed}: snapshot of ${ri} (toDelta)`)
+    dsnaps.push({ ri, sn })
+  }
+  const computeYChange = (type, id) => id.client % 2 ? { type, user: 'u' + id.client, clock: id.clock } : { user: id.client, type }
+  const deltaAt = (ri, step) => {
+    if (rand2() < 0.5) takeSnap(ri)
+    const texts = collectTypes(reps[ri].doc).filter(x => x.t instanceof Y.Text)
+    const pool = dsnaps.filter(x => !splitPair || x.ri === ri)
+    if (!texts.length || !pool.length) return
+    const { t, path } = rand2() < 0.6 ? texts[0] : pick2(texts) // mostly the root text
+    const a = pick2(pool).sn; const b = pick2(pool).sn
+    const cb = rand2() < 0.4
+    const which = rand2()
+    const [sn, prev] = which < 0.5 ? [a, b] : which < 0.75 ? [undefined, b] : [a, undefined]
+    const want = JSON.stringify(t.toDelta(sn && Y.decodeSnapshot(sn), prev && Y.decodeSnapshot(prev), cb ? computeYChange : undefined))
+    cmd(`deltaat ${ri} ${JSON.stringify(path)} ${sn ? hex(sn) : '-'} ${prev ? hex(prev) : '-'} ${cb ? 1 : 0}`, want,
+      `seed ${seed} step ${step}: toDelta(${sn ? 'snap' : 'undefined'}, ${prev ? 'prev' : 'undefined'}${cb ? ', computeYChange' : ''}) on ${ri}`)
+    deltaChecks++
+  }
   for (let step = 0; step < STEPS; step++) {
     const ri = g.int(0, nrep - 1)
     const r = reps[ri]
@@ -308,6 +343,8 @@ for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
       cmd('free 40', 'ok', `seed ${seed} step ${step}: free`)
       reps[si].emitted.length = 0
     }
+    if (DELTA && rand2() < 0.1) takeSnap(ri)
+    if (DELTA && rand2() < 0.2) deltaAt(ri, step)
     if (withUndo && g.rand() < 0.2) {
       const what = g.pick(['undo', 'undo', 'redo', 'stopcap'])
       if (what === 'stopcap') {
@@ -377,6 +414,7 @@ for (let seed = FIRST; seed < FIRST + SEEDS; seed++) {
     }
   }
   for (let i = 0; i < nrep; i++) check(i, 'final', true)
+  if (DELTA) for (let i = 0; i < nrep; i++) for (let k = 0; k < 3; k++) deltaAt(i, 'final')
   const j0 = jsonOf(reps[0].doc)
   for (let i = 1; i < nrep && !splitPair; i++) {
     if (jsonOf(reps[i].doc) !== j0 && JSON.stringify(JSON.parse(jsonOf(reps[i].doc))) !== j0) {
@@ -434,4 +472,4 @@ if (failures) {
   console.error(`${failures} mismatch(es); reproduce with --first <seed> --seeds 1`)
   process.exit(1)
 }
-console.log(`ok: ${SEEDS} scenarios, ${totalOps} operations, ${lines.length} commands checked against yjs`)
+console.log(`ok: ${SEEDS} scenarios, ${totalOps} operations, ${lines.length} commands checked against yjs (${deltaChecks} toDelta with snapshots)`)

@@ -15,6 +15,9 @@
  *   json D SPEC              SPEC: name:kind,... (kind as pkc_ytype_kind);
  *                            prints {"name": toJSON, ...}           -> JSON
  *   delta D NAME             toDelta of root text NAME              -> JSON
+ *   deltaat D PATH SNAP PREV CB  toDelta(snapshot, prevSnapshot, computeYChange)
+ *                            of the text at PATH; SNAP, PREV: HEX or - (undefined);
+ *                            CB 1: computeYChange as ychange_cb below  -> JSON | err NAME
  *   merge HEX...             Y.mergeUpdates                         -> HEX | err NAME
  *   diff HEX SVHEX           Y.diffUpdate                           -> HEX | err NAME
  *   svu HEX                  Y.encodeStateVectorFromUpdate          -> HEX | err NAME
@@ -235,6 +238,40 @@ static void drop_attrs(pkc_yentry *a, size_t n)
 
 /* ------------------------------------------------------------------------ */
 /* Ops                                                                      */
+
+/* computeYChange of the differential test: (type, id) => id.client % 2
+ * ? {type, user: 'u' + id.client, clock: id.clock} : {user: id.client, type}
+ * (the second form joins pieces of one client, as Yjs compares cur.user) */
+static const pkc_yvalue *ychange_cb(void *ud, int added, uint64_t client, uint32_t clock)
+{
+    static char user[32];
+    static pkc_yentry e[3];
+    static pkc_yvalue v;
+    (void)ud;
+    const char *type = added ? "added" : "removed";
+    pkc_yvalue tv = {.kind = PKC_YV_STRING};
+    tv.u.str.ptr = type;
+    tv.u.str.len = strlen(type);
+    if (client % 2) {
+        pkc_yvalue uv = {.kind = PKC_YV_STRING}, cv = {.kind = PKC_YV_NUMBER};
+        uv.u.str.len = (size_t)snprintf(user, sizeof user, "u%llu", (unsigned long long)client);
+        uv.u.str.ptr = user;
+        cv.u.number = clock;
+        e[0] = (pkc_yentry){"type", 4, tv};
+        e[1] = (pkc_yentry){"user", 4, uv};
+        e[2] = (pkc_yentry){"clock", 5, cv};
+        v.u.object.len = 3;
+    } else {
+        pkc_yvalue uv = {.kind = PKC_YV_NUMBER};
+        uv.u.number = (double)client;
+        e[0] = (pkc_yentry){"user", 4, uv};
+        e[1] = (pkc_yentry){"type", 4, tv};
+        v.u.object.len = 2;
+    }
+    v.kind = PKC_YV_OBJECT;
+    v.u.object.entries = e;
+    return &v;
+}
 
 static int resolve(pkc_ydoc *doc, json_t *path, pkc_ytype **out)
 {
@@ -662,6 +699,31 @@ int main(void)
                 pkc_buf_free(&b);
             }
             pkc_yvalue_free(d);
+        } else if (strcmp(cmd, "deltaat") == 0) {
+            pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
+            json_t *path = json_loads(strtok_r(NULL, " ", &save), 0, NULL);
+            const char *sh = strtok_r(NULL, " ", &save), *ph = strtok_r(NULL, " ", &save);
+            int withcb = atoi(strtok_r(NULL, " ", &save));
+            size_t sn = 0, pn = 0;
+            uint8_t *sb = strcmp(sh, "-") ? unhex(sh, &sn) : NULL;
+            uint8_t *pb = strcmp(ph, "-") ? unhex(ph, &pn) : NULL;
+            pkc_ytype *t;
+            pkc_yvalue *d = NULL;
+            int rc = resolve(doc, path, &t);
+            if (rc == 0)
+                rc = pkc_ytext_delta_at_cb(t, sb, sn, pb, pn, withcb ? ychange_cb : NULL, NULL, &d);
+            if (rc) {
+                print_err(rc);
+            } else {
+                pkc_buf b = PKC_BUF_INIT;
+                yjson_write(&b, d);
+                fwrite(b.data, 1, b.len, stdout);
+                pkc_buf_free(&b);
+            }
+            pkc_yvalue_free(d);
+            json_decref(path);
+            free(sb);
+            free(pb);
         } else if (strcmp(cmd, "merge") == 0) {
             const uint8_t *ups[4096];
             size_t lens[4096], n = 0;

@@ -835,6 +835,152 @@ TEST(crdt, snapshots_restore_the_past)
     pkc_ydoc_free(d);
 }
 
+/* The delta *d (read after rc's call) as JSON; frees it. */
+static const char *djson(int rc, pkc_yvalue **d)
+{
+    if (rc)
+        return pkc_err_name(rc);
+    const char *j = vjson(*d);
+    pkc_yvalue_free(*d);
+    *d = NULL;
+    return j;
+}
+
+TEST(crdt, text_delta_at_snapshots)
+{
+    /* Yjs's testSnapshot */
+    pkc_ydoc *d = doc_new(1, 0);
+    pkc_ytype *t = root(d, "t", PKC_YTEXT);
+    CHECK_OK(pkc_ytext_insert(NULL, t, 0, "abcd", 4, NULL, 0));
+    uint8_t *s1, *s2;
+    size_t n1, n2;
+    CHECK_OK(pkc_ydoc_snapshot(d, &s1, &n1));
+    CHECK_OK(pkc_ytext_insert(NULL, t, 1, "x", 1, NULL, 0));
+    CHECK_OK(pkc_ytext_delete(NULL, t, 2, 1));
+    CHECK_OK(pkc_ydoc_snapshot(d, &s2, &n2));
+    CHECK_OK(pkc_ytext_delete(NULL, t, 2, 2));
+    pkc_yvalue *v = NULL;
+    CHECK_STR(djson(pkc_ytext_delta_at(t, s1, n1, NULL, 0, &v), &v), "[{\"insert\":\"abcd\"}]");
+    CHECK_STR(djson(pkc_ytext_delta_at(t, s2, n2, NULL, 0, &v), &v), "[{\"insert\":\"axcd\"}]");
+    CHECK_STR(djson(pkc_ytext_delta_at(t, s2, n2, s1, n1, &v), &v),
+              "[{\"insert\":\"a\"},{\"insert\":\"x\",\"attributes\":{\"ychange\":{\"type\":\"added\"}}},"
+              "{\"insert\":\"b\",\"attributes\":{\"ychange\":{\"type\":\"removed\"}}},{\"insert\":\"cd\"}]");
+    /* no snapshot: now, and what was deleted since prev is plain text */
+    CHECK_STR(djson(pkc_ytext_delta_at(t, NULL, 0, s1, n1, &v), &v),
+              "[{\"insert\":\"a\"},{\"insert\":\"x\",\"attributes\":{\"ychange\":{\"type\":\"added\"}}},"
+              "{\"insert\":\"bcd\"}]");
+    /* neither: the same as pkc_ytext_delta */
+    pkc_yentry bold = {"bold", 4, boolv(1)};
+    CHECK_OK(pkc_ytext_format(NULL, t, 0, 1, &bold, 1));
+    pkc_yvalue img = {.kind = PKC_YV_OBJECT};
+    pkc_yentry src = {"image", 5, str("x.png")};
+    img.u.object.entries = &src;
+    img.u.object.len = 1;
+    CHECK_OK(pkc_ytext_insert_embed(NULL, t, 1, &img, NULL, 0, NULL));
+    pkc_yvalue *plain;
+    CHECK_OK(pkc_ytext_delta(t, &plain));
+    char want[256];
+    snprintf(want, sizeof want, "%s", vjson(plain));
+    pkc_yvalue_free(plain);
+    CHECK_STR(want, "[{\"insert\":\"a\",\"attributes\":{\"bold\":true}},"
+                    "{\"insert\":{\"image\":\"x.png\"}},{\"insert\":\"x\"}]");
+    CHECK_STR(djson(pkc_ytext_delta_at(t, NULL, 0, NULL, 0, &v), &v), want);
+    free(s1);
+    free(s2);
+    pkc_ydoc_free(d);
+}
+
+TEST(crdt, text_delta_at_malformed_snapshots_change_nothing)
+{
+    pkc_ydoc *d = doc_new(3, 0);
+    pkc_ytype *t = root(d, "t", PKC_YTEXT);
+    CHECK_OK(pkc_ytext_insert(NULL, t, 0, "hello", 5, NULL, 0));
+    CHECK_OK(pkc_ytext_delete(NULL, t, 1, 2));
+    uint8_t *s, *before, *after;
+    size_t sn, bn, an;
+    CHECK_OK(pkc_ydoc_snapshot(d, &s, &sn));
+    CHECK_OK(pkc_ydoc_encode_state(d, NULL, 0, &before, &bn));
+    uint8_t bad[64];
+    CHECK(sn + 1 <= sizeof bad);
+    memcpy(bad, s, sn);
+    bad[sn] = 0;
+    static const uint8_t huge[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2};
+    static const uint8_t overlong[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    struct {
+        const uint8_t *p;
+        size_t n;
+    } cases[] = {
+        {s, sn - 1},     /* truncated */
+        {bad, sn + 1},   /* a trailing byte */
+        {s, 0},          /* nothing */
+        {huge, sizeof huge},
+        {overlong, sizeof overlong},
+    };
+    pkc_yvalue sentinel;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pkc_yvalue *v = &sentinel;
+        CHECK_ERR(pkc_ytext_delta_at(t, cases[i].p, cases[i].n, NULL, 0, &v), PKC_ERR_MALFORMED);
+        CHECK(v == &sentinel);
+        CHECK_ERR(pkc_ytext_delta_at(t, s, sn, cases[i].p, cases[i].n, &v), PKC_ERR_MALFORMED);
+        CHECK(v == &sentinel);
+        CHECK_ERR(pkc_ytext_delta_at(t, NULL, 0, cases[i].p, cases[i].n, &v), PKC_ERR_MALFORMED);
+        CHECK(v == &sentinel);
+    }
+    CHECK_OK(pkc_ydoc_encode_state(d, NULL, 0, &after, &an));
+    CHECK_EQ(an, bn);
+    CHECK_MEM(after, before, bn);
+    CHECK_STR(tstr(t), "hlo");
+    /* the good snapshot still reads */
+    pkc_yvalue *v = NULL;
+    CHECK_STR(djson(pkc_ytext_delta_at(t, s, sn, NULL, 0, &v), &v), "[{\"insert\":\"hlo\"}]");
+    free(s);
+    free(before);
+    free(after);
+    pkc_ydoc_free(d);
+}
+
+static unsigned ych_calls;
+static const pkc_yvalue *ych_user(void *ud, int added, uint64_t client, uint32_t clock)
+{
+    static pkc_yentry e[2];
+    static pkc_yvalue v;
+    (void)ud;
+    (void)clock;
+    ych_calls++;
+    e[0] = (pkc_yentry){"user", 4, num((double)client)};
+    e[1] = (pkc_yentry){"type", 4, str(added ? "added" : "removed")};
+    v.kind = PKC_YV_OBJECT;
+    v.u.object.entries = e;
+    v.u.object.len = 2;
+    return &v;
+}
+
+TEST(crdt, text_delta_at_ychange_callback)
+{
+    /* as Yjs: text of the client named in the last `user` joins it without
+     * a new call (here across a format change, which still ends the op) */
+    pkc_ydoc *d = doc_new(2, 0);
+    pkc_ytype *t = root(d, "t", PKC_YTEXT);
+    uint8_t *s0;
+    size_t n0;
+    CHECK_OK(pkc_ydoc_snapshot(d, &s0, &n0));
+    CHECK_OK(pkc_ytext_insert(NULL, t, 0, "ab", 2, NULL, 0));
+    pkc_yentry bold = {"bold", 4, boolv(1)};
+    CHECK_OK(pkc_ytext_format(NULL, t, 1, 1, &bold, 1));
+    pkc_yvalue *v = NULL;
+    ych_calls = 0;
+    CHECK_STR(djson(pkc_ytext_delta_at_cb(t, NULL, 0, s0, n0, ych_user, NULL, &v), &v),
+              "[{\"insert\":\"a\",\"attributes\":{\"ychange\":{\"user\":2,\"type\":\"added\"}}},"
+              "{\"insert\":\"b\",\"attributes\":{\"ychange\":{\"user\":2,\"type\":\"added\"},\"bold\":true}}]");
+    CHECK_EQ(ych_calls, 1);
+    /* without a callback: {type}, and every piece an op of its own */
+    CHECK_STR(djson(pkc_ytext_delta_at_cb(t, NULL, 0, s0, n0, NULL, NULL, &v), &v),
+              "[{\"insert\":\"a\",\"attributes\":{\"ychange\":{\"type\":\"added\"}}},"
+              "{\"insert\":\"b\",\"attributes\":{\"ychange\":{\"type\":\"added\"},\"bold\":true}}]");
+    free(s0);
+    pkc_ydoc_free(d);
+}
+
 /* ---- sync, awareness, provider messages ---------------------------------------- */
 
 TEST(crdt, sync_protocol_two_peers)
