@@ -340,6 +340,8 @@ typedef struct yclient {
     uint32_t alive;     /* bytes of alen that items use */
     uint32_t compact_mark; /* in doc->compact */
     uint32_t fb, fi;    /* where ycl_find found the last struct (a hint) */
+    uint32_t merge_mark; /* == txn seq while merge_min is valid (txn.c) */
+    uint32_t merge_min;  /* structs from this clock on are merged after the transaction */
 } yclient;
 
 typedef struct ypos {
