@@ -340,6 +340,8 @@ typedef struct yclient {
     uint32_t alive;     /* bytes of alen that items use */
     uint32_t compact_mark; /* in doc->compact */
     uint32_t fb, fi;    /* where ycl_find found the last struct (a hint) */
+    uint32_t merge_mark; /* == txn seq while merge_min is valid (txn.c) */
+    uint32_t merge_min;  /* structs from this clock on are merged after the transaction */
 } yclient;
 
 typedef struct ypos {
@@ -843,15 +845,26 @@ typedef struct ydec {
     uint32_t content_len;
 } ydec;
 
+/* The structs of one client in a decoded update. */
+typedef struct ygroup {
+    size_t end;     /* index in yupd.s after its last struct */
+    uint64_t bytes; /* content bytes its structs bring (as stored) */
+} ygroup;
+
 typedef struct yupd {
     ydec *s;         /* grouped per client, in update order */
     size_t n, cap;
+    ygroup *grp;     /* the clients' groups in order (some may be empty) */
+    size_t ngrp, capgrp;
     yds ds;
     pkc_buf scratch; /* v1 content converted from v2 */
     pkc_buf strs;    /* strings converted from v2 */
 } yupd;
 
 int yupd_decode(yupd *u, const uint8_t *p, size_t n, int v2);
+/* Content bytes a struct of `kind` with v1 content p[0..n) brings once
+ * stored (yc_set_bytes). */
+size_t ydec_bytes(uint8_t kind, const uint8_t *p, size_t n);
 void yupd_free(yupd *u);
 /* Writes a decoded struct (v1) from `offset` units. */
 int ydec_write(pkc_buf *b, const ydec *s, uint32_t offset);

@@ -19,6 +19,7 @@
 void yupd_free(yupd *u)
 {
     free(u->s);
+    free(u->grp);
     yds_free(&u->ds);
     pkc_buf_free(&u->scratch);
     pkc_buf_free(&u->strs);
@@ -209,7 +210,7 @@ typedef struct ydecoder {
     int any_canonical; /* the Any content just read is canonical */
 } ydecoder;
 
-static int d_client(ydecoder *d, uint64_t *v)
+static inline int d_client(ydecoder *d, uint64_t *v)
 {
     int rc;
     if (d->v2)
@@ -221,7 +222,7 @@ static int d_client(ydecoder *d, uint64_t *v)
     return rc;
 }
 
-static int d_clock(ydecoder *d, int right, uint32_t *v)
+static inline int d_clock(ydecoder *d, int right, uint32_t *v)
 {
     if (d->v2) {
         int64_t x;
@@ -603,8 +604,10 @@ static int d_content(ydecoder *d, ydec *s, size_t *coff)
                     break;
                 i += 8;
             }
+            while (i < n && p[i] < 0x80)
+                i++;
             size_t bad;
-            if (!pkc_utf8_valid(p + i, n - i, &bad))
+            if (i < n && !pkc_utf8_valid(p + i, n - i, &bad))
                 return pkc_error(PKC_ERR_MALFORMED, "offset %zu: string is not valid UTF-8",
                                  pkc_reader_offset(r) - n + i + bad);
             len = i + yc_utf16_len(p + i, n - i, NULL);
@@ -728,6 +731,27 @@ static int d_content(ydecoder *d, ydec *s, size_t *coff)
     return 0;
 }
 
+size_t ydec_bytes(uint8_t kind, const uint8_t *p, size_t n)
+{
+    pkc_reader r;
+    uint64_t v;
+    switch (kind) {
+    case YC_STRING:
+    case YC_BINARY:
+    case YC_EMBED:
+        pkc_reader_init(&r, p, n);
+        return yrd_varuint(&r, &v) ? 0 : (size_t)v;
+    case YC_ANY:
+    case YC_JSON:
+        pkc_reader_init(&r, p, n);
+        return yrd_varuint(&r, &v) ? 0 : pkc_reader_left(&r);
+    case YC_DOC:
+        return n;
+    default:
+        return 0;
+    }
+}
+
 typedef struct v2fix {
     size_t coff, pname_off, psub_off;
 } v2fix;
@@ -767,20 +791,26 @@ static int decode_structs(ydecoder *d, v2fix **fix)
             yc_grow((void **)fix, &capfix, u->n + room, sizeof **fix))
             return pkc_error_code(PKC_ERR_NOMEM);
         uint64_t clock = clock64;
+        ygroup g = {u->n, 0};
+        if (YC_PUSH(u->grp, u->ngrp, u->capgrp, g))
+            return pkc_error_code(PKC_ERR_NOMEM);
         for (uint64_t i = 0; i < nstructs; i++) {
-            ydec s;
-            memset(&s, 0, sizeof s);
+            /* built in place: the record is ~120 bytes */
+            if (u->n == u->cap && yc_grow((void **)&u->s, &u->cap, u->n + 1, sizeof *u->s))
+                return pkc_error_code(PKC_ERR_NOMEM);
+            ydec *sp = &u->s[u->n];
+            memset(sp, 0, sizeof *sp);
             v2fix fx = {SIZE_MAX, SIZE_MAX, SIZE_MAX};
             uint8_t info;
-            s.client = client;
-            s.clock = (uint32_t)clock;
+            sp->client = client;
+            sp->clock = (uint32_t)clock;
             if (d->v2)
                 rc = rle8_read(&d->info, &info);
             else
                 rc = pkc_reader_u8(r, &info);
             if (rc)
                 return rc;
-            s.info = info;
+            sp->info = info;
             uint8_t kind = info & 31;
             if (info == 10) {
                 uint64_t len;
@@ -790,8 +820,8 @@ static int decode_structs(ydecoder *d, v2fix **fix)
                     return bad(r, "zero-length skip");
                 if (len >= YC_MAX_CLOCK)
                     return range_err(r, "skip length out of range");
-                s.kind = YC_SKIP;
-                s.len = (uint32_t)len;
+                sp->kind = YC_SKIP;
+                sp->len = (uint32_t)len;
             } else if (kind == 0) {
                 uint64_t len;
                 if ((rc = d_len(d, &len)))
@@ -800,22 +830,22 @@ static int decode_structs(ydecoder *d, v2fix **fix)
                     return bad(r, "zero-length GC struct");
                 if (len >= YC_MAX_CLOCK)
                     return range_err(r, "GC length out of range");
-                s.kind = YC_GC;
-                s.len = (uint32_t)len;
+                sp->kind = YC_GC;
+                sp->len = (uint32_t)len;
             } else if (kind > YC_DOC) {
                 return bad(r, "unknown struct kind");
             } else {
-                s.kind = kind;
+                sp->kind = kind;
                 if (info & 0x80) {
-                    if ((rc = d_client(d, &s.oclient)) || (rc = d_clock(d, 0, &s.oclock)))
+                    if ((rc = d_client(d, &sp->oclient)) || (rc = d_clock(d, 0, &sp->oclock)))
                         return rc;
-                    if (s.oclient == client && s.oclock >= clock)
+                    if (sp->oclient == client && sp->oclock >= clock)
                         return bad(r, "origin points at or after the item itself");
                 }
                 if (info & 0x40) {
-                    if ((rc = d_client(d, &s.rclient)) || (rc = d_clock(d, 1, &s.rclock)))
+                    if ((rc = d_client(d, &sp->rclient)) || (rc = d_clock(d, 1, &sp->rclock)))
                         return rc;
-                    if (s.rclient == client && s.rclock >= clock)
+                    if (sp->rclient == client && sp->rclock >= clock)
                         return bad(r, "right origin points at or after the item itself");
                 }
                 if ((info & 0xc0) == 0) {
@@ -835,33 +865,38 @@ static int decode_structs(ydecoder *d, v2fix **fix)
                         size_t n;
                         if ((rc = d_string(d, &name, &n, &fx.pname_off)))
                             return rc;
-                        s.parent_kind = 1;
-                        s.pname = name;
-                        s.pname_len = (uint32_t)n;
+                        sp->parent_kind = 1;
+                        sp->pname = name;
+                        sp->pname_len = (uint32_t)n;
                     } else {
-                        if ((rc = d_client(d, &s.pclient)) || (rc = d_clock(d, 0, &s.pclock)))
+                        if ((rc = d_client(d, &sp->pclient)) || (rc = d_clock(d, 0, &sp->pclock)))
                             return rc;
-                        if (s.pclient == client && s.pclock >= clock)
+                        if (sp->pclient == client && sp->pclock >= clock)
                             return bad(r, "parent points at or after the item itself");
-                        s.parent_kind = 2;
+                        sp->parent_kind = 2;
                     }
                     if (info & 0x20) {
                         const char *k;
                         size_t n;
                         if ((rc = d_string(d, &k, &n, &fx.psub_off)))
                             return rc;
-                        s.psub = k;
-                        s.psub_len = (uint32_t)n;
+                        sp->psub = k;
+                        sp->psub_len = (uint32_t)n;
                     }
                 }
-                if ((rc = d_content(d, &s, &fx.coff)))
+                if ((rc = d_content(d, sp, &fx.coff)))
                     return rc;
+                if (fx.coff == SIZE_MAX)
+                    u->grp[u->ngrp - 1].bytes += ydec_bytes(sp->kind, sp->content, sp->content_len);
+                else if (u->scratch.len > fx.coff)
+                    u->grp[u->ngrp - 1].bytes += ydec_bytes(sp->kind, u->scratch.data + fx.coff,
+                                                            u->scratch.len - fx.coff);
             }
-            if (clock + s.len >= YC_MAX_CLOCK)
+            if (clock + sp->len >= YC_MAX_CLOCK)
                 return range_err(r, "clock out of range");
-            clock += s.len;
-            if (YC_PUSH(u->s, u->n, u->cap, s))
-                return pkc_error_code(PKC_ERR_NOMEM);
+            clock += sp->len;
+            u->n++;
+            u->grp[u->ngrp - 1].end = u->n;
             {
                 size_t nfix = u->n - 1;
                 if (yc_grow((void **)fix, &capfix, nfix + 1, sizeof **fix))

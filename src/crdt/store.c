@@ -10,6 +10,10 @@
 #include "crdt.h"
 #include "util/err.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Growable arrays                                                          */
 
@@ -834,10 +838,28 @@ static inline uint32_t last_le(const uint32_t *a, uint32_t n, uint32_t key)
     return base;
 }
 
-/* The last index in a[0..n) (n > 0, a ascending, a[0] <= key) with
- * a[i] <= key, for 16-bit offsets. */
+/* The last index in a[0..n) (n > 0, a ascending, a[0] <= key <= 0xffff)
+ * with a[i] <= key, for 16-bit offsets. `a` has room for YB_CAP entries, all
+ * initialised (off_alloc): with SSE2 all of them are compared at once (no
+ * chain of dependent loads as in a binary search) and those past n masked
+ * out. */
 static inline uint32_t last_le16(const uint16_t *a, uint32_t n, uint32_t key)
 {
+#if defined(__SSE2__) && YB_CAP == 64
+    /* unsigned 16-bit compare through the signed one: flip the top bit */
+    const __m128i flip = _mm_set1_epi16((short)0x8000);
+    const __m128i k = _mm_xor_si128(_mm_set1_epi16((short)(uint16_t)key), flip);
+    uint64_t gt = 0;
+    for (int v = 0; v < 4; v++) {
+        __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + 16 * v)), flip);
+        __m128i y = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(a + 16 * v + 8)), flip);
+        __m128i m = _mm_packs_epi16(_mm_cmpgt_epi16(x, k), _mm_cmpgt_epi16(y, k));
+        gt |= (uint64_t)(uint16_t)_mm_movemask_epi8(m) << (16 * v);
+    }
+    /* entries <= key: a prefix of the first n (a[0] <= key) */
+    uint64_t le = ~gt & (n >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1);
+    return 63u - (uint32_t)__builtin_clzll(le | 1); /* (0 as the search would) */
+#else
     uint32_t base = 0;
     while (n > 1) {
         uint32_t half = n / 2;
@@ -845,6 +867,13 @@ static inline uint32_t last_le16(const uint16_t *a, uint32_t n, uint32_t key)
         n -= half;
     }
     return base;
+#endif
+}
+
+/* Room for a block's clock offsets (initialised: last_le16 reads them all). */
+static uint16_t *off_alloc(void)
+{
+    return calloc(YB_CAP, sizeof(uint16_t));
 }
 
 /* The last index in block bl (n > 0, clock of the first <= key) whose
@@ -963,7 +992,7 @@ static void block_offsets(const pkc_ydoc *doc, yblock *bl)
     if (bl->n == 0)
         return;
     uint32_t base = yc_item(doc, yb_h(bl, 0))->id.clock;
-    if (bl->off == NULL && (bl->off = malloc(YB_CAP * sizeof *bl->off)) == NULL)
+    if (bl->off == NULL && (bl->off = off_alloc()) == NULL)
         return;
     for (uint32_t i = 0; i < bl->n; i++) {
         uint32_t d = yc_item(doc, yb_h(bl, i))->id.clock - base;
@@ -1002,7 +1031,7 @@ int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it)
         bl->h0 = h;
         bl->base = it->id.clock;
         if (bl->off == NULL)
-            bl->off = malloc(YB_CAP * sizeof *bl->off); /* NULL: items are searched */
+            bl->off = off_alloc(); /* NULL: items are searched */
     }
     if (bl->h == NULL && h != bl->h0 + bl->n && explicit_block(bl))
         return pkc_error_code(PKC_ERR_NOMEM);
@@ -1039,7 +1068,7 @@ int ycl_insert_after(yclient *c, ypos p, yitem *it)
         }
         if (bl->off) {
             /* the upper half's offsets from its own first clock */
-            if ((nb->off = malloc(YB_CAP * sizeof *nb->off)) != NULL) {
+            if ((nb->off = off_alloc()) != NULL) {
                 nb->base = bl->base + bl->off[half];
                 for (uint32_t i = 0; i < nb->n; i++)
                     nb->off[i] = (uint16_t)(bl->off[half + i] - bl->off[half]);

@@ -262,14 +262,41 @@ static void try_gc_ds(pkc_ydoc *doc, const yds *ds)
     }
 }
 
-static void try_merge_ds(pkc_ydoc *doc, const yds *ds)
+/* Where merge_after starts merging each client's structs: it tries every
+ * pair of neighbouring structs whose right one starts at merge_min or later
+ * (the struct holding the state before the transaction, or anywhere when
+ * that is the first). */
+static void merge_after_bounds(pkc_ytxn *t)
 {
+    pkc_ydoc *doc = t->doc;
+    for (uint32_t i = 0; i < t->ntouched; i++) {
+        yclient *c = &doc->cl[t->touched[i]];
+        if (c->state == t->befores[i] || c->nb == 0)
+            continue;
+        ypos f = ycl_find(c, t->befores[i]);
+        c->merge_mark = t->seq;
+        c->merge_min = is_first(f) ? 0 : ycl_at(c, f)->id.clock;
+    }
+}
+
+/* Merging is the same whatever the order the neighbours are tried in
+ * (whether two neighbours merge does not change when either merges with
+ * its other neighbour first), so a range whose pairs merge_after tries
+ * anyway is skipped here: when loading a document, all of them. Merges
+ * here only move the struct holding the old state to an earlier clock, so
+ * merge_after still tries at least the pairs it would have. */
+static void try_merge_ds(pkc_ytxn *t, const yds *ds)
+{
+    pkc_ydoc *doc = t->doc;
+    merge_after_bounds(t);
     for (size_t k = ds->n; k-- > 0;) {
         const yrange *d = &ds->r[k];
         uint32_t cix;
         if (!yc_client_find(doc, d->client, &cix) || doc->cl[cix].nb == 0)
             continue;
         yclient *c = &doc->cl[cix];
+        if (c->merge_mark == t->seq && d->clock >= c->merge_min)
+            continue;
         ypos p = ycl_find(c, d->clock + d->len - 1);
         ycl_next(c, &p);
         merge_range_down(doc, cix, p, d->clock);
@@ -345,7 +372,7 @@ static int cleanup(pkc_ytxn *t)
     rc = call_observers(t);
     if (doc->gc)
         try_gc_ds(doc, &t->ds);
-    try_merge_ds(doc, &t->ds);
+    try_merge_ds(t, &t->ds);
     merge_after(t);
     if (!t->local) {
         uint32_t own;

@@ -648,28 +648,6 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
     }
 }
 
-/* Content bytes a decoded struct brings (as stored, yc_set_bytes). */
-static size_t dec_bytes(const ydec *s)
-{
-    pkc_reader r;
-    uint64_t v;
-    switch (s->kind) {
-    case YC_STRING:
-    case YC_BINARY:
-    case YC_EMBED:
-        pkc_reader_init(&r, s->content, s->content_len);
-        return yrd_varuint(&r, &v) ? 0 : (size_t)v;
-    case YC_ANY:
-    case YC_JSON:
-        pkc_reader_init(&r, s->content, s->content_len);
-        return yrd_varuint(&r, &v) ? 0 : pkc_reader_left(&r);
-    case YC_DOC:
-        return s->content_len;
-    default:
-        return 0;
-    }
-}
-
 /* Per-client reader over the decoded structs. */
 typedef struct yref {
     uint64_t client;
@@ -961,11 +939,11 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
     size_t nstack = 0, capstack = 0, capcr = 0;
     memset(&a, 0, sizeof a);
     a.txn = txn;
-    /* group per client (the decoder keeps each client's structs together) */
-    for (size_t i = 0; i < u->n;) {
-        size_t k = i;
-        while (k < u->n && u->s[k].client == u->s[i].client)
-            k++;
+    /* per client (the decoder keeps each client's structs together) */
+    for (size_t gi = 0, i = 0; gi < u->ngrp; gi++) {
+        size_t k = u->grp[gi].end;
+        if (k == i)
+            continue;
         yref r;
         memset(&r, 0, sizeof r);
         r.client = u->s[i].client;
@@ -977,13 +955,11 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
             rc = pkc_error_code(PKC_ERR_NOMEM);
             goto done;
         }
-        size_t bytes = 0;
-        for (size_t j = i; j < k; j++) {
+        for (size_t j = i; j < k; j++)
             r.refs[j - i] = &u->s[j];
-            bytes += dec_bytes(&u->s[j]);
-        }
         /* a client's first content (loading a document): an arena of just
          * the size it needs */
+        uint64_t bytes = u->grp[gi].bytes;
         uint32_t cix;
         if (bytes &&
             ((rc = yc_client_get(doc, r.client, &cix)) || (rc = yc_arena_expect(doc, cix, bytes)))) {
