@@ -8,7 +8,7 @@ const row = (label, a, b, unit, higherIsBetter = false) => {
   const r = a === 0 || b === undefined ? '' : higherIsBetter ? (a / b).toFixed(1) + 'x' : (b / a).toFixed(1) + 'x'
   console.log(`${label.padEnd(40)} ${fmt(a, unit).padStart(12)} ${b === undefined ? '-'.padStart(12) : fmt(b, unit).padStart(12)} ${r.padStart(9)}`)
 }
-console.log('crdt-benchmarks B1-B4: pkc beside yjs (same inputs, same run); times in ms, best of 3')
+console.log('crdt-benchmarks B1-B4: pkc beside yjs (same inputs, same run); times in ms, best of 3\n(loads: best of at least 3 over at least 100 ms, both sides)')
 console.log(`${''.padEnd(40)} ${'pkc'.padStart(12)} ${'yjs'.padStart(12)} ${'yjs/pkc'.padStart(9)}`)
 for (const k of Object.keys(j)) {
   if (k === 'B4') continue
