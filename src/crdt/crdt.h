@@ -826,24 +826,45 @@ int yc_txn_encode_update(const pkc_ytxn *txn, pkc_buf *out, int *has_content);
 /* ------------------------------------------------------------------------ */
 /* Decoded updates (decode.c) and update functions on bytes (merge.c).      */
 
+/* Parent info of a struct without origins (the minority: the first items
+ * of lists, map entries), kept out of line so that decoded structs stay
+ * small (64 bytes). */
+typedef struct ypar {
+    uint64_t pclient;
+    uint32_t pclock;
+    uint8_t kind;      /* 1 root name, 2 id */
+    const char *pname; /* root name (kind 1) */
+    uint32_t pname_len;
+    const char *psub;  /* NULL: none */
+    uint32_t psub_len;
+    size_t s;          /* index of its struct in yupd.s */
+} ypar;
+
 typedef struct ydec {
     uint64_t client;
-    uint32_t clock;
-    uint32_t len;
-    uint8_t kind;     /* YC_GC, YC_SKIP or a content ref */
-    uint8_t info;     /* the v1 info byte (items) */
-    uint8_t parent_kind; /* 0 none, 1 root name, 2 id */
-    uint8_t tref;     /* YC_TYPE */
-    uint64_t oclient, rclient, pclient;
-    uint32_t oclock, rclock, pclock;
-    const char *pname; /* root name (parent_kind 1) */
-    uint32_t pname_len;
-    const char *psub;
-    uint32_t psub_len;
+    uint64_t oclient, rclient;
     const uint8_t *content; /* v1 content encoding (after the info byte's
                                fields), for YC_TYPE: typeref [name] */
+    const ypar *par;  /* NULL: no parent info */
+    uint32_t clock;
+    uint32_t len;
+    uint32_t oclock, rclock;
     uint32_t content_len;
+    uint8_t kind;     /* YC_GC, YC_SKIP or a content ref */
+    uint8_t info;     /* the v1 info byte (items) */
+    uint8_t tref;     /* YC_TYPE */
 } ydec;
+
+/* 0 none, 1 root name, 2 id */
+static inline unsigned ydec_pkind(const ydec *s)
+{
+    return s->par ? s->par->kind : 0;
+}
+
+static inline const char *ydec_psub(const ydec *s)
+{
+    return s->par ? s->par->psub : NULL;
+}
 
 /* The structs of one client in a decoded update. */
 typedef struct ygroup {
@@ -854,6 +875,8 @@ typedef struct ygroup {
 typedef struct yupd {
     ydec *s;         /* grouped per client, in update order */
     size_t n, cap;
+    ypar *par;       /* parent infos (ydec.par), in struct order */
+    size_t npar, cappar;
     ygroup *grp;     /* the clients' groups in order (some may be empty) */
     size_t ngrp, capgrp;
     yds ds;

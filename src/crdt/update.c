@@ -783,8 +783,9 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
         *missing = s->rclient;
         return 1;
     }
-    if (s->parent_kind == 2 && s->pclient != s->client && s->pclock >= yc_state(doc, s->pclient)) {
-        *missing = s->pclient;
+    if (ydec_pkind(s) == 2 && s->par->pclient != s->client &&
+        s->par->pclock >= yc_state(doc, s->par->pclient)) {
+        *missing = s->par->pclient;
         return 1;
     }
     uint32_t cix;
@@ -809,7 +810,7 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
     if ((left && left->kind == YC_GC) || (right && right->kind == YC_GC)) {
         return 0;
     }
-    if (s->parent_kind == 0) {
+    if (s->par == NULL) {
         if (left)
             it->owner = left->owner;
         else if (right)
@@ -817,12 +818,12 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
         return 0;
     }
     ybranch *parent = NULL;
-    if (s->parent_kind == 1) {
-        if (yc_root_get(doc, s->pname, s->pname_len, &parent))
+    if (s->par->kind == 1) {
+        if (yc_root_get(doc, s->par->pname, s->par->pname_len, &parent))
             goto nomem;
     } else {
-        yc_client_find(doc, s->pclient, &cix);
-        yitem *pi = yc_find(doc, cix, s->pclock);
+        yc_client_find(doc, s->par->pclient, &cix);
+        yitem *pi = yc_find(doc, cix, s->par->pclock);
         if (pi->kind == YC_TYPE)
             parent = yi_type(doc, pi);
     }
@@ -859,8 +860,8 @@ static int integrate_one(pkc_ytxn *txn, const ydec *s, uint32_t offset)
         it->flags |= YF_COUNTABLE;
     uint64_t miss;
     get_missing(txn, s, it, &miss, &rc); /* resolves; nothing is missing here */
-    if (rc == 0 && it->owner && s->parent_kind && s->psub) {
-        ykey *k = yc_key_get(yi_parent(doc, it), s->psub, s->psub_len);
+    if (rc == 0 && it->owner && ydec_psub(s)) {
+        ykey *k = yc_key_get(yi_parent(doc, it), s->par->psub, s->par->psub_len);
         if (k == NULL)
             rc = pkc_error_code(PKC_ERR_NOMEM);
         else
@@ -890,8 +891,9 @@ static int missing_of(const pkc_ydoc *doc, const ydec *s, uint64_t *missing)
         *missing = s->rclient;
         return 1;
     }
-    if (s->parent_kind == 2 && s->pclient != s->client && s->pclock >= yc_state(doc, s->pclient)) {
-        *missing = s->pclient;
+    if (ydec_pkind(s) == 2 && s->par->pclient != s->client &&
+        s->par->pclock >= yc_state(doc, s->par->pclient)) {
+        *missing = s->par->pclient;
         return 1;
     }
     return 0;
