@@ -659,7 +659,17 @@ void yc_item_release(pkc_ydoc *doc, yitem *it); /* frees content too */
 void yc_content_free(pkc_ydoc *doc, yitem *it);
 
 /* The client table. */
-int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix);
+int yc_client_find_slow(const pkc_ydoc *doc, uint64_t id, uint32_t *ix);
+/* 1 and its index when the client is known; updates name the same few
+ * clients again and again: the last one found is tried first. */
+static inline int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix)
+{
+    if (doc->clhint && doc->cl[doc->clhint - 1].id == id) {
+        *ix = doc->clhint - 1;
+        return 1;
+    }
+    return yc_client_find_slow(doc, id, ix);
+}
 int yc_client_get(pkc_ydoc *doc, uint64_t id, uint32_t *ix); /* adds */
 static inline uint32_t yc_state(const pkc_ydoc *doc, uint64_t id)
 {

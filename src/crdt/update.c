@@ -985,11 +985,19 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
     if (cur == NULL)
         goto done;
     ydec *head = cur->refs[cur->i++];
+    size_t sh = SIZE_MAX; /* a.state's entry of the client looked up last */
     for (;;) {
         if (head->kind != YC_SKIP) {
-            int found;
-            uint64_t local = ysv_get(&a.state, head->client, &found);
+            int found = 1;
+            uint64_t local;
+            if (sh < a.state.n && a.state.client[sh] == head->client) {
+                local = a.state.clock[sh];
+            } else {
+                sh = sv_pos(&a.state, head->client, &found);
+                local = found ? a.state.clock[sh] : 0;
+            }
             if (!found) {
+                sh = SIZE_MAX;
                 local = yc_state(doc, head->client);
                 if ((rc = ysv_set(&a.state, head->client, local)))
                     goto done;
@@ -1017,7 +1025,9 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
                 } else if (offset == 0 || offset < head->len) {
                     if ((rc = integrate_one(txn, head, (uint32_t)offset)))
                         goto done;
-                    if ((rc = ysv_set(&a.state, head->client, (uint64_t)head->clock + head->len)))
+                    if (sh < a.state.n && a.state.client[sh] == head->client)
+                        a.state.clock[sh] = (uint64_t)head->clock + head->len;
+                    else if ((rc = ysv_set(&a.state, head->client, (uint64_t)head->clock + head->len)))
                         goto done;
                 } else {
                     /* already known; Yjs's getMissing still resolves (and
