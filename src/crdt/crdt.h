@@ -950,6 +950,22 @@ static inline int yrd_varuint(pkc_reader *r, uint64_t *v)
     return pkc_reader_varuint(r, v);
 }
 
+/* pkc_reader_varbytes with the fast path above; errors (and the reader
+ * left as it was) through pkc_reader_varbytes. */
+static inline int yrd_varbytes(pkc_reader *r, const uint8_t **p, size_t *n)
+{
+    const uint8_t *at = r->p;
+    uint64_t len;
+    if (yrd_varuint(r, &len) == 0 && len <= (uint64_t)(r->end - r->p)) {
+        *p = r->p;
+        *n = (size_t)len;
+        r->p += len;
+        return 0;
+    }
+    r->p = at;
+    return pkc_reader_varbytes(r, p, n);
+}
+
 /* pkc_buf_push_varuint, written in place when there is room (encoders
  * write several per struct). */
 static inline int ywr_varuint(pkc_buf *b, uint64_t v)

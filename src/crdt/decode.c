@@ -209,6 +209,7 @@ typedef struct ydecoder {
     size_t nstructs;
     pkc_buf canon; /* content rewritten to canonical form */
     int any_canonical; /* the Any content just read is canonical */
+    size_t str_bytes;  /* v1: bytes of the string content just read */
 } ydecoder;
 
 static inline int d_client(ydecoder *d, uint64_t *v)
@@ -595,8 +596,9 @@ static int d_content(ydecoder *d, ydec *s, size_t *coff)
             /* the common case, text: validate and count UTF-16 units with
              * one pass over ASCII runs */
             const uint8_t *p;
-            if ((rc = pkc_reader_varbytes(r, &p, &n)))
+            if ((rc = yrd_varbytes(r, &p, &n)))
                 return rc;
+            d->str_bytes = n;
             size_t i = 0;
             while (i + 8 <= n) {
                 uint64_t w;
@@ -901,7 +903,9 @@ static int decode_structs(ydecoder *d, v2fix **fix, v1fix **cfix, size_t *ncfix)
                 }
                 if ((rc = d_content(d, sp, &fx.coff)))
                     return rc;
-                if (fx.coff == SIZE_MAX)
+                if (fx.coff == SIZE_MAX && sp->kind == YC_STRING)
+                    u->grp[u->ngrp - 1].bytes += d->str_bytes; /* (v1) */
+                else if (fx.coff == SIZE_MAX)
                     u->grp[u->ngrp - 1].bytes += ydec_bytes(sp->kind, sp->content, sp->content_len);
                 else if (u->scratch.len > fx.coff)
                     u->grp[u->ngrp - 1].bytes += ydec_bytes(sp->kind, u->scratch.data + fx.coff,

@@ -565,7 +565,7 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
         const uint8_t *p;
         size_t n;
         int mid = 0;
-        pkc_reader_varbytes(&r, &p, &n);
+        yrd_varbytes(&r, &p, &n);
         size_t off = offset ? yc_utf16_offset(p, n, offset, &mid) : 0;
         if (mid) {
             pkc_buf b = PKC_BUF_INIT;
