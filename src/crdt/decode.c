@@ -607,13 +607,22 @@ static int d_content(ydecoder *d, ydec *s, size_t *coff)
                     break;
                 i += 8;
             }
+            if (i < n && n - i < 8 && (size_t)(r->end - (p + i)) >= 8) {
+                /* the tail in one word too when the input goes on (the
+                 * bytes past the string do not count) */
+                uint64_t w;
+                memcpy(&w, p + i, 8);
+                if ((w & UINT64_C(0x8080808080808080) &
+                     ((UINT64_C(1) << (8 * (n - i))) - 1)) == 0)
+                    i = n;
+            }
             while (i < n && p[i] < 0x80)
                 i++;
             size_t bad;
             if (i < n && !pkc_utf8_valid(p + i, n - i, &bad))
                 return pkc_error(PKC_ERR_MALFORMED, "offset %zu: string is not valid UTF-8",
                                  pkc_reader_offset(r) - n + i + bad);
-            len = i + yc_utf16_len(p + i, n - i, NULL);
+            len = i == n ? n : i + yc_utf16_len(p + i, n - i, NULL);
             break;
         }
         if ((rc = d_string(d, &str, &n, &off)))
