@@ -839,7 +839,7 @@ static int integrate_one(pkc_ytxn *txn, const ydec *s, uint32_t offset)
     pkc_ydoc *doc = txn->doc;
     uint32_t cix;
     int rc;
-    if ((rc = yc_client_get(doc, s->client, &cix)))
+    if (!yc_client_find(doc, s->client, &cix) && (rc = yc_client_get(doc, s->client, &cix)))
         return rc;
     yitem *it = yc_item_alloc(doc);
     if (it == NULL)
