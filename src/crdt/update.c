@@ -651,7 +651,7 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
 /* Per-client reader over the decoded structs. */
 typedef struct yref {
     uint64_t client;
-    ydec **refs;  /* pointers into the decoded update */
+    ydec *s;      /* its structs in the decoded update (consecutive) */
     size_t n;
     size_t i;
     int live;     /* still in clientsStructRefs */
@@ -730,7 +730,8 @@ static int add_stack_to_rest(yapply *a, ydec **stack, size_t *nstack)
             copy = malloc((n ? n : 1) * sizeof *copy);
             if (copy == NULL)
                 return pkc_error_code(PKC_ERR_NOMEM);
-            memcpy(copy, r->refs + r->i, n * sizeof *copy);
+            for (size_t j = 0; j < n; j++)
+                copy[j] = &r->s[r->i + j];
             r->live = 0;
             r->i = 0;
             r->n = 0;
@@ -951,21 +952,17 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
         r.client = u->s[i].client;
         r.n = k - i;
         r.live = 1;
-        r.refs = malloc(r.n * sizeof *r.refs);
-        if (r.refs == NULL || YC_PUSH(a.cr, a.ncr, capcr, r)) {
-            free(r.refs);
+        r.s = &u->s[i];
+        if (YC_PUSH(a.cr, a.ncr, capcr, r)) {
             rc = pkc_error_code(PKC_ERR_NOMEM);
             goto done;
         }
-        for (size_t j = i; j < k; j++)
-            r.refs[j - i] = &u->s[j];
         /* a client's first content (loading a document): an arena of just
          * the size it needs */
         uint64_t bytes = u->grp[gi].bytes;
         uint32_t cix;
         if (bytes &&
             ((rc = yc_client_get(doc, r.client, &cix)) || (rc = yc_arena_expect(doc, cix, bytes)))) {
-            free(r.refs);
             a.ncr--;
             goto done;
         }
@@ -984,7 +981,7 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
     yref *cur = next_target(&a);
     if (cur == NULL)
         goto done;
-    ydec *head = cur->refs[cur->i++];
+    ydec *head = &cur->s[cur->i++];
     size_t sh = SIZE_MAX; /* a.state's entry of the client looked up last */
     for (;;) {
         if (head->kind != YC_SKIP) {
@@ -1019,7 +1016,7 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
                             (rc = add_stack_to_rest(&a, stack, &nstack)))
                             goto done;
                     } else {
-                        head = r->refs[r->i++];
+                        head = &r->s[r->i++];
                         continue;
                     }
                 } else if (offset == 0 || offset < head->len) {
@@ -1043,12 +1040,12 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
         if (nstack > 0) {
             head = stack[--nstack];
         } else if (cur && cur->live && cur->i < cur->n) {
-            head = cur->refs[cur->i++];
+            head = &cur->s[cur->i++];
         } else {
             cur = next_target(&a);
             if (cur == NULL)
                 break;
-            head = cur->refs[cur->i++];
+            head = &cur->s[cur->i++];
         }
     }
     if (a.nrest > 0) {
@@ -1058,8 +1055,6 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
         memset(&a.missing, 0, sizeof a.missing);
     }
 done:
-    for (size_t i = 0; i < a.ncr; i++)
-        free(a.cr[i].refs);
     free(a.cr);
     free(a.ids);
     for (size_t i = 0; i < a.nrest; i++)
