@@ -826,6 +826,8 @@ static int decode_structs(ydecoder *d, v2fix **fix, v1fix **cfix, size_t *ncfix)
             sp->clock = (uint32_t)clock;
             if (d->v2)
                 rc = rle8_read(&d->info, &info);
+            else if (r->p < r->end)
+                info = *r->p++;
             else
                 rc = pkc_reader_u8(r, &info);
             if (rc)
@@ -914,6 +916,8 @@ static int decode_structs(ydecoder *d, v2fix **fix, v1fix **cfix, size_t *ncfix)
                     return rc;
                 if (fx.coff == SIZE_MAX && sp->kind == YC_STRING)
                     u->grp[u->ngrp - 1].bytes += d->str_bytes; /* (v1) */
+                else if (sp->kind == YC_DELETED || sp->kind == YC_FORMAT || sp->kind == YC_TYPE)
+                    ; /* no bytes (ydec_bytes) */
                 else if (fx.coff == SIZE_MAX)
                     u->grp[u->ngrp - 1].bytes += ydec_bytes(sp->kind, sp->content, sp->content_len);
                 else if (u->scratch.len > fx.coff)
