@@ -714,6 +714,23 @@ static inline ypos ycl_last(const yclient *c)
     return p;
 }
 int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it);
+/* ycl_push, inline when `it` goes into the last block as the next of its
+ * consecutive handles (loading a document, appending). */
+static inline int ycl_push_fast(pkc_ydoc *doc, uint32_t cix, yitem *it)
+{
+    yclient *c = &doc->cl[cix];
+    if (c->nb > 0) {
+        yblock *bl = &c->b[c->nb - 1];
+        uint32_t d = it->id.clock - bl->base;
+        if (bl->n > 0 && bl->n < YB_CAP && bl->h == NULL && bl->off != NULL && d <= 0xffff &&
+            yi_h(it) == bl->h0 + bl->n) {
+            bl->off[bl->n++] = (uint16_t)d;
+            c->state = it->id.clock + it->len;
+            return 0;
+        }
+    }
+    return ycl_push(doc, cix, it);
+}
 int ycl_insert_after(yclient *c, ypos p, yitem *it);
 /* Makes sure ycl_remove(c, p) needs no memory; PKC_ERR_NOMEM. */
 int ycl_removable(yclient *c, ypos p);
