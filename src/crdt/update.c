@@ -800,7 +800,13 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
     }
     if (s->info & 0x40) {
         yc_client_find(doc, s->rclient, &cix);
-        if ((right = yc_clean_start(txn, cix, s->rclock)) == NULL)
+        /* the right origin is most often left's right neighbour still (the
+         * list as it was when the item was made): then it starts there and
+         * needs no search */
+        yitem *r = left && left->kind != YC_GC ? yi_right(doc, left) : NULL;
+        if (r && r->id.client == cix && r->id.clock == s->rclock && r->kind != YC_GC)
+            right = r;
+        else if ((right = yc_clean_start(txn, cix, s->rclock)) == NULL)
             goto nomem;
         it->rorigin = right->id;
         it->flags |= YF_RORIGIN;
