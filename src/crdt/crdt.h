@@ -659,7 +659,17 @@ void yc_item_release(pkc_ydoc *doc, yitem *it); /* frees content too */
 void yc_content_free(pkc_ydoc *doc, yitem *it);
 
 /* The client table. */
-int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix);
+int yc_client_find_slow(const pkc_ydoc *doc, uint64_t id, uint32_t *ix);
+/* 1 and its index when the client is known; updates name the same few
+ * clients again and again: the last one found is tried first. */
+static inline int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix)
+{
+    if (doc->clhint && doc->cl[doc->clhint - 1].id == id) {
+        *ix = doc->clhint - 1;
+        return 1;
+    }
+    return yc_client_find_slow(doc, id, ix);
+}
 int yc_client_get(pkc_ydoc *doc, uint64_t id, uint32_t *ix); /* adds */
 static inline uint32_t yc_state(const pkc_ydoc *doc, uint64_t id)
 {
@@ -704,6 +714,23 @@ static inline ypos ycl_last(const yclient *c)
     return p;
 }
 int ycl_push(pkc_ydoc *doc, uint32_t cix, yitem *it);
+/* ycl_push, inline when `it` goes into the last block as the next of its
+ * consecutive handles (loading a document, appending). */
+static inline int ycl_push_fast(pkc_ydoc *doc, uint32_t cix, yitem *it)
+{
+    yclient *c = &doc->cl[cix];
+    if (c->nb > 0) {
+        yblock *bl = &c->b[c->nb - 1];
+        uint32_t d = it->id.clock - bl->base;
+        if (bl->n > 0 && bl->n < YB_CAP && bl->h == NULL && bl->off != NULL && d <= 0xffff &&
+            yi_h(it) == bl->h0 + bl->n) {
+            bl->off[bl->n++] = (uint16_t)d;
+            c->state = it->id.clock + it->len;
+            return 0;
+        }
+    }
+    return ycl_push(doc, cix, it);
+}
 int ycl_insert_after(yclient *c, ypos p, yitem *it);
 /* Makes sure ycl_remove(c, p) needs no memory; PKC_ERR_NOMEM. */
 int ycl_removable(yclient *c, ypos p);
@@ -826,24 +853,45 @@ int yc_txn_encode_update(const pkc_ytxn *txn, pkc_buf *out, int *has_content);
 /* ------------------------------------------------------------------------ */
 /* Decoded updates (decode.c) and update functions on bytes (merge.c).      */
 
+/* Parent info of a struct without origins (the minority: the first items
+ * of lists, map entries), kept out of line so that decoded structs stay
+ * small (64 bytes). */
+typedef struct ypar {
+    uint64_t pclient;
+    uint32_t pclock;
+    uint8_t kind;      /* 1 root name, 2 id */
+    const char *pname; /* root name (kind 1) */
+    uint32_t pname_len;
+    const char *psub;  /* NULL: none */
+    uint32_t psub_len;
+    size_t s;          /* index of its struct in yupd.s */
+} ypar;
+
 typedef struct ydec {
     uint64_t client;
-    uint32_t clock;
-    uint32_t len;
-    uint8_t kind;     /* YC_GC, YC_SKIP or a content ref */
-    uint8_t info;     /* the v1 info byte (items) */
-    uint8_t parent_kind; /* 0 none, 1 root name, 2 id */
-    uint8_t tref;     /* YC_TYPE */
-    uint64_t oclient, rclient, pclient;
-    uint32_t oclock, rclock, pclock;
-    const char *pname; /* root name (parent_kind 1) */
-    uint32_t pname_len;
-    const char *psub;
-    uint32_t psub_len;
+    uint64_t oclient, rclient;
     const uint8_t *content; /* v1 content encoding (after the info byte's
                                fields), for YC_TYPE: typeref [name] */
+    const ypar *par;  /* NULL: no parent info */
+    uint32_t clock;
+    uint32_t len;
+    uint32_t oclock, rclock;
     uint32_t content_len;
+    uint8_t kind;     /* YC_GC, YC_SKIP or a content ref */
+    uint8_t info;     /* the v1 info byte (items) */
+    uint8_t tref;     /* YC_TYPE */
 } ydec;
+
+/* 0 none, 1 root name, 2 id */
+static inline unsigned ydec_pkind(const ydec *s)
+{
+    return s->par ? s->par->kind : 0;
+}
+
+static inline const char *ydec_psub(const ydec *s)
+{
+    return s->par ? s->par->psub : NULL;
+}
 
 /* The structs of one client in a decoded update. */
 typedef struct ygroup {
@@ -854,6 +902,8 @@ typedef struct ygroup {
 typedef struct yupd {
     ydec *s;         /* grouped per client, in update order */
     size_t n, cap;
+    ypar *par;       /* parent infos (ydec.par), in struct order */
+    size_t npar, cappar;
     ygroup *grp;     /* the clients' groups in order (some may be empty) */
     size_t ngrp, capgrp;
     yds ds;
@@ -915,6 +965,22 @@ static inline int yrd_varuint(pkc_reader *r, uint64_t *v)
         }
     }
     return pkc_reader_varuint(r, v);
+}
+
+/* pkc_reader_varbytes with the fast path above; errors (and the reader
+ * left as it was) through pkc_reader_varbytes. */
+static inline int yrd_varbytes(pkc_reader *r, const uint8_t **p, size_t *n)
+{
+    const uint8_t *at = r->p;
+    uint64_t len;
+    if (yrd_varuint(r, &len) == 0 && len <= (uint64_t)(r->end - r->p)) {
+        *p = r->p;
+        *n = (size_t)len;
+        r->p += len;
+        return 0;
+    }
+    r->p = at;
+    return pkc_reader_varbytes(r, p, n);
 }
 
 /* pkc_buf_push_varuint, written in place when there is room (encoders

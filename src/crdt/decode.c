@@ -20,6 +20,7 @@ void yupd_free(yupd *u)
 {
     free(u->s);
     free(u->grp);
+    free(u->par);
     yds_free(&u->ds);
     pkc_buf_free(&u->scratch);
     pkc_buf_free(&u->strs);
@@ -208,6 +209,7 @@ typedef struct ydecoder {
     size_t nstructs;
     pkc_buf canon; /* content rewritten to canonical form */
     int any_canonical; /* the Any content just read is canonical */
+    size_t str_bytes;  /* v1: bytes of the string content just read */
 } ydecoder;
 
 static inline int d_client(ydecoder *d, uint64_t *v)
@@ -594,8 +596,9 @@ static int d_content(ydecoder *d, ydec *s, size_t *coff)
             /* the common case, text: validate and count UTF-16 units with
              * one pass over ASCII runs */
             const uint8_t *p;
-            if ((rc = pkc_reader_varbytes(r, &p, &n)))
+            if ((rc = yrd_varbytes(r, &p, &n)))
                 return rc;
+            d->str_bytes = n;
             size_t i = 0;
             while (i + 8 <= n) {
                 uint64_t w;
@@ -604,13 +607,22 @@ static int d_content(ydecoder *d, ydec *s, size_t *coff)
                     break;
                 i += 8;
             }
+            if (i < n && n - i < 8 && (size_t)(r->end - (p + i)) >= 8) {
+                /* the tail in one word too when the input goes on (the
+                 * bytes past the string do not count) */
+                uint64_t w;
+                memcpy(&w, p + i, 8);
+                if ((w & UINT64_C(0x8080808080808080) &
+                     ((UINT64_C(1) << (8 * (n - i))) - 1)) == 0)
+                    i = n;
+            }
             while (i < n && p[i] < 0x80)
                 i++;
             size_t bad;
             if (i < n && !pkc_utf8_valid(p + i, n - i, &bad))
                 return pkc_error(PKC_ERR_MALFORMED, "offset %zu: string is not valid UTF-8",
                                  pkc_reader_offset(r) - n + i + bad);
-            len = i + yc_utf16_len(p + i, n - i, NULL);
+            len = i == n ? n : i + yc_utf16_len(p + i, n - i, NULL);
             break;
         }
         if ((rc = d_string(d, &str, &n, &off)))
@@ -752,17 +764,25 @@ size_t ydec_bytes(uint8_t kind, const uint8_t *p, size_t n)
     }
 }
 
+/* Offsets into u->scratch (content) and u->strs (strings) of a struct,
+ * made pointers once decoding is done (the buffers move as they grow).
+ * v2: one per struct; v1: only structs whose content was rewritten
+ * (coff), listed by index `i`. */
 typedef struct v2fix {
     size_t coff, pname_off, psub_off;
 } v2fix;
 
-static int decode_structs(ydecoder *d, v2fix **fix)
+typedef struct v1fix {
+    size_t i, coff;
+} v1fix;
+
+static int decode_structs(ydecoder *d, v2fix **fix, v1fix **cfix, size_t *ncfix)
 {
     yupd *u = d->u;
     pkc_reader *r = &d->rest;
     uint64_t nclients;
     int rc;
-    size_t capfix = 0;
+    size_t capfix = 0, capcfix = 0;
     if ((rc = yrd_varuint(r, &nclients)))
         return rc;
     if (nclients > pkc_reader_left(r) + 1)
@@ -788,14 +808,14 @@ static int decode_structs(ydecoder *d, v2fix **fix)
          * could hold, so a lying count costs nothing) */
         size_t room = nstructs < pkc_reader_left(r) ? (size_t)nstructs : pkc_reader_left(r);
         if (yc_grow((void **)&u->s, &u->cap, u->n + room, sizeof *u->s) ||
-            yc_grow((void **)fix, &capfix, u->n + room, sizeof **fix))
+            (d->v2 && yc_grow((void **)fix, &capfix, u->n + room, sizeof **fix)))
             return pkc_error_code(PKC_ERR_NOMEM);
         uint64_t clock = clock64;
         ygroup g = {u->n, 0};
         if (YC_PUSH(u->grp, u->ngrp, u->capgrp, g))
             return pkc_error_code(PKC_ERR_NOMEM);
         for (uint64_t i = 0; i < nstructs; i++) {
-            /* built in place: the record is ~120 bytes */
+            /* built in place */
             if (u->n == u->cap && yc_grow((void **)&u->s, &u->cap, u->n + 1, sizeof *u->s))
                 return pkc_error_code(PKC_ERR_NOMEM);
             ydec *sp = &u->s[u->n];
@@ -806,6 +826,8 @@ static int decode_structs(ydecoder *d, v2fix **fix)
             sp->clock = (uint32_t)clock;
             if (d->v2)
                 rc = rle8_read(&d->info, &info);
+            else if (r->p < r->end)
+                info = *r->p++;
             else
                 rc = pkc_reader_u8(r, &info);
             if (rc)
@@ -849,6 +871,9 @@ static int decode_structs(ydecoder *d, v2fix **fix)
                         return bad(r, "right origin points at or after the item itself");
                 }
                 if ((info & 0xc0) == 0) {
+                    ypar par;
+                    memset(&par, 0, sizeof par);
+                    par.s = u->n;
                     uint64_t pi;
                     if (d->v2) {
                         uint8_t b8;
@@ -865,28 +890,35 @@ static int decode_structs(ydecoder *d, v2fix **fix)
                         size_t n;
                         if ((rc = d_string(d, &name, &n, &fx.pname_off)))
                             return rc;
-                        sp->parent_kind = 1;
-                        sp->pname = name;
-                        sp->pname_len = (uint32_t)n;
+                        par.kind = 1;
+                        par.pname = name;
+                        par.pname_len = (uint32_t)n;
                     } else {
-                        if ((rc = d_client(d, &sp->pclient)) || (rc = d_clock(d, 0, &sp->pclock)))
+                        if ((rc = d_client(d, &par.pclient)) || (rc = d_clock(d, 0, &par.pclock)))
                             return rc;
-                        if (sp->pclient == client && sp->pclock >= clock)
+                        if (par.pclient == client && par.pclock >= clock)
                             return bad(r, "parent points at or after the item itself");
-                        sp->parent_kind = 2;
+                        par.kind = 2;
                     }
                     if (info & 0x20) {
                         const char *k;
                         size_t n;
                         if ((rc = d_string(d, &k, &n, &fx.psub_off)))
                             return rc;
-                        sp->psub = k;
-                        sp->psub_len = (uint32_t)n;
+                        par.psub = k;
+                        par.psub_len = (uint32_t)n;
                     }
+                    if (YC_PUSH(u->par, u->npar, u->cappar, par))
+                        return pkc_error_code(PKC_ERR_NOMEM);
+                    /* (the pointer is set once u->par stops moving) */
                 }
                 if ((rc = d_content(d, sp, &fx.coff)))
                     return rc;
-                if (fx.coff == SIZE_MAX)
+                if (fx.coff == SIZE_MAX && sp->kind == YC_STRING)
+                    u->grp[u->ngrp - 1].bytes += d->str_bytes; /* (v1) */
+                else if (sp->kind == YC_DELETED || sp->kind == YC_FORMAT || sp->kind == YC_TYPE)
+                    ; /* no bytes (ydec_bytes) */
+                else if (fx.coff == SIZE_MAX)
                     u->grp[u->ngrp - 1].bytes += ydec_bytes(sp->kind, sp->content, sp->content_len);
                 else if (u->scratch.len > fx.coff)
                     u->grp[u->ngrp - 1].bytes += ydec_bytes(sp->kind, u->scratch.data + fx.coff,
@@ -897,11 +929,15 @@ static int decode_structs(ydecoder *d, v2fix **fix)
             clock += sp->len;
             u->n++;
             u->grp[u->ngrp - 1].end = u->n;
-            {
+            if (d->v2) {
                 size_t nfix = u->n - 1;
                 if (yc_grow((void **)fix, &capfix, nfix + 1, sizeof **fix))
                     return pkc_error_code(PKC_ERR_NOMEM);
                 (*fix)[nfix] = fx;
+            } else if (fx.coff != SIZE_MAX) {
+                v1fix c = {u->n - 1, fx.coff};
+                if (YC_PUSH(*cfix, *ncfix, capcfix, c))
+                    return pkc_error_code(PKC_ERR_NOMEM);
             }
             d->nstructs++;
         }
@@ -981,6 +1017,8 @@ int yupd_decode(yupd *u, const uint8_t *p, size_t n, int v2)
 {
     ydecoder d;
     v2fix *fix = NULL;
+    v1fix *cfix = NULL;
+    size_t ncfix = 0;
     int rc;
     memset(&d, 0, sizeof d);
     memset(u, 0, sizeof *u);
@@ -1012,14 +1050,21 @@ int yupd_decode(yupd *u, const uint8_t *p, size_t n, int v2)
         d.str.n = sn;
         d.str.lens.r = s;
     }
-    if ((rc = decode_structs(&d, &fix)) || (rc = check_clients(&d)) || (rc = decode_ds(&d)))
+    if ((rc = decode_structs(&d, &fix, &cfix, &ncfix)) || (rc = check_clients(&d)) || (rc = decode_ds(&d)))
         goto fail;
     if ((rc = pkc_reader_finish(&d.rest)))
         goto fail;
     /* v1 content rewritten to canonical form lives in u->scratch too */
-    for (size_t i = 0; !v2 && i < u->n; i++)
-        if (fix[i].coff != SIZE_MAX)
-            u->s[i].content = buf_at(&u->scratch, fix[i].coff);
+    for (size_t k = 0; k < ncfix; k++)
+        u->s[cfix[k].i].content = buf_at(&u->scratch, cfix[k].coff);
+    for (size_t k = 0; k < u->npar; k++) {
+        ypar *pa = &u->par[k];
+        u->s[pa->s].par = pa;
+        if (v2 && fix[pa->s].pname_off != SIZE_MAX)
+            pa->pname = (const char *)buf_at(&u->strs, fix[pa->s].pname_off);
+        if (v2 && fix[pa->s].psub_off != SIZE_MAX)
+            pa->psub = (const char *)buf_at(&u->strs, fix[pa->s].psub_off);
+    }
     if (v2) {
         for (size_t i = 0; i < u->n; i++) {
             ydec *s = &u->s[i];
@@ -1027,10 +1072,6 @@ int yupd_decode(yupd *u, const uint8_t *p, size_t n, int v2)
                 /* content length: up to the next struct's content or the end */
                 s->content = buf_at(&u->scratch, fix[i].coff);
             }
-            if (fix[i].pname_off != SIZE_MAX)
-                s->pname = (const char *)buf_at(&u->strs, fix[i].pname_off);
-            if (fix[i].psub_off != SIZE_MAX)
-                s->psub = (const char *)buf_at(&u->strs, fix[i].psub_off);
         }
         /* content lengths from consecutive offsets */
         size_t last = u->scratch.len;
@@ -1042,12 +1083,14 @@ int yupd_decode(yupd *u, const uint8_t *p, size_t n, int v2)
         }
     }
     free(fix);
+    free(cfix);
     free(d.keys);
     free(d.clients);
     pkc_buf_free(&d.canon);
     return 0;
 fail:
     free(fix);
+    free(cfix);
     free(d.keys);
     free(d.clients);
     pkc_buf_free(&d.canon);

@@ -375,7 +375,8 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
         if ((rc = yst_insert_after(parent, left, it)))
             return rc;
     }
-    if ((rc = yc_txn_touch(txn, it->id.client)) || (rc = ycl_push(doc, it->id.client, it)))
+    if ((doc->cl[it->id.client].txn_mark != txn->seq && (rc = yc_txn_touch(txn, it->id.client))) ||
+        (rc = ycl_push_fast(doc, it->id.client, it)))
         return rc;
     switch (it->kind) {
     case YC_DELETED:

@@ -74,7 +74,7 @@ int ydec_write(pkc_buf *b, const ydec *s, uint32_t offset)
     int has_origin = offset > 0 || (s->info & 0x80);
     int has_right = (s->info & 0x40) != 0;
     uint8_t info = (uint8_t)(s->kind | (has_origin ? 0x80 : 0) | (has_right ? 0x40 : 0) |
-                             (s->psub ? 0x20 : 0));
+                             (ydec_psub(s) ? 0x20 : 0));
     pkc_buf_push_u8(b, info);
     if (has_origin) {
         if (offset > 0) {
@@ -90,16 +90,17 @@ int ydec_write(pkc_buf *b, const ydec *s, uint32_t offset)
         pkc_buf_push_varuint(b, s->rclock);
     }
     if (!has_origin && !has_right) {
-        if (s->parent_kind == 1) {
+        const ypar *pa = s->par;
+        if (pa && pa->kind == 1) {
             pkc_buf_push_varuint(b, 1);
-            pkc_buf_push_varstring(b, s->pname, s->pname_len);
+            pkc_buf_push_varstring(b, pa->pname, pa->pname_len);
         } else {
             pkc_buf_push_varuint(b, 0);
-            pkc_buf_push_varuint(b, s->pclient);
-            pkc_buf_push_varuint(b, s->pclock);
+            pkc_buf_push_varuint(b, pa ? pa->pclient : 0);
+            pkc_buf_push_varuint(b, pa ? pa->pclock : 0);
         }
-        if (s->psub)
-            pkc_buf_push_varstring(b, s->psub, s->psub_len);
+        if (pa && pa->psub)
+            pkc_buf_push_varstring(b, pa->psub, pa->psub_len);
     }
     return write_dec_content(b, s, offset);
 }

@@ -766,13 +766,8 @@ static uint32_t hash64(uint64_t x)
     return (uint32_t)x;
 }
 
-int yc_client_find(const pkc_ydoc *doc, uint64_t id, uint32_t *ix)
+int yc_client_find_slow(const pkc_ydoc *doc, uint64_t id, uint32_t *ix)
 {
-    /* updates name the same few clients again and again */
-    if (doc->clhint && doc->cl[doc->clhint - 1].id == id) {
-        *ix = doc->clhint - 1;
-        return 1;
-    }
     if (doc->nclslot == 0)
         return 0;
     uint32_t mask = doc->nclslot - 1;

@@ -565,7 +565,7 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
         const uint8_t *p;
         size_t n;
         int mid = 0;
-        pkc_reader_varbytes(&r, &p, &n);
+        yrd_varbytes(&r, &p, &n);
         size_t off = offset ? yc_utf16_offset(p, n, offset, &mid) : 0;
         if (mid) {
             pkc_buf b = PKC_BUF_INIT;
@@ -651,7 +651,7 @@ static int dec_content(pkc_ydoc *doc, const ydec *s, uint32_t offset, yitem *it)
 /* Per-client reader over the decoded structs. */
 typedef struct yref {
     uint64_t client;
-    ydec **refs;  /* pointers into the decoded update */
+    ydec *s;      /* its structs in the decoded update (consecutive) */
     size_t n;
     size_t i;
     int live;     /* still in clientsStructRefs */
@@ -730,7 +730,8 @@ static int add_stack_to_rest(yapply *a, ydec **stack, size_t *nstack)
             copy = malloc((n ? n : 1) * sizeof *copy);
             if (copy == NULL)
                 return pkc_error_code(PKC_ERR_NOMEM);
-            memcpy(copy, r->refs + r->i, n * sizeof *copy);
+            for (size_t j = 0; j < n; j++)
+                copy[j] = &r->s[r->i + j];
             r->live = 0;
             r->i = 0;
             r->n = 0;
@@ -783,8 +784,9 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
         *missing = s->rclient;
         return 1;
     }
-    if (s->parent_kind == 2 && s->pclient != s->client && s->pclock >= yc_state(doc, s->pclient)) {
-        *missing = s->pclient;
+    if (ydec_pkind(s) == 2 && s->par->pclient != s->client &&
+        s->par->pclock >= yc_state(doc, s->par->pclient)) {
+        *missing = s->par->pclient;
         return 1;
     }
     uint32_t cix;
@@ -798,7 +800,13 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
     }
     if (s->info & 0x40) {
         yc_client_find(doc, s->rclient, &cix);
-        if ((right = yc_clean_start(txn, cix, s->rclock)) == NULL)
+        /* the right origin is most often left's right neighbour still (the
+         * list as it was when the item was made): then it starts there and
+         * needs no search */
+        yitem *r = left && left->kind != YC_GC ? yi_right(doc, left) : NULL;
+        if (r && r->id.client == cix && r->id.clock == s->rclock && r->kind != YC_GC)
+            right = r;
+        else if ((right = yc_clean_start(txn, cix, s->rclock)) == NULL)
             goto nomem;
         it->rorigin = right->id;
         it->flags |= YF_RORIGIN;
@@ -809,7 +817,7 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
     if ((left && left->kind == YC_GC) || (right && right->kind == YC_GC)) {
         return 0;
     }
-    if (s->parent_kind == 0) {
+    if (s->par == NULL) {
         if (left)
             it->owner = left->owner;
         else if (right)
@@ -817,12 +825,12 @@ static int get_missing(pkc_ytxn *txn, const ydec *s, yitem *it, uint64_t *missin
         return 0;
     }
     ybranch *parent = NULL;
-    if (s->parent_kind == 1) {
-        if (yc_root_get(doc, s->pname, s->pname_len, &parent))
+    if (s->par->kind == 1) {
+        if (yc_root_get(doc, s->par->pname, s->par->pname_len, &parent))
             goto nomem;
     } else {
-        yc_client_find(doc, s->pclient, &cix);
-        yitem *pi = yc_find(doc, cix, s->pclock);
+        yc_client_find(doc, s->par->pclient, &cix);
+        yitem *pi = yc_find(doc, cix, s->par->pclock);
         if (pi->kind == YC_TYPE)
             parent = yi_type(doc, pi);
     }
@@ -838,7 +846,7 @@ static int integrate_one(pkc_ytxn *txn, const ydec *s, uint32_t offset)
     pkc_ydoc *doc = txn->doc;
     uint32_t cix;
     int rc;
-    if ((rc = yc_client_get(doc, s->client, &cix)))
+    if (!yc_client_find(doc, s->client, &cix) && (rc = yc_client_get(doc, s->client, &cix)))
         return rc;
     yitem *it = yc_item_alloc(doc);
     if (it == NULL)
@@ -859,8 +867,8 @@ static int integrate_one(pkc_ytxn *txn, const ydec *s, uint32_t offset)
         it->flags |= YF_COUNTABLE;
     uint64_t miss;
     get_missing(txn, s, it, &miss, &rc); /* resolves; nothing is missing here */
-    if (rc == 0 && it->owner && s->parent_kind && s->psub) {
-        ykey *k = yc_key_get(yi_parent(doc, it), s->psub, s->psub_len);
+    if (rc == 0 && it->owner && ydec_psub(s)) {
+        ykey *k = yc_key_get(yi_parent(doc, it), s->par->psub, s->par->psub_len);
         if (k == NULL)
             rc = pkc_error_code(PKC_ERR_NOMEM);
         else
@@ -890,8 +898,9 @@ static int missing_of(const pkc_ydoc *doc, const ydec *s, uint64_t *missing)
         *missing = s->rclient;
         return 1;
     }
-    if (s->parent_kind == 2 && s->pclient != s->client && s->pclock >= yc_state(doc, s->pclient)) {
-        *missing = s->pclient;
+    if (ydec_pkind(s) == 2 && s->par->pclient != s->client &&
+        s->par->pclock >= yc_state(doc, s->par->pclient)) {
+        *missing = s->par->pclient;
         return 1;
     }
     return 0;
@@ -949,21 +958,17 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
         r.client = u->s[i].client;
         r.n = k - i;
         r.live = 1;
-        r.refs = malloc(r.n * sizeof *r.refs);
-        if (r.refs == NULL || YC_PUSH(a.cr, a.ncr, capcr, r)) {
-            free(r.refs);
+        r.s = &u->s[i];
+        if (YC_PUSH(a.cr, a.ncr, capcr, r)) {
             rc = pkc_error_code(PKC_ERR_NOMEM);
             goto done;
         }
-        for (size_t j = i; j < k; j++)
-            r.refs[j - i] = &u->s[j];
         /* a client's first content (loading a document): an arena of just
          * the size it needs */
         uint64_t bytes = u->grp[gi].bytes;
         uint32_t cix;
         if (bytes &&
             ((rc = yc_client_get(doc, r.client, &cix)) || (rc = yc_arena_expect(doc, cix, bytes)))) {
-            free(r.refs);
             a.ncr--;
             goto done;
         }
@@ -982,12 +987,20 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
     yref *cur = next_target(&a);
     if (cur == NULL)
         goto done;
-    ydec *head = cur->refs[cur->i++];
+    ydec *head = &cur->s[cur->i++];
+    size_t sh = SIZE_MAX; /* a.state's entry of the client looked up last */
     for (;;) {
         if (head->kind != YC_SKIP) {
-            int found;
-            uint64_t local = ysv_get(&a.state, head->client, &found);
+            int found = 1;
+            uint64_t local;
+            if (sh < a.state.n && a.state.client[sh] == head->client) {
+                local = a.state.clock[sh];
+            } else {
+                sh = sv_pos(&a.state, head->client, &found);
+                local = found ? a.state.clock[sh] : 0;
+            }
             if (!found) {
+                sh = SIZE_MAX;
                 local = yc_state(doc, head->client);
                 if ((rc = ysv_set(&a.state, head->client, local)))
                     goto done;
@@ -1009,13 +1022,15 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
                             (rc = add_stack_to_rest(&a, stack, &nstack)))
                             goto done;
                     } else {
-                        head = r->refs[r->i++];
+                        head = &r->s[r->i++];
                         continue;
                     }
                 } else if (offset == 0 || offset < head->len) {
                     if ((rc = integrate_one(txn, head, (uint32_t)offset)))
                         goto done;
-                    if ((rc = ysv_set(&a.state, head->client, (uint64_t)head->clock + head->len)))
+                    if (sh < a.state.n && a.state.client[sh] == head->client)
+                        a.state.clock[sh] = (uint64_t)head->clock + head->len;
+                    else if ((rc = ysv_set(&a.state, head->client, (uint64_t)head->clock + head->len)))
                         goto done;
                 } else {
                     /* already known; Yjs's getMissing still resolves (and
@@ -1031,12 +1046,12 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
         if (nstack > 0) {
             head = stack[--nstack];
         } else if (cur && cur->live && cur->i < cur->n) {
-            head = cur->refs[cur->i++];
+            head = &cur->s[cur->i++];
         } else {
             cur = next_target(&a);
             if (cur == NULL)
                 break;
-            head = cur->refs[cur->i++];
+            head = &cur->s[cur->i++];
         }
     }
     if (a.nrest > 0) {
@@ -1046,8 +1061,6 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
         memset(&a.missing, 0, sizeof a.missing);
     }
 done:
-    for (size_t i = 0; i < a.ncr; i++)
-        free(a.cr[i].refs);
     free(a.cr);
     free(a.ids);
     for (size_t i = 0; i < a.nrest; i++)
