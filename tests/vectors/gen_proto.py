@@ -15,7 +15,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+try:  # cryptography >= 44 has Argon2id; Debian 12's (38) has not: argon2-cffi then
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+except ImportError:
+    Argon2id = None
+    from argon2.low_level import Type as Argon2Type, hash_secret_raw
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RAW = serialization.Encoding.Raw
@@ -82,6 +86,9 @@ def xchacha_seal(key, nonce24, pt, ad):
     return ChaCha20Poly1305(hchacha20(key, nonce24[:16])).encrypt(b"\0" * 4 + nonce24[16:], pt, ad)
 
 def argon2id(passphrase, salt, ops, mem_kib):
+    if Argon2id is None:
+        return hash_secret_raw(passphrase, salt, time_cost=ops, memory_cost=mem_kib,
+                               parallelism=1, hash_len=32, type=Argon2Type.ID)
     return Argon2id(salt=salt, length=32, iterations=ops, lanes=1,
                     memory_cost=mem_kib).derive(passphrase)
 
