@@ -149,6 +149,23 @@ typedef struct yfmt {
  */
 #define YC_CN_BIG 0x3fffu /* yitem.cn: the byte count is in doc->bigcn */
 
+/* A side table keyed by item (store.c): open addressing with linear probing
+ * over entries of one size, each starting with its key (`const yitem *`,
+ * NULL: an empty slot); cap is 0 or a power of two, the table at most half
+ * full. */
+typedef struct yitab {
+    void *e;
+    uint32_t n, cap;
+} yitab;
+
+static inline uint32_t yc_ptr_hash(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 31;
+    x *= 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(x >> 32);
+}
+
 /* 48 bytes: no pointers (handles and indices instead), content elsewhere. */
 struct yitem {
     yid id;
@@ -506,8 +523,7 @@ struct pkc_ydoc {
     struct yset *scratch;
 
     /* byte offsets of the elements of long Any / JSON items (store.c) */
-    struct yoffs *offs;
-    uint32_t noffs, capoffs; /* open addressing, capoffs a power of two */
+    yitab offs;
 
     /* format contents (yitem.content of FORMAT items); entry 0 unused */
     yfmt **fmts;
@@ -515,9 +531,8 @@ struct pkc_ydoc {
     uint32_t *free_fmts;
     uint32_t nfree_fmts, capfree_fmts;
 
-    /* byte counts of YC_CN_BIG items: open addressing by item */
-    struct ybigcn *bigcn;
-    uint32_t nbigcn, capbigcn;
+    /* byte counts of YC_CN_BIG items (store.c) */
+    yitab bigcn;
 
     /* clients whose arenas hold many unused bytes (yc_compact) */
     uint32_t *compact;

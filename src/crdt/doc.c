@@ -77,7 +77,7 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
     }
     free(doc->fmts);
     free(doc->free_fmts);
-    free(doc->bigcn);
+    free(doc->bigcn.e);
     free(doc->compact);
     free(doc->cl);
     free(doc->clslot);

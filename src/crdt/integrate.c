@@ -18,15 +18,6 @@ typedef struct yset {
     uint32_t cap, n, cur;
 } yset;
 
-static uint32_t ptr_hash(const void *p)
-{
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 29;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 32;
-    return (uint32_t)x;
-}
-
 static void yset_reset(yset *s)
 {
     for (uint32_t i = 0; i < s->n; i++)
@@ -50,7 +41,7 @@ static int yset_add(yset *s, yitem *it)
         }
         for (uint32_t k = 0; k < s->n; k++) {
             uint32_t i = s->used[k];
-            uint32_t j = ptr_hash(s->key[i]) & (nc - 1);
+            uint32_t j = yc_ptr_hash(s->key[i]) & (nc - 1);
             while (nk[j])
                 j = (j + 1) & (nc - 1);
             nk[j] = s->key[i];
@@ -66,7 +57,7 @@ static int yset_add(yset *s, yitem *it)
         s->cap = nc;
     }
     uint32_t mask = s->cap - 1;
-    uint32_t j = ptr_hash(it) & mask;
+    uint32_t j = yc_ptr_hash(it) & mask;
     while (s->key[j] && s->key[j] != it)
         j = (j + 1) & mask;
     if (s->key[j] == NULL) {
@@ -83,7 +74,7 @@ static int yset_has(const yset *s, const yitem *it)
     if (s->cap == 0)
         return 0;
     uint32_t mask = s->cap - 1;
-    for (uint32_t j = ptr_hash(it) & mask; s->key[j]; j = (j + 1) & mask)
+    for (uint32_t j = yc_ptr_hash(it) & mask; s->key[j]; j = (j + 1) & mask)
         if (s->key[j] == it)
             return s->gen[j] == s->cur ? 2 : 1;
     return 0;

@@ -198,56 +198,103 @@ static void offs_drop(pkc_ydoc *doc, const yitem *it);
 /* ------------------------------------------------------------------------ */
 /* Byte counts of 0x3fff bytes or more                                      */
 
-typedef struct ybigcn {
-    const yitem *it; /* NULL: empty slot */
-    uint32_t cn;
-} ybigcn;
+/* Item-keyed side tables (yitab) */
 
-static uint32_t ptr_hash(const void *p)
+static inline const yitem *itab_key(const yitab *t, size_t esz, uint32_t i)
 {
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 31;
-    x *= 0x9e3779b97f4a7c15ull;
-    return (uint32_t)(x >> 32);
+    const yitem *k;
+    memcpy(&k, (const char *)t->e + (size_t)i * esz, sizeof k);
+    return k;
 }
 
-static ybigcn *bigcn_find(const pkc_ydoc *doc, const yitem *it)
+static inline void *itab_at(const yitab *t, size_t esz, uint32_t i)
 {
-    if (doc->capbigcn == 0)
+    return (char *)t->e + (size_t)i * esz;
+}
+
+static void *itab_find(const yitab *t, size_t esz, const yitem *it)
+{
+    if (t->cap == 0)
         return NULL;
-    uint32_t mask = doc->capbigcn - 1;
-    for (uint32_t i = ptr_hash(it) & mask;; i = (i + 1) & mask) {
-        if (doc->bigcn[i].it == it)
-            return &doc->bigcn[i];
-        if (doc->bigcn[i].it == NULL)
+    uint32_t mask = t->cap - 1;
+    for (uint32_t i = yc_ptr_hash(it) & mask;; i = (i + 1) & mask) {
+        const yitem *k = itab_key(t, esz, i);
+        if (k == it)
+            return itab_at(t, esz, i);
+        if (k == NULL)
             return NULL;
     }
 }
 
+/* A new entry for `it` (not in the table), zeroed but for its key; NULL
+ * when out of memory (nothing changed). */
+static void *itab_add(yitab *t, size_t esz, const yitem *it)
+{
+    if ((t->n + 1) * 2 > t->cap) {
+        yitab g = {NULL, t->n, t->cap ? t->cap * 2 : 16};
+        if ((g.e = calloc(g.cap, esz)) == NULL)
+            return NULL;
+        for (uint32_t i = 0; i < t->cap; i++) {
+            const yitem *k = itab_key(t, esz, i);
+            if (k == NULL)
+                continue;
+            uint32_t j = yc_ptr_hash(k) & (g.cap - 1);
+            while (itab_key(&g, esz, j))
+                j = (j + 1) & (g.cap - 1);
+            memcpy(itab_at(&g, esz, j), itab_at(t, esz, i), esz);
+        }
+        free(t->e);
+        *t = g;
+    }
+    uint32_t mask = t->cap - 1;
+    uint32_t i = yc_ptr_hash(it) & mask;
+    while (itab_key(t, esz, i))
+        i = (i + 1) & mask;
+    void *e = itab_at(t, esz, i);
+    memset(e, 0, esz);
+    memcpy(e, &it, sizeof it);
+    t->n++;
+    return e;
+}
+
+/* Removes entry `e` (from itab_find) and shifts the rest of its cluster
+ * back, as linear probing needs. */
+static void itab_del(yitab *t, size_t esz, void *e)
+{
+    uint32_t mask = t->cap - 1;
+    uint32_t i = (uint32_t)(((char *)e - (char *)t->e) / esz);
+    memset(e, 0, esz);
+    t->n--;
+    for (uint32_t j = (i + 1) & mask; itab_key(t, esz, j); j = (j + 1) & mask) {
+        uint32_t home = yc_ptr_hash(itab_key(t, esz, j)) & mask;
+        /* move j to i if its home is not in (i, j] */
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            memcpy(itab_at(t, esz, i), itab_at(t, esz, j), esz);
+            memset(itab_at(t, esz, j), 0, esz);
+            i = j;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Byte counts of 0x3fff bytes or more                                      */
+
+typedef struct ybigcn {
+    const yitem *it; /* the key */
+    uint32_t cn;
+} ybigcn;
+
 uint32_t yc_bigcn(const pkc_ydoc *doc, const yitem *it)
 {
-    const ybigcn *e = bigcn_find(doc, it);
+    const ybigcn *e = itab_find(&doc->bigcn, sizeof *e, it);
     return e ? e->cn : 0;
 }
 
 static void bigcn_drop(pkc_ydoc *doc, const yitem *it)
 {
-    ybigcn *e = bigcn_find(doc, it);
-    if (e == NULL)
-        return;
-    doc->nbigcn--;
-    /* linear probing: shift the rest of the cluster back */
-    uint32_t mask = doc->capbigcn - 1;
-    uint32_t i = (uint32_t)(e - doc->bigcn);
-    e->it = NULL;
-    for (uint32_t j = (i + 1) & mask; doc->bigcn[j].it; j = (j + 1) & mask) {
-        uint32_t home = ptr_hash(doc->bigcn[j].it) & mask;
-        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-            doc->bigcn[i] = doc->bigcn[j];
-            doc->bigcn[j].it = NULL;
-            i = j;
-        }
-    }
+    ybigcn *e = itab_find(&doc->bigcn, sizeof *e, it);
+    if (e)
+        itab_del(&doc->bigcn, sizeof *e, e);
 }
 
 static int set_big_cn(pkc_ydoc *doc, yitem *it, uint32_t n);
@@ -271,33 +318,9 @@ static int set_big_cn(pkc_ydoc *doc, yitem *it, uint32_t n)
         it->cn = n;
         return 0;
     }
-    ybigcn *e = it->cn == YC_CN_BIG ? bigcn_find(doc, it) : NULL;
-    if (e == NULL) {
-        if ((doc->nbigcn + 1) * 2 > doc->capbigcn) {
-            uint32_t nc = doc->capbigcn ? doc->capbigcn * 2 : 16;
-            ybigcn *t = calloc(nc, sizeof *t);
-            if (t == NULL)
-                return pkc_error_code(PKC_ERR_NOMEM);
-            for (uint32_t i = 0; i < doc->capbigcn; i++) {
-                if (doc->bigcn[i].it == NULL)
-                    continue;
-                uint32_t j = ptr_hash(doc->bigcn[i].it) & (nc - 1);
-                while (t[j].it)
-                    j = (j + 1) & (nc - 1);
-                t[j] = doc->bigcn[i];
-            }
-            free(doc->bigcn);
-            doc->bigcn = t;
-            doc->capbigcn = nc;
-        }
-        uint32_t mask = doc->capbigcn - 1;
-        uint32_t i = ptr_hash(it) & mask;
-        while (doc->bigcn[i].it)
-            i = (i + 1) & mask;
-        e = &doc->bigcn[i];
-        e->it = it;
-        doc->nbigcn++;
-    }
+    ybigcn *e = it->cn == YC_CN_BIG ? itab_find(&doc->bigcn, sizeof *e, it) : NULL;
+    if (e == NULL && (e = itab_add(&doc->bigcn, sizeof *e, it)) == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
     e->cn = n;
     it->cn = YC_CN_BIG;
     return 0;
@@ -420,7 +443,7 @@ void yc_content_free(pkc_ydoc *doc, yitem *it)
             (void)YC_PUSH32(doc->free_fmts, doc->nfree_fmts, doc->capfree_fmts, it->content);
         }
     } else if (has_bytes(it->kind)) {
-        if ((it->kind == YC_ANY || it->kind == YC_JSON) && doc->noffs)
+        if ((it->kind == YC_ANY || it->kind == YC_JSON) && doc->offs.n)
             offs_drop(doc, it);
         uint32_t n = yi_cn(doc, it);
         if (n)
@@ -558,28 +581,14 @@ static const uint8_t REPLACEMENT[3] = {0xef, 0xbf, 0xbd};
 #define YOFF_MIN 32
 
 typedef struct yoffs {
-    const yitem *it; /* NULL: empty slot */
+    const yitem *it; /* the key */
     uint32_t *off;   /* off[i] = byte offset of element i */
     uint32_t n, cap;
 } yoffs;
 
-
-static uint32_t off_hash(const yitem *it)
-{
-    return ptr_hash(it);
-}
-
 static yoffs *offs_find(pkc_ydoc *doc, const yitem *it)
 {
-    if (doc->capoffs == 0)
-        return NULL;
-    uint32_t mask = doc->capoffs - 1;
-    for (uint32_t i = off_hash(it) & mask;; i = (i + 1) & mask) {
-        if (doc->offs[i].it == it)
-            return &doc->offs[i];
-        if (doc->offs[i].it == NULL)
-            return NULL;
-    }
+    return itab_find(&doc->offs, sizeof(yoffs), it);
 }
 
 static void offs_drop(pkc_ydoc *doc, const yitem *it)
@@ -588,61 +597,15 @@ static void offs_drop(pkc_ydoc *doc, const yitem *it)
     if (o == NULL)
         return;
     free(o->off);
-    doc->noffs--;
-    /* linear probing: shift the rest of the cluster back */
-    uint32_t mask = doc->capoffs - 1;
-    uint32_t i = (uint32_t)(o - doc->offs);
-    memset(o, 0, sizeof *o);
-    for (uint32_t j = (i + 1) & mask; doc->offs[j].it; j = (j + 1) & mask) {
-        uint32_t home = off_hash(doc->offs[j].it) & mask;
-        /* move j to i if its home is not in (i, j] */
-        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-            doc->offs[i] = doc->offs[j];
-            memset(&doc->offs[j], 0, sizeof doc->offs[j]);
-            i = j;
-        }
-    }
-}
-
-static yoffs *offs_add(pkc_ydoc *doc, const yitem *it)
-{
-    if ((doc->noffs + 1) * 2 > doc->capoffs) {
-        uint32_t nc = doc->capoffs ? doc->capoffs * 2 : 16;
-        while (doc->noffs * 2 >= nc)
-            nc *= 2;
-        yoffs *n = calloc(nc, sizeof *n);
-        if (n == NULL)
-            return NULL;
-        for (uint32_t i = 0; i < doc->capoffs; i++) {
-            const yitem *k = doc->offs[i].it;
-            if (k == NULL)
-                continue;
-            uint32_t j = off_hash(k) & (nc - 1);
-            while (n[j].it)
-                j = (j + 1) & (nc - 1);
-            n[j] = doc->offs[i];
-        }
-        free(doc->offs);
-        doc->offs = n;
-        doc->capoffs = nc;
-    }
-    uint32_t mask = doc->capoffs - 1;
-    uint32_t i = off_hash(it) & mask;
-    while (doc->offs[i].it)
-        i = (i + 1) & mask;
-    memset(&doc->offs[i], 0, sizeof doc->offs[i]);
-    doc->offs[i].it = it;
-    doc->noffs++;
-    return &doc->offs[i];
+    itab_del(&doc->offs, sizeof *o, o);
 }
 
 void yc_offs_free(pkc_ydoc *doc)
 {
-    for (uint32_t i = 0; i < doc->capoffs; i++)
-        free(doc->offs[i].off);
-    free(doc->offs);
-    doc->offs = NULL;
-    doc->noffs = doc->capoffs = 0;
+    for (uint32_t i = 0; i < doc->offs.cap; i++)
+        free(((yoffs *)itab_at(&doc->offs, sizeof(yoffs), i))->off);
+    free(doc->offs.e);
+    memset(&doc->offs, 0, sizeof doc->offs);
 }
 
 /* Appends the offsets of `count` elements starting at byte `from`. */
@@ -703,7 +666,7 @@ size_t yc_elem_offset(const pkc_ydoc *cdoc, const yitem *it, uint32_t k)
     pkc_ydoc *doc = (pkc_ydoc *)cdoc; /* the table is a cache, not a change */
     yoffs *o = offs_find(doc, it);
     if (o == NULL) {
-        if ((o = offs_add(doc, it)) == NULL)
+        if ((o = itab_add(&doc->offs, sizeof *o, it)) == NULL)
             return scan_offset(doc, it, k);
         if (offs_scan(doc, o, it, 0, it->len)) {
             offs_drop(doc, it);
@@ -1358,7 +1321,7 @@ int yc_merge_items(pkc_ydoc *doc, yitem *left, yitem *right)
         right->content = 0;
         if (left->kind == YC_STRING && !(right->flags & YF_ASCII))
             left->flags &= (uint8_t)~YF_ASCII;
-        if (left->kind != YC_STRING && doc->noffs)
+        if (left->kind != YC_STRING && doc->offs.n)
             offs_merged(doc, left, right, lcn);
         break;
     }
