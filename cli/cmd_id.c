@@ -61,7 +61,7 @@ int cli_identity_summary(void)
     int rc = load_identity(&id, &created, &dir);
     if (rc)
         return rc;
-    printf("peer id: %s\ndata:    %s\n", pkc_identity_peer_id(id), dir);
+    printf("peer id: %s\ndata:    %s\n", pkc_identity_get_peer_id(id), dir);
     pkc_identity_free(id);
     return CLI_OK;
 }
@@ -252,7 +252,7 @@ static int run_import(const id_opts *o, const char *file)
     }
     if (rc == PKC_ERR_EXISTS) {
         pkc_identity *old;
-        const char *which = pkc_identity_load(path, &old) == 0 ? pkc_identity_peer_id(old) : "?";
+        const char *which = pkc_identity_load(path, &old) == 0 ? pkc_identity_get_peer_id(old) : "?";
         fprintf(stderr,
                 "pkc: %s already has an identity (%s); pkc never replaces one: move %s away "
                 "first, or import into another --data directory\n",
@@ -266,7 +266,7 @@ static int run_import(const id_opts *o, const char *file)
         pkc_identity_free(id);
         return cli_fail("import", rc);
     }
-    printf("%s\n", pkc_identity_peer_id(id));
+    printf("%s\n", pkc_identity_get_peer_id(id));
     fprintf(stderr, "pkc: imported into %s\n", path);
     pkc_identity_free(id);
     return CLI_OK;
@@ -365,9 +365,9 @@ static int run_id(int argc, char **argv)
         return rc;
     if (json) {
         char pk[2 * PKC_PUBLIC_KEY_BYTES + 1], file[4200];
-        pkc_hex_encode(pk, pkc_identity_public_key(id), PKC_PUBLIC_KEY_BYTES);
+        pkc_hex_encode(pk, pkc_identity_get_public_key(id), PKC_PUBLIC_KEY_BYTES);
         snprintf(file, sizeof file, "%s/identity.key", dir);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "peer_id", pkc_identity_peer_id(id),
+        json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "peer_id", pkc_identity_get_peer_id(id),
                               "public_key", pk, "identity_file", file, "created", created);
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s == NULL) {
@@ -380,7 +380,7 @@ static int run_id(int argc, char **argv)
         free(s);
         json_decref(o);
     } else {
-        printf("%s\n", pkc_identity_peer_id(id));
+        printf("%s\n", pkc_identity_get_peer_id(id));
     }
     pkc_identity_free(id);
     return CLI_OK;

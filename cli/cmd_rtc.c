@@ -151,7 +151,7 @@ static void bench_pump(app *a)
         size_t n = a->o.msg_size;
         if (a->o.bytes - a->sent < n)
             n = (size_t)(a->o.bytes - a->sent);
-        if (pkc_rtc_channel_buffered_amount(ch) > 4 * 1024 * 1024)
+        if (pkc_rtc_channel_get_buffered_amount(ch) > 4 * 1024 * 1024)
             return; /* wait for on_buffered_amount_low */
         if (pkc_rtc_channel_send(ch, a->payload, n, 1) != 0)
             return;
@@ -169,7 +169,7 @@ static void bench_pump(app *a)
 static void print_description(app *a, const char *type)
 {
     char *sdp;
-    if (pkc_rtc_peer_local_description(a->peer, &sdp) != 0) {
+    if (pkc_rtc_peer_get_local_description(a->peer, &sdp) != 0) {
         cli_fail("description", PKC_ERR_STATE);
         a->failed = 1;
         pkc_loop_stop(a->loop);
@@ -209,7 +209,7 @@ static void on_state(pkc_rtc_peer *peer, pkc_rtc_state st, void *ud)
     print_json(json_pack("{s:s, s:s}", "type", "state", "state", pkc_rtc_state_name(st)));
     if (st == PKC_RTC_CONNECTED) {
         pkc_rtc_stats s;
-        pkc_rtc_peer_stats(peer, &s);
+        pkc_rtc_peer_get_stats(peer, &s);
         print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b}", "type", "stats", "local",
                              s.local_address, "remote", s.remote_address, "local_type", s.local_type,
                              "remote_type", s.remote_type, "dtls_client", s.dtls_client,
@@ -232,19 +232,19 @@ static void on_candidate(pkc_rtc_peer *peer, const char *cand, void *ud)
     (void)peer;
     app *a = ud;
     /* No trickle here: print the description once gathering is complete. */
-    if (cand == NULL && !a->described && pkc_rtc_peer_gathering_done(a->peer))
+    if (cand == NULL && !a->described && pkc_rtc_peer_is_gathering_done(a->peer))
         print_description(a, a->o.offer || a->o.bench ? "offer" : "answer");
 }
 
 static void report_channel(pkc_rtc_channel *ch, const char *how)
 {
     pkc_rtc_channel_options o;
-    pkc_rtc_channel_options_get(ch, &o);
+    pkc_rtc_channel_get_options(ch, &o);
     print_json(json_pack("{s:s, s:s, s:s, s:i, s:b, s:i, s:i, s:s, s:b}", "type", "channel", "how",
-                         how, "label", pkc_rtc_channel_label(ch), "id", pkc_rtc_channel_id(ch),
+                         how, "label", pkc_rtc_channel_get_label(ch), "id", pkc_rtc_channel_get_id(ch),
                          "ordered", o.ordered, "max_retransmits", o.max_retransmits,
                          "max_lifetime_ms", o.max_lifetime_ms, "protocol",
-                         pkc_rtc_channel_protocol(ch), "negotiated", o.negotiated));
+                         pkc_rtc_channel_get_protocol(ch), "negotiated", o.negotiated));
 }
 
 static void on_channel(pkc_rtc_peer *peer, pkc_rtc_channel *ch, void *ud)
@@ -287,7 +287,7 @@ static void on_message(pkc_rtc_channel *ch, const uint8_t *data, size_t len, int
         }
         return;
     }
-    if (strcmp(pkc_rtc_channel_protocol(ch), "pkc-sink") == 0) {
+    if (strcmp(pkc_rtc_channel_get_protocol(ch), "pkc-sink") == 0) {
         if (binary) {
             a->sink_bytes += len;
             a->sink_msgs++;
@@ -303,7 +303,7 @@ static void on_message(pkc_rtc_channel *ch, const uint8_t *data, size_t len, int
     int rc = pkc_rtc_channel_send(ch, data, len, binary);
     if (rc)
         fprintf(stderr, "pkc: echo of %zu bytes on '%s' failed: %s\n", len,
-                pkc_rtc_channel_label(ch), pkc_errmsg());
+                pkc_rtc_channel_get_label(ch), pkc_errmsg());
 }
 
 static void on_low(pkc_rtc_channel *ch, void *ud)
@@ -316,8 +316,8 @@ static void on_low(pkc_rtc_channel *ch, void *ud)
 static void on_close(pkc_rtc_channel *ch, void *ud)
 {
     (void)ud;
-    print_json(json_pack("{s:s, s:s, s:i}", "type", "close", "label", pkc_rtc_channel_label(ch),
-                         "id", pkc_rtc_channel_id(ch)));
+    print_json(json_pack("{s:s, s:s, s:i}", "type", "close", "label", pkc_rtc_channel_get_label(ch),
+                         "id", pkc_rtc_channel_get_id(ch)));
 }
 
 static void on_incoming(pkc_rtc_peer *peer, void *ud)
@@ -380,7 +380,7 @@ static void on_line(void *arg)
             return;
         }
         free(answer);
-        if (pkc_rtc_peer_gathering_done(a->peer))
+        if (pkc_rtc_peer_is_gathering_done(a->peer))
             print_description(a, "answer");
     }
 }
@@ -625,7 +625,7 @@ static int run_rtc(int argc, char **argv)
         rc = pkc_rtc_peer_create_offer(a.peer, &offer);
         if (rc == 0) {
             free(offer);
-            if (pkc_rtc_peer_gathering_done(a.peer))
+            if (pkc_rtc_peer_is_gathering_done(a.peer))
                 print_description(&a, "offer");
         }
     }

@@ -125,7 +125,7 @@ static int yjs_merge(int nfiles, char **files, int v2)
     for (int i = 0; rc == CLI_OK && i < nfiles; i++)
         rc = load(doc, files[i], v2);
     if (rc == CLI_OK) {
-        if (pkc_ydoc_pending(doc))
+        if (pkc_ydoc_has_pending(doc))
             fprintf(stderr, "pkc: warning: some structs or deletes wait for updates not given; "
                             "they are kept in the output\n");
         rc = write_state(doc);
@@ -230,7 +230,7 @@ static int yjs_sv(const char *file)
     if (rc == CLI_OK) {
         uint8_t *sv;
         size_t n;
-        int e = pkc_ydoc_state_vector(doc, &sv, &n);
+        int e = pkc_ydoc_encode_state_vector(doc, &sv, &n);
         if (e)
             rc = cli_fail("state vector", e);
         else {
@@ -509,7 +509,7 @@ static int yjs_replay(const char *file, uint64_t client_id)
         json_t *end = json_object_get(trace, "endContent");
         char *s;
         size_t sn;
-        if ((e = pkc_ytext_string(t, &s, &sn)) == 0) {
+        if ((e = pkc_ytext_to_string(t, &s, &sn)) == 0) {
             if (json_is_string(end) &&
                 (sn != json_string_length(end) || memcmp(s, json_string_value(end), sn) != 0)) {
                 fprintf(stderr, "pkc: %s: the replayed text differs from endContent\n", file);

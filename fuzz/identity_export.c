@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (pkc_identity_import(out, strlen(out), NULL, &back) != 0)
         abort();
-    if (strcmp(pkc_identity_peer_id(id), pkc_identity_peer_id(back)) != 0)
+    if (strcmp(pkc_identity_get_peer_id(id), pkc_identity_get_peer_id(back)) != 0)
         abort();
     free(out);
     pkc_identity_free(id);

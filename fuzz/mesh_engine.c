@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(st.connected_peers <= cfg.max_peers);
         check(st.connected_peers + st.pending_connections <= cfg.max_peers);
         check(pkc_mesh_get_peers(m, NULL, 0) == st.connected_peers);
-        check(pkc_mesh_next_deadline(m) > 0);
+        check(pkc_mesh_get_deadline(m) > 0);
     }
     pkc_mesh_free(m);
     return 0;

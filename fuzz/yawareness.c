@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         must(bn == an && memcmp(before, after, bn) == 0, "a rejected update changes nothing");
     } else {
         uint64_t ids[256];
-        size_t n = pkc_yawareness_clients(aw, ids, 256);
+        size_t n = pkc_yawareness_get_clients(aw, ids, 256);
         pkc_yawareness *aw2;
         must(pkc_yawareness_new(999, now, &aw2) == 0, "new");
         must(pkc_yawareness_apply(aw2, after, an, NULL, now) == 0, "its encoding applies");

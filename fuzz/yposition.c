@@ -66,17 +66,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* (a position at a map entry counts the entries before it: Yjs's
          * index is not within the map's length; the base document has map
          * entries only in maps) */
-        pkc_ytype_kind k = rc == 0 ? pkc_ytype_kind_of(t) : PKC_YMAP;
+        pkc_ytype_kind k = rc == 0 ? pkc_ytype_get_kind(t) : PKC_YMAP;
         if (rc == 0 && (k == PKC_YTEXT || k == PKC_YARRAY))
-            must(index <= pkc_ytype_length(t), "the index is in the type");
+            must(index <= pkc_ytype_get_length(t), "the index is in the type");
     } else {
         pkc_ytype *text;
         must(pkc_ydoc_get(doc, "text", PKC_YTEXT, &text) == 0, "the text");
         pkc_yvalue *d1 = NULL, *d2 = NULL, sentinel;
         pkc_yvalue *d3 = &sentinel;
-        int r1 = pkc_ytext_delta_at(text, data + 1, size - 1, NULL, 0, &d1);
-        int r2 = pkc_ytext_delta_at(text, data + 1, size - 1, data + 1, size - 1, &d2);
-        int r3 = pkc_ytext_delta_at(text, NULL, 0, data + 1, size - 1, &d3);
+        int r1 = pkc_ytext_to_delta_at(text, data + 1, size - 1, NULL, 0, &d1);
+        int r2 = pkc_ytext_to_delta_at(text, data + 1, size - 1, data + 1, size - 1, &d2);
+        int r3 = pkc_ytext_to_delta_at(text, NULL, 0, data + 1, size - 1, &d3);
         must(r1 == r2 && r1 == r3 && (r1 == 0 || r1 == PKC_ERR_MALFORMED), "toDelta: one answer");
         if (r1 == 0) {
             pkc_buf j1 = PKC_BUF_INIT, j2 = PKC_BUF_INIT;
@@ -116,9 +116,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint8_t *sv1, *sv2;
             size_t sv1n, sv2n;
             must(pkc_ydoc_apply_update(copy, before, bn, NULL) == 0, "a copy");
-            must(pkc_ydoc_state_vector(copy, &sv1, &sv1n) == 0, "state vector");
+            must(pkc_ydoc_encode_state_vector(copy, &sv1, &sv1n) == 0, "state vector");
             must(pkc_ydoc_apply_update(copy, u, un, NULL) == 0, "the past applies to the present");
-            must(pkc_ydoc_state_vector(copy, &sv2, &sv2n) == 0, "state vector");
+            must(pkc_ydoc_encode_state_vector(copy, &sv2, &sv2n) == 0, "state vector");
             must(sv1n == sv2n && memcmp(sv1, sv2, sv1n) == 0, "the past has no structs of its own");
             free(sv1);
             free(sv2);

@@ -57,10 +57,10 @@ static void snapshot(const peer *p, pkc_buf *out)
     uint8_t *u, *sv;
     size_t un, svn;
     must(pkc_ydoc_encode_state(p->doc, NULL, 0, &u, &un) == 0, "encode state");
-    must(pkc_ydoc_state_vector(p->doc, &sv, &svn) == 0, "state vector");
+    must(pkc_ydoc_encode_state_vector(p->doc, &sv, &svn) == 0, "state vector");
     pkc_buf_push_varbytes(out, u, un);
     pkc_buf_push_varbytes(out, sv, svn);
-    pkc_buf_push_u8(out, (uint8_t)pkc_ydoc_pending(p->doc));
+    pkc_buf_push_u8(out, (uint8_t)pkc_ydoc_has_pending(p->doc));
     free(u);
     free(sv);
     uint8_t *a;
@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         check_doc(p.doc);
         uint64_t ids[64];
-        size_t nids = pkc_yawareness_clients(p.aw, ids, 64);
+        size_t nids = pkc_yawareness_get_clients(p.aw, ids, 64);
         for (size_t i = 0; i < nids && i < 64; i++) {
             const char *st = pkc_yawareness_get(p.aw, ids[i]);
             must(st != NULL && yjson_valid(st, strlen(st)) == 0, "awareness states are JSON");

@@ -47,8 +47,8 @@ typedef struct state {
 static void get_state(pkc_ydoc *d, state *s)
 {
     must(pkc_ydoc_encode_state(d, NULL, 0, &s->u, &s->un) == 0, "encode state");
-    must(pkc_ydoc_state_vector(d, &s->sv, &s->svn) == 0, "state vector");
-    s->pending = pkc_ydoc_pending(d);
+    must(pkc_ydoc_encode_state_vector(d, &s->sv, &s->svn) == 0, "state vector");
+    s->pending = pkc_ydoc_has_pending(d);
 }
 
 static int same_state(const state *a, const state *b)

@@ -264,11 +264,11 @@ PKC_API PKC_NODISCARD int pkc_identity_from_seed(const uint8_t seed[32], pkc_ide
 PKC_API void pkc_identity_free(pkc_identity *id);
 
 /* The 32-byte Ed25519 public key. Borrowed: valid until pkc_identity_free(). */
-PKC_API const uint8_t *pkc_identity_public_key(const pkc_identity *id);
+PKC_API const uint8_t *pkc_identity_get_public_key(const pkc_identity *id);
 
 /* The peer id string (PKC_PEER_ID_LEN characters, NUL-terminated).
  * Borrowed: valid until pkc_identity_free(). */
-PKC_API const char *pkc_identity_peer_id(const pkc_identity *id);
+PKC_API const char *pkc_identity_get_peer_id(const pkc_identity *id);
 
 /* Writes the peer id of an Ed25519 public key into `out`
  * (PKC_PEER_ID_SIZE bytes). Cannot fail. */
@@ -323,7 +323,7 @@ PKC_API PKC_NODISCARD int pkc_identity_load_or_create(const char *dir, const pkc
  * `public_key`, else PKC_ERR_BAD_SIGNATURE. Non-canonical signatures and
  * small-order keys are rejected.
  *
- * pkc_identity_dh_public_key(): the identity's X25519 public key (32 bytes,
+ * pkc_identity_get_dh_public_key(): the identity's X25519 public key (32 bytes,
  * borrowed), which others use to encrypt to this peer. Its secret is derived
  * from the identity's seed (docs/protocol.md, "Identity keys"), so the
  * identity file needs nothing more; peer announcements carry the public key
@@ -337,7 +337,7 @@ PKC_API void pkc_identity_sign(const pkc_identity *id, const void *msg, size_t l
 PKC_API PKC_NODISCARD int pkc_signature_verify(const uint8_t public_key[PKC_PUBLIC_KEY_BYTES],
                                                const void *msg, size_t len,
                                                const uint8_t sig[PKC_SIGNATURE_BYTES]);
-PKC_API const uint8_t *pkc_identity_dh_public_key(const pkc_identity *id);
+PKC_API const uint8_t *pkc_identity_get_dh_public_key(const pkc_identity *id);
 
 /*
  * Export and import: moving an identity to another device as text
@@ -436,7 +436,7 @@ PKC_API PKC_NODISCARD int pkc_rtc_cert_load_or_create(const char *dir, pkc_rtc_c
 PKC_API void pkc_rtc_cert_free(pkc_rtc_cert *cert);
 /* "sha-256 AB:CD:..." (the a=fingerprint value). Borrowed, lives as long as
  * the certificate. */
-PKC_API const char *pkc_rtc_cert_fingerprint(const pkc_rtc_cert *cert);
+PKC_API const char *pkc_rtc_cert_get_fingerprint(const pkc_rtc_cert *cert);
 
 /* ---- UDP sockets ------------------------------------------------------------ */
 
@@ -461,7 +461,7 @@ PKC_API PKC_NODISCARD int pkc_rtc_socket_new(pkc_loop *loop, const pkc_rtc_socke
                                              pkc_rtc_socket **out);
 /* Free the peers using it first. Accepts NULL. */
 PKC_API void pkc_rtc_socket_free(pkc_rtc_socket *s);
-PKC_API uint16_t pkc_rtc_socket_port(const pkc_rtc_socket *s);
+PKC_API uint16_t pkc_rtc_socket_get_port(const pkc_rtc_socket *s);
 
 /* ---- peer connections ---------------------------------------------------------- */
 
@@ -555,7 +555,7 @@ PKC_API PKC_NODISCARD int pkc_rtc_peer_create_answer(pkc_rtc_peer *peer, char **
 /* The current local description with every candidate gathered so far (and
  * end-of-candidates once gathering is complete): what a peer that does not
  * trickle sends. PKC_ERR_STATE before an offer or answer was made. */
-PKC_API PKC_NODISCARD int pkc_rtc_peer_local_description(pkc_rtc_peer *peer, char **sdp);
+PKC_API PKC_NODISCARD int pkc_rtc_peer_get_local_description(pkc_rtc_peer *peer, char **sdp);
 /* A trickled remote candidate ("candidate:..." with or without "a=");
  * NULL or "" for end-of-candidates. Candidates that cannot be used (mDNS
  * names, TCP) are ignored: 0. PKC_ERR_SDP if malformed. */
@@ -564,18 +564,18 @@ PKC_API PKC_NODISCARD int pkc_rtc_peer_add_candidate(pkc_rtc_peer *peer, const c
  * credentials; data keeps flowing while the new checks run. */
 PKC_API void pkc_rtc_peer_restart_ice(pkc_rtc_peer *peer);
 /* Whether local candidate gathering is complete. */
-PKC_API int pkc_rtc_peer_gathering_done(const pkc_rtc_peer *peer);
+PKC_API int pkc_rtc_peer_is_gathering_done(const pkc_rtc_peer *peer);
 /* Closes every channel and the connection (SCTP abort, DTLS close_notify);
  * on_state(CLOSED) follows. */
 PKC_API void pkc_rtc_peer_close(pkc_rtc_peer *peer);
-PKC_API pkc_rtc_state pkc_rtc_peer_state(const pkc_rtc_peer *peer);
+PKC_API pkc_rtc_state pkc_rtc_peer_get_state(const pkc_rtc_peer *peer);
 PKC_API const char *pkc_rtc_state_name(pkc_rtc_state state);
 /* "sha-256 AB:..." of the certificate the peer presented, once DTLS saw it;
  * NULL before. Borrowed from the peer. */
-PKC_API const char *pkc_rtc_peer_remote_fingerprint(const pkc_rtc_peer *peer);
+PKC_API const char *pkc_rtc_peer_get_remote_fingerprint(const pkc_rtc_peer *peer);
 /* Per-peer user data (initially the callbacks' user_data). */
 PKC_API void pkc_rtc_peer_set_user_data(pkc_rtc_peer *peer, void *user_data);
-PKC_API void *pkc_rtc_peer_user_data(const pkc_rtc_peer *peer);
+PKC_API void *pkc_rtc_peer_get_user_data(const pkc_rtc_peer *peer);
 
 typedef struct pkc_rtc_stats {
     char local_address[64];  /* selected pair, "IP:port"; "" if none */
@@ -589,7 +589,7 @@ typedef struct pkc_rtc_stats {
     int ice_lite;
 } pkc_rtc_stats;
 
-PKC_API void pkc_rtc_peer_stats(const pkc_rtc_peer *peer, pkc_rtc_stats *out);
+PKC_API void pkc_rtc_peer_get_stats(const pkc_rtc_peer *peer, pkc_rtc_stats *out);
 
 /* ---- ICE-lite listeners ------------------------------------------------------- */
 
@@ -603,7 +603,7 @@ PKC_API void pkc_rtc_peer_stats(const pkc_rtc_peer *peer, pkc_rtc_stats *out);
  * pkc_rtc_peer reported by cb->on_incoming and then behaves as any other;
  * free it when done. Any certificate is accepted from such peers (there was
  * no offer to pin it): authenticate them above, with
- * pkc_rtc_peer_remote_fingerprint(). One listener per socket.
+ * pkc_rtc_peer_get_remote_fingerprint(). One listener per socket.
  * Returns 0, PKC_ERR_EXISTS, PKC_ERR_NOMEM.
  */
 PKC_API PKC_NODISCARD int pkc_rtc_listen(pkc_rtc_socket *s, const pkc_rtc_config *cfg,
@@ -646,23 +646,23 @@ PKC_API PKC_NODISCARD int pkc_rtc_channel_new(pkc_rtc_peer *peer, const char *la
 PKC_API PKC_NODISCARD int pkc_rtc_channel_send(pkc_rtc_channel *ch, const void *data, size_t len,
                                                int binary);
 /* Bytes queued and not yet handed to SCTP. */
-PKC_API size_t pkc_rtc_channel_buffered_amount(const pkc_rtc_channel *ch);
+PKC_API size_t pkc_rtc_channel_get_buffered_amount(const pkc_rtc_channel *ch);
 /* on_buffered_amount_low fires when the buffered amount falls from above
  * `threshold` to at or below it. Default 0. */
 PKC_API void pkc_rtc_channel_set_buffered_amount_low_threshold(pkc_rtc_channel *ch,
                                                                size_t threshold);
 /* Closes the channel (SCTP stream reset); on_close follows. */
 PKC_API void pkc_rtc_channel_close(pkc_rtc_channel *ch);
-PKC_API pkc_rtc_channel_state pkc_rtc_channel_state_get(const pkc_rtc_channel *ch);
+PKC_API pkc_rtc_channel_state pkc_rtc_channel_get_state(const pkc_rtc_channel *ch);
 /* Borrowed strings, valid as long as the channel. */
-PKC_API const char *pkc_rtc_channel_label(const pkc_rtc_channel *ch);
-PKC_API const char *pkc_rtc_channel_protocol(const pkc_rtc_channel *ch);
+PKC_API const char *pkc_rtc_channel_get_label(const pkc_rtc_channel *ch);
+PKC_API const char *pkc_rtc_channel_get_protocol(const pkc_rtc_channel *ch);
 /* The SCTP stream id, or -1 before it is assigned. */
-PKC_API int pkc_rtc_channel_id(const pkc_rtc_channel *ch);
-PKC_API pkc_rtc_peer *pkc_rtc_channel_peer(const pkc_rtc_channel *ch);
-PKC_API void pkc_rtc_channel_options_get(const pkc_rtc_channel *ch, pkc_rtc_channel_options *out);
+PKC_API int pkc_rtc_channel_get_id(const pkc_rtc_channel *ch);
+PKC_API pkc_rtc_peer *pkc_rtc_channel_get_peer(const pkc_rtc_channel *ch);
+PKC_API void pkc_rtc_channel_get_options(const pkc_rtc_channel *ch, pkc_rtc_channel_options *out);
 PKC_API void pkc_rtc_channel_set_user_data(pkc_rtc_channel *ch, void *user_data);
-PKC_API void *pkc_rtc_channel_user_data(const pkc_rtc_channel *ch);
+PKC_API void *pkc_rtc_channel_get_user_data(const pkc_rtc_channel *ch);
 
 
 /* ======================================================================== */
@@ -788,7 +788,7 @@ PKC_API PKC_NODISCARD int pkc_ydoc_new(const pkc_ydoc_config *cfg, pkc_ydoc **ou
  * from inside a callback of this document. */
 PKC_API void pkc_ydoc_free(pkc_ydoc *doc);
 /* The client id used for this peer's next changes. */
-PKC_API uint64_t pkc_ydoc_client_id(const pkc_ydoc *doc);
+PKC_API uint64_t pkc_ydoc_get_client_id(const pkc_ydoc *doc);
 
 /*
  * The root type called `name` (UTF-8, NUL-terminated), created on first
@@ -813,7 +813,7 @@ PKC_API PKC_NODISCARD int pkc_ydoc_get(pkc_ydoc *doc, const char *name, pkc_ytyp
  */
 PKC_API PKC_NODISCARD int pkc_ydoc_transact(pkc_ydoc *doc, const void *origin, pkc_ytxn **out);
 PKC_API int pkc_ytxn_commit(pkc_ytxn *txn);
-PKC_API const void *pkc_ytxn_origin(const pkc_ytxn *txn);
+PKC_API const void *pkc_ytxn_get_origin(const pkc_ytxn *txn);
 /* 1 when the transaction's changes were made here, 0 when they came from
  * an update. */
 PKC_API int pkc_ytxn_is_local(const pkc_ytxn *txn);
@@ -823,7 +823,7 @@ PKC_API int pkc_ytxn_is_local(const pkc_ytxn *txn);
 /*
  * Applies a Yjs update (v1; _v2 for the v2 format) as a remote change with
  * `origin` (may be NULL). Structs whose dependencies are missing are kept
- * and applied when those arrive (pkc_ydoc_pending). Returns 0 or
+ * and applied when those arrive (pkc_ydoc_has_pending). Returns 0 or
  * PKC_ERR_TRUNCATED / MALFORMED / RANGE / TOO_LARGE for bad input, which
  * changes nothing; PKC_ERR_NOMEM.
  */
@@ -837,10 +837,10 @@ PKC_API PKC_NODISCARD int pkc_ydoc_apply_update_v2(pkc_ydoc *doc, const uint8_t 
 PKC_API PKC_NODISCARD int pkc_ydoc_encode_state(pkc_ydoc *doc, const uint8_t *sv, size_t sv_len,
                                                 uint8_t **out, size_t *out_len);
 /* The encoded state vector (Y.encodeStateVector); *out malloc'd. */
-PKC_API PKC_NODISCARD int pkc_ydoc_state_vector(const pkc_ydoc *doc, uint8_t **out,
+PKC_API PKC_NODISCARD int pkc_ydoc_encode_state_vector(const pkc_ydoc *doc, uint8_t **out,
                                                 size_t *out_len);
 /* 1 when structs or deletes wait for missing dependencies. */
-PKC_API int pkc_ydoc_pending(const pkc_ydoc *doc);
+PKC_API int pkc_ydoc_has_pending(const pkc_ydoc *doc);
 
 /* Observes every committed transaction that changed something: `fn`
  * receives its v1 update (borrowed for the call) and origin. *id (may be
@@ -865,7 +865,7 @@ PKC_API PKC_NODISCARD int pkc_yupdate_merge_v2(const uint8_t *const *updates, co
                                                size_t n, uint8_t **out, size_t *out_len);
 PKC_API PKC_NODISCARD int pkc_yupdate_diff(const uint8_t *update, size_t len, const uint8_t *sv,
                                            size_t sv_len, uint8_t **out, size_t *out_len);
-PKC_API PKC_NODISCARD int pkc_yupdate_state_vector(const uint8_t *update, size_t len,
+PKC_API PKC_NODISCARD int pkc_yupdate_encode_state_vector(const uint8_t *update, size_t len,
                                                    uint8_t **out, size_t *out_len);
 PKC_API PKC_NODISCARD int pkc_yupdate_v2_to_v1(const uint8_t *update, size_t len, uint8_t **out,
                                                size_t *out_len);
@@ -873,12 +873,12 @@ PKC_API PKC_NODISCARD int pkc_yupdate_v2_to_v1(const uint8_t *update, size_t len
 /* ---- Types (common) ------------------------------------------------------ */
 
 /* The kind of a type (PKC_YUNDEFINED for a root never accessed with one). */
-PKC_API pkc_ytype_kind pkc_ytype_kind_of(const pkc_ytype *t);
+PKC_API pkc_ytype_kind pkc_ytype_get_kind(const pkc_ytype *t);
 /* Length of the list part: elements of an Array or XML node's children,
  * UTF-16 units of a Text (embeds count 1). */
-PKC_API size_t pkc_ytype_length(const pkc_ytype *t);
+PKC_API size_t pkc_ytype_get_length(const pkc_ytype *t);
 /* 1 if the type was deleted (its handle stays valid). */
-PKC_API int pkc_ytype_deleted(const pkc_ytype *t);
+PKC_API int pkc_ytype_is_deleted(const pkc_ytype *t);
 /* The type as JSON text, as JSON.stringify(type.toJSON()) in Yjs (XML types
  * give their string form as a JSON string); *json malloc'd, NUL-terminated. */
 PKC_API PKC_NODISCARD int pkc_ytype_to_json(const pkc_ytype *t, char **json, size_t *len);
@@ -894,9 +894,9 @@ PKC_API PKC_NODISCARD int pkc_ymap_delete(pkc_ytxn *txn, pkc_ytype *map, const c
 /* *out malloc'd (pkc_yvalue_free); PKC_ERR_NOT_FOUND if the key is unset. */
 PKC_API PKC_NODISCARD int pkc_ymap_get(const pkc_ytype *map, const char *key, pkc_yvalue **out);
 PKC_API int pkc_ymap_has(const pkc_ytype *map, const char *key);
-PKC_API size_t pkc_ymap_size(const pkc_ytype *map);
+PKC_API size_t pkc_ymap_get_size(const pkc_ytype *map);
 /* All entries as one PKC_YV_OBJECT, in the order Yjs iterates them. */
-PKC_API PKC_NODISCARD int pkc_ymap_entries(const pkc_ytype *map, pkc_yvalue **out);
+PKC_API PKC_NODISCARD int pkc_ymap_get_entries(const pkc_ytype *map, pkc_yvalue **out);
 
 /* ---- Array (also the children of XML fragments and elements) ------------- */
 
@@ -940,18 +940,18 @@ PKC_API PKC_NODISCARD int pkc_ytext_delete(pkc_ytxn *txn, pkc_ytype *text, size_
 PKC_API PKC_NODISCARD int pkc_ytext_format(pkc_ytxn *txn, pkc_ytype *text, size_t index,
                                            size_t len, const pkc_yentry *attrs, size_t nattrs);
 /* The plain text (embeds left out), UTF-8, NUL-terminated, malloc'd. */
-PKC_API PKC_NODISCARD int pkc_ytext_string(const pkc_ytype *text, char **out, size_t *len);
+PKC_API PKC_NODISCARD int pkc_ytext_to_string(const pkc_ytype *text, char **out, size_t *len);
 /* Yjs's toDelta(): a PKC_YV_ARRAY of {insert, attributes?} objects.
  * *out malloc'd (pkc_yvalue_free). PKC_ERR_NOMEM. */
-PKC_API PKC_NODISCARD int pkc_ytext_delta(const pkc_ytype *text, pkc_yvalue **out);
+PKC_API PKC_NODISCARD int pkc_ytext_to_delta(const pkc_ytype *text, pkc_yvalue **out);
 /*
  * Yjs's toDelta(snapshot, prevSnapshot): the text as it was at `snapshot`
  * (NULL: now), with the text that differs from `prev_snapshot` (NULL: none)
  * marked by the attribute `ychange`: {"type": "removed"} for text deleted
  * at `snapshot` but there at `prev_snapshot`, {"type": "added"} for text
  * there at `snapshot` but not at `prev_snapshot` (y-prosemirror's version
- * history). Both NULL: the same as pkc_ytext_delta. Snapshots are
- * Y.encodeSnapshot bytes (v1, as pkc_ydoc_snapshot writes them); both are
+ * history). Both NULL: the same as pkc_ytext_to_delta. Snapshots are
+ * Y.encodeSnapshot bytes (v1, as pkc_ydoc_encode_snapshot writes them); both are
  * borrowed for the call. The document is not changed (Yjs splits items at
  * the snapshots' boundaries and merges them again; pkc reads the pieces).
  *
@@ -964,23 +964,23 @@ PKC_API PKC_NODISCARD int pkc_ytext_delta(const pkc_ytype *text, pkc_yvalue **ou
  * that do not decode (trailing bytes included; *out is then untouched),
  * PKC_ERR_NOMEM.
  */
-PKC_API PKC_NODISCARD int pkc_ytext_delta_at(const pkc_ytype *text, const uint8_t *snapshot,
+PKC_API PKC_NODISCARD int pkc_ytext_to_delta_at(const pkc_ytype *text, const uint8_t *snapshot,
                                              size_t snapshot_len, const uint8_t *prev_snapshot,
                                              size_t prev_len, pkc_yvalue **out);
 /* Yjs's computeYChange: the value of `ychange` for a piece of text that was
  * added (added = 1) or removed (added = 0), whose first unit has the id
  * (client, clock). The value is borrowed until the callback is called again
- * or pkc_ytext_delta_at_cb returns (pkc copies it); NULL stands for
+ * or pkc_ytext_to_delta_at_cb returns (pkc copies it); NULL stands for
  * JavaScript's undefined. As in Yjs, a piece that follows one whose value
  * is an object with `user` (a number) equal to the piece's client and
  * `type` "added"/"removed" as this one joins it, without a new call. Called
- * on the caller's thread, during pkc_ytext_delta_at_cb; must not change
+ * on the caller's thread, during pkc_ytext_to_delta_at_cb; must not change
  * the document. */
 typedef const pkc_yvalue *(*pkc_ytext_ychange_fn)(void *ud, int added, uint64_t client,
                                                   uint32_t clock);
-/* pkc_ytext_delta_at with Yjs's computeYChange (`ychange` may be NULL: the
- * {"type"} values). Errors as pkc_ytext_delta_at. */
-PKC_API PKC_NODISCARD int pkc_ytext_delta_at_cb(const pkc_ytype *text, const uint8_t *snapshot,
+/* pkc_ytext_to_delta_at with Yjs's computeYChange (`ychange` may be NULL: the
+ * {"type"} values). Errors as pkc_ytext_to_delta_at. */
+PKC_API PKC_NODISCARD int pkc_ytext_to_delta_at_cb(const pkc_ytype *text, const uint8_t *snapshot,
                                                 size_t snapshot_len, const uint8_t *prev_snapshot,
                                                 size_t prev_len, pkc_ytext_ychange_fn ychange,
                                                 void *ud, pkc_yvalue **out);
@@ -999,11 +999,11 @@ PKC_API PKC_NODISCARD int pkc_yxml_insert_text(pkc_ytxn *txn, pkc_ytype *parent,
                                                pkc_ytype **out);
 /* The child at `index` (a borrowed handle), PKC_ERR_RANGE beyond the end,
  * PKC_ERR_NOT_FOUND when the child is not a shared type. */
-PKC_API PKC_NODISCARD int pkc_yxml_child(const pkc_ytype *parent, size_t index, pkc_ytype **out);
+PKC_API PKC_NODISCARD int pkc_yxml_get_child(const pkc_ytype *parent, size_t index, pkc_ytype **out);
 /* The node name of an element (or hook); NULL for other types. Borrowed. */
-PKC_API const char *pkc_yxml_name(const pkc_ytype *element);
+PKC_API const char *pkc_yxml_get_name(const pkc_ytype *element);
 /* The parent type, or NULL for a root or a deleted type. */
-PKC_API pkc_ytype *pkc_ytype_parent(const pkc_ytype *t);
+PKC_API pkc_ytype *pkc_ytype_get_parent(const pkc_ytype *t);
 /* Attribute values are any values (Yjs keeps strings in practice). */
 PKC_API PKC_NODISCARD int pkc_yxml_set_attribute(pkc_ytxn *txn, pkc_ytype *element,
                                                  const char *key, const char *value);
@@ -1015,7 +1015,7 @@ PKC_API PKC_NODISCARD int pkc_yxml_get_attribute(const pkc_ytype *element, const
                                                  char **out);
 /* toString(): fragments and elements as XML, text nodes with formatting as
  * nested tags. *out malloc'd, NUL-terminated. */
-PKC_API PKC_NODISCARD int pkc_yxml_string(const pkc_ytype *t, char **out, size_t *len);
+PKC_API PKC_NODISCARD int pkc_yxml_to_string(const pkc_ytype *t, char **out, size_t *len);
 
 /* ---- Observers and events ------------------------------------------------ */
 
@@ -1038,17 +1038,17 @@ PKC_API PKC_NODISCARD int pkc_ytype_observe_deep(pkc_ytype *t, pkc_yobserve_deep
 PKC_API void pkc_ytype_unobserve(pkc_ytype *t, uint32_t id);
 
 /* The type that changed. */
-PKC_API pkc_ytype *pkc_yevent_target(const pkc_yevent *ev);
+PKC_API pkc_ytype *pkc_yevent_get_target(const pkc_yevent *ev);
 /* Path from the observed type to the target: an array of keys (strings)
  * and indices (numbers). Borrowed for the call. */
-PKC_API const pkc_yvalue *pkc_yevent_path(const pkc_yevent *ev);
+PKC_API const pkc_yvalue *pkc_yevent_get_path(const pkc_yevent *ev);
 /* Changed keys: an object of key -> {"action": "add"|"update"|"delete",
  * "oldValue": value}. Borrowed for the call; NULL when out of memory. */
-PKC_API const pkc_yvalue *pkc_yevent_keys(const pkc_yevent *ev);
+PKC_API const pkc_yvalue *pkc_yevent_get_keys(const pkc_yevent *ev);
 /* The change of the list part as a delta: an array of {insert: [...]} /
  * {retain: n} / {delete: n} (for texts, insert holds a string or an embed
  * and ops may carry attributes). Borrowed for the call. */
-PKC_API const pkc_yvalue *pkc_yevent_delta(const pkc_yevent *ev);
+PKC_API const pkc_yvalue *pkc_yevent_get_delta(const pkc_yevent *ev);
 
 /* ---- Undo ---------------------------------------------------------------- */
 
@@ -1096,7 +1096,7 @@ PKC_API PKC_NODISCARD int pkc_yrelpos_to_index(pkc_ydoc *doc, const uint8_t *rel
 /* ---- Snapshots ------------------------------------------------------------ */
 
 /* The document's snapshot (delete set and state vector, Y.encodeSnapshot). */
-PKC_API PKC_NODISCARD int pkc_ydoc_snapshot(const pkc_ydoc *doc, uint8_t **out, size_t *out_len);
+PKC_API PKC_NODISCARD int pkc_ydoc_encode_snapshot(const pkc_ydoc *doc, uint8_t **out, size_t *out_len);
 /* A new document with the state at a snapshot (Y.createDocFromSnapshot).
  * `doc` must have been created with gc = 0 (PKC_ERR_STATE otherwise). */
 PKC_API PKC_NODISCARD int pkc_ydoc_from_snapshot(pkc_ydoc *doc, const uint8_t *snapshot,
@@ -1153,7 +1153,7 @@ PKC_API PKC_NODISCARD int pkc_yawareness_set_local(pkc_yawareness *aw, const cha
  * NULL if it has none. */
 PKC_API const char *pkc_yawareness_get(const pkc_yawareness *aw, uint64_t client_id);
 /* The clients that have a state, into ids[max]; returns their number. */
-PKC_API size_t pkc_yawareness_clients(const pkc_yawareness *aw, uint64_t *ids, size_t max);
+PKC_API size_t pkc_yawareness_get_clients(const pkc_yawareness *aw, uint64_t *ids, size_t max);
 /* encodeAwarenessUpdate for `clients` (NULL, n = 0: all known). */
 PKC_API PKC_NODISCARD int pkc_yawareness_encode(const pkc_yawareness *aw, const uint64_t *clients,
                                                 size_t n, uint8_t **out, size_t *out_len);
@@ -1537,7 +1537,7 @@ PKC_API void pkc_replay_free(pkc_replay *r);
  * remembers. A refused message changes nothing. */
 PKC_API PKC_NODISCARD int pkc_replay_check(pkc_replay *r, const uint8_t id[PKC_MSG_ID_BYTES],
                                            int64_t timestamp_ms, int64_t now_ms);
-PKC_API size_t pkc_replay_count(const pkc_replay *r);
+PKC_API size_t pkc_replay_get_count(const pkc_replay *r);
 
 /* --- Guard: penalties and temporary blocks ----------------------------- */
 
@@ -1748,7 +1748,7 @@ PKC_API int pkc_session_close(pkc_session *s, pkc_reason reason, const char *tex
 
 /* Monotonic time (us, as the session's clock) at which pkc_session_tick()
  * must be called, or UINT64_MAX if nothing is pending. */
-PKC_API uint64_t pkc_session_deadline(const pkc_session *s);
+PKC_API uint64_t pkc_session_get_deadline(const pkc_session *s);
 /* Handles timeouts (the handshake's). */
 PKC_API void pkc_session_tick(pkc_session *s);
 
@@ -1770,7 +1770,7 @@ PKC_API void pkc_session_get_info(const pkc_session *s, pkc_session_info *info);
  * The engine does no I/O. The caller (the runtime, or the simulator) feeds
  * it what arrives from connected neighbours (pkc_mesh_receive), tells it when
  * transport connections come and go, and calls pkc_mesh_tick() at
- * pkc_mesh_next_deadline(). The engine answers through callbacks: bytes to
+ * pkc_mesh_get_deadline(). The engine answers through callbacks: bytes to
  * send to a neighbour, messages to deliver, and decisions: "connect to X"
  * (with signaling bytes to carry to X through the mesh), "disconnect X".
  * Peers are named by their 20-byte peer id hash (PKC_PEER_ID_HASH_BYTES).
@@ -1993,12 +1993,12 @@ PKC_API int pkc_mesh_peer_disconnected(pkc_mesh *mesh, const uint8_t *peer);
  */
 PKC_API int pkc_mesh_receive(pkc_mesh *mesh, const uint8_t *from, const uint8_t *data, size_t len);
 
-/* Runs the timers that are due. Call it at pkc_mesh_next_deadline().
+/* Runs the timers that are due. Call it at pkc_mesh_get_deadline().
  * Returns 0 or PKC_ERR_MESH_BUSY. */
 PKC_API int pkc_mesh_tick(pkc_mesh *mesh);
 /* The monotonic time (pkc_clock mono_us) at which pkc_mesh_tick() must run
  * next; UINT64_MAX if never. */
-PKC_API uint64_t pkc_mesh_next_deadline(pkc_mesh *mesh);
+PKC_API uint64_t pkc_mesh_get_deadline(pkc_mesh *mesh);
 
 /*
  * Broadcasts `payload` (copied) under message id `id` (1..32 bytes, unique
@@ -2026,7 +2026,7 @@ PKC_API int pkc_mesh_signal(pkc_mesh *mesh, const uint8_t *to, const uint8_t *da
  * Returns 0, PKC_ERR_INVALID_ARG, PKC_ERR_NOMEM. */
 PKC_API int pkc_mesh_set_app_score(pkc_mesh *mesh, const uint8_t *peer, double value);
 /* The current score of `peer`. Returns 0 or PKC_ERR_NOT_FOUND. */
-PKC_API int pkc_mesh_peer_score(pkc_mesh *mesh, const uint8_t *peer, double *score);
+PKC_API int pkc_mesh_get_peer_score(pkc_mesh *mesh, const uint8_t *peer, double *score);
 
 /* Leaves the mesh: DISCONNECT to every neighbour, then the disconnect
  * callback for each; pending attempts are cancelled. Afterwards the engine

@@ -419,7 +419,7 @@ static void after_call(sim *s, node *n)
     unsigned deg = (unsigned)pkc_mesh_get_peers(n->mesh, NULL, 0);
     if (deg > s->max_degree)
         s->max_degree = deg;
-    uint64_t d = pkc_mesh_next_deadline(n->mesh);
+    uint64_t d = pkc_mesh_get_deadline(n->mesh);
     if (d != n->scheduled) {
         n->scheduled = d;
         if (d != UINT64_MAX)

@@ -186,7 +186,7 @@ static char *text_of(pkc_ydoc *d)
 {
     char *s;
     size_t n;
-    int rc = pkc_ytext_string(root(d, "text", PKC_YTEXT), &s, &n);
+    int rc = pkc_ytext_to_string(root(d, "text", PKC_YTEXT), &s, &n);
     if (rc)
         die("text", rc);
     return s;

@@ -251,7 +251,7 @@ static const yaw_entry **with_state(const pkc_yawareness *aw, size_t *n)
     return v;
 }
 
-PKC_API size_t pkc_yawareness_clients(const pkc_yawareness *aw, uint64_t *out, size_t max)
+PKC_API size_t pkc_yawareness_get_clients(const pkc_yawareness *aw, uint64_t *out, size_t max)
 {
     size_t n;
     const yaw_entry **v = with_state(aw, &n);

@@ -110,7 +110,7 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
     free(doc);
 }
 
-PKC_API uint64_t pkc_ydoc_client_id(const pkc_ydoc *doc)
+PKC_API uint64_t pkc_ydoc_get_client_id(const pkc_ydoc *doc)
 {
     return doc->client_id;
 }
@@ -154,7 +154,7 @@ PKC_API int pkc_ytxn_commit(pkc_ytxn *txn)
     return yc_txn_commit(txn);
 }
 
-PKC_API const void *pkc_ytxn_origin(const pkc_ytxn *txn)
+PKC_API const void *pkc_ytxn_get_origin(const pkc_ytxn *txn)
 {
     return txn->origin;
 }
@@ -217,7 +217,7 @@ PKC_API int pkc_ydoc_encode_state(pkc_ydoc *doc, const uint8_t *sv, size_t sv_le
     return steal(&b, out, out_len);
 }
 
-PKC_API int pkc_ydoc_state_vector(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
+PKC_API int pkc_ydoc_encode_state_vector(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
 {
     ysv sv;
     int rc = yc_doc_sv(doc, &sv);
@@ -229,7 +229,7 @@ PKC_API int pkc_ydoc_state_vector(const pkc_ydoc *doc, uint8_t **out, size_t *ou
     return steal(&b, out, out_len);
 }
 
-PKC_API int pkc_ydoc_pending(const pkc_ydoc *doc)
+PKC_API int pkc_ydoc_has_pending(const pkc_ydoc *doc)
 {
     return doc->pending != NULL || doc->pending_ds != NULL;
 }
@@ -314,7 +314,7 @@ PKC_API int pkc_yupdate_diff(const uint8_t *update, size_t len, const uint8_t *s
     return steal(&b, out, out_len);
 }
 
-PKC_API int pkc_yupdate_state_vector(const uint8_t *update, size_t len, uint8_t **out,
+PKC_API int pkc_yupdate_encode_state_vector(const uint8_t *update, size_t len, uint8_t **out,
                                      size_t *out_len)
 {
     pkc_buf b = PKC_BUF_INIT;

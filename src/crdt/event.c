@@ -199,7 +199,7 @@ PKC_API void pkc_ytype_unobserve(pkc_ytype *t, uint32_t id)
 /* ------------------------------------------------------------------------ */
 /* Event contents                                                           */
 
-PKC_API pkc_ytype *pkc_yevent_target(const pkc_yevent *ev)
+PKC_API pkc_ytype *pkc_yevent_get_target(const pkc_yevent *ev)
 {
     return (pkc_ytype *)ev->target;
 }
@@ -223,7 +223,7 @@ static char *dupz(const void *p, size_t n)
     return s;
 }
 
-PKC_API const pkc_yvalue *pkc_yevent_path(const pkc_yevent *cev)
+PKC_API const pkc_yvalue *pkc_yevent_get_path(const pkc_yevent *cev)
 {
     pkc_yevent *ev = (pkc_yevent *)cev;
     if (ev->path)
@@ -273,7 +273,7 @@ static int put(yv *obj, size_t *cap, const char *k, yv *val)
     return 0;
 }
 
-PKC_API const pkc_yvalue *pkc_yevent_keys(const pkc_yevent *cev)
+PKC_API const pkc_yvalue *pkc_yevent_get_keys(const pkc_yevent *cev)
 {
     pkc_yevent *ev = (pkc_yevent *)cev;
     if (ev->keys)
@@ -442,7 +442,7 @@ static int list_delta(pkc_ytxn *txn, const ybranch *t, const ychanged *ch, yv *o
     return rc;
 }
 
-PKC_API const pkc_yvalue *pkc_yevent_delta(const pkc_yevent *cev)
+PKC_API const pkc_yvalue *pkc_yevent_get_delta(const pkc_yevent *cev)
 {
     pkc_yevent *ev = (pkc_yevent *)cev;
     if (ev->delta)

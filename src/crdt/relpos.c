@@ -155,7 +155,7 @@ PKC_API int pkc_yrelpos_to_index(pkc_ydoc *doc, const uint8_t *relpos, size_t le
 /* ------------------------------------------------------------------------ */
 /* Snapshots                                                                */
 
-PKC_API int pkc_ydoc_snapshot(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
+PKC_API int pkc_ydoc_encode_snapshot(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
 {
     yds ds;
     ysv sv;

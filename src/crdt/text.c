@@ -924,7 +924,7 @@ PKC_API int pkc_ytext_apply_delta(pkc_ytxn *txn, pkc_ytype *text, const pkc_yval
 /* ------------------------------------------------------------------------ */
 /* Reading                                                                  */
 
-PKC_API int pkc_ytext_string(const pkc_ytype *text, char **out, size_t *len)
+PKC_API int pkc_ytext_to_string(const pkc_ytype *text, char **out, size_t *len)
 {
     const ybranch *b = B(text);
     pkc_buf s = PKC_BUF_INIT;
@@ -1461,19 +1461,19 @@ int yc_text_delta(const ybranch *t, yv *out)
     return text_delta_at(t, NULL, NULL, NULL, NULL, out);
 }
 
-PKC_API int pkc_ytext_delta(const pkc_ytype *text, pkc_yvalue **out)
+PKC_API int pkc_ytext_to_delta(const pkc_ytype *text, pkc_yvalue **out)
 {
-    return pkc_ytext_delta_at_cb(text, NULL, 0, NULL, 0, NULL, NULL, out);
+    return pkc_ytext_to_delta_at_cb(text, NULL, 0, NULL, 0, NULL, NULL, out);
 }
 
-PKC_API int pkc_ytext_delta_at(const pkc_ytype *text, const uint8_t *snapshot, size_t snapshot_len,
+PKC_API int pkc_ytext_to_delta_at(const pkc_ytype *text, const uint8_t *snapshot, size_t snapshot_len,
                                const uint8_t *prev_snapshot, size_t prev_len, pkc_yvalue **out)
 {
-    return pkc_ytext_delta_at_cb(text, snapshot, snapshot_len, prev_snapshot, prev_len, NULL, NULL,
+    return pkc_ytext_to_delta_at_cb(text, snapshot, snapshot_len, prev_snapshot, prev_len, NULL, NULL,
                                  out);
 }
 
-PKC_API int pkc_ytext_delta_at_cb(const pkc_ytype *text, const uint8_t *snapshot,
+PKC_API int pkc_ytext_to_delta_at_cb(const pkc_ytype *text, const uint8_t *snapshot,
                                   size_t snapshot_len, const uint8_t *prev_snapshot,
                                   size_t prev_len, pkc_ytext_ychange_fn ychange, void *ud,
                                   pkc_yvalue **out)

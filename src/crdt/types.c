@@ -350,7 +350,7 @@ PKC_API int pkc_ymap_has(const pkc_ytype *map, const char *key)
     return map_live(B(map), key) != NULL;
 }
 
-PKC_API size_t pkc_ymap_size(const pkc_ytype *map)
+PKC_API size_t pkc_ymap_get_size(const pkc_ytype *map)
 {
     const ybranch *b = B(map);
     size_t n = 0;
@@ -360,14 +360,14 @@ PKC_API size_t pkc_ymap_size(const pkc_ytype *map)
     return n;
 }
 
-PKC_API int pkc_ymap_entries(const pkc_ytype *map, pkc_yvalue **out)
+PKC_API int pkc_ymap_get_entries(const pkc_ytype *map, pkc_yvalue **out)
 {
     const ybranch *b = B(map);
     pkc_yvalue *v = calloc(1, sizeof *v);
     if (v == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
     v->kind = PKC_YV_OBJECT;
-    size_t n = pkc_ymap_size(map);
+    size_t n = pkc_ymap_get_size(map);
     v->u.object.entries = calloc(n ? n : 1, sizeof(pkc_yentry));
     if (v->u.object.entries == NULL) {
         free(v);
@@ -493,23 +493,23 @@ PKC_API int pkc_yarray_slice(const pkc_ytype *array, size_t start, size_t end, p
 /* ------------------------------------------------------------------------ */
 /* Public API: common                                                       */
 
-PKC_API pkc_ytype_kind pkc_ytype_kind_of(const pkc_ytype *t)
+PKC_API pkc_ytype_kind pkc_ytype_get_kind(const pkc_ytype *t)
 {
     return (pkc_ytype_kind)B(t)->tref;
 }
 
-PKC_API size_t pkc_ytype_length(const pkc_ytype *t)
+PKC_API size_t pkc_ytype_get_length(const pkc_ytype *t)
 {
     return (size_t)B(t)->length;
 }
 
-PKC_API int pkc_ytype_deleted(const pkc_ytype *t)
+PKC_API int pkc_ytype_is_deleted(const pkc_ytype *t)
 {
     const ybranch *b = B(t);
     return b->dead || (b->item && yi_deleted(b->item));
 }
 
-PKC_API pkc_ytype *pkc_ytype_parent(const pkc_ytype *t)
+PKC_API pkc_ytype *pkc_ytype_get_parent(const pkc_ytype *t)
 {
     const ybranch *b = B(t);
     if (b->item == NULL || b->dead)
@@ -580,7 +580,7 @@ PKC_API int pkc_yxml_insert_text(pkc_ytxn *txn, pkc_ytype *parent, size_t index,
     return yc_api_end(txn, own, rc);
 }
 
-PKC_API int pkc_yxml_child(const pkc_ytype *parent, size_t index, pkc_ytype **out)
+PKC_API int pkc_yxml_get_child(const pkc_ytype *parent, size_t index, pkc_ytype **out)
 {
     const ybranch *b = B(parent);
     if (index >= b->length)
@@ -596,7 +596,7 @@ PKC_API int pkc_yxml_child(const pkc_ytype *parent, size_t index, pkc_ytype **ou
     return 0;
 }
 
-PKC_API const char *pkc_yxml_name(const pkc_ytype *element)
+PKC_API const char *pkc_yxml_get_name(const pkc_ytype *element)
 {
     const ybranch *b = B(element);
     if (b->tref != PKC_YXML_ELEMENT && b->tref != PKC_YXML_HOOK)
@@ -642,7 +642,7 @@ PKC_API int pkc_yxml_get_attribute(const pkc_ytype *element, const char *key, ch
     return 0;
 }
 
-PKC_API int pkc_yxml_string(const pkc_ytype *t, char **out, size_t *len)
+PKC_API int pkc_yxml_to_string(const pkc_ytype *t, char **out, size_t *len)
 {
     pkc_buf b = PKC_BUF_INIT;
     int rc = yc_xml_string(&b, B(t), 0);

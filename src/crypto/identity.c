@@ -47,12 +47,12 @@ void pkc_identity_free(pkc_identity *id)
     free(id);
 }
 
-const uint8_t *pkc_identity_public_key(const pkc_identity *id)
+const uint8_t *pkc_identity_get_public_key(const pkc_identity *id)
 {
     return id->public_key;
 }
 
-const char *pkc_identity_peer_id(const pkc_identity *id)
+const char *pkc_identity_get_peer_id(const pkc_identity *id)
 {
     return id->peer_id;
 }
@@ -62,7 +62,7 @@ const uint8_t *pkc_identity_seed(const pkc_identity *id)
     return id->seed;
 }
 
-const uint8_t *pkc_identity_dh_public_key(const pkc_identity *id)
+const uint8_t *pkc_identity_get_dh_public_key(const pkc_identity *id)
 {
     return id->dh_public;
 }

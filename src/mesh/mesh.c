@@ -532,7 +532,7 @@ int pkc_mesh_tick(pkc_mesh *m)
     return 0;
 }
 
-uint64_t pkc_mesh_next_deadline(pkc_mesh *m)
+uint64_t pkc_mesh_get_deadline(pkc_mesh *m)
 {
     drop_stale_timers(m);
     uint64_t d = m->next_heartbeat;
@@ -623,7 +623,7 @@ int pkc_mesh_set_app_score(pkc_mesh *m, const uint8_t *peer, double value)
     return rc;
 }
 
-int pkc_mesh_peer_score(pkc_mesh *m, const uint8_t *peer, double *score)
+int pkc_mesh_get_peer_score(pkc_mesh *m, const uint8_t *peer, double *score)
 {
     mesh_peer *p = peer ? mesh_peer_find(m, peer) : NULL;
     if (!p)

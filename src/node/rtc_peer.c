@@ -435,7 +435,7 @@ int pkc_rtc_peer_set_remote(pkc_rtc_peer *p, pkc_rtc_sdp_type type, const char *
     return rc;
 }
 
-int pkc_rtc_peer_local_description(pkc_rtc_peer *p, char **sdp)
+int pkc_rtc_peer_get_local_description(pkc_rtc_peer *p, char **sdp)
 {
     return pkc_conn_local_description(p->conn, sdp);
 }
@@ -453,7 +453,7 @@ void pkc_rtc_peer_restart_ice(pkc_rtc_peer *p)
     touched(p);
 }
 
-int pkc_rtc_peer_gathering_done(const pkc_rtc_peer *p)
+int pkc_rtc_peer_is_gathering_done(const pkc_rtc_peer *p)
 {
     return p->stun_applied && pkc_conn_gathering_done(p->conn);
 }
@@ -465,12 +465,12 @@ void pkc_rtc_peer_close(pkc_rtc_peer *p)
     pkc_loop_update_sctp(p->loop);
 }
 
-pkc_rtc_state pkc_rtc_peer_state(const pkc_rtc_peer *p)
+pkc_rtc_state pkc_rtc_peer_get_state(const pkc_rtc_peer *p)
 {
     return pkc_conn_state(p->conn);
 }
 
-const char *pkc_rtc_peer_remote_fingerprint(const pkc_rtc_peer *p)
+const char *pkc_rtc_peer_get_remote_fingerprint(const pkc_rtc_peer *p)
 {
     return pkc_conn_remote_fingerprint(p->conn);
 }
@@ -480,12 +480,12 @@ void pkc_rtc_peer_set_user_data(pkc_rtc_peer *p, void *user_data)
     p->user_data = user_data;
 }
 
-void *pkc_rtc_peer_user_data(const pkc_rtc_peer *p)
+void *pkc_rtc_peer_get_user_data(const pkc_rtc_peer *p)
 {
     return p->user_data;
 }
 
-void pkc_rtc_peer_stats(const pkc_rtc_peer *p, pkc_rtc_stats *out)
+void pkc_rtc_peer_get_stats(const pkc_rtc_peer *p, pkc_rtc_stats *out)
 {
     pkc_conn_stats(p->conn, out);
 }
@@ -597,7 +597,7 @@ void pkc_rtc_cert_free(pkc_rtc_cert *cert)
     pkc_cert_unref(cert);
 }
 
-const char *pkc_rtc_cert_fingerprint(const pkc_rtc_cert *cert)
+const char *pkc_rtc_cert_get_fingerprint(const pkc_rtc_cert *cert)
 {
     return cert->fingerprint_text;
 }

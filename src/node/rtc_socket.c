@@ -680,7 +680,7 @@ int pkc_rtc_socket_new(pkc_loop *loop, const pkc_rtc_socket_config *cfg, pkc_rtc
     return 0;
 }
 
-uint16_t pkc_rtc_socket_port(const pkc_rtc_socket *s)
+uint16_t pkc_rtc_socket_get_port(const pkc_rtc_socket *s)
 {
     return s->port;
 }

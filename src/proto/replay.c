@@ -79,7 +79,7 @@ void pkc_replay_free(pkc_replay *r)
     free(r);
 }
 
-size_t pkc_replay_count(const pkc_replay *r)
+size_t pkc_replay_get_count(const pkc_replay *r)
 {
     return r->count;
 }

@@ -1363,7 +1363,7 @@ int pkc_session_receive(pkc_session *s, const uint8_t *rec, size_t len)
 
 /* --- Time and introspection -------------------------------------------- */
 
-uint64_t pkc_session_deadline(const pkc_session *s)
+uint64_t pkc_session_get_deadline(const pkc_session *s)
 {
     if (s == NULL || s->st == ST_ESTABLISHED || s->st == ST_CLOSED)
         return UINT64_MAX;

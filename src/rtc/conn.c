@@ -1202,7 +1202,7 @@ int pkc_rtc_channel_send(pkc_rtc_channel *ch, const void *data, size_t len, int 
     return 0;
 }
 
-size_t pkc_rtc_channel_buffered_amount(const pkc_rtc_channel *ch)
+size_t pkc_rtc_channel_get_buffered_amount(const pkc_rtc_channel *ch)
 {
     return ch->buffered;
 }
@@ -1231,32 +1231,32 @@ void pkc_rtc_channel_close(pkc_rtc_channel *ch)
     pkc_sctp_poll(c->sctp);
 }
 
-pkc_rtc_channel_state pkc_rtc_channel_state_get(const pkc_rtc_channel *ch)
+pkc_rtc_channel_state pkc_rtc_channel_get_state(const pkc_rtc_channel *ch)
 {
     return ch->state;
 }
 
-const char *pkc_rtc_channel_label(const pkc_rtc_channel *ch)
+const char *pkc_rtc_channel_get_label(const pkc_rtc_channel *ch)
 {
     return ch->label;
 }
 
-const char *pkc_rtc_channel_protocol(const pkc_rtc_channel *ch)
+const char *pkc_rtc_channel_get_protocol(const pkc_rtc_channel *ch)
 {
     return ch->protocol;
 }
 
-int pkc_rtc_channel_id(const pkc_rtc_channel *ch)
+int pkc_rtc_channel_get_id(const pkc_rtc_channel *ch)
 {
     return ch->id;
 }
 
-pkc_rtc_peer *pkc_rtc_channel_peer(const pkc_rtc_channel *ch)
+pkc_rtc_peer *pkc_rtc_channel_get_peer(const pkc_rtc_channel *ch)
 {
     return pkc_conn_owner(ch->conn);
 }
 
-void pkc_rtc_channel_options_get(const pkc_rtc_channel *ch, pkc_rtc_channel_options *out)
+void pkc_rtc_channel_get_options(const pkc_rtc_channel *ch, pkc_rtc_channel_options *out)
 {
     *out = ch->opts;
     if (ch->id >= 0)
@@ -1268,7 +1268,7 @@ void pkc_rtc_channel_set_user_data(pkc_rtc_channel *ch, void *user_data)
     ch->user_data = user_data;
 }
 
-void *pkc_rtc_channel_user_data(const pkc_rtc_channel *ch)
+void *pkc_rtc_channel_get_user_data(const pkc_rtc_channel *ch)
 {
     return ch->user_data;
 }

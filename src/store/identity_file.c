@@ -33,7 +33,7 @@ size_t pkc_identity_file_format(const pkc_identity *id, char *out, size_t out_si
     char seed[64];
     pkc_base64url_encode(seed, sizeof seed, pkc_identity_seed(id), PKC_SIGN_SEED_BYTES);
     int n = snprintf(out, out_size, MAGIC PEER_ID_KEY "%s\n" SEED_KEY "%s\n",
-                     pkc_identity_peer_id(id), seed);
+                     pkc_identity_get_peer_id(id), seed);
     pkc_crypto_wipe(seed, sizeof seed);
     return n < 0 ? 0 : (size_t)n;
 }

@@ -460,19 +460,19 @@ static void on_deep(void *ud, pkc_ytxn *txn, const pkc_yevent *const *evs, size_
     (void)txn;
     evsink *s = ud;
     for (size_t i = 0; i < n; i++) {
-        const pkc_yvalue *keys = pkc_yevent_keys(evs[i]);
+        const pkc_yvalue *keys = pkc_yevent_get_keys(evs[i]);
         pkc_buf_push(s->out, s->out->len > 1 ? "," : "", s->out->len > 1 ? 1 : 0);
         pkc_buf_push(s->out, "{\"r\":", 5);
         yjson_write_string(s->out, s->root, strlen(s->root));
         pkc_buf_push(s->out, ",\"path\":", 8);
-        wval(s->out, pkc_yevent_path(evs[i]));
+        wval(s->out, pkc_yevent_get_path(evs[i]));
         pkc_buf_push(s->out, ",\"keys\":", 8);
         if (keys)
             wval(s->out, keys);
         else
             pkc_buf_push(s->out, "null", 4);
         pkc_buf_push(s->out, ",\"delta\":", 9);
-        wval(s->out, pkc_yevent_delta(evs[i]));
+        wval(s->out, pkc_yevent_get_delta(evs[i]));
         pkc_buf_push_u8(s->out, '}');
     }
 }
@@ -655,11 +655,11 @@ int main(void)
             pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
             uint8_t *out = NULL;
             size_t n;
-            int rc = pkc_ydoc_state_vector(doc, &out, &n);
+            int rc = pkc_ydoc_encode_state_vector(doc, &out, &n);
             print_blob(rc, out, n);
         } else if (strcmp(cmd, "pending") == 0) {
             pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
-            printf("%d", pkc_ydoc_pending(doc));
+            printf("%d", pkc_ydoc_has_pending(doc));
         } else if (strcmp(cmd, "json") == 0) {
             pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
             char *spec = strtok_r(NULL, " ", &save);
@@ -689,7 +689,7 @@ int main(void)
             pkc_yvalue *d = NULL;
             int rc = pkc_ydoc_get(doc, strtok_r(NULL, " ", &save), PKC_YTEXT, &t);
             if (rc == 0)
-                rc = pkc_ytext_delta(t, &d);
+                rc = pkc_ytext_to_delta(t, &d);
             if (rc) {
                 print_err(rc);
             } else {
@@ -711,7 +711,7 @@ int main(void)
             pkc_yvalue *d = NULL;
             int rc = resolve(doc, path, &t);
             if (rc == 0)
-                rc = pkc_ytext_delta_at_cb(t, sb, sn, pb, pn, withcb ? ychange_cb : NULL, NULL, &d);
+                rc = pkc_ytext_to_delta_at_cb(t, sb, sn, pb, pn, withcb ? ychange_cb : NULL, NULL, &d);
             if (rc) {
                 print_err(rc);
             } else {
@@ -748,7 +748,7 @@ int main(void)
         } else if (strcmp(cmd, "svu") == 0 || strcmp(cmd, "v21") == 0) {
             size_t n, on;
             uint8_t *u = unhex(strtok_r(NULL, " ", &save), &n), *out = NULL;
-            int rc = cmd[0] == 's' ? pkc_yupdate_state_vector(u, n, &out, &on)
+            int rc = cmd[0] == 's' ? pkc_yupdate_encode_state_vector(u, n, &out, &on)
                                    : pkc_yupdate_v2_to_v1(u, n, &out, &on);
             free(u);
             print_blob(rc, out, on);
@@ -847,7 +847,7 @@ int main(void)
                 printf("%lld", (long long)pkc_yawareness_check(aws[a], strtoll(strtok_r(NULL, " ", &save), NULL, 10)));
             } else if (strcmp(cmd, "awclients") == 0) {
                 uint64_t ids[256];
-                size_t n = pkc_yawareness_clients(aws[a], ids, 256);
+                size_t n = pkc_yawareness_get_clients(aws[a], ids, 256);
                 for (size_t i = 1; i < n; i++) /* sorted for comparison */
                     for (size_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
                         uint64_t t = ids[j];
@@ -899,7 +899,7 @@ int main(void)
             pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
             uint8_t *out = NULL;
             size_t n;
-            int rc = pkc_ydoc_snapshot(doc, &out, &n);
+            int rc = pkc_ydoc_encode_snapshot(doc, &out, &n);
             print_blob(rc, out, n);
         } else if (strcmp(cmd, "fromsnap") == 0) {
             pkc_ydoc *doc = getdoc(strtok_r(NULL, " ", &save));
@@ -923,11 +923,11 @@ int main(void)
             uint8_t *u = unhex(strtok_r(NULL, " ", &save), &n), *b0 = NULL, *b1 = NULL;
             uint8_t *sv0 = NULL, *sv1 = NULL;
             size_t sv0n, sv1n;
-            if (pkc_ydoc_encode_state(doc, NULL, 0, &b0, &b0n) || pkc_ydoc_state_vector(doc, &sv0, &sv0n)) {
+            if (pkc_ydoc_encode_state(doc, NULL, 0, &b0, &b0n) || pkc_ydoc_encode_state_vector(doc, &sv0, &sv0n)) {
                 fprintf(stderr, "ydriver: encode failed\n");
                 return 2;
             }
-            int pend0 = pkc_ydoc_pending(doc);
+            int pend0 = pkc_ydoc_has_pending(doc);
             warnings = 0;
             int rc = cmd[8] == '2' ? pkc_ydoc_apply_update_v2(doc, u, n, NULL)
                                    : pkc_ydoc_apply_update(doc, u, n, NULL);
@@ -935,12 +935,12 @@ int main(void)
                 fputs(warnings ? "ok warned" : "ok", stdout);
             } else {
                 if (pkc_ydoc_encode_state(doc, NULL, 0, &b1, &b1n) ||
-                    pkc_ydoc_state_vector(doc, &sv1, &sv1n)) {
+                    pkc_ydoc_encode_state_vector(doc, &sv1, &sv1n)) {
                     fprintf(stderr, "ydriver: encode failed\n");
                     return 2;
                 }
                 int same = b0n == b1n && memcmp(b0, b1, b0n) == 0 && sv0n == sv1n &&
-                           memcmp(sv0, sv1, sv0n) == 0 && pend0 == pkc_ydoc_pending(doc);
+                           memcmp(sv0, sv1, sv0n) == 0 && pend0 == pkc_ydoc_has_pending(doc);
                 printf("err %s %s", pkc_err_name(rc), same ? "unchanged" : "CHANGED");
                 if (verbose_errors)
                     fprintf(stderr, "ydriver: %s: %s\n", pkc_err_name(rc), pkc_errmsg());

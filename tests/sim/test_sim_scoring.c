@@ -24,7 +24,7 @@ static void check_cut_off(sim *s, int attacker, const int *was, double below)
         int n = was[k];
         double sc = 0;
         CHECK(!sim_linked(s, attacker, n));
-        CHECK_OK(pkc_mesh_peer_score(sim_engine(s, n), sim_peer_id(s, attacker), &sc));
+        CHECK_OK(pkc_mesh_get_peer_score(sim_engine(s, n), sim_peer_id(s, attacker), &sc));
         if (sc >= below) {
             pkc_test_fail(__FILE__, __LINE__, "peer %d scores the attacker %.1f", n, sc);
             return;

@@ -72,7 +72,7 @@ static const char *tstr(const pkc_ytype *t)
     static char out[4096];
     char *s;
     size_t n;
-    if (pkc_ytext_string(t, &s, &n) || n >= sizeof out)
+    if (pkc_ytext_to_string(t, &s, &n) || n >= sizeof out)
         return "(error)";
     memcpy(out, s, n + 1);
     free(s);
@@ -120,7 +120,7 @@ static int same_state(pkc_ydoc *a, pkc_ydoc *b)
 {
     uint8_t *x, *y;
     size_t xn, yn;
-    if (pkc_ydoc_state_vector(a, &x, &xn) || pkc_ydoc_state_vector(b, &y, &yn))
+    if (pkc_ydoc_encode_state_vector(a, &x, &xn) || pkc_ydoc_encode_state_vector(b, &y, &yn))
         return 0;
     int same = xn == yn && memcmp(x, y, xn) == 0;
     free(x);
@@ -141,7 +141,7 @@ TEST(crdt, map_set_get_overwrite_delete)
     CHECK_OK(pkc_ymap_set(NULL, m, "b", &v, NULL));
     v = num(2);
     CHECK_OK(pkc_ymap_set(NULL, m, "a", &v, NULL)); /* overwrite */
-    CHECK_EQ(pkc_ymap_size(m), 2);
+    CHECK_EQ(pkc_ymap_get_size(m), 2);
     CHECK(pkc_ymap_has(m, "a") && !pkc_ymap_has(m, "zz"));
     pkc_yvalue *out;
     CHECK_OK(pkc_ymap_get(m, "a", &out));
@@ -151,9 +151,9 @@ TEST(crdt, map_set_get_overwrite_delete)
     CHECK_ERR(pkc_ymap_get(m, "zz", &out), PKC_ERR_NOT_FOUND);
     CHECK_OK(pkc_ymap_delete(NULL, m, "zz")); /* a missing key is fine */
     CHECK_OK(pkc_ymap_delete(NULL, m, "b"));
-    CHECK_EQ(pkc_ymap_size(m), 1);
+    CHECK_EQ(pkc_ymap_get_size(m), 1);
     CHECK_STR(tjson(m), "{\"a\":2}");
-    CHECK_OK(pkc_ymap_entries(m, &out));
+    CHECK_OK(pkc_ymap_get_entries(m, &out));
     CHECK_STR(vjson(out), "{\"a\":2}");
     pkc_yvalue_free(out);
     pkc_ydoc_free(d);
@@ -230,7 +230,7 @@ TEST(crdt, array_insert_get_slice_delete)
     CHECK_OK(pkc_yarray_insert(NULL, a, 1, &x, 1, NULL));
     CHECK_OK(pkc_yarray_push(NULL, a, &x, 1, NULL));
     CHECK_STR(tjson(a), "[1,\"x\",2,3,\"x\"]");
-    CHECK_EQ(pkc_ytype_length(a), 5);
+    CHECK_EQ(pkc_ytype_get_length(a), 5);
     CHECK_ERR(pkc_yarray_insert(NULL, a, 6, &x, 1, NULL), PKC_ERR_RANGE);
     pkc_yvalue *out;
     CHECK_OK(pkc_yarray_get(a, 2, &out));
@@ -253,7 +253,7 @@ TEST(crdt, text_utf16_positions)
     pkc_ytype *t = root(d, "t", PKC_YTEXT);
     const char *s = "héllo 😀";
     CHECK_OK(pkc_ytext_insert(NULL, t, 0, s, strlen(s), NULL, 0));
-    CHECK_EQ(pkc_ytype_length(t), 8); /* é one unit, 😀 two */
+    CHECK_EQ(pkc_ytype_get_length(t), 8); /* é one unit, 😀 two */
     CHECK_OK(pkc_ytext_delete(NULL, t, 1, 1));
     CHECK_STR(tstr(t), "hllo 😀");
     CHECK_OK(pkc_ytext_insert(NULL, t, 7, "!", 1, NULL, 0));
@@ -289,17 +289,17 @@ TEST(crdt, text_formatting_and_delta)
     img.u.object.len = 1;
     CHECK_OK(pkc_ytext_insert_embed(NULL, t, 1, &img, &none, 0, NULL));
     pkc_yvalue *delta;
-    CHECK_OK(pkc_ytext_delta(t, &delta));
+    CHECK_OK(pkc_ytext_to_delta(t, &delta));
     CHECK_STR(vjson(delta), "[{\"insert\":\">\"},{\"insert\":{\"image\":\"x.png\"}},"
                             "{\"insert\":\"hello!\",\"attributes\":{\"bold\":true}},"
                             "{\"insert\":\" world\"}]");
     pkc_yvalue_free(delta);
     CHECK_STR(tstr(t), ">hello! world"); /* embeds left out */
-    CHECK_EQ(pkc_ytype_length(t), 14);
+    CHECK_EQ(pkc_ytype_get_length(t), 14);
     /* removing the attribute */
     pkc_yentry unbold = {"bold", 4, {.kind = PKC_YV_NULL}};
     CHECK_OK(pkc_ytext_format(NULL, t, 0, 14, &unbold, 1));
-    CHECK_OK(pkc_ytext_delta(t, &delta));
+    CHECK_OK(pkc_ytext_to_delta(t, &delta));
     CHECK_STR(vjson(delta), "[{\"insert\":\">\"},{\"insert\":{\"image\":\"x.png\"}},"
                             "{\"insert\":\"hello! world\"}]");
     pkc_yvalue_free(delta);
@@ -320,7 +320,7 @@ TEST(crdt, text_apply_delta)
     CHECK_OK(pkc_ytext_apply_delta(NULL, t, &delta));
     yv_clear(&delta);
     pkc_yvalue *out;
-    CHECK_OK(pkc_ytext_delta(t, &out));
+    CHECK_OK(pkc_ytext_to_delta(t, &out));
     CHECK_STR(vjson(out), "[{\"insert\":\"a\"},{\"insert\":\"XY\",\"attributes\":{\"i\":true}},"
                           "{\"insert\":\"d\",\"attributes\":{\"u\":1}},{\"insert\":\"ef\"}]");
     pkc_yvalue_free(out);
@@ -345,15 +345,15 @@ TEST(crdt, xml_elements_attributes_text)
     CHECK_OK(pkc_ytext_insert(NULL, t, 2, "c", 1, &it, 1));
     char *s;
     size_t n;
-    CHECK_OK(pkc_yxml_string(f, &s, &n));
+    CHECK_OK(pkc_yxml_to_string(f, &s, &n));
     CHECK_STR(s, "<p class=\"c\">a<bold>b</bold><i x=\"1\">c</i></p>");
     free(s);
-    CHECK_STR(pkc_yxml_name(p), "p");
-    CHECK(pkc_ytype_parent(t) == p && pkc_ytype_parent(p) == f && pkc_ytype_parent(f) == NULL);
+    CHECK_STR(pkc_yxml_get_name(p), "p");
+    CHECK(pkc_ytype_get_parent(t) == p && pkc_ytype_get_parent(p) == f && pkc_ytype_get_parent(f) == NULL);
     pkc_ytype *child;
-    CHECK_OK(pkc_yxml_child(f, 0, &child));
+    CHECK_OK(pkc_yxml_get_child(f, 0, &child));
     CHECK(child == p);
-    CHECK_ERR(pkc_yxml_child(f, 1, &child), PKC_ERR_RANGE);
+    CHECK_ERR(pkc_yxml_get_child(f, 1, &child), PKC_ERR_RANGE);
     CHECK_OK(pkc_yxml_get_attribute(p, "class", &s));
     CHECK_STR(s, "c");
     free(s);
@@ -368,7 +368,7 @@ TEST(crdt, nested_types_and_deleted_handles)
     pkc_ytype *m = root(d, "m", PKC_YMAP), *inner, *list;
     pkc_yvalue tv = typev(PKC_YMAP);
     CHECK_OK(pkc_ymap_set(NULL, m, "inner", &tv, &inner));
-    CHECK_EQ(pkc_ytype_kind_of(inner), PKC_YMAP);
+    CHECK_EQ(pkc_ytype_get_kind(inner), PKC_YMAP);
     tv = typev(PKC_YARRAY);
     CHECK_OK(pkc_ymap_set(NULL, inner, "list", &tv, &list));
     pkc_yvalue one = num(1);
@@ -381,7 +381,7 @@ TEST(crdt, nested_types_and_deleted_handles)
     /* deleting the entry deletes the types below it; their handles stay
      * valid and refuse changes */
     CHECK_OK(pkc_ymap_delete(NULL, m, "inner"));
-    CHECK(pkc_ytype_deleted(inner) && pkc_ytype_deleted(list));
+    CHECK(pkc_ytype_is_deleted(inner) && pkc_ytype_is_deleted(list));
     CHECK_ERR(pkc_yarray_push(NULL, list, &one, 1, NULL), PKC_ERR_YTYPE_DELETED);
     CHECK_ERR(pkc_ymap_set(NULL, inner, "x", &one, NULL), PKC_ERR_YTYPE_DELETED);
     CHECK_STR(tjson(m), "{}");
@@ -408,7 +408,7 @@ TEST(crdt, root_kinds)
     CHECK_OK(pkc_ydoc_apply_update(e, up, n, NULL));
     free(up);
     CHECK_OK(pkc_ydoc_get(e, "r", PKC_YUNDEFINED, &u));
-    CHECK_EQ(pkc_ytype_kind_of(u), PKC_YUNDEFINED);
+    CHECK_EQ(pkc_ytype_get_kind(u), PKC_YUNDEFINED);
     CHECK_OK(pkc_ydoc_get(e, "r", PKC_YMAP, &u));
     CHECK_STR(tjson(u), "{\"k\":5}");
     pkc_ydoc_free(d);
@@ -429,7 +429,7 @@ TEST(crdt, two_documents_converge_through_updates)
     CHECK_STR(tstr(ta), "aef");
     CHECK_STR(tstr(tb), "aef");
     CHECK(same_state(a, b));
-    CHECK_EQ(pkc_ydoc_pending(a), 0);
+    CHECK_EQ(pkc_ydoc_has_pending(a), 0);
     pkc_ydoc_free(a);
     pkc_ydoc_free(b);
 }
@@ -443,8 +443,8 @@ TEST(crdt, concurrent_edits_and_diff_against_state_vector)
     /* each sends what the other lacks */
     uint8_t *sva, *svb, *ua, *ub;
     size_t sva_n, svb_n, ua_n, ub_n;
-    CHECK_OK(pkc_ydoc_state_vector(a, &sva, &sva_n));
-    CHECK_OK(pkc_ydoc_state_vector(b, &svb, &svb_n));
+    CHECK_OK(pkc_ydoc_encode_state_vector(a, &sva, &sva_n));
+    CHECK_OK(pkc_ydoc_encode_state_vector(b, &svb, &svb_n));
     CHECK_OK(pkc_ydoc_encode_state(a, svb, svb_n, &ua, &ua_n));
     CHECK_OK(pkc_ydoc_encode_state(b, sva, sva_n, &ub, &ub_n));
     CHECK_OK(pkc_ydoc_apply_update(b, ua, ua_n, NULL));
@@ -456,7 +456,7 @@ TEST(crdt, concurrent_edits_and_diff_against_state_vector)
     uint8_t *none;
     size_t none_n;
     free(svb);
-    CHECK_OK(pkc_ydoc_state_vector(b, &svb, &svb_n));
+    CHECK_OK(pkc_ydoc_encode_state_vector(b, &svb, &svb_n));
     CHECK_OK(pkc_ydoc_encode_state(a, svb, svb_n, &none, &none_n));
     CHECK_EQ(none_n, 2); /* no structs, no deletes */
     free(none);
@@ -504,15 +504,15 @@ TEST(crdt, missing_dependencies_wait_as_pending)
     size_t n1, n2, svn;
     CHECK_OK(pkc_ytext_insert(NULL, ta, 0, "abc", 3, NULL, 0));
     CHECK_OK(pkc_ydoc_encode_state(a, NULL, 0, &u1, &n1));
-    CHECK_OK(pkc_ydoc_state_vector(a, &sv, &svn));
+    CHECK_OK(pkc_ydoc_encode_state_vector(a, &sv, &svn));
     CHECK_OK(pkc_ytext_insert(NULL, ta, 1, "X", 1, NULL, 0));
     CHECK_OK(pkc_ytext_delete(NULL, ta, 0, 1));
     CHECK_OK(pkc_ydoc_encode_state(a, sv, svn, &u2, &n2));
     CHECK_OK(pkc_ydoc_apply_update(b, u2, n2, NULL));
-    CHECK_EQ(pkc_ydoc_pending(b), 1);
+    CHECK_EQ(pkc_ydoc_has_pending(b), 1);
     CHECK_STR(tstr(root(b, "t", PKC_YTEXT)), "");
     CHECK_OK(pkc_ydoc_apply_update(b, u1, n1, NULL));
-    CHECK_EQ(pkc_ydoc_pending(b), 0);
+    CHECK_EQ(pkc_ydoc_has_pending(b), 0);
     CHECK_STR(tstr(root(b, "t", PKC_YTEXT)), "Xbc");
     free(u1);
     free(u2);
@@ -531,13 +531,13 @@ TEST(crdt, client_id_collision_takes_a_new_id)
     CHECK_OK(pkc_ydoc_apply_update(b, u, n, NULL));
     free(u);
     /* b received changes under its own id from elsewhere: it moves away */
-    CHECK(pkc_ydoc_client_id(b) != 7);
+    CHECK(pkc_ydoc_get_client_id(b) != 7);
     CHECK_OK(pkc_ytext_insert(NULL, root(b, "t", PKC_YTEXT), 1, "b", 1, NULL, 0));
     CHECK_OK(pkc_ydoc_encode_state(b, NULL, 0, &u, &n));
     CHECK_OK(pkc_ydoc_apply_update(a, u, n, NULL));
     free(u);
     CHECK_STR(tstr(root(a, "t", PKC_YTEXT)), "ab");
-    CHECK_EQ(pkc_ydoc_client_id(a), 7);
+    CHECK_EQ(pkc_ydoc_get_client_id(a), 7);
     pkc_ydoc_free(a);
     pkc_ydoc_free(b);
 }
@@ -561,7 +561,7 @@ TEST(crdt, transactions_origin_and_one_update_each)
     pkc_ytxn *txn, *txn2;
     CHECK_OK(pkc_ydoc_transact(d, origin, &txn));
     CHECK_ERR(pkc_ydoc_transact(d, origin, &txn2), PKC_ERR_STATE);
-    CHECK(pkc_ytxn_origin(txn) == origin && pkc_ytxn_is_local(txn));
+    CHECK(pkc_ytxn_get_origin(txn) == origin && pkc_ytxn_is_local(txn));
     pkc_yvalue v = num(1);
     CHECK_OK(pkc_ymap_set(txn, m, "a", &v, NULL));
     CHECK_OK(pkc_ymap_set(txn, m, "b", &v, NULL));
@@ -594,7 +594,7 @@ TEST(crdt, functions_on_encoded_updates)
     CHECK_OK(pkc_yupdate_v2_to_v1(v2, n2, &out, &on));
     CHECK(on == n1 && memcmp(out, v1, n1) == 0);
     free(out);
-    CHECK_OK(pkc_yupdate_state_vector(v1, n1, &out, &on));
+    CHECK_OK(pkc_yupdate_encode_state_vector(v1, n1, &out, &on));
     CHECK(on == svn && memcmp(out, sv, svn) == 0);
     free(out);
     CHECK_OK(pkc_yupdate_diff(v1, n1, sv, svn, &out, &on));
@@ -643,10 +643,10 @@ static void log_deep(void *ud, pkc_ytxn *txn, const pkc_yevent *const *evs, size
     for (size_t i = 0; i < n; i++) {
         char line[1024];
         char path[256];
-        snprintf(path, sizeof path, "%s", vjson(pkc_yevent_path(evs[i])));
+        snprintf(path, sizeof path, "%s", vjson(pkc_yevent_get_path(evs[i])));
         char keys[512];
-        snprintf(keys, sizeof keys, "%s", vjson(pkc_yevent_keys(evs[i])));
-        snprintf(line, sizeof line, "%s %s %s\n", path, keys, vjson(pkc_yevent_delta(evs[i])));
+        snprintf(keys, sizeof keys, "%s", vjson(pkc_yevent_get_keys(evs[i])));
+        snprintf(line, sizeof line, "%s %s %s\n", path, keys, vjson(pkc_yevent_get_delta(evs[i])));
         strncat(event_log, line, sizeof event_log - strlen(event_log) - 1);
     }
 }
@@ -697,7 +697,7 @@ static void on_array(void *ud, pkc_ytxn *txn, const pkc_yevent *ev)
     reentry *r = ud;
     r->calls++;
     /* an observer may change the document: that runs after this transaction */
-    if (pkc_yevent_target(ev) != r->log) {
+    if (pkc_yevent_get_target(ev) != r->log) {
         pkc_yvalue v = str("seen");
         if (pkc_yarray_push(NULL, r->log, &v, 1, NULL) != 0)
             abort();
@@ -791,7 +791,7 @@ TEST(crdt, relative_positions_follow_edits)
     CHECK_OK(pkc_yrelpos_to_index(d, rp, rn, &at, &index));
     CHECK_EQ(index, 3);
     CHECK_OK(pkc_yrelpos_to_index(d, rpend, rendn, &at, &index));
-    CHECK_EQ(index, pkc_ytype_length(t));
+    CHECK_EQ(index, pkc_ytype_get_length(t));
     /* in another document the same bytes mean the same place */
     pkc_ydoc *e = doc_new(2, 1);
     uint8_t *u;
@@ -819,7 +819,7 @@ TEST(crdt, snapshots_restore_the_past)
     CHECK_OK(pkc_ytext_insert(NULL, t, 0, "first", 5, NULL, 0));
     uint8_t *snap;
     size_t sn;
-    CHECK_OK(pkc_ydoc_snapshot(d, &snap, &sn));
+    CHECK_OK(pkc_ydoc_encode_snapshot(d, &snap, &sn));
     CHECK_OK(pkc_ytext_delete(NULL, t, 0, 5));
     CHECK_OK(pkc_ytext_insert(NULL, t, 0, "second", 6, NULL, 0));
     pkc_ydoc *past;
@@ -854,22 +854,22 @@ TEST(crdt, text_delta_at_snapshots)
     CHECK_OK(pkc_ytext_insert(NULL, t, 0, "abcd", 4, NULL, 0));
     uint8_t *s1, *s2;
     size_t n1, n2;
-    CHECK_OK(pkc_ydoc_snapshot(d, &s1, &n1));
+    CHECK_OK(pkc_ydoc_encode_snapshot(d, &s1, &n1));
     CHECK_OK(pkc_ytext_insert(NULL, t, 1, "x", 1, NULL, 0));
     CHECK_OK(pkc_ytext_delete(NULL, t, 2, 1));
-    CHECK_OK(pkc_ydoc_snapshot(d, &s2, &n2));
+    CHECK_OK(pkc_ydoc_encode_snapshot(d, &s2, &n2));
     CHECK_OK(pkc_ytext_delete(NULL, t, 2, 2));
     pkc_yvalue *v = NULL;
-    CHECK_STR(djson(pkc_ytext_delta_at(t, s1, n1, NULL, 0, &v), &v), "[{\"insert\":\"abcd\"}]");
-    CHECK_STR(djson(pkc_ytext_delta_at(t, s2, n2, NULL, 0, &v), &v), "[{\"insert\":\"axcd\"}]");
-    CHECK_STR(djson(pkc_ytext_delta_at(t, s2, n2, s1, n1, &v), &v),
+    CHECK_STR(djson(pkc_ytext_to_delta_at(t, s1, n1, NULL, 0, &v), &v), "[{\"insert\":\"abcd\"}]");
+    CHECK_STR(djson(pkc_ytext_to_delta_at(t, s2, n2, NULL, 0, &v), &v), "[{\"insert\":\"axcd\"}]");
+    CHECK_STR(djson(pkc_ytext_to_delta_at(t, s2, n2, s1, n1, &v), &v),
               "[{\"insert\":\"a\"},{\"insert\":\"x\",\"attributes\":{\"ychange\":{\"type\":\"added\"}}},"
               "{\"insert\":\"b\",\"attributes\":{\"ychange\":{\"type\":\"removed\"}}},{\"insert\":\"cd\"}]");
     /* no snapshot: now, and what was deleted since prev is plain text */
-    CHECK_STR(djson(pkc_ytext_delta_at(t, NULL, 0, s1, n1, &v), &v),
+    CHECK_STR(djson(pkc_ytext_to_delta_at(t, NULL, 0, s1, n1, &v), &v),
               "[{\"insert\":\"a\"},{\"insert\":\"x\",\"attributes\":{\"ychange\":{\"type\":\"added\"}}},"
               "{\"insert\":\"bcd\"}]");
-    /* neither: the same as pkc_ytext_delta */
+    /* neither: the same as pkc_ytext_to_delta */
     pkc_yentry bold = {"bold", 4, boolv(1)};
     CHECK_OK(pkc_ytext_format(NULL, t, 0, 1, &bold, 1));
     pkc_yvalue img = {.kind = PKC_YV_OBJECT};
@@ -878,13 +878,13 @@ TEST(crdt, text_delta_at_snapshots)
     img.u.object.len = 1;
     CHECK_OK(pkc_ytext_insert_embed(NULL, t, 1, &img, NULL, 0, NULL));
     pkc_yvalue *plain;
-    CHECK_OK(pkc_ytext_delta(t, &plain));
+    CHECK_OK(pkc_ytext_to_delta(t, &plain));
     char want[256];
     snprintf(want, sizeof want, "%s", vjson(plain));
     pkc_yvalue_free(plain);
     CHECK_STR(want, "[{\"insert\":\"a\",\"attributes\":{\"bold\":true}},"
                     "{\"insert\":{\"image\":\"x.png\"}},{\"insert\":\"x\"}]");
-    CHECK_STR(djson(pkc_ytext_delta_at(t, NULL, 0, NULL, 0, &v), &v), want);
+    CHECK_STR(djson(pkc_ytext_to_delta_at(t, NULL, 0, NULL, 0, &v), &v), want);
     free(s1);
     free(s2);
     pkc_ydoc_free(d);
@@ -898,7 +898,7 @@ TEST(crdt, text_delta_at_malformed_snapshots_change_nothing)
     CHECK_OK(pkc_ytext_delete(NULL, t, 1, 2));
     uint8_t *s, *before, *after;
     size_t sn, bn, an;
-    CHECK_OK(pkc_ydoc_snapshot(d, &s, &sn));
+    CHECK_OK(pkc_ydoc_encode_snapshot(d, &s, &sn));
     CHECK_OK(pkc_ydoc_encode_state(d, NULL, 0, &before, &bn));
     uint8_t bad[64];
     CHECK(sn + 1 <= sizeof bad);
@@ -919,11 +919,11 @@ TEST(crdt, text_delta_at_malformed_snapshots_change_nothing)
     pkc_yvalue sentinel;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         pkc_yvalue *v = &sentinel;
-        CHECK_ERR(pkc_ytext_delta_at(t, cases[i].p, cases[i].n, NULL, 0, &v), PKC_ERR_MALFORMED);
+        CHECK_ERR(pkc_ytext_to_delta_at(t, cases[i].p, cases[i].n, NULL, 0, &v), PKC_ERR_MALFORMED);
         CHECK(v == &sentinel);
-        CHECK_ERR(pkc_ytext_delta_at(t, s, sn, cases[i].p, cases[i].n, &v), PKC_ERR_MALFORMED);
+        CHECK_ERR(pkc_ytext_to_delta_at(t, s, sn, cases[i].p, cases[i].n, &v), PKC_ERR_MALFORMED);
         CHECK(v == &sentinel);
-        CHECK_ERR(pkc_ytext_delta_at(t, NULL, 0, cases[i].p, cases[i].n, &v), PKC_ERR_MALFORMED);
+        CHECK_ERR(pkc_ytext_to_delta_at(t, NULL, 0, cases[i].p, cases[i].n, &v), PKC_ERR_MALFORMED);
         CHECK(v == &sentinel);
     }
     CHECK_OK(pkc_ydoc_encode_state(d, NULL, 0, &after, &an));
@@ -932,7 +932,7 @@ TEST(crdt, text_delta_at_malformed_snapshots_change_nothing)
     CHECK_STR(tstr(t), "hlo");
     /* the good snapshot still reads */
     pkc_yvalue *v = NULL;
-    CHECK_STR(djson(pkc_ytext_delta_at(t, s, sn, NULL, 0, &v), &v), "[{\"insert\":\"hlo\"}]");
+    CHECK_STR(djson(pkc_ytext_to_delta_at(t, s, sn, NULL, 0, &v), &v), "[{\"insert\":\"hlo\"}]");
     free(s);
     free(before);
     free(after);
@@ -963,18 +963,18 @@ TEST(crdt, text_delta_at_ychange_callback)
     pkc_ytype *t = root(d, "t", PKC_YTEXT);
     uint8_t *s0;
     size_t n0;
-    CHECK_OK(pkc_ydoc_snapshot(d, &s0, &n0));
+    CHECK_OK(pkc_ydoc_encode_snapshot(d, &s0, &n0));
     CHECK_OK(pkc_ytext_insert(NULL, t, 0, "ab", 2, NULL, 0));
     pkc_yentry bold = {"bold", 4, boolv(1)};
     CHECK_OK(pkc_ytext_format(NULL, t, 1, 1, &bold, 1));
     pkc_yvalue *v = NULL;
     ych_calls = 0;
-    CHECK_STR(djson(pkc_ytext_delta_at_cb(t, NULL, 0, s0, n0, ych_user, NULL, &v), &v),
+    CHECK_STR(djson(pkc_ytext_to_delta_at_cb(t, NULL, 0, s0, n0, ych_user, NULL, &v), &v),
               "[{\"insert\":\"a\",\"attributes\":{\"ychange\":{\"user\":2,\"type\":\"added\"}}},"
               "{\"insert\":\"b\",\"attributes\":{\"ychange\":{\"user\":2,\"type\":\"added\"},\"bold\":true}}]");
     CHECK_EQ(ych_calls, 1);
     /* without a callback: {type}, and every piece an op of its own */
-    CHECK_STR(djson(pkc_ytext_delta_at_cb(t, NULL, 0, s0, n0, NULL, NULL, &v), &v),
+    CHECK_STR(djson(pkc_ytext_to_delta_at_cb(t, NULL, 0, s0, n0, NULL, NULL, &v), &v),
               "[{\"insert\":\"a\",\"attributes\":{\"ychange\":{\"type\":\"added\"}}},"
               "{\"insert\":\"b\",\"attributes\":{\"ychange\":{\"type\":\"added\"},\"bold\":true}}]");
     free(s0);

@@ -27,7 +27,7 @@ TEST(crypto, ed25519_rfc8032)
           want, 64);
     pkc_identity *id;
     CHECK_OK(pkc_identity_from_seed(seed, &id));
-    CHECK_MEM(pkc_identity_public_key(id), pk, 32);
+    CHECK_MEM(pkc_identity_get_public_key(id), pk, 32);
     const uint8_t msg[1] = {0x72};
     pkc_identity_sign(id, msg, 1, sig);
     CHECK_MEM(sig, want, 64);
@@ -227,12 +227,12 @@ TEST(crypto, identity_dh_key_is_derived_from_the_seed)
     pkc_identity *a, *b;
     CHECK_OK(pkc_identity_from_seed(seed, &a));
     CHECK_OK(pkc_identity_from_seed(seed, &b));
-    CHECK_MEM(pkc_identity_dh_public_key(a), pkc_identity_dh_public_key(b), 32);
-    CHECK(memcmp(pkc_identity_dh_public_key(a), pkc_identity_public_key(a), 32) != 0);
+    CHECK_MEM(pkc_identity_get_dh_public_key(a), pkc_identity_get_dh_public_key(b), 32);
+    CHECK(memcmp(pkc_identity_get_dh_public_key(a), pkc_identity_get_public_key(a), 32) != 0);
     uint8_t sk[32], pk[32];
     pkc_kdf(sk, seed, 32, "pkc-x25519-v1", NULL, 0);
     pkc_crypto_x25519_base(pk, sk);
-    CHECK_MEM(pk, pkc_identity_dh_public_key(a), 32);
+    CHECK_MEM(pk, pkc_identity_get_dh_public_key(a), 32);
     pkc_identity_free(a);
     pkc_identity_free(b);
 }
@@ -253,7 +253,7 @@ TEST(crypto, export_import_clear)
     CHECK(strstr(text, "\nkdf none\nsecret ") != NULL);
     CHECK_EQ(pkc_identity_export_encrypted(text, strlen(text)), 0);
     CHECK_OK(pkc_identity_import(text, strlen(text), NULL, &back));
-    CHECK_STR(pkc_identity_peer_id(back), pkc_identity_peer_id(id));
+    CHECK_STR(pkc_identity_get_peer_id(back), pkc_identity_get_peer_id(id));
     pkc_identity_free(back);
     /* A passphrase given for a clear export is not needed, and harmless. */
     CHECK_OK(pkc_identity_import(text, strlen(text), "x", &back));
@@ -287,7 +287,7 @@ TEST(crypto, export_import_with_passphrase)
     CHECK(strstr(pkc_errmsg(), "passphrase is needed") != NULL);
     CHECK_ERR(pkc_identity_import(text, strlen(text), "wrong horse", &back), PKC_ERR_DECRYPT);
     CHECK_OK(pkc_identity_import(text, strlen(text), "correct horse", &back));
-    CHECK_STR(pkc_identity_peer_id(back), pkc_identity_peer_id(id));
+    CHECK_STR(pkc_identity_get_peer_id(back), pkc_identity_get_peer_id(id));
     pkc_identity_free(back);
     /* A fresh salt each time: two exports differ. */
     CHECK_OK(pkc_identity_export(id, "correct horse", &fast, &rng.rng, &text2));
@@ -316,7 +316,7 @@ TEST(crypto, import_accepts_identity_files_and_rejects_junk)
                                "seed nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A\n";
     pkc_identity *id;
     CHECK_OK(pkc_identity_import(file, sizeof file - 1, NULL, &id));
-    CHECK_STR(pkc_identity_peer_id(id), "pkc1fznlf7n7udnaswfc64eegy2n3573efzvufjxaq");
+    CHECK_STR(pkc_identity_get_peer_id(id), "pkc1fznlf7n7udnaswfc64eegy2n3573efzvufjxaq");
     pkc_identity_free(id);
     static const char *junk[] = {
         "",

@@ -34,8 +34,8 @@ TEST(identity, matches_independent_vectors)
         const char *want = json_string_value(json_object_get(v, "peer_id"));
         pkc_identity *id;
         CHECK_OK(pkc_identity_from_seed(seed, &id));
-        CHECK_MEM(pkc_identity_public_key(id), pk, 32);
-        CHECK_STR(pkc_identity_peer_id(id), want);
+        CHECK_MEM(pkc_identity_get_public_key(id), pk, 32);
+        CHECK_STR(pkc_identity_get_peer_id(id), want);
         CHECK_EQ(strlen(want), PKC_PEER_ID_LEN);
         CHECK_OK(pkc_peer_id_parse(want, parsed));
         CHECK_MEM(parsed, hash, 20);
@@ -54,8 +54,8 @@ TEST(identity, generate_uses_the_given_rng)
     CHECK_OK(pkc_identity_generate(&a.rng, &x));
     CHECK_OK(pkc_identity_generate(&b.rng, &y));
     CHECK_OK(pkc_identity_generate(&a.rng, &z));
-    CHECK_STR(pkc_identity_peer_id(x), pkc_identity_peer_id(y));
-    CHECK(strcmp(pkc_identity_peer_id(x), pkc_identity_peer_id(z)) != 0);
+    CHECK_STR(pkc_identity_get_peer_id(x), pkc_identity_get_peer_id(y));
+    CHECK(strcmp(pkc_identity_get_peer_id(x), pkc_identity_get_peer_id(z)) != 0);
     pkc_identity_free(x);
     pkc_identity_free(y);
     pkc_identity_free(z);

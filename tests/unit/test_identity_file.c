@@ -48,8 +48,8 @@ TEST(identity_file, created_once_private_and_reloaded)
     CHECK_EQ(st.st_mode & 0777, 0700);
     CHECK_OK(pkc_identity_load_or_create(dir, pkc_rng_system(), &again, &created));
     CHECK_EQ(created, 0);
-    CHECK_STR(pkc_identity_peer_id(id), pkc_identity_peer_id(again));
-    CHECK_MEM(pkc_identity_public_key(id), pkc_identity_public_key(again), 32);
+    CHECK_STR(pkc_identity_get_peer_id(id), pkc_identity_get_peer_id(again));
+    CHECK_MEM(pkc_identity_get_public_key(id), pkc_identity_get_public_key(again), 32);
     pkc_identity_free(id);
     pkc_identity_free(again);
 }
@@ -69,7 +69,7 @@ TEST(identity_file, format_is_exactly_as_documented)
     CHECK_MEM(out, want, n);
     pkc_identity *back;
     CHECK_OK(pkc_identity_file_parse(out, n, &back));
-    CHECK_STR(pkc_identity_peer_id(back), pkc_identity_peer_id(id));
+    CHECK_STR(pkc_identity_get_peer_id(back), pkc_identity_get_peer_id(id));
     pkc_identity_free(back);
     pkc_identity_free(id);
 }
@@ -146,7 +146,7 @@ TEST(identity_file, save_never_overwrites)
     CHECK_OK(pkc_identity_save(a, file));
     CHECK_ERR(pkc_identity_save(b, file), PKC_ERR_EXISTS);
     CHECK_OK(pkc_identity_load(file, &back));
-    CHECK_STR(pkc_identity_peer_id(back), pkc_identity_peer_id(a));
+    CHECK_STR(pkc_identity_get_peer_id(back), pkc_identity_get_peer_id(a));
     /* No temporary files are left behind. */
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -181,7 +181,7 @@ TEST(identity_file, concurrent_first_use_agrees_on_one_identity)
                 pkc_identity *id;
                 if (pkc_identity_load_or_create(dir, pkc_rng_system(), &id, NULL) != 0)
                     _exit(2);
-                if (write(result[1], pkc_identity_peer_id(id), PKC_PEER_ID_LEN) !=
+                if (write(result[1], pkc_identity_get_peer_id(id), PKC_PEER_ID_LEN) !=
                     PKC_PEER_ID_LEN)
                     _exit(4);
                 _exit(0);

@@ -172,15 +172,15 @@ TEST(mesh, malformed_input_scores_sender_only)
     CHECK_OK(pkc_mesh_peer_connected(f->m, N1, NULL, 0));
     CHECK_OK(pkc_mesh_peer_connected(f->m, N2, NULL, 0));
     double s1, s2;
-    CHECK_OK(pkc_mesh_peer_score(f->m, N1, &s1));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &s1));
     static const uint8_t junk[] = {0x01, 0x00, 0x00};
     CHECK_ERR(pkc_mesh_receive(f->m, N1, junk, sizeof junk), PKC_ERR_TRUNCATED);
     CHECK(strstr(pkc_errmsg(), "mesh message") != NULL);
     CHECK_ERR(pkc_mesh_receive(f->m, N1, (const uint8_t *)"\xff", 1), PKC_ERR_MALFORMED);
     double a1, a2;
-    CHECK_OK(pkc_mesh_peer_score(f->m, N1, &a1));
-    CHECK_OK(pkc_mesh_peer_score(f->m, N2, &a2));
-    CHECK_OK(pkc_mesh_peer_score(f->m, N2, &s2));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &a1));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N2, &a2));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N2, &s2));
     CHECK(a1 < s1 - 30); /* two invalid messages: -10 * 2^2 */
     CHECK(a2 == s2);
     pkc_mesh_stats st;
@@ -248,8 +248,8 @@ TEST(mesh, delivers_once_and_validates)
     CHECK_OK(recv_msg(f, N1, &ign)); /* ignored ids stay ignored */
     CHECK_EQ(f->delivered, 1);
     double s1, s2;
-    CHECK_OK(pkc_mesh_peer_score(f->m, N1, &s1));
-    CHECK_OK(pkc_mesh_peer_score(f->m, N2, &s2));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &s1));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N2, &s2));
     CHECK(s1 < 0 && s2 == 0); /* REJECT counts (P4), IGNORE does not */
     fx_free(f);
 }
@@ -278,18 +278,18 @@ TEST(mesh, ihave_leads_to_graft)
     CHECK_OK(pkc_mesh_tick(f->m));
     CHECK_EQ(count_type(f, NULL, MESH_GRAFT), 0);
     pkc_manual_clock_advance(&f->clk, 1);
-    CHECK(pkc_mesh_next_deadline(f->m) <= f->clk.mono_us);
+    CHECK(pkc_mesh_get_deadline(f->m) <= f->clk.mono_us);
     CHECK_OK(pkc_mesh_tick(f->m));
     CHECK_EQ(count_type(f, NULL, MESH_GRAFT), 1);
     const uint8_t *first = f->out[0].to;
     const uint8_t *other = memcmp(first, N1, 20) == 0 ? N2 : N1;
     double before;
-    CHECK_OK(pkc_mesh_peer_score(f->m, first, &before));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, first, &before));
     pkc_manual_clock_advance(&f->clk, (uint64_t)f->cfg.graft_retry_ms * 1000);
     CHECK_OK(pkc_mesh_tick(f->m));
     CHECK_EQ(count_type(f, other, MESH_GRAFT), 1);
     double after;
-    CHECK_OK(pkc_mesh_peer_score(f->m, first, &after));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, first, &after));
     CHECK(after < before);
     /* The payload arrives: delivered, no more grafts. */
     mesh_msg g = gossip(N3, "lost", "found");
@@ -507,8 +507,8 @@ TEST(mesh, colocation_and_application_score)
     }
     CHECK_OK(pkc_mesh_peer_connected(f->m, N1, (const uint8_t *)"other", 5));
     double same, other;
-    CHECK_OK(pkc_mesh_peer_score(f->m, ids[0], &same));
-    CHECK_OK(pkc_mesh_peer_score(f->m, N1, &other));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, ids[0], &same));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &other));
     /* 4 behind one address, threshold 2: -5 * 2^2 each. */
     CHECK(same <= other - 19.9);
     CHECK_OK(pkc_mesh_set_app_score(f->m, N1, -100));

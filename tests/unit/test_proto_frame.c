@@ -132,12 +132,12 @@ static size_t samples(fixture *fx, uint8_t *out[N_SAMPLES], size_t len[N_SAMPLES
         abort();
     n++;
     mp.room = NULL;
-    mp.to_public_key = pkc_identity_public_key(fx->bob);
+    mp.to_public_key = pkc_identity_get_public_key(fx->bob);
     if (pkc_message_create(fx->alice, &mp, &fx->clock.clock, &fx->rng.rng, &out[n], &len[n],
                            NULL))
         abort();
     n++;
-    mp.to_dh_public_key = pkc_identity_dh_public_key(fx->bob);
+    mp.to_dh_public_key = pkc_identity_get_dh_public_key(fx->bob);
     if (pkc_message_create(fx->alice, &mp, &fx->clock.clock, &fx->rng.rng, &out[n], &len[n],
                            NULL))
         abort();
@@ -217,15 +217,15 @@ TEST(proto_frame, fields_survive_the_trip)
     CHECK_MEM(f.sync.doc.data, "notes", 5);
     CHECK_OK(pkc_frame_decode(enc[7], len[7], PKC_FRAME_SIZE_MAX, &f, &used));
     CHECK_EQ(f.type, PKC_FRAME_ANNOUNCE);
-    CHECK_STR(f.announce.peer_id, pkc_identity_peer_id(fx.alice));
+    CHECK_STR(f.announce.peer_id, pkc_identity_get_peer_id(fx.alice));
     CHECK_EQ(f.announce.n_addresses, 2);
     CHECK_MEM(f.announce.addresses[1].data, "udp:[2001:db8::1]:41000", 23);
-    CHECK_MEM(f.announce.dh_public_key, pkc_identity_dh_public_key(fx.alice), 32);
+    CHECK_MEM(f.announce.dh_public_key, pkc_identity_get_dh_public_key(fx.alice), 32);
     CHECK_EQ(f.announce.capabilities, 3);
     CHECK_OK(pkc_frame_decode(enc[12], len[12], PKC_FRAME_SIZE_MAX, &f, &used));
     CHECK_EQ(f.message.flags, PKC_MSG_DIRECT | PKC_MSG_SEALED);
     CHECK(f.message.ephemeral != NULL && f.message.room_id == NULL);
-    CHECK_MEM(f.message.from, pkc_identity_public_key(fx.alice), 32);
+    CHECK_MEM(f.message.from, pkc_identity_get_public_key(fx.alice), 32);
     CHECK_EQ(f.message.opened, 0);
     free_samples(enc, n);
     fx_free(&fx);
@@ -487,7 +487,7 @@ TEST(proto_frame, room_messages_need_the_room_key)
     /* Mallory, in the room, re-signs Alice's ciphertext as her own: the
      * sender is bound into the encryption, so it no longer decrypts. */
     size_t start = (size_t)(f.message.signed_part.data - enc);
-    memcpy(enc + start + 2, pkc_identity_public_key(fx.carol), 32);
+    memcpy(enc + start + 2, pkc_identity_get_public_key(fx.carol), 32);
     uint8_t sig[64];
     pkc_identity_sign_labeled(fx.carol, PKC_LABEL_DATA, f.message.signed_part.data,
                               f.message.signed_part.len, sig);
@@ -510,8 +510,8 @@ TEST(proto_frame, direct_messages_are_sealed_to_the_recipient)
     pkc_message_params mp;
     memset(&mp, 0, sizeof mp);
     mp.type = PKC_FRAME_DATA;
-    mp.to_public_key = pkc_identity_public_key(fx.bob);
-    mp.to_dh_public_key = pkc_identity_dh_public_key(fx.bob);
+    mp.to_public_key = pkc_identity_get_public_key(fx.bob);
+    mp.to_dh_public_key = pkc_identity_get_dh_public_key(fx.bob);
     mp.payload = text;
     mp.payload_len = sizeof text - 1;
     uint8_t *enc, out[256];
@@ -520,7 +520,7 @@ TEST(proto_frame, direct_messages_are_sealed_to_the_recipient)
     CHECK_OK(make(&fx, fx.alice, &mp, &enc, &len, &f));
     CHECK(memmem(enc, len, text, sizeof text - 1) == NULL);
     uint8_t bob_hash[20];
-    CHECK_OK(pkc_peer_id_parse(pkc_identity_peer_id(fx.bob), bob_hash));
+    CHECK_OK(pkc_peer_id_parse(pkc_identity_get_peer_id(fx.bob), bob_hash));
     CHECK_MEM(f.message.to, bob_hash, 20);
     CHECK_OK(pkc_message_verify(&f.message, f.type, NOW_MS, 600000, 120000));
     /* Carol relays it but cannot read it. */
@@ -543,7 +543,7 @@ TEST(proto_frame, direct_messages_are_sealed_to_the_recipient)
     CHECK_EQ(f3.message.flags, PKC_MSG_DIRECT);
     CHECK_EQ(f3.message.opened, 1);
     /* Inconsistent parameters. */
-    mp.to_dh_public_key = pkc_identity_dh_public_key(fx.bob);
+    mp.to_dh_public_key = pkc_identity_get_dh_public_key(fx.bob);
     pkc_room_key room;
     uint8_t room_secret[32] = {1};
     pkc_room_key_derive(room_secret, &room);
@@ -577,14 +577,14 @@ TEST(proto_frame, signals_are_sealed_and_decode)
     pkc_message_params mp;
     memset(&mp, 0, sizeof mp);
     mp.type = PKC_FRAME_SIGNAL;
-    mp.to_public_key = pkc_identity_public_key(fx.bob);
+    mp.to_public_key = pkc_identity_get_public_key(fx.bob);
     mp.payload = payload;
     mp.payload_len = plen;
     uint8_t *enc;
     pkc_frame f;
     /* A signal must be sealed. */
     CHECK_ERR(make(&fx, fx.alice, &mp, &enc, &len, &f), PKC_ERR_INVALID_ARG);
-    mp.to_dh_public_key = pkc_identity_dh_public_key(fx.bob);
+    mp.to_dh_public_key = pkc_identity_get_dh_public_key(fx.bob);
     CHECK_OK(make(&fx, fx.alice, &mp, &enc, &len, &f));
     CHECK_EQ(f.type, PKC_FRAME_SIGNAL);
     CHECK_OK(pkc_message_verify(&f.message, f.type, NOW_MS, 600000, 120000));

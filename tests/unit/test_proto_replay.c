@@ -41,19 +41,19 @@ TEST(proto_replay, accepts_any_order_once)
         make_id(id, i);
         CHECK_ERR(pkc_replay_check(r, id, ts[i], T0), PKC_ERR_REPLAY);
     }
-    CHECK_EQ(pkc_replay_count(r), 5);
+    CHECK_EQ(pkc_replay_get_count(r), 5);
     /* Outside the window: too old, too far ahead. */
     make_id(id, 100);
     CHECK_ERR(pkc_replay_check(r, id, T0 - 600001, T0), PKC_ERR_STALE);
     CHECK_ERR(pkc_replay_check(r, id, T0 + 120001, T0), PKC_ERR_STALE);
     CHECK_OK(pkc_replay_check(r, id, T0 + 120000, T0));
-    CHECK_EQ(pkc_replay_count(r), 6);
+    CHECK_EQ(pkc_replay_get_count(r), 6);
     /* Time passes: old ids are forgotten, and their messages are stale. */
     make_id(id, 1);
     CHECK_ERR(pkc_replay_check(r, id, T0 - 500000, T0 + 200000), PKC_ERR_STALE);
     make_id(id, 200);
     CHECK_OK(pkc_replay_check(r, id, T0 + 200000, T0 + 200000));
-    CHECK_EQ(pkc_replay_count(r), 5); /* T0 - 500000 and T0 - 599999 went */
+    CHECK_EQ(pkc_replay_get_count(r), 5); /* T0 - 500000 and T0 - 599999 went */
     pkc_replay_free(r);
 }
 
@@ -71,7 +71,7 @@ TEST(proto_replay, a_full_window_shrinks_instead_of_forgetting)
     /* A newer one pushes out the oldest (T0)... */
     make_id(id, 51);
     CHECK_OK(pkc_replay_check(r, id, T0 + 100, T0));
-    CHECK_EQ(pkc_replay_count(r), 4);
+    CHECK_EQ(pkc_replay_get_count(r), 4);
     /* ...whose replay is now refused as stale rather than accepted. */
     make_id(id, 0);
     CHECK_ERR(pkc_replay_check(r, id, T0, T0), PKC_ERR_STALE);
@@ -88,7 +88,7 @@ TEST(proto_replay, a_clock_stepping_back_revives_nothing)
     CHECK_OK(pkc_replay_check(r, id, T0, T0));
     make_id(id, 2);
     CHECK_OK(pkc_replay_check(r, id, T0 + 5000, T0 + 5000)); /* id 1 forgotten */
-    CHECK_EQ(pkc_replay_count(r), 1);
+    CHECK_EQ(pkc_replay_get_count(r), 1);
     /* Our clock jumps back; id 1 is still refused. */
     make_id(id, 1);
     CHECK_ERR(pkc_replay_check(r, id, T0, T0), PKC_ERR_STALE);
@@ -186,7 +186,7 @@ TEST(proto_replay, matches_a_brute_force_model)
                 pkc_replay_free(r);
                 return;
             }
-            CHECK_EQ(pkc_replay_count(r), m.n);
+            CHECK_EQ(pkc_replay_get_count(r), m.n);
             counts[want == 0 ? 0 : want == PKC_ERR_REPLAY ? 1 : 2]++;
         }
         /* The walk exercised every outcome. */

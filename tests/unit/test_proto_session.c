@@ -19,9 +19,9 @@ TEST(proto_session, handshake_authenticates_both_ends)
     pkc_session_get_info(p.b.s, &ib);
     CHECK_EQ(ia.state, PKC_SESSION_ESTABLISHED);
     CHECK_EQ(ib.state, PKC_SESSION_ESTABLISHED);
-    CHECK_STR(ia.peer_id, pkc_identity_peer_id(p.id_b));
-    CHECK_STR(ib.peer_id, pkc_identity_peer_id(p.id_a));
-    CHECK_MEM(ia.peer_public_key, pkc_identity_public_key(p.id_b), 32);
+    CHECK_STR(ia.peer_id, pkc_identity_get_peer_id(p.id_b));
+    CHECK_STR(ib.peer_id, pkc_identity_get_peer_id(p.id_a));
+    CHECK_MEM(ia.peer_public_key, pkc_identity_get_public_key(p.id_b), 32);
     CHECK_MEM(ia.session_id, ib.session_id, 32);
     CHECK_EQ(ia.version, 1);
     CHECK_EQ(ib.version, 1);
@@ -29,7 +29,7 @@ TEST(proto_session, handshake_authenticates_both_ends)
     CHECK_EQ(ib.proof_key, -1);
     /* Four records: HELLO, WELCOME, AUTH, ACCEPT. */
     CHECK_EQ(ia.stats.records_out + ib.stats.records_out, 4);
-    CHECK_EQ(pkc_session_deadline(p.a.s), UINT64_MAX);
+    CHECK_EQ(pkc_session_get_deadline(p.a.s), UINT64_MAX);
     CHECK_EQ(p.a.closed + p.b.closed, 0);
 
     /* Another run with other ephemeral keys gives another session id. */
@@ -234,9 +234,9 @@ TEST(proto_session, substituted_identity_key_is_caught)
     uint8_t seed[32];
     memset(seed, 0x66, sizeof seed);
     CHECK_OK(pkc_identity_from_seed(seed, &mallory));
-    memcpy(mallory_pk, pkc_identity_public_key(mallory), 32);
+    memcpy(mallory_pk, pkc_identity_get_public_key(mallory), 32);
     p.relay = replace_identity;
-    p.relay_user = (void *)pkc_identity_public_key(p.id_b);
+    p.relay_user = (void *)pkc_identity_get_public_key(p.id_b);
     CHECK_OK(ph_start(&p));
     ph_pump(&p);
     CHECK(!p.a.established);
@@ -250,18 +250,18 @@ TEST(proto_session, unexpected_peer_is_refused)
     ph_pair p;
     ph_init(&p, 9);
     uint8_t want[20];
-    CHECK_OK(pkc_peer_id_parse(pkc_identity_peer_id(p.id_a), want)); /* not B */
+    CHECK_OK(pkc_peer_id_parse(pkc_identity_get_peer_id(p.id_a), want)); /* not B */
     p.a.cfg.expected_peer = want;
     CHECK_OK(ph_start(&p));
     ph_pump(&p);
     CHECK(!p.a.established && !p.b.established);
     CHECK_EQ(p.a.end_error, PKC_ERR_MISMATCH);
     CHECK_EQ(p.b.end_reason, PKC_REASON_WRONG_PEER);
-    CHECK(strstr(p.a.end_text, pkc_identity_peer_id(p.id_b)) != NULL);
+    CHECK(strstr(p.a.end_text, pkc_identity_get_peer_id(p.id_b)) != NULL);
     ph_free(&p);
 
     ph_init(&p, 9);
-    CHECK_OK(pkc_peer_id_parse(pkc_identity_peer_id(p.id_b), want));
+    CHECK_OK(pkc_peer_id_parse(pkc_identity_get_peer_id(p.id_b), want));
     p.a.cfg.expected_peer = want;
     CHECK_OK(ph_start(&p));
     ph_pump(&p);
@@ -382,7 +382,7 @@ TEST(proto_session, known_peers_only)
 
     ph_init(&p, 13);
     p.b.cfg.require = PKC_REQUIRE_KNOWN;
-    p.b.known_key = pkc_identity_public_key(p.id_a);
+    p.b.known_key = pkc_identity_get_public_key(p.id_a);
     CHECK_OK(ph_start(&p));
     ph_pump(&p);
     CHECK(p.a.established && p.b.established);
@@ -424,7 +424,7 @@ TEST(proto_session, proof_of_work_is_done_and_checked)
     memcpy(transcript, hello.data, hello.len);
     memcpy(transcript + hello.len, welcome.data, welcome.len);
     pkc_hs_transcript_hash(th, transcript, hello.len + welcome.len);
-    pkc_hs_pow_context(ctx, th, pkc_identity_public_key(p.id_a));
+    pkc_hs_pow_context(ctx, th, pkc_identity_get_public_key(p.id_a));
     CHECK(pkc_pow_value(PKC_POW_LABEL_HANDSHAKE, ctx, sizeof ctx, a.pow_counter) >= 10);
     CHECK_OK(ph_deliver(&p.b, auth.data, auth.len));
     ph_pump(&p);
@@ -500,7 +500,7 @@ static void mi_auth(manual_initiator *m, uint64_t counter, pkc_buf *out)
 {
     pkc_hs_auth a;
     memset(&a, 0, sizeof a);
-    a.identity = m->claim ? m->claim : pkc_identity_public_key(m->id);
+    a.identity = m->claim ? m->claim : pkc_identity_get_public_key(m->id);
     a.pow_counter = counter;
     a.proof_id = m->proof_id;
     a.proof_mac = m->proof_mac;
@@ -542,7 +542,7 @@ static int pow_attempt(ph_pair *p, uint8_t fill, unsigned bits, uint64_t counter
         free(r.data);
         if (rc == 0) {
             uint8_t ctx[64];
-            pkc_hs_pow_context(ctx, m.th_welcome, pkc_identity_public_key(p->id_a));
+            pkc_hs_pow_context(ctx, m.th_welcome, pkc_identity_get_public_key(p->id_a));
             *solved = pkc_pow_solve(PKC_POW_LABEL_HANDSHAKE, ctx, sizeof ctx, bits);
             mi_auth(&m, counter == UINT64_MAX ? *solved : counter, &out);
             ph_deliver(&p->b, out.data, out.len);
@@ -604,7 +604,7 @@ TEST(proto_session, handshake_times_out)
     ph_init(&p, 18);
     p.a.cfg.handshake_timeout_ms = 5000;
     CHECK_OK(ph_start(&p));
-    uint64_t deadline = pkc_session_deadline(p.a.s);
+    uint64_t deadline = pkc_session_get_deadline(p.a.s);
     CHECK_EQ_U64(deadline, p.clock.mono_us + 5000000);
     pkc_manual_clock_advance(&p.clock, 4999999);
     pkc_session_tick(p.a.s);
@@ -614,7 +614,7 @@ TEST(proto_session, handshake_times_out)
     CHECK_EQ(p.a.closed, 1);
     CHECK_EQ(p.a.end_error, PKC_ERR_TIMEOUT);
     CHECK_EQ(pkc_session_get_state(p.a.s), PKC_SESSION_CLOSED);
-    CHECK_EQ(pkc_session_deadline(p.a.s), UINT64_MAX);
+    CHECK_EQ(pkc_session_get_deadline(p.a.s), UINT64_MAX);
     ph_free(&p);
 }
 
@@ -716,7 +716,7 @@ TEST(proto_session, impersonating_an_initiator_needs_its_secret_key)
     manual_initiator m;
     memset(&m, 0, sizeof m);
     m.id = mallory;                              /* signs with her own key */
-    m.claim = pkc_identity_public_key(p.id_a);   /* claims to be A */
+    m.claim = pkc_identity_get_public_key(p.id_a);   /* claims to be A */
     pkc_buf out = PKC_BUF_INIT;
     mi_hello(&m, 0x51, &out);
     CHECK_OK(ph_deliver(&p.b, out.data, out.len));
@@ -773,7 +773,7 @@ TEST(proto_session, impersonating_a_responder_needs_its_secret_key)
         w.fp_initiator = (pkc_bytes){ph_fp_a, 32};
         w.fp_responder = (pkc_bytes){ph_fp_b, 32};
         w.ephemeral = e_pk;
-        w.identity = honest ? pkc_identity_public_key(mallory) : pkc_identity_public_key(p.id_b);
+        w.identity = honest ? pkc_identity_get_public_key(mallory) : pkc_identity_get_public_key(p.id_b);
         pkc_buf out = PKC_BUF_INIT;
         CHECK_OK(pkc_hs_encode_welcome_body(&out, &w));
         uint8_t t[2 * PKC_HS_MAX];
@@ -864,7 +864,7 @@ TEST(proto_session, a_seen_invitation_proof_does_not_admit_another)
         free(r.data);
         uint8_t mac[32];
         if (own) /* control: a proof she computes herself from the secret */
-            pkc_hs_proof_mac(mac, secret, m.th_welcome, pkc_identity_public_key(mallory));
+            pkc_hs_proof_mac(mac, secret, m.th_welcome, pkc_identity_get_public_key(mallory));
         else
             memcpy(mac, seen_mac, 32);
         m.proof_id = seen_id;
@@ -901,7 +901,7 @@ static int misbind_relay(void *user, int from_initiator, ph_record *r)
         mb->tlen += r->len;
     }
     if (from_initiator && r->data[0] == PKC_REC_AUTH) {
-        memcpy(r->data + 1, pkc_identity_public_key(mb->mallory), 32);
+        memcpy(r->data + 1, pkc_identity_get_public_key(mb->mallory), 32);
         size_t body = r->len - 96;
         uint8_t t[3 * PKC_HS_MAX], th[32];
         memcpy(t, mb->transcript, mb->tlen);

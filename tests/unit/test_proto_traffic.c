@@ -47,8 +47,8 @@ TEST(proto_traffic, every_frame_type_is_delivered)
     pkc_message_params mp;
     memset(&mp, 0, sizeof mp);
     mp.type = PKC_FRAME_DATA;
-    mp.to_public_key = pkc_identity_public_key(p.id_b);
-    mp.to_dh_public_key = pkc_identity_dh_public_key(p.id_b);
+    mp.to_public_key = pkc_identity_get_public_key(p.id_b);
+    mp.to_dh_public_key = pkc_identity_get_dh_public_key(p.id_b);
     mp.payload = (const uint8_t *)"secret";
     mp.payload_len = 6;
     CHECK_OK(pkc_message_create(p.id_a, &mp, &p.clock.clock, &p.rng.rng, &msg, &msg_len, NULL));
@@ -313,7 +313,7 @@ TEST(proto_traffic, forged_messages_and_announcements_are_dropped_and_penalised)
     pkc_frame f;
     size_t used;
     CHECK_OK(pkc_frame_decode(m, n, PKC_FRAME_SIZE_MAX, &f, &used));
-    memcpy(m + (f.message.from - m), pkc_identity_public_key(p.id_b), 32);
+    memcpy(m + (f.message.from - m), pkc_identity_get_public_key(p.id_b), 32);
     CHECK_OK(pkc_session_send_encoded(p.a.s, m, n));
     ph_pump(&p);
     CHECK_EQ(p.b.last_rc, PKC_ERR_BAD_SIGNATURE);
@@ -498,8 +498,8 @@ TEST(proto_traffic, room_and_relay_delivery)
     CHECK_OK(pkc_identity_from_seed(carol_seed, &carol));
     memset(&mp, 0, sizeof mp);
     mp.type = PKC_FRAME_DATA;
-    mp.to_public_key = pkc_identity_public_key(carol);
-    mp.to_dh_public_key = pkc_identity_dh_public_key(carol);
+    mp.to_public_key = pkc_identity_get_public_key(carol);
+    mp.to_dh_public_key = pkc_identity_get_dh_public_key(carol);
     mp.payload = (const uint8_t *)"for carol";
     mp.payload_len = 9;
     CHECK_OK(pkc_message_create(p.id_a, &mp, &p.clock.clock, &p.rng.rng, &m2, &n2, NULL));
@@ -601,8 +601,8 @@ TEST(proto_traffic, buffers_grow_with_the_traffic)
         pkc_message_params mp;
         memset(&mp, 0, sizeof mp);
         mp.type = PKC_FRAME_DATA;
-        mp.to_public_key = pkc_identity_public_key(p.id_b);
-        mp.to_dh_public_key = pkc_identity_dh_public_key(p.id_b);
+        mp.to_public_key = pkc_identity_get_public_key(p.id_b);
+        mp.to_dh_public_key = pkc_identity_get_dh_public_key(p.id_b);
         mp.payload = body;
         mp.payload_len = msg_sizes[k];
         uint8_t *msg;

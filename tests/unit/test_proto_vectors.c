@@ -203,7 +203,7 @@ static void check_message(json_t *v, const uint8_t *enc, size_t len, const pkc_f
     CHECK_EQ_U64(m.timestamp_ms, num(v, "timestamp_ms"));
     CHECK_EQ(m.hops, num(v, "hops"));
     CHECK_MEM(m.id, id, 16);
-    CHECK_MEM(m.from, pkc_identity_public_key(from), 32);
+    CHECK_MEM(m.from, pkc_identity_get_public_key(from), 32);
     CHECK_OK(pkc_message_verify(&m, f->type, (int64_t)m.timestamp_ms, 1000, 1000));
     CHECK_OK(pkc_message_open(&m, f->type, to, has_room ? &room : NULL, has_room, out,
                               sizeof out));
@@ -230,9 +230,9 @@ static void check_message(json_t *v, const uint8_t *enc, size_t len, const pkc_f
     mp.payload = plain;
     mp.payload_len = plen;
     if (to) {
-        mp.to_public_key = pkc_identity_public_key(to);
+        mp.to_public_key = pkc_identity_get_public_key(to);
         if (m.flags & PKC_MSG_SEALED)
-            mp.to_dh_public_key = pkc_identity_dh_public_key(to);
+            mp.to_dh_public_key = pkc_identity_get_dh_public_key(to);
     }
     mp.room = has_room ? &room : NULL;
     uint8_t *mine, mine_id[16];
@@ -267,7 +267,7 @@ static void check_announce(json_t *v, const uint8_t *enc, size_t len, const pkc_
     CHECK_OK(pkc_identity_from_seed(seed, &id));
     CHECK_STR(f->announce.peer_id, str(v, "peer_id"));
     CHECK_MEM(f->announce.dh_public_key, dh, 32);
-    CHECK_MEM(pkc_identity_dh_public_key(id), dh, 32);
+    CHECK_MEM(pkc_identity_get_dh_public_key(id), dh, 32);
     CHECK_EQ_U64(f->announce.pow_counter, num(v, "pow_counter"));
     CHECK_OK(pkc_announce_verify(&f->announce, (int64_t)num(v, "timestamp_ms"), 1000, 1000,
                                  (uint32_t)num(v, "pow_bits")));
@@ -365,15 +365,15 @@ TEST(proto_vectors, identity_export)
     pkc_test_unhex(str(v, "dh_public_key"), dh, 32);
     pkc_identity *id, *back;
     CHECK_OK(pkc_identity_from_seed(seed, &id));
-    CHECK_STR(pkc_identity_peer_id(id), str(v, "peer_id"));
-    CHECK_MEM(pkc_identity_dh_public_key(id), dh, 32);
+    CHECK_STR(pkc_identity_get_peer_id(id), str(v, "peer_id"));
+    CHECK_MEM(pkc_identity_get_dh_public_key(id), dh, 32);
     const char *clear = str(v, "clear"), *sealed = str(v, "encrypted");
     const char *pass = str(v, "passphrase");
     CHECK_OK(pkc_identity_import(clear, strlen(clear), NULL, &back));
-    CHECK_STR(pkc_identity_peer_id(back), str(v, "peer_id"));
+    CHECK_STR(pkc_identity_get_peer_id(back), str(v, "peer_id"));
     pkc_identity_free(back);
     CHECK_OK(pkc_identity_import(sealed, strlen(sealed), pass, &back));
-    CHECK_STR(pkc_identity_peer_id(back), str(v, "peer_id"));
+    CHECK_STR(pkc_identity_get_peer_id(back), str(v, "peer_id"));
     pkc_identity_free(back);
     char *mine;
     CHECK_OK(pkc_identity_export(id, NULL, NULL, NULL, &mine));

@@ -117,7 +117,7 @@ static void on_close(pkc_rtc_channel *ch, void *ud)
 {
     side *s = ud;
     if (s->n_closed < MAXCH * 2)
-        s->closed[s->n_closed++] = pkc_rtc_channel_id(ch);
+        s->closed[s->n_closed++] = pkc_rtc_channel_get_id(ch);
     /* Forget the handle: it is freed when this returns. */
     for (size_t i = 0; i < s->n_remote; i++)
         if (s->remote_ch[i] == ch)
@@ -260,11 +260,11 @@ TEST(rtc_loopback, many_channels_both_ways)
     connect_pair(&p, NULL, NULL);
     CHECK_HELPER();
     pkc_rtc_stats st;
-    pkc_rtc_peer_stats(p.a.peer, &st);
+    pkc_rtc_peer_get_stats(p.a.peer, &st);
     CHECK(st.ice_controlling && !st.dtls_client); /* offerer: controlling, DTLS server */
     CHECK(st.local_address[0] && st.remote_address[0]);
-    CHECK(pkc_rtc_peer_remote_fingerprint(p.a.peer) != NULL);
-    CHECK_STR(pkc_rtc_peer_remote_fingerprint(p.a.peer), pkc_rtc_cert_fingerprint(shared_cert()));
+    CHECK(pkc_rtc_peer_get_remote_fingerprint(p.a.peer) != NULL);
+    CHECK_STR(pkc_rtc_peer_get_remote_fingerprint(p.a.peer), pkc_rtc_cert_get_fingerprint(shared_cert()));
     /* 40 channels from each side. */
     for (int i = 0; i < 40; i++) {
         char label[32];
@@ -280,20 +280,20 @@ TEST(rtc_loopback, many_channels_both_ways)
     CHECK(wait_count(p.loop, &p.b.n_remote, 40, 10000));
     /* The DTLS client (b, the answerer) uses even stream ids, a odd ones. */
     for (size_t i = 0; i < 40; i++) {
-        CHECK_EQ(pkc_rtc_channel_id(p.a.opened[i]) % 2, 1);
-        CHECK_EQ(pkc_rtc_channel_id(p.b.opened[i]) % 2, 0);
+        CHECK_EQ(pkc_rtc_channel_get_id(p.a.opened[i]) % 2, 1);
+        CHECK_EQ(pkc_rtc_channel_get_id(p.b.opened[i]) % 2, 0);
     }
     /* A message on each of a's channels arrives on the matching channel. */
     for (size_t i = 0; i < 40; i++) {
         char m[64];
-        int n = snprintf(m, sizeof m, "to %s", pkc_rtc_channel_label(p.a.opened[i]));
+        int n = snprintf(m, sizeof m, "to %s", pkc_rtc_channel_get_label(p.a.opened[i]));
         CHECK_OK(pkc_rtc_channel_send(p.a.opened[i], m, (size_t)n, 0));
     }
     CHECK(wait_count(p.loop, &p.b.n_msgs, 40, 10000));
     for (size_t i = 0; i < 40; i++) {
         msg_rec *m = &p.b.msgs[i];
         char want[64];
-        snprintf(want, sizeof want, "to %s", pkc_rtc_channel_label(m->ch));
+        snprintf(want, sizeof want, "to %s", pkc_rtc_channel_get_label(m->ch));
         CHECK_EQ(m->len, strlen(want));
         CHECK_MEM(m->data, want, m->len);
         CHECK(!m->binary);
@@ -336,13 +336,13 @@ TEST(rtc_loopback, channel_kinds_and_messages)
     /* b read the options out of DCEP. */
     for (size_t i = 0; i < 3; i++) {
         pkc_rtc_channel_options got;
-        pkc_rtc_channel_options_get(p.b.remote_ch[i], &got);
-        const char *l = pkc_rtc_channel_label(p.b.remote_ch[i]);
+        pkc_rtc_channel_get_options(p.b.remote_ch[i], &got);
+        const char *l = pkc_rtc_channel_get_label(p.b.remote_ch[i]);
         if (strcmp(l, "unordered") == 0) {
             CHECK(!got.ordered && got.max_retransmits == -1 && got.max_lifetime_ms == -1);
         } else if (strcmp(l, "rtx0") == 0) {
             CHECK(!got.ordered && got.max_retransmits == 0);
-            CHECK_STR(pkc_rtc_channel_protocol(p.b.remote_ch[i]), "chat");
+            CHECK_STR(pkc_rtc_channel_get_protocol(p.b.remote_ch[i]), "chat");
         } else {
             CHECK_STR(l, "life");
             CHECK(got.ordered && got.max_lifetime_ms == 100);
@@ -447,12 +447,12 @@ TEST(rtc_loopback, close_channel_and_connection)
     CHECK_OK(pkc_rtc_channel_new(p.a.peer, "one", NULL, &c1));
     CHECK_OK(pkc_rtc_channel_new(p.a.peer, "two", NULL, &c2));
     CHECK(wait_count(p.loop, &p.b.n_remote, 2, 10000));
-    int id1 = pkc_rtc_channel_id(c1);
+    int id1 = pkc_rtc_channel_get_id(c1);
     /* Closing a channel: messages already queued are delivered first, then
      * both sides see the close; the other channel keeps working. */
     CHECK_OK(pkc_rtc_channel_send(c1, "last words", 10, 0));
     pkc_rtc_channel_close(c1);
-    CHECK_EQ(pkc_rtc_channel_state_get(c1), PKC_RTC_CHANNEL_CLOSING);
+    CHECK_EQ(pkc_rtc_channel_get_state(c1), PKC_RTC_CHANNEL_CLOSING);
     CHECK_ERR(pkc_rtc_channel_send(c1, "x", 1, 0), PKC_ERR_CLOSED);
     closed_cond ca = {&p.a, id1}, cbc = {&p.b, id1};
     CHECK(wait_until(p.loop, saw_close, &ca, 10000));
@@ -465,14 +465,14 @@ TEST(rtc_loopback, close_channel_and_connection)
     pkc_rtc_channel *c3;
     CHECK_OK(pkc_rtc_channel_new(p.a.peer, "three", NULL, &c3));
     CHECK(wait_count(p.loop, &p.b.n_remote, 3, 10000));
-    CHECK_EQ(pkc_rtc_channel_id(c3), id1);
+    CHECK_EQ(pkc_rtc_channel_get_id(c3), id1);
     /* Closing the connection: the other side sees CLOSED, channels close. */
     size_t closed_before = p.b.n_closed;
     pkc_rtc_peer_close(p.a.peer);
     CHECK(wait_until(p.loop, state_is, &p.b, 10000));
     CHECK_EQ(p.b.state, PKC_RTC_CLOSED);
     CHECK(p.b.n_closed >= closed_before + 2);
-    CHECK_EQ(pkc_rtc_peer_state(p.a.peer), PKC_RTC_CLOSED);
+    CHECK_EQ(pkc_rtc_peer_get_state(p.a.peer), PKC_RTC_CLOSED);
     pkc_rtc_channel *c4;
     CHECK_ERR(pkc_rtc_channel_new(p.a.peer, "late", NULL, &c4), PKC_ERR_STATE);
     free_pair(&p);
@@ -497,10 +497,10 @@ TEST(rtc_loopback, back_pressure)
         int rc = pkc_rtc_channel_send(ch, chunk, sizeof chunk, 1);
         if (rc == PKC_ERR_AGAIN) {
             again++;
-            CHECK(pkc_rtc_channel_buffered_amount(ch) + sizeof chunk > ca.max_buffered_amount);
+            CHECK(pkc_rtc_channel_get_buffered_amount(ch) + sizeof chunk > ca.max_buffered_amount);
             int low = p.a.low;
             CHECK(wait_count(p.loop, (size_t *)&p.a.low, (size_t)low + 1, 20000) || p.a.low > low);
-            CHECK(pkc_rtc_channel_buffered_amount(ch) <= 256 * 1024);
+            CHECK(pkc_rtc_channel_get_buffered_amount(ch) <= 256 * 1024);
             continue;
         }
         CHECK_OK(rc);
@@ -612,7 +612,7 @@ TEST(rtc_loopback, ice_restart_keeps_data_flowing)
     CHECK_OK(pkc_rtc_channel_send(ch, "before", 6, 0));
     CHECK(wait_count(p.loop, &p.a.n_msgs, 1, 10000));
     char *old_offer, *offer, *answer;
-    CHECK_OK(pkc_rtc_peer_local_description(p.a.peer, &old_offer));
+    CHECK_OK(pkc_rtc_peer_get_local_description(p.a.peer, &old_offer));
     pkc_rtc_peer_restart_ice(p.a.peer);
     CHECK_OK(pkc_rtc_peer_create_offer(p.a.peer, &offer));
     /* New credentials in the new offer. */
@@ -622,7 +622,7 @@ TEST(rtc_loopback, ice_restart_keeps_data_flowing)
     CHECK_OK(pkc_rtc_channel_send(ch, "during", 6, 0));
     CHECK(wait_count(p.loop, &p.a.n_msgs, 2, 10000));
     char *old_answer;
-    CHECK_OK(pkc_rtc_peer_local_description(p.b.peer, &old_answer));
+    CHECK_OK(pkc_rtc_peer_get_local_description(p.b.peer, &old_answer));
     CHECK_OK(pkc_rtc_peer_set_remote(p.b.peer, PKC_RTC_OFFER, offer));
     CHECK_OK(pkc_rtc_peer_create_answer(p.b.peer, &answer));
     u1 = strstr(old_answer, "a=ice-ufrag:");
@@ -707,7 +707,7 @@ TEST(rtc_loopback, shared_socket)
     pkc_rtc_socket_config sc;
     pkc_rtc_socket_config_default(&sc);
     CHECK_OK(pkc_rtc_socket_new(loop, &sc, &shared));
-    CHECK(pkc_rtc_socket_port(shared) != 0);
+    CHECK(pkc_rtc_socket_get_port(shared) != 0);
     side a[2], b[2];
     memset(a, 0, sizeof a);
     memset(b, 0, sizeof b);
@@ -724,7 +724,7 @@ TEST(rtc_loopback, shared_socket)
         CHECK_OK(pkc_rtc_peer_set_remote(b[i].peer, PKC_RTC_OFFER, offer));
         CHECK_OK(pkc_rtc_peer_create_answer(b[i].peer, &answer));
         char port[16];
-        snprintf(port, sizeof port, " %u typ", pkc_rtc_socket_port(shared));
+        snprintf(port, sizeof port, " %u typ", pkc_rtc_socket_get_port(shared));
         CHECK(strstr(answer, port) != NULL); /* b's candidates carry the shared port */
         CHECK_OK(pkc_rtc_peer_set_remote(a[i].peer, PKC_RTC_ANSWER, answer));
         free(offer);
@@ -734,8 +734,8 @@ TEST(rtc_loopback, shared_socket)
     }
     CHECK(wait_count(loop, &b[0].n_remote, 1, 10000));
     CHECK(wait_count(loop, &b[1].n_remote, 1, 10000));
-    CHECK_STR(pkc_rtc_channel_label(b[0].remote_ch[0]), "first");
-    CHECK_STR(pkc_rtc_channel_label(b[1].remote_ch[0]), "second");
+    CHECK_STR(pkc_rtc_channel_get_label(b[0].remote_ch[0]), "first");
+    CHECK_STR(pkc_rtc_channel_get_label(b[1].remote_ch[0]), "second");
     for (int round = 0; round < 20; round++)
         for (int i = 0; i < 2; i++)
             CHECK_OK(pkc_rtc_channel_send(b[i].remote_ch[0], i ? "to a1" : "to a0", 5, 0));
@@ -795,7 +795,7 @@ TEST(rtc_loopback, lite_listener)
     for (int i = 0; i < 3; i++) {
         CHECK(wait_count(loop, &c[i].n_opened, 1, 10000));
         pkc_rtc_stats st;
-        pkc_rtc_peer_stats(c[i].peer, &st);
+        pkc_rtc_peer_get_stats(c[i].peer, &st);
         CHECK(st.ice_controlling && st.dtls_client);
         char m[16];
         int n = snprintf(m, sizeof m, "client %d", i);
@@ -811,11 +811,11 @@ TEST(rtc_loopback, lite_listener)
     CHECK_EQ(l.incoming, 3);
     for (int i = 0; i < 3; i++) {
         pkc_rtc_stats st;
-        pkc_rtc_peer_stats(l.incoming_peers[i], &st);
+        pkc_rtc_peer_get_stats(l.incoming_peers[i], &st);
         CHECK(st.ice_lite && !st.ice_controlling && !st.dtls_client);
         /* The listener pinned nothing: it reports what the client showed. */
-        CHECK_STR(pkc_rtc_peer_remote_fingerprint(l.incoming_peers[i]),
-                  pkc_rtc_cert_fingerprint(client_cert));
+        CHECK_STR(pkc_rtc_peer_get_remote_fingerprint(l.incoming_peers[i]),
+                  pkc_rtc_cert_get_fingerprint(client_cert));
     }
     for (int i = 0; i < 3; i++) {
         pkc_rtc_peer_free(c[i].peer);
@@ -845,7 +845,7 @@ TEST(rtc_loopback, bad_descriptions)
     char *offer, *answer, *x;
     CHECK_ERR(pkc_rtc_peer_set_remote(a.peer, PKC_RTC_ANSWER, "v=0\r\n"), PKC_ERR_STATE);
     CHECK_ERR(pkc_rtc_peer_create_answer(a.peer, &x), PKC_ERR_STATE);
-    CHECK_ERR(pkc_rtc_peer_local_description(a.peer, &x), PKC_ERR_STATE);
+    CHECK_ERR(pkc_rtc_peer_get_local_description(a.peer, &x), PKC_ERR_STATE);
     CHECK_OK(pkc_rtc_peer_create_offer(a.peer, &offer));
     /* Garbage and a description without fingerprint: errors, nothing changes. */
     CHECK_ERR(pkc_rtc_peer_set_remote(b.peer, PKC_RTC_OFFER, "hello"), PKC_ERR_SDP);
@@ -855,7 +855,7 @@ TEST(rtc_loopback, bad_descriptions)
     fp[2] = 'X';
     CHECK_ERR(pkc_rtc_peer_set_remote(b.peer, PKC_RTC_OFFER, nofp), PKC_ERR_SDP);
     CHECK(strstr(pkc_errmsg(), "no a=fingerprint") != NULL);
-    CHECK_EQ(pkc_rtc_peer_state(b.peer), PKC_RTC_NEW);
+    CHECK_EQ(pkc_rtc_peer_get_state(b.peer), PKC_RTC_NEW);
     /* An offer cannot be applied as an answer to b's own offer if it says
      * actpass. */
     char *boffer;
@@ -960,7 +960,7 @@ TEST(rtc_loopback, hostile_datagrams)
     CHECK(wait_count(p.loop, &p.a.n_opened, 1, 10000));
     /* b's port and credentials, from its description. */
     char *desc;
-    CHECK_OK(pkc_rtc_peer_local_description(p.b.peer, &desc));
+    CHECK_OK(pkc_rtc_peer_get_local_description(p.b.peer, &desc));
     pkc_sdp *d = malloc(sizeof *d);
     CHECK_OK(pkc_sdp_parse(desc, strlen(desc), d));
     uint16_t port = 0;
