@@ -189,7 +189,7 @@ static void open_channels(app *a)
     }
 }
 
-static void on_state(pkc_rtc_peer *peer, pkc_rtc_state st, void *ud)
+static void on_state(void *ud, pkc_rtc_peer *peer, pkc_rtc_state st)
 {
     app *a = ud;
     if (a->o.listen) {
@@ -227,7 +227,7 @@ static void on_state(pkc_rtc_peer *peer, pkc_rtc_state st, void *ud)
     }
 }
 
-static void on_candidate(pkc_rtc_peer *peer, const char *cand, void *ud)
+static void on_candidate(void *ud, pkc_rtc_peer *peer, const char *cand)
 {
     (void)peer;
     app *a = ud;
@@ -247,14 +247,14 @@ static void report_channel(pkc_rtc_channel *ch, const char *how)
                          pkc_rtc_channel_get_protocol(ch), "negotiated", o.negotiated));
 }
 
-static void on_channel(pkc_rtc_peer *peer, pkc_rtc_channel *ch, void *ud)
+static void on_channel(void *ud, pkc_rtc_peer *peer, pkc_rtc_channel *ch)
 {
     (void)peer;
     (void)ud;
     report_channel(ch, "remote");
 }
 
-static void on_open(pkc_rtc_channel *ch, void *ud)
+static void on_open(void *ud, pkc_rtc_channel *ch)
 {
     app *a = ud;
     report_channel(ch, "local");
@@ -265,7 +265,7 @@ static void on_open(pkc_rtc_channel *ch, void *ud)
     }
 }
 
-static void on_message(pkc_rtc_channel *ch, const uint8_t *data, size_t len, int binary, void *ud)
+static void on_message(void *ud, pkc_rtc_channel *ch, const uint8_t *data, size_t len, int binary)
 {
     app *a = ud;
     if (a->o.bench && ch == a->bench_ch) {
@@ -306,21 +306,21 @@ static void on_message(pkc_rtc_channel *ch, const uint8_t *data, size_t len, int
                 pkc_rtc_channel_get_label(ch), pkc_errmsg());
 }
 
-static void on_low(pkc_rtc_channel *ch, void *ud)
+static void on_low(void *ud, pkc_rtc_channel *ch)
 {
     app *a = ud;
     if (a->o.bench && ch == a->bench_ch)
         bench_pump(a);
 }
 
-static void on_close(pkc_rtc_channel *ch, void *ud)
+static void on_close(void *ud, pkc_rtc_channel *ch)
 {
     (void)ud;
     print_json(json_pack("{s:s, s:s, s:i}", "type", "close", "label", pkc_rtc_channel_get_label(ch),
                          "id", pkc_rtc_channel_get_id(ch)));
 }
 
-static void on_incoming(pkc_rtc_peer *peer, void *ud)
+static void on_incoming(void *ud, pkc_rtc_peer *peer)
 {
     app *a = ud;
     for (int i = 0; i < 64; i++)
@@ -577,13 +577,19 @@ static int run_rtc(int argc, char **argv)
     cfg.n_stun_servers = a.o.n_stun;
     cfg.socket_config.port_min = cfg.socket_config.port_max = a.o.port;
     cfg.socket_config.loopback = !a.o.no_loopback;
-    pkc_rtc_callbacks cb = {on_state, on_candidate, on_channel, on_open, on_message, on_low,
-                            on_close, on_incoming, &a};
+    pkc_rtc_callbacks cb = {.state = on_state,
+                            .candidate = on_candidate,
+                            .channel = on_channel,
+                            .open = on_open,
+                            .message = on_message,
+                            .buffered_amount_low = on_low,
+                            .close = on_close,
+                            .incoming = on_incoming};
     if (a.o.listen) {
         char *sdp = NULL;
         rc = pkc_rtc_socket_new(a.loop, &cfg.socket_config, &a.sock);
         if (rc == 0)
-            rc = pkc_rtc_listen(a.sock, &cfg, &cb, &sdp);
+            rc = pkc_rtc_listen(a.sock, &cfg, &cb, &a, &sdp);
         pkc_rtc_cert_free(cert);
         if (rc) {
             pkc_rtc_socket_free(a.sock);
@@ -601,7 +607,7 @@ static int run_rtc(int argc, char **argv)
         pkc_loop_free(a.loop);
         return a.accepted ? CLI_OK : CLI_FAIL;
     }
-    rc = pkc_rtc_peer_new(a.loop, &cfg, &cb, &a.peer);
+    rc = pkc_rtc_peer_new(a.loop, &cfg, &cb, &a, &a.peer);
     pkc_rtc_cert_free(cert);
     if (rc) {
         pkc_loop_free(a.loop);

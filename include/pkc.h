@@ -395,7 +395,7 @@ PKC_API PKC_NODISCARD int pkc_identity_export_encrypted(const char *text, size_t
  *
  * Inside a callback you may call any function of this section, including
  * freeing the object the callback is about (pkc_rtc_peer_free() from
- * on_state, for instance), except pkc_loop_free() and pkc_loop_run().
+ * `state`, for instance), except pkc_loop_free() and pkc_loop_run().
  */
 
 /* ---- the event loop ---------------------------------------------------- */
@@ -505,42 +505,44 @@ PKC_API void pkc_rtc_config_default(pkc_rtc_config *c);
 
 typedef struct pkc_rtc_callbacks {
     /* The connection's state changed. */
-    void (*on_state)(pkc_rtc_peer *peer, pkc_rtc_state state, void *user_data);
+    void (*state)(void *user_data, pkc_rtc_peer *peer, pkc_rtc_state state);
     /* A local ICE candidate ("candidate:..." without "a=") gathered after
      * the description was made, to trickle to the peer; NULL when
      * gathering is complete (send end-of-candidates). */
-    void (*on_candidate)(pkc_rtc_peer *peer, const char *candidate, void *user_data);
+    void (*candidate)(void *user_data, pkc_rtc_peer *peer, const char *candidate);
     /* The peer opened a channel. It is open: messages may arrive at once. */
-    void (*on_channel)(pkc_rtc_peer *peer, pkc_rtc_channel *ch, void *user_data);
+    void (*channel)(void *user_data, pkc_rtc_peer *peer, pkc_rtc_channel *ch);
     /* A channel this side created is open: its DCEP OPEN is sent (as in
      * browsers, messages may follow at once), or, negotiated, SCTP is up. */
-    void (*on_open)(pkc_rtc_channel *ch, void *user_data);
+    void (*open)(void *user_data, pkc_rtc_channel *ch);
     /* A message. `data` is borrowed for the call; `binary` is 0 for text
      * (UTF-8 as sent). Empty messages have len 0. */
-    void (*on_message)(pkc_rtc_channel *ch, const uint8_t *data, size_t len, int binary,
-                       void *user_data);
+    void (*message)(void *user_data, pkc_rtc_channel *ch, const uint8_t *data, size_t len,
+                    int binary);
     /* The channel's buffered amount fell to its low threshold or below. */
-    void (*on_buffered_amount_low)(pkc_rtc_channel *ch, void *user_data);
+    void (*buffered_amount_low)(void *user_data, pkc_rtc_channel *ch);
     /* The channel is closed (by either side, or with its connection); the
      * handle is freed when this callback returns. */
-    void (*on_close)(pkc_rtc_channel *ch, void *user_data);
+    void (*close)(void *user_data, pkc_rtc_channel *ch);
     /* Listener sockets only: a peer connected without an offer we saw
      * (see pkc_rtc_listen). */
-    void (*on_incoming)(pkc_rtc_peer *peer, void *user_data);
-    void *user_data;
+    void (*incoming)(void *user_data, pkc_rtc_peer *peer);
 } pkc_rtc_callbacks;
 
-/* Creates a peer connection on `loop`. `cfg` and `cb` are copied. Returns 0,
- * PKC_ERR_INVALID_ARG, PKC_ERR_NOMEM, PKC_ERR_IO (no socket). */
+/* Creates a peer connection on `loop`. `cfg` and `cb` are copied; every
+ * callback may be NULL and receives `user_data` (the peer's user data,
+ * see pkc_rtc_peer_set_user_data) first. Returns 0, PKC_ERR_INVALID_ARG,
+ * PKC_ERR_NOMEM, PKC_ERR_IO (no socket). */
 PKC_API PKC_NODISCARD int pkc_rtc_peer_new(pkc_loop *loop, const pkc_rtc_config *cfg,
-                                           const pkc_rtc_callbacks *cb, pkc_rtc_peer **out);
+                                           const pkc_rtc_callbacks *cb, void *user_data,
+                                           pkc_rtc_peer **out);
 /* Closes (as pkc_rtc_peer_close) and frees the connection and its channels
  * without further callbacks. Accepts NULL. */
 PKC_API void pkc_rtc_peer_free(pkc_rtc_peer *peer);
 
 /* Makes an offer and applies it as the local description (createOffer and
  * setLocalDescription in one). *sdp is malloc'd; free() it. It carries the
- * host candidates; later ones come through on_candidate. Making another
+ * host candidates; later ones come through the `candidate` callback. Making another
  * offer before the answer came replaces the first. Returns 0,
  * PKC_ERR_STATE (the peer's offer awaits our answer, or the connection is
  * closed or ICE-lite). */
@@ -566,14 +568,15 @@ PKC_API void pkc_rtc_peer_restart_ice(pkc_rtc_peer *peer);
 /* Whether local candidate gathering is complete. */
 PKC_API int pkc_rtc_peer_is_gathering_done(const pkc_rtc_peer *peer);
 /* Closes every channel and the connection (SCTP abort, DTLS close_notify);
- * on_state(CLOSED) follows. */
+ * the `state` callback (PKC_RTC_CLOSED) follows. */
 PKC_API void pkc_rtc_peer_close(pkc_rtc_peer *peer);
 PKC_API pkc_rtc_state pkc_rtc_peer_get_state(const pkc_rtc_peer *peer);
 PKC_API const char *pkc_rtc_state_name(pkc_rtc_state state);
 /* "sha-256 AB:..." of the certificate the peer presented, once DTLS saw it;
  * NULL before. Borrowed from the peer. */
 PKC_API const char *pkc_rtc_peer_get_remote_fingerprint(const pkc_rtc_peer *peer);
-/* Per-peer user data (initially the callbacks' user_data). */
+/* Per-peer user data (initially the user_data given to pkc_rtc_peer_new or
+ * pkc_rtc_listen), passed to every callback about the peer and its channels. */
 PKC_API void pkc_rtc_peer_set_user_data(pkc_rtc_peer *peer, void *user_data);
 PKC_API void *pkc_rtc_peer_get_user_data(const pkc_rtc_peer *peer);
 
@@ -600,14 +603,15 @@ PKC_API void pkc_rtc_peer_get_stats(const pkc_rtc_peer *peer, pkc_rtc_stats *out
  * its own offer (data section mid "0", as browsers make): a=ice-lite, the
  * credentials, the fingerprint of `cfg->cert` (or of a generated one),
  * a=setup:passive and the host candidates. Each peer that connects becomes a
- * pkc_rtc_peer reported by cb->on_incoming and then behaves as any other;
+ * pkc_rtc_peer reported by the `incoming` callback and then behaves as any other;
  * free it when done. Any certificate is accepted from such peers (there was
  * no offer to pin it): authenticate them above, with
  * pkc_rtc_peer_get_remote_fingerprint(). One listener per socket.
  * Returns 0, PKC_ERR_EXISTS, PKC_ERR_NOMEM.
  */
 PKC_API PKC_NODISCARD int pkc_rtc_listen(pkc_rtc_socket *s, const pkc_rtc_config *cfg,
-                                         const pkc_rtc_callbacks *cb, char **sdp);
+                                         const pkc_rtc_callbacks *cb, void *user_data,
+                                         char **sdp);
 
 /* ---- data channels ------------------------------------------------------------ */
 
@@ -629,9 +633,9 @@ typedef enum pkc_rtc_channel_state {
 } pkc_rtc_channel_state;
 
 PKC_API void pkc_rtc_channel_options_default(pkc_rtc_channel_options *o);
-/* Creates a channel; it opens (on_open) once the connection is up, or at
+/* Creates a channel; it opens (the `open` callback) once the connection is up, or at
  * once if it is. `label` is copied (UTF-8, may be ""), `opts` may be NULL.
- * The handle stays valid until on_close returns or the peer is freed.
+ * The handle stays valid until the `close` callback returns or the peer is freed.
  * Returns 0, PKC_ERR_INVALID_ARG (options), PKC_ERR_EXISTS (negotiated id in
  * use), PKC_ERR_RANGE (no stream id left), PKC_ERR_STATE (closed). */
 PKC_API PKC_NODISCARD int pkc_rtc_channel_new(pkc_rtc_peer *peer, const char *label,
@@ -641,17 +645,17 @@ PKC_API PKC_NODISCARD int pkc_rtc_channel_new(pkc_rtc_peer *peer, const char *la
  * UTF-8), else binary (53); empty messages are allowed. Messages may be
  * sent before the channel is open. Returns 0; PKC_ERR_TOO_LARGE (over the
  * peer's max-message-size); PKC_ERR_AGAIN (max_buffered_amount reached:
- * wait for on_buffered_amount_low); PKC_ERR_MALFORMED (text not UTF-8);
+ * wait for the `buffered_amount_low` callback); PKC_ERR_MALFORMED (text not UTF-8);
  * PKC_ERR_CLOSED. */
 PKC_API PKC_NODISCARD int pkc_rtc_channel_send(pkc_rtc_channel *ch, const void *data, size_t len,
                                                int binary);
 /* Bytes queued and not yet handed to SCTP. */
 PKC_API size_t pkc_rtc_channel_get_buffered_amount(const pkc_rtc_channel *ch);
-/* on_buffered_amount_low fires when the buffered amount falls from above
+/* The `buffered_amount_low` callback fires when the buffered amount falls from above
  * `threshold` to at or below it. Default 0. */
 PKC_API void pkc_rtc_channel_set_buffered_amount_low_threshold(pkc_rtc_channel *ch,
                                                                size_t threshold);
-/* Closes the channel (SCTP stream reset); on_close follows. */
+/* Closes the channel (SCTP stream reset); the `close` callback follows. */
 PKC_API void pkc_rtc_channel_close(pkc_rtc_channel *ch);
 PKC_API pkc_rtc_channel_state pkc_rtc_channel_get_state(const pkc_rtc_channel *ch);
 /* Borrowed strings, valid as long as the channel. */

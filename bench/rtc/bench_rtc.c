@@ -19,7 +19,7 @@ typedef struct side {
 static pkc_loop *loop;
 static int total_open, want_open;
 
-static void on_state(pkc_rtc_peer *p, pkc_rtc_state st, void *ud)
+static void on_state(void *ud, pkc_rtc_peer *p, pkc_rtc_state st)
 {
     (void)p;
     side *s = ud;
@@ -29,7 +29,7 @@ static void on_state(pkc_rtc_peer *p, pkc_rtc_state st, void *ud)
         fprintf(stderr, "bench-rtc: a connection failed\n");
 }
 
-static void on_open(pkc_rtc_channel *ch, void *ud)
+static void on_open(void *ud, pkc_rtc_channel *ch)
 {
     (void)ch;
     side *s = ud;
@@ -38,7 +38,7 @@ static void on_open(pkc_rtc_channel *ch, void *ud)
         pkc_loop_stop(loop);
 }
 
-static void on_channel(pkc_rtc_peer *p, pkc_rtc_channel *ch, void *ud)
+static void on_channel(void *ud, pkc_rtc_peer *p, pkc_rtc_channel *ch)
 {
     (void)p;
     on_open(ch, ud);
@@ -89,11 +89,11 @@ int main(int argc, char **argv)
         want_open = 2 * n;
         for (int i = 0; i < n; i++) {
             side *a = &ss[2 * i], *b = &ss[2 * i + 1];
-            pkc_rtc_callbacks ca = {on_state, NULL, on_channel, on_open, NULL, NULL, NULL, NULL, a};
-            pkc_rtc_callbacks cb = {on_state, NULL, on_channel, on_open, NULL, NULL, NULL, NULL, b};
+            pkc_rtc_callbacks cb = {.state = on_state, .channel = on_channel, .open = on_open};
             pkc_rtc_channel *ch;
             char *offer, *answer;
-            if (pkc_rtc_peer_new(loop, &cfg, &ca, &a->peer) || pkc_rtc_peer_new(loop, &cfg, &cb, &b->peer) ||
+            if (pkc_rtc_peer_new(loop, &cfg, &cb, a, &a->peer) ||
+                pkc_rtc_peer_new(loop, &cfg, &cb, b, &b->peer) ||
                 pkc_rtc_channel_new(a->peer, "idle", NULL, &ch) ||
                 pkc_rtc_peer_create_offer(a->peer, &offer) ||
                 pkc_rtc_peer_set_remote(b->peer, PKC_RTC_OFFER, offer) ||

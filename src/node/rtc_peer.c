@@ -95,32 +95,32 @@ static int handle(void *arg, pkc_conn *c, const pkc_conn_event *ev)
     void *ud = p->user_data;
     switch (ev->kind) {
     case PKC_CONN_EV_STATE:
-        if (cb->on_state)
-            cb->on_state(p, ev->state, ud);
+        if (cb->state)
+            cb->state(ud, p, ev->state);
         break;
     case PKC_CONN_EV_CANDIDATE:
-        if (cb->on_candidate)
-            cb->on_candidate(p, ev->text, ud);
+        if (cb->candidate)
+            cb->candidate(ud, p, ev->text);
         break;
     case PKC_CONN_EV_CHANNEL:
-        if (cb->on_channel)
-            cb->on_channel(p, ev->ch, ud);
+        if (cb->channel)
+            cb->channel(ud, p, ev->ch);
         break;
     case PKC_CONN_EV_OPEN:
-        if (cb->on_open)
-            cb->on_open(ev->ch, ud);
+        if (cb->open)
+            cb->open(ud, ev->ch);
         break;
     case PKC_CONN_EV_MESSAGE:
-        if (cb->on_message)
-            cb->on_message(ev->ch, ev->data, ev->len, ev->binary, ud);
+        if (cb->message)
+            cb->message(ud, ev->ch, ev->data, ev->len, ev->binary);
         break;
     case PKC_CONN_EV_LOW:
-        if (cb->on_buffered_amount_low)
-            cb->on_buffered_amount_low(ev->ch, ud);
+        if (cb->buffered_amount_low)
+            cb->buffered_amount_low(ud, ev->ch);
         break;
     case PKC_CONN_EV_CLOSE:
-        if (cb->on_close)
-            cb->on_close(ev->ch, ud);
+        if (cb->close)
+            cb->close(ud, ev->ch);
         break;
     }
     return p->free_requested;
@@ -244,7 +244,8 @@ static int setup_stun(struct pkc_rtc_peer *p, const pkc_rtc_config *cfg)
 /* ---- lifecycle ---------------------------------------------------------------------- */
 
 static int make_peer(pkc_loop *loop, pkc_rtc_socket *sock, const pkc_rtc_config *cfg,
-                     const pkc_rtc_callbacks *cb, pkc_rtc_cert *cert, struct pkc_rtc_peer **out)
+                     const pkc_rtc_callbacks *cb, void *user_data, pkc_rtc_cert *cert,
+                     struct pkc_rtc_peer **out)
 {
     struct pkc_rtc_peer *p = calloc(1, sizeof *p);
     if (p == NULL)
@@ -253,7 +254,7 @@ static int make_peer(pkc_loop *loop, pkc_rtc_socket *sock, const pkc_rtc_config 
     p->sock = sock;
     if (cb)
         p->cb = *cb;
-    p->user_data = p->cb.user_data;
+    p->user_data = user_data;
     p->armed = UINT64_MAX;
     pkc_conn_config cc;
     memset(&cc, 0, sizeof cc);
@@ -286,7 +287,7 @@ static int make_peer(pkc_loop *loop, pkc_rtc_socket *sock, const pkc_rtc_config 
 }
 
 int pkc_rtc_peer_new(pkc_loop *loop, const pkc_rtc_config *cfg, const pkc_rtc_callbacks *cb,
-                     pkc_rtc_peer **out)
+                     void *user_data, pkc_rtc_peer **out)
 {
     pkc_rtc_config def;
     if (loop == NULL || out == NULL)
@@ -313,7 +314,7 @@ int pkc_rtc_peer_new(pkc_loop *loop, const pkc_rtc_config *cfg, const pkc_rtc_ca
         sock->private_to_peer = 1;
     }
     struct pkc_rtc_peer *p;
-    rc = make_peer(loop, sock, cfg, cb, cert, &p);
+    rc = make_peer(loop, sock, cfg, cb, user_data, cert, &p);
     pkc_cert_unref(cert);
     if (rc == 0)
         rc = setup_stun(p, cfg);
@@ -332,7 +333,7 @@ int pkc_rtc_peer_new(pkc_loop *loop, const pkc_rtc_config *cfg, const pkc_rtc_ca
 struct pkc_rtc_peer *pkc_rtc_peer_new_lite(pkc_rtc_socket *s, rtc_listener *l, const char *rufrag)
 {
     struct pkc_rtc_peer *p;
-    if (make_peer(s->loop, s, &l->cfg, &l->cb, l->cert, &p) != 0)
+    if (make_peer(s->loop, s, &l->cfg, &l->cb, l->user_data, l->cert, &p) != 0)
         return NULL;
     p->stun_applied = 1;
     snprintf(p->lite_rufrag, sizeof p->lite_rufrag, "%s", rufrag);
@@ -343,9 +344,9 @@ struct pkc_rtc_peer *pkc_rtc_peer_new_lite(pkc_rtc_socket *s, rtc_listener *l, c
         return NULL;
     }
     pkc_logi(LOG, "listener: a peer (ufrag %s) connects", rufrag);
-    if (p->cb.on_incoming) {
+    if (p->cb.incoming) {
         p->in_dispatch++;
-        p->cb.on_incoming(p, p->user_data);
+        p->cb.incoming(p->user_data, p);
         p->in_dispatch--;
         if (p->free_requested) {
             really_free(p);
@@ -501,7 +502,7 @@ int pkc_rtc_channel_new(pkc_rtc_peer *p, const char *label, const pkc_rtc_channe
 /* ---- listeners ------------------------------------------------------------------------------ */
 
 int pkc_rtc_listen(pkc_rtc_socket *s, const pkc_rtc_config *cfg, const pkc_rtc_callbacks *cb,
-                   char **sdp_out)
+                   void *user_data, char **sdp_out)
 {
     if (s->listener)
         return pkc_error(PKC_ERR_EXISTS, "the socket already has a listener");
@@ -519,6 +520,7 @@ int pkc_rtc_listen(pkc_rtc_socket *s, const pkc_rtc_config *cfg, const pkc_rtc_c
     l->cfg.socket = s;
     if (cb)
         l->cb = *cb;
+    l->user_data = user_data;
     int rc = 0;
     if (cfg->cert)
         l->cert = pkc_cert_ref(cfg->cert);

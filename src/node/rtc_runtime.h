@@ -22,6 +22,7 @@ typedef struct rtc_listener {
     char ufrag[16], pwd[32];
     pkc_rtc_config cfg;
     pkc_rtc_callbacks cb;
+    void *user_data;
     pkc_rtc_cert *cert;
     size_t live;
 } rtc_listener;

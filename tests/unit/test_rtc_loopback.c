@@ -50,7 +50,7 @@ static void stop(side *s)
     pkc_loop_stop(s->loop);
 }
 
-static void on_state(pkc_rtc_peer *p, pkc_rtc_state st, void *ud)
+static void on_state(void *ud, pkc_rtc_peer *p, pkc_rtc_state st)
 {
     (void)p;
     side *s = ud;
@@ -59,7 +59,7 @@ static void on_state(pkc_rtc_peer *p, pkc_rtc_state st, void *ud)
     stop(s);
 }
 
-static void on_candidate(pkc_rtc_peer *p, const char *c, void *ud)
+static void on_candidate(void *ud, pkc_rtc_peer *p, const char *c)
 {
     (void)p;
     side *s = ud;
@@ -70,7 +70,7 @@ static void on_candidate(pkc_rtc_peer *p, const char *c, void *ud)
     stop(s);
 }
 
-static void on_channel(pkc_rtc_peer *p, pkc_rtc_channel *ch, void *ud)
+static void on_channel(void *ud, pkc_rtc_peer *p, pkc_rtc_channel *ch)
 {
     (void)p;
     side *s = ud;
@@ -79,7 +79,7 @@ static void on_channel(pkc_rtc_peer *p, pkc_rtc_channel *ch, void *ud)
     stop(s);
 }
 
-static void on_open(pkc_rtc_channel *ch, void *ud)
+static void on_open(void *ud, pkc_rtc_channel *ch)
 {
     side *s = ud;
     if (s->n_opened < MAXCH)
@@ -87,7 +87,7 @@ static void on_open(pkc_rtc_channel *ch, void *ud)
     stop(s);
 }
 
-static void on_message(pkc_rtc_channel *ch, const uint8_t *d, size_t n, int binary, void *ud)
+static void on_message(void *ud, pkc_rtc_channel *ch, const uint8_t *d, size_t n, int binary)
 {
     side *s = ud;
     s->bytes += n;
@@ -105,7 +105,7 @@ static void on_message(pkc_rtc_channel *ch, const uint8_t *d, size_t n, int bina
     stop(s);
 }
 
-static void on_low(pkc_rtc_channel *ch, void *ud)
+static void on_low(void *ud, pkc_rtc_channel *ch)
 {
     (void)ch;
     side *s = ud;
@@ -113,7 +113,7 @@ static void on_low(pkc_rtc_channel *ch, void *ud)
     stop(s);
 }
 
-static void on_close(pkc_rtc_channel *ch, void *ud)
+static void on_close(void *ud, pkc_rtc_channel *ch)
 {
     side *s = ud;
     if (s->n_closed < MAXCH * 2)
@@ -131,7 +131,7 @@ static void on_close(pkc_rtc_channel *ch, void *ud)
     stop(s);
 }
 
-static void on_incoming(pkc_rtc_peer *p, void *ud)
+static void on_incoming(void *ud, pkc_rtc_peer *p)
 {
     side *s = ud;
     if (s->incoming < 8)
@@ -140,12 +140,16 @@ static void on_incoming(pkc_rtc_peer *p, void *ud)
     stop(s);
 }
 
-static pkc_rtc_callbacks callbacks_for(side *s)
-{
-    pkc_rtc_callbacks cb = {on_state, on_candidate, on_channel, on_open, on_message,
-                            on_low,   on_close,     on_incoming, s};
-    return cb;
-}
+static const pkc_rtc_callbacks side_callbacks = {
+    .state = on_state,
+    .candidate = on_candidate,
+    .channel = on_channel,
+    .open = on_open,
+    .message = on_message,
+    .buffered_amount_low = on_low,
+    .close = on_close,
+    .incoming = on_incoming,
+};
 
 static void clear_side(side *s)
 {
@@ -206,9 +210,8 @@ static void make_pair(pair *p, const pkc_rtc_config *ca, const pkc_rtc_config *c
     p->a.loop = p->b.loop = p->loop;
     pkc_rtc_config def;
     config(&def);
-    pkc_rtc_callbacks cba = callbacks_for(&p->a), cbb = callbacks_for(&p->b);
-    CHECK_OK(pkc_rtc_peer_new(p->loop, ca ? ca : &def, &cba, &p->a.peer));
-    CHECK_OK(pkc_rtc_peer_new(p->loop, cb_cfg ? cb_cfg : &def, &cbb, &p->b.peer));
+    CHECK_OK(pkc_rtc_peer_new(p->loop, ca ? ca : &def, &side_callbacks, &p->a, &p->a.peer));
+    CHECK_OK(pkc_rtc_peer_new(p->loop, cb_cfg ? cb_cfg : &def, &side_callbacks, &p->b, &p->b.peer));
 }
 
 /* a offers, b answers; both on `loop`. */
@@ -527,8 +530,7 @@ static void *frozen_thread(void *arg)
 {
     frozen *f = arg;
     side *s = f->s;
-    pkc_rtc_callbacks cb = callbacks_for(s);
-    if (pkc_loop_new(&s->loop) || pkc_rtc_peer_new(s->loop, &f->cfg, &cb, &s->peer) ||
+    if (pkc_loop_new(&s->loop) || pkc_rtc_peer_new(s->loop, &f->cfg, &side_callbacks, s, &s->peer) ||
         pkc_rtc_peer_set_remote(s->peer, PKC_RTC_OFFER, f->offer) ||
         pkc_rtc_peer_create_answer(s->peer, &f->answer))
         abort();
@@ -557,8 +559,7 @@ TEST(rtc_loopback, vanished_peer_detected)
     pkc_rtc_config cfg;
     config(&cfg);
     cfg.consent_timeout_ms = 4000; /* the default 30 s is tested in rtc_ice */
-    pkc_rtc_callbacks cb = callbacks_for(&a);
-    CHECK_OK(pkc_rtc_peer_new(a.loop, &cfg, &cb, &a.peer));
+    CHECK_OK(pkc_rtc_peer_new(a.loop, &cfg, &side_callbacks, &a, &a.peer));
     frozen f;
     memset(&f, 0, sizeof f);
     f.s = &b;
@@ -715,10 +716,9 @@ TEST(rtc_loopback, shared_socket)
         a[i].loop = b[i].loop = loop;
         pkc_rtc_config cfg;
         config(&cfg);
-        pkc_rtc_callbacks ca = callbacks_for(&a[i]), cbb = callbacks_for(&b[i]);
-        CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &ca, &a[i].peer));
+        CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &side_callbacks, &a[i], &a[i].peer));
         cfg.socket = shared;
-        CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &cbb, &b[i].peer));
+        CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &side_callbacks, &b[i], &b[i].peer));
         char *offer, *answer;
         CHECK_OK(pkc_rtc_peer_create_offer(a[i].peer, &offer));
         CHECK_OK(pkc_rtc_peer_set_remote(b[i].peer, PKC_RTC_OFFER, offer));
@@ -768,12 +768,11 @@ TEST(rtc_loopback, lite_listener)
     l.echo = 1;
     pkc_rtc_config lc;
     config(&lc);
-    pkc_rtc_callbacks lcb = callbacks_for(&l);
     char *listener_sdp;
-    CHECK_OK(pkc_rtc_listen(ls, &lc, &lcb, &listener_sdp));
+    CHECK_OK(pkc_rtc_listen(ls, &lc, &side_callbacks, &l, &listener_sdp));
     CHECK(strstr(listener_sdp, "a=ice-lite") != NULL);
     CHECK(strstr(listener_sdp, "a=setup:passive") != NULL);
-    CHECK_ERR(pkc_rtc_listen(ls, &lc, &lcb, &listener_sdp), PKC_ERR_EXISTS);
+    CHECK_ERR(pkc_rtc_listen(ls, &lc, &side_callbacks, &l, &listener_sdp), PKC_ERR_EXISTS);
     side c[3];
     memset(c, 0, sizeof c);
     pkc_rtc_cert *client_cert;
@@ -783,8 +782,7 @@ TEST(rtc_loopback, lite_listener)
         pkc_rtc_config cfg;
         config(&cfg);
         cfg.cert = client_cert;
-        pkc_rtc_callbacks cb = callbacks_for(&c[i]);
-        CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &cb, &c[i].peer));
+        CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &side_callbacks, &c[i], &c[i].peer));
         pkc_rtc_channel *ch;
         CHECK_OK(pkc_rtc_channel_new(c[i].peer, "hello", NULL, &ch));
         char *offer;
@@ -839,9 +837,8 @@ TEST(rtc_loopback, bad_descriptions)
     a.loop = b.loop = loop;
     pkc_rtc_config cfg;
     config(&cfg);
-    pkc_rtc_callbacks ca = callbacks_for(&a), cb = callbacks_for(&b);
-    CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &ca, &a.peer));
-    CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &cb, &b.peer));
+    CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &side_callbacks, &a, &a.peer));
+    CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &side_callbacks, &b, &b.peer));
     char *offer, *answer, *x;
     CHECK_ERR(pkc_rtc_peer_set_remote(a.peer, PKC_RTC_ANSWER, "v=0\r\n"), PKC_ERR_STATE);
     CHECK_ERR(pkc_rtc_peer_create_answer(a.peer, &x), PKC_ERR_STATE);
@@ -863,8 +860,7 @@ TEST(rtc_loopback, bad_descriptions)
     side cs;
     memset(&cs, 0, sizeof cs);
     cs.loop = loop;
-    pkc_rtc_callbacks ccb = callbacks_for(&cs);
-    CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &ccb, &c));
+    CHECK_OK(pkc_rtc_peer_new(loop, &cfg, &side_callbacks, &cs, &c));
     CHECK_OK(pkc_rtc_peer_create_offer(c, &boffer));
     CHECK_ERR(pkc_rtc_peer_set_remote(c, PKC_RTC_ANSWER, offer), PKC_ERR_SDP);
     CHECK(strstr(pkc_errmsg(), "actpass") != NULL);
