@@ -88,7 +88,7 @@ static int new_doc(uint64_t client_id, pkc_ydoc **doc)
     pkc_ydoc_config cfg;
     pkc_ydoc_config_default(&cfg);
     cfg.client_id = client_id;
-    int rc = pkc_ydoc_new(&cfg, doc);
+    int rc = pkc_ydoc_new(&cfg, pkc_rng_system(), doc);
     return rc ? cli_fail("document", rc) : CLI_OK;
 }
 

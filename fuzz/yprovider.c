@@ -34,9 +34,8 @@ static void peer_new(peer *p, uint64_t id, int with_content)
     pkc_ydoc_config_default(&cfg);
     static pkc_seeded_rng rng; /* new client ids after collisions: repeatable */
     pkc_seeded_rng_init(&rng, 1);
-    cfg.rng = &rng.rng;
     cfg.client_id = id;
-    must(pkc_ydoc_new(&cfg, &p->doc) == 0, "new document");
+    must(pkc_ydoc_new(&cfg, &rng.rng, &p->doc) == 0, "new document");
     must(pkc_yawareness_new(id, NOW, &p->aw) == 0, "new awareness");
     if (with_content) {
         must(pkc_ydoc_apply_update(p->doc, yfuzz_base_update, sizeof yfuzz_base_update, NULL) == 0, "base");

@@ -30,11 +30,10 @@ static pkc_ydoc *new_doc(int gc)
     pkc_ydoc_config_default(&cfg);
     static pkc_seeded_rng rng; /* new client ids after collisions: repeatable */
     pkc_seeded_rng_init(&rng, 1);
-    cfg.rng = &rng.rng;
     cfg.client_id = 77;
     cfg.gc = gc;
     pkc_ydoc *d = NULL;
-    must(pkc_ydoc_new(&cfg, &d) == 0, "new document");
+    must(pkc_ydoc_new(&cfg, &rng.rng, &d) == 0, "new document");
     return d;
 }
 

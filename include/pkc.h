@@ -772,21 +772,23 @@ PKC_API void pkc_yvalue_free(pkc_yvalue *v);
 
 typedef struct pkc_ydoc_config {
     /* This peer's client id; 0 (the default) draws a random 32-bit id from
-     * `rng`, as Yjs does. Must be below 2^53. */
+     * the document's rng, as Yjs does. Must be below 2^53. */
     uint64_t client_id;
     /* Garbage-collect deleted content (default 1, as Yjs's `gc: true`).
      * Snapshots of the past (pkc_ydoc_from_snapshot) need 0. */
     int gc;
-    /* Randomness for client ids (including the new id taken when another
-     * peer turns out to use ours). NULL: pkc_rng_system(). Copied. */
-    const pkc_rng *rng;
 } pkc_ydoc_config;
 
 PKC_API void pkc_ydoc_config_default(pkc_ydoc_config *cfg);
 
-/* Creates an empty document. `cfg` may be NULL (defaults).
- * Returns 0, PKC_ERR_NOMEM or PKC_ERR_INVALID_ARG (client id >= 2^53). */
-PKC_API PKC_NODISCARD int pkc_ydoc_new(const pkc_ydoc_config *cfg, pkc_ydoc **out);
+/* Creates an empty document. `cfg` may be NULL (defaults). `rng` gives the
+ * random client ids (the first one unless cfg->client_id is set, and the
+ * new id taken when another peer turns out to use ours); it is borrowed for
+ * the document's life (pkc_rng_system() is the real one).
+ * Returns 0, PKC_ERR_NOMEM or PKC_ERR_INVALID_ARG (rng NULL, client id
+ * >= 2^53). */
+PKC_API PKC_NODISCARD int pkc_ydoc_new(const pkc_ydoc_config *cfg, const pkc_rng *rng,
+                                       pkc_ydoc **out);
 /* Frees the document with every type, event and transaction handle of it.
  * Undo managers of the document must be freed first. Accepts NULL. Not
  * from inside a callback of this document. */
@@ -1060,18 +1062,21 @@ typedef struct pkc_yundo pkc_yundo;
 
 typedef struct pkc_yundo_config {
     /* Changes less than this many milliseconds apart merge into one undo
-     * step (default 500, as Yjs). Measured with `clock` (wall_ms). */
+     * step (default 500, as Yjs). Measured with the undo manager's clock
+     * (wall_ms). */
     uint32_t capture_timeout_ms;
-    /* The clock; NULL: pkc_clock_system(). Copied. */
-    const pkc_clock *clock;
 } pkc_yundo_config;
 
 PKC_API void pkc_yundo_config_default(pkc_yundo_config *cfg);
 /* An undo manager for changes to `scope` (n types of one document) made in
  * transactions whose origin is tracked: NULL and the undo manager itself
- * by default (pkc_yundo_track_origin adds more). */
+ * by default (pkc_yundo_track_origin adds more). `cfg` may be NULL
+ * (defaults); `clock` times the capture timeout and is borrowed for the
+ * undo manager's life (pkc_clock_system() is the real one). Returns 0,
+ * PKC_ERR_INVALID_ARG (no types, clock NULL), PKC_ERR_NOMEM. */
 PKC_API PKC_NODISCARD int pkc_yundo_new(pkc_ytype *const *scope, size_t n,
-                                        const pkc_yundo_config *cfg, pkc_yundo **out);
+                                        const pkc_yundo_config *cfg, const pkc_clock *clock,
+                                        pkc_yundo **out);
 PKC_API void pkc_yundo_free(pkc_yundo *um);
 PKC_API PKC_NODISCARD int pkc_yundo_add_scope(pkc_yundo *um, pkc_ytype *t);
 PKC_API PKC_NODISCARD int pkc_yundo_track_origin(pkc_yundo *um, const void *origin);

@@ -83,7 +83,7 @@ static pkc_ydoc *new_doc(uint64_t k, ups *collect)
     pkc_ydoc_config_default(&cfg);
     cfg.client_id = client_id(k);
     pkc_ydoc *d;
-    int rc = pkc_ydoc_new(&cfg, &d);
+    int rc = pkc_ydoc_new(&cfg, pkc_rng_system(), &d);
     if (rc == 0 && collect)
         rc = pkc_ydoc_observe_update(d, on_update, collect, NULL);
     if (rc)

@@ -14,9 +14,11 @@ PKC_API void pkc_ydoc_config_default(pkc_ydoc_config *cfg)
     cfg->gc = 1;
 }
 
-PKC_API int pkc_ydoc_new(const pkc_ydoc_config *cfg, pkc_ydoc **out)
+PKC_API int pkc_ydoc_new(const pkc_ydoc_config *cfg, const pkc_rng *rng, pkc_ydoc **out)
 {
     pkc_ydoc_config def;
+    if (rng == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "pkc_ydoc_new: rng is NULL (pkc_rng_system() is the real one)");
     if (cfg == NULL) {
         pkc_ydoc_config_default(&def);
         cfg = &def;
@@ -33,7 +35,7 @@ PKC_API int pkc_ydoc_new(const pkc_ydoc_config *cfg, pkc_ydoc **out)
     }
     doc->nowners = 1;
     doc->capowners = 8;
-    doc->rng = cfg->rng ? *cfg->rng : *pkc_rng_system();
+    doc->rng = *rng;
     doc->gc = cfg->gc;
     if (cfg->client_id) {
         doc->client_id = cfg->client_id;

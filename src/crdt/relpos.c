@@ -275,8 +275,7 @@ PKC_API int pkc_ydoc_from_snapshot(pkc_ydoc *doc, const uint8_t *snap, size_t le
         pkc_ydoc_config cfg;
         pkc_ydoc_config_default(&cfg);
         cfg.gc = 1;
-        cfg.rng = &doc->rng;
-        if ((rc = pkc_ydoc_new(&cfg, &nd)) == 0 && (rc = yc_apply_update(nd, u.data, u.len, 0, NULL))) {
+        if ((rc = pkc_ydoc_new(&cfg, &doc->rng, &nd)) == 0 && (rc = yc_apply_update(nd, u.data, u.len, 0, NULL))) {
             pkc_ydoc_free(nd);
             nd = NULL;
         }

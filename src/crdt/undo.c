@@ -601,9 +601,12 @@ static void after_txn_cb(void *ud, pkc_ytxn *txn)
 }
 
 PKC_API int pkc_yundo_new(pkc_ytype *const *scope, size_t n, const pkc_yundo_config *cfg,
-                          pkc_yundo **out)
+                          const pkc_clock *clock, pkc_yundo **out)
 {
     pkc_yundo_config def;
+    if (clock == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG,
+                         "pkc_yundo_new: clock is NULL (pkc_clock_system() is the real one)");
     if (cfg == NULL) {
         pkc_yundo_config_default(&def);
         cfg = &def;
@@ -615,7 +618,7 @@ PKC_API int pkc_yundo_new(pkc_ytype *const *scope, size_t n, const pkc_yundo_con
         return pkc_error_code(PKC_ERR_NOMEM);
     um->doc = ((ybranch *)scope[0])->doc;
     um->capture_timeout = cfg->capture_timeout_ms;
-    um->clock = cfg->clock ? *cfg->clock : *pkc_clock_system();
+    um->clock = *clock;
     const void *null_origin = NULL;
     int rc = YC_PUSH(um->origins, um->norigins, um->caporigins, null_origin) ? PKC_ERR_NOMEM : 0;
     for (size_t i = 0; i < n && rc == 0; i++)

@@ -54,6 +54,7 @@
 #include "crdt/crdt.h"
 #include "pkc.h"
 #include "util/clock.h"
+#include "util/rng.h"
 #include "util/text.h"
 
 #define MAXDOCS 64
@@ -548,7 +549,10 @@ int main(void)
             cfg.gc = atoi(strtok_r(NULL, " ", &save));
             pkc_ydoc_free(docs[d]);
             docs[d] = NULL;
-            int rc = pkc_ydoc_new(&cfg, &docs[d]);
+            static pkc_seeded_rng rng; /* ids after collisions: repeatable */
+            if (rng.rng.fill == NULL)
+                pkc_seeded_rng_init(&rng, 1);
+            int rc = pkc_ydoc_new(&cfg, &rng.rng, &docs[d]);
             if (rc == 0)
                 rc = pkc_ydoc_observe_update(docs[d], on_update, NULL, NULL);
             if (rc)
@@ -564,7 +568,6 @@ int main(void)
             pkc_yundo_config cfg;
             pkc_yundo_config_default(&cfg);
             cfg.capture_timeout_ms = (uint32_t)atoi(strtok_r(NULL, " ", &save));
-            cfg.clock = &mclock.clock;
             char *spec = strtok_r(NULL, " ", &save), *s2 = NULL;
             pkc_ytype *scope[16];
             size_t n = 0;
@@ -578,7 +581,7 @@ int main(void)
             pkc_yundo_free(ums[d]);
             ums[d] = NULL;
             if (rc == 0)
-                rc = pkc_yundo_new(scope, n, &cfg, &ums[d]);
+                rc = pkc_yundo_new(scope, n, &cfg, &mclock.clock, &ums[d]);
             if (rc)
                 print_err(rc);
             else

@@ -25,9 +25,8 @@ static pkc_ydoc *doc_new(uint64_t client, int gc)
     cfg.client_id = client;
     cfg.gc = gc;
     pkc_seeded_rng_init(&test_rng, client);
-    cfg.rng = &test_rng.rng;
     pkc_ydoc *d = NULL;
-    if (pkc_ydoc_new(&cfg, &d) != 0)
+    if (pkc_ydoc_new(&cfg, &test_rng.rng, &d) != 0)
         return NULL;
     return d;
 }
@@ -728,9 +727,9 @@ TEST(crdt, undo_redo_steps_and_origins)
     pkc_manual_clock_init(&clk, 0, 1000000);
     pkc_yundo_config cfg;
     pkc_yundo_config_default(&cfg);
-    cfg.clock = &clk.clock;
     pkc_yundo *um;
-    CHECK_OK(pkc_yundo_new(&t, 1, &cfg, &um));
+    CHECK_ERR(pkc_yundo_new(&t, 1, &cfg, NULL, &um), PKC_ERR_INVALID_ARG);
+    CHECK_OK(pkc_yundo_new(&t, 1, &cfg, &clk.clock, &um));
     CHECK(!pkc_yundo_can_undo(um));
     CHECK_OK(pkc_ytext_insert(NULL, t, 0, "a", 1, NULL, 0));
     pkc_manual_clock_advance(&clk, 100 * 1000);
