@@ -367,11 +367,20 @@ typedef struct pkc_identity_export_params {
     uint32_t ops;     /* Argon2id passes: 1..16 (default 3) */
     uint32_t mem_kib; /* Argon2id memory in KiB: 8..1048576 (default 65536) */
 } pkc_identity_export_params;
+#define PKC_IDENTITY_EXPORT_PARAMS_V1 1
+#define PKC_IDENTITY_EXPORT_PARAMS_VERSION PKC_IDENTITY_EXPORT_PARAMS_V1
 
-PKC_API void pkc_identity_export_params_default(pkc_identity_export_params *p);
-PKC_API PKC_NODISCARD int pkc_identity_export(const pkc_identity *id, const char *passphrase,
-                                              const pkc_identity_export_params *params,
-                                              const pkc_rng *rng, char **out);
+PKC_API void pkc_identity_export_params_default_versioned(int params_version,
+                                                          pkc_identity_export_params *p);
+#define pkc_identity_export_params_default(P) \
+    pkc_identity_export_params_default_versioned(PKC_IDENTITY_EXPORT_PARAMS_VERSION, (P))
+PKC_API PKC_NODISCARD int pkc_identity_export_versioned(const pkc_identity *id,
+                                                        const char *passphrase, int params_version,
+                                                        const pkc_identity_export_params *params,
+                                                        const pkc_rng *rng, char **out);
+#define pkc_identity_export(ID, PASSPHRASE, PARAMS, RNG, OUT) \
+    pkc_identity_export_versioned((ID), (PASSPHRASE), PKC_IDENTITY_EXPORT_PARAMS_VERSION, \
+        (PARAMS), (RNG), (OUT))
 PKC_API PKC_NODISCARD int pkc_identity_import(const char *text, size_t len,
                                               const char *passphrase, pkc_identity **out);
 PKC_API PKC_NODISCARD int pkc_identity_export_encrypted(const char *text, size_t len);
@@ -454,11 +463,18 @@ typedef struct pkc_rtc_socket_config {
     int ipv6;          /* also IPv6 (default 1; skipped if unavailable) */
     int loopback;      /* host candidates on loopback interfaces too (default 1) */
 } pkc_rtc_socket_config;
+#define PKC_RTC_SOCKET_CONFIG_V1 1
+#define PKC_RTC_SOCKET_CONFIG_VERSION PKC_RTC_SOCKET_CONFIG_V1
 
-PKC_API void pkc_rtc_socket_config_default(pkc_rtc_socket_config *c);
+PKC_API void pkc_rtc_socket_config_default_versioned(int config_version, pkc_rtc_socket_config *c);
+#define pkc_rtc_socket_config_default(C) \
+    pkc_rtc_socket_config_default_versioned(PKC_RTC_SOCKET_CONFIG_VERSION, (C))
 /* Returns 0, PKC_ERR_IO (no free port, or the system refused). */
-PKC_API PKC_NODISCARD int pkc_rtc_socket_new(pkc_loop *loop, const pkc_rtc_socket_config *cfg,
-                                             pkc_rtc_socket **out);
+PKC_API PKC_NODISCARD int pkc_rtc_socket_new_versioned(pkc_loop *loop, int config_version,
+                                                       const pkc_rtc_socket_config *cfg,
+                                                       pkc_rtc_socket **out);
+#define pkc_rtc_socket_new(LOOP, CFG, OUT) \
+    pkc_rtc_socket_new_versioned((LOOP), PKC_RTC_SOCKET_CONFIG_VERSION, (CFG), (OUT))
 /* Free the peers using it first. Accepts NULL. */
 PKC_API void pkc_rtc_socket_free(pkc_rtc_socket *s);
 PKC_API uint16_t pkc_rtc_socket_get_port(const pkc_rtc_socket *s);
@@ -500,8 +516,12 @@ typedef struct pkc_rtc_config {
      * PKC_ERR_AGAIN. Default 16 MiB. */
     size_t max_buffered_amount;
 } pkc_rtc_config;
+#define PKC_RTC_CONFIG_V1 1
+#define PKC_RTC_CONFIG_VERSION PKC_RTC_CONFIG_V1
 
-PKC_API void pkc_rtc_config_default(pkc_rtc_config *c);
+PKC_API void pkc_rtc_config_default_versioned(int config_version, pkc_rtc_config *c);
+#define pkc_rtc_config_default(C) \
+    pkc_rtc_config_default_versioned(PKC_RTC_CONFIG_VERSION, (C))
 
 typedef struct pkc_rtc_callbacks {
     /* The connection's state changed. */
@@ -528,14 +548,21 @@ typedef struct pkc_rtc_callbacks {
      * (see pkc_rtc_listen). */
     void (*incoming)(void *user_data, pkc_rtc_peer *peer);
 } pkc_rtc_callbacks;
+#define PKC_RTC_CALLBACKS_V1 1
+#define PKC_RTC_CALLBACKS_VERSION PKC_RTC_CALLBACKS_V1
 
 /* Creates a peer connection on `loop`. `cfg` and `cb` are copied; every
  * callback may be NULL and receives `user_data` (the peer's user data,
  * see pkc_rtc_peer_set_user_data) first. Returns 0, PKC_ERR_INVALID_ARG,
  * PKC_ERR_NOMEM, PKC_ERR_IO (no socket). */
-PKC_API PKC_NODISCARD int pkc_rtc_peer_new(pkc_loop *loop, const pkc_rtc_config *cfg,
-                                           const pkc_rtc_callbacks *cb, void *user_data,
-                                           pkc_rtc_peer **out);
+PKC_API PKC_NODISCARD int pkc_rtc_peer_new_versioned(pkc_loop *loop, int config_version,
+                                                     const pkc_rtc_config *cfg,
+                                                     int callbacks_version,
+                                                     const pkc_rtc_callbacks *cb, void *user_data,
+                                                     pkc_rtc_peer **out);
+#define pkc_rtc_peer_new(LOOP, CFG, CB, USER_DATA, OUT) \
+    pkc_rtc_peer_new_versioned((LOOP), PKC_RTC_CONFIG_VERSION, (CFG), PKC_RTC_CALLBACKS_VERSION, \
+        (CB), (USER_DATA), (OUT))
 /* Closes (as pkc_rtc_peer_close) and frees the connection and its channels
  * without further callbacks. Accepts NULL. */
 PKC_API void pkc_rtc_peer_free(pkc_rtc_peer *peer);
@@ -591,8 +618,13 @@ typedef struct pkc_rtc_stats {
     int ice_controlling;
     int ice_lite;
 } pkc_rtc_stats;
+#define PKC_RTC_STATS_V1 1
+#define PKC_RTC_STATS_VERSION PKC_RTC_STATS_V1
 
-PKC_API void pkc_rtc_peer_get_stats(const pkc_rtc_peer *peer, pkc_rtc_stats *out);
+PKC_API void pkc_rtc_peer_get_stats_versioned(const pkc_rtc_peer *peer, int stats_version,
+                                              pkc_rtc_stats *out);
+#define pkc_rtc_peer_get_stats(PEER, OUT) \
+    pkc_rtc_peer_get_stats_versioned((PEER), PKC_RTC_STATS_VERSION, (OUT))
 
 /* ---- ICE-lite listeners ------------------------------------------------------- */
 
@@ -609,9 +641,14 @@ PKC_API void pkc_rtc_peer_get_stats(const pkc_rtc_peer *peer, pkc_rtc_stats *out
  * pkc_rtc_peer_get_remote_fingerprint(). One listener per socket.
  * Returns 0, PKC_ERR_EXISTS, PKC_ERR_NOMEM.
  */
-PKC_API PKC_NODISCARD int pkc_rtc_listen(pkc_rtc_socket *s, const pkc_rtc_config *cfg,
-                                         const pkc_rtc_callbacks *cb, void *user_data,
-                                         char **sdp);
+PKC_API PKC_NODISCARD int pkc_rtc_listen_versioned(pkc_rtc_socket *s, int config_version,
+                                                   const pkc_rtc_config *cfg,
+                                                   int callbacks_version,
+                                                   const pkc_rtc_callbacks *cb, void *user_data,
+                                                   char **sdp);
+#define pkc_rtc_listen(S, CFG, CB, USER_DATA, SDP) \
+    pkc_rtc_listen_versioned((S), PKC_RTC_CONFIG_VERSION, (CFG), PKC_RTC_CALLBACKS_VERSION, (CB), \
+        (USER_DATA), (SDP))
 
 /* ---- data channels ------------------------------------------------------------ */
 
@@ -624,6 +661,8 @@ typedef struct pkc_rtc_channel_options {
     const char *protocol;   /* sub-protocol, copied; may be NULL */
     uint16_t priority;      /* DCEP priority, default 256 */
 } pkc_rtc_channel_options;
+#define PKC_RTC_CHANNEL_OPTIONS_V1 1
+#define PKC_RTC_CHANNEL_OPTIONS_VERSION PKC_RTC_CHANNEL_OPTIONS_V1
 
 typedef enum pkc_rtc_channel_state {
     PKC_RTC_CHANNEL_CONNECTING = 0,
@@ -632,15 +671,22 @@ typedef enum pkc_rtc_channel_state {
     PKC_RTC_CHANNEL_CLOSED,
 } pkc_rtc_channel_state;
 
-PKC_API void pkc_rtc_channel_options_default(pkc_rtc_channel_options *o);
+PKC_API void pkc_rtc_channel_options_default_versioned(int options_version,
+                                                       pkc_rtc_channel_options *o);
+#define pkc_rtc_channel_options_default(O) \
+    pkc_rtc_channel_options_default_versioned(PKC_RTC_CHANNEL_OPTIONS_VERSION, (O))
 /* Creates a channel; it opens (the `open` callback) once the connection is up, or at
  * once if it is. `label` is copied (UTF-8, may be ""), `opts` may be NULL.
  * The handle stays valid until the `close` callback returns or the peer is freed.
  * Returns 0, PKC_ERR_INVALID_ARG (options), PKC_ERR_EXISTS (negotiated id in
  * use), PKC_ERR_RANGE (no stream id left), PKC_ERR_STATE (closed). */
-PKC_API PKC_NODISCARD int pkc_rtc_channel_new(pkc_rtc_peer *peer, const char *label,
-                                              const pkc_rtc_channel_options *opts,
-                                              pkc_rtc_channel **out);
+PKC_API PKC_NODISCARD int pkc_rtc_channel_new_versioned(pkc_rtc_peer *peer, const char *label,
+                                                        int options_version,
+                                                        const pkc_rtc_channel_options *opts,
+                                                        pkc_rtc_channel **out);
+#define pkc_rtc_channel_new(PEER, LABEL, OPTS, OUT) \
+    pkc_rtc_channel_new_versioned((PEER), (LABEL), PKC_RTC_CHANNEL_OPTIONS_VERSION, (OPTS), \
+        (OUT))
 /* Queues one message (copied). `binary` 0 sends text (PPID 51, must be
  * UTF-8), else binary (53); empty messages are allowed. Messages may be
  * sent before the channel is open. Returns 0; PKC_ERR_TOO_LARGE (over the
@@ -664,7 +710,10 @@ PKC_API const char *pkc_rtc_channel_get_protocol(const pkc_rtc_channel *ch);
 /* The SCTP stream id, or -1 before it is assigned. */
 PKC_API int pkc_rtc_channel_get_id(const pkc_rtc_channel *ch);
 PKC_API pkc_rtc_peer *pkc_rtc_channel_get_peer(const pkc_rtc_channel *ch);
-PKC_API void pkc_rtc_channel_get_options(const pkc_rtc_channel *ch, pkc_rtc_channel_options *out);
+PKC_API void pkc_rtc_channel_get_options_versioned(const pkc_rtc_channel *ch, int options_version,
+                                                   pkc_rtc_channel_options *out);
+#define pkc_rtc_channel_get_options(CH, OUT) \
+    pkc_rtc_channel_get_options_versioned((CH), PKC_RTC_CHANNEL_OPTIONS_VERSION, (OUT))
 PKC_API void pkc_rtc_channel_set_user_data(pkc_rtc_channel *ch, void *user_data);
 PKC_API void *pkc_rtc_channel_get_user_data(const pkc_rtc_channel *ch);
 
@@ -778,8 +827,12 @@ typedef struct pkc_ydoc_config {
      * Snapshots of the past (pkc_ydoc_from_snapshot) need 0. */
     int gc;
 } pkc_ydoc_config;
+#define PKC_YDOC_CONFIG_V1 1
+#define PKC_YDOC_CONFIG_VERSION PKC_YDOC_CONFIG_V1
 
-PKC_API void pkc_ydoc_config_default(pkc_ydoc_config *cfg);
+PKC_API void pkc_ydoc_config_default_versioned(int config_version, pkc_ydoc_config *cfg);
+#define pkc_ydoc_config_default(CFG) \
+    pkc_ydoc_config_default_versioned(PKC_YDOC_CONFIG_VERSION, (CFG))
 
 /* Creates an empty document. `cfg` may be NULL (defaults). `rng` gives the
  * random client ids (the first one unless cfg->client_id is set, and the
@@ -787,8 +840,10 @@ PKC_API void pkc_ydoc_config_default(pkc_ydoc_config *cfg);
  * the document's life (pkc_rng_system() is the real one).
  * Returns 0, PKC_ERR_NOMEM or PKC_ERR_INVALID_ARG (rng NULL, client id
  * >= 2^53). */
-PKC_API PKC_NODISCARD int pkc_ydoc_new(const pkc_ydoc_config *cfg, const pkc_rng *rng,
-                                       pkc_ydoc **out);
+PKC_API PKC_NODISCARD int pkc_ydoc_new_versioned(int config_version, const pkc_ydoc_config *cfg,
+                                                 const pkc_rng *rng, pkc_ydoc **out);
+#define pkc_ydoc_new(CFG, RNG, OUT) \
+    pkc_ydoc_new_versioned(PKC_YDOC_CONFIG_VERSION, (CFG), (RNG), (OUT))
 /* Frees the document with every type, event and transaction handle of it.
  * Undo managers of the document must be freed first. Accepts NULL. Not
  * from inside a callback of this document. */
@@ -1066,17 +1121,23 @@ typedef struct pkc_yundo_config {
      * (wall_ms). */
     uint32_t capture_timeout_ms;
 } pkc_yundo_config;
+#define PKC_YUNDO_CONFIG_V1 1
+#define PKC_YUNDO_CONFIG_VERSION PKC_YUNDO_CONFIG_V1
 
-PKC_API void pkc_yundo_config_default(pkc_yundo_config *cfg);
+PKC_API void pkc_yundo_config_default_versioned(int config_version, pkc_yundo_config *cfg);
+#define pkc_yundo_config_default(CFG) \
+    pkc_yundo_config_default_versioned(PKC_YUNDO_CONFIG_VERSION, (CFG))
 /* An undo manager for changes to `scope` (n types of one document) made in
  * transactions whose origin is tracked: NULL and the undo manager itself
  * by default (pkc_yundo_track_origin adds more). `cfg` may be NULL
  * (defaults); `clock` times the capture timeout and is borrowed for the
  * undo manager's life (pkc_clock_system() is the real one). Returns 0,
  * PKC_ERR_INVALID_ARG (no types, clock NULL), PKC_ERR_NOMEM. */
-PKC_API PKC_NODISCARD int pkc_yundo_new(pkc_ytype *const *scope, size_t n,
-                                        const pkc_yundo_config *cfg, const pkc_clock *clock,
-                                        pkc_yundo **out);
+PKC_API PKC_NODISCARD int pkc_yundo_new_versioned(pkc_ytype *const *scope, size_t n,
+                                                  int config_version, const pkc_yundo_config *cfg,
+                                                  const pkc_clock *clock, pkc_yundo **out);
+#define pkc_yundo_new(SCOPE, N, CFG, CLOCK, OUT) \
+    pkc_yundo_new_versioned((SCOPE), (N), PKC_YUNDO_CONFIG_VERSION, (CFG), (CLOCK), (OUT))
 PKC_API void pkc_yundo_free(pkc_yundo *um);
 PKC_API PKC_NODISCARD int pkc_yundo_add_scope(pkc_yundo *um, pkc_ytype *t);
 PKC_API PKC_NODISCARD int pkc_yundo_track_origin(pkc_yundo *um, const void *origin);

@@ -7,22 +7,25 @@
 #include "crdt.h"
 #include "util/err.h"
 #include "util/rng.h"
+#include "util/versioned.h"
 
-PKC_API void pkc_ydoc_config_default(pkc_ydoc_config *cfg)
+PKC_API void pkc_ydoc_config_default_versioned(int config_version, pkc_ydoc_config *out)
 {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->gc = 1;
+    pkc_ydoc_config c = {.gc = 1};
+    pkc_struct_write(out, &c, config_version, PKC_STRUCT_V1(pkc_ydoc_config));
 }
 
-PKC_API int pkc_ydoc_new(const pkc_ydoc_config *cfg, const pkc_rng *rng, pkc_ydoc **out)
+PKC_API int pkc_ydoc_new_versioned(int config_version, const pkc_ydoc_config *config,
+                                   const pkc_rng *rng, pkc_ydoc **out)
 {
-    pkc_ydoc_config def;
     if (rng == NULL)
-        return pkc_error(PKC_ERR_INVALID_ARG, "pkc_ydoc_new: rng is NULL (pkc_rng_system() is the real one)");
-    if (cfg == NULL) {
-        pkc_ydoc_config_default(&def);
-        cfg = &def;
-    }
+        return pkc_error(PKC_ERR_INVALID_ARG,
+                         "pkc_ydoc_new: rng is NULL (pkc_rng_system() is the real one)");
+    pkc_ydoc_config c, *cfg = &c;
+    pkc_ydoc_config_default(&c);
+    int rc = pkc_struct_read(&c, config, config_version, PKC_STRUCT_V1(pkc_ydoc_config));
+    if (rc)
+        return rc;
     if (cfg->client_id > YC_MAX_CLIENT)
         return pkc_error(PKC_ERR_INVALID_ARG, "client id above 2^53");
     pkc_ydoc *doc = calloc(1, sizeof *doc);

@@ -12,6 +12,7 @@
 #include "types.h"
 #include "util/clock.h"
 #include "util/err.h"
+#include "util/versioned.h"
 
 /* A delete set with its clients' order. */
 typedef struct yods {
@@ -589,10 +590,10 @@ static int pop(pkc_yundo *um, int redo, int *done)
 /* ------------------------------------------------------------------------ */
 /* API                                                                      */
 
-PKC_API void pkc_yundo_config_default(pkc_yundo_config *cfg)
+PKC_API void pkc_yundo_config_default_versioned(int config_version, pkc_yundo_config *out)
 {
-    memset(cfg, 0, sizeof *cfg);
-    cfg->capture_timeout_ms = 500;
+    pkc_yundo_config c = {.capture_timeout_ms = 500};
+    pkc_struct_write(out, &c, config_version, PKC_STRUCT_V1(pkc_yundo_config));
 }
 
 static void after_txn_cb(void *ud, pkc_ytxn *txn)
@@ -600,17 +601,18 @@ static void after_txn_cb(void *ud, pkc_ytxn *txn)
     after_txn(ud, txn);
 }
 
-PKC_API int pkc_yundo_new(pkc_ytype *const *scope, size_t n, const pkc_yundo_config *cfg,
-                          const pkc_clock *clock, pkc_yundo **out)
+PKC_API int pkc_yundo_new_versioned(pkc_ytype *const *scope, size_t n, int config_version,
+                                    const pkc_yundo_config *config, const pkc_clock *clock,
+                                    pkc_yundo **out)
 {
-    pkc_yundo_config def;
     if (clock == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG,
                          "pkc_yundo_new: clock is NULL (pkc_clock_system() is the real one)");
-    if (cfg == NULL) {
-        pkc_yundo_config_default(&def);
-        cfg = &def;
-    }
+    pkc_yundo_config c, *cfg = &c;
+    pkc_yundo_config_default(&c);
+    int rc = pkc_struct_read(&c, config, config_version, PKC_STRUCT_V1(pkc_yundo_config));
+    if (rc)
+        return rc;
     if (n == 0)
         return pkc_error(PKC_ERR_INVALID_ARG, "an undo manager needs at least one type");
     pkc_yundo *um = calloc(1, sizeof *um);
@@ -620,7 +622,7 @@ PKC_API int pkc_yundo_new(pkc_ytype *const *scope, size_t n, const pkc_yundo_con
     um->capture_timeout = cfg->capture_timeout_ms;
     um->clock = *clock;
     const void *null_origin = NULL;
-    int rc = YC_PUSH(um->origins, um->norigins, um->caporigins, null_origin) ? PKC_ERR_NOMEM : 0;
+    rc = YC_PUSH(um->origins, um->norigins, um->caporigins, null_origin) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = pkc_yundo_add_scope(um, scope[i]);
     if (rc == 0) {

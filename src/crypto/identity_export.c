@@ -18,6 +18,7 @@
 #include "../util/err.h"
 #include "../util/rng.h"
 #include "../util/text.h"
+#include "../util/versioned.h"
 #include "identity.h"
 
 #define MAGIC "pkc-identity-export-v1\n"
@@ -28,10 +29,13 @@
 #define MEM_KIB_MAX 1048576u
 #define SEALED_BYTES (PKC_SIGN_SEED_BYTES + PKC_AEAD_TAG_BYTES)
 
-void pkc_identity_export_params_default(pkc_identity_export_params *p)
+#define PARAMS_SIZES PKC_STRUCT_V1(pkc_identity_export_params)
+
+void pkc_identity_export_params_default_versioned(int params_version,
+                                                  pkc_identity_export_params *out)
 {
-    p->ops = 3;
-    p->mem_kib = 65536;
+    pkc_identity_export_params p = {.ops = 3, .mem_kib = 65536};
+    pkc_struct_write(out, &p, params_version, PARAMS_SIZES);
 }
 
 static int params_ok(uint32_t ops, uint32_t mem_kib)
@@ -48,8 +52,9 @@ static int derive_key(uint8_t key[PKC_AEAD_KEY_BYTES], const char *pass,
     return 0;
 }
 
-int pkc_identity_export(const pkc_identity *id, const char *passphrase,
-                        const pkc_identity_export_params *params, const pkc_rng *rng, char **out)
+int pkc_identity_export_versioned(const pkc_identity *id, const char *passphrase,
+                                  int params_version, const pkc_identity_export_params *params,
+                                  const pkc_rng *rng, char **out)
 {
     if (id == NULL || out == NULL || (passphrase != NULL && rng == NULL))
         return pkc_error(PKC_ERR_INVALID_ARG, "identity export: NULL argument");
@@ -57,8 +62,9 @@ int pkc_identity_export(const pkc_identity *id, const char *passphrase,
         return pkc_error(PKC_ERR_INVALID_ARG, "identity export: empty passphrase");
     pkc_identity_export_params p;
     pkc_identity_export_params_default(&p);
-    if (params)
-        p = *params;
+    int rc = pkc_struct_read(&p, params, params_version, PARAMS_SIZES);
+    if (rc)
+        return rc;
     if (passphrase && !params_ok(p.ops, p.mem_kib))
         return pkc_error(PKC_ERR_INVALID_ARG,
                          "identity export: Argon2id parameters out of range (ops 1..%u, "
@@ -82,7 +88,7 @@ int pkc_identity_export(const pkc_identity *id, const char *passphrase,
         pkc_base64url_encode(salt_text, sizeof salt_text, salt, sizeof salt);
         n = snprintf(text, EXPORT_MAX, MAGIC "peer-id %s\nkdf argon2id %u %u %s\n", id->peer_id,
                      (unsigned)p.ops, (unsigned)p.mem_kib, salt_text);
-        int rc = derive_key(key, passphrase, salt, p.ops, p.mem_kib);
+        rc = derive_key(key, passphrase, salt, p.ops, p.mem_kib);
         if (rc) {
             free(text);
             return rc;

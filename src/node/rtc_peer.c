@@ -12,17 +12,34 @@
 #include "../util/err.h"
 #include "../util/log.h"
 #include "../util/rng.h"
+#include "../util/versioned.h"
 #include "rtc_runtime.h"
 
 #define LOG "rtc"
 
-void pkc_rtc_config_default(pkc_rtc_config *c)
+#define CONFIG_SIZES PKC_STRUCT_V1(pkc_rtc_config)
+#define CALLBACKS_SIZES PKC_STRUCT_V1(pkc_rtc_callbacks)
+
+void pkc_rtc_config_default_versioned(int config_version, pkc_rtc_config *out)
 {
-    memset(c, 0, sizeof *c);
-    pkc_rtc_socket_config_default(&c->socket_config);
-    c->max_message_size = 262144;
-    c->consent_timeout_ms = 30000;
-    c->max_buffered_amount = 16 * 1024 * 1024;
+    pkc_rtc_config c;
+    memset(&c, 0, sizeof c);
+    pkc_rtc_socket_config_default(&c.socket_config);
+    c.max_message_size = 262144;
+    c.consent_timeout_ms = 30000;
+    c.max_buffered_amount = 16 * 1024 * 1024;
+    pkc_struct_write(out, &c, config_version, CONFIG_SIZES);
+}
+
+/* The caller's config and callbacks of their versions, over the defaults. */
+static int read_config(int config_version, const pkc_rtc_config *config, int callbacks_version,
+                       const pkc_rtc_callbacks *callbacks, pkc_rtc_config *cfg,
+                       pkc_rtc_callbacks *cb)
+{
+    pkc_rtc_config_default(cfg);
+    memset(cb, 0, sizeof *cb);
+    int rc = pkc_struct_read(cfg, config, config_version, CONFIG_SIZES);
+    return rc ? rc : pkc_struct_read(cb, callbacks, callbacks_version, CALLBACKS_SIZES);
 }
 
 /* ---- plumbing between the state machine and the world ---------------------- */
@@ -286,20 +303,20 @@ static int make_peer(pkc_loop *loop, pkc_rtc_socket *sock, const pkc_rtc_config 
     return 0;
 }
 
-int pkc_rtc_peer_new(pkc_loop *loop, const pkc_rtc_config *cfg, const pkc_rtc_callbacks *cb,
-                     void *user_data, pkc_rtc_peer **out)
+int pkc_rtc_peer_new_versioned(pkc_loop *loop, int config_version, const pkc_rtc_config *config,
+                               int callbacks_version, const pkc_rtc_callbacks *callbacks,
+                               void *user_data, pkc_rtc_peer **out)
 {
-    pkc_rtc_config def;
     if (loop == NULL || out == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "pkc_rtc_peer_new: NULL argument");
-    if (cfg == NULL) {
-        pkc_rtc_config_default(&def);
-        cfg = &def;
-    }
+    pkc_rtc_config c, *cfg = &c;
+    pkc_rtc_callbacks cbs, *cb = &cbs;
+    int rc = read_config(config_version, config, callbacks_version, callbacks, cfg, cb);
+    if (rc)
+        return rc;
     if (cfg->n_stun_servers && cfg->stun_servers == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "pkc_rtc_peer_new: stun_servers is NULL");
     pkc_rtc_cert *cert = cfg->cert ? pkc_cert_ref(cfg->cert) : NULL;
-    int rc = 0;
     if (cert == NULL)
         rc = pkc_cert_generate(pkc_rng_system(), pkc_clock_wall_ms(pkc_clock_system()), &cert);
     if (rc)
@@ -486,42 +503,47 @@ void *pkc_rtc_peer_get_user_data(const pkc_rtc_peer *p)
     return p->user_data;
 }
 
-void pkc_rtc_peer_get_stats(const pkc_rtc_peer *p, pkc_rtc_stats *out)
+void pkc_rtc_peer_get_stats_versioned(const pkc_rtc_peer *p, int stats_version, pkc_rtc_stats *out)
 {
-    pkc_conn_stats(p->conn, out);
+    pkc_rtc_stats st;
+    pkc_conn_stats(p->conn, &st);
+    pkc_struct_write(out, &st, stats_version, PKC_STRUCT_V1(pkc_rtc_stats));
 }
 
-int pkc_rtc_channel_new(pkc_rtc_peer *p, const char *label, const pkc_rtc_channel_options *opts,
-                        pkc_rtc_channel **out)
+int pkc_rtc_channel_new_versioned(pkc_rtc_peer *p, const char *label, int options_version,
+                                  const pkc_rtc_channel_options *options, pkc_rtc_channel **out)
 {
-    int rc = pkc_conn_channel_new(p->conn, label, opts, out);
+    pkc_rtc_channel_options o;
+    pkc_rtc_channel_options_default(&o);
+    int rc = pkc_struct_read(&o, options, options_version, PKC_STRUCT_V1(pkc_rtc_channel_options));
+    if (rc == 0)
+        rc = pkc_conn_channel_new(p->conn, label, &o, out);
     touched(p);
     return rc;
 }
 
 /* ---- listeners ------------------------------------------------------------------------------ */
 
-int pkc_rtc_listen(pkc_rtc_socket *s, const pkc_rtc_config *cfg, const pkc_rtc_callbacks *cb,
-                   void *user_data, char **sdp_out)
+int pkc_rtc_listen_versioned(pkc_rtc_socket *s, int config_version, const pkc_rtc_config *config,
+                             int callbacks_version, const pkc_rtc_callbacks *callbacks,
+                             void *user_data, char **sdp_out)
 {
     if (s->listener)
         return pkc_error(PKC_ERR_EXISTS, "the socket already has a listener");
+    pkc_rtc_config conf, *cfg = &conf;
+    pkc_rtc_callbacks cbs, *cb = &cbs;
+    int rc = read_config(config_version, config, callbacks_version, callbacks, cfg, cb);
+    if (rc)
+        return rc;
     rtc_listener *l = calloc(1, sizeof *l);
     if (l == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
-    pkc_rtc_config def;
-    if (cfg == NULL) {
-        pkc_rtc_config_default(&def);
-        cfg = &def;
-    }
     l->cfg = *cfg;
     l->cfg.stun_servers = NULL;
     l->cfg.n_stun_servers = 0;
     l->cfg.socket = s;
-    if (cb)
-        l->cb = *cb;
+    l->cb = *cb;
     l->user_data = user_data;
-    int rc = 0;
     if (cfg->cert)
         l->cert = pkc_cert_ref(cfg->cert);
     else

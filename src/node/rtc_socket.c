@@ -15,17 +15,17 @@
 #include "../rtc/stun.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/versioned.h"
 #include "rtc_runtime.h"
 
 #define LOG "rtc"
 #define DGRAM_MAX 2048
 #define SOCK_BUF (2 * 1024 * 1024)
 
-void pkc_rtc_socket_config_default(pkc_rtc_socket_config *c)
+void pkc_rtc_socket_config_default_versioned(int config_version, pkc_rtc_socket_config *out)
 {
-    memset(c, 0, sizeof *c);
-    c->ipv6 = 1;
-    c->loopback = 1;
+    pkc_rtc_socket_config c = {.ipv6 = 1, .loopback = 1};
+    pkc_struct_write(out, &c, config_version, PKC_STRUCT_V1(pkc_rtc_socket_config));
 }
 
 static void to_pkc_addr(const struct sockaddr *sa, pkc_addr *out)
@@ -637,13 +637,14 @@ static void gather_hosts(pkc_rtc_socket *s, const pkc_rtc_socket_config *cfg)
     uv_free_interface_addresses(ifs, count);
 }
 
-int pkc_rtc_socket_new(pkc_loop *loop, const pkc_rtc_socket_config *cfg, pkc_rtc_socket **out)
+int pkc_rtc_socket_new_versioned(pkc_loop *loop, int config_version,
+                                 const pkc_rtc_socket_config *config, pkc_rtc_socket **out)
 {
-    pkc_rtc_socket_config def;
-    if (cfg == NULL) {
-        pkc_rtc_socket_config_default(&def);
-        cfg = &def;
-    }
+    pkc_rtc_socket_config c, *cfg = &c;
+    pkc_rtc_socket_config_default(&c);
+    int rc = pkc_struct_read(&c, config, config_version, PKC_STRUCT_V1(pkc_rtc_socket_config));
+    if (rc)
+        return rc;
     if (cfg->port_max && cfg->port_max < cfg->port_min)
         return pkc_error(PKC_ERR_INVALID_ARG, "socket: port_max below port_min");
     pkc_rtc_socket *s = calloc(1, sizeof *s);
@@ -651,7 +652,7 @@ int pkc_rtc_socket_new(pkc_loop *loop, const pkc_rtc_socket_config *cfg, pkc_rtc
         return pkc_error_code(PKC_ERR_NOMEM);
     s->loop = loop;
     s->fd[0] = s->fd[1] = -1;
-    int rc = -EADDRINUSE;
+    rc = -EADDRINUSE;
     if (cfg->port_min == 0) {
         for (int tries = 0; tries < 16 && rc == -EADDRINUSE; tries++)
             rc = bind_pair(0, cfg->ipv6, s->fd);

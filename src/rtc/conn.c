@@ -12,6 +12,7 @@
 #include "../util/log.h"
 #include "../util/rng.h"
 #include "../util/text.h"
+#include "../util/versioned.h"
 #include "dcep.h"
 #include "dtls.h"
 #include "sctp.h"
@@ -1094,13 +1095,11 @@ void pkc_conn_stats(const pkc_conn *c, pkc_rtc_stats *out)
 
 /* ---- the channel API (public) --------------------------------------------------------------------- */
 
-void pkc_rtc_channel_options_default(pkc_rtc_channel_options *o)
+void pkc_rtc_channel_options_default_versioned(int options_version, pkc_rtc_channel_options *out)
 {
-    memset(o, 0, sizeof *o);
-    o->ordered = 1;
-    o->max_retransmits = -1;
-    o->max_lifetime_ms = -1;
-    o->priority = 256;
+    pkc_rtc_channel_options o = {
+        .ordered = 1, .max_retransmits = -1, .max_lifetime_ms = -1, .priority = 256};
+    pkc_struct_write(out, &o, options_version, PKC_STRUCT_V1(pkc_rtc_channel_options));
 }
 
 int pkc_conn_channel_new(pkc_conn *c, const char *label, const pkc_rtc_channel_options *opts,
@@ -1256,11 +1255,13 @@ pkc_rtc_peer *pkc_rtc_channel_get_peer(const pkc_rtc_channel *ch)
     return pkc_conn_owner(ch->conn);
 }
 
-void pkc_rtc_channel_get_options(const pkc_rtc_channel *ch, pkc_rtc_channel_options *out)
+void pkc_rtc_channel_get_options_versioned(const pkc_rtc_channel *ch, int options_version,
+                                           pkc_rtc_channel_options *out)
 {
-    *out = ch->opts;
+    pkc_rtc_channel_options o = ch->opts;
     if (ch->id >= 0)
-        out->id = (uint16_t)ch->id;
+        o.id = (uint16_t)ch->id;
+    pkc_struct_write(out, &o, options_version, PKC_STRUCT_V1(pkc_rtc_channel_options));
 }
 
 void pkc_rtc_channel_set_user_data(pkc_rtc_channel *ch, void *user_data)
