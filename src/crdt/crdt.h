@@ -31,6 +31,7 @@
 
 #include "pkc.h"
 #include "util/buf.h"
+#include "util/err.h"
 
 /* ------------------------------------------------------------------------ */
 /* Limits                                                                   */
@@ -952,12 +953,12 @@ int yc_grow32(void **p, uint32_t *cap, uint32_t need, size_t elem);
 #define YC_PUSH(arr, n, cap, val)                                                                 \
     (((n) < (cap) || yc_grow((void **)&(arr), &(cap), (n) + 1, sizeof *(arr)) == 0)                \
          ? ((arr)[(n)++] = (val), 0)                                                               \
-         : PKC_ERR_NOMEM)
+         : pkc_error_code(PKC_ERR_NOMEM))
 
 #define YC_PUSH32(arr, n, cap, val)                                                               \
     (((n) < (cap) || yc_grow32((void **)&(arr), &(cap), (n) + 1, sizeof *(arr)) == 0)              \
          ? ((arr)[(n)++] = (val), 0)                                                               \
-         : PKC_ERR_NOMEM)
+         : pkc_error_code(PKC_ERR_NOMEM))
 
 /* Fast path for varuints of up to 8 bytes (56 bits); anything else, and
  * every error, goes through pkc_reader_varuint. */

@@ -323,7 +323,7 @@ PKC_API const pkc_yvalue *pkc_yevent_get_keys(const pkc_yevent *cev)
         a.kind = PKC_YV_STRING;
         a.u.str.ptr = dupz(action, strlen(action));
         a.u.str.len = strlen(action);
-        int rc = a.u.str.ptr ? put(&change, &ccap, "action", &a) : PKC_ERR_NOMEM;
+        int rc = a.u.str.ptr ? put(&change, &ccap, "action", &a) : pkc_error_code(PKC_ERR_NOMEM);
         /* the old value of deleted content is gone after collection; Yjs
          * gives its last content (undefined for deleted content) */
         if (rc == 0 && oldv && oldv->kind != YC_DELETED && oldv->kind != YC_GC && oldv->len > 0)
@@ -337,7 +337,7 @@ PKC_API const pkc_yvalue *pkc_yevent_get_keys(const pkc_yevent *cev)
             e.value = change;
             if (e.key == NULL || YC_PUSH(out->u.object.entries, out->u.object.len, cap, e)) {
                 free((void *)e.key);
-                rc = PKC_ERR_NOMEM;
+                rc = pkc_error_code(PKC_ERR_NOMEM);
             }
         }
         if (rc) {
@@ -383,7 +383,7 @@ static int list_delta(pkc_ytxn *txn, const ybranch *t, const ychanged *ch, yv *o
             }                                                                                      \
             rc = put(&op, &opcap, kind == 1 ? "insert" : kind == 2 ? "retain" : "delete", &val);   \
             if (rc == 0 && YC_PUSH(out->u.array.items, out->u.array.len, cap, op))                 \
-                rc = PKC_ERR_NOMEM;                                                                \
+                rc = pkc_error_code(PKC_ERR_NOMEM);                                                                \
             if (rc)                                                                                \
                 yv_clear(&op);                                                                     \
             kind = 0;                                                                              \
@@ -405,7 +405,7 @@ static int list_delta(pkc_ytxn *txn, const ybranch *t, const ychanged *ch, yv *o
                 kind = 1;
                 ins = calloc(1, sizeof *ins);
                 if (ins == NULL) {
-                    rc = PKC_ERR_NOMEM;
+                    rc = pkc_error_code(PKC_ERR_NOMEM);
                     break;
                 }
                 ins->kind = PKC_YV_ARRAY;
@@ -417,7 +417,7 @@ static int list_delta(pkc_ytxn *txn, const ybranch *t, const ychanged *ch, yv *o
                     if ((rc = yc_item_value(it, k, &v)) == 0 &&
                         YC_PUSH(ins->u.array.items, ins->u.array.len, icap, v)) {
                         yv_clear(&v);
-                        rc = PKC_ERR_NOMEM;
+                        rc = pkc_error_code(PKC_ERR_NOMEM);
                     }
                 }
             }

@@ -37,7 +37,7 @@ static int yset_add(yset *s, yitem *it)
             free(nk);
             free(ng);
             free(nu);
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
         }
         for (uint32_t k = 0; k < s->n; k++) {
             uint32_t i = s->used[k];
@@ -270,7 +270,7 @@ int yc_integrate(pkc_ytxn *txn, yitem *it, uint32_t offset)
         /* content was already sliced by the caller */
         yitem *l = yc_clean_end(txn, it->id.client, it->id.clock - 1);
         if (l == NULL)
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
         it->left = yi_h(l);
         it->origin = yi_last_id(l);
         it->flags |= YF_ORIGIN;

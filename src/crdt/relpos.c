@@ -247,7 +247,7 @@ PKC_API int pkc_ydoc_from_snapshot(pkc_ydoc *doc, const uint8_t *snap, size_t le
         yc_client_find(doc, sv[i][0], &cix);
         uint32_t clock = (uint32_t)sv[i][1];
         if (clock < doc->cl[cix].state && yc_clean_start(txn, cix, clock) == NULL) {
-            rc = PKC_ERR_NOMEM;
+            rc = pkc_error_code(PKC_ERR_NOMEM);
             break;
         }
         const yclient *c = &doc->cl[cix];

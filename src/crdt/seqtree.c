@@ -76,12 +76,12 @@ static int node_insert(ybranch *b, ynode *n, uint32_t at, void *c, uint64_t w)
     /* split n: the upper half moves to a new sibling */
     ynode *s = node_new((int)n->is_leaf);
     if (s == NULL)
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     if (n->parent == NULL) {
         ynode *root = node_new(0);
         if (root == NULL) {
             free(s);
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
         }
         root->c[0] = n;
         root->w[0] = node_sum(n);
@@ -132,12 +132,12 @@ static int build(ybranch *b)
         ynode *leaf = node_new(1);
         if (leaf == NULL || YC_PUSH(level, nl, cap, leaf)) {
             free(leaf);
-            rc = PKC_ERR_NOMEM;
+            rc = pkc_error_code(PKC_ERR_NOMEM);
             goto fail;
         }
         for (; it && leaf->n < YN_FILL; it = yi_right(b->doc, it)) {
             if (yi_leaf_room(it)) {
-                rc = PKC_ERR_NOMEM;
+                rc = pkc_error_code(PKC_ERR_NOMEM);
                 goto fail;
             }
             leaf->c[leaf->n] = it;
@@ -152,7 +152,7 @@ static int build(ybranch *b)
             ynode *p = node_new(0);
             if (p == NULL || YC_PUSH(next, nn, ncap, p)) {
                 free(p);
-                rc = PKC_ERR_NOMEM;
+                rc = pkc_error_code(PKC_ERR_NOMEM);
                 goto fail;
             }
             for (; i < nl && p->n < YN_FILL; i++) {

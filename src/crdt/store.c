@@ -25,10 +25,10 @@ int yc_grow(void **p, size_t *cap, size_t need, size_t elem)
     while (nc < need)
         nc *= 2;
     if (nc > SIZE_MAX / elem)
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     void *q = realloc(*p, nc * elem);
     if (q == NULL)
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     *p = q;
     *cap = nc;
     return 0;
@@ -38,7 +38,7 @@ int yc_grow32(void **p, uint32_t *cap, uint32_t need, size_t elem)
 {
     size_t c = *cap;
     if (need > UINT32_MAX / 2)
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     int rc = yc_grow(p, &c, need, elem);
     if (rc == 0)
         *cap = (uint32_t)c;
@@ -76,7 +76,7 @@ static int ymap_rehash(ymap *m, uint32_t nslot)
 {
     uint32_t *slot = calloc(nslot, sizeof *slot);
     if (slot == NULL)
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     uint32_t mask = nslot - 1;
     for (uint32_t j = 0; j < m->n; j++) {
         uint32_t i = m->e[j]->hash & mask;
@@ -173,7 +173,7 @@ int yi_leaf_room(yitem *it)
 {
     ychunk *ch = yi_chunk(it);
     if (ch->leaf == NULL && (ch->leaf = calloc(YC_CHUNK, sizeof *ch->leaf)) == NULL)
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }
 
@@ -617,7 +617,7 @@ static int offs_scan(const pkc_ydoc *doc, yoffs *o, const yitem *it, size_t from
             nc *= 2;
         uint32_t *no = realloc(o->off, nc * sizeof *no);
         if (no == NULL)
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
         o->off = no;
         o->cap = nc;
     }
@@ -913,10 +913,10 @@ static int insert_block(yclient *c, uint32_t at)
     if (c->nb == c->capb) {
         uint32_t cap = c->capb;
         if (yc_grow32((void **)&c->b, &cap, c->nb + 1, sizeof *c->b))
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
         uint32_t *f = realloc(c->first, cap * sizeof *f);
         if (f == NULL)
-            return PKC_ERR_NOMEM; /* b grew; capb stays, so it grows again next time */
+            return pkc_error_code(PKC_ERR_NOMEM); /* b grew; capb stays, so it grows again next time */
         c->first = f;
         c->capb = cap;
     }
@@ -935,7 +935,7 @@ static int explicit_block(yblock *bl)
         return 0;
     uint32_t *h = malloc(YB_CAP * sizeof *h);
     if (h == NULL)
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     for (uint32_t i = 0; i < bl->n; i++)
         h[i] = bl->h0 + i;
     bl->h = h;

@@ -155,7 +155,7 @@ static int fwd(ytpos *p)
     yitem *r = p->right;
     if (r->kind == YC_FORMAT) {
         if (!yi_deleted(r) && attrs_update(&p->cur, yi_fmt(p->doc, r)))
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
     } else if (!yi_deleted(r)) {
         p->index += r->len;
     }
@@ -170,10 +170,10 @@ static int find_next(pkc_ytxn *txn, ytpos *p, uint64_t count)
         yitem *r = p->right;
         if (r->kind == YC_FORMAT) {
             if (!yi_deleted(r) && attrs_update(&p->cur, yi_fmt(p->doc, r)))
-                return PKC_ERR_NOMEM;
+                return pkc_error_code(PKC_ERR_NOMEM);
         } else if (!yi_deleted(r)) {
             if (count < r->len && yc_split(txn, r, (uint32_t)count) == NULL)
-                return PKC_ERR_NOMEM;
+                return pkc_error_code(PKC_ERR_NOMEM);
             p->index += r->len;
             count -= r->len;
         }
@@ -193,7 +193,7 @@ static int find_position(pkc_ytxn *txn, ybranch *b, uint64_t index, ytpos *p)
         uint32_t off;
         yitem *it = yst_find(b, index - 1, &off);
         if (it == NULL || (off + 1 < it->len && yc_split(txn, it, off + 1) == NULL))
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
         p->left = it;
         p->right = yi_right(txn->doc, it);
         p->index = index;
@@ -428,7 +428,7 @@ static int format_text(pkc_ytxn *txn, ybranch *parent, ytpos *p, uint64_t length
                 }
             } else {
                 if (length < r->len && yc_split(txn, r, (uint32_t)length) == NULL) {
-                    rc = PKC_ERR_NOMEM;
+                    rc = pkc_error_code(PKC_ERR_NOMEM);
                     goto done;
                 }
                 length -= r->len;
@@ -576,13 +576,13 @@ static int iterate_structs(pkc_ytxn *txn, uint32_t cix, uint32_t clock, uint64_t
     yclient *c = &doc->cl[cix];
     uint64_t end = (uint64_t)clock + len;
     if (yc_clean_start(txn, cix, clock) == NULL)
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     ypos p = ycl_find(c, clock);
     for (;;) {
         yitem *it = ycl_at(c, p);
         if (end < (uint64_t)it->id.clock + it->len) {
             if (yc_clean_start(txn, cix, (uint32_t)end) == NULL)
-                return PKC_ERR_NOMEM;
+                return pkc_error_code(PKC_ERR_NOMEM);
             p = ycl_find(c, it->id.clock);
         }
         int rc = fn(ud, it);
@@ -682,7 +682,7 @@ static int delete_text(pkc_ytxn *txn, ytpos *p, uint64_t length)
         yitem *r = p->right;
         if (!yi_deleted(r) && (r->kind == YC_TYPE || r->kind == YC_EMBED || r->kind == YC_STRING)) {
             if (length < r->len && yc_split(txn, r, (uint32_t)length) == NULL) {
-                rc = PKC_ERR_NOMEM;
+                rc = pkc_error_code(PKC_ERR_NOMEM);
                 break;
             }
             length -= r->len;

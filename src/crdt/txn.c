@@ -41,7 +41,7 @@ int yc_txn_touch(pkc_ytxn *txn, uint32_t cix)
     if (c->txn_mark == txn->seq)
         return 0;
     if (doc->cleanup_head && freeze_for_pending(doc, cix))
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     c->txn_mark = txn->seq;
     c->before = c->state;
     if (YC_PUSH32(txn->touched, txn->ntouched, txn->captouched, cix) ||

@@ -208,7 +208,7 @@ int yc_list_insert(pkc_ytxn *txn, ybranch *parent, uint64_t index, const yv *val
     uint32_t off;
     yitem *it = yst_find(parent, index - 1, &off);
     if (it == NULL || (off + 1 < it->len && yc_split(txn, it, off + 1) == NULL))
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     return yc_list_insert_after(txn, parent, it, vals, n, created);
 }
 
@@ -228,10 +228,10 @@ int yc_list_delete(pkc_ytxn *txn, ybranch *parent, uint64_t index, uint64_t len)
         uint32_t off;
         yitem *it = yst_find(parent, index - 1, &off);
         if (it == NULL)
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
         if (off + 1 < it->len) {
             if ((n = yc_split(txn, it, off + 1)) == NULL)
-                return PKC_ERR_NOMEM;
+                return pkc_error_code(PKC_ERR_NOMEM);
         } else {
             n = yi_right(txn->doc, it);
         }
@@ -240,7 +240,7 @@ int yc_list_delete(pkc_ytxn *txn, ybranch *parent, uint64_t index, uint64_t len)
     while (len > 0 && n) {
         if (!yi_deleted(n)) {
             if (len < n->len && yc_split(txn, n, (uint32_t)len) == NULL)
-                return PKC_ERR_NOMEM;
+                return pkc_error_code(PKC_ERR_NOMEM);
             if ((rc = yc_item_delete(txn, n)))
                 return rc;
             len -= n->len;
@@ -444,7 +444,7 @@ PKC_API int pkc_yarray_get(const pkc_ytype *array, size_t index, pkc_yvalue **ou
     uint32_t off;
     const yitem *it = yst_find(b, index, &off);
     if (it == NULL)
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     return value_out(it, off, out);
 }
 
@@ -469,7 +469,7 @@ PKC_API int pkc_yarray_slice(const pkc_ytype *array, size_t start, size_t end, p
         const yitem *it = yst_find(b, start, &off);
         if (it == NULL) {
             pkc_yvalue_free(v);
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
         }
         while (v->u.array.len < n && it) {
             if (yi_countable(it) && !yi_deleted(it)) {
@@ -589,7 +589,7 @@ PKC_API int pkc_yxml_get_child(const pkc_ytype *parent, size_t index, pkc_ytype 
     uint32_t off;
     const yitem *it = yst_find(b, index, &off);
     if (it == NULL)
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     if (it->kind != YC_TYPE)
         return pkc_error(PKC_ERR_NOT_FOUND, "child %zu is not a shared type", index);
     *out = (pkc_ytype *)yi_type(b->doc, it);

@@ -33,7 +33,7 @@ static int order_add(yods *d, uint64_t client)
     for (size_t i = 0; i < d->n; i++)
         if (d->order[i] == client)
             return 0;
-    return YC_PUSH(d->order, d->n, d->cap, client) ? PKC_ERR_NOMEM : 0;
+    return YC_PUSH(d->order, d->n, d->cap, client) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
 }
 
 /* mergeDeleteSets([a, b]) into a */
@@ -41,7 +41,7 @@ static int yods_merge(yods *a, const yods *b)
 {
     for (size_t i = 0; i < b->n; i++)
         if (order_add(a, b->order[i]))
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
     return yds_merge(&a->ds, &b->ds);
 }
 
@@ -125,13 +125,13 @@ static int iterate_deleted(pkc_ytxn *txn, const yods *d, ystruct_cb fn, void *ud
                 break;
             uint64_t end = (uint64_t)r->clock + r->len;
             if (yc_clean_start(txn, cix, r->clock) == NULL)
-                return PKC_ERR_NOMEM;
+                return pkc_error_code(PKC_ERR_NOMEM);
             uint32_t clock = r->clock;
             for (;;) {
                 yitem *it = yc_find(doc, cix, clock);
                 if (end < (uint64_t)it->id.clock + it->len &&
                     yc_clean_start(txn, cix, (uint32_t)end) == NULL)
-                    return PKC_ERR_NOMEM;
+                    return pkc_error_code(PKC_ERR_NOMEM);
                 uint32_t next = it->id.clock + it->len;
                 int rc = fn(ud, it);
                 if (rc)
@@ -226,7 +226,7 @@ static int txn_ds(const pkc_ytxn *txn, yods *out)
     memset(out, 0, sizeof *out);
     for (uint32_t i = 0; i < txn->nds_order; i++)
         if (order_add(out, txn->doc->cl[txn->ds_order[i]].id))
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
     return yds_copy(&out->ds, &txn->ds);
 }
 
@@ -393,7 +393,7 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
     *out = NULL;
     if (item->flags & YF_REDONE) {
         *out = redone_start(txn, item);
-        return *out ? 0 : PKC_ERR_NOMEM;
+        return *out ? 0 : pkc_error_code(PKC_ERR_NOMEM);
     }
     ybranch *ptype = yi_parent(doc, item);
     ykey *ikey = yi_psub(doc, item);
@@ -410,7 +410,7 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
         }
         while (pitem->flags & YF_REDONE)
             if ((pitem = redone_start(txn, pitem)) == NULL)
-                return PKC_ERR_NOMEM;
+                return pkc_error_code(PKC_ERR_NOMEM);
     }
     ybranch *parent_type = pitem ? yi_type(doc, pitem) : ptype;
     if (pitem && pitem->kind != YC_TYPE)
@@ -425,7 +425,7 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
                 if (!(trace->flags & YF_REDONE)) {
                     trace = NULL;
                 } else if ((trace = redone_start(txn, trace)) == NULL) {
-                    return PKC_ERR_NOMEM;
+                    return pkc_error_code(PKC_ERR_NOMEM);
                 }
             }
             if (trace && yi_parent(doc, trace)->item == pitem) {
@@ -440,7 +440,7 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
                 if (!(trace->flags & YF_REDONE)) {
                     trace = NULL;
                 } else if ((trace = redone_start(txn, trace)) == NULL) {
-                    return PKC_ERR_NOMEM;
+                    return pkc_error_code(PKC_ERR_NOMEM);
                 }
             }
             if (trace && yi_parent(doc, trace)->item == pitem) {
@@ -463,7 +463,7 @@ static int redo_item(pkc_ytxn *txn, pkc_yundo *um, yitem *item, const yitemset *
                 left = lr;
                 while (left->flags & YF_REDONE)
                     if ((left = redone_start(txn, left)) == NULL)
-                        return PKC_ERR_NOMEM;
+                        return pkc_error_code(PKC_ERR_NOMEM);
             }
             if (left && left->right)
                 return 0; /* conflicts with a change by another client */
@@ -516,11 +516,11 @@ static int collect_insert(void *ud, yitem *it)
         uint32_t diff;
         it = follow_redone(c->txn->doc, it->id, &diff);
         if (diff > 0 && (it = yc_clean_start(c->txn, it->id.client, it->id.clock + diff)) == NULL)
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
     }
     if (it->kind != YC_GC && !yi_deleted(it) && in_scope(c->um, it))
         if (YC_PUSH(c->to_delete.v, c->to_delete.n, c->to_delete.cap, it))
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }
 
@@ -531,7 +531,7 @@ static int collect_redo(void *ud, yitem *it)
         !yds_contains(&c->si->insertions.ds, c->txn->doc->cl[it->id.client].id, it->id.clock) &&
         !set_has(&c->to_redo, it))
         if (YC_PUSH(c->to_redo.v, c->to_redo.n, c->to_redo.cap, it))
-            return PKC_ERR_NOMEM;
+            return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }
 

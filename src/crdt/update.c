@@ -1095,7 +1095,7 @@ static int apply_ds(pkc_ytxn *txn, const yds *ds, pkc_buf *rest, int *has_rest)
             yitem *it = ycl_at(c, p);
             if (!yi_deleted(it) && it->id.clock < clock) {
                 if (yc_split(txn, it, clock - it->id.clock) == NULL) {
-                    rc = PKC_ERR_NOMEM;
+                    rc = pkc_error_code(PKC_ERR_NOMEM);
                     goto done;
                 }
                 p = ycl_find(c, clock);
@@ -1107,7 +1107,7 @@ static int apply_ds(pkc_ytxn *txn, const yds *ds, pkc_buf *rest, int *has_rest)
                 if (!yi_deleted(it)) {
                     if (end < it->id.clock + it->len) {
                         if (yc_split(txn, it, end - it->id.clock) == NULL) {
-                            rc = PKC_ERR_NOMEM;
+                            rc = pkc_error_code(PKC_ERR_NOMEM);
                             goto done;
                         }
                         /* the split may have split p's block: find it again */

@@ -83,7 +83,7 @@ int yv_copy(yv *dst, const yv *src)
             dst->u.array.len = i;
             if (yv_copy(&dst->u.array.items[i], &src->u.array.items[i])) {
                 yv_clear(dst);
-                return PKC_ERR_NOMEM;
+                return pkc_error_code(PKC_ERR_NOMEM);
             }
         }
         dst->u.array.len = n;
@@ -100,13 +100,13 @@ int yv_copy(yv *dst, const yv *src)
             dst->u.object.len = i;
             if ((de->key = dup_bytes(se->key, se->key_len)) == NULL) {
                 yv_clear(dst);
-                return PKC_ERR_NOMEM;
+                return pkc_error_code(PKC_ERR_NOMEM);
             }
             de->key_len = se->key_len;
             dst->u.object.len = i + 1;
             if (yv_copy(&de->value, &se->value)) {
                 yv_clear(dst);
-                return PKC_ERR_NOMEM;
+                return pkc_error_code(PKC_ERR_NOMEM);
             }
         }
         dst->u.object.len = n;

@@ -195,7 +195,7 @@ int pkc_loop_run(pkc_loop *loop, int timeout_ms)
     pkc_loop_dispatch_pending(loop);
     uv_run(&loop->uv, UV_RUN_DEFAULT);
     uv_timer_stop(&loop->run_timer);
-    return loop->timed_out ? PKC_ERR_TIMEOUT : 0;
+    return loop->timed_out ? pkc_error_code(PKC_ERR_TIMEOUT) : 0;
 }
 
 void pkc_loop_stop(pkc_loop *loop)

@@ -346,10 +346,10 @@ int pkc_rtc_socket_send(pkc_rtc_socket *s, const pkc_addr *local, const pkc_addr
 {
     int fd = s->fd[remote->family == 6 ? 1 : 0];
     if (fd < 0 || remote->family == 0 || len > DGRAM_MAX)
-        return PKC_ERR_IO;
+        return pkc_error_code(PKC_ERR_IO);
     thread_io *t = thread_buffers();
     if (t == NULL)
-        return PKC_ERR_NOMEM;
+        return pkc_error_code(PKC_ERR_NOMEM);
     if (t->tx.n == TX_BATCH)
         pkc_rtc_socket_flush();
     tx_batch *b = &t->tx;

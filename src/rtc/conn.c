@@ -332,7 +332,7 @@ static int assign_id(pkc_conn *c, pkc_rtc_channel *ch)
             ch->id = id;
             return 0;
         }
-    return PKC_ERR_RANGE;
+    return pkc_error_code(PKC_ERR_RANGE);
 }
 
 static void close_channel_now(pkc_conn *c, pkc_rtc_channel *ch)

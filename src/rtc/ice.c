@@ -168,7 +168,7 @@ const char *pkc_ice_local_pwd(const pkc_ice_agent *a)
 int pkc_ice_set_local_creds(pkc_ice_agent *a, const char *ufrag, const char *pwd)
 {
     if (pkc_ice_check_ufrag(ufrag, strlen(ufrag)) || pkc_ice_check_pwd(pwd, strlen(pwd)))
-        return PKC_ERR_SDP;
+        return pkc_error_code(PKC_ERR_SDP);
     snprintf(a->ufrag, sizeof a->ufrag, "%s", ufrag);
     snprintf(a->pwd, sizeof a->pwd, "%s", pwd);
     return 0;
@@ -805,7 +805,7 @@ int pkc_ice_input(pkc_ice_agent *a, const pkc_addr *local, const pkc_addr *remot
             return 0;
         }
     }
-    return PKC_ERR_NOT_FOUND;
+    return pkc_error_code(PKC_ERR_NOT_FOUND);
 }
 
 int pkc_ice_accept_data(pkc_ice_agent *a, const pkc_addr *remote, uint64_t now)
@@ -868,7 +868,7 @@ int pkc_ice_gathering_done(const pkc_ice_agent *a)
 int pkc_ice_set_remote_creds(pkc_ice_agent *a, const char *ufrag, const char *pwd, uint64_t now)
 {
     if (pkc_ice_check_ufrag(ufrag, strlen(ufrag)) || pkc_ice_check_pwd(pwd, strlen(pwd)))
-        return PKC_ERR_SDP;
+        return pkc_error_code(PKC_ERR_SDP);
     int restart = a->have_remote_creds && (strcmp(ufrag, a->rufrag) || strcmp(pwd, a->rpwd));
     snprintf(a->rufrag, sizeof a->rufrag, "%s", ufrag);
     snprintf(a->rpwd, sizeof a->rpwd, "%s", pwd);

@@ -378,7 +378,7 @@ static int configure(pkc_sctp *s)
      * stays under 1280, the IPv6 minimum MTU. */
     pp.spp_pathmtu = 1188;
     rc |= setopt(so, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof pp, "PEER_ADDR_PARAMS");
-    return rc ? PKC_ERR_SCTP : 0;
+    return rc ? pkc_error_code(PKC_ERR_SCTP) : 0;
 }
 
 int pkc_sctp_new(uint16_t port, size_t max_message, const pkc_sctp_callbacks *cb, pkc_sctp **out)
@@ -525,7 +525,7 @@ int pkc_sctp_send(pkc_sctp *s, uint16_t sid, uint32_t ppid, const uint8_t *data,
     if (n >= 0)
         return 0;
     if (errno == EWOULDBLOCK || errno == EAGAIN)
-        return PKC_ERR_AGAIN;
+        return pkc_error_code(PKC_ERR_AGAIN);
     return pkc_error(PKC_ERR_SCTP, "SCTP: send on stream %u: %s", sid, strerror(errno));
 }
 
@@ -541,7 +541,7 @@ int pkc_sctp_reset(pkc_sctp *s, uint16_t sid)
     if (usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_RESET_STREAMS, buf, sizeof buf) == 0)
         return 0;
     if (errno == EALREADY || errno == EAGAIN || errno == EBUSY)
-        return PKC_ERR_AGAIN;
+        return pkc_error_code(PKC_ERR_AGAIN);
     return pkc_error(PKC_ERR_SCTP, "SCTP: reset of stream %u: %s", sid, strerror(errno));
 }
 

@@ -258,7 +258,7 @@ void pkc_stun_add(pkc_buf *b, uint16_t attr, const void *value, size_t len)
     static const uint8_t zero[4];
     if (len > 0xffff) {
         if (b->err == 0)
-            b->err = PKC_ERR_TOO_LARGE;
+            b->err = pkc_error_code(PKC_ERR_TOO_LARGE);
         return;
     }
     pkc_buf_push_u16be(b, attr);
@@ -267,7 +267,7 @@ void pkc_stun_add(pkc_buf *b, uint16_t attr, const void *value, size_t len)
         pkc_buf_push(b, value, len);
     pkc_buf_push(b, zero, (4 - len % 4) % 4);
     if (b->err == 0 && b->len > PKC_STUN_MAX_SIZE)
-        b->err = PKC_ERR_TOO_LARGE;
+        b->err = pkc_error_code(PKC_ERR_TOO_LARGE);
 }
 
 void pkc_stun_add_u32(pkc_buf *b, uint16_t attr, uint32_t v)
@@ -322,7 +322,7 @@ int pkc_stun_finish(pkc_buf *b, const void *key, size_t key_len, int fingerprint
      * maximum size, and a caller may have pushed bytes directly. */
     size_t need = b->len + (key ? 4 + INTEGRITY_SIZE : 0) + (fingerprint ? 8 : 0);
     if (b->len < PKC_STUN_HEADER_SIZE || need > PKC_STUN_MAX_SIZE)
-        return b->err = b->len < PKC_STUN_HEADER_SIZE ? PKC_ERR_INVALID_ARG : PKC_ERR_TOO_LARGE;
+        return b->err = b->len < PKC_STUN_HEADER_SIZE ? pkc_error_code(PKC_ERR_INVALID_ARG) : pkc_error_code(PKC_ERR_TOO_LARGE);
     if (key != NULL) {
         uint8_t mac[INTEGRITY_SIZE];
         size_t mi_off = b->len;
@@ -349,7 +349,7 @@ int pkc_stun_finish(pkc_buf *b, const void *key, size_t key_len, int fingerprint
     }
     set_length(b);
     if (b->err == 0 && b->len > PKC_STUN_MAX_SIZE)
-        b->err = PKC_ERR_TOO_LARGE;
+        b->err = pkc_error_code(PKC_ERR_TOO_LARGE);
     return b->err;
 }
 

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "err.h"
+
 #define LOG_LINE_MAX 1024
 #define LEVEL_UNSET (-1)
 
@@ -28,7 +30,7 @@ const char *pkc_log_level_name(pkc_log_level level)
 int pkc_log_level_parse(const char *name, pkc_log_level *out)
 {
     if (name == NULL || out == NULL)
-        return PKC_ERR_INVALID_ARG;
+        return pkc_error_code(PKC_ERR_INVALID_ARG);
     if (name[0] >= '0' && name[0] <= '4' && name[1] == '\0') {
         *out = (pkc_log_level)(name[0] - '0');
         return 0;
@@ -49,7 +51,8 @@ int pkc_log_level_parse(const char *name, pkc_log_level *out)
         *out = PKC_LOG_WARN;
         return 0;
     }
-    return PKC_ERR_INVALID_ARG;
+    return pkc_error(PKC_ERR_INVALID_ARG,
+                     "log level \"%.40s\": not error, warn, info, debug, trace or 0-4", name);
 }
 
 static int level_from_env(void)
