@@ -195,17 +195,24 @@ int pkc_cand_parse(const char *line, size_t len, pkc_cand *out, pkc_cand_parse_r
     return 0;
 }
 
-void pkc_cand_write(pkc_buf *b, const pkc_cand *c)
+size_t pkc_cand_format(const pkc_cand *c, char *out, size_t size)
 {
-    char ip[64], line[256];
+    char ip[64], rip[64] = "";
     pkc_addr_ip_string(&c->addr, ip, sizeof ip);
-    int n = snprintf(line, sizeof line, "candidate:%s %u udp %u %s %u typ %s", c->foundation,
+    if (c->related.family)
+        pkc_addr_ip_string(&c->related, rip, sizeof rip);
+    int n = snprintf(out, size, "candidate:%s %u udp %u %s %u typ %s", c->foundation,
                      (unsigned)c->component, (unsigned)c->priority, ip, (unsigned)c->addr.port,
                      pkc_cand_type_name(c->type));
-    pkc_buf_push(b, line, (size_t)n);
-    if (c->related.family) {
-        pkc_addr_ip_string(&c->related, ip, sizeof ip);
-        n = snprintf(line, sizeof line, " raddr %s rport %u", ip, (unsigned)c->related.port);
-        pkc_buf_push(b, line, (size_t)n);
-    }
+    if (n >= 0 && (size_t)n < size && c->related.family)
+        n += snprintf(out + n, size - (size_t)n, " raddr %s rport %u", rip,
+                      (unsigned)c->related.port);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+void pkc_cand_write(pkc_buf *b, const pkc_cand *c)
+{
+    char line[PKC_CAND_LINE_MAX];
+    size_t n = pkc_cand_format(c, line, sizeof line);
+    pkc_buf_push(b, line, n < sizeof line ? n : sizeof line - 1);
 }

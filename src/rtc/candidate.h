@@ -44,6 +44,12 @@ typedef enum pkc_cand_parse_result {
  * PKC_ERR_SDP (with what is wrong in pkc_errmsg()) for malformed input. */
 int pkc_cand_parse(const char *line, size_t len, pkc_cand *out, pkc_cand_parse_result *result);
 
+/* Room for the longest candidate line pkc writes (two IPv6 addresses). */
+#define PKC_CAND_LINE_MAX 256
+
+/* Writes "candidate:..." (no "a=", no line end, NUL-terminated) into `out`
+ * and returns its length, as snprintf. */
+size_t pkc_cand_format(const pkc_cand *c, char *out, size_t size);
 /* Appends "candidate:..." (no "a=", no line end) to `b`. */
 void pkc_cand_write(pkc_buf *b, const pkc_cand *c);
 

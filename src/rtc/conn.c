@@ -20,6 +20,32 @@
 
 #define LOG "rtc"
 
+/*
+ * Events wait in one FIFO queue until the owner dispatches them. A queued
+ * event never needs memory of its own: the nodes of state changes, trickled
+ * candidates and channel events are embedded in the connection and the
+ * channels, made when they are; a message's node is allocated when the
+ * message arrives, and if it cannot be, the connection fails (its FAILED
+ * state has a node of its own) rather than lose the message unnoticed. So
+ * what the application is told never diverges from the connection's state.
+ */
+typedef struct event {
+    struct event *next;
+    pkc_conn_event ev;
+    uint8_t queued;
+    uint8_t heap; /* a message event: its node and data are freed after dispatch */
+    uint8_t *owned;
+} event;
+
+#define STATE_EVENTS 8 /* state changes queued at most between two dispatches */
+#define TRICKLE_EVENTS (2 * PKC_ICE_MAX_LOCAL)
+
+/* A trickled candidate; its line is written when it is dispatched. */
+typedef struct trickle_slot {
+    event e; /* first: the dispatcher finds the slot from its event */
+    pkc_cand cand;
+} trickle_slot;
+
 typedef struct msg {
     struct msg *next;
     uint32_t ppid;
@@ -44,13 +70,10 @@ struct pkc_rtc_channel {
     int in_reset;
     int close_queued;
     void *user_data;
+    event ev_open; /* OPEN, or CHANNEL for one the peer opened */
+    event ev_low;
+    event ev_close;
 };
-
-typedef struct event {
-    struct event *next;
-    pkc_conn_event ev;
-    uint8_t *owned; /* message data or candidate text */
-} event;
 
 struct pkc_conn {
     pkc_conn_config cfg;
@@ -87,6 +110,11 @@ struct pkc_conn {
 
     pkc_rtc_channel *channels;
     event *ev_head, **ev_tail;
+    event state_ev[STATE_EVENTS];
+    event *last_state_ev;
+    trickle_slot trickle[TRICKLE_EVENTS];
+    unsigned trickle_next;
+    event eoc_ev; /* end of candidates */
     int closing;
 
     uint64_t bytes_sent, bytes_received;
@@ -95,20 +123,30 @@ struct pkc_conn {
 
 /* ---- events ----------------------------------------------------------------- */
 
-static void push_event(pkc_conn *c, const pkc_conn_event *ev, uint8_t *owned)
+static void push_event(pkc_conn *c, event *e)
 {
-    event *e = calloc(1, sizeof *e);
-    if (e == NULL) {
-        free(owned);
-        pkc_loge(LOG, "out of memory: an event was lost");
-        return;
-    }
-    e->ev = *ev;
-    e->owned = owned;
+    e->next = NULL;
+    e->queued = 1;
     *c->ev_tail = e;
     c->ev_tail = &e->next;
     if (c->io.wake)
         c->io.wake(c->io.user);
+}
+
+static void queue_state(pkc_conn *c, pkc_rtc_state s)
+{
+    for (int i = 0; i < STATE_EVENTS; i++)
+        if (!c->state_ev[i].queued) {
+            event *e = &c->state_ev[i];
+            e->ev = (pkc_conn_event){.kind = PKC_CONN_EV_STATE, .state = s};
+            c->last_state_ev = e;
+            push_event(c, e);
+            return;
+        }
+    /* More changes than nodes since the last dispatch: the latest queued
+     * change is replaced by this one, so the application still ends up with
+     * the current state. */
+    c->last_state_ev->ev.state = s;
 }
 
 static void set_state(pkc_conn *c, pkc_rtc_state s)
@@ -117,14 +155,20 @@ static void set_state(pkc_conn *c, pkc_rtc_state s)
         return;
     pkc_logi(LOG, "peer connection: %s -> %s", pkc_rtc_state_name(c->state), pkc_rtc_state_name(s));
     c->state = s;
-    pkc_conn_event ev = {.kind = PKC_CONN_EV_STATE, .state = s};
-    push_event(c, &ev, NULL);
+    queue_state(c, s);
 }
 
+/* A channel's OPEN/CHANNEL, LOW or CLOSE. Nothing is queued for a channel
+ * after its CLOSE (which frees it once dispatched); a LOW that is queued
+ * already stands for the new one. */
 static void channel_event(pkc_conn *c, pkc_conn_event_kind kind, pkc_rtc_channel *ch)
 {
-    pkc_conn_event ev = {.kind = kind, .ch = ch};
-    push_event(c, &ev, NULL);
+    event *e = kind == PKC_CONN_EV_LOW ? &ch->ev_low : kind == PKC_CONN_EV_CLOSE ? &ch->ev_close
+                                                                                 : &ch->ev_open;
+    if (e->queued || (ch->ev_close.queued && kind != PKC_CONN_EV_CLOSE))
+        return;
+    e->ev = (pkc_conn_event){.kind = kind, .ch = ch};
+    push_event(c, e);
 }
 
 int pkc_conn_has_events(const pkc_conn *c)
@@ -153,6 +197,14 @@ static void unlink_channel(pkc_conn *c, pkc_rtc_channel *ch)
         }
 }
 
+static void free_event(event *e)
+{
+    if (e->heap) {
+        free(e->owned);
+        free(e);
+    }
+}
+
 void pkc_conn_dispatch(pkc_conn *c, pkc_conn_handler h, void *arg)
 {
     while (c->ev_head) {
@@ -160,13 +212,19 @@ void pkc_conn_dispatch(pkc_conn *c, pkc_conn_handler h, void *arg)
         c->ev_head = e->next;
         if (c->ev_head == NULL)
             c->ev_tail = &c->ev_head;
-        int stop = h(arg, c, &e->ev);
-        if (e->ev.kind == PKC_CONN_EV_CLOSE && !stop) {
-            unlink_channel(c, e->ev.ch);
-            free_channel(e->ev.ch);
+        e->queued = 0; /* the handler may queue it again */
+        pkc_conn_event ev = e->ev;
+        char line[PKC_CAND_LINE_MAX];
+        if (ev.kind == PKC_CONN_EV_CANDIDATE && e != &c->eoc_ev) {
+            pkc_cand_format(&((const trickle_slot *)(const void *)e)->cand, line, sizeof line);
+            ev.text = line;
         }
-        free(e->owned);
-        free(e);
+        int stop = h(arg, c, &ev);
+        free_event(e); /* (a CLOSE's node is in the channel, freed next) */
+        if (ev.kind == PKC_CONN_EV_CLOSE && !stop) {
+            unlink_channel(c, ev.ch);
+            free_channel(ev.ch);
+        }
         if (stop)
             return;
     }
@@ -380,6 +438,10 @@ static void on_dcep(pkc_conn *c, uint16_t sid, const uint8_t *p, size_t n)
         free(ch);
         free(label);
         free(proto);
+        /* Refuse it rather than leave the peer with a channel we never
+         * reported: resetting the stream closes it at the peer. */
+        pkc_loge(LOG, "stream %u: out of memory for the channel the peer opened: refused", sid);
+        (void)pkc_sctp_reset(c->sctp, sid);
         return;
     }
     memcpy(label, o.label, o.label_len);
@@ -413,6 +475,18 @@ static void on_dcep(pkc_conn *c, uint16_t sid, const uint8_t *p, size_t n)
         pkc_logw(LOG, "stream %u: DCEP ACK not sent: %s", sid, pkc_errmsg());
     pkc_logd(LOG, "channel %u '%s' opened by the peer (type 0x%02x)", sid, label, o.channel_type);
     channel_event(c, PKC_CONN_EV_CHANNEL, ch);
+}
+
+/* The connection cannot go on (out of memory where nothing may be lost):
+ * channels close, DTLS says close_notify, and the application hears FAILED. */
+static void fail_conn(pkc_conn *c, const char *why)
+{
+    pkc_loge(LOG, "peer connection failed: %s", why);
+    for (pkc_rtc_channel *ch = c->channels; ch; ch = ch->next)
+        close_channel_now(c, ch);
+    if (c->dtls)
+        pkc_dtls_close(c->dtls);
+    set_state(c, PKC_RTC_FAILED);
 }
 
 static void on_sctp_message(void *u, uint16_t sid, uint32_t ppid, uint8_t *data, size_t len)
@@ -460,9 +534,17 @@ static void on_sctp_message(void *u, uint16_t sid, uint32_t ppid, uint8_t *data,
             channel_event(c, PKC_CONN_EV_OPEN, ch);
         }
     }
-    pkc_conn_event ev = {.kind = PKC_CONN_EV_MESSAGE, .ch = ch, .data = data, .len = len,
-                         .binary = binary};
-    push_event(c, &ev, data);
+    event *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        free(data);
+        fail_conn(c, "out of memory: a received message could not be queued");
+        return;
+    }
+    e->ev = (pkc_conn_event){.kind = PKC_CONN_EV_MESSAGE, .ch = ch, .data = data, .len = len,
+                             .binary = binary};
+    e->heap = 1;
+    e->owned = data;
+    push_event(c, e);
 }
 
 static void on_sctp_connected(void *u)
@@ -571,19 +653,24 @@ static void maybe_start_dtls(pkc_conn *c)
 static void ice_candidate(void *u, const pkc_cand *cand)
 {
     pkc_conn *c = u;
-    uint8_t *text = NULL;
-    if (cand) {
-        pkc_buf b;
-        pkc_buf_init(&b);
-        pkc_cand_write(&b, cand);
-        pkc_buf_push_u8(&b, 0);
-        size_t n;
-        text = pkc_buf_steal(&b, &n);
-        if (text == NULL)
-            return;
+    if (cand == NULL) {
+        if (!c->eoc_ev.queued) {
+            c->eoc_ev.ev = (pkc_conn_event){.kind = PKC_CONN_EV_CANDIDATE, .text = NULL};
+            push_event(c, &c->eoc_ev);
+        }
+        return;
     }
-    pkc_conn_event ev = {.kind = PKC_CONN_EV_CANDIDATE, .text = (const char *)text};
-    push_event(c, &ev, text);
+    trickle_slot *t = &c->trickle[c->trickle_next];
+    if (t->e.queued) {
+        /* Every slot waits for dispatch (gathering twice over without one):
+         * the candidate is still in pkc_conn_local_description(). */
+        pkc_logw(LOG, "too many candidates queued: one is left to the local description");
+        return;
+    }
+    c->trickle_next = (c->trickle_next + 1) % TRICKLE_EVENTS;
+    t->cand = *cand;
+    t->e.ev = (pkc_conn_event){.kind = PKC_CONN_EV_CANDIDATE};
+    push_event(c, &t->e);
 }
 
 static void ice_state(void *u, pkc_ice_state s)
@@ -678,16 +765,15 @@ void pkc_conn_free(pkc_conn *c)
         pkc_dtls_free(c->dtls);
     }
     pkc_ice_free(c->ice);
+    for (event *e = c->ev_head; e;) { /* before the channels that hold nodes */
+        event *n = e->next;
+        free_event(e);
+        e = n;
+    }
     for (pkc_rtc_channel *ch = c->channels; ch;) {
         pkc_rtc_channel *n = ch->next;
         free_channel(ch);
         ch = n;
-    }
-    for (event *e = c->ev_head; e;) {
-        event *n = e->next;
-        free(e->owned);
-        free(e);
-        e = n;
     }
     pkc_cert_unref(c->cfg.cert);
     free(c);
@@ -711,10 +797,8 @@ void pkc_conn_close(pkc_conn *c)
     pkc_ice_close(c->ice);
     pkc_rtc_state prev = c->state;
     c->state = PKC_RTC_CLOSED;
-    if (prev != PKC_RTC_FAILED) {
-        pkc_conn_event ev = {.kind = PKC_CONN_EV_STATE, .state = PKC_RTC_CLOSED};
-        push_event(c, &ev, NULL);
-    }
+    if (prev != PKC_RTC_FAILED)
+        queue_state(c, PKC_RTC_CLOSED);
 }
 
 void pkc_conn_set_owner(pkc_conn *c, void *owner)
