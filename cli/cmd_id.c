@@ -11,10 +11,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "crypto/backend.h"
-#include "store/file.h"
-#include "store/identity_file.h"
-#include "util/text.h"
 
 static const char id_help[] =
     "pkc id prints this peer's id. The first time, it creates an Ed25519 identity\n"
@@ -144,7 +140,7 @@ static int run_export(const id_opts *o)
     if (dir == NULL)
         return CLI_FAIL;
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, PKC_IDENTITY_FILE_NAME);
+    snprintf(path, sizeof path, "%s/%s", dir, PKC_IDENTITY_FILE);
     pkc_identity *id;
     int rc = pkc_identity_load(path, &id);
     if (rc == PKC_ERR_NOT_FOUND) {
@@ -168,7 +164,7 @@ static int run_export(const id_opts *o)
                 fprintf(stderr, "pkc: the passphrases differ\n");
                 crc = CLI_FAIL;
             }
-            pkc_crypto_wipe(again, sizeof again);
+            pkc_memzero(again, sizeof again);
         }
     }
     char *text = NULL;
@@ -177,7 +173,7 @@ static int run_export(const id_opts *o)
         if (rc)
             crc = cli_fail("export", rc);
     }
-    pkc_crypto_wipe(pass, sizeof pass);
+    pkc_memzero(pass, sizeof pass);
     pkc_identity_free(id);
     if (crc != CLI_OK)
         return crc;
@@ -196,7 +192,7 @@ static int run_export(const id_opts *o)
     } else if (fwrite(text, 1, len, stdout) != len) {
         crc = CLI_FAIL;
     }
-    pkc_crypto_wipe(text, len);
+    pkc_memzero(text, len);
     free(text);
     return crc;
 }
@@ -220,7 +216,7 @@ static int run_import(const id_opts *o, const char *file)
     }
     int enc = pkc_identity_export_encrypted(text, len);
     if (enc < 0) {
-        pkc_crypto_wipe(text, sizeof text);
+        pkc_memzero(text, sizeof text);
         return cli_fail("import", enc);
     }
     char pass[PASS_MAX];
@@ -235,21 +231,18 @@ static int run_import(const id_opts *o, const char *file)
         if (rc)
             crc = cli_fail("import", rc);
     }
-    pkc_crypto_wipe(pass, sizeof pass);
-    pkc_crypto_wipe(text, sizeof text);
+    pkc_memzero(pass, sizeof pass);
+    pkc_memzero(text, sizeof text);
     if (crc != CLI_OK)
         return crc;
     const char *dir = cli_data_dir();
     char path[PATH_MAX];
-    int rc = dir ? pkc_mkdir_p(dir, 0700) : PKC_ERR_INVALID_ARG;
     if (dir == NULL) {
         pkc_identity_free(id);
         return CLI_FAIL;
     }
-    if (rc == 0) {
-        snprintf(path, sizeof path, "%s/%s", dir, PKC_IDENTITY_FILE_NAME);
-        rc = pkc_identity_save(id, path);
-    }
+    snprintf(path, sizeof path, "%s/%s", dir, PKC_IDENTITY_FILE);
+    int rc = pkc_identity_save(id, path);
     if (rc == PKC_ERR_EXISTS) {
         pkc_identity *old;
         const char *which = pkc_identity_load(path, &old) == 0 ? pkc_identity_get_peer_id(old) : "?";
@@ -365,8 +358,9 @@ static int run_id(int argc, char **argv)
         return rc;
     if (json) {
         char pk[2 * PKC_PUBLIC_KEY_BYTES + 1], file[4200];
-        pkc_hex_encode(pk, pkc_identity_get_public_key(id), PKC_PUBLIC_KEY_BYTES);
-        snprintf(file, sizeof file, "%s/identity.key", dir);
+        for (int i = 0; i < PKC_PUBLIC_KEY_BYTES; i++)
+            snprintf(pk + 2 * i, 3, "%02x", pkc_identity_get_public_key(id)[i]);
+        snprintf(file, sizeof file, "%s/%s", dir, PKC_IDENTITY_FILE);
         json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "peer_id", pkc_identity_get_peer_id(id),
                               "public_key", pk, "identity_file", file, "created", created);
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;

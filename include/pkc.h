@@ -288,6 +288,9 @@ PKC_API PKC_NODISCARD int pkc_peer_id_parse(const char *text,
 PKC_API PKC_NODISCARD int pkc_peer_id_verify(const char *peer_id,
                                              const uint8_t public_key[PKC_PUBLIC_KEY_BYTES]);
 
+/* The identity file of a data directory (see pkc_identity_load_or_create). */
+#define PKC_IDENTITY_FILE "identity.key"
+
 /*
  * Identity files. The file format is in docs/protocol.md ("Identity file").
  *
@@ -297,8 +300,9 @@ PKC_API PKC_NODISCARD int pkc_peer_id_verify(const char *peer_id,
  * PKC_ERR_MALFORMED or PKC_ERR_CHECKSUM if the content is damaged.
  *
  * pkc_identity_save(): creates `path` with mode 0600, durably (written to a
- * temporary file, fsync'd, then linked into place). Never overwrites:
- * PKC_ERR_EXISTS if `path` exists. PKC_ERR_IO otherwise.
+ * temporary file, fsync'd, then linked into place), and its directory
+ * (mode 0700, with parents) if missing. Never overwrites: PKC_ERR_EXISTS if
+ * `path` exists. PKC_ERR_PERMISSION, PKC_ERR_IO otherwise.
  *
  * pkc_identity_load_or_create(): the identity in data directory `dir`
  * (file "identity.key"), creating the directory (mode 0700, with parents)
@@ -338,6 +342,10 @@ PKC_API PKC_NODISCARD int pkc_signature_verify(const uint8_t public_key[PKC_PUBL
                                                const void *msg, size_t len,
                                                const uint8_t sig[PKC_SIGNATURE_BYTES]);
 PKC_API const uint8_t *pkc_identity_get_dh_public_key(const pkc_identity *id);
+
+/* Overwrites `len` bytes at `p` with zeros in a way the compiler cannot
+ * remove: for buffers that held a passphrase, a seed or an export. */
+PKC_API void pkc_memzero(void *p, size_t len);
 
 /*
  * Export and import: moving an identity to another device as text

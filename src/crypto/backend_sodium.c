@@ -177,6 +177,11 @@ void pkc_crypto_wipe(void *p, size_t n)
     sodium_memzero(p, n);
 }
 
+void pkc_memzero(void *p, size_t len)
+{
+    sodium_memzero(p, len);
+}
+
 int pkc_crypto_memcmp(const void *a, const void *b, size_t n)
 {
     return sodium_memcmp(a, b, n);

@@ -114,6 +114,18 @@ int pkc_identity_save(const pkc_identity *id, const char *path)
 {
     if (id == NULL || path == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "identity: NULL argument");
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        size_t n = (size_t)(slash - path);
+        if (n >= sizeof dir)
+            return pkc_error(PKC_ERR_INVALID_ARG, "%s: path too long", path);
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+        int rc = pkc_mkdir_p(dir, 0700);
+        if (rc)
+            return rc;
+    }
     char content[PKC_IDENTITY_FILE_MAX];
     size_t len = pkc_identity_file_format(id, content, sizeof content);
     int rc = pkc_file_write_durable(path, content, len, 0);
@@ -130,7 +142,7 @@ int pkc_identity_load_or_create(const char *dir, const pkc_rng *rng, pkc_identit
     if (rc)
         return rc;
     char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, PKC_IDENTITY_FILE_NAME) >= (int)sizeof path)
+    if (snprintf(path, sizeof path, "%s/%s", dir, PKC_IDENTITY_FILE) >= (int)sizeof path)
         return pkc_error(PKC_ERR_INVALID_ARG, "%s: path too long", dir);
     rc = pkc_identity_load(path, out);
     if (rc != PKC_ERR_NOT_FOUND) {

@@ -7,7 +7,6 @@
 
 #include "pkc.h"
 
-#define PKC_IDENTITY_FILE_NAME "identity.key"
 /* The file is 116 bytes; anything much larger is not an identity file. */
 #define PKC_IDENTITY_FILE_MAX 4096
 
