@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "cli.h"
+#include "ytrace.h"
 
 static const char yjs_help[] =
     "Tools over Yjs documents stored as update files (the v1 format of\n"
@@ -328,206 +329,218 @@ static int yjs_diff(const char *file, const char *svfile)
 /* ------------------------------------------------------------------------ */
 /* replay                                                                   */
 
-static int gunzip(const uint8_t *in, size_t n, char **out, size_t *out_len)
-{
+/* The trace is decompressed and read in one pass, 64 KiB at a time, and
+ * each edit applied as it is read: nothing holds the whole JSON (16 MB for
+ * automerge-paper) or a tree of it. */
+typedef struct replay {
+    const char *file;
+    FILE *f;
     z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, 15 + 32) != Z_OK)
-        return -1;
-    size_t cap = n * 4 + 1024, len = 0;
-    char *buf = malloc(cap);
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)n;
-    int zr = Z_OK;
-    while (buf && zr != Z_STREAM_END) {
-        if (len == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (nb == NULL) {
-                free(buf);
-                buf = NULL;
-                break;
+    int in_eof, member_end, any_out;
+    uint8_t in[1 << 16], out[1 << 16];
+    pkc_ydoc *doc;
+    pkc_ytype *text;
+    pkc_ytxn *txn;
+    ytrace_map map; /* code point -> UTF-16 positions */
+    size_t ntxn;    /* transactions begun */
+    char *end;      /* endContent, if given */
+    size_t endn;
+    int has_end;
+} replay;
+
+/* Callbacks report their own errors and return this. */
+#define REPLAY_REPORTED (-1)
+
+static int replay_read(void *user, const uint8_t **p, size_t *n)
+{
+    replay *st = user;
+    for (;;) {
+        if (st->z.avail_in == 0 && !st->in_eof) {
+            size_t r = fread(st->in, 1, sizeof st->in, st->f);
+            if (r == 0) {
+                if (ferror(st->f)) {
+                    fprintf(stderr, "pkc: %s: %s\n", st->file, strerror(errno));
+                    return REPLAY_REPORTED;
+                }
+                st->in_eof = 1;
             }
-            buf = nb;
-            cap *= 2;
+            st->z.next_in = st->in;
+            st->z.avail_in = (uInt)r;
         }
-        z.next_out = (Bytef *)buf + len;
-        z.avail_out = (uInt)(cap - len);
-        zr = inflate(&z, Z_NO_FLUSH);
-        len = cap - z.avail_out;
-        if (zr != Z_OK && zr != Z_STREAM_END) {
-            free(buf);
-            buf = NULL;
+        if (st->member_end) {
+            /* gzip files may hold several members, one after the other */
+            if (st->z.avail_in == 0 && st->in_eof) {
+                *n = 0;
+                return 0;
+            }
+            if (st->z.avail_in == 0)
+                continue;
+            inflateReset(&st->z);
+            st->member_end = 0;
+        }
+        st->z.next_out = st->out;
+        st->z.avail_out = sizeof st->out;
+        int zr = inflate(&st->z, Z_NO_FLUSH);
+        size_t got = sizeof st->out - st->z.avail_out;
+        if (zr == Z_STREAM_END)
+            st->member_end = 1;
+        else if (zr == Z_BUF_ERROR && st->in_eof && got == 0) {
+            fprintf(stderr, "pkc: %s: %s\n", st->file,
+                    st->z.total_in ? "the gzip data ends early" : "empty, not gzip-compressed");
+            return REPLAY_REPORTED;
+        } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            if (!st->any_out)
+                fprintf(stderr, "pkc: %s: not gzip-compressed\n", st->file);
+            else
+                fprintf(stderr, "pkc: %s: damaged gzip data (%s)\n", st->file,
+                        st->z.msg ? st->z.msg : "inflate failed");
+            return REPLAY_REPORTED;
+        }
+        if (got) {
+            st->any_out = 1;
+            *p = st->out;
+            *n = got;
+            return 0;
         }
     }
-    inflateEnd(&z);
-    if (buf == NULL)
-        return -1;
-    *out = buf;
-    *out_len = len;
+}
+
+static int replay_start(void *user, const char *s, size_t n)
+{
+    replay *st = user;
+    if (n == 0)
+        return 0;
+    if (st->ntxn) {
+        fprintf(stderr, "pkc: %s: \"startContent\" comes after \"txns\"; replay reads the trace in "
+                        "one pass and needs it first\n", st->file);
+        return REPLAY_REPORTED;
+    }
+    uint64_t upos, udel;
+    int e = ytrace_map_edit(&st->map, 0, 0, s, n, &upos, &udel);
+    if (e == 0)
+        e = pkc_ytext_insert(NULL, st->text, (size_t)upos, s, n, NULL, 0);
+    else
+        e = PKC_ERR_NOMEM;
+    return e ? cli_fail("startContent", e), REPLAY_REPORTED : 0;
+}
+
+static int replay_end(void *user, const char *s, size_t n)
+{
+    replay *st = user;
+    st->end = malloc(n ? n : 1);
+    if (st->end == NULL)
+        return cli_fail(st->file, PKC_ERR_NOMEM), REPLAY_REPORTED;
+    memcpy(st->end, s, n);
+    st->endn = n;
+    st->has_end = 1;
     return 0;
 }
 
-/* The trace counts code points; Y.Text counts UTF-16 units. Without
- * characters above U+FFFF they agree; with them, a code-point copy of the
- * document converts positions. */
-typedef struct cpdoc {
-    uint32_t *cp;
-    size_t n, cap;
-    int astral;
-} cpdoc;
-
-static size_t utf8_decode(const char *s, size_t n, uint32_t *out)
+static int replay_begin(void *user)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n;) {
-        uint8_t c = (uint8_t)s[i];
-        size_t cl = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-        uint32_t v = cl == 1 ? c : cl == 2 ? c & 0x1f : cl == 3 ? c & 0x0f : c & 0x07;
-        for (size_t j = 1; j < cl && i + j < n; j++)
-            v = v << 6 | ((uint8_t)s[i + j] & 0x3f);
-        if (out)
-            out[k] = v;
-        k++;
-        i += cl;
-    }
-    return k;
+    replay *st = user;
+    st->ntxn++;
+    int e = pkc_ydoc_transact(st->doc, NULL, &st->txn);
+    return e ? cli_fail(st->file, e), REPLAY_REPORTED : 0;
 }
 
-static size_t to_utf16(const cpdoc *d, size_t pos)
+static int replay_commit(void *user)
 {
-    if (!d->astral)
-        return pos;
-    size_t u = 0;
-    for (size_t i = 0; i < pos && i < d->n; i++)
-        u += d->cp[i] > 0xffff ? 2 : 1;
-    return u;
+    replay *st = user;
+    int e = pkc_ytxn_commit(st->txn);
+    st->txn = NULL;
+    if (e) {
+        fprintf(stderr, "pkc: %s: edit %zu does not apply\n", st->file, st->ntxn - 1);
+        return cli_fail(st->file, e), REPLAY_REPORTED;
+    }
+    return 0;
 }
 
-static int cp_edit(cpdoc *d, size_t pos, size_t del, const char *ins, size_t insn)
+static int replay_patch(void *user, uint64_t pos, uint64_t del, const char *ins, size_t n)
 {
-    size_t k = utf8_decode(ins, insn, NULL);
-    if (pos > d->n || del > d->n - pos)
-        return -1;
-    if (d->n - del + k > d->cap) {
-        size_t nc = (d->n - del + k) * 2 + 64;
-        uint32_t *nb = realloc(d->cp, nc * sizeof *nb);
-        if (nb == NULL)
-            return -1;
-        d->cp = nb;
-        d->cap = nc;
+    replay *st = user;
+    uint64_t upos, udel;
+    int e = ytrace_map_edit(&st->map, pos, del, ins, n, &upos, &udel);
+    if (e == -1) {
+        fprintf(stderr,
+                "pkc: %s: edit %zu does not apply: position %llu, %llu deleted, but the text has "
+                "%llu characters\n",
+                st->file, st->ntxn - 1, (unsigned long long)pos, (unsigned long long)del,
+                (unsigned long long)ytrace_map_len(&st->map));
+        return REPLAY_REPORTED;
     }
-    memmove(d->cp + pos + k, d->cp + pos + del, (d->n - pos - del) * sizeof *d->cp);
-    utf8_decode(ins, insn, d->cp + pos);
-    for (size_t i = 0; i < k; i++)
-        if (d->cp[pos + i] > 0xffff)
-            d->astral = 1;
-    d->n = d->n - del + k;
+    if (e)
+        e = PKC_ERR_NOMEM;
+    if (e == 0 && udel)
+        e = pkc_ytext_delete(st->txn, st->text, (size_t)upos, (size_t)udel);
+    if (e == 0 && n)
+        e = pkc_ytext_insert(st->txn, st->text, (size_t)upos, ins, n, NULL, 0);
+    if (e) {
+        fprintf(stderr, "pkc: %s: edit %zu does not apply\n", st->file, st->ntxn - 1);
+        return cli_fail(st->file, e), REPLAY_REPORTED;
+    }
     return 0;
 }
 
 static int yjs_replay(const char *file, uint64_t client_id)
 {
-    uint8_t *gz;
-    size_t gzn;
-    int rc = read_file(file, &gz, &gzn);
-    if (rc)
-        return rc;
-    char *text;
-    size_t tn;
-    int z = gunzip(gz, gzn, &text, &tn);
-    free(gz);
-    if (z) {
-        fprintf(stderr, "pkc: %s: not gzip-compressed\n", file);
+    replay *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return cli_fail(file, PKC_ERR_NOMEM);
+    st->file = file;
+    ytrace_map_init(&st->map);
+    st->f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
+    if (st->f == NULL) {
+        fprintf(stderr, "pkc: %s: %s\n", file, strerror(errno));
+        free(st);
         return CLI_FAIL;
     }
-    json_error_t err;
-    json_t *trace = json_loadb(text, tn, 0, &err);
-    free(text);
-    json_t *txns = json_object_get(trace, "txns");
-    if (!json_is_array(txns)) {
-        fprintf(stderr, "pkc: %s: not an editing trace (%s)\n", file,
-                trace ? "no txns array" : err.text);
-        json_decref(trace);
-        return CLI_FAIL;
-    }
-    pkc_ydoc *doc;
-    pkc_ytype *t;
-    cpdoc cd = {NULL, 0, 0, 0};
-    if ((rc = new_doc(client_id, &doc))) {
-        json_decref(trace);
-        return rc;
-    }
-    int e = pkc_ydoc_get(doc, "text", PKC_YTEXT, &t);
-    json_t *start = json_object_get(trace, "startContent");
-    if (e == 0 && json_is_string(start) && json_string_length(start) > 0) {
-        e = pkc_ytext_insert(NULL, t, 0, json_string_value(start), json_string_length(start), NULL, 0);
-        if (e == 0 && cp_edit(&cd, 0, 0, json_string_value(start), json_string_length(start)))
-            e = PKC_ERR_NOMEM;
-    }
-    size_t ti;
-    json_t *tx;
-    json_array_foreach(txns, ti, tx)
-    {
+    int rc = CLI_OK;
+    if (inflateInit2(&st->z, 15 + 32) != Z_OK)
+        rc = cli_fail(file, PKC_ERR_NOMEM);
+    else if ((rc = new_doc(client_id, &st->doc)) == CLI_OK) {
+        int e = pkc_ydoc_get(st->doc, "text", PKC_YTEXT, &st->text);
         if (e)
-            break;
-        json_t *patches = json_object_get(tx, "patches");
-        pkc_ytxn *txn;
-        if ((e = pkc_ydoc_transact(doc, NULL, &txn)))
-            break;
-        size_t pi;
-        json_t *p;
-        json_array_foreach(patches, pi, p)
-        {
-            json_t *ins = json_array_get(p, 2);
-            json_int_t pos = json_integer_value(json_array_get(p, 0));
-            json_int_t del = json_integer_value(json_array_get(p, 1));
-            if (pos < 0 || del < 0 || !json_is_string(ins)) {
-                e = PKC_ERR_MALFORMED;
-                break;
-            }
-            size_t upos = to_utf16(&cd, (size_t)pos);
-            size_t udel = to_utf16(&cd, (size_t)(pos + del)) - upos;
-            if (udel && (e = pkc_ytext_delete(txn, t, upos, udel)))
-                break;
-            if (json_string_length(ins) &&
-                (e = pkc_ytext_insert(txn, t, upos, json_string_value(ins), json_string_length(ins),
-                                      NULL, 0)))
-                break;
-            if (cp_edit(&cd, (size_t)pos, (size_t)del, json_string_value(ins), json_string_length(ins))) {
-                e = PKC_ERR_RANGE;
-                break;
-            }
-        }
-        int ce = pkc_ytxn_commit(txn);
-        if (e == 0)
-            e = ce;
-        if (e)
-            fprintf(stderr, "pkc: %s: edit %zu does not apply\n", file, ti);
+            rc = cli_fail(file, e);
     }
-    if (e == 0) {
+    if (rc == CLI_OK) {
+        ytrace_handler h = {replay_read, replay_start, replay_end, replay_begin,
+                            replay_patch, replay_commit, st};
+        char err[256];
+        int e = ytrace_parse(&h, err, sizeof err);
+        if (st->txn)
+            pkc_ytxn_commit(st->txn);
+        if (e == YTRACE_MALFORMED || e == YTRACE_NOMEM)
+            fprintf(stderr, "pkc: %s: %s%s\n", file, e == YTRACE_MALFORMED ? "JSON " : "", err);
+        if (e)
+            rc = CLI_FAIL;
+    }
+    if (rc == CLI_OK && st->has_end) {
         /* the trace says what the text must be */
-        json_t *end = json_object_get(trace, "endContent");
         char *s;
         size_t sn;
-        if ((e = pkc_ytext_to_string(t, &s, &sn)) == 0) {
-            if (json_is_string(end) &&
-                (sn != json_string_length(end) || memcmp(s, json_string_value(end), sn) != 0)) {
+        int e = pkc_ytext_to_string(st->text, &s, &sn);
+        if (e)
+            rc = cli_fail(file, e);
+        else {
+            if (sn != st->endn || memcmp(s, st->end, sn) != 0) {
                 fprintf(stderr, "pkc: %s: the replayed text differs from endContent\n", file);
                 rc = CLI_FAIL;
             }
             free(s);
         }
     }
-    if (e)
-        rc = cli_fail(file, e);
     if (rc == CLI_OK)
-        rc = write_state(doc);
-    pkc_ydoc_free(doc);
-    free(cd.cp);
-    json_decref(trace);
+        rc = write_state(st->doc);
+    pkc_ydoc_free(st->doc);
+    inflateEnd(&st->z);
+    if (st->f != stdin)
+        fclose(st->f);
+    ytrace_map_free(&st->map);
+    free(st->end);
+    free(st);
     return rc;
 }
-
 /* ------------------------------------------------------------------------ */
 
 static int run_yjs(int argc, char **argv)

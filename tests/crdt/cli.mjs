@@ -95,6 +95,75 @@ try {
     fail(`missing ${trace}`)
   }
 
+  // a trace with characters above U+FFFF: positions count code points, Yjs
+  // counts UTF-16 units. Random edits, several per transaction, deletions
+  // across astral characters, escapes, whitespace and keys replay skips.
+  {
+    const alphabet = ['a', 'b', ' ', '\n', 'é', '€', '"', '\\', '\u0001', '😀', '𝄞', '🇫🇷', '\u{10FFFF}']
+    const word = () => { let s = ''; for (let k = int(0, 4); k > 0; k--) s += alphabet[int(0, alphabet.length - 1)]; return s }
+    let cps = Array.from('start 😀 here ')
+    const startContent = cps.join('')
+    const txns = []
+    for (let i = 0; i < 3000; i++) {
+      const patches = []
+      for (let k = int(1, 3); k > 0; k--) {
+        const pos = int(0, cps.length)
+        const del = rand() < 0.4 ? int(0, Math.min(5, cps.length - pos)) : 0
+        const ins = rand() < 0.8 ? word() : ''
+        cps.splice(pos, del, ...Array.from(ins))
+        patches.push([pos, del, ins])
+      }
+      txns.push({ time: `t${i}`, patches, extra: { n: [i, null, true, 1.5e3] } })
+    }
+    const t = { startContent, endContent: cps.join(''), txns, author: 'test' }
+    const tfile = file('astral.json.gz', zlib.gzipSync(JSON.stringify(t, null, 1)))
+    const doc = new Y.Doc(); doc.clientID = 7
+    const text = doc.getText('text')
+    text.insert(0, startContent)
+    const u16 = (s, n) => Array.from(s).slice(0, n).join('').length
+    for (const tx of t.txns) {
+      doc.transact(() => {
+        for (const [pos, del, ins] of tx.patches) {
+          const s = text.toString()
+          const upos = u16(s, pos), udel = u16(s, pos + del) - upos
+          if (udel) text.delete(upos, udel)
+          if (ins) text.insert(upos, ins)
+        }
+      })
+    }
+    eq(text.toString(), t.endContent, 'the reference replay of the astral trace')
+    const r = run('yjs', 'replay', tfile, '--client-id', '7')
+    eq(r.status, 0, `replay of the astral trace: exit (${r.stderr})`)
+    eqBytes(r.stdout, Y.encodeStateAsUpdate(doc), 'replay of a trace with characters above U+FFFF')
+    const r2 = spawnSync(pkc, ['yjs', 'replay', '-', '--client-id', '7'], { input: fs.readFileSync(tfile), maxBuffer: 1 << 28 })
+    eqBytes(r2.stdout, Y.encodeStateAsUpdate(doc), 'replay from stdin')
+
+    // what replay refuses: each an error naming the file (and the offset
+    // in the JSON where there is one), nothing on stdout
+    const bad = (name, json, re) => {
+      const r = run('yjs', 'replay', file(name, zlib.gzipSync(json)))
+      eq(r.status, 1, `${name}: exit 1 (${r.stderr})`)
+      eq(r.stdout.length, 0, `${name}: no output`)
+      checks++; if (!re.test(r.stderr.toString())) fail(`${name}: message ${JSON.stringify(r.stderr.toString())} does not match ${re}`)
+    }
+    bad('truncated.json.gz', Buffer.from(JSON.stringify(t)).subarray(0, 5000), /truncated\.json\.gz: JSON offset 5000: the trace ends/)
+    bad('trailing.json.gz', '{"txns":[]} {}', /offset 12: more after the end/)
+    bad('fraction.json.gz', '{"txns":[{"patches":[[1.5,0,""]]}]}', /offset 22: expected a position/)
+    bad('negative.json.gz', '{"txns":[{"patches":[[0,-1,""]]}]}', /offset 24: the count of deleted characters is negative/)
+    bad('surrogate.json.gz', '{"txns":[{"patches":[[0,0,"\\ud83d"]]}]}', /offset 27: a lone surrogate/)
+    bad('badutf8.json.gz', Buffer.concat([Buffer.from('{"txns":[{"patches":[[0,0,"'), Buffer.from([0xc0, 0x80]), Buffer.from('"]]}]}')]), /offset 27: invalid UTF-8/)
+    bad('nopatches.json.gz', '{"txns":[{"time":1}]}', /offset 18: a transaction without "patches"/)
+    bad('twice.json.gz', '{"txns":[],"txns":[]}', /offset 11: "txns" twice/)
+    bad('notrace.json.gz', '[1,2]', /offset 0: expected an object/)
+    bad('past.json.gz', '{"txns":[{"patches":[[0,0,"a😀"],[3,0,"x"]]}]}', /edit 0 does not apply: position 3, 0 deleted, but the text has 2 characters/)
+    bad('late.json.gz', '{"txns":[{"patches":[]}],"startContent":"x"}', /"startContent" comes after "txns"/)
+    bad('differs.json.gz', '{"txns":[{"patches":[[0,0,"a😀b"],[1,0,"x"]]}],"endContent":"a😀xb"}', /differs from endContent/)
+    const gz = fs.readFileSync(tfile)
+    const cut = run('yjs', 'replay', file('cut.json.gz', gz.subarray(0, gz.length >> 1)))
+    eq(cut.status, 1, 'replay of cut gzip data: exit 1')
+    checks++; if (!/gzip data ends early/.test(cut.stderr.toString())) fail(`cut gzip: ${cut.stderr}`)
+  }
+
   // errors
   const good = Y.encodeStateAsUpdate((() => { const d = new Y.Doc(); d.getText('t').insert(0, 'hello'); return d })())
   const trunc = file('trunc.bin', good.slice(0, good.length - 3))
