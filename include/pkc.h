@@ -430,7 +430,8 @@ PKC_API void pkc_loop_free(pkc_loop *loop);
 PKC_API int pkc_loop_run(pkc_loop *loop, int timeout_ms);
 /* Makes pkc_loop_run() return after the current callback. Loop thread only. */
 PKC_API void pkc_loop_stop(pkc_loop *loop);
-/* Runs fn(arg) on the loop thread soon. Thread-safe. 0 or PKC_ERR_NOMEM. */
+/* Runs fn(arg) on the loop thread soon. Thread-safe. 0, PKC_ERR_INVALID_ARG
+ * (fn NULL) or PKC_ERR_NOMEM. */
 PKC_API int pkc_loop_post(pkc_loop *loop, void (*fn)(void *arg), void *arg);
 
 /* ---- DTLS certificate ---------------------------------------------------- */
@@ -1218,7 +1219,8 @@ typedef void (*pkc_yawareness_fn)(void *user_data, const pkc_yawareness_change *
                                   const void *origin, int is_update);
 
 /* `now_ms` is the wall clock (pkc_clock wall_ms). The local state starts as
- * "{}", as in y-protocols. */
+ * "{}", as in y-protocols. Returns 0, PKC_ERR_INVALID_ARG (client id >=
+ * 2^53), PKC_ERR_NOMEM. */
 PKC_API PKC_NODISCARD int pkc_yawareness_new(uint64_t client_id, int64_t now_ms,
                                              pkc_yawareness **out);
 PKC_API void pkc_yawareness_free(pkc_yawareness *aw);

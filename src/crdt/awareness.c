@@ -190,6 +190,8 @@ static int set_local(pkc_yawareness *aw, const char *json, int64_t now)
 
 PKC_API int pkc_yawareness_new(uint64_t client_id, int64_t now_ms, pkc_yawareness **out)
 {
+    if (client_id > YC_MAX_CLIENT)
+        return pkc_error(PKC_ERR_INVALID_ARG, "awareness client id above 2^53");
     pkc_yawareness *aw = calloc(1, sizeof *aw);
     if (aw == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
@@ -216,6 +218,8 @@ PKC_API void pkc_yawareness_free(pkc_yawareness *aw)
 
 PKC_API int pkc_yawareness_observe(pkc_yawareness *aw, pkc_yawareness_fn fn, void *user_data)
 {
+    if (fn == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "awareness observer function is NULL");
     yaw_obs o = {fn, user_data};
     return YC_PUSH(aw->obs, aw->nobs, aw->capobs, o) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
 }

@@ -242,6 +242,8 @@ PKC_API int pkc_ydoc_has_pending(const pkc_ydoc *doc)
 PKC_API int pkc_ydoc_observe_update(pkc_ydoc *doc, pkc_yupdate_fn fn, void *user_data,
                                     uint32_t *id)
 {
+    if (fn == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "update observer function is NULL");
     yupdate_obs o = {fn, user_data, ++doc->next_obs_id};
     if (YC_PUSH32(doc->uobs, doc->nuobs, doc->capuobs, o))
         return pkc_error_code(PKC_ERR_NOMEM);

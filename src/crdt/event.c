@@ -157,6 +157,8 @@ done:
 static int add_obs(pkc_ydoc *doc, yobs **arr, uint32_t *n, uint32_t *cap, void (*fn)(void),
                    void *ud, uint32_t *id)
 {
+    if (fn == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "observer function is NULL");
     yobs o = {fn, ud, ++doc->next_obs_id};
     if (YC_PUSH32(*arr, *n, *cap, o))
         return pkc_error_code(PKC_ERR_NOMEM);

@@ -52,15 +52,17 @@ PKC_API int pkc_yrelpos_from_index(const pkc_ytype *t, size_t index, int assoc, 
         pkc_buf_push_varuint(&o, 0);
         pkc_buf_push_varuint(&o, doc->cl[at->id.client].id);
         pkc_buf_push_varuint(&o, at_clock);
+    } else if (b->dead) {
+        /* (a deleted type may have lost its item to garbage collection) */
+        pkc_buf_free(&o);
+        return pkc_error(PKC_ERR_YTYPE_DELETED, "the type was deleted");
     } else if (b->item == NULL) {
         pkc_buf_push_u8(&o, 1);
         pkc_buf_push_varstring(&o, b->root->s, b->root->len);
-    } else if (!b->dead) {
+    } else {
         pkc_buf_push_u8(&o, 2);
         pkc_buf_push_varuint(&o, doc->cl[b->item->id.client].id);
         pkc_buf_push_varuint(&o, b->item->id.clock);
-    } else {
-        return pkc_error(PKC_ERR_YTYPE_DELETED, "the type was deleted");
     }
     pkc_buf_push_varint(&o, assoc);
     if (o.err) {

@@ -715,7 +715,7 @@ static int attrs_from_api(const pkc_yentry *attrs, size_t n, yattrs *out)
         if (attrs[i].value.kind == PKC_YV_UNDEFINED)
             continue;
         if (attrs[i].value.kind == PKC_YV_TYPE || attrs[i].value.kind == PKC_YV_DOC ||
-            attrs[i].value.kind == PKC_YV_BIGINT) {
+            attrs[i].value.kind == PKC_YV_BIGINT || (unsigned)attrs[i].value.kind > PKC_YV_DOC) {
             attrs_free(out);
             return pkc_error(PKC_ERR_INVALID_ARG, "attribute values are JSON values");
         }
@@ -797,7 +797,8 @@ PKC_API int pkc_ytext_insert_embed(pkc_ytxn *txn, pkc_ytype *text, size_t index,
     int own, rc;
     if ((rc = text_ok(b)))
         return rc;
-    if (embed->kind == PKC_YV_UNDEFINED || embed->kind == PKC_YV_DOC || embed->kind == PKC_YV_BIGINT)
+    if (embed->kind == PKC_YV_UNDEFINED || embed->kind == PKC_YV_DOC ||
+        embed->kind == PKC_YV_BIGINT || (unsigned)embed->kind > PKC_YV_DOC)
         return pkc_error(PKC_ERR_INVALID_ARG, "embeds are JSON values or shared types");
     if ((rc = yc_api_begin(b, &txn, &own)))
         return rc;

@@ -205,6 +205,8 @@ void pkc_loop_stop(pkc_loop *loop)
 
 int pkc_loop_post(pkc_loop *loop, void (*fn)(void *), void *arg)
 {
+    if (fn == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "pkc_loop_post: fn is NULL");
     post_item *it = malloc(sizeof *it);
     if (it == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
