@@ -11,13 +11,15 @@
  * Every dispatch is followed by a check that the application's view (the
  * states and channel events it received) matches pkc_conn_state() and the
  * channels' states, and every delivered message is checked against what
- * the other side's application sent.
+ * the other side's application sent. The last tests fail pkc's allocations
+ * one by one (fail_alloc.h) and check that the views never diverge.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fail_alloc.h"
 #include "fake_time.h"
 #include "rtc/cert.h"
 #include "rtc/conn.h"
@@ -684,6 +686,22 @@ static int all_channels_open(pair *p)
     return 1;
 }
 
+/* No channel is still opening, and every channel open at one side is open
+ * at the other (a refused one is closed where it was opened). */
+static int channels_agree(pair *p)
+{
+    for (int i = 0; i < 2; i++)
+        for (size_t k = 0; k < p->s[i].n_ch; k++) {
+            const app_channel *a = &p->s[i].ch[k], *o = peer_of(&p->s[i], a);
+            if (!a->open && !a->closed)
+                return 0;
+            if (a->open && !a->closed &&
+                (o == NULL || !o->open || o->closed || strcmp(o->label, a->label) != 0))
+                return 0;
+        }
+    return 1;
+}
+
 static uint64_t state_time(const side *s, pkc_rtc_state st)
 {
     for (size_t i = 0; i < s->n_states; i++)
@@ -1135,5 +1153,203 @@ TEST(rtc_pair, restart_ice)
     CHECK_EQ(p->s[0].n_states, 2);
     CHECK_OK(send_msg(&p->s[0], a, 5000, 1));
     CHECK(run_until(p, a_message_arrived, 1 * SEC));
+    pair_free(p);
+}
+
+/* ---- allocation failures (every allocation point, one at a time) -------------------- */
+
+static void quiet_log(void *ud, pkc_log_level level, const char *subsystem, const char *message)
+{
+    (void)ud;
+    (void)level;
+    (void)subsystem;
+    (void)message;
+}
+
+/* What each application knows, for failure messages. */
+static void dump(pair *p)
+{
+    for (int i = 0; i < 2; i++) {
+        side *s = &p->s[i];
+        fprintf(stderr, "  %c: %s at %llu ms, channels:", 'A' + i, pkc_rtc_state_name(s->state),
+                (unsigned long long)(p->now - s->state_at[s->n_states ? s->n_states - 1 : 0]) / 1000);
+        for (size_t k = 0; k < s->n_ch; k++)
+            fprintf(stderr, " %d '%s'%s%s%s (sent %u, received %u)", s->ch[k].id, s->ch[k].label,
+                    s->ch[k].ours ? " ours" : "", s->ch[k].open ? " open" : "",
+                    s->ch[k].closed ? " closed" : "", s->ch[k].sent, s->ch[k].recv);
+        fputc('\n', stderr);
+    }
+}
+
+/* Stops the test, naming the failed allocation, if a check failed. */
+#define CHECK_AT(n)                                                                                \
+    do {                                                                                           \
+        if (pkc_test_has_failed()) {                                                               \
+            fail_alloc_disarm();                                                                   \
+            pkc_log_set_handler(NULL, NULL);                                                       \
+            fprintf(stderr, "  (with allocation %lu from the start failed)\n", (n));               \
+            dump(&the_pair);                                                                       \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+static int either_ended(pair *p)
+{
+    return is_terminal(p->s[0].state) || is_terminal(p->s[1].state);
+}
+
+/* Whether what side s sent on its channel `a` has arrived, or may have
+ * been lost because the channel was closed under it (by the peer, or by
+ * the connection's end): never lost silently in an open channel. */
+static int resolved(side *s, const app_channel *a)
+{
+    return all_arrived(s, a) || (a->closed && !a->close_called) || either_ended(s->p);
+}
+
+typedef struct exchange {
+    app_channel *a, *b; /* A's ordered channel, B's unordered one */
+    app_channel *a2;    /* opened by A during the exchange (NULL if refused) */
+} exchange;
+
+static exchange ex;
+
+static int a2_settled(pair *p)
+{
+    /* Announced to B, or refused (B reset the stream: A saw it close). */
+    return ex.a2 == NULL || either_ended(p) || ex.a2->closed ||
+           (peer_of(&p->s[0], ex.a2) && peer_of(&p->s[0], ex.a2)->open);
+}
+
+static int phase1_done(pair *p)
+{
+    return either_ended(p) ||
+           (resolved(&p->s[0], ex.a) && resolved(&p->s[1], ex.b) &&
+            (ex.a2 == NULL || resolved(&p->s[0], ex.a2)) && a2_settled(p));
+}
+
+static int b_closed_both(pair *p)
+{
+    const app_channel *at_a = peer_of(&p->s[1], ex.b);
+    return ex.b->closed && (at_a == NULL || at_a->closed);
+}
+
+static int phase2_done(pair *p)
+{
+    return either_ended(p) || (phase1_done(p) && b_closed_both(p));
+}
+
+static int settled(pair *p)
+{
+    return both_ended(p) || (both_connected(p) && phase2_done(p) && channels_agree(p));
+}
+
+/* After the pair settled: both ended, or both connected with every channel
+ * open at one side open at the other, and nothing lost in open channels. */
+static void check_settled(pair *p, unsigned long n)
+{
+    if (!settled(p)) {
+        pkc_test_fail(__FILE__, __LINE__, "the pair did not settle");
+        return;
+    }
+    if (both_ended(p)) {
+        /* The side that ran out of memory failed; its peer may have been
+         * told CLOSED (close_notify). */
+        if (p->s[0].state != PKC_RTC_FAILED && p->s[1].state != PKC_RTC_FAILED)
+            pkc_test_fail(__FILE__, __LINE__, "allocation %lu failed: both sides CLOSED, neither FAILED", n);
+        return;
+    }
+    if (!channels_agree(p))
+        pkc_test_fail(__FILE__, __LINE__, "allocation %lu failed: the channels differ", n);
+}
+
+/* A message exchange on an open pair of channels, with a channel opened
+ * and one closed on the way: allocation number n (1, 2, ...) counted from
+ * the exchange's start fails, until one run completes without reaching
+ * it. Whatever fails, the applications' views match the state machines
+ * at every dispatch (check_view), no message arrives that was not sent or
+ * arrives twice (on_message), the two peers end up agreeing (both
+ * connected with the same channels, or both ended), and nothing leaks. */
+TEST(rtc_pair, alloc_failure_in_exchange)
+{
+    pkc_log_set_handler(quiet_log, NULL);
+    unsigned long n;
+    size_t ended = 0;
+    for (n = 1; n < 5000; n++) {
+        pair *p = pair_connect(20);
+        CHECK_HELPER();
+        memset(&ex, 0, sizeof ex);
+        ex.a = open_channel(&p->s[0], "a", 1);
+        ex.b = open_channel(&p->s[1], "b", 0);
+        CHECK(ex.a && ex.b);
+        CHECK(run_until(p, all_channels_open, 1 * SEC));
+
+        fail_alloc_nth(n);
+        (void)send_msg(&p->s[0], ex.a, HDR, 0);
+        (void)send_msg(&p->s[0], ex.a, 3000, 1);
+        (void)send_msg(&p->s[0], ex.a, 0, 0);
+        (void)send_msg(&p->s[1], ex.b, HDR + 5, 0);
+        (void)send_msg(&p->s[1], ex.b, 2500, 1);
+        (void)send_msg(&p->s[1], ex.b, 0, 1);
+        ex.a2 = open_channel(&p->s[0], "a2", 1);
+        if (ex.a2)
+            (void)send_msg(&p->s[0], ex.a2, 100, 0);
+        run_until(p, phase1_done, 3 * SEC);
+        CHECK_AT(n);
+        if (ex.b->ch) {
+            ex.b->close_called = 1;
+            pkc_rtc_channel_close(ex.b->ch);
+        }
+        run_until(p, phase2_done, 3 * SEC);
+        CHECK_AT(n);
+        fail_alloc_disarm();
+        int hit = fail_alloc_failed() > 0;
+        run_until(p, settled, 10 * SEC);
+        check_settled(p, n);
+        CHECK_AT(n);
+        if (!hit) {
+            /* The whole exchange, with no failure. */
+            CHECK(both_connected(p));
+            CHECK(ex.a2 && a2_settled(p) && !ex.a2->closed);
+            CHECK(all_arrived(&p->s[0], ex.a) && all_arrived(&p->s[1], ex.b));
+            CHECK(all_arrived(&p->s[0], ex.a2));
+            CHECK(b_closed_both(p));
+        }
+        ended += both_ended(p);
+        pair_free(p);
+        if (!hit)
+            break;
+    }
+    pkc_log_set_handler(NULL, NULL);
+    fprintf(stderr, "  %lu allocation points failed one by one; %zu ended the connection\n", n - 1,
+            ended);
+    CHECK(n > 10 && n < 5000);
+}
+
+/* Memory runs out for good while messages are on their way: the side they
+ * reach fails (it cannot queue them), says so with close_notify, and the
+ * other side is told CLOSED; both applications see every channel close. */
+TEST(rtc_pair, alloc_failure_for_good)
+{
+    pair *p = pair_connect(22);
+    CHECK_HELPER();
+    app_channel *a = open_channel(&p->s[0], "a", 1), *b = open_channel(&p->s[1], "b", 0);
+    CHECK(a && b);
+    CHECK(run_until(p, all_channels_open, 1 * SEC));
+    for (int i = 0; i < 3; i++)
+        CHECK_OK(send_msg(&p->s[1], b, 2000, 1)); /* queued, not delivered yet */
+    pkc_log_set_handler(quiet_log, NULL);
+    fail_alloc_all();
+    CHECK_ERR(send_msg(&p->s[0], a, 100, 0), PKC_ERR_NOMEM);
+    pkc_rtc_channel *ch;
+    CHECK_ERR(pkc_conn_channel_new(p->s[0].c, "x", NULL, &ch), PKC_ERR_NOMEM);
+    int ok = run_until(p, both_ended, 5 * SEC);
+    fail_alloc_disarm();
+    pkc_log_set_handler(NULL, NULL);
+    CHECK(ok);
+    CHECK(fail_alloc_failed() > 0);
+    CHECK_EQ(p->s[0].state, PKC_RTC_FAILED);
+    CHECK_EQ(p->s[1].state, PKC_RTC_CLOSED);
+    CHECK(a->closed && b->closed);
+    CHECK_EQ(peer_of(&p->s[1], b)->recv, 0);
     pair_free(p);
 }
