@@ -477,10 +477,10 @@ static void on_dcep(pkc_conn *c, uint16_t sid, const uint8_t *p, size_t n)
     channel_event(c, PKC_CONN_EV_CHANNEL, ch);
 }
 
-/* The connection cannot go on (out of memory where nothing may be lost):
- * channels close, the application hears FAILED, and DTLS says
- * close_notify (after the state: the close_notify would otherwise make it
- * CLOSED). */
+/* The connection cannot go on (out of memory where nothing may be lost,
+ * DTLS or SCTP could not start): channels close, the application hears
+ * FAILED, and DTLS says close_notify (after the state: the close_notify
+ * would otherwise make it CLOSED). */
 static void fail_conn(pkc_conn *c, const char *why)
 {
     pkc_loge(LOG, "peer connection failed: %s", why);
@@ -630,13 +630,11 @@ static void dtls_state(void *u, pkc_dtls_state s)
                                      on_sctp_closed,  on_sctp_reset,    on_sctp_writable,
                                      c};
             if (pkc_sctp_new(PKC_SCTP_PORT, c->cfg.max_message_size, &cb, &c->sctp) != 0 ||
-                pkc_sctp_connect(c->sctp, c->remote_sctp_port ? c->remote_sctp_port : PKC_SCTP_PORT) != 0) {
-                pkc_logw(LOG, "SCTP: %s", pkc_errmsg());
-                set_state(c, PKC_RTC_FAILED);
-            }
+                pkc_sctp_connect(c->sctp, c->remote_sctp_port ? c->remote_sctp_port : PKC_SCTP_PORT) != 0)
+                fail_conn(c, pkc_errmsg()); /* close_notify tells the peer */
         }
     } else if (s == PKC_DTLS_FAILED) {
-        set_state(c, PKC_RTC_FAILED);
+        fail_conn(c, pkc_dtls_error(c->dtls));
     } else if (s == PKC_DTLS_CLOSED && !c->closing) {
         for (pkc_rtc_channel *ch = c->channels; ch; ch = ch->next)
             close_channel_now(c, ch);

@@ -1325,6 +1325,68 @@ TEST(rtc_pair, alloc_failure_in_exchange)
     CHECK(n > 10 && n < 5000);
 }
 
+static int connected_and_open(pair *p)
+{
+    return both_connected(p) && all_channels_open(p);
+}
+
+static int setup_settled(pair *p)
+{
+    return both_ended(p) || (both_connected(p) && channels_agree(p));
+}
+
+/* The same from before the offer to open channels: signalling, the ICE,
+ * DTLS and SCTP handshakes, a channel created before the connection and
+ * one by each side after it. */
+TEST(rtc_pair, alloc_failure_in_setup)
+{
+    pkc_log_set_handler(quiet_log, NULL);
+    unsigned long n;
+    size_t refused = 0, ended = 0;
+    for (n = 1; n < 5000; n++) {
+        pair *p = pair_new(21);
+        CHECK_HELPER();
+        app_channel *pre = open_channel(&p->s[0], "pre", 1);
+        CHECK(pre);
+        fail_alloc_nth(n);
+        int rc = offer_answer(p);
+        if (rc == 0) {
+            run_until(p, both_connected, 3 * SEC);
+            if (both_connected(p)) {
+                (void)open_channel(&p->s[0], "a", 0);
+                (void)open_channel(&p->s[1], "b", 1);
+            }
+            run_until(p, connected_and_open, 3 * SEC);
+        }
+        fail_alloc_disarm();
+        int hit = fail_alloc_failed() > 0;
+        CHECK_AT(n);
+        if (rc != 0) {
+            /* A description could not be made or taken: the caller is
+             * told, nothing happened. */
+            CHECK_EQ(rc, PKC_ERR_NOMEM);
+            refused++;
+        } else {
+            run_until(p, setup_settled, 10 * SEC);
+            CHECK_AT(n);
+            if (!setup_settled(p)) {
+                pkc_test_fail(__FILE__, __LINE__, "the pair did not settle");
+                CHECK_AT(n);
+            }
+            ended += both_ended(p);
+        }
+        if (!hit)
+            CHECK(connected_and_open(p));
+        pair_free(p);
+        if (!hit)
+            break;
+    }
+    pkc_log_set_handler(NULL, NULL);
+    fprintf(stderr, "  %lu allocation points failed one by one; %zu refused by the API, %zu ended the connection\n",
+            n - 1, refused, ended);
+    CHECK(n > 10 && n < 5000);
+}
+
 /* Memory runs out for good while messages are on their way: the side they
  * reach fails (it cannot queue them), says so with close_notify, and the
  * other side is told CLOSED; both applications see every channel close. */
@@ -1351,5 +1413,35 @@ TEST(rtc_pair, alloc_failure_for_good)
     CHECK_EQ(p->s[1].state, PKC_RTC_CLOSED);
     CHECK(a->closed && b->closed);
     CHECK_EQ(peer_of(&p->s[1], b)->recv, 0);
+    pair_free(p);
+}
+
+/* B expects another certificate than A's: DTLS fails at both ends (B
+ * sends an alert), and a channel A created before connecting is closed,
+ * not left opening in a failed connection. */
+TEST(rtc_pair, dtls_failure_closes_channels)
+{
+    pair *p = pair_new(23);
+    CHECK_HELPER();
+    app_channel *pre = open_channel(&p->s[0], "pre", 1);
+    CHECK(pre);
+    char *offer, *answer;
+    CHECK_OK(pkc_conn_create_offer(p->s[0].c, p->now, &offer));
+    char *fp = strstr(offer, "a=fingerprint:sha-256 ");
+    CHECK(fp);
+    fp += strlen("a=fingerprint:sha-256 ");
+    fp[0] = fp[0] == '0' ? '1' : '0'; /* one hex digit changed */
+    CHECK_OK(pkc_conn_set_remote(p->s[1].c, PKC_RTC_OFFER, offer, strlen(offer), p->now));
+    CHECK_OK(pkc_conn_create_answer(p->s[1].c, p->now, &answer));
+    CHECK_OK(pkc_conn_set_remote(p->s[0].c, PKC_RTC_ANSWER, answer, strlen(answer), p->now));
+    free(offer);
+    free(answer);
+    pkc_log_set_handler(quiet_log, NULL);
+    int ok = run_until(p, both_ended, 5 * SEC);
+    pkc_log_set_handler(NULL, NULL);
+    CHECK(ok);
+    CHECK_EQ(p->s[0].state, PKC_RTC_FAILED);
+    CHECK_EQ(p->s[1].state, PKC_RTC_FAILED);
+    CHECK(pre->closed);
     pair_free(p);
 }
