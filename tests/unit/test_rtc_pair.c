@@ -1117,11 +1117,6 @@ TEST(rtc_pair, orderly_close)
     pair_free(p);
 }
 
-static int a_message_arrived(pair *p)
-{
-    return all_channels_arrived(p);
-}
-
 TEST(rtc_pair, restart_ice)
 {
     pair *p = pair_connect(11);
@@ -1137,7 +1132,7 @@ TEST(rtc_pair, restart_ice)
     CHECK(strncmp(strstr(before, "a=ice-ufrag:"), strstr(offer, "a=ice-ufrag:"), 20) != 0);
     /* Data flows while the new offer is on its way. */
     CHECK_OK(send_msg(&p->s[0], a, 1000, 0));
-    CHECK(run_until(p, a_message_arrived, 1 * SEC));
+    CHECK(run_until(p, all_channels_arrived, 1 * SEC));
     CHECK_OK(pkc_conn_set_remote(p->s[1].c, PKC_RTC_OFFER, offer, strlen(offer), p->now));
     CHECK_OK(pkc_conn_create_answer(p->s[1].c, p->now, &answer));
     CHECK_OK(pkc_conn_set_remote(p->s[0].c, PKC_RTC_ANSWER, answer, strlen(answer), p->now));
@@ -1145,14 +1140,14 @@ TEST(rtc_pair, restart_ice)
     free(offer);
     free(answer);
     CHECK_OK(send_msg(&p->s[0], a, 1000, 1));
-    CHECK(run_until(p, a_message_arrived, 1 * SEC));
+    CHECK(run_until(p, all_channels_arrived, 1 * SEC));
     /* Consent works with the new credentials: still connected well past
      * the consent timeout, and data still flows. */
     run_for(p, 40 * SEC);
     CHECK(both_connected(p));
     CHECK_EQ(p->s[0].n_states, 2);
     CHECK_OK(send_msg(&p->s[0], a, 5000, 1));
-    CHECK(run_until(p, a_message_arrived, 1 * SEC));
+    CHECK(run_until(p, all_channels_arrived, 1 * SEC));
     pair_free(p);
 }
 
