@@ -477,16 +477,18 @@ static void on_dcep(pkc_conn *c, uint16_t sid, const uint8_t *p, size_t n)
     channel_event(c, PKC_CONN_EV_CHANNEL, ch);
 }
 
-/* The connection cannot go on (out of memory where nothing may be lost):
- * channels close, DTLS says close_notify, and the application hears FAILED. */
+/* The connection cannot go on (out of memory where nothing may be lost,
+ * DTLS or SCTP could not start): channels close, the application hears
+ * FAILED, and DTLS says close_notify (after the state: the close_notify
+ * would otherwise make it CLOSED). */
 static void fail_conn(pkc_conn *c, const char *why)
 {
     pkc_loge(LOG, "peer connection failed: %s", why);
     for (pkc_rtc_channel *ch = c->channels; ch; ch = ch->next)
         close_channel_now(c, ch);
+    set_state(c, PKC_RTC_FAILED);
     if (c->dtls)
         pkc_dtls_close(c->dtls);
-    set_state(c, PKC_RTC_FAILED);
 }
 
 static void on_sctp_message(void *u, uint16_t sid, uint32_t ppid, uint8_t *data, size_t len)
@@ -570,6 +572,10 @@ static void on_sctp_closed(void *u, int lost)
 {
     pkc_conn *c = u;
     c->sctp_up = 0;
+    if (lost == 2) {
+        fail_conn(c, "out of memory: SCTP could not queue an event");
+        return;
+    }
     for (pkc_rtc_channel *ch = c->channels; ch; ch = ch->next)
         close_channel_now(c, ch);
     if (c->dtls)
@@ -624,13 +630,11 @@ static void dtls_state(void *u, pkc_dtls_state s)
                                      on_sctp_closed,  on_sctp_reset,    on_sctp_writable,
                                      c};
             if (pkc_sctp_new(PKC_SCTP_PORT, c->cfg.max_message_size, &cb, &c->sctp) != 0 ||
-                pkc_sctp_connect(c->sctp, c->remote_sctp_port ? c->remote_sctp_port : PKC_SCTP_PORT) != 0) {
-                pkc_logw(LOG, "SCTP: %s", pkc_errmsg());
-                set_state(c, PKC_RTC_FAILED);
-            }
+                pkc_sctp_connect(c->sctp, c->remote_sctp_port ? c->remote_sctp_port : PKC_SCTP_PORT) != 0)
+                fail_conn(c, pkc_errmsg()); /* close_notify tells the peer */
         }
     } else if (s == PKC_DTLS_FAILED) {
-        set_state(c, PKC_RTC_FAILED);
+        fail_conn(c, pkc_dtls_error(c->dtls));
     } else if (s == PKC_DTLS_CLOSED && !c->closing) {
         for (pkc_rtc_channel *ch = c->channels; ch; ch = ch->next)
             close_channel_now(c, ch);

@@ -45,6 +45,10 @@ struct pkc_sctp {
     uint8_t *part;
     size_t part_len, part_cap;
     int part_discard;
+    /* An event that must not be lost (a message, a state change, a reset)
+     * could not be queued: nothing more is queued but packets, and the
+     * next poll reports the association lost. Under g_lock. */
+    int broken, broken_reported;
     int polling;
 };
 
@@ -79,6 +83,16 @@ static event *new_event(int kind, size_t inline_len)
     if (e)
         e->kind = kind;
     return e;
+}
+
+/* Out of memory for an event the owner must see: rather than let the
+ * owner's view diverge (a message missing from an ordered stream, a close
+ * never reported), the association is reported lost. */
+static void break_locked(pkc_sctp *s, const char *what)
+{
+    if (!s->broken)
+        pkc_loge(LOG, "SCTP: out of memory for %s: the association is lost", what);
+    s->broken = 1;
 }
 
 /* CRC32c (Castagnoli) as SCTP stores it. usrsctp's table-driven code was
@@ -143,7 +157,7 @@ static int on_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set
 
 static void handle_notification_locked(pkc_sctp *s, const union sctp_notification *n, size_t len)
 {
-    if (len < sizeof n->sn_header)
+    if (len < sizeof n->sn_header || s->broken)
         return;
     event *e = NULL;
     switch (n->sn_header.sn_type) {
@@ -155,6 +169,8 @@ static void handle_notification_locked(pkc_sctp *s, const union sctp_notificatio
             pkc_logd(LOG, "SCTP: association up (%u out, %u in streams)",
                      ac->sac_outbound_streams, ac->sac_inbound_streams);
             e = new_event(EV_CONNECTED, 0);
+            if (e == NULL)
+                break_locked(s, "the association's start");
         } else if (ac->sac_state == SCTP_COMM_LOST || ac->sac_state == SCTP_CANT_STR_ASSOC ||
                    ac->sac_state == SCTP_SHUTDOWN_COMP) {
             pkc_logd(LOG, "SCTP: association ended (state %u, error %u)", ac->sac_state,
@@ -162,11 +178,15 @@ static void handle_notification_locked(pkc_sctp *s, const union sctp_notificatio
             e = new_event(EV_CLOSED, 0);
             if (e)
                 e->flag = ac->sac_state != SCTP_SHUTDOWN_COMP;
+            else
+                break_locked(s, "the association's end");
         }
         break;
     }
     case SCTP_SHUTDOWN_EVENT:
         e = new_event(EV_CLOSED, 0);
+        if (e == NULL)
+            break_locked(s, "the association's end");
         break;
     case SCTP_STREAM_RESET_EVENT: {
         const struct sctp_stream_reset_event *r = &n->sn_strreset_event;
@@ -181,8 +201,10 @@ static void handle_notification_locked(pkc_sctp *s, const union sctp_notificatio
         }
         for (size_t i = 0; i < count; i++) {
             event *ev = new_event(EV_RESET, 0);
-            if (ev == NULL)
+            if (ev == NULL) {
+                break_locked(s, "a stream reset");
                 break;
+            }
             ev->sid = r->strreset_stream_list[i];
             ev->flag = incoming;
             push_locked(s, ev);
@@ -212,11 +234,13 @@ static int on_receive(struct socket *sock, union sctp_sockstore addr, void *data
     (void)addr;
     pthread_mutex_lock(&g_lock);
     pkc_sctp *s = lookup_locked((uint32_t)(uintptr_t)ulp);
-    if (s == NULL || data == NULL) {
-        if (s && data == NULL) {
+    if (s == NULL || data == NULL || s->broken) {
+        if (s && data == NULL && !s->broken) {
             event *e = new_event(EV_CLOSED, 0);
             if (e)
                 push_locked(s, e);
+            else
+                break_locked(s, "the association's end");
         }
         pthread_mutex_unlock(&g_lock);
         free(data);
@@ -239,6 +263,8 @@ static int on_receive(struct socket *sock, union sctp_sockstore addr, void *data
             e->data = data;
             data = NULL;
             e->len = len;
+        } else {
+            break_locked(s, "a received message");
         }
     } else if (!s->part_discard) {
         if (s->part_len + len > s->max_message) {
@@ -253,6 +279,7 @@ static int on_receive(struct socket *sock, union sctp_sockstore addr, void *data
                     cap *= 2;
                 uint8_t *p = realloc(s->part, cap);
                 if (p == NULL) {
+                    break_locked(s, "a received message");
                     s->part_discard = 1;
                     s->part_len = 0;
                 } else {
@@ -271,6 +298,8 @@ static int on_receive(struct socket *sock, union sctp_sockstore addr, void *data
                     e->len = s->part_len;
                     s->part = NULL;
                     s->part_cap = 0;
+                } else {
+                    break_locked(s, "a received message");
                 }
                 s->part_len = 0;
             }
@@ -557,8 +586,12 @@ void pkc_sctp_poll(pkc_sctp *s)
         s->tail = &s->head;
         int writable = s->writable_pending;
         s->writable_pending = 0;
+        /* Reported after the events queued before the failure. */
+        int lost = s->broken && !s->broken_reported;
+        if (lost)
+            s->broken_reported = 1;
         pthread_mutex_unlock(&g_lock);
-        if (e == NULL && !writable)
+        if (e == NULL && !writable && !lost)
             break;
         for (event *p = e; p; p = p->next) {
             switch (p->kind) {
@@ -588,7 +621,9 @@ void pkc_sctp_poll(pkc_sctp *s)
             }
         }
         free_events(e);
-        if (writable && s->cb.writable)
+        if (lost && s->cb.closed)
+            s->cb.closed(s->cb.user, 2);
+        else if (writable && s->cb.writable)
             s->cb.writable(s->cb.user);
     }
     s->polling = 0;

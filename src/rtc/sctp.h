@@ -36,7 +36,9 @@ typedef struct pkc_sctp_callbacks {
     void (*message)(void *user, uint16_t sid, uint32_t ppid, uint8_t *data, size_t len);
     void (*connected)(void *user);
     /* The association ended: `lost` is 1 for a failure (timeout, abort by
-     * the peer), 0 for an orderly shutdown. */
+     * the peer), 0 for an orderly shutdown, 2 when this side gave it up
+     * because an event it had to deliver could not be allocated (the
+     * events queued before that one are delivered first). */
     void (*closed)(void *user, int lost);
     /* A stream was reset: `incoming` 1 when the peer reset its outgoing
      * direction (it closed the channel), 0 when our reset completed. */
