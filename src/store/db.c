@@ -441,6 +441,9 @@ static int setup(pkc_db *db, const pkc_db_config *cfg)
     /* Zero what deletes free when it costs no extra I/O (room secrets). */
     if (rc == 0 && !db->reader)
         rc = exec_text(db, "PRAGMA secure_delete=FAST", NULL, 0);
+    /* After a burst, give the disk back once the WAL was checkpointed. */
+    if (rc == 0 && !db->reader)
+        rc = exec_text(db, "PRAGMA journal_size_limit=67108864", NULL, 0);
     if (rc == 0 && cfg->quick_check && !db->reader)
         rc = quick_check(db);
     if (rc == 0)
