@@ -470,6 +470,9 @@ static int open_common(const char *data_dir, const pkc_db_config *cfg, int reade
     }
     if (cfg->busy_timeout_ms < 0)
         return pkc_error(PKC_ERR_INVALID_ARG, "db: negative busy timeout");
+    /* The reader is for another thread: SQLite must have been built for it. */
+    if (reader && !sqlite3_threadsafe())
+        return pkc_error(PKC_ERR_UNSUPPORTED, "db: this SQLite was built without threads");
     int rc = pkc_crypto_init();
     if (rc)
         return rc;

@@ -45,10 +45,10 @@ int pkc_db_inbox_add(pkc_db *db, const pkc_db_inbox_msg *m, int64_t *seq)
     uint8_t h[DB_HASH_BYTES];
     inbox_hash(h, m, strlen(m->topic));
     sqlite3_stmt *st;
-    /* OR IGNORE: a duplicate is no error of the transaction. */
+    /* DO NOTHING: a duplicate is no error of the transaction. */
     rc = db_stmt(db, S_INBOX_ADD,
-                 "INSERT OR IGNORE INTO inbox(msg_id, room, sender, flags, topic, time, hash,"
-                 " payload) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                 "INSERT INTO inbox(msg_id, room, sender, flags, topic, time, hash, payload)"
+                 " VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(msg_id) DO NOTHING",
                  &st);
     if (rc)
         return rc;
@@ -222,8 +222,8 @@ int pkc_db_outbox_add(pkc_db *db, const pkc_db_outbox_msg *m)
     outbox_hash(h, m);
     sqlite3_stmt *st;
     rc = db_stmt(db, S_OUTBOX_ADD,
-                 "INSERT OR IGNORE INTO outbox(msg_id, room, recipient, created, hash, frame)"
-                 " VALUES(?, ?, ?, ?, ?, ?)",
+                 "INSERT INTO outbox(msg_id, room, recipient, created, hash, frame)"
+                 " VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT(msg_id) DO NOTHING",
                  &st);
     if (rc)
         return rc;
