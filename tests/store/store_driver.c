@@ -86,7 +86,7 @@ static plan plan_of(int64_t batch)
 
 typedef struct inmsg {
     pkc_db_inbox_msg m;
-    char topic[8];
+    char topic[16];
     uint8_t payload[400];
 } inmsg;
 
@@ -134,9 +134,9 @@ static void outbox_of(int64_t batch, int j, outmsg *out)
     m->created_ms = batch * 1000 + j;
 }
 
-static void doc_name(char out[8], int d)
+static void doc_name(char out[16], int d)
 {
-    snprintf(out, 8, "d%d", d);
+    snprintf(out, 16, "d%d", d);
 }
 
 static int doc_of(int64_t batch, int j)
@@ -218,7 +218,7 @@ static void *worker_main(void *arg)
         int d = w->want;
         w->want = -1;
         pthread_mutex_unlock(&w->mu);
-        char name[8];
+        char name[16];
         doc_name(name, d);
         pkc_db_merge m = {0};
         int mrc = r ? pkc_db_doc_merge(r, ROOMS[0], name, &m) : rc;
@@ -266,7 +266,7 @@ static int worker_poll(worker *w, pkc_db *db, int64_t batch)
     if (w->ready) {
         w->ready = 0;
         if (w->rc == 0) {
-            char name[8];
+            char name[16];
             doc_name(name, w->doc);
             rc = pkc_db_doc_compact(db, ROOMS[0], name, &w->merge);
             if (rc == PKC_ERR_MISMATCH)
@@ -324,7 +324,7 @@ static int write_batch(pkc_db *db, worker *w, int64_t batch)
     }
     for (int j = 0; rc == 0 && j < p.updates; j++) {
         captured u;
-        char name[8];
+        char name[16];
         doc_name(name, doc_of(batch, j));
         rc = update_of(batch, j, &u);
         if (rc == 0)
@@ -433,7 +433,7 @@ static int verify_docs(pkc_db *db, int64_t last, uint64_t *total)
 {
     *total = 0;
     for (int d = 0; d < DOCS; d++) {
-        char name[8];
+        char name[16];
         doc_name(name, d);
         pkc_ydoc *doc;
         pkc_ytype *map;
@@ -600,7 +600,7 @@ static int while_full(pkc_db *db, worker *w, int64_t batch)
             return fail("a batch on the full disk");
     }
     for (int d = 0; d < DOCS; d++) {
-        char name[8];
+        char name[16];
         doc_name(name, d);
         pkc_db_merge m;
         int rc = pkc_db_doc_merge(db, ROOMS[0], name, &m);

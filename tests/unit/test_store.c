@@ -510,7 +510,7 @@ static long doc_keys(pkc_db *db, const uint8_t room[8], const char *name, int *c
     if (rc == 0 && pkc_ydoc_get(l.doc, "m", PKC_YMAP, &map) == 0) {
         size = (long)pkc_ymap_get_size(map);
         for (long i = 0; i < size; i++) {
-            char key[16];
+            char key[32];
             snprintf(key, sizeof key, "k%ld", i);
             if (!pkc_ymap_has(map, key))
                 size = -2;
