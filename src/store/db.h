@@ -36,10 +36,12 @@
  *   PKC_ERR_AGAIN        another process holds the database locked
  *                        (longer than the busy timeout)
  *   PKC_ERR_NOMEM
+ *   PKC_ERR_INTERNAL     anything else SQLite reports (a bug, or a
+ *                        statement interrupted by a test)
  *   PKC_ERR_STATE        called from inside a callback of this db, or a
  *                        write after an earlier write of the same
  *                        transaction failed with one of the errors above
- * After PKC_ERR_IO, CHECKSUM (from SQLite), NOMEM or AGAIN inside
+ * After PKC_ERR_IO, CHECKSUM (from SQLite), NOMEM, AGAIN or an interrupt inside
  * pkc_db_begin()..pkc_db_commit(), the transaction is over: the following
  * writes fail with PKC_ERR_STATE, and pkc_db_commit() returns the first
  * error again (pkc_db_rollback() ends it quietly). Other errors (a
@@ -215,7 +217,8 @@ int pkc_db_peer_put(pkc_db *db, const pkc_db_peer *peer);
  * dial_len is 0). PKC_ERR_NOT_FOUND. */
 int pkc_db_peer_get(pkc_db *db, const uint8_t id[PKC_DB_PEER_BYTES], pkc_db_peer *out);
 /* Calls fn for peers by last seen, most recent first, at most `limit`
- * (0: all); with `room` not NULL, only peers seen in that room. */
+ * (0: all); with `room` not NULL, only peers seen in that room, most
+ * recently seen there first. */
 typedef int (*pkc_db_peer_fn)(void *user_data, const pkc_db_peer *peer);
 int pkc_db_peer_list(pkc_db *db, const uint8_t *room, size_t limit, pkc_db_peer_fn fn,
                      void *user_data);
