@@ -418,8 +418,9 @@ static int check_schema(pkc_db *db)
     if (version == PKC_DB_SCHEMA_VERSION)
         return 0;
     if (db->reader)
-        return pkc_error(PKC_ERR_UNSUPPORTED, "%s: schema version %lld, not %d: open the writer first",
-                         db->path, (long long)version, PKC_DB_SCHEMA_VERSION);
+        return pkc_error(PKC_ERR_UNSUPPORTED,
+                         "%s: schema version %lld, not %d: open the writer first", db->path,
+                         (long long)version, PKC_DB_SCHEMA_VERSION);
     return migrate(db, version);
 }
 
