@@ -197,7 +197,13 @@ TEST(store, open_in_a_read_only_directory_fails_with_permission)
     snprintf(dir, sizeof dir, "%s/ro", tmp);
     CHECK(mkdir(dir, 0555) == 0);
     CHECK(chmod(dir, 0555) == 0);
-    CHECK_EQ(child_open_as_nobody(dir, PKC_ERR_PERMISSION, "cannot create"), 0);
+    int r = child_open_as_nobody(dir, PKC_ERR_PERMISSION, "cannot create");
+    if (r == 3) { /* root that may not change its uid: nothing to learn here */
+        fprintf(stderr, "  skipped: cannot drop privileges to nobody\n");
+        CHECK(chmod(dir, 0755) == 0);
+        return;
+    }
+    CHECK_EQ(r, 0);
     /* A database there already: its -wal cannot be created. */
     snprintf(dir2, sizeof dir2, "%s/ro2", tmp);
     CHECK(mkdir(dir2, 0700) == 0);
