@@ -36,6 +36,11 @@ int pkc_lan_address_valid(const char *s, size_t n)
     /* The shortest is "udp:[::]:1". */
     if (s == NULL || n < 10 || n > PKC_LAN_ADDRESS_MAX || memcmp(s, "udp:", 4) != 0)
         return 0;
+    /* Only what an IP address and a port are written with (no NUL, which
+     * would end the address early for inet_pton). */
+    for (size_t i = 4; i < n; i++)
+        if (!strchr("0123456789abcdef.:[]", s[i]) || s[i] == 0)
+            return 0;
     /* The port: after the last ':', 1..65535, decimal without leading zeros. */
     size_t colon = n;
     while (colon > 4 && s[colon - 1] != ':')

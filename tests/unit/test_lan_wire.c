@@ -215,8 +215,10 @@ TEST(lan_wire, addresses)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (pkc_lan_address_valid(bad[i], strlen(bad[i])))
             pkc_test_fail(__FILE__, __LINE__, "accepted %s", bad[i]);
-    /* A NUL inside is not part of an address. */
+    /* A NUL inside is not part of an address (inet_pton would stop there). */
     CHECK(!pkc_lan_address_valid("udp:1.2.3.4:1\0", 14));
+    CHECK(!pkc_lan_address_valid("udp:1.2.3.4\0:1", 14));
+    CHECK(!pkc_lan_address_valid("udp:[::1\0]:1", 12));
 }
 
 static pkc_lan_params params(const char *const *addrs, size_t n_addrs, const uint8_t *rooms,

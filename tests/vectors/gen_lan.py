@@ -166,6 +166,8 @@ def main():
             "PKC_ERR_MALFORMED"),
         bad("an address not in its shortest spelling",
             datagram(a, TS, ["udp:[fd00:0::20]:41000"], good_exts), "PKC_ERR_MALFORMED"),
+        bad("an address with a NUL inside",
+            datagram(a, TS, ["udp:192.168.1.2\0:41000"], good_exts), "PKC_ERR_MALFORMED"),
         bad("port 0", datagram(a, TS, ["udp:192.168.1.20:0"], good_exts), "PKC_ERR_MALFORMED"),
         bad("an IPv6 address without brackets", datagram(a, TS, ["udp:fd00::20:41000"], good_exts),
             "PKC_ERR_MALFORMED"),
