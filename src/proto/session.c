@@ -304,8 +304,11 @@ int pkc_session_new(const pkc_session_config *cfg, const pkc_session_callbacks *
     s->proof_key = -1;
     pkc_hs_transcript_init(&s->transcript);
     pkc_buf_init(&s->out);
-    memcpy(s->local_fp, cfg->local_fingerprint, cfg->local_fingerprint_len);
-    memcpy(s->remote_fp, cfg->remote_fingerprint, cfg->remote_fingerprint_len);
+    /* Without DTLS both are empty, and the pointers may be NULL. */
+    if (cfg->local_fingerprint_len)
+        memcpy(s->local_fp, cfg->local_fingerprint, cfg->local_fingerprint_len);
+    if (cfg->remote_fingerprint_len)
+        memcpy(s->remote_fp, cfg->remote_fingerprint, cfg->remote_fingerprint_len);
     s->cfg.local_fingerprint = s->local_fp;
     s->cfg.remote_fingerprint = s->remote_fp;
     if (cfg->expected_peer) {
