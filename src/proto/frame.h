@@ -20,6 +20,41 @@
 #define PKC_LABEL_DATA "pkc-data-v1"
 #define PKC_LABEL_SIGNAL "pkc-signal-v1"
 
+/*
+ * The frame types this version knows, one row each (as quicly's frame
+ * table): the type, the name people see, and the stem of the functions that
+ * do everything type-specific:
+ *
+ *   int64_t <stem>_size(const pkc_frame *f)     the body's size after checking
+ *                                               its fields' limits, or a
+ *                                               negative error     (frame.c)
+ *   void    <stem>_write(wcur *w, const pkc_frame *f)
+ *                                               writes that body   (frame.c)
+ *   int     <stem>_decode(const uint8_t *body, size_t n, uint64_t type,
+ *                         pkc_frame *f)         reads the whole body into f's
+ *                                               member; f untouched on failure
+ *                                                                  (frame.c)
+ *   int     on_<stem>(pkc_session *s, pkc_frame *f)
+ *                                               a received one     (session.c)
+ *
+ * A new type is a value and a union member in pkc.h, a row here and those
+ * four functions. Types without a row decode as f->unknown and are skipped.
+ */
+#define PKC_FRAME_TYPES(X)                                                                         \
+    X(PKC_FRAME_CONTROL, "CONTROL", control)                                                       \
+    X(PKC_FRAME_ANNOUNCE, "ANNOUNCE", announce)                                                    \
+    X(PKC_FRAME_DATA, "DATA", message)                                                             \
+    X(PKC_FRAME_SYNC, "SYNC", sync)                                                                \
+    X(PKC_FRAME_SIGNAL, "SIGNAL", message)                                                         \
+    X(PKC_FRAME_PEX, "PEX", pex)                                                                   \
+    X(PKC_FRAME_MESH, "MESH", mesh)
+
+/* One past the largest type with a row. */
+#define PKC_FRAME_TYPE_END (PKC_FRAME_MESH + 1)
+
+/* The row's name of a type ("DATA"), or "unknown". */
+const char *pkc_frame_type_name(uint64_t type);
+
 /* The exact encoded size of `f`, or a negative error for invalid fields. */
 int64_t pkc_frame_size(const pkc_frame *f);
 /* The same, and the size of its body in *body. */

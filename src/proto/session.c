@@ -1058,8 +1058,9 @@ static int invalid(pkc_session *s, int err, const char *what)
     return rc ? rc : err;
 }
 
-static void on_control(pkc_session *s, const pkc_control *c)
+static int on_control(pkc_session *s, pkc_frame *f)
 {
+    const pkc_control *c = &f->control;
     if (c->action == PKC_CONTROL_PING) {
         int64_t wall = now_ms(s);
         pkc_control p;
@@ -1090,6 +1091,7 @@ static void on_control(pkc_session *s, const pkc_control *c)
         finish(s, reason_error(c->reason), 1, c->reason, c->retry_after_ms,
                "the peer disconnected (%s): %s", pkc_reason_name(c->reason), text);
     }
+    return 0;
 }
 
 static void deliver(pkc_session *s, const pkc_frame *f)
@@ -1141,7 +1143,9 @@ static int on_message(pkc_session *s, pkc_frame *f)
     return 0;
 }
 
-static int on_announce(pkc_session *s, const pkc_announce *a, const char *what)
+/* Verifies an announcement (a frame's or a PEX entry); `what` names it in
+ * the log and the penalty. */
+static int check_announce(pkc_session *s, const pkc_announce *a, const char *what)
 {
     int rc = pkc_announce_verify(a, now_ms(s), s->cfg.announce_max_age_ms,
                                  s->cfg.max_clock_skew_ms, s->cfg.announce_pow_bits);
@@ -1168,7 +1172,7 @@ static int on_pex(pkc_session *s, pkc_frame *f)
         pkc_announce a;
         int rc = pkc_announce_decode(f->pex.announcements[i].data, f->pex.announcements[i].len, &a);
         if (rc == 0)
-            rc = on_announce(s, &a, "a forged announcement in peer exchange");
+            rc = check_announce(s, &a, "a forged announcement in peer exchange");
         else if (rc != PKC_ERR_UNSUPPORTED)
             rc = invalid(s, rc, "a malformed announcement in peer exchange");
         if (rc == PKC_ERR_BLOCKED)
@@ -1184,33 +1188,43 @@ static int on_pex(pkc_session *s, pkc_frame *f)
     return worst;
 }
 
+static int on_announce(pkc_session *s, pkc_frame *f)
+{
+    int rc = check_announce(s, &f->announce, "a forged announcement");
+    if (rc == 0)
+        deliver(s, f);
+    return rc == PKC_ERR_STALE || rc == PKC_ERR_POW ? 0 : rc;
+}
+
+static int on_sync(pkc_session *s, pkc_frame *f)
+{
+    deliver(s, f);
+    return 0;
+}
+
+static int on_mesh(pkc_session *s, pkc_frame *f)
+{
+    deliver(s, f);
+    return 0;
+}
+
+/* The handlers of the frame types, by the rows of PKC_FRAME_TYPES. */
+typedef int (*frame_handler)(pkc_session *s, pkc_frame *f);
+static const frame_handler handlers[PKC_FRAME_TYPE_END] = {
+#define ROW(type, name, stem) [type] = on_##stem,
+    PKC_FRAME_TYPES(ROW)
+#undef ROW
+};
+
 static int on_frame(pkc_session *s, pkc_frame *f)
 {
-    s->stats.frames_in++;
-    switch (f->type) {
-    case PKC_FRAME_CONTROL:
-        on_control(s, &f->control);
-        return 0;
-    case PKC_FRAME_ANNOUNCE: {
-        int rc = on_announce(s, &f->announce, "a forged announcement");
-        if (rc == 0)
-            deliver(s, f);
-        return rc == PKC_ERR_STALE || rc == PKC_ERR_POW ? 0 : rc;
-    }
-    case PKC_FRAME_DATA:
-    case PKC_FRAME_SIGNAL:
-        return on_message(s, f);
-    case PKC_FRAME_PEX:
-        return on_pex(s, f);
-    case PKC_FRAME_SYNC:
-    case PKC_FRAME_MESH:
-        deliver(s, f);
-        return 0;
-    default:
-        s->stats.frames_in--;
+    frame_handler h = f->type < PKC_FRAME_TYPE_END ? handlers[f->type] : NULL;
+    if (h == NULL) {
         s->stats.unknown_skipped++;
         return 0;
     }
+    s->stats.frames_in++;
+    return h(s, f);
 }
 
 /* The size of the frame at `p` from its header alone, or 0. */
