@@ -1238,7 +1238,27 @@ static size_t frame_extent(const uint8_t *p, size_t len)
     return pkc_reader_offset(&r) + (size_t)n;
 }
 
-static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
+/* Takes one token of the frame rate for work the peer asks of us. Without
+ * one: PKC_ERR_RATE_LIMITED, and the peer is penalised (PKC_ERR_BLOCKED if
+ * that blocks it). */
+static int charge_frame(pkc_session *s)
+{
+    if (s->msg_milli >= 1000) {
+        s->msg_milli -= 1000;
+        return 0;
+    }
+    s->stats.dropped_rate++;
+    char why[96];
+    snprintf(why, sizeof why, "over the message rate limit (%u/s, burst %u)",
+             (unsigned)s->cfg.msg_rate, (unsigned)s->cfg.msg_burst);
+    int rc = penalise(s, pkc_guard_excess_points(guard_of(s)), why);
+    return rc ? rc : pkc_error(PKC_ERR_RATE_LIMITED, "frame over the message rate limit");
+}
+
+/* A sealed record, step 1: its size, kind and sequence number; *hdr is
+ * where the ciphertext starts. */
+static int record_header(pkc_session *s, const uint8_t *rec, size_t len, uint64_t *seq,
+                         size_t *hdr)
 {
     if (len > (size_t)s->cfg.max_frame_size + SEALED_OVERHEAD) {
         s->stats.dropped_invalid++;
@@ -1249,32 +1269,59 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
         s->stats.dropped_invalid++;
         return pkc_error(PKC_ERR_MALFORMED, "record kind 0x%02x after the handshake", rec[0]);
     }
-    uint64_t seq;
-    size_t hdr = 1 + pkc_wire_varuint_quick(rec + 1, rec + len, &seq);
-    int rc;
-    if (hdr == 1 || seq > SEQ_LIMIT) {
+    size_t n = 1 + pkc_wire_varuint_quick(rec + 1, rec + len, seq);
+    if (n == 1 || *seq > SEQ_LIMIT) {
         pkc_reader r;
         pkc_reader_init(&r, rec + 1, len - 1);
-        if ((rc = pkc_wire_varuint(&r, SEQ_LIMIT, &seq, "record sequence number"))) {
+        int rc = pkc_wire_varuint(&r, SEQ_LIMIT, seq, "record sequence number");
+        if (rc) {
             s->stats.dropped_invalid++;
             return rc;
         }
-        hdr = 1 + pkc_reader_offset(&r);
+        n = 1 + pkc_reader_offset(&r);
     }
-    if (len - hdr < PKC_AEAD_TAG_BYTES) {
+    if (len - n < PKC_AEAD_TAG_BYTES) {
         s->stats.dropped_invalid++;
         return pkc_error(PKC_ERR_TRUNCATED, "record: shorter than its tag");
     }
-    /* Replay window: anything above the top, or within the window and unseen. */
+    *hdr = n;
+    return 0;
+}
+
+/* Step 2: the sequence number against the window of records received:
+ * anything above the top, or within the window and unseen. */
+static int record_seq_check(pkc_session *s, uint64_t seq)
+{
     if (s->recv_any && seq <= s->recv_top &&
         (s->recv_top - seq >= SEQ_WINDOW || (s->recv_bitmap >> (s->recv_top - seq)) & 1)) {
         s->stats.dropped_replayed++;
         return pkc_error(PKC_ERR_REPLAY, "record %llu: replayed or too old (newest %llu)",
                          (unsigned long long)seq, (unsigned long long)s->recv_top);
     }
-    size_t plain_len = len - hdr - PKC_AEAD_TAG_BYTES;
-    if ((plain_len > s->plain_cap || s->plain == NULL) &&
-        room_for(&s->plain, &s->plain_cap, plain_len ? plain_len : 1,
+    return 0;
+}
+
+/* Remembers `seq` as received (once its tag verified). */
+static void record_seq_accept(pkc_session *s, uint64_t seq)
+{
+    if (!s->recv_any || seq > s->recv_top) {
+        uint64_t shift = s->recv_any ? seq - s->recv_top : SEQ_WINDOW;
+        s->recv_bitmap = shift >= SEQ_WINDOW ? 0 : s->recv_bitmap << shift;
+        s->recv_bitmap |= 1;
+        s->recv_top = seq;
+        s->recv_any = 1;
+    } else {
+        s->recv_bitmap |= UINT64_C(1) << (s->recv_top - seq);
+    }
+}
+
+/* Step 3: decrypts the frames into s->plain (*plain_len bytes). */
+static int record_open(pkc_session *s, const uint8_t *rec, size_t len, size_t hdr, uint64_t seq,
+                       size_t *plain_len)
+{
+    size_t n = len - hdr - PKC_AEAD_TAG_BYTES;
+    if ((n > s->plain_cap || s->plain == NULL) &&
+        room_for(&s->plain, &s->plain_cap, n ? n : 1,
                  (size_t)s->cfg.max_frame_size + PKC_AEAD_TAG_BYTES) == NULL)
         return PKC_ERR_NOMEM;
     uint8_t t[8];
@@ -1286,57 +1333,50 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
         return pkc_error(PKC_ERR_DECRYPT, "record %llu: does not authenticate",
                          (unsigned long long)seq);
     }
-    if (!s->recv_any || seq > s->recv_top) {
-        uint64_t shift = s->recv_any ? seq - s->recv_top : SEQ_WINDOW;
-        s->recv_bitmap = shift >= SEQ_WINDOW ? 0 : s->recv_bitmap << shift;
-        s->recv_bitmap |= 1;
-        s->recv_top = seq;
-        s->recv_any = 1;
-    } else {
-        s->recv_bitmap |= UINT64_C(1) << (s->recv_top - seq);
-    }
-    s->stats.records_in++;
-    s->stats.bytes_in += len;
+    *plain_len = n;
+    return 0;
+}
 
+/* Step 4: the record's bytes against the byte rate. */
+static int record_charge(pkc_session *s, size_t len)
+{
     refill(s);
-    if (s->byte_milli < (uint64_t)len * 1000) {
-        s->stats.dropped_rate++;
-        pkc_logd(SUB, "from %s: record over the byte rate", s->peer_id);
-        char why[96];
-        snprintf(why, sizeof why, "over the byte rate limit (%llu B/s)",
-                 (unsigned long long)s->cfg.byte_rate);
-        rc = penalise(s, pkc_guard_excess_points(guard_of(s)), why);
-        return rc ? rc : pkc_error(PKC_ERR_RATE_LIMITED, "record over the byte rate limit");
+    if (s->byte_milli >= (uint64_t)len * 1000) {
+        s->byte_milli -= (uint64_t)len * 1000;
+        return 0;
     }
-    s->byte_milli -= (uint64_t)len * 1000;
+    s->stats.dropped_rate++;
+    pkc_logd(SUB, "from %s: record over the byte rate", s->peer_id);
+    char why[96];
+    snprintf(why, sizeof why, "over the byte rate limit (%llu B/s)",
+             (unsigned long long)s->cfg.byte_rate);
+    int rc = penalise(s, pkc_guard_excess_points(guard_of(s)), why);
+    return rc ? rc : pkc_error(PKC_ERR_RATE_LIMITED, "record over the byte rate limit");
+}
 
+/* Step 5: the frames, in order, each for a token of the frame rate. */
+static int record_frames(pkc_session *s, uint64_t seq, size_t plain_len)
+{
     if (plain_len == 0)
         return pkc_error(PKC_ERR_MALFORMED, "record %llu: no frames", (unsigned long long)seq);
-    int result = 0;
+    int result = 0, rc;
     size_t off = 0;
     while (off < plain_len && s->st == ST_ESTABLISHED) {
-        if (s->msg_milli < 1000) {
-            s->stats.dropped_rate++;
-            char why[96];
-            snprintf(why, sizeof why, "over the message rate limit (%u/s, burst %u)",
-                     (unsigned)s->cfg.msg_rate, (unsigned)s->cfg.msg_burst);
-            rc = penalise(s, pkc_guard_excess_points(guard_of(s)), why);
-            if (rc)
-                return rc;
-            result = pkc_error(PKC_ERR_RATE_LIMITED, "frame over the message rate limit");
-            size_t ext = frame_extent(s->plain + off, plain_len - off);
-            if (ext == 0)
-                break;
-            off += ext;
-            continue;
-        }
-        s->msg_milli -= 1000;
+        rc = charge_frame(s);
+        if (rc == PKC_ERR_BLOCKED)
+            return rc;
         pkc_frame f;
-        size_t used;
-        rc = pkc_frame_decode(s->plain + off, plain_len - off, s->cfg.max_frame_size, &f, &used);
-        if (rc == PKC_ERR_UNSUPPORTED) {
-            /* A known type in a newer version: skipped, as unknown types are. */
-            s->stats.unknown_skipped++;
+        size_t used = 0;
+        if (rc == 0)
+            rc = pkc_frame_decode(s->plain + off, plain_len - off, s->cfg.max_frame_size, &f,
+                                  &used);
+        if (rc == PKC_ERR_RATE_LIMITED || rc == PKC_ERR_UNSUPPORTED) {
+            /* Over the rate, or a known type in a newer version (skipped as
+             * unknown types are): step over it by its header. */
+            if (rc == PKC_ERR_RATE_LIMITED)
+                result = rc;
+            else
+                s->stats.unknown_skipped++;
             size_t ext = frame_extent(s->plain + off, plain_len - off);
             if (ext == 0)
                 break;
@@ -1345,7 +1385,7 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
         }
         if (rc) {
             rc = invalid(s, rc, "a malformed frame");
-            return rc == PKC_ERR_BLOCKED ? rc : (result = rc);
+            return rc;
         }
         off += used;
         rc = on_frame(s, &f);
@@ -1355,6 +1395,22 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
             result = rc;
     }
     return result;
+}
+
+static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
+{
+    uint64_t seq = 0;
+    size_t hdr = 0, plain_len = 0;
+    int rc;
+    if ((rc = record_header(s, rec, len, &seq, &hdr)) || (rc = record_seq_check(s, seq)) ||
+        (rc = record_open(s, rec, len, hdr, seq, &plain_len)))
+        return rc;
+    record_seq_accept(s, seq);
+    s->stats.records_in++;
+    s->stats.bytes_in += len;
+    if ((rc = record_charge(s, len)))
+        return rc;
+    return record_frames(s, seq, plain_len);
 }
 
 int pkc_session_receive(pkc_session *s, const uint8_t *rec, size_t len)
