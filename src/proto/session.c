@@ -423,6 +423,40 @@ static void th_with(const pkc_session *s, const uint8_t *more, size_t extra, uin
     pkc_crypto_hash_peek(&s->transcript, more, extra, out, 32);
 }
 
+/* The tail of WELCOME, AUTH and ACCEPT, whose body is in s->out: appends
+ * sig = Sign(identity, sig_label, TH(T || body)) unless sig_label is NULL,
+ * then mac = KDF(k, mac_label, TH(T || body || sig)), and adds the record to
+ * the transcript T. `th_body` is TH(T || body) if the caller has it (WELCOME
+ * derives k from it), else NULL. */
+static int sign_and_mac(pkc_session *s, const char *sig_label, const char *mac_label,
+                        const uint8_t *th_body)
+{
+    uint8_t th[32], sig[PKC_SIGNATURE_BYTES], mac[PKC_MAC_BYTES];
+    if (sig_label) {
+        if (th_body == NULL) {
+            th_with(s, s->out.data, s->out.len, th);
+            th_body = th;
+        }
+        pkc_identity_sign_labeled(s->cfg.identity, sig_label, th_body, 32, sig);
+        pkc_buf_push(&s->out, sig, sizeof sig);
+    }
+    th_with(s, s->out.data, s->out.len, th);
+    pkc_kdf(mac, s->k, 32, mac_label, th, sizeof th);
+    pkc_buf_push(&s->out, mac, sizeof mac);
+    int rc = s->out.err;
+    return rc ? rc : transcript_add(s, s->out.data, s->out.len);
+}
+
+/* Whether `mac` is KDF(k, label, TH(T || the first n bytes of rec)). */
+static int mac_ok(const pkc_session *s, const char *label, const uint8_t *rec, size_t n,
+                  const uint8_t *mac)
+{
+    uint8_t th[32], want[PKC_MAC_BYTES];
+    th_with(s, rec, n, th);
+    pkc_kdf(want, s->k, 32, label, th, sizeof th);
+    return pkc_crypto_memcmp(want, mac, sizeof want) == 0;
+}
+
 static int fp_equal(const pkc_bytes *got, const uint8_t *want, size_t want_len)
 {
     return got->len == want_len && (want_len == 0 || memcmp(got->data, want, want_len) == 0);
@@ -541,16 +575,11 @@ static int on_hello(pkc_session *s, const uint8_t *rec, size_t len)
         pkc_crypto_wipe(dh, sizeof dh);
         return rc;
     }
-    uint8_t th[32], sig[PKC_SIGNATURE_BYTES], mac[PKC_MAC_BYTES];
+    uint8_t th[32];
     th_with(s, s->out.data, s->out.len, th);
     pkc_kdf(s->k, dh, sizeof dh, PKC_LABEL_HS_KEY, th, sizeof th);
     pkc_crypto_wipe(dh, sizeof dh);
-    pkc_identity_sign_labeled(me, PKC_LABEL_SIG_RESPONDER, th, sizeof th, sig);
-    pkc_buf_push(&s->out, sig, sizeof sig);
-    th_with(s, s->out.data, s->out.len, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_RESPONDER, th, sizeof th);
-    pkc_buf_push(&s->out, mac, sizeof mac);
-    if ((rc = s->out.err) || (rc = transcript_add(s, s->out.data, s->out.len)))
+    if ((rc = sign_and_mac(s, PKC_LABEL_SIG_RESPONDER, PKC_LABEL_MAC_RESPONDER, th)))
         return rc;
     th_with(s, NULL, 0, s->th_welcome);
     s->st = ST_WAIT_AUTH;
@@ -573,7 +602,7 @@ static int on_welcome(pkc_session *s, const uint8_t *rec, size_t len)
         return hs_fail(s, PKC_ERR_FINGERPRINT, PKC_REASON_FINGERPRINT, 0,
                        "the peer sees other DTLS certificates than we do: a relay or forged "
                        "endpoint is in between");
-    uint8_t th[32], dh[32], mac[PKC_MAC_BYTES];
+    uint8_t th[32], dh[32];
     size_t body_len = len - PKC_SIGNATURE_BYTES - PKC_MAC_BYTES;
     th_with(s, rec, body_len, th);
     if (pkc_verify_labeled(w.identity, PKC_LABEL_SIG_RESPONDER, th, sizeof th, w.signature,
@@ -586,9 +615,7 @@ static int on_welcome(pkc_session *s, const uint8_t *rec, size_t len)
                        "the peer's ephemeral key is a small-order point");
     pkc_kdf(s->k, dh, sizeof dh, PKC_LABEL_HS_KEY, th, sizeof th);
     pkc_crypto_wipe(dh, sizeof dh);
-    th_with(s, rec, body_len + PKC_SIGNATURE_BYTES, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_RESPONDER, th, sizeof th);
-    if (pkc_crypto_memcmp(mac, w.mac, sizeof mac) != 0)
+    if (!mac_ok(s, PKC_LABEL_MAC_RESPONDER, rec, body_len + PKC_SIGNATURE_BYTES, w.mac))
         return hs_fail(s, PKC_ERR_BAD_SIGNATURE, PKC_REASON_AUTH, 0,
                        "the WELCOME key confirmation does not match");
     set_peer(s, w.identity);
@@ -628,16 +655,8 @@ static int on_welcome(pkc_session *s, const uint8_t *rec, size_t len)
         a.proof_mac = proof_mac;
     }
     pkc_buf_reset(&s->out);
-    if ((rc = pkc_hs_encode_auth_body(&s->out, &a)))
-        return rc;
-    uint8_t sig[PKC_SIGNATURE_BYTES];
-    th_with(s, s->out.data, s->out.len, th);
-    pkc_identity_sign_labeled(me, PKC_LABEL_SIG_INITIATOR, th, sizeof th, sig);
-    pkc_buf_push(&s->out, sig, sizeof sig);
-    th_with(s, s->out.data, s->out.len, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_INITIATOR, th, sizeof th);
-    pkc_buf_push(&s->out, mac, sizeof mac);
-    if ((rc = s->out.err) || (rc = transcript_add(s, s->out.data, s->out.len)))
+    if ((rc = pkc_hs_encode_auth_body(&s->out, &a)) ||
+        (rc = sign_and_mac(s, PKC_LABEL_SIG_INITIATOR, PKC_LABEL_MAC_INITIATOR, NULL)))
         return rc;
     s->st = ST_WAIT_ACCEPT;
     return emit(s);
@@ -658,9 +677,7 @@ static int on_auth(pkc_session *s, const uint8_t *rec, size_t len)
         return hs_fail(s, PKC_ERR_BAD_SIGNATURE, PKC_REASON_AUTH, 0,
                        "the AUTH signature does not verify: the handshake was altered in "
                        "transit, or the peer does not hold its key");
-    th_with(s, rec, body_len + PKC_SIGNATURE_BYTES, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_INITIATOR, th, sizeof th);
-    if (pkc_crypto_memcmp(mac, a.mac, sizeof mac) != 0)
+    if (!mac_ok(s, PKC_LABEL_MAC_INITIATOR, rec, body_len + PKC_SIGNATURE_BYTES, a.mac))
         return hs_fail(s, PKC_ERR_BAD_SIGNATURE, PKC_REASON_AUTH, 0,
                        "the AUTH key confirmation does not match");
     set_peer(s, a.identity);
@@ -709,12 +726,8 @@ static int on_auth(pkc_session *s, const uint8_t *rec, size_t len)
         return rc;
     pkc_hs_accept c = {{NULL, 0}, NULL};
     pkc_buf_reset(&s->out);
-    if ((rc = pkc_hs_encode_accept_body(&s->out, &c)))
-        return rc;
-    th_with(s, s->out.data, s->out.len, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_ACCEPT, th, sizeof th);
-    pkc_buf_push(&s->out, mac, sizeof mac);
-    if ((rc = s->out.err) || (rc = transcript_add(s, s->out.data, s->out.len)))
+    if ((rc = pkc_hs_encode_accept_body(&s->out, &c)) ||
+        (rc = sign_and_mac(s, NULL, PKC_LABEL_MAC_ACCEPT, NULL)))
         return rc;
     if ((rc = emit(s)))
         return rc;
@@ -729,10 +742,7 @@ static int on_accept(pkc_session *s, const uint8_t *rec, size_t len)
     int rc = pkc_hs_decode_accept(rec, len, &c);
     if (rc)
         return hs_fail(s, rc, PKC_REASON_PROTOCOL, 0, "malformed ACCEPT: %s", pkc_errmsg());
-    uint8_t th[32], mac[PKC_MAC_BYTES];
-    th_with(s, rec, len - PKC_MAC_BYTES, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_ACCEPT, th, sizeof th);
-    if (pkc_crypto_memcmp(mac, c.mac, sizeof mac) != 0)
+    if (!mac_ok(s, PKC_LABEL_MAC_ACCEPT, rec, len - PKC_MAC_BYTES, c.mac))
         return hs_fail(s, PKC_ERR_BAD_SIGNATURE, PKC_REASON_AUTH, 0,
                        "the ACCEPT key confirmation does not match");
     if ((rc = transcript_add(s, rec, len)))
