@@ -1634,13 +1634,25 @@ typedef struct pkc_session_config {
     uint64_t byte_rate, byte_burst; /* bytes per second, default 1 MiB and 4 MiB */
 } pkc_session_config;
 
+/* The longest retry_after_ms a session reports from a peer (an hour, the
+ * guard's default longest block); larger values are cut to it. */
+#define PKC_RETRY_AFTER_MAX_MS 3600000u
+
 /* How a session ended. */
 typedef struct pkc_session_end {
     int error;               /* 0 for a normal close, else a PKC_ERR_* code */
     int by_peer;             /* 1: the peer ended it (REFUSE or DISCONNECT) */
     uint64_t reason;         /* pkc_reason */
-    uint64_t retry_after_ms; /* from a BLOCKED refusal, else 0 */
+    uint64_t retry_after_ms; /* from an authenticated BLOCKED refusal or disconnect, at
+                                most PKC_RETRY_AFTER_MAX_MS; else 0 */
     const char *text;        /* a sentence, never NULL; valid during the callback */
+    /* 0 when the end came from a REFUSE that was not authenticated (sent
+     * before the handshake key existed, or its MAC did not verify): anyone
+     * on the path could have sent it, so `reason` is only the peer's claim,
+     * to show, not to act on, and retry_after_ms is 0. 1 otherwise: this
+     * side ended it, or the peer did by a DISCONNECT (sealed) or a REFUSE
+     * whose MAC verified. */
+    int authenticated;
 } pkc_session_end;
 
 /*

@@ -65,6 +65,7 @@ struct pkc_session {
     uint8_t e_sk[32], e_pk[32];
     uint8_t k[32];
     uint8_t th_welcome[32];
+    int keyed; /* k and th_welcome are agreed: REFUSEs carry a MAC */
     pkc_hash_state transcript; /* TH's state after the records so far */
     size_t transcript_len;
     size_t hello_len;
@@ -105,6 +106,7 @@ struct pkc_session {
     uint8_t *opened;  /* a message's decrypted payload */
     size_t plain_cap, opened_cap;
     char end_text[PKC_REASON_TEXT_MAX + 64];
+    int end_unauthenticated; /* the end is an unauthenticated REFUSE */
 };
 
 /* --- Helpers ----------------------------------------------------------- */
@@ -164,6 +166,13 @@ static void wipe_handshake(pkc_session *s)
 {
     pkc_crypto_wipe(s->e_sk, sizeof s->e_sk);
     pkc_crypto_wipe(s->k, sizeof s->k);
+    s->keyed = 0;
+}
+
+/* A retry time from the peer, cut to what a session reports. */
+static uint64_t clamp_retry(uint64_t ms)
+{
+    return ms < PKC_RETRY_AFTER_MAX_MS ? ms : PKC_RETRY_AFTER_MAX_MS;
 }
 
 /* Ends the session and reports it; `fmt` describes why. */
@@ -183,7 +192,8 @@ static void finish(pkc_session *s, int error, int by_peer, uint64_t reason,
     pkc_logi(SUB, "session%s%s ended%s: %s (%s)", s->peer_id[0] ? " with " : "", s->peer_id,
              by_peer ? " by the peer" : "", s->end_text, pkc_reason_name(reason));
     if (s->cb.closed) {
-        pkc_session_end end = {error, by_peer, reason, retry_after_ms, s->end_text};
+        pkc_session_end end = {error,       by_peer, reason, retry_after_ms,
+                               s->end_text, !s->end_unauthenticated};
         s->cb.closed(s->user, s, &end);
     }
 }
@@ -199,14 +209,24 @@ static int emit(pkc_session *s)
     return 0;
 }
 
+/* Sends a REFUSE; once the handshake key is agreed, with its MAC, so that
+ * the peer can tell it from one forged on the path. */
 static void send_refuse(pkc_session *s, uint64_t reason, const char *text, uint64_t retry)
 {
-    pkc_hs_refuse r = {reason, {(const uint8_t *)text, strlen(text)}, retry};
+    pkc_hs_refuse r = {reason, {(const uint8_t *)text, strlen(text)}, retry, NULL};
     if (r.text.len > PKC_REASON_TEXT_MAX)
         r.text.len = PKC_REASON_TEXT_MAX; /* may cut UTF-8: our texts are ASCII */
     pkc_buf_reset(&s->out);
-    if (pkc_hs_encode_refuse(&s->out, &r) == 0)
-        (void)emit(s);
+    if (pkc_hs_encode_refuse(&s->out, &r) != 0)
+        return;
+    if (s->keyed) {
+        uint8_t mac[PKC_MAC_BYTES];
+        pkc_hs_refuse_mac(mac, s->k, s->cfg.initiator, s->th_welcome, s->out.data, s->out.len);
+        pkc_buf_push(&s->out, mac, sizeof mac);
+        if (s->out.err)
+            return;
+    }
+    (void)emit(s);
 }
 
 /* Fails the handshake: REFUSE to the peer, closed to the user; returns err. */
@@ -582,6 +602,7 @@ static int on_hello(pkc_session *s, const uint8_t *rec, size_t len)
     if ((rc = sign_and_mac(s, PKC_LABEL_SIG_RESPONDER, PKC_LABEL_MAC_RESPONDER, th)))
         return rc;
     th_with(s, NULL, 0, s->th_welcome);
+    s->keyed = 1;
     s->st = ST_WAIT_AUTH;
     return emit(s);
 }
@@ -618,6 +639,9 @@ static int on_welcome(pkc_session *s, const uint8_t *rec, size_t len)
     if (!mac_ok(s, PKC_LABEL_MAC_RESPONDER, rec, body_len + PKC_SIGNATURE_BYTES, w.mac))
         return hs_fail(s, PKC_ERR_BAD_SIGNATURE, PKC_REASON_AUTH, 0,
                        "the WELCOME key confirmation does not match");
+    /* Both hold k now: from here on, a refusal is authenticated. */
+    th_with(s, rec, len, s->th_welcome);
+    s->keyed = 1;
     set_peer(s, w.identity);
     const pkc_identity *me = s->cfg.identity;
     if (memcmp(w.identity, me->public_key, 32) == 0)
@@ -636,7 +660,6 @@ static int on_welcome(pkc_session *s, const uint8_t *rec, size_t len)
                        w.pow_bits, (unsigned)s->cfg.max_pow_bits);
     if ((rc = transcript_add(s, rec, len)))
         return rc;
-    th_with(s, NULL, 0, s->th_welcome);
     s->version = w.version;
     s->caps = w.capabilities & s->cfg.capabilities;
 
@@ -751,15 +774,32 @@ static int on_accept(pkc_session *s, const uint8_t *rec, size_t len)
     return 0;
 }
 
+/* A REFUSE from the peer. Once both hold k it must carry a MAC to be taken
+ * at its word; without one (the peer refused before it could check our
+ * key, or someone on the path made it up) the handshake ends all the same
+ * (anyone on the path could cut it anyway) but the end says it is not
+ * authenticated and no retry time is taken from it. */
 static int on_refuse(pkc_session *s, const uint8_t *rec, size_t len)
 {
     pkc_hs_refuse r;
     int rc = pkc_hs_decode_refuse(rec, len, &r);
     if (rc) {
+        s->end_unauthenticated = 1;
         finish(s, PKC_ERR_REFUSED, 1, PKC_REASON_PROTOCOL, 0, "the peer refused (malformed "
                                                               "REFUSE)");
         return pkc_error(PKC_ERR_REFUSED, "handshake: the peer refused (malformed REFUSE)");
     }
+    int authentic = 0;
+    if (s->keyed && r.mac) {
+        uint8_t want[PKC_MAC_BYTES];
+        pkc_hs_refuse_mac(want, s->k, !s->cfg.initiator, s->th_welcome, rec,
+                          len - PKC_MAC_BYTES);
+        authentic = pkc_crypto_memcmp(want, r.mac, sizeof want) == 0;
+    }
+    const char *unauth = authentic    ? ""
+                         : !s->keyed  ? ", unauthenticated"
+                         : r.mac      ? ", unauthenticated: its MAC does not verify"
+                                      : ", unauthenticated: no MAC";
     int err = reason_error(r.reason);
     if (err == 0)
         err = PKC_ERR_REFUSED;
@@ -769,10 +809,11 @@ static int on_refuse(pkc_session *s, const uint8_t *rec, size_t len)
     for (size_t i = 0; i < n; i++)
         text[i] = (r.text.data[i] < 0x20 || r.text.data[i] == 0x7f) ? ' ' : (char)r.text.data[i];
     text[n] = '\0';
-    finish(s, err, 1, r.reason, r.retry_after_ms, "refused by the peer (%s): %s",
-           pkc_reason_name(r.reason), text);
-    return pkc_error(err, "handshake: refused by the peer (%s): %s", pkc_reason_name(r.reason),
-                     text);
+    s->end_unauthenticated = !authentic;
+    finish(s, err, 1, r.reason, authentic ? clamp_retry(r.retry_after_ms) : 0,
+           "refused by the peer (%s%s): %s", pkc_reason_name(r.reason), unauth, text);
+    return pkc_error(err, "handshake: refused by the peer (%s%s): %s", pkc_reason_name(r.reason),
+                     unauth, text);
 }
 
 static int handshake_record(pkc_session *s, const uint8_t *rec, size_t len)
@@ -1098,7 +1139,7 @@ static int on_control(pkc_session *s, pkc_frame *f)
             text[i] = (c->text.data[i] < 0x20 || c->text.data[i] == 0x7f) ? ' '
                                                                           : (char)c->text.data[i];
         text[c->text.len] = '\0';
-        finish(s, reason_error(c->reason), 1, c->reason, c->retry_after_ms,
+        finish(s, reason_error(c->reason), 1, c->reason, clamp_retry(c->retry_after_ms),
                "the peer disconnected (%s): %s", pkc_reason_name(c->reason), text);
     }
     return 0;

@@ -209,6 +209,15 @@ def handshake(init, resp, fp_i, fp_r, e_i, e_r, caps_i, caps_r, pow_bits=0, requ
     }
     return hello, welcome, auth, accept, k, th_w, counter, keys
 
+def refuse(reason, text, retry, k=None, th_w=None, by_initiator=False):
+    """A REFUSE; with the handshake key k (and TH(HELLO || WELCOME)) it ends
+    with a MAC by the sender's role."""
+    f0 = bytes([0x05]) + varuint(reason) + varbytes(text.encode()) + varuint(retry)
+    if k is None:
+        return f0
+    label = "pkc-hs-v1 initiator refuse" if by_initiator else "pkc-hs-v1 responder refuse"
+    return f0 + KDF(k, label, th_w + f0)
+
 def sealed(key, seq, frames):
     hdr = bytes([0x10]) + varuint(seq)
     return hdr + xchacha_seal(key, b"\0" * 16 + u64be(seq), frames, b"")
@@ -222,7 +231,7 @@ SEED_C = bytes.fromhex("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e
 hx = lambda b: b.hex()
 
 def handshake_vectors():
-    a, b = Identity(SEED_A), Identity(SEED_B)
+    a, b, c = Identity(SEED_A), Identity(SEED_B), Identity(SEED_C)
     fp_i = hashlib.sha256(b"initiator's DTLS certificate").digest()
     fp_r = hashlib.sha256(b"responder's DTLS certificate").digest()
     out = []
@@ -238,6 +247,11 @@ def handshake_vectors():
             a, b, fp_i, fp_r, e_i, e_r, **kw)
         mesh = frame(7, b"hello mesh")
         ping = frame(1, bytes([1]) + varuint(0) + varuint(NOW))
+        # Refusals once both hold k: the initiator's, after WELCOME, when it
+        # meant to reach C; the responder's, instead of ACCEPT.
+        wrong_peer = refuse(8, f"the peer is {peer_id(b.hash)}, not the one we meant to reach",
+                            0, k, th_w, by_initiator=True)
+        blocked = refuse(7, "blocked for 60 s: over the message rate limit", 60000, k, th_w)
         out.append({
             "description": desc,
             "initiator_seed": hx(SEED_A), "responder_seed": hx(SEED_B),
@@ -256,11 +270,17 @@ def handshake_vectors():
             "initiator_first_record": hx(sealed(keys["i2r"], 0, mesh)),
             "responder_first_frames": hx(ping),
             "responder_first_record": hx(sealed(keys["r2i"], 0, ping)),
+            "expected_peer_for_refusal": hx(c.hash),
+            "initiator_refuse_wrong_peer": hx(wrong_peer),
+            "responder_refuse_blocked": hx(blocked),
         })
-    refuse = bytes([0x05]) + varuint(5) + varbytes(b"an invitation is required") + varuint(0)
+    example = refuse(5, "an invitation is required", 0)
     return {"description": "Session handshakes with fixed keys (docs/protocol.md, Session "
-                           "handshake); the rng gives each side only its ephemeral secret.",
-            "transcripts": out, "refuse_example": hx(refuse)}
+                           "handshake); the rng gives each side only its ephemeral secret. "
+                           "REFUSE records: refuse_example as sent before the handshake key "
+                           "exists (no MAC); per transcript, one from each side once both "
+                           "hold it (with the MAC).",
+            "transcripts": out, "refuse_example": hx(example)}
 
 def frame_vectors():
     a, b, c = Identity(SEED_A), Identity(SEED_B), Identity(SEED_C)
