@@ -1694,6 +1694,8 @@ typedef struct pkc_session_stats {
     uint64_t dropped_replayed;  /* records replayed (sequence number seen) */
     uint64_t duplicates;        /* messages the replay window had seen */
     uint64_t unknown_skipped;   /* frames of unknown types */
+    uint64_t signatures_checked; /* Ed25519 verifications done for the peer's frames */
+    uint64_t verified_repeats;   /* announcements verified before in this session: not again */
 } pkc_session_stats;
 
 typedef struct pkc_session_info {

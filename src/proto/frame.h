@@ -62,6 +62,13 @@ int64_t pkc_frame_sizes(const pkc_frame *f, int64_t *body);
 /* Writes `f`, whose sizes pkc_frame_sizes() gave (and accepted), at `out`. */
 void pkc_frame_put(uint8_t *out, const pkc_frame *f, uint64_t body);
 
+/* pkc_announce_verify() in its two parts: the signature (an Ed25519
+ * verification), and the claims (timestamp window, proof of work), which
+ * cost next to nothing. */
+int pkc_announce_check_signature(const pkc_announce *a);
+int pkc_announce_check_claims(const pkc_announce *a, int64_t now_ms, int64_t max_age_ms,
+                              int64_t max_skew_ms, uint32_t pow_bits);
+
 /* Decodes a DATA or SIGNAL body (from `hops` to the signature). */
 int pkc_message_decode_body(const uint8_t *body, size_t len, uint64_t type, pkc_message *m);
 /* The signature label of a message type. */

@@ -33,6 +33,7 @@
 #define SEQ_WINDOW 64
 #define SEQ_LIMIT (UINT64_C(1) << 62)
 #define SEALED_OVERHEAD (1 + PKC_VARUINT_MAX_BYTES + PKC_AEAD_TAG_BYTES)
+#define VERIFIED_SLOTS 64 /* announcements remembered as verified, per session */
 
 typedef enum hs_state {
     ST_WAIT_HELLO,   /* responder */
@@ -87,6 +88,12 @@ struct pkc_session {
 
     /* Rate limits, in thousandths. */
     uint64_t msg_milli, byte_milli, bucket_us;
+
+    /* BLAKE2b-256 of announcements whose signature verified, by their first
+     * byte: a repeat (the same announcement in PEX after PEX, or 64 times
+     * in one) is not verified again. Direct-mapped; a miss costs a check. */
+    uint8_t verified[VERIFIED_SLOTS][32];
+    uint64_t verified_used; /* bit i: slot i holds a digest */
 
     /* Pings. */
     struct {
@@ -1109,6 +1116,23 @@ static int invalid(pkc_session *s, int err, const char *what)
     return rc ? rc : err;
 }
 
+/* Takes one token of the frame rate for work the peer asks of us. Without
+ * one: PKC_ERR_RATE_LIMITED, and the peer is penalised (PKC_ERR_BLOCKED if
+ * that blocks it). */
+static int charge_frame(pkc_session *s)
+{
+    if (s->msg_milli >= 1000) {
+        s->msg_milli -= 1000;
+        return 0;
+    }
+    s->stats.dropped_rate++;
+    char why[96];
+    snprintf(why, sizeof why, "over the message rate limit (%u/s, burst %u)",
+             (unsigned)s->cfg.msg_rate, (unsigned)s->cfg.msg_burst);
+    int rc = penalise(s, pkc_guard_excess_points(guard_of(s)), why);
+    return rc ? rc : pkc_error(PKC_ERR_RATE_LIMITED, "frame over the message rate limit");
+}
+
 static int on_control(pkc_session *s, pkc_frame *f)
 {
     const pkc_control *c = &f->control;
@@ -1154,6 +1178,7 @@ static void deliver(pkc_session *s, const pkc_frame *f)
 static int on_message(pkc_session *s, pkc_frame *f)
 {
     pkc_message *m = &f->message;
+    s->stats.signatures_checked++;
     int rc = pkc_message_verify(m, f->type, now_ms(s), s->cfg.message_max_age_ms,
                                 s->cfg.max_clock_skew_ms);
     if (rc == PKC_ERR_STALE) {
@@ -1195,22 +1220,46 @@ static int on_message(pkc_session *s, pkc_frame *f)
 }
 
 /* Verifies an announcement (a frame's or a PEX entry); `what` names it in
- * the log and the penalty. */
-static int check_announce(pkc_session *s, const pkc_announce *a, const char *what)
+ * the log and the penalty. The claims (time, proof of work) are checked
+ * first: what would be dropped anyway costs no signature check. A
+ * signature not seen verified in this session before is checked for a
+ * token of the frame rate when `charge` (the frame paid for the first);
+ * without one, PKC_ERR_RATE_LIMITED and nothing is checked. */
+static int check_announce(pkc_session *s, const pkc_announce *a, const char *what, int charge)
 {
-    int rc = pkc_announce_verify(a, now_ms(s), s->cfg.announce_max_age_ms,
-                                 s->cfg.max_clock_skew_ms, s->cfg.announce_pow_bits);
+    int rc = pkc_announce_check_claims(a, now_ms(s), s->cfg.announce_max_age_ms,
+                                       s->cfg.max_clock_skew_ms, s->cfg.announce_pow_bits);
+    if (rc == 0) {
+        uint8_t d[32];
+        pkc_crypto_hash2(d, sizeof d, a->encoded.data, a->encoded.len, NULL, 0);
+        unsigned slot = d[0] % VERIFIED_SLOTS;
+        if ((s->verified_used >> slot & 1) && memcmp(s->verified[slot], d, sizeof d) == 0) {
+            s->stats.verified_repeats++;
+            return 0;
+        }
+        if (charge && (rc = charge_frame(s)) != 0)
+            return rc;
+        s->stats.signatures_checked++;
+        rc = pkc_announce_check_signature(a);
+        if (rc == 0) {
+            memcpy(s->verified[slot], d, sizeof d);
+            s->verified_used |= UINT64_C(1) << slot;
+            return 0;
+        }
+    }
     if (rc == PKC_ERR_BAD_SIGNATURE)
         return invalid(s, rc, what);
     if (rc == PKC_ERR_STALE)
         s->stats.dropped_stale++;
-    else if (rc)
+    else
         s->stats.dropped_invalid++;
-    if (rc)
-        pkc_logd(SUB, "from %s: dropped %s: %s", s->peer_id, what, pkc_errmsg());
+    pkc_logd(SUB, "from %s: dropped %s: %s", s->peer_id, what, pkc_errmsg());
     return rc;
 }
 
+/* A PEX response: each entry is checked; one signature check is paid by the
+ * frame's token, each further one takes its own (repeats are free), so a
+ * frame of 64 entries costs what 64 ANNOUNCE frames would. */
 static int on_pex(pkc_session *s, pkc_frame *f)
 {
     if (f->pex.request) {
@@ -1219,16 +1268,19 @@ static int on_pex(pkc_session *s, pkc_frame *f)
     }
     size_t kept = 0;
     int worst = 0;
+    uint64_t checked = s->stats.signatures_checked;
     for (size_t i = 0; i < f->pex.count; i++) {
         pkc_announce a;
         int rc = pkc_announce_decode(f->pex.announcements[i].data, f->pex.announcements[i].len, &a);
         if (rc == 0)
-            rc = check_announce(s, &a, "a forged announcement in peer exchange");
+            rc = check_announce(s, &a, "a forged announcement in peer exchange",
+                                s->stats.signatures_checked > checked);
         else if (rc != PKC_ERR_UNSUPPORTED)
             rc = invalid(s, rc, "a malformed announcement in peer exchange");
         if (rc == PKC_ERR_BLOCKED)
             return rc;
-        if (rc == PKC_ERR_BAD_SIGNATURE || rc == PKC_ERR_MALFORMED)
+        if (rc == PKC_ERR_BAD_SIGNATURE || rc == PKC_ERR_MALFORMED ||
+            (rc == PKC_ERR_RATE_LIMITED && worst == 0))
             worst = rc;
         if (rc == 0)
             f->pex.announcements[kept++] = f->pex.announcements[i];
@@ -1241,7 +1293,7 @@ static int on_pex(pkc_session *s, pkc_frame *f)
 
 static int on_announce(pkc_session *s, pkc_frame *f)
 {
-    int rc = check_announce(s, &f->announce, "a forged announcement");
+    int rc = check_announce(s, &f->announce, "a forged announcement", 0);
     if (rc == 0)
         deliver(s, f);
     return rc == PKC_ERR_STALE || rc == PKC_ERR_POW ? 0 : rc;
@@ -1287,23 +1339,6 @@ static size_t frame_extent(const uint8_t *p, size_t len)
     if (pkc_reader_varuint(&r, &type) || pkc_reader_varuint(&r, &n) || n > pkc_reader_left(&r))
         return 0;
     return pkc_reader_offset(&r) + (size_t)n;
-}
-
-/* Takes one token of the frame rate for work the peer asks of us. Without
- * one: PKC_ERR_RATE_LIMITED, and the peer is penalised (PKC_ERR_BLOCKED if
- * that blocks it). */
-static int charge_frame(pkc_session *s)
-{
-    if (s->msg_milli >= 1000) {
-        s->msg_milli -= 1000;
-        return 0;
-    }
-    s->stats.dropped_rate++;
-    char why[96];
-    snprintf(why, sizeof why, "over the message rate limit (%u/s, burst %u)",
-             (unsigned)s->cfg.msg_rate, (unsigned)s->cfg.msg_burst);
-    int rc = penalise(s, pkc_guard_excess_points(guard_of(s)), why);
-    return rc ? rc : pkc_error(PKC_ERR_RATE_LIMITED, "frame over the message rate limit");
 }
 
 /* A sealed record, step 1: its size, kind and sequence number; *hdr is

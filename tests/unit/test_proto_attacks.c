@@ -130,3 +130,126 @@ TEST(proto_attacks, forged_refuse_is_not_taken_at_its_word)
     CHECK_EQ(p.a.closed, 0);
     ph_free(&p);
 }
+
+/* --- Peer exchange ----------------------------------------------------- */
+
+/* n announcements of distinct identities (or of one, when `same`), and a
+ * PEX response frame of them. */
+typedef struct pex_set {
+    uint8_t *ann[PKC_PEX_MAX];
+    size_t len[PKC_PEX_MAX];
+    pkc_frame f;
+} pex_set;
+
+static void pex_set_make(pex_set *x, const ph_pair *p, size_t n, int same)
+{
+    memset(x, 0, sizeof *x);
+    x->f.type = PKC_FRAME_PEX;
+    x->f.pex.count = n;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t seed[32];
+        memset(seed, 0x40 + (same ? 0 : (int)i), sizeof seed);
+        pkc_identity *id;
+        CHECK_OK(pkc_identity_from_seed(seed, &id));
+        pkc_announce_params ap = {(uint64_t)p->clock.wall_ms, 0, NULL, 0, 0};
+        CHECK_OK(pkc_announce_create(id, &ap, &x->ann[i], &x->len[i]));
+        pkc_identity_free(id);
+        /* The frame's 2 bytes of type and length, then the record. */
+        x->f.pex.announcements[i] = (pkc_bytes){x->ann[i] + 3, x->len[i] - 3};
+        CHECK_EQ(x->ann[i][2], 1); /* announcements of this size: a 2-byte length */
+    }
+}
+
+static void pex_set_free(pex_set *x)
+{
+    for (size_t i = 0; i < PKC_PEX_MAX; i++)
+        free(x->ann[i]);
+}
+
+/* Sends `frames` copies of the set's PEX response at once and delivers
+ * them. */
+static void pex_flood(ph_pair *p, pex_set *x, int frames)
+{
+    for (int k = 0; k < frames; k++) {
+        CHECK_OK(pkc_session_send(p->a.s, &x->f));
+        ph_pump(p);
+        if (p->b.n_frames >= PH_FRAMES)
+            ph_clear_frames(&p->b);
+    }
+}
+
+/* Baseline: an honest peer's PEX responses are delivered whole, each new
+ * entry verified once, a repeated response not verified again, 64 new
+ * entries a second for 10 s without a loss. Attacks: 60 responses of 64
+ * copies of one announcement, which used to cost 3 840 signature checks,
+ * cost one; responses of 64 distinct ones at once, which used to cost 64
+ * checks for one token of the frame rate, cost a token per check: the
+ * flooder runs out of tokens after at most 400 checks, and is blocked. */
+TEST(proto_attacks, peer_exchange_work_is_charged_to_the_sender)
+{
+    ph_pair p;
+    pex_set eight, all, one;
+    pkc_session_info ib;
+
+    /* Baseline: 8 entries, then the same response again; then 64 new ones
+     * a second, for 10 seconds (the rate allows 200 checks a second). */
+    CHECK_OK(ph_connect(&p, 310));
+    pex_set_make(&eight, &p, 8, 0);
+    CHECK_HELPER();
+    pex_flood(&p, &eight, 2);
+    CHECK_EQ(p.b.n_frames, 2);
+    pkc_session_get_info(p.b.s, &ib);
+    CHECK_EQ(ib.stats.signatures_checked, 8);
+    CHECK_EQ(ib.stats.verified_repeats, 8);
+    pex_set_make(&all, &p, PKC_PEX_MAX, 0);
+    CHECK_HELPER();
+    ph_clear_frames(&p.b);
+    for (int k = 0; k < 10; k++) {
+        pex_flood(&p, &all, 1);
+        pkc_manual_clock_advance(&p.clock, 1000000);
+    }
+    pkc_session_get_info(p.b.s, &ib);
+    CHECK_EQ(p.b.n_frames, 10);
+    CHECK_EQ(ib.stats.dropped_rate, 0);
+    CHECK(ib.stats.signatures_checked >= 8 + PKC_PEX_MAX); /* repeats of evicted slots again */
+    CHECK_EQ(pkc_session_get_state(p.b.s), PKC_SESSION_ESTABLISHED);
+    ph_free(&p);
+    pex_set_free(&all);
+    pex_set_free(&eight);
+
+    /* Attack: 60 responses of 64 copies of one announcement. */
+    CHECK_OK(ph_connect(&p, 311));
+    pex_set_make(&one, &p, PKC_PEX_MAX, 1);
+    CHECK_HELPER();
+    pex_flood(&p, &one, 60);
+    pkc_session_get_info(p.b.s, &ib);
+    CHECK_EQ(ib.stats.signatures_checked, 1);
+    CHECK_EQ(ib.stats.verified_repeats, 60 * PKC_PEX_MAX - 1);
+    CHECK_EQ(ib.stats.dropped_rate, 0);
+    CHECK_EQ(pkc_session_get_state(p.b.s), PKC_SESSION_ESTABLISHED);
+    ph_free(&p);
+    pex_set_free(&one);
+
+    /* Attack: responses of 64 distinct announcements, at once, until the
+     * flooder is stopped. */
+    CHECK_OK(ph_connect(&p, 312));
+    pex_set_make(&all, &p, PKC_PEX_MAX, 0);
+    CHECK_HELPER();
+    int sent = 0;
+    while (sent < 1000 && pkc_session_get_state(p.b.s) == PKC_SESSION_ESTABLISHED) {
+        pex_flood(&p, &all, 1);
+        sent++;
+    }
+    pkc_session_get_info(p.b.s, &ib);
+    /* No more checks than the burst of 400 tokens (the old cost of these
+     * frames: 64 each, over 6 000); then each entry or frame refused cost
+     * a point, and 100 blocked the flooder. */
+    CHECK(ib.stats.signatures_checked <= p.b.cfg.msg_burst);
+    CHECK(sent < 120);
+    CHECK_EQ(ib.stats.dropped_rate, 100);
+    CHECK_EQ(pkc_session_get_state(p.b.s), PKC_SESSION_CLOSED);
+    CHECK_EQ(p.b.end_error, PKC_ERR_BLOCKED);
+    CHECK_EQ(p.a.end_reason, PKC_REASON_BLOCKED);
+    ph_free(&p);
+    pex_set_free(&all);
+}
