@@ -34,6 +34,7 @@
 #define SEQ_LIMIT (UINT64_C(1) << 62)
 #define SEALED_OVERHEAD (1 + PKC_VARUINT_MAX_BYTES + PKC_AEAD_TAG_BYTES)
 #define VERIFIED_SLOTS 64 /* announcements remembered as verified, per session */
+#define OWN_REPLAY_CAPACITY 4096 /* ids in the window of a session given none */
 
 typedef enum hs_state {
     ST_WAIT_HELLO,   /* responder */
@@ -61,6 +62,7 @@ struct pkc_session {
     uint8_t (*proof_ids)[PKC_PROOF_ID_BYTES];
     pkc_room_key *rooms;
     pkc_guard *own_guard;
+    pkc_replay *own_replay; /* when cfg.replay is NULL: made with the first message */
 
     /* Handshake. */
     uint8_t e_sk[32], e_pk[32];
@@ -157,6 +159,24 @@ static int reason_error(uint64_t reason)
 static pkc_guard *guard_of(pkc_session *s)
 {
     return s->cfg.guard ? s->cfg.guard : s->own_guard;
+}
+
+/* The replay window: the shared one, or the session's own (made now if
+ * need be; NULL when out of memory). */
+static pkc_replay *replay_of(pkc_session *s)
+{
+    if (s->cfg.replay)
+        return s->cfg.replay;
+    if (s->own_replay == NULL) {
+        pkc_replay_config rc;
+        pkc_replay_config_default(&rc);
+        rc.capacity = OWN_REPLAY_CAPACITY;
+        rc.max_age_ms = s->cfg.message_max_age_ms;
+        rc.max_skew_ms = s->cfg.max_clock_skew_ms;
+        if (pkc_replay_new(&rc, s->rng, &s->own_replay) != 0)
+            return NULL;
+    }
+    return s->own_replay;
 }
 
 static uint64_t now_us(const pkc_session *s)
@@ -261,7 +281,7 @@ void pkc_session_config_default(pkc_session_config *c)
     c->max_pow_bits = 20;
     c->message_max_age_ms = 600000;
     c->announce_max_age_ms = 3600000;
-    c->max_clock_skew_ms = 120000;
+    c->max_clock_skew_ms = 30000;
     c->msg_rate = 200;
     c->msg_burst = 400;
     c->byte_rate = 1u << 20;
@@ -303,8 +323,11 @@ static int check_config(const pkc_session_config *c, const pkc_session_callbacks
         c->byte_burst < c->max_frame_size + SEALED_OVERHEAD || c->byte_burst > 1000000000000)
         return pkc_error(PKC_ERR_INVALID_ARG,
                          "session: rate limits out of range (byte_burst must hold a record)");
+    const int64_t years = INT64_C(1) << 40; /* ms: about 35 years */
     if (c->message_max_age_ms < 0 || c->announce_max_age_ms < 0 || c->max_clock_skew_ms < 0 ||
-        c->handshake_timeout_ms == 0 || c->handshake_timeout_ms > 86400000)
+        c->message_max_age_ms > years || c->announce_max_age_ms > years ||
+        c->max_clock_skew_ms > years || c->handshake_timeout_ms == 0 ||
+        c->handshake_timeout_ms > 86400000)
         return pkc_error(PKC_ERR_INVALID_ARG, "session: times out of range");
     return 0;
 }
@@ -402,6 +425,7 @@ void pkc_session_free(pkc_session *s)
         pkc_crypto_wipe(s->rooms, s->cfg.n_rooms * sizeof *s->rooms);
     free(s->rooms);
     pkc_guard_free(s->own_guard);
+    pkc_replay_free(s->own_replay);
     pkc_crypto_wipe(s, sizeof *s);
     free(s);
 }
@@ -1192,18 +1216,21 @@ static int on_message(pkc_session *s, pkc_frame *f)
     if ((m->flags & (PKC_MSG_ROOM | PKC_MSG_SEALED)) &&
         room_for(&s->opened, &s->opened_cap, m->payload.len, s->cfg.max_frame_size) == NULL)
         return PKC_ERR_NOMEM;
-    if (s->cfg.replay) {
-        rc = pkc_replay_check(s->cfg.replay, m->id, (int64_t)m->timestamp_ms, now_ms(s));
-        if (rc == PKC_ERR_REPLAY) {
-            s->stats.duplicates++;
-            if (s->cb.duplicate)
-                s->cb.duplicate(s->user, s, f);
-            return 0;
-        }
-        if (rc) {
-            s->stats.dropped_stale++;
-            return 0;
-        }
+    pkc_replay *window = replay_of(s);
+    if (window == NULL)
+        return PKC_ERR_NOMEM;
+    rc = pkc_replay_check(window, m->id, m->from, (int64_t)m->timestamp_ms, now_ms(s));
+    if (rc == PKC_ERR_REPLAY) {
+        s->stats.duplicates++;
+        if (s->cb.duplicate)
+            s->cb.duplicate(s->user, s, f);
+        return 0;
+    }
+    if (rc) {
+        /* Stale for the window (or the window closed by its final export). */
+        s->stats.dropped_stale++;
+        pkc_logd(SUB, "from %s: dropped a message: %s", s->peer_id, pkc_errmsg());
+        return 0;
     }
     rc = pkc_message_open(m, f->type, s->cfg.identity, s->rooms, s->cfg.n_rooms, s->opened,
                           s->opened_cap);
