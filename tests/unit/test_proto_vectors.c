@@ -9,8 +9,10 @@
 
 #include "proto/frame.h"
 #include "proto/handshake.h"
+#include "proto/replay.h"
 #include "proto_harness.h"
 #include "test.h"
+#include "util/rng.h"
 
 static json_t *load(const char *name)
 {
@@ -541,4 +543,74 @@ TEST(proto_vectors, truncated_handshake_records_are_refused)
     free(hello);
     ph_free(&p);
     json_decref(root);
+}
+
+/* A saved replay window, written by the Python generator from the format's
+ * description: C reads it, knows its senders by the same keyed hash, keeps
+ * its ids, floor and horizons, and writes the same bytes back. */
+TEST(proto_vectors, replay_state)
+{
+    json_t *v = load("replay.json");
+    CHECK(v != NULL);
+    size_t len;
+    uint8_t *state = bytes(v, "state", &len);
+    int64_t now = (int64_t)num(v, "wall_ms");
+    pkc_replay_config c;
+    pkc_replay_config_default(&c);
+    c.capacity = num(v, "capacity");
+    c.max_per_sender = num(v, "max_per_sender");
+    pkc_seeded_rng rng;
+    pkc_seeded_rng_init(&rng, 9);
+    pkc_replay *r;
+    CHECK_OK(pkc_replay_new(&c, &rng.rng, &r));
+    CHECK_OK(pkc_replay_import(r, state, len, now));
+    json_t *ids = json_object_get(v, "ids");
+    CHECK_EQ(pkc_replay_count(r), json_array_size(ids));
+    uint8_t *out;
+    size_t out_len;
+    CHECK_OK(pkc_replay_export(r, PKC_REPLAY_EXPORT_FINAL, &out, &out_len));
+    CHECK_EQ(out_len, len);
+    CHECK_MEM(out, state, len);
+    free(out);
+    pkc_replay_free(r);
+
+    /* What it refuses and takes. */
+    CHECK_OK(pkc_replay_new(&c, &rng.rng, &r));
+    CHECK_OK(pkc_replay_import(r, state, len, now));
+    json_t *senders = json_object_get(v, "senders"), *hashes = json_object_get(v, "sender_hashes");
+    uint8_t s1[32], s2[32], id[16];
+    pkc_test_unhex(str(senders, "s1"), s1, 32);
+    pkc_test_unhex(str(senders, "s2"), s2, 32);
+    CHECK_EQ(pkc_replay_sender_hash(r, s1), num(hashes, "s1"));
+    CHECK_EQ(pkc_replay_sender_hash(r, s2), num(hashes, "s2"));
+    json_t *ts = json_object_get(v, "timestamps"), *who = json_object_get(v, "entry_senders");
+    for (size_t i = 0; i < json_array_size(ids); i++) {
+        pkc_test_unhex(json_string_value(json_array_get(ids, i)), id, 16);
+        uint8_t k[32];
+        pkc_test_unhex(str(senders, json_string_value(json_array_get(who, i))), k, 32);
+        CHECK_ERR(pkc_replay_check(r, id, k, (int64_t)json_integer_value(json_array_get(ts, i)),
+                                   now),
+                  PKC_ERR_REPLAY);
+    }
+    json_t *hz = json_object_get(v, "horizons");
+    int64_t h1 = (int64_t)num(hz, "s1"), h2 = (int64_t)num(hz, "s2");
+    memset(id, 0xee, sizeof id);
+    CHECK_ERR(pkc_replay_check(r, id, s1, h1, now), PKC_ERR_STALE);
+    CHECK_OK(pkc_replay_check(r, id, s1, h1 + 1, now));
+    id[0] = 1;
+    CHECK_ERR(pkc_replay_check(r, id, s2, h2, now), PKC_ERR_STALE);
+    CHECK_OK(pkc_replay_check(r, id, s2, h2 + 1, now));
+    /* The shared horizon of its bucket holds for any sender there. */
+    uint8_t k[32];
+    memset(k, 0x44, sizeof k);
+    for (uint32_t fill = 0;
+         pkc_replay_bucket_of(r, pkc_replay_sender_hash(r, k)) != num(v, "shared_bucket"); fill++)
+        memcpy(k, &fill, sizeof fill);
+    int64_t shared = (int64_t)num(v, "shared_horizon");
+    id[0] = 2;
+    CHECK_ERR(pkc_replay_check(r, id, k, shared, now), PKC_ERR_STALE);
+    CHECK_OK(pkc_replay_check(r, id, k, shared + 1, now));
+    pkc_replay_free(r);
+    free(state);
+    json_decref(v);
 }

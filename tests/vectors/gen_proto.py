@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Generates the proto test vectors (handshake.json, frames.json,
-identity-export.json) with an implementation of docs/protocol.md written
+identity-export.json, replay.json) with an implementation of docs/protocol.md written
 independently of pkc's C code: Python's hashlib (BLAKE2b), the `cryptography`
 package (Ed25519, X25519, ChaCha20-Poly1305, Argon2id) and HChaCha20 written
 out below. Run by hand; the output is committed and checked by
 tests/unit/test_proto_vectors.c, which needs no Python.
 
-  tests/vectors/gen_proto.py            write the three files
+  tests/vectors/gen_proto.py            write the four files
   tests/vectors/gen_proto.py --check    exit 1 if the committed files differ
 """
 import hashlib, json, os, struct, sys
@@ -356,9 +356,45 @@ def export_vectors():
             "clear": clear, "passphrase": "correct horse battery staple", "salt": hx(salt),
             "ops": 2, "mem_kib": 64, "argon2id_key": hx(key), "encrypted": sealed_text}
 
+def replay_vectors():
+    """A saved replay window (docs/protocol.md, Replay window state), written
+    field by field from the format's description."""
+    i64 = lambda v: struct.pack(">q", v)
+    u32 = lambda v: struct.pack(">I", v)
+    key = bytes(range(16))
+    bits = 4
+    sender_hash = lambda pk: struct.unpack(">I", hashlib.blake2b(pk, digest_size=4, key=key).digest())[0]
+    senders = {name: bytes([fill]) * 32 for name, fill in (("s1", 0x11), ("s2", 0x22), ("s3", 0x33))}
+    hashes = {name: sender_hash(pk) for name, pk in senders.items()}
+    floor = NOW - 600000 - 1
+    horizons = sorted([(hashes["s1"], NOW - 2000), (hashes["s2"], NOW + 15000)],
+                      key=lambda h: (h[0] & ((1 << bits) - 1), h[0]))
+    ids = [H("replay vector", bytes([i]), 16) for i in range(5)]
+    entries = [(ids[0], NOW - 1500, "s1"), (ids[1], NOW + 16000, "s2"), (ids[2], NOW - 300000, "s3"),
+               (ids[3], NOW, "s3"), (ids[4], NOW - 1999, "s1")]
+    body = b"pkc-replay" + bytes([1, 0x01 | 0x02 | 0x04]) + i64(NOW) + i64(floor)
+    body += i64(600000) + i64(30000) + key + bytes([bits])
+    body += u32(1) + u32(5) + i64(NOW - 1000)
+    body += u32(len(horizons)) + b"".join(u32(h) + i64(t) for h, t in horizons)
+    body += u32(len(entries)) + b"".join(i + i64(t) + u32(hashes[w]) for i, t, w in entries)
+    state = body + H("pkc-replay-v1", body)
+    return {"description": "A replay window saved at shutdown (final), with a floor, one "
+                           "bucket's shared horizon (bucket 5), two senders' horizons and five "
+                           "ids. Imported into a window of capacity 64 (16 buckets) with "
+                           "max_per_sender 8 at wall_ms, exported again (final), it gives the "
+                           "same bytes.",
+            "wall_ms": NOW, "capacity": 64, "max_per_sender": 8, "hash_key": hx(key),
+            "senders": {name: hx(pk) for name, pk in senders.items()},
+            "sender_hashes": hashes,
+            "ids": [hx(i) for i, _, _ in entries], "timestamps": [t for _, t, _ in entries],
+            "entry_senders": [w for _, _, w in entries],
+            "horizons": {"s1": NOW - 2000, "s2": NOW + 15000},
+            "shared_bucket": 5, "shared_horizon": NOW - 1000,
+            "state": hx(state)}
+
 def main():
     files = {"handshake.json": handshake_vectors(), "frames.json": frame_vectors(),
-             "identity-export.json": export_vectors()}
+             "identity-export.json": export_vectors(), "replay.json": replay_vectors()}
     check = "--check" in sys.argv
     bad = 0
     for name, data in files.items():
