@@ -5,8 +5,10 @@
  * are authenticated every record is SEALED: XChaCha20-Poly1305 under a key
  * per direction, with the record's sequence number as nonce, checked
  * against a sliding window so that reordering is accepted and replays are
- * not. Inside a sealed record are frames; each is rate-limited, checked and
- * passed to the frame callback.
+ * not. Inside a sealed record are frames; each takes a token of the frame
+ * rate (as does every further signature check it asks for), is checked, and
+ * goes to its type's handler (PKC_FRAME_TYPES in frame.h); DATA and SIGNAL
+ * messages also pass the replay window (the node's, or the session's own).
  */
 #include <stdarg.h>
 #include <stdio.h>
