@@ -485,6 +485,10 @@ typedef struct frame_codec {
     int (*decode)(const uint8_t *body, size_t n, uint64_t type, pkc_frame *f);
 } frame_codec;
 
+#define ROW(type, name, stem) _Static_assert((type) < PKC_FRAME_TYPE_END, "raise PKC_FRAME_TYPE_END");
+PKC_FRAME_TYPES(ROW)
+#undef ROW
+
 static const frame_codec codecs[PKC_FRAME_TYPE_END] = {
 #define ROW(type, name, stem) [type] = {name, stem##_size, stem##_write, stem##_decode},
     PKC_FRAME_TYPES(ROW)

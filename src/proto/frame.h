@@ -49,7 +49,7 @@
     X(PKC_FRAME_PEX, "PEX", pex)                                                                   \
     X(PKC_FRAME_MESH, "MESH", mesh)
 
-/* One past the largest type with a row. */
+/* One past the largest type with a row (frame.c checks it at compile time). */
 #define PKC_FRAME_TYPE_END (PKC_FRAME_MESH + 1)
 
 /* The row's name of a type ("DATA"), or "unknown". */
