@@ -108,6 +108,11 @@ static void on_closed(void *user, pkc_session *s, const pkc_session_end *end)
 {
     (void)s;
     check(end->text != NULL);
+    /* No genuine peer is here to MAC a REFUSE (nor to seal a DISCONNECT):
+     * nothing the peer's side ended may count as authenticated, nor carry a
+     * retry time. */
+    check(!end->by_peer || (!end->authenticated && end->retry_after_ms == 0));
+    check(end->retry_after_ms <= PKC_RETRY_AFTER_MAX_MS);
     ((sink *)user)->closed++;
 }
 

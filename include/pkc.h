@@ -1589,35 +1589,90 @@ PKC_API PKC_NODISCARD int pkc_signal_decode(const uint8_t *in, size_t len, pkc_s
 
 /*
  * Remembers the ids of recent messages, in bounded memory, to refuse
- * replays while accepting messages in any order within the window. A message
- * is accepted once if its timestamp is within [now - max_age, now +
- * max_skew]. When `capacity` ids are remembered, the oldest is forgotten and
- * every message no newer than it is refused from then on (the window
- * shrinks under load instead of forgetting what it promised to refuse).
- * Sessions that share a window (or a guard, below) use it from inside their
- * calls: drive all of them from one thread, or serialise the calls.
+ * replays while accepting messages in any order. A message is accepted once
+ * if its timestamp is within [now - max_age, now + max_skew]; its id is
+ * remembered until its timestamp leaves that window. Ids are kept per
+ * sender (the message's signer, known by a keyed hash of its key), and a
+ * sender holds at most `max_per_sender` of them; when a sender or the whole
+ * window is full, the oldest arrival (the sender's, or of all) is
+ * forgotten early and its sender is refused messages no newer than it
+ * from then on. So one sender, whatever timestamps it claims, can only
+ * shrink its own window, not anyone else's. Senders have places in
+ * buckets, 8 to a bucket (the bucket chosen by the hash): a sender new to
+ * a bucket whose places are all held is refused until one frees up
+ * (docs/proto.md, "Replay window"). Sessions that share a window (or a
+ * guard, below) use it from inside their calls: drive all of them from one
+ * thread, or serialise the calls.
+ *
+ * Size it to the traffic: capacity >= new messages per second x (max_age +
+ * max_skew) keeps every id until it expires (the default, 65536, is about
+ * 100 a second over 10 min 30 s; about 80 bytes each, 5 MiB).
  */
 typedef struct pkc_replay pkc_replay;
 
 typedef struct pkc_replay_config {
-    size_t capacity;     /* ids remembered (default 16384; 40 bytes each) */
-    int64_t max_age_ms;  /* default 600000 (10 minutes) */
-    int64_t max_skew_ms; /* how far in the future a timestamp may be; default 120000 */
+    size_t capacity;       /* ids remembered (default 65536) */
+    int64_t max_age_ms;    /* default 600000 (10 minutes) */
+    int64_t max_skew_ms;   /* how far in the future a timestamp may be; default 30000 */
+    size_t max_per_sender; /* ids one sender may hold; 0 (default): capacity / 32 */
 } pkc_replay_config;
 
 PKC_API void pkc_replay_config_default(pkc_replay_config *cfg);
-/* `rng` keys the window's hash table (so peers cannot aim ids at one spot);
- * used only during the call. PKC_ERR_INVALID_ARG (capacity 0 or above 2^24,
- * negative times), PKC_ERR_NOMEM. */
+/* `rng` keys the window's hashing (so peers cannot aim ids or keys at one
+ * spot); used only during the call. PKC_ERR_INVALID_ARG (capacity 0 or
+ * above 2^24, negative times, max_per_sender above capacity),
+ * PKC_ERR_NOMEM. */
 PKC_API PKC_NODISCARD int pkc_replay_new(const pkc_replay_config *cfg, const pkc_rng *rng,
                                          pkc_replay **out);
 PKC_API void pkc_replay_free(pkc_replay *r);
-/* 0: new, and now remembered. PKC_ERR_REPLAY: seen before. PKC_ERR_STALE:
- * too old, too far in the future, or older than what the window still
- * remembers. A refused message changes nothing. */
+/* A message `id` signed by `sender` (its 32-byte public key; NULL counts
+ * as one anonymous sender). 0: new, and now remembered. PKC_ERR_REPLAY:
+ * seen before. PKC_ERR_STALE: too old, too far in the future, no newer
+ * than what the window has forgotten of this sender (or than its floor,
+ * after a restart), or the sender's bucket has no place for a newcomer.
+ * PKC_ERR_CLOSED after a final export. PKC_ERR_INVALID_ARG
+ * for `now` beyond +-2^62. A refused message changes nothing. */
 PKC_API PKC_NODISCARD int pkc_replay_check(pkc_replay *r, const uint8_t id[PKC_MSG_ID_BYTES],
+                                           const uint8_t sender[PKC_PUBLIC_KEY_BYTES],
                                            int64_t timestamp_ms, int64_t now_ms);
 PKC_API size_t pkc_replay_get_count(const pkc_replay *r);
+
+/*
+ * Keeping a window across restarts (the format: docs/protocol.md, "Replay
+ * window state"). A window lives in memory; a process that starts again
+ * with a new one would accept again what the old one had seen. So:
+ *
+ * pkc_replay_export(): the window as bytes (malloc'd in *out, free() it):
+ * its ids, what it has forgotten early, and the key of its hashing (keep
+ * the bytes as private as the node's other state). With
+ * PKC_REPLAY_EXPORT_FINAL the export is the window's last act: it refuses
+ * every message afterwards (PKC_ERR_CLOSED), so the bytes hold all it ever
+ * accepted; export so at shutdown. Without it (a periodic save), the
+ * window goes on. PKC_ERR_INVALID_ARG, PKC_ERR_CLOSED, PKC_ERR_NOMEM.
+ *
+ * pkc_replay_import(): into a new window that has checked nothing yet, at
+ * wall time `now_ms`. A final export restores everything; any other may
+ * miss what the window accepted after it was written, stamped up to now +
+ * max_skew, so the window then refuses every timestamp up to that (for
+ * max_skew after the start, nothing is accepted). A final export is good
+ * for one start: after importing it, overwrite it (a new export) or delete
+ * it before the window accepts anything. PKC_ERR_TRUNCATED,
+ * PKC_ERR_MALFORMED, PKC_ERR_RANGE, PKC_ERR_CHECKSUM (damaged: the message
+ * says where), PKC_ERR_UNSUPPORTED (a newer format), PKC_ERR_STATE (the
+ * window was used), PKC_ERR_INVALID_ARG; on failure the window is as it
+ * was.
+ *
+ * pkc_replay_restart(): the process starts again without a saved window
+ * (none, or it failed to import): refuse every timestamp up to now_ms +
+ * max_skew, everything the previous process may have accepted. A node's
+ * very first start needs neither call.
+ */
+#define PKC_REPLAY_EXPORT_FINAL 0x01u
+PKC_API PKC_NODISCARD int pkc_replay_export(pkc_replay *r, unsigned flags, uint8_t **out,
+                                            size_t *len);
+PKC_API PKC_NODISCARD int pkc_replay_import(pkc_replay *r, const uint8_t *in, size_t len,
+                                            int64_t now_ms);
+PKC_API void pkc_replay_restart(pkc_replay *r, int64_t now_ms);
 
 /* --- Guard: penalties and temporary blocks ----------------------------- */
 
@@ -1703,24 +1758,39 @@ typedef struct pkc_session_config {
     /* Both. */
     pkc_guard *guard;             /* shared blocks; borrowed, may be NULL (then the session
                                      keeps its own, which dies with it) */
-    pkc_replay *replay;           /* shared replay window for DATA/SIGNAL; borrowed, may be NULL */
+    pkc_replay *replay;           /* shared replay window for DATA/SIGNAL; borrowed, may be NULL
+                                     (then the session keeps its own, of 4096 ids, made with
+                                     the first message and dying with the session: share one
+                                     window among a node's sessions) */
     const pkc_room_key *rooms;    /* keys to open room messages; copied */
     size_t n_rooms;
     uint32_t announce_pow_bits;   /* required in received announcements, default 0 */
     int64_t message_max_age_ms;   /* default 600000 */
     int64_t announce_max_age_ms;  /* default 3600000 */
-    int64_t max_clock_skew_ms;    /* default 120000 */
+    int64_t max_clock_skew_ms;    /* default 30000 */
     uint32_t msg_rate, msg_burst;   /* frames per second, default 200 and 400 */
     uint64_t byte_rate, byte_burst; /* bytes per second, default 1 MiB and 4 MiB */
 } pkc_session_config;
+
+/* The longest retry_after_ms a session reports from a peer (an hour, the
+ * guard's default longest block); larger values are cut to it. */
+#define PKC_RETRY_AFTER_MAX_MS 3600000u
 
 /* How a session ended. */
 typedef struct pkc_session_end {
     int error;               /* 0 for a normal close, else a PKC_ERR_* code */
     int by_peer;             /* 1: the peer ended it (REFUSE or DISCONNECT) */
     uint64_t reason;         /* pkc_reason */
-    uint64_t retry_after_ms; /* from a BLOCKED refusal, else 0 */
+    uint64_t retry_after_ms; /* from an authenticated BLOCKED refusal or disconnect, at
+                                most PKC_RETRY_AFTER_MAX_MS; else 0 */
     const char *text;        /* a sentence, never NULL; valid during the callback */
+    /* 0 when the end came from a REFUSE that was not authenticated (sent
+     * before the handshake key existed, or its MAC did not verify): anyone
+     * on the path could have sent it, so `reason` is only the peer's claim,
+     * to show, not to act on, and retry_after_ms is 0. 1 otherwise: this
+     * side ended it, or the peer did by a DISCONNECT (sealed) or a REFUSE
+     * whose MAC verified. */
+    int authenticated;
 } pkc_session_end;
 
 /*
@@ -1762,6 +1832,8 @@ typedef struct pkc_session_stats {
     uint64_t dropped_replayed;  /* records replayed (sequence number seen) */
     uint64_t duplicates;        /* messages the replay window had seen */
     uint64_t unknown_skipped;   /* frames of unknown types */
+    uint64_t signatures_checked; /* Ed25519 verifications done for the peer's frames */
+    uint64_t verified_repeats;   /* announcements verified before in this session: not again */
 } pkc_session_stats;
 
 typedef struct pkc_session_info {

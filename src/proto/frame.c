@@ -5,7 +5,9 @@
  *
  * Encoding computes the exact size first and then writes without a second
  * buffer; decoding checks every length against the bytes left and the
- * limits before taking anything.
+ * limits before taking anything. What is particular to each type is in its
+ * section below and in its row of PKC_FRAME_TYPES (frame.h); the generic
+ * code at the end only dispatches by that table.
  */
 #include "frame.h"
 
@@ -88,212 +90,96 @@ static inline int bytes_ok(const pkc_bytes *b, const char *what)
     return 0;
 }
 
-/* Size of the body, or a negative error. */
-static inline int64_t body_size(const pkc_frame *f)
+/* --- CONTROL ----------------------------------------------------------- */
+
+static int64_t control_size(const pkc_frame *f)
 {
+    const pkc_control *c = &f->control;
     int rc;
-    switch (f->type) {
-    case PKC_FRAME_CONTROL: {
-        const pkc_control *c = &f->control;
-        switch (c->action) {
-        case PKC_CONTROL_PING:
-            return 1 + (int64_t)(vsize(c->ping_id) + vsize(c->wall_ms));
-        case PKC_CONTROL_PONG:
-            return 1 + (int64_t)(vsize(c->ping_id) + vsize(c->wall_ms) + vsize(c->rtt_us));
-        case PKC_CONTROL_DISCONNECT:
-            if ((rc = text_ok(&c->text, PKC_REASON_TEXT_MAX, "disconnect text")) != 0)
-                return rc;
-            return 1 + (int64_t)(vsize(c->reason) + vb_size(c->text.len) +
-                                 vsize(c->retry_after_ms));
-        default:
-            return pkc_error(PKC_ERR_INVALID_ARG, "frame: unknown control action %llu",
-                             (unsigned long long)c->action);
-        }
-    }
-    case PKC_FRAME_ANNOUNCE:
-        if (f->announce.encoded.len == 0 || f->announce.encoded.data == NULL)
-            return pkc_error(PKC_ERR_INVALID_ARG,
-                             "frame: an announcement is sent as made by pkc_announce_create()");
-        if ((rc = bytes_ok(&f->announce.encoded, "announcement")) != 0)
+    switch (c->action) {
+    case PKC_CONTROL_PING:
+        return 1 + (int64_t)(vsize(c->ping_id) + vsize(c->wall_ms));
+    case PKC_CONTROL_PONG:
+        return 1 + (int64_t)(vsize(c->ping_id) + vsize(c->wall_ms) + vsize(c->rtt_us));
+    case PKC_CONTROL_DISCONNECT:
+        if ((rc = text_ok(&c->text, PKC_REASON_TEXT_MAX, "disconnect text")) != 0)
             return rc;
-        return (int64_t)f->announce.encoded.len;
-    case PKC_FRAME_DATA:
-    case PKC_FRAME_SIGNAL: {
-        const pkc_message *m = &f->message;
-        if (m->signed_part.len == 0 || m->signed_part.data == NULL || m->signature == NULL)
-            return pkc_error(PKC_ERR_INVALID_ARG,
-                             "frame: a message is sent as made by pkc_message_create()");
-        if (m->hops > PKC_HOPS_MAX)
-            return pkc_error(PKC_ERR_RANGE, "frame: hops %llu above %d",
-                             (unsigned long long)m->hops, PKC_HOPS_MAX);
-        if ((rc = bytes_ok(&m->signed_part, "message")) != 0)
-            return rc;
-        return (int64_t)(vsize(m->hops) + m->signed_part.len + PKC_SIGNATURE_BYTES);
-    }
-    case PKC_FRAME_SYNC: {
-        const pkc_sync *s = &f->sync;
-        if (s->kind > 255)
-            return pkc_error(PKC_ERR_RANGE, "frame: sync kind %llu above 255",
-                             (unsigned long long)s->kind);
-        if ((rc = text_ok(&s->doc, PKC_DOC_NAME_MAX, "document name")) != 0 ||
-            (rc = bytes_ok(&s->message, "sync message")) != 0)
-            return rc;
-        return (int64_t)(vsize(s->kind) + vb_size(s->doc.len) + vb_size(s->message.len));
-    }
-    case PKC_FRAME_PEX: {
-        const pkc_pex *x = &f->pex;
-        if (x->request) {
-            if (x->max < 1 || x->max > PKC_PEX_MAX)
-                return pkc_error(PKC_ERR_RANGE, "frame: PEX request for %llu peers (1..%d)",
-                                 (unsigned long long)x->max, PKC_PEX_MAX);
-            return 1 + (int64_t)vsize(x->max);
-        }
-        if (x->count > PKC_PEX_MAX)
-            return pkc_error(PKC_ERR_RANGE, "frame: PEX response with %zu peers (at most %d)",
-                             x->count, PKC_PEX_MAX);
-        int64_t n = 1 + (int64_t)vsize(x->count);
-        for (size_t i = 0; i < x->count; i++) {
-            if ((rc = bytes_ok(&x->announcements[i], "PEX entry")) != 0)
-                return rc;
-            n += (int64_t)vb_size(x->announcements[i].len);
-        }
-        return n;
-    }
-    case PKC_FRAME_MESH:
-        if ((rc = bytes_ok(&f->mesh, "mesh payload")) != 0)
-            return rc;
-        return (int64_t)f->mesh.len;
+        return 1 + (int64_t)(vsize(c->reason) + vb_size(c->text.len) + vsize(c->retry_after_ms));
     default:
-        return pkc_error(PKC_ERR_INVALID_ARG, "frame: cannot encode frame type %llu",
-                         (unsigned long long)f->type);
+        return pkc_error(PKC_ERR_INVALID_ARG, "frame: unknown control action %llu",
+                         (unsigned long long)c->action);
     }
 }
 
-int64_t pkc_frame_sizes(const pkc_frame *f, int64_t *body_out)
+static void control_write(wcur *w, const pkc_frame *f)
 {
-    int64_t body = body_size(f);
-    if (body < 0)
-        return body;
-    if (body > (int64_t)PKC_FRAME_SIZE_MAX)
-        return pkc_error(PKC_ERR_TOO_LARGE, "frame: body of %lld bytes exceeds %u", (long long)body,
-                         PKC_FRAME_SIZE_MAX);
-    *body_out = body;
-    return (int64_t)(vsize(f->type) + vsize((uint64_t)body)) + body;
-}
-
-int64_t pkc_frame_size(const pkc_frame *f)
-{
-    int64_t body;
-    return pkc_frame_sizes(f, &body);
-}
-
-/* Writes `f`, whose body is `body` bytes (from body_size()). */
-static void write_frame(wcur *w, const pkc_frame *f, uint64_t body)
-{
-    w_varuint(w, f->type);
-    w_varuint(w, body);
-    switch (f->type) {
-    case PKC_FRAME_CONTROL: {
-        const pkc_control *c = &f->control;
-        w_u8(w, (uint8_t)c->action);
-        if (c->action == PKC_CONTROL_DISCONNECT) {
-            w_varuint(w, c->reason);
-            w_varbytes(w, &c->text);
-            w_varuint(w, c->retry_after_ms);
-        } else {
-            w_varuint(w, c->ping_id);
-            w_varuint(w, c->wall_ms);
-            if (c->action == PKC_CONTROL_PONG)
-                w_varuint(w, c->rtt_us);
-        }
-        break;
-    }
-    case PKC_FRAME_ANNOUNCE:
-        w_bytes(w, f->announce.encoded.data, f->announce.encoded.len);
-        break;
-    case PKC_FRAME_DATA:
-    case PKC_FRAME_SIGNAL:
-        w_varuint(w, f->message.hops);
-        w_bytes(w, f->message.signed_part.data, f->message.signed_part.len);
-        w_bytes(w, f->message.signature, PKC_SIGNATURE_BYTES);
-        break;
-    case PKC_FRAME_SYNC:
-        w_varuint(w, f->sync.kind);
-        w_varbytes(w, &f->sync.doc);
-        w_varbytes(w, &f->sync.message);
-        break;
-    case PKC_FRAME_PEX:
-        if (f->pex.request) {
-            w_u8(w, 1);
-            w_varuint(w, f->pex.max);
-        } else {
-            w_u8(w, 2);
-            w_varuint(w, f->pex.count);
-            for (size_t i = 0; i < f->pex.count; i++)
-                w_varbytes(w, &f->pex.announcements[i]);
-        }
-        break;
-    case PKC_FRAME_MESH:
-        w_bytes(w, f->mesh.data, f->mesh.len);
-        break;
-    default:
-        break;
+    const pkc_control *c = &f->control;
+    w_u8(w, (uint8_t)c->action);
+    if (c->action == PKC_CONTROL_DISCONNECT) {
+        w_varuint(w, c->reason);
+        w_varbytes(w, &c->text);
+        w_varuint(w, c->retry_after_ms);
+    } else {
+        w_varuint(w, c->ping_id);
+        w_varuint(w, c->wall_ms);
+        if (c->action == PKC_CONTROL_PONG)
+            w_varuint(w, c->rtt_us);
     }
 }
 
-void pkc_frame_put(uint8_t *out, const pkc_frame *f, uint64_t body)
+static int control_decode(const uint8_t *body, size_t n, uint64_t type, pkc_frame *f)
 {
-    wcur w = {out};
-    write_frame(&w, f, body);
-}
-
-int pkc_frame_encode(const pkc_frame *f, uint8_t *out, size_t cap, size_t *len)
-{
-    if (f == NULL || len == NULL || (out == NULL && cap > 0))
-        return pkc_error(PKC_ERR_INVALID_ARG, "frame encode: NULL argument");
-    int64_t body, total = pkc_frame_sizes(f, &body);
-    if (total < 0)
-        return (int)total;
-    if ((size_t)total > cap) {
-        *len = (size_t)total;
-        return pkc_error(PKC_ERR_TOO_LARGE, "frame encode: needs %lld bytes, %zu given",
-                         (long long)total, cap);
-    }
-    wcur w = {out};
-    write_frame(&w, f, (uint64_t)body);
-    *len = (size_t)total;
-    return 0;
-}
-
-/* --- Reading ----------------------------------------------------------- */
-
-static int decode_control(pkc_reader *r, pkc_control *c)
-{
+    (void)type;
+    pkc_reader r;
+    pkc_reader_init(&r, body, n);
+    pkc_control c;
+    memset(&c, 0, sizeof c);
     uint8_t action;
-    int rc = pkc_wire_u8(r, &action, "control action");
+    int rc = pkc_wire_u8(&r, &action, "control action");
     if (rc)
         return rc;
-    memset(c, 0, sizeof *c);
-    c->action = action;
+    c.action = action;
     switch (action) {
     case PKC_CONTROL_PING:
     case PKC_CONTROL_PONG:
-        if ((rc = pkc_wire_varuint(r, UINT64_MAX, &c->ping_id, "ping id")) ||
-            (rc = pkc_wire_varuint(r, PKC_TIMESTAMP_MAX, &c->wall_ms, "ping wall clock")))
+        if ((rc = pkc_wire_varuint(&r, UINT64_MAX, &c.ping_id, "ping id")) ||
+            (rc = pkc_wire_varuint(&r, PKC_TIMESTAMP_MAX, &c.wall_ms, "ping wall clock")))
             return rc;
         if (action == PKC_CONTROL_PONG &&
-            (rc = pkc_wire_varuint(r, UINT64_MAX, &c->rtt_us, "pong rtt")))
+            (rc = pkc_wire_varuint(&r, UINT64_MAX, &c.rtt_us, "pong rtt")))
             return rc;
-        return 0;
+        break;
     case PKC_CONTROL_DISCONNECT:
-        if ((rc = pkc_wire_varuint(r, UINT64_MAX, &c->reason, "disconnect reason")) ||
-            (rc = pkc_wire_varstring(r, PKC_REASON_TEXT_MAX, &c->text, "disconnect text")) ||
-            (rc = pkc_wire_varuint(r, UINT64_MAX, &c->retry_after_ms, "disconnect retry")))
+        if ((rc = pkc_wire_varuint(&r, UINT64_MAX, &c.reason, "disconnect reason")) ||
+            (rc = pkc_wire_varstring(&r, PKC_REASON_TEXT_MAX, &c.text, "disconnect text")) ||
+            (rc = pkc_wire_varuint(&r, UINT64_MAX, &c.retry_after_ms, "disconnect retry")))
             return rc;
-        return 0;
+        break;
     default:
         return pkc_error(PKC_ERR_UNSUPPORTED, "control: unknown action %u", action);
     }
+    if ((rc = pkc_wire_end(&r, "frame body")))
+        return rc;
+    f->control = c;
+    return 0;
+}
+
+/* --- ANNOUNCE ---------------------------------------------------------- */
+
+static int64_t announce_size(const pkc_frame *f)
+{
+    int rc;
+    if (f->announce.encoded.len == 0 || f->announce.encoded.data == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG,
+                         "frame: an announcement is sent as made by pkc_announce_create()");
+    if ((rc = bytes_ok(&f->announce.encoded, "announcement")) != 0)
+        return rc;
+    return (int64_t)f->announce.encoded.len;
+}
+
+static void announce_write(wcur *w, const pkc_frame *f)
+{
+    w_bytes(w, f->announce.encoded.data, f->announce.encoded.len);
 }
 
 int pkc_announce_decode(const uint8_t *in, size_t len, pkc_announce *out)
@@ -340,6 +226,37 @@ int pkc_announce_decode(const uint8_t *in, size_t len, pkc_announce *out)
     pkc_peer_id_from_public_key(a.public_key, a.peer_id);
     *out = a;
     return 0;
+}
+
+
+static int announce_decode(const uint8_t *body, size_t n, uint64_t type, pkc_frame *f)
+{
+    (void)type;
+    return pkc_announce_decode(body, n, &f->announce);
+}
+
+/* --- DATA and SIGNAL --------------------------------------------------- */
+
+static int64_t message_size(const pkc_frame *f)
+{
+    const pkc_message *m = &f->message;
+    int rc;
+    if (m->signed_part.len == 0 || m->signed_part.data == NULL || m->signature == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG,
+                         "frame: a message is sent as made by pkc_message_create()");
+    if (m->hops > PKC_HOPS_MAX)
+        return pkc_error(PKC_ERR_RANGE, "frame: hops %llu above %d", (unsigned long long)m->hops,
+                         PKC_HOPS_MAX);
+    if ((rc = bytes_ok(&m->signed_part, "message")) != 0)
+        return rc;
+    return (int64_t)(vsize(m->hops) + m->signed_part.len + PKC_SIGNATURE_BYTES);
+}
+
+static void message_write(wcur *w, const pkc_frame *f)
+{
+    w_varuint(w, f->message.hops);
+    w_bytes(w, f->message.signed_part.data, f->message.signed_part.len);
+    w_bytes(w, f->message.signature, PKC_SIGNATURE_BYTES);
 }
 
 const char *pkc_message_label(uint64_t type)
@@ -416,47 +333,230 @@ int pkc_message_decode_body(const uint8_t *body, size_t len, uint64_t type, pkc_
     return 0;
 }
 
-static int decode_sync(pkc_reader *r, pkc_sync *s)
+static int message_decode(const uint8_t *body, size_t n, uint64_t type, pkc_frame *f)
 {
+    return pkc_message_decode_body(body, n, type, &f->message);
+}
+
+/* --- SYNC -------------------------------------------------------------- */
+
+static int64_t sync_size(const pkc_frame *f)
+{
+    const pkc_sync *s = &f->sync;
+    int rc;
+    if (s->kind > 255)
+        return pkc_error(PKC_ERR_RANGE, "frame: sync kind %llu above 255",
+                         (unsigned long long)s->kind);
+    if ((rc = text_ok(&s->doc, PKC_DOC_NAME_MAX, "document name")) != 0 ||
+        (rc = bytes_ok(&s->message, "sync message")) != 0)
+        return rc;
+    return (int64_t)(vsize(s->kind) + vb_size(s->doc.len) + vb_size(s->message.len));
+}
+
+static void sync_write(wcur *w, const pkc_frame *f)
+{
+    w_varuint(w, f->sync.kind);
+    w_varbytes(w, &f->sync.doc);
+    w_varbytes(w, &f->sync.message);
+}
+
+static int sync_decode(const uint8_t *body, size_t n, uint64_t type, pkc_frame *f)
+{
+    (void)type;
+    pkc_reader r;
+    pkc_reader_init(&r, body, n);
     pkc_sync x;
     int rc;
-    if ((rc = pkc_wire_varuint(r, 255, &x.kind, "sync kind")) ||
-        (rc = pkc_wire_varstring(r, PKC_DOC_NAME_MAX, &x.doc, "sync document")) ||
-        (rc = pkc_wire_varbytes(r, PKC_FRAME_SIZE_MAX, &x.message, "sync message")))
+    if ((rc = pkc_wire_varuint(&r, 255, &x.kind, "sync kind")) ||
+        (rc = pkc_wire_varstring(&r, PKC_DOC_NAME_MAX, &x.doc, "sync document")) ||
+        (rc = pkc_wire_varbytes(&r, PKC_FRAME_SIZE_MAX, &x.message, "sync message")) ||
+        (rc = pkc_wire_end(&r, "frame body")))
         return rc;
-    *s = x;
+    f->sync = x;
     return 0;
 }
 
-static int decode_pex(pkc_reader *r, pkc_pex *x)
+/* --- PEX --------------------------------------------------------------- */
+
+static int64_t pex_size(const pkc_frame *f)
 {
+    const pkc_pex *x = &f->pex;
+    int rc;
+    if (x->request) {
+        if (x->max < 1 || x->max > PKC_PEX_MAX)
+            return pkc_error(PKC_ERR_RANGE, "frame: PEX request for %llu peers (1..%d)",
+                             (unsigned long long)x->max, PKC_PEX_MAX);
+        return 1 + (int64_t)vsize(x->max);
+    }
+    if (x->count > PKC_PEX_MAX)
+        return pkc_error(PKC_ERR_RANGE, "frame: PEX response with %zu peers (at most %d)",
+                         x->count, PKC_PEX_MAX);
+    int64_t n = 1 + (int64_t)vsize(x->count);
+    for (size_t i = 0; i < x->count; i++) {
+        if ((rc = bytes_ok(&x->announcements[i], "PEX entry")) != 0)
+            return rc;
+        n += (int64_t)vb_size(x->announcements[i].len);
+    }
+    return n;
+}
+
+static void pex_write(wcur *w, const pkc_frame *f)
+{
+    if (f->pex.request) {
+        w_u8(w, 1);
+        w_varuint(w, f->pex.max);
+    } else {
+        w_u8(w, 2);
+        w_varuint(w, f->pex.count);
+        for (size_t i = 0; i < f->pex.count; i++)
+            w_varbytes(w, &f->pex.announcements[i]);
+    }
+}
+
+static int pex_decode(const uint8_t *body, size_t n, uint64_t type, pkc_frame *f)
+{
+    (void)type;
+    pkc_reader r;
+    pkc_reader_init(&r, body, n);
     uint8_t kind;
-    uint64_t n;
-    int rc = pkc_wire_u8(r, &kind, "pex kind");
+    uint64_t count;
+    int rc = pkc_wire_u8(&r, &kind, "pex kind");
     if (rc)
         return rc;
-    x->request = 0;
-    x->max = 0;
-    x->count = 0;
     if (kind == 1) {
-        if ((rc = pkc_wire_varuint(r, PKC_PEX_MAX, &n, "pex request size")))
+        if ((rc = pkc_wire_varuint(&r, PKC_PEX_MAX, &count, "pex request size")))
             return rc;
-        if (n == 0)
+        if (count == 0)
             return pkc_error(PKC_ERR_RANGE, "pex: a request for 0 peers");
-        x->request = 1;
-        x->max = n;
+        if ((rc = pkc_wire_end(&r, "frame body")))
+            return rc;
+        f->pex.request = 1;
+        f->pex.max = count;
+        f->pex.count = 0;
         return 0;
     }
     if (kind != 2)
         return pkc_error(PKC_ERR_UNSUPPORTED, "pex: unknown kind %u", kind);
-    if ((rc = pkc_wire_varuint(r, PKC_PEX_MAX, &n, "pex count")))
+    if ((rc = pkc_wire_varuint(&r, PKC_PEX_MAX, &count, "pex count")))
         return rc;
-    for (size_t i = 0; i < n; i++)
-        if ((rc = pkc_wire_varbytes(r, PKC_FRAME_SIZE_MAX, &x->announcements[i], "pex entry")))
+    /* The entries go to f only once all are read: pkc_pex is large, so
+     * they are kept here, and only as many copied as there are. */
+    pkc_bytes entries[PKC_PEX_MAX];
+    for (size_t i = 0; i < count; i++)
+        if ((rc = pkc_wire_varbytes(&r, PKC_FRAME_SIZE_MAX, &entries[i], "pex entry")))
             return rc;
-    x->count = (size_t)n;
+    if ((rc = pkc_wire_end(&r, "frame body")))
+        return rc;
+    f->pex.request = 0;
+    f->pex.max = 0;
+    f->pex.count = (size_t)count;
+    memcpy(f->pex.announcements, entries, (size_t)count * sizeof entries[0]);
     return 0;
 }
+
+/* --- MESH -------------------------------------------------------------- */
+
+static int64_t mesh_size(const pkc_frame *f)
+{
+    int rc;
+    if ((rc = bytes_ok(&f->mesh, "mesh payload")) != 0)
+        return rc;
+    return (int64_t)f->mesh.len;
+}
+
+static void mesh_write(wcur *w, const pkc_frame *f)
+{
+    w_bytes(w, f->mesh.data, f->mesh.len);
+}
+
+static int mesh_decode(const uint8_t *body, size_t n, uint64_t type, pkc_frame *f)
+{
+    (void)type;
+    f->mesh = (pkc_bytes){body, n};
+    return 0;
+}
+
+/* --- The table --------------------------------------------------------- */
+
+typedef struct frame_codec {
+    const char *name;
+    int64_t (*size)(const pkc_frame *f);
+    void (*write)(wcur *w, const pkc_frame *f);
+    int (*decode)(const uint8_t *body, size_t n, uint64_t type, pkc_frame *f);
+} frame_codec;
+
+#define ROW(type, name, stem) _Static_assert((type) < PKC_FRAME_TYPE_END, "raise PKC_FRAME_TYPE_END");
+PKC_FRAME_TYPES(ROW)
+#undef ROW
+
+static const frame_codec codecs[PKC_FRAME_TYPE_END] = {
+#define ROW(type, name, stem) [type] = {name, stem##_size, stem##_write, stem##_decode},
+    PKC_FRAME_TYPES(ROW)
+#undef ROW
+};
+
+/* The codec of a type, or NULL for a type without a row. */
+static inline const frame_codec *codec_of(uint64_t type)
+{
+    return type < PKC_FRAME_TYPE_END && codecs[type].size ? &codecs[type] : NULL;
+}
+
+const char *pkc_frame_type_name(uint64_t type)
+{
+    const frame_codec *c = codec_of(type);
+    return c ? c->name : "unknown";
+}
+
+/* --- Encoding ---------------------------------------------------------- */
+
+int64_t pkc_frame_sizes(const pkc_frame *f, int64_t *body_out)
+{
+    const frame_codec *c = codec_of(f->type);
+    if (c == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "frame: cannot encode frame type %llu",
+                         (unsigned long long)f->type);
+    int64_t body = c->size(f);
+    if (body < 0)
+        return body;
+    if (body > (int64_t)PKC_FRAME_SIZE_MAX)
+        return pkc_error(PKC_ERR_TOO_LARGE, "frame: body of %lld bytes exceeds %u", (long long)body,
+                         PKC_FRAME_SIZE_MAX);
+    *body_out = body;
+    return (int64_t)(vsize(f->type) + vsize((uint64_t)body)) + body;
+}
+
+int64_t pkc_frame_size(const pkc_frame *f)
+{
+    int64_t body;
+    return pkc_frame_sizes(f, &body);
+}
+
+void pkc_frame_put(uint8_t *out, const pkc_frame *f, uint64_t body)
+{
+    wcur w = {out};
+    w_varuint(&w, f->type);
+    w_varuint(&w, body);
+    codecs[f->type].write(&w, f);
+}
+
+int pkc_frame_encode(const pkc_frame *f, uint8_t *out, size_t cap, size_t *len)
+{
+    if (f == NULL || len == NULL || (out == NULL && cap > 0))
+        return pkc_error(PKC_ERR_INVALID_ARG, "frame encode: NULL argument");
+    int64_t body, total = pkc_frame_sizes(f, &body);
+    if (total < 0)
+        return (int)total;
+    if ((size_t)total > cap) {
+        *len = (size_t)total;
+        return pkc_error(PKC_ERR_TOO_LARGE, "frame encode: needs %lld bytes, %zu given",
+                         (long long)total, cap);
+    }
+    pkc_frame_put(out, f, (uint64_t)body);
+    *len = (size_t)total;
+    return 0;
+}
+
+/* --- Decoding ---------------------------------------------------------- */
 
 /* The frame header at `in`: type and body, checked as pkc_frame_decode()
  * says; the slow path, which names what is wrong. */
@@ -503,75 +603,17 @@ int pkc_frame_decode(const uint8_t *in, size_t len, size_t max_size, pkc_frame *
     }
     const uint8_t *body = in + a + b;
     size_t n = (size_t)body_len;
-    /* Bodies taken whole cannot fail here. */
-    switch (type) {
-    case PKC_FRAME_CONTROL:
-    case PKC_FRAME_ANNOUNCE:
-    case PKC_FRAME_DATA:
-    case PKC_FRAME_SIGNAL:
-    case PKC_FRAME_SYNC:
-    case PKC_FRAME_PEX:
-        break;
-    default: /* MESH, and unknown types: the same layout */
+    const frame_codec *c = codec_of(type);
+    if (c == NULL) {
         out->type = type;
-        out->unknown.data = body;
-        out->unknown.len = n;
-        *consumed = a + b + n;
-        return 0;
-    }
-    pkc_reader rb = {body, body, body + n};
-    /* pkc_frame is large (PEX entries); decode in place only on success. */
-    pkc_frame f;
-    f.type = type;
-    int rc;
-    switch (type) {
-    case PKC_FRAME_CONTROL:
-        rc = decode_control(&rb, &f.control);
-        break;
-    case PKC_FRAME_ANNOUNCE:
-        rc = pkc_announce_decode(body, n, &f.announce);
-        rb.p = rb.end;
-        break;
-    case PKC_FRAME_DATA:
-    case PKC_FRAME_SIGNAL:
-        rc = pkc_message_decode_body(body, n, type, &f.message);
-        rb.p = rb.end;
-        break;
-    case PKC_FRAME_SYNC:
-        rc = decode_sync(&rb, &f.sync);
-        break;
-    default: /* PKC_FRAME_PEX */
-        rc = decode_pex(&rb, &f.pex);
-        break;
-    }
-    if (rc == 0)
-        rc = pkc_wire_end(&rb, "frame body");
-    if (rc)
-        return pkc_error_wrap(rc, "frame type %llu at body offset %zu", (unsigned long long)type,
-                              (size_t)(body - in));
-    /* Copy only the member in use: pkc_frame is large (PEX entries). */
-    out->type = f.type;
-    switch (type) {
-    case PKC_FRAME_CONTROL:
-        out->control = f.control;
-        break;
-    case PKC_FRAME_ANNOUNCE:
-        out->announce = f.announce;
-        break;
-    case PKC_FRAME_DATA:
-    case PKC_FRAME_SIGNAL:
-        out->message = f.message;
-        break;
-    case PKC_FRAME_SYNC:
-        out->sync = f.sync;
-        break;
-    default: /* PKC_FRAME_PEX */
-        out->pex.request = f.pex.request;
-        out->pex.max = f.pex.max;
-        out->pex.count = f.pex.count;
-        memcpy(out->pex.announcements, f.pex.announcements,
-               f.pex.count * sizeof f.pex.announcements[0]);
-        break;
+        out->unknown = (pkc_bytes){body, n};
+    } else {
+        /* Each decoder reads its whole body and writes *out only on success. */
+        int rc = c->decode(body, n, type, out);
+        if (rc)
+            return pkc_error_wrap(rc, "frame type %llu (%s) at body offset %zu",
+                                  (unsigned long long)type, c->name, (size_t)(body - in));
+        out->type = type;
     }
     *consumed = a + b + n;
     return 0;

@@ -153,8 +153,14 @@ int pkc_hs_decode_refuse(const uint8_t *in, size_t len, pkc_hs_refuse *out)
         return rc;
     if ((rc = pkc_wire_varuint(&r, UINT64_MAX, &m.reason, "REFUSE reason")) ||
         (rc = pkc_wire_varstring(&r, PKC_REASON_TEXT_MAX, &m.text, "REFUSE text")) ||
-        (rc = pkc_wire_varuint(&r, UINT64_MAX, &m.retry_after_ms, "REFUSE retry")) ||
-        (rc = pkc_wire_end(&r, "REFUSE")))
+        (rc = pkc_wire_varuint(&r, UINT64_MAX, &m.retry_after_ms, "REFUSE retry")))
+        return rc;
+    /* Then the MAC, or nothing: the record's length says which. */
+    m.mac = NULL;
+    if (pkc_reader_left(&r) &&
+        (rc = pkc_wire_fixed(&r, PKC_MAC_BYTES, &m.mac, "REFUSE mac")))
+        return rc;
+    if ((rc = pkc_wire_end(&r, "REFUSE")))
         return rc;
     *out = m;
     return 0;
@@ -228,6 +234,8 @@ int pkc_hs_encode_refuse(pkc_buf *b, const pkc_hs_refuse *m)
     pkc_buf_push_varuint(b, m->reason);
     pkc_buf_push_varbytes(b, m->text.data, m->text.len);
     pkc_buf_push_varuint(b, m->retry_after_ms);
+    if (m->mac)
+        pkc_buf_push(b, m->mac, PKC_MAC_BYTES);
     return b->err;
 }
 
@@ -243,6 +251,18 @@ void pkc_hs_transcript_init(pkc_hash_state *st)
     /* H(label, x) hashes label || 0x00 || x: the label with its NUL. */
     pkc_crypto_hash_init(st, 32);
     pkc_crypto_hash_update(st, PKC_LABEL_TRANSCRIPT, sizeof PKC_LABEL_TRANSCRIPT);
+}
+
+void pkc_hs_refuse_mac(uint8_t out[PKC_MAC_BYTES], const uint8_t k[32], int by_initiator,
+                       const uint8_t th_welcome[32], const uint8_t *refuse, size_t len)
+{
+    uint8_t x[32 + PKC_HS_MAX];
+    if (len > PKC_HS_MAX)
+        len = PKC_HS_MAX; /* callers pass a record they checked or made */
+    memcpy(x, th_welcome, 32);
+    memcpy(x + 32, refuse, len);
+    pkc_kdf(out, k, 32, by_initiator ? PKC_LABEL_REFUSE_INITIATOR : PKC_LABEL_REFUSE_RESPONDER, x,
+            32 + len);
 }
 
 void pkc_hs_proof_id(uint8_t out[PKC_PROOF_ID_BYTES], const uint8_t secret[32])

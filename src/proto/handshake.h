@@ -45,6 +45,8 @@ enum {
 #define PKC_LABEL_SIG_INITIATOR "pkc-hs-v1 initiator"
 #define PKC_LABEL_MAC_INITIATOR "pkc-hs-v1 initiator mac"
 #define PKC_LABEL_MAC_ACCEPT "pkc-hs-v1 accept"
+#define PKC_LABEL_REFUSE_INITIATOR "pkc-hs-v1 initiator refuse"
+#define PKC_LABEL_REFUSE_RESPONDER "pkc-hs-v1 responder refuse"
 #define PKC_LABEL_PROOF "pkc-hs-v1 proof"
 #define PKC_LABEL_PROOF_ID "pkc-proof-id-v1"
 #define PKC_LABEL_I2R "pkc-session-v1 i2r"
@@ -89,6 +91,7 @@ typedef struct pkc_hs_refuse {
     uint64_t reason;
     pkc_bytes text;
     uint64_t retry_after_ms;
+    const uint8_t *mac; /* 32, or NULL: sent only once the sender holds k */
 } pkc_hs_refuse;
 
 /* Decoders: `in` is the whole record (kind byte included); pointers borrow
@@ -107,6 +110,12 @@ int pkc_hs_encode_welcome_body(pkc_buf *b, const pkc_hs_welcome *m);
 int pkc_hs_encode_auth_body(pkc_buf *b, const pkc_hs_auth *m);
 int pkc_hs_encode_accept_body(pkc_buf *b, const pkc_hs_accept *m);
 int pkc_hs_encode_refuse(pkc_buf *b, const pkc_hs_refuse *m);
+
+/* The MAC of a REFUSE whose sender holds the handshake key k:
+ * KDF(k, "pkc-hs-v1 initiator refuse" or "pkc-hs-v1 responder refuse" (the
+ * sender's role), TH(HELLO || WELCOME) || the REFUSE without its MAC). */
+void pkc_hs_refuse_mac(uint8_t out[PKC_MAC_BYTES], const uint8_t k[32], int by_initiator,
+                       const uint8_t th_welcome[32], const uint8_t *refuse, size_t len);
 
 /* TH(x) = H("pkc-hs-v1", x): the transcript hash of the bytes so far. */
 void pkc_hs_transcript_hash(uint8_t out[32], const uint8_t *transcript, size_t len);

@@ -106,16 +106,18 @@ int pkc_announce_create(const pkc_identity *id, const pkc_announce_params *p, ui
     return 0;
 }
 
-int pkc_announce_verify(const pkc_announce *a, int64_t now_ms, int64_t max_age_ms,
-                        int64_t max_skew_ms, uint32_t pow_bits)
+int pkc_announce_check_signature(const pkc_announce *a)
 {
     if (a == NULL || a->encoded.data == NULL || a->encoded.len < PKC_SIGNATURE_BYTES)
         return pkc_error(PKC_ERR_INVALID_ARG, "announce verify: not a decoded announcement");
-    int rc = pkc_verify_labeled(a->public_key, PKC_LABEL_ANNOUNCE, a->encoded.data,
-                                a->encoded.len - PKC_SIGNATURE_BYTES, a->signature,
-                                "announcement");
-    if (rc)
-        return rc;
+    return pkc_verify_labeled(a->public_key, PKC_LABEL_ANNOUNCE, a->encoded.data,
+                              a->encoded.len - PKC_SIGNATURE_BYTES, a->signature, "announcement");
+}
+
+int pkc_announce_check_claims(const pkc_announce *a, int64_t now_ms, int64_t max_age_ms,
+                              int64_t max_skew_ms, uint32_t pow_bits)
+{
+    int rc;
     if ((rc = check_time(a->timestamp_ms, now_ms, max_age_ms, max_skew_ms, "announcement")))
         return rc;
     if (pow_bits > 0) {
@@ -126,6 +128,13 @@ int pkc_announce_verify(const pkc_announce *a, int64_t now_ms, int64_t max_age_m
             return pkc_error_wrap(rc, "announcement of %s", a->peer_id);
     }
     return 0;
+}
+
+int pkc_announce_verify(const pkc_announce *a, int64_t now_ms, int64_t max_age_ms,
+                        int64_t max_skew_ms, uint32_t pow_bits)
+{
+    int rc = pkc_announce_check_signature(a);
+    return rc ? rc : pkc_announce_check_claims(a, now_ms, max_age_ms, max_skew_ms, pow_bits);
 }
 
 /* --- Messages ---------------------------------------------------------- */

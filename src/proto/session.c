@@ -5,8 +5,10 @@
  * are authenticated every record is SEALED: XChaCha20-Poly1305 under a key
  * per direction, with the record's sequence number as nonce, checked
  * against a sliding window so that reordering is accepted and replays are
- * not. Inside a sealed record are frames; each is rate-limited, checked and
- * passed to the frame callback.
+ * not. Inside a sealed record are frames; each takes a token of the frame
+ * rate (as does every further signature check it asks for), is checked, and
+ * goes to its type's handler (PKC_FRAME_TYPES in frame.h); DATA and SIGNAL
+ * messages also pass the replay window (the node's, or the session's own).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +35,8 @@
 #define SEQ_WINDOW 64
 #define SEQ_LIMIT (UINT64_C(1) << 62)
 #define SEALED_OVERHEAD (1 + PKC_VARUINT_MAX_BYTES + PKC_AEAD_TAG_BYTES)
+#define VERIFIED_SLOTS 64 /* announcements remembered as verified, per session */
+#define OWN_REPLAY_CAPACITY 4096 /* ids in the window of a session given none */
 
 typedef enum hs_state {
     ST_WAIT_HELLO,   /* responder */
@@ -60,11 +64,13 @@ struct pkc_session {
     uint8_t (*proof_ids)[PKC_PROOF_ID_BYTES];
     pkc_room_key *rooms;
     pkc_guard *own_guard;
+    pkc_replay *own_replay; /* when cfg.replay is NULL: made with the first message */
 
     /* Handshake. */
     uint8_t e_sk[32], e_pk[32];
     uint8_t k[32];
     uint8_t th_welcome[32];
+    int keyed; /* k and th_welcome are agreed: REFUSEs carry a MAC */
     pkc_hash_state transcript; /* TH's state after the records so far */
     size_t transcript_len;
     size_t hello_len;
@@ -87,6 +93,12 @@ struct pkc_session {
     /* Rate limits, in thousandths. */
     uint64_t msg_milli, byte_milli, bucket_us;
 
+    /* BLAKE2b-256 of announcements whose signature verified, by their first
+     * byte: a repeat (the same announcement in PEX after PEX, or 64 times
+     * in one) is not verified again. Direct-mapped; a miss costs a check. */
+    uint8_t verified[VERIFIED_SLOTS][32];
+    uint64_t verified_used; /* bit i: slot i holds a digest */
+
     /* Pings. */
     struct {
         uint64_t id, sent_us;
@@ -105,6 +117,7 @@ struct pkc_session {
     uint8_t *opened;  /* a message's decrypted payload */
     size_t plain_cap, opened_cap;
     char end_text[PKC_REASON_TEXT_MAX + 64];
+    int end_unauthenticated; /* the end is an unauthenticated REFUSE */
 };
 
 /* --- Helpers ----------------------------------------------------------- */
@@ -150,6 +163,24 @@ static pkc_guard *guard_of(pkc_session *s)
     return s->cfg.guard ? s->cfg.guard : s->own_guard;
 }
 
+/* The replay window: the shared one, or the session's own (made now if
+ * need be; NULL when out of memory). */
+static pkc_replay *replay_of(pkc_session *s)
+{
+    if (s->cfg.replay)
+        return s->cfg.replay;
+    if (s->own_replay == NULL) {
+        pkc_replay_config rc;
+        pkc_replay_config_default(&rc);
+        rc.capacity = OWN_REPLAY_CAPACITY;
+        rc.max_age_ms = s->cfg.message_max_age_ms;
+        rc.max_skew_ms = s->cfg.max_clock_skew_ms;
+        if (pkc_replay_new(&rc, s->rng, &s->own_replay) != 0)
+            return NULL;
+    }
+    return s->own_replay;
+}
+
 static uint64_t now_us(const pkc_session *s)
 {
     return pkc_clock_mono_us(s->clock);
@@ -164,6 +195,13 @@ static void wipe_handshake(pkc_session *s)
 {
     pkc_crypto_wipe(s->e_sk, sizeof s->e_sk);
     pkc_crypto_wipe(s->k, sizeof s->k);
+    s->keyed = 0;
+}
+
+/* A retry time from the peer, cut to what a session reports. */
+static uint64_t clamp_retry(uint64_t ms)
+{
+    return ms < PKC_RETRY_AFTER_MAX_MS ? ms : PKC_RETRY_AFTER_MAX_MS;
 }
 
 /* Ends the session and reports it; `fmt` describes why. */
@@ -183,7 +221,8 @@ static void finish(pkc_session *s, int error, int by_peer, uint64_t reason,
     pkc_logi(SUB, "session%s%s ended%s: %s (%s)", s->peer_id[0] ? " with " : "", s->peer_id,
              by_peer ? " by the peer" : "", s->end_text, pkc_reason_name(reason));
     if (s->cb.closed) {
-        pkc_session_end end = {error, by_peer, reason, retry_after_ms, s->end_text};
+        pkc_session_end end = {error,       by_peer, reason, retry_after_ms,
+                               s->end_text, !s->end_unauthenticated};
         s->cb.closed(s->user, s, &end);
     }
 }
@@ -199,14 +238,24 @@ static int emit(pkc_session *s)
     return 0;
 }
 
+/* Sends a REFUSE; once the handshake key is agreed, with its MAC, so that
+ * the peer can tell it from one forged on the path. */
 static void send_refuse(pkc_session *s, uint64_t reason, const char *text, uint64_t retry)
 {
-    pkc_hs_refuse r = {reason, {(const uint8_t *)text, strlen(text)}, retry};
+    pkc_hs_refuse r = {reason, {(const uint8_t *)text, strlen(text)}, retry, NULL};
     if (r.text.len > PKC_REASON_TEXT_MAX)
         r.text.len = PKC_REASON_TEXT_MAX; /* may cut UTF-8: our texts are ASCII */
     pkc_buf_reset(&s->out);
-    if (pkc_hs_encode_refuse(&s->out, &r) == 0)
-        (void)emit(s);
+    if (pkc_hs_encode_refuse(&s->out, &r) != 0)
+        return;
+    if (s->keyed) {
+        uint8_t mac[PKC_MAC_BYTES];
+        pkc_hs_refuse_mac(mac, s->k, s->cfg.initiator, s->th_welcome, s->out.data, s->out.len);
+        pkc_buf_push(&s->out, mac, sizeof mac);
+        if (s->out.err)
+            return;
+    }
+    (void)emit(s);
 }
 
 /* Fails the handshake: REFUSE to the peer, closed to the user; returns err. */
@@ -234,7 +283,7 @@ void pkc_session_config_default(pkc_session_config *c)
     c->max_pow_bits = 20;
     c->message_max_age_ms = 600000;
     c->announce_max_age_ms = 3600000;
-    c->max_clock_skew_ms = 120000;
+    c->max_clock_skew_ms = 30000;
     c->msg_rate = 200;
     c->msg_burst = 400;
     c->byte_rate = 1u << 20;
@@ -276,8 +325,11 @@ static int check_config(const pkc_session_config *c, const pkc_session_callbacks
         c->byte_burst < c->max_frame_size + SEALED_OVERHEAD || c->byte_burst > 1000000000000)
         return pkc_error(PKC_ERR_INVALID_ARG,
                          "session: rate limits out of range (byte_burst must hold a record)");
+    const int64_t years = INT64_C(1) << 40; /* ms: about 35 years */
     if (c->message_max_age_ms < 0 || c->announce_max_age_ms < 0 || c->max_clock_skew_ms < 0 ||
-        c->handshake_timeout_ms == 0 || c->handshake_timeout_ms > 86400000)
+        c->message_max_age_ms > years || c->announce_max_age_ms > years ||
+        c->max_clock_skew_ms > years || c->handshake_timeout_ms == 0 ||
+        c->handshake_timeout_ms > 86400000)
         return pkc_error(PKC_ERR_INVALID_ARG, "session: times out of range");
     return 0;
 }
@@ -304,8 +356,11 @@ int pkc_session_new(const pkc_session_config *cfg, const pkc_session_callbacks *
     s->proof_key = -1;
     pkc_hs_transcript_init(&s->transcript);
     pkc_buf_init(&s->out);
-    memcpy(s->local_fp, cfg->local_fingerprint, cfg->local_fingerprint_len);
-    memcpy(s->remote_fp, cfg->remote_fingerprint, cfg->remote_fingerprint_len);
+    /* Without DTLS both are empty, and the pointers may be NULL. */
+    if (cfg->local_fingerprint_len)
+        memcpy(s->local_fp, cfg->local_fingerprint, cfg->local_fingerprint_len);
+    if (cfg->remote_fingerprint_len)
+        memcpy(s->remote_fp, cfg->remote_fingerprint, cfg->remote_fingerprint_len);
     s->cfg.local_fingerprint = s->local_fp;
     s->cfg.remote_fingerprint = s->remote_fp;
     if (cfg->expected_peer) {
@@ -372,6 +427,7 @@ void pkc_session_free(pkc_session *s)
         pkc_crypto_wipe(s->rooms, s->cfg.n_rooms * sizeof *s->rooms);
     free(s->rooms);
     pkc_guard_free(s->own_guard);
+    pkc_replay_free(s->own_replay);
     pkc_crypto_wipe(s, sizeof *s);
     free(s);
 }
@@ -418,6 +474,40 @@ static int transcript_add(pkc_session *s, const uint8_t *p, size_t n)
 static void th_with(const pkc_session *s, const uint8_t *more, size_t extra, uint8_t out[32])
 {
     pkc_crypto_hash_peek(&s->transcript, more, extra, out, 32);
+}
+
+/* The tail of WELCOME, AUTH and ACCEPT, whose body is in s->out: appends
+ * sig = Sign(identity, sig_label, TH(T || body)) unless sig_label is NULL,
+ * then mac = KDF(k, mac_label, TH(T || body || sig)), and adds the record to
+ * the transcript T. `th_body` is TH(T || body) if the caller has it (WELCOME
+ * derives k from it), else NULL. */
+static int sign_and_mac(pkc_session *s, const char *sig_label, const char *mac_label,
+                        const uint8_t *th_body)
+{
+    uint8_t th[32], sig[PKC_SIGNATURE_BYTES], mac[PKC_MAC_BYTES];
+    if (sig_label) {
+        if (th_body == NULL) {
+            th_with(s, s->out.data, s->out.len, th);
+            th_body = th;
+        }
+        pkc_identity_sign_labeled(s->cfg.identity, sig_label, th_body, 32, sig);
+        pkc_buf_push(&s->out, sig, sizeof sig);
+    }
+    th_with(s, s->out.data, s->out.len, th);
+    pkc_kdf(mac, s->k, 32, mac_label, th, sizeof th);
+    pkc_buf_push(&s->out, mac, sizeof mac);
+    int rc = s->out.err;
+    return rc ? rc : transcript_add(s, s->out.data, s->out.len);
+}
+
+/* Whether `mac` is KDF(k, label, TH(T || the first n bytes of rec)). */
+static int mac_ok(const pkc_session *s, const char *label, const uint8_t *rec, size_t n,
+                  const uint8_t *mac)
+{
+    uint8_t th[32], want[PKC_MAC_BYTES];
+    th_with(s, rec, n, th);
+    pkc_kdf(want, s->k, 32, label, th, sizeof th);
+    return pkc_crypto_memcmp(want, mac, sizeof want) == 0;
 }
 
 static int fp_equal(const pkc_bytes *got, const uint8_t *want, size_t want_len)
@@ -538,18 +628,14 @@ static int on_hello(pkc_session *s, const uint8_t *rec, size_t len)
         pkc_crypto_wipe(dh, sizeof dh);
         return rc;
     }
-    uint8_t th[32], sig[PKC_SIGNATURE_BYTES], mac[PKC_MAC_BYTES];
+    uint8_t th[32];
     th_with(s, s->out.data, s->out.len, th);
     pkc_kdf(s->k, dh, sizeof dh, PKC_LABEL_HS_KEY, th, sizeof th);
     pkc_crypto_wipe(dh, sizeof dh);
-    pkc_identity_sign_labeled(me, PKC_LABEL_SIG_RESPONDER, th, sizeof th, sig);
-    pkc_buf_push(&s->out, sig, sizeof sig);
-    th_with(s, s->out.data, s->out.len, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_RESPONDER, th, sizeof th);
-    pkc_buf_push(&s->out, mac, sizeof mac);
-    if ((rc = s->out.err) || (rc = transcript_add(s, s->out.data, s->out.len)))
+    if ((rc = sign_and_mac(s, PKC_LABEL_SIG_RESPONDER, PKC_LABEL_MAC_RESPONDER, th)))
         return rc;
     th_with(s, NULL, 0, s->th_welcome);
+    s->keyed = 1;
     s->st = ST_WAIT_AUTH;
     return emit(s);
 }
@@ -570,7 +656,7 @@ static int on_welcome(pkc_session *s, const uint8_t *rec, size_t len)
         return hs_fail(s, PKC_ERR_FINGERPRINT, PKC_REASON_FINGERPRINT, 0,
                        "the peer sees other DTLS certificates than we do: a relay or forged "
                        "endpoint is in between");
-    uint8_t th[32], dh[32], mac[PKC_MAC_BYTES];
+    uint8_t th[32], dh[32];
     size_t body_len = len - PKC_SIGNATURE_BYTES - PKC_MAC_BYTES;
     th_with(s, rec, body_len, th);
     if (pkc_verify_labeled(w.identity, PKC_LABEL_SIG_RESPONDER, th, sizeof th, w.signature,
@@ -583,11 +669,12 @@ static int on_welcome(pkc_session *s, const uint8_t *rec, size_t len)
                        "the peer's ephemeral key is a small-order point");
     pkc_kdf(s->k, dh, sizeof dh, PKC_LABEL_HS_KEY, th, sizeof th);
     pkc_crypto_wipe(dh, sizeof dh);
-    th_with(s, rec, body_len + PKC_SIGNATURE_BYTES, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_RESPONDER, th, sizeof th);
-    if (pkc_crypto_memcmp(mac, w.mac, sizeof mac) != 0)
+    if (!mac_ok(s, PKC_LABEL_MAC_RESPONDER, rec, body_len + PKC_SIGNATURE_BYTES, w.mac))
         return hs_fail(s, PKC_ERR_BAD_SIGNATURE, PKC_REASON_AUTH, 0,
                        "the WELCOME key confirmation does not match");
+    /* Both hold k now: from here on, a refusal is authenticated. */
+    th_with(s, rec, len, s->th_welcome);
+    s->keyed = 1;
     set_peer(s, w.identity);
     const pkc_identity *me = s->cfg.identity;
     if (memcmp(w.identity, me->public_key, 32) == 0)
@@ -606,7 +693,6 @@ static int on_welcome(pkc_session *s, const uint8_t *rec, size_t len)
                        w.pow_bits, (unsigned)s->cfg.max_pow_bits);
     if ((rc = transcript_add(s, rec, len)))
         return rc;
-    th_with(s, NULL, 0, s->th_welcome);
     s->version = w.version;
     s->caps = w.capabilities & s->cfg.capabilities;
 
@@ -625,16 +711,8 @@ static int on_welcome(pkc_session *s, const uint8_t *rec, size_t len)
         a.proof_mac = proof_mac;
     }
     pkc_buf_reset(&s->out);
-    if ((rc = pkc_hs_encode_auth_body(&s->out, &a)))
-        return rc;
-    uint8_t sig[PKC_SIGNATURE_BYTES];
-    th_with(s, s->out.data, s->out.len, th);
-    pkc_identity_sign_labeled(me, PKC_LABEL_SIG_INITIATOR, th, sizeof th, sig);
-    pkc_buf_push(&s->out, sig, sizeof sig);
-    th_with(s, s->out.data, s->out.len, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_INITIATOR, th, sizeof th);
-    pkc_buf_push(&s->out, mac, sizeof mac);
-    if ((rc = s->out.err) || (rc = transcript_add(s, s->out.data, s->out.len)))
+    if ((rc = pkc_hs_encode_auth_body(&s->out, &a)) ||
+        (rc = sign_and_mac(s, PKC_LABEL_SIG_INITIATOR, PKC_LABEL_MAC_INITIATOR, NULL)))
         return rc;
     s->st = ST_WAIT_ACCEPT;
     return emit(s);
@@ -655,9 +733,7 @@ static int on_auth(pkc_session *s, const uint8_t *rec, size_t len)
         return hs_fail(s, PKC_ERR_BAD_SIGNATURE, PKC_REASON_AUTH, 0,
                        "the AUTH signature does not verify: the handshake was altered in "
                        "transit, or the peer does not hold its key");
-    th_with(s, rec, body_len + PKC_SIGNATURE_BYTES, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_INITIATOR, th, sizeof th);
-    if (pkc_crypto_memcmp(mac, a.mac, sizeof mac) != 0)
+    if (!mac_ok(s, PKC_LABEL_MAC_INITIATOR, rec, body_len + PKC_SIGNATURE_BYTES, a.mac))
         return hs_fail(s, PKC_ERR_BAD_SIGNATURE, PKC_REASON_AUTH, 0,
                        "the AUTH key confirmation does not match");
     set_peer(s, a.identity);
@@ -706,12 +782,8 @@ static int on_auth(pkc_session *s, const uint8_t *rec, size_t len)
         return rc;
     pkc_hs_accept c = {{NULL, 0}, NULL};
     pkc_buf_reset(&s->out);
-    if ((rc = pkc_hs_encode_accept_body(&s->out, &c)))
-        return rc;
-    th_with(s, s->out.data, s->out.len, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_ACCEPT, th, sizeof th);
-    pkc_buf_push(&s->out, mac, sizeof mac);
-    if ((rc = s->out.err) || (rc = transcript_add(s, s->out.data, s->out.len)))
+    if ((rc = pkc_hs_encode_accept_body(&s->out, &c)) ||
+        (rc = sign_and_mac(s, NULL, PKC_LABEL_MAC_ACCEPT, NULL)))
         return rc;
     if ((rc = emit(s)))
         return rc;
@@ -726,10 +798,7 @@ static int on_accept(pkc_session *s, const uint8_t *rec, size_t len)
     int rc = pkc_hs_decode_accept(rec, len, &c);
     if (rc)
         return hs_fail(s, rc, PKC_REASON_PROTOCOL, 0, "malformed ACCEPT: %s", pkc_errmsg());
-    uint8_t th[32], mac[PKC_MAC_BYTES];
-    th_with(s, rec, len - PKC_MAC_BYTES, th);
-    pkc_kdf(mac, s->k, 32, PKC_LABEL_MAC_ACCEPT, th, sizeof th);
-    if (pkc_crypto_memcmp(mac, c.mac, sizeof mac) != 0)
+    if (!mac_ok(s, PKC_LABEL_MAC_ACCEPT, rec, len - PKC_MAC_BYTES, c.mac))
         return hs_fail(s, PKC_ERR_BAD_SIGNATURE, PKC_REASON_AUTH, 0,
                        "the ACCEPT key confirmation does not match");
     if ((rc = transcript_add(s, rec, len)))
@@ -738,15 +807,32 @@ static int on_accept(pkc_session *s, const uint8_t *rec, size_t len)
     return 0;
 }
 
+/* A REFUSE from the peer. Once both hold k it must carry a MAC to be taken
+ * at its word; without one (the peer refused before it could check our
+ * key, or someone on the path made it up) the handshake ends all the same
+ * (anyone on the path could cut it anyway) but the end says it is not
+ * authenticated and no retry time is taken from it. */
 static int on_refuse(pkc_session *s, const uint8_t *rec, size_t len)
 {
     pkc_hs_refuse r;
     int rc = pkc_hs_decode_refuse(rec, len, &r);
     if (rc) {
+        s->end_unauthenticated = 1;
         finish(s, PKC_ERR_REFUSED, 1, PKC_REASON_PROTOCOL, 0, "the peer refused (malformed "
                                                               "REFUSE)");
         return pkc_error(PKC_ERR_REFUSED, "handshake: the peer refused (malformed REFUSE)");
     }
+    int authentic = 0;
+    if (s->keyed && r.mac) {
+        uint8_t want[PKC_MAC_BYTES];
+        pkc_hs_refuse_mac(want, s->k, !s->cfg.initiator, s->th_welcome, rec,
+                          len - PKC_MAC_BYTES);
+        authentic = pkc_crypto_memcmp(want, r.mac, sizeof want) == 0;
+    }
+    const char *unauth = authentic    ? ""
+                         : !s->keyed  ? ", unauthenticated"
+                         : r.mac      ? ", unauthenticated: its MAC does not verify"
+                                      : ", unauthenticated: no MAC";
     int err = reason_error(r.reason);
     if (err == 0)
         err = PKC_ERR_REFUSED;
@@ -756,10 +842,11 @@ static int on_refuse(pkc_session *s, const uint8_t *rec, size_t len)
     for (size_t i = 0; i < n; i++)
         text[i] = (r.text.data[i] < 0x20 || r.text.data[i] == 0x7f) ? ' ' : (char)r.text.data[i];
     text[n] = '\0';
-    finish(s, err, 1, r.reason, r.retry_after_ms, "refused by the peer (%s): %s",
-           pkc_reason_name(r.reason), text);
-    return pkc_error(err, "handshake: refused by the peer (%s): %s", pkc_reason_name(r.reason),
-                     text);
+    s->end_unauthenticated = !authentic;
+    finish(s, err, 1, r.reason, authentic ? clamp_retry(r.retry_after_ms) : 0,
+           "refused by the peer (%s%s): %s", pkc_reason_name(r.reason), unauth, text);
+    return pkc_error(err, "handshake: refused by the peer (%s%s): %s", pkc_reason_name(r.reason),
+                     unauth, text);
 }
 
 static int handshake_record(pkc_session *s, const uint8_t *rec, size_t len)
@@ -1055,8 +1142,26 @@ static int invalid(pkc_session *s, int err, const char *what)
     return rc ? rc : err;
 }
 
-static void on_control(pkc_session *s, const pkc_control *c)
+/* Takes one token of the frame rate for work the peer asks of us. Without
+ * one: PKC_ERR_RATE_LIMITED, and the peer is penalised (PKC_ERR_BLOCKED if
+ * that blocks it). */
+static int charge_frame(pkc_session *s)
 {
+    if (s->msg_milli >= 1000) {
+        s->msg_milli -= 1000;
+        return 0;
+    }
+    s->stats.dropped_rate++;
+    char why[96];
+    snprintf(why, sizeof why, "over the message rate limit (%u/s, burst %u)",
+             (unsigned)s->cfg.msg_rate, (unsigned)s->cfg.msg_burst);
+    int rc = penalise(s, pkc_guard_excess_points(guard_of(s)), why);
+    return rc ? rc : pkc_error(PKC_ERR_RATE_LIMITED, "frame over the message rate limit");
+}
+
+static int on_control(pkc_session *s, pkc_frame *f)
+{
+    const pkc_control *c = &f->control;
     if (c->action == PKC_CONTROL_PING) {
         int64_t wall = now_ms(s);
         pkc_control p;
@@ -1084,9 +1189,10 @@ static void on_control(pkc_session *s, const pkc_control *c)
             text[i] = (c->text.data[i] < 0x20 || c->text.data[i] == 0x7f) ? ' '
                                                                           : (char)c->text.data[i];
         text[c->text.len] = '\0';
-        finish(s, reason_error(c->reason), 1, c->reason, c->retry_after_ms,
+        finish(s, reason_error(c->reason), 1, c->reason, clamp_retry(c->retry_after_ms),
                "the peer disconnected (%s): %s", pkc_reason_name(c->reason), text);
     }
+    return 0;
 }
 
 static void deliver(pkc_session *s, const pkc_frame *f)
@@ -1098,6 +1204,7 @@ static void deliver(pkc_session *s, const pkc_frame *f)
 static int on_message(pkc_session *s, pkc_frame *f)
 {
     pkc_message *m = &f->message;
+    s->stats.signatures_checked++;
     int rc = pkc_message_verify(m, f->type, now_ms(s), s->cfg.message_max_age_ms,
                                 s->cfg.max_clock_skew_ms);
     if (rc == PKC_ERR_STALE) {
@@ -1111,18 +1218,21 @@ static int on_message(pkc_session *s, pkc_frame *f)
     if ((m->flags & (PKC_MSG_ROOM | PKC_MSG_SEALED)) &&
         room_for(&s->opened, &s->opened_cap, m->payload.len, s->cfg.max_frame_size) == NULL)
         return PKC_ERR_NOMEM;
-    if (s->cfg.replay) {
-        rc = pkc_replay_check(s->cfg.replay, m->id, (int64_t)m->timestamp_ms, now_ms(s));
-        if (rc == PKC_ERR_REPLAY) {
-            s->stats.duplicates++;
-            if (s->cb.duplicate)
-                s->cb.duplicate(s->user, s, f);
-            return 0;
-        }
-        if (rc) {
-            s->stats.dropped_stale++;
-            return 0;
-        }
+    pkc_replay *window = replay_of(s);
+    if (window == NULL)
+        return PKC_ERR_NOMEM;
+    rc = pkc_replay_check(window, m->id, m->from, (int64_t)m->timestamp_ms, now_ms(s));
+    if (rc == PKC_ERR_REPLAY) {
+        s->stats.duplicates++;
+        if (s->cb.duplicate)
+            s->cb.duplicate(s->user, s, f);
+        return 0;
+    }
+    if (rc) {
+        /* Stale for the window (or the window closed by its final export). */
+        s->stats.dropped_stale++;
+        pkc_logd(SUB, "from %s: dropped a message: %s", s->peer_id, pkc_errmsg());
+        return 0;
     }
     rc = pkc_message_open(m, f->type, s->cfg.identity, s->rooms, s->cfg.n_rooms, s->opened,
                           s->opened_cap);
@@ -1138,21 +1248,47 @@ static int on_message(pkc_session *s, pkc_frame *f)
     return 0;
 }
 
-static int on_announce(pkc_session *s, const pkc_announce *a, const char *what)
+/* Verifies an announcement (a frame's or a PEX entry); `what` names it in
+ * the log and the penalty. The claims (time, proof of work) are checked
+ * first: what would be dropped anyway costs no signature check. A
+ * signature not seen verified in this session before is checked for a
+ * token of the frame rate when `charge` (the frame paid for the first);
+ * without one, PKC_ERR_RATE_LIMITED and nothing is checked. */
+static int check_announce(pkc_session *s, const pkc_announce *a, const char *what, int charge)
 {
-    int rc = pkc_announce_verify(a, now_ms(s), s->cfg.announce_max_age_ms,
-                                 s->cfg.max_clock_skew_ms, s->cfg.announce_pow_bits);
+    int rc = pkc_announce_check_claims(a, now_ms(s), s->cfg.announce_max_age_ms,
+                                       s->cfg.max_clock_skew_ms, s->cfg.announce_pow_bits);
+    if (rc == 0) {
+        uint8_t d[32];
+        pkc_crypto_hash2(d, sizeof d, a->encoded.data, a->encoded.len, NULL, 0);
+        unsigned slot = d[0] % VERIFIED_SLOTS;
+        if ((s->verified_used >> slot & 1) && memcmp(s->verified[slot], d, sizeof d) == 0) {
+            s->stats.verified_repeats++;
+            return 0;
+        }
+        if (charge && (rc = charge_frame(s)) != 0)
+            return rc;
+        s->stats.signatures_checked++;
+        rc = pkc_announce_check_signature(a);
+        if (rc == 0) {
+            memcpy(s->verified[slot], d, sizeof d);
+            s->verified_used |= UINT64_C(1) << slot;
+            return 0;
+        }
+    }
     if (rc == PKC_ERR_BAD_SIGNATURE)
         return invalid(s, rc, what);
     if (rc == PKC_ERR_STALE)
         s->stats.dropped_stale++;
-    else if (rc)
+    else
         s->stats.dropped_invalid++;
-    if (rc)
-        pkc_logd(SUB, "from %s: dropped %s: %s", s->peer_id, what, pkc_errmsg());
+    pkc_logd(SUB, "from %s: dropped %s: %s", s->peer_id, what, pkc_errmsg());
     return rc;
 }
 
+/* A PEX response: each entry is checked; one signature check is paid by the
+ * frame's token, each further one takes its own (repeats are free), so a
+ * frame of 64 entries costs what 64 ANNOUNCE frames would. */
 static int on_pex(pkc_session *s, pkc_frame *f)
 {
     if (f->pex.request) {
@@ -1161,16 +1297,19 @@ static int on_pex(pkc_session *s, pkc_frame *f)
     }
     size_t kept = 0;
     int worst = 0;
+    uint64_t checked = s->stats.signatures_checked;
     for (size_t i = 0; i < f->pex.count; i++) {
         pkc_announce a;
         int rc = pkc_announce_decode(f->pex.announcements[i].data, f->pex.announcements[i].len, &a);
         if (rc == 0)
-            rc = on_announce(s, &a, "a forged announcement in peer exchange");
+            rc = check_announce(s, &a, "a forged announcement in peer exchange",
+                                s->stats.signatures_checked > checked);
         else if (rc != PKC_ERR_UNSUPPORTED)
             rc = invalid(s, rc, "a malformed announcement in peer exchange");
         if (rc == PKC_ERR_BLOCKED)
             return rc;
-        if (rc == PKC_ERR_BAD_SIGNATURE || rc == PKC_ERR_MALFORMED)
+        if (rc == PKC_ERR_BAD_SIGNATURE || rc == PKC_ERR_MALFORMED ||
+            (rc == PKC_ERR_RATE_LIMITED && worst == 0))
             worst = rc;
         if (rc == 0)
             f->pex.announcements[kept++] = f->pex.announcements[i];
@@ -1181,33 +1320,43 @@ static int on_pex(pkc_session *s, pkc_frame *f)
     return worst;
 }
 
+static int on_announce(pkc_session *s, pkc_frame *f)
+{
+    int rc = check_announce(s, &f->announce, "a forged announcement", 0);
+    if (rc == 0)
+        deliver(s, f);
+    return rc == PKC_ERR_STALE || rc == PKC_ERR_POW ? 0 : rc;
+}
+
+static int on_sync(pkc_session *s, pkc_frame *f)
+{
+    deliver(s, f);
+    return 0;
+}
+
+static int on_mesh(pkc_session *s, pkc_frame *f)
+{
+    deliver(s, f);
+    return 0;
+}
+
+/* The handlers of the frame types, by the rows of PKC_FRAME_TYPES. */
+typedef int (*frame_handler)(pkc_session *s, pkc_frame *f);
+static const frame_handler handlers[PKC_FRAME_TYPE_END] = {
+#define ROW(type, name, stem) [type] = on_##stem,
+    PKC_FRAME_TYPES(ROW)
+#undef ROW
+};
+
 static int on_frame(pkc_session *s, pkc_frame *f)
 {
-    s->stats.frames_in++;
-    switch (f->type) {
-    case PKC_FRAME_CONTROL:
-        on_control(s, &f->control);
-        return 0;
-    case PKC_FRAME_ANNOUNCE: {
-        int rc = on_announce(s, &f->announce, "a forged announcement");
-        if (rc == 0)
-            deliver(s, f);
-        return rc == PKC_ERR_STALE || rc == PKC_ERR_POW ? 0 : rc;
-    }
-    case PKC_FRAME_DATA:
-    case PKC_FRAME_SIGNAL:
-        return on_message(s, f);
-    case PKC_FRAME_PEX:
-        return on_pex(s, f);
-    case PKC_FRAME_SYNC:
-    case PKC_FRAME_MESH:
-        deliver(s, f);
-        return 0;
-    default:
-        s->stats.frames_in--;
+    frame_handler h = f->type < PKC_FRAME_TYPE_END ? handlers[f->type] : NULL;
+    if (h == NULL) {
         s->stats.unknown_skipped++;
         return 0;
     }
+    s->stats.frames_in++;
+    return h(s, f);
 }
 
 /* The size of the frame at `p` from its header alone, or 0. */
@@ -1221,7 +1370,10 @@ static size_t frame_extent(const uint8_t *p, size_t len)
     return pkc_reader_offset(&r) + (size_t)n;
 }
 
-static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
+/* A sealed record, step 1: its size, kind and sequence number; *hdr is
+ * where the ciphertext starts. */
+static int record_header(pkc_session *s, const uint8_t *rec, size_t len, uint64_t *seq,
+                         size_t *hdr)
 {
     if (len > (size_t)s->cfg.max_frame_size + SEALED_OVERHEAD) {
         s->stats.dropped_invalid++;
@@ -1232,32 +1384,59 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
         s->stats.dropped_invalid++;
         return pkc_error(PKC_ERR_MALFORMED, "record kind 0x%02x after the handshake", rec[0]);
     }
-    uint64_t seq;
-    size_t hdr = 1 + pkc_wire_varuint_quick(rec + 1, rec + len, &seq);
-    int rc;
-    if (hdr == 1 || seq > SEQ_LIMIT) {
+    size_t n = 1 + pkc_wire_varuint_quick(rec + 1, rec + len, seq);
+    if (n == 1 || *seq > SEQ_LIMIT) {
         pkc_reader r;
         pkc_reader_init(&r, rec + 1, len - 1);
-        if ((rc = pkc_wire_varuint(&r, SEQ_LIMIT, &seq, "record sequence number"))) {
+        int rc = pkc_wire_varuint(&r, SEQ_LIMIT, seq, "record sequence number");
+        if (rc) {
             s->stats.dropped_invalid++;
             return rc;
         }
-        hdr = 1 + pkc_reader_offset(&r);
+        n = 1 + pkc_reader_offset(&r);
     }
-    if (len - hdr < PKC_AEAD_TAG_BYTES) {
+    if (len - n < PKC_AEAD_TAG_BYTES) {
         s->stats.dropped_invalid++;
         return pkc_error(PKC_ERR_TRUNCATED, "record: shorter than its tag");
     }
-    /* Replay window: anything above the top, or within the window and unseen. */
+    *hdr = n;
+    return 0;
+}
+
+/* Step 2: the sequence number against the window of records received:
+ * anything above the top, or within the window and unseen. */
+static int record_seq_check(pkc_session *s, uint64_t seq)
+{
     if (s->recv_any && seq <= s->recv_top &&
         (s->recv_top - seq >= SEQ_WINDOW || (s->recv_bitmap >> (s->recv_top - seq)) & 1)) {
         s->stats.dropped_replayed++;
         return pkc_error(PKC_ERR_REPLAY, "record %llu: replayed or too old (newest %llu)",
                          (unsigned long long)seq, (unsigned long long)s->recv_top);
     }
-    size_t plain_len = len - hdr - PKC_AEAD_TAG_BYTES;
-    if ((plain_len > s->plain_cap || s->plain == NULL) &&
-        room_for(&s->plain, &s->plain_cap, plain_len ? plain_len : 1,
+    return 0;
+}
+
+/* Remembers `seq` as received (once its tag verified). */
+static void record_seq_accept(pkc_session *s, uint64_t seq)
+{
+    if (!s->recv_any || seq > s->recv_top) {
+        uint64_t shift = s->recv_any ? seq - s->recv_top : SEQ_WINDOW;
+        s->recv_bitmap = shift >= SEQ_WINDOW ? 0 : s->recv_bitmap << shift;
+        s->recv_bitmap |= 1;
+        s->recv_top = seq;
+        s->recv_any = 1;
+    } else {
+        s->recv_bitmap |= UINT64_C(1) << (s->recv_top - seq);
+    }
+}
+
+/* Step 3: decrypts the frames into s->plain (*plain_len bytes). */
+static int record_open(pkc_session *s, const uint8_t *rec, size_t len, size_t hdr, uint64_t seq,
+                       size_t *plain_len)
+{
+    size_t n = len - hdr - PKC_AEAD_TAG_BYTES;
+    if ((n > s->plain_cap || s->plain == NULL) &&
+        room_for(&s->plain, &s->plain_cap, n ? n : 1,
                  (size_t)s->cfg.max_frame_size + PKC_AEAD_TAG_BYTES) == NULL)
         return PKC_ERR_NOMEM;
     uint8_t t[8];
@@ -1269,57 +1448,50 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
         return pkc_error(PKC_ERR_DECRYPT, "record %llu: does not authenticate",
                          (unsigned long long)seq);
     }
-    if (!s->recv_any || seq > s->recv_top) {
-        uint64_t shift = s->recv_any ? seq - s->recv_top : SEQ_WINDOW;
-        s->recv_bitmap = shift >= SEQ_WINDOW ? 0 : s->recv_bitmap << shift;
-        s->recv_bitmap |= 1;
-        s->recv_top = seq;
-        s->recv_any = 1;
-    } else {
-        s->recv_bitmap |= UINT64_C(1) << (s->recv_top - seq);
-    }
-    s->stats.records_in++;
-    s->stats.bytes_in += len;
+    *plain_len = n;
+    return 0;
+}
 
+/* Step 4: the record's bytes against the byte rate. */
+static int record_charge(pkc_session *s, size_t len)
+{
     refill(s);
-    if (s->byte_milli < (uint64_t)len * 1000) {
-        s->stats.dropped_rate++;
-        pkc_logd(SUB, "from %s: record over the byte rate", s->peer_id);
-        char why[96];
-        snprintf(why, sizeof why, "over the byte rate limit (%llu B/s)",
-                 (unsigned long long)s->cfg.byte_rate);
-        rc = penalise(s, pkc_guard_excess_points(guard_of(s)), why);
-        return rc ? rc : pkc_error(PKC_ERR_RATE_LIMITED, "record over the byte rate limit");
+    if (s->byte_milli >= (uint64_t)len * 1000) {
+        s->byte_milli -= (uint64_t)len * 1000;
+        return 0;
     }
-    s->byte_milli -= (uint64_t)len * 1000;
+    s->stats.dropped_rate++;
+    pkc_logd(SUB, "from %s: record over the byte rate", s->peer_id);
+    char why[96];
+    snprintf(why, sizeof why, "over the byte rate limit (%llu B/s)",
+             (unsigned long long)s->cfg.byte_rate);
+    int rc = penalise(s, pkc_guard_excess_points(guard_of(s)), why);
+    return rc ? rc : pkc_error(PKC_ERR_RATE_LIMITED, "record over the byte rate limit");
+}
 
+/* Step 5: the frames, in order, each for a token of the frame rate. */
+static int record_frames(pkc_session *s, uint64_t seq, size_t plain_len)
+{
     if (plain_len == 0)
         return pkc_error(PKC_ERR_MALFORMED, "record %llu: no frames", (unsigned long long)seq);
-    int result = 0;
+    int result = 0, rc;
     size_t off = 0;
     while (off < plain_len && s->st == ST_ESTABLISHED) {
-        if (s->msg_milli < 1000) {
-            s->stats.dropped_rate++;
-            char why[96];
-            snprintf(why, sizeof why, "over the message rate limit (%u/s, burst %u)",
-                     (unsigned)s->cfg.msg_rate, (unsigned)s->cfg.msg_burst);
-            rc = penalise(s, pkc_guard_excess_points(guard_of(s)), why);
-            if (rc)
-                return rc;
-            result = pkc_error(PKC_ERR_RATE_LIMITED, "frame over the message rate limit");
-            size_t ext = frame_extent(s->plain + off, plain_len - off);
-            if (ext == 0)
-                break;
-            off += ext;
-            continue;
-        }
-        s->msg_milli -= 1000;
+        rc = charge_frame(s);
+        if (rc == PKC_ERR_BLOCKED)
+            return rc;
         pkc_frame f;
-        size_t used;
-        rc = pkc_frame_decode(s->plain + off, plain_len - off, s->cfg.max_frame_size, &f, &used);
-        if (rc == PKC_ERR_UNSUPPORTED) {
-            /* A known type in a newer version: skipped, as unknown types are. */
-            s->stats.unknown_skipped++;
+        size_t used = 0;
+        if (rc == 0)
+            rc = pkc_frame_decode(s->plain + off, plain_len - off, s->cfg.max_frame_size, &f,
+                                  &used);
+        if (rc == PKC_ERR_RATE_LIMITED || rc == PKC_ERR_UNSUPPORTED) {
+            /* Over the rate, or a known type in a newer version (skipped as
+             * unknown types are): step over it by its header. */
+            if (rc == PKC_ERR_RATE_LIMITED)
+                result = rc;
+            else
+                s->stats.unknown_skipped++;
             size_t ext = frame_extent(s->plain + off, plain_len - off);
             if (ext == 0)
                 break;
@@ -1328,7 +1500,7 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
         }
         if (rc) {
             rc = invalid(s, rc, "a malformed frame");
-            return rc == PKC_ERR_BLOCKED ? rc : (result = rc);
+            return rc;
         }
         off += used;
         rc = on_frame(s, &f);
@@ -1338,6 +1510,22 @@ static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
             result = rc;
     }
     return result;
+}
+
+static int sealed_record(pkc_session *s, const uint8_t *rec, size_t len)
+{
+    uint64_t seq = 0;
+    size_t hdr = 0, plain_len = 0;
+    int rc;
+    if ((rc = record_header(s, rec, len, &seq, &hdr)) || (rc = record_seq_check(s, seq)) ||
+        (rc = record_open(s, rec, len, hdr, seq, &plain_len)))
+        return rc;
+    record_seq_accept(s, seq);
+    s->stats.records_in++;
+    s->stats.bytes_in += len;
+    if ((rc = record_charge(s, len)))
+        return rc;
+    return record_frames(s, seq, plain_len);
 }
 
 int pkc_session_receive(pkc_session *s, const uint8_t *rec, size_t len)

@@ -92,6 +92,7 @@ static void cb_closed(void *user, pkc_session *s, const pkc_session_end *end)
     e->end_by_peer = end->by_peer;
     e->end_reason = end->reason;
     e->end_retry = end->retry_after_ms;
+    e->end_authenticated = end->authenticated;
     snprintf(e->end_text, sizeof e->end_text, "%s", end->text);
 }
 

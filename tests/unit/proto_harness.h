@@ -33,6 +33,7 @@ typedef struct ph_endpoint {
     int established, closed;
     int end_error, end_by_peer;
     uint64_t end_reason, end_retry;
+    int end_authenticated;
     char end_text[512];
     /* Frames delivered: type and the frame re-encoded (for comparison). */
     size_t n_frames;

@@ -70,6 +70,18 @@ TEST(proto_session, sessions_without_dtls_fingerprints)
     CHECK(p.a.established && p.b.established);
     ph_free(&p);
 
+    /* The same with no fingerprint pointers at all, as a caller without
+     * DTLS writes it (nothing is copied from NULL). */
+    ph_init(&p, 4);
+    p.a.cfg.local_fingerprint = p.a.cfg.remote_fingerprint = NULL;
+    p.b.cfg.local_fingerprint = p.b.cfg.remote_fingerprint = NULL;
+    p.a.cfg.local_fingerprint_len = p.a.cfg.remote_fingerprint_len = 0;
+    p.b.cfg.local_fingerprint_len = p.b.cfg.remote_fingerprint_len = 0;
+    CHECK_OK(ph_start(&p));
+    ph_pump(&p);
+    CHECK(p.a.established && p.b.established);
+    ph_free(&p);
+
     /* One side with, the other without: a mismatch. */
     ph_init(&p, 4);
     p.b.cfg.local_fingerprint_len = p.b.cfg.remote_fingerprint_len = 0;

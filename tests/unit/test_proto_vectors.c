@@ -9,8 +9,10 @@
 
 #include "proto/frame.h"
 #include "proto/handshake.h"
+#include "proto/replay.h"
 #include "proto_harness.h"
 #include "test.h"
+#include "util/rng.h"
 
 static json_t *load(const char *name)
 {
@@ -61,61 +63,79 @@ static void expect_record(ph_endpoint *e, json_t *v, const char *key, ph_endpoin
     free(want);
 }
 
-static void run_transcript(json_t *v)
+/* Two sessions set up as a transcript says. */
+typedef struct run {
+    ph_pair p;
+    ph_tape_rng tape_a, tape_b; /* each gives exactly its side's ephemeral secret */
+    uint8_t e_i[32], e_r[32], proof[32];
+} run;
+
+/* Sets up `t` and starts the initiator; `expected` (may be NULL) is the
+ * peer it means to reach. */
+static void transcript_start(json_t *v, run *t, const uint8_t *expected)
 {
-    uint8_t seed_a[32], seed_b[32], fp_i[32], fp_r[32], e_i[32], e_r[32], proof[32];
+    uint8_t seed_a[32], seed_b[32], fp_i[32], fp_r[32];
+    ph_pair *p = &t->p;
     pkc_test_unhex(str(v, "initiator_seed"), seed_a, 32);
     pkc_test_unhex(str(v, "responder_seed"), seed_b, 32);
     pkc_test_unhex(str(v, "initiator_fingerprint"), fp_i, 32);
     pkc_test_unhex(str(v, "responder_fingerprint"), fp_r, 32);
-    pkc_test_unhex(str(v, "initiator_ephemeral_secret"), e_i, 32);
-    pkc_test_unhex(str(v, "responder_ephemeral_secret"), e_r, 32);
+    pkc_test_unhex(str(v, "initiator_ephemeral_secret"), t->e_i, 32);
+    pkc_test_unhex(str(v, "responder_ephemeral_secret"), t->e_r, 32);
     int has_proof = json_is_string(json_object_get(v, "proof_secret"));
     if (has_proof)
-        pkc_test_unhex(str(v, "proof_secret"), proof, 32);
+        pkc_test_unhex(str(v, "proof_secret"), t->proof, 32);
 
-    ph_pair p;
-    ph_init(&p, 0);
-    pkc_identity_free(p.id_a);
-    pkc_identity_free(p.id_b);
-    CHECK_OK(pkc_identity_from_seed(seed_a, &p.id_a));
-    CHECK_OK(pkc_identity_from_seed(seed_b, &p.id_b));
-    p.clock.wall_ms = (int64_t)num(v, "wall_ms");
-    p.a.cfg.identity = p.id_a;
-    p.b.cfg.identity = p.id_b;
-    p.a.cfg.local_fingerprint = p.b.cfg.remote_fingerprint = fp_i;
-    p.a.cfg.remote_fingerprint = p.b.cfg.local_fingerprint = fp_r;
-    p.a.cfg.capabilities = num(v, "initiator_capabilities");
-    p.b.cfg.capabilities = num(v, "responder_capabilities");
-    p.b.cfg.pow_bits = (uint32_t)num(v, "pow_bits");
-    p.b.cfg.require = (unsigned)num(v, "require");
+    ph_init(p, 0);
+    pkc_identity_free(p->id_a);
+    pkc_identity_free(p->id_b);
+    CHECK_OK(pkc_identity_from_seed(seed_a, &p->id_a));
+    CHECK_OK(pkc_identity_from_seed(seed_b, &p->id_b));
+    p->clock.wall_ms = (int64_t)num(v, "wall_ms");
+    p->a.cfg.identity = p->id_a;
+    p->b.cfg.identity = p->id_b;
+    p->a.cfg.local_fingerprint = p->b.cfg.remote_fingerprint = fp_i;
+    p->a.cfg.remote_fingerprint = p->b.cfg.local_fingerprint = fp_r;
+    p->a.cfg.capabilities = num(v, "initiator_capabilities");
+    p->b.cfg.capabilities = num(v, "responder_capabilities");
+    p->b.cfg.pow_bits = (uint32_t)num(v, "pow_bits");
+    p->b.cfg.require = (unsigned)num(v, "require");
+    p->a.cfg.expected_peer = expected;
     if (has_proof) {
-        p.a.cfg.proof_secret = proof;
-        p.b.cfg.proof_secrets = (const uint8_t(*)[32])&proof;
-        p.b.cfg.n_proof_secrets = 1;
+        p->a.cfg.proof_secret = t->proof;
+        p->b.cfg.proof_secrets = (const uint8_t(*)[32])&t->proof;
+        p->b.cfg.n_proof_secrets = 1;
     }
-    /* Each side's rng gives exactly its ephemeral secret, nothing more. */
-    ph_tape_rng tape_a, tape_b;
-    ph_tape_init(&tape_a, e_i, 32);
-    ph_tape_init(&tape_b, e_r, 32);
-    CHECK_OK(pkc_session_new(&p.a.cfg, &p.a.cb, &p.a, &p.clock.clock, &tape_a.rng, &p.a.s));
-    CHECK_OK(pkc_session_new(&p.b.cfg, &p.b.cb, &p.b, &p.clock.clock, &tape_b.rng, &p.b.s));
-    CHECK_OK(pkc_session_start(p.a.s));
-    expect_record(&p.a, v, "hello", &p.b);
+    ph_tape_init(&t->tape_a, t->e_i, 32);
+    ph_tape_init(&t->tape_b, t->e_r, 32);
+    CHECK_OK(pkc_session_new(&p->a.cfg, &p->a.cb, &p->a, &p->clock.clock, &t->tape_a.rng,
+                             &p->a.s));
+    CHECK_OK(pkc_session_new(&p->b.cfg, &p->b.cb, &p->b, &p->clock.clock, &t->tape_b.rng,
+                             &p->b.s));
+    CHECK_OK(pkc_session_start(p->a.s));
+}
+
+static void run_transcript(json_t *v)
+{
+    run t;
+    transcript_start(v, &t, NULL);
     CHECK_HELPER();
-    expect_record(&p.b, v, "welcome", &p.a);
+    int has_proof = json_is_string(json_object_get(v, "proof_secret"));
+    expect_record(&t.p.a, v, "hello", &t.p.b);
     CHECK_HELPER();
-    expect_record(&p.a, v, "auth", &p.b);
+    expect_record(&t.p.b, v, "welcome", &t.p.a);
     CHECK_HELPER();
-    expect_record(&p.b, v, "accept", &p.a);
+    expect_record(&t.p.a, v, "auth", &t.p.b);
     CHECK_HELPER();
-    CHECK(p.a.established && p.b.established);
-    CHECK_EQ(tape_a.pos, 32);
-    CHECK_EQ(tape_b.pos, 32);
+    expect_record(&t.p.b, v, "accept", &t.p.a);
+    CHECK_HELPER();
+    CHECK(t.p.a.established && t.p.b.established);
+    CHECK_EQ(t.tape_a.pos, 32);
+    CHECK_EQ(t.tape_b.pos, 32);
 
     pkc_session_info ia, ib;
-    pkc_session_get_info(p.a.s, &ia);
-    pkc_session_get_info(p.b.s, &ib);
+    pkc_session_get_info(t.p.a.s, &ia);
+    pkc_session_get_info(t.p.b.s, &ib);
     uint8_t sid[32];
     pkc_test_unhex(str(v, "session_id"), sid, 32);
     CHECK_MEM(ia.session_id, sid, 32);
@@ -133,17 +153,84 @@ static void run_transcript(json_t *v)
     /* First sealed records each way: the session keys are the vector's. */
     size_t flen;
     uint8_t *frames = bytes(v, "initiator_first_frames", &flen);
-    CHECK_OK(pkc_session_send_encoded(p.a.s, frames, flen));
+    CHECK_OK(pkc_session_send_encoded(t.p.a.s, frames, flen));
     free(frames);
-    expect_record(&p.a, v, "initiator_first_record", &p.b);
+    expect_record(&t.p.a, v, "initiator_first_record", &t.p.b);
     CHECK_HELPER();
-    CHECK_EQ(p.b.n_frames, 1);
+    CHECK_EQ(t.p.b.n_frames, 1);
     frames = bytes(v, "responder_first_frames", &flen);
-    CHECK_OK(pkc_session_send_encoded(p.b.s, frames, flen));
+    CHECK_OK(pkc_session_send_encoded(t.p.b.s, frames, flen));
     free(frames);
-    expect_record(&p.b, v, "responder_first_record", &p.a);
+    expect_record(&t.p.b, v, "responder_first_record", &t.p.a);
     CHECK_HELPER();
-    ph_free(&p);
+    ph_free(&t.p);
+}
+
+/* The refusals of a transcript, sent once both sides hold the handshake
+ * key: C's initiator, meant for another peer, sends exactly the vector's
+ * REFUSE (MAC included) after WELCOME, and C's responder takes it as
+ * authentic; the vector's REFUSE from the responder, in place of ACCEPT, is
+ * authentic to C's initiator with its retry time, and altered in any byte,
+ * it is not. */
+static void run_refusals(json_t *v)
+{
+    uint8_t other[PKC_PEER_ID_HASH_BYTES];
+    pkc_test_unhex(str(v, "expected_peer_for_refusal"), other, sizeof other);
+    run t;
+    transcript_start(v, &t, other);
+    CHECK_HELPER();
+    expect_record(&t.p.a, v, "hello", &t.p.b);
+    CHECK_HELPER();
+    expect_record(&t.p.b, v, "welcome", NULL);
+    CHECK_HELPER();
+    size_t want_len;
+    uint8_t *want = bytes(v, "welcome", &want_len);
+    CHECK_ERR(ph_deliver(&t.p.a, want, want_len), PKC_ERR_MISMATCH);
+    free(want);
+    CHECK_EQ(t.p.a.end_reason, PKC_REASON_WRONG_PEER);
+    ph_record r;
+    want = bytes(v, "initiator_refuse_wrong_peer", &want_len);
+    CHECK(ph_take(&t.p.a, &r));
+    CHECK_EQ(r.len, want_len);
+    CHECK_MEM(r.data, want, want_len);
+    free(want);
+    CHECK_ERR(ph_deliver(&t.p.b, r.data, r.len), PKC_ERR_MISMATCH);
+    free(r.data);
+    CHECK_EQ(t.p.b.end_error, PKC_ERR_MISMATCH);
+    CHECK_EQ(t.p.b.end_reason, PKC_REASON_WRONG_PEER);
+    CHECK_EQ(t.p.b.end_authenticated, 1);
+    ph_free(&t.p);
+
+    size_t len;
+    uint8_t *refuse = bytes(v, "responder_refuse_blocked", &len);
+    for (size_t flip = 0; flip <= len; flip++) {
+        transcript_start(v, &t, NULL);
+        CHECK_HELPER();
+        expect_record(&t.p.a, v, "hello", &t.p.b);
+        CHECK_HELPER();
+        expect_record(&t.p.b, v, "welcome", &t.p.a);
+        CHECK_HELPER();
+        expect_record(&t.p.a, v, "auth", NULL); /* B never answers; the vector does */
+        CHECK_HELPER();
+        if (flip < len && flip > 0)
+            refuse[flip] ^= 0x01;
+        ph_deliver(&t.p.a, refuse, len);
+        if (flip < len && flip > 0)
+            refuse[flip] ^= 0x01;
+        CHECK_EQ(t.p.a.closed, 1);
+        CHECK_EQ(t.p.a.end_by_peer, 1);
+        if (flip == 0 || flip == len) {
+            CHECK_EQ(t.p.a.end_error, PKC_ERR_BLOCKED);
+            CHECK_EQ(t.p.a.end_reason, PKC_REASON_BLOCKED);
+            CHECK_EQ(t.p.a.end_retry, 60000);
+            CHECK_EQ(t.p.a.end_authenticated, 1);
+        } else {
+            CHECK_EQ(t.p.a.end_retry, 0);
+            CHECK_EQ(t.p.a.end_authenticated, 0);
+        }
+        ph_free(&t.p);
+    }
+    free(refuse);
 }
 
 TEST(proto_vectors, handshake_transcripts)
@@ -157,6 +244,8 @@ TEST(proto_vectors, handshake_transcripts)
     {
         run_transcript(v);
         CHECK_HELPER();
+        run_refusals(v);
+        CHECK_HELPER();
     }
     size_t n;
     uint8_t *refuse = bytes(root, "refuse_example", &n);
@@ -164,6 +253,7 @@ TEST(proto_vectors, handshake_transcripts)
     CHECK_OK(pkc_hs_decode_refuse(refuse, n, &r));
     CHECK_EQ(r.reason, PKC_REASON_UNAUTHORIZED);
     CHECK_MEM(r.text.data, "an invitation is required", r.text.len);
+    CHECK(r.mac == NULL);
     free(refuse);
     json_decref(root);
 }
@@ -453,4 +543,74 @@ TEST(proto_vectors, truncated_handshake_records_are_refused)
     free(hello);
     ph_free(&p);
     json_decref(root);
+}
+
+/* A saved replay window, written by the Python generator from the format's
+ * description: C reads it, knows its senders by the same keyed hash, keeps
+ * its ids, floor and horizons, and writes the same bytes back. */
+TEST(proto_vectors, replay_state)
+{
+    json_t *v = load("replay.json");
+    CHECK(v != NULL);
+    size_t len;
+    uint8_t *state = bytes(v, "state", &len);
+    int64_t now = (int64_t)num(v, "wall_ms");
+    pkc_replay_config c;
+    pkc_replay_config_default(&c);
+    c.capacity = num(v, "capacity");
+    c.max_per_sender = num(v, "max_per_sender");
+    pkc_seeded_rng rng;
+    pkc_seeded_rng_init(&rng, 9);
+    pkc_replay *r;
+    CHECK_OK(pkc_replay_new(&c, &rng.rng, &r));
+    CHECK_OK(pkc_replay_import(r, state, len, now));
+    json_t *ids = json_object_get(v, "ids");
+    CHECK_EQ(pkc_replay_get_count(r), json_array_size(ids));
+    uint8_t *out;
+    size_t out_len;
+    CHECK_OK(pkc_replay_export(r, PKC_REPLAY_EXPORT_FINAL, &out, &out_len));
+    CHECK_EQ(out_len, len);
+    CHECK_MEM(out, state, len);
+    free(out);
+    pkc_replay_free(r);
+
+    /* What it refuses and takes. */
+    CHECK_OK(pkc_replay_new(&c, &rng.rng, &r));
+    CHECK_OK(pkc_replay_import(r, state, len, now));
+    json_t *senders = json_object_get(v, "senders"), *hashes = json_object_get(v, "sender_hashes");
+    uint8_t s1[32], s2[32], id[16];
+    pkc_test_unhex(str(senders, "s1"), s1, 32);
+    pkc_test_unhex(str(senders, "s2"), s2, 32);
+    CHECK_EQ(pkc_replay_sender_hash(r, s1), num(hashes, "s1"));
+    CHECK_EQ(pkc_replay_sender_hash(r, s2), num(hashes, "s2"));
+    json_t *ts = json_object_get(v, "timestamps"), *who = json_object_get(v, "entry_senders");
+    for (size_t i = 0; i < json_array_size(ids); i++) {
+        pkc_test_unhex(json_string_value(json_array_get(ids, i)), id, 16);
+        uint8_t k[32];
+        pkc_test_unhex(str(senders, json_string_value(json_array_get(who, i))), k, 32);
+        CHECK_ERR(pkc_replay_check(r, id, k, (int64_t)json_integer_value(json_array_get(ts, i)),
+                                   now),
+                  PKC_ERR_REPLAY);
+    }
+    json_t *hz = json_object_get(v, "horizons");
+    int64_t h1 = (int64_t)num(hz, "s1"), h2 = (int64_t)num(hz, "s2");
+    memset(id, 0xee, sizeof id);
+    CHECK_ERR(pkc_replay_check(r, id, s1, h1, now), PKC_ERR_STALE);
+    CHECK_OK(pkc_replay_check(r, id, s1, h1 + 1, now));
+    id[0] = 1;
+    CHECK_ERR(pkc_replay_check(r, id, s2, h2, now), PKC_ERR_STALE);
+    CHECK_OK(pkc_replay_check(r, id, s2, h2 + 1, now));
+    /* The shared horizon of its bucket holds for any sender there. */
+    uint8_t k[32];
+    memset(k, 0x44, sizeof k);
+    for (uint32_t fill = 0;
+         pkc_replay_bucket_of(r, pkc_replay_sender_hash(r, k)) != num(v, "shared_bucket"); fill++)
+        memcpy(k, &fill, sizeof fill);
+    int64_t shared = (int64_t)num(v, "shared_horizon");
+    id[0] = 2;
+    CHECK_ERR(pkc_replay_check(r, id, k, shared, now), PKC_ERR_STALE);
+    CHECK_OK(pkc_replay_check(r, id, k, shared + 1, now));
+    pkc_replay_free(r);
+    free(state);
+    json_decref(v);
 }

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Generates the proto test vectors (handshake.json, frames.json,
-identity-export.json) with an implementation of docs/protocol.md written
+identity-export.json, replay.json) with an implementation of docs/protocol.md written
 independently of pkc's C code: Python's hashlib (BLAKE2b), the `cryptography`
 package (Ed25519, X25519, ChaCha20-Poly1305, Argon2id) and HChaCha20 written
 out below. Run by hand; the output is committed and checked by
 tests/unit/test_proto_vectors.c, which needs no Python.
 
-  tests/vectors/gen_proto.py            write the three files
+  tests/vectors/gen_proto.py            write the four files
   tests/vectors/gen_proto.py --check    exit 1 if the committed files differ
 """
 import hashlib, json, os, struct, sys
@@ -209,6 +209,15 @@ def handshake(init, resp, fp_i, fp_r, e_i, e_r, caps_i, caps_r, pow_bits=0, requ
     }
     return hello, welcome, auth, accept, k, th_w, counter, keys
 
+def refuse(reason, text, retry, k=None, th_w=None, by_initiator=False):
+    """A REFUSE; with the handshake key k (and TH(HELLO || WELCOME)) it ends
+    with a MAC by the sender's role."""
+    f0 = bytes([0x05]) + varuint(reason) + varbytes(text.encode()) + varuint(retry)
+    if k is None:
+        return f0
+    label = "pkc-hs-v1 initiator refuse" if by_initiator else "pkc-hs-v1 responder refuse"
+    return f0 + KDF(k, label, th_w + f0)
+
 def sealed(key, seq, frames):
     hdr = bytes([0x10]) + varuint(seq)
     return hdr + xchacha_seal(key, b"\0" * 16 + u64be(seq), frames, b"")
@@ -222,7 +231,7 @@ SEED_C = bytes.fromhex("c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e
 hx = lambda b: b.hex()
 
 def handshake_vectors():
-    a, b = Identity(SEED_A), Identity(SEED_B)
+    a, b, c = Identity(SEED_A), Identity(SEED_B), Identity(SEED_C)
     fp_i = hashlib.sha256(b"initiator's DTLS certificate").digest()
     fp_r = hashlib.sha256(b"responder's DTLS certificate").digest()
     out = []
@@ -238,6 +247,11 @@ def handshake_vectors():
             a, b, fp_i, fp_r, e_i, e_r, **kw)
         mesh = frame(7, b"hello mesh")
         ping = frame(1, bytes([1]) + varuint(0) + varuint(NOW))
+        # Refusals once both hold k: the initiator's, after WELCOME, when it
+        # meant to reach C; the responder's, instead of ACCEPT.
+        wrong_peer = refuse(8, f"the peer is {peer_id(b.hash)}, not the one we meant to reach",
+                            0, k, th_w, by_initiator=True)
+        blocked = refuse(7, "blocked for 60 s: over the message rate limit", 60000, k, th_w)
         out.append({
             "description": desc,
             "initiator_seed": hx(SEED_A), "responder_seed": hx(SEED_B),
@@ -256,11 +270,17 @@ def handshake_vectors():
             "initiator_first_record": hx(sealed(keys["i2r"], 0, mesh)),
             "responder_first_frames": hx(ping),
             "responder_first_record": hx(sealed(keys["r2i"], 0, ping)),
+            "expected_peer_for_refusal": hx(c.hash),
+            "initiator_refuse_wrong_peer": hx(wrong_peer),
+            "responder_refuse_blocked": hx(blocked),
         })
-    refuse = bytes([0x05]) + varuint(5) + varbytes(b"an invitation is required") + varuint(0)
+    example = refuse(5, "an invitation is required", 0)
     return {"description": "Session handshakes with fixed keys (docs/protocol.md, Session "
-                           "handshake); the rng gives each side only its ephemeral secret.",
-            "transcripts": out, "refuse_example": hx(refuse)}
+                           "handshake); the rng gives each side only its ephemeral secret. "
+                           "REFUSE records: refuse_example as sent before the handshake key "
+                           "exists (no MAC); per transcript, one from each side once both "
+                           "hold it (with the MAC).",
+            "transcripts": out, "refuse_example": hx(example)}
 
 def frame_vectors():
     a, b, c = Identity(SEED_A), Identity(SEED_B), Identity(SEED_C)
@@ -336,9 +356,45 @@ def export_vectors():
             "clear": clear, "passphrase": "correct horse battery staple", "salt": hx(salt),
             "ops": 2, "mem_kib": 64, "argon2id_key": hx(key), "encrypted": sealed_text}
 
+def replay_vectors():
+    """A saved replay window (docs/protocol.md, Replay window state), written
+    field by field from the format's description."""
+    i64 = lambda v: struct.pack(">q", v)
+    u32 = lambda v: struct.pack(">I", v)
+    key = bytes(range(16))
+    bits = 4
+    sender_hash = lambda pk: struct.unpack(">I", hashlib.blake2b(pk, digest_size=4, key=key).digest())[0]
+    senders = {name: bytes([fill]) * 32 for name, fill in (("s1", 0x11), ("s2", 0x22), ("s3", 0x33))}
+    hashes = {name: sender_hash(pk) for name, pk in senders.items()}
+    floor = NOW - 600000 - 1
+    horizons = sorted([(hashes["s1"], NOW - 2000), (hashes["s2"], NOW + 15000)],
+                      key=lambda h: (h[0] & ((1 << bits) - 1), h[0]))
+    ids = [H("replay vector", bytes([i]), 16) for i in range(5)]
+    entries = [(ids[0], NOW - 1500, "s1"), (ids[1], NOW + 16000, "s2"), (ids[2], NOW - 300000, "s3"),
+               (ids[3], NOW, "s3"), (ids[4], NOW - 1999, "s1")]
+    body = b"pkc-replay" + bytes([1, 0x01 | 0x02 | 0x04]) + i64(NOW) + i64(floor)
+    body += i64(600000) + i64(30000) + key + bytes([bits])
+    body += u32(1) + u32(5) + i64(NOW - 1000)
+    body += u32(len(horizons)) + b"".join(u32(h) + i64(t) for h, t in horizons)
+    body += u32(len(entries)) + b"".join(i + i64(t) + u32(hashes[w]) for i, t, w in entries)
+    state = body + H("pkc-replay-v1", body)
+    return {"description": "A replay window saved at shutdown (final), with a floor, one "
+                           "bucket's shared horizon (bucket 5), two senders' horizons and five "
+                           "ids. Imported into a window of capacity 64 (16 buckets) with "
+                           "max_per_sender 8 at wall_ms, exported again (final), it gives the "
+                           "same bytes.",
+            "wall_ms": NOW, "capacity": 64, "max_per_sender": 8, "hash_key": hx(key),
+            "senders": {name: hx(pk) for name, pk in senders.items()},
+            "sender_hashes": hashes,
+            "ids": [hx(i) for i, _, _ in entries], "timestamps": [t for _, t, _ in entries],
+            "entry_senders": [w for _, _, w in entries],
+            "horizons": {"s1": NOW - 2000, "s2": NOW + 15000},
+            "shared_bucket": 5, "shared_horizon": NOW - 1000,
+            "state": hx(state)}
+
 def main():
     files = {"handshake.json": handshake_vectors(), "frames.json": frame_vectors(),
-             "identity-export.json": export_vectors()}
+             "identity-export.json": export_vectors(), "replay.json": replay_vectors()}
     check = "--check" in sys.argv
     bad = 0
     for name, data in files.items():
