@@ -63,7 +63,8 @@ TEST(errmsg, util_and_identity)
     EXPECT_FAIL("from_seed NULL", pkc_identity_from_seed(NULL, &id), PKC_ERR_INVALID_ARG);
     uint8_t hash[PKC_PEER_ID_HASH_BYTES];
     EXPECT_FAIL("peer id length", pkc_peer_id_parse("pkc1zzzz", hash), PKC_ERR_MALFORMED);
-    EXPECT_FAIL("peer id checksum", pkc_peer_id_parse("pkc1fznlf7n7udnaswfc64eegy2n3573efzvufjxaa", hash),
+    EXPECT_FAIL("peer id checksum",
+                pkc_peer_id_parse("pkc1fznlf7n7udnaswfc64eegy2n3573efzvufjxaa", hash),
                 PKC_ERR_CHECKSUM);
 
     uint8_t seed[32] = {1};
@@ -124,7 +125,8 @@ static pkc_ydoc *new_doc(uint64_t client)
     return pkc_ydoc_new(&cfg, &rng.rng, &d) == 0 ? d : NULL;
 }
 
-static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                               0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
 
 TEST(errmsg, crdt)
 {
@@ -176,7 +178,8 @@ TEST(errmsg, crdt)
     pkc_yvalue *got;
     EXPECT_FAIL("map set bad value", pkc_ymap_set(NULL, map, "k", &bad, NULL), PKC_ERR_INVALID_ARG);
     EXPECT_FAIL("map get unset", pkc_ymap_get(map, "nope", &got), PKC_ERR_NOT_FOUND);
-    EXPECT_FAIL("array insert past end", pkc_yarray_insert(NULL, arr, 5, &v, 1, NULL), PKC_ERR_RANGE);
+    EXPECT_FAIL("array insert past end", pkc_yarray_insert(NULL, arr, 5, &v, 1, NULL),
+                PKC_ERR_RANGE);
     EXPECT_FAIL("array push bad value", pkc_yarray_push(NULL, arr, &bad, 1, NULL),
                 PKC_ERR_INVALID_ARG);
     EXPECT_FAIL("array delete past end", pkc_yarray_delete(NULL, arr, 0, 3), PKC_ERR_RANGE);
@@ -191,8 +194,8 @@ TEST(errmsg, crdt)
     EXPECT_FAIL("text format bad attr", pkc_ytext_format(NULL, text, 0, 1, &attr, 1),
                 PKC_ERR_INVALID_ARG);
     char *s;
-    EXPECT_FAIL("delta at junk snapshot", pkc_ytext_to_delta_at(text, junk, sizeof junk, NULL, 0, &got),
-                PKC_ERR_MALFORMED);
+    EXPECT_FAIL("delta at junk snapshot",
+                pkc_ytext_to_delta_at(text, junk, sizeof junk, NULL, 0, &got), PKC_ERR_MALFORMED);
     EXPECT_FAIL("delta at cb junk snapshot",
                 pkc_ytext_to_delta_at_cb(text, NULL, 0, junk, sizeof junk, NULL, NULL, &got),
                 PKC_ERR_MALFORMED);
@@ -200,7 +203,8 @@ TEST(errmsg, crdt)
     EXPECT_FAIL("apply delta not an array", pkc_ytext_apply_delta(NULL, text, &notdelta),
                 PKC_ERR_INVALID_ARG);
     pkc_ytype *el;
-    EXPECT_FAIL("xml element past end", pkc_yxml_insert_element(NULL, xml, 4, "p", &el), PKC_ERR_RANGE);
+    EXPECT_FAIL("xml element past end", pkc_yxml_insert_element(NULL, xml, 4, "p", &el),
+                PKC_ERR_RANGE);
     EXPECT_FAIL("xml text past end", pkc_yxml_insert_text(NULL, xml, 4, &el), PKC_ERR_RANGE);
     EXPECT_FAIL("xml child past end", pkc_yxml_get_child(xml, 0, &el), PKC_ERR_RANGE);
     CHECK_OK(pkc_yxml_insert_element(NULL, xml, 0, "p", &el));
@@ -231,7 +235,8 @@ TEST(errmsg, crdt)
     EXPECT_FAIL("undo without types", pkc_yundo_new(&map, 0, NULL, &clk.clock, &um),
                 PKC_ERR_INVALID_ARG);
     EXPECT_FAIL("undo without clock", pkc_yundo_new(&map, 1, NULL, NULL, &um), PKC_ERR_INVALID_ARG);
-    EXPECT_FAIL("undo config version", pkc_yundo_new_versioned(&map, 1, 5, &(pkc_yundo_config){0}, &clk.clock, &um),
+    EXPECT_FAIL("undo config version",
+                pkc_yundo_new_versioned(&map, 1, 5, &(pkc_yundo_config){0}, &clk.clock, &um),
                 PKC_ERR_INVALID_ARG);
     CHECK_OK(pkc_yundo_new(&map, 1, NULL, &clk.clock, &um));
     pkc_ydoc *d3 = new_doc(3);
@@ -261,23 +266,24 @@ TEST(errmsg, crdt)
     uint8_t *reply;
     size_t replyn;
     int type;
-    EXPECT_FAIL("sync read junk", pkc_ysync_read(d, junk, sizeof junk, NULL, &reply, &replyn, &type),
-                PKC_ERR_RANGE);
+    EXPECT_FAIL("sync read junk",
+                pkc_ysync_read(d, junk, sizeof junk, NULL, &reply, &replyn, &type), PKC_ERR_RANGE);
     pkc_yawareness *aw = NULL;
     EXPECT_FAIL("awareness client id", pkc_yawareness_new((uint64_t)1 << 60, 0, &aw),
                 PKC_ERR_INVALID_ARG);
     CHECK_OK(pkc_yawareness_new(1, 0, &aw));
-    EXPECT_FAIL("awareness observe NULL", pkc_yawareness_observe(aw, NULL, NULL), PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("awareness observe NULL", pkc_yawareness_observe(aw, NULL, NULL),
+                PKC_ERR_INVALID_ARG);
     EXPECT_FAIL("awareness bad JSON", pkc_yawareness_set_local(aw, "{", 0), PKC_ERR_MALFORMED);
     uint64_t none = 42;
-    EXPECT_FAIL("awareness encode an unknown client", pkc_yawareness_encode(aw, &none, 1, &out, &outn),
-                PKC_ERR_NOT_FOUND);
+    EXPECT_FAIL("awareness encode an unknown client",
+                pkc_yawareness_encode(aw, &none, 1, &out, &outn), PKC_ERR_NOT_FOUND);
     EXPECT_FAIL("awareness apply junk", pkc_yawareness_apply(aw, junk, sizeof junk, NULL, 0),
                 PKC_ERR_RANGE);
     EXPECT_FAIL("awareness message of an unknown client",
                 pkc_yawareness_message(aw, &none, 1, &out, &outn), PKC_ERR_NOT_FOUND);
-    EXPECT_FAIL("provider junk", pkc_yprovider_read(d, aw, junk, sizeof junk, NULL, 0, &reply,
-                                                    &replyn, &type),
+    EXPECT_FAIL("provider junk",
+                pkc_yprovider_read(d, aw, junk, sizeof junk, NULL, 0, &reply, &replyn, &type),
                 PKC_ERR_RANGE);
     pkc_yawareness_free(aw);
     pkc_ydoc_free(d3);
@@ -319,7 +325,8 @@ TEST(errmsg, rtc)
     cfg.n_stun_servers = 1;
     pkc_rtc_peer *peer = NULL;
     pkc_rtc_callbacks cb = {0};
-    EXPECT_FAIL("peer stun NULL", pkc_rtc_peer_new(loop, &cfg, &cb, NULL, &peer), PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("peer stun NULL", pkc_rtc_peer_new(loop, &cfg, &cb, NULL, &peer),
+                PKC_ERR_INVALID_ARG);
     EXPECT_FAIL("peer callbacks version",
                 pkc_rtc_peer_new_versioned(loop, PKC_RTC_CONFIG_VERSION, NULL, 0, &cb, NULL, &peer),
                 PKC_ERR_INVALID_ARG);
@@ -349,4 +356,146 @@ TEST(errmsg, rtc)
     EXPECT_FAIL("second listener", pkc_rtc_listen(sock, NULL, &cb, NULL, &sdp), PKC_ERR_EXISTS);
     pkc_rtc_socket_free(sock);
     pkc_loop_free(loop);
+}
+
+static int send_nothing(void *ud, const uint8_t *rec, size_t len)
+{
+    (void)ud, (void)rec, (void)len;
+    return 0;
+}
+
+TEST(errmsg, proto)
+{
+    pkc_seeded_rng rng;
+    pkc_seeded_rng_init(&rng, 3);
+    pkc_manual_clock clk;
+    pkc_manual_clock_init(&clk, 1000000, 1767225600000);
+    uint8_t seed[32] = {7};
+    pkc_identity *id = NULL;
+    CHECK_OK(pkc_identity_from_seed(seed, &id));
+
+    pkc_frame f, g;
+    size_t len, used;
+    uint8_t buf[64];
+    memset(&f, 0, sizeof f);
+    f.type = PKC_FRAME_CONTROL;
+    f.control.action = 99;
+    EXPECT_FAIL("frame encode: unknown action", pkc_frame_encode(&f, buf, sizeof buf, &len),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("frame decode: truncated",
+                pkc_frame_decode((const uint8_t *)"\x01\x05", 2, 1024, &g, &used),
+                PKC_ERR_TRUNCATED);
+    EXPECT_FAIL("frame decode: over the limit",
+                pkc_frame_decode((const uint8_t *)"\x01\xff\xff\x03", 4, 1024, &g, &used),
+                PKC_ERR_TOO_LARGE);
+
+    pkc_announce_params ap = {.timestamp_ms = 1767225600000, .pow_bits = 40};
+    uint8_t *frame;
+    size_t flen;
+    EXPECT_FAIL("announce: proof of work over 32 bits", pkc_announce_create(id, &ap, &frame, &flen),
+                PKC_ERR_RANGE);
+    pkc_announce a;
+    EXPECT_FAIL("announce decode: a future version", pkc_announce_decode(junk, sizeof junk, &a),
+                PKC_ERR_UNSUPPORTED);
+    ap.pow_bits = 0;
+    CHECK_OK(pkc_announce_create(id, &ap, &frame, &flen));
+    CHECK_OK(pkc_frame_decode(frame, flen, PKC_FRAME_SIZE_DEFAULT, &g, &used));
+    EXPECT_FAIL("announce: stale",
+                pkc_announce_verify(&g.announce, 1767225600000 + 7200000, 3600000, 30000, 0),
+                PKC_ERR_STALE);
+    EXPECT_FAIL("announce: not enough work",
+                pkc_announce_verify(&g.announce, 1767225600000, 3600000, 30000, 24), PKC_ERR_POW);
+    free(frame);
+
+    pkc_message_params mp = {
+        .type = PKC_FRAME_SIGNAL, .payload = (const uint8_t *)"x", .payload_len = 1};
+    EXPECT_FAIL("message: a SIGNAL without a recipient",
+                pkc_message_create(id, &mp, &clk.clock, &rng.rng, &frame, &flen, NULL),
+                PKC_ERR_INVALID_ARG);
+    mp.type = PKC_FRAME_DATA;
+    CHECK_OK(pkc_message_create(id, &mp, &clk.clock, &rng.rng, &frame, &flen, NULL));
+    CHECK_OK(pkc_frame_decode(frame, flen, PKC_FRAME_SIZE_DEFAULT, &g, &used));
+    EXPECT_FAIL(
+        "message: stale",
+        pkc_message_verify(&g.message, PKC_FRAME_DATA, 1767225600000 + 3600000, 600000, 30000),
+        PKC_ERR_STALE);
+    g.message.digest[0] ^= 1;
+    EXPECT_FAIL("message: bad signature",
+                pkc_message_verify(&g.message, PKC_FRAME_DATA, 1767225600000, 600000, 30000),
+                PKC_ERR_BAD_SIGNATURE);
+    free(frame);
+    pkc_room_key rk;
+    uint8_t secret[32] = {9};
+    pkc_room_key_derive(secret, &rk);
+    mp.room = &rk;
+    CHECK_OK(pkc_message_create(id, &mp, &clk.clock, &rng.rng, &frame, &flen, NULL));
+    CHECK_OK(pkc_frame_decode(frame, flen, PKC_FRAME_SIZE_DEFAULT, &g, &used));
+    uint8_t out[256];
+    EXPECT_FAIL("message open: no key",
+                pkc_message_open(&g.message, PKC_FRAME_DATA, id, NULL, 0, out, sizeof out),
+                PKC_ERR_NOT_FOUND);
+    free(frame);
+
+    pkc_signal sg = {.kind = 77};
+    EXPECT_FAIL("signal encode: unknown kind", pkc_signal_encode(&sg, buf, sizeof buf, &len),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("signal decode: junk", pkc_signal_decode(junk, sizeof junk, &sg), PKC_ERR_RANGE);
+
+    pkc_replay_config rc;
+    pkc_replay_config_default(&rc);
+    pkc_replay *rp = NULL;
+    rc.capacity = 0;
+    EXPECT_FAIL("replay: capacity 0", pkc_replay_new(&rc, &rng.rng, &rp), PKC_ERR_INVALID_ARG);
+    pkc_replay_config_default(&rc);
+    CHECK_OK(pkc_replay_new(&rc, &rng.rng, &rp));
+    uint8_t mid[PKC_MSG_ID_BYTES] = {1};
+    EXPECT_FAIL("replay: too old", pkc_replay_check(rp, mid, NULL, 0, 1767225600000),
+                PKC_ERR_STALE);
+    CHECK_OK(pkc_replay_check(rp, mid, NULL, 1767225600000, 1767225600000));
+    EXPECT_FAIL("replay: seen", pkc_replay_check(rp, mid, NULL, 1767225600000, 1767225600000),
+                PKC_ERR_REPLAY);
+    EXPECT_FAIL("replay: import into a used window", pkc_replay_import(rp, junk, sizeof junk, 0),
+                PKC_ERR_STATE);
+    uint8_t *blob;
+    size_t blen;
+    EXPECT_FAIL("replay: export flags", pkc_replay_export(rp, 0x80, &blob, &blen),
+                PKC_ERR_INVALID_ARG);
+    pkc_replay_free(rp);
+
+    pkc_guard_config gc;
+    pkc_guard_config_default(&gc);
+    pkc_guard *gd = NULL;
+    EXPECT_FAIL("guard: no clock", pkc_guard_new(&gc, NULL, &gd), PKC_ERR_INVALID_ARG);
+    CHECK_OK(pkc_guard_new(&gc, &clk.clock, &gd));
+    uint8_t peer[PKC_PEER_ID_HASH_BYTES] = {5};
+    EXPECT_FAIL("guard: blocked by this offence", pkc_guard_penalise(gd, peer, 1000, "test"),
+                PKC_ERR_BLOCKED);
+    EXPECT_FAIL("guard: check a blocked peer", pkc_guard_check(gd, peer, NULL, NULL),
+                PKC_ERR_BLOCKED);
+    pkc_guard_free(gd);
+
+    pkc_session_config sc;
+    pkc_session_config_default(&sc);
+    pkc_session_callbacks scb = {.send = send_nothing};
+    pkc_session *s = NULL;
+    EXPECT_FAIL("session: no identity", pkc_session_new(&sc, &scb, NULL, &clk.clock, &rng.rng, &s),
+                PKC_ERR_INVALID_ARG);
+    sc.identity = id;
+    sc.initiator = 1;
+    CHECK_OK(pkc_session_new(&sc, &scb, NULL, &clk.clock, &rng.rng, &s));
+    pkc_frame ping = {.type = PKC_FRAME_CONTROL, .control = {.action = PKC_CONTROL_PING}};
+    EXPECT_FAIL("session: send before the handshake", pkc_session_send(s, &ping), PKC_ERR_STATE);
+    EXPECT_FAIL("session: send_encoded before the handshake",
+                pkc_session_send_encoded(s, (const uint8_t *)"\x01\x00", 2), PKC_ERR_STATE);
+    EXPECT_FAIL("session: ping before the handshake", pkc_session_ping(s), PKC_ERR_STATE);
+    CHECK_OK(pkc_session_start(s));
+    EXPECT_FAIL("session: started twice", pkc_session_start(s), PKC_ERR_STATE);
+    EXPECT_FAIL("session: junk record", pkc_session_receive(s, junk, sizeof junk),
+                PKC_ERR_MALFORMED);
+    EXPECT_FAIL("session: receive after the end", pkc_session_receive(s, junk, sizeof junk),
+                PKC_ERR_CLOSED);
+    EXPECT_FAIL("session: close after the end", pkc_session_close(s, PKC_REASON_NONE, NULL),
+                PKC_ERR_CLOSED);
+    pkc_session_free(s);
+    pkc_identity_free(id);
 }
