@@ -1461,6 +1461,8 @@ typedef struct pkc_frame {
         pkc_bytes unknown; /* unknown type: its body */
     };
 } pkc_frame;
+#define PKC_FRAME_V1 1
+#define PKC_FRAME_VERSION PKC_FRAME_V1
 
 /*
  * pkc_frame_encode(): writes one frame (type, length, body) to `out`
@@ -1482,10 +1484,15 @@ typedef struct pkc_frame {
  * Returns 0, PKC_ERR_TRUNCATED, PKC_ERR_MALFORMED, PKC_ERR_RANGE,
  * PKC_ERR_TOO_LARGE; *f and *consumed are untouched on failure.
  */
-PKC_API PKC_NODISCARD int pkc_frame_encode(const pkc_frame *f, uint8_t *out, size_t cap,
-                                           size_t *len);
-PKC_API PKC_NODISCARD int pkc_frame_decode(const uint8_t *in, size_t len, size_t max_size,
-                                           pkc_frame *f, size_t *consumed);
+PKC_API PKC_NODISCARD int pkc_frame_encode_versioned(int struct_version, const pkc_frame *f,
+                                                     uint8_t *out, size_t cap, size_t *len);
+#define pkc_frame_encode(F, OUT, CAP, LEN) \
+    pkc_frame_encode_versioned(PKC_FRAME_VERSION, (F), (OUT), (CAP), (LEN))
+PKC_API PKC_NODISCARD int pkc_frame_decode_versioned(const uint8_t *in, size_t len,
+                                                     size_t max_size, int struct_version,
+                                                     pkc_frame *f, size_t *consumed);
+#define pkc_frame_decode(IN, LEN, MAX_SIZE, F, CONSUMED) \
+    pkc_frame_decode_versioned((IN), (LEN), (MAX_SIZE), PKC_FRAME_VERSION, (F), (CONSUMED))
 
 /* --- Announcements ----------------------------------------------------- */
 
@@ -1496,6 +1503,8 @@ typedef struct pkc_announce_params {
     size_t n_addresses;
     uint32_t pow_bits;      /* work to put in (0..32); receivers decide what they require */
 } pkc_announce_params;
+#define PKC_ANNOUNCE_PARAMS_V1 1
+#define PKC_ANNOUNCE_PARAMS_VERSION PKC_ANNOUNCE_PARAMS_V1
 
 /*
  * pkc_announce_create(): signs an announcement of `id` and returns it as a
@@ -1512,9 +1521,11 @@ typedef struct pkc_announce_params {
  * has at least `pow_bits` bits. Returns 0, PKC_ERR_BAD_SIGNATURE,
  * PKC_ERR_STALE, PKC_ERR_POW.
  */
-PKC_API PKC_NODISCARD int pkc_announce_create(const pkc_identity *id,
-                                              const pkc_announce_params *p, uint8_t **frame,
-                                              size_t *frame_len);
+PKC_API PKC_NODISCARD int pkc_announce_create_versioned(const pkc_identity *id, int params_version,
+                                                        const pkc_announce_params *p,
+                                                        uint8_t **frame, size_t *frame_len);
+#define pkc_announce_create(ID, P, FRAME, FRAME_LEN) \
+    pkc_announce_create_versioned((ID), PKC_ANNOUNCE_PARAMS_VERSION, (P), (FRAME), (FRAME_LEN))
 PKC_API PKC_NODISCARD int pkc_announce_decode(const uint8_t *in, size_t len, pkc_announce *a);
 PKC_API PKC_NODISCARD int pkc_announce_verify(const pkc_announce *a, int64_t now_ms,
                                               int64_t max_age_ms, int64_t max_skew_ms,
@@ -1544,6 +1555,8 @@ typedef struct pkc_message_params {
     const uint8_t *payload;      /* may be NULL when payload_len is 0 */
     size_t payload_len;
 } pkc_message_params;
+#define PKC_MESSAGE_PARAMS_V1 1
+#define PKC_MESSAGE_PARAMS_VERSION PKC_MESSAGE_PARAMS_V1
 
 /*
  * pkc_message_create(): makes a signed DATA or SIGNAL frame from `id` as a
@@ -1568,11 +1581,14 @@ typedef struct pkc_message_params {
  * m->opened stays 0); PKC_ERR_DECRYPT (tampered, or a key that does not fit).
  * Call it only on a verified message.
  */
-PKC_API PKC_NODISCARD int pkc_message_create(const pkc_identity *id,
-                                             const pkc_message_params *p,
-                                             const pkc_clock *clock, const pkc_rng *rng,
-                                             uint8_t **frame, size_t *frame_len,
-                                             uint8_t msg_id[PKC_MSG_ID_BYTES]);
+PKC_API PKC_NODISCARD int pkc_message_create_versioned(const pkc_identity *id, int params_version,
+                                                       const pkc_message_params *p,
+                                                       const pkc_clock *clock, const pkc_rng *rng,
+                                                       uint8_t **frame, size_t *frame_len,
+                                                       uint8_t msg_id[PKC_MSG_ID_BYTES]);
+#define pkc_message_create(ID, P, CLOCK, RNG, FRAME, FRAME_LEN, MSG_ID) \
+    pkc_message_create_versioned((ID), PKC_MESSAGE_PARAMS_VERSION, (P), (CLOCK), (RNG), (FRAME), \
+        (FRAME_LEN), (MSG_ID))
 PKC_API PKC_NODISCARD int pkc_message_verify(const pkc_message *m, uint64_t type, int64_t now_ms,
                                              int64_t max_age_ms, int64_t max_skew_ms);
 PKC_API PKC_NODISCARD int pkc_message_open(pkc_message *m, uint64_t type, const pkc_identity *self,
@@ -1616,14 +1632,21 @@ typedef struct pkc_replay_config {
     int64_t max_skew_ms;   /* how far in the future a timestamp may be; default 30000 */
     size_t max_per_sender; /* ids one sender may hold; 0 (default): capacity / 32 */
 } pkc_replay_config;
+#define PKC_REPLAY_CONFIG_V1 1
+#define PKC_REPLAY_CONFIG_VERSION PKC_REPLAY_CONFIG_V1
 
-PKC_API void pkc_replay_config_default(pkc_replay_config *cfg);
+PKC_API void pkc_replay_config_default_versioned(int config_version, pkc_replay_config *cfg);
+#define pkc_replay_config_default(CFG) \
+    pkc_replay_config_default_versioned(PKC_REPLAY_CONFIG_VERSION, (CFG))
 /* `rng` keys the window's hashing (so peers cannot aim ids or keys at one
  * spot); used only during the call. PKC_ERR_INVALID_ARG (capacity 0 or
  * above 2^24, negative times, max_per_sender above capacity),
  * PKC_ERR_NOMEM. */
-PKC_API PKC_NODISCARD int pkc_replay_new(const pkc_replay_config *cfg, const pkc_rng *rng,
-                                         pkc_replay **out);
+PKC_API PKC_NODISCARD int pkc_replay_new_versioned(int config_version,
+                                                   const pkc_replay_config *cfg,
+                                                   const pkc_rng *rng, pkc_replay **out);
+#define pkc_replay_new(CFG, RNG, OUT) \
+    pkc_replay_new_versioned(PKC_REPLAY_CONFIG_VERSION, (CFG), (RNG), (OUT))
 PKC_API void pkc_replay_free(pkc_replay *r);
 /* A message `id` signed by `sender` (its 32-byte public key; NULL counts
  * as one anonymous sender). 0: new, and now remembered. PKC_ERR_REPLAY:
@@ -1696,11 +1719,17 @@ typedef struct pkc_guard_config {
     uint32_t invalid_points;  /* bad signature, undecryptable, malformed: default 20 */
     uint32_t excess_points;   /* each message over a rate limit: default 1 */
 } pkc_guard_config;
+#define PKC_GUARD_CONFIG_V1 1
+#define PKC_GUARD_CONFIG_VERSION PKC_GUARD_CONFIG_V1
 
-PKC_API void pkc_guard_config_default(pkc_guard_config *cfg);
+PKC_API void pkc_guard_config_default_versioned(int config_version, pkc_guard_config *cfg);
+#define pkc_guard_config_default(CFG) \
+    pkc_guard_config_default_versioned(PKC_GUARD_CONFIG_VERSION, (CFG))
 /* `clock` is borrowed for the guard's life (monotonic time). */
-PKC_API PKC_NODISCARD int pkc_guard_new(const pkc_guard_config *cfg, const pkc_clock *clock,
-                                        pkc_guard **out);
+PKC_API PKC_NODISCARD int pkc_guard_new_versioned(int config_version, const pkc_guard_config *cfg,
+                                                  const pkc_clock *clock, pkc_guard **out);
+#define pkc_guard_new(CFG, CLOCK, OUT) \
+    pkc_guard_new_versioned(PKC_GUARD_CONFIG_VERSION, (CFG), (CLOCK), (OUT))
 PKC_API void pkc_guard_free(pkc_guard *g);
 /* Adds `points` for `reason` (copied, shortened to 95 bytes). Returns 0, or
  * PKC_ERR_BLOCKED if the peer is blocked now (by this or an earlier call). */
@@ -1771,6 +1800,8 @@ typedef struct pkc_session_config {
     uint32_t msg_rate, msg_burst;   /* frames per second, default 200 and 400 */
     uint64_t byte_rate, byte_burst; /* bytes per second, default 1 MiB and 4 MiB */
 } pkc_session_config;
+#define PKC_SESSION_CONFIG_V1 1
+#define PKC_SESSION_CONFIG_VERSION PKC_SESSION_CONFIG_V1
 
 /* The longest retry_after_ms a session reports from a peer (an hour, the
  * guard's default longest block); larger values are cut to it. */
@@ -1823,6 +1854,8 @@ typedef struct pkc_session_callbacks {
      * Return nonzero to admit. May be NULL (nobody is known). */
     int (*is_known)(void *user_data, const uint8_t public_key[PKC_PUBLIC_KEY_BYTES]);
 } pkc_session_callbacks;
+#define PKC_SESSION_CALLBACKS_V1 1
+#define PKC_SESSION_CALLBACKS_VERSION PKC_SESSION_CALLBACKS_V1
 
 typedef struct pkc_session_stats {
     uint64_t records_in, records_out, frames_in, frames_out, bytes_in, bytes_out;
@@ -1848,17 +1881,26 @@ typedef struct pkc_session_info {
     int64_t clock_offset_ms;         /* peer's wall clock minus ours, estimated by ping */
     pkc_session_stats stats;
 } pkc_session_info;
+#define PKC_SESSION_INFO_V1 1
+#define PKC_SESSION_INFO_VERSION PKC_SESSION_INFO_V1
 
-PKC_API void pkc_session_config_default(pkc_session_config *cfg);
+PKC_API void pkc_session_config_default_versioned(int config_version, pkc_session_config *cfg);
+#define pkc_session_config_default(CFG) \
+    pkc_session_config_default_versioned(PKC_SESSION_CONFIG_VERSION, (CFG))
 
 /* Creates a session (copies cfg and cb; borrows clock and rng for its life).
  * Returns 0, PKC_ERR_INVALID_ARG (with what is wrong: a missing identity or
  * send callback, a fingerprint of another length than 0 or 16..64, limits
  * out of range), PKC_ERR_NOMEM. */
-PKC_API PKC_NODISCARD int pkc_session_new(const pkc_session_config *cfg,
-                                          const pkc_session_callbacks *cb, void *user_data,
-                                          const pkc_clock *clock, const pkc_rng *rng,
-                                          pkc_session **out);
+PKC_API PKC_NODISCARD int pkc_session_new_versioned(int config_version,
+                                                    const pkc_session_config *cfg,
+                                                    int callbacks_version,
+                                                    const pkc_session_callbacks *cb,
+                                                    void *user_data, const pkc_clock *clock,
+                                                    const pkc_rng *rng, pkc_session **out);
+#define pkc_session_new(CFG, CB, USER_DATA, CLOCK, RNG, OUT) \
+    pkc_session_new_versioned(PKC_SESSION_CONFIG_VERSION, (CFG), PKC_SESSION_CALLBACKS_VERSION, \
+        (CB), (USER_DATA), (CLOCK), (RNG), (OUT))
 /* Frees without sending anything. Accepts NULL. */
 PKC_API void pkc_session_free(pkc_session *s);
 
@@ -1905,7 +1947,10 @@ PKC_API uint64_t pkc_session_get_deadline(const pkc_session *s);
 PKC_API void pkc_session_tick(pkc_session *s);
 
 PKC_API pkc_session_state pkc_session_get_state(const pkc_session *s);
-PKC_API void pkc_session_get_info(const pkc_session *s, pkc_session_info *info);
+PKC_API void pkc_session_get_info_versioned(const pkc_session *s, int info_version,
+                                            pkc_session_info *info);
+#define pkc_session_get_info(S, INFO) \
+    pkc_session_get_info_versioned((S), PKC_SESSION_INFO_VERSION, (INFO))
 
 
 /* ======================================================================== */

@@ -539,10 +539,23 @@ void pkc_frame_put(uint8_t *out, const pkc_frame *f, uint64_t body)
     codecs[f->type].write(&w, f);
 }
 
-int pkc_frame_encode(const pkc_frame *f, uint8_t *out, size_t cap, size_t *len)
+/* pkc_frame is versioned by the frame types it knows: a later version adds
+ * union members, never larger than the union is (the assertion below
+ * checks that the union keeps its size), so an older caller's struct is never written past; a
+ * frame type newer than the caller's version would be decoded as unknown
+ * for it. Version 1 knows types 1 to 7. */
+_Static_assert(sizeof(pkc_frame) == 1056 || sizeof(void *) != 8,
+               "pkc_frame changed size: a new frame type must fit in the union");
+
+int pkc_frame_encode_versioned(int frame_version, const pkc_frame *f, uint8_t *out, size_t cap,
+                               size_t *len)
 {
     if (f == NULL || len == NULL || (out == NULL && cap > 0))
         return pkc_error(PKC_ERR_INVALID_ARG, "frame encode: NULL argument");
+    if (frame_version != PKC_FRAME_V1)
+        return pkc_error(PKC_ERR_INVALID_ARG,
+                         "pkc_frame version %d is unknown to this library (pkc %s knows 1)",
+                         frame_version, PKC_VERSION);
     int64_t body, total = pkc_frame_sizes(f, &body);
     if (total < 0)
         return (int)total;
@@ -582,11 +595,15 @@ static int frame_header(const uint8_t *in, size_t len, size_t max_size, uint64_t
     return 0;
 }
 
-int pkc_frame_decode(const uint8_t *in, size_t len, size_t max_size, pkc_frame *out,
-                     size_t *consumed)
+int pkc_frame_decode_versioned(const uint8_t *in, size_t len, size_t max_size,
+                               int frame_version, pkc_frame *out, size_t *consumed)
 {
     if (in == NULL || out == NULL || consumed == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "frame decode: NULL argument");
+    if (frame_version != PKC_FRAME_V1)
+        return pkc_error(PKC_ERR_INVALID_ARG,
+                         "pkc_frame version %d is unknown to this library (pkc %s knows 1)",
+                         frame_version, PKC_VERSION);
     /* The header: short varuints inline; anything unusual (or wrong) takes
      * frame_header(). */
     const uint8_t *end = in + len;

@@ -11,6 +11,7 @@
 
 #include "../util/clock.h"
 #include "../util/err.h"
+#include "../util/versioned.h"
 #include "../util/log.h"
 #include "guard.h"
 #include "pkc.h"
@@ -33,21 +34,30 @@ struct pkc_guard {
     guard_entry *entries;
 };
 
-void pkc_guard_config_default(pkc_guard_config *cfg)
+#define CONFIG_SIZES PKC_STRUCT_V1(pkc_guard_config)
+
+void pkc_guard_config_default_versioned(int config_version, pkc_guard_config *out)
 {
-    cfg->capacity = 1024;
-    cfg->block_points = 100;
-    cfg->decay_per_s = 5;
-    cfg->block_ms = 60000;
-    cfg->block_max_ms = 3600000;
-    cfg->invalid_points = 20;
-    cfg->excess_points = 1;
+    pkc_guard_config c = {.capacity = 1024,
+                          .block_points = 100,
+                          .decay_per_s = 5,
+                          .block_ms = 60000,
+                          .block_max_ms = 3600000,
+                          .invalid_points = 20,
+                          .excess_points = 1};
+    pkc_struct_write(out, &c, config_version, CONFIG_SIZES);
 }
 
-int pkc_guard_new(const pkc_guard_config *cfg, const pkc_clock *clock, pkc_guard **out)
+int pkc_guard_new_versioned(int config_version, const pkc_guard_config *config,
+                            const pkc_clock *clock, pkc_guard **out)
 {
-    if (cfg == NULL || clock == NULL || out == NULL)
+    if (config == NULL || clock == NULL || out == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "guard: NULL argument");
+    pkc_guard_config c, *cfg = &c;
+    pkc_guard_config_default(&c);
+    int vrc = pkc_struct_read(&c, config, config_version, CONFIG_SIZES);
+    if (vrc)
+        return vrc;
     if (cfg->capacity == 0 || cfg->capacity > 1000000 || cfg->block_points == 0 ||
         cfg->block_ms == 0 || cfg->block_max_ms < cfg->block_ms)
         return pkc_error(PKC_ERR_INVALID_ARG,

@@ -12,6 +12,7 @@
 #include "../crypto/pow.h"
 #include "../util/clock.h"
 #include "../util/err.h"
+#include "../util/versioned.h"
 #include "../util/rng.h"
 #include "../util/text.h"
 #include "frame.h"
@@ -51,10 +52,18 @@ static void pow_context_announce(uint8_t ctx[40], const uint8_t pk[32], uint64_t
         ctx[32 + i] = (uint8_t)(ts >> (56 - 8 * i));
 }
 
-int pkc_announce_create(const pkc_identity *id, const pkc_announce_params *p, uint8_t **frame,
-                        size_t *frame_len)
+int pkc_announce_create_versioned(const pkc_identity *id, int params_version,
+                                  const pkc_announce_params *params, uint8_t **frame,
+                                  size_t *frame_len)
 {
-    if (id == NULL || p == NULL || frame == NULL || frame_len == NULL ||
+    pkc_announce_params pv, *p = &pv;
+    memset(&pv, 0, sizeof pv);
+    if (params == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "announce: NULL argument");
+    int vrc = pkc_struct_read(&pv, params, params_version, PKC_STRUCT_V1(pkc_announce_params));
+    if (vrc)
+        return vrc;
+    if (id == NULL || frame == NULL || frame_len == NULL ||
         (p->n_addresses > 0 && p->addresses == NULL))
         return pkc_error(PKC_ERR_INVALID_ARG, "announce: NULL argument");
     if (p->timestamp_ms > PKC_TIMESTAMP_MAX)
@@ -161,11 +170,19 @@ static int seal_key(uint8_t key[32], const uint8_t sk[32], const uint8_t pk[32],
     return 0;
 }
 
-int pkc_message_create(const pkc_identity *id, const pkc_message_params *p,
-                       const pkc_clock *clock, const pkc_rng *rng, uint8_t **frame,
-                       size_t *frame_len, uint8_t msg_id[PKC_MSG_ID_BYTES])
+int pkc_message_create_versioned(const pkc_identity *id, int params_version,
+                                 const pkc_message_params *params, const pkc_clock *clock,
+                                 const pkc_rng *rng, uint8_t **frame, size_t *frame_len,
+                                 uint8_t msg_id[PKC_MSG_ID_BYTES])
 {
-    if (id == NULL || p == NULL || clock == NULL || rng == NULL || frame == NULL ||
+    pkc_message_params pv, *p = &pv;
+    memset(&pv, 0, sizeof pv);
+    if (params == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "message: NULL argument");
+    int vrc = pkc_struct_read(&pv, params, params_version, PKC_STRUCT_V1(pkc_message_params));
+    if (vrc)
+        return vrc;
+    if (id == NULL || clock == NULL || rng == NULL || frame == NULL ||
         frame_len == NULL || (p->payload == NULL && p->payload_len > 0) ||
         (p->topic == NULL && p->topic_len > 0))
         return pkc_error(PKC_ERR_INVALID_ARG, "message: NULL argument");

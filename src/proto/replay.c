@@ -28,6 +28,7 @@
 #include "../crypto/kdf.h"
 #include "../util/buf.h"
 #include "../util/err.h"
+#include "../util/versioned.h"
 #include "../util/rng.h"
 #include "wire.h"
 
@@ -91,12 +92,13 @@ struct pkc_replay {
     int used;   /* has checked or imported something */
 };
 
-void pkc_replay_config_default(pkc_replay_config *cfg)
+#define CONFIG_SIZES PKC_STRUCT_V1(pkc_replay_config)
+
+void pkc_replay_config_default_versioned(int config_version, pkc_replay_config *out)
 {
-    cfg->capacity = 65536;
-    cfg->max_age_ms = 600000;
-    cfg->max_skew_ms = 30000;
-    cfg->max_per_sender = 0;
+    pkc_replay_config c = {
+        .capacity = 65536, .max_age_ms = 600000, .max_skew_ms = 30000, .max_per_sender = 0};
+    pkc_struct_write(out, &c, config_version, CONFIG_SIZES);
 }
 
 /* A bucket of SLOTS senders for every 16 ids: half as many sender slots
@@ -130,10 +132,16 @@ static void reset(pkc_replay *r)
     r->used = 0;
 }
 
-int pkc_replay_new(const pkc_replay_config *cfg, const pkc_rng *rng, pkc_replay **out)
+int pkc_replay_new_versioned(int config_version, const pkc_replay_config *config,
+                             const pkc_rng *rng, pkc_replay **out)
 {
-    if (cfg == NULL || rng == NULL || out == NULL)
+    if (config == NULL || rng == NULL || out == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "replay: NULL argument");
+    pkc_replay_config c, *cfg = &c;
+    pkc_replay_config_default(&c);
+    int vrc = pkc_struct_read(&c, config, config_version, CONFIG_SIZES);
+    if (vrc)
+        return vrc;
     if (cfg->capacity == 0 || cfg->capacity > (1u << 24) || cfg->max_age_ms < 0 ||
         cfg->max_skew_ms < 0 || cfg->max_age_ms > TIME_LIMIT / 4 ||
         cfg->max_skew_ms > TIME_LIMIT / 4 || cfg->max_per_sender > cfg->capacity)

@@ -21,6 +21,7 @@
 #include "../crypto/pow.h"
 #include "../util/clock.h"
 #include "../util/err.h"
+#include "../util/versioned.h"
 #include "../util/log.h"
 #include "../util/rng.h"
 #include "../util/text.h"
@@ -275,19 +276,24 @@ static int hs_fail(pkc_session *s, int err, uint64_t reason, uint64_t retry, con
 
 /* --- Creation ---------------------------------------------------------- */
 
-void pkc_session_config_default(pkc_session_config *c)
+#define CONFIG_SIZES PKC_STRUCT_V1(pkc_session_config)
+#define CALLBACKS_SIZES PKC_STRUCT_V1(pkc_session_callbacks)
+
+void pkc_session_config_default_versioned(int config_version, pkc_session_config *out)
 {
-    memset(c, 0, sizeof *c);
-    c->max_frame_size = PKC_FRAME_SIZE_DEFAULT;
-    c->handshake_timeout_ms = 10000;
-    c->max_pow_bits = 20;
-    c->message_max_age_ms = 600000;
-    c->announce_max_age_ms = 3600000;
-    c->max_clock_skew_ms = 30000;
-    c->msg_rate = 200;
-    c->msg_burst = 400;
-    c->byte_rate = 1u << 20;
-    c->byte_burst = 4u << 20;
+    pkc_session_config c;
+    memset(&c, 0, sizeof c);
+    c.max_frame_size = PKC_FRAME_SIZE_DEFAULT;
+    c.handshake_timeout_ms = 10000;
+    c.max_pow_bits = 20;
+    c.message_max_age_ms = 600000;
+    c.announce_max_age_ms = 3600000;
+    c.max_clock_skew_ms = 30000;
+    c.msg_rate = 200;
+    c.msg_burst = 400;
+    c.byte_rate = 1u << 20;
+    c.byte_burst = 4u << 20;
+    pkc_struct_write(out, &c, config_version, CONFIG_SIZES);
 }
 
 static int fp_len_ok(size_t n)
@@ -334,13 +340,23 @@ static int check_config(const pkc_session_config *c, const pkc_session_callbacks
     return 0;
 }
 
-int pkc_session_new(const pkc_session_config *cfg, const pkc_session_callbacks *cb,
-                    void *user_data, const pkc_clock *clock, const pkc_rng *rng,
-                    pkc_session **out)
+int pkc_session_new_versioned(int config_version, const pkc_session_config *config,
+                              int callbacks_version, const pkc_session_callbacks *callbacks,
+                              void *user_data, const pkc_clock *clock, const pkc_rng *rng,
+                              pkc_session **out)
 {
-    if (cfg == NULL || cb == NULL || clock == NULL || rng == NULL || out == NULL)
+    if (config == NULL || callbacks == NULL || clock == NULL || rng == NULL || out == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "session: NULL argument");
-    int rc = check_config(cfg, cb);
+    pkc_session_config c, *cfg = &c;
+    pkc_session_callbacks cbs, *cb = &cbs;
+    pkc_session_config_default(&c);
+    memset(&cbs, 0, sizeof cbs);
+    int rc = pkc_struct_read(&c, config, config_version, CONFIG_SIZES);
+    if (rc == 0)
+        rc = pkc_struct_read(&cbs, callbacks, callbacks_version, CALLBACKS_SIZES);
+    if (rc)
+        return rc;
+    rc = check_config(cfg, cb);
     if (rc)
         return rc;
     if ((rc = pkc_crypto_init()))
@@ -1577,8 +1593,9 @@ pkc_session_state pkc_session_get_state(const pkc_session *s)
     return PKC_SESSION_HANDSHAKE;
 }
 
-void pkc_session_get_info(const pkc_session *s, pkc_session_info *info)
+void pkc_session_get_info_versioned(const pkc_session *s, int info_version, pkc_session_info *out)
 {
+    pkc_session_info tmp, *info = &tmp;
     memset(info, 0, sizeof *info);
     info->state = pkc_session_get_state(s);
     info->version = s->version;
@@ -1590,4 +1607,5 @@ void pkc_session_get_info(const pkc_session *s, pkc_session_info *info)
     info->rtt_us = s->rtt_us;
     info->clock_offset_ms = s->clock_offset_ms;
     info->stats = s->stats;
+    pkc_struct_write(out, info, info_version, PKC_STRUCT_V1(pkc_session_info));
 }
