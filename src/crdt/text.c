@@ -100,23 +100,6 @@ static int attrs_update(yattrs *m, const yfmt *f)
     return attrs_set(m, f->key, f->key_len, &f->val->v);
 }
 
-/* JavaScript's order for an object's keys: index keys first. */
-static int index_key(const char *k, size_t n, uint32_t *out)
-{
-    if (n == 0 || n > 10 || (n > 1 && k[0] == '0'))
-        return 0;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (k[i] < '0' || k[i] > '9')
-            return 0;
-        v = v * 10 + (uint64_t)(k[i] - '0');
-    }
-    if (v > 4294967294u)
-        return 0;
-    *out = (uint32_t)v;
-    return 1;
-}
-
 /* Adds a key to an "object" attribute map keeping JavaScript's key order. */
 static int obj_set(yattrs *m, const char *k, size_t kn, const yv *v)
 {
@@ -127,9 +110,9 @@ static int obj_set(yattrs *m, const char *k, size_t kn, const yv *v)
     }
     uint32_t ix, jx;
     size_t at = m->n;
-    if (index_key(k, kn, &ix)) {
+    if (pkc_js_index_parse(k, kn, &ix)) {
         at = 0;
-        while (at < m->n && index_key(m->a[at].key, m->a[at].klen, &jx) && jx < ix)
+        while (at < m->n && pkc_js_index_parse(m->a[at].key, m->a[at].klen, &jx) && jx < ix)
             at++;
     }
     yattr x = {k, kn, v};
