@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "pkc.h"
+#include "util/array.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -945,20 +946,7 @@ int yc_update_sv(const uint8_t *up, size_t len, int v2, pkc_buf *out);
 int yc_update_to_v1(const uint8_t *up, size_t len, pkc_buf *out);
 
 /* ------------------------------------------------------------------------ */
-/* Small growable arrays.                                                   */
-
-int yc_grow(void **p, size_t *cap, size_t need, size_t elem);
-int yc_grow32(void **p, uint32_t *cap, uint32_t need, size_t elem);
-
-#define YC_PUSH(arr, n, cap, val)                                                                 \
-    (((n) < (cap) || yc_grow((void **)&(arr), &(cap), (n) + 1, sizeof *(arr)) == 0)                \
-         ? ((arr)[(n)++] = (val), 0)                                                               \
-         : pkc_error_code(PKC_ERR_NOMEM))
-
-#define YC_PUSH32(arr, n, cap, val)                                                               \
-    (((n) < (cap) || yc_grow32((void **)&(arr), &(cap), (n) + 1, sizeof *(arr)) == 0)              \
-         ? ((arr)[(n)++] = (val), 0)                                                               \
-         : pkc_error_code(PKC_ERR_NOMEM))
+/* Varuints.                                                                */
 
 /* Fast path for varuints of up to 8 bytes (56 bits); anything else, and
  * every error, goes through pkc_reader_varuint. */

@@ -243,7 +243,7 @@ PKC_API int pkc_ydoc_observe_update(pkc_ydoc *doc, pkc_yupdate_fn fn, void *user
                                     uint32_t *id)
 {
     yupdate_obs o = {fn, user_data, ++doc->next_obs_id};
-    if (YC_PUSH32(doc->uobs, doc->nuobs, doc->capuobs, o))
+    if (PKC_ARRAY_PUSH32(doc->uobs, doc->nuobs, doc->capuobs, o))
         return pkc_error_code(PKC_ERR_NOMEM);
     if (id)
         *id = o.id;

@@ -110,7 +110,7 @@ int yc_changed(pkc_ytxn *txn, ybranch *b, ykey *key)
         ychanged nc;
         memset(&nc, 0, sizeof nc);
         nc.b = b;
-        if (YC_PUSH32(txn->changed, txn->nchanged, txn->capchanged, nc))
+        if (PKC_ARRAY_PUSH32(txn->changed, txn->nchanged, txn->capchanged, nc))
             return pkc_error_code(PKC_ERR_NOMEM);
         b->txn_mark = txn->seq;
         b->txn_idx = txn->nchanged - 1;
@@ -123,7 +123,7 @@ int yc_changed(pkc_ytxn *txn, ybranch *b, ykey *key)
     for (uint32_t i = 0; i < c->nkeys; i++)
         if (c->keys[i] == key)
             return 0;
-    if (YC_PUSH32(c->keys, c->nkeys, c->capkeys, key))
+    if (PKC_ARRAY_PUSH32(c->keys, c->nkeys, c->capkeys, key))
         return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }

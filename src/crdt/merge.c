@@ -351,7 +351,7 @@ int yc_update_merge(const uint8_t *const *ups, const size_t *lens, size_t n, int
         goto done;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < rs[i].u.ds.n; k++)
-            if (YC_PUSH(ds.r, ds.n, ds.cap, rs[i].u.ds.r[k])) {
+            if (PKC_ARRAY_PUSH(ds.r, ds.n, ds.cap, rs[i].u.ds.r[k])) {
                 rc = pkc_error_code(PKC_ERR_NOMEM);
                 goto done;
             }

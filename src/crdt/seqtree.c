@@ -130,7 +130,7 @@ static int build(ybranch *b)
     int rc = 0;
     for (yitem *it = b->start; it;) {
         ynode *leaf = node_new(1);
-        if (leaf == NULL || YC_PUSH(level, nl, cap, leaf)) {
+        if (leaf == NULL || PKC_ARRAY_PUSH(level, nl, cap, leaf)) {
             free(leaf);
             rc = pkc_error_code(PKC_ERR_NOMEM);
             goto fail;
@@ -150,7 +150,7 @@ static int build(ybranch *b)
         size_t nn = 0, ncap = 0;
         for (size_t i = 0; i < nl;) {
             ynode *p = node_new(0);
-            if (p == NULL || YC_PUSH(next, nn, ncap, p)) {
+            if (p == NULL || PKC_ARRAY_PUSH(next, nn, ncap, p)) {
                 free(p);
                 rc = pkc_error_code(PKC_ERR_NOMEM);
                 goto fail;

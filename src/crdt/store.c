@@ -15,37 +15,6 @@
 #endif
 
 /* ------------------------------------------------------------------------ */
-/* Growable arrays                                                          */
-
-int yc_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap * 2 : 8;
-    while (nc < need)
-        nc *= 2;
-    if (nc > SIZE_MAX / elem)
-        return pkc_error_code(PKC_ERR_NOMEM);
-    void *q = realloc(*p, nc * elem);
-    if (q == NULL)
-        return pkc_error_code(PKC_ERR_NOMEM);
-    *p = q;
-    *cap = nc;
-    return 0;
-}
-
-int yc_grow32(void **p, uint32_t *cap, uint32_t need, size_t elem)
-{
-    size_t c = *cap;
-    if (need > UINT32_MAX / 2)
-        return pkc_error_code(PKC_ERR_NOMEM);
-    int rc = yc_grow(p, &c, need, elem);
-    if (rc == 0)
-        *cap = (uint32_t)c;
-    return rc;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Ordered hash maps                                                        */
 
 uint32_t ymap_hash(const char *s, size_t n)
@@ -99,7 +68,7 @@ ykey *ymap_get_or_add(ymap *m, const char *s, size_t n)
         return NULL;
     if ((m->n + 1) * 2 > m->nslot && ymap_rehash(m, m->nslot ? m->nslot * 2 : 8))
         return NULL;
-    if (m->n == m->cap && yc_grow32((void **)&m->e, &m->cap, m->n + 1, sizeof *m->e))
+    if (m->n == m->cap && pkc_array_grow32((void **)&m->e, &m->cap, m->n + 1, sizeof *m->e))
         return NULL;
     k = malloc(sizeof *k + n + 1);
     if (k == NULL)
@@ -145,7 +114,7 @@ yitem *yc_item_alloc(pkc_ydoc *doc)
         if (doc->nchunks == 0 || doc->chunk_used == YC_CHUNK) {
             if (doc->nchunks >= UINT32_MAX >> YC_CHUNK_BITS)
                 return NULL;
-            if (YC_PUSH32(doc->chunks, doc->nchunks, doc->capchunks, NULL))
+            if (PKC_ARRAY_PUSH32(doc->chunks, doc->nchunks, doc->capchunks, NULL))
                 return NULL;
             ychunk *ch = malloc(sizeof *ch);
             if (ch == NULL) {
@@ -343,7 +312,7 @@ static void arena_drop(pkc_ydoc *doc, uint32_t cix, uint32_t n)
     uint32_t garbage = c->alen - c->alive;
     if (garbage > 4096 && garbage > c->alive / 2 && c->compact_mark == 0) {
         /* out of memory: it is compacted later, when it needs to grow */
-        if (YC_PUSH32(doc->compact, doc->ncompact, doc->capcompact, cix) == 0)
+        if (PKC_ARRAY_PUSH32(doc->compact, doc->ncompact, doc->capcompact, cix) == 0)
             c->compact_mark = 1;
     }
 }
@@ -417,9 +386,9 @@ int yc_set_fmt(pkc_ydoc *doc, yitem *it, yfmt *f)
     if (doc->nfree_fmts) {
         i = doc->free_fmts[--doc->nfree_fmts];
     } else {
-        if (doc->nfmts == 0 && YC_PUSH32(doc->fmts, doc->nfmts, doc->capfmts, NULL))
+        if (doc->nfmts == 0 && PKC_ARRAY_PUSH32(doc->fmts, doc->nfmts, doc->capfmts, NULL))
             return pkc_error_code(PKC_ERR_NOMEM); /* entry 0: unused */
-        if (YC_PUSH32(doc->fmts, doc->nfmts, doc->capfmts, NULL))
+        if (PKC_ARRAY_PUSH32(doc->fmts, doc->nfmts, doc->capfmts, NULL))
             return pkc_error_code(PKC_ERR_NOMEM);
         i = doc->nfmts - 1;
     }
@@ -440,7 +409,7 @@ void yc_content_free(pkc_ydoc *doc, yitem *it)
             free(f);
             doc->fmts[it->content] = NULL;
             /* out of memory: the entry is not reused, which is harmless */
-            (void)YC_PUSH32(doc->free_fmts, doc->nfree_fmts, doc->capfree_fmts, it->content);
+            (void)PKC_ARRAY_PUSH32(doc->free_fmts, doc->nfree_fmts, doc->capfree_fmts, it->content);
         }
     } else if (has_bytes(it->kind)) {
         if ((it->kind == YC_ANY || it->kind == YC_JSON) && doc->offs.n)
@@ -766,7 +735,7 @@ int yc_client_get(pkc_ydoc *doc, uint64_t id, uint32_t *ix)
         doc->nclslot = ns;
     }
     if (doc->ncl == doc->capcl &&
-        yc_grow32((void **)&doc->cl, &doc->capcl, doc->ncl + 1, sizeof *doc->cl))
+        pkc_array_grow32((void **)&doc->cl, &doc->capcl, doc->ncl + 1, sizeof *doc->cl))
         return pkc_error_code(PKC_ERR_NOMEM);
     yclient *c = &doc->cl[doc->ncl];
     memset(c, 0, sizeof *c);
@@ -912,7 +881,7 @@ static int insert_block(yclient *c, uint32_t at)
 {
     if (c->nb == c->capb) {
         uint32_t cap = c->capb;
-        if (yc_grow32((void **)&c->b, &cap, c->nb + 1, sizeof *c->b))
+        if (pkc_array_grow32((void **)&c->b, &cap, c->nb + 1, sizeof *c->b))
             return pkc_error_code(PKC_ERR_NOMEM);
         uint32_t *f = realloc(c->first, cap * sizeof *f);
         if (f == NULL)
@@ -1364,7 +1333,8 @@ int yc_redone_set(pkc_ydoc *doc, yitem *it, yid to)
     int found;
     size_t i = redone_find(doc, it->id, &found);
     if (!found) {
-        if (yc_grow((void **)&doc->redone, &doc->capredone, doc->nredone + 1, sizeof *doc->redone))
+        if (pkc_array_grow((void **)&doc->redone, &doc->capredone, doc->nredone + 1,
+                           sizeof *doc->redone))
             return pkc_error_code(PKC_ERR_NOMEM);
         memmove(doc->redone + i + 1, doc->redone + i, (doc->nredone - i) * sizeof *doc->redone);
         doc->nredone++;
@@ -1406,7 +1376,7 @@ static uint32_t owner_new(pkc_ydoc *doc, ybranch *b, ykey *k)
         o = doc->free_owners[--doc->nfree_owners];
     } else {
         yowner e = {NULL, NULL};
-        if (YC_PUSH32(doc->owners, doc->nowners, doc->capowners, e))
+        if (PKC_ARRAY_PUSH32(doc->owners, doc->nowners, doc->capowners, e))
             return 0;
         o = doc->nowners - 1;
     }
@@ -1433,7 +1403,7 @@ void yc_keys_free(ybranch *b)
         doc->owners[o].b = NULL;
         doc->owners[o].k = NULL;
         /* out of memory: the entry is not reused, which is harmless */
-        (void)YC_PUSH32(doc->free_owners, doc->nfree_owners, doc->capfree_owners, o);
+        (void)PKC_ARRAY_PUSH32(doc->free_owners, doc->nfree_owners, doc->capfree_owners, o);
     }
     ymap_free(&b->map);
 }

@@ -59,7 +59,7 @@ static int attrs_set(yattrs *m, const char *k, size_t kn, const yv *v)
         return 0;
     }
     yattr x = {k, kn, v};
-    return YC_PUSH(m->a, m->n, m->cap, x) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+    return PKC_ARRAY_PUSH(m->a, m->n, m->cap, x) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
 }
 
 static void attrs_del(yattrs *m, const char *k, size_t kn)
@@ -76,7 +76,7 @@ static int attrs_copy(yattrs *dst, const yattrs *src)
 {
     memset(dst, 0, sizeof *dst);
     for (size_t i = 0; i < src->n; i++)
-        if (YC_PUSH(dst->a, dst->n, dst->cap, src->a[i]))
+        if (PKC_ARRAY_PUSH(dst->a, dst->n, dst->cap, src->a[i]))
             return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }
@@ -116,7 +116,7 @@ static int obj_set(yattrs *m, const char *k, size_t kn, const yv *v)
             at++;
     }
     yattr x = {k, kn, v};
-    if (YC_PUSH(m->a, m->n, m->cap, x))
+    if (PKC_ARRAY_PUSH(m->a, m->n, m->cap, x))
         return pkc_error_code(PKC_ERR_NOMEM);
     memmove(m->a + at + 1, m->a + at, (m->n - 1 - at) * sizeof *m->a);
     m->a[at] = x;
@@ -594,7 +594,7 @@ static int add_full(fmtcleanup *c, ybranch *b)
 {
     if (in_full(c, b))
         return 0;
-    return YC_PUSH(c->full, c->nfull, c->capfull, b) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+    return PKC_ARRAY_PUSH(c->full, c->nfull, c->capfull, b) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
 }
 
 static int collect_new_formats(void *ud, yitem *it)
@@ -704,7 +704,7 @@ static int attrs_from_api(const pkc_yentry *attrs, size_t n, yattrs *out)
         }
         ysval *sv = ysval_new();
         int rc = sv ? yv_copy(&sv->v, &attrs[i].value) : pkc_error_code(PKC_ERR_NOMEM);
-        if (rc == 0 && YC_PUSH(out->own, out->nown, out->capown, sv))
+        if (rc == 0 && PKC_ARRAY_PUSH(out->own, out->nown, out->capown, sv))
             rc = pkc_error_code(PKC_ERR_NOMEM);
         if (rc) {
             ysval_release(sv);
@@ -943,7 +943,7 @@ static int push_entry(yv *obj, size_t *cap, const char *k, size_t kn, yv *val)
     e.key = dupz(k, kn);
     e.key_len = kn;
     e.value = *val;
-    if (e.key == NULL || YC_PUSH(obj->u.object.entries, obj->u.object.len, *cap, e)) {
+    if (e.key == NULL || PKC_ARRAY_PUSH(obj->u.object.entries, obj->u.object.len, *cap, e)) {
         free((void *)e.key);
         yv_clear(val);
         return pkc_error_code(PKC_ERR_NOMEM);
@@ -974,7 +974,7 @@ static int delta_op(yv *ops, size_t *cap, yv *ins, const yattrs *attrs)
         else
             yv_clear(&a);
     }
-    if (rc == 0 && YC_PUSH(ops->u.array.items, ops->u.array.len, *cap, op))
+    if (rc == 0 && PKC_ARRAY_PUSH(ops->u.array.items, ops->u.array.len, *cap, op))
         rc = pkc_error_code(PKC_ERR_NOMEM);
     if (rc)
         yv_clear(&op);
@@ -1060,7 +1060,7 @@ static int ysnap_decode(const uint8_t *p, size_t n, ysnap *s)
             ysnrange x = {client, 0, 0, s->nr};
             if ((rc = pkc_reader_varuint(&r, &x.clock)) || (rc = pkc_reader_varuint(&r, &x.len)))
                 goto bad;
-            if (YC_PUSH(s->r, s->nr, cap, x)) {
+            if (PKC_ARRAY_PUSH(s->r, s->nr, cap, x)) {
                 rc = pkc_error_code(PKC_ERR_NOMEM);
                 goto fail;
             }
@@ -1179,7 +1179,7 @@ static int cuts_add(ycuts *k, const pkc_ydoc *doc, const ysnap *s)
         uint64_t state = doc->cl[cix].state;
         if (c->has_sv && c->sv < state) {
             ycut x = {c->client, c->sv};
-            if (YC_PUSH(k->c, k->n, k->cap, x))
+            if (PKC_ARRAY_PUSH(k->c, k->n, k->cap, x))
                 return pkc_error_code(PKC_ERR_NOMEM);
         }
         for (size_t j = 0; j < c->nr; j++) {
@@ -1190,7 +1190,7 @@ static int cuts_add(ycuts *k, const pkc_ydoc *doc, const ysnap *s)
                 continue;
             ycut a = {c->client, d->clock};
             ycut b = {c->client, d->len < state - d->clock ? d->clock + d->len : state};
-            if (YC_PUSH(k->c, k->n, k->cap, a) || YC_PUSH(k->c, k->n, k->cap, b))
+            if (PKC_ARRAY_PUSH(k->c, k->n, k->cap, a) || PKC_ARRAY_PUSH(k->c, k->n, k->cap, b))
                 return pkc_error_code(PKC_ERR_NOMEM);
         }
     }
@@ -1296,7 +1296,7 @@ static int ych_set(tdbuild *d, int added, uint64_t client, uint32_t clock)
                 free(c);
                 return rc;
             }
-            if (YC_PUSH(d->own, d->nown, d->capown, c)) {
+            if (PKC_ARRAY_PUSH(d->own, d->nown, d->capown, c)) {
                 yv_clear(c);
                 free(c);
                 return pkc_error_code(PKC_ERR_NOMEM);
@@ -1682,7 +1682,7 @@ static int num_op(tdelta *d, const char *name, uint64_t n, const yattrs *attrs)
         else
             yv_clear(&a);
     }
-    if (rc == 0 && YC_PUSH(d->out->u.array.items, d->out->u.array.len, d->cap, op))
+    if (rc == 0 && PKC_ARRAY_PUSH(d->out->u.array.items, d->out->u.array.len, d->cap, op))
         rc = pkc_error_code(PKC_ERR_NOMEM);
     if (rc)
         yv_clear(&op);

@@ -15,7 +15,7 @@
 int yds_add(yds *ds, uint64_t client, uint32_t clock, uint32_t len)
 {
     yrange r = {client, clock, len};
-    return YC_PUSH(ds->r, ds->n, ds->cap, r);
+    return PKC_ARRAY_PUSH(ds->r, ds->n, ds->cap, r);
 }
 
 void yds_free(yds *ds)
@@ -87,7 +87,7 @@ int yds_copy(yds *dst, const yds *src)
 int yds_merge(yds *dst, const yds *add)
 {
     for (size_t i = 0; i < add->n; i++)
-        if (YC_PUSH(dst->r, dst->n, dst->cap, add->r[i]))
+        if (PKC_ARRAY_PUSH(dst->r, dst->n, dst->cap, add->r[i]))
             return pkc_error_code(PKC_ERR_NOMEM);
     yds_sort_merge(dst);
     return 0;
@@ -163,10 +163,10 @@ int ysv_set(ysv *sv, uint64_t client, uint64_t clock)
     size_t i = sv_pos(sv, client, &found);
     if (!found) {
         size_t cap = sv->cap;
-        if (yc_grow((void **)&sv->client, &cap, sv->n + 1, sizeof *sv->client))
+        if (pkc_array_grow((void **)&sv->client, &cap, sv->n + 1, sizeof *sv->client))
             return pkc_error_code(PKC_ERR_NOMEM);
         cap = sv->cap;
-        if (yc_grow((void **)&sv->clock, &cap, sv->n + 1, sizeof *sv->clock))
+        if (pkc_array_grow((void **)&sv->clock, &cap, sv->n + 1, sizeof *sv->clock))
             return pkc_error_code(PKC_ERR_NOMEM);
         sv->cap = cap;
         memmove(sv->client + i + 1, sv->client + i, (sv->n - i) * sizeof *sv->client);
@@ -699,7 +699,7 @@ static int rest_set(yapply *a, uint64_t client, ydec **s, size_t n)
             return 0;
         }
     }
-    if (yc_grow((void **)&a->rest, &a->caprest, a->nrest + 1, sizeof *a->rest))
+    if (pkc_array_grow((void **)&a->rest, &a->caprest, a->nrest + 1, sizeof *a->rest))
         return pkc_error_code(PKC_ERR_NOMEM);
     a->rest[a->nrest].client = client;
     a->rest[a->nrest].s = s;
@@ -959,7 +959,7 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
         r.n = k - i;
         r.live = 1;
         r.s = &u->s[i];
-        if (YC_PUSH(a.cr, a.ncr, capcr, r)) {
+        if (PKC_ARRAY_PUSH(a.cr, a.ncr, capcr, r)) {
             rc = pkc_error_code(PKC_ERR_NOMEM);
             goto done;
         }
@@ -1007,14 +1007,14 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
             }
             int64_t offset = (int64_t)local - (int64_t)head->clock;
             if (offset < 0) {
-                if ((rc = YC_PUSH(stack, nstack, capstack, head)) ||
+                if ((rc = PKC_ARRAY_PUSH(stack, nstack, capstack, head)) ||
                     (rc = missing_update(&a, head->client, head->clock - 1)) ||
                     (rc = add_stack_to_rest(&a, stack, &nstack)))
                     goto done;
             } else {
                 uint64_t miss;
                 if (missing_of(doc, head, &miss)) {
-                    if ((rc = YC_PUSH(stack, nstack, capstack, head)))
+                    if ((rc = PKC_ARRAY_PUSH(stack, nstack, capstack, head)))
                         goto done;
                     yref *r = find_ref(&a, miss);
                     if (r == NULL || r->i == r->n) {
@@ -1170,7 +1170,7 @@ static int apply_decoded(pkc_ytxn *txn, yupd *up)
                 if (j == doc->nmissing) {
                     size_t cap = doc->nmissing;
                     yrange m = {missing.client[i], (uint32_t)missing.clock[i], 0};
-                    if (YC_PUSH(doc->missing, doc->nmissing, cap, m)) {
+                    if (PKC_ARRAY_PUSH(doc->missing, doc->nmissing, cap, m)) {
                         rc = pkc_error_code(PKC_ERR_NOMEM);
                         goto done;
                     }

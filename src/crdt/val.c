@@ -988,7 +988,7 @@ static int jvalue(jp *j, yv *out, int depth)
                 return rc;
             }
             if (j->build) {
-                if (YC_PUSH(out->u.array.items, out->u.array.len, cap, tmp)) {
+                if (PKC_ARRAY_PUSH(out->u.array.items, out->u.array.len, cap, tmp)) {
                     yv_clear(&tmp);
                     yv_clear(out);
                     return pkc_error_code(PKC_ERR_NOMEM);
@@ -1054,7 +1054,7 @@ static int jvalue(jp *j, yv *out, int depth)
                 free((void *)e.key);
                 goto obj_fail;
             }
-            if (j->build && YC_PUSH(out->u.object.entries, out->u.object.len, cap, e)) {
+            if (j->build && PKC_ARRAY_PUSH(out->u.object.entries, out->u.object.len, cap, e)) {
                 free((void *)e.key);
                 yv_clear(&e.value);
                 rc = pkc_error_code(PKC_ERR_NOMEM);
