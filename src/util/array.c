@@ -9,14 +9,17 @@ int pkc_array_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
-    if (elem == 0 || need > SIZE_MAX / elem)
-        return pkc_error_code(PKC_ERR_NOMEM);
-    size_t nc = *cap ? *cap : 8;
+    /* (no divisions: arrays grow often, mostly from empty) */
+    size_t nc = *cap ? *cap : 8, bytes;
     while (nc < need)
         nc = nc > SIZE_MAX / 2 ? need : nc * 2;
-    if (nc > SIZE_MAX / elem)
-        nc = need; /* doubling went past what fits: exactly what is needed */
-    void *q = realloc(*p, nc * elem);
+    if (__builtin_mul_overflow(nc, elem, &bytes)) {
+        /* doubling went past what fits: exactly what is needed */
+        nc = need;
+        if (__builtin_mul_overflow(nc, elem, &bytes))
+            return pkc_error_code(PKC_ERR_NOMEM);
+    }
+    void *q = realloc(*p, bytes);
     if (q == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
     *p = q;
