@@ -33,6 +33,7 @@
 #include "util/array.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/hashtab.h"
 
 /* ------------------------------------------------------------------------ */
 /* Limits                                                                   */
@@ -151,14 +152,10 @@ typedef struct yfmt {
  */
 #define YC_CN_BIG 0x3fffu /* yitem.cn: the byte count is in doc->bigcn */
 
-/* A side table keyed by item (store.c): open addressing with linear probing
- * over entries of one size, each starting with its key (`const yitem *`,
- * NULL: an empty slot); cap is 0 or a power of two, the table at most half
- * full. */
-typedef struct yitab {
-    void *e;
-    uint32_t n, cap;
-} yitab;
+/* A side table keyed by item (store.c): a pkc_hashtab whose slots are
+ * entries of one size, each starting with its key (`const yitem *`, NULL:
+ * an empty slot). */
+typedef pkc_hashtab yitab;
 
 static inline uint32_t yc_ptr_hash(const void *p)
 {
@@ -225,10 +222,9 @@ struct ykey {
 };
 
 typedef struct ymap {
-    ykey **e;        /* entries in insertion order */
-    uint32_t n, cap; /* entries */
-    uint32_t *slot;  /* open addressing: index + 1 into e, 0 = empty */
-    uint32_t nslot;  /* power of two */
+    ykey **e;          /* entries in insertion order */
+    uint32_t n, cap;   /* entries */
+    pkc_hashtab slots; /* uint32_t slots: index + 1 into e */
 } ymap;
 
 uint32_t ymap_hash(const char *s, size_t n);
@@ -475,8 +471,7 @@ struct pkc_ydoc {
 
     yclient *cl;
     uint32_t ncl, capcl;
-    uint32_t *clslot; /* hash of client ids -> index + 1 */
-    uint32_t nclslot;
+    pkc_hashtab clslots; /* uint32_t slots: index + 1 into cl, by client id */
     uint32_t clhint;  /* index + 1 of the client found last (a cache) */
 
     ymap roots;       /* name -> ybranch */

@@ -82,10 +82,10 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
     }
     free(doc->fmts);
     free(doc->free_fmts);
-    free(doc->bigcn.e);
+    pkc_hashtab_free(&doc->bigcn);
     free(doc->compact);
     free(doc->cl);
-    free(doc->clslot);
+    pkc_hashtab_free(&doc->clslots);
     for (ybranch *b = doc->all; b;) {
         ybranch *next = b->next_all;
         yst_free(b);

@@ -25,38 +25,40 @@ uint32_t ymap_hash(const char *s, size_t n)
     return h;
 }
 
-ykey *ymap_find(const ymap *m, const char *s, size_t n)
+/* The map's slots hold index + 1 into its entries. */
+static uint32_t slot_hash(const void *slot, const void *ctx)
 {
-    if (m->nslot == 0)
-        return NULL;
-    uint32_t h = ymap_hash(s, n);
-    uint32_t mask = m->nslot - 1;
-    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-        uint32_t x = m->slot[i];
-        if (x == 0)
-            return NULL;
-        ykey *k = m->e[x - 1];
-        if (k->hash == h && k->len == n && memcmp(k->s, s, n) == 0)
-            return k;
-    }
+    const ymap *m = ctx;
+    uint32_t x;
+    memcpy(&x, slot, sizeof x);
+    return m->e[x - 1]->hash;
 }
 
-static int ymap_rehash(ymap *m, uint32_t nslot)
+static const pkc_hashtab_layout YMAP_SLOTS = {sizeof(uint32_t), sizeof(uint32_t), 8, slot_hash};
+
+typedef struct ymap_query {
+    const ymap *m;
+    const char *s;
+    size_t n;
+    uint32_t hash;
+} ymap_query;
+
+static int slot_match(const void *slot, const void *key)
 {
-    uint32_t *slot = calloc(nslot, sizeof *slot);
-    if (slot == NULL)
-        return pkc_error_code(PKC_ERR_NOMEM);
-    uint32_t mask = nslot - 1;
-    for (uint32_t j = 0; j < m->n; j++) {
-        uint32_t i = m->e[j]->hash & mask;
-        while (slot[i])
-            i = (i + 1) & mask;
-        slot[i] = j + 1;
-    }
-    free(m->slot);
-    m->slot = slot;
-    m->nslot = nslot;
-    return 0;
+    const ymap_query *q = key;
+    uint32_t x;
+    memcpy(&x, slot, sizeof x);
+    const ykey *k = q->m->e[x - 1];
+    return k->hash == q->hash && k->len == q->n && memcmp(k->s, q->s, q->n) == 0;
+}
+
+ykey *ymap_find(const ymap *m, const char *s, size_t n)
+{
+    if (m->slots.cap == 0)
+        return NULL;
+    ymap_query q = {m, s, n, ymap_hash(s, n)};
+    const uint32_t *x = pkc_hashtab_find(&m->slots, &YMAP_SLOTS, q.hash, slot_match, &q);
+    return x ? m->e[*x - 1] : NULL;
 }
 
 ykey *ymap_get_or_add(ymap *m, const char *s, size_t n)
@@ -65,8 +67,6 @@ ykey *ymap_get_or_add(ymap *m, const char *s, size_t n)
     if (k)
         return k;
     if (n > UINT32_MAX - 1)
-        return NULL;
-    if ((m->n + 1) * 2 > m->nslot && ymap_rehash(m, m->nslot ? m->nslot * 2 : 8))
         return NULL;
     if (m->n == m->cap && pkc_array_grow32((void **)&m->e, &m->cap, m->n + 1, sizeof *m->e))
         return NULL;
@@ -81,12 +81,13 @@ ykey *ymap_get_or_add(ymap *m, const char *s, size_t n)
     if (n)
         memcpy(k->s, s, n);
     k->s[n] = '\0';
-    uint32_t mask = m->nslot - 1;
-    uint32_t i = k->hash & mask;
-    while (m->slot[i])
-        i = (i + 1) & mask;
+    uint32_t *x = pkc_hashtab_add(&m->slots, &YMAP_SLOTS, k->hash, m);
+    if (x == NULL) {
+        free(k);
+        return NULL;
+    }
     m->e[m->n] = k;
-    m->slot[i] = ++m->n;
+    *x = ++m->n;
     return k;
 }
 
@@ -95,7 +96,7 @@ void ymap_free(ymap *m)
     for (uint32_t i = 0; i < m->n; i++)
         free(m->e[i]);
     free(m->e);
-    free(m->slot);
+    pkc_hashtab_free(&m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -167,82 +168,38 @@ static void offs_drop(pkc_ydoc *doc, const yitem *it);
 /* ------------------------------------------------------------------------ */
 /* Byte counts of 0x3fff bytes or more                                      */
 
-/* Item-keyed side tables (yitab) */
+/* Item-keyed side tables (yitab): entries start with their key. */
 
-static inline const yitem *itab_key(const yitab *t, size_t esz, uint32_t i)
+static uint32_t itab_hash(const void *slot, const void *ctx)
 {
     const yitem *k;
-    memcpy(&k, (const char *)t->e + (size_t)i * esz, sizeof k);
-    return k;
+    memcpy(&k, slot, sizeof k);
+    return yc_ptr_hash(k);
 }
 
-static inline void *itab_at(const yitab *t, size_t esz, uint32_t i)
+static int itab_match(const void *slot, const void *key)
 {
-    return (char *)t->e + (size_t)i * esz;
+    const yitem *k;
+    memcpy(&k, slot, sizeof k);
+    return k == key;
 }
 
-static void *itab_find(const yitab *t, size_t esz, const yitem *it)
+/* The layout of a table of `esz`-byte entries. */
+#define ITAB_LAYOUT(esz) {(esz), sizeof(const yitem *), 16, itab_hash}
+
+static inline void *itab_find(const yitab *t, const pkc_hashtab_layout *l, const yitem *it)
 {
-    if (t->cap == 0)
-        return NULL;
-    uint32_t mask = t->cap - 1;
-    for (uint32_t i = yc_ptr_hash(it) & mask;; i = (i + 1) & mask) {
-        const yitem *k = itab_key(t, esz, i);
-        if (k == it)
-            return itab_at(t, esz, i);
-        if (k == NULL)
-            return NULL;
-    }
+    return pkc_hashtab_find(t, l, yc_ptr_hash(it), itab_match, it);
 }
 
 /* A new entry for `it` (not in the table), zeroed but for its key; NULL
  * when out of memory (nothing changed). */
-static void *itab_add(yitab *t, size_t esz, const yitem *it)
+static void *itab_add(yitab *t, const pkc_hashtab_layout *l, const yitem *it)
 {
-    if ((t->n + 1) * 2 > t->cap) {
-        yitab g = {NULL, t->n, t->cap ? t->cap * 2 : 16};
-        if ((g.e = calloc(g.cap, esz)) == NULL)
-            return NULL;
-        for (uint32_t i = 0; i < t->cap; i++) {
-            const yitem *k = itab_key(t, esz, i);
-            if (k == NULL)
-                continue;
-            uint32_t j = yc_ptr_hash(k) & (g.cap - 1);
-            while (itab_key(&g, esz, j))
-                j = (j + 1) & (g.cap - 1);
-            memcpy(itab_at(&g, esz, j), itab_at(t, esz, i), esz);
-        }
-        free(t->e);
-        *t = g;
-    }
-    uint32_t mask = t->cap - 1;
-    uint32_t i = yc_ptr_hash(it) & mask;
-    while (itab_key(t, esz, i))
-        i = (i + 1) & mask;
-    void *e = itab_at(t, esz, i);
-    memset(e, 0, esz);
-    memcpy(e, &it, sizeof it);
-    t->n++;
+    void *e = pkc_hashtab_add(t, l, yc_ptr_hash(it), NULL);
+    if (e)
+        memcpy(e, &it, sizeof it);
     return e;
-}
-
-/* Removes entry `e` (from itab_find) and shifts the rest of its cluster
- * back, as linear probing needs. */
-static void itab_del(yitab *t, size_t esz, void *e)
-{
-    uint32_t mask = t->cap - 1;
-    uint32_t i = (uint32_t)(((char *)e - (char *)t->e) / esz);
-    memset(e, 0, esz);
-    t->n--;
-    for (uint32_t j = (i + 1) & mask; itab_key(t, esz, j); j = (j + 1) & mask) {
-        uint32_t home = yc_ptr_hash(itab_key(t, esz, j)) & mask;
-        /* move j to i if its home is not in (i, j] */
-        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-            memcpy(itab_at(t, esz, i), itab_at(t, esz, j), esz);
-            memset(itab_at(t, esz, j), 0, esz);
-            i = j;
-        }
-    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -253,17 +210,19 @@ typedef struct ybigcn {
     uint32_t cn;
 } ybigcn;
 
+static const pkc_hashtab_layout BIGCN = ITAB_LAYOUT(sizeof(ybigcn));
+
 uint32_t yc_bigcn(const pkc_ydoc *doc, const yitem *it)
 {
-    const ybigcn *e = itab_find(&doc->bigcn, sizeof *e, it);
+    const ybigcn *e = itab_find(&doc->bigcn, &BIGCN, it);
     return e ? e->cn : 0;
 }
 
 static void bigcn_drop(pkc_ydoc *doc, const yitem *it)
 {
-    ybigcn *e = itab_find(&doc->bigcn, sizeof *e, it);
+    ybigcn *e = itab_find(&doc->bigcn, &BIGCN, it);
     if (e)
-        itab_del(&doc->bigcn, sizeof *e, e);
+        pkc_hashtab_remove(&doc->bigcn, &BIGCN, e, NULL);
 }
 
 static int set_big_cn(pkc_ydoc *doc, yitem *it, uint32_t n);
@@ -287,9 +246,9 @@ static int set_big_cn(pkc_ydoc *doc, yitem *it, uint32_t n)
         it->cn = n;
         return 0;
     }
-    ybigcn *e = it->cn == YC_CN_BIG ? itab_find(&doc->bigcn, sizeof *e, it) : NULL;
-    if (e == NULL && (e = itab_add(&doc->bigcn, sizeof *e, it)) == NULL)
-        return pkc_error_code(PKC_ERR_NOMEM);
+    ybigcn *e = it->cn == YC_CN_BIG ? itab_find(&doc->bigcn, &BIGCN, it) : NULL;
+    if (e == NULL && (e = itab_add(&doc->bigcn, &BIGCN, it)) == NULL)
+        return PKC_ERR_NOMEM;
     e->cn = n;
     it->cn = YC_CN_BIG;
     return 0;
@@ -555,9 +514,11 @@ typedef struct yoffs {
     uint32_t n, cap;
 } yoffs;
 
+static const pkc_hashtab_layout OFFS = ITAB_LAYOUT(sizeof(yoffs));
+
 static yoffs *offs_find(pkc_ydoc *doc, const yitem *it)
 {
-    return itab_find(&doc->offs, sizeof(yoffs), it);
+    return itab_find(&doc->offs, &OFFS, it);
 }
 
 static void offs_drop(pkc_ydoc *doc, const yitem *it)
@@ -566,15 +527,14 @@ static void offs_drop(pkc_ydoc *doc, const yitem *it)
     if (o == NULL)
         return;
     free(o->off);
-    itab_del(&doc->offs, sizeof *o, o);
+    pkc_hashtab_remove(&doc->offs, &OFFS, o, NULL);
 }
 
 void yc_offs_free(pkc_ydoc *doc)
 {
     for (uint32_t i = 0; i < doc->offs.cap; i++)
-        free(((yoffs *)itab_at(&doc->offs, sizeof(yoffs), i))->off);
-    free(doc->offs.e);
-    memset(&doc->offs, 0, sizeof doc->offs);
+        free(((yoffs *)pkc_hashtab_slot(&doc->offs, &OFFS, i))->off);
+    pkc_hashtab_free(&doc->offs);
 }
 
 /* Appends the offsets of `count` elements starting at byte `from`. */
@@ -635,7 +595,7 @@ size_t yc_elem_offset(const pkc_ydoc *cdoc, const yitem *it, uint32_t k)
     pkc_ydoc *doc = (pkc_ydoc *)cdoc; /* the table is a cache, not a change */
     yoffs *o = offs_find(doc, it);
     if (o == NULL) {
-        if ((o = itab_add(&doc->offs, sizeof *o, it)) == NULL)
+        if ((o = itab_add(&doc->offs, &OFFS, it)) == NULL)
             return scan_offset(doc, it, k);
         if (offs_scan(doc, o, it, 0, it->len)) {
             offs_drop(doc, it);
@@ -698,53 +658,56 @@ static uint32_t hash64(uint64_t x)
     return (uint32_t)x;
 }
 
+/* The table's slots hold index + 1 into doc->cl. */
+static uint32_t clslot_hash(const void *slot, const void *ctx)
+{
+    const pkc_ydoc *doc = ctx;
+    uint32_t x;
+    memcpy(&x, slot, sizeof x);
+    return hash64(doc->cl[x - 1].id);
+}
+
+static const pkc_hashtab_layout CLSLOTS = {sizeof(uint32_t), sizeof(uint32_t), 16, clslot_hash};
+
+typedef struct client_query {
+    const pkc_ydoc *doc;
+    uint64_t id;
+} client_query;
+
+static int clslot_match(const void *slot, const void *key)
+{
+    const client_query *q = key;
+    uint32_t x;
+    memcpy(&x, slot, sizeof x);
+    return q->doc->cl[x - 1].id == q->id;
+}
+
 int yc_client_find_slow(const pkc_ydoc *doc, uint64_t id, uint32_t *ix)
 {
-    if (doc->nclslot == 0)
+    client_query q = {doc, id};
+    const uint32_t *x = pkc_hashtab_find(&doc->clslots, &CLSLOTS, hash64(id), clslot_match, &q);
+    if (x == NULL)
         return 0;
-    uint32_t mask = doc->nclslot - 1;
-    for (uint32_t i = hash64(id) & mask;; i = (i + 1) & mask) {
-        uint32_t x = doc->clslot[i];
-        if (x == 0)
-            return 0;
-        if (doc->cl[x - 1].id == id) {
-            *ix = x - 1;
-            ((pkc_ydoc *)doc)->clhint = x; /* a cache, not a change */
-            return 1;
-        }
-    }
+    *ix = *x - 1;
+    ((pkc_ydoc *)doc)->clhint = *x; /* a cache, not a change */
+    return 1;
 }
 
 int yc_client_get(pkc_ydoc *doc, uint64_t id, uint32_t *ix)
 {
     if (yc_client_find(doc, id, ix))
         return 0;
-    if ((doc->ncl + 1) * 2 > doc->nclslot) {
-        uint32_t ns = doc->nclslot ? doc->nclslot * 2 : 16;
-        uint32_t *slot = calloc(ns, sizeof *slot);
-        if (slot == NULL)
-            return pkc_error_code(PKC_ERR_NOMEM);
-        for (uint32_t j = 0; j < doc->ncl; j++) {
-            uint32_t i = hash64(doc->cl[j].id) & (ns - 1);
-            while (slot[i])
-                i = (i + 1) & (ns - 1);
-            slot[i] = j + 1;
-        }
-        free(doc->clslot);
-        doc->clslot = slot;
-        doc->nclslot = ns;
-    }
     if (doc->ncl == doc->capcl &&
         pkc_array_grow32((void **)&doc->cl, &doc->capcl, doc->ncl + 1, sizeof *doc->cl))
-        return pkc_error_code(PKC_ERR_NOMEM);
+        return PKC_ERR_NOMEM;
+    uint32_t *x = pkc_hashtab_add(&doc->clslots, &CLSLOTS, hash64(id), doc);
+    if (x == NULL)
+        return PKC_ERR_NOMEM;
     yclient *c = &doc->cl[doc->ncl];
     memset(c, 0, sizeof *c);
     c->doc = doc;
     c->id = id;
-    uint32_t i = hash64(id) & (doc->nclslot - 1);
-    while (doc->clslot[i])
-        i = (i + 1) & (doc->nclslot - 1);
-    doc->clslot[i] = ++doc->ncl;
+    *x = ++doc->ncl;
     *ix = doc->ncl - 1;
     return 0;
 }
