@@ -152,9 +152,9 @@ typedef struct yfmt {
  */
 #define YC_CN_BIG 0x3fffu /* yitem.cn: the byte count is in doc->bigcn */
 
-/* A side table keyed by item (store.c): a pkc_hashtab whose slots are
- * entries of one size, each starting with its key (`const yitem *`, NULL:
- * an empty slot). */
+/* A side table keyed by item (content.c, offsets.c): a pkc_hashtab whose
+ * slots are entries of one size, each starting with its key
+ * (`const yitem *`, NULL: an empty slot). */
 typedef pkc_hashtab yitab;
 
 static inline uint32_t yc_ptr_hash(const void *p)
@@ -163,6 +163,40 @@ static inline uint32_t yc_ptr_hash(const void *p)
     x ^= x >> 31;
     x *= 0x9e3779b97f4a7c15ull;
     return (uint32_t)(x >> 32);
+}
+
+/* Item-keyed side tables (yitab): entries start with their key. */
+
+static inline uint32_t itab_hash(const void *slot, const void *ctx)
+{
+    const yitem *k;
+    memcpy(&k, slot, sizeof k);
+    return yc_ptr_hash(k);
+}
+
+static inline int itab_match(const void *slot, const void *key)
+{
+    const yitem *k;
+    memcpy(&k, slot, sizeof k);
+    return k == key;
+}
+
+/* The layout of a table of `esz`-byte entries. */
+#define ITAB_LAYOUT(esz) {(esz), sizeof(const yitem *), 16, itab_hash}
+
+static inline void *itab_find(const yitab *t, const pkc_hashtab_layout *l, const yitem *it)
+{
+    return pkc_hashtab_find(t, l, yc_ptr_hash(it), itab_match, it);
+}
+
+/* A new entry for `it` (not in the table), zeroed but for its key; NULL
+ * when out of memory (nothing changed). */
+static inline void *itab_add(yitab *t, const pkc_hashtab_layout *l, const yitem *it)
+{
+    void *e = pkc_hashtab_add(t, l, yc_ptr_hash(it), NULL);
+    if (e)
+        memcpy(e, &it, sizeof it);
+    return e;
 }
 
 /* 48 bytes: no pointers (handles and indices instead), content elsewhere. */
@@ -519,7 +553,7 @@ struct pkc_ydoc {
     /* scratch for the conflict resolution of integrate() */
     struct yset *scratch;
 
-    /* byte offsets of the elements of long Any / JSON items (store.c) */
+    /* byte offsets of the elements of long Any / JSON items (offsets.c) */
     yitab offs;
 
     /* format contents (yitem.content of FORMAT items); entry 0 unused */
@@ -528,7 +562,7 @@ struct pkc_ydoc {
     uint32_t *free_fmts;
     uint32_t nfree_fmts, capfree_fmts;
 
-    /* byte counts of YC_CN_BIG items (store.c) */
+    /* byte counts of YC_CN_BIG items (content.c) */
     yitab bigcn;
 
     /* clients whose arenas hold many unused bytes (yc_compact) */
@@ -663,6 +697,23 @@ int yc_arena_expect(pkc_ydoc *doc, uint32_t cix, size_t n);
  * transaction ends: no content pointer is held then). */
 void yc_compact(pkc_ydoc *doc);
 
+/* For splitting and merging (split.c): */
+int yc_set_big_cn(pkc_ydoc *doc, yitem *it, uint32_t n);
+/* Sets the item's byte count; PKC_ERR_NOMEM (nothing changed) only when a
+ * count of 0x3fff or more is new to the item. */
+static inline int yc_set_cn(pkc_ydoc *doc, yitem *it, uint32_t n)
+{
+    if (n < YC_CN_BIG && it->cn != YC_CN_BIG) {
+        it->cn = n;
+        return 0;
+    }
+    return yc_set_big_cn(doc, it, n);
+}
+/* Offset of n new bytes at the end of client cix's arena. */
+int yc_arena_reserve(pkc_ydoc *doc, uint32_t cix, size_t n, uint32_t *off);
+/* n unused bytes of client cix's arena became garbage */
+void yc_arena_drop(pkc_ydoc *doc, uint32_t cix, uint32_t n);
+
 /* ------------------------------------------------------------------------ */
 /* Store (store.c).                                                         */
 
@@ -764,6 +815,12 @@ int yc_content_slice(const pkc_ydoc *doc, const yitem *it, uint32_t from, pkc_bu
 /* Byte offset of element k of an Any / JSON item (O(1) for long items). */
 size_t yc_elem_offset(const pkc_ydoc *doc, const yitem *it, uint32_t k);
 void yc_offs_free(pkc_ydoc *doc);
+/* Hooks for the content changes of Any / JSON items: dropped, split at
+ * `diff` (left keeps its table, cut), `right` merged into `left` (whose
+ * content had old_cn bytes before). */
+void yc_offs_drop(pkc_ydoc *doc, const yitem *it);
+void yc_offs_split(pkc_ydoc *doc, const yitem *left, uint32_t diff);
+void yc_offs_merged(pkc_ydoc *doc, const yitem *left, const yitem *right, size_t old_cn);
 /* Whether `right` would merge into `left` (Item.mergeWith's rules). */
 int yc_mergeable(const pkc_ydoc *doc, const yitem *left, const yitem *right);
 /* Merges `right` into `left` (yc_mergeable); the caller removes right from
@@ -781,6 +838,8 @@ static inline int yc_kind_countable(uint8_t kind)
  * then being that of the 4-byte character). */
 size_t yc_utf16_len(const uint8_t *s, size_t n, int *ascii);
 size_t yc_utf16_offset(const uint8_t *s, size_t n, size_t k, int *mid);
+/* U+FFFD in UTF-8 (3 bytes), what a split surrogate pair becomes. */
+#define YC_U_FFFD "\xef\xbf\xbd"
 
 /* Redone links. */
 int yc_redone_set(pkc_ydoc *doc, yitem *it, yid to);
