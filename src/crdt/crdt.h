@@ -907,6 +907,20 @@ typedef struct ysv {
     uint64_t *clock;
     size_t n, cap;
 } ysv;
+/* The index of the client's entry (*found 1) or where it would go (0). */
+static inline size_t ysv_pos(const ysv *sv, uint64_t client, int *found)
+{
+    size_t lo = 0, hi = sv->n;
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        if (sv->client[m] < client)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    *found = lo < sv->n && sv->client[lo] == client;
+    return lo;
+}
 int ysv_set(ysv *sv, uint64_t client, uint64_t clock);
 uint64_t ysv_get(const ysv *sv, uint64_t client, int *found);
 void ysv_free(ysv *sv);
