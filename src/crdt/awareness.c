@@ -11,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/item.h"
+#include "crdt/val.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #define OUTDATED_MS 30000

@@ -3,10 +3,17 @@
  * (blocks of YB_CAP), so that splitting an old item moves at most one block,
  * not the whole list as Yjs's Array.splice does.
  */
+#include "crdt/blocks.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/client.h"
+#include "crdt/doc.h"
+#include "crdt/item.h"
+#include "crdt/pool.h"
+#include "util/array.h"
 #include "util/err.h"
 
 #if defined(__SSE2__)
@@ -338,10 +345,4 @@ size_t ycl_count(const yclient *c)
     for (uint32_t i = 0; i < c->nb; i++)
         n += c->b[i].n;
     return n;
-}
-
-yitem *yc_find(const pkc_ydoc *doc, uint32_t cix, uint32_t clock)
-{
-    const yclient *c = &doc->cl[cix];
-    return ycl_at(c, ycl_find(c, clock));
 }

@@ -1,8 +1,12 @@
 /* branch.c: branches (shared types), their map keys and owner entries, roots. */
-#include <stdlib.h>
-#include <string.h>
+#include "crdt/branch.h"
 
-#include "crdt.h"
+#include <stdlib.h>
+
+#include "pkc.h"
+#include "crdt/doc.h"
+#include "crdt/keymap.h"
+#include "util/array.h"
 #include "util/err.h"
 
 /* ------------------------------------------------------------------------ */

@@ -1,9 +1,12 @@
 /* client.c: the client table (client ids -> indices). */
-#include <stdlib.h>
+#include "crdt/client.h"
+
 #include <string.h>
 
-#include "crdt.h"
-#include "util/err.h"
+#include "pkc.h"
+#include "crdt/doc.h"
+#include "util/array.h"
+#include "util/hashtab.h"
 
 /* ------------------------------------------------------------------------ */
 /* Client table                                                             */

@@ -1,9 +1,22 @@
 /* content.c: item content: format values, byte counts, the clients' arenas. */
+#include "crdt/content.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/client.h"
+#include "crdt/doc.h"
+#include "crdt/itab.h"
+#include "crdt/item.h"
+#include "crdt/offsets.h"
+#include "crdt/utf16.h"
+#include "crdt/val.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/hashtab.h"
 
 /* ------------------------------------------------------------------------ */
 /* Format values                                                            */

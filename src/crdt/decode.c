@@ -8,11 +8,20 @@
  * Item content is kept in its v1 encoding (pointing into the input for v1;
  * converted into a scratch buffer for v2), so the v1 writer can copy it.
  */
+#include "crdt/decode.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/ds.h"
+#include "crdt/item.h"
+#include "crdt/utf16.h"
+#include "crdt/val.h"
+#include "crdt/varint.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/text.h"
 

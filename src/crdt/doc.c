@@ -1,11 +1,31 @@
 /*
  * doc.c: documents, transactions and updates in the public API.
  */
+#include "crdt/doc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/decode.h"
+#include "crdt/integrate.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/merge.h"
+#include "crdt/offsets.h"
+#include "crdt/pool.h"
+#include "crdt/seqtree.h"
+#include "crdt/sv.h"
+#include "crdt/txn.h"
+#include "crdt/update.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/hashtab.h"
 #include "util/rng.h"
 #include "util/versioned.h"
 

@@ -1,8 +1,13 @@
 /* ds.c: delete sets: per client sorted, merged clock ranges (v1 format). */
+#include "crdt/ds.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/varint.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 /* ------------------------------------------------------------------------ */
@@ -12,12 +17,6 @@ int yds_add(yds *ds, uint64_t client, uint32_t clock, uint32_t len)
 {
     yrange r = {client, clock, len};
     return PKC_ARRAY_PUSH(ds->r, ds->n, ds->cap, r);
-}
-
-void yds_free(yds *ds)
-{
-    free(ds->r);
-    memset(ds, 0, sizeof *ds);
 }
 
 static int cmp_range(const void *a, const void *b)

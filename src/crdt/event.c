@@ -3,11 +3,22 @@
  * the changed keys of the map part, the delta of the list part (YText has
  * its own, in text.c) and the path from the observed type.
  */
+#include "crdt/event.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
-#include "read.h"
+#include "pkc.h"
+#include "crdt/branch.h"
+#include "crdt/doc.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/pool.h"
+#include "crdt/read.h"
+#include "crdt/seqtree.h"
+#include "crdt/txn.h"
+#include "crdt/val.h"
+#include "util/array.h"
 #include "util/err.h"
 
 int yc_text_event_delta(pkc_ytxn *ev, ybranch *target, yv *out);

@@ -2,10 +2,26 @@
  * integrate.c: YATA integration (Yjs Item.integrate), delete and garbage
  * collection of items, and the changed-type bookkeeping of transactions.
  */
+#include "crdt/integrate.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/itab.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/pool.h"
+#include "crdt/redone.h"
+#include "crdt/seqtree.h"
+#include "crdt/split.h"
+#include "crdt/txn.h"
+#include "util/array.h"
 #include "util/err.h"
 #include "util/log.h"
 

@@ -1,9 +1,11 @@
 /* keymap.c: keys and ordered hash maps (insertion order, as JavaScript's Map). */
+#include "crdt/keymap.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
-#include "util/err.h"
+#include "util/array.h"
+#include "util/hashtab.h"
 
 /* ------------------------------------------------------------------------ */
 /* Ordered hash maps                                                        */

@@ -10,10 +10,20 @@
  * struct at the same clock, where Yjs's comparator is inconsistent, are
  * broken by update order.
  */
+#include "crdt/merge.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/decode.h"
+#include "crdt/ds.h"
+#include "crdt/item.h"
+#include "crdt/sv.h"
+#include "crdt/utf16.h"
+#include "crdt/val.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 /* ------------------------------------------------------------------------ */

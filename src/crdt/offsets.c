@@ -1,9 +1,17 @@
 /* offsets.c: element offsets of long Any / JSON items. */
-#include <stdlib.h>
-#include <string.h>
+#include "crdt/offsets.h"
 
-#include "crdt.h"
+#include <stdlib.h>
+
+#include "pkc.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/itab.h"
+#include "crdt/item.h"
+#include "crdt/val.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/hashtab.h"
 
 /* ------------------------------------------------------------------------ */
 /* Element offsets of long Any / JSON items                                 */

@@ -1,8 +1,15 @@
 /* pool.c: the item pool: items in chunks that never move, named by handles. */
+#include "crdt/pool.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/item.h"
+#include "crdt/redone.h"
+#include "util/array.h"
 #include "util/err.h"
 
 /* ------------------------------------------------------------------------ */

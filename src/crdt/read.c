@@ -2,11 +2,20 @@
  * read.c: values out of items (Yjs getContent) and types out as JSON
  * (toJSON) and XML strings (toString).
  */
+#include "crdt/read.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
-#include "read.h"
+#include "pkc.h"
+#include "crdt/branch.h"
+#include "crdt/content.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/pool.h"
+#include "crdt/utf16.h"
+#include "crdt/val.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/text.h"
 

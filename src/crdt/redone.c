@@ -1,8 +1,12 @@
 /* redone.c: redone links (the UndoManager's item.redone). */
-#include <stdlib.h>
+#include "crdt/redone.h"
+
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/doc.h"
+#include "crdt/item.h"
+#include "util/array.h"
 #include "util/err.h"
 
 /* ------------------------------------------------------------------------ */

@@ -9,10 +9,16 @@
  * rebalanced when they shrink (they are removed only when empty): lists
  * mostly grow, and merges remove few items per node.
  */
+#include "crdt/seqtree.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/branch.h"
+#include "crdt/item.h"
+#include "crdt/pool.h"
+#include "util/array.h"
 #include "util/err.h"
 
 static uint32_t slot_of(const ynode *n, const void *child)

@@ -1,8 +1,22 @@
 /* split.c: splitting and merging items. */
-#include <stdlib.h>
+#include "crdt/split.h"
+
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/offsets.h"
+#include "crdt/pool.h"
+#include "crdt/redone.h"
+#include "crdt/seqtree.h"
+#include "crdt/txn.h"
+#include "crdt/utf16.h"
 #include "util/err.h"
 
 /* ------------------------------------------------------------------------ */

@@ -1,8 +1,14 @@
 /* sv.c: state vectors: client id -> clock, sorted by client (v1 format). */
+#include "crdt/sv.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/client.h"
+#include "crdt/doc.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 /* ------------------------------------------------------------------------ */
@@ -36,13 +42,6 @@ uint64_t ysv_get(const ysv *sv, uint64_t client, int *found)
     if (found)
         *found = f;
     return f ? sv->clock[i] : 0;
-}
-
-void ysv_free(ysv *sv)
-{
-    free(sv->client);
-    free(sv->clock);
-    memset(sv, 0, sizeof *sv);
 }
 
 int ysv_decode(const uint8_t *p, size_t n, ysv *out)

@@ -8,13 +8,31 @@
  * so the structure follows Yjs function by function. Attribute values are
  * `const yv *`; their pointers are their identity for Yjs's `===`.
  */
+#include "crdt/text.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
-#include "read.h"
-#include "types.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/ds.h"
+#include "crdt/integrate.h"
+#include "crdt/item.h"
+#include "crdt/pool.h"
+#include "crdt/read.h"
+#include "crdt/seqtree.h"
+#include "crdt/split.h"
+#include "crdt/txn.h"
+#include "crdt/types.h"
+#include "crdt/utf16.h"
+#include "crdt/val.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/text.h"
 

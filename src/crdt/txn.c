@@ -7,10 +7,27 @@
  * the client-id collision check and the update event. Transactions started
  * by callbacks during a cleanup run after it, in order.
  */
+#include "crdt/txn.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/ds.h"
+#include "crdt/event.h"
+#include "crdt/integrate.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/split.h"
+#include "crdt/text.h"
+#include "crdt/update.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/rng.h"
 

@@ -3,10 +3,32 @@
  * applying updates to a document (Yjs readUpdateV2 / integrateStructs /
  * readAndApplyDeleteSet), with pending structs and deletes kept for later.
  */
+#include "crdt/update.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/decode.h"
+#include "crdt/doc.h"
+#include "crdt/ds.h"
+#include "crdt/integrate.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/merge.h"
+#include "crdt/pool.h"
+#include "crdt/split.h"
+#include "crdt/sv.h"
+#include "crdt/txn.h"
+#include "crdt/utf16.h"
+#include "crdt/val.h"
+#include "crdt/varint.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 /* ------------------------------------------------------------------------ */

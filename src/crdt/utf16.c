@@ -1,9 +1,7 @@
 /* utf16.c: UTF-16 lengths and offsets of UTF-8 content. */
-#include <stdlib.h>
-#include <string.h>
+#include "crdt/utf16.h"
 
-#include "crdt.h"
-#include "util/err.h"
+#include <string.h>
 
 /* ------------------------------------------------------------------------ */
 /* UTF-16                                                                   */

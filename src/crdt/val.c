@@ -4,13 +4,18 @@
  * read and write it, Number.prototype.toString, and the equality tests Yjs
  * uses (lib0 equalityDeep, equalAttrs, ===).
  */
+#include "crdt/val.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
-#include "read.h"
+#include "pkc.h"
+#include "crdt/branch.h"
+#include "crdt/read.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/text.h"
 
