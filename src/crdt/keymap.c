@@ -10,55 +10,11 @@
 /* ------------------------------------------------------------------------ */
 /* Ordered hash maps                                                        */
 
-uint32_t ymap_hash(const char *s, size_t n)
+static const pkc_hashtab_layout YMAP_SLOTS = YMAP_SLOTS_LAYOUT;
+
+ykey *ymap_add(ymap *m, const char *s, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
-}
-
-/* The map's slots hold index + 1 into its entries. */
-static uint32_t slot_hash(const void *slot, const void *ctx)
-{
-    const ymap *m = ctx;
-    uint32_t x;
-    memcpy(&x, slot, sizeof x);
-    return m->e[x - 1]->hash;
-}
-
-static const pkc_hashtab_layout YMAP_SLOTS = {sizeof(uint32_t), sizeof(uint32_t), 8, slot_hash};
-
-typedef struct ymap_query {
-    const ymap *m;
-    const char *s;
-    size_t n;
-    uint32_t hash;
-} ymap_query;
-
-static int slot_match(const void *slot, const void *key)
-{
-    const ymap_query *q = key;
-    uint32_t x;
-    memcpy(&x, slot, sizeof x);
-    const ykey *k = q->m->e[x - 1];
-    return k->hash == q->hash && k->len == q->n && memcmp(k->s, q->s, q->n) == 0;
-}
-
-ykey *ymap_find(const ymap *m, const char *s, size_t n)
-{
-    if (m->slots.cap == 0)
-        return NULL;
-    ymap_query q = {m, s, n, ymap_hash(s, n)};
-    const uint32_t *x = pkc_hashtab_find(&m->slots, &YMAP_SLOTS, q.hash, slot_match, &q);
-    return x ? m->e[*x - 1] : NULL;
-}
-
-ykey *ymap_get_or_add(ymap *m, const char *s, size_t n)
-{
-    ykey *k = ymap_find(m, s, n);
-    if (k)
-        return k;
+    ykey *k;
     if (n > UINT32_MAX - 1)
         return NULL;
     if (m->n == m->cap && pkc_array_grow32((void **)&m->e, &m->cap, m->n + 1, sizeof *m->e))

@@ -5,10 +5,10 @@
 
 #include "err.h"
 
-static int grow(pkc_hashtab *t, const pkc_hashtab_layout *l, const void *ctx)
+int pkc_hashtab_grow(pkc_hashtab *t, const pkc_hashtab_layout *l, const void *ctx)
 {
     uint32_t cap = t->cap ? t->cap * 2 : l->min_cap;
-    if (t->cap > UINT32_MAX / 2 || (size_t)cap > SIZE_MAX / l->size)
+    if (t->cap > UINT32_MAX / 2)
         return pkc_error_code(PKC_ERR_NOMEM);
     pkc_hashtab g = {calloc(cap, l->size), t->n, cap};
     if (g.slots == NULL)
@@ -26,21 +26,6 @@ static int grow(pkc_hashtab *t, const pkc_hashtab_layout *l, const void *ctx)
     free(t->slots);
     *t = g;
     return 0;
-}
-
-void *pkc_hashtab_add(pkc_hashtab *t, const pkc_hashtab_layout *l, uint32_t hash,
-                      const void *ctx)
-{
-    if ((uint64_t)(t->n + 1) * 2 > t->cap && grow(t, l, ctx))
-        return NULL;
-    uint32_t mask = t->cap - 1;
-    uint32_t i = hash & mask;
-    while (pkc_hashtab_is_used(l, pkc_hashtab_slot(t, l, i)))
-        i = (i + 1) & mask;
-    void *s = pkc_hashtab_slot(t, l, i);
-    memset(s, 0, l->size);
-    t->n++;
-    return s;
 }
 
 void pkc_hashtab_remove(pkc_hashtab *t, const pkc_hashtab_layout *l, void *slot,

@@ -19,9 +19,10 @@
  *   if (e == NULL && (e = pkc_hashtab_add(&t, &E, h, NULL)) == NULL)
  *       return PKC_ERR_NOMEM;   (then fill in *e, its key nonzero)
  *
- * Lookups are inline: with a layout that is a static const object and
- * static functions, the compiler makes them what a table written by hand
- * would be. Growing and removing call layout->hash through its pointer.
+ * Lookups and additions are inline: with a layout that is a static const
+ * object and static functions, the compiler makes them what a table
+ * written by hand would be. Growing and removing call layout->hash through
+ * its pointer.
  */
 #ifndef PKC_UTIL_HASHTAB_H
 #define PKC_UTIL_HASHTAB_H
@@ -88,13 +89,31 @@ static inline void *pkc_hashtab_find(const pkc_hashtab *t, const pkc_hashtab_lay
     }
 }
 
+/* Doubles the table (from l->min_cap), moving the slots by
+ * l->hash(slot, ctx); pkc_hashtab_add calls it when the table would be
+ * more than half full. PKC_ERR_NOMEM (the thread's message set; nothing
+ * changed). */
+int pkc_hashtab_grow(pkc_hashtab *t, const pkc_hashtab_layout *l, const void *ctx);
+
 /* A slot for a new key of `hash` (one the table does not hold), zero
  * bytes: the caller fills it in, its key nonzero, before the table is used
- * again. Doubles the table first (from l->min_cap) when it would be more
- * than half full, moving the slots by l->hash(slot, ctx). NULL when out of
- * memory (PKC_ERR_NOMEM and the thread's message set; nothing changed). */
-void *pkc_hashtab_add(pkc_hashtab *t, const pkc_hashtab_layout *l, uint32_t hash,
-                      const void *ctx);
+ * again. Grows the table first when it would be more than half full. NULL
+ * when out of memory (PKC_ERR_NOMEM and the thread's message set; nothing
+ * changed). */
+static inline void *pkc_hashtab_add(pkc_hashtab *t, const pkc_hashtab_layout *l, uint32_t hash,
+                                    const void *ctx)
+{
+    if ((uint64_t)(t->n + 1) * 2 > t->cap && pkc_hashtab_grow(t, l, ctx))
+        return NULL;
+    uint32_t mask = t->cap - 1;
+    uint32_t i = hash & mask;
+    while (pkc_hashtab_is_used(l, pkc_hashtab_slot(t, l, i)))
+        i = (i + 1) & mask;
+    void *s = pkc_hashtab_slot(t, l, i);
+    memset(s, 0, l->size);
+    t->n++;
+    return s;
+}
 
 /* Empties the used slot `slot` (from pkc_hashtab_find) and moves later
  * slots of its probe run back as linear probing needs (l->hash(slot, ctx)
