@@ -48,7 +48,7 @@ void yc_offs_drop(pkc_ydoc *doc, const yitem *it)
 void yc_offs_free(pkc_ydoc *doc)
 {
     for (uint32_t i = 0; i < doc->offs.cap; i++)
-        free(((yoffs *)pkc_hashtab_slot(&doc->offs, &OFFS, i))->off);
+        free(((yoffs *)pkc_hashtab_get_slot(&doc->offs, &OFFS, i))->off);
     pkc_hashtab_free(&doc->offs);
 }
 

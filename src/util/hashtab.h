@@ -50,11 +50,14 @@ typedef struct pkc_hashtab_layout {
  * only). */
 typedef int (*pkc_hashtab_match_fn)(const void *slot, const void *key);
 
-static inline void *pkc_hashtab_slot(const pkc_hashtab *t, const pkc_hashtab_layout *l, uint32_t i)
+/* Slot i (i < cap), used or not: for walking the whole table. */
+static inline void *pkc_hashtab_get_slot(const pkc_hashtab *t, const pkc_hashtab_layout *l,
+                                         uint32_t i)
 {
     return (char *)t->slots + (size_t)i * l->size;
 }
 
+/* Whether a slot holds a key (its key bytes are not all zero). */
 static inline int pkc_hashtab_is_used(const pkc_hashtab_layout *l, const void *slot)
 {
     if (l->key_size == sizeof(uint32_t)) {
@@ -81,7 +84,7 @@ static inline void *pkc_hashtab_find(const pkc_hashtab *t, const pkc_hashtab_lay
         return NULL;
     uint32_t mask = t->cap - 1;
     for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
-        void *s = pkc_hashtab_slot(t, l, i);
+        void *s = pkc_hashtab_get_slot(t, l, i);
         if (!pkc_hashtab_is_used(l, s))
             return NULL;
         if (match(s, key))
@@ -107,9 +110,9 @@ static inline void *pkc_hashtab_add(pkc_hashtab *t, const pkc_hashtab_layout *l,
         return NULL;
     uint32_t mask = t->cap - 1;
     uint32_t i = hash & mask;
-    while (pkc_hashtab_is_used(l, pkc_hashtab_slot(t, l, i)))
+    while (pkc_hashtab_is_used(l, pkc_hashtab_get_slot(t, l, i)))
         i = (i + 1) & mask;
-    void *s = pkc_hashtab_slot(t, l, i);
+    void *s = pkc_hashtab_get_slot(t, l, i);
     memset(s, 0, l->size);
     t->n++;
     return s;

@@ -35,12 +35,12 @@ static int well_formed(const pkc_hashtab *t, const pkc_hashtab_layout *l, const 
 {
     uint32_t used = 0;
     for (uint32_t i = 0; i < t->cap; i++) {
-        const void *s = pkc_hashtab_slot(t, l, i);
+        const void *s = pkc_hashtab_get_slot(t, l, i);
         if (!pkc_hashtab_is_used(l, s))
             continue;
         used++;
         for (uint32_t j = l->hash(s, ctx) & (t->cap - 1); j != i; j = (j + 1) & (t->cap - 1))
-            if (!pkc_hashtab_is_used(l, pkc_hashtab_slot(t, l, j)))
+            if (!pkc_hashtab_is_used(l, pkc_hashtab_get_slot(t, l, j)))
                 return 0;
     }
     return used == t->n && (t->cap == 0 || (t->cap & (t->cap - 1)) == 0) && t->n * 2 <= t->cap;
