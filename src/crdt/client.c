@@ -58,12 +58,12 @@ int yc_client_get(pkc_ydoc *doc, uint64_t id, uint32_t *ix)
 {
     if (yc_client_find(doc, id, ix))
         return 0;
+    if (pkc_hashtab_reserve(&doc->clslots, &CLSLOTS, doc))
+        return PKC_ERR_NOMEM;
     if (doc->ncl == doc->capcl &&
         pkc_array_grow32((void **)&doc->cl, &doc->capcl, doc->ncl + 1, sizeof *doc->cl))
         return PKC_ERR_NOMEM;
-    uint32_t *x = pkc_hashtab_add(&doc->clslots, &CLSLOTS, hash64(id), doc);
-    if (x == NULL)
-        return PKC_ERR_NOMEM;
+    uint32_t *x = pkc_hashtab_add(&doc->clslots, &CLSLOTS, hash64(id), doc); /* (reserved) */
     yclient *c = &doc->cl[doc->ncl];
     memset(c, 0, sizeof *c);
     c->doc = doc;

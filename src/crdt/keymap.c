@@ -17,6 +17,9 @@ ykey *ymap_add(ymap *m, const char *s, size_t n)
     ykey *k;
     if (n > UINT32_MAX - 1)
         return NULL;
+    /* room in the slots first: a failure after the key is allocated is impossible */
+    if (pkc_hashtab_reserve(&m->slots, &YMAP_SLOTS, m))
+        return NULL;
     if (m->n == m->cap && pkc_array_grow32((void **)&m->e, &m->cap, m->n + 1, sizeof *m->e))
         return NULL;
     k = malloc(sizeof *k + n + 1);
@@ -30,11 +33,7 @@ ykey *ymap_add(ymap *m, const char *s, size_t n)
     if (n)
         memcpy(k->s, s, n);
     k->s[n] = '\0';
-    uint32_t *x = pkc_hashtab_add(&m->slots, &YMAP_SLOTS, k->hash, m);
-    if (x == NULL) {
-        free(k);
-        return NULL;
-    }
+    uint32_t *x = pkc_hashtab_add(&m->slots, &YMAP_SLOTS, k->hash, m); /* (reserved) */
     m->e[m->n] = k;
     *x = ++m->n;
     return k;

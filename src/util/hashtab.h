@@ -98,6 +98,17 @@ static inline void *pkc_hashtab_find(const pkc_hashtab *t, const pkc_hashtab_lay
  * changed). */
 int pkc_hashtab_grow(pkc_hashtab *t, const pkc_hashtab_layout *l, const void *ctx);
 
+/* Makes room for one more key: grows the table now if adding one would
+ * make it more than half full, so that the next pkc_hashtab_add cannot
+ * fail (for callers that must not fail after allocating what the slot
+ * will point to). PKC_ERR_NOMEM (the thread's message set; nothing
+ * changed). */
+static inline int pkc_hashtab_reserve(pkc_hashtab *t, const pkc_hashtab_layout *l,
+                                      const void *ctx)
+{
+    return (uint64_t)(t->n + 1) * 2 > t->cap ? pkc_hashtab_grow(t, l, ctx) : 0;
+}
+
 /* A slot for a new key of `hash` (one the table does not hold), zero
  * bytes: the caller fills it in, its key nonzero, before the table is used
  * again. Grows the table first when it would be more than half full. NULL
@@ -106,7 +117,7 @@ int pkc_hashtab_grow(pkc_hashtab *t, const pkc_hashtab_layout *l, const void *ct
 static inline void *pkc_hashtab_add(pkc_hashtab *t, const pkc_hashtab_layout *l, uint32_t hash,
                                     const void *ctx)
 {
-    if ((uint64_t)(t->n + 1) * 2 > t->cap && pkc_hashtab_grow(t, l, ctx))
+    if (pkc_hashtab_reserve(t, l, ctx))
         return NULL;
     uint32_t mask = t->cap - 1;
     uint32_t i = hash & mask;

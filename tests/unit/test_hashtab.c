@@ -115,6 +115,23 @@ TEST(hashtab, grows_at_half_full_from_min_cap)
     pkc_hashtab_free(&t);
 }
 
+TEST(hashtab, reserve_makes_the_next_add_not_grow)
+{
+    pkc_hashtab t = {0};
+    for (uint64_t key = 1; key <= 40; key++) {
+        CHECK_OK(pkc_hashtab_reserve(&t, &ENTRIES, NULL));
+        uint32_t cap = t.cap;
+        void *slots = t.slots;
+        CHECK((uint64_t)(t.n + 1) * 2 <= cap);
+        entry *e = pkc_hashtab_add(&t, &ENTRIES, entry_hash(&(entry){key, 0}, NULL), NULL);
+        CHECK(e != NULL);
+        CHECK(t.cap == cap && t.slots == slots); /* slots did not move */
+        e->key = key;
+    }
+    CHECK(well_formed(&t, &ENTRIES, NULL));
+    pkc_hashtab_free(&t);
+}
+
 /* Index slots over entries kept in insertion order, looked up by string
  * (what the CRDT's ordered maps are). */
 typedef struct strmap {
