@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/crdt.h"
 #include "pkc.h"
+#include "crdt/val.h"
 
 #define NOW 1000000
 

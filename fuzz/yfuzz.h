@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "crdt/crdt.h"
 #include "pkc.h"
+#include "crdt/check.h"
 
 #ifndef YFUZZ_NAME
 #error "define YFUZZ_NAME before including yfuzz.h"

@@ -15,8 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/crdt.h"
 #include "pkc.h"
+#include "crdt/val.h"
+#include "util/buf.h"
 #include "util/rng.h"
 
 #define YFUZZ_NAME "yposition"

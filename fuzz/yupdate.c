@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/crdt.h"
 #include "pkc.h"
 #include "util/rng.h"
 

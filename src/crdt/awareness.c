@@ -11,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/item.h"
+#include "crdt/val.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #define OUTDATED_MS 30000
@@ -59,7 +63,7 @@ static yaw_entry *get(pkc_yawareness *aw, uint64_t client)
     yaw_entry ne;
     memset(&ne, 0, sizeof ne);
     ne.client = client;
-    if (YC_PUSH(aw->e, aw->n, aw->cap, ne))
+    if (PKC_ARRAY_PUSH(aw->e, aw->n, aw->cap, ne))
         return NULL;
     return &aw->e[aw->n - 1];
 }
@@ -103,7 +107,7 @@ typedef struct ids {
 
 static int ids_push(ids *l, uint64_t x)
 {
-    return YC_PUSH(l->v, l->n, l->cap, x) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+    return PKC_ARRAY_PUSH(l->v, l->n, l->cap, x) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
 }
 
 static void emit(pkc_yawareness *aw, const ids *added, const ids *updated, const ids *filtered,
@@ -221,7 +225,7 @@ PKC_API int pkc_yawareness_observe(pkc_yawareness *aw, pkc_yawareness_fn fn, voi
     if (fn == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "awareness observer function is NULL");
     yaw_obs o = {fn, user_data};
-    return YC_PUSH(aw->obs, aw->nobs, aw->capobs, o) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+    return PKC_ARRAY_PUSH(aw->obs, aw->nobs, aw->capobs, o) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
 }
 
 PKC_API int pkc_yawareness_set_local(pkc_yawareness *aw, const char *json, int64_t now_ms)
@@ -466,7 +470,7 @@ PKC_API int64_t pkc_yawareness_check(pkc_yawareness *aw, int64_t now_ms)
     for (size_t i = 0; i < aw->n; i++) {
         yaw_entry *e = &aw->e[i];
         if (e->client != aw->client_id && OUTDATED_MS <= now_ms - e->last_updated && e->has_state)
-            if (YC_PUSH(rm, nrm, caprm, e->client))
+            if (PKC_ARRAY_PUSH(rm, nrm, caprm, e->client))
                 break;
     }
     if (nrm && pkc_yawareness_remove(aw, rm, nrm, PKC_YAWARENESS_TIMEOUT, now_ms))

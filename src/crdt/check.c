@@ -2,10 +2,21 @@
  * check.c: the document's internal invariants, for tests and fuzzers.
  * Walks everything: O(document).
  */
+#include "crdt/check.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/pool.h"
+#include "crdt/seqtree.h"
 
 static const char *fail(char *buf, size_t n, const char *fmt, ...)
 {

@@ -8,11 +8,20 @@
  * Item content is kept in its v1 encoding (pointing into the input for v1;
  * converted into a scratch buffer for v2), so the v1 writer can copy it.
  */
+#include "crdt/decode.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/ds.h"
+#include "crdt/item.h"
+#include "crdt/utf16.h"
+#include "crdt/val.h"
+#include "crdt/varint.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/text.h"
 
@@ -282,7 +291,7 @@ static int d_key(ydecoder *d, const char **s, size_t *n, size_t *off)
     }
     if ((rc = d_string(d, s, n, off)))
         return rc;
-    if (yc_grow((void **)&d->keys, &d->capkeys, 2 * (d->nkeys + 1), sizeof *d->keys))
+    if (pkc_array_grow((void **)&d->keys, &d->capkeys, 2 * (d->nkeys + 1), sizeof *d->keys))
         return pkc_error_code(PKC_ERR_NOMEM);
     d->keys[2 * d->nkeys] = *off;
     d->keys[2 * d->nkeys + 1] = *n;
@@ -802,21 +811,21 @@ static int decode_structs(ydecoder *d, v2fix **fix, v1fix **cfix, size_t *ncfix)
         if (nstructs > max_structs - d->nstructs)
             return pkc_error(PKC_ERR_TOO_LARGE, "offset %zu: %llu structs announced",
                              pkc_reader_offset(r), (unsigned long long)nstructs);
-        if (YC_PUSH(d->clients, d->nclients, d->capclients, client))
+        if (PKC_ARRAY_PUSH(d->clients, d->nclients, d->capclients, client))
             return pkc_error_code(PKC_ERR_NOMEM);
         /* room for the announced structs (no more than the bytes left
          * could hold, so a lying count costs nothing) */
         size_t room = nstructs < pkc_reader_left(r) ? (size_t)nstructs : pkc_reader_left(r);
-        if (yc_grow((void **)&u->s, &u->cap, u->n + room, sizeof *u->s) ||
-            (d->v2 && yc_grow((void **)fix, &capfix, u->n + room, sizeof **fix)))
+        if (pkc_array_grow((void **)&u->s, &u->cap, u->n + room, sizeof *u->s) ||
+            (d->v2 && pkc_array_grow((void **)fix, &capfix, u->n + room, sizeof **fix)))
             return pkc_error_code(PKC_ERR_NOMEM);
         uint64_t clock = clock64;
         ygroup g = {u->n, 0};
-        if (YC_PUSH(u->grp, u->ngrp, u->capgrp, g))
+        if (PKC_ARRAY_PUSH(u->grp, u->ngrp, u->capgrp, g))
             return pkc_error_code(PKC_ERR_NOMEM);
         for (uint64_t i = 0; i < nstructs; i++) {
             /* built in place */
-            if (u->n == u->cap && yc_grow((void **)&u->s, &u->cap, u->n + 1, sizeof *u->s))
+            if (u->n == u->cap && pkc_array_grow((void **)&u->s, &u->cap, u->n + 1, sizeof *u->s))
                 return pkc_error_code(PKC_ERR_NOMEM);
             ydec *sp = &u->s[u->n];
             memset(sp, 0, sizeof *sp);
@@ -908,7 +917,7 @@ static int decode_structs(ydecoder *d, v2fix **fix, v1fix **cfix, size_t *ncfix)
                         par.psub = k;
                         par.psub_len = (uint32_t)n;
                     }
-                    if (YC_PUSH(u->par, u->npar, u->cappar, par))
+                    if (PKC_ARRAY_PUSH(u->par, u->npar, u->cappar, par))
                         return pkc_error_code(PKC_ERR_NOMEM);
                     /* (the pointer is set once u->par stops moving) */
                 }
@@ -931,12 +940,12 @@ static int decode_structs(ydecoder *d, v2fix **fix, v1fix **cfix, size_t *ncfix)
             u->grp[u->ngrp - 1].end = u->n;
             if (d->v2) {
                 size_t nfix = u->n - 1;
-                if (yc_grow((void **)fix, &capfix, nfix + 1, sizeof **fix))
+                if (pkc_array_grow((void **)fix, &capfix, nfix + 1, sizeof **fix))
                     return pkc_error_code(PKC_ERR_NOMEM);
                 (*fix)[nfix] = fx;
             } else if (fx.coff != SIZE_MAX) {
                 v1fix c = {u->n - 1, fx.coff};
-                if (YC_PUSH(*cfix, *ncfix, capcfix, c))
+                if (PKC_ARRAY_PUSH(*cfix, *ncfix, capcfix, c))
                     return pkc_error_code(PKC_ERR_NOMEM);
             }
             d->nstructs++;

@@ -1,11 +1,31 @@
 /*
  * doc.c: documents, transactions and updates in the public API.
  */
+#include "crdt/doc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/decode.h"
+#include "crdt/integrate.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/merge.h"
+#include "crdt/offsets.h"
+#include "crdt/pool.h"
+#include "crdt/seqtree.h"
+#include "crdt/sv.h"
+#include "crdt/txn.h"
+#include "crdt/update.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/hashtab.h"
 #include "util/rng.h"
 #include "util/versioned.h"
 
@@ -82,10 +102,10 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
     }
     free(doc->fmts);
     free(doc->free_fmts);
-    free(doc->bigcn.e);
+    pkc_hashtab_free(&doc->bigcn);
     free(doc->compact);
     free(doc->cl);
-    free(doc->clslot);
+    pkc_hashtab_free(&doc->clslots);
     for (ybranch *b = doc->all; b;) {
         ybranch *next = b->next_all;
         yst_free(b);
@@ -245,7 +265,7 @@ PKC_API int pkc_ydoc_observe_update(pkc_ydoc *doc, pkc_yupdate_fn fn, void *user
     if (fn == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "update observer function is NULL");
     yupdate_obs o = {fn, user_data, ++doc->next_obs_id};
-    if (YC_PUSH32(doc->uobs, doc->nuobs, doc->capuobs, o))
+    if (PKC_ARRAY_PUSH32(doc->uobs, doc->nuobs, doc->capuobs, o))
         return pkc_error_code(PKC_ERR_NOMEM);
     if (id)
         *id = o.id;

@@ -3,11 +3,22 @@
  * the changed keys of the map part, the delta of the list part (YText has
  * its own, in text.c) and the path from the observed type.
  */
+#include "crdt/event.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
-#include "read.h"
+#include "pkc.h"
+#include "crdt/branch.h"
+#include "crdt/doc.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/pool.h"
+#include "crdt/read.h"
+#include "crdt/seqtree.h"
+#include "crdt/txn.h"
+#include "crdt/val.h"
+#include "util/array.h"
 #include "util/err.h"
 
 int yc_text_event_delta(pkc_ytxn *ev, ybranch *target, yv *out);
@@ -29,7 +40,7 @@ static int cparent_add(pkc_ytxn *txn, ybranch *b, pkc_yevent *ev)
         ycparent n;
         memset(&n, 0, sizeof n);
         n.b = b;
-        if (YC_PUSH32(txn->cparents, txn->ncparents, txn->capcparents, n))
+        if (PKC_ARRAY_PUSH32(txn->cparents, txn->ncparents, txn->capcparents, n))
             return pkc_error_code(PKC_ERR_NOMEM);
         b->dtxn_mark = txn->seq;
         b->dtxn_idx = txn->ncparents - 1;
@@ -37,7 +48,7 @@ static int cparent_add(pkc_ytxn *txn, ybranch *b, pkc_yevent *ev)
     }
     if (ev == NULL)
         return 0;
-    return YC_PUSH32(cp->events, cp->n, cp->cap, ev) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+    return PKC_ARRAY_PUSH32(cp->events, cp->n, cp->cap, ev) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
 }
 
 /* Whether anyone will see an event of b: its observers or deep observers
@@ -65,7 +76,7 @@ int yc_call_type_observers(pkc_ytxn *txn, ychanged *ch)
         /* events are made only for someone to see them; the list of
          * changed parent types is kept either way */
         ev = calloc(1, sizeof *ev);
-        if (ev == NULL || YC_PUSH32(txn->events, txn->nevents, txn->capevents, ev)) {
+        if (ev == NULL || PKC_ARRAY_PUSH32(txn->events, txn->nevents, txn->capevents, ev)) {
             free(ev);
             return pkc_error_code(PKC_ERR_NOMEM);
         }
@@ -160,7 +171,7 @@ static int add_obs(pkc_ydoc *doc, yobs **arr, uint32_t *n, uint32_t *cap, void (
     if (fn == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "observer function is NULL");
     yobs o = {fn, ud, ++doc->next_obs_id};
-    if (YC_PUSH32(*arr, *n, *cap, o))
+    if (PKC_ARRAY_PUSH32(*arr, *n, *cap, o))
         return pkc_error_code(PKC_ERR_NOMEM);
     if (id)
         *id = o.id;
@@ -267,7 +278,7 @@ static int put(yv *obj, size_t *cap, const char *k, yv *val)
     e.key = dupz(k, strlen(k));
     e.key_len = strlen(k);
     e.value = *val;
-    if (e.key == NULL || YC_PUSH(obj->u.object.entries, obj->u.object.len, *cap, e)) {
+    if (e.key == NULL || PKC_ARRAY_PUSH(obj->u.object.entries, obj->u.object.len, *cap, e)) {
         free((void *)e.key);
         yv_clear(val);
         return pkc_error_code(PKC_ERR_NOMEM);
@@ -337,7 +348,7 @@ PKC_API const pkc_yvalue *pkc_yevent_get_keys(const pkc_yevent *cev)
             e.key = dupz(k->s, k->len);
             e.key_len = k->len;
             e.value = change;
-            if (e.key == NULL || YC_PUSH(out->u.object.entries, out->u.object.len, cap, e)) {
+            if (e.key == NULL || PKC_ARRAY_PUSH(out->u.object.entries, out->u.object.len, cap, e)) {
                 free((void *)e.key);
                 rc = pkc_error_code(PKC_ERR_NOMEM);
             }
@@ -384,8 +395,8 @@ static int list_delta(pkc_ytxn *txn, const ybranch *t, const ychanged *ch, yv *o
                 val.u.number = (double)count;                                                      \
             }                                                                                      \
             rc = put(&op, &opcap, kind == 1 ? "insert" : kind == 2 ? "retain" : "delete", &val);   \
-            if (rc == 0 && YC_PUSH(out->u.array.items, out->u.array.len, cap, op))                 \
-                rc = pkc_error_code(PKC_ERR_NOMEM);                                                                \
+            if (rc == 0)                                                                           \
+                rc = PKC_ARRAY_PUSH(out->u.array.items, out->u.array.len, cap, op);                \
             if (rc)                                                                                \
                 yv_clear(&op);                                                                     \
             kind = 0;                                                                              \
@@ -417,7 +428,7 @@ static int list_delta(pkc_ytxn *txn, const ybranch *t, const ychanged *ch, yv *o
                 for (uint32_t k = 0; k < it->len && rc == 0; k++) {
                     yv v;
                     if ((rc = yc_item_value(it, k, &v)) == 0 &&
-                        YC_PUSH(ins->u.array.items, ins->u.array.len, icap, v)) {
+                        PKC_ARRAY_PUSH(ins->u.array.items, ins->u.array.len, icap, v)) {
                         yv_clear(&v);
                         rc = pkc_error_code(PKC_ERR_NOMEM);
                     }

@@ -2,10 +2,26 @@
  * integrate.c: YATA integration (Yjs Item.integrate), delete and garbage
  * collection of items, and the changed-type bookkeeping of transactions.
  */
+#include "crdt/integrate.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/itab.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/pool.h"
+#include "crdt/redone.h"
+#include "crdt/seqtree.h"
+#include "crdt/split.h"
+#include "crdt/txn.h"
+#include "util/array.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -110,7 +126,7 @@ int yc_changed(pkc_ytxn *txn, ybranch *b, ykey *key)
         ychanged nc;
         memset(&nc, 0, sizeof nc);
         nc.b = b;
-        if (YC_PUSH32(txn->changed, txn->nchanged, txn->capchanged, nc))
+        if (PKC_ARRAY_PUSH32(txn->changed, txn->nchanged, txn->capchanged, nc))
             return pkc_error_code(PKC_ERR_NOMEM);
         b->txn_mark = txn->seq;
         b->txn_idx = txn->nchanged - 1;
@@ -123,7 +139,7 @@ int yc_changed(pkc_ytxn *txn, ybranch *b, ykey *key)
     for (uint32_t i = 0; i < c->nkeys; i++)
         if (c->keys[i] == key)
             return 0;
-    if (YC_PUSH32(c->keys, c->nkeys, c->capkeys, key))
+    if (PKC_ARRAY_PUSH32(c->keys, c->nkeys, c->capkeys, key))
         return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }

@@ -10,10 +10,20 @@
  * struct at the same clock, where Yjs's comparator is inconsistent, are
  * broken by update order.
  */
+#include "crdt/merge.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/decode.h"
+#include "crdt/ds.h"
+#include "crdt/item.h"
+#include "crdt/sv.h"
+#include "crdt/utf16.h"
+#include "crdt/val.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 /* ------------------------------------------------------------------------ */
@@ -351,7 +361,7 @@ int yc_update_merge(const uint8_t *const *ups, const size_t *lens, size_t n, int
         goto done;
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < rs[i].u.ds.n; k++)
-            if (YC_PUSH(ds.r, ds.n, ds.cap, rs[i].u.ds.r[k])) {
+            if (PKC_ARRAY_PUSH(ds.r, ds.n, ds.cap, rs[i].u.ds.r[k])) {
                 rc = pkc_error_code(PKC_ERR_NOMEM);
                 goto done;
             }

@@ -2,12 +2,22 @@
  * read.c: values out of items (Yjs getContent) and types out as JSON
  * (toJSON) and XML strings (toString).
  */
+#include "crdt/read.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
-#include "read.h"
+#include "pkc.h"
+#include "crdt/branch.h"
+#include "crdt/content.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/pool.h"
+#include "crdt/utf16.h"
+#include "crdt/val.h"
+#include "util/buf.h"
 #include "util/err.h"
+#include "util/text.h"
 
 static char *dupz(const void *p, size_t n)
 {
@@ -109,22 +119,6 @@ nomem:
 
 static int value_json(pkc_buf *b, const yitem *it, uint32_t k, int depth);
 
-static int index_key(const char *k, size_t n, uint32_t *out)
-{
-    if (n == 0 || n > 10 || (n > 1 && k[0] == '0'))
-        return 0;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (k[i] < '0' || k[i] > '9')
-            return 0;
-        v = v * 10 + (uint64_t)(k[i] - '0');
-    }
-    if (v > 4294967294u)
-        return 0;
-    *out = (uint32_t)v;
-    return 1;
-}
-
 static int text_string(pkc_buf *b, const ybranch *t)
 {
     for (const yitem *n = t->start; n; n = yi_right(t->doc, n))
@@ -146,19 +140,21 @@ int yc_type_json(pkc_buf *b, const ybranch *t, int depth)
             return pkc_error_code(PKC_ERR_NOMEM);
         uint32_t no = 0, ix, jx;
         for (uint32_t i = 0; i < t->map.n; i++)
-            if (index_key(t->map.e[i]->s, t->map.e[i]->len, &ix))
+            if (pkc_js_index_parse(t->map.e[i]->s, t->map.e[i]->len, &ix))
                 ord[no++] = i;
         for (uint32_t i = 1; i < no; i++) {
             uint32_t x = ord[i], j = i;
-            index_key(t->map.e[x]->s, t->map.e[x]->len, &ix);
-            while (j > 0 && (index_key(t->map.e[ord[j - 1]]->s, t->map.e[ord[j - 1]]->len, &jx), jx > ix)) {
+            pkc_js_index_parse(t->map.e[x]->s, t->map.e[x]->len, &ix);
+            while (j > 0 && (pkc_js_index_parse(t->map.e[ord[j - 1]]->s,
+                                                t->map.e[ord[j - 1]]->len, &jx),
+                             jx > ix)) {
                 ord[j] = ord[j - 1];
                 j--;
             }
             ord[j] = x;
         }
         for (uint32_t i = 0; i < t->map.n; i++)
-            if (!index_key(t->map.e[i]->s, t->map.e[i]->len, &ix))
+            if (!pkc_js_index_parse(t->map.e[i]->s, t->map.e[i]->len, &ix))
                 ord[no++] = i;
         pkc_buf_push_u8(b, '{');
         int first = 1, rc = 0;

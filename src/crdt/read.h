@@ -2,7 +2,13 @@
 #ifndef PKC_CRDT_READ_H
 #define PKC_CRDT_READ_H
 
-#include "crdt.h"
+#include <stdint.h>
+
+#include "crdt/item.h"
+#include "crdt/val.h"
+#include "util/buf.h"
+
+typedef struct ybranch ybranch;
 
 /* The k-th value of an item's content, as Yjs getContent()[k]. */
 int yc_item_value(const yitem *it, uint32_t k, yv *out);

@@ -13,7 +13,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/doc.h"
+#include "crdt/ds.h"
+#include "crdt/item.h"
+#include "crdt/pool.h"
+#include "crdt/redone.h"
+#include "crdt/seqtree.h"
+#include "crdt/split.h"
+#include "crdt/sv.h"
+#include "crdt/txn.h"
+#include "crdt/update.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 #define B(t) ((ybranch *)(t))

@@ -9,10 +9,16 @@
  * rebalanced when they shrink (they are removed only when empty): lists
  * mostly grow, and merges remove few items per node.
  */
+#include "crdt/seqtree.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/branch.h"
+#include "crdt/item.h"
+#include "crdt/pool.h"
+#include "util/array.h"
 #include "util/err.h"
 
 static uint32_t slot_of(const ynode *n, const void *child)
@@ -130,7 +136,7 @@ static int build(ybranch *b)
     int rc = 0;
     for (yitem *it = b->start; it;) {
         ynode *leaf = node_new(1);
-        if (leaf == NULL || YC_PUSH(level, nl, cap, leaf)) {
+        if (leaf == NULL || PKC_ARRAY_PUSH(level, nl, cap, leaf)) {
             free(leaf);
             rc = pkc_error_code(PKC_ERR_NOMEM);
             goto fail;
@@ -150,7 +156,7 @@ static int build(ybranch *b)
         size_t nn = 0, ncap = 0;
         for (size_t i = 0; i < nl;) {
             ynode *p = node_new(0);
-            if (p == NULL || YC_PUSH(next, nn, ncap, p)) {
+            if (p == NULL || PKC_ARRAY_PUSH(next, nn, ncap, p)) {
                 free(p);
                 rc = pkc_error_code(PKC_ERR_NOMEM);
                 goto fail;

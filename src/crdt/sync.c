@@ -6,10 +6,11 @@
  *   step 2:  varuint 1 || varbytes(encodeStateAsUpdate(doc, their sv))
  *   update:  varuint 2 || varbytes(update)
  */
-#include <stdlib.h>
-#include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/sv.h"
+#include "crdt/update.h"
+#include "util/buf.h"
 #include "util/err.h"
 
 static int finish(pkc_buf *b, uint8_t **out, size_t *out_len)

@@ -8,13 +8,31 @@
  * so the structure follows Yjs function by function. Attribute values are
  * `const yv *`; their pointers are their identity for Yjs's `===`.
  */
+#include "crdt/text.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
-#include "read.h"
-#include "types.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/ds.h"
+#include "crdt/integrate.h"
+#include "crdt/item.h"
+#include "crdt/pool.h"
+#include "crdt/read.h"
+#include "crdt/seqtree.h"
+#include "crdt/split.h"
+#include "crdt/txn.h"
+#include "crdt/types.h"
+#include "crdt/utf16.h"
+#include "crdt/val.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/text.h"
 
@@ -59,7 +77,7 @@ static int attrs_set(yattrs *m, const char *k, size_t kn, const yv *v)
         return 0;
     }
     yattr x = {k, kn, v};
-    return YC_PUSH(m->a, m->n, m->cap, x) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+    return PKC_ARRAY_PUSH(m->a, m->n, m->cap, x) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
 }
 
 static void attrs_del(yattrs *m, const char *k, size_t kn)
@@ -76,7 +94,7 @@ static int attrs_copy(yattrs *dst, const yattrs *src)
 {
     memset(dst, 0, sizeof *dst);
     for (size_t i = 0; i < src->n; i++)
-        if (YC_PUSH(dst->a, dst->n, dst->cap, src->a[i]))
+        if (PKC_ARRAY_PUSH(dst->a, dst->n, dst->cap, src->a[i]))
             return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }
@@ -100,23 +118,6 @@ static int attrs_update(yattrs *m, const yfmt *f)
     return attrs_set(m, f->key, f->key_len, &f->val->v);
 }
 
-/* JavaScript's order for an object's keys: index keys first. */
-static int index_key(const char *k, size_t n, uint32_t *out)
-{
-    if (n == 0 || n > 10 || (n > 1 && k[0] == '0'))
-        return 0;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (k[i] < '0' || k[i] > '9')
-            return 0;
-        v = v * 10 + (uint64_t)(k[i] - '0');
-    }
-    if (v > 4294967294u)
-        return 0;
-    *out = (uint32_t)v;
-    return 1;
-}
-
 /* Adds a key to an "object" attribute map keeping JavaScript's key order. */
 static int obj_set(yattrs *m, const char *k, size_t kn, const yv *v)
 {
@@ -127,13 +128,13 @@ static int obj_set(yattrs *m, const char *k, size_t kn, const yv *v)
     }
     uint32_t ix, jx;
     size_t at = m->n;
-    if (index_key(k, kn, &ix)) {
+    if (pkc_js_index_parse(k, kn, &ix)) {
         at = 0;
-        while (at < m->n && index_key(m->a[at].key, m->a[at].klen, &jx) && jx < ix)
+        while (at < m->n && pkc_js_index_parse(m->a[at].key, m->a[at].klen, &jx) && jx < ix)
             at++;
     }
     yattr x = {k, kn, v};
-    if (YC_PUSH(m->a, m->n, m->cap, x))
+    if (PKC_ARRAY_PUSH(m->a, m->n, m->cap, x))
         return pkc_error_code(PKC_ERR_NOMEM);
     memmove(m->a + at + 1, m->a + at, (m->n - 1 - at) * sizeof *m->a);
     m->a[at] = x;
@@ -611,7 +612,7 @@ static int add_full(fmtcleanup *c, ybranch *b)
 {
     if (in_full(c, b))
         return 0;
-    return YC_PUSH(c->full, c->nfull, c->capfull, b) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+    return PKC_ARRAY_PUSH(c->full, c->nfull, c->capfull, b) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
 }
 
 static int collect_new_formats(void *ud, yitem *it)
@@ -721,7 +722,7 @@ static int attrs_from_api(const pkc_yentry *attrs, size_t n, yattrs *out)
         }
         ysval *sv = ysval_new();
         int rc = sv ? yv_copy(&sv->v, &attrs[i].value) : pkc_error_code(PKC_ERR_NOMEM);
-        if (rc == 0 && YC_PUSH(out->own, out->nown, out->capown, sv))
+        if (rc == 0 && PKC_ARRAY_PUSH(out->own, out->nown, out->capown, sv))
             rc = pkc_error_code(PKC_ERR_NOMEM);
         if (rc) {
             ysval_release(sv);
@@ -961,7 +962,7 @@ static int push_entry(yv *obj, size_t *cap, const char *k, size_t kn, yv *val)
     e.key = dupz(k, kn);
     e.key_len = kn;
     e.value = *val;
-    if (e.key == NULL || YC_PUSH(obj->u.object.entries, obj->u.object.len, *cap, e)) {
+    if (e.key == NULL || PKC_ARRAY_PUSH(obj->u.object.entries, obj->u.object.len, *cap, e)) {
         free((void *)e.key);
         yv_clear(val);
         return pkc_error_code(PKC_ERR_NOMEM);
@@ -992,7 +993,7 @@ static int delta_op(yv *ops, size_t *cap, yv *ins, const yattrs *attrs)
         else
             yv_clear(&a);
     }
-    if (rc == 0 && YC_PUSH(ops->u.array.items, ops->u.array.len, *cap, op))
+    if (rc == 0 && PKC_ARRAY_PUSH(ops->u.array.items, ops->u.array.len, *cap, op))
         rc = pkc_error_code(PKC_ERR_NOMEM);
     if (rc)
         yv_clear(&op);
@@ -1078,7 +1079,7 @@ static int ysnap_decode(const uint8_t *p, size_t n, ysnap *s)
             ysnrange x = {client, 0, 0, s->nr};
             if ((rc = pkc_reader_varuint(&r, &x.clock)) || (rc = pkc_reader_varuint(&r, &x.len)))
                 goto bad;
-            if (YC_PUSH(s->r, s->nr, cap, x)) {
+            if (PKC_ARRAY_PUSH(s->r, s->nr, cap, x)) {
                 rc = pkc_error_code(PKC_ERR_NOMEM);
                 goto fail;
             }
@@ -1197,7 +1198,7 @@ static int cuts_add(ycuts *k, const pkc_ydoc *doc, const ysnap *s)
         uint64_t state = doc->cl[cix].state;
         if (c->has_sv && c->sv < state) {
             ycut x = {c->client, c->sv};
-            if (YC_PUSH(k->c, k->n, k->cap, x))
+            if (PKC_ARRAY_PUSH(k->c, k->n, k->cap, x))
                 return pkc_error_code(PKC_ERR_NOMEM);
         }
         for (size_t j = 0; j < c->nr; j++) {
@@ -1208,7 +1209,7 @@ static int cuts_add(ycuts *k, const pkc_ydoc *doc, const ysnap *s)
                 continue;
             ycut a = {c->client, d->clock};
             ycut b = {c->client, d->len < state - d->clock ? d->clock + d->len : state};
-            if (YC_PUSH(k->c, k->n, k->cap, a) || YC_PUSH(k->c, k->n, k->cap, b))
+            if (PKC_ARRAY_PUSH(k->c, k->n, k->cap, a) || PKC_ARRAY_PUSH(k->c, k->n, k->cap, b))
                 return pkc_error_code(PKC_ERR_NOMEM);
         }
     }
@@ -1314,7 +1315,7 @@ static int ych_set(tdbuild *d, int added, uint64_t client, uint32_t clock)
                 free(c);
                 return rc;
             }
-            if (YC_PUSH(d->own, d->nown, d->capown, c)) {
+            if (PKC_ARRAY_PUSH(d->own, d->nown, d->capown, c)) {
                 yv_clear(c);
                 free(c);
                 return pkc_error_code(PKC_ERR_NOMEM);
@@ -1700,7 +1701,7 @@ static int num_op(tdelta *d, const char *name, uint64_t n, const yattrs *attrs)
         else
             yv_clear(&a);
     }
-    if (rc == 0 && YC_PUSH(d->out->u.array.items, d->out->u.array.len, d->cap, op))
+    if (rc == 0 && PKC_ARRAY_PUSH(d->out->u.array.items, d->out->u.array.len, d->cap, op))
         rc = pkc_error_code(PKC_ERR_NOMEM);
     if (rc)
         yv_clear(&op);

@@ -7,10 +7,27 @@
  * the client-id collision check and the update event. Transactions started
  * by callbacks during a cleanup run after it, in order.
  */
+#include "crdt/txn.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/ds.h"
+#include "crdt/event.h"
+#include "crdt/integrate.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/split.h"
+#include "crdt/text.h"
+#include "crdt/update.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/rng.h"
 
@@ -26,8 +43,8 @@ static int freeze_for_pending(pkc_ydoc *doc, uint32_t cix)
             found = t->touched[i] == cix;
         for (uint32_t i = 0; i < t->nfrozen && !found; i++)
             found = t->frozen[i] == cix;
-        if (!found && (YC_PUSH32(t->frozen, t->nfrozen, t->capfrozen, cix) ||
-                       YC_PUSH32(t->frozen_state, t->nfrozen_state, t->capfrozen_state,
+        if (!found && (PKC_ARRAY_PUSH32(t->frozen, t->nfrozen, t->capfrozen, cix) ||
+                       PKC_ARRAY_PUSH32(t->frozen_state, t->nfrozen_state, t->capfrozen_state,
                                  doc->cl[cix].state)))
             return pkc_error_code(PKC_ERR_NOMEM);
     }
@@ -44,8 +61,8 @@ int yc_txn_touch(pkc_ytxn *txn, uint32_t cix)
         return pkc_error_code(PKC_ERR_NOMEM);
     c->txn_mark = txn->seq;
     c->before = c->state;
-    if (YC_PUSH32(txn->touched, txn->ntouched, txn->captouched, cix) ||
-        YC_PUSH32(txn->befores, txn->nbefores, txn->capbefores, c->state))
+    if (PKC_ARRAY_PUSH32(txn->touched, txn->ntouched, txn->captouched, cix) ||
+        PKC_ARRAY_PUSH32(txn->befores, txn->nbefores, txn->capbefores, c->state))
         return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }
@@ -72,7 +89,7 @@ int yc_txn_add_delete(pkc_ytxn *txn, uint32_t cix, uint32_t clock, uint32_t len)
     if (c->ds_mark != txn->seq) {
         /* Yjs's delete set is a Map: remember the order clients came in */
         c->ds_mark = txn->seq;
-        if (YC_PUSH32(txn->ds_order, txn->nds_order, txn->capds_order, cix))
+        if (PKC_ARRAY_PUSH32(txn->ds_order, txn->nds_order, txn->capds_order, cix))
             return pkc_error_code(PKC_ERR_NOMEM);
     }
     if (yds_add(&txn->ds, c->id, clock, len))
@@ -82,7 +99,7 @@ int yc_txn_add_delete(pkc_ytxn *txn, uint32_t cix, uint32_t clock, uint32_t len)
 
 int yc_txn_add_merge(pkc_ytxn *txn, yid id)
 {
-    if (YC_PUSH(txn->merge, txn->nmerge, txn->capmerge, id))
+    if (PKC_ARRAY_PUSH(txn->merge, txn->nmerge, txn->capmerge, id))
         return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }

@@ -2,12 +2,26 @@
  * types.c: local changes to maps, arrays and XML nodes (Yjs typeMapSet,
  * typeListInsertGenerics, typeListDelete, ...) and their public API.
  */
+#include "crdt/types.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
-#include "read.h"
-#include "types.h"
+#include "pkc.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/integrate.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/pool.h"
+#include "crdt/read.h"
+#include "crdt/seqtree.h"
+#include "crdt/split.h"
+#include "crdt/txn.h"
+#include "crdt/val.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/text.h"
 

@@ -2,7 +2,15 @@
 #ifndef PKC_CRDT_TYPES_H
 #define PKC_CRDT_TYPES_H
 
-#include "crdt.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pkc.h"
+#include "crdt/item.h"
+#include "crdt/val.h"
+
+typedef struct ybranch ybranch;
+typedef struct ykey ykey;
 
 /* API calls run in the given transaction, the open one, or a new one
  * (*own set) that yc_api_end commits. */

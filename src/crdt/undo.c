@@ -8,8 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
-#include "types.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/doc.h"
+#include "crdt/ds.h"
+#include "crdt/integrate.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/pool.h"
+#include "crdt/redone.h"
+#include "crdt/split.h"
+#include "crdt/txn.h"
+#include "crdt/types.h"
+#include "util/array.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/versioned.h"
@@ -33,7 +47,7 @@ static int order_add(yods *d, uint64_t client)
     for (size_t i = 0; i < d->n; i++)
         if (d->order[i] == client)
             return 0;
-    return YC_PUSH(d->order, d->n, d->cap, client) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+    return PKC_ARRAY_PUSH(d->order, d->n, d->cap, client) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
 }
 
 /* mergeDeleteSets([a, b]) into a */
@@ -266,7 +280,7 @@ static void after_txn(void *ud, pkc_ytxn *txn)
         yods_free(&ins);
     } else {
         ystack_item si = {ins, del};
-        if (YC_PUSH(*stack, *n, *cap, si))
+        if (PKC_ARRAY_PUSH(*stack, *n, *cap, si))
             goto nomem;
     }
     if (!undoing && !redoing)
@@ -519,7 +533,7 @@ static int collect_insert(void *ud, yitem *it)
             return pkc_error_code(PKC_ERR_NOMEM);
     }
     if (it->kind != YC_GC && !yi_deleted(it) && in_scope(c->um, it))
-        if (YC_PUSH(c->to_delete.v, c->to_delete.n, c->to_delete.cap, it))
+        if (PKC_ARRAY_PUSH(c->to_delete.v, c->to_delete.n, c->to_delete.cap, it))
             return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }
@@ -530,7 +544,7 @@ static int collect_redo(void *ud, yitem *it)
     if (it->kind != YC_GC && in_scope(c->um, it) &&
         !yds_contains(&c->si->insertions.ds, c->txn->doc->cl[it->id.client].id, it->id.clock) &&
         !set_has(&c->to_redo, it))
-        if (YC_PUSH(c->to_redo.v, c->to_redo.n, c->to_redo.cap, it))
+        if (PKC_ARRAY_PUSH(c->to_redo.v, c->to_redo.n, c->to_redo.cap, it))
             return pkc_error_code(PKC_ERR_NOMEM);
     return 0;
 }
@@ -622,13 +636,13 @@ PKC_API int pkc_yundo_new_versioned(pkc_ytype *const *scope, size_t n, int confi
     um->capture_timeout = cfg->capture_timeout_ms;
     um->clock = *clock;
     const void *null_origin = NULL;
-    rc = YC_PUSH(um->origins, um->norigins, um->caporigins, null_origin) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+    rc = PKC_ARRAY_PUSH(um->origins, um->norigins, um->caporigins, null_origin);
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = pkc_yundo_add_scope(um, scope[i]);
     if (rc == 0) {
         pkc_ydoc *doc = um->doc;
         yafter_obs o = {after_txn_cb, um, ++doc->next_obs_id};
-        if (YC_PUSH32(doc->aobs, doc->naobs, doc->capaobs, o))
+        if (PKC_ARRAY_PUSH32(doc->aobs, doc->naobs, doc->capaobs, o))
             rc = pkc_error_code(PKC_ERR_NOMEM);
         else
             um->hook_id = o.id;
@@ -672,15 +686,14 @@ PKC_API int pkc_yundo_add_scope(pkc_yundo *um, pkc_ytype *t)
     for (size_t i = 0; i < um->nscope; i++)
         if (um->scope[i] == b)
             return 0;
-    return YC_PUSH(um->scope, um->nscope, um->capscope, b) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
+    return PKC_ARRAY_PUSH(um->scope, um->nscope, um->capscope, b);
 }
 
 PKC_API int pkc_yundo_track_origin(pkc_yundo *um, const void *origin)
 {
     if (tracked(um, origin))
         return 0;
-    return YC_PUSH(um->origins, um->norigins, um->caporigins, origin) ? pkc_error_code(PKC_ERR_NOMEM)
-                                                                     : 0;
+    return PKC_ARRAY_PUSH(um->origins, um->norigins, um->caporigins, origin);
 }
 
 PKC_API void pkc_yundo_untrack_origin(pkc_yundo *um, const void *origin)

@@ -1,250 +1,35 @@
 /*
- * update.c: writing v1 updates, state vectors and delete sets, and applying
- * updates to a document (Yjs readUpdateV2 / integrateStructs /
+ * update.c: writing v1 updates (a document's structs and delete set), and
+ * applying updates to a document (Yjs readUpdateV2 / integrateStructs /
  * readAndApplyDeleteSet), with pending structs and deletes kept for later.
  */
+#include "crdt/update.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
+#include "pkc.h"
+#include "crdt/blocks.h"
+#include "crdt/branch.h"
+#include "crdt/client.h"
+#include "crdt/content.h"
+#include "crdt/decode.h"
+#include "crdt/doc.h"
+#include "crdt/ds.h"
+#include "crdt/integrate.h"
+#include "crdt/item.h"
+#include "crdt/keymap.h"
+#include "crdt/merge.h"
+#include "crdt/pool.h"
+#include "crdt/split.h"
+#include "crdt/sv.h"
+#include "crdt/txn.h"
+#include "crdt/utf16.h"
+#include "crdt/val.h"
+#include "crdt/varint.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
-
-/* ------------------------------------------------------------------------ */
-/* Delete sets                                                              */
-
-int yds_add(yds *ds, uint64_t client, uint32_t clock, uint32_t len)
-{
-    yrange r = {client, clock, len};
-    return YC_PUSH(ds->r, ds->n, ds->cap, r);
-}
-
-void yds_free(yds *ds)
-{
-    free(ds->r);
-    memset(ds, 0, sizeof *ds);
-}
-
-static int cmp_range(const void *a, const void *b)
-{
-    const yrange *x = a, *y = b;
-    if (x->client != y->client)
-        return x->client > y->client ? -1 : 1;
-    if (x->clock != y->clock)
-        return x->clock < y->clock ? -1 : 1;
-    return 0;
-}
-
-void yds_sort_merge(yds *ds)
-{
-    if (ds->n == 0)
-        return;
-    size_t k = 1; /* delete sets mostly come sorted */
-    while (k < ds->n && cmp_range(&ds->r[k - 1], &ds->r[k]) <= 0)
-        k++;
-    if (k < ds->n)
-        qsort(ds->r, ds->n, sizeof *ds->r, cmp_range);
-    size_t j = 1;
-    for (size_t i = 1; i < ds->n; i++) {
-        yrange *l = &ds->r[j - 1], *r = &ds->r[i];
-        if (l->client == r->client && (uint64_t)l->clock + l->len >= r->clock) {
-            uint64_t end = (uint64_t)r->clock + r->len;
-            if (end > (uint64_t)l->clock + l->len)
-                l->len = (uint32_t)(end - l->clock);
-        } else {
-            ds->r[j++] = *r;
-        }
-    }
-    ds->n = j;
-}
-
-int yds_contains(const yds *ds, uint64_t client, uint32_t clock)
-{
-    size_t lo = 0, hi = ds->n;
-    while (lo < hi) {
-        size_t m = (lo + hi) / 2;
-        const yrange *r = &ds->r[m];
-        if (r->client > client || (r->client == client && (uint64_t)r->clock + r->len <= clock))
-            lo = m + 1;
-        else
-            hi = m;
-    }
-    return lo < ds->n && ds->r[lo].client == client && ds->r[lo].clock <= clock;
-}
-
-int yds_copy(yds *dst, const yds *src)
-{
-    memset(dst, 0, sizeof *dst);
-    if (src->n == 0)
-        return 0;
-    dst->r = malloc(src->n * sizeof *dst->r);
-    if (dst->r == NULL)
-        return pkc_error_code(PKC_ERR_NOMEM);
-    memcpy(dst->r, src->r, src->n * sizeof *dst->r);
-    dst->n = dst->cap = src->n;
-    return 0;
-}
-
-int yds_merge(yds *dst, const yds *add)
-{
-    for (size_t i = 0; i < add->n; i++)
-        if (YC_PUSH(dst->r, dst->n, dst->cap, add->r[i]))
-            return pkc_error_code(PKC_ERR_NOMEM);
-    yds_sort_merge(dst);
-    return 0;
-}
-
-/* Writes ranges grouped by client (descending); within a client in the
- * order stored. */
-int yds_write(pkc_buf *b, const yds *ds)
-{
-    size_t n = ds->n;
-    size_t small[16];
-    size_t *ord = small;
-    if (n > 16) {
-        ord = malloc(n * sizeof *ord);
-        if (ord == NULL)
-            return pkc_error_code(PKC_ERR_NOMEM);
-    }
-    if (n) {
-        for (size_t i = 0; i < n; i++)
-            ord[i] = i;
-        /* stable insertion-merge by client descending */
-        for (size_t i = 1; i < n; i++) {
-            size_t x = ord[i], j = i;
-            while (j > 0 && ds->r[ord[j - 1]].client < ds->r[x].client) {
-                ord[j] = ord[j - 1];
-                j--;
-            }
-            ord[j] = x;
-        }
-    }
-    size_t nclients = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || ds->r[ord[i]].client != ds->r[ord[i - 1]].client)
-            nclients++;
-    ywr_varuint(b, nclients);
-    for (size_t i = 0; i < n;) {
-        uint64_t c = ds->r[ord[i]].client;
-        size_t k = i;
-        while (k < n && ds->r[ord[k]].client == c)
-            k++;
-        ywr_varuint(b, c);
-        ywr_varuint(b, k - i);
-        for (; i < k; i++) {
-            ywr_varuint(b, ds->r[ord[i]].clock);
-            ywr_varuint(b, ds->r[ord[i]].len);
-        }
-    }
-    if (ord != small)
-        free(ord);
-    return b->err;
-}
-
-/* ------------------------------------------------------------------------ */
-/* State vectors                                                            */
-
-static size_t sv_pos(const ysv *sv, uint64_t client, int *found)
-{
-    size_t lo = 0, hi = sv->n;
-    while (lo < hi) {
-        size_t m = (lo + hi) / 2;
-        if (sv->client[m] < client)
-            lo = m + 1;
-        else
-            hi = m;
-    }
-    *found = lo < sv->n && sv->client[lo] == client;
-    return lo;
-}
-
-int ysv_set(ysv *sv, uint64_t client, uint64_t clock)
-{
-    int found;
-    size_t i = sv_pos(sv, client, &found);
-    if (!found) {
-        size_t cap = sv->cap;
-        if (yc_grow((void **)&sv->client, &cap, sv->n + 1, sizeof *sv->client))
-            return pkc_error_code(PKC_ERR_NOMEM);
-        cap = sv->cap;
-        if (yc_grow((void **)&sv->clock, &cap, sv->n + 1, sizeof *sv->clock))
-            return pkc_error_code(PKC_ERR_NOMEM);
-        sv->cap = cap;
-        memmove(sv->client + i + 1, sv->client + i, (sv->n - i) * sizeof *sv->client);
-        memmove(sv->clock + i + 1, sv->clock + i, (sv->n - i) * sizeof *sv->clock);
-        sv->n++;
-        sv->client[i] = client;
-    }
-    sv->clock[i] = clock;
-    return 0;
-}
-
-uint64_t ysv_get(const ysv *sv, uint64_t client, int *found)
-{
-    int f;
-    size_t i = sv_pos(sv, client, &f);
-    if (found)
-        *found = f;
-    return f ? sv->clock[i] : 0;
-}
-
-void ysv_free(ysv *sv)
-{
-    free(sv->client);
-    free(sv->clock);
-    memset(sv, 0, sizeof *sv);
-}
-
-int ysv_decode(const uint8_t *p, size_t n, ysv *out)
-{
-    pkc_reader r;
-    uint64_t cnt;
-    int rc;
-    memset(out, 0, sizeof *out);
-    pkc_reader_init(&r, p, n);
-    if ((rc = pkc_reader_varuint(&r, &cnt)))
-        return rc;
-    if (cnt > pkc_reader_left(&r) / 2)
-        return pkc_error(PKC_ERR_TRUNCATED, "offset %zu: %llu state vector entries announced",
-                         pkc_reader_offset(&r), (unsigned long long)cnt);
-    for (uint64_t i = 0; i < cnt; i++) {
-        uint64_t client, clock;
-        if ((rc = pkc_reader_varuint(&r, &client)) || (rc = pkc_reader_varuint(&r, &clock)) ||
-            (rc = ysv_set(out, client, clock))) {
-            ysv_free(out);
-            return rc;
-        }
-    }
-    if ((rc = pkc_reader_finish(&r))) {
-        ysv_free(out);
-        return rc;
-    }
-    return 0;
-}
-
-int ysv_encode(pkc_buf *b, const ysv *sv)
-{
-    pkc_buf_push_varuint(b, sv->n);
-    for (size_t i = sv->n; i-- > 0;) {
-        pkc_buf_push_varuint(b, sv->client[i]);
-        pkc_buf_push_varuint(b, sv->clock[i]);
-    }
-    return b->err;
-}
-
-int yc_doc_sv(const pkc_ydoc *doc, ysv *out)
-{
-    memset(out, 0, sizeof *out);
-    for (uint32_t i = 0; i < doc->ncl; i++) {
-        if (doc->cl[i].nb == 0)
-            continue;
-        int rc = ysv_set(out, doc->cl[i].id, doc->cl[i].state);
-        if (rc) {
-            ysv_free(out);
-            return rc;
-        }
-    }
-    return 0;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Writing structs                                                          */
@@ -699,7 +484,7 @@ static int rest_set(yapply *a, uint64_t client, ydec **s, size_t n)
             return 0;
         }
     }
-    if (yc_grow((void **)&a->rest, &a->caprest, a->nrest + 1, sizeof *a->rest))
+    if (pkc_array_grow((void **)&a->rest, &a->caprest, a->nrest + 1, sizeof *a->rest))
         return pkc_error_code(PKC_ERR_NOMEM);
     a->rest[a->nrest].client = client;
     a->rest[a->nrest].s = s;
@@ -959,7 +744,7 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
         r.n = k - i;
         r.live = 1;
         r.s = &u->s[i];
-        if (YC_PUSH(a.cr, a.ncr, capcr, r)) {
+        if (PKC_ARRAY_PUSH(a.cr, a.ncr, capcr, r)) {
             rc = pkc_error_code(PKC_ERR_NOMEM);
             goto done;
         }
@@ -996,7 +781,7 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
             if (sh < a.state.n && a.state.client[sh] == head->client) {
                 local = a.state.clock[sh];
             } else {
-                sh = sv_pos(&a.state, head->client, &found);
+                sh = ysv_pos(&a.state, head->client, &found);
                 local = found ? a.state.clock[sh] : 0;
             }
             if (!found) {
@@ -1007,14 +792,14 @@ static int integrate_structs(pkc_ytxn *txn, yupd *u, pkc_buf *rest_out, ysv *mis
             }
             int64_t offset = (int64_t)local - (int64_t)head->clock;
             if (offset < 0) {
-                if ((rc = YC_PUSH(stack, nstack, capstack, head)) ||
+                if ((rc = PKC_ARRAY_PUSH(stack, nstack, capstack, head)) ||
                     (rc = missing_update(&a, head->client, head->clock - 1)) ||
                     (rc = add_stack_to_rest(&a, stack, &nstack)))
                     goto done;
             } else {
                 uint64_t miss;
                 if (missing_of(doc, head, &miss)) {
-                    if ((rc = YC_PUSH(stack, nstack, capstack, head)))
+                    if ((rc = PKC_ARRAY_PUSH(stack, nstack, capstack, head)))
                         goto done;
                     yref *r = find_ref(&a, miss);
                     if (r == NULL || r->i == r->n) {
@@ -1170,7 +955,7 @@ static int apply_decoded(pkc_ytxn *txn, yupd *up)
                 if (j == doc->nmissing) {
                     size_t cap = doc->nmissing;
                     yrange m = {missing.client[i], (uint32_t)missing.clock[i], 0};
-                    if (YC_PUSH(doc->missing, doc->nmissing, cap, m)) {
+                    if (PKC_ARRAY_PUSH(doc->missing, doc->nmissing, cap, m)) {
                         rc = pkc_error_code(PKC_ERR_NOMEM);
                         goto done;
                     }

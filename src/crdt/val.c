@@ -4,13 +4,18 @@
  * read and write it, Number.prototype.toString, and the equality tests Yjs
  * uses (lib0 equalityDeep, equalAttrs, ===).
  */
+#include "crdt/val.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt.h"
-#include "read.h"
+#include "pkc.h"
+#include "crdt/branch.h"
+#include "crdt/read.h"
+#include "util/array.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/text.h"
 
@@ -130,25 +135,6 @@ nomem:
 /* ------------------------------------------------------------------------ */
 /* JavaScript object key order                                              */
 
-/* Array-index keys ("0".."4294967294" in canonical form) come first. */
-static int index_key(const char *k, size_t n, uint32_t *out)
-{
-    if (n == 0 || n > 10)
-        return 0;
-    if (n > 1 && k[0] == '0')
-        return 0;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (k[i] < '0' || k[i] > '9')
-            return 0;
-        v = v * 10 + (uint64_t)(k[i] - '0');
-    }
-    if (v > 4294967294u)
-        return 0;
-    *out = (uint32_t)v;
-    return 1;
-}
-
 int yv_obj_normalize(yv *obj)
 {
     size_t n = obj->u.object.len;
@@ -178,7 +164,7 @@ int yv_obj_normalize(yv *obj)
     int any_index = 0;
     uint32_t ix;
     for (size_t i = 0; i < n; i++)
-        if (index_key(e[i].key, e[i].key_len, &ix))
+        if (pkc_js_index_parse(e[i].key, e[i].key_len, &ix))
             any_index = 1;
     if (!any_index)
         return 0;
@@ -187,22 +173,23 @@ int yv_obj_normalize(yv *obj)
         return pkc_error_code(PKC_ERR_NOMEM);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (index_key(e[i].key, e[i].key_len, &ix))
+        if (pkc_js_index_parse(e[i].key, e[i].key_len, &ix))
             tmp[k++] = e[i];
     /* insertion sort by index value (few index keys in practice) */
     for (size_t i = 1; i < k; i++) {
         pkc_yentry x = tmp[i];
         uint32_t xv, yvv;
-        index_key(x.key, x.key_len, &xv);
+        pkc_js_index_parse(x.key, x.key_len, &xv);
         size_t j = i;
-        while (j > 0 && (index_key(tmp[j - 1].key, tmp[j - 1].key_len, &yvv), yvv > xv)) {
+        while (j > 0 &&
+               (pkc_js_index_parse(tmp[j - 1].key, tmp[j - 1].key_len, &yvv), yvv > xv)) {
             tmp[j] = tmp[j - 1];
             j--;
         }
         tmp[j] = x;
     }
     for (size_t i = 0; i < n; i++)
-        if (!index_key(e[i].key, e[i].key_len, &ix))
+        if (!pkc_js_index_parse(e[i].key, e[i].key_len, &ix))
             tmp[k++] = e[i];
     memcpy(e, tmp, n * sizeof *tmp);
     free(tmp);
@@ -437,11 +424,6 @@ static int canon_number(double d)
     return !(isfinite(d) && d == trunc(d) && fabs(d) <= 2147483647.0);
 }
 
-static int is_index_key(const char *k, size_t n, uint32_t *ix)
-{
-    return index_key(k, n, ix);
-}
-
 /* Walks one value like any_read; *canon becomes 0 if rewriting what readAny
  * makes of it would give other bytes. */
 static int any_canon(pkc_reader *r, int depth, int *canon)
@@ -537,7 +519,7 @@ static int any_canon(pkc_reader *r, int depth, int *canon)
                     return rc;
                 if (!minimal_var(a, (const uint8_t *)k) || (kn == 9 && memcmp(k, "__proto__", 9) == 0))
                     *canon = 0;
-                if (is_index_key(k, kn, &ix)) {
+                if (pkc_js_index_parse(k, kn, &ix)) {
                     if (seen_plain || (have_ix && ix <= last_ix))
                         *canon = 0;
                     last_ix = ix;
@@ -777,24 +759,13 @@ static void jws(jp *j)
         j->p++;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int read_u4(jp *j, uint32_t *u)
 {
     if (j->end - j->p < 4)
         return jerr(j, "truncated \\u escape");
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(j->p[i]);
+        int h = pkc_hex_digit_value(j->p[i]);
         if (h < 0)
             return jerr(j, "bad \\u escape");
         v = v << 4 | (uint32_t)h;
@@ -1022,7 +993,7 @@ static int jvalue(jp *j, yv *out, int depth)
                 return rc;
             }
             if (j->build) {
-                if (YC_PUSH(out->u.array.items, out->u.array.len, cap, tmp)) {
+                if (PKC_ARRAY_PUSH(out->u.array.items, out->u.array.len, cap, tmp)) {
                     yv_clear(&tmp);
                     yv_clear(out);
                     return pkc_error_code(PKC_ERR_NOMEM);
@@ -1088,7 +1059,7 @@ static int jvalue(jp *j, yv *out, int depth)
                 free((void *)e.key);
                 goto obj_fail;
             }
-            if (j->build && YC_PUSH(out->u.object.entries, out->u.object.len, cap, e)) {
+            if (j->build && PKC_ARRAY_PUSH(out->u.object.entries, out->u.object.len, cap, e)) {
                 free((void *)e.key);
                 yv_clear(&e.value);
                 rc = pkc_error_code(PKC_ERR_NOMEM);

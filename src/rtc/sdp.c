@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../util/err.h"
+#include "util/text.h"
 
 static int bad_line(size_t lineno, const char *fmt, ...) PKC_PRINTF(2, 3);
 
@@ -52,16 +53,6 @@ static int lower(int c)
     return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)lower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 int pkc_fingerprint_parse(const char *s, size_t n, pkc_fingerprint *out)
 {
     const char *sp = memchr(s, ' ', n);
@@ -90,7 +81,7 @@ int pkc_fingerprint_parse(const char *s, size_t n, pkc_fingerprint *out)
         return pkc_error(PKC_ERR_SDP, "fingerprint: %.*s needs %u bytes as XX:XX:..., got %zu characters",
                          (int)alen, s, f.len, (size_t)(end - h));
     for (size_t i = 0; i < f.len; i++) {
-        int hi = hexval(h[3 * i]), lo = hexval(h[3 * i + 1]);
+        int hi = pkc_hex_digit_value(h[3 * i]), lo = pkc_hex_digit_value(h[3 * i + 1]);
         if (hi < 0 || lo < 0 || (i + 1 < f.len && h[3 * i + 2] != ':'))
             return pkc_error(PKC_ERR_SDP, "fingerprint: byte %zu is not two hex digits and a colon", i);
         f.bytes[i] = (uint8_t)(hi << 4 | lo);

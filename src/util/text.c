@@ -1,4 +1,4 @@
-/* text.c: UTF-8, base64url, hex. */
+/* text.c: UTF-8, base64url, hex, JavaScript array indices. */
 #include "text.h"
 
 #include "err.h"
@@ -161,17 +161,6 @@ void pkc_hex_encode(char *out, const void *in, size_t n)
     out[2 * n] = '\0';
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int pkc_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t out_size, size_t *out_len)
 {
     if (in_len % 2)
@@ -180,10 +169,26 @@ int pkc_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t out_size,
         return pkc_error(PKC_ERR_TOO_LARGE, "hex: %zu bytes do not fit in %zu", in_len / 2,
                          out_size);
     for (size_t i = 0; i < in_len; i++)
-        if (hex_value(in[i]) < 0)
+        if (pkc_hex_digit_value(in[i]) < 0)
             return pkc_error(PKC_ERR_MALFORMED, "hex: invalid character at %zu", i);
     for (size_t i = 0; i < in_len; i += 2)
-        out[i / 2] = (uint8_t)(hex_value(in[i]) << 4 | hex_value(in[i + 1]));
+        out[i / 2] = (uint8_t)(pkc_hex_digit_value(in[i]) << 4 | pkc_hex_digit_value(in[i + 1]));
     *out_len = in_len / 2;
     return 0;
+}
+
+int pkc_js_index_parse(const char *s, size_t n, uint32_t *out)
+{
+    if (n == 0 || n > 10 || (n > 1 && s[0] == '0'))
+        return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > 4294967294u)
+        return 0;
+    *out = (uint32_t)v;
+    return 1;
 }

@@ -1,4 +1,5 @@
-/* text.h: UTF-8 validation and UTF-16 lengths, base64url and hex. */
+/* text.h: UTF-8 validation and UTF-16 lengths, base64url, hex and
+ * JavaScript array-index keys. */
 #ifndef PKC_UTIL_TEXT_H
 #define PKC_UTIL_TEXT_H
 
@@ -29,10 +30,29 @@ size_t pkc_base64url_decoded_max(size_t in_len);
 int pkc_base64url_decode(const char *in, size_t in_len, uint8_t *out, size_t out_size,
                          size_t *out_len);
 
+/* The value of a hex digit (upper or lower case), or -1 for any other
+ * character. */
+static inline int pkc_hex_digit_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Lower-case hex of `in` and a NUL into `out` (2n + 1 bytes). */
 void pkc_hex_encode(char *out, const void *in, size_t n);
 /* Accepts upper and lower case. PKC_ERR_MALFORMED for odd lengths or
  * non-hex characters, PKC_ERR_TOO_LARGE if out_size < in_len / 2. */
 int pkc_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t out_size, size_t *out_len);
+
+/* Whether s[0..n) is a JavaScript array index: the canonical decimal form
+ * of 0 to 4294967294 (no sign, no leading zero), the keys JavaScript puts
+ * first in an object, ascending. Returns 1 and the index in *out, else 0
+ * (*out unchanged). */
+int pkc_js_index_parse(const char *s, size_t n, uint32_t *out);
 
 #endif

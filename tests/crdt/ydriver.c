@@ -51,8 +51,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/crdt.h"
 #include "pkc.h"
+#include "crdt/branch.h"
+#include "crdt/check.h"
+#include "crdt/client.h"
+#include "crdt/doc.h"
+#include "crdt/val.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/rng.h"
 #include "util/text.h"

@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crdt/crdt.h"
+#include "crdt/val.h"
 #include "test.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/rng.h"
 

@@ -97,6 +97,67 @@ TEST(text, hex)
     CHECK_ERR(pkc_hex_decode("0011223344", 10, dec, sizeof dec, &n), PKC_ERR_TOO_LARGE);
 }
 
+TEST(text, hex_digit_value)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        CHECK_EQ(pkc_hex_digit_value(digits[i]), i);
+        if (i >= 10)
+            CHECK_EQ(pkc_hex_digit_value((char)(digits[i] - 'a' + 'A')), i);
+    }
+    /* every other byte, the neighbours of the ranges included */
+    int others = 0;
+    for (int c = -128; c < 128; c++) {
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
+            continue;
+        CHECK_EQ(pkc_hex_digit_value((char)c), -1);
+        others++;
+    }
+    CHECK_EQ(others, 256 - 22);
+}
+
+TEST(text, js_index_parse)
+{
+    static const struct {
+        const char *s;
+        int is_index;
+        uint32_t v;
+    } cases[] = {
+        {"0", 1, 0},
+        {"7", 1, 7},
+        {"10", 1, 10},
+        {"4294967294", 1, 4294967294u}, /* 2^32 - 2, the largest index */
+        {"4294967295", 0, 0},           /* 2^32 - 1 is not an index */
+        {"9999999999", 0, 0},
+        {"10000000000", 0, 0}, /* 11 digits */
+        {"", 0, 0},
+        {"00", 0, 0}, /* not canonical */
+        {"01", 0, 0},
+        {"-1", 0, 0},
+        {"+1", 0, 0},
+        {"1.0", 0, 0},
+        {"1e3", 0, 0},
+        {" 1", 0, 0},
+        {"1 ", 0, 0},
+        {"a", 0, 0},
+        {"12a", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t v = 12345;
+        int r = pkc_js_index_parse(cases[i].s, strlen(cases[i].s), &v);
+        if (r != cases[i].is_index) {
+            pkc_test_fail(__FILE__, __LINE__, "\"%s\": %d", cases[i].s, r);
+            return;
+        }
+        CHECK_EQ_U64(v, cases[i].is_index ? cases[i].v : 12345); /* untouched when not */
+    }
+    /* the length is what counts, not a NUL */
+    uint32_t v;
+    CHECK_EQ(pkc_js_index_parse("123", 2, &v), 1);
+    CHECK_EQ(v, 12);
+    CHECK_EQ(pkc_js_index_parse("1\0", 2, &v), 0);
+}
+
 TEST(text, utf8_validation)
 {
     static const struct {
