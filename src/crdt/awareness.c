@@ -20,7 +20,7 @@
 
 #define OUTDATED_MS 30000
 
-PKC_API const char pkc_yawareness_timeout_origin = 't';
+const char pkc_yawareness_timeout_origin = 't';
 
 typedef struct yaw_entry {
     uint64_t client;
@@ -192,7 +192,7 @@ static int set_local(pkc_yawareness *aw, const char *json, int64_t now)
     return rc;
 }
 
-PKC_API int pkc_yawareness_new(uint64_t client_id, int64_t now_ms, pkc_yawareness **out)
+int pkc_yawareness_new(uint64_t client_id, int64_t now_ms, pkc_yawareness **out)
 {
     if (client_id > YC_MAX_CLIENT)
         return pkc_error(PKC_ERR_INVALID_ARG, "awareness client id above 2^53");
@@ -209,7 +209,7 @@ PKC_API int pkc_yawareness_new(uint64_t client_id, int64_t now_ms, pkc_yawarenes
     return 0;
 }
 
-PKC_API void pkc_yawareness_free(pkc_yawareness *aw)
+void pkc_yawareness_free(pkc_yawareness *aw)
 {
     if (aw == NULL)
         return;
@@ -220,7 +220,7 @@ PKC_API void pkc_yawareness_free(pkc_yawareness *aw)
     free(aw);
 }
 
-PKC_API int pkc_yawareness_observe(pkc_yawareness *aw, pkc_yawareness_fn fn, void *user_data)
+int pkc_yawareness_observe(pkc_yawareness *aw, pkc_yawareness_fn fn, void *user_data)
 {
     if (fn == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "awareness observer function is NULL");
@@ -228,12 +228,12 @@ PKC_API int pkc_yawareness_observe(pkc_yawareness *aw, pkc_yawareness_fn fn, voi
     return PKC_ARRAY_PUSH(aw->obs, aw->nobs, aw->capobs, o) ? pkc_error_code(PKC_ERR_NOMEM) : 0;
 }
 
-PKC_API int pkc_yawareness_set_local(pkc_yawareness *aw, const char *json, int64_t now_ms)
+int pkc_yawareness_set_local(pkc_yawareness *aw, const char *json, int64_t now_ms)
 {
     return set_local(aw, json, now_ms);
 }
 
-PKC_API const char *pkc_yawareness_get(const pkc_yawareness *aw, uint64_t client_id)
+const char *pkc_yawareness_get(const pkc_yawareness *aw, uint64_t client_id)
 {
     const yaw_entry *e = find(aw, client_id);
     return e && e->has_state ? e->json : NULL;
@@ -259,7 +259,7 @@ static const yaw_entry **with_state(const pkc_yawareness *aw, size_t *n)
     return v;
 }
 
-PKC_API size_t pkc_yawareness_get_clients(const pkc_yawareness *aw, uint64_t *out, size_t max)
+size_t pkc_yawareness_get_clients(const pkc_yawareness *aw, uint64_t *out, size_t max)
 {
     size_t n;
     const yaw_entry **v = with_state(aw, &n);
@@ -298,7 +298,7 @@ static int encode(const pkc_yawareness *aw, const uint64_t *clients, size_t n, p
     return b->err;
 }
 
-PKC_API int pkc_yawareness_encode(const pkc_yawareness *aw, const uint64_t *clients, size_t n,
+int pkc_yawareness_encode(const pkc_yawareness *aw, const uint64_t *clients, size_t n,
                                   uint8_t **out, size_t *out_len)
 {
     pkc_buf b = PKC_BUF_INIT;
@@ -311,7 +311,7 @@ PKC_API int pkc_yawareness_encode(const pkc_yawareness *aw, const uint64_t *clie
     return 0;
 }
 
-PKC_API int pkc_yawareness_message(const pkc_yawareness *aw, const uint64_t *clients, size_t n,
+int pkc_yawareness_message(const pkc_yawareness *aw, const uint64_t *clients, size_t n,
                                    uint8_t **out, size_t *out_len)
 {
     pkc_buf body = PKC_BUF_INIT, b = PKC_BUF_INIT;
@@ -424,7 +424,7 @@ int yc_awareness_apply(pkc_yawareness *aw, pkc_reader *r, const void *origin, in
     return rc;
 }
 
-PKC_API int pkc_yawareness_apply(pkc_yawareness *aw, const uint8_t *update, size_t len,
+int pkc_yawareness_apply(pkc_yawareness *aw, const uint8_t *update, size_t len,
                                  const void *origin, int64_t now_ms)
 {
     pkc_reader r;
@@ -432,7 +432,7 @@ PKC_API int pkc_yawareness_apply(pkc_yawareness *aw, const uint8_t *update, size
     return yc_awareness_apply(aw, &r, origin, now_ms);
 }
 
-PKC_API int pkc_yawareness_remove(pkc_yawareness *aw, const uint64_t *clients, size_t n,
+int pkc_yawareness_remove(pkc_yawareness *aw, const uint64_t *clients, size_t n,
                                   const void *origin, int64_t now_ms)
 {
     ids added = {0}, updated = {0}, filtered = {0}, removed = {0};
@@ -454,7 +454,7 @@ PKC_API int pkc_yawareness_remove(pkc_yawareness *aw, const uint64_t *clients, s
     return rc;
 }
 
-PKC_API int64_t pkc_yawareness_check(pkc_yawareness *aw, int64_t now_ms)
+int64_t pkc_yawareness_check(pkc_yawareness *aw, int64_t now_ms)
 {
     yaw_entry *me = find(aw, aw->client_id);
     if (me && me->has_state && OUTDATED_MS / 2 <= now_ms - me->last_updated) {
@@ -481,7 +481,7 @@ PKC_API int64_t pkc_yawareness_check(pkc_yawareness *aw, int64_t now_ms)
 
 int yc_sync_read(pkc_ydoc *doc, pkc_reader *r, const void *origin, pkc_buf *reply, int *type);
 
-PKC_API int pkc_yprovider_read(pkc_ydoc *doc, pkc_yawareness *aw, const uint8_t *msg, size_t len,
+int pkc_yprovider_read(pkc_ydoc *doc, pkc_yawareness *aw, const uint8_t *msg, size_t len,
                                const void *origin, int64_t now_ms, uint8_t **reply,
                                size_t *reply_len, int *type)
 {

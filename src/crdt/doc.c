@@ -29,13 +29,13 @@
 #include "util/rng.h"
 #include "util/versioned.h"
 
-PKC_API void pkc_ydoc_config_default_versioned(int config_version, pkc_ydoc_config *out)
+void pkc_ydoc_config_default_versioned(int config_version, pkc_ydoc_config *out)
 {
     pkc_ydoc_config c = {.gc = 1};
     pkc_struct_write(out, &c, config_version, PKC_STRUCT_V1(pkc_ydoc_config));
 }
 
-PKC_API int pkc_ydoc_new_versioned(int config_version, const pkc_ydoc_config *config,
+int pkc_ydoc_new_versioned(int config_version, const pkc_ydoc_config *config,
                                    const pkc_rng *rng, pkc_ydoc **out)
 {
     if (rng == NULL)
@@ -73,7 +73,7 @@ PKC_API int pkc_ydoc_new_versioned(int config_version, const pkc_ydoc_config *co
 
 void yc_txn_free(pkc_ytxn *t);
 
-PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
+void pkc_ydoc_free(pkc_ydoc *doc)
 {
     if (doc == NULL)
         return;
@@ -135,12 +135,12 @@ PKC_API void pkc_ydoc_free(pkc_ydoc *doc)
     free(doc);
 }
 
-PKC_API uint64_t pkc_ydoc_get_client_id(const pkc_ydoc *doc)
+uint64_t pkc_ydoc_get_client_id(const pkc_ydoc *doc)
 {
     return doc->client_id;
 }
 
-PKC_API int pkc_ydoc_get(pkc_ydoc *doc, const char *name, pkc_ytype_kind kind, pkc_ytype **out)
+int pkc_ydoc_get(pkc_ydoc *doc, const char *name, pkc_ytype_kind kind, pkc_ytype **out)
 {
     ybranch *b;
     size_t n = strlen(name);
@@ -169,22 +169,22 @@ PKC_API int pkc_ydoc_get(pkc_ydoc *doc, const char *name, pkc_ytype_kind kind, p
 /* ------------------------------------------------------------------------ */
 /* Transactions                                                             */
 
-PKC_API int pkc_ydoc_transact(pkc_ydoc *doc, const void *origin, pkc_ytxn **out)
+int pkc_ydoc_transact(pkc_ydoc *doc, const void *origin, pkc_ytxn **out)
 {
     return yc_txn_begin(doc, origin, 1, out);
 }
 
-PKC_API int pkc_ytxn_commit(pkc_ytxn *txn)
+int pkc_ytxn_commit(pkc_ytxn *txn)
 {
     return yc_txn_commit(txn);
 }
 
-PKC_API const void *pkc_ytxn_get_origin(const pkc_ytxn *txn)
+const void *pkc_ytxn_get_origin(const pkc_ytxn *txn)
 {
     return txn->origin;
 }
 
-PKC_API int pkc_ytxn_is_local(const pkc_ytxn *txn)
+int pkc_ytxn_is_local(const pkc_ytxn *txn)
 {
     return txn->local;
 }
@@ -212,19 +212,19 @@ static int steal(pkc_buf *b, uint8_t **out, size_t *out_len)
     return 0;
 }
 
-PKC_API int pkc_ydoc_apply_update(pkc_ydoc *doc, const uint8_t *update, size_t len,
+int pkc_ydoc_apply_update(pkc_ydoc *doc, const uint8_t *update, size_t len,
                                   const void *origin)
 {
     return yc_apply_update(doc, update, len, 0, origin);
 }
 
-PKC_API int pkc_ydoc_apply_update_v2(pkc_ydoc *doc, const uint8_t *update, size_t len,
+int pkc_ydoc_apply_update_v2(pkc_ydoc *doc, const uint8_t *update, size_t len,
                                      const void *origin)
 {
     return yc_apply_update(doc, update, len, 1, origin);
 }
 
-PKC_API int pkc_ydoc_encode_state(pkc_ydoc *doc, const uint8_t *sv, size_t sv_len, uint8_t **out,
+int pkc_ydoc_encode_state(pkc_ydoc *doc, const uint8_t *sv, size_t sv_len, uint8_t **out,
                                   size_t *out_len)
 {
     ysv target;
@@ -242,7 +242,7 @@ PKC_API int pkc_ydoc_encode_state(pkc_ydoc *doc, const uint8_t *sv, size_t sv_le
     return steal(&b, out, out_len);
 }
 
-PKC_API int pkc_ydoc_encode_state_vector(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
+int pkc_ydoc_encode_state_vector(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
 {
     ysv sv;
     int rc = yc_doc_sv(doc, &sv);
@@ -254,12 +254,12 @@ PKC_API int pkc_ydoc_encode_state_vector(const pkc_ydoc *doc, uint8_t **out, siz
     return steal(&b, out, out_len);
 }
 
-PKC_API int pkc_ydoc_has_pending(const pkc_ydoc *doc)
+int pkc_ydoc_has_pending(const pkc_ydoc *doc)
 {
     return doc->pending != NULL || doc->pending_ds != NULL;
 }
 
-PKC_API int pkc_ydoc_observe_update(pkc_ydoc *doc, pkc_yupdate_fn fn, void *user_data,
+int pkc_ydoc_observe_update(pkc_ydoc *doc, pkc_yupdate_fn fn, void *user_data,
                                     uint32_t *id)
 {
     if (fn == NULL)
@@ -272,7 +272,7 @@ PKC_API int pkc_ydoc_observe_update(pkc_ydoc *doc, pkc_yupdate_fn fn, void *user
     return 0;
 }
 
-PKC_API void pkc_ydoc_unobserve_update(pkc_ydoc *doc, uint32_t id)
+void pkc_ydoc_unobserve_update(pkc_ydoc *doc, uint32_t id)
 {
     for (uint32_t i = 0; i < doc->nuobs; i++) {
         if (doc->uobs[i].id == id) {
@@ -304,7 +304,7 @@ static int merge_api(const uint8_t *const *updates, const size_t *lens, size_t n
     return steal(&b, out, out_len);
 }
 
-PKC_API int pkc_yupdate_merge(const uint8_t *const *updates, const size_t *lens, size_t n,
+int pkc_yupdate_merge(const uint8_t *const *updates, const size_t *lens, size_t n,
                               uint8_t **out, size_t *out_len)
 {
     if (n == 1) {
@@ -318,13 +318,13 @@ PKC_API int pkc_yupdate_merge(const uint8_t *const *updates, const size_t *lens,
     return merge_api(updates, lens, n, 0, out, out_len);
 }
 
-PKC_API int pkc_yupdate_merge_v2(const uint8_t *const *updates, const size_t *lens, size_t n,
+int pkc_yupdate_merge_v2(const uint8_t *const *updates, const size_t *lens, size_t n,
                                  uint8_t **out, size_t *out_len)
 {
     return merge_api(updates, lens, n, 1, out, out_len);
 }
 
-PKC_API int pkc_yupdate_diff(const uint8_t *update, size_t len, const uint8_t *sv, size_t sv_len,
+int pkc_yupdate_diff(const uint8_t *update, size_t len, const uint8_t *sv, size_t sv_len,
                              uint8_t **out, size_t *out_len)
 {
     ysv s;
@@ -341,7 +341,7 @@ PKC_API int pkc_yupdate_diff(const uint8_t *update, size_t len, const uint8_t *s
     return steal(&b, out, out_len);
 }
 
-PKC_API int pkc_yupdate_encode_state_vector(const uint8_t *update, size_t len, uint8_t **out,
+int pkc_yupdate_encode_state_vector(const uint8_t *update, size_t len, uint8_t **out,
                                      size_t *out_len)
 {
     pkc_buf b = PKC_BUF_INIT;
@@ -353,7 +353,7 @@ PKC_API int pkc_yupdate_encode_state_vector(const uint8_t *update, size_t len, u
     return steal(&b, out, out_len);
 }
 
-PKC_API int pkc_yupdate_v2_to_v1(const uint8_t *update, size_t len, uint8_t **out,
+int pkc_yupdate_v2_to_v1(const uint8_t *update, size_t len, uint8_t **out,
                                  size_t *out_len)
 {
     pkc_buf b = PKC_BUF_INIT;

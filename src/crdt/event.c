@@ -178,13 +178,13 @@ static int add_obs(pkc_ydoc *doc, yobs **arr, uint32_t *n, uint32_t *cap, void (
     return 0;
 }
 
-PKC_API int pkc_ytype_observe(pkc_ytype *t, pkc_yobserve_fn fn, void *user_data, uint32_t *id)
+int pkc_ytype_observe(pkc_ytype *t, pkc_yobserve_fn fn, void *user_data, uint32_t *id)
 {
     ybranch *b = (ybranch *)t;
     return add_obs(b->doc, &b->obs, &b->nobs, &b->capobs, (void (*)(void))fn, user_data, id);
 }
 
-PKC_API int pkc_ytype_observe_deep(pkc_ytype *t, pkc_yobserve_deep_fn fn, void *user_data,
+int pkc_ytype_observe_deep(pkc_ytype *t, pkc_yobserve_deep_fn fn, void *user_data,
                                    uint32_t *id)
 {
     ybranch *b = (ybranch *)t;
@@ -202,7 +202,7 @@ static void del_obs(yobs *arr, uint32_t *n, uint32_t id)
     }
 }
 
-PKC_API void pkc_ytype_unobserve(pkc_ytype *t, uint32_t id)
+void pkc_ytype_unobserve(pkc_ytype *t, uint32_t id)
 {
     ybranch *b = (ybranch *)t;
     del_obs(b->obs, &b->nobs, id);
@@ -212,7 +212,7 @@ PKC_API void pkc_ytype_unobserve(pkc_ytype *t, uint32_t id)
 /* ------------------------------------------------------------------------ */
 /* Event contents                                                           */
 
-PKC_API pkc_ytype *pkc_yevent_get_target(const pkc_yevent *ev)
+pkc_ytype *pkc_yevent_get_target(const pkc_yevent *ev)
 {
     return (pkc_ytype *)ev->target;
 }
@@ -236,7 +236,7 @@ static char *dupz(const void *p, size_t n)
     return s;
 }
 
-PKC_API const pkc_yvalue *pkc_yevent_get_path(const pkc_yevent *cev)
+const pkc_yvalue *pkc_yevent_get_path(const pkc_yevent *cev)
 {
     pkc_yevent *ev = (pkc_yevent *)cev;
     if (ev->path)
@@ -286,7 +286,7 @@ static int put(yv *obj, size_t *cap, const char *k, yv *val)
     return 0;
 }
 
-PKC_API const pkc_yvalue *pkc_yevent_get_keys(const pkc_yevent *cev)
+const pkc_yvalue *pkc_yevent_get_keys(const pkc_yevent *cev)
 {
     pkc_yevent *ev = (pkc_yevent *)cev;
     if (ev->keys)
@@ -455,7 +455,7 @@ static int list_delta(pkc_ytxn *txn, const ybranch *t, const ychanged *ch, yv *o
     return rc;
 }
 
-PKC_API const pkc_yvalue *pkc_yevent_get_delta(const pkc_yevent *cev)
+const pkc_yvalue *pkc_yevent_get_delta(const pkc_yevent *cev)
 {
     pkc_yevent *ev = (pkc_yevent *)cev;
     if (ev->delta)

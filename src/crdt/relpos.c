@@ -32,7 +32,7 @@
 
 #define B(t) ((ybranch *)(t))
 
-PKC_API int pkc_yrelpos_from_index(const pkc_ytype *t, size_t index, int assoc, uint8_t **out,
+int pkc_yrelpos_from_index(const pkc_ytype *t, size_t index, int assoc, uint8_t **out,
                                    size_t *out_len)
 {
     const ybranch *b = B(t);
@@ -103,7 +103,7 @@ static const yitem *follow(const pkc_ydoc *doc, uint32_t cix, uint32_t clock, ui
     }
 }
 
-PKC_API int pkc_yrelpos_to_index(pkc_ydoc *doc, const uint8_t *relpos, size_t len, pkc_ytype **type,
+int pkc_yrelpos_to_index(pkc_ydoc *doc, const uint8_t *relpos, size_t len, pkc_ytype **type,
                                  size_t *index)
 {
     pkc_reader r;
@@ -171,7 +171,7 @@ PKC_API int pkc_yrelpos_to_index(pkc_ydoc *doc, const uint8_t *relpos, size_t le
 /* ------------------------------------------------------------------------ */
 /* Snapshots                                                                */
 
-PKC_API int pkc_ydoc_encode_snapshot(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
+int pkc_ydoc_encode_snapshot(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
 {
     yds ds;
     ysv sv;
@@ -196,7 +196,7 @@ PKC_API int pkc_ydoc_encode_snapshot(const pkc_ydoc *doc, uint8_t **out, size_t 
     return 0;
 }
 
-PKC_API int pkc_ydoc_from_snapshot(pkc_ydoc *doc, const uint8_t *snap, size_t len, pkc_ydoc **out)
+int pkc_ydoc_from_snapshot(pkc_ydoc *doc, const uint8_t *snap, size_t len, pkc_ydoc **out)
 {
     if (doc->gc)
         return pkc_error(PKC_ERR_STATE, "the document collects deleted content (gc): its past is gone");

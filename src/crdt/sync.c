@@ -24,7 +24,7 @@ static int finish(pkc_buf *b, uint8_t **out, size_t *out_len)
     return 0;
 }
 
-PKC_API int pkc_ysync_step1(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
+int pkc_ysync_step1(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
 {
     ysv sv;
     int rc = yc_doc_sv(doc, &sv);
@@ -39,7 +39,7 @@ PKC_API int pkc_ysync_step1(const pkc_ydoc *doc, uint8_t **out, size_t *out_len)
     return finish(&b, out, out_len);
 }
 
-PKC_API int pkc_ysync_update(const uint8_t *update, size_t len, uint8_t **out, size_t *out_len)
+int pkc_ysync_update(const uint8_t *update, size_t len, uint8_t **out, size_t *out_len)
 {
     pkc_buf b = PKC_BUF_INIT;
     pkc_buf_push_varuint(&b, PKC_YSYNC_UPDATE);
@@ -84,7 +84,7 @@ int yc_sync_read(pkc_ydoc *doc, pkc_reader *r, const void *origin, pkc_buf *repl
     return yc_apply_update(doc, p, n, 0, origin);
 }
 
-PKC_API int pkc_ysync_read(pkc_ydoc *doc, const uint8_t *msg, size_t len, const void *origin,
+int pkc_ysync_read(pkc_ydoc *doc, const uint8_t *msg, size_t len, const void *origin,
                            uint8_t **reply, size_t *reply_len, int *type)
 {
     pkc_reader r;

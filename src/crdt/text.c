@@ -772,7 +772,7 @@ static int do_insert(pkc_ytxn *txn, ybranch *b, uint64_t index, const yins *ins,
     return rc;
 }
 
-PKC_API int pkc_ytext_insert(pkc_ytxn *txn, pkc_ytype *text, size_t index, const char *utf8,
+int pkc_ytext_insert(pkc_ytxn *txn, pkc_ytype *text, size_t index, const char *utf8,
                              size_t len, const pkc_yentry *attrs, size_t nattrs)
 {
     ybranch *b = B(text);
@@ -790,7 +790,7 @@ PKC_API int pkc_ytext_insert(pkc_ytxn *txn, pkc_ytype *text, size_t index, const
     return yc_api_end(txn, own, rc);
 }
 
-PKC_API int pkc_ytext_insert_embed(pkc_ytxn *txn, pkc_ytype *text, size_t index,
+int pkc_ytext_insert_embed(pkc_ytxn *txn, pkc_ytype *text, size_t index,
                                    const pkc_yvalue *embed, const pkc_yentry *attrs, size_t nattrs,
                                    pkc_ytype **created)
 {
@@ -808,7 +808,7 @@ PKC_API int pkc_ytext_insert_embed(pkc_ytxn *txn, pkc_ytype *text, size_t index,
     return yc_api_end(txn, own, rc);
 }
 
-PKC_API int pkc_ytext_delete(pkc_ytxn *txn, pkc_ytype *text, size_t index, size_t len)
+int pkc_ytext_delete(pkc_ytxn *txn, pkc_ytype *text, size_t index, size_t len)
 {
     ybranch *b = B(text);
     int own, rc;
@@ -828,7 +828,7 @@ PKC_API int pkc_ytext_delete(pkc_ytxn *txn, pkc_ytype *text, size_t index, size_
     return yc_api_end(txn, own, rc);
 }
 
-PKC_API int pkc_ytext_format(pkc_ytxn *txn, pkc_ytype *text, size_t index, size_t len,
+int pkc_ytext_format(pkc_ytxn *txn, pkc_ytype *text, size_t index, size_t len,
                              const pkc_yentry *attrs, size_t nattrs)
 {
     ybranch *b = B(text);
@@ -875,7 +875,7 @@ static int attrs_from_obj(const yv *o, yattrs *out)
     return attrs_from_api(o->u.object.entries, o->u.object.len, out);
 }
 
-PKC_API int pkc_ytext_apply_delta(pkc_ytxn *txn, pkc_ytype *text, const pkc_yvalue *delta)
+int pkc_ytext_apply_delta(pkc_ytxn *txn, pkc_ytype *text, const pkc_yvalue *delta)
 {
     ybranch *b = B(text);
     int own, rc;
@@ -926,7 +926,7 @@ PKC_API int pkc_ytext_apply_delta(pkc_ytxn *txn, pkc_ytype *text, const pkc_yval
 /* ------------------------------------------------------------------------ */
 /* Reading                                                                  */
 
-PKC_API int pkc_ytext_to_string(const pkc_ytype *text, char **out, size_t *len)
+int pkc_ytext_to_string(const pkc_ytype *text, char **out, size_t *len)
 {
     const ybranch *b = B(text);
     pkc_buf s = PKC_BUF_INIT;
@@ -1463,19 +1463,19 @@ int yc_text_delta(const ybranch *t, yv *out)
     return text_delta_at(t, NULL, NULL, NULL, NULL, out);
 }
 
-PKC_API int pkc_ytext_to_delta(const pkc_ytype *text, pkc_yvalue **out)
+int pkc_ytext_to_delta(const pkc_ytype *text, pkc_yvalue **out)
 {
     return pkc_ytext_to_delta_at_cb(text, NULL, 0, NULL, 0, NULL, NULL, out);
 }
 
-PKC_API int pkc_ytext_to_delta_at(const pkc_ytype *text, const uint8_t *snapshot, size_t snapshot_len,
+int pkc_ytext_to_delta_at(const pkc_ytype *text, const uint8_t *snapshot, size_t snapshot_len,
                                const uint8_t *prev_snapshot, size_t prev_len, pkc_yvalue **out)
 {
     return pkc_ytext_to_delta_at_cb(text, snapshot, snapshot_len, prev_snapshot, prev_len, NULL, NULL,
                                  out);
 }
 
-PKC_API int pkc_ytext_to_delta_at_cb(const pkc_ytype *text, const uint8_t *snapshot,
+int pkc_ytext_to_delta_at_cb(const pkc_ytype *text, const uint8_t *snapshot,
                                   size_t snapshot_len, const uint8_t *prev_snapshot,
                                   size_t prev_len, pkc_ytext_ychange_fn ychange, void *ud,
                                   pkc_yvalue **out)

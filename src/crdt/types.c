@@ -308,7 +308,7 @@ int yc_map_delete(pkc_ytxn *txn, ybranch *parent, const char *key, size_t klen)
 
 #define B(t) ((ybranch *)(t))
 
-PKC_API int pkc_ymap_set(pkc_ytxn *txn, pkc_ytype *map, const char *key, const pkc_yvalue *value,
+int pkc_ymap_set(pkc_ytxn *txn, pkc_ytype *map, const char *key, const pkc_yvalue *value,
                          pkc_ytype **created)
 {
     ybranch *b = B(map);
@@ -319,7 +319,7 @@ PKC_API int pkc_ymap_set(pkc_ytxn *txn, pkc_ytype *map, const char *key, const p
     return yc_api_end(txn, own, rc);
 }
 
-PKC_API int pkc_ymap_delete(pkc_ytxn *txn, pkc_ytype *map, const char *key)
+int pkc_ymap_delete(pkc_ytxn *txn, pkc_ytype *map, const char *key)
 {
     ybranch *b = B(map);
     int own, rc;
@@ -351,7 +351,7 @@ static int value_out(const yitem *it, uint32_t k, pkc_yvalue **out)
     return 0;
 }
 
-PKC_API int pkc_ymap_get(const pkc_ytype *map, const char *key, pkc_yvalue **out)
+int pkc_ymap_get(const pkc_ytype *map, const char *key, pkc_yvalue **out)
 {
     const yitem *it = map_live(B(map), key);
     if (it == NULL)
@@ -359,12 +359,12 @@ PKC_API int pkc_ymap_get(const pkc_ytype *map, const char *key, pkc_yvalue **out
     return value_out(it, it->len - 1, out);
 }
 
-PKC_API int pkc_ymap_has(const pkc_ytype *map, const char *key)
+int pkc_ymap_has(const pkc_ytype *map, const char *key)
 {
     return map_live(B(map), key) != NULL;
 }
 
-PKC_API size_t pkc_ymap_get_size(const pkc_ytype *map)
+size_t pkc_ymap_get_size(const pkc_ytype *map)
 {
     const ybranch *b = B(map);
     size_t n = 0;
@@ -374,7 +374,7 @@ PKC_API size_t pkc_ymap_get_size(const pkc_ytype *map)
     return n;
 }
 
-PKC_API int pkc_ymap_get_entries(const pkc_ytype *map, pkc_yvalue **out)
+int pkc_ymap_get_entries(const pkc_ytype *map, pkc_yvalue **out)
 {
     const ybranch *b = B(map);
     pkc_yvalue *v = calloc(1, sizeof *v);
@@ -415,7 +415,7 @@ PKC_API int pkc_ymap_get_entries(const pkc_ytype *map, pkc_yvalue **out)
 /* ------------------------------------------------------------------------ */
 /* Public API: arrays                                                       */
 
-PKC_API int pkc_yarray_insert(pkc_ytxn *txn, pkc_ytype *array, size_t index,
+int pkc_yarray_insert(pkc_ytxn *txn, pkc_ytype *array, size_t index,
                               const pkc_yvalue *values, size_t n, pkc_ytype **created)
 {
     ybranch *b = B(array);
@@ -426,7 +426,7 @@ PKC_API int pkc_yarray_insert(pkc_ytxn *txn, pkc_ytype *array, size_t index,
     return yc_api_end(txn, own, rc);
 }
 
-PKC_API int pkc_yarray_push(pkc_ytxn *txn, pkc_ytype *array, const pkc_yvalue *values, size_t n,
+int pkc_yarray_push(pkc_ytxn *txn, pkc_ytype *array, const pkc_yvalue *values, size_t n,
                             pkc_ytype **created)
 {
     ybranch *b = B(array);
@@ -439,7 +439,7 @@ PKC_API int pkc_yarray_push(pkc_ytxn *txn, pkc_ytype *array, const pkc_yvalue *v
     return yc_api_end(txn, own, rc);
 }
 
-PKC_API int pkc_yarray_delete(pkc_ytxn *txn, pkc_ytype *array, size_t index, size_t len)
+int pkc_yarray_delete(pkc_ytxn *txn, pkc_ytype *array, size_t index, size_t len)
 {
     ybranch *b = B(array);
     int own, rc;
@@ -449,7 +449,7 @@ PKC_API int pkc_yarray_delete(pkc_ytxn *txn, pkc_ytype *array, size_t index, siz
     return yc_api_end(txn, own, rc);
 }
 
-PKC_API int pkc_yarray_get(const pkc_ytype *array, size_t index, pkc_yvalue **out)
+int pkc_yarray_get(const pkc_ytype *array, size_t index, pkc_yvalue **out)
 {
     const ybranch *b = B(array);
     if (index >= b->length)
@@ -462,7 +462,7 @@ PKC_API int pkc_yarray_get(const pkc_ytype *array, size_t index, pkc_yvalue **ou
     return value_out(it, off, out);
 }
 
-PKC_API int pkc_yarray_slice(const pkc_ytype *array, size_t start, size_t end, pkc_yvalue **out)
+int pkc_yarray_slice(const pkc_ytype *array, size_t start, size_t end, pkc_yvalue **out)
 {
     const ybranch *b = B(array);
     if (end > b->length)
@@ -507,23 +507,23 @@ PKC_API int pkc_yarray_slice(const pkc_ytype *array, size_t start, size_t end, p
 /* ------------------------------------------------------------------------ */
 /* Public API: common                                                       */
 
-PKC_API pkc_ytype_kind pkc_ytype_get_kind(const pkc_ytype *t)
+pkc_ytype_kind pkc_ytype_get_kind(const pkc_ytype *t)
 {
     return (pkc_ytype_kind)B(t)->tref;
 }
 
-PKC_API size_t pkc_ytype_get_length(const pkc_ytype *t)
+size_t pkc_ytype_get_length(const pkc_ytype *t)
 {
     return (size_t)B(t)->length;
 }
 
-PKC_API int pkc_ytype_is_deleted(const pkc_ytype *t)
+int pkc_ytype_is_deleted(const pkc_ytype *t)
 {
     const ybranch *b = B(t);
     return b->dead || (b->item && yi_deleted(b->item));
 }
 
-PKC_API pkc_ytype *pkc_ytype_get_parent(const pkc_ytype *t)
+pkc_ytype *pkc_ytype_get_parent(const pkc_ytype *t)
 {
     const ybranch *b = B(t);
     if (b->item == NULL || b->dead)
@@ -531,7 +531,7 @@ PKC_API pkc_ytype *pkc_ytype_get_parent(const pkc_ytype *t)
     return (pkc_ytype *)yi_parent(b->doc, b->item);
 }
 
-PKC_API int pkc_ytype_to_json(const pkc_ytype *t, char **json, size_t *len)
+int pkc_ytype_to_json(const pkc_ytype *t, char **json, size_t *len)
 {
     pkc_buf b = PKC_BUF_INIT;
     int rc = yc_type_json(&b, B(t), 0);
@@ -558,7 +558,7 @@ static int xml_parent_ok(const ybranch *b)
     return 0;
 }
 
-PKC_API int pkc_yxml_insert_element(pkc_ytxn *txn, pkc_ytype *parent, size_t index,
+int pkc_yxml_insert_element(pkc_ytxn *txn, pkc_ytype *parent, size_t index,
                                     const char *name, pkc_ytype **out)
 {
     ybranch *b = B(parent);
@@ -577,7 +577,7 @@ PKC_API int pkc_yxml_insert_element(pkc_ytxn *txn, pkc_ytype *parent, size_t ind
     return yc_api_end(txn, own, rc);
 }
 
-PKC_API int pkc_yxml_insert_text(pkc_ytxn *txn, pkc_ytype *parent, size_t index, pkc_ytype **out)
+int pkc_yxml_insert_text(pkc_ytxn *txn, pkc_ytype *parent, size_t index, pkc_ytype **out)
 {
     ybranch *b = B(parent);
     int own, rc;
@@ -594,7 +594,7 @@ PKC_API int pkc_yxml_insert_text(pkc_ytxn *txn, pkc_ytype *parent, size_t index,
     return yc_api_end(txn, own, rc);
 }
 
-PKC_API int pkc_yxml_get_child(const pkc_ytype *parent, size_t index, pkc_ytype **out)
+int pkc_yxml_get_child(const pkc_ytype *parent, size_t index, pkc_ytype **out)
 {
     const ybranch *b = B(parent);
     if (index >= b->length)
@@ -610,7 +610,7 @@ PKC_API int pkc_yxml_get_child(const pkc_ytype *parent, size_t index, pkc_ytype 
     return 0;
 }
 
-PKC_API const char *pkc_yxml_get_name(const pkc_ytype *element)
+const char *pkc_yxml_get_name(const pkc_ytype *element)
 {
     const ybranch *b = B(element);
     if (b->tref != PKC_YXML_ELEMENT && b->tref != PKC_YXML_HOOK)
@@ -618,7 +618,7 @@ PKC_API const char *pkc_yxml_get_name(const pkc_ytype *element)
     return b->name ? b->name : "";
 }
 
-PKC_API int pkc_yxml_set_attribute(pkc_ytxn *txn, pkc_ytype *element, const char *key,
+int pkc_yxml_set_attribute(pkc_ytxn *txn, pkc_ytype *element, const char *key,
                                    const char *value)
 {
     yv v;
@@ -629,12 +629,12 @@ PKC_API int pkc_yxml_set_attribute(pkc_ytxn *txn, pkc_ytype *element, const char
     return pkc_ymap_set(txn, element, key, &v, NULL);
 }
 
-PKC_API int pkc_yxml_remove_attribute(pkc_ytxn *txn, pkc_ytype *element, const char *key)
+int pkc_yxml_remove_attribute(pkc_ytxn *txn, pkc_ytype *element, const char *key)
 {
     return pkc_ymap_delete(txn, element, key);
 }
 
-PKC_API int pkc_yxml_get_attribute(const pkc_ytype *element, const char *key, char **out)
+int pkc_yxml_get_attribute(const pkc_ytype *element, const char *key, char **out)
 {
     const yitem *it = map_live(B(element), key);
     if (it == NULL)
@@ -656,7 +656,7 @@ PKC_API int pkc_yxml_get_attribute(const pkc_ytype *element, const char *key, ch
     return 0;
 }
 
-PKC_API int pkc_yxml_to_string(const pkc_ytype *t, char **out, size_t *len)
+int pkc_yxml_to_string(const pkc_ytype *t, char **out, size_t *len)
 {
     pkc_buf b = PKC_BUF_INIT;
     int rc = yc_xml_string(&b, B(t), 0);

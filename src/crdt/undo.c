@@ -604,7 +604,7 @@ static int pop(pkc_yundo *um, int redo, int *done)
 /* ------------------------------------------------------------------------ */
 /* API                                                                      */
 
-PKC_API void pkc_yundo_config_default_versioned(int config_version, pkc_yundo_config *out)
+void pkc_yundo_config_default_versioned(int config_version, pkc_yundo_config *out)
 {
     pkc_yundo_config c = {.capture_timeout_ms = 500};
     pkc_struct_write(out, &c, config_version, PKC_STRUCT_V1(pkc_yundo_config));
@@ -615,7 +615,7 @@ static void after_txn_cb(void *ud, pkc_ytxn *txn)
     after_txn(ud, txn);
 }
 
-PKC_API int pkc_yundo_new_versioned(pkc_ytype *const *scope, size_t n, int config_version,
+int pkc_yundo_new_versioned(pkc_ytype *const *scope, size_t n, int config_version,
                                     const pkc_yundo_config *config, const pkc_clock *clock,
                                     pkc_yundo **out)
 {
@@ -655,7 +655,7 @@ PKC_API int pkc_yundo_new_versioned(pkc_ytype *const *scope, size_t n, int confi
     return 0;
 }
 
-PKC_API void pkc_yundo_free(pkc_yundo *um)
+void pkc_yundo_free(pkc_yundo *um)
 {
     if (um == NULL)
         return;
@@ -678,7 +678,7 @@ PKC_API void pkc_yundo_free(pkc_yundo *um)
     free(um);
 }
 
-PKC_API int pkc_yundo_add_scope(pkc_yundo *um, pkc_ytype *t)
+int pkc_yundo_add_scope(pkc_yundo *um, pkc_ytype *t)
 {
     ybranch *b = (ybranch *)t;
     if (b->doc != um->doc)
@@ -689,14 +689,14 @@ PKC_API int pkc_yundo_add_scope(pkc_yundo *um, pkc_ytype *t)
     return PKC_ARRAY_PUSH(um->scope, um->nscope, um->capscope, b);
 }
 
-PKC_API int pkc_yundo_track_origin(pkc_yundo *um, const void *origin)
+int pkc_yundo_track_origin(pkc_yundo *um, const void *origin)
 {
     if (tracked(um, origin))
         return 0;
     return PKC_ARRAY_PUSH(um->origins, um->norigins, um->caporigins, origin);
 }
 
-PKC_API void pkc_yundo_untrack_origin(pkc_yundo *um, const void *origin)
+void pkc_yundo_untrack_origin(pkc_yundo *um, const void *origin)
 {
     for (size_t i = 0; i < um->norigins; i++) {
         if (um->origins[i] == origin) {
@@ -707,7 +707,7 @@ PKC_API void pkc_yundo_untrack_origin(pkc_yundo *um, const void *origin)
     }
 }
 
-PKC_API int pkc_yundo_undo(pkc_yundo *um, int *done)
+int pkc_yundo_undo(pkc_yundo *um, int *done)
 {
     if (um->doc->txn)
         return pkc_error(PKC_ERR_STATE, "undo inside an open transaction");
@@ -717,7 +717,7 @@ PKC_API int pkc_yundo_undo(pkc_yundo *um, int *done)
     return rc;
 }
 
-PKC_API int pkc_yundo_redo(pkc_yundo *um, int *done)
+int pkc_yundo_redo(pkc_yundo *um, int *done)
 {
     if (um->doc->txn)
         return pkc_error(PKC_ERR_STATE, "redo inside an open transaction");
@@ -727,22 +727,22 @@ PKC_API int pkc_yundo_redo(pkc_yundo *um, int *done)
     return rc;
 }
 
-PKC_API int pkc_yundo_can_undo(const pkc_yundo *um)
+int pkc_yundo_can_undo(const pkc_yundo *um)
 {
     return um->nundo > 0;
 }
 
-PKC_API int pkc_yundo_can_redo(const pkc_yundo *um)
+int pkc_yundo_can_redo(const pkc_yundo *um)
 {
     return um->nredo > 0;
 }
 
-PKC_API void pkc_yundo_stop_capturing(pkc_yundo *um)
+void pkc_yundo_stop_capturing(pkc_yundo *um)
 {
     um->last_change = 0;
 }
 
-PKC_API int pkc_yundo_clear(pkc_yundo *um)
+int pkc_yundo_clear(pkc_yundo *um)
 {
     return um_clear(um, 1, 1);
 }

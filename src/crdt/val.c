@@ -48,7 +48,7 @@ void yv_clear(yv *v)
     v->kind = PKC_YV_UNDEFINED;
 }
 
-PKC_API void pkc_yvalue_free(pkc_yvalue *v)
+void pkc_yvalue_free(pkc_yvalue *v)
 {
     if (v == NULL)
         return;
