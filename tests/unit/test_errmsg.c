@@ -499,3 +499,138 @@ TEST(errmsg, proto)
     pkc_session_free(s);
     pkc_identity_free(id);
 }
+
+/* Functions that fail only when memory runs out: each allocation they make
+ * is failed in turn (tests/unit/fail_alloc.h); every failure must be
+ * PKC_ERR_NOMEM with a message of its own, until the call succeeds. */
+#include "fail_alloc.h"
+
+#define EXPECT_OOM_WALK(what, expr, on_success)                                                    \
+    do {                                                                                           \
+        unsigned long n_;                                                                          \
+        for (n_ = 1; n_ < 10000; n_++) {                                                           \
+            CHECK(plant());                                                                        \
+            fail_alloc_nth(n_);                                                                    \
+            int rc_ = (expr);                                                                      \
+            fail_alloc_disarm();                                                                   \
+            if (fail_alloc_failed() == 0) {                                                        \
+                if (rc_ != 0)                                                                      \
+                    pkc_test_fail(__FILE__, __LINE__, "%s: %s", what, pkc_errmsg());               \
+                else                                                                               \
+                    on_success;                                                                    \
+                break;                                                                             \
+            }                                                                                      \
+            const char *m_ = pkc_errmsg();                                                         \
+            if (rc_ == 0) {                                                                        \
+                on_success; /* recovered from the failed allocation: allowed */                    \
+                continue;                                                                          \
+            }                                                                                      \
+            if (rc_ != PKC_ERR_NOMEM || m_[0] == '\0' || strstr(m_, MARKER) != NULL) {             \
+                pkc_test_fail(__FILE__, __LINE__, "%s: allocation %lu: %s, message \"%s\"", what,  \
+                              n_, pkc_err_name(rc_), m_);                                          \
+                return;                                                                            \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+/* Set up with allocations passed through, then the call under test. */
+static int remove_attribute(pkc_ytype *el)
+{
+    fail_alloc_pause();
+    int rc = pkc_yxml_set_attribute(NULL, el, "class", "x");
+    fail_alloc_resume();
+    return rc ? rc : pkc_yxml_remove_attribute(NULL, el, "class");
+}
+
+static int remove_state(pkc_yawareness *aw, uint64_t client)
+{
+    fail_alloc_pause();
+    int rc = pkc_yawareness_set_local(aw, "{}", 0);
+    fail_alloc_resume();
+    return rc ? rc : pkc_yawareness_remove(aw, &client, 1, NULL, 0);
+}
+
+static const char origins[64];
+
+static void untrack_all(pkc_yundo *um)
+{
+    for (int i = 0; i < 64; i++)
+        pkc_yundo_untrack_origin(um, &origins[i]);
+}
+
+/* Enough origins that the list must grow. */
+static int track_many(pkc_yundo *um)
+{
+    for (int i = 0; i < 64; i++) {
+        int rc = pkc_yundo_track_origin(um, &origins[i]);
+        if (rc) {
+            untrack_all(um);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int clear_a_change(pkc_yundo *um, pkc_ytype *map)
+{
+    static double n;
+    pkc_yvalue v = {.kind = PKC_YV_NUMBER, .u.number = ++n};
+    fail_alloc_pause();
+    int rc = pkc_ymap_set(NULL, map, "k2", &v, NULL);
+    fail_alloc_resume();
+    return rc ? rc : pkc_yundo_clear(um);
+}
+
+TEST(errmsg, out_of_memory)
+{
+    pkc_ydoc *d = new_doc(11);
+    CHECK(d != NULL);
+    pkc_ytype *map, *text, *arr, *xml, *el;
+    CHECK_OK(pkc_ydoc_get(d, "m", PKC_YMAP, &map));
+    CHECK_OK(pkc_ydoc_get(d, "t", PKC_YTEXT, &text));
+    CHECK_OK(pkc_ydoc_get(d, "a", PKC_YARRAY, &arr));
+    CHECK_OK(pkc_ydoc_get(d, "x", PKC_YXML_FRAGMENT, &xml));
+    pkc_yvalue v = {.kind = PKC_YV_STRING, .u.str = {"value", 5}};
+    CHECK_OK(pkc_ymap_set(NULL, map, "k", &v, NULL));
+    CHECK_OK(pkc_yarray_push(NULL, arr, &v, 1, NULL));
+    pkc_yentry bold = {"bold", 4, {.kind = PKC_YV_BOOL, .u.boolean = 1}};
+    CHECK_OK(pkc_ytext_insert(NULL, text, 0, "hello", 5, &bold, 1));
+    CHECK_OK(pkc_yxml_insert_element(NULL, xml, 0, "p", &el));
+    CHECK_OK(pkc_yxml_set_attribute(NULL, el, "class", "x"));
+
+    pkc_yvalue *out;
+    uint8_t *bytes;
+    size_t len;
+    char *s;
+    EXPECT_OOM_WALK("map entries", pkc_ymap_get_entries(map, &out), pkc_yvalue_free(out));
+    EXPECT_OOM_WALK("array slice", pkc_yarray_slice(arr, 0, 1, &out), pkc_yvalue_free(out));
+    EXPECT_OOM_WALK("text string", pkc_ytext_to_string(text, &s, &len), free(s));
+    EXPECT_OOM_WALK("text delta", pkc_ytext_to_delta(text, &out), pkc_yvalue_free(out));
+    EXPECT_OOM_WALK("xml string", pkc_yxml_to_string(xml, &s, &len), free(s));
+    EXPECT_OOM_WALK("state vector", pkc_ydoc_encode_state_vector(d, &bytes, &len), free(bytes));
+    EXPECT_OOM_WALK("sync step 1", pkc_ysync_step1(d, &bytes, &len), free(bytes));
+    EXPECT_OOM_WALK("sync update", pkc_ysync_update((const uint8_t *)"\x00\x00", 2, &bytes, &len),
+                    free(bytes));
+    /* Changes: each failed try leaves nothing behind (the attribute is set
+     * again for each, so every try removes it). */
+    EXPECT_OOM_WALK("xml remove attribute", remove_attribute(el), (void)0);
+
+    pkc_manual_clock clk;
+    pkc_manual_clock_init(&clk, 0, 1000000);
+    pkc_yundo *um;
+    CHECK_OK(pkc_yundo_new(&map, 1, NULL, &clk.clock, &um));
+    EXPECT_OOM_WALK("undo track origin", track_many(um), untrack_all(um));
+    /* (It reuses the document's spare transaction here: no allocation.) */
+    EXPECT_OOM_WALK("undo clear", clear_a_change(um, map), (void)0);
+    pkc_yundo_free(um);
+
+    pkc_yawareness *aw;
+    CHECK_OK(pkc_yawareness_new(5, 0, &aw));
+    uint64_t self = 5;
+    EXPECT_OOM_WALK("awareness remove", remove_state(aw, self), (void)0);
+    pkc_yawareness_free(aw);
+
+    pkc_rtc_cert *cert;
+    EXPECT_OOM_WALK("certificate", pkc_rtc_cert_generate(&cert), pkc_rtc_cert_free(cert));
+    pkc_ydoc_free(d);
+}
