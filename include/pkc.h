@@ -2273,6 +2273,279 @@ PKC_API size_t pkc_mesh_get_peers(pkc_mesh *mesh, pkc_mesh_peer_info *out, size_
 
 
 /* ======================================================================== */
+/* node: the runtime a person runs and a program embeds                     */
+/* ======================================================================== */
+
+/*
+ * A node binds the engines above into a running peer (docs/node.md): one
+ * UDP port shared by every connection (an ICE-lite listener, so that peers
+ * dial it without signaling), a WebRTC data channel and a pkc session per
+ * neighbour and room, a mesh per room, messages and documents over the
+ * mesh, LAN discovery, and a database (SQLite, WAL) in its data directory.
+ *
+ * Rooms. A node is in one or more rooms; a room is a mesh with a shared
+ * secret. By default it is in the local room (every pkc node on the host
+ * and LAN, whose secret is public: never for what a stranger must not
+ * read) and in every room it joined before. Functions that take a `room`
+ * accept NULL or "" (the node's default room: the first private room
+ * joined in the configuration, else the local room), "local", a room's
+ * 16-character hex id, or its name.
+ *
+ * Threads. A node runs on one thread, its loop thread: either a thread of
+ * its own (pkc_node_start) or the caller's (pkc_node_run, which returns
+ * after pkc_node_stop). Every other pkc_node_* function may be called from
+ * any thread: from another thread it waits until the loop thread has done
+ * the work (so it must not be called while holding a lock a callback
+ * takes); from the loop thread (inside a callback) it runs at once.
+ * Callbacks run on the loop thread, never concurrently with each other.
+ * pkc_node_free() must not be called from a callback.
+ *
+ * Errors: every function returns 0 or a negative PKC_ERR_* code with
+ * pkc_errmsg() set on the calling thread. PKC_ERR_STATE: the node is not
+ * running (for functions that need the network) or was stopped.
+ */
+typedef struct pkc_node pkc_node;
+
+typedef struct pkc_node_config {
+    /* Where the identity (identity.key), the database (pkc.db), the DTLS
+     * certificate and the control socket live; created 0700 if missing.
+     * Required; copied. */
+    const char *data_dir;
+    /* The local room: 1 (join it), 0 (leave it: not joined, not
+     * announced). */
+    int local_room;
+    /* Same-host and LAN discovery (multicast announcements): 1. */
+    int lan;
+    /* Passphrases of private rooms to join (Argon2id derives each room's
+     * secret; docs/protocol.md, "Rooms"); copied. Joined rooms are
+     * remembered in the database. May be NULL. */
+    const char *const *rooms;
+    size_t n_rooms;
+    /* The seed's keys. */
+    unsigned max_peers;             /* neighbours per room: 8 */
+    const char *const *stun_servers; /* "HOST:PORT"; copied; may be NULL */
+    size_t n_stun_servers;
+    uint32_t gossip_interval_ms;    /* 5000 */
+    uint32_t heartbeat_interval_ms; /* 10000 */
+    int sync;                       /* documents synced with peers: 1 */
+    /* The UDP port of every connection: 0 = any free port. */
+    uint16_t port;
+    /* The control socket (<data_dir>/control.sock, mode 0600) that the
+     * pkc command talks to: 1. */
+    int control;
+    /* Direct messages waiting in the outbox are tried again every: 5000 ms. */
+    uint32_t outbox_retry_ms;
+} pkc_node_config;
+#define PKC_NODE_CONFIG_V1 1
+#define PKC_NODE_CONFIG_VERSION PKC_NODE_CONFIG_V1
+
+PKC_API void pkc_node_config_default_versioned(int config_version, pkc_node_config *cfg);
+#define pkc_node_config_default(CFG) \
+    pkc_node_config_default_versioned(PKC_NODE_CONFIG_VERSION, (CFG))
+
+/* A peer connected or disconnected, in a room. Borrowed for the call. */
+typedef struct pkc_node_peer_event {
+    const char *peer_id; /* PKC_PEER_ID_LEN characters */
+    const char *room;    /* the room's hex id */
+    int connected;       /* 1: now a neighbour; 0: no longer */
+} pkc_node_peer_event;
+
+/* A message received (or, for the inbox, stored). Borrowed for the call. */
+typedef struct pkc_node_message {
+    int64_t seq;               /* its place in the inbox (increasing) */
+    uint8_t id[PKC_MSG_ID_BYTES];
+    const char *from;          /* sender's peer id */
+    const char *room;          /* the room's hex id */
+    int direct;                /* 1: sent to this node only (sealed to it) */
+    int64_t time_ms;           /* the sender's timestamp */
+    const uint8_t *data;       /* the text or bytes sent */
+    size_t len;
+} pkc_node_message;
+
+typedef struct pkc_node_callbacks {
+    void (*peer)(void *user_data, pkc_node *node, const pkc_node_peer_event *ev);
+    /* A broadcast or direct message arrived and is stored in the inbox. */
+    void (*message)(void *user_data, pkc_node *node, const pkc_node_message *msg);
+    /* A direct message this node sent was acknowledged by its recipient. */
+    void (*delivered)(void *user_data, pkc_node *node, const uint8_t id[PKC_MSG_ID_BYTES]);
+    /* Document `doc` of `room` changed (local: 1 when made on this node). */
+    void (*doc)(void *user_data, pkc_node *node, const char *room, const char *doc, int local);
+} pkc_node_callbacks;
+#define PKC_NODE_CALLBACKS_V1 1
+#define PKC_NODE_CALLBACKS_VERSION PKC_NODE_CALLBACKS_V1
+
+/*
+ * Creates a node: loads (or creates) the identity and the database of
+ * cfg->data_dir and joins the rooms; nothing touches the network before
+ * pkc_node_start() or pkc_node_run(). `cb` may be NULL; it is copied.
+ * Returns 0; PKC_ERR_INVALID_ARG (no data_dir, a field out of range);
+ * PKC_ERR_AGAIN (another node runs on this data directory);
+ * PKC_ERR_PERMISSION / PKC_ERR_IO / PKC_ERR_MALFORMED / PKC_ERR_CHECKSUM
+ * (identity file); PKC_ERR_NOMEM. A damaged database is moved aside (the
+ * message says where) and a fresh one is made: documents come back from
+ * peers.
+ */
+PKC_API PKC_NODISCARD int pkc_node_new_versioned(int config_version, const pkc_node_config *cfg,
+                                                 int callbacks_version,
+                                                 const pkc_node_callbacks *cb, void *user_data,
+                                                 pkc_node **out);
+#define pkc_node_new(CFG, CB, USER_DATA, OUT) \
+    pkc_node_new_versioned(PKC_NODE_CONFIG_VERSION, (CFG), PKC_NODE_CALLBACKS_VERSION, (CB), \
+        (USER_DATA), (OUT))
+/* Stops the node if it runs, then frees it. Accepts NULL. */
+PKC_API void pkc_node_free(pkc_node *node);
+
+/* Starts the node on a thread of its own. Returns 0, PKC_ERR_STATE
+ * (already started or stopped), PKC_ERR_IO (the UDP port, the control
+ * socket), PKC_ERR_NOMEM. */
+PKC_API PKC_NODISCARD int pkc_node_start(pkc_node *node);
+/* Runs the node on the calling thread until pkc_node_stop() (from a
+ * callback, another thread or a signal handler's thread via
+ * pkc_node_stop). Returns 0 after a stop, or an error as pkc_node_start. */
+PKC_API PKC_NODISCARD int pkc_node_run(pkc_node *node);
+/* Leaves every mesh (DISCONNECT to each neighbour), writes what is
+ * pending, and ends the loop; waits for the loop thread unless called on
+ * it. Safe to call more than once. */
+PKC_API void pkc_node_stop(pkc_node *node);
+
+/* This node's peer id (borrowed until pkc_node_free). */
+PKC_API const char *pkc_node_get_peer_id(const pkc_node *node);
+/* The UDP port every connection uses; 0 before the node runs. */
+PKC_API uint16_t pkc_node_get_port(pkc_node *node);
+
+/* Joins the private room of `passphrase` (at least 8 bytes) and remembers
+ * it; `name` (may be NULL) is a display name. Writes the room's hex id to
+ * `room_id` (17 bytes; may be NULL). Returns 0, PKC_ERR_EXISTS (joined
+ * already: room_id is still written), PKC_ERR_INVALID_ARG. */
+PKC_API PKC_NODISCARD int pkc_node_join(pkc_node *node, const char *passphrase, const char *name,
+                                        char room_id[17]);
+/* Leaves a room and forgets it (its documents and messages stay in the
+ * database). Returns 0, PKC_ERR_NOT_FOUND. */
+PKC_API PKC_NODISCARD int pkc_node_leave(pkc_node *node, const char *room);
+
+typedef struct pkc_node_room_info {
+    char id[17];     /* hex */
+    char name[64];   /* "local", or the display name */
+    int local;       /* the local room */
+    unsigned peers;  /* neighbours now */
+    unsigned known;  /* peers known in the room (estimate) */
+    unsigned docs;   /* documents open */
+} pkc_node_room_info;
+#define PKC_NODE_ROOM_INFO_V1 1
+#define PKC_NODE_ROOM_INFO_VERSION PKC_NODE_ROOM_INFO_V1
+/* Writes up to `max` rooms; returns how many there are. */
+PKC_API size_t pkc_node_get_rooms_versioned(pkc_node *node, int info_version,
+                                            pkc_node_room_info *out, size_t max);
+#define pkc_node_get_rooms(NODE, OUT, MAX) \
+    pkc_node_get_rooms_versioned((NODE), PKC_NODE_ROOM_INFO_VERSION, (OUT), (MAX))
+
+typedef struct pkc_node_peer_info {
+    char peer_id[PKC_PEER_ID_SIZE];
+    char room[17];
+    char address[64];   /* the selected ICE pair's remote address, "IP:port" */
+    double rtt_ms;      /* -1 until measured */
+    double score;       /* the mesh's score */
+    uint64_t connected_ms; /* how long ago it became a neighbour */
+    int outbound;       /* this node dialed */
+} pkc_node_peer_info;
+#define PKC_NODE_PEER_INFO_V1 1
+#define PKC_NODE_PEER_INFO_VERSION PKC_NODE_PEER_INFO_V1
+/* Writes up to `max` neighbours (one entry per room they share with us);
+ * returns how many there are. */
+PKC_API size_t pkc_node_get_peers_versioned(pkc_node *node, int info_version,
+                                            pkc_node_peer_info *out, size_t max);
+#define pkc_node_get_peers(NODE, OUT, MAX) \
+    pkc_node_get_peers_versioned((NODE), PKC_NODE_PEER_INFO_VERSION, (OUT), (MAX))
+/* Closes the connection to `peer_id` in every room. It may come back
+ * later (it is not blocked). Returns 0, PKC_ERR_NOT_FOUND,
+ * PKC_ERR_MALFORMED (not a peer id). */
+PKC_API PKC_NODISCARD int pkc_node_disconnect_peer(pkc_node *node, const char *peer_id);
+
+/* Broadcasts `data` (at most 60000 bytes) to the room: signed, encrypted
+ * with the room's key, stored in our own inbox too. `id` (may be NULL)
+ * receives the message id. Returns 0, PKC_ERR_NOT_FOUND (no such room),
+ * PKC_ERR_TOO_LARGE, PKC_ERR_IO (the database). */
+PKC_API PKC_NODISCARD int pkc_node_broadcast(pkc_node *node, const char *room, const void *data,
+                                             size_t len, uint8_t id[PKC_MSG_ID_BYTES]);
+/* Sends `data` to one peer, sealed to it, routed through the room's mesh
+ * when there is no direct link. It is written to the outbox first and
+ * sent again until the recipient acknowledges it (the `delivered`
+ * callback), also across restarts; the recipient must have been seen
+ * once (its keys come from its announcements). Returns 0,
+ * PKC_ERR_NOT_FOUND (room, or a peer never seen), PKC_ERR_MALFORMED,
+ * PKC_ERR_TOO_LARGE, PKC_ERR_IO. */
+PKC_API PKC_NODISCARD int pkc_node_send(pkc_node *node, const char *room, const char *peer_id,
+                                        const void *data, size_t len,
+                                        uint8_t id[PKC_MSG_ID_BYTES]);
+/* Calls `fn` for stored messages with seq > after_seq, oldest first, at
+ * most `limit` (0: all); `fn` returns 0 to go on. Returns 0 or an error. */
+typedef int (*pkc_node_message_fn)(void *user_data, const pkc_node_message *msg);
+PKC_API PKC_NODISCARD int pkc_node_inbox(pkc_node *node, const char *room, int64_t after_seq,
+                                         size_t limit, pkc_node_message_fn fn, void *user_data);
+
+/*
+ * Documents: each named document of a room is a Yjs document; its root
+ * map "state" is the seed's getSharedState(name). Changes made here are
+ * stored, then spread to the room; changes from peers are applied, stored
+ * and reported by the `doc` callback.
+ *
+ * pkc_node_doc_transact(): runs fn(user_data, doc, txn) on the loop thread
+ * with the document `name` of `room` (created on first use) inside a
+ * transaction, then commits it: any Yjs type of the document may be read
+ * or changed there through the CRDT API (pkc_ydoc_get with the txn's
+ * document). The document must not be kept after fn returns. fn returns
+ * 0, or an error code that is returned (the changes made are kept: Yjs
+ * has no rollback). Returns 0, PKC_ERR_NOT_FOUND (room),
+ * PKC_ERR_INVALID_ARG (name empty or over PKC_DOC_NAME_MAX), fn's error.
+ *
+ * The rest work on the root map "state": set a key to a JSON value,
+ * delete a key, read one key or the whole map as JSON text (malloc'd,
+ * NUL-terminated: free() it).
+ */
+typedef int (*pkc_node_doc_fn)(void *user_data, pkc_ydoc *doc, pkc_ytxn *txn);
+PKC_API PKC_NODISCARD int pkc_node_doc_transact(pkc_node *node, const char *room,
+                                                const char *name, pkc_node_doc_fn fn,
+                                                void *user_data);
+PKC_API PKC_NODISCARD int pkc_node_doc_set_json(pkc_node *node, const char *room,
+                                                const char *name, const char *key,
+                                                const char *json);
+PKC_API PKC_NODISCARD int pkc_node_doc_delete(pkc_node *node, const char *room, const char *name,
+                                              const char *key);
+/* key NULL: the whole map. PKC_ERR_NOT_FOUND for an unset key. */
+PKC_API PKC_NODISCARD int pkc_node_doc_get_json(pkc_node *node, const char *room,
+                                                const char *name, const char *key, char **json);
+
+/* Metrics: network, sync, health (the seed's metrics; docs/node.md). */
+typedef struct pkc_node_metrics {
+    /* network */
+    unsigned connected_peers;     /* neighbours now, over every room */
+    uint64_t total_connections;   /* sessions ever established */
+    double messages_per_second;   /* mesh messages sent + received, last interval */
+    double bytes_per_second;
+    double average_latency_ms;    /* over neighbours with an RTT; -1 if none */
+    /* sync */
+    uint64_t state_bytes;         /* encoded size of every open document */
+    unsigned pending_updates;     /* documents waiting for missing updates */
+    uint64_t conflicts_resolved;  /* remote updates merged into a document we changed */
+    int64_t last_sync_ms;         /* wall clock of the last applied remote update; 0 never */
+    /* health */
+    int healthy;                  /* 1: running with at least one neighbour or alone by choice */
+    uint64_t uptime_ms;
+    uint64_t reconnections;       /* neighbours back after a failure */
+    uint64_t errors;              /* errors counted (dropped input, failed writes) */
+    char last_error[160];         /* the most recent one, "" if none */
+    /* messages */
+    uint64_t messages_received, messages_sent, outbox_pending;
+} pkc_node_metrics;
+#define PKC_NODE_METRICS_V1 1
+#define PKC_NODE_METRICS_VERSION PKC_NODE_METRICS_V1
+PKC_API void pkc_node_get_metrics_versioned(pkc_node *node, int metrics_version,
+                                            pkc_node_metrics *out);
+#define pkc_node_get_metrics(NODE, OUT) \
+    pkc_node_get_metrics_versioned((NODE), PKC_NODE_METRICS_VERSION, (OUT))
+
+
+/* ======================================================================== */
 /* discovery and store                                                      */
 /* ======================================================================== */
 

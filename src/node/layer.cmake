@@ -1,2 +1,3 @@
-# node: the runtime (libuv event loop, UDP sockets, timers).
-list(APPEND PKC_PKG_MODULES libuv)
+# node: the runtime (libuv event loop, UDP sockets, timers); jansson for the
+# control socket's JSON lines and documents set from JSON.
+list(APPEND PKC_PKG_MODULES libuv jansson)

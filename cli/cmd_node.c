@@ -1,0 +1,990 @@
+/* cmd_node.c: pkc up (the node in the foreground) and the commands that talk
+ * to a running node over its control socket: status, peers, rooms, send,
+ * inbox, doc (docs/cli.md). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Exit status when no node runs on the data directory. */
+#define CLI_NO_NODE 3
+#define CONFIG_FILE "config.json"
+#define ROOMS_MAX 16
+#define STUN_MAX 8
+
+/* ---- settings: file, then environment, then flags ----------------------------------------------- */
+
+typedef struct settings {
+    const char *rooms[ROOMS_MAX];
+    size_t n_rooms;
+    const char *stun[STUN_MAX];
+    size_t n_stun;
+    int local_room, lan, json;
+    long port, max_peers;
+    json_t *file; /* keeps the file's strings alive */
+    char *env_copy;
+} settings;
+
+static int add_room(settings *s, const char *phrase)
+{
+    if (s->n_rooms >= ROOMS_MAX) {
+        fprintf(stderr, "pkc: at most %d rooms\n", ROOMS_MAX);
+        return -1;
+    }
+    s->rooms[s->n_rooms++] = phrase;
+    return 0;
+}
+
+static int add_stun(settings *s, const char *server)
+{
+    if (s->n_stun >= STUN_MAX) {
+        fprintf(stderr, "pkc: at most %d STUN servers\n", STUN_MAX);
+        return -1;
+    }
+    s->stun[s->n_stun++] = server;
+    return 0;
+}
+
+static int read_config_file(settings *s, const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, CONFIG_FILE);
+    json_error_t err;
+    json_t *o = json_load_file(path, 0, &err);
+    if (o == NULL) {
+        if (access(path, F_OK) != 0)
+            return 0;
+        fprintf(stderr, "pkc: %s: line %d: %s\n", path, err.line, err.text);
+        return -1;
+    }
+    s->file = o;
+    if (!json_is_object(o)) {
+        fprintf(stderr, "pkc: %s: not a JSON object\n", path);
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        if (strcmp(key, "rooms") == 0 && json_is_array(v)) {
+            size_t i;
+            json_t *x;
+            json_array_foreach(v, i, x)
+            {
+                if (!json_is_string(x) || add_room(s, json_string_value(x)))
+                    goto bad;
+            }
+        } else if (strcmp(key, "stun") == 0 && json_is_array(v)) {
+            size_t i;
+            json_t *x;
+            json_array_foreach(v, i, x)
+            {
+                if (!json_is_string(x) || add_stun(s, json_string_value(x)))
+                    goto bad;
+            }
+        } else if (strcmp(key, "local_room") == 0 && json_is_boolean(v)) {
+            s->local_room = json_is_true(v);
+        } else if (strcmp(key, "lan") == 0 && json_is_boolean(v)) {
+            s->lan = json_is_true(v);
+        } else if (strcmp(key, "port") == 0 && json_is_integer(v)) {
+            s->port = (long)json_integer_value(v);
+        } else if (strcmp(key, "max_peers") == 0 && json_is_integer(v)) {
+            s->max_peers = (long)json_integer_value(v);
+        } else {
+        bad:
+            fprintf(stderr,
+                    "pkc: %s: bad or unknown setting \"%s\" (rooms: [strings], stun: [strings], "
+                    "local_room: bool, lan: bool, port: int, max_peers: int)\n",
+                    path, key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int env_bool(const char *name, int *out)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == 0)
+        return 0;
+    if (strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
+        *out = 1;
+    else if (strcmp(v, "0") == 0 || strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+        *out = 0;
+    else {
+        fprintf(stderr, "pkc: %s must be 0 or 1, got '%s'\n", name, v);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_long(const char *what, const char *text, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        fprintf(stderr, "pkc: %s must be a number from %ld to %ld, got '%s'\n", what, min, max,
+                text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int read_env(settings *s)
+{
+    const char *v;
+    if ((v = getenv("PKC_ROOM")) && v[0] && add_room(s, v))
+        return -1;
+    if ((v = getenv("PKC_STUN")) && v[0]) {
+        s->env_copy = strdup(v);
+        if (s->env_copy == NULL)
+            return -1;
+        for (char *save = NULL, *t = strtok_r(s->env_copy, ",", &save); t;
+             t = strtok_r(NULL, ",", &save))
+            if (add_stun(s, t))
+                return -1;
+    }
+    if (env_bool("PKC_LAN", &s->lan) || env_bool("PKC_LOCAL_ROOM", &s->local_room))
+        return -1;
+    if ((v = getenv("PKC_PORT")) && v[0] && parse_long("PKC_PORT", v, 0, 65535, &s->port))
+        return -1;
+    if ((v = getenv("PKC_MAX_PEERS")) && v[0] &&
+        parse_long("PKC_MAX_PEERS", v, 1, 32, &s->max_peers))
+        return -1;
+    return 0;
+}
+
+/* ---- pkc up ------------------------------------------------------------------------------------- */
+
+static const char up_help[] =
+    "Runs this peer's node in the foreground until Ctrl-C (SIGINT) or SIGTERM.\n"
+    "It joins the local room (every pkc node on this host and LAN) and the\n"
+    "private rooms given, finds peers by LAN announcements, connects, and prints\n"
+    "what happens: peers found, connected and gone, messages as they arrive.\n"
+    "Each line typed on stdin is sent to the default room; a line\n"
+    "'/to PEER TEXT' sends TEXT to one peer only.\n"
+    "\n"
+    "Settings come from DATA/config.json, then the environment, then flags:\n"
+    "  --room PHRASE      join the private room of passphrase PHRASE (at least 8\n"
+    "                     characters; repeatable; remembered)      PKC_ROOM\n"
+    "  --no-local         stay out of the local room             PKC_LOCAL_ROOM=0\n"
+    "  --no-lan           no LAN announcements                   PKC_LAN=0\n"
+    "  --port N           UDP port of every connection (0: any)  PKC_PORT\n"
+    "  --max-peers N      neighbours per room, 1..32 (default 8) PKC_MAX_PEERS\n"
+    "  --stun HOST:PORT   a STUN server (repeatable)             PKC_STUN (comma list)\n"
+    "  --json             events as JSON lines on stdout\n";
+
+static volatile int up_json;
+
+static void print_time(FILE *f)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    fprintf(f, "%02d:%02d:%02d ", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void on_peer(void *ud, pkc_node *node, const pkc_node_peer_event *ev)
+{
+    (void)ud;
+    (void)node;
+    if (up_json) {
+        printf("{\"event\":\"%s\",\"peer\":\"%s\",\"room\":\"%s\"}\n",
+               ev->connected ? "connected" : "disconnected", ev->peer_id, ev->room);
+    } else {
+        print_time(stdout);
+        printf("%s %s (room %s)\n", ev->peer_id, ev->connected ? "connected" : "disconnected",
+               ev->room);
+    }
+    fflush(stdout);
+}
+
+static void on_message(void *ud, pkc_node *node, const pkc_node_message *m)
+{
+    (void)ud;
+    if (strcmp(m->from, pkc_node_get_peer_id(node)) == 0)
+        return; /* what we typed */
+    if (up_json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:I}", "event", "message", "from", m->from,
+                              "room", m->room, "direct", m->direct, "time_ms",
+                              (json_int_t)m->time_ms);
+        json_t *t = json_stringn((const char *)m->data, m->len);
+        json_object_set_new(o, "text", t ? t : json_null());
+        char *s = json_dumps(o, JSON_COMPACT);
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else {
+        print_time(stdout);
+        printf("%s%s: %.*s\n", m->from, m->direct ? " (to you)" : "", (int)m->len,
+               (const char *)m->data);
+    }
+    fflush(stdout);
+}
+
+static void on_delivered(void *ud, pkc_node *node, const uint8_t id[PKC_MSG_ID_BYTES])
+{
+    (void)ud;
+    (void)node;
+    char hex[33];
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    if (up_json)
+        printf("{\"event\":\"delivered\",\"id\":\"%s\"}\n", hex);
+    else {
+        print_time(stdout);
+        printf("delivered %s\n", hex);
+    }
+    fflush(stdout);
+}
+
+static void on_doc(void *ud, pkc_node *node, const char *room, const char *doc, int local)
+{
+    (void)ud;
+    (void)node;
+    if (local)
+        return;
+    if (up_json)
+        printf("{\"event\":\"doc\",\"room\":\"%s\",\"doc\":\"%s\"}\n", room, doc);
+    else {
+        print_time(stdout);
+        printf("document %s changed (room %s)\n", doc, room);
+    }
+    fflush(stdout);
+}
+
+static void handle_line(pkc_node *node, char *line)
+{
+    size_t len = strlen(line);
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        line[--len] = 0;
+    if (len == 0)
+        return;
+    int rc;
+    if (strncmp(line, "/to ", 4) == 0) {
+        char *peer = line + 4;
+        char *sp = strchr(peer, ' ');
+        if (sp == NULL) {
+            fprintf(stderr, "pkc: usage: /to PEER TEXT\n");
+            return;
+        }
+        *sp = 0;
+        rc = pkc_node_send(node, NULL, peer, sp + 1, strlen(sp + 1), NULL);
+    } else {
+        rc = pkc_node_broadcast(node, NULL, line, len, NULL);
+    }
+    if (rc)
+        fprintf(stderr, "pkc: not sent: %s\n", pkc_errmsg());
+}
+
+static int run_up(int argc, char **argv)
+{
+    enum { O_ROOM = 1, O_NO_LOCAL, O_NO_LAN, O_PORT, O_MAX_PEERS, O_STUN, O_JSON };
+    static const struct option opts[] = {{"room", required_argument, NULL, O_ROOM},
+                                         {"no-local", no_argument, NULL, O_NO_LOCAL},
+                                         {"no-lan", no_argument, NULL, O_NO_LAN},
+                                         {"port", required_argument, NULL, O_PORT},
+                                         {"max-peers", required_argument, NULL, O_MAX_PEERS},
+                                         {"stun", required_argument, NULL, O_STUN},
+                                         {"json", no_argument, NULL, O_JSON},
+                                         CLI_COMMON_LONG_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    settings s;
+    memset(&s, 0, sizeof s);
+    s.local_room = 1;
+    s.lan = 1;
+    s.max_peers = 8;
+    /* Flags are read after the file and the environment, but --data must be
+     * known first: a first pass for the common options only. */
+    settings flags;
+    memset(&flags, 0, sizeof flags);
+    flags.local_room = flags.lan = -1;
+    flags.port = flags.max_peers = -1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
+        int r = cli_common_option(opt, optarg);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            continue;
+        switch (opt) {
+        case O_ROOM:
+            if (add_room(&flags, optarg))
+                return CLI_USAGE;
+            break;
+        case O_NO_LOCAL:
+            flags.local_room = 0;
+            break;
+        case O_NO_LAN:
+            flags.lan = 0;
+            break;
+        case O_PORT:
+            if (parse_long("--port", optarg, 0, 65535, &flags.port))
+                return CLI_USAGE;
+            break;
+        case O_MAX_PEERS:
+            if (parse_long("--max-peers", optarg, 1, 32, &flags.max_peers))
+                return CLI_USAGE;
+            break;
+        case O_STUN:
+            if (add_stun(&flags, optarg))
+                return CLI_USAGE;
+            break;
+        case O_JSON:
+            flags.json = 1;
+            break;
+        default:
+            return cli_usage_error("up", "unknown option");
+        }
+    }
+    if (cli_g.help) {
+        cli_print_help(stdout, cli_find("up"));
+        return CLI_OK;
+    }
+    if (optind < argc)
+        return cli_usage_error("up", "unexpected argument '%s'", argv[optind]);
+    const char *dir = cli_data_dir();
+    if (dir == NULL)
+        return CLI_FAIL;
+    int rc = CLI_FAIL;
+    if (read_config_file(&s, dir) || read_env(&s))
+        goto out;
+    for (size_t i = 0; i < flags.n_rooms; i++)
+        if (add_room(&s, flags.rooms[i]))
+            goto out;
+    for (size_t i = 0; i < flags.n_stun; i++)
+        if (add_stun(&s, flags.stun[i]))
+            goto out;
+    if (flags.local_room >= 0)
+        s.local_room = flags.local_room;
+    if (flags.lan >= 0)
+        s.lan = flags.lan;
+    if (flags.port >= 0)
+        s.port = flags.port;
+    if (flags.max_peers >= 0)
+        s.max_peers = flags.max_peers;
+    up_json = flags.json;
+
+    pkc_node_config cfg;
+    pkc_node_config_default(&cfg);
+    cfg.data_dir = dir;
+    cfg.local_room = s.local_room;
+    cfg.lan = s.lan;
+    cfg.rooms = s.rooms;
+    cfg.n_rooms = s.n_rooms;
+    cfg.stun_servers = s.stun;
+    cfg.n_stun_servers = s.n_stun;
+    cfg.port = (uint16_t)s.port;
+    cfg.max_peers = (unsigned)s.max_peers;
+    pkc_node_callbacks cb = {on_peer, on_message, on_delivered, on_doc};
+    pkc_node *node;
+    int e = pkc_node_new(&cfg, &cb, NULL, &node);
+    if (e) {
+        rc = cli_fail("node", e);
+        goto out;
+    }
+    /* Signals are taken by a signalfd on this thread; the node's thread
+     * inherits the blocked mask. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    if ((e = pkc_node_start(node)) != 0) {
+        rc = cli_fail("node", e);
+        pkc_node_free(node);
+        if (sfd >= 0)
+            close(sfd);
+        goto out;
+    }
+    pkc_node_room_info rooms[ROOMS_MAX];
+    size_t nr = pkc_node_get_rooms(node, rooms, ROOMS_MAX);
+    if (up_json) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < nr && i < ROOMS_MAX; i++)
+            json_array_append_new(a, json_pack("{s:s, s:s}", "id", rooms[i].id, "name",
+                                               rooms[i].name));
+        json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:o}", "event", "up", "peer_id",
+                              pkc_node_get_peer_id(node), "port", (int)pkc_node_get_port(node),
+                              "data_dir", dir, "rooms", a);
+        char *j = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", j ? j : "{}");
+        free(j);
+        json_decref(o);
+    } else {
+        printf("pkc %s up\n  peer id: %s\n  data:    %s\n  UDP port %u\n  rooms:  ", pkc_version(),
+               pkc_node_get_peer_id(node), dir, pkc_node_get_port(node));
+        for (size_t i = 0; i < nr && i < ROOMS_MAX; i++)
+            printf(" %s (%s)", rooms[i].name, rooms[i].id);
+        printf("%s\nType a line to send it to the room; '/to PEER TEXT' for one peer; Ctrl-C "
+               "to stop.\n",
+               nr ? "" : " none (the local room is off and no --room given)");
+    }
+    fflush(stdout);
+    char *line = NULL;
+    size_t cap = 0;
+    int stdin_open = 1;
+    for (;;) {
+        struct pollfd p[2] = {{sfd, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[0].revents & POLLIN)
+            break;
+        if (p[1].revents & (POLLIN | POLLHUP)) {
+            if (getline(&line, &cap, stdin) < 0)
+                stdin_open = 0;
+            else
+                handle_line(node, line);
+        }
+    }
+    free(line);
+    if (!up_json)
+        fprintf(stderr, "pkc: stopping\n");
+    pkc_node_free(node);
+    if (sfd >= 0)
+        close(sfd);
+    rc = CLI_OK;
+out:
+    json_decref(s.file);
+    free(s.env_copy);
+    return rc;
+}
+
+CLI_COMMAND(up, 20, "[--room PHRASE] [--no-local] [--no-lan] [--port N] [--json]",
+            "run this peer's node in the foreground", up_help, run_up)
+
+/* ---- the control socket's client ---------------------------------------------------------------- */
+
+typedef struct conn {
+    int fd;
+    FILE *in;
+} conn;
+
+static int control_connect(conn *c)
+{
+    const char *dir = cli_data_dir();
+    if (dir == NULL)
+        return CLI_FAIL;
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/control.sock", dir) >=
+        sizeof sa.sun_path) {
+        fprintf(stderr, "pkc: the data directory path %s is too long for a Unix socket\n", dir);
+        return CLI_FAIL;
+    }
+    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        int e = errno;
+        if (c->fd >= 0)
+            close(c->fd);
+        if (e == ENOENT || e == ECONNREFUSED) {
+            fprintf(stderr, "pkc: no node runs on %s (start one with 'pkc up')\n", dir);
+            return CLI_NO_NODE;
+        }
+        fprintf(stderr, "pkc: %s: %s\n", sa.sun_path, strerror(e));
+        return CLI_FAIL;
+    }
+    c->in = fdopen(c->fd, "r");
+    if (c->in == NULL) {
+        close(c->fd);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+static int control_send(conn *c, json_t *req)
+{
+    char *s = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    if (s == NULL)
+        return CLI_FAIL;
+    size_t n = strlen(s);
+    s[n] = '\n';
+    ssize_t w = write(c->fd, s, n + 1);
+    free(s);
+    if (w != (ssize_t)(n + 1)) {
+        fprintf(stderr, "pkc: writing to the node: %s\n", strerror(errno));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+/* Reads one line as JSON; NULL at the end (the node went away). */
+static json_t *control_read(conn *c)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, c->in);
+    if (n <= 0) {
+        free(line);
+        return NULL;
+    }
+    json_t *o = json_loads(line, 0, NULL);
+    free(line);
+    return o;
+}
+
+static void control_close(conn *c)
+{
+    fclose(c->in);
+}
+
+/* Sends `req`; reads lines until the reply ({"ok":...}), calling `each`
+ * for the ones before it. Returns the reply (caller decrefs) or NULL with
+ * the status in *rc. */
+static json_t *control_call(json_t *req, conn *c, int *rc, void (*each)(json_t *, void *),
+                            void *ud)
+{
+    if ((*rc = control_connect(c)) != CLI_OK) {
+        json_decref(req);
+        return NULL;
+    }
+    if ((*rc = control_send(c, req)) != CLI_OK) {
+        control_close(c);
+        return NULL;
+    }
+    for (;;) {
+        json_t *o = control_read(c);
+        if (o == NULL) {
+            fprintf(stderr, "pkc: the node closed the connection\n");
+            *rc = CLI_FAIL;
+            control_close(c);
+            return NULL;
+        }
+        json_t *ok = json_object_get(o, "ok");
+        if (ok) {
+            if (!json_is_true(ok)) {
+                fprintf(stderr, "pkc: %s\n", json_string_value(json_object_get(o, "error")));
+                *rc = CLI_FAIL;
+                json_decref(o);
+                control_close(c);
+                return NULL;
+            }
+            *rc = CLI_OK;
+            return o;
+        }
+        if (each)
+            each(o, ud);
+        json_decref(o);
+    }
+}
+
+static void print_json(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (s)
+        printf("%s\n", s);
+    free(s);
+    fflush(stdout);
+}
+
+/* Parses the options every client command takes: --json, --room R. */
+static int client_options(const char *cmd, int argc, char **argv, int *json, const char **room,
+                          const char **to, int *follow)
+{
+    enum { O_JSON = 1, O_ROOM, O_TO, O_FOLLOW };
+    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+                                         {"room", required_argument, NULL, O_ROOM},
+                                         {"to", required_argument, NULL, O_TO},
+                                         {"follow", no_argument, NULL, O_FOLLOW},
+                                         CLI_COMMON_LONG_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "f" CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
+        int r = cli_common_option(opt, optarg);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            continue;
+        if (opt == O_JSON)
+            *json = 1;
+        else if (opt == O_ROOM)
+            *room = optarg;
+        else if (opt == O_TO && to)
+            *to = optarg;
+        else if ((opt == O_FOLLOW || opt == 'f') && follow)
+            *follow = 1;
+        else
+            return cli_usage_error(cmd, "unknown option");
+    }
+    if (cli_g.help) {
+        cli_print_help(stdout, cli_find(cmd));
+        return -1;
+    }
+    return CLI_OK;
+}
+
+static int run_status(int argc, char **argv)
+{
+    int json = 0;
+    const char *room = NULL;
+    int rc = client_options("status", argc, argv, &json, &room, NULL, NULL);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    if (optind < argc)
+        return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
+    conn c;
+    json_t *o = control_call(json_pack("{s:s}", "cmd", "status"), &c, &rc, NULL, NULL);
+    if (o == NULL)
+        return rc;
+    json_object_del(o, "ok");
+    if (json) {
+        print_json(o);
+    } else {
+        json_t *m = json_object_get(o, "metrics");
+        json_t *net = json_object_get(m, "network"), *sync = json_object_get(m, "sync"),
+               *health = json_object_get(m, "health"), *msgs = json_object_get(m, "messages");
+        printf("peer id:  %s\ndata:     %s\nUDP port: %lld\n",
+               json_string_value(json_object_get(o, "peer_id")),
+               json_string_value(json_object_get(o, "data_dir")),
+               (long long)json_integer_value(json_object_get(o, "port")));
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(o, "rooms"), i, r)
+        {
+            printf("room:     %s (%s): %lld peers, %lld known, %lld documents\n",
+                   json_string_value(json_object_get(r, "name")),
+                   json_string_value(json_object_get(r, "id")),
+                   (long long)json_integer_value(json_object_get(r, "peers")),
+                   (long long)json_integer_value(json_object_get(r, "known")),
+                   (long long)json_integer_value(json_object_get(r, "docs")));
+        }
+        double lat = json_real_value(json_object_get(net, "average_latency_ms"));
+        char lat_text[32];
+        if (lat < 0)
+            snprintf(lat_text, sizeof lat_text, "unknown");
+        else
+            snprintf(lat_text, sizeof lat_text, "%.2f ms", lat);
+        printf("network:  %lld connected, %lld connections in all, %.1f messages/s, %.0f B/s, "
+               "latency %s\n",
+               (long long)json_integer_value(json_object_get(net, "connected_peers")),
+               (long long)json_integer_value(json_object_get(net, "total_connections")),
+               json_real_value(json_object_get(net, "messages_per_second")),
+               json_real_value(json_object_get(net, "bytes_per_second")),
+               lat_text);
+        printf("sync:     %lld bytes of state, %lld documents waiting, %lld conflicts resolved, "
+               "last sync %lld\n",
+               (long long)json_integer_value(json_object_get(sync, "state_bytes")),
+               (long long)json_integer_value(json_object_get(sync, "pending_updates")),
+               (long long)json_integer_value(json_object_get(sync, "conflicts_resolved")),
+               (long long)json_integer_value(json_object_get(sync, "last_sync_ms")));
+        printf("health:   %s, up %.1f s, %lld reconnections, %lld errors%s%s\n",
+               json_string_value(json_object_get(health, "status")),
+               json_integer_value(json_object_get(health, "uptime_ms")) / 1000.0,
+               (long long)json_integer_value(json_object_get(health, "reconnections")),
+               (long long)json_integer_value(json_object_get(health, "errors")),
+               json_string_length(json_object_get(health, "last_error")) ? ", last: " : "",
+               json_string_value(json_object_get(health, "last_error")));
+        printf("messages: %lld received, %lld sent, %lld waiting in the outbox\n",
+               (long long)json_integer_value(json_object_get(msgs, "received")),
+               (long long)json_integer_value(json_object_get(msgs, "sent")),
+               (long long)json_integer_value(json_object_get(msgs, "outbox_pending")));
+    }
+    json_decref(o);
+    control_close(&c);
+    return CLI_OK;
+}
+
+CLI_COMMAND(status, 21, "[--json]", "how the running node and its network are doing", NULL,
+            run_status)
+
+static int run_list(const char *cmd, int argc, char **argv)
+{
+    int json = 0;
+    const char *room = NULL;
+    int rc = client_options(cmd, argc, argv, &json, &room, NULL, NULL);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    conn c;
+    json_t *o = control_call(json_pack("{s:s}", "cmd", cmd), &c, &rc, NULL, NULL);
+    if (o == NULL)
+        return rc;
+    json_t *a = json_object_get(o, cmd);
+    size_t i;
+    json_t *x;
+    json_array_foreach(a, i, x)
+    {
+        if (json) {
+            print_json(x);
+        } else if (strcmp(cmd, "peers") == 0) {
+            double rtt = json_real_value(json_object_get(x, "rtt_ms"));
+            char rtt_text[32];
+            if (rtt < 0)
+                snprintf(rtt_text, sizeof rtt_text, "rtt ?");
+            else
+                snprintf(rtt_text, sizeof rtt_text, "rtt %.2f ms", rtt);
+            printf("%s  room %s  %s  %s  %s\n", json_string_value(json_object_get(x, "peer_id")),
+                   json_string_value(json_object_get(x, "room")),
+                   json_string_value(json_object_get(x, "address")),
+                   json_is_true(json_object_get(x, "outbound")) ? "out" : "in", rtt_text);
+        } else {
+            printf("%s  %-20s %s%lld peers, %lld documents\n",
+                   json_string_value(json_object_get(x, "id")),
+                   json_string_value(json_object_get(x, "name")),
+                   json_is_true(json_object_get(x, "local")) ? "(local) " : "",
+                   (long long)json_integer_value(json_object_get(x, "peers")),
+                   (long long)json_integer_value(json_object_get(x, "docs")));
+        }
+    }
+    if (!json && json_array_size(a) == 0)
+        printf("%s\n", strcmp(cmd, "peers") == 0 ? "no peers connected" : "in no room");
+    json_decref(o);
+    control_close(&c);
+    return CLI_OK;
+}
+
+static int run_peers(int argc, char **argv)
+{
+    return run_list("peers", argc, argv);
+}
+
+static int run_rooms(int argc, char **argv)
+{
+    return run_list("rooms", argc, argv);
+}
+
+CLI_COMMAND(peers, 22, "[--json]", "the running node's neighbours", NULL, run_peers)
+CLI_COMMAND(rooms, 23, "[--json]", "the rooms the running node is in", NULL, run_rooms)
+
+static int run_send(int argc, char **argv)
+{
+    int json = 0;
+    const char *room = NULL, *to = NULL;
+    int rc = client_options("send", argc, argv, &json, &room, &to, NULL);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    if (optind + 1 != argc)
+        return cli_usage_error("send", "send takes one TEXT argument (quote it)");
+    json_t *req = json_pack("{s:s, s:s}", "cmd", "send", "text", argv[optind]);
+    if (req == NULL)
+        return cli_usage_error("send", "TEXT must be UTF-8");
+    if (room)
+        json_object_set_new(req, "room", json_string(room));
+    if (to)
+        json_object_set_new(req, "to", json_string(to));
+    conn c;
+    json_t *o = control_call(req, &c, &rc, NULL, NULL);
+    if (o == NULL)
+        return rc;
+    if (json) {
+        json_object_del(o, "ok");
+        print_json(o);
+    } else {
+        printf("%s %s\n", to ? "queued for delivery:" : "sent:",
+               json_string_value(json_object_get(o, "id")));
+    }
+    json_decref(o);
+    control_close(&c);
+    return CLI_OK;
+}
+
+static const char send_help[] =
+    "Without --to, sends TEXT to everyone in the room (signed, encrypted with\n"
+    "the room's key). With --to PEER, sends it to that peer only (sealed to it),\n"
+    "through the mesh; it waits in the node's outbox until PEER acknowledges it,\n"
+    "across restarts. Prints the message id.\n"
+    "  --to PEER     one peer only\n"
+    "  --room ROOM   'local', a room id or name (default: the node's default room)\n"
+    "  --json        print {\"id\": ...}\n";
+
+CLI_COMMAND(send, 24, "[--to PEER] [--room ROOM] [--json] TEXT", "send a message", send_help,
+            run_send)
+
+static void print_message(json_t *m, int json)
+{
+    if (json) {
+        print_json(m);
+        return;
+    }
+    time_t t = (time_t)(json_integer_value(json_object_get(m, "time_ms")) / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    const char *text = json_string_value(json_object_get(m, "text"));
+    printf("%04d-%02d-%02d %02d:%02d:%02d %s%s: %s\n", tm.tm_year + 1900, tm.tm_mon + 1,
+           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+           json_string_value(json_object_get(m, "from")),
+           json_is_true(json_object_get(m, "direct")) ? " (to you)" : "",
+           text ? text : "(binary)");
+    fflush(stdout);
+}
+
+static void inbox_each(json_t *m, void *ud)
+{
+    print_message(m, *(int *)ud);
+}
+
+static int run_inbox(int argc, char **argv)
+{
+    int json = 0, follow = 0;
+    const char *room = NULL;
+    int rc = client_options("inbox", argc, argv, &json, &room, NULL, &follow);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    if (optind < argc)
+        return cli_usage_error("inbox", "unexpected argument '%s'", argv[optind]);
+    json_t *req = json_pack("{s:s, s:b}", "cmd", "inbox", "follow", follow);
+    if (room)
+        json_object_set_new(req, "room", json_string(room));
+    conn c;
+    json_t *o = control_call(req, &c, &rc, inbox_each, &json);
+    if (o == NULL)
+        return rc;
+    json_decref(o);
+    if (follow) {
+        signal(SIGPIPE, SIG_IGN);
+        json_t *m;
+        while ((m = control_read(&c)) != NULL) {
+            const char *ev = json_string_value(json_object_get(m, "event"));
+            if (ev && strcmp(ev, "message") == 0)
+                print_message(m, json);
+            else if (json)
+                print_json(m);
+            json_decref(m);
+        }
+        fprintf(stderr, "pkc: the node stopped\n");
+        control_close(&c);
+        return CLI_FAIL;
+    }
+    control_close(&c);
+    return CLI_OK;
+}
+
+static const char inbox_help[] =
+    "Prints the messages the node stored, oldest first: time, sender, text.\n"
+    "  --follow, -f  then print each new message (and peer events with --json)\n"
+    "                as it arrives, until the node stops\n"
+    "  --room ROOM   only this room's messages\n"
+    "  --json        one JSON object per line: event, seq, id, from, room,\n"
+    "                direct, time_ms, text\n";
+
+CLI_COMMAND(inbox, 25, "[--follow] [--room ROOM] [--json]", "messages received", inbox_help,
+            run_inbox)
+
+static int run_doc(int argc, char **argv)
+{
+    int json = 0;
+    const char *room = NULL;
+    int rc = client_options("doc", argc, argv, &json, &room, NULL, NULL);
+    if (rc)
+        return rc < 0 ? CLI_OK : rc;
+    int nargs = argc - optind;
+    if (nargs < 2)
+        return cli_usage_error("doc", "usage: pkc doc get|set|del|json|watch NAME [KEY] [VALUE]");
+    const char *op = argv[optind], *name = argv[optind + 1];
+    const char *key = nargs > 2 ? argv[optind + 2] : NULL;
+    const char *value = nargs > 3 ? argv[optind + 3] : NULL;
+    int want = strcmp(op, "set") == 0 ? 4 : strcmp(op, "del") == 0 ? 3
+               : strcmp(op, "get") == 0                              ? 3
+               : strcmp(op, "json") == 0 || strcmp(op, "watch") == 0 ? 2
+                                                                      : -1;
+    if (want < 0)
+        return cli_usage_error("doc", "unknown doc operation '%s' (get, set, del, json, watch)",
+                               op);
+    if (nargs != want)
+        return cli_usage_error("doc", "doc %s takes %d argument%s", op, want - 1,
+                               want == 2 ? "" : "s");
+    json_t *req = json_pack("{s:s, s:s, s:s}", "cmd", strcmp(op, "watch") == 0 ? "watch" : "doc",
+                            "op", op, "name", name);
+    if (req == NULL)
+        return cli_usage_error("doc", "arguments must be UTF-8");
+    if (room)
+        json_object_set_new(req, "room", json_string(room));
+    if (key)
+        json_object_set_new(req, "key", json_string(key));
+    if (value) {
+        /* VALUE is JSON; anything that is not is taken as a string. */
+        json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
+        if (v == NULL)
+            v = json_string(value);
+        char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_decref(v);
+        if (s == NULL) {
+            json_decref(req);
+            return cli_usage_error("doc", "VALUE must be UTF-8");
+        }
+        json_object_set_new(req, "value", json_string(s));
+        free(s);
+    }
+    conn c;
+    json_t *o = control_call(req, &c, &rc, NULL, NULL);
+    if (o == NULL)
+        return rc;
+    if (strcmp(op, "watch") == 0) {
+        json_decref(o);
+        char *js = NULL;
+        /* Print the document now, then each time it changes. */
+        for (int first = 1;; first = 0) {
+            if (!first) {
+                json_t *ev = control_read(&c);
+                if (ev == NULL)
+                    break;
+                json_decref(ev);
+            }
+            conn c2;
+            int rc2;
+            json_t *q = json_pack("{s:s, s:s, s:s}", "cmd", "doc", "op", "json", "name", name);
+            if (room)
+                json_object_set_new(q, "room", json_string(room));
+            json_t *r = control_call(q, &c2, &rc2, NULL, NULL);
+            if (r) {
+                json_t *v = json_object_get(r, "value");
+                if (json)
+                    print_json(json_pack("{s:s, s:O}", "doc", name, "value", v ? v : json_null()));
+                else
+                    print_json(v ? v : json_null());
+                json_decref(r);
+                control_close(&c2);
+            } else if (rc2 == CLI_NO_NODE) {
+                break;
+            }
+        }
+        free(js);
+        fprintf(stderr, "pkc: the node stopped\n");
+        control_close(&c);
+        return CLI_FAIL;
+    }
+    json_t *v = json_object_get(o, "value");
+    if (strcmp(op, "get") == 0 || strcmp(op, "json") == 0)
+        print_json(json ? json_pack("{s:O}", "value", v ? v : json_null()) : v ? v : json_null());
+    json_decref(o);
+    control_close(&c);
+    return CLI_OK;
+}
+
+static const char doc_help[] =
+    "Shared documents of a room (Yjs documents; the commands work on the root\n"
+    "map \"state\", what the seed calls getSharedState(NAME)):\n"
+    "  get NAME KEY         print KEY's value as JSON (exit 1 if unset)\n"
+    "  set NAME KEY VALUE   set KEY to VALUE (JSON; anything else is a string)\n"
+    "  del NAME KEY         delete KEY\n"
+    "  json NAME            print the whole map as JSON\n"
+    "  watch NAME           print it now and after every change, until the node stops\n"
+    "  --room ROOM          'local', a room id or name (default: the node's default room)\n"
+    "  --json               wrap outputs as {\"value\": ...}\n";
+
+CLI_COMMAND(doc, 26, "get|set|del|json|watch NAME [KEY] [VALUE]", "shared documents", doc_help,
+            run_doc)

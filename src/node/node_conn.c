@@ -1,0 +1,857 @@
+/*
+ * node_conn.c: the node's connections (docs/node.md, "Connections").
+ *
+ * One UDP socket carries everything; an ICE-lite listener on it lets
+ * peers dial us with what our LAN announcement says (addresses, ufrag,
+ * pwd, certificate fingerprint) and no signaling. Between two nodes there
+ * is at most one WebRTC connection (a "link"): the one with the smaller
+ * peer id hash dials and opens one data channel per room they share; the
+ * other waits for it. (Two links between the same two sockets would share
+ * one address pair, which the socket cannot tell apart.) Each channel
+ * carries a pkc session that proves the room's secret; the room's mesh
+ * then runs over the session's MESH frames.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "../rtc/addr.h"
+#include "../rtc/candidate.h"
+#include "../rtc/sctp.h"
+#include "../rtc/sdp.h"
+#include "../util/buf.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "loop.h"
+#include "rtc_runtime.h"
+#include "node_int.h"
+
+#define LOG "node"
+#define LINK_CONNECT_TIMEOUT_US (20 * 1000000ull)
+#define LINK_IDLE_US (30 * 1000000ull)
+
+static const pkc_rtc_callbacks rtc_cb;
+static const pkc_session_callbacks sess_cb;
+
+static int hash_less(const uint8_t *a, const uint8_t *b)
+{
+    return memcmp(a, b, PKC_PEER_ID_HASH_BYTES) < 0;
+}
+
+static void self_hash(pkc_node *n, uint8_t out[PKC_PEER_ID_HASH_BYTES])
+{
+    if (pkc_peer_id_parse(pkc_identity_get_peer_id(n->id), out) != 0)
+        memset(out, 0, PKC_PEER_ID_HASH_BYTES);
+}
+
+/* ---- known peers -------------------------------------------------------------------------------- */
+
+node_known *node_known_get(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES])
+{
+    for (node_known *k = n->known; k; k = k->next)
+        if (memcmp(k->hash, hash, PKC_PEER_ID_HASH_BYTES) == 0)
+            return k;
+    return NULL;
+}
+
+node_known *node_known_put(pkc_node *n, const uint8_t pk[32], const uint8_t dh[32])
+{
+    char id[PKC_PEER_ID_SIZE];
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    pkc_peer_id_from_public_key(pk, id);
+    if (pkc_peer_id_parse(id, hash) != 0)
+        return NULL;
+    node_known *k = node_known_get(n, hash);
+    if (k == NULL) {
+        k = calloc(1, sizeof *k);
+        if (k == NULL)
+            return NULL;
+        memcpy(k->hash, hash, sizeof hash);
+        memcpy(k->peer_id, id, sizeof id);
+        k->next = n->known;
+        n->known = k;
+    }
+    memcpy(k->pk, pk, 32);
+    if (dh)
+        memcpy(k->dh, dh, 32);
+    return k;
+}
+
+void node_lan_found(void *user_data, pkc_lan *lan, const pkc_lan_peer *p)
+{
+    (void)lan;
+    pkc_node *n = user_data;
+    node_room *r = node_room_by_id(n, p->room_id);
+    if (r == NULL)
+        return;
+    node_known *k = node_known_put(n, p->public_key, p->dh_public_key);
+    if (k == NULL)
+        return;
+    k->dialable = 1;
+    snprintf(k->ufrag, sizeof k->ufrag, "%s", p->ufrag);
+    snprintf(k->pwd, sizeof k->pwd, "%s", p->pwd);
+    memcpy(k->fp, p->fingerprint, 32);
+    k->n_addrs = 0;
+    for (size_t i = 0; i < p->n_addresses && k->n_addrs < NODE_ADDRS_MAX; i++)
+        snprintf(k->addrs[k->n_addrs++], sizeof k->addrs[0], "%s", p->addresses[i]);
+    k->heard_us = node_now_us(n);
+    pkc_logi(LOG, "LAN: %s is in room %s", k->peer_id, r->id);
+    /* The peer book: its keys, so that messages can be sealed to it later. */
+    pkc_db_peer row;
+    memset(&row, 0, sizeof row);
+    memcpy(row.id, k->hash, sizeof row.id);
+    memcpy(row.public_key, k->pk, 32);
+    memcpy(row.x25519, k->dh, 32);
+    row.last_seen_ms = node_wall_ms(n);
+    if (pkc_db_peer_put(n->db, &row) != 0 ||
+        pkc_db_peer_add_room(n->db, k->hash, r->key.id, row.last_seen_ms) != 0)
+        node_error(n, "peer book: %s", pkc_errmsg());
+    char line[256];
+    snprintf(line, sizeof line, "{\"event\":\"found\",\"peer\":\"%s\",\"room\":\"%s\"}",
+             k->peer_id, r->id);
+    node_control_event(n, "found", line);
+    if (r->mesh)
+        pkc_mesh_add_peer(r->mesh, k->hash, PKC_MESH_PEER_DIALABLE);
+    /* A peer we wait for (it dials) may have messages waiting in our outbox. */
+    node_reschedule(n);
+}
+
+/* ---- links and channels ------------------------------------------------------------------------- */
+
+static node_link *link_find(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES])
+{
+    for (node_link *l = n->links; l; l = l->next)
+        if (!l->dead && l->hash_known && memcmp(l->hash, hash, PKC_PEER_ID_HASH_BYTES) == 0)
+            return l;
+    return NULL;
+}
+
+node_chan *node_chan_find(pkc_node *n, node_room *r, const uint8_t peer[PKC_PEER_ID_HASH_BYTES])
+{
+    node_link *l = link_find(n, peer);
+    if (l == NULL)
+        return NULL;
+    for (node_chan *c = l->chans; c; c = c->next)
+        if (!c->dead && c->room == r)
+            return c;
+    return NULL;
+}
+
+static void peer_event(pkc_node *n, node_link *l, node_room *r, int connected)
+{
+    pkc_logi(LOG, "%s %s room %s", l->peer_id, connected ? "joined us in" : "left", r->id);
+    if (n->cb.peer) {
+        pkc_node_peer_event ev = {l->peer_id, r->id, connected};
+        n->cb.peer(n->user_data, n, &ev);
+    }
+    char line[256];
+    snprintf(line, sizeof line, "{\"event\":\"%s\",\"peer\":\"%s\",\"room\":\"%s\"}",
+             connected ? "connected" : "disconnected", l->peer_id, r->id);
+    node_control_event(n, connected ? "connected" : "disconnected", line);
+}
+
+/* The channel is over: tell the mesh (later: this may run inside one of
+ * its callbacks) and the application. */
+static void chan_dead(node_chan *c)
+{
+    if (c->dead)
+        return;
+    c->dead = 1;
+    pkc_node *n = c->link->n;
+    if (c->room && c->in_mesh) {
+        if (!c->mesh_bye)
+            node_defer(n, W_DISCONNECTED, c->room, c->link->hash);
+        peer_event(n, c->link, c->room, 0);
+    } else if (c->room && c->initiator && !c->mesh_bye) {
+        node_defer(n, W_CONNECT_FAILED, c->room, c->link->hash);
+    }
+    c->in_mesh = 0;
+}
+
+static int chan_start_session(node_chan *c)
+{
+    node_link *l = c->link;
+    pkc_node *n = l->n;
+    pkc_session_config sc;
+    pkc_session_config_default(&sc);
+    sc.initiator = c->initiator;
+    sc.identity = n->id;
+    sc.local_fingerprint = n->cert_fp;
+    sc.local_fingerprint_len = 32;
+    uint8_t remote_fp[PKC_FINGERPRINT_MAX_BYTES];
+    if (l->outbound) {
+        memcpy(remote_fp, l->remote_fp, 32);
+    } else {
+        pkc_fingerprint f;
+        const char *text = pkc_rtc_peer_get_remote_fingerprint(l->rtc);
+        if (text == NULL || pkc_fingerprint_parse(text, strlen(text), &f) != 0 ||
+            f.alg != PKC_HASH_SHA256)
+            return pkc_error(PKC_ERR_FINGERPRINT, "no SHA-256 certificate fingerprint");
+        memcpy(remote_fp, f.bytes, 32);
+    }
+    sc.remote_fingerprint = remote_fp;
+    sc.remote_fingerprint_len = 32;
+    sc.max_frame_size = NODE_FRAME_MAX;
+    uint8_t secrets[NODE_ROOMS_MAX][32];
+    size_t n_secrets = 0;
+    if (c->initiator) {
+        sc.expected_peer = l->hash;
+        sc.proof_secret = c->room->secret;
+    } else {
+        for (node_room *r = n->rooms; r && n_secrets < NODE_ROOMS_MAX; r = r->next)
+            memcpy(secrets[n_secrets++], r->secret, 32);
+        sc.require = PKC_REQUIRE_PROOF;
+        sc.proof_secrets = (const uint8_t(*)[32])secrets;
+        sc.n_proof_secrets = n_secrets;
+    }
+    int rc = pkc_session_new(&sc, &sess_cb, c, n->clock, n->rng, &c->sess);
+    pkc_memzero(secrets, sizeof secrets);
+    if (rc == 0)
+        rc = pkc_session_start(c->sess);
+    return rc;
+}
+
+static node_chan *chan_new(node_link *l, node_room *r, int initiator)
+{
+    node_chan *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->link = l;
+    c->room = r;
+    c->initiator = initiator;
+    c->next = l->chans;
+    l->chans = c;
+    return c;
+}
+
+/* Opens a channel for room `r` on our outbound link `l`. */
+static int link_open_room(node_link *l, node_room *r)
+{
+    node_chan *c = chan_new(l, r, 1);
+    if (c == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    pkc_rtc_channel_options o;
+    pkc_rtc_channel_options_default(&o);
+    int rc = pkc_rtc_channel_new(l->rtc, "pkc", &o, &c->ch);
+    if (rc) {
+        c->dead = 1;
+        return rc;
+    }
+    pkc_rtc_channel_set_user_data(c->ch, c);
+    return 0;
+}
+
+static int build_lite_answer(const node_known *k, char **out)
+{
+    pkc_sdp *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    d->session_id = 1;
+    d->session_version = 1;
+    d->n_media = 1;
+    snprintf(d->media[0].kind, sizeof d->media[0].kind, "application");
+    snprintf(d->media[0].proto, sizeof d->media[0].proto, "UDP/DTLS/SCTP");
+    snprintf(d->media[0].fmt, sizeof d->media[0].fmt, "webrtc-datachannel");
+    snprintf(d->media[0].mid, sizeof d->media[0].mid, "0");
+    snprintf(d->ice_ufrag, sizeof d->ice_ufrag, "%s", k->ufrag);
+    snprintf(d->ice_pwd, sizeof d->ice_pwd, "%s", k->pwd);
+    d->ice_lite = 1;
+    d->fingerprint.alg = PKC_HASH_SHA256;
+    d->fingerprint.len = 32;
+    memcpy(d->fingerprint.bytes, k->fp, 32);
+    d->setup = PKC_SETUP_PASSIVE;
+    d->sctp_port = PKC_SCTP_PORT;
+    d->has_max_message_size = 1;
+    d->max_message_size = NODE_RTC_MESSAGE_MAX;
+    for (size_t i = 0; i < k->n_addrs && d->n_cands < PKC_SDP_MAX_CANDIDATES; i++) {
+        pkc_cand *c = &d->cands[d->n_cands];
+        if (strncmp(k->addrs[i], "udp:", 4) != 0 || pkc_addr_parse(k->addrs[i] + 4, &c->addr))
+            continue;
+        c->component = 1;
+        c->type = PKC_CAND_HOST;
+        c->priority = pkc_cand_priority(PKC_CAND_HOST, (uint16_t)(65535 - i), 1);
+        snprintf(c->foundation, sizeof c->foundation, "%zu", i + 1);
+        d->n_cands++;
+    }
+    d->end_of_candidates = 1;
+    pkc_buf b;
+    pkc_buf_init(&b);
+    int rc = pkc_sdp_write(d, &b);
+    if (rc == 0)
+        rc = pkc_buf_push_u8(&b, 0);
+    free(d);
+    if (rc) {
+        pkc_buf_free(&b);
+        return pkc_error_code(rc);
+    }
+    size_t len;
+    *out = (char *)pkc_buf_steal(&b, &len);
+    return 0;
+}
+
+static node_link *link_new(pkc_node *n)
+{
+    node_link *l = calloc(1, sizeof *l);
+    if (l == NULL)
+        return NULL;
+    l->n = n;
+    l->state = PKC_RTC_NEW;
+    l->created_us = node_now_us(n);
+    l->next = n->links;
+    n->links = l;
+    return l;
+}
+
+static void rtc_config(pkc_node *n, pkc_rtc_config *rc)
+{
+    pkc_rtc_config_default(rc);
+    rc->socket = n->sock;
+    rc->cert = n->cert;
+    rc->max_message_size = NODE_RTC_MESSAGE_MAX;
+    rc->stun_servers = n->cfg.stun_servers;
+    rc->n_stun_servers = n->cfg.n_stun_servers;
+}
+
+/* Dials `k` for room `r`: a new link, or a channel on the one we have. */
+static int dial(pkc_node *n, node_room *r, node_known *k)
+{
+    node_link *l = link_find(n, k->hash);
+    if (l) {
+        if (!l->outbound)
+            return 0; /* it dialed us: its channels come to us */
+        for (node_chan *c = l->chans; c; c = c->next)
+            if (!c->dead && c->room == r)
+                return 0;
+        return link_open_room(l, r);
+    }
+    if (!k->dialable || k->n_addrs == 0)
+        return pkc_error(PKC_ERR_NOT_FOUND, "no address to dial %s", k->peer_id);
+    l = link_new(n);
+    if (l == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    l->outbound = 1;
+    l->hash_known = 1;
+    memcpy(l->hash, k->hash, sizeof l->hash);
+    memcpy(l->pk, k->pk, sizeof l->pk);
+    memcpy(l->peer_id, k->peer_id, sizeof l->peer_id);
+    memcpy(l->remote_fp, k->fp, 32);
+    pkc_rtc_config cfg;
+    rtc_config(n, &cfg);
+    int rc = pkc_rtc_peer_new(n->loop, &cfg, &rtc_cb, l, &l->rtc);
+    if (rc) {
+        l->dead = 1;
+        return rc;
+    }
+    char *offer = NULL, *answer = NULL;
+    if ((rc = link_open_room(l, r)) == 0 && (rc = pkc_rtc_peer_create_offer(l->rtc, &offer)) == 0 &&
+        (rc = build_lite_answer(k, &answer)) == 0)
+        rc = pkc_rtc_peer_set_remote(l->rtc, PKC_RTC_ANSWER, answer);
+    free(offer);
+    free(answer);
+    if (rc) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", pkc_errmsg());
+        node_link_close(l, "dial failed");
+        return pkc_error(rc, "dialing %s: %s", k->peer_id, msg);
+    }
+    pkc_logd(LOG, "dialing %s for room %s", k->peer_id, r->id);
+    return 0;
+}
+
+void node_link_close(node_link *l, const char *why)
+{
+    if (l->dead)
+        return;
+    pkc_logd(LOG, "closing the link to %s: %s", l->peer_id[0] ? l->peer_id : "?", why);
+    for (node_chan *c = l->chans; c; c = c->next) {
+        if (c->sess && pkc_session_get_state(c->sess) != PKC_SESSION_CLOSED)
+            pkc_session_close(c->sess, PKC_REASON_SHUTDOWN, why);
+        chan_dead(c);
+    }
+    l->dead = 1;
+    if (l->rtc)
+        pkc_rtc_peer_close(l->rtc);
+}
+
+/* ---- rtc callbacks ------------------------------------------------------------------------------ */
+
+static void on_rtc_state(void *ud, pkc_rtc_peer *peer, pkc_rtc_state st)
+{
+    (void)peer;
+    node_link *l = ud;
+    l->state = st;
+    if (st == PKC_RTC_CONNECTED && !l->connected_us)
+        l->connected_us = node_now_us(l->n);
+    if (st == PKC_RTC_FAILED || st == PKC_RTC_CLOSED) {
+        if (!l->dead)
+            node_error(l->n, "connection to %s %s", l->peer_id[0] ? l->peer_id : "a peer",
+                       st == PKC_RTC_FAILED ? "failed" : "closed");
+        node_link_close(l, "connection closed");
+    }
+}
+
+static void on_rtc_channel(void *ud, pkc_rtc_peer *peer, pkc_rtc_channel *ch)
+{
+    (void)peer;
+    node_link *l = ud;
+    if (l->dead || l->outbound) {
+        /* We open the channels of links we dialed; a peer that opens one
+         * there breaks the rule. */
+        pkc_rtc_channel_close(ch);
+        return;
+    }
+    node_chan *c = chan_new(l, NULL, 0);
+    if (c == NULL) {
+        pkc_rtc_channel_close(ch);
+        return;
+    }
+    c->ch = ch;
+    pkc_rtc_channel_set_user_data(ch, c);
+    if (chan_start_session(c) != 0) {
+        node_error(l->n, "session: %s", pkc_errmsg());
+        chan_dead(c);
+        pkc_rtc_channel_close(ch);
+        c->ch = NULL;
+    }
+}
+
+static void on_rtc_open(void *ud, pkc_rtc_channel *ch)
+{
+    (void)ud;
+    node_chan *c = pkc_rtc_channel_get_user_data(ch);
+    if (c == NULL || c->dead)
+        return;
+    if (chan_start_session(c) != 0) {
+        node_error(c->link->n, "session: %s", pkc_errmsg());
+        chan_dead(c);
+        pkc_rtc_channel_close(ch);
+    }
+}
+
+static void on_rtc_message(void *ud, pkc_rtc_channel *ch, const uint8_t *data, size_t len,
+                           int binary)
+{
+    (void)ud;
+    (void)binary;
+    node_chan *c = pkc_rtc_channel_get_user_data(ch);
+    if (c == NULL || c->dead || c->sess == NULL)
+        return;
+    int rc = pkc_session_receive(c->sess, data, len);
+    if (rc && rc != PKC_ERR_CLOSED)
+        pkc_logd(LOG, "record from %s dropped: %s", c->link->peer_id, pkc_errmsg());
+    node_reschedule(c->link->n);
+}
+
+static void on_rtc_close(void *ud, pkc_rtc_channel *ch)
+{
+    (void)ud;
+    node_chan *c = pkc_rtc_channel_get_user_data(ch);
+    if (c == NULL)
+        return;
+    c->ch = NULL;
+    chan_dead(c);
+}
+
+static void on_rtc_incoming(void *ud, pkc_rtc_peer *peer)
+{
+    pkc_node *n = ud;
+    node_link *l = link_new(n);
+    if (l == NULL) {
+        pkc_rtc_peer_close(peer);
+        return;
+    }
+    l->rtc = peer;
+    pkc_rtc_peer_set_user_data(peer, l);
+}
+
+static const pkc_rtc_callbacks rtc_cb = {
+    .state = on_rtc_state,
+    .channel = on_rtc_channel,
+    .open = on_rtc_open,
+    .message = on_rtc_message,
+    .close = on_rtc_close,
+    .incoming = on_rtc_incoming,
+};
+
+/* ---- session callbacks -------------------------------------------------------------------------- */
+
+static int on_sess_send(void *ud, const uint8_t *record, size_t len)
+{
+    node_chan *c = ud;
+    if (c->ch == NULL)
+        return PKC_ERR_CLOSED;
+    return pkc_rtc_channel_send(c->ch, record, len, 1);
+}
+
+static void addr_tag(node_link *l, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (l->rtc == NULL)
+        return;
+    pkc_rtc_stats st;
+    pkc_rtc_peer_get_stats(l->rtc, &st);
+    snprintf(out, cap, "%s", st.remote_address);
+    char *colon = strrchr(out, ':');
+    if (colon)
+        *colon = 0;
+}
+
+static void on_sess_established(void *ud, pkc_session *s)
+{
+    node_chan *c = ud;
+    node_link *l = c->link;
+    pkc_node *n = l->n;
+    pkc_session_info si;
+    pkc_session_get_info(s, &si);
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    if (pkc_peer_id_parse(si.peer_id, hash) != 0) {
+        pkc_session_close(s, PKC_REASON_PROTOCOL, "bad peer id");
+        return;
+    }
+    if (!l->hash_known) {
+        /* An inbound link: the peer must be the one that dials (the smaller id). */
+        uint8_t self[PKC_PEER_ID_HASH_BYTES];
+        self_hash(n, self);
+        node_link *other = link_find(n, hash);
+        if (other && other != l) {
+            pkc_session_close(s, PKC_REASON_PROTOCOL, "already connected");
+            return;
+        }
+        l->hash_known = 1;
+        memcpy(l->hash, hash, sizeof hash);
+        memcpy(l->pk, si.peer_public_key, 32);
+        memcpy(l->peer_id, si.peer_id, sizeof l->peer_id);
+    } else if (memcmp(l->hash, hash, sizeof hash) != 0) {
+        pkc_session_close(s, PKC_REASON_WRONG_PEER, "another peer on this connection");
+        return;
+    }
+    if (!c->initiator) {
+        /* The room whose secret the peer proved. */
+        size_t i = 0;
+        node_room *r = n->rooms;
+        while (r && (int)i < si.proof_key) {
+            r = r->next;
+            i++;
+        }
+        if (r == NULL || si.proof_key < 0) {
+            pkc_session_close(s, PKC_REASON_UNAUTHORIZED, "no room");
+            return;
+        }
+        for (node_chan *o = l->chans; o; o = o->next)
+            if (o != c && !o->dead && o->room == r) {
+                pkc_session_close(s, PKC_REASON_PROTOCOL, "a channel for this room exists");
+                return;
+            }
+        c->room = r;
+    }
+    c->established = 1;
+    if (node_known_get(n, hash) == NULL)
+        node_known_put(n, si.peer_public_key, NULL);
+    node_room *r = c->room;
+    if (r->mesh == NULL) {
+        pkc_session_close(s, PKC_REASON_SHUTDOWN, "room not running");
+        return;
+    }
+    char tag[64];
+    addr_tag(l, tag, sizeof tag);
+    int rc = pkc_mesh_peer_connected(r->mesh, hash, (const uint8_t *)tag, strlen(tag));
+    if (rc) {
+        pkc_logd(LOG, "mesh of room %s did not take %s: %s", r->id, l->peer_id, pkc_errmsg());
+        c->mesh_bye = 1;
+        pkc_session_close(s, PKC_REASON_NONE, "room full");
+        return;
+    }
+    c->in_mesh = 1;
+    n->total_connections++;
+    peer_event(n, l, r, 1);
+    if (n->cfg.sync)
+        node_doc_sync_start(c);
+    node_outbox_flush(n, hash);
+}
+
+static void on_sess_frame(void *ud, pkc_session *s, const pkc_frame *f)
+{
+    (void)s;
+    node_chan *c = ud;
+    if (c->dead || c->room == NULL || !c->in_mesh)
+        return;
+    if (f->type == PKC_FRAME_MESH) {
+        int rc = pkc_mesh_receive(c->room->mesh, c->link->hash, f->mesh.data, f->mesh.len);
+        if (rc && rc != PKC_ERR_MESH_BUSY)
+            pkc_logd(LOG, "mesh message from %s dropped: %s", c->link->peer_id, pkc_errmsg());
+    } else if (f->type == PKC_FRAME_SYNC && c->link->n->cfg.sync) {
+        node_doc_sync_frame(c, &f->sync);
+    }
+}
+
+static void on_sess_closed(void *ud, pkc_session *s, const pkc_session_end *end)
+{
+    (void)s;
+    node_chan *c = ud;
+    if (end->error && !c->mesh_bye)
+        pkc_logd(LOG, "session with %s ended: %s", c->link->peer_id[0] ? c->link->peer_id : "?",
+                 end->text);
+    chan_dead(c);
+    if (c->ch) {
+        pkc_rtc_channel_close(c->ch);
+    }
+}
+
+static const pkc_session_callbacks sess_cb = {
+    .send = on_sess_send,
+    .established = on_sess_established,
+    .frame = on_sess_frame,
+    .closed = on_sess_closed,
+};
+
+int node_chan_send_frame(node_chan *c, const pkc_frame *f)
+{
+    if (c->dead || c->sess == NULL)
+        return pkc_error(PKC_ERR_CLOSED, "channel closed");
+    return pkc_session_send(c->sess, f);
+}
+
+/* ---- mesh transport callbacks ------------------------------------------------------------------- */
+
+static void mesh_send(void *ud, const uint8_t *peer, const uint8_t *data, size_t len)
+{
+    node_room *r = ud;
+    node_chan *c = node_chan_find(r->n, r, peer);
+    if (c == NULL || !c->established)
+        return;
+    pkc_frame f;
+    memset(&f, 0, sizeof f);
+    f.type = PKC_FRAME_MESH;
+    f.mesh.data = data;
+    f.mesh.len = len;
+    if (pkc_session_send(c->sess, &f) != 0)
+        pkc_logd(LOG, "mesh message to %s not sent: %s", c->link->peer_id, pkc_errmsg());
+}
+
+static void mesh_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mode)
+{
+    node_room *r = ud;
+    pkc_node *n = r->n;
+    uint8_t self[PKC_PEER_ID_HASH_BYTES];
+    self_hash(n, self);
+    node_known *k = node_known_get(n, peer);
+    if (!hash_less(self, peer)) {
+        /* The peer dials us (the smaller id dials); its connection will
+         * answer this request. */
+        return;
+    }
+    if (mode != PKC_MESH_CONNECT_DIAL || k == NULL || dial(n, r, k) != 0) {
+        if (k && mode == PKC_MESH_CONNECT_DIAL)
+            node_error(n, "%s", pkc_errmsg());
+        node_defer(n, W_CONNECT_FAILED, r, peer);
+    }
+}
+
+static void mesh_disconnect(void *ud, const uint8_t *peer, pkc_mesh_disconnect_reason reason)
+{
+    node_room *r = ud;
+    node_link *l = link_find(r->n, peer);
+    if (l == NULL)
+        return;
+    for (node_chan *c = l->chans; c; c = c->next)
+        if (!c->dead && c->room == r) {
+            c->mesh_bye = 1;
+            if (c->sess)
+                pkc_session_close(c->sess,
+                                  reason == PKC_MESH_BYE_LEAVING ? PKC_REASON_SHUTDOWN
+                                                                 : PKC_REASON_NONE,
+                                  "mesh");
+            chan_dead(c);
+        }
+}
+
+const pkc_mesh_callbacks node_mesh_callbacks = {
+    .send = mesh_send,
+    .deliver = node_mesh_deliver,
+    .validate = node_mesh_validate,
+    .direct = node_mesh_direct,
+    .connect = mesh_connect,
+    .disconnect = mesh_disconnect,
+};
+
+/* ---- timers and reaping ------------------------------------------------------------------------- */
+
+void node_links_tick(pkc_node *n, uint64_t now, uint64_t *deadline)
+{
+    for (node_link *l = n->links; l; l = l->next) {
+        if (l->dead)
+            continue;
+        uint64_t limit = l->created_us + LINK_CONNECT_TIMEOUT_US;
+        if (!l->connected_us) {
+            if (deadline) {
+                if (limit < *deadline)
+                    *deadline = limit;
+            } else if (now >= limit) {
+                node_link_close(l, "connection timed out");
+                continue;
+            }
+        }
+        for (node_chan *c = l->chans; c; c = c->next) {
+            if (c->dead || c->sess == NULL)
+                continue;
+            uint64_t d = pkc_session_get_deadline(c->sess);
+            if (deadline) {
+                if (d < *deadline)
+                    *deadline = d;
+            } else if (d <= now) {
+                pkc_session_tick(c->sess);
+            }
+        }
+    }
+}
+
+void node_links_reap(pkc_node *n)
+{
+    uint64_t now = node_now_us(n);
+    node_link **pl = &n->links;
+    while (*pl) {
+        node_link *l = *pl;
+        node_chan **pc = &l->chans;
+        int live = 0;
+        while (*pc) {
+            node_chan *c = *pc;
+            if (c->dead) {
+                *pc = c->next;
+                if (c->ch) {
+                    pkc_rtc_channel_set_user_data(c->ch, NULL);
+                    pkc_rtc_channel_close(c->ch);
+                }
+                pkc_session_free(c->sess);
+                free(c);
+                continue;
+            }
+            live++;
+            pc = &c->next;
+        }
+        if (!l->dead && live == 0 && l->connected_us && now - l->connected_us > LINK_IDLE_US)
+            node_link_close(l, "no room in common");
+        if (l->dead) {
+            *pl = l->next;
+            if (l->rtc) {
+                pkc_rtc_peer_set_user_data(l->rtc, NULL);
+                pkc_rtc_peer_free(l->rtc);
+            }
+            free(l);
+            continue;
+        }
+        pl = &l->next;
+    }
+}
+
+/* ---- start and stop ----------------------------------------------------------------------------- */
+
+static void lan_send(void *ud, pkc_lan *lan, const uint8_t *data, size_t len)
+{
+    (void)lan;
+    pkc_node *n = ud;
+    if (n->lan_io)
+        pkc_lan_io_send(n->lan_io, data, len);
+}
+
+static void lan_receive(void *ud, const uint8_t *data, size_t len, const struct sockaddr *from)
+{
+    pkc_node *n = ud;
+    const uint8_t *src;
+    size_t src_len;
+    if (from->sa_family == AF_INET) {
+        src = (const uint8_t *)&((const struct sockaddr_in *)from)->sin_addr;
+        src_len = 4;
+    } else {
+        src = (const uint8_t *)&((const struct sockaddr_in6 *)from)->sin6_addr;
+        src_len = 16;
+    }
+    (void)pkc_lan_receive(n->lan, data, len, src, src_len);
+    node_reschedule(n);
+}
+
+static int listener_info(pkc_node *n)
+{
+    pkc_sdp *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    int rc = pkc_sdp_parse(n->listener_sdp, strlen(n->listener_sdp), d);
+    if (rc == 0) {
+        snprintf(n->lufrag, sizeof n->lufrag, "%s", d->ice_ufrag);
+        snprintf(n->lpwd, sizeof n->lpwd, "%s", d->ice_pwd);
+        memcpy(n->cert_fp, d->fingerprint.bytes, 32);
+        n->n_laddrs = 0;
+        for (size_t i = 0; i < d->n_cands && n->n_laddrs < NODE_ADDRS_MAX; i++) {
+            if (pkc_addr_is_link_local(&d->cands[i].addr))
+                continue;
+            char a[PKC_ADDR_STRLEN];
+            snprintf(n->laddrs[n->n_laddrs++], sizeof n->laddrs[0], "udp:%s",
+                     pkc_addr_string(&d->cands[i].addr, a, sizeof a));
+        }
+    }
+    free(d);
+    return rc;
+}
+
+int node_net_start(pkc_node *n)
+{
+    int rc = pkc_rtc_cert_load_or_create(n->data_dir, &n->cert, NULL);
+    if (rc)
+        return rc;
+    pkc_rtc_socket_config sc;
+    pkc_rtc_socket_config_default(&sc);
+    sc.port_min = sc.port_max = n->cfg.port;
+    if ((rc = pkc_rtc_socket_new(n->loop, &sc, &n->sock)))
+        return rc;
+    pkc_rtc_config cfg;
+    rtc_config(n, &cfg);
+    cfg.stun_servers = NULL;
+    cfg.n_stun_servers = 0;
+    if ((rc = pkc_rtc_listen(n->sock, &cfg, &rtc_cb, n, &n->listener_sdp)) ||
+        (rc = listener_info(n)))
+        return rc;
+    if (n->cfg.lan) {
+        pkc_lan_callbacks lc = {lan_send, node_lan_found};
+        if ((rc = pkc_lan_new(NULL, &lc, n, n->id, n->clock, n->rng, &n->lan)))
+            return rc;
+        const char *addrs[NODE_ADDRS_MAX];
+        for (size_t i = 0; i < n->n_laddrs; i++)
+            addrs[i] = n->laddrs[i];
+        if ((rc = pkc_lan_set_listener(n->lan, addrs, n->n_laddrs, n->lufrag, n->lpwd,
+                                       n->cert_fp)))
+            return rc;
+        if (pkc_lan_io_start(n->loop, NULL, lan_receive, n, &n->lan_io) != 0) {
+            node_error(n, "LAN discovery off: %s", pkc_errmsg());
+            pkc_lan_free(n->lan);
+            n->lan = NULL;
+        }
+    }
+    for (node_room *r = n->rooms; r; r = r->next)
+        if ((rc = node_room_start(n, r)))
+            return rc;
+    pkc_logi(LOG, "%s listening on UDP port %u", pkc_identity_get_peer_id(n->id),
+             pkc_rtc_socket_get_port(n->sock));
+    return 0;
+}
+
+void node_net_stop(pkc_node *n)
+{
+    for (node_link *l = n->links; l; l = l->next)
+        node_link_close(l, "shutting down");
+    /* Let the DISCONNECTs leave. */
+    pkc_loop_dispatch_pending(n->loop);
+    pkc_rtc_socket_flush();
+    node_links_reap(n);
+    pkc_lan_io_stop(n->lan_io);
+    n->lan_io = NULL;
+    pkc_lan_free(n->lan);
+    n->lan = NULL;
+    pkc_rtc_socket_free(n->sock);
+    n->sock = NULL;
+    free(n->listener_sdp);
+    n->listener_sdp = NULL;
+    pkc_rtc_cert_free(n->cert);
+    n->cert = NULL;
+}

@@ -1,0 +1,454 @@
+/*
+ * node_doc.c: documents (docs/node.md, "Documents").
+ *
+ * Each named document of a room is a Yjs document, stored as the updates
+ * that made it (pkc_db_doc_append), compacted into their merge once they
+ * are many. On a new session both sides send y-protocols sync step 1 for
+ * every document they have and answer the other's with step 2 (SYNC
+ * frames): two peers converge whatever the gossip history holds. Local
+ * changes are stored, then broadcast to the room as DATA messages of topic
+ * "y:NAME" carrying the update. An update that leaves the document waiting
+ * for missing structs, or that cannot apply, makes the node ask its
+ * neighbours for the state again (step 1).
+ */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/err.h"
+#include "../util/log.h"
+#include "node_int.h"
+
+#define LOG "node"
+#define COMPACT_AFTER 500
+#define ROOT "state"
+
+/* The origin of changes that came from peers (or from the database). */
+static const char remote_origin[] = "remote";
+
+static void send_step1(node_chan *c, node_doc *d);
+
+static void resync(node_doc *d)
+{
+    pkc_node *n = d->room->n;
+    for (node_link *l = n->links; l; l = l->next)
+        for (node_chan *c = l->chans; c; c = c->next)
+            if (!c->dead && c->in_mesh && c->room == d->room)
+                send_step1(c, d);
+}
+
+static void on_update(void *user_data, const uint8_t *update, size_t len, const void *origin)
+{
+    node_doc *d = user_data;
+    node_room *r = d->room;
+    pkc_node *n = r->n;
+    if (d->applying_remote == 2)
+        return; /* loading from the database */
+    int64_t seq;
+    int rc = pkc_db_doc_append(n->db, r->key.id, d->name, update, len, &seq);
+    if (rc) {
+        node_error(n, "document %s: update not stored: %s", d->name, pkc_errmsg());
+        return;
+    }
+    d->updates_since_compact++;
+    int local = origin != remote_origin;
+    if (local) {
+        d->changed_local = 1;
+        char topic[PKC_DOC_NAME_MAX + 3];
+        snprintf(topic, sizeof topic, "y:%s", d->name);
+        if (n->cfg.sync && node_broadcast_raw(n, r, topic, update, len, NULL) != 0)
+            node_error(n, "document %s: update not sent: %s", d->name, pkc_errmsg());
+    } else {
+        if (d->changed_local)
+            n->conflicts++;
+        d->changed_local = 0;
+        n->last_sync_ms = node_wall_ms(n);
+    }
+    if (n->cb.doc)
+        n->cb.doc(n->user_data, n, r->id, d->name, local);
+    char line[PKC_DOC_NAME_MAX + 128];
+    json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "event", "doc", "room", r->id, "doc", d->name,
+                          "local", local);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (s) {
+        snprintf(line, sizeof line, "%s", s);
+        node_control_event(n, "doc", line);
+    }
+    free(s);
+    json_decref(o);
+    if (d->updates_since_compact >= COMPACT_AFTER) {
+        pkc_db_merge m;
+        if (pkc_db_doc_merge(n->db, r->key.id, d->name, &m) == 0) {
+            if (pkc_db_doc_compact(n->db, r->key.id, d->name, &m) != 0)
+                node_error(n, "document %s: compaction: %s", d->name, pkc_errmsg());
+            pkc_db_merge_clear(&m);
+        }
+        d->updates_since_compact = 0;
+    }
+}
+
+typedef struct load_ctx {
+    node_doc *d;
+    uint64_t bad;
+} load_ctx;
+
+static int load_one(void *ud, int64_t seq, const uint8_t *update, size_t len)
+{
+    (void)seq;
+    load_ctx *x = ud;
+    if (pkc_ydoc_apply_update(x->d->doc, update, len, remote_origin) != 0)
+        x->bad++;
+    return 0;
+}
+
+int node_doc_open(node_room *r, const char *name, node_doc **out)
+{
+    for (node_doc *d = r->docs; d; d = d->next)
+        if (strcmp(d->name, name) == 0) {
+            *out = d;
+            return 0;
+        }
+    pkc_node *n = r->n;
+    node_doc *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    d->room = r;
+    snprintf(d->name, sizeof d->name, "%s", name);
+    int rc = pkc_ydoc_new(NULL, n->rng, &d->doc);
+    if (rc) {
+        free(d);
+        return rc;
+    }
+    load_ctx x = {d, 0};
+    d->applying_remote = 2;
+    rc = pkc_db_doc_load(n->db, r->key.id, name, load_one, &x);
+    d->applying_remote = 0;
+    if (rc == PKC_ERR_CHECKSUM) {
+        /* Damaged rows are skipped; the peers send what they held. */
+        node_error(n, "document %s: %s; fetching it again from peers", name, pkc_errmsg());
+    } else if (rc) {
+        pkc_ydoc_free(d->doc);
+        free(d);
+        return rc;
+    }
+    if (x.bad)
+        node_error(n, "document %s: %llu stored updates did not apply", name,
+                   (unsigned long long)x.bad);
+    if ((rc = pkc_ydoc_observe_update(d->doc, on_update, d, &d->observer))) {
+        pkc_ydoc_free(d->doc);
+        free(d);
+        return rc;
+    }
+    d->next = r->docs;
+    r->docs = d;
+    *out = d;
+    return 0;
+}
+
+void node_doc_close_all(node_room *r)
+{
+    while (r->docs) {
+        node_doc *d = r->docs;
+        r->docs = d->next;
+        pkc_ydoc_free(d->doc);
+        free(d);
+    }
+}
+
+typedef struct doc_names {
+    char (*v)[PKC_DOC_NAME_MAX + 1];
+    size_t n, cap;
+} doc_names;
+
+static int collect(void *ud, const pkc_db_doc_info *info)
+{
+    doc_names *ns = ud;
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap ? ns->cap * 2 : 8;
+        void *v = realloc(ns->v, cap * sizeof *ns->v);
+        if (v == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        ns->v = v;
+        ns->cap = cap;
+    }
+    snprintf(ns->v[ns->n++], PKC_DOC_NAME_MAX + 1, "%s", info->name);
+    return 0;
+}
+
+void node_docs_load_names(node_room *r)
+{
+    /* Opening inside the list callback would call the db from its own
+     * callback: collect the names first. */
+    doc_names ns = {NULL, 0, 0};
+    if (pkc_db_doc_list(r->n->db, r->key.id, collect, &ns) != 0)
+        node_error(r->n, "documents of room %s: %s", r->id, pkc_errmsg());
+    for (size_t i = 0; i < ns.n; i++) {
+        node_doc *d;
+        if (node_doc_open(r, ns.v[i], &d) != 0)
+            node_error(r->n, "document %s: %s", ns.v[i], pkc_errmsg());
+    }
+    free(ns.v);
+}
+
+/* ---- sync over a session ------------------------------------------------------------------------ */
+
+static void send_sync(node_chan *c, node_doc *d, const uint8_t *msg, size_t len)
+{
+    pkc_frame f;
+    memset(&f, 0, sizeof f);
+    f.type = PKC_FRAME_SYNC;
+    f.sync.kind = PKC_SYNC_MESSAGE;
+    f.sync.doc.data = (const uint8_t *)d->name;
+    f.sync.doc.len = strlen(d->name);
+    f.sync.message.data = msg;
+    f.sync.message.len = len;
+    if (node_chan_send_frame(c, &f) != 0)
+        node_error(c->link->n, "document %s: sync to %s not sent: %s", d->name,
+                   c->link->peer_id, pkc_errmsg());
+}
+
+static void send_step1(node_chan *c, node_doc *d)
+{
+    uint8_t *msg = NULL;
+    size_t len = 0;
+    if (pkc_ysync_step1(d->doc, &msg, &len) == 0)
+        send_sync(c, d, msg, len);
+    free(msg);
+}
+
+void node_doc_sync_start(node_chan *c)
+{
+    for (node_doc *d = c->room->docs; d; d = d->next)
+        send_step1(c, d);
+}
+
+void node_doc_sync_frame(node_chan *c, const pkc_sync *s)
+{
+    pkc_node *n = c->link->n;
+    if (s->kind != PKC_SYNC_MESSAGE || s->doc.len == 0 || s->doc.len > PKC_DOC_NAME_MAX)
+        return;
+    char name[PKC_DOC_NAME_MAX + 1];
+    memcpy(name, s->doc.data, s->doc.len);
+    name[s->doc.len] = 0;
+    if (strlen(name) != s->doc.len)
+        return; /* a NUL inside */
+    int existed = 0;
+    for (node_doc *d = c->room->docs; d; d = d->next)
+        if (strcmp(d->name, name) == 0)
+            existed = 1;
+    node_doc *d;
+    if (node_doc_open(c->room, name, &d) != 0) {
+        node_error(n, "document %s: %s", name, pkc_errmsg());
+        return;
+    }
+    uint8_t *reply = NULL;
+    size_t rn = 0;
+    int type = 0;
+    d->applying_remote = 1;
+    int rc = pkc_ysync_read(d->doc, s->message.data, s->message.len, remote_origin, &reply, &rn,
+                            &type);
+    d->applying_remote = 0;
+    if (rc) {
+        node_error(n, "document %s: sync message from %s dropped: %s", name, c->link->peer_id,
+                   pkc_errmsg());
+        free(reply);
+        return;
+    }
+    if (reply)
+        send_sync(c, d, reply, rn);
+    free(reply);
+    if (!existed)
+        send_step1(c, d); /* new to us: ask for everything it holds */
+}
+
+void node_doc_remote_update(node_room *r, const char *name, const uint8_t *update, size_t len,
+                            const char *from)
+{
+    pkc_node *n = r->n;
+    node_doc *d;
+    if (node_doc_open(r, name, &d) != 0) {
+        node_error(n, "document %s: %s", name, pkc_errmsg());
+        return;
+    }
+    d->applying_remote = 1;
+    int rc = pkc_ydoc_apply_update(d->doc, update, len, remote_origin);
+    d->applying_remote = 0;
+    if (rc) {
+        node_error(n, "document %s: an update from %s does not apply (%s): resyncing", name, from,
+                   pkc_errmsg());
+        resync(d);
+    } else if (pkc_ydoc_has_pending(d->doc)) {
+        pkc_logi(LOG, "document %s: updates are missing: asking the neighbours for the state",
+                 name);
+        resync(d);
+    }
+}
+
+/* ---- the API's operations ----------------------------------------------------------------------- */
+
+int node_doc_transact(pkc_node *n, node_room *r, const char *name, pkc_node_doc_fn fn, void *ud)
+{
+    node_doc *d;
+    int rc = node_doc_open(r, name, &d);
+    if (rc)
+        return rc;
+    (void)n;
+    pkc_ytxn *txn;
+    if ((rc = pkc_ydoc_transact(d->doc, NULL, &txn)))
+        return rc;
+    int frc = fn(ud, d->doc, txn);
+    rc = pkc_ytxn_commit(txn);
+    return frc ? frc : rc;
+}
+
+static int json_to_yvalue(json_t *j, pkc_yvalue *v, int depth)
+{
+    memset(v, 0, sizeof *v);
+    if (depth > 64)
+        return pkc_error(PKC_ERR_TOO_LARGE, "JSON nested deeper than 64");
+    switch (json_typeof(j)) {
+    case JSON_NULL:
+        v->kind = PKC_YV_NULL;
+        return 0;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        v->kind = PKC_YV_BOOL;
+        v->u.boolean = json_is_true(j);
+        return 0;
+    case JSON_INTEGER:
+        v->kind = PKC_YV_NUMBER;
+        v->u.number = (double)json_integer_value(j);
+        return 0;
+    case JSON_REAL:
+        v->kind = PKC_YV_NUMBER;
+        v->u.number = json_real_value(j);
+        return 0;
+    case JSON_STRING:
+        v->kind = PKC_YV_STRING;
+        v->u.str.ptr = json_string_value(j);
+        v->u.str.len = json_string_length(j);
+        return 0;
+    case JSON_ARRAY: {
+        size_t n = json_array_size(j);
+        v->kind = PKC_YV_ARRAY;
+        v->u.array.items = calloc(n ? n : 1, sizeof(pkc_yvalue));
+        if (v->u.array.items == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        v->u.array.len = n;
+        for (size_t i = 0; i < n; i++) {
+            int rc = json_to_yvalue(json_array_get(j, i), &v->u.array.items[i], depth + 1);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    case JSON_OBJECT: {
+        size_t n = json_object_size(j), i = 0;
+        v->kind = PKC_YV_OBJECT;
+        v->u.object.entries = calloc(n ? n : 1, sizeof(pkc_yentry));
+        if (v->u.object.entries == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        v->u.object.len = n;
+        const char *key;
+        json_t *val;
+        json_object_foreach(j, key, val)
+        {
+            v->u.object.entries[i].key = key;
+            v->u.object.entries[i].key_len = strlen(key);
+            int rc = json_to_yvalue(val, &v->u.object.entries[i].value, depth + 1);
+            i++;
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    }
+    return pkc_error(PKC_ERR_MALFORMED, "unknown JSON type");
+}
+
+static void yvalue_clear(pkc_yvalue *v)
+{
+    if (v->kind == PKC_YV_ARRAY && v->u.array.items) {
+        for (size_t i = 0; i < v->u.array.len; i++)
+            yvalue_clear(&v->u.array.items[i]);
+        free(v->u.array.items);
+    } else if (v->kind == PKC_YV_OBJECT && v->u.object.entries) {
+        for (size_t i = 0; i < v->u.object.len; i++)
+            yvalue_clear(&v->u.object.entries[i].value);
+        free(v->u.object.entries);
+    }
+}
+
+enum { DOC_SET, DOC_DEL, DOC_GET };
+
+int node_doc_json_op(pkc_node *n, node_room *r, const char *name, const char *key,
+                     const char *json, int op, char **out)
+{
+    (void)n;
+    node_doc *d;
+    int rc;
+    if (op == DOC_GET) {
+        /* Reading does not create a document. */
+        int have = 0;
+        for (node_doc *x = r->docs; x; x = x->next)
+            have |= strcmp(x->name, name) == 0;
+        if (!have)
+            return pkc_error(PKC_ERR_NOT_FOUND, "no document '%s' in room %s", name, r->id);
+    }
+    if ((rc = node_doc_open(r, name, &d)))
+        return rc;
+    pkc_ytype *map;
+    if ((rc = pkc_ydoc_get(d->doc, ROOT, PKC_YMAP, &map)))
+        return rc;
+    if (op == DOC_GET) {
+        if (key == NULL) {
+            size_t len;
+            return pkc_ytype_to_json(map, out, &len);
+        }
+        pkc_yvalue *v = NULL;
+        if ((rc = pkc_ymap_get(map, key, &v)))
+            return pkc_error(rc, "document %s has no key '%s'", name, key);
+        /* One value as JSON: through a scratch map is overkill; format here. */
+        json_t *j = NULL;
+        switch (v->kind) {
+        case PKC_YV_TYPE: {
+            size_t len;
+            rc = pkc_ytype_to_json(v->u.type.handle, out, &len);
+            pkc_yvalue_free(v);
+            return rc;
+        }
+        default:
+            break;
+        }
+        pkc_yvalue_free(v);
+        /* Values other than types: read the whole map and pick the key. */
+        char *all = NULL;
+        size_t len;
+        if ((rc = pkc_ytype_to_json(map, &all, &len)))
+            return rc;
+        json_t *o = json_loads(all, 0, NULL);
+        free(all);
+        j = o ? json_object_get(o, key) : NULL;
+        char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_decref(o);
+        if (s == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        *out = s;
+        return 0;
+    }
+    if (op == DOC_DEL)
+        return pkc_ymap_delete(NULL, map, key);
+    json_error_t err;
+    json_t *j = json_loads(json, JSON_DECODE_ANY, &err);
+    if (j == NULL)
+        return pkc_error(PKC_ERR_MALFORMED, "value is not JSON: %s", err.text);
+    pkc_yvalue v;
+    rc = json_to_yvalue(j, &v, 0);
+    if (rc == 0)
+        rc = pkc_ymap_set(NULL, map, key, &v, NULL);
+    yvalue_clear(&v);
+    json_decref(j);
+    return rc;
+}

@@ -1,0 +1,225 @@
+/*
+ * node_int.h: the node's insides, shared by the node_*.c files
+ * (docs/node.md has the design).
+ *
+ * Objects:
+ *   pkc_node    the node: identity, database, loop, UDP socket, rooms, links
+ *   node_room   a room: secret and key, its mesh, its documents
+ *   node_link   one WebRTC connection to one peer (whatever rooms we share)
+ *   node_chan   one data channel of a link and the pkc session over it; a
+ *               session proves one room, so a link carries a channel per room
+ *   node_known  what we know to dial a peer and seal to it (LAN announcements)
+ *   node_doc    an open document of a room
+ *
+ * Everything here runs on the loop thread.
+ */
+#ifndef PKC_NODE_NODE_INT_H
+#define PKC_NODE_NODE_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "../discovery/lan.h"
+#include "../store/db.h"
+#include "lan_io.h"
+#include "pkc.h"
+
+#define NODE_ROOMS_MAX 16
+#define NODE_ADDRS_MAX 8
+#define NODE_MAX_TEXT 60000
+#define NODE_FRAME_MAX PKC_FRAME_SIZE_MAX
+#define NODE_RTC_MESSAGE_MAX (PKC_FRAME_SIZE_MAX + 4096)
+
+typedef struct node_room node_room;
+typedef struct node_link node_link;
+typedef struct node_chan node_chan;
+typedef struct node_doc node_doc;
+typedef struct node_known node_known;
+typedef struct node_work node_work;
+typedef struct node_control node_control;
+
+struct node_doc {
+    node_room *room;
+    char name[PKC_DOC_NAME_MAX + 1];
+    pkc_ydoc *doc;
+    uint32_t observer;
+    int applying_remote; /* an update from a peer is being applied */
+    int changed_local;   /* a local change since the last remote update */
+    uint64_t updates_since_compact;
+    node_doc *next;
+};
+
+struct node_room {
+    pkc_node *n;
+    uint8_t secret[PKC_ROOM_SECRET_BYTES];
+    pkc_room_key key;
+    char id[17];
+    char name[64];
+    int local;
+    pkc_mesh *mesh;
+    node_doc *docs;
+    node_room *next;
+};
+
+struct node_known {
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    uint8_t pk[PKC_PUBLIC_KEY_BYTES];
+    uint8_t dh[PKC_DH_PUBLIC_KEY_BYTES];
+    char peer_id[PKC_PEER_ID_SIZE];
+    int dialable; /* the fields below are set */
+    char ufrag[64], pwd[64];
+    uint8_t fp[32];
+    char addrs[NODE_ADDRS_MAX][64]; /* "udp:IP:PORT" */
+    size_t n_addrs;
+    uint64_t heard_us;
+    node_known *next;
+};
+
+struct node_chan {
+    node_link *link;
+    node_room *room; /* NULL on an inbound channel until its session proves a room */
+    pkc_rtc_channel *ch;
+    pkc_session *sess;
+    int initiator;
+    int established;
+    int in_mesh;   /* pkc_mesh_peer_connected() accepted it */
+    int mesh_bye;  /* the mesh asked to close it: do not report back */
+    int dead;
+    node_chan *next;
+};
+
+struct node_link {
+    pkc_node *n;
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    int hash_known; /* inbound links learn it from their first session */
+    uint8_t pk[PKC_PUBLIC_KEY_BYTES];
+    char peer_id[PKC_PEER_ID_SIZE];
+    int outbound;
+    pkc_rtc_peer *rtc;
+    pkc_rtc_state state;
+    node_chan *chans;
+    uint64_t created_us, connected_us;
+    uint8_t remote_fp[32]; /* outbound: from the announcement */
+    int dead;
+    node_link *next;
+};
+
+/* Work the mesh asked for inside one of its callbacks, done after it. */
+enum node_work_kind { W_CONNECT_FAILED, W_DISCONNECTED, W_FREE_LINKS };
+struct node_work {
+    int kind;
+    node_room *room;
+    uint8_t peer[PKC_PEER_ID_HASH_BYTES];
+    node_work *next;
+};
+
+struct pkc_node {
+    pkc_node_config cfg;
+    char *data_dir;
+    char **passphrases;
+    size_t n_passphrases;
+    char **stun;
+    pkc_node_callbacks cb;
+    void *user_data;
+
+    pkc_identity *id;
+    pkc_db *db;
+    int lock_fd;
+    pkc_rtc_cert *cert;
+    uint8_t cert_fp[32];
+    const pkc_clock *clock;
+    const pkc_rng *rng;
+    pkc_replay *replay; /* broadcast and direct messages, persisted */
+
+    /* Loop. */
+    pkc_loop *loop;
+    pthread_t thread;
+    int has_thread;
+    pthread_t loop_thread; /* the thread running the loop, while it runs */
+    int running;           /* the loop runs (or is being set up) */
+    int stopping;
+    int stopped;
+    uv_timer_t timer;      /* every deadline: meshes, sessions, lan, housekeeping */
+    uv_timer_t work_timer; /* node_work queue */
+    uv_signal_t *sig;      /* unused; reserved */
+    int timers_open;
+
+    /* Network. */
+    pkc_rtc_socket *sock;
+    char *listener_sdp;
+    char lufrag[257], lpwd[257];
+    char laddrs[NODE_ADDRS_MAX][64];
+    size_t n_laddrs;
+    pkc_lan *lan;
+    pkc_lan_io *lan_io;
+    node_control *control;
+
+    node_room *rooms;
+    node_link *links;
+    node_known *known;
+    node_work *work, **work_tail;
+
+    /* Housekeeping. */
+    uint64_t next_outbox_us, next_metrics_us, next_persist_us, next_status_us;
+    uint64_t started_us;
+    int in_txn; /* a group-commit transaction is open on the db */
+
+    /* Metrics. */
+    uint64_t total_connections, reconnections, errors;
+    uint64_t messages_received, messages_sent, conflicts;
+    int64_t last_sync_ms;
+    char last_error[160];
+};
+
+/* node.c */
+node_room *node_room_find(pkc_node *n, const char *spec);
+node_room *node_room_by_id(pkc_node *n, const uint8_t id[PKC_ROOM_ID_BYTES]);
+void node_error(pkc_node *n, const char *fmt, ...) PKC_PRINTF(2, 3);
+void node_reschedule(pkc_node *n);
+void node_defer(pkc_node *n, int kind, node_room *r, const uint8_t *peer);
+int node_room_start(pkc_node *n, node_room *r);
+void node_lan_status(pkc_node *n);
+uint64_t node_now_us(const pkc_node *n);
+int64_t node_wall_ms(const pkc_node *n);
+
+/* node_conn.c: links, channels, sessions; the mesh's transport callbacks. */
+extern const pkc_mesh_callbacks node_mesh_callbacks;
+int node_net_start(pkc_node *n);
+void node_net_stop(pkc_node *n);
+node_known *node_known_get(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES]);
+node_known *node_known_put(pkc_node *n, const uint8_t pk[32], const uint8_t dh[32]);
+void node_lan_found(void *user_data, pkc_lan *lan, const pkc_lan_peer *peer);
+void node_links_tick(pkc_node *n, uint64_t now, uint64_t *deadline);
+void node_links_reap(pkc_node *n);
+node_chan *node_chan_find(pkc_node *n, node_room *r, const uint8_t peer[PKC_PEER_ID_HASH_BYTES]);
+int node_chan_send_frame(node_chan *c, const pkc_frame *f);
+void node_link_close(node_link *l, const char *why);
+
+/* node_msg.c: messages and the inbox/outbox. */
+pkc_mesh_validation node_mesh_validate(void *user_data, const pkc_mesh_message *msg);
+void node_mesh_deliver(void *user_data, const pkc_mesh_message *msg);
+void node_mesh_direct(void *user_data, const uint8_t *from, const uint8_t *data, size_t len,
+                      unsigned hops);
+int node_broadcast_raw(pkc_node *n, node_room *r, const char *topic, const void *data, size_t len,
+                       uint8_t id[PKC_MSG_ID_BYTES]);
+void node_outbox_flush(pkc_node *n, const uint8_t *only_peer);
+int node_inbox_list(pkc_node *n, node_room *r, int64_t after, size_t limit,
+                    pkc_node_message_fn fn, void *ud);
+
+/* node_doc.c: documents. */
+int node_doc_open(node_room *r, const char *name, node_doc **out);
+void node_doc_close_all(node_room *r);
+void node_doc_sync_start(node_chan *c);
+void node_doc_sync_frame(node_chan *c, const pkc_sync *s);
+void node_doc_remote_update(node_room *r, const char *name, const uint8_t *update, size_t len,
+                            const char *from);
+void node_docs_load_names(node_room *r);
+
+/* control.c: the control socket. */
+int node_control_start(pkc_node *n);
+void node_control_stop(pkc_node *n);
+void node_control_event(pkc_node *n, const char *kind, const char *json_line);
+void node_control_message(pkc_node *n, const pkc_node_message *m);
+
+#endif

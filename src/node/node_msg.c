@@ -1,0 +1,419 @@
+/*
+ * node_msg.c: messages (docs/node.md, "Messages").
+ *
+ * Every message is a signed DATA frame (docs/protocol.md, "Frames") made
+ * with pkc_message_create(); the mesh carries the encoded frame as its
+ * payload. Broadcasts are encrypted with the room key and published;
+ * direct messages are sealed to the recipient and routed with
+ * pkc_mesh_send(). Topics: "" a broadcast text, "dm" a direct message,
+ * "ack" the receipt of a direct message (payload: its 16-byte id),
+ * "y:NAME" a Yjs update of document NAME.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/err.h"
+#include "../util/log.h"
+#include "node_int.h"
+
+#define LOG "node"
+#define MAX_AGE_MS 600000
+#define MAX_SKEW_MS 30000
+
+static void room_hex(const uint8_t *id, char out[17])
+{
+    static const char d[] = "0123456789abcdef";
+    for (int i = 0; i < 8; i++) {
+        out[2 * i] = d[id[i] >> 4];
+        out[2 * i + 1] = d[id[i] & 15];
+    }
+    out[16] = 0;
+}
+
+/* Decodes a mesh payload that must be exactly one DATA frame. */
+static int decode_data(const uint8_t *data, size_t len, pkc_frame *f)
+{
+    size_t used = 0;
+    int rc = pkc_frame_decode(data, len, NODE_FRAME_MAX, f, &used);
+    if (rc)
+        return rc;
+    if (f->type != PKC_FRAME_DATA || used != len)
+        return pkc_error(PKC_ERR_MALFORMED, "mesh payload is not one DATA frame");
+    return 0;
+}
+
+static int topic_is(const pkc_message *m, const char *t)
+{
+    size_t n = strlen(t);
+    return m->topic.len == n && memcmp(m->topic.data, t, n) == 0;
+}
+
+pkc_mesh_validation node_mesh_validate(void *user_data, const pkc_mesh_message *msg)
+{
+    node_room *r = user_data;
+    pkc_node *n = r->n;
+    pkc_frame f;
+    if (decode_data(msg->payload, msg->len, &f) != 0)
+        return PKC_MESH_REJECT;
+    pkc_message *m = &f.message;
+    if (msg->id_len != PKC_MSG_ID_BYTES || memcmp(msg->id, m->id, PKC_MSG_ID_BYTES) != 0)
+        return PKC_MESH_REJECT;
+    if (!(m->flags & PKC_MSG_ROOM) || (m->flags & PKC_MSG_DIRECT) ||
+        memcmp(m->room_id, r->key.id, PKC_ROOM_ID_BYTES) != 0)
+        return PKC_MESH_REJECT;
+    char id[PKC_PEER_ID_SIZE];
+    uint8_t origin[PKC_PEER_ID_HASH_BYTES];
+    pkc_peer_id_from_public_key(m->from, id);
+    if (pkc_peer_id_parse(id, origin) != 0 ||
+        memcmp(origin, msg->origin, PKC_PEER_ID_HASH_BYTES) != 0)
+        return PKC_MESH_REJECT;
+    int64_t now = node_wall_ms(n);
+    int rc = pkc_message_verify(m, PKC_FRAME_DATA, now, MAX_AGE_MS, MAX_SKEW_MS);
+    if (rc == PKC_ERR_BAD_SIGNATURE) {
+        node_error(n, "room %s: a message with a bad signature, rejected", r->id);
+        return PKC_MESH_REJECT;
+    }
+    if (rc)
+        return PKC_MESH_IGNORE; /* stale: an honest relay may be late */
+    rc = pkc_replay_check(n->replay, m->id, m->from, (int64_t)m->timestamp_ms, now);
+    if (rc) {
+        pkc_logi(LOG, "room %s: message from %s dropped: %s", r->id, id, pkc_errmsg());
+        return PKC_MESH_IGNORE;
+    }
+    return PKC_MESH_ACCEPT;
+}
+
+static int store_and_report(pkc_node *n, node_room *r, const pkc_message *m, const uint8_t *text,
+                            size_t len, int direct)
+{
+    pkc_db_inbox_msg im;
+    memset(&im, 0, sizeof im);
+    memcpy(im.msg_id, m->id, PKC_MSG_ID_BYTES);
+    memcpy(im.room, r->key.id, PKC_ROOM_ID_BYTES);
+    memcpy(im.sender, m->from, 32);
+    im.flags = direct ? PKC_DB_MSG_DIRECT : 0;
+    im.topic = "";
+    im.time_ms = (int64_t)m->timestamp_ms;
+    im.payload = text;
+    im.payload_len = len;
+    int64_t seq = 0;
+    int rc = pkc_db_inbox_add(n->db, &im, &seq);
+    if (rc) {
+        if (rc != PKC_ERR_EXISTS)
+            node_error(n, "inbox: %s", pkc_errmsg());
+        return rc;
+    }
+    char from[PKC_PEER_ID_SIZE];
+    pkc_peer_id_from_public_key(m->from, from);
+    pkc_node_message nm = {seq, {0}, from, r->id, direct, (int64_t)m->timestamp_ms, text, len};
+    memcpy(nm.id, m->id, PKC_MSG_ID_BYTES);
+    if (memcmp(m->from, pkc_identity_get_public_key(n->id), 32) != 0)
+        n->messages_received++;
+    if (n->cb.message)
+        n->cb.message(n->user_data, n, &nm);
+    node_control_message(n, &nm);
+    return 0;
+}
+
+void node_mesh_deliver(void *user_data, const pkc_mesh_message *msg)
+{
+    node_room *r = user_data;
+    pkc_node *n = r->n;
+    pkc_frame f;
+    if (decode_data(msg->payload, msg->len, &f) != 0)
+        return;
+    pkc_message *m = &f.message;
+    uint8_t *buf = malloc(m->payload.len + 1);
+    if (buf == NULL) {
+        node_error(n, "out of memory opening a message");
+        return;
+    }
+    if (pkc_message_open(m, PKC_FRAME_DATA, n->id, &r->key, 1, buf, m->payload.len + 1) != 0) {
+        node_error(n, "room %s: a message that does not open: %s", r->id, pkc_errmsg());
+        free(buf);
+        return;
+    }
+    if (m->topic.len == 0) {
+        store_and_report(n, r, m, m->plaintext.data, m->plaintext.len, 0);
+    } else if (m->topic.len > 2 && memcmp(m->topic.data, "y:", 2) == 0) {
+        char name[PKC_DOC_NAME_MAX + 1];
+        size_t nl = m->topic.len - 2;
+        if (nl <= PKC_DOC_NAME_MAX && n->cfg.sync) {
+            memcpy(name, m->topic.data + 2, nl);
+            name[nl] = 0;
+            char from[PKC_PEER_ID_SIZE];
+            pkc_peer_id_from_public_key(m->from, from);
+            node_doc_remote_update(r, name, m->plaintext.data, m->plaintext.len, from);
+        }
+    }
+    free(buf);
+}
+
+/* Keys to seal to `hash`: from a LAN announcement, else the peer book. */
+static int recipient_keys(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES], uint8_t pk[32],
+                          uint8_t dh[32])
+{
+    node_known *k = node_known_get(n, hash);
+    static const uint8_t zero[32];
+    if (k && memcmp(k->dh, zero, 32) != 0) {
+        memcpy(pk, k->pk, 32);
+        memcpy(dh, k->dh, 32);
+        return 0;
+    }
+    pkc_db_peer row;
+    if (pkc_db_peer_get(n->db, hash, &row) == 0 && memcmp(row.x25519, zero, 32) != 0) {
+        memcpy(pk, row.public_key, 32);
+        memcpy(dh, row.x25519, 32);
+        return 0;
+    }
+    return pkc_error(PKC_ERR_NOT_FOUND, "this node has never seen that peer's announcement");
+}
+
+static int make_direct(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES], const char *topic,
+                       const void *data, size_t len, uint8_t **frame, size_t *frame_len,
+                       uint8_t id[PKC_MSG_ID_BYTES])
+{
+    uint8_t pk[32], dh[32];
+    int rc = recipient_keys(n, hash, pk, dh);
+    if (rc)
+        return rc;
+    pkc_message_params p;
+    memset(&p, 0, sizeof p);
+    p.type = PKC_FRAME_DATA;
+    p.to_public_key = pk;
+    p.to_dh_public_key = dh;
+    p.topic = topic;
+    p.topic_len = strlen(topic);
+    p.payload = data;
+    p.payload_len = len;
+    return pkc_message_create(n->id, &p, n->clock, n->rng, frame, frame_len, id);
+}
+
+static void send_ack(pkc_node *n, node_room *r, const uint8_t hash[PKC_PEER_ID_HASH_BYTES],
+                     const uint8_t id[PKC_MSG_ID_BYTES])
+{
+    uint8_t *frame = NULL;
+    size_t fl = 0;
+    if (make_direct(n, hash, "ack", id, PKC_MSG_ID_BYTES, &frame, &fl, NULL) == 0 && r->mesh)
+        pkc_mesh_send(r->mesh, hash, frame, fl);
+    free(frame);
+}
+
+void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *data, size_t len,
+                      unsigned hops)
+{
+    (void)hops;
+    node_room *r = user_data;
+    pkc_node *n = r->n;
+    pkc_frame f;
+    if (decode_data(data, len, &f) != 0)
+        return;
+    pkc_message *m = &f.message;
+    uint8_t self[PKC_PEER_ID_HASH_BYTES];
+    if (pkc_peer_id_parse(pkc_identity_get_peer_id(n->id), self) != 0 ||
+        !(m->flags & PKC_MSG_DIRECT) || !(m->flags & PKC_MSG_SEALED) ||
+        memcmp(m->to, self, PKC_PEER_ID_HASH_BYTES) != 0)
+        return;
+    char id[PKC_PEER_ID_SIZE];
+    uint8_t sender[PKC_PEER_ID_HASH_BYTES];
+    pkc_peer_id_from_public_key(m->from, id);
+    if (pkc_peer_id_parse(id, sender) != 0 || memcmp(sender, from_hash, sizeof sender) != 0) {
+        node_error(n, "room %s: a direct message whose sender is not its signer", r->id);
+        return;
+    }
+    int64_t now = node_wall_ms(n);
+    int rc = pkc_message_verify(m, PKC_FRAME_DATA, now, MAX_AGE_MS * 6 * 24 * 7, MAX_SKEW_MS);
+    if (rc) {
+        node_error(n, "room %s: direct message from %s rejected: %s", r->id, id, pkc_errmsg());
+        return;
+    }
+    uint8_t *buf = malloc(m->payload.len + 1);
+    if (buf == NULL)
+        return;
+    if (pkc_message_open(m, PKC_FRAME_DATA, n->id, NULL, 0, buf, m->payload.len + 1) != 0) {
+        node_error(n, "direct message from %s does not open: %s", id, pkc_errmsg());
+        free(buf);
+        return;
+    }
+    if (topic_is(m, "dm")) {
+        /* Stored once (the inbox refuses a message id twice), acknowledged
+         * every time: the sender retries until an ack reaches it. */
+        rc = store_and_report(n, r, m, m->plaintext.data, m->plaintext.len, 1);
+        if (rc == 0 || rc == PKC_ERR_EXISTS)
+            send_ack(n, r, sender, m->id);
+    } else if (topic_is(m, "ack") && m->plaintext.len == PKC_MSG_ID_BYTES) {
+        if (pkc_db_outbox_mark_delivered(n->db, m->plaintext.data, now) == 0) {
+            pkc_logi(LOG, "direct message delivered to %s", id);
+            if (n->cb.delivered)
+                n->cb.delivered(n->user_data, n, m->plaintext.data);
+            char hex[33];
+            static const char d[] = "0123456789abcdef";
+            for (int i = 0; i < 16; i++) {
+                hex[2 * i] = d[m->plaintext.data[i] >> 4];
+                hex[2 * i + 1] = d[m->plaintext.data[i] & 15];
+            }
+            hex[32] = 0;
+            char line[256];
+            snprintf(line, sizeof line, "{\"event\":\"delivered\",\"id\":\"%s\",\"to\":\"%s\"}",
+                     hex, id);
+            node_control_event(n, "delivered", line);
+        }
+    }
+    free(buf);
+}
+
+int node_broadcast_raw(pkc_node *n, node_room *r, const char *topic, const void *data, size_t len,
+                       uint8_t id[PKC_MSG_ID_BYTES])
+{
+    pkc_message_params p;
+    memset(&p, 0, sizeof p);
+    p.type = PKC_FRAME_DATA;
+    p.room = &r->key;
+    p.topic = topic;
+    p.topic_len = strlen(topic);
+    p.payload = data;
+    p.payload_len = len;
+    uint8_t *frame = NULL;
+    size_t fl = 0;
+    uint8_t mid[PKC_MSG_ID_BYTES];
+    int rc = pkc_message_create(n->id, &p, n->clock, n->rng, &frame, &fl, mid);
+    if (rc)
+        return rc;
+    if (id)
+        memcpy(id, mid, sizeof mid);
+    /* Our own copy: remembered (so that it is never taken back from a
+     * peer) and, for a text, in our inbox. */
+    pkc_frame f;
+    if (decode_data(frame, fl, &f) == 0) {
+        if (pkc_replay_check(n->replay, mid, pkc_identity_get_public_key(n->id),
+                             (int64_t)f.message.timestamp_ms, node_wall_ms(n)) != 0)
+            pkc_logd(LOG, "own message not remembered: %s", pkc_errmsg());
+        if (topic[0] == 0) {
+            rc = store_and_report(n, r, &f.message, data, len, 0);
+            if (rc && rc != PKC_ERR_EXISTS) {
+                free(frame);
+                return rc;
+            }
+        }
+    }
+    rc = 0;
+    if (r->mesh) {
+        rc = pkc_mesh_publish(r->mesh, mid, sizeof mid, frame, fl);
+        if (rc == 0 && topic[0] == 0)
+            n->messages_sent++;
+    }
+    free(frame);
+    return rc;
+}
+
+int node_send_direct(pkc_node *n, node_room *r, const char *peer_id, const void *data,
+                     size_t len, uint8_t id[PKC_MSG_ID_BYTES])
+{
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    int rc = pkc_peer_id_parse(peer_id, hash);
+    if (rc)
+        return rc;
+    if (strcmp(peer_id, pkc_identity_get_peer_id(n->id)) == 0)
+        return pkc_error(PKC_ERR_INVALID_ARG, "a direct message to oneself");
+    uint8_t *frame = NULL;
+    size_t fl = 0;
+    uint8_t mid[PKC_MSG_ID_BYTES];
+    if ((rc = make_direct(n, hash, "dm", data, len, &frame, &fl, mid)))
+        return rc;
+    pkc_db_outbox_msg om;
+    memset(&om, 0, sizeof om);
+    memcpy(om.msg_id, mid, sizeof mid);
+    memcpy(om.room, r->key.id, PKC_ROOM_ID_BYTES);
+    memcpy(om.recipient, hash, sizeof hash);
+    om.frame = frame;
+    om.frame_len = fl;
+    om.created_ms = node_wall_ms(n);
+    rc = pkc_db_outbox_add(n->db, &om);
+    if (rc == 0) {
+        if (id)
+            memcpy(id, mid, sizeof mid);
+        n->messages_sent++;
+        if (r->mesh && pkc_mesh_send(r->mesh, hash, frame, fl) == 0)
+            pkc_db_outbox_mark_attempt(n->db, mid, node_wall_ms(n));
+    }
+    free(frame);
+    return rc;
+}
+
+typedef struct flush_ctx {
+    pkc_node *n;
+    uint8_t ids[64][PKC_MSG_ID_BYTES];
+    size_t count;
+} flush_ctx;
+
+static int flush_one(void *ud, const pkc_db_outbox_msg *m)
+{
+    flush_ctx *x = ud;
+    node_room *r = node_room_by_id(x->n, m->room);
+    if (r == NULL || r->mesh == NULL)
+        return 0;
+    pkc_mesh_stats st;
+    pkc_mesh_get_stats(r->mesh, &st);
+    if (st.connected_peers == 0)
+        return 0;
+    if (pkc_mesh_send(r->mesh, m->recipient, m->frame, m->frame_len) == 0 && x->count < 64)
+        memcpy(x->ids[x->count++], m->msg_id, PKC_MSG_ID_BYTES);
+    return 0;
+}
+
+void node_outbox_flush(pkc_node *n, const uint8_t *only_peer)
+{
+    flush_ctx x;
+    x.n = n;
+    x.count = 0;
+    if (pkc_db_outbox_list_pending(n->db, only_peer, 64, flush_one, &x) != 0)
+        return;
+    for (size_t i = 0; i < x.count; i++)
+        pkc_db_outbox_mark_attempt(n->db, x.ids[i], node_wall_ms(n));
+}
+
+static int count_one(void *ud, const pkc_db_outbox_msg *m)
+{
+    (void)m;
+    (*(uint64_t *)ud)++;
+    return 0;
+}
+
+int node_outbox_count(pkc_node *n, uint64_t *count)
+{
+    *count = 0;
+    return pkc_db_outbox_list_pending(n->db, NULL, 0, count_one, count);
+}
+
+typedef struct inbox_ctx {
+    pkc_node_message_fn fn;
+    void *ud;
+} inbox_ctx;
+
+static int inbox_one(void *ud, const pkc_db_inbox_msg *m)
+{
+    inbox_ctx *x = ud;
+    char from[PKC_PEER_ID_SIZE], room[17];
+    pkc_peer_id_from_public_key(m->sender, from);
+    room_hex(m->room, room);
+    pkc_node_message nm = {m->seq,
+                           {0},
+                           from,
+                           room,
+                           (m->flags & PKC_DB_MSG_DIRECT) != 0,
+                           m->time_ms,
+                           m->payload,
+                           m->payload_len};
+    memcpy(nm.id, m->msg_id, PKC_MSG_ID_BYTES);
+    return x->fn(x->ud, &nm);
+}
+
+int node_inbox_list(pkc_node *n, node_room *r, int64_t after, size_t limit,
+                    pkc_node_message_fn fn, void *ud)
+{
+    inbox_ctx x = {fn, ud};
+    int64_t last = 0;
+    return pkc_db_inbox_list(n->db, r ? r->key.id : NULL, after, limit, inbox_one, &x, &last);
+}
