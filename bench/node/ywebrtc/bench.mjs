@@ -176,8 +176,18 @@ async function latency(from, to, samples) {
     }
 }
 
+// Least-squares slope of ys over k = 1, 2, ...: memory per further peer,
+// less sensitive to one measure's GC noise than (last - first) / n.
+function slope(ys) {
+    const n = ys.length, mx = (n + 1) / 2, my = ys.reduce((a, b) => a + b, 0) / n
+    let sxy = 0, sxx = 0
+    ys.forEach((y, i) => { sxy += (i + 1 - mx) * (y - my); sxx += (i + 1 - mx) ** 2 })
+    return sxy / sxx
+}
+
 // Memory: one peer idle (its signaling connection up), then with 1 and
-// PEERS peers connected, each joining once the previous one is connected.
+// 1, 2, ... PEERS peers connected, each joining once the previous one is
+// connected and through sync.
 if (only('memory')) {
     const idle = [], idleAnon = [], first = [], firstAnon = [], per = [], perAnon = []
     const r = await runs('memory', RUNS, async () => {
@@ -186,22 +196,17 @@ if (only('memory')) {
         await hub.next('signaling')
         hub.send({ cmd: 'rss' })
         const m0 = await hub.next('rss')
-        const others = []
-        let m1
+        const others = [], at = []
         for (let k = 1; k <= PEERS; k++) {
             others.push(peer({ rooms: [name] }))
             await hub.next('connected', e => e.n === k)
             await settle(hub)
-            if (k === 1) {
-                hub.send({ cmd: 'rss' })
-                m1 = await hub.next('rss')
-            }
+            hub.send({ cmd: 'rss' })
+            at.push(await hub.next('rss'))
         }
-        hub.send({ cmd: 'rss' })
-        const mk = await hub.next('rss')
         idle.push(m0.rss_kib); idleAnon.push(m0.anon_kib)
-        first.push(m1.rss_kib - m0.rss_kib); firstAnon.push(m1.anon_kib - m0.anon_kib)
-        per.push((mk.rss_kib - m1.rss_kib) / (PEERS - 1)); perAnon.push((mk.anon_kib - m1.anon_kib) / (PEERS - 1))
+        first.push(at[0].rss_kib - m0.rss_kib); firstAnon.push(at[0].anon_kib - m0.anon_kib)
+        per.push(slope(at.map(m => m.rss_kib))); perAnon.push(slope(at.map(m => m.anon_kib)))
     })
     log(`memory: ${r.ok} runs`)
     const how = 'VmRSS of the peer process after two full GCs (node --expose-gc)'
@@ -209,7 +214,7 @@ if (only('memory')) {
     row('idle_rss_anon_kib', idleAnon, r, 'KiB', 'RssAnon of the same process (excludes mapped code: node, libwebrtc)')
     row('first_peer_rss_kib', first, r, 'KiB', 'VmRSS added by the first connected peer (wrtc starts its threads then)')
     row('first_peer_rss_anon_kib', firstAnon, r, 'KiB', 'RssAnon added by the first connected peer')
-    row('per_peer_rss_kib', per, r, 'KiB', `VmRSS added per further connected peer: (peers ${PEERS} - peers 1) / ${PEERS - 1}, full mesh`)
+    row('per_peer_rss_kib', per, r, 'KiB', `VmRSS added per further connected peer: least-squares slope of VmRSS over 1..${PEERS} connected peers (full mesh), each measured once all are through sync`)
     row('per_peer_rss_anon_kib', perAnon, r, 'KiB', 'RssAnon added per further connected peer')
 }
 
