@@ -455,6 +455,9 @@ int pkc_node_new_versioned(int config_version, const pkc_node_config *config,
         return pkc_error(PKC_ERR_INVALID_ARG, "pkc_node_new: n_rooms without rooms");
     if (cfg.n_stun_servers && cfg.stun_servers == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "pkc_node_new: n_stun_servers without stun_servers");
+    if (cfg.n_stun_servers > 16)
+        return pkc_error(PKC_ERR_INVALID_ARG, "pkc_node_new: at most 16 STUN servers, got %zu",
+                         cfg.n_stun_servers);
 
     pkc_node *n = calloc(1, sizeof *n);
     if (n == NULL)
@@ -496,6 +499,8 @@ int pkc_node_new_versioned(int config_version, const pkc_node_config *config,
     if ((rc = pkc_replay_new(&rcfg, n->rng, &n->replay)))
         goto fail;
     load_replay(n);
+    if ((rc = pkc_guard_new(NULL, n->clock, &n->guard)))
+        goto fail;
 
     node_room *r;
     if (cfg.local_room) {
@@ -566,6 +571,7 @@ static void node_free_state(pkc_node *n)
     if (n->loop)
         pkc_loop_free(n->loop);
     pkc_replay_free(n->replay);
+    pkc_guard_free(n->guard);
     pkc_db_close(n->db);
     pkc_identity_free(n->id);
     if (n->lock_fd >= 0)

@@ -195,6 +195,7 @@ static int chan_start_session(node_chan *c)
     sc.remote_fingerprint = remote_fp;
     sc.remote_fingerprint_len = 32;
     sc.max_frame_size = NODE_FRAME_MAX;
+    sc.guard = n->guard;
     uint8_t secrets[NODE_ROOMS_MAX][32];
     size_t n_secrets = 0;
     if (c->initiator) {
@@ -305,14 +306,23 @@ static node_link *link_new(pkc_node *n)
     return l;
 }
 
-static void rtc_config(pkc_node *n, pkc_rtc_config *rc)
+/* `stun` (room for the servers) receives them rotated by one more place at
+ * each attempt: a connection that failed is tried again through another
+ * STUN server first. */
+static void rtc_config(pkc_node *n, pkc_rtc_config *rc, const char **stun)
 {
     pkc_rtc_config_default(rc);
     rc->socket = n->sock;
     rc->cert = n->cert;
     rc->max_message_size = NODE_RTC_MESSAGE_MAX;
-    rc->stun_servers = n->cfg.stun_servers;
-    rc->n_stun_servers = n->cfg.n_stun_servers;
+    size_t k = n->cfg.n_stun_servers;
+    if (k && stun) {
+        for (size_t i = 0; i < k; i++)
+            stun[i] = n->cfg.stun_servers[(i + n->stun_turn) % k];
+        n->stun_turn++;
+        rc->stun_servers = stun;
+        rc->n_stun_servers = k;
+    }
 }
 
 /* Dials `k` for room `r`: a new link, or a channel on the one we have. */
@@ -339,7 +349,8 @@ static int dial(pkc_node *n, node_room *r, node_known *k)
     memcpy(l->peer_id, k->peer_id, sizeof l->peer_id);
     memcpy(l->remote_fp, k->fp, 32);
     pkc_rtc_config cfg;
-    rtc_config(n, &cfg);
+    const char *stun[16];
+    rtc_config(n, &cfg, stun);
     int rc = pkc_rtc_peer_new(n->loop, &cfg, &rtc_cb, l, &l->rtc);
     if (rc) {
         l->dead = 1;
@@ -806,9 +817,7 @@ int node_net_start(pkc_node *n)
     if ((rc = pkc_rtc_socket_new(n->loop, &sc, &n->sock)))
         return rc;
     pkc_rtc_config cfg;
-    rtc_config(n, &cfg);
-    cfg.stun_servers = NULL;
-    cfg.n_stun_servers = 0;
+    rtc_config(n, &cfg, NULL);
     if ((rc = pkc_rtc_listen(n->sock, &cfg, &rtc_cb, n, &n->listener_sdp)) ||
         (rc = listener_info(n)))
         return rc;

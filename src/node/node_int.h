@@ -131,6 +131,8 @@ struct pkc_node {
     const pkc_clock *clock;
     const pkc_rng *rng;
     pkc_replay *replay; /* broadcast and direct messages, persisted */
+    pkc_guard *guard;   /* blocks shared by every session: a peer over its limits */
+    unsigned stun_turn; /* rotates the STUN servers between attempts */
 
     /* Loop. */
     pkc_loop *loop;
