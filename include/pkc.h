@@ -2291,9 +2291,9 @@ PKC_API size_t pkc_mesh_get_peers(pkc_mesh *mesh, pkc_mesh_peer_info *out, size_
  * joined in the configuration, else the local room), "local", a room's
  * 16-character hex id, or its name.
  *
- * Threads. A node runs on one thread, its loop thread: either a thread of
- * its own (pkc_node_start) or the caller's (pkc_node_run, which returns
- * after pkc_node_stop). Every other pkc_node_* function may be called from
+ * Threads. A node runs on one thread, its loop thread: a thread of its own
+ * (pkc_node_start), the caller's (pkc_node_run, which returns after
+ * pkc_node_stop), or the caller's event loop (pkc_node_open, below). Every other pkc_node_* function may be called from
  * any thread: from another thread it waits until the loop thread has done
  * the work (so it must not be called while holding a lock a callback
  * takes); from the loop thread (inside a callback) it runs at once.
@@ -2323,7 +2323,8 @@ typedef struct pkc_node_config {
     size_t n_rooms;
     /* The seed's keys. */
     unsigned max_peers;             /* neighbours per room: 8 */
-    const char *const *stun_servers; /* "HOST:PORT"; copied; may be NULL */
+    const char *const *stun_servers; /* "HOST:PORT", at most 16; copied; may be NULL.
+                                        Each new attempt starts with the next one. */
     size_t n_stun_servers;
     uint32_t gossip_interval_ms;    /* 5000 */
     uint32_t heartbeat_interval_ms; /* 10000 */
@@ -2407,6 +2408,24 @@ PKC_API PKC_NODISCARD int pkc_node_run(pkc_node *node);
  * pending, and ends the loop; waits for the loop thread unless called on
  * it. Safe to call more than once. */
 PKC_API void pkc_node_stop(pkc_node *node);
+
+/*
+ * On the caller's event loop (libuv's way of embedding one loop in
+ * another): pkc_node_open() sets the node up on the calling thread, which
+ * becomes its loop thread, and returns at once. The caller then watches
+ * pkc_node_get_fd() for reading (a uv_poll_t on its own uv loop, or poll(2))
+ * and calls pkc_node_process() when it is readable and when
+ * pkc_node_get_timeout() milliseconds have passed (-1: no timer), on that
+ * thread. pkc_node_process() returns 0, or PKC_ERR_CLOSED once the node has
+ * stopped (after pkc_node_stop() from any thread: the next
+ * pkc_node_process() finishes the stop). Free the node on that thread.
+ * Other threads may call the node's functions as usual: they wait for the
+ * next pkc_node_process().
+ */
+PKC_API PKC_NODISCARD int pkc_node_open(pkc_node *node);
+PKC_API int pkc_node_get_fd(const pkc_node *node);
+PKC_API int pkc_node_get_timeout(const pkc_node *node);
+PKC_API int pkc_node_process(pkc_node *node);
 
 /* This node's peer id (borrowed until pkc_node_free). */
 PKC_API const char *pkc_node_get_peer_id(const pkc_node *node);

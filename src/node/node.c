@@ -740,6 +740,64 @@ int pkc_node_run(pkc_node *n)
     return 0;
 }
 
+/* ---- on the caller's loop ----------------------------------------------------------------------- */
+
+int pkc_node_open(pkc_node *n)
+{
+    pthread_mutex_lock(&call_lock);
+    if (n->running || n->stopped) {
+        pthread_mutex_unlock(&call_lock);
+        return pkc_error(PKC_ERR_STATE, "pkc_node_open: the node %s",
+                         n->running ? "runs already" : "was stopped");
+    }
+    n->running = 1;
+    n->embedded = 1;
+    n->loop_thread = pthread_self();
+    int rc = net_up(n);
+    if (rc) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", pkc_errmsg());
+        net_down(n);
+        n->running = 0;
+        pthread_mutex_unlock(&call_lock);
+        return pkc_error(rc, "%s", msg);
+    }
+    pthread_mutex_unlock(&call_lock);
+    return 0;
+}
+
+int pkc_node_get_fd(const pkc_node *n)
+{
+    return n->running && n->embedded ? uv_backend_fd(&n->loop->uv) : -1;
+}
+
+int pkc_node_get_timeout(const pkc_node *n)
+{
+    return n->running && n->embedded ? uv_backend_timeout(&n->loop->uv) : -1;
+}
+
+int pkc_node_process(pkc_node *n)
+{
+    if (!n->running || !n->embedded || !pthread_equal(pthread_self(), n->loop_thread))
+        return pkc_error(PKC_ERR_STATE, "pkc_node_process: the node is not open on this thread");
+    if (!n->stopping) {
+        n->in_process = 1;
+        pkc_loop_dispatch_pending(n->loop);
+        uv_run(&n->loop->uv, UV_RUN_NOWAIT);
+        n->in_process = 0;
+    }
+    if (n->stopping) {
+        pthread_mutex_lock(&call_lock);
+        net_down(n);
+        n->running = 0;
+        n->stopped = 1;
+        pthread_mutex_unlock(&call_lock);
+        uv_run(&n->loop->uv, UV_RUN_NOWAIT);
+        return pkc_error(PKC_ERR_CLOSED, "the node stopped");
+    }
+    return 0;
+}
+
 static void stop_on_loop(void *arg)
 {
     pkc_node *n = arg;
@@ -758,6 +816,8 @@ void pkc_node_stop(pkc_node *n)
         return;
     if (on_loop_thread(n)) {
         stop_on_loop(n);
+        if (n->embedded && !n->in_process)
+            (void)pkc_node_process(n);
         return;
     }
     pthread_mutex_lock(&call_lock);

@@ -142,6 +142,8 @@ struct pkc_node {
     int running;           /* the loop runs (or is being set up) */
     int stopping;
     int stopped;
+    int embedded;   /* pkc_node_open: the caller's loop drives ours */
+    int in_process; /* inside pkc_node_process */
     uv_timer_t timer;      /* every deadline: meshes, sessions, lan, housekeeping */
     uv_timer_t work_timer; /* node_work queue */
     uv_signal_t *sig;      /* unused; reserved */
