@@ -1,6 +1,6 @@
 # pkc: the commands of README.md. CMake does the work; this file names it.
 #   make            build library, CLI (build/pkc), tests and benchmarks
-#   make run        bootstrap, build, run pkc with ./.pkc as its data directory
+#   make run        bootstrap, build, run the node (pkc up) with ./.pkc as its data directory
 #   make test       bootstrap, build (gcc, and clang with ASan+UBSan+libFuzzer),
 #                   run every test on the clang build
 # Warnings are errors (WERROR=OFF to relax); CTEST_ARGS="-R unit" to select.
@@ -37,7 +37,7 @@ build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: bootstrap build
-	./$(BUILD)/pkc --data ./.pkc
+	./$(BUILD)/pkc --data ./.pkc up
 
 $(TEST_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(TEST_BUILD) $(CMAKE_TEST_FLAGS)
