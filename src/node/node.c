@@ -104,11 +104,13 @@ node_room *node_room_by_id(pkc_node *n, const uint8_t id[PKC_ROOM_ID_BYTES])
 node_room *node_room_find(pkc_node *n, const char *spec)
 {
     if (spec == NULL || spec[0] == 0) {
-        /* The default room: the first private room, else the local one. */
-        for (node_room *r = n->rooms; r; r = r->next)
-            if (!r->local)
-                return r;
-        return n->rooms;
+        /* The default room: the first private room of the configuration,
+         * else the local room, else the first room. */
+        node_room *r = n->has_default ? node_room_by_id(n, n->default_id) : NULL;
+        for (node_room *x = n->rooms; r == NULL && x; x = x->next)
+            if (x->local)
+                r = x;
+        return r ? r : n->rooms;
     }
     for (node_room *r = n->rooms; r; r = r->next)
         if ((r->local && strcmp(spec, "local") == 0) || strcmp(spec, r->id) == 0 ||
@@ -494,7 +496,9 @@ int pkc_node_new_versioned(int config_version, const pkc_node_config *config,
     if ((rc = pkc_replay_new(&rcfg, n->rng, &n->replay)))
         goto fail;
     load_replay(n);
-    if ((rc = pkc_guard_new(NULL, n->clock, &n->guard)))
+    pkc_guard_config gcfg;
+    pkc_guard_config_default(&gcfg);
+    if ((rc = pkc_guard_new(&gcfg, n->clock, &n->guard)))
         goto fail;
 
     node_room *r;
@@ -516,21 +520,12 @@ int pkc_node_new_versioned(int config_version, const pkc_node_config *config,
             goto fail;
         rc = room_add(n, secret, 0, NULL, &r);
         pkc_memzero(secret, sizeof secret);
-        if (rc == PKC_ERR_EXISTS)
-            continue;
-        if (rc || (rc = room_save(n, r)))
+        if (rc != PKC_ERR_EXISTS && (rc || (rc = room_save(n, r))))
             goto fail;
         /* The first room of the configuration is the default one. */
-        if (i == 0 && n->rooms != r) {
-            node_room **p = &n->rooms;
-            while (*p != r)
-                p = &(*p)->next;
-            *p = r->next;
-            node_room **q = &n->rooms;
-            while (*q && (*q)->local)
-                q = &(*q)->next;
-            r->next = *q;
-            *q = r;
+        if (i == 0) {
+            memcpy(n->default_id, r->key.id, PKC_ROOM_ID_BYTES);
+            n->has_default = 1;
         }
     }
     if (n->rooms == NULL)

@@ -160,6 +160,8 @@ struct pkc_node {
     node_control *control;
 
     node_room *rooms;
+    uint8_t default_id[PKC_ROOM_ID_BYTES]; /* the first room of cfg.rooms */
+    int has_default;
     node_link *links;
     node_known *known;
     node_work *work, **work_tail;

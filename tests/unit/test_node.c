@@ -1,0 +1,250 @@
+/* test_node.c: the node's API in one process, with LAN discovery off (no
+ * packet leaves the host): creation and its errors, the data directory's
+ * lock, documents, the inbox, rooms remembered across restarts, the three
+ * ways of running (own thread, caller's thread, caller's loop) and calls
+ * from other threads. Nodes talking to each other are tests/node/. */
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+
+static void config(pkc_node_config *cfg, const char *dir)
+{
+    pkc_node_config_default(cfg);
+    cfg->data_dir = dir;
+    cfg->lan = 0;
+}
+
+typedef struct seen {
+    int messages;
+    char last[64];
+    int docs;
+} seen;
+
+static void on_message(void *ud, pkc_node *node, const pkc_node_message *m)
+{
+    (void)node;
+    seen *s = ud;
+    s->messages++;
+    snprintf(s->last, sizeof s->last, "%.*s", (int)m->len, (const char *)m->data);
+}
+
+static void on_doc(void *ud, pkc_node *node, const char *room, const char *doc, int local)
+{
+    (void)node;
+    (void)room;
+    (void)doc;
+    (void)local;
+    ((seen *)ud)->docs++;
+}
+
+static int count_inbox(void *ud, const pkc_node_message *m)
+{
+    seen *s = ud;
+    s->messages++;
+    snprintf(s->last, sizeof s->last, "%.*s", (int)m->len, (const char *)m->data);
+    return 0;
+}
+
+TEST(node, creation_errors_say_what_is_wrong)
+{
+    pkc_node_config cfg;
+    pkc_node *node = NULL;
+    config(&cfg, NULL);
+    CHECK_ERR(pkc_node_new(&cfg, NULL, NULL, &node), PKC_ERR_INVALID_ARG);
+    CHECK(strstr(pkc_errmsg(), "data_dir") != NULL);
+    config(&cfg, pkc_test_tmpdir());
+    cfg.max_peers = 0;
+    CHECK_ERR(pkc_node_new(&cfg, NULL, NULL, &node), PKC_ERR_INVALID_ARG);
+    CHECK(strstr(pkc_errmsg(), "max_peers") != NULL);
+    config(&cfg, pkc_test_tmpdir());
+    const char *rooms[] = {"short"};
+    cfg.rooms = rooms;
+    cfg.n_rooms = 1;
+    CHECK_ERR(pkc_node_new(&cfg, NULL, NULL, &node), PKC_ERR_INVALID_ARG);
+    CHECK(strstr(pkc_errmsg(), "at least 8") != NULL);
+    CHECK(node == NULL);
+    CHECK_ERR(pkc_node_new_versioned(99, &cfg, PKC_NODE_CALLBACKS_VERSION, NULL, NULL, &node),
+              PKC_ERR_INVALID_ARG);
+    CHECK(strstr(pkc_errmsg(), "version 99") != NULL);
+}
+
+TEST(node, one_node_per_data_directory)
+{
+    const char *dir = pkc_test_tmpdir();
+    pkc_node_config cfg;
+    config(&cfg, dir);
+    pkc_node *a, *b = NULL;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &a));
+    CHECK_ERR(pkc_node_new(&cfg, NULL, NULL, &b), PKC_ERR_AGAIN);
+    CHECK(strstr(pkc_errmsg(), "another node runs") != NULL);
+    pkc_node_free(a);
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &b));
+    pkc_node_free(b);
+}
+
+TEST(node, documents_inbox_and_rooms_survive_a_restart)
+{
+    const char *dir = pkc_test_tmpdir();
+    pkc_node_config cfg;
+    config(&cfg, dir);
+    seen s = {0};
+    pkc_node_callbacks cb = {.message = on_message, .doc = on_doc};
+    pkc_node *node;
+    CHECK_OK(pkc_node_new(&cfg, &cb, &s, &node));
+    char id[PKC_PEER_ID_SIZE];
+    snprintf(id, sizeof id, "%s", pkc_node_get_peer_id(node));
+    /* Not running: the calls run on this thread. */
+    CHECK_OK(pkc_node_doc_set_json(node, NULL, "notes", "title", "\"shopping\""));
+    CHECK_OK(pkc_node_doc_set_json(node, "local", "notes", "items", "[1, 2, {\"x\": null}]"));
+    CHECK(s.docs >= 2);
+    CHECK_ERR(pkc_node_doc_set_json(node, NULL, "notes", "bad", "{nope"), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_node_doc_set_json(node, "nowhere", "notes", "k", "1"), PKC_ERR_NOT_FOUND);
+    CHECK(strstr(pkc_errmsg(), "nowhere") != NULL);
+    CHECK_OK(pkc_node_broadcast(node, NULL, "hello", 5, NULL));
+    CHECK_EQ(s.messages, 1);
+    CHECK_STR(s.last, "hello");
+    char room[17];
+    CHECK_OK(pkc_node_join(node, "correct horse battery staple", "garden", room));
+    CHECK_ERR(pkc_node_join(node, "correct horse battery staple", NULL, room), PKC_ERR_EXISTS);
+    pkc_node_free(node);
+
+    /* A restart with the same configuration: everything is back. */
+    s = (seen){0};
+    CHECK_OK(pkc_node_new(&cfg, &cb, &s, &node));
+    CHECK_STR(pkc_node_get_peer_id(node), id);
+    char *json = NULL;
+    CHECK_OK(pkc_node_doc_get_json(node, NULL, "notes", NULL, &json));
+    CHECK_STR(json, "{\"title\":\"shopping\",\"items\":[1,2,{\"x\":null}]}");
+    free(json);
+    CHECK_OK(pkc_node_doc_get_json(node, "local", "notes", "title", &json));
+    CHECK_STR(json, "\"shopping\"");
+    free(json);
+    CHECK_ERR(pkc_node_doc_get_json(node, "local", "notes", "absent", &json), PKC_ERR_NOT_FOUND);
+    CHECK_ERR(pkc_node_doc_get_json(node, "local", "nodoc", NULL, &json), PKC_ERR_NOT_FOUND);
+    pkc_node_room_info rooms[4];
+    CHECK_EQ(pkc_node_get_rooms(node, rooms, 4), 2);
+    CHECK_STR(rooms[0].name, "local");
+    CHECK_STR(rooms[1].name, "garden");
+    CHECK_STR(rooms[1].id, room);
+    /* The inbox kept the broadcast. */
+    s = (seen){0};
+    CHECK_OK(pkc_node_inbox(node, "local", 0, 0, count_inbox, &s));
+    CHECK_EQ(s.messages, 1);
+    CHECK_STR(s.last, "hello");
+    CHECK_ERR(pkc_node_inbox(node, "local", 0, 0, NULL, NULL), PKC_ERR_INVALID_ARG);
+    pkc_node_free(node);
+}
+
+TEST(node, inbox_lists_in_order_and_by_room)
+{
+    const char *dir = pkc_test_tmpdir();
+    pkc_node_config cfg;
+    config(&cfg, dir);
+    const char *rooms[] = {"a long enough phrase"};
+    cfg.rooms = rooms;
+    cfg.n_rooms = 1;
+    pkc_node *node;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    CHECK_OK(pkc_node_broadcast(node, "local", "one", 3, NULL));
+    CHECK_OK(pkc_node_broadcast(node, NULL, "two", 3, NULL)); /* the private room: default */
+    CHECK_OK(pkc_node_broadcast(node, "local", "three", 5, NULL));
+    seen s = {0};
+    CHECK_OK(pkc_node_inbox(node, NULL, 0, 0, count_inbox, &s));
+    CHECK_EQ(s.messages, 3);
+    CHECK_STR(s.last, "three");
+    s = (seen){0};
+    CHECK_OK(pkc_node_inbox(node, "local", 0, 0, count_inbox, &s));
+    CHECK_EQ(s.messages, 2);
+    s = (seen){0};
+    CHECK_OK(pkc_node_inbox(node, NULL, 0, 1, count_inbox, &s));
+    CHECK_EQ(s.messages, 1);
+    CHECK_STR(s.last, "one");
+    uint8_t big[60001] = {0};
+    CHECK_ERR(pkc_node_broadcast(node, NULL, big, sizeof big, NULL), PKC_ERR_TOO_LARGE);
+    CHECK_ERR(pkc_node_send(node, NULL, "pkc1zzzz", "x", 1, NULL), PKC_ERR_MALFORMED);
+    pkc_node_free(node);
+}
+
+typedef struct caller {
+    pkc_node *node;
+    int rc;
+    int done;
+} caller;
+
+static void *call_from_thread(void *arg)
+{
+    caller *c = arg;
+    c->rc = pkc_node_doc_set_json(c->node, NULL, "shared", "from", "\"thread\"");
+    if (c->rc == 0)
+        c->rc = pkc_node_doc_set_json(c->node, NULL, "shared", "missing", "{") ==
+                        PKC_ERR_MALFORMED &&
+                        strstr(pkc_errmsg(), "not JSON") != NULL
+                    ? 0
+                    : -1;
+    __atomic_store_n(&c->done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+TEST(node, runs_on_the_callers_loop_and_takes_calls_from_other_threads)
+{
+    pkc_node_config cfg;
+    config(&cfg, pkc_test_tmpdir());
+    pkc_node *node;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    CHECK_EQ(pkc_node_get_fd(node), -1);
+    CHECK_OK(pkc_node_open(node));
+    CHECK_ERR(pkc_node_open(node), PKC_ERR_STATE);
+    CHECK(pkc_node_get_fd(node) >= 0);
+    CHECK(pkc_node_get_port(node) != 0);
+    caller c = {node, -99, 0};
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, call_from_thread, &c), 0);
+    /* Drive the node as an event loop would until the thread's calls are done. */
+    while (!__atomic_load_n(&c.done, __ATOMIC_SEQ_CST)) {
+        struct pollfd p = {pkc_node_get_fd(node), POLLIN, 0};
+        int timeout = pkc_node_get_timeout(node);
+        (void)poll(&p, 1, timeout < 0 || timeout > 100 ? 100 : timeout);
+        CHECK_OK(pkc_node_process(node));
+    }
+    pthread_join(t, NULL);
+    CHECK_OK(c.rc);
+    char *json = NULL;
+    CHECK_OK(pkc_node_doc_get_json(node, NULL, "shared", "from", &json));
+    CHECK_STR(json, "\"thread\"");
+    free(json);
+    pkc_node_metrics m;
+    pkc_node_get_metrics(node, &m);
+    CHECK_EQ(m.healthy, 1);
+    CHECK_EQ(m.connected_peers, 0);
+    CHECK(m.state_bytes > 0);
+    pkc_node_stop(node);
+    CHECK_ERR(pkc_node_process(node), PKC_ERR_STATE);
+    pkc_node_get_metrics(node, &m);
+    CHECK_EQ(m.healthy, 0);
+    pkc_node_free(node);
+}
+
+TEST(node, runs_on_its_own_thread_and_stops)
+{
+    pkc_node_config cfg;
+    config(&cfg, pkc_test_tmpdir());
+    seen s = {0};
+    pkc_node_callbacks cb = {.message = on_message};
+    pkc_node *node;
+    CHECK_OK(pkc_node_new(&cfg, &cb, &s, &node));
+    CHECK_OK(pkc_node_start(node));
+    CHECK_ERR(pkc_node_start(node), PKC_ERR_STATE);
+    CHECK_ERR(pkc_node_run(node), PKC_ERR_STATE);
+    CHECK_OK(pkc_node_broadcast(node, NULL, "hi", 2, NULL));
+    CHECK_EQ(s.messages, 1); /* the call waited for the loop thread */
+    CHECK_ERR(pkc_node_leave(node, "nowhere"), PKC_ERR_NOT_FOUND);
+    CHECK(strstr(pkc_errmsg(), "nowhere") != NULL); /* the message came back with the code */
+    pkc_node_stop(node);
+    pkc_node_stop(node);
+    CHECK_ERR(pkc_node_start(node), PKC_ERR_STATE);
+    pkc_node_free(node);
+}
