@@ -897,14 +897,21 @@ static int run_doc(int argc, char **argv)
     const char *op = argv[optind], *name = argv[optind + 1];
     const char *key = nargs > 2 ? argv[optind + 2] : NULL;
     const char *value = nargs > 3 ? argv[optind + 3] : NULL;
-    int want = strcmp(op, "set") == 0 ? 4 : strcmp(op, "del") == 0 ? 3
+    int presence = strcmp(op, "presence") == 0;
+    if (presence) {
+        /* presence NAME [JSON]: a value sets ours, none prints everyone's. */
+        value = key;
+        key = NULL;
+    }
+    int want = presence ? nargs : strcmp(op, "set") == 0 ? 4 : strcmp(op, "del") == 0 ? 3
                : strcmp(op, "get") == 0                              ? 3
                : strcmp(op, "json") == 0 || strcmp(op, "watch") == 0 ? 2
                                                                       : -1;
     if (want < 0)
-        return cli_usage_error("doc", "unknown doc operation '%s' (get, set, del, json, watch)",
+        return cli_usage_error("doc",
+                               "unknown doc operation '%s' (get, set, del, json, watch, presence)",
                                op);
-    if (nargs != want)
+    if (nargs != want || (presence && nargs > 3))
         return cli_usage_error("doc", "doc %s takes %d argument%s", op, want - 1,
                                want == 2 ? "" : "s");
     json_t *req = json_pack("{s:s, s:s, s:s}", "cmd", strcmp(op, "watch") == 0 ? "watch" : "doc",
@@ -968,7 +975,7 @@ static int run_doc(int argc, char **argv)
         return CLI_FAIL;
     }
     json_t *v = json_object_get(o, "value");
-    if (strcmp(op, "get") == 0 || strcmp(op, "json") == 0)
+    if (strcmp(op, "get") == 0 || strcmp(op, "json") == 0 || (presence && value == NULL))
         print_json(json ? json_pack("{s:O}", "value", v ? v : json_null()) : v ? v : json_null());
     json_decref(o);
     control_close(&c);
@@ -983,8 +990,10 @@ static const char doc_help[] =
     "  del NAME KEY         delete KEY\n"
     "  json NAME            print the whole map as JSON\n"
     "  watch NAME           print it now and after every change, until the node stops\n"
+    "  presence NAME [JSON] set this node's awareness state on NAME (who is here,\n"
+    "                       cursors; null: none), or print everyone's\n"
     "  --room ROOM          'local', a room id or name (default: the node's default room)\n"
     "  --json               wrap outputs as {\"value\": ...}\n";
 
-CLI_COMMAND(doc, 26, "get|set|del|json|watch NAME [KEY] [VALUE]", "shared documents", doc_help,
+CLI_COMMAND(doc, 26, "get|set|del|json|watch|presence NAME [KEY] [VALUE]", "shared documents", doc_help,
             run_doc)

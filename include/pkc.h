@@ -2534,6 +2534,21 @@ PKC_API PKC_NODISCARD int pkc_node_doc_delete(pkc_node *node, const char *room, 
 PKC_API PKC_NODISCARD int pkc_node_doc_get_json(pkc_node *node, const char *room,
                                                 const char *name, const char *key, char **json);
 
+/*
+ * Awareness (y-protocols): who is on a document, and where (cursors,
+ * names). pkc_node_doc_set_awareness() sets this node's state on document
+ * `name` to JSON text (NULL: absent, the initial state); it is spread to
+ * the room, renewed every 15 s, and removed when the node stops.
+ * pkc_node_doc_get_awareness() gives every known state as one JSON object
+ * {"<client id>": state, ...} (malloc'd; free() it); states not renewed
+ * for 30 s are dropped. Returns 0, PKC_ERR_NOT_FOUND (room; get: no such
+ * document), PKC_ERR_MALFORMED (not JSON), PKC_ERR_INVALID_ARG.
+ */
+PKC_API PKC_NODISCARD int pkc_node_doc_set_awareness(pkc_node *node, const char *room,
+                                                     const char *name, const char *json);
+PKC_API PKC_NODISCARD int pkc_node_doc_get_awareness(pkc_node *node, const char *room,
+                                                     const char *name, char **json);
+
 /* Metrics: network, sync, health (the seed's metrics; docs/node.md). */
 typedef struct pkc_node_metrics {
     /* network */

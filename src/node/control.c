@@ -327,10 +327,14 @@ static void handle(client *c, json_t *req)
         else if (op && strcmp(op, "del") == 0)
             rc = key ? pkc_node_doc_delete(n, room, name, key)
                      : pkc_error(PKC_ERR_MALFORMED, "doc del needs \"key\"");
+        else if (op && strcmp(op, "presence") == 0 && json_object_get(req, "value"))
+            rc = pkc_node_doc_set_awareness(n, room, name, value);
+        else if (op && strcmp(op, "presence") == 0)
+            rc = pkc_node_doc_get_awareness(n, room, name, &out);
         else if (op && (strcmp(op, "get") == 0 || strcmp(op, "json") == 0))
             rc = pkc_node_doc_get_json(n, room, name, strcmp(op, "get") == 0 ? key : NULL, &out);
         else
-            rc = pkc_error(PKC_ERR_MALFORMED, "doc \"op\" is get, set, del or json");
+            rc = pkc_error(PKC_ERR_MALFORMED, "doc \"op\" is get, set, del, json or presence");
         if (rc) {
             reply_error(c, rc);
             return;

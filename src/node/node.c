@@ -276,6 +276,7 @@ static void on_timer(uv_timer_t *t)
     }
     if (n->next_metrics_us <= now) {
         node_lan_status(n);
+        node_docs_tick(n);
         n->next_metrics_us = now + 1000000;
     }
     node_links_reap(n);
@@ -608,6 +609,7 @@ static void close_cb(uv_handle_t *h)
 
 static void net_down(pkc_node *n)
 {
+    node_docs_offline(n);
     for (node_room *r = n->rooms; r; r = r->next)
         if (r->mesh)
             pkc_mesh_leave(r->mesh);
@@ -1231,7 +1233,7 @@ int pkc_node_doc_transact(pkc_node *n, const char *room, const char *name, pkc_n
 int node_doc_json_op(pkc_node *n, node_room *r, const char *name, const char *key,
                      const char *json, int op, char **out); /* node_doc.c */
 
-enum { DOC_SET, DOC_DEL, DOC_GET };
+enum { DOC_SET, DOC_DEL, DOC_GET, DOC_AWARE_SET, DOC_AWARE_GET };
 
 typedef struct doc_op_args {
     doc_args d;
@@ -1280,6 +1282,28 @@ int pkc_node_doc_get_json(pkc_node *n, const char *room, const char *name, const
         return pkc_error(PKC_ERR_INVALID_ARG, "pkc_node_doc_get_json: json is NULL");
     *json = NULL;
     doc_op_args a = {{.room = room, .name = name, .key = key, .out = json}, DOC_GET};
+    return node_call(n, do_doc_op, &a);
+}
+
+int pkc_node_doc_set_awareness(pkc_node *n, const char *room, const char *name,
+                               const char *json)
+{
+    int rc = check_doc_name(name);
+    if (rc)
+        return rc;
+    doc_op_args a = {{.room = room, .name = name, .json = json}, DOC_AWARE_SET};
+    return node_call(n, do_doc_op, &a);
+}
+
+int pkc_node_doc_get_awareness(pkc_node *n, const char *room, const char *name, char **json)
+{
+    int rc = check_doc_name(name);
+    if (rc)
+        return rc;
+    if (json == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "pkc_node_doc_get_awareness: json is NULL");
+    *json = NULL;
+    doc_op_args a = {{.room = room, .name = name, .out = json}, DOC_AWARE_GET};
     return node_call(n, do_doc_op, &a);
 }
 

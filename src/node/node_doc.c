@@ -89,6 +89,36 @@ static void on_update(void *user_data, const uint8_t *update, size_t len, const 
     }
 }
 
+/* Our own awareness state changed, was renewed or went offline: tell the
+ * room (topic "a:NAME"). States of others are applied with remote_origin. */
+static void on_awareness(void *user_data, const pkc_yawareness_change *change, const void *origin,
+                         int is_update)
+{
+    (void)change;
+    node_doc *d = user_data;
+    if (origin == remote_origin || !is_update || d->room->mesh == NULL)
+        return;
+    uint64_t self = pkc_ydoc_get_client_id(d->doc);
+    int ours = 0;
+    for (size_t i = 0; i < change->nadded; i++)
+        ours |= change->added[i] == self;
+    for (size_t i = 0; i < change->nupdated; i++)
+        ours |= change->updated[i] == self;
+    for (size_t i = 0; i < change->nremoved; i++)
+        ours |= change->removed[i] == self;
+    if (!ours)
+        return;
+    uint8_t *u = NULL;
+    size_t ul = 0;
+    if (pkc_yawareness_encode(d->aw, &self, 1, &u, &ul) == 0) {
+        char topic[PKC_DOC_NAME_MAX + 3];
+        snprintf(topic, sizeof topic, "a:%s", d->name);
+        if (node_broadcast_raw(d->room->n, d->room, topic, u, ul, NULL) != 0)
+            pkc_logd(LOG, "document %s: awareness not sent: %s", d->name, pkc_errmsg());
+    }
+    free(u);
+}
+
 typedef struct load_ctx {
     node_doc *d;
     uint64_t bad;
@@ -136,7 +166,11 @@ int node_doc_open(node_room *r, const char *name, node_doc **out)
     if (x.bad)
         node_error(n, "document %s: %llu stored updates did not apply", name,
                    (unsigned long long)x.bad);
-    if ((rc = pkc_ydoc_observe_update(d->doc, on_update, d, &d->observer))) {
+    if ((rc = pkc_ydoc_observe_update(d->doc, on_update, d, &d->observer)) ||
+        (rc = pkc_yawareness_new(pkc_ydoc_get_client_id(d->doc), node_wall_ms(n), &d->aw)) ||
+        (rc = pkc_yawareness_set_local(d->aw, NULL, node_wall_ms(n))) ||
+        (rc = pkc_yawareness_observe(d->aw, on_awareness, d))) {
+        pkc_yawareness_free(d->aw);
         pkc_ydoc_free(d->doc);
         free(d);
         return rc;
@@ -152,6 +186,7 @@ void node_doc_close_all(node_room *r)
     while (r->docs) {
         node_doc *d = r->docs;
         r->docs = d->next;
+        pkc_yawareness_free(d->aw);
         pkc_ydoc_free(d->doc);
         free(d);
     }
@@ -220,13 +255,80 @@ static void send_step1(node_chan *c, node_doc *d)
 
 void node_doc_sync_start(node_chan *c)
 {
-    for (node_doc *d = c->room->docs; d; d = d->next)
+    for (node_doc *d = c->room->docs; d; d = d->next) {
         send_step1(c, d);
+        uint64_t ids[64];
+        size_t k = pkc_yawareness_get_clients(d->aw, ids, 64);
+        uint8_t *u = NULL;
+        size_t ul = 0;
+        if (k && pkc_yawareness_encode(d->aw, ids, k > 64 ? 64 : k, &u, &ul) == 0) {
+            pkc_frame f;
+            memset(&f, 0, sizeof f);
+            f.type = PKC_FRAME_SYNC;
+            f.sync.kind = PKC_SYNC_AWARENESS;
+            f.sync.doc.data = (const uint8_t *)d->name;
+            f.sync.doc.len = strlen(d->name);
+            f.sync.message.data = u;
+            f.sync.message.len = ul;
+            (void)node_chan_send_frame(c, &f);
+        }
+        free(u);
+    }
+}
+
+static node_doc *doc_if_open(node_room *r, const pkc_bytes *name)
+{
+    for (node_doc *d = r->docs; d; d = d->next)
+        if (strlen(d->name) == name->len && memcmp(d->name, name->data, name->len) == 0)
+            return d;
+    return NULL;
+}
+
+void node_doc_awareness_frame(node_chan *c, const pkc_sync *s)
+{
+    node_doc *d = doc_if_open(c->room, &s->doc);
+    if (d && pkc_yawareness_apply(d->aw, s->message.data, s->message.len, remote_origin,
+                                  node_wall_ms(c->link->n)) != 0)
+        pkc_logd(LOG, "document %s: awareness from %s dropped: %s", d->name, c->link->peer_id,
+                 pkc_errmsg());
+}
+
+void node_doc_remote_awareness(node_room *r, const char *name, const uint8_t *update, size_t len)
+{
+    node_doc *d;
+    if (node_doc_open(r, name, &d) != 0)
+        return;
+    if (pkc_yawareness_apply(d->aw, update, len, remote_origin, node_wall_ms(r->n)) != 0)
+        pkc_logd(LOG, "document %s: awareness dropped: %s", name, pkc_errmsg());
+}
+
+/* Renewals of our states, timeouts of others'. */
+void node_docs_tick(pkc_node *n)
+{
+    int64_t now = node_wall_ms(n);
+    for (node_room *r = n->rooms; r; r = r->next)
+        for (node_doc *d = r->docs; d; d = d->next)
+            (void)pkc_yawareness_check(d->aw, now);
+}
+
+/* Going away: our states are removed everywhere. */
+void node_docs_offline(pkc_node *n)
+{
+    int64_t now = node_wall_ms(n);
+    for (node_room *r = n->rooms; r; r = r->next)
+        for (node_doc *d = r->docs; d; d = d->next)
+            if (pkc_yawareness_get(d->aw, pkc_ydoc_get_client_id(d->doc)) &&
+                pkc_yawareness_set_local(d->aw, NULL, now) != 0)
+                pkc_logd(LOG, "document %s: %s", d->name, pkc_errmsg());
 }
 
 void node_doc_sync_frame(node_chan *c, const pkc_sync *s)
 {
     pkc_node *n = c->link->n;
+    if (s->kind == PKC_SYNC_AWARENESS) {
+        node_doc_awareness_frame(c, s);
+        return;
+    }
     if (s->kind != PKC_SYNC_MESSAGE || s->doc.len == 0 || s->doc.len > PKC_DOC_NAME_MAX)
         return;
     char name[PKC_DOC_NAME_MAX + 1];
@@ -381,7 +483,7 @@ static void yvalue_clear(pkc_yvalue *v)
     }
 }
 
-enum { DOC_SET, DOC_DEL, DOC_GET };
+enum { DOC_SET, DOC_DEL, DOC_GET, DOC_AWARE_SET, DOC_AWARE_GET };
 
 int node_doc_json_op(pkc_node *n, node_room *r, const char *name, const char *key,
                      const char *json, int op, char **out)
@@ -389,7 +491,7 @@ int node_doc_json_op(pkc_node *n, node_room *r, const char *name, const char *ke
     (void)n;
     node_doc *d;
     int rc;
-    if (op == DOC_GET) {
+    if (op == DOC_GET || op == DOC_AWARE_GET) {
         /* Reading does not create a document. */
         int have = 0;
         for (node_doc *x = r->docs; x; x = x->next)
@@ -399,6 +501,27 @@ int node_doc_json_op(pkc_node *n, node_room *r, const char *name, const char *ke
     }
     if ((rc = node_doc_open(r, name, &d)))
         return rc;
+    if (op == DOC_AWARE_SET)
+        return pkc_yawareness_set_local(d->aw, json, node_wall_ms(r->n));
+    if (op == DOC_AWARE_GET) {
+        json_t *o = json_object();
+        uint64_t ids[256];
+        size_t k = pkc_yawareness_get_clients(d->aw, ids, 256);
+        for (size_t i = 0; i < k && i < 256; i++) {
+            const char *st = pkc_yawareness_get(d->aw, ids[i]);
+            json_t *v = st ? json_loads(st, JSON_DECODE_ANY, NULL) : NULL;
+            char client[24];
+            snprintf(client, sizeof client, "%llu", (unsigned long long)ids[i]);
+            if (v)
+                json_object_set_new(o, client, v);
+        }
+        char *text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (text == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        *out = text;
+        return 0;
+    }
     pkc_ytype *map;
     if ((rc = pkc_ydoc_get(d->doc, ROOT, PKC_YMAP, &map)))
         return rc;

@@ -43,6 +43,7 @@ struct node_doc {
     node_room *room;
     char name[PKC_DOC_NAME_MAX + 1];
     pkc_ydoc *doc;
+    pkc_yawareness *aw; /* who is here (y-protocols awareness) */
     uint32_t observer;
     int applying_remote; /* an update from a peer is being applied */
     int changed_local;   /* a local change since the last remote update */
@@ -221,6 +222,10 @@ void node_doc_sync_frame(node_chan *c, const pkc_sync *s);
 void node_doc_remote_update(node_room *r, const char *name, const uint8_t *update, size_t len,
                             const char *from);
 void node_docs_load_names(node_room *r);
+void node_doc_awareness_frame(node_chan *c, const pkc_sync *s);
+void node_docs_tick(pkc_node *n);
+void node_docs_offline(pkc_node *n);
+void node_doc_remote_awareness(node_room *r, const char *name, const uint8_t *update, size_t len);
 
 /* control.c: the control socket. */
 int node_control_start(pkc_node *n);

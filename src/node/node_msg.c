@@ -137,6 +137,14 @@ void node_mesh_deliver(void *user_data, const pkc_mesh_message *msg)
     }
     if (m->topic.len == 0) {
         store_and_report(n, r, m, m->plaintext.data, m->plaintext.len, 0);
+    } else if (m->topic.len > 2 && memcmp(m->topic.data, "a:", 2) == 0) {
+        char name[PKC_DOC_NAME_MAX + 1];
+        size_t nl = m->topic.len - 2;
+        if (nl <= PKC_DOC_NAME_MAX && n->cfg.sync) {
+            memcpy(name, m->topic.data + 2, nl);
+            name[nl] = 0;
+            node_doc_remote_awareness(r, name, m->plaintext.data, m->plaintext.len);
+        }
     } else if (m->topic.len > 2 && memcmp(m->topic.data, "y:", 2) == 0) {
         char name[PKC_DOC_NAME_MAX + 1];
         size_t nl = m->topic.len - 2;
