@@ -172,16 +172,18 @@ int mesh_violation(pkc_mesh *m, mesh_peer *p, double penalty, const char *fmt, .
     return pkc_error(PKC_ERR_MESH_PROTOCOL, "%s", text);
 }
 
-/* Every public entry point that may run callbacks goes through ENTER/LEAVE. */
-#define ENTER(m)                                                                                   \
-    do {                                                                                           \
-        if ((m)->busy)                                                                             \
-            return pkc_error(PKC_ERR_MESH_BUSY, "mesh: called from inside a mesh callback");     \
-        (m)->busy = 1;                                                                             \
-        uint64_t now_ = pkc_clock_mono_us((m)->clock);                                             \
-        if (now_ > (m)->now)                                                                       \
-            (m)->now = now_;                                                                       \
-    } while (0)
+/* Every public entry point that may run callbacks calls enter() first
+ * (returning its error, if any) and leave() last. */
+static int enter(pkc_mesh *m)
+{
+    if (m->busy)
+        return pkc_error(PKC_ERR_MESH_BUSY, "mesh: called from inside a mesh callback");
+    m->busy = 1;
+    uint64_t now = pkc_clock_mono_us(m->clock);
+    if (now > m->now)
+        m->now = now;
+    return 0;
+}
 
 static void leave(pkc_mesh *m)
 {
@@ -273,7 +275,9 @@ int pkc_mesh_add_peer(pkc_mesh *m, const uint8_t *peer, unsigned flags)
 {
     if (!peer || memcmp(peer, m->self, MESH_ID_LEN) == 0)
         return pkc_error(PKC_ERR_INVALID_ARG, "mesh: cannot add self or NULL as a peer");
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_record rec = {peer, (uint8_t)(flags & MESH_REC_DIALABLE), 0, 0, 0};
     mesh_learn_record(m, &rec, 1);
     m->need_maintain = 1;
@@ -286,8 +290,9 @@ int pkc_mesh_peer_connected(pkc_mesh *m, const uint8_t *peer, const uint8_t *add
 {
     if (!peer || memcmp(peer, m->self, MESH_ID_LEN) == 0 || (tag_len && !addr_tag))
         return pkc_error(PKC_ERR_INVALID_ARG, "mesh: bad peer or address tag");
-    ENTER(m);
-    int rc;
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = mesh_peer_get(m, peer);
     if (!p) {
         rc = pkc_error(PKC_ERR_REFUSED, "mesh: no room for another peer record");
@@ -304,9 +309,10 @@ int pkc_mesh_peer_connected(pkc_mesh *m, const uint8_t *peer, const uint8_t *add
 
 int pkc_mesh_peer_connect_failed(pkc_mesh *m, const uint8_t *peer)
 {
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = peer ? mesh_peer_find(m, peer) : NULL;
-    int rc = 0;
     if (!p || p->state != PEER_PENDING)
         rc = pkc_error(PKC_ERR_NOT_FOUND, "mesh: no connection attempt with that peer");
     else
@@ -317,9 +323,10 @@ int pkc_mesh_peer_connect_failed(pkc_mesh *m, const uint8_t *peer)
 
 int pkc_mesh_peer_disconnected(pkc_mesh *m, const uint8_t *peer)
 {
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = peer ? mesh_peer_find(m, peer) : NULL;
-    int rc = 0;
     if (!p || p->state == PEER_KNOWN)
         rc = pkc_error(PKC_ERR_NOT_FOUND, "mesh: not connected to that peer");
     else if (p->state == PEER_PENDING)
@@ -386,8 +393,9 @@ int pkc_mesh_receive(pkc_mesh *m, const uint8_t *from, const uint8_t *data, size
 {
     if (!from || (!data && len))
         return pkc_error(PKC_ERR_INVALID_ARG, "mesh: NULL sender or data");
-    ENTER(m);
-    int rc = 0;
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = mesh_peer_find(m, from);
     if (!p || p->state != PEER_ACTIVE) {
         rc = pkc_error(PKC_ERR_MESH_NOT_NEIGHBOR, "mesh: message from a peer that is not a "
@@ -478,7 +486,9 @@ static void gossip_round(pkc_mesh *m)
 
 int pkc_mesh_tick(pkc_mesh *m)
 {
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     uint64_t now = m->now;
     if (m->next_flush <= now) {
         m->next_flush = UINT64_MAX;
@@ -558,8 +568,10 @@ int pkc_mesh_publish(pkc_mesh *m, const uint8_t *id, size_t id_len, const uint8_
     if (len > m->cfg.max_payload)
         return pkc_error(PKC_ERR_TOO_LARGE, "mesh: payload of %zu bytes exceeds max_payload %zu",
                          len, m->cfg.max_payload);
-    ENTER(m);
-    int rc = mesh_publish_local(m, id, id_len, payload, len);
+    int rc = enter(m);
+    if (rc)
+        return rc;
+    rc = mesh_publish_local(m, id, id_len, payload, len);
     leave(m);
     return rc;
 }
@@ -571,8 +583,10 @@ int pkc_mesh_send(pkc_mesh *m, const uint8_t *to, const uint8_t *data, size_t le
     if (len > m->cfg.max_payload)
         return pkc_error(PKC_ERR_TOO_LARGE, "mesh: payload of %zu bytes exceeds max_payload %zu",
                          len, m->cfg.max_payload);
-    ENTER(m);
-    int rc = mesh_route_send(m, to, MESH_RK_DIRECT, data, len);
+    int rc = enter(m);
+    if (rc)
+        return rc;
+    rc = mesh_route_send(m, to, MESH_RK_DIRECT, data, len);
     leave(m);
     return rc;
 }
@@ -584,8 +598,9 @@ int pkc_mesh_signal(pkc_mesh *m, const uint8_t *to, const uint8_t *data, size_t 
     if (len > m->cfg.max_payload)
         return pkc_error(PKC_ERR_TOO_LARGE, "mesh: signal of %zu bytes exceeds max_payload %zu",
                          len, m->cfg.max_payload);
-    ENTER(m);
-    int rc;
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = mesh_peer_find(m, to);
     if (!p || p->state != PEER_PENDING || p->stage != PEND_CONNECTING || p->dialing) {
         rc = pkc_error(PKC_ERR_NOT_FOUND, "mesh: no connection is being set up with that peer");
@@ -610,9 +625,10 @@ int pkc_mesh_set_app_score(pkc_mesh *m, const uint8_t *peer, double value)
 {
     if (!peer || !isfinite(value))
         return pkc_error(PKC_ERR_INVALID_ARG, "mesh: bad peer or score");
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = mesh_peer_get(m, peer);
-    int rc = 0;
     if (!p)
         rc = pkc_error(PKC_ERR_NOMEM, "mesh: no room for another peer record");
     else {
@@ -637,7 +653,9 @@ int pkc_mesh_get_peer_score(pkc_mesh *m, const uint8_t *peer, double *score)
 
 int pkc_mesh_leave(pkc_mesh *m)
 {
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     for (unsigned s = 0; s < MESH_MAX_SLOTS; s++)
         if (m->slots[s] != MESH_NONE)
             mesh_drop(m, &m->peers[m->slots[s]], PKC_MESH_BYE_LEAVING, DROP_BYE);
