@@ -11,9 +11,16 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/rng.h"
+#include "util/versioned.h"
 
-void pkc_mesh_config_default(pkc_mesh_config *c)
+#define CONFIG_SIZES PKC_STRUCT_V1(pkc_mesh_config)
+#define CALLBACKS_SIZES PKC_STRUCT_V1(pkc_mesh_callbacks)
+#define STATS_SIZES PKC_STRUCT_V1(pkc_mesh_stats)
+#define PEER_INFO_SIZES PKC_STRUCT_V1(pkc_mesh_peer_info)
+
+void pkc_mesh_config_default_versioned(int config_version, pkc_mesh_config *out)
 {
+    pkc_mesh_config d, *c = &d;
     memset(c, 0, sizeof *c);
     c->max_peers = 8;
     c->target_peers = 6;
@@ -68,6 +75,7 @@ void pkc_mesh_config_default(pkc_mesh_config *c)
     s->disconnect_threshold = -40;
     s->graylist_threshold = -80;
     s->retain_ms = 600000;
+    pkc_struct_write(out, c, config_version, CONFIG_SIZES);
 }
 
 static int check_config(const pkc_mesh_config *c)
@@ -192,18 +200,25 @@ static void leave(pkc_mesh *m)
     m->busy = 0;
 }
 
-int pkc_mesh_new(const pkc_mesh_config *cfg, const pkc_mesh_callbacks *cb, void *user_data,
-                 const uint8_t *self, const pkc_clock *clock, const pkc_rng *rng, pkc_mesh **out)
+int pkc_mesh_new_versioned(int config_version, const pkc_mesh_config *config,
+                           int callbacks_version, const pkc_mesh_callbacks *callbacks,
+                           void *user_data, const uint8_t *self, const pkc_clock *clock,
+                           const pkc_rng *rng, pkc_mesh **out)
 {
-    pkc_mesh_config def;
-    if (!cfg) {
-        pkc_mesh_config_default(&def);
-        cfg = &def;
-    }
-    if (!cb || !cb->send || !self || !clock || !rng || !out)
+    /* The caller's structs over the current defaults (NULL config: all). */
+    pkc_mesh_config c, *cfg = &c;
+    pkc_mesh_callbacks cbs, *cb = &cbs;
+    pkc_mesh_config_default(&c);
+    memset(&cbs, 0, sizeof cbs);
+    int rc = pkc_struct_read(&c, config, config_version, CONFIG_SIZES);
+    if (rc == 0)
+        rc = pkc_struct_read(&cbs, callbacks, callbacks_version, CALLBACKS_SIZES);
+    if (rc)
+        return rc;
+    if (!callbacks || !cb->send || !self || !clock || !rng || !out)
         return pkc_error(PKC_ERR_INVALID_ARG, "mesh: callbacks with send, self, clock, rng "
                                               "and out are required");
-    int rc = check_config(cfg);
+    rc = check_config(cfg);
     if (rc)
         return rc;
     pkc_mesh *m = calloc(1, sizeof *m);
@@ -668,9 +683,9 @@ int pkc_mesh_leave(pkc_mesh *m)
     return 0;
 }
 
-void pkc_mesh_get_stats(pkc_mesh *m, pkc_mesh_stats *out)
+void pkc_mesh_get_stats_versioned(pkc_mesh *m, int stats_version, pkc_mesh_stats *to)
 {
-    *out = m->st;
+    pkc_mesh_stats st = m->st, *out = &st;
     out->connected_peers = m->n_active;
     out->pending_connections = m->n_pending;
     out->passive_peers = m->n_passive;
@@ -687,23 +702,31 @@ void pkc_mesh_get_stats(pkc_mesh *m, pkc_mesh_stats *out)
         }
     }
     out->average_rtt_ms = n ? sum / n : -1;
+    pkc_struct_write(to, out, stats_version, STATS_SIZES);
 }
 
-size_t pkc_mesh_get_peers(pkc_mesh *m, pkc_mesh_peer_info *out, size_t max)
+size_t pkc_mesh_get_peers_versioned(pkc_mesh *m, int info_version, pkc_mesh_peer_info *out,
+                                    size_t max)
 {
+    const pkc_struct_sizes sizes = PEER_INFO_SIZES;
+    if (pkc_struct_check(info_version, sizes))
+        return 0; /* the size of the caller's elements is unknown: nothing written */
     size_t n = 0;
     for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
         if (m->slots[s] == MESH_NONE)
             continue;
         const mesh_peer *p = &m->peers[m->slots[s]];
         if (n < max) {
-            pkc_mesh_peer_info *i = &out[n];
+            pkc_mesh_peer_info info, *i = &info;
+            memset(i, 0, sizeof *i);
             memcpy(i->id, p->id, MESH_ID_LEN);
             i->score = mesh_score(m, p);
             i->rtt_ms = p->rtt_ms;
             i->connected_us = p->connected_at;
             i->eager = mesh_eager(m, p);
             i->outbound = p->outbound;
+            /* elements of the caller's version's size */
+            pkc_struct_write((char *)out + n * sizes.sizes[info_version], i, info_version, sizes);
         }
         n++;
     }
