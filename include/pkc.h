@@ -2013,8 +2013,10 @@ typedef struct pkc_mesh_score_params {
 } pkc_mesh_score_params;
 
 /*
- * Configuration. Call pkc_mesh_config_default() first; the defaults are the
- * seed's (max_peers 8, heartbeat 10 s, gossip 5 s) and docs/mesh.md's.
+ * Configuration. Call pkc_mesh_config_default() first; the defaults
+ * (max_peers 8, heartbeat 10 s, gossip 5 s, ...) are explained in
+ * docs/mesh.md. Versioned (docs/api.md, "Structs that grow"); the score
+ * parameters are part of its layout.
  */
 typedef struct pkc_mesh_config {
     /* Membership. */
@@ -2069,8 +2071,12 @@ typedef struct pkc_mesh_config {
 
     pkc_mesh_score_params score;
 } pkc_mesh_config;
+#define PKC_MESH_CONFIG_V1 1
+#define PKC_MESH_CONFIG_VERSION PKC_MESH_CONFIG_V1
 
-PKC_API void pkc_mesh_config_default(pkc_mesh_config *cfg);
+PKC_API void pkc_mesh_config_default_versioned(int config_version, pkc_mesh_config *cfg);
+#define pkc_mesh_config_default(CFG) \
+    pkc_mesh_config_default_versioned(PKC_MESH_CONFIG_VERSION, (CFG))
 
 /* The outcome of validating a broadcast message, as gossipsub's extended
  * validators: ACCEPT delivers and forwards it; REJECT drops it and counts
@@ -2097,7 +2103,8 @@ typedef enum pkc_mesh_disconnect_reason {
     PKC_MESH_BYE_REQUESTED = 5  /* it sent DISCONNECT */
 } pkc_mesh_disconnect_reason;
 
-/* A broadcast message, borrowed for the duration of a callback. */
+/* A broadcast message, borrowed for the duration of a callback. It only
+ * grows at its end and has no version. */
 typedef struct pkc_mesh_message {
     const uint8_t *origin; /* PKC_PEER_ID_HASH_BYTES, as claimed by the message */
     const uint8_t *id;
@@ -2108,7 +2115,8 @@ typedef struct pkc_mesh_message {
 } pkc_mesh_message;
 
 /*
- * Callbacks, copied at pkc_mesh_new(). They run on the thread that called the
+ * Callbacks, copied at pkc_mesh_new() (versioned: fill the struct with a
+ * designated initialiser, so that callbacks added later are NULL). They run on the thread that called the
  * pkc_mesh function that triggered them; all pointers they receive are
  * borrowed for the call. They must not call pkc_mesh functions on the same
  * handle (those return PKC_ERR_MESH_BUSY): queue the work and do it after the
@@ -2135,17 +2143,24 @@ typedef struct pkc_mesh_callbacks {
      * send before this call should still be delivered. */
     void (*disconnect)(void *user_data, const uint8_t *peer, pkc_mesh_disconnect_reason reason);
 } pkc_mesh_callbacks;
+#define PKC_MESH_CALLBACKS_V1 1
+#define PKC_MESH_CALLBACKS_VERSION PKC_MESH_CALLBACKS_V1
 
 /*
  * Creates an engine for the peer whose id hash is `self`. `cfg` may be NULL
  * (defaults); `cfg`, `cb` and `self` are copied; `clock` and `rng` are
  * borrowed until pkc_mesh_free(). Returns 0, PKC_ERR_INVALID_ARG (a config
- * field out of range, named in pkc_errmsg()) or PKC_ERR_NOMEM.
+ * field out of range, named in pkc_errmsg(); a missing send callback; a
+ * struct version this library does not know) or PKC_ERR_NOMEM.
  */
-PKC_API PKC_NODISCARD int pkc_mesh_new(const pkc_mesh_config *cfg, const pkc_mesh_callbacks *cb,
-                                       void *user_data, const uint8_t *self,
-                                       const pkc_clock *clock, const pkc_rng *rng,
-                                       pkc_mesh **out);
+PKC_API PKC_NODISCARD int pkc_mesh_new_versioned(int config_version, const pkc_mesh_config *cfg,
+                                                 int callbacks_version,
+                                                 const pkc_mesh_callbacks *cb, void *user_data,
+                                                 const uint8_t *self, const pkc_clock *clock,
+                                                 const pkc_rng *rng, pkc_mesh **out);
+#define pkc_mesh_new(CFG, CB, USER_DATA, SELF, CLOCK, RNG, OUT) \
+    pkc_mesh_new_versioned(PKC_MESH_CONFIG_VERSION, (CFG), PKC_MESH_CALLBACKS_VERSION, (CB), \
+        (USER_DATA), (SELF), (CLOCK), (RNG), (OUT))
 /* Frees without sending anything (a crash, as others see it). Accepts NULL. */
 PKC_API void pkc_mesh_free(pkc_mesh *mesh);
 
@@ -2230,8 +2245,11 @@ PKC_API int pkc_mesh_get_peer_score(pkc_mesh *mesh, const uint8_t *peer, double 
  * seeks and admits no connections; free it. Returns 0 or PKC_ERR_MESH_BUSY. */
 PKC_API int pkc_mesh_leave(pkc_mesh *mesh);
 
-/* Metrics (the seed's section 10) and protocol counters. Counters count
- * since pkc_mesh_new(); rates cover the last gossip interval. */
+/* Metrics (the health of this peer's part of the mesh: neighbours,
+ * connections made and lost, traffic rates, round trips, errors) and
+ * protocol counters. Counters count since pkc_mesh_new(); rates cover the
+ * last gossip interval. Versioned: written only as far as the caller's
+ * version of the struct reaches. */
 typedef struct pkc_mesh_stats {
     unsigned connected_peers;     /* active neighbours now */
     unsigned pending_connections; /* being set up */
@@ -2255,9 +2273,15 @@ typedef struct pkc_mesh_stats {
     uint64_t rate_limited, invalid_messages, rejected_messages;
     uint64_t connect_attempts, signals_sent;
 } pkc_mesh_stats;
+#define PKC_MESH_STATS_V1 1
+#define PKC_MESH_STATS_VERSION PKC_MESH_STATS_V1
 
-PKC_API void pkc_mesh_get_stats(pkc_mesh *mesh, pkc_mesh_stats *out);
+PKC_API void pkc_mesh_get_stats_versioned(pkc_mesh *mesh, int stats_version, pkc_mesh_stats *out);
+#define pkc_mesh_get_stats(MESH, OUT) \
+    pkc_mesh_get_stats_versioned((MESH), PKC_MESH_STATS_VERSION, (OUT))
 
+/* One neighbour. Versioned: an array of them has the caller's version's
+ * size per element. */
 typedef struct pkc_mesh_peer_info {
     uint8_t id[PKC_PEER_ID_HASH_BYTES];
     double score;
@@ -2266,10 +2290,18 @@ typedef struct pkc_mesh_peer_info {
     int eager;              /* on the broadcast tree (Plumtree eager link) */
     int outbound;           /* this side asked for the connection */
 } pkc_mesh_peer_info;
+#define PKC_MESH_PEER_INFO_V1 1
+#define PKC_MESH_PEER_INFO_VERSION PKC_MESH_PEER_INFO_V1
 
 /* Writes up to `max` active neighbours to `out`; returns how many there are
- * (may exceed `max`). `out` may be NULL when `max` is 0. */
-PKC_API size_t pkc_mesh_get_peers(pkc_mesh *mesh, pkc_mesh_peer_info *out, size_t max);
+ * (may exceed `max`). `out` may be NULL when `max` is 0. With an
+ * info_version this library does not know (a program built against a newer
+ * pkc.h), the size of the caller's elements is unknown: nothing is written,
+ * 0 is returned and pkc_errmsg() says why. */
+PKC_API size_t pkc_mesh_get_peers_versioned(pkc_mesh *mesh, int info_version,
+                                            pkc_mesh_peer_info *out, size_t max);
+#define pkc_mesh_get_peers(MESH, OUT, MAX) \
+    pkc_mesh_get_peers_versioned((MESH), PKC_MESH_PEER_INFO_VERSION, (OUT), (MAX))
 
 
 /* ======================================================================== */

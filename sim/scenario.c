@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "util/array.h"
 #include "util/rng.h"
 
 void sim_scenario_default(sim_scenario *sc)
@@ -43,7 +44,7 @@ typedef struct run {
     pkc_seeded_rng rng;
     const sim_scenario *sc;
     int *publics;
-    size_t n_publics;
+    size_t n_publics, cap_publics;
 } run;
 
 static int random_live(run *r)
@@ -76,11 +77,8 @@ static int join_one(run *r, int first)
     if (!first)
         sim_invite_random(r->s, p);
     if (cls == SIM_PUBLIC) {
-        int *n = realloc(r->publics, (r->n_publics + 1) * sizeof *n);
-        if (!n)
+        if (PKC_ARRAY_PUSH(r->publics, r->n_publics, r->cap_publics, p))
             return -1;
-        r->publics = n;
-        r->publics[r->n_publics++] = p;
     }
     return p;
 }

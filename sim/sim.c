@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/array.h"
 #include "util/clock.h"
+#include "util/hashtab.h"
 #include "util/rng.h"
 
 #define ID_LEN PKC_PEER_ID_HASH_BYTES
@@ -69,12 +71,9 @@ typedef struct direct_rec {
     unsigned count, max_hops;
 } direct_rec;
 
-/* A map from a 64-bit key to an int, open addressing, for ids and pairs. */
-typedef struct imap {
-    uint64_t *k;
-    int *v;
-    size_t cap, len;
-} imap;
+/* A map from a 64-bit key to an int >= 0, for ids and pairs (util/hashtab.h;
+ * a slot holds the value + 1, 0 when empty, and the key). */
+typedef pkc_hashtab imap;
 
 struct sim {
     sim_config cfg;
@@ -113,21 +112,6 @@ struct sim {
 
 /* ---- small containers ------------------------------------------------------------ */
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 16;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * size);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static uint64_t mix(uint64_t k)
 {
     k ^= k >> 33;
@@ -137,67 +121,49 @@ static uint64_t mix(uint64_t k)
     return k ^ (k >> 33);
 }
 
-static int imap_get(const imap *m, uint64_t key)
+typedef struct imap_slot {
+    uint32_t v1; /* value + 1 */
+    uint32_t pad;
+    uint64_t k;
+} imap_slot;
+
+static uint32_t imap_slot_hash(const void *slot, const void *ctx)
 {
-    if (!m->cap)
-        return -1;
-    for (size_t i = mix(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (m->v[i] == -1)
-            return -1;
-        if (m->k[i] == key)
-            return m->v[i];
-    }
+    (void)ctx;
+    return (uint32_t)mix(((const imap_slot *)slot)->k);
 }
 
-/* Sets key -> v (v >= 0), or deletes with v = -1 (backward-shift deletion). */
+static int imap_slot_match(const void *slot, const void *key)
+{
+    return ((const imap_slot *)slot)->k == *(const uint64_t *)key;
+}
+
+static const pkc_hashtab_layout IMAP = {sizeof(imap_slot), sizeof(uint32_t), 64, imap_slot_hash};
+
+static int imap_get(const imap *m, uint64_t key)
+{
+    const imap_slot *e = pkc_hashtab_find(m, &IMAP, (uint32_t)mix(key), imap_slot_match, &key);
+    return e ? (int)e->v1 - 1 : -1;
+}
+
+/* Sets key -> v (v >= 0), or deletes with v = -1. */
 static void imap_set(imap *m, uint64_t key, int v)
 {
-    if (v >= 0 && (m->len + 1) * 2 > m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 64;
-        imap n = {calloc(cap, sizeof(uint64_t)), malloc(cap * sizeof(int)), cap, 0};
-        if (!n.k || !n.v)
-            abort();
-        for (size_t i = 0; i < cap; i++)
-            n.v[i] = -1;
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->v[i] != -1)
-                imap_set(&n, m->k[i], m->v[i]);
-        free(m->k);
-        free(m->v);
-        *m = n;
-    }
-    if (!m->cap)
-        return;
-    size_t mask = m->cap - 1, i = mix(key) & mask;
-    while (m->v[i] != -1 && m->k[i] != key)
-        i = (i + 1) & mask;
-    if (v >= 0) {
-        if (m->v[i] == -1)
-            m->len++;
-        m->k[i] = key;
-        m->v[i] = v;
+    imap_slot *e = pkc_hashtab_find(m, &IMAP, (uint32_t)mix(key), imap_slot_match, &key);
+    if (v < 0) {
+        if (e)
+            pkc_hashtab_remove(m, &IMAP, e, NULL);
         return;
     }
-    if (m->v[i] == -1)
-        return;
-    m->v[i] = -1;
-    m->len--;
-    for (size_t j = (i + 1) & mask; m->v[j] != -1; j = (j + 1) & mask) {
-        size_t home = mix(m->k[j]) & mask;
-        /* Move j back to i if its home is not in (i, j]. */
-        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-            m->k[i] = m->k[j];
-            m->v[i] = m->v[j];
-            m->v[j] = -1;
-            i = j;
-        }
-    }
+    if (!e && !(e = pkc_hashtab_add(m, &IMAP, (uint32_t)mix(key), NULL)))
+        abort();
+    e->v1 = (uint32_t)v + 1;
+    e->k = key;
 }
 
 static void imap_free(imap *m)
 {
-    free(m->k);
-    free(m->v);
+    pkc_hashtab_free(m);
 }
 
 static uint64_t pair_key(int a, int b)
@@ -235,7 +201,7 @@ static void push(sim *s, uint64_t t, uint8_t type, int a, int b, uint32_t aux, c
             abort();
         memcpy(e.data, data, len);
     }
-    if (grow((void **)&s->heap, &s->heap_cap, s->heap_len + 1, sizeof(ev)))
+    if (pkc_array_grow((void **)&s->heap, &s->heap_cap, s->heap_len + 1, sizeof(ev)))
         abort();
     size_t i = s->heap_len++;
     while (i > 0) {
@@ -332,7 +298,7 @@ static link *open_link(sim *s, int a, int b)
         if (!s->links[i].used)
             break;
     if (i == s->n_links) {
-        if (grow((void **)&s->links, &s->cap_links, s->n_links + 1, sizeof(link)))
+        if (pkc_array_grow((void **)&s->links, &s->cap_links, s->n_links + 1, sizeof(link)))
             abort();
         s->n_links++;
     }
@@ -385,7 +351,7 @@ static handshake *hs_get(sim *s, int a, int b, int create)
         if (!s->hs[j].used)
             break;
     if (j == s->n_hs) {
-        if (grow((void **)&s->hs, &s->cap_hs, s->n_hs + 1, sizeof(handshake)))
+        if (pkc_array_grow((void **)&s->hs, &s->cap_hs, s->n_hs + 1, sizeof(handshake)))
             abort();
         s->n_hs++;
     }
@@ -472,7 +438,7 @@ static void record_delivery(sim *s, int msg, int peer, unsigned hops)
         return;
     if (hops > s->max_hops_seen)
         s->max_hops_seen = hops;
-    if (grow((void **)&s->lat_samples, &s->cap_lat, s->n_lat + 1, sizeof(uint32_t)))
+    if (pkc_array_grow((void **)&s->lat_samples, &s->cap_lat, s->n_lat + 1, sizeof(uint32_t)))
         abort();
     s->lat_samples[s->n_lat++] = (uint32_t)(now_us(s) - r->t);
 }
@@ -504,7 +470,7 @@ static void cb_direct(void *ud, const uint8_t *from, const uint8_t *data, size_t
                 s->direct[i].max_hops = hops;
             return;
         }
-    if (grow((void **)&s->direct, &s->cap_direct, s->n_direct + 1, sizeof(direct_rec)))
+    if (pkc_array_grow((void **)&s->direct, &s->cap_direct, s->n_direct + 1, sizeof(direct_rec)))
         abort();
     s->direct[s->n_direct++] = (direct_rec){n->idx, f, 1, hops};
 }
@@ -826,7 +792,7 @@ void sim_leave(sim *s, int peer)
 
 void sim_block(sim *s, int a, int b)
 {
-    if (grow((void **)&s->block_keys, &s->cap_block, s->n_block + 1, sizeof(uint64_t)))
+    if (pkc_array_grow((void **)&s->block_keys, &s->cap_block, s->n_block + 1, sizeof(uint64_t)))
         abort();
     s->block_keys[s->n_block++] = pair_key(a, b);
 }
@@ -847,7 +813,7 @@ int sim_publish(sim *s, int peer, int valid, size_t size)
     node *n = &s->nodes[peer];
     if (!n->alive)
         return -1;
-    if (grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs + 1, sizeof(msgrec)))
+    if (pkc_array_grow((void **)&s->msgs, &s->cap_msgs, s->n_msgs + 1, sizeof(msgrec)))
         abort();
     int k = (int)s->n_msgs;
     uint8_t id[MSGID_LEN] = {'s', 'i', 'm', '1', (uint8_t)(k >> 24), (uint8_t)(k >> 16),

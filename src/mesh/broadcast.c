@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "mesh_int.h"
+#include "util/array.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -233,13 +234,10 @@ static mesh_missing *missing_add(pkc_mesh *m, const uint8_t *id, size_t len)
         if (!m->missing[i].used)
             break;
     if (i == m->missing_cap) {
-        size_t cap = m->missing_cap ? m->missing_cap * 2 : 32;
-        mesh_missing *n = realloc(m->missing, cap * sizeof *n);
-        if (!n)
+        size_t old = m->missing_cap;
+        if (pkc_array_grow((void **)&m->missing, &m->missing_cap, old + 1, sizeof *m->missing))
             return NULL;
-        memset(n + m->missing_cap, 0, (cap - m->missing_cap) * sizeof *n);
-        m->missing = n;
-        m->missing_cap = cap;
+        memset(m->missing + old, 0, (m->missing_cap - old) * sizeof *m->missing);
     }
     mesh_missing *mi = &m->missing[i];
     uint32_t gen = mi->gen + 1;
@@ -378,8 +376,8 @@ void mesh_slot_freed(pkc_mesh *m, unsigned slot, uint32_t peer_idx)
     for (size_t i = 0; i < m->ring_len; i++) {
         mesh_entry *e = ring_at(m, i);
         e->known &= keep;
-        e->served1 &= keep;
-        e->served2 &= keep;
+        e->grafted_once &= keep;
+        e->grafted_twice &= keep;
         if (e->from_slot == (int8_t)slot)
             e->from_slot = FROM_GONE;
     }
@@ -615,14 +613,14 @@ int mesh_on_graft(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
         mesh_entry *e = mesh_cache_find(m, id, len);
         if (!e || !(e->flags & ENT_PAYLOAD))
             continue;
-        if (e->served2 & bit) {
+        if (e->grafted_twice & bit) {
             storm++;
             continue;
         }
-        if (e->served1 & bit)
-            e->served2 |= bit;
+        if (e->grafted_once & bit)
+            e->grafted_twice |= bit;
         else
-            e->served1 |= bit;
+            e->grafted_once |= bit;
         e->known |= bit;
         send_gossip(m, from, e, 0);
     }

@@ -183,7 +183,7 @@ static void add_passive(pkc_mesh *m, mesh_peer *p, int mode)
 unsigned mesh_known_count(pkc_mesh *m)
 {
     unsigned views = m->n_active + m->n_pending + m->n_passive;
-    unsigned routed = m->route_map.live; /* may include neighbours: not added */
+    unsigned routed = mesh_map_count(&m->route_map); /* may include neighbours: not added */
     return (views > routed ? views : routed) + 1;
 }
 

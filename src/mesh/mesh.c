@@ -11,9 +11,16 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/rng.h"
+#include "util/versioned.h"
 
-void pkc_mesh_config_default(pkc_mesh_config *c)
+#define CONFIG_SIZES PKC_STRUCT_V1(pkc_mesh_config)
+#define CALLBACKS_SIZES PKC_STRUCT_V1(pkc_mesh_callbacks)
+#define STATS_SIZES PKC_STRUCT_V1(pkc_mesh_stats)
+#define PEER_INFO_SIZES PKC_STRUCT_V1(pkc_mesh_peer_info)
+
+void pkc_mesh_config_default_versioned(int config_version, pkc_mesh_config *out)
 {
+    pkc_mesh_config d, *c = &d;
     memset(c, 0, sizeof *c);
     c->max_peers = 8;
     c->target_peers = 6;
@@ -68,6 +75,7 @@ void pkc_mesh_config_default(pkc_mesh_config *c)
     s->disconnect_threshold = -40;
     s->graylist_threshold = -80;
     s->retain_ms = 600000;
+    pkc_struct_write(out, c, config_version, CONFIG_SIZES);
 }
 
 static int check_config(const pkc_mesh_config *c)
@@ -172,16 +180,18 @@ int mesh_violation(pkc_mesh *m, mesh_peer *p, double penalty, const char *fmt, .
     return pkc_error(PKC_ERR_MESH_PROTOCOL, "%s", text);
 }
 
-/* Every public entry point that may run callbacks goes through ENTER/LEAVE. */
-#define ENTER(m)                                                                                   \
-    do {                                                                                           \
-        if ((m)->busy)                                                                             \
-            return pkc_error(PKC_ERR_MESH_BUSY, "mesh: called from inside a mesh callback");     \
-        (m)->busy = 1;                                                                             \
-        uint64_t now_ = pkc_clock_mono_us((m)->clock);                                             \
-        if (now_ > (m)->now)                                                                       \
-            (m)->now = now_;                                                                       \
-    } while (0)
+/* Every public entry point that may run callbacks calls enter() first
+ * (returning its error, if any) and leave() last. */
+static int enter(pkc_mesh *m)
+{
+    if (m->busy)
+        return pkc_error(PKC_ERR_MESH_BUSY, "mesh: called from inside a mesh callback");
+    m->busy = 1;
+    uint64_t now = pkc_clock_mono_us(m->clock);
+    if (now > m->now)
+        m->now = now;
+    return 0;
+}
 
 static void leave(pkc_mesh *m)
 {
@@ -190,18 +200,25 @@ static void leave(pkc_mesh *m)
     m->busy = 0;
 }
 
-int pkc_mesh_new(const pkc_mesh_config *cfg, const pkc_mesh_callbacks *cb, void *user_data,
-                 const uint8_t *self, const pkc_clock *clock, const pkc_rng *rng, pkc_mesh **out)
+int pkc_mesh_new_versioned(int config_version, const pkc_mesh_config *config,
+                           int callbacks_version, const pkc_mesh_callbacks *callbacks,
+                           void *user_data, const uint8_t *self, const pkc_clock *clock,
+                           const pkc_rng *rng, pkc_mesh **out)
 {
-    pkc_mesh_config def;
-    if (!cfg) {
-        pkc_mesh_config_default(&def);
-        cfg = &def;
-    }
-    if (!cb || !cb->send || !self || !clock || !rng || !out)
+    /* The caller's structs over the current defaults (NULL config: all). */
+    pkc_mesh_config c, *cfg = &c;
+    pkc_mesh_callbacks cbs, *cb = &cbs;
+    pkc_mesh_config_default(&c);
+    memset(&cbs, 0, sizeof cbs);
+    int rc = pkc_struct_read(&c, config, config_version, CONFIG_SIZES);
+    if (rc == 0)
+        rc = pkc_struct_read(&cbs, callbacks, callbacks_version, CALLBACKS_SIZES);
+    if (rc)
+        return rc;
+    if (!callbacks || !cb->send || !self || !clock || !rng || !out)
         return pkc_error(PKC_ERR_INVALID_ARG, "mesh: callbacks with send, self, clock, rng "
                                               "and out are required");
-    int rc = check_config(cfg);
+    rc = check_config(cfg);
     if (rc)
         return rc;
     pkc_mesh *m = calloc(1, sizeof *m);
@@ -273,7 +290,9 @@ int pkc_mesh_add_peer(pkc_mesh *m, const uint8_t *peer, unsigned flags)
 {
     if (!peer || memcmp(peer, m->self, MESH_ID_LEN) == 0)
         return pkc_error(PKC_ERR_INVALID_ARG, "mesh: cannot add self or NULL as a peer");
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_record rec = {peer, (uint8_t)(flags & MESH_REC_DIALABLE), 0, 0, 0};
     mesh_learn_record(m, &rec, 1);
     m->need_maintain = 1;
@@ -286,8 +305,9 @@ int pkc_mesh_peer_connected(pkc_mesh *m, const uint8_t *peer, const uint8_t *add
 {
     if (!peer || memcmp(peer, m->self, MESH_ID_LEN) == 0 || (tag_len && !addr_tag))
         return pkc_error(PKC_ERR_INVALID_ARG, "mesh: bad peer or address tag");
-    ENTER(m);
-    int rc;
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = mesh_peer_get(m, peer);
     if (!p) {
         rc = pkc_error(PKC_ERR_REFUSED, "mesh: no room for another peer record");
@@ -304,9 +324,10 @@ int pkc_mesh_peer_connected(pkc_mesh *m, const uint8_t *peer, const uint8_t *add
 
 int pkc_mesh_peer_connect_failed(pkc_mesh *m, const uint8_t *peer)
 {
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = peer ? mesh_peer_find(m, peer) : NULL;
-    int rc = 0;
     if (!p || p->state != PEER_PENDING)
         rc = pkc_error(PKC_ERR_NOT_FOUND, "mesh: no connection attempt with that peer");
     else
@@ -317,9 +338,10 @@ int pkc_mesh_peer_connect_failed(pkc_mesh *m, const uint8_t *peer)
 
 int pkc_mesh_peer_disconnected(pkc_mesh *m, const uint8_t *peer)
 {
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = peer ? mesh_peer_find(m, peer) : NULL;
-    int rc = 0;
     if (!p || p->state == PEER_KNOWN)
         rc = pkc_error(PKC_ERR_NOT_FOUND, "mesh: not connected to that peer");
     else if (p->state == PEER_PENDING)
@@ -386,8 +408,9 @@ int pkc_mesh_receive(pkc_mesh *m, const uint8_t *from, const uint8_t *data, size
 {
     if (!from || (!data && len))
         return pkc_error(PKC_ERR_INVALID_ARG, "mesh: NULL sender or data");
-    ENTER(m);
-    int rc = 0;
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = mesh_peer_find(m, from);
     if (!p || p->state != PEER_ACTIVE) {
         rc = pkc_error(PKC_ERR_MESH_NOT_NEIGHBOR, "mesh: message from a peer that is not a "
@@ -478,7 +501,9 @@ static void gossip_round(pkc_mesh *m)
 
 int pkc_mesh_tick(pkc_mesh *m)
 {
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     uint64_t now = m->now;
     if (m->next_flush <= now) {
         m->next_flush = UINT64_MAX;
@@ -558,8 +583,10 @@ int pkc_mesh_publish(pkc_mesh *m, const uint8_t *id, size_t id_len, const uint8_
     if (len > m->cfg.max_payload)
         return pkc_error(PKC_ERR_TOO_LARGE, "mesh: payload of %zu bytes exceeds max_payload %zu",
                          len, m->cfg.max_payload);
-    ENTER(m);
-    int rc = mesh_publish_local(m, id, id_len, payload, len);
+    int rc = enter(m);
+    if (rc)
+        return rc;
+    rc = mesh_publish_local(m, id, id_len, payload, len);
     leave(m);
     return rc;
 }
@@ -571,8 +598,10 @@ int pkc_mesh_send(pkc_mesh *m, const uint8_t *to, const uint8_t *data, size_t le
     if (len > m->cfg.max_payload)
         return pkc_error(PKC_ERR_TOO_LARGE, "mesh: payload of %zu bytes exceeds max_payload %zu",
                          len, m->cfg.max_payload);
-    ENTER(m);
-    int rc = mesh_route_send(m, to, MESH_RK_DIRECT, data, len);
+    int rc = enter(m);
+    if (rc)
+        return rc;
+    rc = mesh_route_send(m, to, MESH_RK_DIRECT, data, len);
     leave(m);
     return rc;
 }
@@ -584,8 +613,9 @@ int pkc_mesh_signal(pkc_mesh *m, const uint8_t *to, const uint8_t *data, size_t 
     if (len > m->cfg.max_payload)
         return pkc_error(PKC_ERR_TOO_LARGE, "mesh: signal of %zu bytes exceeds max_payload %zu",
                          len, m->cfg.max_payload);
-    ENTER(m);
-    int rc;
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = mesh_peer_find(m, to);
     if (!p || p->state != PEER_PENDING || p->stage != PEND_CONNECTING || p->dialing) {
         rc = pkc_error(PKC_ERR_NOT_FOUND, "mesh: no connection is being set up with that peer");
@@ -610,9 +640,10 @@ int pkc_mesh_set_app_score(pkc_mesh *m, const uint8_t *peer, double value)
 {
     if (!peer || !isfinite(value))
         return pkc_error(PKC_ERR_INVALID_ARG, "mesh: bad peer or score");
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     mesh_peer *p = mesh_peer_get(m, peer);
-    int rc = 0;
     if (!p)
         rc = pkc_error(PKC_ERR_NOMEM, "mesh: no room for another peer record");
     else {
@@ -637,7 +668,9 @@ int pkc_mesh_get_peer_score(pkc_mesh *m, const uint8_t *peer, double *score)
 
 int pkc_mesh_leave(pkc_mesh *m)
 {
-    ENTER(m);
+    int rc = enter(m);
+    if (rc)
+        return rc;
     for (unsigned s = 0; s < MESH_MAX_SLOTS; s++)
         if (m->slots[s] != MESH_NONE)
             mesh_drop(m, &m->peers[m->slots[s]], PKC_MESH_BYE_LEAVING, DROP_BYE);
@@ -650,9 +683,9 @@ int pkc_mesh_leave(pkc_mesh *m)
     return 0;
 }
 
-void pkc_mesh_get_stats(pkc_mesh *m, pkc_mesh_stats *out)
+void pkc_mesh_get_stats_versioned(pkc_mesh *m, int stats_version, pkc_mesh_stats *to)
 {
-    *out = m->st;
+    pkc_mesh_stats st = m->st, *out = &st;
     out->connected_peers = m->n_active;
     out->pending_connections = m->n_pending;
     out->passive_peers = m->n_passive;
@@ -669,23 +702,31 @@ void pkc_mesh_get_stats(pkc_mesh *m, pkc_mesh_stats *out)
         }
     }
     out->average_rtt_ms = n ? sum / n : -1;
+    pkc_struct_write(to, out, stats_version, STATS_SIZES);
 }
 
-size_t pkc_mesh_get_peers(pkc_mesh *m, pkc_mesh_peer_info *out, size_t max)
+size_t pkc_mesh_get_peers_versioned(pkc_mesh *m, int info_version, pkc_mesh_peer_info *out,
+                                    size_t max)
 {
+    const pkc_struct_sizes sizes = PEER_INFO_SIZES;
+    if (pkc_struct_check(info_version, sizes))
+        return 0; /* the size of the caller's elements is unknown: nothing written */
     size_t n = 0;
     for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
         if (m->slots[s] == MESH_NONE)
             continue;
         const mesh_peer *p = &m->peers[m->slots[s]];
         if (n < max) {
-            pkc_mesh_peer_info *i = &out[n];
+            pkc_mesh_peer_info info, *i = &info;
+            memset(i, 0, sizeof *i);
             memcpy(i->id, p->id, MESH_ID_LEN);
             i->score = mesh_score(m, p);
             i->rtt_ms = p->rtt_ms;
             i->connected_us = p->connected_at;
             i->eager = mesh_eager(m, p);
             i->outbound = p->outbound;
+            /* elements of the caller's version's size */
+            pkc_struct_write((char *)out + n * sizes.sizes[info_version], i, info_version, sizes);
         }
         n++;
     }

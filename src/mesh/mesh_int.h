@@ -16,6 +16,7 @@
 
 #include "pkc.h"
 #include "util/buf.h"
+#include "util/hashtab.h"
 #include "wire.h"
 
 #define MESH_MAX_SLOTS 32   /* max_peers limit: the width of the per-message bitmasks */
@@ -37,19 +38,26 @@ typedef struct mesh_sip {
 } mesh_sip;
 uint64_t mesh_siphash(const mesh_sip *key, const void *data, size_t len);
 
-/* Open addressing from a 64-bit hash to a 32-bit index. The caller compares
- * keys through `eq` (hashes of attacker-chosen ids may collide: the hash is
- * keyed with a secret per engine, so collisions cannot be planned). */
+/* A map from a 64-bit hash to a 32-bit index (util/hashtab.h; a slot holds
+ * the index + 1 and the hash). The caller compares keys through `eq` (hashes
+ * of attacker-chosen ids may collide: the hash is keyed with a secret per
+ * engine, so collisions cannot be planned). */
 typedef struct mesh_map {
-    uint64_t *h;
-    uint32_t *v; /* MESH_NONE = empty, MESH_NONE - 1 = deleted */
-    uint32_t cap, used, live;
+    pkc_hashtab t;
 } mesh_map;
 typedef int (*mesh_eq_fn)(const void *ctx, uint32_t idx);
+/* The index of `h` that `eq` accepts, or MESH_NONE. */
 uint32_t mesh_map_find(const mesh_map *m, uint64_t h, mesh_eq_fn eq, const void *ctx);
+/* Adds idx under h. PKC_ERR_NOMEM (the message set; nothing changed). */
 int mesh_map_put(mesh_map *m, uint64_t h, uint32_t idx);
+/* Removes idx from under h, if it is there. */
 void mesh_map_del(mesh_map *m, uint64_t h, uint32_t idx);
 void mesh_map_free(mesh_map *m);
+/* Indices held. */
+static inline uint32_t mesh_map_count(const mesh_map *m)
+{
+    return m->t.n;
+}
 
 enum mesh_timer_kind {
     MESH_T_PEER = 1,    /* pending deadline or retry of a peer record */
@@ -136,7 +144,9 @@ typedef struct mesh_entry {
     int8_t from_slot;   /* first sender, -1 = ourselves */
     uint8_t origin[MESH_ID_LEN];
     uint32_t known;     /* slots known to have it or told about it */
-    uint32_t served1, served2;
+    /* slots that GRAFTed it and were sent it once, twice (a third GRAFT
+     * from the same slot is a protocol violation) */
+    uint32_t grafted_once, grafted_twice;
     uint64_t hkey;
     uint64_t seq;       /* insertion number; identifies the entry in timers */
     uint64_t at;        /* received */

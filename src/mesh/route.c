@@ -106,7 +106,7 @@ void mesh_route_learn(pkc_mesh *m, const uint8_t *id, mesh_peer *via, unsigned h
 
 mesh_peer *mesh_route_random_peer(pkc_mesh *m, unsigned min_hops)
 {
-    if (m->route_map.live == 0)
+    if (mesh_map_count(&m->route_map) == 0)
         return NULL;
     size_t start = (size_t)mesh_rand_below(m, MESH_ROUTES);
     for (size_t k = 0; k < MESH_ROUTES; k++) {

@@ -1,9 +1,9 @@
-/* table.c: a keyed hash (SipHash-1-3), an open-addressing map and a timer
- * heap for the mesh engine. */
-#include <stdlib.h>
+/* table.c: a keyed hash (SipHash-1-3), a hash map over util/hashtab and a
+ * timer heap for the mesh engine. */
 #include <string.h>
 
 #include "mesh_int.h"
+#include "util/array.h"
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 #define SIPROUND                                                                                   \
@@ -53,96 +53,66 @@ uint64_t mesh_siphash(const mesh_sip *key, const void *data, size_t len)
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
-#define SLOT_EMPTY MESH_NONE
-#define SLOT_DELETED (MESH_NONE - 1)
+/* A slot of a mesh_map: the index + 1 (0: empty) and its hash. */
+typedef struct map_slot {
+    uint32_t ix;
+    uint32_t pad;
+    uint64_t h;
+} map_slot;
+
+static uint32_t map_slot_hash(const void *slot, const void *ctx)
+{
+    (void)ctx;
+    return (uint32_t)((const map_slot *)slot)->h;
+}
+
+static const pkc_hashtab_layout MAP_SLOTS = {sizeof(map_slot), sizeof(uint32_t), 16,
+                                             map_slot_hash};
+
+struct map_key {
+    uint64_t h;
+    mesh_eq_fn eq; /* NULL: the index is `idx` */
+    const void *ctx;
+    uint32_t idx;
+};
+
+static int map_slot_match(const void *slot, const void *key)
+{
+    const map_slot *s = slot;
+    const struct map_key *k = key;
+    if (s->h != k->h)
+        return 0;
+    return k->eq ? k->eq(k->ctx, s->ix - 1) : s->ix - 1 == k->idx;
+}
 
 uint32_t mesh_map_find(const mesh_map *m, uint64_t h, mesh_eq_fn eq, const void *ctx)
 {
-    if (m->cap == 0)
-        return MESH_NONE;
-    uint32_t mask = m->cap - 1;
-    for (uint32_t i = (uint32_t)h & mask, n = 0; n < m->cap; i = (i + 1) & mask, n++) {
-        uint32_t v = m->v[i];
-        if (v == SLOT_EMPTY)
-            return MESH_NONE;
-        if (v != SLOT_DELETED && m->h[i] == h && eq(ctx, v))
-            return v;
-    }
-    return MESH_NONE;
-}
-
-static int map_grow(mesh_map *m, uint32_t cap)
-{
-    uint64_t *h = malloc(sizeof *h * cap);
-    uint32_t *v = malloc(sizeof *v * cap);
-    if (!h || !v) {
-        free(h);
-        free(v);
-        return PKC_ERR_NOMEM;
-    }
-    for (uint32_t i = 0; i < cap; i++)
-        v[i] = SLOT_EMPTY;
-    uint32_t mask = cap - 1;
-    for (uint32_t i = 0; i < m->cap; i++) {
-        if (m->v[i] >= SLOT_DELETED)
-            continue;
-        uint32_t j = (uint32_t)m->h[i] & mask;
-        while (v[j] != SLOT_EMPTY)
-            j = (j + 1) & mask;
-        h[j] = m->h[i];
-        v[j] = m->v[i];
-    }
-    free(m->h);
-    free(m->v);
-    m->h = h;
-    m->v = v;
-    m->cap = cap;
-    m->used = m->live;
-    return 0;
+    struct map_key k = {h, eq, ctx, 0};
+    const map_slot *s = pkc_hashtab_find(&m->t, &MAP_SLOTS, (uint32_t)h, map_slot_match, &k);
+    return s ? s->ix - 1 : MESH_NONE;
 }
 
 int mesh_map_put(mesh_map *m, uint64_t h, uint32_t idx)
 {
-    if ((m->used + 1) * 4 >= m->cap * 3) {
-        uint32_t cap = m->cap ? m->cap : 16;
-        while ((m->live + 1) * 2 >= cap)
-            cap *= 2;
-        if (map_grow(m, cap))
-            return PKC_ERR_NOMEM;
-    }
-    uint32_t mask = m->cap - 1;
-    uint32_t i = (uint32_t)h & mask;
-    while (m->v[i] < SLOT_DELETED)
-        i = (i + 1) & mask;
-    if (m->v[i] == SLOT_EMPTY)
-        m->used++;
-    m->h[i] = h;
-    m->v[i] = idx;
-    m->live++;
+    map_slot *s = pkc_hashtab_add(&m->t, &MAP_SLOTS, (uint32_t)h, NULL);
+    if (!s)
+        return PKC_ERR_NOMEM;
+    s->ix = idx + 1;
+    s->h = h;
     return 0;
 }
 
 void mesh_map_del(mesh_map *m, uint64_t h, uint32_t idx)
 {
-    if (m->cap == 0)
-        return;
-    uint32_t mask = m->cap - 1;
-    for (uint32_t i = (uint32_t)h & mask, n = 0; n < m->cap; i = (i + 1) & mask, n++) {
-        if (m->v[i] == SLOT_EMPTY)
-            return;
-        if (m->v[i] == idx && m->h[i] == h) {
-            m->v[i] = SLOT_DELETED;
-            m->live--;
-            return;
-        }
-    }
+    struct map_key k = {h, NULL, NULL, idx};
+    map_slot *s = pkc_hashtab_find(&m->t, &MAP_SLOTS, (uint32_t)h, map_slot_match, &k);
+    if (s)
+        pkc_hashtab_remove(&m->t, &MAP_SLOTS, s, NULL);
 }
 
 void mesh_map_free(mesh_map *m)
 {
-    free(m->h);
-    free(m->v);
-    memset(m, 0, sizeof *m);
+    pkc_hashtab_free(&m->t);
 }
 
 static int timer_before(const mesh_timer *a, const mesh_timer *b)
@@ -152,14 +122,8 @@ static int timer_before(const mesh_timer *a, const mesh_timer *b)
 
 int mesh_heap_push(mesh_heap *h, mesh_timer t)
 {
-    if (h->len == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 64;
-        mesh_timer *n = realloc(h->t, cap * sizeof *n);
-        if (!n)
-            return PKC_ERR_NOMEM;
-        h->t = n;
-        h->cap = cap;
-    }
+    if (pkc_array_grow((void **)&h->t, &h->cap, h->len + 1, sizeof *h->t))
+        return PKC_ERR_NOMEM;
     size_t i = h->len++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;

@@ -26,6 +26,10 @@ typedef struct pkc_struct_sizes {
 #define PKC_STRUCT_V1(type)                                                                        \
     ((pkc_struct_sizes){#type, (const size_t[]){0, sizeof(type)}, 1})
 
+/* Whether this library knows version `version` of the struct: 0, or
+ * PKC_ERR_INVALID_ARG with both versions in pkc_errmsg(). */
+int pkc_struct_check(int version, pkc_struct_sizes t);
+
 /* Copies version `version` of the caller's struct `src` over `dst`, which
  * holds the current defaults. `src` may be NULL: `dst` is left as it is.
  * Returns 0 or PKC_ERR_INVALID_ARG (a version this library does not know,

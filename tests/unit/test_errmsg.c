@@ -6,7 +6,7 @@
  * the call that just failed (not the marker), and a code without detail
  * must come with pkc_strerror() of that code.
  *
- * tests/unit/errmsg_coverage.py checks that every public function that
+ * tests/api/errmsg_coverage.py checks that every public function that
  * returns an error code has a case here (or is listed as unable to fail).
  */
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mesh/wire.h"
 #include "test.h"
 #include "util/clock.h"
 #include "util/rng.h"
@@ -223,6 +224,8 @@ TEST(errmsg, crdt)
     CHECK_OK(pkc_ymap_set(NULL, map, "inner", &tv, &inner));
     CHECK_OK(pkc_ymap_delete(NULL, map, "inner"));
     EXPECT_FAIL("set on a deleted type", pkc_ymap_set(NULL, inner, "k", &v, NULL),
+                PKC_ERR_YTYPE_DELETED);
+    EXPECT_FAIL("delete on a deleted type", pkc_ymap_delete(NULL, inner, "k"),
                 PKC_ERR_YTYPE_DELETED);
     char *json;
     size_t jn;
@@ -500,6 +503,208 @@ TEST(errmsg, proto)
     pkc_identity_free(id);
 }
 
+/* ---- mesh ------------------------------------------------------------------ */
+
+typedef struct mesh_fx {
+    pkc_mesh *m;
+    pkc_mesh_validation verdict;
+    int in_callback; /* the BUSY cases ran inside the deliver callback */
+} mesh_fx;
+
+static void mesh_send_nothing(void *ud, const uint8_t *peer, const uint8_t *data, size_t len)
+{
+    (void)ud, (void)peer, (void)data, (void)len;
+}
+
+static pkc_mesh_validation mesh_validate(void *ud, const pkc_mesh_message *msg)
+{
+    (void)msg;
+    return ((mesh_fx *)ud)->verdict;
+}
+
+static const uint8_t MESH_SELF[PKC_PEER_ID_HASH_BYTES] = {0x50};
+static const uint8_t MESH_N1[PKC_PEER_ID_HASH_BYTES] = {0x11};
+static const uint8_t MESH_N2[PKC_PEER_ID_HASH_BYTES] = {0x22};
+static const uint8_t MESH_N3[PKC_PEER_ID_HASH_BYTES] = {0x33};
+static const uint8_t MESH_N4[PKC_PEER_ID_HASH_BYTES] = {0x44};
+
+/* From inside a callback, every entry point that may run callbacks is
+ * refused, and says so. */
+static void mesh_deliver_reenters(void *ud, const pkc_mesh_message *msg)
+{
+    (void)msg;
+    mesh_fx *f = ud;
+    pkc_mesh *m = f->m;
+    EXPECT_FAIL("mesh: add_peer from a callback", pkc_mesh_add_peer(m, MESH_N3, 0),
+                PKC_ERR_MESH_BUSY);
+    EXPECT_FAIL("mesh: peer_connected from a callback",
+                pkc_mesh_peer_connected(m, MESH_N3, NULL, 0), PKC_ERR_MESH_BUSY);
+    EXPECT_FAIL("mesh: connect_failed from a callback", pkc_mesh_peer_connect_failed(m, MESH_N3),
+                PKC_ERR_MESH_BUSY);
+    EXPECT_FAIL("mesh: disconnected from a callback", pkc_mesh_peer_disconnected(m, MESH_N1),
+                PKC_ERR_MESH_BUSY);
+    EXPECT_FAIL("mesh: receive from a callback",
+                pkc_mesh_receive(m, MESH_N1, (const uint8_t *)"\x0a", 1), PKC_ERR_MESH_BUSY);
+    EXPECT_FAIL("mesh: tick from a callback", pkc_mesh_tick(m), PKC_ERR_MESH_BUSY);
+    EXPECT_FAIL("mesh: publish from a callback",
+                pkc_mesh_publish(m, (const uint8_t *)"id2", 3, (const uint8_t *)"x", 1),
+                PKC_ERR_MESH_BUSY);
+    EXPECT_FAIL("mesh: send from a callback",
+                pkc_mesh_send(m, MESH_N2, (const uint8_t *)"x", 1), PKC_ERR_MESH_BUSY);
+    EXPECT_FAIL("mesh: signal from a callback",
+                pkc_mesh_signal(m, MESH_N2, (const uint8_t *)"x", 1), PKC_ERR_MESH_BUSY);
+    EXPECT_FAIL("mesh: app score from a callback", pkc_mesh_set_app_score(m, MESH_N1, 1),
+                PKC_ERR_MESH_BUSY);
+    EXPECT_FAIL("mesh: leave from a callback", pkc_mesh_leave(m), PKC_ERR_MESH_BUSY);
+    f->in_callback = 1;
+}
+
+static int mesh_receive_msg(pkc_mesh *m, const uint8_t *from, const mesh_msg *msg)
+{
+    pkc_buf b = PKC_BUF_INIT;
+    mesh_msg_encode(&b, msg);
+    int rc = b.err ? b.err : pkc_mesh_receive(m, from, b.data, b.len);
+    pkc_buf_free(&b);
+    return rc;
+}
+
+static mesh_msg mesh_gossip(const char *id)
+{
+    mesh_msg g;
+    memset(&g, 0, sizeof g);
+    g.type = MESH_GOSSIP;
+    g.u.gossip.origin = MESH_N2;
+    g.u.gossip.id = (const uint8_t *)id;
+    g.u.gossip.id_len = strlen(id);
+    g.u.gossip.payload = (const uint8_t *)"payload";
+    g.u.gossip.len = 7;
+    return g;
+}
+
+TEST(errmsg, mesh)
+{
+    pkc_manual_clock clk;
+    pkc_manual_clock_init(&clk, 1000000, 1767225600000);
+    pkc_seeded_rng rng;
+    pkc_seeded_rng_init(&rng, 5);
+    mesh_fx f = {NULL, PKC_MESH_ACCEPT, 0};
+    pkc_mesh_callbacks cb = {.send = mesh_send_nothing, .validate = mesh_validate};
+    pkc_mesh_config c;
+    pkc_mesh_config_default(&c);
+    pkc_mesh *m = NULL;
+
+    /* Creation. */
+    c.max_peers = 33;
+    EXPECT_FAIL("mesh: max_peers", pkc_mesh_new(&c, &cb, &f, MESH_SELF, &clk.clock, &rng.rng, &m),
+                PKC_ERR_INVALID_ARG);
+    pkc_mesh_config_default(&c);
+    pkc_mesh_callbacks none = {0};
+    EXPECT_FAIL("mesh: no send callback",
+                pkc_mesh_new(&c, &none, &f, MESH_SELF, &clk.clock, &rng.rng, &m),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("mesh: no clock", pkc_mesh_new(&c, &cb, &f, MESH_SELF, NULL, &rng.rng, &m),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("mesh: config version",
+                pkc_mesh_new_versioned(7, &c, PKC_MESH_CALLBACKS_VERSION, &cb, &f, MESH_SELF,
+                                       &clk.clock, &rng.rng, &m),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("mesh: callbacks version",
+                pkc_mesh_new_versioned(PKC_MESH_CONFIG_VERSION, &c, 7, &cb, &f, MESH_SELF,
+                                       &clk.clock, &rng.rng, &m),
+                PKC_ERR_INVALID_ARG);
+    /* A bucket of one message that refills very slowly: the second message
+     * of a neighbour is over its rate. */
+    c.burst_msgs = 1;
+    c.rate_msgs = 0.001;
+    CHECK_OK(pkc_mesh_new(&c, &cb, &f, MESH_SELF, &clk.clock, &rng.rng, &m));
+    f.m = m;
+
+    /* Peers and connections. */
+    EXPECT_FAIL("mesh: add self", pkc_mesh_add_peer(m, MESH_SELF, 0), PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("mesh: connected to self", pkc_mesh_peer_connected(m, MESH_SELF, NULL, 0),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("mesh: address tag NULL", pkc_mesh_peer_connected(m, MESH_N1, NULL, 4),
+                PKC_ERR_INVALID_ARG);
+    CHECK_OK(pkc_mesh_peer_connected(m, MESH_N1, NULL, 0));
+    EXPECT_FAIL("mesh: connected twice", pkc_mesh_peer_connected(m, MESH_N1, NULL, 0),
+                PKC_ERR_EXISTS);
+    EXPECT_FAIL("mesh: connect_failed without an attempt",
+                pkc_mesh_peer_connect_failed(m, MESH_N2), PKC_ERR_NOT_FOUND);
+    EXPECT_FAIL("mesh: disconnected without a connection",
+                pkc_mesh_peer_disconnected(m, MESH_N2), PKC_ERR_NOT_FOUND);
+    double score;
+    EXPECT_FAIL("mesh: score of an unknown peer", pkc_mesh_get_peer_score(m, MESH_N3, &score),
+                PKC_ERR_NOT_FOUND);
+    EXPECT_FAIL("mesh: app score NaN", pkc_mesh_set_app_score(m, MESH_N1, 0.0 / 0.0),
+                PKC_ERR_INVALID_ARG);
+
+    /* Receiving. */
+    EXPECT_FAIL("mesh: receive NULL data", pkc_mesh_receive(m, MESH_N1, NULL, 3),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("mesh: receive from a stranger",
+                pkc_mesh_receive(m, MESH_N2, (const uint8_t *)"\x0a", 1),
+                PKC_ERR_MESH_NOT_NEIGHBOR);
+    EXPECT_FAIL("mesh: receive truncated",
+                pkc_mesh_receive(m, MESH_N1, (const uint8_t *)"\x01\x00\x00", 3),
+                PKC_ERR_TRUNCATED);
+    EXPECT_FAIL("mesh: over the rate",
+                pkc_mesh_receive(m, MESH_N1, (const uint8_t *)"\x01\x00\x00", 3),
+                PKC_ERR_RATE_LIMITED);
+    pkc_mesh_free(m);
+
+    pkc_mesh_config_default(&c);
+    cb.deliver = mesh_deliver_reenters;
+    CHECK_OK(pkc_mesh_new(&c, &cb, &f, MESH_SELF, &clk.clock, &rng.rng, &m));
+    f.m = m;
+    CHECK_OK(pkc_mesh_peer_connected(m, MESH_N1, NULL, 0));
+    EXPECT_FAIL("mesh: receive a type unknown", pkc_mesh_receive(m, MESH_N1, junk, sizeof junk),
+                PKC_ERR_MALFORMED);
+    mesh_msg pong;
+    memset(&pong, 0, sizeof pong);
+    pong.type = MESH_PONG;
+    pong.u.ping.nonce = 12345;
+    EXPECT_FAIL("mesh: PONG without a PING", mesh_receive_msg(m, MESH_N1, &pong),
+                PKC_ERR_MESH_PROTOCOL);
+    f.verdict = PKC_MESH_REJECT;
+    mesh_msg g = mesh_gossip("rejected");
+    EXPECT_FAIL("mesh: validation rejects", mesh_receive_msg(m, MESH_N1, &g),
+                PKC_ERR_MESH_REJECTED);
+    /* (N1 has been disconnected for all that: a neighbour in good standing) */
+    CHECK_OK(pkc_mesh_peer_connected(m, MESH_N4, NULL, 0));
+    f.verdict = PKC_MESH_ACCEPT;
+    g = mesh_gossip("accepted");
+    CHECK_OK(mesh_receive_msg(m, MESH_N4, &g)); /* runs the BUSY cases */
+    CHECK(f.in_callback);
+
+    /* Publishing and sending. */
+    EXPECT_FAIL("mesh: publish an empty id",
+                pkc_mesh_publish(m, (const uint8_t *)"", 0, (const uint8_t *)"x", 1),
+                PKC_ERR_INVALID_ARG);
+    uint8_t *big = calloc(1, c.max_payload + 1);
+    CHECK(big != NULL);
+    EXPECT_FAIL("mesh: publish too much",
+                pkc_mesh_publish(m, (const uint8_t *)"big", 3, big, c.max_payload + 1),
+                PKC_ERR_TOO_LARGE);
+    EXPECT_FAIL("mesh: publish an id seen",
+                pkc_mesh_publish(m, (const uint8_t *)"accepted", 8, (const uint8_t *)"x", 1),
+                PKC_ERR_EXISTS);
+    EXPECT_FAIL("mesh: send to self", pkc_mesh_send(m, MESH_SELF, (const uint8_t *)"x", 1),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("mesh: send too much", pkc_mesh_send(m, MESH_N2, big, c.max_payload + 1),
+                PKC_ERR_TOO_LARGE);
+    EXPECT_FAIL("mesh: signal NULL data", pkc_mesh_signal(m, MESH_N2, NULL, 1),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("mesh: signal too much", pkc_mesh_signal(m, MESH_N2, big, c.max_payload + 1),
+                PKC_ERR_TOO_LARGE);
+    EXPECT_FAIL("mesh: signal without a connection being set up",
+                pkc_mesh_signal(m, MESH_N2, (const uint8_t *)"x", 1), PKC_ERR_NOT_FOUND);
+    free(big);
+    CHECK_OK(pkc_mesh_peer_disconnected(m, MESH_N4));
+    EXPECT_FAIL("mesh: send without neighbours", pkc_mesh_send(m, MESH_N2, (const uint8_t *)"x", 1),
+                PKC_ERR_MESH_NO_ROUTE);
+    pkc_mesh_free(m);
+}
+
 /* Functions that fail only when memory runs out: each allocation they make
  * is failed in turn (tests/unit/fail_alloc.h); every failure must be
  * PKC_ERR_NOMEM with a message of its own, until the call succeeds. */
@@ -581,6 +786,15 @@ static int clear_a_change(pkc_yundo *um, pkc_ytype *map)
     return rc ? rc : pkc_yundo_clear(um);
 }
 
+/* A message of its own id each time. */
+static int publish_fresh(pkc_mesh *m)
+{
+    static unsigned n;
+    char id[16];
+    int len = snprintf(id, sizeof id, "fresh-%u", ++n);
+    return pkc_mesh_publish(m, (const uint8_t *)id, (size_t)len, (const uint8_t *)"payload", 7);
+}
+
 TEST(errmsg, out_of_memory)
 {
     pkc_ydoc *d = new_doc(11);
@@ -608,6 +822,8 @@ TEST(errmsg, out_of_memory)
     EXPECT_OOM_WALK("text delta", pkc_ytext_to_delta(text, &out), pkc_yvalue_free(out));
     EXPECT_OOM_WALK("xml string", pkc_yxml_to_string(xml, &s, &len), free(s));
     EXPECT_OOM_WALK("state vector", pkc_ydoc_encode_state_vector(d, &bytes, &len), free(bytes));
+    EXPECT_OOM_WALK("snapshot", pkc_ydoc_encode_snapshot(d, &bytes, &len), free(bytes));
+    EXPECT_OOM_WALK("map JSON", pkc_ytype_to_json(map, &s, &len), free(s));
     EXPECT_OOM_WALK("sync step 1", pkc_ysync_step1(d, &bytes, &len), free(bytes));
     EXPECT_OOM_WALK("sync update", pkc_ysync_update((const uint8_t *)"\x00\x00", 2, &bytes, &len),
                     free(bytes));
@@ -630,6 +846,19 @@ TEST(errmsg, out_of_memory)
     EXPECT_OOM_WALK("awareness remove", remove_state(aw, self), (void)0);
     pkc_yawareness_free(aw);
 
+    pkc_seeded_rng rng;
+    pkc_seeded_rng_init(&rng, 6);
+    pkc_mesh_callbacks mcb = {.send = mesh_send_nothing};
+    pkc_mesh *mesh;
+    EXPECT_OOM_WALK("mesh", pkc_mesh_new(NULL, &mcb, NULL, MESH_SELF, &clk.clock, &rng.rng, &mesh),
+                    pkc_mesh_free(mesh));
+    CHECK_OK(pkc_mesh_new(NULL, &mcb, NULL, MESH_SELF, &clk.clock, &rng.rng, &mesh));
+    CHECK_OK(pkc_mesh_peer_connected(mesh, MESH_N1, NULL, 0));
+    EXPECT_OOM_WALK("mesh publish", publish_fresh(mesh), (void)0);
+    pkc_mesh_free(mesh);
+
+    pkc_loop *loop;
+    EXPECT_OOM_WALK("loop", pkc_loop_new(&loop), pkc_loop_free(loop));
     pkc_rtc_cert *cert;
     EXPECT_OOM_WALK("certificate", pkc_rtc_cert_generate(&cert), pkc_rtc_cert_free(cert));
     pkc_ydoc_free(d);
