@@ -1972,10 +1972,11 @@ PKC_API void pkc_session_get_info_versioned(const pkc_session *s, int info_versi
  * (with signaling bytes to carry to X through the mesh), "disconnect X".
  * Peers are named by their 20-byte peer id hash (PKC_PEER_ID_HASH_BYTES).
  *
- * Mesh messages are not authenticated by the engine: the layer below (proto)
- * must deliver them only from the authenticated peer they claim to come from,
- * and broadcast payloads must be signed by their publisher and checked in
- * the validate callback.
+ * Mesh messages are not authenticated by the engine, except connection
+ * signaling, which the engine signs and verifies end to end: the layer below
+ * (proto) must deliver them only from the authenticated peer they claim to
+ * come from, and broadcast payloads must be signed by their publisher and
+ * checked in the validate callback.
  */
 typedef struct pkc_mesh pkc_mesh;
 
@@ -2136,8 +2137,10 @@ typedef struct pkc_mesh_callbacks {
     /* Open a transport connection to `peer` (see pkc_mesh_connect_mode). Then
      * call pkc_mesh_peer_connected() or pkc_mesh_peer_connect_failed(). */
     void (*connect)(void *user_data, const uint8_t *peer, pkc_mesh_connect_mode mode);
-    /* Signaling bytes (offer, answer, candidates) from `peer` for the
-     * connection being set up with it. */
+    /* Signaling bytes (offer, answer, candidates) for the connection being
+     * set up with `peer`. `peer` is verified: it signed these bytes for this
+     * engine, recently (a minute either way of wall_ms), and they are not a
+     * replay. Nothing unsigned, forged or replayed reaches this callback. */
     void (*signal)(void *user_data, const uint8_t *peer, const uint8_t *data, size_t len);
     /* Close (or stop setting up) the connection to `peer`. Messages passed to
      * send before this call should still be delivered. */
@@ -2147,16 +2150,19 @@ typedef struct pkc_mesh_callbacks {
 #define PKC_MESH_CALLBACKS_VERSION PKC_MESH_CALLBACKS_V1
 
 /*
- * Creates an engine for the peer whose id hash is `self`. `cfg` may be NULL
- * (defaults); `cfg`, `cb` and `self` are copied; `clock` and `rng` are
- * borrowed until pkc_mesh_free(). Returns 0, PKC_ERR_INVALID_ARG (a config
- * field out of range, named in pkc_errmsg(); a missing send callback; a
- * struct version this library does not know) or PKC_ERR_NOMEM.
+ * Creates an engine for the peer of identity `self`: its peer id hash names
+ * it in the mesh, and its key signs the engine's connection signaling (which
+ * others check end to end; docs/protocol.md, "Routed messages"). `cfg` may be
+ * NULL (defaults); `cfg` and `cb` are copied; `self`, `clock` and `rng` are
+ * borrowed until pkc_mesh_free(). `clock` must give both clocks: wall_ms
+ * stamps signaling. Returns 0, PKC_ERR_INVALID_ARG (a config field out of
+ * range, named in pkc_errmsg(); a missing send callback; a struct version
+ * this library does not know) or PKC_ERR_NOMEM.
  */
 PKC_API PKC_NODISCARD int pkc_mesh_new_versioned(int config_version, const pkc_mesh_config *cfg,
                                                  int callbacks_version,
                                                  const pkc_mesh_callbacks *cb, void *user_data,
-                                                 const uint8_t *self, const pkc_clock *clock,
+                                                 const pkc_identity *self, const pkc_clock *clock,
                                                  const pkc_rng *rng, pkc_mesh **out);
 #define pkc_mesh_new(CFG, CB, USER_DATA, SELF, CLOCK, RNG, OUT) \
     pkc_mesh_new_versioned(PKC_MESH_CONFIG_VERSION, (CFG), PKC_MESH_CALLBACKS_VERSION, (CB), \
@@ -2272,6 +2278,10 @@ typedef struct pkc_mesh_stats {
     uint64_t routed_sent, routed_forwarded, routed_received, route_failures;
     uint64_t rate_limited, invalid_messages, rejected_messages;
     uint64_t connect_attempts, signals_sent;
+    uint64_t signals_rejected;    /* signaling for us that failed its checks
+                                     (key, time, replay, signature) */
+    uint64_t rreq_limited;        /* route requests dropped: over a neighbour's
+                                     rate (2/s, burst 16) */
 } pkc_mesh_stats;
 #define PKC_MESH_STATS_V1 1
 #define PKC_MESH_STATS_VERSION PKC_MESH_STATS_V1

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/array.h"
+#include "crypto/peerid.h"
 #include "util/clock.h"
 #include "util/hashtab.h"
 #include "util/rng.h"
@@ -37,6 +38,7 @@ typedef struct node {
     sim *s;
     int idx;
     uint8_t id[ID_LEN];
+    pkc_identity *identity;
     unsigned cls;
     uint8_t alive;
     uint32_t addr;
@@ -612,8 +614,10 @@ void sim_free(sim *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < s->n_nodes; i++)
+    for (int i = 0; i < s->n_nodes; i++) {
         pkc_mesh_free(s->nodes[i].mesh);
+        pkc_identity_free(s->nodes[i].identity);
+    }
     for (size_t i = 0; i < s->heap_len; i++)
         free(s->heap[i].data);
     for (size_t i = 0; i < s->n_msgs; i++)
@@ -644,9 +648,15 @@ int sim_add_peer(sim *s, unsigned cls)
     n->idx = i;
     n->cls = cls;
     n->addr = (uint32_t)i;
-    do
-        pkc_rng_fill(&s->rng.rng, n->id, ID_LEN);
-    while (imap_get(&s->ids, id_key(n->id)) >= 0);
+    do {
+        uint8_t seed[32];
+        pkc_rng_fill(&s->rng.rng, seed, sizeof seed);
+        pkc_identity_free(n->identity);
+        n->identity = NULL;
+        if (pkc_identity_from_seed(seed, &n->identity))
+            return -1;
+        pkc_peer_id_hash(pkc_identity_get_public_key(n->identity), n->id);
+    } while (imap_get(&s->ids, id_key(n->id)) >= 0);
     n->x = unit(s);
     n->y = unit(s);
     pkc_seeded_rng_init(&n->rng, pkc_rng_u64(&s->rng.rng));
@@ -656,7 +666,7 @@ int sim_add_peer(sim *s, unsigned cls)
     }
     pkc_mesh_config mc = s->cfg.mesh;
     mc.dialable = (cls & SIM_PUBLIC) != 0;
-    if (pkc_mesh_new(&mc, &callbacks, n, n->id, &s->clock.clock, &n->rng.rng, &n->mesh))
+    if (pkc_mesh_new(&mc, &callbacks, n, n->identity, &s->clock.clock, &n->rng.rng, &n->mesh))
         return -1;
     n->alive = 1;
     n->scheduled = UINT64_MAX;
@@ -997,6 +1007,11 @@ void sim_run_until(sim *s, double t)
         pkc_manual_clock_advance(&s->clock, end - s->clock.mono_us);
 }
 
+int64_t sim_wall_ms(const sim *s)
+{
+    return s->clock.wall_ms;
+}
+
 double sim_now(const sim *s)
 {
     return (double)s->clock.mono_us / 1e6;
@@ -1015,6 +1030,11 @@ int sim_alive(const sim *s, int peer)
 pkc_mesh *sim_engine(sim *s, int peer)
 {
     return s->nodes[peer].mesh;
+}
+
+const pkc_identity *sim_identity(const sim *s, int peer)
+{
+    return s->nodes[peer].identity;
 }
 
 const uint8_t *sim_peer_id(const sim *s, int peer)

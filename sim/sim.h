@@ -80,12 +80,14 @@ int sim_inject(sim *s, int a, int b, const void *data, size_t len);
 /* Runs events until virtual time `t` seconds. */
 void sim_run_until(sim *s, double t);
 double sim_now(const sim *s);
+int64_t sim_wall_ms(const sim *s); /* the shared wall clock, Unix ms */
 
 /* Inspection. */
 int sim_peers(const sim *s);
 int sim_alive(const sim *s, int peer);
 pkc_mesh *sim_engine(sim *s, int peer);
 const uint8_t *sim_peer_id(const sim *s, int peer);
+const pkc_identity *sim_identity(const sim *s, int peer); /* its key, e.g. to sign as it */
 unsigned sim_degree(sim *s, int peer);          /* engine's active neighbours */
 int sim_linked(sim *s, int a, int b);           /* a transport link is open */
 unsigned sim_components(sim *s);                /* among live peers */

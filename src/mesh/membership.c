@@ -24,7 +24,10 @@
  * requester has no neighbour), OPTIMIZE makes room by giving up a neighbour
  * much farther away than the requester (the topology optimisation). */
 enum { PRIO_LOW = 0, PRIO_HIGH = 1, PRIO_OPTIMIZE = 2 };
-enum { REFUSE_FULL = 1, REFUSE_SCORE = 2, REFUSE_DUPLICATE = 3, REFUSE_STOPPED = 4 };
+enum {
+    REFUSE_FULL = 1, REFUSE_SCORE = 2, REFUSE_DUPLICATE = 3, REFUSE_STOPPED = 4,
+    REFUSE_CONNECTED = 5, /* we have a live link to the requester already */
+};
 enum { PASSIVE_NO = 0, PASSIVE_IF_ROOM = 1, PASSIVE_REPLACE = 2 };
 
 /* ---- peer records ----------------------------------------------------------- */
@@ -348,14 +351,7 @@ static void send_signal(pkc_mesh *m, const uint8_t *to, uint8_t op, uint64_t non
                 peer_record(q, &rb.u.signal.rec_px[rb.u.signal.count++]);
         }
     }
-    pkc_buf body = PKC_BUF_INIT;
-    mesh_route_body_encode(&body, &rb);
-    /* Only a request may start a route discovery; answers go back the way
-     * the request came (or are lost, and the attempt times out). */
-    if (!body.err)
-        (void)mesh_route_send_ex(m, to, MESH_RK_SIGNAL, body.data, body.len,
-                                 op == MESH_SIG_REQUEST);
-    pkc_buf_free(&body);
+    (void)mesh_signal_send(m, to, &rb);
 }
 
 void mesh_send_neighbors(pkc_mesh *m, mesh_peer *to)
@@ -1131,14 +1127,31 @@ int mesh_on_pong(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
 
 /* ---- signaling ------------------------------------------------------------------------------ */
 
+/* Inbound attempts (REQUESTs we accepted) under way: each holds a slot until
+ * its transport connects or connect_timeout_ms passes. */
+static unsigned inbound_pending(const pkc_mesh *m)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < MESH_MAX_KNOWN; i++)
+        n += m->peers[i].used && m->peers[i].state == PEER_PENDING && !m->peers[i].outbound;
+    return n;
+}
+
+/* A REQUEST is a routed claim, signed by its origin but free to make (any
+ * number of identities): it never costs us a live link. So a request from a
+ * neighbour is refused (its side of the link may be stale; liveness settles
+ * that), a request never evicts a neighbour to make room (HIGH, "I have no
+ * neighbour", cannot honestly arrive over the mesh), optimisation swaps are
+ * at most one per optimize_interval_ms, and accepted requests hold at most
+ * half of the slots. */
 static void on_request(pkc_mesh *m, mesh_peer *p, const mesh_route_body *rb)
 {
     uint64_t nonce = rb->u.signal.nonce;
     if (memcmp(rb->u.signal.rec.id, p->id, MESH_ID_LEN) == 0)
         learn(m, &rb->u.signal.rec, PASSIVE_NO);
     if (p->state == PEER_ACTIVE) {
-        /* It thinks we are not connected: our side of the link is stale. */
-        mesh_drop(m, p, PKC_MESH_BYE_TIMEOUT, 0);
+        send_signal(m, p->id, MESH_SIG_REFUSE, nonce, REFUSE_CONNECTED);
+        return;
     } else if (p->state == PEER_PENDING) {
         if (!p->outbound && p->nonce == nonce) {
             send_signal(m, p->id, MESH_SIG_ACCEPT, nonce, 0); /* a repeat */
@@ -1156,9 +1169,15 @@ static void on_request(pkc_mesh *m, mesh_peer *p, const mesh_route_body *rb)
         refuse = REFUSE_STOPPED;
     else if (banned(m, p))
         refuse = REFUSE_SCORE;
+    else if (2 * inbound_pending(m) >= m->cfg.max_peers)
+        refuse = REFUSE_FULL;
     else if (m->n_active + m->n_pending >= m->cfg.max_peers) {
-        if (!make_room(m, rb->u.signal.prio == PRIO_HIGH) &&
-            !(rb->u.signal.prio == PRIO_OPTIMIZE && p->has_coord && swap_for_closer(m, p)))
+        if (make_room(m, 0))
+            ;
+        else if (rb->u.signal.prio == PRIO_OPTIMIZE && p->has_coord && m->now >= m->next_swap &&
+                 swap_for_closer(m, p))
+            m->next_swap = m->now + (uint64_t)m->cfg.optimize_interval_ms * 1000;
+        else
             refuse = REFUSE_FULL;
     }
     if (refuse) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/peerid.h"
 #include "mesh_int.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -202,7 +203,7 @@ static void leave(pkc_mesh *m)
 
 int pkc_mesh_new_versioned(int config_version, const pkc_mesh_config *config,
                            int callbacks_version, const pkc_mesh_callbacks *callbacks,
-                           void *user_data, const uint8_t *self, const pkc_clock *clock,
+                           void *user_data, const pkc_identity *self, const pkc_clock *clock,
                            const pkc_rng *rng, pkc_mesh **out)
 {
     /* The caller's structs over the current defaults (NULL config: all). */
@@ -215,9 +216,10 @@ int pkc_mesh_new_versioned(int config_version, const pkc_mesh_config *config,
         rc = pkc_struct_read(&cbs, callbacks, callbacks_version, CALLBACKS_SIZES);
     if (rc)
         return rc;
-    if (!callbacks || !cb->send || !self || !clock || !rng || !out)
-        return pkc_error(PKC_ERR_INVALID_ARG, "mesh: callbacks with send, self, clock, rng "
-                                              "and out are required");
+    if (!callbacks || !cb->send || !self || !clock || !clock->mono_us || !clock->wall_ms || !rng ||
+        !out)
+        return pkc_error(PKC_ERR_INVALID_ARG, "mesh: callbacks with send, self, clock (both "
+                                              "clocks), rng and out are required");
     rc = check_config(cfg);
     if (rc)
         return rc;
@@ -227,7 +229,8 @@ int pkc_mesh_new_versioned(int config_version, const pkc_mesh_config *config,
     m->cfg = *cfg;
     m->cb = *cb;
     m->ud = user_data;
-    memcpy(m->self, self, MESH_ID_LEN);
+    pkc_peer_id_hash(pkc_identity_get_public_key(self), m->self);
+    m->identity = self;
     m->clock = clock;
     m->rng = rng;
     m->sip.k0 = pkc_rng_u64(rng);
@@ -245,7 +248,7 @@ int pkc_mesh_new_versioned(int config_version, const pkc_mesh_config *config,
         pkc_mesh_free(m);
         return pkc_error_code(PKC_ERR_NOMEM);
     }
-    memcpy(m->root, self, MESH_ID_LEN);
+    memcpy(m->root, m->self, MESH_ID_LEN);
     m->parent = MESH_NONE;
     /* Vivaldi starts at the origin with full uncertainty. */
     m->cerr = 1.0;
@@ -620,17 +623,14 @@ int pkc_mesh_signal(pkc_mesh *m, const uint8_t *to, const uint8_t *data, size_t 
     if (!p || p->state != PEER_PENDING || p->stage != PEND_CONNECTING || p->dialing) {
         rc = pkc_error(PKC_ERR_NOT_FOUND, "mesh: no connection is being set up with that peer");
     } else {
-        pkc_buf body = PKC_BUF_INIT;
         mesh_route_body rb = {.kind = MESH_RK_SIGNAL};
         rb.u.signal.op = MESH_SIG_DATA;
         rb.u.signal.nonce = p->nonce;
         rb.u.signal.data = data;
         rb.u.signal.len = len;
-        mesh_route_body_encode(&body, &rb);
-        rc = body.err ? body.err : mesh_route_send(m, to, MESH_RK_SIGNAL, body.data, body.len);
+        rc = mesh_signal_send(m, to, &rb);
         if (!rc)
             m->st.signals_sent++;
-        pkc_buf_free(&body);
     }
     leave(m);
     return rc;

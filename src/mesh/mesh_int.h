@@ -28,7 +28,10 @@
 #define MESH_ANNOUNCERS 4
 #define MESH_DISCOVERIES 16
 #define MESH_DISC_QUEUE 16
-#define MESH_RREQ_SEEN 256
+#define MESH_RREQ_SEEN 1024  /* route requests remembered (duplicates) */
+#define MESH_RREQ_RATE 2.0   /* route requests a neighbour may send per second */
+#define MESH_RREQ_BURST 16.0 /* (MESH_DISCOVERIES started at once fit) */
+#define MESH_SIG_SEEN 1024   /* signatures of accepted signals, remembered */
 #define MESH_TREE_DEPTH 16 /* longest accepted distance to the tree's root */
 
 /* ---- keyed hash, map, heap (table.c) ------------------------------------ */
@@ -115,6 +118,8 @@ typedef struct mesh_peer {
     uint8_t via[MESH_ID_LEN];
     double tok_msgs, tok_bytes;
     uint64_t tok_at;
+    double rreq_tok;    /* its route requests: a token bucket of their own */
+    uint64_t rreq_at;
     /* network coordinate as last advertised */
     uint8_t has_coord;
     double cx, cy, ch;
@@ -204,6 +209,7 @@ struct pkc_mesh {
     pkc_mesh_callbacks cb;
     void *ud;
     uint8_t self[MESH_ID_LEN];
+    const pkc_identity *identity; /* signs our signals; borrowed */
     const pkc_clock *clock;
     const pkc_rng *rng;
     mesh_sip sip;
@@ -222,6 +228,7 @@ struct pkc_mesh {
     int need_maintain;
     int stopped; /* pkc_mesh_leave() was called */
     unsigned owed; /* links to replace even above target_peers */
+    uint64_t next_swap; /* no optimisation swap for a REQUEST before */
 
     /* broadcast tree (tree.c) */
     uint8_t root[MESH_ID_LEN];
@@ -254,8 +261,20 @@ struct pkc_mesh {
     mesh_map route_map;
     size_t route_next;
     mesh_disc disc[MESH_DISCOVERIES];
-    uint64_t rreq_seen[MESH_RREQ_SEEN];
+    /* route requests seen (first peer, nonce) in the last route_timeout_ms,
+     * in arrival order: a ring that never overwrites a live entry */
+    struct mesh_rreq_seen {
+        uint64_t h, until;
+    } rreq_seen[MESH_RREQ_SEEN];
     size_t rreq_seen_next;
+    double rreq_tok; /* our own route requests: within what neighbours accept */
+    uint64_t rreq_at;
+    /* signals accepted in the last 2 * MESH_SIG_SKEW_MS, by arrival: a
+     * replay within the timestamp window is dropped */
+    struct mesh_sig_seen {
+        uint64_t h, until;
+    } sig_seen[MESH_SIG_SEEN];
+    size_t sig_seen_next;
 
     /* timers */
     mesh_heap heap;
@@ -355,6 +374,9 @@ int mesh_check_path(pkc_mesh *m, mesh_peer *from, const mesh_path *path, const c
  * (PKC_ERR_MESH_NO_ROUTE). */
 int mesh_route_send_ex(pkc_mesh *m, const uint8_t *target, uint8_t kind, const uint8_t *body,
                        size_t len, int discover);
+/* Signs and sends a SIGNAL (rb->u.signal: op, nonce and the op's fields;
+ * the rest is filled in here). Only a REQUEST may start a route discovery. */
+int mesh_signal_send(pkc_mesh *m, const uint8_t *to, mesh_route_body *rb);
 int mesh_on_route(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
 int mesh_on_rreq(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
 void mesh_disc_timer(pkc_mesh *m, uint32_t idx, uint32_t gen);

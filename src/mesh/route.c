@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/identity.h"
+#include "crypto/peerid.h"
 #include "mesh_int.h"
+#include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/rng.h"
@@ -191,9 +194,11 @@ static void encode_route(pkc_mesh *m, uint8_t kind, const uint8_t *target,
     pkc_buf_push_varbytes(&m->out, body, len);
 }
 
+static int rreq_take(pkc_mesh *m, double *tok, uint64_t *at, uint64_t start);
+
 static void send_rreq_round(pkc_mesh *m, mesh_disc *d)
 {
-    unsigned ttl = d->stage == 0 ? 2 : 3;
+    unsigned ttl = d->stage == 0 ? MESH_RREQ_TTL_MAX - 1 : MESH_RREQ_TTL_MAX;
     if (ttl > m->cfg.max_hops - 1)
         ttl = m->cfg.max_hops - 1;
     d->nonce = pkc_rng_u64(m->rng);
@@ -206,10 +211,14 @@ static void send_rreq_round(pkc_mesh *m, mesh_disc *d)
     msg.u.rreq.target = d->target;
     msg.u.rreq.path.len = 1;
     msg.u.rreq.path.ids = m->self;
-    for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
-        mesh_peer *p = mesh_slot_peer(m, s);
-        if (p)
-            mesh_send_msg(m, p, &msg);
+    /* Never more than our neighbours accept from us: over it, this round
+     * is skipped (the discovery fails if the next one is too). */
+    if (rreq_take(m, &m->rreq_tok, &m->rreq_at, 1)) {
+        for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
+            mesh_peer *p = mesh_slot_peer(m, s);
+            if (p)
+                mesh_send_msg(m, p, &msg);
+        }
     }
     mesh_timer_add(m, MESH_T_DISC, (uint32_t)(d - m->disc), d->gen,
                    m->now + (uint64_t)m->cfg.route_timeout_ms * 1000);
@@ -372,6 +381,72 @@ static void send_error(pkc_mesh *m, const uint8_t *origin, const uint8_t *target
     (void)send_or_queue(m, origin, MESH_RK_ERROR, body, sizeof body, NULL, 0);
 }
 
+/* ---- signed signaling ------------------------------------------------------------- */
+
+int mesh_signal_send(pkc_mesh *m, const uint8_t *to, mesh_route_body *rb)
+{
+    rb->kind = MESH_RK_SIGNAL;
+    int64_t now_ms = pkc_clock_wall_ms(m->clock);
+    rb->u.signal.time_ms = now_ms > 0 ? (uint64_t)now_ms : 0;
+    rb->u.signal.public_key = pkc_identity_get_public_key(m->identity);
+    rb->u.signal.sig = NULL;
+    pkc_buf body = PKC_BUF_INIT, tbs = PKC_BUF_INIT;
+    mesh_route_body_encode(&body, rb);
+    mesh_signal_signed_data(&tbs, m->self, to, body.data, body.len);
+    int rc = body.err ? body.err : tbs.err;
+    if (!rc) {
+        uint8_t sig[MESH_SIG_LEN];
+        pkc_identity_sign_labeled(m->identity, MESH_SIGNAL_LABEL, tbs.data, tbs.len, sig);
+        pkc_buf_push(&body, sig, sizeof sig);
+        rc = body.err;
+    }
+    /* Only a request may start a route discovery; answers go back the way
+     * the request came (or are lost, and the attempt times out). */
+    if (!rc)
+        rc = send_or_queue(m, to, MESH_RK_SIGNAL, body.data, body.len, NULL,
+                           rb->u.signal.op == MESH_SIG_REQUEST);
+    pkc_buf_free(&body);
+    pkc_buf_free(&tbs);
+    return rc;
+}
+
+/* A SIGNAL acts only if its origin signed it for us, recently, and we have
+ * not acted on it before: the key in it must be the one the origin's id
+ * names, its timestamp within MESH_SIG_SKEW_MS of our clock, its signature
+ * new and valid. The cheap checks come first. Returns 0 if it may act. */
+static int signal_check(pkc_mesh *m, const uint8_t *origin, const mesh_msg *msg,
+                        const mesh_route_body *rb)
+{
+    uint8_t h[MESH_ID_LEN];
+    pkc_peer_id_hash(rb->u.signal.public_key, h);
+    if (memcmp(h, origin, MESH_ID_LEN) != 0)
+        return pkc_error(PKC_ERR_MESH_PROTOCOL, "signal: key does not match its origin");
+    int64_t now_ms = pkc_clock_wall_ms(m->clock);
+    int64_t t = (int64_t)rb->u.signal.time_ms;
+    if (t < now_ms - MESH_SIG_SKEW_MS || t > now_ms + MESH_SIG_SKEW_MS)
+        return pkc_error(PKC_ERR_MESH_PROTOCOL, "signal: timestamp %lld ms from our clock",
+                         (long long)(t - now_ms));
+    uint64_t key = mesh_siphash(&m->sip, rb->u.signal.sig, MESH_SIG_LEN) | 1;
+    for (size_t i = 0; i < MESH_SIG_SEEN; i++)
+        if (m->sig_seen[i].h == key && m->sig_seen[i].until > m->now)
+            return pkc_error(PKC_ERR_MESH_PROTOCOL, "signal: a replay");
+    pkc_buf tbs = PKC_BUF_INIT;
+    mesh_signal_signed_data(&tbs, origin, m->self, msg->u.route.payload, rb->u.signal.signed_len);
+    int rc = tbs.err ? tbs.err
+                     : pkc_verify_labeled(rb->u.signal.public_key, MESH_SIGNAL_LABEL, tbs.data,
+                                          tbs.len, rb->u.signal.sig, "mesh signal");
+    pkc_buf_free(&tbs);
+    if (rc)
+        return rc;
+    /* Remembered for as long as its timestamp could still be accepted. The
+     * ring evicts by arrival: filling it takes MESH_SIG_SEEN valid signals
+     * signed for us within the window. */
+    m->sig_seen[m->sig_seen_next].h = key;
+    m->sig_seen[m->sig_seen_next].until = m->now + 2 * (uint64_t)MESH_SIG_SKEW_MS * 1000;
+    m->sig_seen_next = (m->sig_seen_next + 1) % MESH_SIG_SEEN;
+    return 0;
+}
+
 static void deliver(pkc_mesh *m, const mesh_msg *msg)
 {
     const uint8_t *origin = msg->u.route.path.ids;
@@ -380,6 +455,12 @@ static void deliver(pkc_mesh *m, const mesh_msg *msg)
         /* The body is the origin's, not the neighbour's: no penalty. */
         pkc_logd("mesh", "undecodable routed message: %s", pkc_errmsg());
         m->st.errors++;
+        return;
+    }
+    if (rb.kind == MESH_RK_SIGNAL && signal_check(m, origin, msg, &rb)) {
+        /* Neither is the signature: a relay cannot tell. */
+        pkc_logd("mesh", "signal refused: %s", pkc_errmsg());
+        m->st.signals_rejected++;
         return;
     }
     m->st.routed_received++;
@@ -447,22 +528,76 @@ int mesh_on_route(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
     return 0;
 }
 
+/* Takes a route-request token from a bucket (MESH_RREQ_RATE per second,
+ * MESH_RREQ_BURST at most, full at `start`); 0 if none is left. */
+static int rreq_take(pkc_mesh *m, double *tok, uint64_t *at, uint64_t start)
+{
+    if (*at == 0 || *at < start) {
+        *tok = MESH_RREQ_BURST;
+        *at = m->now;
+    }
+    *tok += (double)(m->now - *at) / 1e6 * MESH_RREQ_RATE;
+    *at = m->now;
+    if (*tok > MESH_RREQ_BURST)
+        *tok = MESH_RREQ_BURST;
+    if (*tok < 1)
+        return 0;
+    *tok -= 1;
+    return 1;
+}
+
+static int rreq_token(pkc_mesh *m, mesh_peer *from)
+{
+    return rreq_take(m, &from->rreq_tok, &from->rreq_at, from->connected_at);
+}
+
+/* Records a route request; returns 1 if it is new, 0 if it was seen in the
+ * last route_timeout_ms or if the set is full of live entries (so that no
+ * burst can flush it and make old requests new again). */
+static int rreq_first(pkc_mesh *m, const uint8_t *first, uint64_t nonce)
+{
+    uint8_t key[MESH_ID_LEN + 8];
+    memcpy(key, first, MESH_ID_LEN);
+    for (int i = 0; i < 8; i++)
+        key[MESH_ID_LEN + i] = (uint8_t)(nonce >> (8 * i));
+    uint64_t h = mesh_siphash(&m->sip, key, sizeof key) | 1;
+    for (size_t i = 0; i < MESH_RREQ_SEEN; i++)
+        if (m->rreq_seen[i].h == h && m->rreq_seen[i].until > m->now)
+            return 0;
+    struct mesh_rreq_seen *e = &m->rreq_seen[m->rreq_seen_next];
+    if (e->until > m->now)
+        return 0; /* the oldest is still live: every entry is */
+    e->h = h;
+    e->until = m->now + (uint64_t)m->cfg.route_timeout_ms * 1000;
+    m->rreq_seen_next = (m->rreq_seen_next + 1) % MESH_RREQ_SEEN;
+    return 1;
+}
+
+/* A route request costs every peer within its ttl a message per neighbour,
+ * so what the engine would never send is a violation (a ttl above
+ * MESH_RREQ_TTL_MAX, or more hops left than the first peer could have
+ * given), each neighbour's requests are rate-limited before anything else
+ * (over the limit: dropped; a penalty only when the neighbour itself is the
+ * first peer, since honest relays pass on others' requests), and duplicates
+ * are detected by a time-based set that a flood cannot flush. */
 int mesh_on_rreq(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
 {
     const mesh_path *path = &msg->u.rreq.path;
     int rc = mesh_check_path(m, from, path, "RREQ");
     if (rc)
         return rc;
-    uint8_t key[MESH_ID_LEN + 8];
-    memcpy(key, path->ids, MESH_ID_LEN);
-    for (int i = 0; i < 8; i++)
-        key[MESH_ID_LEN + i] = (uint8_t)(msg->u.rreq.nonce >> (8 * i));
-    uint64_t h = mesh_siphash(&m->sip, key, sizeof key) | 1;
-    for (size_t i = 0; i < MESH_RREQ_SEEN; i++)
-        if (m->rreq_seen[i] == h)
-            return 0;
-    m->rreq_seen[m->rreq_seen_next] = h;
-    m->rreq_seen_next = (m->rreq_seen_next + 1) % MESH_RREQ_SEEN;
+    if (msg->u.rreq.ttl > MESH_RREQ_TTL_MAX || msg->u.rreq.ttl + path->len > MESH_RREQ_TTL_MAX + 1)
+        return mesh_violation(m, from, 1, "RREQ: ttl %u with a path of %zu (at most %d in all)",
+                              msg->u.rreq.ttl, path->len, MESH_RREQ_TTL_MAX + 1);
+    if (!rreq_token(m, from)) {
+        m->st.rreq_limited++;
+        if (path->len == 1)
+            return mesh_violation(m, from, 0.25, "RREQ: over %.0f route requests/s",
+                                  MESH_RREQ_RATE);
+        return 0;
+    }
+    if (!rreq_first(m, path->ids, msg->u.rreq.nonce))
+        return 0;
 
     const uint8_t *target = msg->u.rreq.target;
     uint8_t body[PKC_VARUINT_MAX_BYTES];
@@ -490,8 +625,6 @@ int mesh_on_rreq(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
     }
     if (msg->u.rreq.ttl == 0 || path->len >= MESH_PATH_MAX || path->len >= m->cfg.max_hops)
         return 0;
-    if (msg->u.rreq.ttl >= m->cfg.max_hops)
-        return mesh_violation(m, from, 1, "RREQ: ttl %u not below max_hops", msg->u.rreq.ttl);
     mesh_msg fw = *msg;
     fw.u.rreq.ttl = (uint8_t)(msg->u.rreq.ttl - 1);
     uint8_t ids[MESH_PATH_MAX * MESH_ID_LEN];

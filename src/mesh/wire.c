@@ -381,6 +381,8 @@ int mesh_route_body_decode(mesh_route_body *rb, uint8_t kind, const uint8_t *dat
     case MESH_RK_SIGNAL:
         TRY(pkc_reader_u8(&r, &rb->u.signal.op));
         TRY(pkc_reader_varuint(&r, &rb->u.signal.nonce));
+        TRY(pkc_reader_varuint_max(&r, MESH_TIME_MAX, &rb->u.signal.time_ms));
+        TRY(pkc_reader_bytes(&r, MESH_PK_LEN, &rb->u.signal.public_key));
         switch (rb->u.signal.op) {
         case MESH_SIG_REQUEST:
             TRY(pkc_reader_u8(&r, &rb->u.signal.prio));
@@ -398,14 +400,14 @@ int mesh_route_body_decode(mesh_route_body *rb, uint8_t kind, const uint8_t *dat
             break;
         }
         case MESH_SIG_DATA:
-            rb->u.signal.data = r.p;
-            rb->u.signal.len = pkc_reader_left(&r);
-            r.p = r.end;
+            TRY(pkc_reader_varbytes(&r, &rb->u.signal.data, &rb->u.signal.len));
             break;
         default:
             return pkc_error(PKC_ERR_MALFORMED, "offset 0: unknown signal operation %u",
                              rb->u.signal.op);
         }
+        rb->u.signal.signed_len = pkc_reader_offset(&r);
+        TRY(pkc_reader_bytes(&r, MESH_SIG_LEN, &rb->u.signal.sig));
         break;
     case MESH_RK_SHUFFLE_REPLY:
         TRY(read_records(&r, &rb->u.shuffle_reply.count, rb->u.shuffle_reply.rec, 0, MESH_RECORDS_MAX));
@@ -432,6 +434,8 @@ int mesh_route_body_encode(pkc_buf *b, const mesh_route_body *rb)
     case MESH_RK_SIGNAL:
         pkc_buf_push_u8(b, rb->u.signal.op);
         pkc_buf_push_varuint(b, rb->u.signal.nonce);
+        pkc_buf_push_varuint(b, rb->u.signal.time_ms);
+        pkc_buf_push(b, rb->u.signal.public_key, MESH_PK_LEN);
         if (rb->u.signal.op == MESH_SIG_REQUEST) {
             pkc_buf_push_u8(b, rb->u.signal.prio);
             mesh_push_record(b, &rb->u.signal.rec);
@@ -439,8 +443,10 @@ int mesh_route_body_encode(pkc_buf *b, const mesh_route_body *rb)
             pkc_buf_push_u8(b, rb->u.signal.reason);
             push_records(b, rb->u.signal.count, rb->u.signal.rec_px);
         } else if (rb->u.signal.op == MESH_SIG_DATA) {
-            pkc_buf_push(b, rb->u.signal.data, rb->u.signal.len);
+            pkc_buf_push_varbytes(b, rb->u.signal.data, rb->u.signal.len);
         }
+        if (rb->u.signal.sig)
+            pkc_buf_push(b, rb->u.signal.sig, MESH_SIG_LEN);
         break;
     case MESH_RK_SHUFFLE_REPLY:
         push_records(b, rb->u.shuffle_reply.count, rb->u.shuffle_reply.rec);
@@ -457,4 +463,13 @@ int mesh_route_body_encode(pkc_buf *b, const mesh_route_body *rb)
                                   rb->kind);
     }
     return b->err;
+}
+
+void mesh_signal_signed_data(pkc_buf *b, const uint8_t *origin, const uint8_t *target,
+                             const uint8_t *payload, size_t signed_len)
+{
+    pkc_buf_push(b, origin, MESH_ID_LEN);
+    pkc_buf_push(b, target, MESH_ID_LEN);
+    pkc_buf_push_u8(b, MESH_RK_SIGNAL);
+    pkc_buf_push(b, payload, signed_len);
 }

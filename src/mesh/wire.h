@@ -22,6 +22,13 @@
 #define MESH_FRAME_MAX (1u << 20)
 #define MESH_COORD_MAX 10000000 /* |coordinate| in 0.1 ms units (1000 s) */
 #define MESH_PX_MAX 8          /* peers suggested in a REFUSE */
+#define MESH_PK_LEN 32         /* Ed25519 public key */
+#define MESH_SIG_LEN 64        /* Ed25519 signature */
+#define MESH_TIME_MAX ((UINT64_C(1) << 53) - 1) /* timestamps: Unix ms */
+#define MESH_RREQ_TTL_MAX 3    /* the largest RREQ ttl an engine sends */
+#define MESH_SIG_SKEW_MS 60000 /* a SIGNAL is accepted this far from the receiver's clock */
+/* The label of the signature of a SIGNAL (docs/protocol.md, "Routed messages"). */
+#define MESH_SIGNAL_LABEL "pkc-mesh-signal-v1"
 
 enum mesh_type {
     MESH_GOSSIP = 1,
@@ -160,6 +167,8 @@ typedef struct mesh_route_body {
         struct {
             uint8_t op;
             uint64_t nonce;    /* identifies the connection attempt */
+            uint64_t time_ms;  /* the origin's wall clock when it signed */
+            const uint8_t *public_key; /* MESH_PK_LEN: the origin's identity */
             uint8_t prio;      /* REQUEST */
             mesh_record rec;   /* REQUEST: the requester */
             uint8_t reason;    /* REFUSE */
@@ -167,6 +176,12 @@ typedef struct mesh_route_body {
             mesh_record rec_px[MESH_PX_MAX];
             const uint8_t *data; /* DATA */
             size_t len;
+            /* The signature (MESH_SIG_LEN) over the origin, the target, the
+             * kind and the `signed_len` bytes of the payload before it
+             * (mesh_signal_signed_data). The encoder writes it if not NULL:
+             * the signer encodes without it, signs, then appends it. */
+            const uint8_t *sig;
+            size_t signed_len;
         } signal;
         struct {
             size_t count;
@@ -190,6 +205,12 @@ int mesh_msg_encode(pkc_buf *b, const mesh_msg *m);
 
 int mesh_route_body_decode(mesh_route_body *rb, uint8_t kind, const uint8_t *data, size_t len);
 int mesh_route_body_encode(pkc_buf *b, const mesh_route_body *rb);
+
+/* Appends what a SIGNAL's signature covers to `b`: origin id, target id,
+ * the kind byte (MESH_RK_SIGNAL), then the payload up to the signature
+ * (`payload`, `signed_len` bytes). */
+void mesh_signal_signed_data(pkc_buf *b, const uint8_t *origin, const uint8_t *target,
+                             const uint8_t *payload, size_t signed_len);
 
 /* Iterates the validated items of an IHAVE (with_round) or GRAFT. */
 typedef struct mesh_items_iter {

@@ -219,10 +219,7 @@ int node_room_start(pkc_node *n, node_room *r)
         mc.peer_timeout_ms = 2 * mc.heartbeat_interval_ms + 5000;
     mc.dialable = 1;
     mc.max_payload = NODE_FRAME_MAX - 8192;
-    uint8_t self[PKC_PEER_ID_HASH_BYTES];
-    int rc = pkc_peer_id_parse(pkc_identity_get_peer_id(n->id), self);
-    if (rc == 0)
-        rc = pkc_mesh_new(&mc, &node_mesh_callbacks, r, self, n->clock, n->rng, &r->mesh);
+    int rc = pkc_mesh_new(&mc, &node_mesh_callbacks, r, n->id, n->clock, n->rng, &r->mesh);
     if (rc)
         return rc;
     if (n->lan && (rc = pkc_lan_join(n->lan, r->key.id)) != 0 && rc != PKC_ERR_EXISTS)

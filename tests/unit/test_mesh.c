@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/identity.h"
+#include "crypto/peerid.h"
 #include "mesh/wire.h"
 #include "test.h"
 #include "util/clock.h"
@@ -28,6 +30,8 @@ typedef struct fx {
     int disconnects, last_bye;
     uint8_t last_bye_peer[20];
     int reenter_rc;
+    int connects, signals;
+    uint8_t last_signal_peer[20];
 } fx;
 
 static void on_send(void *ud, const uint8_t *peer, const uint8_t *data, size_t len)
@@ -66,7 +70,36 @@ static void on_disconnect(void *ud, const uint8_t *peer, pkc_mesh_disconnect_rea
     memcpy(f->last_bye_peer, peer, 20);
 }
 
-static const uint8_t SELF[20] = {0x50};
+static void on_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mode)
+{
+    (void)peer;
+    (void)mode;
+    ((fx *)ud)->connects++;
+}
+
+static void on_signal(void *ud, const uint8_t *peer, const uint8_t *data, size_t len)
+{
+    fx *f = ud;
+    (void)data;
+    (void)len;
+    f->signals++;
+    memcpy(f->last_signal_peer, peer, 20);
+}
+
+/* The engine's identity (one for every test: still reachable at exit) and
+ * its peer id hash. */
+static uint8_t SELF[20];
+static const pkc_identity *self_identity(void)
+{
+    static pkc_identity *id;
+    if (!id) {
+        uint8_t seed[32] = {0x50};
+        if (pkc_identity_from_seed(seed, &id) != 0)
+            abort();
+        pkc_peer_id_hash(pkc_identity_get_public_key(id), SELF);
+    }
+    return id;
+}
 static const uint8_t N1[20] = {0x11}, N2[20] = {0x22}, N3[20] = {0x33};
 
 static void fx_clear(fx *f)
@@ -96,8 +129,10 @@ static fx *fx_new(void (*tweak)(pkc_mesh_config *))
     cb.deliver = on_deliver;
     cb.validate = on_validate;
     cb.disconnect = on_disconnect;
+    cb.connect = on_connect;
+    cb.signal = on_signal;
     f->validate_result = PKC_MESH_ACCEPT;
-    if (pkc_mesh_new(&f->cfg, &cb, f, SELF, &f->clk.clock, &f->rng.rng, &f->m) != 0) {
+    if (pkc_mesh_new(&f->cfg, &cb, f, self_identity(), &f->clk.clock, &f->rng.rng, &f->m) != 0) {
         free(f);
         return NULL;
     }
@@ -149,16 +184,17 @@ TEST(mesh, config_defaults_and_checks)
     pkc_manual_clock_init(&clk, 0, 0);
     pkc_seeded_rng_init(&rng, 1);
     pkc_mesh *m = NULL;
+    const pkc_identity *me = self_identity();
     c.max_peers = 33;
-    CHECK_ERR(pkc_mesh_new(&c, &cb, NULL, SELF, &clk.clock, &rng.rng, &m), PKC_ERR_INVALID_ARG);
+    CHECK_ERR(pkc_mesh_new(&c, &cb, NULL, me, &clk.clock, &rng.rng, &m), PKC_ERR_INVALID_ARG);
     pkc_mesh_config_default(&c);
     c.target_peers = 9;
-    CHECK_ERR(pkc_mesh_new(&c, &cb, NULL, SELF, &clk.clock, &rng.rng, &m), PKC_ERR_INVALID_ARG);
+    CHECK_ERR(pkc_mesh_new(&c, &cb, NULL, me, &clk.clock, &rng.rng, &m), PKC_ERR_INVALID_ARG);
     pkc_mesh_config_default(&c);
     c.score.graylist_threshold = 0;
-    CHECK_ERR(pkc_mesh_new(&c, &cb, NULL, SELF, &clk.clock, &rng.rng, &m), PKC_ERR_INVALID_ARG);
-    CHECK_ERR(pkc_mesh_new(NULL, NULL, NULL, SELF, &clk.clock, &rng.rng, &m), PKC_ERR_INVALID_ARG);
-    CHECK_OK(pkc_mesh_new(NULL, &cb, NULL, SELF, &clk.clock, &rng.rng, &m));
+    CHECK_ERR(pkc_mesh_new(&c, &cb, NULL, me, &clk.clock, &rng.rng, &m), PKC_ERR_INVALID_ARG);
+    CHECK_ERR(pkc_mesh_new(NULL, NULL, NULL, me, &clk.clock, &rng.rng, &m), PKC_ERR_INVALID_ARG);
+    CHECK_OK(pkc_mesh_new(NULL, &cb, NULL, me, &clk.clock, &rng.rng, &m));
     pkc_mesh_free(m);
     pkc_mesh_free(NULL);
 }
@@ -517,5 +553,295 @@ TEST(mesh, colocation_and_application_score)
     CHECK_EQ(st.connected_peers, 4);
     CHECK_MEM(f->last_bye_peer, N1, 20);
     CHECK_EQ(f->last_bye, PKC_MESH_BYE_SCORE);
+    fx_free(f);
+}
+
+/* ---- signaling: signed end to end ----------------------------------------------------- */
+
+static pkc_identity *test_identity(uint8_t tag, uint8_t id[20])
+{
+    uint8_t seed[32] = {tag, 1};
+    pkc_identity *k = NULL;
+    if (pkc_identity_from_seed(seed, &k) != 0)
+        abort();
+    pkc_peer_id_hash(pkc_identity_get_public_key(k), id);
+    return k;
+}
+
+/* Encodes into `out` a ROUTE carrying a SIGNAL for us from `origin`, relayed
+ * by neighbour `via`: `rb` (op, nonce, fields) with the public key `pk` and
+ * time `time_ms`, signed by `key` (NULL: a signature of zeros). */
+static void make_signal(pkc_buf *out, const uint8_t *via, const uint8_t *origin,
+                        const pkc_identity *key, const uint8_t *pk, mesh_route_body *rb,
+                        int64_t time_ms)
+{
+    rb->kind = MESH_RK_SIGNAL;
+    rb->u.signal.time_ms = (uint64_t)time_ms;
+    rb->u.signal.public_key = pk;
+    rb->u.signal.sig = NULL;
+    pkc_buf body = PKC_BUF_INIT, tbs = PKC_BUF_INIT;
+    mesh_route_body_encode(&body, rb);
+    mesh_signal_signed_data(&tbs, origin, SELF, body.data, body.len);
+    uint8_t sig[MESH_SIG_LEN] = {0};
+    if (key)
+        pkc_identity_sign_labeled(key, MESH_SIGNAL_LABEL, tbs.data, tbs.len, sig);
+    pkc_buf_push(&body, sig, sizeof sig);
+    uint8_t path[40];
+    memcpy(path, origin, 20);
+    memcpy(path + 20, via, 20);
+    mesh_msg r;
+    memset(&r, 0, sizeof r);
+    r.type = MESH_ROUTE;
+    r.u.route.kind = MESH_RK_SIGNAL;
+    r.u.route.target = SELF;
+    r.u.route.path.len = memcmp(origin, via, 20) == 0 ? 1 : 2;
+    r.u.route.path.ids = memcmp(origin, via, 20) == 0 ? path + 20 : path;
+    r.u.route.payload = body.data;
+    r.u.route.len = body.len;
+    pkc_buf_reset(out);
+    mesh_msg_encode(out, &r);
+    pkc_buf_free(&body);
+    pkc_buf_free(&tbs);
+}
+
+static mesh_route_body sig_body(uint8_t op, uint64_t nonce)
+{
+    mesh_route_body rb;
+    memset(&rb, 0, sizeof rb);
+    rb.u.signal.op = op;
+    rb.u.signal.nonce = nonce;
+    return rb;
+}
+
+static uint64_t rejected(fx *f)
+{
+    pkc_mesh_stats st;
+    pkc_mesh_get_stats(f->m, &st);
+    return st.signals_rejected;
+}
+
+/* Issue 15, item 1: signaling acts only when its origin signed it for us,
+ * recently, once. Forged keys, forged signatures, replays and stale
+ * timestamps are dropped before they reach the runtime; the honest
+ * exchange (baseline) goes through. */
+TEST(mesh, signaling_is_authenticated_end_to_end)
+{
+    fx *f = fx_new(NULL);
+    CHECK(f != NULL);
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N1, NULL, 0));
+    uint8_t xid[20], aid[20];
+    pkc_identity *x = test_identity(0x77, xid), *a = test_identity(0x78, aid);
+    const uint8_t *xpk = pkc_identity_get_public_key(x), *apk = pkc_identity_get_public_key(a);
+    int64_t now = f->clk.wall_ms;
+    pkc_buf b = PKC_BUF_INIT;
+
+    /* Baseline: X asks, through N1, and is accepted. */
+    mesh_route_body rb = sig_body(MESH_SIG_REQUEST, 42);
+    rb.u.signal.rec = (mesh_record){xid, 0, 0, 0, 0};
+    make_signal(&b, N1, xid, x, xpk, &rb, now);
+    CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
+    CHECK_EQ(f->connects, 1);
+    CHECK_EQ(count_type(f, N1, MESH_ROUTE), 1); /* the ACCEPT */
+
+    /* X's key with A's signature; A's key claiming to be X; no signature. */
+    rb = sig_body(MESH_SIG_DATA, 42);
+    rb.u.signal.data = (const uint8_t *)"evil";
+    rb.u.signal.len = 4;
+    make_signal(&b, N1, xid, a, xpk, &rb, now);
+    CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
+    make_signal(&b, N1, xid, a, apk, &rb, now);
+    CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
+    make_signal(&b, N1, xid, NULL, xpk, &rb, now);
+    CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
+    CHECK_EQ(f->signals, 0);
+    CHECK_EQ_U64(rejected(f), 3);
+
+    /* The real one reaches the runtime, named by its verified sender. */
+    rb.u.signal.data = (const uint8_t *)"offer";
+    rb.u.signal.len = 5;
+    make_signal(&b, N1, xid, x, xpk, &rb, now);
+    CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
+    CHECK_EQ(f->signals, 1);
+    CHECK_MEM(f->last_signal_peer, xid, 20);
+    /* A replay of it, even through another neighbour, does not. */
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N2, NULL, 0));
+    make_signal(&b, N2, xid, x, xpk, &rb, now);
+    CHECK_OK(pkc_mesh_receive(f->m, N2, b.data, b.len));
+    CHECK_EQ(f->signals, 1);
+    CHECK_EQ_U64(rejected(f), 4);
+    /* Nor one signed more than a minute ago, or ahead. */
+    make_signal(&b, N1, xid, x, xpk, &rb, now - MESH_SIG_SKEW_MS - 1);
+    CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
+    make_signal(&b, N1, xid, x, xpk, &rb, now + MESH_SIG_SKEW_MS + 1);
+    CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
+    CHECK_EQ(f->signals, 1);
+    CHECK_EQ_U64(rejected(f), 6);
+    /* A signature for another target does not verify here. */
+    rb.u.signal.data = (const uint8_t *)"cand";
+    rb.u.signal.len = 4;
+    make_signal(&b, N1, xid, x, xpk, &rb, now);
+    b.data[b.len - 1] ^= 1;
+    CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
+    CHECK_EQ(f->signals, 1);
+    CHECK_EQ_U64(rejected(f), 7);
+    /* None of it cost the relays anything. */
+    double sc = 0;
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &sc));
+    CHECK(sc >= 0);
+    pkc_buf_free(&b);
+    pkc_identity_free(x);
+    pkc_identity_free(a);
+    fx_free(f);
+}
+
+/* Issue 15, item 1: a routed REQUEST never costs a live link: not when it
+ * comes (signed) from a neighbour, not when it claims high priority at a
+ * full peer; and inbound attempts hold at most half the slots. */
+TEST(mesh, routed_request_never_drops_a_link)
+{
+    fx *f = fx_new(NULL);
+    CHECK(f != NULL);
+    uint8_t kid[20], ids[8][20];
+    pkc_identity *k = test_identity(0x90, kid);
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N1, NULL, 0));
+    CHECK_OK(pkc_mesh_peer_connected(f->m, kid, NULL, 0));
+    int64_t now = f->clk.wall_ms;
+    pkc_buf b = PKC_BUF_INIT;
+    /* K, a neighbour, asks again through N1: refused, link kept. */
+    mesh_route_body rb = sig_body(MESH_SIG_REQUEST, 5);
+    rb.u.signal.prio = 1;
+    rb.u.signal.rec = (mesh_record){kid, 0, 0, 0, 0};
+    make_signal(&b, N1, kid, k, pkc_identity_get_public_key(k), &rb, now);
+    fx_clear(f);
+    CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
+    CHECK_EQ(f->disconnects, 0);
+    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 2);
+    CHECK_EQ(count_type(f, kid, MESH_DISCONNECT), 0);
+    /* Eight fresh identities ask at high priority: four are accepted (half
+     * the slots), the rest refused; nobody is dropped. */
+    pkc_identity *sy[8];
+    for (int i = 0; i < 8; i++) {
+        sy[i] = test_identity((uint8_t)(0xa0 + i), ids[i]);
+        rb = sig_body(MESH_SIG_REQUEST, 100 + (uint64_t)i);
+        rb.u.signal.prio = 1;
+        rb.u.signal.rec = (mesh_record){ids[i], 0, 0, 0, 0};
+        make_signal(&b, N1, ids[i], sy[i], pkc_identity_get_public_key(sy[i]), &rb, now);
+        CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
+    }
+    pkc_mesh_stats st;
+    pkc_mesh_get_stats(f->m, &st);
+    CHECK_EQ(st.connected_peers, 2);
+    CHECK_EQ(st.pending_connections, 4);
+    CHECK_EQ(f->connects, 4);
+    CHECK_EQ(f->disconnects, 0);
+    /* Fill the remaining slots with real links: then a high-priority
+     * request finds a full peer, and is refused rather than evicting. */
+    pkc_manual_clock_advance(&f->clk, 20000000); /* the four attempts time out */
+    CHECK_OK(pkc_mesh_tick(f->m));
+    for (int i = 0; i < 6; i++) {
+        uint8_t id[20] = {(uint8_t)(0x40 + i), 9};
+        CHECK_OK(pkc_mesh_peer_connected(f->m, id, NULL, 0));
+    }
+    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 8);
+    int before = f->disconnects;
+    rb = sig_body(MESH_SIG_REQUEST, 999);
+    rb.u.signal.prio = 1;
+    rb.u.signal.rec = (mesh_record){ids[7], 0, 0, 0, 0};
+    make_signal(&b, N1, ids[7], sy[7], pkc_identity_get_public_key(sy[7]), &rb,
+                f->clk.wall_ms);
+    fx_clear(f);
+    CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
+    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 8);
+    CHECK_EQ(f->disconnects, before);
+    CHECK_EQ(count_type(f, NULL, MESH_DISCONNECT), 0);
+    for (int i = 0; i < 8; i++)
+        pkc_identity_free(sy[i]);
+    pkc_identity_free(k);
+    pkc_buf_free(&b);
+    fx_free(f);
+}
+
+/* ---- route requests: bounded ---------------------------------------------------------- */
+
+static mesh_msg rreq(uint8_t ttl, uint64_t nonce, const uint8_t *path, size_t len)
+{
+    static const uint8_t target[20] = {0xf0, 0xf0};
+    mesh_msg r;
+    memset(&r, 0, sizeof r);
+    r.type = MESH_RREQ;
+    r.u.rreq.ttl = ttl;
+    r.u.rreq.nonce = nonce;
+    r.u.rreq.target = target;
+    r.u.rreq.path.len = len;
+    r.u.rreq.path.ids = path;
+    return r;
+}
+
+/* Issue 15, item 3: what the engine never sends is refused, a neighbour's
+ * route requests are rate-limited before they are forwarded (without a
+ * penalty for relays), and duplicates stay duplicates however many
+ * requests arrive in between. */
+TEST(mesh, route_requests_are_bounded)
+{
+    fx *f = fx_new(NULL);
+    CHECK(f != NULL);
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N1, NULL, 0));
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N2, NULL, 0));
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N3, NULL, 0));
+    uint8_t path[40];
+    memset(path, 0xe0, 20);
+    memcpy(path + 20, N1, 20);
+    /* Baseline: a relayed request with hops left is forwarded to the others. */
+    mesh_msg r = rreq(2, 1, path, 2);
+    fx_clear(f);
+    CHECK_OK(recv_msg(f, N1, &r));
+    CHECK_EQ(count_type(f, N2, MESH_RREQ), 1);
+    CHECK_EQ(count_type(f, N3, MESH_RREQ), 1);
+    CHECK_EQ(count_type(f, N1, MESH_RREQ), 0);
+    /* Its duplicate is not. */
+    fx_clear(f);
+    CHECK_OK(recv_msg(f, N1, &r));
+    CHECK_EQ(count_type(f, NULL, MESH_RREQ), 0);
+    /* A ttl above what an engine sends, or more hops than the first peer
+     * could have given, is a violation. */
+    r = rreq(7, 2, path + 20, 1);
+    CHECK_ERR(recv_msg(f, N1, &r), PKC_ERR_MESH_PROTOCOL);
+    r = rreq(3, 3, path, 2);
+    CHECK_ERR(recv_msg(f, N1, &r), PKC_ERR_MESH_PROTOCOL);
+    /* A burst of 100 relayed requests from N2: 16 go on (the burst), no
+     * penalty; then 2 per second. */
+    memcpy(path + 20, N2, 20);
+    fx_clear(f);
+    for (uint64_t i = 0; i < 100; i++) {
+        r = rreq(2, 1000 + i, path, 2);
+        CHECK_OK(recv_msg(f, N2, &r));
+    }
+    CHECK_EQ(count_type(f, N1, MESH_RREQ), 16);
+    double sc = 0;
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N2, &sc));
+    CHECK(sc >= 0);
+    pkc_mesh_stats st;
+    pkc_mesh_get_stats(f->m, &st);
+    CHECK_EQ_U64(st.rreq_limited, 84);
+    pkc_manual_clock_advance(&f->clk, 1000000);
+    fx_clear(f);
+    for (uint64_t i = 0; i < 100; i++) {
+        r = rreq(2, 2000 + i, path, 2);
+        CHECK_OK(recv_msg(f, N2, &r));
+    }
+    CHECK_EQ(count_type(f, N1, MESH_RREQ), 2);
+    /* The first request is still a duplicate after all that. */
+    memcpy(path + 20, N1, 20);
+    r = rreq(2, 1, path, 2);
+    fx_clear(f);
+    CHECK_OK(recv_msg(f, N1, &r));
+    CHECK_EQ(count_type(f, NULL, MESH_RREQ), 0);
+    /* A neighbour flooding requests of its own is penalised. */
+    for (uint64_t i = 0; i < 100; i++) {
+        r = rreq(3, 5000 + i, path + 20, 1);
+        (void)recv_msg(f, N1, &r);
+    }
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &sc));
+    CHECK(sc < 0);
     fx_free(f);
 }

@@ -146,24 +146,72 @@ TEST(mesh_wire, rejects_malformed)
     check_rejects("0a0102", PKC_ERR_MALFORMED);                  /* PING coordinate flag 2 */
 }
 
+#define HEX_PK "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define HEX_SIG HEX_PK HEX_PK
+
+/* SIGNAL: op, nonce, time, public key, the op's fields, signature. */
 TEST(mesh_wire, route_bodies)
 {
     mesh_route_body rb;
-    uint8_t in[64];
-    size_t n = pkc_test_unhex("030702" "00", in, sizeof in);
+    uint8_t in[256];
+    size_t n = pkc_test_unhex("0307" "e807" HEX_PK "02" "00" HEX_SIG, in, sizeof in);
     CHECK_OK(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n));
     CHECK_EQ(rb.u.signal.op, MESH_SIG_REFUSE);
     CHECK_EQ(rb.u.signal.nonce, 7);
+    CHECK_EQ(rb.u.signal.time_ms, 1000);
+    CHECK(rb.u.signal.public_key == in + 4);
     CHECK_EQ(rb.u.signal.reason, 2);
     CHECK_EQ(rb.u.signal.count, 0);
-    n = pkc_test_unhex("030702" "09", in, sizeof in); /* 9 suggestions: at most 8 */
+    CHECK_EQ(rb.u.signal.signed_len, 38);
+    CHECK(rb.u.signal.sig == in + 38);
+    /* It re-encodes to the same bytes. */
+    pkc_buf b = PKC_BUF_INIT;
+    CHECK_OK(mesh_route_body_encode(&b, &rb));
+    CHECK(b.len == n && memcmp(b.data, in, n) == 0);
+    pkc_buf_free(&b);
+    /* 9 suggestions: at most 8 */
+    n = pkc_test_unhex("0307" "e807" HEX_PK "02" "09", in, sizeof in);
     CHECK_ERR(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n), PKC_ERR_RANGE);
-    n = pkc_test_unhex("0905", in, sizeof in);
+    n = pkc_test_unhex("0905" "00" HEX_PK, in, sizeof in);
     CHECK_ERR(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n), PKC_ERR_MALFORMED);
-    n = pkc_test_unhex("0107" "03", in, sizeof in); /* REQUEST priority 3 */
+    n = pkc_test_unhex("0107" "00" HEX_PK "03", in, sizeof in); /* REQUEST priority 3 */
     CHECK_ERR(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n), PKC_ERR_MALFORMED);
-    n = pkc_test_unhex("04076f66666572", in, sizeof in);
+    n = pkc_test_unhex("0307" "e807" HEX_PK "02" "00" HEX_PK, in, sizeof in); /* short signature */
+    CHECK_ERR(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n), PKC_ERR_TRUNCATED);
+    n = pkc_test_unhex("0307" "8080808080808080800100" HEX_PK, in, sizeof in); /* time > 2^53-1 */
+    CHECK(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n) != 0);
+    n = pkc_test_unhex("0407" "00" HEX_PK "056f66666572" HEX_SIG, in, sizeof in);
     CHECK_OK(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n));
     CHECK(rb.u.signal.len == 5 && memcmp(rb.u.signal.data, "offer", 5) == 0);
+    /* docs/protocol.md's example: an ACCEPT from aa… to bb…. */
+    static const uint8_t pk[32] = {0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
+                                   0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
+                                   0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
+                                   0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc};
+    uint8_t sig[64];
+    memset(sig, 0xdd, sizeof sig);
+    memset(&rb, 0, sizeof rb);
+    rb.kind = MESH_RK_SIGNAL;
+    rb.u.signal.op = MESH_SIG_ACCEPT;
+    rb.u.signal.nonce = 7;
+    rb.u.signal.time_ms = 1000;
+    rb.u.signal.public_key = pk;
+    rb.u.signal.sig = sig;
+    pkc_buf body = PKC_BUF_INIT;
+    CHECK_OK(mesh_route_body_encode(&body, &rb));
+    mesh_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MESH_ROUTE;
+    m.u.route.kind = MESH_RK_SIGNAL;
+    m.u.route.target = ID_B;
+    m.u.route.path.len = 1;
+    m.u.route.path.ids = ID_A;
+    m.u.route.payload = body.data;
+    m.u.route.len = body.len;
+#define HEX_DD "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+    check_hex(&m, "0c02" HEX_B "00" "01" HEX_A "64" "0207e807" HEX_PK HEX_DD HEX_DD);
+    pkc_buf_free(&body);
+    n = pkc_test_unhex("0407" "00" HEX_PK "056f66666572" HEX_SIG "00", in, sizeof in);
+    CHECK_ERR(mesh_route_body_decode(&rb, MESH_RK_SIGNAL, in, n), PKC_ERR_MALFORMED);
     CHECK_ERR(mesh_route_body_decode(&rb, 9, in, n), PKC_ERR_MALFORMED);
 }
