@@ -370,16 +370,11 @@ static int open_db(pkc_node *n)
     pkc_db_config dc;
     pkc_db_config_default(&dc);
     int rc = pkc_db_open(n->data_dir, &dc, &n->db);
-    if (rc == PKC_ERR_CHECKSUM || rc == PKC_ERR_MALFORMED) {
-        char moved[4200];
-        char why[256];
-        snprintf(why, sizeof why, "%s", pkc_errmsg());
-        if (pkc_db_set_aside(n->data_dir, moved, sizeof moved) == 0) {
-            node_error(n, "database damaged (%s): moved aside to %s; documents will be fetched "
-                          "again from peers",
-                       why, moved);
-            rc = pkc_db_open(n->data_dir, &dc, &n->db);
-        }
+    if (rc == PKC_ERR_CHECKSUM) {
+        /* pkc_db_open moved the damaged file aside and said where. */
+        node_error(n, "%s", pkc_errmsg());
+        pkc_loge(LOG, "%s", n->last_error);
+        rc = pkc_db_open(n->data_dir, &dc, &n->db);
     }
     return rc;
 }
