@@ -46,6 +46,7 @@ struct node_doc {
     uint32_t observer;
     int applying_remote; /* an update from a peer is being applied */
     int changed_local;   /* a local change since the last remote update */
+    int store_failed;    /* the error of a local update the database refused, else 0 */
     uint64_t updates_since_compact;
     node_doc *next;
 };
