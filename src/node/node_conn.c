@@ -654,7 +654,10 @@ static void mesh_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mo
          * answer this request. */
         return;
     }
-    if (mode != PKC_MESH_CONNECT_DIAL || k == NULL || dial(n, r, k) != 0) {
+    /* Whatever the mode: a connection the mesh asked for through a request
+     * (INITIATE on the side that asked, RESPOND on the other) needs no
+     * signaling either when we know how to dial the peer. */
+    if (k == NULL || !k->dialable || dial(n, r, k) != 0) {
         if (k && mode == PKC_MESH_CONNECT_DIAL)
             node_error(n, "%s", pkc_errmsg());
         node_defer(n, W_CONNECT_FAILED, r, peer);

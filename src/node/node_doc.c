@@ -50,6 +50,8 @@ static void on_update(void *user_data, const uint8_t *update, size_t len, const 
     int rc = pkc_db_doc_append(n->db, r->key.id, d->name, update, len, &seq);
     if (rc) {
         node_error(n, "document %s: update not stored: %s", d->name, pkc_errmsg());
+        if (origin != remote_origin)
+            d->store_failed = rc;
         return;
     }
     d->updates_since_compact++;
@@ -390,6 +392,17 @@ void node_doc_remote_update(node_room *r, const char *name, const uint8_t *updat
 
 /* ---- the API's operations ----------------------------------------------------------------------- */
 
+/* After a local change: its error if the database did not take it (a full
+ * disk), so that the caller is never told it is kept when it is not. */
+static int stored(node_doc *d)
+{
+    int rc = d->store_failed;
+    d->store_failed = 0;
+    if (rc == 0)
+        return 0;
+    return pkc_error(rc, "%s", d->room->n->last_error);
+}
+
 int node_doc_transact(pkc_node *n, node_room *r, const char *name, pkc_node_doc_fn fn, void *ud)
 {
     node_doc *d;
@@ -400,9 +413,12 @@ int node_doc_transact(pkc_node *n, node_room *r, const char *name, pkc_node_doc_
     pkc_ytxn *txn;
     if ((rc = pkc_ydoc_transact(d->doc, NULL, &txn)))
         return rc;
+    d->store_failed = 0;
     int frc = fn(ud, d->doc, txn);
     rc = pkc_ytxn_commit(txn);
-    return frc ? frc : rc;
+    if (frc)
+        return frc;
+    return rc ? rc : stored(d);
 }
 
 static int json_to_yvalue(json_t *j, pkc_yvalue *v, int depth)
@@ -561,8 +577,11 @@ int node_doc_json_op(pkc_node *n, node_room *r, const char *name, const char *ke
         *out = s;
         return 0;
     }
-    if (op == DOC_DEL)
-        return pkc_ymap_delete(NULL, map, key);
+    d->store_failed = 0;
+    if (op == DOC_DEL) {
+        rc = pkc_ymap_delete(NULL, map, key);
+        return rc ? rc : stored(d);
+    }
     json_error_t err;
     json_t *j = json_loads(json, JSON_DECODE_ANY, &err);
     if (j == NULL)
@@ -573,5 +592,5 @@ int node_doc_json_op(pkc_node *n, node_room *r, const char *name, const char *ke
         rc = pkc_ymap_set(NULL, map, key, &v, NULL);
     yvalue_clear(&v);
     json_decref(j);
-    return rc;
+    return rc ? rc : stored(d);
 }

@@ -47,6 +47,7 @@ struct node_doc {
     uint32_t observer;
     int applying_remote; /* an update from a peer is being applied */
     int changed_local;   /* a local change since the last remote update */
+    int store_failed;    /* the error of a local update the database refused, else 0 */
     uint64_t updates_since_compact;
     node_doc *next;
 };
@@ -107,11 +108,12 @@ struct node_link {
 };
 
 /* Work the mesh asked for inside one of its callbacks, done after it. */
-enum node_work_kind { W_CONNECT_FAILED, W_DISCONNECTED, W_FREE_LINKS };
+enum node_work_kind { W_CONNECT_FAILED, W_DISCONNECTED, W_FREE_LINKS, W_ACK };
 struct node_work {
     int kind;
     node_room *room;
     uint8_t peer[PKC_PEER_ID_HASH_BYTES];
+    uint8_t msg_id[PKC_MSG_ID_BYTES]; /* W_ACK: the direct message to acknowledge */
     node_work *next;
 };
 
@@ -184,7 +186,7 @@ node_room *node_room_find(pkc_node *n, const char *spec);
 node_room *node_room_by_id(pkc_node *n, const uint8_t id[PKC_ROOM_ID_BYTES]);
 void node_error(pkc_node *n, const char *fmt, ...) PKC_PRINTF(2, 3);
 void node_reschedule(pkc_node *n);
-void node_defer(pkc_node *n, int kind, node_room *r, const uint8_t *peer);
+node_work *node_defer(pkc_node *n, int kind, node_room *r, const uint8_t *peer);
 int node_room_start(pkc_node *n, node_room *r);
 void node_lan_status(pkc_node *n);
 uint64_t node_now_us(const pkc_node *n);
@@ -211,6 +213,8 @@ void node_mesh_direct(void *user_data, const uint8_t *from, const uint8_t *data,
 int node_broadcast_raw(pkc_node *n, node_room *r, const char *topic, const void *data, size_t len,
                        uint8_t id[PKC_MSG_ID_BYTES]);
 void node_outbox_flush(pkc_node *n, const uint8_t *only_peer);
+void node_send_ack(pkc_node *n, node_room *r, const uint8_t hash[PKC_PEER_ID_HASH_BYTES],
+                   const uint8_t id[PKC_MSG_ID_BYTES]);
 int node_inbox_list(pkc_node *n, node_room *r, int64_t after, size_t limit,
                     pkc_node_message_fn fn, void *ud);
 
