@@ -301,9 +301,9 @@ void node_lan_status(pkc_node *n)
 
 /* ---- deferred work ------------------------------------------------------------------------------ */
 
-static void on_work(uv_timer_t *t)
+/* Runs the queued work (never from inside a mesh callback). */
+void node_work_run(pkc_node *n)
 {
-    pkc_node *n = t->data;
     while (n->work) {
         node_work *w = n->work;
         n->work = w->next;
@@ -319,6 +319,12 @@ static void on_work(uv_timer_t *t)
         }
         free(w);
     }
+}
+
+static void on_work(uv_timer_t *t)
+{
+    pkc_node *n = t->data;
+    node_work_run(n);
     node_links_reap(n);
     node_reschedule(n);
 }

@@ -34,6 +34,7 @@
 #define LINK_IDLE_US (30 * 1000000ull)
 
 static const pkc_rtc_callbacks rtc_cb;
+static node_link *link_find(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES]);
 static const pkc_session_callbacks sess_cb;
 
 static int hash_less(const uint8_t *a, const uint8_t *b)
@@ -90,6 +91,15 @@ void node_lan_found(void *user_data, pkc_lan *lan, const pkc_lan_peer *p)
     node_known *k = node_known_put(n, p->public_key, p->dh_public_key);
     if (k == NULL)
         return;
+    /* New listener credentials: the peer restarted. A link we dialed to its
+     * previous run is dead even if it has not timed out yet. */
+    if (k->dialable && strcmp(k->ufrag, p->ufrag) != 0) {
+        node_link *old = link_find(n, k->hash);
+        if (old && old->outbound) {
+            pkc_logi(LOG, "%s restarted: dialing it again", k->peer_id);
+            node_link_close(old, "the peer restarted");
+        }
+    }
     k->dialable = 1;
     snprintf(k->ufrag, sizeof k->ufrag, "%s", p->ufrag);
     snprintf(k->pwd, sizeof k->pwd, "%s", p->pwd);
@@ -523,13 +533,18 @@ static void on_sess_established(void *ud, pkc_session *s)
         return;
     }
     if (!l->hash_known) {
-        /* An inbound link: the peer must be the one that dials (the smaller id). */
-        uint8_t self[PKC_PEER_ID_HASH_BYTES];
-        self_hash(n, self);
+        /* An inbound link. A peer that dials us again while we hold a
+         * link to it has restarted (or lost that link without our
+         * noticing yet): the new, authenticated connection replaces the
+         * old one, which would otherwise linger until it times out. */
         node_link *other = link_find(n, hash);
         if (other && other != l) {
-            pkc_session_close(s, PKC_REASON_PROTOCOL, "already connected");
-            return;
+            pkc_logi(LOG, "%s connected again: its new connection replaces the old one",
+                     si.peer_id);
+            node_link_close(other, "replaced by a new connection");
+            /* The meshes hear of the old link's end before the new one
+             * is offered to them (this runs outside any mesh callback). */
+            node_work_run(n);
         }
         l->hash_known = 1;
         memcpy(l->hash, hash, sizeof hash);

@@ -186,6 +186,7 @@ node_room *node_room_find(pkc_node *n, const char *spec);
 node_room *node_room_by_id(pkc_node *n, const uint8_t id[PKC_ROOM_ID_BYTES]);
 void node_error(pkc_node *n, const char *fmt, ...) PKC_PRINTF(2, 3);
 void node_reschedule(pkc_node *n);
+void node_work_run(pkc_node *n);
 node_work *node_defer(pkc_node *n, int kind, node_room *r, const uint8_t *peer);
 int node_room_start(pkc_node *n, node_room *r);
 void node_lan_status(pkc_node *n);
