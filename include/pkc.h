@@ -2555,9 +2555,12 @@ PKC_API PKC_NODISCARD int pkc_node_inbox(pkc_node *node, const char *room, int64
  * transaction, then commits it: any Yjs type of the document may be read
  * or changed there through the CRDT API (pkc_ydoc_get with the txn's
  * document). The document must not be kept after fn returns. fn returns
- * 0, or an error code that is returned (the changes made are kept: Yjs
- * has no rollback). Returns 0, PKC_ERR_NOT_FOUND (room),
- * PKC_ERR_INVALID_ARG (name empty or over PKC_DOC_NAME_MAX), fn's error.
+ * 0, or a negative PKC_ERR_* code that is returned with a message saying
+ * so (another nonzero value becomes PKC_ERR_INVALID_ARG); the changes it
+ * made are kept either way: Yjs has no rollback. Returns 0,
+ * PKC_ERR_NOT_FOUND (room), PKC_ERR_INVALID_ARG (name empty or over
+ * PKC_DOC_NAME_MAX), PKC_ERR_IO (the change could not be stored: it is
+ * not sent either), fn's error.
  *
  * The rest work on the root map "state": set a key to a JSON value,
  * delete a key, read one key or the whole map as JSON text (malloc'd,

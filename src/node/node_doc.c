@@ -417,7 +417,10 @@ int node_doc_transact(pkc_node *n, node_room *r, const char *name, pkc_node_doc_
     int frc = fn(ud, d->doc, txn);
     rc = pkc_ytxn_commit(txn);
     if (frc)
-        return frc;
+        return pkc_error(frc < 0 ? frc : PKC_ERR_INVALID_ARG,
+                         "document %s: the transaction's function returned %d (%s); what it "
+                         "changed is kept",
+                         name, frc, pkc_err_name(frc));
     return rc ? rc : stored(d);
 }
 

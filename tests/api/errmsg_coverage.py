@@ -23,6 +23,8 @@ CANNOT_FAIL = {
     "pkc_ytxn_is_local", "pkc_ydoc_has_pending", "pkc_ytype_is_deleted", "pkc_ymap_has",
     "pkc_yundo_can_undo", "pkc_yundo_can_redo",
     "pkc_ytxn_commit",                 # commits whatever the transaction did: 0
+    "pkc_node_get_fd",                 # a descriptor, -1 when not open
+    "pkc_node_get_timeout",            # milliseconds, -1 for none
 }
 
 

@@ -811,6 +811,91 @@ static int publish_fresh(pkc_mesh *m)
     return pkc_mesh_publish(m, (const uint8_t *)id, (size_t)len, (const uint8_t *)"payload", 7);
 }
 
+static int doc_fn_fails(void *ud, pkc_ydoc *doc, pkc_ytxn *txn)
+{
+    (void)ud;
+    (void)doc;
+    (void)txn;
+    return PKC_ERR_RANGE; /* the application's own failure */
+}
+
+static int inbox_fn(void *ud, const pkc_node_message *m)
+{
+    (void)ud;
+    (void)m;
+    return 0;
+}
+
+/* The node, with LAN discovery off (nothing leaves the host). */
+TEST(errmsg, node)
+{
+    pkc_node_config cfg;
+    pkc_node_config_default(&cfg);
+    cfg.lan = 0;
+    pkc_node *node = NULL;
+    EXPECT_FAIL("node: no data_dir", pkc_node_new(&cfg, NULL, NULL, &node), PKC_ERR_INVALID_ARG);
+    cfg.data_dir = pkc_test_tmpdir();
+    EXPECT_FAIL("node: no out", pkc_node_new(&cfg, NULL, NULL, NULL), PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("node: version",
+                pkc_node_new_versioned(9, &cfg, PKC_NODE_CALLBACKS_VERSION, NULL, NULL, &node),
+                PKC_ERR_INVALID_ARG);
+    cfg.max_peers = 99;
+    EXPECT_FAIL("node: max_peers", pkc_node_new(&cfg, NULL, NULL, &node), PKC_ERR_INVALID_ARG);
+    cfg.max_peers = 8;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    pkc_node *second = NULL;
+    EXPECT_FAIL("node: locked", pkc_node_new(&cfg, NULL, NULL, &second), PKC_ERR_AGAIN);
+
+    EXPECT_FAIL("node: process before open", pkc_node_process(node), PKC_ERR_STATE);
+    EXPECT_FAIL("node: join short", pkc_node_join(node, "short", NULL, NULL),
+                PKC_ERR_INVALID_ARG);
+    CHECK_OK(pkc_node_join(node, "a phrase long enough", NULL, NULL));
+    EXPECT_FAIL("node: join again", pkc_node_join(node, "a phrase long enough", NULL, NULL),
+                PKC_ERR_EXISTS);
+    EXPECT_FAIL("node: leave", pkc_node_leave(node, "nowhere"), PKC_ERR_NOT_FOUND);
+    EXPECT_FAIL("node: disconnect bad id", pkc_node_disconnect_peer(node, "pkc1zzzz"),
+                PKC_ERR_MALFORMED);
+    EXPECT_FAIL("node: disconnect unknown",
+                pkc_node_disconnect_peer(node, pkc_node_get_peer_id(node)), PKC_ERR_NOT_FOUND);
+    EXPECT_FAIL("node: broadcast room", pkc_node_broadcast(node, "nowhere", "x", 1, NULL),
+                PKC_ERR_NOT_FOUND);
+    static uint8_t big[60001];
+    EXPECT_FAIL("node: broadcast big", pkc_node_broadcast(node, NULL, big, sizeof big, NULL),
+                PKC_ERR_TOO_LARGE);
+    EXPECT_FAIL("node: send bad id", pkc_node_send(node, NULL, "pkc1zzzz", "x", 1, NULL),
+                PKC_ERR_MALFORMED);
+    EXPECT_FAIL("node: send to self",
+                pkc_node_send(node, NULL, pkc_node_get_peer_id(node), "x", 1, NULL),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("node: inbox fn", pkc_node_inbox(node, NULL, 0, 0, NULL, NULL),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("node: inbox room", pkc_node_inbox(node, "nowhere", 0, 0, inbox_fn, NULL),
+                PKC_ERR_NOT_FOUND);
+    EXPECT_FAIL("node: transact name", pkc_node_doc_transact(node, NULL, "", doc_fn_fails, NULL),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("node: transact fn", pkc_node_doc_transact(node, NULL, "d", doc_fn_fails, NULL),
+                PKC_ERR_RANGE);
+    EXPECT_FAIL("node: set json", pkc_node_doc_set_json(node, NULL, "d", "k", "{"),
+                PKC_ERR_MALFORMED);
+    EXPECT_FAIL("node: delete key", pkc_node_doc_delete(node, NULL, "d", NULL),
+                PKC_ERR_INVALID_ARG);
+    char *json = NULL;
+    EXPECT_FAIL("node: get missing", pkc_node_doc_get_json(node, NULL, "d", "absent", &json),
+                PKC_ERR_NOT_FOUND);
+    EXPECT_FAIL("node: awareness json", pkc_node_doc_set_awareness(node, NULL, "d", "{"),
+                PKC_ERR_MALFORMED);
+    EXPECT_FAIL("node: awareness doc", pkc_node_doc_get_awareness(node, NULL, "none", &json),
+                PKC_ERR_NOT_FOUND);
+
+    CHECK_OK(pkc_node_open(node));
+    EXPECT_FAIL("node: open twice", pkc_node_open(node), PKC_ERR_STATE);
+    EXPECT_FAIL("node: start while open", pkc_node_start(node), PKC_ERR_STATE);
+    EXPECT_FAIL("node: run while open", pkc_node_run(node), PKC_ERR_STATE);
+    pkc_node_stop(node);
+    EXPECT_FAIL("node: process after stop", pkc_node_process(node), PKC_ERR_STATE);
+    pkc_node_free(node);
+}
+
 TEST(errmsg, out_of_memory)
 {
     pkc_ydoc *d = new_doc(11);
