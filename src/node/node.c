@@ -217,6 +217,10 @@ int node_room_start(pkc_node *n, node_room *r)
         mc.peer_timeout_ms = 2 * mc.heartbeat_interval_ms + 5000;
     mc.dialable = 1;
     mc.max_payload = NODE_FRAME_MAX - 8192;
+    mc.rate_msgs = NODE_MSG_RATE;
+    mc.burst_msgs = 2 * NODE_MSG_RATE;
+    mc.rate_bytes = NODE_BYTE_RATE;
+    mc.burst_bytes = 4 * NODE_BYTE_RATE;
     uint8_t self[PKC_PEER_ID_HASH_BYTES];
     int rc = pkc_peer_id_parse(pkc_identity_get_peer_id(n->id), self);
     if (rc == 0)
