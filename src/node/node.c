@@ -219,6 +219,10 @@ int node_room_start(pkc_node *n, node_room *r)
         mc.peer_timeout_ms = 2 * mc.heartbeat_interval_ms + 5000;
     mc.dialable = 1;
     mc.max_payload = NODE_FRAME_MAX - 8192;
+    mc.rate_msgs = NODE_MSG_RATE;
+    mc.burst_msgs = 2 * NODE_MSG_RATE;
+    mc.rate_bytes = NODE_BYTE_RATE;
+    mc.burst_bytes = 4 * NODE_BYTE_RATE;
     int rc = pkc_mesh_new(&mc, &node_mesh_callbacks, r, n->id, n->clock, n->rng, &r->mesh);
     if (rc)
         return rc;

@@ -206,6 +206,13 @@ static int chan_start_session(node_chan *c)
     sc.remote_fingerprint_len = 32;
     sc.max_frame_size = NODE_FRAME_MAX;
     sc.guard = n->guard;
+    /* Room members exchange small messages at up to NODE_MSG_RATE per
+     * second (issue 11: at least 10,000): proto's defaults (200 frames/s,
+     * 1 MiB/s) would block such a peer for a minute. */
+    sc.msg_rate = NODE_MSG_RATE;
+    sc.msg_burst = 2 * NODE_MSG_RATE;
+    sc.byte_rate = NODE_BYTE_RATE;
+    sc.byte_burst = 4 * NODE_BYTE_RATE;
     uint8_t secrets[NODE_ROOMS_MAX][32];
     size_t n_secrets = 0;
     if (c->initiator) {

@@ -30,6 +30,11 @@
 #define NODE_MAX_TEXT 60000
 #define NODE_FRAME_MAX PKC_FRAME_SIZE_MAX
 #define NODE_RTC_MESSAGE_MAX (PKC_FRAME_SIZE_MAX + 4096)
+/* What a neighbour may send us, per second, before its excess is dropped
+ * and counted against it (sessions and meshes); bursts of twice the
+ * messages and four times the bytes. */
+#define NODE_MSG_RATE 20000
+#define NODE_BYTE_RATE (16u * 1024 * 1024)
 
 typedef struct node_room node_room;
 typedef struct node_link node_link;
