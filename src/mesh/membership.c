@@ -651,7 +651,7 @@ void mesh_drop(pkc_mesh *m, mesh_peer *p, pkc_mesh_disconnect_reason why, unsign
     m->nbrs_dirty = 1;
     mesh_want_flush(m);
     m->need_maintain = 1;
-    pkc_logi("mesh", "neighbour dropped (reason %d, %u active) %02x%02x%02x%02x %02x%02x%02x%02x", (int)why, m->n_active, m->self[0], m->self[1], m->self[2], m->self[3], p->id[0], p->id[1], p->id[2], p->id[3]);
+    pkc_logd("mesh", "neighbour dropped (reason %d, %u active)", (int)why, m->n_active);
     if (!(flags & DROP_QUIET))
         emit_disconnect(m, p, why);
     if (flags & DROP_FAILED) {
