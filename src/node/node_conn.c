@@ -643,8 +643,11 @@ static void mesh_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mo
          * answer this request. */
         return;
     }
-    if (mode != PKC_MESH_CONNECT_DIAL || k == NULL || dial(n, r, k) != 0) {
-        if (k && mode == PKC_MESH_CONNECT_DIAL)
+    /* DIAL when the mesh may dial at once; INITIATE or RESPOND after it
+     * asked through its neighbours (it does so once it has one). The node
+     * has no signaling: either way, a peer heard on the LAN is dialed. */
+    if (k == NULL || !k->dialable || dial(n, r, k) != 0) {
+        if (k && k->dialable)
             node_error(n, "%s", pkc_errmsg());
         node_defer(n, W_CONNECT_FAILED, r, peer);
     }
