@@ -314,6 +314,8 @@ static void on_work(uv_timer_t *t)
                 pkc_mesh_peer_connect_failed(w->room->mesh, w->peer);
             else if (w->kind == W_DISCONNECTED)
                 pkc_mesh_peer_disconnected(w->room->mesh, w->peer);
+            else if (w->kind == W_ACK)
+                node_send_ack(n, w->room, w->peer, w->msg_id);
         }
         free(w);
     }
@@ -321,12 +323,12 @@ static void on_work(uv_timer_t *t)
     node_reschedule(n);
 }
 
-void node_defer(pkc_node *n, int kind, node_room *r, const uint8_t *peer)
+static node_work *defer(pkc_node *n, int kind, node_room *r, const uint8_t *peer)
 {
     node_work *w = calloc(1, sizeof *w);
     if (w == NULL) {
         node_error(n, "out of memory queueing work");
-        return;
+        return NULL;
     }
     w->kind = kind;
     w->room = r;
@@ -336,6 +338,20 @@ void node_defer(pkc_node *n, int kind, node_room *r, const uint8_t *peer)
     n->work_tail = &w->next;
     if (n->timers_open)
         uv_timer_start(&n->work_timer, on_work, 0, 0);
+    return w;
+}
+
+void node_defer(pkc_node *n, int kind, node_room *r, const uint8_t *peer)
+{
+    defer(n, kind, r, peer);
+}
+
+void node_defer_ack(pkc_node *n, node_room *r, const uint8_t *peer,
+                    const uint8_t msg_id[PKC_MSG_ID_BYTES])
+{
+    node_work *w = defer(n, W_ACK, r, peer);
+    if (w)
+        memcpy(w->msg_id, msg_id, PKC_MSG_ID_BYTES);
 }
 
 /* ---- creation ----------------------------------------------------------------------------------- */

@@ -106,11 +106,12 @@ struct node_link {
 };
 
 /* Work the mesh asked for inside one of its callbacks, done after it. */
-enum node_work_kind { W_CONNECT_FAILED, W_DISCONNECTED, W_FREE_LINKS };
+enum node_work_kind { W_CONNECT_FAILED, W_DISCONNECTED, W_FREE_LINKS, W_ACK };
 struct node_work {
     int kind;
     node_room *room;
     uint8_t peer[PKC_PEER_ID_HASH_BYTES];
+    uint8_t msg_id[PKC_MSG_ID_BYTES]; /* W_ACK: the direct message acknowledged */
     node_work *next;
 };
 
@@ -178,6 +179,12 @@ node_room *node_room_by_id(pkc_node *n, const uint8_t id[PKC_ROOM_ID_BYTES]);
 void node_error(pkc_node *n, const char *fmt, ...) PKC_PRINTF(2, 3);
 void node_reschedule(pkc_node *n);
 void node_defer(pkc_node *n, int kind, node_room *r, const uint8_t *peer);
+/* Queues an ack of direct message `msg_id` to `peer` (node_msg.c sends it
+ * from the work queue: the mesh refuses sends from inside its callbacks). */
+void node_defer_ack(pkc_node *n, node_room *r, const uint8_t *peer,
+                    const uint8_t msg_id[PKC_MSG_ID_BYTES]);
+void node_send_ack(pkc_node *n, node_room *r, const uint8_t *peer,
+                   const uint8_t msg_id[PKC_MSG_ID_BYTES]);
 int node_room_start(pkc_node *n, node_room *r);
 void node_lan_status(pkc_node *n);
 uint64_t node_now_us(const pkc_node *n);

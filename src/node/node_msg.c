@@ -191,13 +191,14 @@ static int make_direct(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES], 
     return pkc_message_create(n->id, &p, n->clock, n->rng, frame, frame_len, id);
 }
 
-static void send_ack(pkc_node *n, node_room *r, const uint8_t hash[PKC_PEER_ID_HASH_BYTES],
-                     const uint8_t id[PKC_MSG_ID_BYTES])
+void node_send_ack(pkc_node *n, node_room *r, const uint8_t *hash,
+                   const uint8_t id[PKC_MSG_ID_BYTES])
 {
     uint8_t *frame = NULL;
     size_t fl = 0;
-    if (make_direct(n, hash, "ack", id, PKC_MSG_ID_BYTES, &frame, &fl, NULL) == 0 && r->mesh)
-        pkc_mesh_send(r->mesh, hash, frame, fl);
+    if (make_direct(n, hash, "ack", id, PKC_MSG_ID_BYTES, &frame, &fl, NULL) == 0 && r->mesh &&
+        pkc_mesh_send(r->mesh, hash, frame, fl) != 0)
+        pkc_logd(LOG, "ack not sent (the sender tries again): %s", pkc_errmsg());
     free(frame);
 }
 
@@ -242,7 +243,7 @@ void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *
          * every time: the sender retries until an ack reaches it. */
         rc = store_and_report(n, r, m, m->plaintext.data, m->plaintext.len, 1);
         if (rc == 0 || rc == PKC_ERR_EXISTS)
-            send_ack(n, r, sender, m->id);
+            node_defer_ack(n, r, sender, m->id); /* not from inside the mesh */
     } else if (topic_is(m, "ack") && m->plaintext.len == PKC_MSG_ID_BYTES) {
         if (pkc_db_outbox_mark_delivered(n->db, m->plaintext.data, now) == 0) {
             pkc_logi(LOG, "direct message delivered to %s", id);
