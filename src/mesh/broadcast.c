@@ -475,10 +475,7 @@ int mesh_on_gossip(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
             forward(m, e);
             return 0;
         }
-        /* A duplicate over a link off the tree: a grafted link that is no
-         * longer needed (the grafter does not push back, so its side may
-         * not be marked eager). */
-        if (!mesh_tree_link(m, from)) {
+        if (from->eager && !mesh_tree_link(m, from)) {
             mesh_msg prune = {.type = MESH_PRUNE};
             from->eager = 0;
             m->st.prunes_sent++;
@@ -609,9 +606,8 @@ void mesh_missing_timer(pkc_mesh *m, uint32_t idx, uint32_t gen)
         pkc_buf_push_u8(&m->out, MESH_GRAFT);
         pkc_buf_push_varuint(&m->out, 1);
         pkc_buf_push_varbytes(&m->out, mi->id, mi->id_len);
-        /* Only the announcer's side of the link turns eager: it pushes the
-         * next messages while the tree re-forms. Pushing back would only
-         * duplicate what the tree brings it. */
+        if (m->cfg.broadcast == PKC_MESH_PLUMTREE)
+            p->eager = 1;
         m->st.grafts_sent++;
         mesh_send_out(m, p, 0);
         mi->grafted_peer = pidx;
