@@ -2181,11 +2181,17 @@ PKC_API int pkc_mesh_add_peer(pkc_mesh *mesh, const uint8_t *peer, unsigned flag
 /*
  * A transport connection to `peer` is up. If the engine asked for it
  * (connect callback) it becomes an active neighbour. Otherwise (an invitation,
- * an inbound dial) the engine admits it like a high-priority neighbour
- * request, replacing its lowest-scoring neighbour when full, or refuses it:
- * PKC_ERR_REFUSED (close the connection; nothing was sent to it).
- * `addr_tag` (may be NULL) identifies the peer's network address (for example
- * its IP address) for the co-location penalty; only equality matters.
+ * an inbound dial) it is an inbound connection, admitted like a high-priority
+ * neighbour request: when the inbound slots are full (max_peers less two kept
+ * for connections the engine chose itself), an inbound neighbour is given up
+ * for it, never an outbound one nor the longest-connected or most useful
+ * inbound ones (docs/mesh.md, "Admission and eviction"), or it is refused:
+ * PKC_ERR_REFUSED (close the connection; nothing was sent to it). At most two
+ * inbound neighbours may share an address prefix.
+ * `addr_tag` (may be NULL) is the peer's network address: 4 bytes are taken
+ * as an IPv4 address in network order (prefix /24), 16 bytes as IPv6 (/64),
+ * anything else as an opaque tag that is its own prefix. It serves the
+ * co-location penalty (same address) and the inbound limit per prefix.
  * Returns 0, PKC_ERR_REFUSED, PKC_ERR_EXISTS (already connected),
  * PKC_ERR_INVALID_ARG, PKC_ERR_MESH_BUSY.
  */

@@ -204,7 +204,7 @@ void sim_results_json(FILE *f, const sim_scenario *sc, const sim_results *r, dou
             "\"p99_latency_ms\":%.1f,\"max_degree\":%u,\"components\":%u,"
             "\"wall_seconds\":%.2f,"
             "\"protocol\":\"%s\",\"seed\":%llu,\"crashed\":%u,\"left\":%u,"
-            "\"max_latency_ms\":%.1f,\"avg_degree\":%.2f,"
+            "\"max_latency_ms\":%.1f,\"mean_latency_ms\":%.1f,\"avg_degree\":%.2f,"
             "\"payload_msgs\":%llu,\"payload_bytes\":%llu,\"control_msgs\":%llu,"
             "\"control_bytes\":%llu,\"ihave_ids\":%llu,\"grafts\":%llu,\"prunes\":%llu,"
             "\"deliveries\":%llu,\"payload_received\":%llu,\"connections\":%llu,"
@@ -214,7 +214,7 @@ void sim_results_json(FILE *f, const sim_scenario *sc, const sim_results *r, dou
             r->peers, r->live_peers, r->messages, r->delivery_ratio, r->redundancy, r->max_hops,
             r->p50_latency_ms, r->p99_latency_ms, r->max_degree, r->components, wall,
             sc->protocol == PKC_MESH_FLOOD ? "flood" : "plumtree", (unsigned long long)sc->seed,
-            r->crashed, r->left, r->max_latency_ms, r->avg_degree,
+            r->crashed, r->left, r->max_latency_ms, r->mean_latency_ms, r->avg_degree,
             (unsigned long long)r->payload_msgs, (unsigned long long)r->payload_bytes,
             (unsigned long long)r->control_msgs, (unsigned long long)r->control_bytes,
             (unsigned long long)r->ihave_ids, (unsigned long long)r->grafts,

@@ -47,6 +47,7 @@ typedef struct node {
     pkc_seeded_rng rng;
     uint64_t scheduled;
     uint64_t created_at;
+    uint32_t drop_types; /* bit t: messages starting with byte t are not sent */
 } node;
 
 typedef struct link {
@@ -61,6 +62,7 @@ typedef struct handshake {
 } handshake;
 
 typedef struct msgrec {
+    uint8_t id[MSGID_LEN];
     uint64_t t;
     int publisher;
     uint8_t valid;
@@ -403,6 +405,8 @@ static void cb_send(void *ud, const uint8_t *peer, const uint8_t *data, size_t l
     link *l = b >= 0 ? find_link(s, n->idx, b) : NULL;
     if (!l || !l->open[dir(l, n->idx)])
         return;
+    if (len && data[0] < 32 && (n->drop_types >> data[0]) & 1)
+        return;
     int d = dir(l, n->idx);
     uint64_t now = now_us(s);
     uint64_t depart = l->busy[d] > now ? l->busy[d] : now;
@@ -640,6 +644,11 @@ void sim_free(sim *s)
 
 int sim_add_peer(sim *s, unsigned cls)
 {
+    return sim_add_peer_with(s, cls, NULL);
+}
+
+int sim_add_peer_with(sim *s, unsigned cls, const pkc_mesh_config *cfg)
+{
     if ((unsigned)s->n_nodes == s->cfg.max_peers_alloc)
         return -1;
     int i = s->n_nodes;
@@ -647,7 +656,8 @@ int sim_add_peer(sim *s, unsigned cls)
     n->s = s;
     n->idx = i;
     n->cls = cls;
-    n->addr = (uint32_t)i;
+    /* 10.hi.lo.1: every peer in a /24 of its own. */
+    n->addr = 0x0a000001u | ((uint32_t)i & 0xffffu) << 8;
     do {
         uint8_t seed[32];
         pkc_rng_fill(&s->rng.rng, seed, sizeof seed);
@@ -664,7 +674,7 @@ int sim_add_peer(sim *s, unsigned cls)
         s->reseeding = 1;
         push(s, now_us(s) + 15000000, EV_RESEED, -1, -1, 0, NULL, 0);
     }
-    pkc_mesh_config mc = s->cfg.mesh;
+    pkc_mesh_config mc = cfg ? *cfg : s->cfg.mesh;
     mc.dialable = (cls & SIM_PUBLIC) != 0;
     if (pkc_mesh_new(&mc, &callbacks, n, n->identity, &s->clock.clock, &n->rng.rng, &n->mesh))
         return -1;
@@ -675,6 +685,37 @@ int sim_add_peer(sim *s, unsigned cls)
     s->n_nodes++;
     after_call(s, n);
     return i;
+}
+
+void sim_set_drop_types(sim *s, int peer, uint32_t mask)
+{
+    s->nodes[peer].drop_types = mask;
+}
+
+size_t sim_msg_id(const sim *s, int msg, uint8_t *out)
+{
+    if (msg < 0 || (size_t)msg >= s->n_msgs)
+        return 0;
+    memcpy(out, s->msgs[msg].id, MSGID_LEN);
+    return MSGID_LEN;
+}
+
+void sim_clear_latency(sim *s)
+{
+    s->n_lat = 0;
+}
+
+void sim_set_addr(sim *s, int peer, uint32_t addr)
+{
+    s->nodes[peer].addr = addr;
+}
+
+static void addr_bytes(const node *n, uint8_t out[4])
+{
+    out[0] = (uint8_t)(n->addr >> 24);
+    out[1] = (uint8_t)(n->addr >> 16);
+    out[2] = (uint8_t)(n->addr >> 8);
+    out[3] = (uint8_t)n->addr;
 }
 
 void sim_add_seed(sim *s, int peer, int seed)
@@ -844,6 +885,7 @@ int sim_publish(sim *s, int peer, int valid, size_t size)
         return -1;
     }
     msgrec *r = &s->msgs[s->n_msgs++];
+    memcpy(r->id, id, MSGID_LEN);
     r->t = now_us(s);
     r->publisher = peer;
     r->valid = (uint8_t)valid;
@@ -890,12 +932,15 @@ static void link_up(sim *s, int a, int b, uint32_t kind)
     link *l = open_link(s, a, b);
     if (kind == 2)
         s->signaled_links++;
-    int rx = pkc_mesh_peer_connected(x->mesh, y->id, (const uint8_t *)&y->addr, sizeof y->addr);
+    uint8_t xa[4], ya[4];
+    addr_bytes(x, xa);
+    addr_bytes(y, ya);
+    int rx = pkc_mesh_peer_connected(x->mesh, y->id, ya, sizeof ya);
     after_call(s, x);
     l = find_link(s, a, b);
     if (rx && l)
         close_side(s, l, a, 1);
-    int ry = pkc_mesh_peer_connected(y->mesh, x->id, (const uint8_t *)&x->addr, sizeof x->addr);
+    int ry = pkc_mesh_peer_connected(y->mesh, x->id, xa, sizeof xa);
     after_call(s, y);
     l = find_link(s, a, b);
     if (ry && l)
@@ -1190,6 +1235,10 @@ void sim_measure(sim *s, sim_results *r)
         r->p50_latency_ms = s->lat_samples[(s->n_lat - 1) / 2] / 1000.0;
         r->p99_latency_ms = s->lat_samples[(size_t)((double)(s->n_lat - 1) * 0.99)] / 1000.0;
         r->max_latency_ms = s->lat_samples[s->n_lat - 1] / 1000.0;
+        double sum = 0;
+        for (size_t i = 0; i < s->n_lat; i++)
+            sum += s->lat_samples[i];
+        r->mean_latency_ms = sum / (double)s->n_lat / 1000.0;
     }
     r->max_degree = s->max_degree;
     r->components = sim_components(s);

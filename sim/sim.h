@@ -50,6 +50,23 @@ void sim_free(sim *s);
 
 /* Creates a peer (not connected to anyone); returns its index or -1. */
 int sim_add_peer(sim *s, unsigned cls);
+/* As sim_add_peer, with an engine configuration of its own (NULL: the
+ * simulator's), e.g. an attacker's. */
+int sim_add_peer_with(sim *s, unsigned cls, const pkc_mesh_config *cfg);
+/* Sets a peer's IPv4 address (host order), reported to the engines it
+ * connects to afterwards. By default peer i is 10.(i >> 8).(i & 255).1: a
+ * /24 of its own. */
+void sim_set_addr(sim *s, int peer, uint32_t addr);
+/* An attacker that withholds: messages whose first byte is t, for every bit
+ * t set in `mask` (mesh message types), are silently not sent by `peer`'s
+ * engine. 0: everything is sent. */
+void sim_set_drop_types(sim *s, int peer, uint32_t mask);
+/* The id of message `msg` (from sim_publish) into `out` (at least 16
+ * bytes); returns its length, 0 if there is no such message. */
+size_t sim_msg_id(const sim *s, int msg, uint8_t *out);
+/* Forgets the latencies measured so far: sim_measure's latency figures then
+ * cover deliveries from now on. */
+void sim_clear_latency(sim *s);
 /* Tells `peer` about `seed` as a known dialable contact (a DNS seed). */
 void sim_add_seed(sim *s, int peer, int seed);
 /* An out-of-band invitation: `peer` and `contact` connect directly (if the
@@ -107,7 +124,7 @@ typedef struct sim_results {
     unsigned peers, live_peers, messages, crashed, joined, left;
     double delivery_ratio, redundancy;
     unsigned max_hops;
-    double p50_latency_ms, p99_latency_ms, max_latency_ms;
+    double p50_latency_ms, p99_latency_ms, max_latency_ms, mean_latency_ms;
     unsigned max_degree, components;
     double avg_degree;
     uint64_t payload_msgs, payload_bytes, control_msgs, control_bytes;

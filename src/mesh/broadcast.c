@@ -345,13 +345,30 @@ void mesh_flush(pkc_mesh *m)
             flush_slot(m, s);
 }
 
+static void graft_refill(pkc_mesh *m, mesh_peer *p)
+{
+    double dt = (double)(m->now - p->graft_at) / 1e6;
+    p->graft_at = m->now;
+    p->graft_tokens += dt * MESH_GRAFT_RATE;
+    if (p->graft_tokens > MESH_GRAFT_BURST)
+        p->graft_tokens = MESH_GRAFT_BURST;
+}
+
+/* Offers every cached payload a neighbour in `slots` was not told about,
+ * as much as its GRAFT budget would let it fetch now: the rest at the next
+ * round, so that an honest neighbour that catches up never asks for what it
+ * would be refused. */
 void mesh_antientropy(pkc_mesh *m, uint32_t slots)
 {
     uint32_t live = 0;
+    double budget[MESH_MAX_SLOTS];
     for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
         mesh_peer *p = mesh_slot_peer(m, s);
-        if (p && (slots & (1u << s)) && gossip_ok(m, p))
+        if (p && (slots & (1u << s)) && gossip_ok(m, p)) {
             live |= 1u << s;
+            graft_refill(m, p);
+            budget[s] = p->graft_tokens;
+        }
     }
     m->digest_slots &= ~slots;
     if (!live)
@@ -363,7 +380,8 @@ void mesh_antientropy(pkc_mesh *m, uint32_t slots)
             continue;
         uint32_t todo = live & ~e->known;
         for (unsigned s = 0; todo; s++, todo >>= 1)
-            if (todo & 1) {
+            if ((todo & 1) && budget[s] >= (double)e->len) {
+                budget[s] -= (double)e->len;
                 queue_ihave(m, s, e);
                 e->known |= 1u << s;
             }
@@ -376,8 +394,7 @@ void mesh_slot_freed(pkc_mesh *m, unsigned slot, uint32_t peer_idx)
     for (size_t i = 0; i < m->ring_len; i++) {
         mesh_entry *e = ring_at(m, i);
         e->known &= keep;
-        e->grafted_once &= keep;
-        e->grafted_twice &= keep;
+        e->served &= keep;
         if (e->from_slot == (int8_t)slot)
             e->from_slot = FROM_GONE;
     }
@@ -488,6 +505,8 @@ int mesh_on_gossip(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
         e->flags |= ENT_IGNORED;
         return 0;
     }
+    if (plumtree)
+        mesh_tree_first_copy(m, from, flood_copy);
     from->first_deliveries += 1;
     if (from->first_deliveries > m->cfg.score.first_delivery_cap)
         from->first_deliveries = m->cfg.score.first_delivery_cap;
@@ -598,35 +617,48 @@ void mesh_missing_timer(pkc_mesh *m, uint32_t idx, uint32_t gen)
     missing_remove(m, mi);
 }
 
+/* GRAFT answers cost us a payload each and the asker almost nothing, so each
+ * message is served at most once per neighbour, and at most MESH_GRAFT_BURST
+ * bytes at once (MESH_GRAFT_RATE per second after that). What is over the
+ * budget is not sent, and the neighbour is marked as not told, so that
+ * anti-entropy offers it again once the budget has refilled (anti-entropy
+ * offers no more than the budget): an honest neighbour catching up gets
+ * everything, paced. */
 int mesh_on_graft(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
 {
     uint32_t bit = 1u << from->slot;
     if (m->cfg.broadcast == PKC_MESH_PLUMTREE)
         from->eager = 1;
+    graft_refill(m, from);
     mesh_items_iter it;
     const uint8_t *id;
     size_t len;
     uint64_t round;
-    int storm = 0;
+    int again = 0, over = 0;
     mesh_items_begin(&it, msg);
     while (mesh_items_next(&it, &id, &len, &round)) {
         mesh_entry *e = mesh_cache_find(m, id, len);
         if (!e || !(e->flags & ENT_PAYLOAD))
             continue;
-        if (e->grafted_twice & bit) {
-            storm++;
+        if (e->served & bit) {
+            again++;
             continue;
         }
-        if (e->grafted_once & bit)
-            e->grafted_twice |= bit;
-        else
-            e->grafted_once |= bit;
+        if (from->graft_tokens < (double)e->len) {
+            e->known &= ~bit;
+            over++;
+            continue;
+        }
+        from->graft_tokens -= (double)e->len;
+        e->served |= bit;
         e->known |= bit;
         send_gossip(m, from, e, 0);
     }
-    if (storm)
-        return mesh_violation(m, from, storm, "GRAFT: %d messages asked for a third time",
-                              storm);
+    if (over)
+        pkc_logd("mesh", "GRAFT: %d messages over the neighbour's byte budget, offered later",
+                 over);
+    if (again)
+        return mesh_violation(m, from, again, "GRAFT: %d messages asked for again", again);
     return 0;
 }
 

@@ -115,6 +115,9 @@ mesh_peer *mesh_peer_get(pkc_mesh *m, const uint8_t *id)
     p->slot = -1;
     p->rtt_ms = -1;
     p->seen_at = m->now;
+    /* Kept across reconnections: reconnecting does not refill it. */
+    p->graft_tokens = MESH_GRAFT_BURST;
+    p->graft_at = m->now;
     m->n_peers++;
     return p;
 }
@@ -491,55 +494,151 @@ static int free_slot(pkc_mesh *m)
     return -1;
 }
 
-/* The neighbour to give up for a more important one: one marked for
- * replacement, else the lowest negative score, else the one with the most
- * neighbours of its own (it loses least), ties broken by score then at
- * random. Never one for which we are the only neighbour it announced: that
- * would cut it off. */
-static mesh_peer *victim(pkc_mesh *m)
+void mesh_set_addr(pkc_mesh *m, mesh_peer *p, const uint8_t *addr, size_t len)
+{
+    p->has_tag = addr != NULL;
+    p->addr_tag = p->prefix_tag = 0;
+    if (!addr)
+        return;
+    p->addr_tag = mesh_siphash(&m->sip, addr, len);
+    if (len != 4 && len != 16) {
+        p->prefix_tag = p->addr_tag;
+        return;
+    }
+    uint8_t pre[9]; /* the length first: an IPv4 /24 never equals an IPv6 /64 */
+    size_t plen = len == 4 ? 3 : 8;
+    pre[0] = (uint8_t)len;
+    memcpy(pre + 1, addr, plen);
+    p->prefix_tag = mesh_siphash(&m->sip, pre, plen + 1);
+}
+
+/* Slots kept for connections this peer chose itself (outbound): inbound
+ * connections, which anyone can open, never hold more than the rest. */
+static unsigned out_reserved(const pkc_mesh *m)
+{
+    return m->cfg.max_peers >= 4 ? MESH_OUT_RESERVED : 0;
+}
+
+/* Connections by direction, established and under way. */
+static void count_dirs(const pkc_mesh *m, unsigned *in, unsigned *out)
+{
+    *in = *out = 0;
+    for (unsigned i = 0; i < MESH_MAX_KNOWN; i++) {
+        const mesh_peer *p = &m->peers[i];
+        if (p->used && p->state != PEER_KNOWN)
+            ++*(p->outbound ? out : in);
+    }
+}
+
+/* Inbound neighbours other than `p` in p's address prefix. */
+static unsigned prefix_inbound(pkc_mesh *m, const mesh_peer *p)
+{
+    unsigned n = 0;
+    for (unsigned s = 0; p->has_tag && s < MESH_MAX_SLOTS; s++) {
+        const mesh_peer *q = mesh_slot_peer(m, s);
+        n += q && q != p && !q->outbound && q->has_tag && q->prefix_tag == p->prefix_tag;
+    }
+    return n;
+}
+
+static double age_key(const mesh_peer *p)
+{
+    return -(double)p->connected_at;
+}
+
+static double useful_key(const mesh_peer *p)
+{
+    return p->first_deliveries;
+}
+
+/* Is inbound neighbour `p` among the `k` inbound neighbours that rank
+ * highest by `key` (ties: the lower record index)? */
+static int in_top(pkc_mesh *m, const mesh_peer *p, double (*key)(const mesh_peer *), unsigned k)
+{
+    unsigned above = 0;
+    double kp = key(p);
+    for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
+        const mesh_peer *q = mesh_slot_peer(m, s);
+        if (!q || q == p || q->outbound)
+            continue;
+        double kq = key(q);
+        above += kq > kp || (kq == kp && q < p);
+    }
+    return above < k;
+}
+
+/* The neighbour to give up for an inbound connection from `newcomer` (NULL
+ * while its address is unknown). Only inbound neighbours: the slots of the
+ * connections we chose stay ours. First one marked for replacement or
+ * scoring below zero; else, leaving aside the MESH_PROTECT_OLDEST
+ * longest-connected ones and the MESH_PROTECT_USEFUL that delivered the most
+ * messages first, one from the address prefix with the most inbound
+ * neighbours (the newcomer included), then the one that claims the most
+ * neighbours (it loses least; a claim only ever makes a peer more
+ * evictable), then the youngest. NULL if every inbound neighbour is
+ * protected. */
+static mesh_peer *victim(pkc_mesh *m, const mesh_peer *newcomer)
 {
     mesh_peer *best = NULL;
-    double best_key = 0;
-    unsigned ties = 0;
+    double best_key[3] = {0, 0, 0};
     for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
         mesh_peer *p = mesh_slot_peer(m, s);
-        if (!p)
+        if (!p || p->outbound)
             continue;
         double sc = mesh_score(m, p);
-        if (!p->to_replace && sc >= 0 && p->nbr_count < 2)
+        int bad = p->to_replace || sc < 0;
+        if (!bad && (in_top(m, p, age_key, MESH_PROTECT_OLDEST) ||
+                     (p->first_deliveries > 0 && in_top(m, p, useful_key, MESH_PROTECT_USEFUL))))
             continue;
-        double key = p->to_replace ? -1e12 : sc < 0 ? -1e9 + sc : -(double)p->nbr_count * 1e3 + sc;
-        if (!best || key < best_key - 1e-9) {
+        unsigned crowd = 1 + prefix_inbound(m, p);
+        if (newcomer && newcomer != p && newcomer->has_tag && p->has_tag &&
+            newcomer->prefix_tag == p->prefix_tag)
+            crowd++;
+        double key[3] = {bad ? 1e9 - sc : (double)crowd, (double)p->nbr_count,
+                         (double)p->connected_at};
+        int better = !best;
+        for (int i = 0; i < 3 && !better; i++) {
+            if (key[i] != best_key[i]) {
+                better = key[i] > best_key[i];
+                break;
+            }
+        }
+        if (better) {
             best = p;
-            best_key = key;
-            ties = 1;
-        } else if (fabs(key - best_key) <= 1e-9 && mesh_rand_below(m, ++ties) == 0) {
-            best = p;
+            memcpy(best_key, key, sizeof key);
         }
     }
     return best;
 }
 
-/* Frees a slot for a more important connection: first one of our own
- * attempts (speculative), then, if allowed, a neighbour (victim()).
- * Returns 1 if a slot was freed. */
-static int make_room(pkc_mesh *m, int evict)
+/* Room for one more inbound connection: a free slot within the inbound
+ * share (max_peers less out_reserved()), else one of our own attempts above
+ * that reserve given up (it was speculative), else, if `evict`, an inbound
+ * neighbour given up (victim()). Returns 1 if there is room. */
+static int inbound_room(pkc_mesh *m, int evict, const mesh_peer *newcomer)
 {
-    mesh_peer *cancel = NULL;
-    for (unsigned i = 0; i < MESH_MAX_KNOWN; i++) {
-        mesh_peer *q = &m->peers[i];
-        if (q->used && q->state == PEER_PENDING && q->outbound &&
-            (!cancel || (q->stage == PEND_REQUESTED && cancel->stage != PEND_REQUESTED)))
-            cancel = q;
-    }
-    if (cancel) {
-        end_attempt(m, cancel, 1);
+    unsigned in, out;
+    count_dirs(m, &in, &out);
+    unsigned in_max = m->cfg.max_peers - out_reserved(m);
+    if (in < in_max && in + out < m->cfg.max_peers)
         return 1;
+    if (in < in_max && out > out_reserved(m)) {
+        mesh_peer *cancel = NULL;
+        for (unsigned i = 0; i < MESH_MAX_KNOWN; i++) {
+            mesh_peer *q = &m->peers[i];
+            if (q->used && q->state == PEER_PENDING && q->outbound &&
+                (!cancel || (q->stage == PEND_REQUESTED && cancel->stage != PEND_REQUESTED)))
+                cancel = q;
+        }
+        if (cancel) {
+            end_attempt(m, cancel, 1);
+            return 1;
+        }
     }
-    mesh_peer *v = evict ? victim(m) : NULL;
+    mesh_peer *v = evict ? victim(m, newcomer) : NULL;
     if (!v)
         return 0;
-    pkc_logd("mesh", "giving up a neighbour with %u neighbours of its own", v->nbr_count);
+    pkc_logd("mesh", "giving up an inbound neighbour for another");
     mesh_drop(m, v, PKC_MESH_BYE_REPLACED, DROP_BYE);
     return 1;
 }
@@ -555,15 +654,27 @@ int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited)
                              mesh_score(m, p));
         if (p->state == PEER_PENDING)
             end_attempt(m, p, 0);
-        if (m->n_active + m->n_pending >= m->cfg.max_peers) {
-            if (!make_room(m, 1))
-                return pkc_error(PKC_ERR_REFUSED, "mesh: every slot is being set up; "
-                                                       "connection refused");
-        }
-        p->why = WHY_REPAIR;
         p->outbound = 0;
+        if (prefix_inbound(m, p) >= MESH_IN_PER_PREFIX)
+            return pkc_error(PKC_ERR_REFUSED, "mesh: %d inbound neighbours from that address "
+                                              "prefix already; connection refused",
+                             MESH_IN_PER_PREFIX);
+        if (!inbound_room(m, 1, p))
+            return pkc_error(PKC_ERR_REFUSED, "mesh: no inbound slot can be freed; "
+                                              "connection refused");
+        p->why = WHY_REPAIR;
     } else {
         m->n_pending--;
+        if (!p->outbound && prefix_inbound(m, p) >= MESH_IN_PER_PREFIX) {
+            /* Accepted through signaling; its address is known only now. */
+            p->state = PEER_KNOWN;
+            p->stage = 0;
+            peer_timer_at(m, p, 0);
+            m->need_maintain = 1;
+            return pkc_error(PKC_ERR_REFUSED, "mesh: %d inbound neighbours from that address "
+                                              "prefix already; connection refused",
+                             MESH_IN_PER_PREFIX);
+        }
     }
     int slot = free_slot(m);
     if (slot < 0) /* cannot happen: pending attempts hold their slot */
@@ -720,7 +831,13 @@ void mesh_maintain(pkc_mesh *m)
         want = known - 1 < m->cfg.max_peers ? known - 1 : m->cfg.max_peers;
     if (m->n_active + m->n_pending >= want + m->owed)
         m->owed = 0;
-    for (unsigned tries = 0; m->n_active + m->n_pending < want + m->owed && tries < 8; tries++) {
+    /* At least out_reserved() connections of our own choosing, whatever
+     * inbound connections came: inbound ones are anyone's to open. */
+    unsigned in, out;
+    count_dirs(m, &in, &out);
+    for (unsigned tries = 0; tries < 8 && m->n_active + m->n_pending < m->cfg.max_peers &&
+                             (m->n_active + m->n_pending < want + m->owed || out < out_reserved(m));
+         tries++) {
         mesh_peer *c = pick_candidate(m);
         if (!c) {
             m->owed = 0;
@@ -728,10 +845,13 @@ void mesh_maintain(pkc_mesh *m)
         }
         unsigned before = m->n_pending;
         if (start_attempt(m, c, m->n_active ? WHY_REPAIR : WHY_JOIN,
-                          m->n_active ? PRIO_LOW : PRIO_HIGH))
+                          m->n_active ? PRIO_LOW : PRIO_HIGH)) {
             c->no_route_until = m->now + 1; /* skip it for the rest of this call */
-        else if (m->n_active + before >= want && m->owed)
-            m->owed--;
+        } else {
+            out++;
+            if (m->n_active + before >= want && m->owed)
+                m->owed--;
+        }
     }
     /* Replace a neighbour whose score went negative, when there is room to
      * connect before disconnecting. */
@@ -1171,11 +1291,12 @@ static void on_request(pkc_mesh *m, mesh_peer *p, const mesh_route_body *rb)
         refuse = REFUSE_SCORE;
     else if (2 * inbound_pending(m) >= m->cfg.max_peers)
         refuse = REFUSE_FULL;
-    else if (m->n_active + m->n_pending >= m->cfg.max_peers) {
-        if (make_room(m, 0))
-            ;
-        else if (rb->u.signal.prio == PRIO_OPTIMIZE && p->has_coord && m->now >= m->next_swap &&
-                 swap_for_closer(m, p))
+    /* A routed request never evicts an established neighbour (its claims
+     * cost nothing); only an optimisation swap may replace one, at most
+     * once per optimize interval. */
+    else if (!inbound_room(m, 0, NULL)) {
+        if (rb->u.signal.prio == PRIO_OPTIMIZE && p->has_coord && m->now >= m->next_swap &&
+            swap_for_closer(m, p))
             m->next_swap = m->now + (uint64_t)m->cfg.optimize_interval_ms * 1000;
         else
             refuse = REFUSE_FULL;

@@ -317,8 +317,7 @@ int pkc_mesh_peer_connected(pkc_mesh *m, const uint8_t *peer, const uint8_t *add
     } else if (p->state == PEER_ACTIVE) {
         rc = pkc_error(PKC_ERR_EXISTS, "mesh: peer is already connected");
     } else {
-        p->has_tag = addr_tag != NULL;
-        p->addr_tag = addr_tag ? mesh_siphash(&m->sip, addr_tag, tag_len) : 0;
+        mesh_set_addr(m, p, addr_tag, tag_len);
         rc = mesh_admit(m, p, p->state != PEER_PENDING || p->stage != PEND_CONNECTING);
     }
     leave(m);

@@ -33,6 +33,14 @@
 #define MESH_RREQ_BURST 16.0 /* (MESH_DISCOVERIES started at once fit) */
 #define MESH_SIG_SEEN 1024   /* signatures of accepted signals, remembered */
 #define MESH_TREE_DEPTH 16 /* longest accepted distance to the tree's root */
+#define MESH_OUT_RESERVED 2 /* slots kept for connections we chose (max_peers >= 4) */
+#define MESH_IN_PER_PREFIX 2 /* inbound neighbours per address prefix (/24, /64) */
+#define MESH_PROTECT_OLDEST 2 /* longest-connected inbound neighbours never evicted */
+#define MESH_PROTECT_USEFUL 2 /* inbound neighbours with the most first deliveries: kept */
+#define MESH_GRAFT_BURST (512.0 * 1024) /* payload bytes served to one neighbour's GRAFTs */
+#define MESH_GRAFT_RATE (128.0 * 1024)  /* ... refilled per second */
+#define MESH_PARENT_MISSES 6 /* first copies in a row not from the parent: it is replaced */
+#define MESH_PARENT_BAN_MS 30000 /* ... for this long, doubling with each strike */
 
 /* ---- keyed hash, map, heap (table.c) ------------------------------------ */
 
@@ -108,12 +116,18 @@ typedef struct mesh_peer {
     uint8_t eager, random_link, to_replace, bye;
     uint64_t connected_at, last_rx, ping_at, ping_nonce;
     double rtt_ms;      /* EWMA; < 0 unknown */
-    uint64_t addr_tag;
+    uint64_t addr_tag;   /* keyed hash of the whole address (P6) */
+    uint64_t prefix_tag; /* keyed hash of its /24 (IPv4) or /64 (IPv6) */
     uint8_t has_tag;
     uint16_t missing_count;
-    uint8_t nbr_count;  /* neighbours it advertised (NEIGHBORS) */
+    uint8_t nbr_count;  /* neighbours it advertised (NEIGHBORS): a claim, only ever
+                           used to make it more evictable, never to protect it */
     uint8_t t_has, t_child, t_dist; /* its TREE: has one, we are its parent, distance */
     uint8_t t_root[MESH_ID_LEN];
+    uint8_t t_strikes;    /* times it was replaced as a parent that did not deliver */
+    uint64_t t_bad_until; /* not our parent before then */
+    double graft_tokens;  /* payload bytes its GRAFTs may still get (MESH_GRAFT_*) */
+    uint64_t graft_at;
     uint8_t via_ok;     /* `via` is a neighbour of it: route there first */
     uint8_t via[MESH_ID_LEN];
     double tok_msgs, tok_bytes;
@@ -149,9 +163,7 @@ typedef struct mesh_entry {
     int8_t from_slot;   /* first sender, -1 = ourselves */
     uint8_t origin[MESH_ID_LEN];
     uint32_t known;     /* slots known to have it or told about it */
-    /* slots that GRAFTed it and were sent it once, twice (a third GRAFT
-     * from the same slot is a protocol violation) */
-    uint32_t grafted_once, grafted_twice;
+    uint32_t served;    /* slots whose GRAFT of it was answered: once each */
     uint64_t hkey;
     uint64_t seq;       /* insertion number; identifies the entry in timers */
     uint64_t at;        /* received */
@@ -234,6 +246,9 @@ struct pkc_mesh {
     uint8_t root[MESH_ID_LEN];
     uint8_t dist;
     uint32_t parent; /* peer index, MESH_NONE at the root */
+    unsigned parent_misses; /* first copies in a row that did not come from the parent */
+    uint8_t bad_root[MESH_ID_LEN]; /* a root that did not deliver, set aside until: */
+    uint64_t bad_root_until;
     int tree_dirty;
     uint32_t peer_gen;
 
@@ -310,6 +325,10 @@ mesh_peer *mesh_slot_peer(pkc_mesh *m, unsigned slot);
 void mesh_learn_record(pkc_mesh *m, const mesh_record *rec, int to_passive);
 void mesh_self_record(pkc_mesh *m, mesh_record *rec);
 int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited);
+/* Sets p's address tags from the address the runtime reported: 4 bytes are
+ * an IPv4 address (prefix /24), 16 an IPv6 address (/64), anything else is
+ * its own prefix. */
+void mesh_set_addr(pkc_mesh *m, mesh_peer *p, const uint8_t *addr, size_t len);
 /* Ends an active link. flags: */
 #define DROP_FAILED 1u /* lost without DISCONNECT: retry with back-off */
 #define DROP_BYE 2u    /* send DISCONNECT first */
@@ -391,6 +410,9 @@ void mesh_tree_update(pkc_mesh *m);
 void mesh_tree_lost(pkc_mesh *m, mesh_peer *p);
 void mesh_tree_flush(pkc_mesh *m);
 int mesh_on_tree(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+/* A message arrived for the first time from `from` (flood: the publisher's
+ * flood copy): judges the parent by what it delivers. */
+void mesh_tree_first_copy(pkc_mesh *m, const mesh_peer *from, int flood);
 
 /* ---- score.c ------------------------------------------------------------------ */
 double mesh_score(pkc_mesh *m, const mesh_peer *p);

@@ -69,7 +69,8 @@ void mesh_tree_update(pkc_mesh *m)
     for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
         mesh_peer *p = mesh_slot_peer(m, s);
         if (!p || !p->t_has || p->t_child || (unsigned)p->t_dist + 1 > MESH_TREE_DEPTH ||
-            mesh_score(m, p) < 0)
+            p->t_bad_until > m->now || mesh_score(m, p) < 0 ||
+            (m->bad_root_until > m->now && memcmp(p->t_root, m->bad_root, MESH_ID_LEN) == 0))
             continue;
         unsigned d = (unsigned)p->t_dist + 1;
         uint32_t idx = mesh_peer_idx(m, p);
@@ -93,6 +94,8 @@ void mesh_tree_update(pkc_mesh *m)
     if (bparent == m->parent && bdist == m->dist && memcmp(broot, m->root, MESH_ID_LEN) == 0)
         return;
     uint32_t old_parent = m->parent;
+    if (bparent != old_parent)
+        m->parent_misses = 0;
     memmove(m->root, broot, MESH_ID_LEN);
     m->dist = (uint8_t)bdist;
     m->parent = bparent;
@@ -145,4 +148,40 @@ void mesh_tree_lost(pkc_mesh *m, mesh_peer *p)
         m->tree_dirty = 1; /* even if we are now the root: say so */
         mesh_want_flush(m);
     }
+}
+
+/* Anyone may claim the largest id and so become the root, the hub of the
+ * tree, and then withhold; a parent may also just fail upstream. Roots
+ * cannot be verified (ids are free), so the parent is judged by delivery:
+ * in a working tree, every message that does not come from our own subtree
+ * (a child) or from its publisher's flood comes first from the parent.
+ * MESH_PARENT_MISSES first copies in a row from elsewhere (a GRAFT answer,
+ * a grafted link) and the parent is set aside for MESH_PARENT_BAN_MS,
+ * doubling with each strike: the tree re-forms without it, and a forged
+ * root that nobody takes as parent dies out (its distance counts up). */
+void mesh_tree_first_copy(pkc_mesh *m, const mesh_peer *from, int flood)
+{
+    if (m->parent == MESH_NONE)
+        return;
+    if (mesh_peer_idx(m, from) == m->parent) {
+        m->parent_misses = 0;
+        return;
+    }
+    if (flood || from->t_child || ++m->parent_misses < MESH_PARENT_MISSES)
+        return;
+    mesh_peer *p = &m->peers[m->parent];
+    m->parent_misses = 0;
+    if (p->t_strikes < 6)
+        p->t_strikes++;
+    p->t_bad_until = m->now + ((uint64_t)MESH_PARENT_BAN_MS * 1000 << (p->t_strikes - 1));
+    if (m->dist == 1) {
+        /* The parent was the root itself: set the root aside, not only the
+         * link to it, so that offers of it through others (stale, or
+         * counting up to MESH_TREE_DEPTH) are not taken either. */
+        memcpy(m->bad_root, p->id, MESH_ID_LEN);
+        m->bad_root_until = p->t_bad_until;
+    }
+    pkc_logd("mesh", "tree: the parent delivered none of the last %d messages: replaced",
+             MESH_PARENT_MISSES);
+    mesh_tree_update(m);
 }
