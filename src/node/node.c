@@ -320,7 +320,17 @@ void node_work_run(pkc_node *n)
                 pkc_mesh_peer_disconnected(w->room->mesh, w->peer);
             else if (w->kind == W_ACK)
                 node_send_ack(n, w->room, w->peer, w->msg_id);
+            else if (w->kind == W_PUBLISH &&
+                     pkc_mesh_publish(w->room->mesh, w->msg_id, PKC_MSG_ID_BYTES, w->data,
+                                      w->len) != 0)
+                pkc_logd(LOG, "a queued broadcast was not published: %s", pkc_errmsg());
+            else if (w->kind == W_SEND &&
+                     pkc_mesh_send(w->room->mesh, w->peer, w->data, w->len) != 0)
+                pkc_logd(LOG, "a queued message was not sent: %s", pkc_errmsg());
+            else if (w->kind == W_SIGNAL)
+                node_signal_dial_info(n, w->room, w->peer);
         }
+        free(w->data);
         free(w);
     }
 }
@@ -349,6 +359,42 @@ node_work *node_defer(pkc_node *n, int kind, node_room *r, const uint8_t *peer)
     if (n->timers_open)
         uv_timer_start(&n->work_timer, on_work, 0, 0);
     return w;
+}
+
+static int defer_data(pkc_node *n, int kind, node_room *r, const uint8_t *peer,
+                      const uint8_t *id, const uint8_t *data, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    if (copy == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    node_work *w = node_defer(n, kind, r, peer);
+    if (w == NULL) {
+        free(copy);
+        return pkc_error_code(PKC_ERR_NOMEM);
+    }
+    memcpy(copy, data, len);
+    w->data = copy;
+    w->len = len;
+    if (id)
+        memcpy(w->msg_id, id, PKC_MSG_ID_BYTES);
+    return 0;
+}
+
+int node_mesh_publish(pkc_node *n, node_room *r, const uint8_t id[PKC_MSG_ID_BYTES],
+                      const uint8_t *data, size_t len)
+{
+    int rc = pkc_mesh_publish(r->mesh, id, PKC_MSG_ID_BYTES, data, len);
+    if (rc == PKC_ERR_MESH_BUSY)
+        rc = defer_data(n, W_PUBLISH, r, NULL, id, data, len);
+    return rc;
+}
+
+int node_mesh_send(pkc_node *n, node_room *r, const uint8_t *to, const uint8_t *data, size_t len)
+{
+    int rc = pkc_mesh_send(r->mesh, to, data, len);
+    if (rc == PKC_ERR_MESH_BUSY)
+        rc = defer_data(n, W_SEND, r, to, NULL, data, len);
+    return rc;
 }
 
 /* ---- creation ----------------------------------------------------------------------------------- */
@@ -567,6 +613,7 @@ static void node_free_state(pkc_node *n)
     while (n->work) {
         node_work *w = n->work;
         n->work = w->next;
+        free(w->data);
         free(w);
     }
     if (n->loop)

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include "../discovery/lan_wire.h"
 #include "../rtc/addr.h"
 #include "../rtc/candidate.h"
 #include "../rtc/sctp.h"
@@ -671,19 +672,115 @@ static void mesh_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mo
     uint8_t self[PKC_PEER_ID_HASH_BYTES];
     self_hash(n, self);
     node_known *k = node_known_get(n, peer);
+    /* A connection set up through the mesh (INITIATE on the side that
+     * asked, RESPOND on the other): each side tells the other how to dial
+     * it, in a signal the mesh authenticates end to end. */
+    if (mode != PKC_MESH_CONNECT_DIAL)
+        node_defer(n, W_SIGNAL, r, peer);
     if (!hash_less(self, peer)) {
         /* The peer dials us (the smaller id dials); its connection will
          * answer this request. */
         return;
     }
-    /* Whatever the mode: a connection the mesh asked for through a request
-     * (INITIATE on the side that asked, RESPOND on the other) needs no
-     * signaling either when we know how to dial the peer. */
-    if (k == NULL || !k->dialable || dial(n, r, k) != 0) {
-        if (k && mode == PKC_MESH_CONNECT_DIAL)
-            node_error(n, "%s", pkc_errmsg());
+    if (k == NULL || !k->dialable) {
+        /* No dial information yet: it comes with the peer's signal. */
+        if (mode == PKC_MESH_CONNECT_DIAL)
+            node_defer(n, W_CONNECT_FAILED, r, peer);
+        return;
+    }
+    if (dial(n, r, k) != 0) {
+        node_error(n, "%s", pkc_errmsg());
         node_defer(n, W_CONNECT_FAILED, r, peer);
     }
+}
+
+/* ---- dial information through the mesh ---------------------------------------------------------- */
+
+#define DIAL_MAGIC "pkcd"
+#define DIAL_VERSION 1
+
+/* Our listener's dial information, for `peer`, through the room's mesh
+ * (docs/protocol.md, "Dial information"). */
+void node_signal_dial_info(pkc_node *n, node_room *r, const uint8_t *peer)
+{
+    if (r->mesh == NULL || n->n_laddrs == 0)
+        return;
+    pkc_buf b;
+    pkc_buf_init(&b);
+    pkc_buf_push(&b, DIAL_MAGIC, 4);
+    pkc_buf_push_u8(&b, DIAL_VERSION);
+    pkc_buf_push(&b, pkc_identity_get_public_key(n->id), 32);
+    pkc_buf_push(&b, pkc_identity_get_dh_public_key(n->id), 32);
+    pkc_buf_push(&b, n->cert_fp, 32);
+    pkc_buf_push_cstring(&b, n->lufrag);
+    pkc_buf_push_cstring(&b, n->lpwd);
+    pkc_buf_push_varuint(&b, n->n_laddrs);
+    for (size_t i = 0; i < n->n_laddrs; i++)
+        pkc_buf_push_cstring(&b, n->laddrs[i]);
+    if (b.err == 0 && pkc_mesh_signal(r->mesh, peer, b.data, b.len) != 0)
+        pkc_logd(LOG, "dial information not signaled: %s", pkc_errmsg());
+    pkc_buf_free(&b);
+}
+
+static void mesh_signal(void *ud, const uint8_t *peer, const uint8_t *data, size_t len)
+{
+    node_room *r = ud;
+    pkc_node *n = r->n;
+    pkc_reader rd;
+    pkc_reader_init(&rd, data, len);
+    const uint8_t *magic, *pk, *dh, *fp;
+    uint8_t version;
+    const char *ufrag, *pwd;
+    size_t ufrag_len, pwd_len;
+    uint64_t count;
+    if (pkc_reader_bytes(&rd, 4, &magic) || memcmp(magic, DIAL_MAGIC, 4) != 0 ||
+        pkc_reader_u8(&rd, &version) || version != DIAL_VERSION || pkc_reader_bytes(&rd, 32, &pk) ||
+        pkc_reader_bytes(&rd, 32, &dh) || pkc_reader_bytes(&rd, 32, &fp) ||
+        pkc_reader_varstring(&rd, &ufrag, &ufrag_len) ||
+        pkc_reader_varstring(&rd, &pwd, &pwd_len) ||
+        !pkc_lan_ice_string_valid((const uint8_t *)ufrag, ufrag_len, 4, 256) ||
+        !pkc_lan_ice_string_valid((const uint8_t *)pwd, pwd_len, 22, 256) ||
+        pkc_reader_varuint_max(&rd, NODE_ADDRS_MAX, &count) != 0) {
+        pkc_logd(LOG, "room %s: a signal that is not dial information, dropped", r->id);
+        return;
+    }
+    char addrs[NODE_ADDRS_MAX][64];
+    for (uint64_t i = 0; i < count; i++) {
+        const char *a;
+        size_t al;
+        if (pkc_reader_varstring(&rd, &a, &al) || al >= sizeof addrs[0] ||
+            !pkc_lan_address_valid(a, al)) {
+            pkc_logd(LOG, "room %s: dial information with a bad address, dropped", r->id);
+            return;
+        }
+        memcpy(addrs[i], a, al);
+        addrs[i][al] = 0;
+    }
+    if (pkc_reader_finish(&rd) != 0)
+        return;
+    /* The mesh checked that `peer` signed this; the key must be peer's. */
+    char id[PKC_PEER_ID_SIZE];
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    pkc_peer_id_from_public_key(pk, id);
+    if (pkc_peer_id_parse(id, hash) != 0 || memcmp(hash, peer, sizeof hash) != 0) {
+        node_error(n, "room %s: dial information whose key is not its sender's", r->id);
+        return;
+    }
+    node_known *k = node_known_put(n, pk, dh);
+    if (k == NULL)
+        return;
+    k->dialable = 1;
+    snprintf(k->ufrag, sizeof k->ufrag, "%.*s", (int)ufrag_len, ufrag);
+    snprintf(k->pwd, sizeof k->pwd, "%.*s", (int)pwd_len, pwd);
+    memcpy(k->fp, fp, 32);
+    k->n_addrs = (size_t)count;
+    for (size_t i = 0; i < k->n_addrs; i++)
+        memcpy(k->addrs[i], addrs[i], sizeof addrs[i]);
+    k->heard_us = node_now_us(n);
+    uint8_t self[PKC_PEER_ID_HASH_BYTES];
+    self_hash(n, self);
+    if (hash_less(self, peer) && node_chan_find(n, r, peer) == NULL && dial(n, r, k) != 0)
+        node_error(n, "%s", pkc_errmsg());
 }
 
 static void mesh_disconnect(void *ud, const uint8_t *peer, pkc_mesh_disconnect_reason reason)
@@ -710,6 +807,7 @@ const pkc_mesh_callbacks node_mesh_callbacks = {
     .validate = node_mesh_validate,
     .direct = node_mesh_direct,
     .connect = mesh_connect,
+    .signal = mesh_signal,
     .disconnect = mesh_disconnect,
 };
 
@@ -761,6 +859,7 @@ void node_links_reap(pkc_node *n)
                     pkc_rtc_channel_close(c->ch);
                 }
                 pkc_session_free(c->sess);
+                free(c->frag);
                 free(c);
                 continue;
             }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/buf.h"
 #include "../util/err.h"
 #include "../util/log.h"
 #include "node_int.h"
@@ -231,6 +232,13 @@ void node_docs_load_names(node_room *r)
 
 /* ---- sync over a session ------------------------------------------------------------------------ */
 
+/* SYNC frames carry at most SYNC_CHUNK bytes of a message; a longer one
+ * (the step 2 of a large document) goes in fragments of kind 2:
+ * varuint total, varuint offset, bytes (docs/protocol.md, "Document sync"). */
+#define SYNC_CHUNK (NODE_FRAME_MAX - 4096)
+#define SYNC_FRAGMENT 2
+#define SYNC_MAX_MESSAGE (64u << 20)
+
 static void send_sync(node_chan *c, node_doc *d, const uint8_t *msg, size_t len)
 {
     pkc_frame f;
@@ -239,11 +247,83 @@ static void send_sync(node_chan *c, node_doc *d, const uint8_t *msg, size_t len)
     f.sync.kind = PKC_SYNC_MESSAGE;
     f.sync.doc.data = (const uint8_t *)d->name;
     f.sync.doc.len = strlen(d->name);
-    f.sync.message.data = msg;
-    f.sync.message.len = len;
-    if (node_chan_send_frame(c, &f) != 0)
-        node_error(c->link->n, "document %s: sync to %s not sent: %s", d->name,
-                   c->link->peer_id, pkc_errmsg());
+    if (len <= SYNC_CHUNK) {
+        f.sync.message.data = msg;
+        f.sync.message.len = len;
+        if (node_chan_send_frame(c, &f) != 0)
+            node_error(c->link->n, "document %s: sync to %s not sent: %s", d->name,
+                       c->link->peer_id, pkc_errmsg());
+        return;
+    }
+    if (len > SYNC_MAX_MESSAGE) {
+        node_error(c->link->n, "document %s: a sync message of %zu bytes is over the %u limit",
+                   d->name, len, SYNC_MAX_MESSAGE);
+        return;
+    }
+    f.sync.kind = SYNC_FRAGMENT;
+    pkc_buf b;
+    pkc_buf_init(&b);
+    for (size_t off = 0; off < len; off += SYNC_CHUNK) {
+        size_t n = len - off < SYNC_CHUNK ? len - off : SYNC_CHUNK;
+        pkc_buf_reset(&b);
+        pkc_buf_push_varuint(&b, len);
+        pkc_buf_push_varuint(&b, off);
+        pkc_buf_push(&b, msg + off, n);
+        f.sync.message.data = b.data;
+        f.sync.message.len = b.len;
+        if (b.err || node_chan_send_frame(c, &f) != 0) {
+            node_error(c->link->n, "document %s: sync to %s not sent: %s", d->name,
+                       c->link->peer_id, pkc_errmsg());
+            break;
+        }
+    }
+    pkc_buf_free(&b);
+}
+
+static void frag_reset(node_chan *c)
+{
+    free(c->frag);
+    c->frag = NULL;
+    c->frag_len = c->frag_total = 0;
+}
+
+/* A fragment (in order: the channel is reliable and ordered). Returns 1
+ * when the message is whole (in c->frag, c->frag_total bytes), 0 when more
+ * is to come, or an error (the fragments so far are dropped). */
+static int frag_add(node_chan *c, const pkc_sync *s)
+{
+    pkc_reader r;
+    uint64_t total, off;
+    pkc_reader_init(&r, s->message.data, s->message.len);
+    if (pkc_reader_varuint_max(&r, SYNC_MAX_MESSAGE, &total) ||
+        pkc_reader_varuint_max(&r, SYNC_MAX_MESSAGE, &off) || total <= SYNC_CHUNK ||
+        off + pkc_reader_left(&r) > total || pkc_reader_left(&r) == 0 ||
+        s->doc.len > PKC_DOC_NAME_MAX) {
+        frag_reset(c);
+        return pkc_error(PKC_ERR_MALFORMED, "a malformed sync fragment");
+    }
+    if (off == 0) {
+        frag_reset(c);
+        if ((c->frag = malloc(total)) == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        c->frag_total = total;
+        memcpy(c->frag_doc, s->doc.data, s->doc.len);
+        c->frag_doc[s->doc.len] = 0;
+    } else if (c->frag == NULL || off != c->frag_len || total != c->frag_total ||
+               strlen(c->frag_doc) != s->doc.len ||
+               memcmp(c->frag_doc, s->doc.data, s->doc.len) != 0) {
+        frag_reset(c);
+        return pkc_error(PKC_ERR_MALFORMED, "a sync fragment out of order");
+    }
+    size_t n = pkc_reader_left(&r);
+    const uint8_t *p = NULL;
+    if (pkc_reader_bytes(&r, n, &p) != 0) {
+        frag_reset(c);
+        return pkc_error(PKC_ERR_MALFORMED, "a truncated sync fragment");
+    }
+    memcpy(c->frag + c->frag_len, p, n);
+    c->frag_len += n;
+    return c->frag_len == c->frag_total;
 }
 
 static void send_step1(node_chan *c, node_doc *d)
@@ -329,6 +409,25 @@ void node_doc_sync_frame(node_chan *c, const pkc_sync *s)
     pkc_node *n = c->link->n;
     if (s->kind == PKC_SYNC_AWARENESS) {
         node_doc_awareness_frame(c, s);
+        return;
+    }
+    if (s->kind == SYNC_FRAGMENT) {
+        int whole = frag_add(c, s);
+        if (whole < 0) {
+            node_error(n, "sync from %s dropped: %s", c->link->peer_id, pkc_errmsg());
+            return;
+        }
+        if (whole == 0)
+            return;
+        pkc_sync full = *s;
+        full.kind = PKC_SYNC_MESSAGE;
+        full.message.data = c->frag;
+        full.message.len = c->frag_total;
+        uint8_t *msg = c->frag;
+        c->frag = NULL; /* ours now: the handling below may reset the channel's */
+        c->frag_len = c->frag_total = 0;
+        node_doc_sync_frame(c, &full);
+        free(msg);
         return;
     }
     if (s->kind != PKC_SYNC_MESSAGE || s->doc.len == 0 || s->doc.len > PKC_DOC_NAME_MAX)

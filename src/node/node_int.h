@@ -91,6 +91,10 @@ struct node_chan {
     int initiator;
     int established;
     int in_mesh;   /* pkc_mesh_peer_connected() accepted it */
+    /* A SYNC message arriving in fragments (kind 2), reassembled here. */
+    uint8_t *frag;
+    size_t frag_len, frag_total;
+    char frag_doc[PKC_DOC_NAME_MAX + 1];
     int mesh_bye;  /* the mesh asked to close it: do not report back */
     int dead;
     node_chan *next;
@@ -113,12 +117,22 @@ struct node_link {
 };
 
 /* Work the mesh asked for inside one of its callbacks, done after it. */
-enum node_work_kind { W_CONNECT_FAILED, W_DISCONNECTED, W_FREE_LINKS, W_ACK };
+enum node_work_kind {
+    W_CONNECT_FAILED, /* pkc_mesh_peer_connect_failed */
+    W_DISCONNECTED,   /* pkc_mesh_peer_disconnected */
+    W_FREE_LINKS,
+    W_ACK,     /* acknowledge direct message msg_id to peer */
+    W_PUBLISH, /* pkc_mesh_publish(msg_id, data) */
+    W_SEND,    /* pkc_mesh_send(peer, data) */
+    W_SIGNAL,  /* pkc_mesh_signal(peer, our dial information) */
+};
 struct node_work {
     int kind;
     node_room *room;
     uint8_t peer[PKC_PEER_ID_HASH_BYTES];
     uint8_t msg_id[PKC_MSG_ID_BYTES]; /* W_ACK: the direct message to acknowledge */
+    uint8_t *data; /* W_PUBLISH, W_SEND: owned */
+    size_t len;
     node_work *next;
 };
 
@@ -209,6 +223,12 @@ void node_links_tick(pkc_node *n, uint64_t now, uint64_t *deadline);
 void node_links_reap(pkc_node *n);
 node_chan *node_chan_find(pkc_node *n, node_room *r, const uint8_t peer[PKC_PEER_ID_HASH_BYTES]);
 int node_chan_send_frame(node_chan *c, const pkc_frame *f);
+/* Mesh calls that may come from inside a mesh callback (the user's, too):
+ * done at once, or queued when the mesh is busy. `data` is copied. */
+int node_mesh_publish(pkc_node *n, node_room *r, const uint8_t id[PKC_MSG_ID_BYTES],
+                      const uint8_t *data, size_t len);
+int node_mesh_send(pkc_node *n, node_room *r, const uint8_t *to, const uint8_t *data, size_t len);
+void node_signal_dial_info(pkc_node *n, node_room *r, const uint8_t *peer);
 void node_link_close(node_link *l, const char *why);
 
 /* node_msg.c: messages and the inbox/outbox. */

@@ -214,6 +214,29 @@ void node_send_ack(pkc_node *n, node_room *r, const uint8_t hash[PKC_PEER_ID_HAS
     free(frame);
 }
 
+typedef struct pending_ctx {
+    const uint8_t *id;
+    int found;
+} pending_ctx;
+
+static int pending_one(void *ud, const pkc_db_outbox_msg *m)
+{
+    pending_ctx *x = ud;
+    if (memcmp(m->msg_id, x->id, PKC_MSG_ID_BYTES) == 0)
+        x->found = 1;
+    return 0;
+}
+
+/* Whether message `id` to `peer` still waits for its ack. */
+static int outbox_pending(pkc_node *n, const uint8_t peer[PKC_PEER_ID_HASH_BYTES],
+                          const uint8_t id[PKC_MSG_ID_BYTES])
+{
+    pending_ctx x = {id, 0};
+    if (pkc_db_outbox_list_pending(n->db, peer, 0, pending_one, &x) != 0)
+        return 0;
+    return x.found;
+}
+
 void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *data, size_t len,
                       unsigned hops)
 {
@@ -258,7 +281,10 @@ void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *
         if ((rc == 0 || rc == PKC_ERR_EXISTS) && (w = node_defer(n, W_ACK, r, sender)) != NULL)
             memcpy(w->msg_id, m->id, PKC_MSG_ID_BYTES);
     } else if (topic_is(m, "ack") && m->plaintext.len == PKC_MSG_ID_BYTES) {
-        if (pkc_db_outbox_mark_delivered(n->db, m->plaintext.data, now) == 0) {
+        /* Only the first ack of a message counts: the recipient acknowledges
+         * every copy it receives, and only pending messages are resent. */
+        if (outbox_pending(n, sender, m->plaintext.data) &&
+            pkc_db_outbox_mark_delivered(n->db, m->plaintext.data, now) == 0) {
             pkc_logi(LOG, "direct message delivered to %s", id);
             if (n->cb.delivered)
                 n->cb.delivered(n->user_data, n, m->plaintext.data);
@@ -314,7 +340,7 @@ int node_broadcast_raw(pkc_node *n, node_room *r, const char *topic, const void 
     }
     rc = 0;
     if (r->mesh) {
-        rc = pkc_mesh_publish(r->mesh, mid, sizeof mid, frame, fl);
+        rc = node_mesh_publish(n, r, mid, frame, fl);
         if (rc == 0 && topic[0] == 0)
             n->messages_sent++;
     }
@@ -349,7 +375,7 @@ int node_send_direct(pkc_node *n, node_room *r, const char *peer_id, const void 
         if (id)
             memcpy(id, mid, sizeof mid);
         n->messages_sent++;
-        if (r->mesh && pkc_mesh_send(r->mesh, hash, frame, fl) == 0)
+        if (r->mesh && node_mesh_send(n, r, hash, frame, fl) == 0)
             pkc_db_outbox_mark_attempt(n->db, mid, node_wall_ms(n));
     }
     free(frame);
