@@ -515,6 +515,10 @@ static int on_sess_send(void *ud, const uint8_t *record, size_t len)
     return pkc_rtc_channel_send(c->ch, record, len, 1);
 }
 
+/* The mesh's address tag of a peer (co-location penalty, inbound limit per
+ * address): its IP address as text, compared whole, so at most two inbound
+ * neighbours per other host; on loopback the whole "IP:port", since every
+ * node of this host has the same IP there. */
 static void addr_tag(node_link *l, char *out, size_t cap)
 {
     out[0] = 0;
@@ -523,6 +527,9 @@ static void addr_tag(node_link *l, char *out, size_t cap)
     pkc_rtc_stats st;
     pkc_rtc_peer_get_stats(l->rtc, &st);
     snprintf(out, cap, "%s", st.remote_address);
+    pkc_addr a;
+    if (pkc_addr_parse(out, &a) == 0 && pkc_addr_is_loopback(&a))
+        return;
     char *colon = strrchr(out, ':');
     if (colon)
         *colon = 0;
