@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pkc_seeded_rng_init(&rng, 7);
     pkc_mesh_config cfg;
     pkc_mesh_config_default(&cfg);
-    cfg.max_peers = 4;
+    cfg.max_peers = 5; /* three inbound neighbours fit beside the two outbound slots kept */
     cfg.target_peers = 3;
     pkc_mesh_callbacks cb = {0};
     cb.send = on_send;
