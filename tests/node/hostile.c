@@ -47,8 +47,8 @@
 #include "util/err.h"
 
 /* node.c and node_doc.c: not in node_int.h. */
-int node_doc_json_op(pkc_node *n, node_room *r, const char *name, const char *key,
-                     const char *json, int op, char **out);
+int node_doc_json_op(pkc_node *n, node_room *r, const char *name, const char *key, const char *json,
+                     int op, char **out);
 #define DOC_SET 0
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -82,11 +82,11 @@ static void on_message(void *ud, pkc_node *n, const pkc_node_message *m)
     say("message %s %.*s", m->from, (int)m->len, (const char *)m->data);
 }
 
-/* ---- on the loop thread ------------------------------------------------------------------------ */
+/* ---- on the loop thread ---------------------------------------------------------------------- */
 
-static uint8_t *kept;      /* `raw`: the frame, for `replay` */
+static uint8_t *kept; /* `raw`: the frame, for `replay` */
 static size_t kept_len;
-static uint8_t *forged;    /* `forge`: the intact frame, for `genuine` */
+static uint8_t *forged; /* `forge`: the intact frame, for `genuine` */
 static size_t forged_len;
 
 static node_room *room(void)
@@ -331,7 +331,7 @@ static void run_job(void *arg)
     pthread_mutex_unlock(&j->m);
 }
 
-/* ---- threads ----------------------------------------------------------------------------------- */
+/* ---- threads --------------------------------------------------------------------------------- */
 
 static void *reader(void *arg)
 {
@@ -340,7 +340,7 @@ static void *reader(void *arg)
     while (fgets(line, sizeof line, stdin)) {
         line[strcspn(line, "\r\n")] = 0;
         char name[32];
-        snprintf(name, sizeof name, "%s", line);
+        snprintf(name, sizeof name, "%.31s", line);
         name[strcspn(name, " ")] = 0;
         job j;
         memset(&j, 0, sizeof j);
