@@ -26,7 +26,8 @@ log-file=stdout
 userdb=$tmp/turndb
 pidfile=$tmp/turn.pid
 CONF
-in_ns "pkn${tag}-s" turnserver -c "$tmp/turnserver.conf" > "$tmp/turn.log" 2>&1 &
+# nsenter execs turnserver: $! is the server itself, killed on exit.
+nsenter --net="/run/netns/pkn${tag}-s" turnserver -c "$tmp/turnserver.conf" > "$tmp/turn.log" 2>&1 &
 pids+=($!)
 # Binding requests that reach the STUN server, per node.
 in_ns "pkn${tag}-s" nft -f - <<'NFT' || fail "nft (stun)"
