@@ -156,3 +156,45 @@ err_has() { grep -q -- "$2" "$tmp/$1.err"; }
 t0=$(now_ms)
 phase() { echo "  $(( $(now_ms) - t0 )) ms: $*"; }
 passed() { echo "$test_name: passed in $(( $(now_ms) - t0 )) ms"; exit 0; }
+
+# ---- the hostile node (tests/node/hostile.c, PKC_HOSTILE) ----------------
+# start_hostile NAME NAMESPACE [ARGS...]: pkc-node-hostile in the
+# background, its commands through a FIFO that the script holds open (so
+# that the node can be restarted on it). Waits for its "ready" line.
+declare -A hfd
+start_hostile() {
+  local name=$1 ns=$2 fd; shift 2
+  [ -n "${PKC_HOSTILE:-}" ] || fail "PKC_HOSTILE is the hostile node under test"
+  nsof[$name]=$ns
+  if [ -z "${hfd[$name]:-}" ]; then
+    mkfifo "$tmp/$name.in"
+    exec {fd}<>"$tmp/$name.in"
+    hfd[$name]=$fd
+  fi
+  echo "== start" >> "$tmp/$name.err"
+  nsenter --net="/run/netns/$ns" env XDG_RUNTIME_DIR="$tmp/xdg" "$PKC_HOSTILE" \
+    --data "$tmp/$name" --log-level debug "$@" \
+    < "$tmp/$name.in" >> "$tmp/$name.out" 2>> "$tmp/$name.err" &
+  pid[$name]=$!
+  pids+=($!)
+  wait_until 30 "$name to start" ready_count_is "$name" "$(( ${starts[$name]:-0} + 1 ))"
+  alive "$name" || fail "$name did not start"
+  starts[$name]=$(( ${starts[$name]:-0} + 1 ))
+}
+ready_count_is() { [ "$(grep -c '^ready ' "$tmp/$1.out")" -ge "$2" ] || ! alive "$1"; }
+hostile_id() { grep '^ready ' "$tmp/$1.out" | tail -n 1 | cut -d' ' -f2; }
+# hostile NAME COMMAND [ARGS...]: one command (hostile.c lists them); fails
+# the test unless the node answers "done". Prints the answer.
+hostile() {
+  local name=$1 cmd=$2 before
+  before=$(grep -c "^\(done\|fail\) $cmd\b" "$tmp/$name.out")
+  shift
+  echo "$*" >&"${hfd[$name]}"
+  wait_until 20 "$name to do: $*" answers_over "$name" "$cmd" "$before"
+  local last
+  last=$(grep "^\(done\|fail\) $cmd\b" "$tmp/$name.out" | tail -n 1)
+  case $last in done*) echo "$last" ;; *) fail "$name: $* -> $last" ;; esac
+}
+answers_over() { [ "$(grep -c "^\(done\|fail\) $2\b" "$tmp/$1.out")" -gt "$3" ]; }
+# hostile_has NAME LINE: NAME printed that line (an event: connected PEER, ...).
+hostile_has() { grep -qxF -- "$2" "$tmp/$1.out"; }
