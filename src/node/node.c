@@ -619,6 +619,7 @@ static void node_free_state(pkc_node *n)
     if (n->loop)
         pkc_loop_free(n->loop);
     pkc_replay_free(n->replay);
+    pkc_db_close(n->reader);
     pkc_guard_free(n->guard);
     pkc_db_close(n->db);
     pkc_identity_free(n->id);
@@ -666,6 +667,7 @@ static void close_cb(uv_handle_t *h)
 
 static void net_down(pkc_node *n)
 {
+    node_compact_wait(n);
     node_docs_offline(n);
     for (node_room *r = n->rooms; r; r = r->next)
         if (r->mesh)

@@ -20,6 +20,7 @@
 #include "../util/buf.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "loop.h"
 #include "node_int.h"
 
 #define LOG "node"
@@ -38,6 +39,66 @@ static void resync(node_doc *d)
         for (node_chan *c = l->chans; c; c = c->next)
             if (!c->dead && c->in_mesh && c->room == d->room)
                 send_step1(c, d);
+}
+
+/* ---- compaction ---------------------------------------------------------------------------------- */
+
+static void compact_work(uv_work_t *req)
+{
+    pkc_node *n = req->data;
+    n->compact_rc = pkc_db_doc_merge(n->reader, n->compact_room, n->compact_doc,
+                                     &n->compact_merge);
+    if (n->compact_rc)
+        snprintf(n->compact_err, sizeof n->compact_err, "%s", pkc_errmsg());
+}
+
+static void compact_done(uv_work_t *req, int status)
+{
+    pkc_node *n = req->data;
+    if (status == 0 && n->compact_rc == 0 && node_room_by_id(n, n->compact_room) &&
+        pkc_db_doc_compact(n->db, n->compact_room, n->compact_doc, &n->compact_merge) != 0)
+        node_error(n, "document %s: compaction: %s", n->compact_doc, pkc_errmsg());
+    else if (n->compact_rc)
+        node_error(n, "document %s: compaction: %s", n->compact_doc, n->compact_err);
+    pkc_db_merge_clear(&n->compact_merge);
+    n->compacting = 0;
+}
+
+/* Replaces a document's stored updates by their merge: the merge (the part
+ * that costs) on libuv's worker thread while the node runs, at once
+ * otherwise. Updates appended meanwhile stay after it. */
+static void compact(pkc_node *n, node_room *r, node_doc *d)
+{
+    memcpy(n->compact_room, r->key.id, PKC_ROOM_ID_BYTES);
+    snprintf(n->compact_doc, sizeof n->compact_doc, "%s", d->name);
+    memset(&n->compact_merge, 0, sizeof n->compact_merge);
+    if (n->timers_open && n->reader == NULL) {
+        pkc_db_config dc;
+        pkc_db_config_default(&dc);
+        dc.quick_check = 0;
+        if (pkc_db_open_reader(n->data_dir, &dc, &n->reader) != 0)
+            pkc_logd(LOG, "no reader connection (%s): compacting on the loop", pkc_errmsg());
+    }
+    if (n->timers_open && n->reader) {
+        n->compacting = 1;
+        n->compact_req.data = n;
+        if (uv_queue_work(&n->loop->uv, &n->compact_req, compact_work, compact_done) == 0)
+            return;
+        n->compacting = 0;
+    }
+    pkc_db_merge m;
+    if (pkc_db_doc_merge(n->db, r->key.id, d->name, &m) == 0) {
+        if (pkc_db_doc_compact(n->db, r->key.id, d->name, &m) != 0)
+            node_error(n, "document %s: compaction: %s", d->name, pkc_errmsg());
+        pkc_db_merge_clear(&m);
+    }
+}
+
+/* Waits for a compaction in flight (the node is stopping). */
+void node_compact_wait(pkc_node *n)
+{
+    while (n->compacting)
+        uv_run(&n->loop->uv, UV_RUN_ONCE);
 }
 
 static void on_update(void *user_data, const uint8_t *update, size_t len, const void *origin)
@@ -81,14 +142,9 @@ static void on_update(void *user_data, const uint8_t *update, size_t len, const 
     }
     free(s);
     json_decref(o);
-    if (d->updates_since_compact >= COMPACT_AFTER) {
-        pkc_db_merge m;
-        if (pkc_db_doc_merge(n->db, r->key.id, d->name, &m) == 0) {
-            if (pkc_db_doc_compact(n->db, r->key.id, d->name, &m) != 0)
-                node_error(n, "document %s: compaction: %s", d->name, pkc_errmsg());
-            pkc_db_merge_clear(&m);
-        }
+    if (d->updates_since_compact >= COMPACT_AFTER && !n->compacting) {
         d->updates_since_compact = 0;
+        compact(n, r, d);
     }
 }
 

@@ -193,6 +193,17 @@ struct pkc_node {
     uint64_t started_us;
     int in_txn; /* a group-commit transaction is open on the db */
 
+    /* Compaction of one document at a time: merged on libuv's worker
+     * thread through a reader connection, swapped in on the loop. */
+    pkc_db *reader;
+    uv_work_t compact_req;
+    int compacting;
+    uint8_t compact_room[PKC_ROOM_ID_BYTES];
+    char compact_doc[PKC_DOC_NAME_MAX + 1];
+    pkc_db_merge compact_merge;
+    int compact_rc;
+    char compact_err[256];
+
     /* Metrics. */
     uint64_t total_connections, reconnections, errors;
     uint64_t messages_received, messages_sent, conflicts;
@@ -252,6 +263,7 @@ void node_doc_sync_frame(node_chan *c, const pkc_sync *s);
 void node_doc_remote_update(node_room *r, const char *name, const uint8_t *update, size_t len,
                             const char *from);
 void node_docs_load_names(node_room *r);
+void node_compact_wait(pkc_node *n);
 void node_doc_awareness_frame(node_chan *c, const pkc_sync *s);
 void node_docs_tick(pkc_node *n);
 void node_docs_offline(pkc_node *n);

@@ -3,12 +3,16 @@
  * lock, documents, the inbox, rooms remembered across restarts, the three
  * ways of running (own thread, caller's thread, caller's loop) and calls
  * from other threads. Nodes talking to each other are tests/node/. */
+#define _GNU_SOURCE
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "discovery/lan_wire.h"
+#include "node/node_int.h"
+#include "store/db.h"
 #include "test.h"
 
 static void config(pkc_node_config *cfg, const char *dir)
@@ -246,5 +250,62 @@ TEST(node, runs_on_its_own_thread_and_stops)
     pkc_node_stop(node);
     pkc_node_stop(node);
     CHECK_ERR(pkc_node_start(node), PKC_ERR_STATE);
+    pkc_node_free(node);
+}
+
+static int count_updates(void *ud, const pkc_db_doc_info *doc)
+{
+    *(uint64_t *)ud = doc->updates;
+    return 0;
+}
+
+/* Documents are compacted in the background (the merge on a worker
+ * thread) once they have many updates, and nothing is lost. */
+TEST(node, compaction_in_the_background_keeps_every_change)
+{
+    const char *dir = pkc_test_tmpdir();
+    pkc_node_config cfg;
+    config(&cfg, dir);
+    pkc_node *node;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    CHECK_OK(pkc_node_open(node));
+    char key[16];
+    for (int i = 0; i < 700; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        CHECK_OK(pkc_node_doc_set_json(node, "local", "many", key, "1"));
+        CHECK_OK(pkc_node_process(node));
+    }
+    /* The merge runs on libuv's worker thread; the loop swaps it in. */
+    for (int i = 0; i < 2000 && node->compacting; i++) {
+        struct pollfd p = {pkc_node_get_fd(node), POLLIN, 0};
+        (void)poll(&p, 1, 10);
+        CHECK_OK(pkc_node_process(node));
+    }
+    CHECK(!node->compacting);
+    CHECK_EQ(node->errors, 0);
+    pkc_node_free(node);
+
+    pkc_db *db;
+    pkc_db_config dc;
+    pkc_db_config_default(&dc);
+    CHECK_OK(pkc_db_open(dir, &dc, &db));
+    pkc_room_key local;
+    uint8_t secret[PKC_ROOM_SECRET_BYTES];
+    pkc_lan_local_room_secret(secret);
+    pkc_room_key_derive(secret, &local);
+    uint64_t updates = 0;
+    int rc = pkc_db_doc_list(db, local.id, count_updates, &updates);
+    pkc_db_close(db);
+    CHECK_OK(rc);
+    CHECK(updates < 700 - 400); /* 500 of them became one */
+
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    char *json = NULL;
+    CHECK_OK(pkc_node_doc_get_json(node, "local", "many", NULL, &json));
+    int keys = 0;
+    for (const char *p = json; (p = strstr(p, "\":1")) != NULL; p++)
+        keys++;
+    free(json);
+    CHECK_EQ(keys, 700);
     pkc_node_free(node);
 }
