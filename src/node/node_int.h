@@ -120,7 +120,6 @@ struct node_link {
 enum node_work_kind {
     W_CONNECT_FAILED, /* pkc_mesh_peer_connect_failed */
     W_DISCONNECTED,   /* pkc_mesh_peer_disconnected */
-    W_FREE_LINKS,
     W_ACK,     /* acknowledge direct message msg_id to peer */
     W_PUBLISH, /* pkc_mesh_publish(msg_id, data) */
     W_SEND,    /* pkc_mesh_send(peer, data) */
@@ -168,7 +167,6 @@ struct pkc_node {
     int in_process; /* inside pkc_node_process */
     uv_timer_t timer;      /* every deadline: meshes, sessions, lan, housekeeping */
     uv_timer_t work_timer; /* node_work queue */
-    uv_signal_t *sig;      /* unused; reserved */
     int timers_open;
 
     /* Network. */
@@ -189,9 +187,8 @@ struct pkc_node {
     node_work *work, **work_tail;
 
     /* Housekeeping. */
-    uint64_t next_outbox_us, next_metrics_us, next_persist_us, next_status_us;
+    uint64_t next_outbox_us, next_metrics_us;
     uint64_t started_us;
-    int in_txn; /* a group-commit transaction is open on the db */
 
     /* Compaction of one document at a time: merged on libuv's worker
      * thread through a reader connection, swapped in on the loop. */
