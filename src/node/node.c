@@ -218,7 +218,7 @@ int node_room_start(pkc_node *n, node_room *r)
     if (mc.peer_timeout_ms < 2 * mc.heartbeat_interval_ms + 5000)
         mc.peer_timeout_ms = 2 * mc.heartbeat_interval_ms + 5000;
     mc.dialable = 1;
-    mc.max_payload = NODE_FRAME_MAX - 8192;
+    mc.max_payload = NODE_SEND_MAX - 8192;
     mc.rate_msgs = NODE_MSG_RATE;
     mc.burst_msgs = 2 * NODE_MSG_RATE;
     mc.rate_bytes = NODE_BYTE_RATE;

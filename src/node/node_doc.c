@@ -291,7 +291,7 @@ void node_docs_load_names(node_room *r)
 /* SYNC frames carry at most SYNC_CHUNK bytes of a message; a longer one
  * (the step 2 of a large document) goes in fragments of kind 2:
  * varuint total, varuint offset, bytes (docs/protocol.md, "Document sync"). */
-#define SYNC_CHUNK (NODE_FRAME_MAX - 4096)
+#define SYNC_CHUNK (NODE_SEND_MAX - 4096)
 #define SYNC_FRAGMENT 2
 #define SYNC_MAX_MESSAGE (64u << 20)
 

@@ -30,6 +30,10 @@
 #define NODE_MAX_TEXT 60000
 #define NODE_FRAME_MAX PKC_FRAME_SIZE_MAX
 #define NODE_RTC_MESSAGE_MAX (PKC_FRAME_SIZE_MAX + 4096)
+/* The largest record a node sends: a peer that dialed our ICE-lite
+ * listener never showed us its a=max-message-size, and the WebRTC default
+ * (what browsers and pkc accept at least) is 256 KiB. */
+#define NODE_SEND_MAX 262144
 /* What a neighbour may send us, per second, before its excess is dropped
  * and counted against it (sessions and meshes); bursts of twice the
  * messages and four times the bytes. */
