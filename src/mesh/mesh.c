@@ -145,6 +145,28 @@ void mesh_want_flush(pkc_mesh *m)
         m->next_flush = at;
 }
 
+/* PRUNE has no body: its handler takes none. */
+static int on_prune(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
+{
+    (void)msg;
+    return mesh_on_prune(m, from);
+}
+
+/* What the engine does with each message type, by the rows of MESH_TYPES
+ * (wire.h): the handler of a received one, and whether a sent one counts
+ * as payload or control. */
+typedef struct mesh_type_row {
+    int (*handler)(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
+    int payload;
+} mesh_type_row;
+
+static const mesh_type_row type_rows[MESH_TYPE_END] = {
+#define ROW(name, value, text, codec, handler, class)                                              \
+    [name] = {handler, (class) == MESH_CLASS_PAYLOAD},
+    MESH_TYPES(ROW)
+#undef ROW
+};
+
 void mesh_send_out(pkc_mesh *m, mesh_peer *p, int payload)
 {
     if (m->out.err || p->state != PEER_ACTIVE)
@@ -166,7 +188,7 @@ void mesh_send_msg(pkc_mesh *m, mesh_peer *p, const mesh_msg *msg)
 {
     pkc_buf_reset(&m->out);
     mesh_msg_encode(&m->out, msg);
-    mesh_send_out(m, p, msg->type == MESH_GOSSIP);
+    mesh_send_out(m, p, msg->type < MESH_TYPE_END && type_rows[msg->type].payload);
 }
 
 int mesh_violation(pkc_mesh *m, mesh_peer *p, double penalty, const char *fmt, ...)
@@ -373,36 +395,8 @@ static int take_tokens(pkc_mesh *m, mesh_peer *p, size_t len)
 
 static int dispatch(pkc_mesh *m, mesh_peer *p, const mesh_msg *msg)
 {
-    switch (msg->type) {
-    case MESH_GOSSIP:
-        return mesh_on_gossip(m, p, msg);
-    case MESH_IHAVE:
-        return mesh_on_ihave(m, p, msg);
-    case MESH_GRAFT:
-        return mesh_on_graft(m, p, msg);
-    case MESH_PRUNE:
-        return mesh_on_prune(m, p);
-    case MESH_JOIN:
-        return mesh_on_join(m, p, msg);
-    case MESH_FORWARD_JOIN:
-        return mesh_on_forward_join(m, p, msg);
-    case MESH_NEIGHBORS:
-        return mesh_on_neighbors(m, p, msg);
-    case MESH_DISCONNECT:
-        return mesh_on_disconnect(m, p, msg);
-    case MESH_SHUFFLE:
-        return mesh_on_shuffle(m, p, msg);
-    case MESH_PING:
-        return mesh_on_ping(m, p, msg);
-    case MESH_PONG:
-        return mesh_on_pong(m, p, msg);
-    case MESH_ROUTE:
-        return mesh_on_route(m, p, msg);
-    case MESH_RREQ:
-        return mesh_on_rreq(m, p, msg);
-    case MESH_TREE:
-        return mesh_on_tree(m, p, msg);
-    }
+    if (msg->type < MESH_TYPE_END && type_rows[msg->type].handler)
+        return type_rows[msg->type].handler(m, p, msg);
     return pkc_error(PKC_ERR_MALFORMED, "unknown mesh message type %u", msg->type);
 }
 

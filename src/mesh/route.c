@@ -447,6 +447,56 @@ static int signal_check(pkc_mesh *m, const uint8_t *origin, const mesh_msg *msg,
     return 0;
 }
 
+/* The handlers of the ROUTE kinds, by the rows of MESH_ROUTE_KINDS (wire.h):
+ * a routed message that reached its target, from `origin`. */
+static void on_direct(pkc_mesh *m, const uint8_t *origin, const mesh_msg *msg,
+                      const mesh_route_body *rb)
+{
+    if (m->cb.direct)
+        m->cb.direct(m->ud, origin, rb->u.direct.data, rb->u.direct.len,
+                     (unsigned)msg->u.route.path.len);
+}
+
+static void on_signal(pkc_mesh *m, const uint8_t *origin, const mesh_msg *msg,
+                      const mesh_route_body *rb)
+{
+    (void)msg;
+    mesh_on_signal(m, origin, rb);
+}
+
+static void on_shuffle_reply(pkc_mesh *m, const uint8_t *origin, const mesh_msg *msg,
+                             const mesh_route_body *rb)
+{
+    (void)msg;
+    mesh_on_shuffle_reply(m, origin, rb);
+}
+
+static void on_rrep(pkc_mesh *m, const uint8_t *origin, const mesh_msg *msg,
+                    const mesh_route_body *rb)
+{
+    (void)msg;
+    disc_done(m, origin, rb->u.rrep.nonce);
+}
+
+static void on_error(pkc_mesh *m, const uint8_t *origin, const mesh_msg *msg,
+                     const mesh_route_body *rb)
+{
+    (void)origin;
+    (void)msg;
+    mesh_route *r = route_find(m, rb->u.error.target);
+    if (r)
+        route_del(m, r);
+    mesh_route_failed_for(m, rb->u.error.target);
+}
+
+typedef void (*route_kind_handler)(pkc_mesh *m, const uint8_t *origin, const mesh_msg *msg,
+                                   const mesh_route_body *rb);
+static const route_kind_handler kind_handlers[MESH_RK_END] = {
+#define ROW(name, value, stem) [name] = on_##stem,
+    MESH_ROUTE_KINDS(ROW)
+#undef ROW
+};
+
 static void deliver(pkc_mesh *m, const mesh_msg *msg)
 {
     const uint8_t *origin = msg->u.route.path.ids;
@@ -464,29 +514,8 @@ static void deliver(pkc_mesh *m, const mesh_msg *msg)
         return;
     }
     m->st.routed_received++;
-    switch (rb.kind) {
-    case MESH_RK_DIRECT:
-        if (m->cb.direct)
-            m->cb.direct(m->ud, origin, rb.u.direct.data, rb.u.direct.len,
-                         (unsigned)msg->u.route.path.len);
-        break;
-    case MESH_RK_SIGNAL:
-        mesh_on_signal(m, origin, &rb);
-        break;
-    case MESH_RK_SHUFFLE_REPLY:
-        mesh_on_shuffle_reply(m, origin, &rb);
-        break;
-    case MESH_RK_RREP:
-        disc_done(m, origin, rb.u.rrep.nonce);
-        break;
-    case MESH_RK_ERROR: {
-        mesh_route *r = route_find(m, rb.u.error.target);
-        if (r)
-            route_del(m, r);
-        mesh_route_failed_for(m, rb.u.error.target);
-        break;
-    }
-    }
+    /* Every kind that decodes has a row, hence a handler. */
+    kind_handlers[rb.kind](m, origin, msg, &rb);
 }
 
 int mesh_on_route(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)

@@ -1,19 +1,16 @@
-/* wire.c: mesh message codec (docs/protocol.md, "Mesh"). */
+/*
+ * wire.c: mesh message codec (docs/protocol.md, "Mesh").
+ *
+ * What is particular to each message type is in its section below and in
+ * its row of MESH_TYPES (wire.h); likewise for the kinds of ROUTE payload
+ * and MESH_ROUTE_KINDS. The generic code after each group only dispatches
+ * by those tables.
+ */
 #include "wire.h"
 
 #include <string.h>
 
 #include "util/err.h"
-
-static const char *const type_names[] = {
-    "?",         "GOSSIP", "IHAVE", "GRAFT", "PRUNE", "JOIN",  "FORWARD_JOIN",
-    "NEIGHBORS", "DISCONNECT", "SHUFFLE", "PING", "PONG", "ROUTE", "RREQ", "TREE",
-};
-
-const char *mesh_type_name(unsigned type)
-{
-    return type < sizeof type_names / sizeof type_names[0] ? type_names[type] : "?";
-}
 
 #define TRY(expr)                                                                                  \
     do {                                                                                           \
@@ -147,92 +144,6 @@ static int read_ping(pkc_reader *r, mesh_msg *m)
     return 0;
 }
 
-int mesh_msg_decode(mesh_msg *m, const uint8_t *data, size_t len)
-{
-    if (len > MESH_FRAME_MAX)
-        return pkc_error(PKC_ERR_TOO_LARGE, "mesh message of %zu bytes (limit %u)", len,
-                         MESH_FRAME_MAX);
-    pkc_reader r;
-    pkc_reader_init(&r, data, len);
-    memset(m, 0, sizeof *m);
-    TRY(pkc_reader_u8(&r, &m->type));
-    switch (m->type) {
-    case MESH_GOSSIP:
-        TRY(pkc_reader_u8(&r, &m->u.gossip.flags));
-        if (m->u.gossip.flags & ~MESH_GOSSIP_FLOOD)
-            return pkc_error(PKC_ERR_MALFORMED, "offset 1: unknown GOSSIP flags 0x%02x",
-                             m->u.gossip.flags);
-        TRY(pkc_reader_varuint_max(&r, UINT16_MAX, &m->u.gossip.round));
-        TRY(read_id(&r, &m->u.gossip.origin));
-        TRY(read_msgid(&r, &m->u.gossip.id, &m->u.gossip.id_len));
-        TRY(pkc_reader_varbytes(&r, &m->u.gossip.payload, &m->u.gossip.len));
-        break;
-    case MESH_IHAVE:
-        TRY(read_items(&r, m, 1, 1));
-        break;
-    case MESH_GRAFT:
-        TRY(read_items(&r, m, 0, 0));
-        break;
-    case MESH_PRUNE:
-        break;
-    case MESH_JOIN:
-        TRY(read_record_body(&r, &m->u.join.self));
-        break;
-    case MESH_FORWARD_JOIN:
-        TRY(pkc_reader_u8(&r, &m->u.fjoin.ttl));
-        TRY(read_record(&r, &m->u.fjoin.peer));
-        TRY(read_path(&r, &m->u.fjoin.path, 1));
-        break;
-    case MESH_NEIGHBORS:
-        TRY(read_records(&r, &m->u.neighbors.count, m->u.neighbors.rec, 0, MESH_RECORDS_MAX));
-        break;
-    case MESH_DISCONNECT:
-        TRY(pkc_reader_u8(&r, &m->u.disconnect.reason));
-        break;
-    case MESH_SHUFFLE:
-        TRY(pkc_reader_u8(&r, &m->u.shuffle.ttl));
-        TRY(read_path(&r, &m->u.shuffle.path, 1));
-        TRY(read_records(&r, &m->u.shuffle.count, m->u.shuffle.rec, 1, MESH_RECORDS_MAX));
-        break;
-    case MESH_PING:
-    case MESH_PONG:
-        TRY(read_ping(&r, m));
-        break;
-    case MESH_ROUTE: {
-        uint8_t flags;
-        TRY(pkc_reader_u8(&r, &m->u.route.kind));
-        if (m->u.route.kind == 0)
-            return pkc_error(PKC_ERR_MALFORMED, "offset 1: ROUTE kind 0");
-        TRY(read_id(&r, &m->u.route.target));
-        TRY(pkc_reader_u8(&r, &flags));
-        if (flags > 1)
-            return pkc_error(PKC_ERR_MALFORMED, "offset 22: unknown ROUTE flags 0x%02x", flags);
-        if (flags)
-            TRY(read_id(&r, &m->u.route.waypoint));
-        TRY(read_path(&r, &m->u.route.path, 1));
-        TRY(pkc_reader_varbytes(&r, &m->u.route.payload, &m->u.route.len));
-        break;
-    }
-    case MESH_RREQ:
-        TRY(pkc_reader_u8(&r, &m->u.rreq.ttl));
-        TRY(pkc_reader_varuint(&r, &m->u.rreq.nonce));
-        TRY(read_id(&r, &m->u.rreq.target));
-        TRY(read_path(&r, &m->u.rreq.path, 1));
-        break;
-    case MESH_TREE:
-        TRY(read_id(&r, &m->u.tree.root));
-        TRY(pkc_reader_u8(&r, &m->u.tree.dist));
-        TRY(pkc_reader_u8(&r, &m->u.tree.flags));
-        if (m->u.tree.flags & ~MESH_TREE_PARENT)
-            return pkc_error(PKC_ERR_MALFORMED, "offset 22: unknown TREE flags 0x%02x",
-                             m->u.tree.flags);
-        break;
-    default:
-        return pkc_error(PKC_ERR_MALFORMED, "offset 0: unknown mesh message type %u", m->type);
-    }
-    return pkc_reader_finish(&r);
-}
-
 void mesh_push_record(pkc_buf *b, const mesh_record *rec)
 {
     if (rec->id)
@@ -261,90 +172,298 @@ static void push_records(pkc_buf *b, size_t n, const mesh_record *rec)
         mesh_push_record(b, &rec[i]);
 }
 
+/* --- GOSSIP ------------------------------------------------------------ */
+
+static int read_gossip(pkc_reader *r, mesh_msg *m)
+{
+    TRY(pkc_reader_u8(r, &m->u.gossip.flags));
+    if (m->u.gossip.flags & ~MESH_GOSSIP_FLOOD)
+        return pkc_error(PKC_ERR_MALFORMED, "offset 1: unknown GOSSIP flags 0x%02x",
+                         m->u.gossip.flags);
+    TRY(pkc_reader_varuint_max(r, UINT16_MAX, &m->u.gossip.round));
+    TRY(read_id(r, &m->u.gossip.origin));
+    TRY(read_msgid(r, &m->u.gossip.id, &m->u.gossip.id_len));
+    return pkc_reader_varbytes(r, &m->u.gossip.payload, &m->u.gossip.len);
+}
+
+static void write_gossip(pkc_buf *b, const mesh_msg *m)
+{
+    pkc_buf_push_u8(b, m->u.gossip.flags);
+    pkc_buf_push_varuint(b, m->u.gossip.round);
+    pkc_buf_push(b, m->u.gossip.origin, MESH_ID_LEN);
+    pkc_buf_push_varbytes(b, m->u.gossip.id, m->u.gossip.id_len);
+    pkc_buf_push_varbytes(b, m->u.gossip.payload, m->u.gossip.len);
+}
+
+/* --- IHAVE and GRAFT --------------------------------------------------- */
+
+/* IHAVE items carry a round (mesh_items_begin knows by the type). */
+static void write_items(pkc_buf *b, const mesh_msg *m)
+{
+    pkc_buf_push_varuint(b, m->u.items.count);
+    mesh_items_iter it;
+    const uint8_t *id;
+    size_t len;
+    uint64_t round;
+    mesh_items_begin(&it, m);
+    while (mesh_items_next(&it, &id, &len, &round)) {
+        pkc_buf_push_varbytes(b, id, len);
+        if (it.with_round)
+            pkc_buf_push_varuint(b, round);
+    }
+}
+
+static int read_ihave(pkc_reader *r, mesh_msg *m)
+{
+    return read_items(r, m, 1, 1);
+}
+
+static void write_ihave(pkc_buf *b, const mesh_msg *m)
+{
+    write_items(b, m);
+}
+
+static int read_graft(pkc_reader *r, mesh_msg *m)
+{
+    return read_items(r, m, 0, 0);
+}
+
+static void write_graft(pkc_buf *b, const mesh_msg *m)
+{
+    write_items(b, m);
+}
+
+/* --- PRUNE: no body ---------------------------------------------------- */
+
+static int read_prune(pkc_reader *r, mesh_msg *m)
+{
+    (void)r;
+    (void)m;
+    return 0;
+}
+
+static void write_prune(pkc_buf *b, const mesh_msg *m)
+{
+    (void)b;
+    (void)m;
+}
+
+/* --- JOIN -------------------------------------------------------------- */
+
+/* The record of the sender, without its id (the link says who it is). */
+static int read_join(pkc_reader *r, mesh_msg *m)
+{
+    return read_record_body(r, &m->u.join.self);
+}
+
+static void write_join(pkc_buf *b, const mesh_msg *m)
+{
+    mesh_record rec = m->u.join.self;
+    rec.id = NULL;
+    mesh_push_record(b, &rec);
+}
+
+/* --- FORWARD_JOIN ------------------------------------------------------ */
+
+static int read_fjoin(pkc_reader *r, mesh_msg *m)
+{
+    TRY(pkc_reader_u8(r, &m->u.fjoin.ttl));
+    TRY(read_record(r, &m->u.fjoin.peer));
+    return read_path(r, &m->u.fjoin.path, 1);
+}
+
+static void write_fjoin(pkc_buf *b, const mesh_msg *m)
+{
+    pkc_buf_push_u8(b, m->u.fjoin.ttl);
+    mesh_push_record(b, &m->u.fjoin.peer);
+    mesh_push_path(b, &m->u.fjoin.path, NULL);
+}
+
+/* --- NEIGHBORS --------------------------------------------------------- */
+
+static int read_neighbors(pkc_reader *r, mesh_msg *m)
+{
+    return read_records(r, &m->u.neighbors.count, m->u.neighbors.rec, 0, MESH_RECORDS_MAX);
+}
+
+static void write_neighbors(pkc_buf *b, const mesh_msg *m)
+{
+    push_records(b, m->u.neighbors.count, m->u.neighbors.rec);
+}
+
+/* --- DISCONNECT -------------------------------------------------------- */
+
+static int read_disconnect(pkc_reader *r, mesh_msg *m)
+{
+    return pkc_reader_u8(r, &m->u.disconnect.reason);
+}
+
+static void write_disconnect(pkc_buf *b, const mesh_msg *m)
+{
+    pkc_buf_push_u8(b, m->u.disconnect.reason);
+}
+
+/* --- SHUFFLE ----------------------------------------------------------- */
+
+static int read_shuffle(pkc_reader *r, mesh_msg *m)
+{
+    TRY(pkc_reader_u8(r, &m->u.shuffle.ttl));
+    TRY(read_path(r, &m->u.shuffle.path, 1));
+    return read_records(r, &m->u.shuffle.count, m->u.shuffle.rec, 1, MESH_RECORDS_MAX);
+}
+
+static void write_shuffle(pkc_buf *b, const mesh_msg *m)
+{
+    pkc_buf_push_u8(b, m->u.shuffle.ttl);
+    mesh_push_path(b, &m->u.shuffle.path, NULL);
+    push_records(b, m->u.shuffle.count, m->u.shuffle.rec);
+}
+
+/* --- PING and PONG (read_ping above) ----------------------------------- */
+
+static void write_ping(pkc_buf *b, const mesh_msg *m)
+{
+    pkc_buf_push_varuint(b, m->u.ping.nonce);
+    pkc_buf_push_u8(b, m->u.ping.has_coord);
+    if (m->u.ping.has_coord) {
+        pkc_buf_push_varint(b, m->u.ping.coord.x);
+        pkc_buf_push_varint(b, m->u.ping.coord.y);
+        pkc_buf_push_varuint(b, m->u.ping.coord.h);
+        pkc_buf_push_varuint(b, m->u.ping.error);
+    }
+}
+
+/* --- ROUTE (its payload: MESH_ROUTE_KINDS, below) ---------------------- */
+
+static int read_route(pkc_reader *r, mesh_msg *m)
+{
+    uint8_t flags;
+    TRY(pkc_reader_u8(r, &m->u.route.kind));
+    if (m->u.route.kind == 0)
+        return pkc_error(PKC_ERR_MALFORMED, "offset 1: ROUTE kind 0");
+    TRY(read_id(r, &m->u.route.target));
+    TRY(pkc_reader_u8(r, &flags));
+    if (flags > 1)
+        return pkc_error(PKC_ERR_MALFORMED, "offset 22: unknown ROUTE flags 0x%02x", flags);
+    if (flags)
+        TRY(read_id(r, &m->u.route.waypoint));
+    TRY(read_path(r, &m->u.route.path, 1));
+    return pkc_reader_varbytes(r, &m->u.route.payload, &m->u.route.len);
+}
+
+static void write_route(pkc_buf *b, const mesh_msg *m)
+{
+    pkc_buf_push_u8(b, m->u.route.kind);
+    pkc_buf_push(b, m->u.route.target, MESH_ID_LEN);
+    pkc_buf_push_u8(b, m->u.route.waypoint != NULL);
+    if (m->u.route.waypoint)
+        pkc_buf_push(b, m->u.route.waypoint, MESH_ID_LEN);
+    mesh_push_path(b, &m->u.route.path, NULL);
+    pkc_buf_push_varbytes(b, m->u.route.payload, m->u.route.len);
+}
+
+/* --- RREQ -------------------------------------------------------------- */
+
+static int read_rreq(pkc_reader *r, mesh_msg *m)
+{
+    TRY(pkc_reader_u8(r, &m->u.rreq.ttl));
+    TRY(pkc_reader_varuint(r, &m->u.rreq.nonce));
+    TRY(read_id(r, &m->u.rreq.target));
+    return read_path(r, &m->u.rreq.path, 1);
+}
+
+static void write_rreq(pkc_buf *b, const mesh_msg *m)
+{
+    pkc_buf_push_u8(b, m->u.rreq.ttl);
+    pkc_buf_push_varuint(b, m->u.rreq.nonce);
+    pkc_buf_push(b, m->u.rreq.target, MESH_ID_LEN);
+    mesh_push_path(b, &m->u.rreq.path, NULL);
+}
+
+/* --- TREE -------------------------------------------------------------- */
+
+static int read_tree(pkc_reader *r, mesh_msg *m)
+{
+    TRY(read_id(r, &m->u.tree.root));
+    TRY(pkc_reader_u8(r, &m->u.tree.dist));
+    TRY(pkc_reader_u8(r, &m->u.tree.flags));
+    if (m->u.tree.flags & ~MESH_TREE_PARENT)
+        return pkc_error(PKC_ERR_MALFORMED, "offset 22: unknown TREE flags 0x%02x",
+                         m->u.tree.flags);
+    return 0;
+}
+
+static void write_tree(pkc_buf *b, const mesh_msg *m)
+{
+    pkc_buf_push(b, m->u.tree.root, MESH_ID_LEN);
+    pkc_buf_push_u8(b, m->u.tree.dist);
+    pkc_buf_push_u8(b, m->u.tree.flags);
+}
+
+/* --- The table of message types ---------------------------------------- */
+
+typedef struct mesh_codec {
+    const char *name;
+    int (*read)(pkc_reader *r, mesh_msg *m);
+    void (*write)(pkc_buf *b, const mesh_msg *m);
+} mesh_codec;
+
+/* The rows' values are type bytes other than 0, and the enum puts
+ * MESH_TYPE_END after the last row, which must have the largest. */
+#define ROW(name, value, text, codec, handler, class)                                              \
+    _Static_assert((value) > 0 && (value) < MESH_TYPE_END && MESH_TYPE_END <= 256,                 \
+                   "mesh type " #name ": 1..255, and the last row has the largest");
+MESH_TYPES(ROW)
+#undef ROW
+
+/* No two rows share a value: they would declare the same member twice. */
+struct mesh_types_distinct {
+#define ROW(name, value, text, codec, handler, class) char type_##value;
+    MESH_TYPES(ROW)
+#undef ROW
+};
+
+static const mesh_codec codecs[MESH_TYPE_END] = {
+#define ROW(name, value, text, codec, handler, class) [name] = {text, read_##codec, write_##codec},
+    MESH_TYPES(ROW)
+#undef ROW
+};
+
+/* The codec of a type, or NULL for a type without a row. */
+static const mesh_codec *codec_of(unsigned type)
+{
+    return type < MESH_TYPE_END && codecs[type].read ? &codecs[type] : NULL;
+}
+
+const char *mesh_type_name(unsigned type)
+{
+    const mesh_codec *c = codec_of(type);
+    return c ? c->name : "?";
+}
+
+int mesh_msg_decode(mesh_msg *m, const uint8_t *data, size_t len)
+{
+    if (len > MESH_FRAME_MAX)
+        return pkc_error(PKC_ERR_TOO_LARGE, "mesh message of %zu bytes (limit %u)", len,
+                         MESH_FRAME_MAX);
+    pkc_reader r;
+    pkc_reader_init(&r, data, len);
+    memset(m, 0, sizeof *m);
+    TRY(pkc_reader_u8(&r, &m->type));
+    const mesh_codec *c = codec_of(m->type);
+    if (!c)
+        return pkc_error(PKC_ERR_MALFORMED, "offset 0: unknown mesh message type %u", m->type);
+    TRY(c->read(&r, m));
+    return pkc_reader_finish(&r);
+}
+
 int mesh_msg_encode(pkc_buf *b, const mesh_msg *m)
 {
     pkc_buf_push_u8(b, m->type);
-    switch (m->type) {
-    case MESH_GOSSIP:
-        pkc_buf_push_u8(b, m->u.gossip.flags);
-        pkc_buf_push_varuint(b, m->u.gossip.round);
-        pkc_buf_push(b, m->u.gossip.origin, MESH_ID_LEN);
-        pkc_buf_push_varbytes(b, m->u.gossip.id, m->u.gossip.id_len);
-        pkc_buf_push_varbytes(b, m->u.gossip.payload, m->u.gossip.len);
-        break;
-    case MESH_IHAVE:
-    case MESH_GRAFT: {
-        pkc_buf_push_varuint(b, m->u.items.count);
-        mesh_items_iter it;
-        const uint8_t *id;
-        size_t len;
-        uint64_t round;
-        mesh_items_begin(&it, m);
-        while (mesh_items_next(&it, &id, &len, &round)) {
-            pkc_buf_push_varbytes(b, id, len);
-            if (m->type == MESH_IHAVE)
-                pkc_buf_push_varuint(b, round);
-        }
-        break;
-    }
-    case MESH_PRUNE:
-        break;
-    case MESH_JOIN: {
-        mesh_record rec = m->u.join.self;
-        rec.id = NULL;
-        mesh_push_record(b, &rec);
-        break;
-    }
-    case MESH_FORWARD_JOIN:
-        pkc_buf_push_u8(b, m->u.fjoin.ttl);
-        mesh_push_record(b, &m->u.fjoin.peer);
-        mesh_push_path(b, &m->u.fjoin.path, NULL);
-        break;
-    case MESH_NEIGHBORS:
-        push_records(b, m->u.neighbors.count, m->u.neighbors.rec);
-        break;
-    case MESH_DISCONNECT:
-        pkc_buf_push_u8(b, m->u.disconnect.reason);
-        break;
-    case MESH_SHUFFLE:
-        pkc_buf_push_u8(b, m->u.shuffle.ttl);
-        mesh_push_path(b, &m->u.shuffle.path, NULL);
-        push_records(b, m->u.shuffle.count, m->u.shuffle.rec);
-        break;
-    case MESH_PING:
-    case MESH_PONG:
-        pkc_buf_push_varuint(b, m->u.ping.nonce);
-        pkc_buf_push_u8(b, m->u.ping.has_coord);
-        if (m->u.ping.has_coord) {
-            pkc_buf_push_varint(b, m->u.ping.coord.x);
-            pkc_buf_push_varint(b, m->u.ping.coord.y);
-            pkc_buf_push_varuint(b, m->u.ping.coord.h);
-            pkc_buf_push_varuint(b, m->u.ping.error);
-        }
-        break;
-    case MESH_ROUTE:
-        pkc_buf_push_u8(b, m->u.route.kind);
-        pkc_buf_push(b, m->u.route.target, MESH_ID_LEN);
-        pkc_buf_push_u8(b, m->u.route.waypoint != NULL);
-        if (m->u.route.waypoint)
-            pkc_buf_push(b, m->u.route.waypoint, MESH_ID_LEN);
-        mesh_push_path(b, &m->u.route.path, NULL);
-        pkc_buf_push_varbytes(b, m->u.route.payload, m->u.route.len);
-        break;
-    case MESH_RREQ:
-        pkc_buf_push_u8(b, m->u.rreq.ttl);
-        pkc_buf_push_varuint(b, m->u.rreq.nonce);
-        pkc_buf_push(b, m->u.rreq.target, MESH_ID_LEN);
-        mesh_push_path(b, &m->u.rreq.path, NULL);
-        break;
-    case MESH_TREE:
-        pkc_buf_push(b, m->u.tree.root, MESH_ID_LEN);
-        pkc_buf_push_u8(b, m->u.tree.dist);
-        pkc_buf_push_u8(b, m->u.tree.flags);
-        break;
-    default:
+    const mesh_codec *c = codec_of(m->type);
+    if (!c)
         return b->err = pkc_error(PKC_ERR_INVALID_ARG, "mesh: cannot encode type %u", m->type);
-    }
+    c->write(b, m);
     return b->err;
 }
 
@@ -367,101 +486,165 @@ int mesh_items_next(mesh_items_iter *it, const uint8_t **id, size_t *id_len, uin
     return 1;
 }
 
+/* --- ROUTE payloads: DIRECT ------------------------------------------- */
+
+/* The application's bytes, all of the payload. */
+static int read_rk_direct(pkc_reader *r, mesh_route_body *rb)
+{
+    rb->u.direct.data = r->p;
+    rb->u.direct.len = pkc_reader_left(r);
+    r->p = r->end;
+    return 0;
+}
+
+static void write_rk_direct(pkc_buf *b, const mesh_route_body *rb)
+{
+    pkc_buf_push(b, rb->u.direct.data, rb->u.direct.len);
+}
+
+/* --- SIGNAL ------------------------------------------------------------ */
+
+static int read_rk_signal(pkc_reader *r, mesh_route_body *rb)
+{
+    TRY(pkc_reader_u8(r, &rb->u.signal.op));
+    TRY(pkc_reader_varuint(r, &rb->u.signal.nonce));
+    TRY(pkc_reader_varuint_max(r, MESH_TIME_MAX, &rb->u.signal.time_ms));
+    TRY(pkc_reader_bytes(r, MESH_PK_LEN, &rb->u.signal.public_key));
+    switch (rb->u.signal.op) {
+    case MESH_SIG_REQUEST:
+        TRY(pkc_reader_u8(r, &rb->u.signal.prio));
+        if (rb->u.signal.prio > 2)
+            return pkc_error(PKC_ERR_MALFORMED, "offset %zu: priority %u",
+                             pkc_reader_offset(r) - 1, rb->u.signal.prio);
+        TRY(read_record(r, &rb->u.signal.rec));
+        break;
+    case MESH_SIG_ACCEPT:
+    case MESH_SIG_CANCEL:
+        break;
+    case MESH_SIG_REFUSE: {
+        TRY(pkc_reader_u8(r, &rb->u.signal.reason));
+        TRY(read_records(r, &rb->u.signal.count, rb->u.signal.rec_px, 0, MESH_PX_MAX));
+        break;
+    }
+    case MESH_SIG_DATA:
+        TRY(pkc_reader_varbytes(r, &rb->u.signal.data, &rb->u.signal.len));
+        break;
+    default:
+        return pkc_error(PKC_ERR_MALFORMED, "offset 0: unknown signal operation %u",
+                         rb->u.signal.op);
+    }
+    rb->u.signal.signed_len = pkc_reader_offset(r);
+    return pkc_reader_bytes(r, MESH_SIG_LEN, &rb->u.signal.sig);
+}
+
+static void write_rk_signal(pkc_buf *b, const mesh_route_body *rb)
+{
+    pkc_buf_push_u8(b, rb->u.signal.op);
+    pkc_buf_push_varuint(b, rb->u.signal.nonce);
+    pkc_buf_push_varuint(b, rb->u.signal.time_ms);
+    pkc_buf_push(b, rb->u.signal.public_key, MESH_PK_LEN);
+    if (rb->u.signal.op == MESH_SIG_REQUEST) {
+        pkc_buf_push_u8(b, rb->u.signal.prio);
+        mesh_push_record(b, &rb->u.signal.rec);
+    } else if (rb->u.signal.op == MESH_SIG_REFUSE) {
+        pkc_buf_push_u8(b, rb->u.signal.reason);
+        push_records(b, rb->u.signal.count, rb->u.signal.rec_px);
+    } else if (rb->u.signal.op == MESH_SIG_DATA) {
+        pkc_buf_push_varbytes(b, rb->u.signal.data, rb->u.signal.len);
+    }
+    if (rb->u.signal.sig)
+        pkc_buf_push(b, rb->u.signal.sig, MESH_SIG_LEN);
+}
+
+/* --- SHUFFLE_REPLY ----------------------------------------------------- */
+
+static int read_rk_shuffle_reply(pkc_reader *r, mesh_route_body *rb)
+{
+    return read_records(r, &rb->u.shuffle_reply.count, rb->u.shuffle_reply.rec, 0,
+                        MESH_RECORDS_MAX);
+}
+
+static void write_rk_shuffle_reply(pkc_buf *b, const mesh_route_body *rb)
+{
+    push_records(b, rb->u.shuffle_reply.count, rb->u.shuffle_reply.rec);
+}
+
+/* --- RREP -------------------------------------------------------------- */
+
+static int read_rk_rrep(pkc_reader *r, mesh_route_body *rb)
+{
+    return pkc_reader_varuint(r, &rb->u.rrep.nonce);
+}
+
+static void write_rk_rrep(pkc_buf *b, const mesh_route_body *rb)
+{
+    pkc_buf_push_varuint(b, rb->u.rrep.nonce);
+}
+
+/* --- ERROR ------------------------------------------------------------- */
+
+static int read_rk_error(pkc_reader *r, mesh_route_body *rb)
+{
+    TRY(pkc_reader_u8(r, &rb->u.error.code));
+    return read_id(r, &rb->u.error.target);
+}
+
+static void write_rk_error(pkc_buf *b, const mesh_route_body *rb)
+{
+    pkc_buf_push_u8(b, rb->u.error.code);
+    pkc_buf_push(b, rb->u.error.target, MESH_ID_LEN);
+}
+
+/* --- The table of ROUTE kinds ------------------------------------------ */
+
+typedef struct mesh_rk_codec {
+    int (*read)(pkc_reader *r, mesh_route_body *rb);
+    void (*write)(pkc_buf *b, const mesh_route_body *rb);
+} mesh_rk_codec;
+
+#define ROW(name, value, stem)                                                                     \
+    _Static_assert((value) > 0 && (value) < MESH_RK_END && MESH_RK_END <= 256,                     \
+                   "ROUTE kind " #name ": 1..255, and the last row has the largest");
+MESH_ROUTE_KINDS(ROW)
+#undef ROW
+
+struct mesh_route_kinds_distinct {
+#define ROW(name, value, stem) char kind_##value;
+    MESH_ROUTE_KINDS(ROW)
+#undef ROW
+};
+
+static const mesh_rk_codec rk_codecs[MESH_RK_END] = {
+#define ROW(name, value, stem) [name] = {read_rk_##stem, write_rk_##stem},
+    MESH_ROUTE_KINDS(ROW)
+#undef ROW
+};
+
+static const mesh_rk_codec *rk_codec_of(unsigned kind)
+{
+    return kind < MESH_RK_END && rk_codecs[kind].read ? &rk_codecs[kind] : NULL;
+}
+
 int mesh_route_body_decode(mesh_route_body *rb, uint8_t kind, const uint8_t *data, size_t len)
 {
     pkc_reader r;
     pkc_reader_init(&r, data, len);
     memset(rb, 0, sizeof *rb);
     rb->kind = kind;
-    switch (kind) {
-    case MESH_RK_DIRECT:
-        rb->u.direct.data = data;
-        rb->u.direct.len = len;
-        return 0;
-    case MESH_RK_SIGNAL:
-        TRY(pkc_reader_u8(&r, &rb->u.signal.op));
-        TRY(pkc_reader_varuint(&r, &rb->u.signal.nonce));
-        TRY(pkc_reader_varuint_max(&r, MESH_TIME_MAX, &rb->u.signal.time_ms));
-        TRY(pkc_reader_bytes(&r, MESH_PK_LEN, &rb->u.signal.public_key));
-        switch (rb->u.signal.op) {
-        case MESH_SIG_REQUEST:
-            TRY(pkc_reader_u8(&r, &rb->u.signal.prio));
-            if (rb->u.signal.prio > 2)
-                return pkc_error(PKC_ERR_MALFORMED, "offset %zu: priority %u",
-                                 pkc_reader_offset(&r) - 1, rb->u.signal.prio);
-            TRY(read_record(&r, &rb->u.signal.rec));
-            break;
-        case MESH_SIG_ACCEPT:
-        case MESH_SIG_CANCEL:
-            break;
-        case MESH_SIG_REFUSE: {
-            TRY(pkc_reader_u8(&r, &rb->u.signal.reason));
-            TRY(read_records(&r, &rb->u.signal.count, rb->u.signal.rec_px, 0, MESH_PX_MAX));
-            break;
-        }
-        case MESH_SIG_DATA:
-            TRY(pkc_reader_varbytes(&r, &rb->u.signal.data, &rb->u.signal.len));
-            break;
-        default:
-            return pkc_error(PKC_ERR_MALFORMED, "offset 0: unknown signal operation %u",
-                             rb->u.signal.op);
-        }
-        rb->u.signal.signed_len = pkc_reader_offset(&r);
-        TRY(pkc_reader_bytes(&r, MESH_SIG_LEN, &rb->u.signal.sig));
-        break;
-    case MESH_RK_SHUFFLE_REPLY:
-        TRY(read_records(&r, &rb->u.shuffle_reply.count, rb->u.shuffle_reply.rec, 0, MESH_RECORDS_MAX));
-        break;
-    case MESH_RK_RREP:
-        TRY(pkc_reader_varuint(&r, &rb->u.rrep.nonce));
-        break;
-    case MESH_RK_ERROR:
-        TRY(pkc_reader_u8(&r, &rb->u.error.code));
-        TRY(read_id(&r, &rb->u.error.target));
-        break;
-    default:
+    const mesh_rk_codec *c = rk_codec_of(kind);
+    if (!c)
         return pkc_error(PKC_ERR_MALFORMED, "unknown ROUTE kind %u", kind);
-    }
+    TRY(c->read(&r, rb));
     return pkc_reader_finish(&r);
 }
 
 int mesh_route_body_encode(pkc_buf *b, const mesh_route_body *rb)
 {
-    switch (rb->kind) {
-    case MESH_RK_DIRECT:
-        pkc_buf_push(b, rb->u.direct.data, rb->u.direct.len);
-        break;
-    case MESH_RK_SIGNAL:
-        pkc_buf_push_u8(b, rb->u.signal.op);
-        pkc_buf_push_varuint(b, rb->u.signal.nonce);
-        pkc_buf_push_varuint(b, rb->u.signal.time_ms);
-        pkc_buf_push(b, rb->u.signal.public_key, MESH_PK_LEN);
-        if (rb->u.signal.op == MESH_SIG_REQUEST) {
-            pkc_buf_push_u8(b, rb->u.signal.prio);
-            mesh_push_record(b, &rb->u.signal.rec);
-        } else if (rb->u.signal.op == MESH_SIG_REFUSE) {
-            pkc_buf_push_u8(b, rb->u.signal.reason);
-            push_records(b, rb->u.signal.count, rb->u.signal.rec_px);
-        } else if (rb->u.signal.op == MESH_SIG_DATA) {
-            pkc_buf_push_varbytes(b, rb->u.signal.data, rb->u.signal.len);
-        }
-        if (rb->u.signal.sig)
-            pkc_buf_push(b, rb->u.signal.sig, MESH_SIG_LEN);
-        break;
-    case MESH_RK_SHUFFLE_REPLY:
-        push_records(b, rb->u.shuffle_reply.count, rb->u.shuffle_reply.rec);
-        break;
-    case MESH_RK_RREP:
-        pkc_buf_push_varuint(b, rb->u.rrep.nonce);
-        break;
-    case MESH_RK_ERROR:
-        pkc_buf_push_u8(b, rb->u.error.code);
-        pkc_buf_push(b, rb->u.error.target, MESH_ID_LEN);
-        break;
-    default:
+    const mesh_rk_codec *c = rk_codec_of(rb->kind);
+    if (!c)
         return b->err = pkc_error(PKC_ERR_INVALID_ARG, "mesh: cannot encode ROUTE kind %u",
                                   rb->kind);
-    }
+    c->write(b, rb);
     return b->err;
 }
 

@@ -30,21 +30,59 @@
 /* The label of the signature of a SIGNAL (docs/protocol.md, "Routed messages"). */
 #define MESH_SIGNAL_LABEL "pkc-mesh-signal-v1"
 
+/*
+ * The message types, one row each (as quicly's frame table and proto's
+ * PKC_FRAME_TYPES): everything that is particular to a type is named here.
+ *
+ *   X(NAME, value, "NAME", codec, handler, class)
+ *
+ *   NAME      the enum constant (the enum below is made from the rows)
+ *   value     the type byte on the wire, 1..255; the last row has the
+ *             largest (MESH_TYPE_END follows it)
+ *   "NAME"    what logs print (mesh_type_name)
+ *   codec     the stem of the two functions that read and write the body
+ *             after the type byte (wire.c):
+ *               int  read_<codec>(pkc_reader *r, mesh_msg *m)
+ *                   reads the body into m->u's member, checking every count
+ *                   and length against its limit (the type's size rules)
+ *               void write_<codec>(pkc_buf *b, const mesh_msg *m)
+ *                   writes it, the shortest way (sticky errors in b->err)
+ *   handler   int handler(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg):
+ *             a received one, after decoding, rate limit and score checks
+ *             (the engine; mesh.c's dispatch table is made from this column)
+ *   class     MESH_CLASS_PAYLOAD or MESH_CLASS_CONTROL: which counters of
+ *             pkc_mesh_stats a sent one goes to
+ *
+ * A new type is a row here, a member of mesh_msg's union if it has fields,
+ * those two codec functions and its handler: nothing else switches on the
+ * type. A row whose functions are missing does not compile, nor do two
+ * rows with one value or a value above the last row's (wire.c checks). A type
+ * without a row is undecodable: an invalid message, scored as such.
+ */
+#define MESH_CLASS_CONTROL 0
+#define MESH_CLASS_PAYLOAD 1
+
+#define MESH_TYPES(X)                                                                              \
+    X(MESH_GOSSIP, 1, "GOSSIP", gossip, mesh_on_gossip, MESH_CLASS_PAYLOAD)                        \
+    X(MESH_IHAVE, 2, "IHAVE", ihave, mesh_on_ihave, MESH_CLASS_CONTROL)                            \
+    X(MESH_GRAFT, 3, "GRAFT", graft, mesh_on_graft, MESH_CLASS_CONTROL)                            \
+    X(MESH_PRUNE, 4, "PRUNE", prune, on_prune, MESH_CLASS_CONTROL)                                \
+    X(MESH_JOIN, 5, "JOIN", join, mesh_on_join, MESH_CLASS_CONTROL)                                \
+    X(MESH_FORWARD_JOIN, 6, "FORWARD_JOIN", fjoin, mesh_on_forward_join, MESH_CLASS_CONTROL)       \
+    X(MESH_NEIGHBORS, 7, "NEIGHBORS", neighbors, mesh_on_neighbors, MESH_CLASS_CONTROL)            \
+    X(MESH_DISCONNECT, 8, "DISCONNECT", disconnect, mesh_on_disconnect, MESH_CLASS_CONTROL)        \
+    X(MESH_SHUFFLE, 9, "SHUFFLE", shuffle, mesh_on_shuffle, MESH_CLASS_CONTROL)                    \
+    X(MESH_PING, 10, "PING", ping, mesh_on_ping, MESH_CLASS_CONTROL)                               \
+    X(MESH_PONG, 11, "PONG", ping, mesh_on_pong, MESH_CLASS_CONTROL)                               \
+    X(MESH_ROUTE, 12, "ROUTE", route, mesh_on_route, MESH_CLASS_CONTROL)                           \
+    X(MESH_RREQ, 13, "RREQ", rreq, mesh_on_rreq, MESH_CLASS_CONTROL)                               \
+    X(MESH_TREE, 14, "TREE", tree, mesh_on_tree, MESH_CLASS_CONTROL)
+
 enum mesh_type {
-    MESH_GOSSIP = 1,
-    MESH_IHAVE = 2,
-    MESH_GRAFT = 3,
-    MESH_PRUNE = 4,
-    MESH_JOIN = 5,
-    MESH_FORWARD_JOIN = 6,
-    MESH_NEIGHBORS = 7,
-    MESH_DISCONNECT = 8,
-    MESH_SHUFFLE = 9,
-    MESH_PING = 10,
-    MESH_PONG = 11,
-    MESH_ROUTE = 12,
-    MESH_RREQ = 13,
-    MESH_TREE = 14,
+#define MESH_TYPE_ENUM(name, value, text, codec, handler, class) name = value,
+    MESH_TYPES(MESH_TYPE_ENUM)
+#undef MESH_TYPE_ENUM
+    MESH_TYPE_END /* one past the last row's value: tables are this long */
 };
 
 /* TREE flags */
@@ -72,13 +110,36 @@ typedef struct mesh_path {
     const uint8_t *ids;  /* len * MESH_ID_LEN bytes */
 } mesh_path;
 
-/* Kinds of ROUTE messages (the payload's meaning). */
+/*
+ * Kinds of ROUTE messages (the payload's meaning), one row each, in the same
+ * manner as MESH_TYPES:
+ *
+ *   X(NAME, value, stem)
+ *
+ *   value     the kind byte, 1..255; the last row has the largest
+ *   stem      the member of mesh_route_body's union, and the stem of
+ *               int  read_rk_<stem>(pkc_reader *r, mesh_route_body *rb)
+ *               void write_rk_<stem>(pkc_buf *b, const mesh_route_body *rb)
+ *                                            (wire.c), and of its handler
+ *               void on_<stem>(pkc_mesh *m, const uint8_t *origin,
+ *                              const mesh_msg *msg, const mesh_route_body *rb)
+ *             in route.c, which a routed message reaches at its target
+ *
+ * A kind without a row is forwarded like any other but undecodable at its
+ * target (counted in errors there).
+ */
+#define MESH_ROUTE_KINDS(X)                                                                        \
+    X(MESH_RK_DIRECT, 1, direct)                                                                   \
+    X(MESH_RK_SIGNAL, 2, signal)                                                                   \
+    X(MESH_RK_SHUFFLE_REPLY, 3, shuffle_reply)                                                     \
+    X(MESH_RK_RREP, 4, rrep)                                                                       \
+    X(MESH_RK_ERROR, 5, error)
+
 enum mesh_route_kind {
-    MESH_RK_DIRECT = 1,
-    MESH_RK_SIGNAL = 2,
-    MESH_RK_SHUFFLE_REPLY = 3,
-    MESH_RK_RREP = 4,
-    MESH_RK_ERROR = 5,
+#define MESH_RK_ENUM(name, value, stem) name = value,
+    MESH_ROUTE_KINDS(MESH_RK_ENUM)
+#undef MESH_RK_ENUM
+    MESH_RK_END /* one past the last row's value */
 };
 
 /* Signal operations. */
@@ -225,6 +286,7 @@ int mesh_items_next(mesh_items_iter *it, const uint8_t **id, size_t *id_len, uin
 void mesh_push_record(pkc_buf *b, const mesh_record *r);
 void mesh_push_path(pkc_buf *b, const mesh_path *p, const uint8_t *append);
 
+/* The row's name of a type ("GOSSIP"), or "?". */
 const char *mesh_type_name(unsigned type);
 
 #endif
