@@ -1,10 +1,10 @@
 /* backend_sodium.c: the crypto backend on libsodium. */
-#include "backend.h"
+#include "crypto/backend.h"
 
 #include <sodium.h>
 #include <string.h>
 
-#include "../util/err.h"
+#include "util/err.h"
 
 int pkc_crypto_init(void)
 {

@@ -1,13 +1,13 @@
 /* identity.c: a peer's Ed25519 identity. */
-#include "identity.h"
+#include "crypto/identity.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/err.h"
-#include "../util/rng.h"
-#include "kdf.h"
-#include "peerid.h"
+#include "util/err.h"
+#include "util/rng.h"
+#include "crypto/kdf.h"
+#include "crypto/peerid.h"
 
 int pkc_identity_from_seed(const uint8_t seed[32], pkc_identity **out)
 {

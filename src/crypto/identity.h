@@ -2,7 +2,7 @@
 #ifndef PKC_CRYPTO_IDENTITY_H
 #define PKC_CRYPTO_IDENTITY_H
 
-#include "backend.h"
+#include "crypto/backend.h"
 #include "pkc.h"
 
 struct pkc_identity {

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/err.h"
-#include "../util/rng.h"
-#include "../util/text.h"
-#include "../util/versioned.h"
-#include "identity.h"
+#include "util/err.h"
+#include "util/rng.h"
+#include "util/text.h"
+#include "util/versioned.h"
+#include "crypto/identity.h"
 
 #define MAGIC "pkc-identity-export-v1\n"
 #define FILE_MAGIC "pkc-identity-v1\n"

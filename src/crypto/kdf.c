@@ -1,9 +1,9 @@
 /* kdf.c: labelled BLAKE2b hashing and key derivation (see kdf.h). */
-#include "kdf.h"
+#include "crypto/kdf.h"
 
 #include <string.h>
 
-#include "backend.h"
+#include "crypto/backend.h"
 
 void pkc_hash_labeled(uint8_t *out, size_t out_len, const char *label, const void *data,
                       size_t len)

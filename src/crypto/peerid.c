@@ -8,12 +8,12 @@
  * mistyped id is reported instead of silently naming someone else.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "peerid.h"
+#include "crypto/peerid.h"
 
 #include <string.h>
 
-#include "../util/err.h"
-#include "backend.h"
+#include "util/err.h"
+#include "crypto/backend.h"
 
 #define HRP "pkc"
 #define HRP_LEN 3

@@ -1,10 +1,10 @@
 /* pow.c: proof-of-work stamps (see pow.h). */
-#include "pow.h"
+#include "crypto/pow.h"
 
 #include <string.h>
 
-#include "../util/err.h"
-#include "kdf.h"
+#include "util/err.h"
+#include "crypto/kdf.h"
 
 #define CTX_MAX 128
 

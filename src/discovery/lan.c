@@ -2,16 +2,16 @@
  * lan.c: pkc_lan, the sans-I/O engine of same-host and LAN discovery
  * (lan.h; docs/discovery.md).
  */
-#include "lan.h"
+#include "discovery/lan.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypto/identity.h"
-#include "../util/clock.h"
-#include "../util/err.h"
-#include "../util/log.h"
-#include "../util/rng.h"
+#include "crypto/identity.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/rng.h"
 
 #define LOG "lan"
 #define NEVER UINT64_MAX

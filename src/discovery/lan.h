@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lan_wire.h"
+#include "discovery/lan_wire.h"
 #include "pkc.h"
 
 typedef struct pkc_lan pkc_lan;

@@ -3,17 +3,17 @@
  * "LAN announcements").
  */
 #define _POSIX_C_SOURCE 200809L
-#include "lan_wire.h"
+#include "discovery/lan_wire.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../crypto/identity.h"
-#include "../crypto/kdf.h"
-#include "../proto/frame.h"
-#include "../proto/wire.h"
-#include "../util/err.h"
+#include "crypto/identity.h"
+#include "crypto/kdf.h"
+#include "proto/frame.h"
+#include "proto/wire.h"
+#include "util/err.h"
 
 static int ice_char(uint8_t c)
 {

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
+#include "util/buf.h"
 #include "pkc.h"
 
 #define PKC_LAN_MAGIC "pkcl"

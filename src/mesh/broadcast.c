@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mesh_int.h"
+#include "mesh/mesh_int.h"
 #include "util/array.h"
 #include "util/err.h"
 #include "util/log.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "crypto/peerid.h"
-#include "mesh_int.h"
+#include "mesh/mesh_int.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"

@@ -17,7 +17,7 @@
 #include "pkc.h"
 #include "util/buf.h"
 #include "util/hashtab.h"
-#include "wire.h"
+#include "mesh/wire.h"
 
 #define MESH_MAX_SLOTS 32   /* max_peers limit: the width of the per-message bitmasks */
 #define MESH_NONE UINT32_MAX

@@ -19,7 +19,7 @@
 
 #include "crypto/identity.h"
 #include "crypto/peerid.h"
-#include "mesh_int.h"
+#include "mesh/mesh_int.h"
 #include "util/clock.h"
 #include "util/err.h"
 #include "util/log.h"

@@ -14,7 +14,7 @@
  */
 #include <math.h>
 
-#include "mesh_int.h"
+#include "mesh/mesh_int.h"
 #include "util/log.h"
 
 double mesh_score(pkc_mesh *m, const mesh_peer *p)

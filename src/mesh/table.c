@@ -2,7 +2,7 @@
  * timer heap for the mesh engine. */
 #include <string.h>
 
-#include "mesh_int.h"
+#include "mesh/mesh_int.h"
 #include "util/array.h"
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))

@@ -21,7 +21,7 @@
  */
 #include <string.h>
 
-#include "mesh_int.h"
+#include "mesh/mesh_int.h"
 #include "util/log.h"
 
 int mesh_tree_link(const pkc_mesh *m, const mesh_peer *p)

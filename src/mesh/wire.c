@@ -6,7 +6,7 @@
  * and MESH_ROUTE_KINDS. The generic code after each group only dispatches
  * by those tables.
  */
-#include "wire.h"
+#include "mesh/wire.h"
 
 #include <string.h>
 

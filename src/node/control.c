@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../util/err.h"
-#include "../util/log.h"
-#include "loop.h"
-#include "node_int.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "node/loop.h"
+#include "node/node_int.h"
 
 #define LOG "control"
 #define LINE_MAX_BYTES (1u << 20)

@@ -1,6 +1,6 @@
 /* lan_io.c: multicast and host-registry sockets of LAN discovery (lan_io.h). */
 #define _GNU_SOURCE
-#include "lan_io.h"
+#include "node/lan_io.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -18,9 +18,9 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "../util/err.h"
-#include "../util/log.h"
-#include "loop.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "node/loop.h"
 
 #define LOG "lan"
 #define MAX_IFACES 32

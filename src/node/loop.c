@@ -1,15 +1,15 @@
 /* loop.c: pkc_loop, the runtime's event loop on libuv. */
 #define _GNU_SOURCE
-#include "loop.h"
+#include "node/loop.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../rtc/sctp.h"
-#include "../util/clock.h"
-#include "../util/err.h"
-#include "../util/log.h"
-#include "rtc_runtime.h"
+#include "rtc/sctp.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "node/rtc_runtime.h"
 
 /* usrsctp's timers advance in steps of this many milliseconds. */
 #define SCTP_TICK_MS 10

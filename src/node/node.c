@@ -15,13 +15,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../crypto/backend.h"
-#include "../discovery/lan_wire.h"
-#include "../util/err.h"
-#include "../util/log.h"
-#include "../util/versioned.h"
-#include "loop.h"
-#include "node_int.h"
+#include "crypto/backend.h"
+#include "discovery/lan_wire.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/versioned.h"
+#include "node/loop.h"
+#include "node/node_int.h"
 
 #define LOG "node"
 

@@ -18,17 +18,17 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
-#include "../discovery/lan_wire.h"
-#include "../rtc/addr.h"
-#include "../rtc/candidate.h"
-#include "../rtc/sctp.h"
-#include "../rtc/sdp.h"
-#include "../util/buf.h"
-#include "../util/err.h"
-#include "../util/log.h"
-#include "loop.h"
-#include "rtc_runtime.h"
-#include "node_int.h"
+#include "discovery/lan_wire.h"
+#include "rtc/addr.h"
+#include "rtc/candidate.h"
+#include "rtc/sctp.h"
+#include "rtc/sdp.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "node/loop.h"
+#include "node/rtc_runtime.h"
+#include "node/node_int.h"
 
 #define LOG "node"
 #define LINK_CONNECT_TIMEOUT_US (20 * 1000000ull)

@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/buf.h"
-#include "../util/err.h"
-#include "../util/log.h"
-#include "loop.h"
-#include "node_int.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "node/loop.h"
+#include "node/node_int.h"
 
 #define LOG "node"
 #define COMPACT_AFTER 500

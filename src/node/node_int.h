@@ -20,9 +20,9 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "../discovery/lan.h"
-#include "../store/db.h"
-#include "lan_io.h"
+#include "discovery/lan.h"
+#include "store/db.h"
+#include "node/lan_io.h"
 #include "pkc.h"
 
 #define NODE_ROOMS_MAX 16

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/err.h"
-#include "../util/log.h"
-#include "node_int.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "node/node_int.h"
 
 #define LOG "node"
 #define MAX_AGE_MS 600000

@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../rtc/sctp.h"
-#include "../rtc/sdp.h"
-#include "../util/clock.h"
-#include "../util/err.h"
-#include "../util/log.h"
-#include "../util/rng.h"
-#include "../util/versioned.h"
-#include "rtc_runtime.h"
+#include "rtc/sctp.h"
+#include "rtc/sdp.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/rng.h"
+#include "util/versioned.h"
+#include "node/rtc_runtime.h"
 
 #define LOG "rtc"
 

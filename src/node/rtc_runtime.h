@@ -5,9 +5,9 @@
 
 #include <uv.h>
 
-#include "../rtc/addr.h"
-#include "../rtc/conn.h"
-#include "loop.h"
+#include "rtc/addr.h"
+#include "rtc/conn.h"
+#include "node/loop.h"
 #include "pkc.h"
 
 #define PKC_SOCKET_MAX_HOSTS 16

@@ -12,11 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../rtc/stun.h"
-#include "../util/err.h"
-#include "../util/log.h"
-#include "../util/versioned.h"
-#include "rtc_runtime.h"
+#include "rtc/stun.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/versioned.h"
+#include "node/rtc_runtime.h"
 
 #define LOG "rtc"
 #define DGRAM_MAX 2048

@@ -9,16 +9,16 @@
  * section below and in its row of PKC_FRAME_TYPES (frame.h); the generic
  * code at the end only dispatches by that table.
  */
-#include "frame.h"
+#include "proto/frame.h"
 
 #include <string.h>
 
-#include "../crypto/backend.h"
-#include "../crypto/kdf.h"
-#include "../crypto/peerid.h"
-#include "../util/err.h"
-#include "../util/text.h"
-#include "wire.h"
+#include "crypto/backend.h"
+#include "crypto/kdf.h"
+#include "crypto/peerid.h"
+#include "util/err.h"
+#include "util/text.h"
+#include "proto/wire.h"
 
 /* --- Writing ----------------------------------------------------------- */
 

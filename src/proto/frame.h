@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
+#include "util/buf.h"
 #include "pkc.h"
 
 #define PKC_ANNOUNCE_VERSION 1

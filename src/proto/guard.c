@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/clock.h"
-#include "../util/err.h"
-#include "../util/versioned.h"
-#include "../util/log.h"
-#include "guard.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/versioned.h"
+#include "util/log.h"
+#include "proto/guard.h"
 #include "pkc.h"
 
 #define REASON_MAX 96

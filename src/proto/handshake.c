@@ -1,11 +1,11 @@
 /* handshake.c: handshake record codec and key-schedule helpers (handshake.h). */
-#include "handshake.h"
+#include "proto/handshake.h"
 
 #include <string.h>
 
-#include "../crypto/kdf.h"
-#include "../util/err.h"
-#include "wire.h"
+#include "crypto/kdf.h"
+#include "util/err.h"
+#include "proto/wire.h"
 
 static int fingerprint_ok(const pkc_bytes *fp, const char *what)
 {

@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../crypto/backend.h"
-#include "../util/buf.h"
+#include "crypto/backend.h"
+#include "util/buf.h"
 #include "pkc.h"
 
 /* Record kinds: the first byte of every data channel message. */

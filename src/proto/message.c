@@ -6,16 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypto/identity.h"
-#include "../crypto/kdf.h"
-#include "../crypto/peerid.h"
-#include "../crypto/pow.h"
-#include "../util/clock.h"
-#include "../util/err.h"
-#include "../util/versioned.h"
-#include "../util/rng.h"
-#include "../util/text.h"
-#include "frame.h"
+#include "crypto/identity.h"
+#include "crypto/kdf.h"
+#include "crypto/peerid.h"
+#include "crypto/pow.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/versioned.h"
+#include "util/rng.h"
+#include "util/text.h"
+#include "proto/frame.h"
 
 #define LABEL_ROOM_KEY "pkc-room-key-v1"
 #define LABEL_ROOM_ID "pkc-room-id-v1"

@@ -19,18 +19,18 @@
  * while it has ids or a horizon that still matters; a sender that finds
  * its bucket's slots all taken is refused until one frees up.
  */
-#include "replay.h"
+#include "proto/replay.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypto/backend.h"
-#include "../crypto/kdf.h"
-#include "../util/buf.h"
-#include "../util/err.h"
-#include "../util/versioned.h"
-#include "../util/rng.h"
-#include "wire.h"
+#include "crypto/backend.h"
+#include "crypto/kdf.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/versioned.h"
+#include "util/rng.h"
+#include "proto/wire.h"
 
 #define NIL UINT32_MAX
 #define NONE INT64_MIN /* no horizon, no floor */

@@ -1,8 +1,8 @@
 /* wire.c: strict field readers (see wire.h). */
-#include "wire.h"
+#include "proto/wire.h"
 
-#include "../util/err.h"
-#include "../util/text.h"
+#include "util/err.h"
+#include "util/text.h"
 
 int pkc_wire_varuint(pkc_reader *r, uint64_t max, uint64_t *v, const char *what)
 {

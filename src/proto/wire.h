@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
+#include "util/buf.h"
 
 /* A minimal varuint no larger than `max`. */
 int pkc_wire_varuint(pkc_reader *r, uint64_t max, uint64_t *v, const char *what);

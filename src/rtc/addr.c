@@ -1,13 +1,13 @@
 /* addr.c: transport addresses. */
 #define _POSIX_C_SOURCE 200809L
-#include "addr.h"
+#include "rtc/addr.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/err.h"
+#include "util/err.h"
 
 int pkc_addr_parse_ip(const char *ip, size_t len, uint16_t port, pkc_addr *out)
 {

@@ -1,10 +1,10 @@
 /* candidate.c: ICE candidate attributes. */
-#include "candidate.h"
+#include "rtc/candidate.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "../util/err.h"
+#include "util/err.h"
 
 static const char *const type_names[] = {"host", "srflx", "prflx", "relay"};
 

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
-#include "addr.h"
+#include "util/buf.h"
+#include "rtc/addr.h"
 
 typedef enum pkc_cand_type {
     PKC_CAND_HOST = 0,

@@ -1,6 +1,6 @@
 /* cert.c: self-signed ECDSA P-256 certificates for DTLS. */
 #define _DEFAULT_SOURCE
-#include "cert.h"
+#include "rtc/cert.h"
 
 #include <openssl/bio.h>
 #include <openssl/ec.h>
@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../util/err.h"
-#include "../util/log.h"
-#include "../util/rng.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/rng.h"
 
 static int verify_accept_all(int ok, X509_STORE_CTX *ctx)
 {

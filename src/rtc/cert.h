@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "pkc.h"
-#include "sdp.h"
+#include "rtc/sdp.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct x509_st X509;

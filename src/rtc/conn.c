@@ -1,22 +1,22 @@
 /* conn.c: the peer connection state machine: signalling, ICE, DTLS, SCTP,
  * data channels. */
 #define _POSIX_C_SOURCE 200809L
-#include "conn.h"
+#include "rtc/conn.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/err.h"
-#include "../util/log.h"
-#include "../util/rng.h"
-#include "../util/text.h"
-#include "../util/versioned.h"
-#include "dcep.h"
-#include "dtls.h"
-#include "sctp.h"
-#include "sdp.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/rng.h"
+#include "util/text.h"
+#include "util/versioned.h"
+#include "rtc/dcep.h"
+#include "rtc/dtls.h"
+#include "rtc/sctp.h"
+#include "rtc/sdp.h"
 
 #define LOG "rtc"
 

@@ -21,10 +21,10 @@
 #include <stdint.h>
 
 #include "pkc.h"
-#include "addr.h"
-#include "candidate.h"
-#include "cert.h"
-#include "ice.h"
+#include "rtc/addr.h"
+#include "rtc/candidate.h"
+#include "rtc/cert.h"
+#include "rtc/ice.h"
 
 typedef struct pkc_conn pkc_conn;
 

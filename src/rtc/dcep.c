@@ -1,8 +1,8 @@
 /* dcep.c: DCEP messages (RFC 8832). */
-#include "dcep.h"
+#include "rtc/dcep.h"
 
-#include "../util/err.h"
-#include "../util/text.h"
+#include "util/err.h"
+#include "util/text.h"
 
 int pkc_dcep_parse(const uint8_t *p, size_t n, uint8_t *type, pkc_dcep_open *open)
 {

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
+#include "util/buf.h"
 
 #define PKC_DCEP_OPEN 0x03
 #define PKC_DCEP_ACK 0x02

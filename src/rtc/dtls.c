@@ -1,5 +1,5 @@
 /* dtls.c: a DTLS 1.2 endpoint over OpenSSL with a datagram BIO of our own. */
-#include "dtls.h"
+#include "rtc/dtls.h"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "../util/err.h"
-#include "../util/log.h"
+#include "util/err.h"
+#include "util/log.h"
 
 typedef struct early_dgram {
     size_t len;

@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cert.h"
-#include "sdp.h"
+#include "rtc/cert.h"
+#include "rtc/sdp.h"
 
 typedef enum pkc_dtls_state {
     PKC_DTLS_NEW = 0,

@@ -1,14 +1,14 @@
 /* ice.c: the ICE agent (RFC 8445) with consent freshness (RFC 7675). */
-#include "ice.h"
+#include "rtc/ice.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/err.h"
-#include "../util/log.h"
-#include "../util/rng.h"
-#include "sdp.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/rng.h"
+#include "rtc/sdp.h"
 
 #define LOG "rtc"
 #define NONE UINT64_MAX

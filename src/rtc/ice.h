@@ -26,8 +26,8 @@
 #include <stdint.h>
 
 #include "pkc.h"
-#include "candidate.h"
-#include "stun.h"
+#include "rtc/candidate.h"
+#include "rtc/stun.h"
 
 #define PKC_ICE_MAX_LOCAL 16
 #define PKC_ICE_MAX_REMOTE 64

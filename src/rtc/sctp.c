@@ -1,6 +1,6 @@
 /* sctp.c: SCTP associations on usrsctp without threads. */
 #define _GNU_SOURCE
-#include "sctp.h"
+#include "rtc/sctp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <usrsctp.h>
 
-#include "../util/err.h"
-#include "../util/log.h"
+#include "util/err.h"
+#include "util/log.h"
 #include "pkc.h"
 
 #define LOG "rtc"

@@ -1,12 +1,12 @@
 /* sdp.c: data-channel session descriptions: parser and writer. */
-#include "sdp.h"
+#include "rtc/sdp.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../util/err.h"
+#include "util/err.h"
 #include "util/text.h"
 
 static int bad_line(size_t lineno, const char *fmt, ...) PKC_PRINTF(2, 3);

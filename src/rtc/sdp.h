@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
-#include "candidate.h"
+#include "util/buf.h"
+#include "rtc/candidate.h"
 
 #define PKC_SDP_MAX_SIZE (64 * 1024)
 #define PKC_SDP_MAX_CANDIDATES 64

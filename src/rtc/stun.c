@@ -1,5 +1,5 @@
 /* stun.c: the STUN codec (RFC 8489), strict decoder and writer. */
-#include "stun.h"
+#include "rtc/stun.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "../util/err.h"
+#include "util/err.h"
 
 #define FINGERPRINT_XOR 0x5354554eu
 #define INTEGRITY_SIZE 20

@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../util/buf.h"
-#include "addr.h"
+#include "util/buf.h"
+#include "rtc/addr.h"
 
 #define PKC_STUN_HEADER_SIZE 20
 #define PKC_STUN_MAGIC 0x2112A442u

@@ -13,10 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../crypto/backend.h"
-#include "../util/err.h"
-#include "../util/text.h"
-#include "db_impl.h"
+#include "crypto/backend.h"
+#include "util/err.h"
+#include "util/text.h"
+#include "store/db_impl.h"
 
 /* ---- Schema ------------------------------------------------------------------ */
 

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypto/backend.h"
-#include "../util/err.h"
-#include "db_impl.h"
+#include "crypto/backend.h"
+#include "util/err.h"
+#include "store/db_impl.h"
 
 /* An update's hash covers its document (room and name), not its number:
  * a merged update takes the number of the last one it replaces. */

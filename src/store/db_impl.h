@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db.h"
+#include "store/db.h"
 
 #define DB_HASH_BYTES 16
 /* SQLite's default SQLITE_MAX_LENGTH is 10^9 bytes. */

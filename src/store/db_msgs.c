@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../util/err.h"
-#include "../util/text.h"
-#include "db_impl.h"
+#include "util/err.h"
+#include "util/text.h"
+#include "store/db_impl.h"
 
 static void msg_hex(char out[2 * PKC_DB_MSG_ID_BYTES + 1], const uint8_t *id)
 {

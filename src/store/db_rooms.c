@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypto/backend.h"
-#include "../util/err.h"
-#include "../util/text.h"
-#include "db_impl.h"
+#include "crypto/backend.h"
+#include "util/err.h"
+#include "util/text.h"
+#include "store/db_impl.h"
 
 /* ---- Rooms ------------------------------------------------------------------------ */
 

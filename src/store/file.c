@@ -1,6 +1,6 @@
 /* file.c: private files written durably. */
 #define _GNU_SOURCE
-#include "file.h"
+#include "store/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../crypto/backend.h"
-#include "../util/err.h"
-#include "../util/rng.h"
-#include "../util/text.h"
+#include "crypto/backend.h"
+#include "util/err.h"
+#include "util/rng.h"
+#include "util/text.h"
 
 int pkc_mkdir_p(const char *path, unsigned mode)
 {

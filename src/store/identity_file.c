@@ -6,7 +6,7 @@
  *   seed <base64url of the 32-byte Ed25519 seed, 43 characters>\n
  */
 #define _GNU_SOURCE
-#include "identity_file.h"
+#include "store/identity_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,11 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../crypto/identity.h"
-#include "../util/err.h"
-#include "../util/rng.h"
-#include "../util/text.h"
-#include "file.h"
+#include "crypto/identity.h"
+#include "util/err.h"
+#include "util/rng.h"
+#include "util/text.h"
+#include "store/file.h"
 
 #define MAGIC "pkc-identity-v1\n"
 #define PEER_ID_KEY "peer-id "

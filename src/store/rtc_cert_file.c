@@ -13,14 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../crypto/backend.h"
-#include "../rtc/cert.h"
-#include "../util/clock.h"
-#include "../util/err.h"
-#include "../util/log.h"
-#include "../util/rng.h"
-#include "../util/text.h"
-#include "file.h"
+#include "crypto/backend.h"
+#include "rtc/cert.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/rng.h"
+#include "util/text.h"
+#include "store/file.h"
 
 #define CERT_FILE "dtls-cert.pem"
 #define CERT_FILE_MAX (64 * 1024)

@@ -1,9 +1,9 @@
 /* array.c: growable arrays. */
-#include "array.h"
+#include "util/array.h"
 
 #include <stdlib.h>
 
-#include "err.h"
+#include "util/err.h"
 
 int pkc_array_grow(void **p, size_t *cap, size_t need, size_t elem)
 {

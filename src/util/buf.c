@@ -1,11 +1,11 @@
 /* buf.c: growable writer and bounds-checked reader. */
-#include "buf.h"
+#include "util/buf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
-#include "text.h"
+#include "util/err.h"
+#include "util/text.h"
 
 void pkc_buf_init(pkc_buf *b)
 {

@@ -1,6 +1,6 @@
 /* clock.c: the system clock and a manual clock. */
 #define _POSIX_C_SOURCE 200809L
-#include "clock.h"
+#include "util/clock.h"
 
 #include <time.h>
 

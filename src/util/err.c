@@ -1,5 +1,5 @@
 /* err.c: the error space and the per-thread error message. */
-#include "err.h"
+#include "util/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* hashtab.c: growing and removing for util/hashtab.h. */
-#include "hashtab.h"
+#include "util/hashtab.h"
 
 #include <stdlib.h>
 
-#include "err.h"
+#include "util/err.h"
 
 int pkc_hashtab_grow(pkc_hashtab *t, const pkc_hashtab_layout *l, const void *ctx)
 {

@@ -1,5 +1,5 @@
 /* log.c: process-wide log level and handler. */
-#include "log.h"
+#include "util/log.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "err.h"
+#include "util/err.h"
 
 #define LOG_LINE_MAX 1024
 #define LEVEL_UNSET (-1)

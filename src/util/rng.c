@@ -1,6 +1,6 @@
 /* rng.c: the system CSPRNG and a seeded deterministic generator. */
 #define _GNU_SOURCE
-#include "rng.h"
+#include "util/rng.h"
 
 #include <errno.h>
 #include <stdio.h>

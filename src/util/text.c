@@ -1,7 +1,7 @@
 /* text.c: UTF-8, base64url, hex, JavaScript array indices. */
-#include "text.h"
+#include "util/text.h"
 
-#include "err.h"
+#include "util/err.h"
 
 int pkc_utf8_valid(const uint8_t *s, size_t n, size_t *bad)
 {
