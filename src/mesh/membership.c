@@ -446,6 +446,9 @@ static void end_attempt(pkc_mesh *m, mesh_peer *p, int cancel_remote)
         send_signal(m, p->id, MESH_SIG_CANCEL, p->nonce, 0);
     if (p->why == WHY_OPTIMIZE)
         clear_optimize_marks(m);
+    /* A restoration that did not happen is still owed: another candidate. */
+    if (p->why == WHY_RESTORE && p->outbound && m->out_owed < m->cfg.max_peers)
+        m->out_owed++;
     p->state = PEER_KNOWN;
     p->stage = 0;
     p->dialing = 0;
@@ -613,7 +616,8 @@ static mesh_peer *victim(pkc_mesh *m, const mesh_peer *newcomer)
 
 /* Room for one more inbound connection: a free slot within the inbound
  * share (max_peers less out_reserved()), else one of our own attempts above
- * that reserve given up (it was speculative), else, if `evict`, an inbound
+ * that reserve given up (it was speculative; never one restoring an
+ * outbound link, see mesh_maintain()), else, if `evict`, an inbound
  * neighbour given up (victim()). Returns 1 if there is room. */
 static int inbound_room(pkc_mesh *m, int evict, const mesh_peer *newcomer)
 {
@@ -626,7 +630,7 @@ static int inbound_room(pkc_mesh *m, int evict, const mesh_peer *newcomer)
         mesh_peer *cancel = NULL;
         for (unsigned i = 0; i < MESH_MAX_KNOWN; i++) {
             mesh_peer *q = &m->peers[i];
-            if (q->used && q->state == PEER_PENDING && q->outbound &&
+            if (q->used && q->state == PEER_PENDING && q->outbound && q->why != WHY_RESTORE &&
                 (!cancel || (q->stage == PEND_REQUESTED && cancel->stage != PEND_REQUESTED)))
                 cancel = q;
         }
@@ -655,13 +659,20 @@ int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited)
         if (p->state == PEER_PENDING)
             end_attempt(m, p, 0);
         p->outbound = 0;
-        if (prefix_inbound(m, p) >= MESH_IN_PER_PREFIX)
+        if (prefix_inbound(m, p) >= MESH_IN_PER_PREFIX) {
+            /* More inbound connections than we take: for a while, outbound
+             * links lost are restored rather than left to them
+             * (mesh_on_disconnect()). */
+            m->in_pressure_until = m->now + MESH_IN_PRESSURE_MS * 1000;
             return pkc_error(PKC_ERR_REFUSED, "mesh: %d inbound neighbours from that address "
                                               "prefix already; connection refused",
                              MESH_IN_PER_PREFIX);
-        if (!inbound_room(m, 1, p))
+        }
+        if (!inbound_room(m, 1, p)) {
+            m->in_pressure_until = m->now + MESH_IN_PRESSURE_MS * 1000;
             return pkc_error(PKC_ERR_REFUSED, "mesh: no inbound slot can be freed; "
                                               "connection refused");
+        }
         p->why = WHY_REPAIR;
     } else {
         m->n_pending--;
@@ -832,23 +843,33 @@ void mesh_maintain(pkc_mesh *m)
     if (m->n_active + m->n_pending >= want + m->owed)
         m->owed = 0;
     /* At least out_reserved() connections of our own choosing, whatever
-     * inbound connections came: inbound ones are anyone's to open. */
+     * inbound connections came: inbound ones are anyone's to open. And an
+     * outbound link the other side gave up is restored by another outbound
+     * one (out_owed), even above want: otherwise the slot it frees goes to
+     * whoever opens an inbound connection first, and identities that knock
+     * all the time (an eclipse) would take, one by one, every slot that
+     * honest neighbours leave in the normal course of the mesh. */
     unsigned in, out;
     count_dirs(m, &in, &out);
+    if (m->n_active + m->n_pending >= m->cfg.max_peers)
+        m->out_owed = 0; /* full: nothing to restore into */
     for (unsigned tries = 0; tries < 8 && m->n_active + m->n_pending < m->cfg.max_peers &&
-                             (m->n_active + m->n_pending < want + m->owed || out < out_reserved(m));
+                             (m->n_active + m->n_pending < want + m->owed ||
+                              out < out_reserved(m) || m->out_owed);
          tries++) {
         mesh_peer *c = pick_candidate(m);
         if (!c) {
-            m->owed = 0;
+            m->owed = 0; /* out_owed stays: restored when a candidate comes */
             break;
         }
         unsigned before = m->n_pending;
-        if (start_attempt(m, c, m->n_active ? WHY_REPAIR : WHY_JOIN,
-                          m->n_active ? PRIO_LOW : PRIO_HIGH)) {
+        uint8_t why = !m->n_active ? WHY_JOIN : m->out_owed ? WHY_RESTORE : WHY_REPAIR;
+        if (start_attempt(m, c, why, m->n_active ? PRIO_LOW : PRIO_HIGH)) {
             c->no_route_until = m->now + 1; /* skip it for the rest of this call */
         } else {
             out++;
+            if (why == WHY_RESTORE)
+                m->out_owed--;
             if (m->n_active + before >= want && m->owed)
                 m->owed--;
         }
@@ -1100,8 +1121,15 @@ int mesh_on_neighbors(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
 int mesh_on_disconnect(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
 {
     uint8_t reason = msg->u.disconnect.reason;
+    int was_out = from->outbound;
     from->bye = 1;
     mesh_drop(m, from, PKC_MESH_BYE_REQUESTED, 0);
+    /* An outbound link is ours: while inbound connections compete for our
+     * slots, the other side giving it up does not hand its slot to them
+     * (mesh_maintain() restores it). */
+    if (was_out && !m->stopped && m->now < m->in_pressure_until &&
+        m->out_owed < m->cfg.max_peers)
+        m->out_owed++;
     /* A neighbour that gave us up for a newcomer leaves a hole; filling it
      * with a random passive peer, even above target_peers, rewires the mesh
      * the way HyParView's full active views do, so that joins do not carve

@@ -35,6 +35,7 @@
 #define MESH_TREE_DEPTH 16 /* longest accepted distance to the tree's root */
 #define MESH_OUT_RESERVED 2 /* slots kept for connections we chose (max_peers >= 4) */
 #define MESH_IN_PER_PREFIX 2 /* inbound neighbours per address prefix (/24, /64) */
+#define MESH_IN_PRESSURE_MS 60000 /* outbound links lost are restored this long after */
 #define MESH_PROTECT_OLDEST 2 /* longest-connected inbound neighbours never evicted */
 #define MESH_PROTECT_USEFUL 2 /* inbound neighbours with the most first deliveries: kept */
 #define MESH_GRAFT_BURST (512.0 * 1024) /* payload bytes served to one neighbour's GRAFTs */
@@ -97,6 +98,7 @@ enum mesh_pending_stage {
 };
 enum mesh_reason { /* why a connection was sought */
     WHY_REPAIR = 0, WHY_JOIN = 1, WHY_RETRY = 2, WHY_OPTIMIZE = 3, WHY_REPLACE = 4,
+    WHY_RESTORE = 5, /* in place of an outbound link the other side gave up */
 };
 
 typedef struct mesh_peer {
@@ -240,6 +242,8 @@ struct pkc_mesh {
     int need_maintain;
     int stopped; /* pkc_mesh_leave() was called */
     unsigned owed; /* links to replace even above target_peers */
+    unsigned out_owed; /* outbound links lost to the other side, to restore as outbound */
+    uint64_t in_pressure_until; /* an inbound connection found no free slot until then */
     uint64_t next_swap; /* no optimisation swap for a REQUEST before */
 
     /* broadcast tree (tree.c) */

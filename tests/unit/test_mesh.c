@@ -339,6 +339,8 @@ TEST(mesh, ihave_leads_to_graft)
     fx_free(f);
 }
 
+/* Issue 15, item 5: a GRAFT is answered once per message and neighbour;
+ * asking for the same message again is a protocol violation, not served. */
 TEST(mesh, graft_is_served_and_storms_penalised)
 {
     fx *f = fx_new(NULL);
@@ -354,12 +356,19 @@ TEST(mesh, graft_is_served_and_storms_penalised)
     gr.u.items.count = 1;
     gr.u.items.items = items.data;
     gr.u.items.items_len = items.len;
+    double before, after;
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &before));
     CHECK_OK(recv_msg(f, N1, &gr));
     CHECK_EQ(count_type(f, N1, MESH_GOSSIP), 1);
-    CHECK_OK(recv_msg(f, N1, &gr));
-    CHECK_EQ(count_type(f, N1, MESH_GOSSIP), 2);
     CHECK_ERR(recv_msg(f, N1, &gr), PKC_ERR_MESH_PROTOCOL);
-    CHECK_EQ(count_type(f, N1, MESH_GOSSIP), 2);
+    CHECK_EQ(count_type(f, N1, MESH_GOSSIP), 1);
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &after));
+    CHECK(after < before);
+    /* Another neighbour is served the same message, once. */
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N2, NULL, 0));
+    fx_clear(f);
+    CHECK_OK(recv_msg(f, N2, &gr));
+    CHECK_EQ(count_type(f, N2, MESH_GOSSIP), 1);
     pkc_buf_free(&items);
     fx_free(f);
 }
@@ -411,37 +420,64 @@ TEST(mesh, routing_refuses_loops_and_bounds_hops)
     fx_free(f);
 }
 
-/* Unsolicited connections beyond max_peers: refused while every neighbour
- * would be cut off; admitted by giving up a neighbour that has others. */
+/* Unsolicited (inbound) connections hold at most max_peers - 2 slots (the
+ * rest is kept for connections the peer chooses itself); beyond that a
+ * newcomer takes the place of an unprotected inbound neighbour, the one
+ * claiming the most neighbours of its own, never one of the two
+ * longest-connected whatever they claim; with every inbound neighbour
+ * protected it is refused. */
+static void four_peers(pkc_mesh_config *c)
+{
+    c->max_peers = 4;
+    c->target_peers = 3;
+}
+
 TEST(mesh, admission_respects_max_peers)
 {
     fx *f = fx_new(NULL);
     CHECK(f != NULL);
-    uint8_t ids[10][20];
+    uint8_t ids[8][20];
     memset(ids, 0, sizeof ids);
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 8; i++)
         ids[i][0] = (uint8_t)(0x60 + i);
-        int rc = pkc_mesh_peer_connected(f->m, ids[i], NULL, 0);
-        if (i < 8)
-            CHECK_OK(rc);
-        else
-            CHECK_ERR(rc, PKC_ERR_REFUSED);
+    for (int i = 0; i < 6; i++) {
+        CHECK_OK(pkc_mesh_peer_connected(f->m, ids[i], NULL, 0));
+        pkc_manual_clock_advance(&f->clk, 1000000); /* ids[0] is the oldest */
     }
-    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 8);
-    /* Neighbour 3 announces three neighbours of its own. */
+    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 6);
+    /* Claims: ids[0] (protected: among the two oldest) five neighbours,
+     * ids[3] three, the others none. */
     mesh_msg nb;
     memset(&nb, 0, sizeof nb);
     nb.type = MESH_NEIGHBORS;
+    for (int i = 0; i < 4; i++)
+        nb.u.neighbors.rec[i] = (mesh_record){ids[7], 0, 0, 0, 0};
+    nb.u.neighbors.rec[0].id = N1;
+    nb.u.neighbors.rec[1].id = N2;
+    nb.u.neighbors.rec[2].id = N3;
+    nb.u.neighbors.count = 4;
+    CHECK_OK(recv_msg(f, ids[0], &nb));
     nb.u.neighbors.count = 2;
-    nb.u.neighbors.rec[0] = (mesh_record){N1, 0, 0, 0, 0};
-    nb.u.neighbors.rec[1] = (mesh_record){N2, 0, 0, 0, 0};
     CHECK_OK(recv_msg(f, ids[3], &nb));
     fx_clear(f);
-    CHECK_OK(pkc_mesh_peer_connected(f->m, ids[8], NULL, 0));
-    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 8);
+    CHECK_OK(pkc_mesh_peer_connected(f->m, ids[6], NULL, 0));
+    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 6); /* not 7: two slots stay ours */
     CHECK_EQ(count_type(f, ids[3], MESH_DISCONNECT), 1);
+    CHECK_EQ(count_type(f, NULL, MESH_DISCONNECT), 1);
     CHECK_EQ(f->last_bye, PKC_MESH_BYE_REPLACED);
-    CHECK_ERR(pkc_mesh_peer_connected(f->m, ids[8], NULL, 0), PKC_ERR_EXISTS);
+    CHECK_MEM(f->last_bye_peer, ids[3], 20);
+    CHECK_ERR(pkc_mesh_peer_connected(f->m, ids[6], NULL, 0), PKC_ERR_EXISTS);
+    fx_free(f);
+
+    /* max_peers 4: two inbound slots, held by the two oldest: refused. */
+    f = fx_new(four_peers);
+    CHECK(f != NULL);
+    CHECK_OK(pkc_mesh_peer_connected(f->m, ids[0], NULL, 0));
+    CHECK_OK(pkc_mesh_peer_connected(f->m, ids[1], NULL, 0));
+    fx_clear(f);
+    CHECK_ERR(pkc_mesh_peer_connected(f->m, ids[2], NULL, 0), PKC_ERR_REFUSED);
+    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 2);
+    CHECK_EQ(count_type(f, NULL, MESH_DISCONNECT), 0);
     fx_free(f);
 }
 
@@ -528,20 +564,32 @@ TEST(mesh, everything_sent_decodes)
     fx_free(f);
 }
 
-/* P6: more than colocation_threshold neighbours behind one address cost
- * each of them; P5: the application can push a peer out. */
+/* Inbound connections: at most two per address prefix (/24), whatever the
+ * exact address. P6: more than colocation_threshold neighbours behind one
+ * address (here two inbound and two the peer dialed itself) cost each of
+ * them; P5: the application can push a peer out. */
 TEST(mesh, colocation_and_application_score)
 {
     fx *f = fx_new(NULL);
     CHECK(f != NULL);
-    uint8_t ids[4][20];
+    uint8_t ids[5][20];
     memset(ids, 0, sizeof ids);
-    const uint8_t tag[4] = {10, 0, 0, 1};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++)
         ids[i][0] = (uint8_t)(0x70 + i);
-        CHECK_OK(pkc_mesh_peer_connected(f->m, ids[i], tag, sizeof tag));
-    }
+    const uint8_t tag[4] = {10, 0, 0, 1}, same24[4] = {10, 0, 0, 2}, other24[4] = {10, 0, 1, 1};
+    CHECK_OK(pkc_mesh_peer_connected(f->m, ids[0], tag, sizeof tag));
+    CHECK_OK(pkc_mesh_peer_connected(f->m, ids[1], tag, sizeof tag));
+    CHECK_ERR(pkc_mesh_peer_connected(f->m, ids[2], tag, sizeof tag), PKC_ERR_REFUSED);
+    CHECK_ERR(pkc_mesh_peer_connected(f->m, ids[2], same24, sizeof same24), PKC_ERR_REFUSED);
+    CHECK_OK(pkc_mesh_peer_connected(f->m, ids[2], other24, sizeof other24));
     CHECK_OK(pkc_mesh_peer_connected(f->m, N1, (const uint8_t *)"other", 5));
+    /* Two dialable peers the engine dials itself, at the same address. */
+    CHECK_OK(pkc_mesh_add_peer(f->m, ids[3], PKC_MESH_PEER_DIALABLE));
+    CHECK_OK(pkc_mesh_add_peer(f->m, ids[4], PKC_MESH_PEER_DIALABLE));
+    CHECK_OK(pkc_mesh_tick(f->m));
+    CHECK_EQ(f->connects, 2);
+    CHECK_OK(pkc_mesh_peer_connected(f->m, ids[3], tag, sizeof tag));
+    CHECK_OK(pkc_mesh_peer_connected(f->m, ids[4], tag, sizeof tag));
     double same, other;
     CHECK_OK(pkc_mesh_get_peer_score(f->m, ids[0], &same));
     CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &other));
@@ -550,7 +598,7 @@ TEST(mesh, colocation_and_application_score)
     CHECK_OK(pkc_mesh_set_app_score(f->m, N1, -100));
     pkc_mesh_stats st;
     pkc_mesh_get_stats(f->m, &st);
-    CHECK_EQ(st.connected_peers, 4);
+    CHECK_EQ(st.connected_peers, 5);
     CHECK_MEM(f->last_bye_peer, N1, 20);
     CHECK_EQ(f->last_bye, PKC_MESH_BYE_SCORE);
     fx_free(f);
@@ -734,15 +782,16 @@ TEST(mesh, routed_request_never_drops_a_link)
     CHECK_EQ(st.pending_connections, 4);
     CHECK_EQ(f->connects, 4);
     CHECK_EQ(f->disconnects, 0);
-    /* Fill the remaining slots with real links: then a high-priority
-     * request finds a full peer, and is refused rather than evicting. */
+    /* Fill the inbound share (max_peers - 2) with real links: then a
+     * high-priority request finds no inbound slot, and is refused where an
+     * unsolicited connection (below) would make room by evicting. */
     pkc_manual_clock_advance(&f->clk, 20000000); /* the four attempts time out */
     CHECK_OK(pkc_mesh_tick(f->m));
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 4; i++) {
         uint8_t id[20] = {(uint8_t)(0x40 + i), 9};
         CHECK_OK(pkc_mesh_peer_connected(f->m, id, NULL, 0));
     }
-    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 8);
+    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 6);
     int before = f->disconnects;
     rb = sig_body(MESH_SIG_REQUEST, 999);
     rb.u.signal.prio = 1;
@@ -751,9 +800,15 @@ TEST(mesh, routed_request_never_drops_a_link)
                 f->clk.wall_ms);
     fx_clear(f);
     CHECK_OK(pkc_mesh_receive(f->m, N1, b.data, b.len));
-    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 8);
+    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 6);
     CHECK_EQ(f->disconnects, before);
     CHECK_EQ(count_type(f, NULL, MESH_DISCONNECT), 0);
+    CHECK_EQ(f->connects, 4); /* no new attempt either */
+    /* The contrast: a connection the runtime reports does evict. */
+    uint8_t late[20] = {0x4f, 9};
+    CHECK_OK(pkc_mesh_peer_connected(f->m, late, NULL, 0));
+    CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 6);
+    CHECK_EQ(count_type(f, NULL, MESH_DISCONNECT), 1);
     for (int i = 0; i < 8; i++)
         pkc_identity_free(sy[i]);
     pkc_identity_free(k);
