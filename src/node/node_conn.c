@@ -208,8 +208,8 @@ static int chan_start_session(node_chan *c)
     sc.max_frame_size = NODE_FRAME_MAX;
     sc.guard = n->guard;
     /* Room members exchange small messages at up to NODE_MSG_RATE per
-     * second (issue 11: at least 10,000): proto's defaults (200 frames/s,
-     * 1 MiB/s) would block such a peer for a minute. */
+     * second: proto's defaults (200 frames/s, 1 MiB/s) would block a busy
+     * room's peer for a minute. */
     sc.msg_rate = NODE_MSG_RATE;
     sc.msg_burst = 2 * NODE_MSG_RATE;
     sc.byte_rate = NODE_BYTE_RATE;

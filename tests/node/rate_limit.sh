@@ -2,7 +2,7 @@
 # node.rate_limit (issue 11, item 7: a peer over its rate limit blocked for
 # a while): a node v and a hostile node d (tests/node/hostile.c) on one
 # host; d's identity is made so that d dials v. d floods its session with
-# v (PING frames, far over 200 frames/s with a burst of 400): v blocks d,
+# v (100000 PING frames at once, far over the node's 5000 frames/s with a burst of 10000): v blocks d,
 # ends the session and drops d from its mesh. While the block lasts, d's
 # new sessions are refused ("blocked for N ms more"); once it has expired,
 # d (restarted, so that it dials at once rather than after its back-off)
@@ -18,7 +18,7 @@ n_ev() { events v "$1" | jq -r .peer | grep -cxF "$idd"; }
 wait_until 30 "v and d to connect" eval 'has_peer v "$idd" && hostile_has d "connected $idv"'
 phase "v and d connected (d dialed)"
 
-echo "  $(hostile d flood 2000)"
+echo "  $(hostile d flood 100000)"
 wait_until 20 "v to block d" err_has v "ended: blocked for [0-9]* s: over the"
 t_block=$(now_ms)
 block_s=$(grep -o "ended: blocked for [0-9]* s" "$tmp/v.err" | head -n 1 | grep -o "[0-9]*")
