@@ -29,19 +29,30 @@ static void on_state(void *ud, pkc_rtc_peer *p, pkc_rtc_state st)
         fprintf(stderr, "bench-rtc: a connection failed\n");
 }
 
-static void on_open(void *ud, pkc_rtc_channel *ch)
+/* Both callbacks count through this one, typed: calling a callback from
+ * another with its void * arguments swapped compiles, and wrote into the
+ * library's channel (the API change to user_data first left on_channel
+ * calling on_open(ch, ud), so `side *s = ch` set a field of the channel:
+ * the upper half of its list link, and a later walk of the channels
+ * crashed). */
+static void side_opened(side *s)
 {
-    (void)ch;
-    side *s = ud;
     s->open = 1;
     if (++total_open == want_open)
         pkc_loop_stop(loop);
 }
 
+static void on_open(void *ud, pkc_rtc_channel *ch)
+{
+    (void)ch;
+    side_opened(ud);
+}
+
 static void on_channel(void *ud, pkc_rtc_peer *p, pkc_rtc_channel *ch)
 {
     (void)p;
-    on_open(ch, ud);
+    (void)ch;
+    side_opened(ud);
 }
 
 static long rss_kib(void)
