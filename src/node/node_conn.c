@@ -415,9 +415,11 @@ static void on_rtc_state(void *ud, pkc_rtc_peer *peer, pkc_rtc_state st)
     if (st == PKC_RTC_CONNECTED && !l->connected_us)
         l->connected_us = node_now_us(l->n);
     if (st == PKC_RTC_FAILED || st == PKC_RTC_CLOSED) {
-        if (!l->dead)
-            node_error(l->n, "connection to %s %s", l->peer_id[0] ? l->peer_id : "a peer",
-                       st == PKC_RTC_FAILED ? "failed" : "closed");
+        /* A peer that leaves closes its connection: only a failure is an error. */
+        if (!l->dead && st == PKC_RTC_FAILED)
+            node_error(l->n, "connection to %s failed", l->peer_id[0] ? l->peer_id : "a peer");
+        else if (!l->dead)
+            pkc_logi(LOG, "connection to %s closed", l->peer_id[0] ? l->peer_id : "a peer");
         node_link_close(l, "connection closed");
     }
 }
@@ -535,6 +537,28 @@ static void addr_tag(node_link *l, char *out, size_t cap)
         *colon = 0;
 }
 
+/* Our signed announcement, first thing on a new session: the peer learns
+ * our X25519 key (to seal direct messages to us) even if it never heard
+ * our LAN announcement. */
+static void send_announce(node_chan *c)
+{
+    pkc_node *n = c->link->n;
+    const char *addrs[NODE_ADDRS_MAX];
+    for (size_t i = 0; i < n->n_laddrs; i++)
+        addrs[i] = n->laddrs[i];
+    pkc_announce_params p;
+    memset(&p, 0, sizeof p);
+    p.timestamp_ms = (uint64_t)node_wall_ms(n);
+    p.addresses = addrs;
+    p.n_addresses = n->n_laddrs;
+    uint8_t *frame = NULL;
+    size_t len = 0;
+    if (pkc_announce_create(n->id, &p, &frame, &len) != 0 ||
+        pkc_session_send_encoded(c->sess, frame, len) != 0)
+        pkc_logd(LOG, "announcement to %s not sent: %s", c->link->peer_id, pkc_errmsg());
+    free(frame);
+}
+
 static void on_sess_established(void *ud, pkc_session *s)
 {
     node_chan *c = ud;
@@ -607,6 +631,7 @@ static void on_sess_established(void *ud, pkc_session *s)
     }
     c->in_mesh = 1;
     n->total_connections++;
+    send_announce(c);
     peer_event(n, l, r, 1);
     if (n->cfg.sync)
         node_doc_sync_start(c);
@@ -619,6 +644,14 @@ static void on_sess_frame(void *ud, pkc_session *s, const pkc_frame *f)
     node_chan *c = ud;
     if (c->dead || c->room == NULL || !c->in_mesh)
         return;
+    if (f->type == PKC_FRAME_ANNOUNCE) {
+        /* The peer's own announcement: its X25519 key, checked. */
+        const pkc_announce *a = &f->announce;
+        if (memcmp(a->public_key, c->link->pk, PKC_PUBLIC_KEY_BYTES) == 0 &&
+            pkc_announce_verify(a, node_wall_ms(c->link->n), 3600000, 30000, 0) == 0)
+            node_known_put(c->link->n, a->public_key, a->dh_public_key);
+        return;
+    }
     if (f->type == PKC_FRAME_MESH) {
         int rc = pkc_mesh_receive(c->room->mesh, c->link->hash, f->mesh.data, f->mesh.len);
         if (rc && rc != PKC_ERR_MESH_BUSY)

@@ -22,7 +22,7 @@
  *                     without our mesh (which thus never remembers it); the
  *                     bytes are kept for `replay`
  *   replay            the kept bytes again, as they were
- *   flood N           N PING frames on every session of the room, at once
+ *   flood N           N SYNC frames of an unused kind on every session of the room, at once
  *   hide DOC KEY JSON set KEY in document DOC, stored here but never sent
  *   garbage DOC       broadcast a "y:DOC" update that cannot apply (a real
  *                     update cut short), signed and encrypted as any update
@@ -221,11 +221,18 @@ static int cmd_flood(unsigned count, char *res, size_t cap)
                 continue;
             sessions++;
             for (unsigned i = 0; i < count; i++) {
+                /* SYNC frames of a kind nobody uses: counted by the
+                 * receiver's rate limits, answered by nothing (a PING
+                 * flood would be answered by as many PONGs, and the
+                 * answers would get the victim blocked here in turn). */
                 pkc_frame f;
                 memset(&f, 0, sizeof f);
-                f.type = PKC_FRAME_CONTROL;
-                f.control.action = PKC_CONTROL_PING;
-                f.control.ping_id = i + 1;
+                f.type = PKC_FRAME_SYNC;
+                f.sync.kind = 200;
+                f.sync.doc.data = (const uint8_t *)"flood";
+                f.sync.doc.len = 5;
+                f.sync.message.data = (const uint8_t *)&i;
+                f.sync.message.len = sizeof i;
                 if (node_chan_send_frame(c, &f) != 0)
                     break;
                 frames++;
