@@ -1107,11 +1107,7 @@ static int do_peers(pkc_node *n, void *arg)
                     pkc_rtc_peer_get_stats(l->rtc, &st);
                     snprintf(pi.address, sizeof pi.address, "%s", st.remote_address);
                 }
-                pi.rtt_ms = -1;
-                pkc_session_info si;
-                pkc_session_get_info(c->sess, &si);
-                if (si.rtt_us)
-                    pi.rtt_ms = si.rtt_us / 1000.0;
+                pi.rtt_ms = -1; /* the mesh measures it (PING/PONG) */
                 if (c->room->mesh) {
                     double s;
                     if (pkc_mesh_get_peer_score(c->room->mesh, l->hash, &s) == 0)

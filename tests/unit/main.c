@@ -37,6 +37,23 @@ int pkc_test_has_failed(void)
     return failed;
 }
 
+const pkc_identity *pkc_test_identity(uint8_t seed_byte, uint8_t hash[PKC_PEER_ID_HASH_BYTES])
+{
+    static pkc_identity *ids[256];
+    if (!ids[seed_byte]) {
+        uint8_t seed[32] = {seed_byte};
+        if (pkc_identity_from_seed(seed, &ids[seed_byte]) != 0)
+            abort();
+    }
+    if (hash) {
+        char text[PKC_PEER_ID_SIZE];
+        pkc_peer_id_from_public_key(pkc_identity_get_public_key(ids[seed_byte]), text);
+        if (pkc_peer_id_parse(text, hash) != 0)
+            abort();
+    }
+    return ids[seed_byte];
+}
+
 const char *pkc_test_tmpdir(void)
 {
     if (ntmpdirs == (int)(sizeof tmpdirs / sizeof tmpdirs[0])) {

@@ -27,6 +27,10 @@ void pkc_test_register(pkc_test *t);
 void pkc_test_fail(const char *file, int line, const char *fmt, ...) PKC_PRINTF(3, 4);
 /* Nonzero once the running test has failed (for helpers' callers). */
 int pkc_test_has_failed(void);
+/* The identity of seed {seed_byte, 0, ...}, made once and kept for the
+ * run; its peer id hash goes to `hash` (may be NULL). Aborts on failure. */
+const pkc_identity *pkc_test_identity(uint8_t seed_byte, uint8_t hash[PKC_PEER_ID_HASH_BYTES]);
+
 /* A fresh empty directory, removed with its content after the test. */
 const char *pkc_test_tmpdir(void);
 /* Bytes from hex (static buffer per call site is the caller's problem:

@@ -524,21 +524,7 @@ static pkc_mesh_validation mesh_validate(void *ud, const pkc_mesh_message *msg)
 
 /* The mesh engine's own identity (it signs its signaling) and its id hash. */
 static uint8_t MESH_SELF_HASH[PKC_PEER_ID_HASH_BYTES];
-static const pkc_identity *mesh_self(void)
-{
-    static pkc_identity *id;
-    if (!id) {
-        uint8_t seed[32] = {0x50};
-        if (pkc_identity_from_seed(seed, &id) != 0)
-            abort();
-        char text[PKC_PEER_ID_SIZE];
-        pkc_peer_id_from_public_key(pkc_identity_get_public_key(id), text);
-        if (pkc_peer_id_parse(text, MESH_SELF_HASH) != 0)
-            abort();
-    }
-    return id;
-}
-#define MESH_SELF mesh_self()
+#define MESH_SELF pkc_test_identity(0x50, MESH_SELF_HASH)
 static const uint8_t MESH_N1[PKC_PEER_ID_HASH_BYTES] = {0x11};
 static const uint8_t MESH_N2[PKC_PEER_ID_HASH_BYTES] = {0x22};
 static const uint8_t MESH_N3[PKC_PEER_ID_HASH_BYTES] = {0x33};
@@ -636,8 +622,8 @@ TEST(errmsg, mesh)
     f.m = m;
 
     /* Peers and connections. */
-    EXPECT_FAIL("mesh: add self", pkc_mesh_add_peer(m, (mesh_self(), MESH_SELF_HASH), 0), PKC_ERR_INVALID_ARG);
-    EXPECT_FAIL("mesh: connected to self", pkc_mesh_peer_connected(m, (mesh_self(), MESH_SELF_HASH), NULL, 0),
+    EXPECT_FAIL("mesh: add self", pkc_mesh_add_peer(m, (pkc_test_identity(0x50, MESH_SELF_HASH), MESH_SELF_HASH), 0), PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("mesh: connected to self", pkc_mesh_peer_connected(m, (pkc_test_identity(0x50, MESH_SELF_HASH), MESH_SELF_HASH), NULL, 0),
                 PKC_ERR_INVALID_ARG);
     EXPECT_FAIL("mesh: address tag NULL", pkc_mesh_peer_connected(m, MESH_N1, NULL, 4),
                 PKC_ERR_INVALID_ARG);
@@ -704,7 +690,7 @@ TEST(errmsg, mesh)
     EXPECT_FAIL("mesh: publish an id seen",
                 pkc_mesh_publish(m, (const uint8_t *)"accepted", 8, (const uint8_t *)"x", 1),
                 PKC_ERR_EXISTS);
-    EXPECT_FAIL("mesh: send to self", pkc_mesh_send(m, (mesh_self(), MESH_SELF_HASH), (const uint8_t *)"x", 1),
+    EXPECT_FAIL("mesh: send to self", pkc_mesh_send(m, (pkc_test_identity(0x50, MESH_SELF_HASH), MESH_SELF_HASH), (const uint8_t *)"x", 1),
                 PKC_ERR_INVALID_ARG);
     EXPECT_FAIL("mesh: send too much", pkc_mesh_send(m, MESH_N2, big, c.max_payload + 1),
                 PKC_ERR_TOO_LARGE);

@@ -91,14 +91,7 @@ static void on_signal(void *ud, const uint8_t *peer, const uint8_t *data, size_t
 static uint8_t SELF[20];
 static const pkc_identity *self_identity(void)
 {
-    static pkc_identity *id;
-    if (!id) {
-        uint8_t seed[32] = {0x50};
-        if (pkc_identity_from_seed(seed, &id) != 0)
-            abort();
-        pkc_peer_id_hash(pkc_identity_get_public_key(id), SELF);
-    }
-    return id;
+    return pkc_test_identity(0x50, SELF);
 }
 static const uint8_t N1[20] = {0x11}, N2[20] = {0x22}, N3[20] = {0x33};
 

@@ -111,21 +111,7 @@ static void mesh_send_nothing(void *ud, const uint8_t *peer, const uint8_t *data
 
 /* The mesh engine's own identity (it signs its signaling) and its id hash. */
 static uint8_t MESH_SELF_HASH[PKC_PEER_ID_HASH_BYTES];
-static const pkc_identity *mesh_self(void)
-{
-    static pkc_identity *id;
-    if (!id) {
-        uint8_t seed[32] = {0x50};
-        if (pkc_identity_from_seed(seed, &id) != 0)
-            abort();
-        char text[PKC_PEER_ID_SIZE];
-        pkc_peer_id_from_public_key(pkc_identity_get_public_key(id), text);
-        if (pkc_peer_id_parse(text, MESH_SELF_HASH) != 0)
-            abort();
-    }
-    return id;
-}
-#define MESH_SELF mesh_self()
+#define MESH_SELF pkc_test_identity(0x50, MESH_SELF_HASH)
 
 /* The library reads a caller's config and callbacks only as far as their
  * version reaches (the copies below are exactly that size: ASan reports a
