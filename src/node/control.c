@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/text.h"
 #include "util/log.h"
 #include "node/loop.h"
 #include "node/node_int.h"
@@ -120,20 +121,10 @@ static void client_close(client *c)
     uv_close((uv_handle_t *)&c->pipe, on_closed);
 }
 
-static void hexs(const uint8_t *b, size_t n, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[b[i] >> 4];
-        out[2 * i + 1] = d[b[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 static json_t *message_json(const pkc_node_message *m)
 {
     char id[33];
-    hexs(m->id, PKC_MSG_ID_BYTES, id);
+    pkc_hex_encode(id, m->id, PKC_MSG_ID_BYTES);
     json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:b, s:I}", "event", "message", "seq",
                           (json_int_t)m->seq, "id", id, "from", m->from, "room", m->room,
                           "direct", m->direct, "time_ms", (json_int_t)m->time_ms);
@@ -145,7 +136,7 @@ static json_t *message_json(const pkc_node_message *m)
     } else {
         char *h = malloc(2 * m->len + 1);
         if (h) {
-            hexs(m->data, m->len, h);
+            pkc_hex_encode(h, m->data, m->len);
             json_object_set_new(o, "data_hex", json_string(h));
             free(h);
         }
@@ -282,7 +273,7 @@ static void handle(client *c, json_t *req)
             return;
         }
         char hex[33];
-        hexs(id, sizeof id, hex);
+        pkc_hex_encode(hex, id, sizeof id);
         client_json(c, json_pack("{s:b, s:s}", "ok", 1, "id", hex));
     } else if (strcmp(cmd, "inbox") == 0) {
         json_int_t after = json_integer_value(json_object_get(req, "after"));

@@ -18,6 +18,7 @@
 #include "crypto/backend.h"
 #include "discovery/lan_wire.h"
 #include "util/err.h"
+#include "util/text.h"
 #include "util/log.h"
 #include "util/versioned.h"
 #include "node/loop.h"
@@ -83,16 +84,6 @@ void node_error(pkc_node *n, const char *fmt, ...)
 
 /* ---- rooms -------------------------------------------------------------------------------------- */
 
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[b[i] >> 4];
-        out[2 * i + 1] = d[b[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 node_room *node_room_by_id(pkc_node *n, const uint8_t id[PKC_ROOM_ID_BYTES])
 {
     for (node_room *r = n->rooms; r; r = r->next)
@@ -140,7 +131,7 @@ static int room_add(pkc_node *n, const uint8_t secret[PKC_ROOM_SECRET_BYTES], in
     r->n = n;
     memcpy(r->secret, secret, PKC_ROOM_SECRET_BYTES);
     r->key = key;
-    hex(key.id, PKC_ROOM_ID_BYTES, r->id);
+    pkc_hex_encode(r->id, key.id, PKC_ROOM_ID_BYTES);
     r->local = local;
     if (local)
         snprintf(r->name, sizeof r->name, "local");

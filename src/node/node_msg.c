@@ -15,22 +15,13 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/text.h"
 #include "util/log.h"
 #include "node/node_int.h"
 
 #define LOG "node"
 #define MAX_AGE_MS 600000
 #define MAX_SKEW_MS 30000
-
-static void room_hex(const uint8_t *id, char out[17])
-{
-    static const char d[] = "0123456789abcdef";
-    for (int i = 0; i < 8; i++) {
-        out[2 * i] = d[id[i] >> 4];
-        out[2 * i + 1] = d[id[i] & 15];
-    }
-    out[16] = 0;
-}
 
 /* Decodes a mesh payload that must be exactly one DATA frame. */
 static int decode_data(const uint8_t *data, size_t len, pkc_frame *f)
@@ -288,13 +279,8 @@ void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *
             pkc_logi(LOG, "direct message delivered to %s", id);
             if (n->cb.delivered)
                 n->cb.delivered(n->user_data, n, m->plaintext.data);
-            char hex[33];
-            static const char d[] = "0123456789abcdef";
-            for (int i = 0; i < 16; i++) {
-                hex[2 * i] = d[m->plaintext.data[i] >> 4];
-                hex[2 * i + 1] = d[m->plaintext.data[i] & 15];
-            }
-            hex[32] = 0;
+            char hex[2 * PKC_MSG_ID_BYTES + 1];
+            pkc_hex_encode(hex, m->plaintext.data, PKC_MSG_ID_BYTES);
             char line[256];
             snprintf(line, sizeof line, "{\"event\":\"delivered\",\"id\":\"%s\",\"to\":\"%s\"}",
                      hex, id);
@@ -437,7 +423,7 @@ static int inbox_one(void *ud, const pkc_db_inbox_msg *m)
     inbox_ctx *x = ud;
     char from[PKC_PEER_ID_SIZE], room[17];
     pkc_peer_id_from_public_key(m->sender, from);
-    room_hex(m->room, room);
+    pkc_hex_encode(room, m->room, PKC_ROOM_ID_BYTES);
     pkc_node_message nm = {m->seq,
                            {0},
                            from,
