@@ -434,9 +434,20 @@ static int run_up(int argc, char **argv)
                pkc_node_get_peer_id(node), dir, pkc_node_get_port(node));
         for (size_t i = 0; i < nr && i < ROOMS_MAX; i++)
             printf(" %s (%s)", rooms[i].name, rooms[i].id);
-        printf("%s\nType a line to send it to the room; '/to PEER TEXT' for one peer; Ctrl-C "
-               "to stop.\n",
-               nr ? "" : " none (the local room is off and no --room given)");
+        /* The command as this shell can run it (make run uses ./build/pkc). */
+        char self[4096];
+        ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (sl <= 0)
+            snprintf(self, sizeof self, "pkc");
+        else
+            self[sl] = 0;
+        printf("%s\nLooking for peers on this host and the LAN%s.\n"
+               "Type a line to send it to the room; '/to PEER TEXT' for one peer; Ctrl-C "
+               "to stop.\n"
+               "In another terminal: %s --data %s status | peers | inbox | doc ... "
+               "(help: %s help).\n",
+               nr ? "" : " none (the local room is off and no --room given)",
+               s.lan ? "" : " (LAN announcements off: --no-lan)", self, dir, self);
     }
     fflush(stdout);
     char *line = NULL;
