@@ -501,7 +501,11 @@ static int pair_run(void)
     push(&first_conn, (tc - t0) / 1e3);
     if (latency(a, b, &one_hop) != 0)
         return -1;
+    /* b counts from 0 before the first message leaves a (else messages
+     * counted before the reset are lost to the count and the run stalls). */
     send_cmd(b, "want_count %d", BURST);
+    if (next_t(b, "counting", any, 0, TIMEOUT) < 0)
+        return -1;
     send_cmd(a, "burst %d %d", BURST, MSG_BYTES);
     double ts = next_t(a, "burst_start", any, 0, TIMEOUT);
     double td = next_t(b, "count", any, 0, TIMEOUT > 60000 ? TIMEOUT : 60000);

@@ -16,7 +16,7 @@
  *
  * Events (stdout, one JSON object per line, t first): joining (before
  * pkc_node_new), started, connected {n}, closed {n}, recv {id, sent},
- * count {n}, filled, text {ok, length}, rss {rss_kib, anon_kib},
+ * counting (want_count is in force), count {n}, filled, text {ok, length}, rss {rss_kib, anon_kib},
  * peers {n, ids}, error {message}.
  * Commands (stdin): ping ID, burst N SIZE, want_count N, fill BYTES, rss,
  * peers, exit.
@@ -218,6 +218,7 @@ static void command(char *line)
     } else if (sscanf(line, "want_count %lu", &a) == 1) {
         atomic_store(&burst_seen, 0);
         atomic_store(&burst_want, a);
+        emit("counting", NULL); /* the driver starts the burst only now */
     } else if (sscanf(line, "fill %lu", &a) == 1) {
         size_t bytes = a;
         if (pkc_node_doc_transact(node, NULL, DOC_NAME, fill, &bytes) != 0)
