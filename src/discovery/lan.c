@@ -22,9 +22,12 @@ void pkc_lan_config_default(pkc_lan_config *c)
 {
     memset(c, 0, sizeof *c);
     c->enabled = 1;
-    c->start_delay_ms = 500;
-    c->change_delay_ms = 250;
-    c->answer_delay_ms = 500;
+    /* Spread as mDNS spreads its answers (RFC 6762, section 6: 20-120 ms),
+     * short enough that a newcomer meets the room in a fraction of a second;
+     * min_gap_ms and max_per_minute bound the rate whatever happens. */
+    c->start_delay_ms = 100;
+    c->change_delay_ms = 100;
+    c->answer_delay_ms = 100;
     c->interval_min_ms = 1000;
     c->interval_max_ms = 30000;
     c->full_interval_ms = 300000;

@@ -41,9 +41,9 @@ typedef struct pkc_lan pkc_lan;
 typedef struct pkc_lan_config {
     int enabled;                  /* 0: sends nothing, ignores what it hears (--no-lan): 1 */
     /* Sending. */
-    uint32_t start_delay_ms;      /* first announcement within this after start: 500 */
-    uint32_t change_delay_ms;     /* after a change, within: 250 */
-    uint32_t answer_delay_ms;     /* after a new peer of our rooms appears, within: 500 */
+    uint32_t start_delay_ms;      /* first announcement within this after start: 100 */
+    uint32_t change_delay_ms;     /* after a change, within: 100 */
+    uint32_t answer_delay_ms;     /* after a new peer of our rooms appears, within: 100 */
     uint32_t interval_min_ms;     /* back-off starts here ... : 1000 */
     uint32_t interval_max_ms;     /* ... doubles up to here: 30000 */
     uint32_t full_interval_ms;    /* while every room is satisfied: 300000 */
