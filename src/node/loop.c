@@ -105,6 +105,11 @@ void pkc_loop_want_flush(pkc_loop *loop)
 
 void pkc_loop_dispatch_pending(pkc_loop *loop)
 {
+    int batch = loop->pending && !loop->batching && loop->batch_begin;
+    if (batch) {
+        loop->batching = 1;
+        loop->batch_begin(loop->batch_ud);
+    }
     while (loop->pending) {
         struct pkc_rtc_peer *p = loop->pending;
         loop->pending = p->pending_next;
@@ -112,6 +117,10 @@ void pkc_loop_dispatch_pending(pkc_loop *loop)
         p->pending_next = NULL;
         if (!p->dead)
             pkc_rtc_peer_dispatch(p);
+    }
+    if (batch) {
+        loop->batch_end(loop->batch_ud);
+        loop->batching = 0;
     }
     if (loop->flush_wanted) {
         loop->flush_wanted = 0;

@@ -29,6 +29,13 @@ struct pkc_loop {
     struct pkc_rtc_peer *pending; /* peers with events to dispatch (via pending_next) */
     int idle_running;
     int flush_wanted;
+    /* Called around each dispatch of the pending peers' events (the node's
+     * group commit, docs/node.md "Persistence"); NULL for none. Not nested:
+     * a dispatch started from inside another runs without them. */
+    void (*batch_begin)(void *ud);
+    void (*batch_end)(void *ud);
+    void *batch_ud;
+    int batching;
 };
 
 /* Monotonic microseconds (the system clock). */

@@ -304,6 +304,7 @@ void node_work_run(pkc_node *n)
         n->work = w->next;
         if (n->work == NULL)
             n->work_tail = &n->work;
+    n->reports_tail = &n->reports;
         if (w->room && w->room->mesh) {
             if (w->kind == W_CONNECT_FAILED)
                 pkc_mesh_peer_connect_failed(w->room->mesh, w->peer);
@@ -582,6 +583,9 @@ int pkc_node_new_versioned(int config_version, const pkc_node_config *config,
         node_docs_load_names(x);
     if ((rc = pkc_loop_new(&n->loop)))
         goto fail;
+    n->loop->batch_begin = node_batch_begin;
+    n->loop->batch_end = node_batch_end;
+    n->loop->batch_ud = n;
     *out = n;
     return 0;
 fail:
@@ -607,6 +611,7 @@ static void node_free_state(pkc_node *n)
         free(w->data);
         free(w);
     }
+    node_reports_drop(n);
     if (n->loop)
         pkc_loop_free(n->loop);
     pkc_replay_free(n->replay);
@@ -927,6 +932,8 @@ static int node_call(pkc_node *n, call_fn fn, void *arg)
         return pkc_error(PKC_ERR_INVALID_ARG, "node is NULL");
     if (on_loop_thread(n)) {
         int rc = fn(n, arg);
+        if (rc == 0 && n->batch_open)
+            rc = node_batch_sync(n);
         node_reschedule(n);
         return rc;
     }

@@ -47,6 +47,7 @@ typedef struct node_doc node_doc;
 typedef struct node_known node_known;
 typedef struct node_work node_work;
 typedef struct node_control node_control;
+typedef struct node_report node_report;
 
 struct node_doc {
     node_room *room;
@@ -139,6 +140,23 @@ struct node_work {
     node_work *next;
 };
 
+/* What a group commit holds back until it is durable (node_msg.c): a
+ * message for the callbacks and control clients, the receipt of a direct
+ * message, or the news that one of ours was delivered. */
+struct node_report {
+    node_report *next;
+    enum { R_MESSAGE, R_ACK, R_DELIVERED } kind;
+    node_room *room;                          /* R_ACK */
+    uint8_t peer[PKC_PEER_ID_HASH_BYTES];     /* R_ACK: to whom */
+    uint8_t msg_id[PKC_MSG_ID_BYTES];
+    int64_t seq, time_ms;                     /* R_MESSAGE */
+    int direct;                               /* R_MESSAGE */
+    char from[PKC_PEER_ID_SIZE];              /* R_MESSAGE: sender; R_DELIVERED: recipient */
+    char room_id[17];                         /* R_MESSAGE */
+    size_t len;                               /* R_MESSAGE */
+    uint8_t data[];                           /* R_MESSAGE: the text */
+};
+
 struct pkc_node {
     pkc_node_config cfg;
     char *data_dir;
@@ -189,6 +207,10 @@ struct pkc_node {
     node_link *links;
     node_known *known;
     node_work *work, **work_tail;
+    /* Group commit: what arrives in one dispatch of the connections'
+     * events is stored in one transaction, reported once it commits. */
+    int batch_open;
+    node_report *reports, **reports_tail;
 
     /* Housekeeping. */
     uint64_t next_outbox_us, next_metrics_us;
@@ -223,6 +245,15 @@ int node_room_start(pkc_node *n, node_room *r);
 void node_lan_status(pkc_node *n);
 uint64_t node_now_us(const pkc_node *n);
 int64_t node_wall_ms(const pkc_node *n);
+
+/* node_msg.c: the group commit around each dispatch (pkc_loop's batch hooks). */
+void node_batch_begin(void *node);
+void node_batch_end(void *node);
+/* Commits the open batch now (a node call made from a callback inside it
+ * must not return before its writes are durable); the reports still wait
+ * for node_batch_end. */
+int node_batch_sync(pkc_node *n);
+void node_reports_drop(pkc_node *n);
 
 /* node_conn.c: links, channels, sessions; the mesh's transport callbacks. */
 extern const pkc_mesh_callbacks node_mesh_callbacks;

@@ -76,6 +76,138 @@ pkc_mesh_validation node_mesh_validate(void *user_data, const pkc_mesh_message *
     return PKC_MESH_ACCEPT;
 }
 
+/* ---- group commit ------------------------------------------------------------------------------- */
+
+/* Each dispatch of the connections' events (pkc_loop_dispatch_pending) runs
+ * in one transaction: a burst of messages costs one commit instead of one
+ * per message. Nothing is told before it is durable: the callbacks, the
+ * control clients and the receipts of direct messages wait in n->reports
+ * until the commit succeeds; if it fails, what the batch stored is gone
+ * and none of it was acknowledged (docs/node.md, "Persistence"). */
+void node_batch_begin(void *node)
+{
+    pkc_node *n = node;
+    if (n->db == NULL || pkc_db_in_transaction(n->db))
+        return;
+    if (pkc_db_begin(n->db) == 0)
+        n->batch_open = 1;
+    else
+        pkc_logd(LOG, "no group commit for this batch: %s", pkc_errmsg());
+}
+
+static node_report *report_new(pkc_node *n, int kind, size_t len)
+{
+    node_report *rp = calloc(1, sizeof *rp + len);
+    if (rp == NULL) {
+        node_error(n, "out of memory queueing a report");
+        return NULL;
+    }
+    rp->kind = kind;
+    rp->len = len;
+    *n->reports_tail = rp;
+    n->reports_tail = &rp->next;
+    return rp;
+}
+
+void node_reports_drop(pkc_node *n)
+{
+    while (n->reports) {
+        node_report *rp = n->reports;
+        n->reports = rp->next;
+        free(rp);
+    }
+    n->reports_tail = &n->reports;
+}
+
+static void report_message(pkc_node *n, const pkc_node_message *nm)
+{
+    if (n->cb.message)
+        n->cb.message(n->user_data, n, nm);
+    node_control_message(n, nm);
+}
+
+static void report_delivered(pkc_node *n, const uint8_t id[PKC_MSG_ID_BYTES], const char *to)
+{
+    pkc_logi(LOG, "direct message delivered to %s", to);
+    if (n->cb.delivered)
+        n->cb.delivered(n->user_data, n, id);
+    char hex[2 * PKC_MSG_ID_BYTES + 1];
+    pkc_hex_encode(hex, id, PKC_MSG_ID_BYTES);
+    char line[256];
+    snprintf(line, sizeof line, "{\"event\":\"delivered\",\"id\":\"%s\",\"to\":\"%s\"}", hex, to);
+    node_control_event(n, "delivered", line);
+}
+
+/* A failed group commit: what the batch stored is gone, and none of it
+ * was told. */
+static void batch_failed(pkc_node *n, node_report *list)
+{
+    size_t count = 0;
+    for (node_report *rp = list; rp; rp = rp->next)
+        count++;
+    node_error(n, "what arrived was not stored (%zu messages and receipts lost): %s", count,
+               pkc_errmsg());
+}
+
+int node_batch_sync(pkc_node *n)
+{
+    if (!n->batch_open)
+        return 0;
+    int rc = pkc_db_commit(n->db);
+    if (rc) {
+        n->batch_open = 0;
+        char msg[sizeof n->last_error];
+        snprintf(msg, sizeof msg, "%s", pkc_errmsg());
+        node_report *list = n->reports;
+        n->reports = NULL;
+        n->reports_tail = &n->reports;
+        batch_failed(n, list);
+        while (list) {
+            node_report *rp = list;
+            list = rp->next;
+            free(rp);
+        }
+        return pkc_error(rc, "%s", msg);
+    }
+    if (pkc_db_begin(n->db) != 0)
+        n->batch_open = 0;
+    return 0;
+}
+
+void node_batch_end(void *node)
+{
+    pkc_node *n = node;
+    int rc = 0;
+    if (n->batch_open) {
+        n->batch_open = 0;
+        rc = pkc_db_commit(n->db);
+    }
+    node_report *list = n->reports;
+    n->reports = NULL;
+    n->reports_tail = &n->reports;
+    if (rc)
+        batch_failed(n, list);
+    while (list) {
+        node_report *rp = list;
+        list = rp->next;
+        if (rc == 0 && rp->kind == R_MESSAGE) {
+            pkc_node_message nm = {rp->seq,     {0},           rp->from, rp->room_id,
+                                   rp->direct,  rp->time_ms,   rp->data, rp->len};
+            memcpy(nm.id, rp->msg_id, PKC_MSG_ID_BYTES);
+            report_message(n, &nm);
+        } else if (rc == 0 && rp->kind == R_ACK) {
+            node_work *w = node_defer(n, W_ACK, rp->room, rp->peer);
+            if (w)
+                memcpy(w->msg_id, rp->msg_id, PKC_MSG_ID_BYTES);
+        } else if (rc == 0 && rp->kind == R_DELIVERED) {
+            report_delivered(n, rp->msg_id, rp->from);
+        }
+        free(rp);
+    }
+}
+
+/* Stores a received message (or our own broadcast) in the inbox and tells
+ * the callbacks and control clients, once it is durable. */
 static int store_and_report(pkc_node *n, node_room *r, const pkc_message *m, const uint8_t *text,
                             size_t len, int direct)
 {
@@ -96,15 +228,27 @@ static int store_and_report(pkc_node *n, node_room *r, const pkc_message *m, con
             node_error(n, "inbox: %s", pkc_errmsg());
         return rc;
     }
+    if (memcmp(m->from, pkc_identity_get_public_key(n->id), 32) != 0)
+        n->messages_received++;
+    if (n->batch_open) {
+        node_report *rp = report_new(n, R_MESSAGE, len);
+        if (rp == NULL)
+            return 0; /* stored; only its report is lost */
+        rp->seq = seq;
+        memcpy(rp->msg_id, m->id, PKC_MSG_ID_BYTES);
+        pkc_peer_id_from_public_key(m->from, rp->from);
+        memcpy(rp->room_id, r->id, sizeof rp->room_id);
+        rp->direct = direct;
+        rp->time_ms = (int64_t)m->timestamp_ms;
+        if (len)
+            memcpy(rp->data, text, len);
+        return 0;
+    }
     char from[PKC_PEER_ID_SIZE];
     pkc_peer_id_from_public_key(m->from, from);
     pkc_node_message nm = {seq, {0}, from, r->id, direct, (int64_t)m->timestamp_ms, text, len};
     memcpy(nm.id, m->id, PKC_MSG_ID_BYTES);
-    if (memcmp(m->from, pkc_identity_get_public_key(n->id), 32) != 0)
-        n->messages_received++;
-    if (n->cb.message)
-        n->cb.message(n->user_data, n, &nm);
-    node_control_message(n, &nm);
+    report_message(n, &nm);
     return 0;
 }
 
@@ -268,23 +412,30 @@ void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *
         /* Stored once (the inbox refuses a message id twice), acknowledged
          * every time: the sender retries until an ack reaches it. */
         rc = store_and_report(n, r, m, m->plaintext.data, m->plaintext.len, 1);
-        node_work *w;
-        if ((rc == 0 || rc == PKC_ERR_EXISTS) && (w = node_defer(n, W_ACK, r, sender)) != NULL)
-            memcpy(w->msg_id, m->id, PKC_MSG_ID_BYTES);
+        if (rc == 0 || rc == PKC_ERR_EXISTS) {
+            /* In a group commit, the receipt waits for the commit. */
+            node_report *rp = n->batch_open ? report_new(n, R_ACK, 0) : NULL;
+            node_work *w;
+            if (rp) {
+                rp->room = r;
+                memcpy(rp->peer, sender, sizeof rp->peer);
+                memcpy(rp->msg_id, m->id, PKC_MSG_ID_BYTES);
+            } else if (!n->batch_open && (w = node_defer(n, W_ACK, r, sender)) != NULL) {
+                memcpy(w->msg_id, m->id, PKC_MSG_ID_BYTES);
+            }
+        }
     } else if (topic_is(m, "ack") && m->plaintext.len == PKC_MSG_ID_BYTES) {
         /* Only the first ack of a message counts: the recipient acknowledges
          * every copy it receives, and only pending messages are resent. */
         if (outbox_pending(n, sender, m->plaintext.data) &&
             pkc_db_outbox_mark_delivered(n->db, m->plaintext.data, now) == 0) {
-            pkc_logi(LOG, "direct message delivered to %s", id);
-            if (n->cb.delivered)
-                n->cb.delivered(n->user_data, n, m->plaintext.data);
-            char hex[2 * PKC_MSG_ID_BYTES + 1];
-            pkc_hex_encode(hex, m->plaintext.data, PKC_MSG_ID_BYTES);
-            char line[256];
-            snprintf(line, sizeof line, "{\"event\":\"delivered\",\"id\":\"%s\",\"to\":\"%s\"}",
-                     hex, id);
-            node_control_event(n, "delivered", line);
+            node_report *rp = n->batch_open ? report_new(n, R_DELIVERED, 0) : NULL;
+            if (rp) {
+                memcpy(rp->msg_id, m->plaintext.data, PKC_MSG_ID_BYTES);
+                memcpy(rp->from, id, sizeof rp->from);
+            } else if (!n->batch_open) {
+                report_delivered(n, m->plaintext.data, id);
+            }
         }
     }
     free(buf);
