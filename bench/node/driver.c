@@ -7,7 +7,7 @@
  * Runs only where loopback is the one interface (bench/node/run starts it
  * inside `unshare -n` with lo up). Environment: NB_RUNS (5), NB_PINGS
  * (100), NB_BURST (10000), NB_PEERS (4), NB_TIMEOUT_MS (15000),
- * NB_ONLY=memory,pair,twohop,sync,sync1mb.
+ * NB_ONLY=memory,pair,twohop,sync.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -711,18 +711,6 @@ int main(int argc, char **argv)
             "2 failed runs");
         row("sync_1mib_connected_ms", &sync_conn, &r, "ms",
             "new node's peer callback (session established) to its Y.Text equal to the original");
-    }
-    if (only("sync1mb")) {
-        /* The largest round size whose sync step 2 fits in one frame
-         * (PKC_FRAME_SIZE_MAX, 1 MiB): what pkc syncs today. */
-        sync_join.n = sync_conn.n = 0;
-        sync_bytes = 1000000;
-        result r = runs("sync 1 MB", RUNS, sync_run);
-        row("sync_1mb_ms", &sync_join, &r, "ms",
-            "pkc only: as sync_1mib_ms with 10^6 characters (1 MB), whose sync step 2 fits in "
-            "one frame (PKC_FRAME_SIZE_MAX is 1 MiB)");
-        row("sync_1mb_connected_ms", &sync_conn, &r, "ms",
-            "pkc only: as sync_1mib_connected_ms with 10^6 characters");
     }
     return 0;
 }
