@@ -25,7 +25,7 @@ void pkc_lan_config_default(pkc_lan_config *c)
     /* Spread as mDNS spreads its answers (RFC 6762, section 6: 20-120 ms),
      * short enough that a newcomer meets the room in a fraction of a second;
      * min_gap_ms and max_per_minute bound the rate whatever happens. */
-    c->start_delay_ms = 100;
+    c->start_delay_ms = 20;
     c->change_delay_ms = 100;
     c->answer_delay_ms = 100;
     c->interval_min_ms = 1000;
@@ -33,6 +33,7 @@ void pkc_lan_config_default(pkc_lan_config *c)
     c->full_interval_ms = 300000;
     c->min_gap_ms = 250;
     c->max_per_minute = 20;
+    c->answers_per_minute = 60;
     c->max_age_ms = 120000;
     c->max_skew_ms = 120000;
     c->report_interval_ms = 60000;
@@ -103,7 +104,10 @@ struct pkc_lan {
     uint32_t interval_ms; /* the back-off step after the next announcement */
     int has_sent;
     uint64_t last_send_us;
+    int has_ts;
     uint64_t last_ts;     /* timestamps we send only increase */
+    uint64_t answer_window_us; /* direct answers: the minute being counted ... */
+    uint32_t answers_in_window; /* ... and how many it has had */
     uint64_t *ring;       /* times of the last max_per_minute announcements */
     size_t ring_count, ring_pos;
     pkc_buf out;
@@ -193,7 +197,9 @@ static uint64_t allowed_at(const pkc_lan *lan)
     return t;
 }
 
-static int announce(pkc_lan *lan, uint64_t now)
+/* Encodes our announcement into lan->out, with a timestamp later than any
+ * we sent before. */
+static int encode(pkc_lan *lan)
 {
     const char *addrs[PKC_ADDRESSES_MAX];
     for (size_t i = 0; i < lan->n_addresses; i++)
@@ -203,7 +209,7 @@ static int announce(pkc_lan *lan, uint64_t now)
         memcpy(rooms + i * PKC_ROOM_ID_BYTES, lan->rooms[i].id, PKC_ROOM_ID_BYTES);
     int64_t wall = pkc_clock_wall_ms(lan->clock);
     uint64_t ts = wall > 0 ? (uint64_t)wall : 0;
-    if (lan->has_sent && ts <= lan->last_ts)
+    if (lan->has_ts && ts <= lan->last_ts)
         ts = lan->last_ts + 1;
     pkc_lan_params p = {
         .timestamp_ms = ts,
@@ -227,6 +233,15 @@ static int announce(pkc_lan *lan, uint64_t now)
         pkc_logd(LOG, "announcing %zu of %zu addresses (datagram size)", p.n_addresses,
                  lan->n_addresses);
     lan->last_ts = ts;
+    lan->has_ts = 1;
+    return 0;
+}
+
+static int announce(pkc_lan *lan, uint64_t now)
+{
+    int rc = encode(lan);
+    if (rc)
+        return rc;
     lan->has_sent = 1;
     lan->last_send_us = now;
     lan->ring[lan->ring_pos] = now;
@@ -238,6 +253,29 @@ static int announce(pkc_lan *lan, uint64_t now)
     lan->cb.send(lan->user_data, lan, lan->out.data, lan->out.len);
     lan->busy = 0;
     return 0;
+}
+
+/* Answers a newcomer at once, to it alone, if the runtime can reach the
+ * source of the datagram being received and the minute's budget allows;
+ * returns whether it did. */
+static int answer_now(pkc_lan *lan, uint64_t now)
+{
+    if (lan->cb.answer == NULL || !is_ready(lan) || lan->cfg.answers_per_minute == 0)
+        return 0;
+    if (now - lan->answer_window_us >= MINUTE_US) {
+        lan->answer_window_us = now;
+        lan->answers_in_window = 0;
+    }
+    if (lan->answers_in_window >= lan->cfg.answers_per_minute || encode(lan) != 0)
+        return 0;
+    lan->busy = 1;
+    int ok = lan->cb.answer(lan->user_data, lan, lan->out.data, lan->out.len);
+    lan->busy = 0;
+    if (!ok)
+        return 0;
+    lan->answers_in_window++;
+    lan->stats.answered++;
+    return 1;
 }
 
 /* ---- peers and sources ------------------------------------------------------ */
@@ -436,6 +474,7 @@ static int check_config(const pkc_lan_config *c)
         "delays and intervals must be at most a day");
     BAD(c->full_interval_ms < c->interval_min_ms, "full_interval_ms below interval_min_ms");
     BAD(c->max_per_minute < 1 || c->max_per_minute > 600, "max_per_minute must be 1..600");
+    BAD(c->answers_per_minute > 600, "answers_per_minute must be 0..600");
     BAD(c->max_age_ms < 0 || c->max_skew_ms < 0, "max_age_ms and max_skew_ms must be >= 0");
     BAD(c->max_peers < 1 || c->max_peers > 65536, "max_peers must be 1..65536");
     BAD(c->max_sources < 1 || c->max_sources > 65536, "max_sources must be 1..65536");
@@ -786,7 +825,7 @@ int pkc_lan_receive(pkc_lan *lan, const uint8_t *data, size_t len, const uint8_t
     /* A newcomer (or one that restarted: its listener credentials are new)
      * learns of us from our answer instead of our next announcement, which
      * may be minutes away. */
-    if (is_new || changed || gained)
+    if ((is_new || changed || gained) && !answer_now(lan, now))
         soon(lan, lan->cfg.answer_delay_ms);
     for (size_t i = 0; i < p->n_rooms; i++) {
         if (!is_our_room(lan, p->rooms[i]))

@@ -41,7 +41,7 @@ typedef struct pkc_lan pkc_lan;
 typedef struct pkc_lan_config {
     int enabled;                  /* 0: sends nothing, ignores what it hears (--no-lan): 1 */
     /* Sending. */
-    uint32_t start_delay_ms;      /* first announcement within this after start: 100 */
+    uint32_t start_delay_ms;      /* first announcement within this after start: 20 */
     uint32_t change_delay_ms;     /* after a change, within: 100 */
     uint32_t answer_delay_ms;     /* after a new peer of our rooms appears, within: 100 */
     uint32_t interval_min_ms;     /* back-off starts here ... : 1000 */
@@ -49,6 +49,7 @@ typedef struct pkc_lan_config {
     uint32_t full_interval_ms;    /* while every room is satisfied: 300000 */
     uint32_t min_gap_ms;          /* between two announcements, at least: 250 */
     uint32_t max_per_minute;      /* hard limit, 1..600: 20 */
+    uint32_t answers_per_minute;  /* direct answers (callback answer), 0..600: 60 */
     /* Receiving. */
     int64_t max_age_ms;           /* older announcements are stale: 120000 */
     int64_t max_skew_ms;          /* announcements from further ahead are stale: 120000 */
@@ -88,10 +89,20 @@ typedef struct pkc_lan_callbacks {
      * as dialable. Called once per room it shares with us; again only when
      * its dial information changes or report_interval_ms passed. May be NULL. */
     void (*found)(void *user_data, pkc_lan *lan, const pkc_lan_peer *peer);
+    /* Send this announcement now to the source of the datagram being
+     * received (only ever called from inside pkc_lan_receive): the answer
+     * to a newcomer of our rooms. Return 1 if the runtime could send it to
+     * that one node (it knows the source as one node's own address, as the
+     * host registry's are), else 0: the engine then answers to everyone
+     * within answer_delay_ms, as without this callback. At most
+     * answers_per_minute a minute; they do not count against
+     * max_per_minute or min_gap_ms. May be NULL. */
+    int (*answer)(void *user_data, pkc_lan *lan, const uint8_t *data, size_t len);
 } pkc_lan_callbacks;
 
 typedef struct pkc_lan_stats {
     uint64_t sent;               /* announcements made (each to every destination) */
+    uint64_t answered;           /* direct answers sent (callback answer) */
     uint64_t deferred;           /* times the hard limit or the gap pushed one back */
     uint64_t received;           /* datagrams given to pkc_lan_receive() */
     uint64_t accepted;           /* announcements of others, verified */

@@ -46,6 +46,9 @@ typedef struct lan_iface {
 struct pkc_lan_io {
     pkc_loop *loop;
     pkc_lan_io_receive_fn receive;
+    /* The source of the datagram being received, when it came through the
+     * registry (for pkc_lan_io_answer). */
+    const struct sockaddr *rx_registry_from;
     void *user_data;
     uint16_t port;
     struct in_addr group4;
@@ -100,7 +103,9 @@ static void on_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct so
     if (n <= 0 || from == NULL || io->stopping || (flags & UV_UDP_PARTIAL))
         return;
     io->stats.received++;
+    io->rx_registry_from = h == &io->uni && from->sa_family == AF_INET ? from : NULL;
     io->receive(io->user_data, (const uint8_t *)buf->base, (size_t)n, from);
+    io->rx_registry_from = NULL;
 }
 
 /* ---- sockets ---------------------------------------------------------------- */
@@ -620,6 +625,13 @@ int pkc_lan_io_send(pkc_lan_io *io, const uint8_t *data, size_t len)
     if (tried > 0 && ok == 0)
         return pkc_error(PKC_ERR_IO, "lan io send: no destination took the datagram");
     return ok;
+}
+
+int pkc_lan_io_answer(pkc_lan_io *io, const uint8_t *data, size_t len)
+{
+    if (io == NULL || data == NULL || io->stopping || io->rx_registry_from == NULL)
+        return 0;
+    return try_send(io, &io->uni, data, len, io->rx_registry_from);
 }
 
 void pkc_lan_io_get_stats(const pkc_lan_io *io, pkc_lan_io_stats *out)

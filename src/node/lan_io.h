@@ -80,6 +80,13 @@ int pkc_lan_io_start(pkc_loop *loop, const pkc_lan_io_config *cfg,
  * refused. */
 int pkc_lan_io_send(pkc_lan_io *io, const uint8_t *data, size_t len);
 
+/* Sends `data` to the source of the datagram being received (call it only
+ * from inside the receive callback), if that datagram came through the
+ * host registry: its source is then one node's own registry socket.
+ * Returns 1 if sent, 0 otherwise (a multicast datagram's source port is
+ * shared by every node of its host: no answer goes there). */
+int pkc_lan_io_answer(pkc_lan_io *io, const uint8_t *data, size_t len);
+
 /* Closes everything and removes this node's registry entry; the memory is
  * freed once the loop has run the close callbacks (pkc_loop_run or
  * pkc_loop_free). No callback after this. Accepts NULL. */

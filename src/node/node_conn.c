@@ -931,6 +931,13 @@ static void lan_send(void *ud, pkc_lan *lan, const uint8_t *data, size_t len)
         pkc_lan_io_send(n->lan_io, data, len);
 }
 
+static int lan_answer(void *ud, pkc_lan *lan, const uint8_t *data, size_t len)
+{
+    (void)lan;
+    pkc_node *n = ud;
+    return n->lan_io ? pkc_lan_io_answer(n->lan_io, data, len) : 0;
+}
+
 static void lan_receive(void *ud, const uint8_t *data, size_t len, const struct sockaddr *from)
 {
     pkc_node *n = ud;
@@ -986,7 +993,7 @@ int node_net_start(pkc_node *n)
         (rc = listener_info(n)))
         return rc;
     if (n->cfg.lan) {
-        pkc_lan_callbacks lc = {lan_send, node_lan_found};
+        pkc_lan_callbacks lc = {lan_send, node_lan_found, lan_answer};
         if ((rc = pkc_lan_new(NULL, &lc, n, n->id, n->clock, n->rng, &n->lan)))
             return rc;
         const char *addrs[NODE_ADDRS_MAX];

@@ -40,6 +40,9 @@ typedef struct node {
     found found[64];
     size_t n_found;
     int reenter_rc; /* what a pkc_lan call from inside a callback returned */
+    int answer_ok;  /* what the answer callback returns: 1 as a registry source */
+    sent answers[4];
+    size_t n_answers;
 } node;
 
 static pkc_manual_clock g_clock;
@@ -78,6 +81,22 @@ static void on_found(void *ud, pkc_lan *lan, const pkc_lan_peer *p)
     snprintf(f->address0, sizeof f->address0, "%s", p->n_addresses ? p->addresses[0] : "");
 }
 
+static int on_answer(void *ud, pkc_lan *lan, const uint8_t *data, size_t len)
+{
+    node *n = ud;
+    n->reenter_rc = pkc_lan_tick(lan);
+    if (!n->answer_ok)
+        return 0;
+    if (n->n_answers < 4) {
+        sent *s = &n->answers[n->n_answers];
+        s->at_us = n->clock->mono_us;
+        s->len = len;
+        memcpy(s->data, data, len);
+    }
+    n->n_answers++;
+    return 1;
+}
+
 static void node_init_cfg(node *n, uint8_t seed_fill, const pkc_lan_config *cfg)
 {
     memset(n, 0, sizeof *n);
@@ -87,7 +106,7 @@ static void node_init_cfg(node *n, uint8_t seed_fill, const pkc_lan_config *cfg)
         abort();
     n->clock = &g_clock;
     n->sent = calloc(MAX_SENT, sizeof *n->sent);
-    pkc_lan_callbacks cb = {.send = on_send, .found = on_found};
+    pkc_lan_callbacks cb = {.send = on_send, .found = on_found, .answer = on_answer};
     if (pkc_lan_new(cfg, &cb, n, n->id, &g_clock.clock, &g_rng.rng, &n->lan))
         abort();
 }
@@ -713,6 +732,63 @@ TEST(lan, answers_newcomers)
     node_free(&c);
     node_free(&a);
     node_free(&b);
+}
+
+/* A runtime that can reach the newcomer alone (a host registry source)
+ * answers it at once, outside the multicast schedule and its limits; past
+ * answers_per_minute the answer goes to everyone within answer_delay_ms,
+ * as it does when the runtime cannot reach the source (answers_newcomers). */
+TEST(lan, answers_newcomers_directly)
+{
+    fresh();
+    pkc_lan_config cfg;
+    pkc_lan_config_default(&cfg);
+    cfg.answers_per_minute = 2;
+    node a;
+    node_init_cfg(&a, 1, &cfg);
+    a.answer_ok = 1;
+    CHECK_OK(pkc_lan_join(a.lan, ROOM_A));
+    CHECK_OK(node_listen(&a, "aaaa"));
+    CHECK_OK(pkc_lan_set_room_status(a.lan, ROOM_A, 6, 6));
+    run1(&a, g_clock.mono_us + 20 * 60 * S);
+    run1(&a, pkc_lan_get_deadline(a.lan));
+    size_t before = a.n_sent;
+    uint64_t deadline = pkc_lan_get_deadline(a.lan);
+    node nc[3];
+    for (int i = 0; i < 3; i++) {
+        node_init(&nc[i], (uint8_t)(2 + i));
+        CHECK_OK(pkc_lan_join(nc[i].lan, ROOM_A));
+        CHECK_OK(node_listen(&nc[i], "nnnn"));
+    }
+    for (int i = 0; i < 3; i++)
+        run1(&nc[i], g_clock.mono_us + 200 * MS);
+    /* The first newcomer: answered now, to it alone. */
+    CHECK_OK(deliver(&a, last(&nc[0]), SRC2));
+    CHECK_EQ(a.n_answers, 1);
+    CHECK_EQ(a.reenter_rc, PKC_ERR_STATE);
+    CHECK_EQ(a.n_sent, before);
+    CHECK_EQ_U64(pkc_lan_get_deadline(a.lan), deadline);
+    pkc_lan_announcement ann;
+    CHECK_OK(pkc_lan_datagram_decode(a.answers[0].data, a.answers[0].len, &ann));
+    CHECK_MEM(ann.announce.public_key, a.id->public_key, 32);
+    CHECK_EQ(ann.n_rooms, 1);
+    /* The answer is an announcement like any: the newcomer finds a. */
+    CHECK_OK(deliver(&nc[0], &a.answers[0], SRC1));
+    CHECK_EQ(nc[0].n_found, 1);
+    CHECK_STR(nc[0].found[0].peer_id, a.id->peer_id);
+    /* The second too; the third is over the minute's budget. */
+    CHECK_OK(deliver(&a, last(&nc[1]), SRC2));
+    CHECK_EQ(a.n_answers, 2);
+    CHECK_EQ_U64(pkc_lan_get_deadline(a.lan), deadline);
+    CHECK_OK(deliver(&a, last(&nc[2]), SRC2));
+    CHECK_EQ(a.n_answers, 2);
+    CHECK(pkc_lan_get_deadline(a.lan) <= g_clock.mono_us + 100 * MS);
+    pkc_lan_stats st;
+    pkc_lan_get_stats(a.lan, &st);
+    CHECK_EQ_U64(st.answered, 2);
+    for (int i = 0; i < 3; i++)
+        node_free(&nc[i]);
+    node_free(&a);
 }
 
 /* Joining a room reports the peers already heard in it. */
