@@ -2544,6 +2544,26 @@ PKC_API PKC_NODISCARD int pkc_node_broadcast(pkc_node *node, const char *room, c
 PKC_API PKC_NODISCARD int pkc_node_send(pkc_node *node, const char *room, const char *peer_id,
                                         const void *data, size_t len,
                                         uint8_t id[PKC_MSG_ID_BYTES]);
+/*
+ * Runs fn(user_data, node) on the node's loop thread as one unit of
+ * storage, for bursts: the broadcasts and direct messages fn makes
+ * (pkc_node_broadcast, pkc_node_send on this node) are stored in one
+ * transaction, committed when fn returns, and sent only after that
+ * commit. A burst then costs one commit and one hand-over to the loop
+ * thread instead of one of each per message. Inside fn those calls return
+ * 0 once their message is in the transaction: nothing of the batch is
+ * durable, or sent, before pkc_node_batch returns 0. All or nothing: if fn
+ * returns nonzero (a negative PKC_ERR_* is returned as is, with its
+ * message; another value becomes PKC_ERR_INVALID_ARG) or the commit fails
+ * (PKC_ERR_IO, a full disk), nothing fn stored is kept and nothing is sent.
+ * Inside fn, document changes and pkc_node_leave return PKC_ERR_STATE (Yjs
+ * has no rollback), and so does a nested pkc_node_batch; pkc_node_batch
+ * itself returns PKC_ERR_STATE when called from a peer or document
+ * callback (those run while the node stores what arrived). Returns 0,
+ * PKC_ERR_INVALID_ARG (fn NULL), PKC_ERR_STATE, PKC_ERR_IO, fn's error.
+ */
+typedef int (*pkc_node_batch_fn)(void *user_data, pkc_node *node);
+PKC_API PKC_NODISCARD int pkc_node_batch(pkc_node *node, pkc_node_batch_fn fn, void *user_data);
 /* Calls `fn` for stored messages with seq > after_seq, oldest first, at
  * most `limit` (0: all); `fn` returns 0 to go on. Returns 0 or an error. */
 typedef int (*pkc_node_message_fn)(void *user_data, const pkc_node_message *msg);

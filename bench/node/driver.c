@@ -690,8 +690,9 @@ int main(int argc, char **argv)
                  PINGS, WARMUP);
         row("one_hop_latency_us", &one_hop, &r, "us", note);
         snprintf(note, sizeof note,
-                 "%d pkc_node_broadcast calls of %d bytes from the sender's main thread (each "
-                 "waits for the node's thread), first call to the receiver's callback counting all",
+                 "%d broadcasts of %d bytes from the sender's main thread, 100 per pkc_node_batch "
+                 "(one commit, one wait for the node's thread each: as y-webrtc's 100 transactions "
+                 "per turn), first batch to the receiver's callback counting all",
                  BURST, MSG_BYTES);
         row("messages_per_s", &rate, &r, "msg/s", note);
     }

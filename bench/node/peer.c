@@ -187,6 +187,28 @@ static void peers(void)
     emit("peers", ",\"n\":%zu,\"ids\":[%s]", n, ids);
 }
 
+/* BATCH broadcasts per pkc_node_batch: one commit and one hand-over to the
+ * node's thread per batch, as y-webrtc's side makes 100 transactions per
+ * event-loop turn. */
+#define BATCH 100
+
+typedef struct burst_batch {
+    const char *payload;
+    size_t size;
+    unsigned long count;
+} burst_batch;
+
+static int burst_fn(void *ud, pkc_node *nd)
+{
+    burst_batch *b = ud;
+    for (unsigned long i = 0; i < b->count; i++) {
+        int rc = pkc_node_broadcast(nd, NULL, b->payload, b->size, NULL);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static void burst(unsigned long n, size_t size)
 {
     char payload[1024];
@@ -195,10 +217,11 @@ static void burst(unsigned long n, size_t size)
     memset(payload, 'x', size);
     payload[0] = 'b';
     emit("burst_start", NULL);
-    for (unsigned long i = 0; i < n; i++) {
-        int rc = pkc_node_broadcast(node, NULL, payload, size, NULL);
+    for (unsigned long i = 0; i < n; i += BATCH) {
+        burst_batch b = {payload, size, n - i < BATCH ? n - i : BATCH};
+        int rc = pkc_node_batch(node, burst_fn, &b);
         if (rc) {
-            emit("error", ",\"message\":\"broadcast %lu: %s\"", i, pkc_errmsg());
+            emit("error", ",\"message\":\"batch at %lu: %s\"", i, pkc_errmsg());
             return;
         }
     }

@@ -304,7 +304,6 @@ void node_work_run(pkc_node *n)
         n->work = w->next;
         if (n->work == NULL)
             n->work_tail = &n->work;
-    n->reports_tail = &n->reports;
         if (w->room && w->room->mesh) {
             if (w->kind == W_CONNECT_FAILED)
                 pkc_mesh_peer_connect_failed(w->room->mesh, w->peer);
@@ -515,6 +514,7 @@ int pkc_node_new_versioned(int config_version, const pkc_node_config *config,
     n->clock = pkc_clock_system();
     n->rng = pkc_rng_system();
     n->work_tail = &n->work;
+    n->reports_tail = &n->reports;
     n->data_dir = strdup(cfg.data_dir);
     n->stun = calloc(cfg.n_stun_servers + 1, sizeof *n->stun);
     if (n->data_dir == NULL || n->stun == NULL) {
@@ -932,7 +932,7 @@ static int node_call(pkc_node *n, call_fn fn, void *arg)
         return pkc_error(PKC_ERR_INVALID_ARG, "node is NULL");
     if (on_loop_thread(n)) {
         int rc = fn(n, arg);
-        if (rc == 0 && n->batch_open)
+        if (rc == 0 && n->batch_open && !n->user_batch)
             rc = node_batch_sync(n);
         node_reschedule(n);
         return rc;
@@ -1010,6 +1010,8 @@ int pkc_node_join(pkc_node *n, const char *passphrase, const char *name, char ro
 
 static int do_leave(pkc_node *n, void *arg)
 {
+    if (n->user_batch)
+        return pkc_error(PKC_ERR_STATE, "pkc_node_leave: not inside pkc_node_batch");
     node_room *r = node_room_find(n, arg);
     if (r == NULL)
         return pkc_error(PKC_ERR_NOT_FOUND, "no room '%s'", (const char *)arg);
@@ -1222,6 +1224,58 @@ int pkc_node_send(pkc_node *n, const char *room, const char *peer_id, const void
     return node_call(n, do_send, &a);
 }
 
+typedef struct batch_args {
+    pkc_node_batch_fn fn;
+    void *ud;
+} batch_args;
+
+static int do_batch(pkc_node *n, void *arg)
+{
+    batch_args *a = arg;
+    if (n->user_batch)
+        return pkc_error(PKC_ERR_STATE, "pkc_node_batch: already inside a batch");
+    if (n->batch_open || n->reports)
+        return pkc_error(PKC_ERR_STATE, "pkc_node_batch: not from a callback that runs while "
+                                        "the node stores what arrived (peer or document)");
+    int rc = pkc_db_begin(n->db);
+    if (rc)
+        return rc;
+    n->batch_open = 1;
+    n->user_batch = 1;
+    int frc = a->fn(a->ud, n);
+    n->user_batch = 0;
+    n->batch_open = 0;
+    if (frc) {
+        char msg[sizeof n->last_error];
+        snprintf(msg, sizeof msg, "%s", pkc_errmsg());
+        /* All or nothing: what fn stored is rolled back, nothing is sent. */
+        if (pkc_db_rollback(n->db) != 0)
+            pkc_logw(LOG, "batch: rollback: %s", pkc_errmsg());
+        node_reports_drop(n);
+        if (frc > 0)
+            return pkc_error(PKC_ERR_INVALID_ARG,
+                             "pkc_node_batch: fn returned %d; nothing of the batch was kept", frc);
+        return pkc_error(frc, "%s (nothing of the batch was kept)", msg);
+    }
+    rc = pkc_db_commit(n->db);
+    if (rc) {
+        char msg[sizeof n->last_error];
+        snprintf(msg, sizeof msg, "%s", pkc_errmsg());
+        node_reports_drop(n);
+        return pkc_error(rc, "the batch was not stored, nothing of it was sent: %s", msg);
+    }
+    node_reports_run(n, 0);
+    return 0;
+}
+
+int pkc_node_batch(pkc_node *n, pkc_node_batch_fn fn, void *user_data)
+{
+    if (fn == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "pkc_node_batch: fn is NULL");
+    batch_args a = {fn, user_data};
+    return node_call(n, do_batch, &a);
+}
+
 static int do_inbox(pkc_node *n, void *arg)
 {
     msg_args *a = arg;
@@ -1265,6 +1319,8 @@ int node_doc_transact(pkc_node *n, node_room *r, const char *name, pkc_node_doc_
 static int do_transact(pkc_node *n, void *arg)
 {
     doc_args *a = arg;
+    if (n->user_batch)
+        return pkc_error(PKC_ERR_STATE, "document changes are not allowed inside pkc_node_batch");
     node_room *r = node_room_find(n, a->room);
     if (r == NULL)
         return pkc_error(PKC_ERR_NOT_FOUND, "no room '%s'", a->room ? a->room : "");
@@ -1296,6 +1352,8 @@ typedef struct doc_op_args {
 static int do_doc_op(pkc_node *n, void *arg)
 {
     doc_op_args *a = arg;
+    if (n->user_batch && (a->op == DOC_SET || a->op == DOC_DEL))
+        return pkc_error(PKC_ERR_STATE, "document changes are not allowed inside pkc_node_batch");
     node_room *r = node_room_find(n, a->d.room);
     if (r == NULL)
         return pkc_error(PKC_ERR_NOT_FOUND, "no room '%s'", a->d.room ? a->d.room : "");

@@ -145,16 +145,18 @@ struct node_work {
  * message, or the news that one of ours was delivered. */
 struct node_report {
     node_report *next;
-    enum { R_MESSAGE, R_ACK, R_DELIVERED } kind;
-    node_room *room;                          /* R_ACK */
-    uint8_t peer[PKC_PEER_ID_HASH_BYTES];     /* R_ACK: to whom */
+    /* R_PUBLISH and R_SEND: a message stored in the batch, sent once it
+     * commits (stored before sent). */
+    enum { R_MESSAGE, R_ACK, R_DELIVERED, R_PUBLISH, R_SEND } kind;
+    uint8_t room[PKC_ROOM_ID_BYTES];          /* R_ACK, R_PUBLISH, R_SEND */
+    uint8_t peer[PKC_PEER_ID_HASH_BYTES];     /* R_ACK, R_SEND: to whom */
     uint8_t msg_id[PKC_MSG_ID_BYTES];
     int64_t seq, time_ms;                     /* R_MESSAGE */
     int direct;                               /* R_MESSAGE */
     char from[PKC_PEER_ID_SIZE];              /* R_MESSAGE: sender; R_DELIVERED: recipient */
     char room_id[17];                         /* R_MESSAGE */
-    size_t len;                               /* R_MESSAGE */
-    uint8_t data[];                           /* R_MESSAGE: the text */
+    size_t len;                               /* R_MESSAGE: text; R_PUBLISH, R_SEND: frame */
+    uint8_t data[];
 };
 
 struct pkc_node {
@@ -210,6 +212,7 @@ struct pkc_node {
     /* Group commit: what arrives in one dispatch of the connections'
      * events is stored in one transaction, reported once it commits. */
     int batch_open;
+    int user_batch; /* inside pkc_node_batch's fn */
     node_report *reports, **reports_tail;
 
     /* Housekeeping. */
@@ -253,6 +256,11 @@ void node_batch_end(void *node);
  * must not return before its writes are durable); the reports still wait
  * for node_batch_end. */
 int node_batch_sync(pkc_node *n);
+/* Queues a report of `kind` with `len` bytes of data (NULL: out of memory,
+ * recorded). */
+node_report *node_report_new(pkc_node *n, int kind, size_t len);
+/* Runs (rc 0) or drops (rc != 0, recording the loss) the queued reports. */
+void node_reports_run(pkc_node *n, int rc);
 void node_reports_drop(pkc_node *n);
 
 /* node_conn.c: links, channels, sessions; the mesh's transport callbacks. */

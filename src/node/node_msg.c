@@ -95,7 +95,7 @@ void node_batch_begin(void *node)
         pkc_logd(LOG, "no group commit for this batch: %s", pkc_errmsg());
 }
 
-static node_report *report_new(pkc_node *n, int kind, size_t len)
+node_report *node_report_new(pkc_node *n, int kind, size_t len)
 {
     node_report *rp = calloc(1, sizeof *rp + len);
     if (rp == NULL) {
@@ -174,14 +174,8 @@ int node_batch_sync(pkc_node *n)
     return 0;
 }
 
-void node_batch_end(void *node)
+void node_reports_run(pkc_node *n, int rc)
 {
-    pkc_node *n = node;
-    int rc = 0;
-    if (n->batch_open) {
-        n->batch_open = 0;
-        rc = pkc_db_commit(n->db);
-    }
     node_report *list = n->reports;
     n->reports = NULL;
     n->reports_tail = &n->reports;
@@ -190,20 +184,41 @@ void node_batch_end(void *node)
     while (list) {
         node_report *rp = list;
         list = rp->next;
+        node_room *r = rc == 0 && rp->kind != R_MESSAGE && rp->kind != R_DELIVERED
+                           ? node_room_by_id(n, rp->room)
+                           : NULL;
         if (rc == 0 && rp->kind == R_MESSAGE) {
             pkc_node_message nm = {rp->seq,     {0},           rp->from, rp->room_id,
                                    rp->direct,  rp->time_ms,   rp->data, rp->len};
             memcpy(nm.id, rp->msg_id, PKC_MSG_ID_BYTES);
             report_message(n, &nm);
-        } else if (rc == 0 && rp->kind == R_ACK) {
-            node_work *w = node_defer(n, W_ACK, rp->room, rp->peer);
-            if (w)
-                memcpy(w->msg_id, rp->msg_id, PKC_MSG_ID_BYTES);
         } else if (rc == 0 && rp->kind == R_DELIVERED) {
             report_delivered(n, rp->msg_id, rp->from);
+        } else if (r && rp->kind == R_ACK) {
+            node_work *w = node_defer(n, W_ACK, r, rp->peer);
+            if (w)
+                memcpy(w->msg_id, rp->msg_id, PKC_MSG_ID_BYTES);
+        } else if (r && r->mesh && rp->kind == R_PUBLISH) {
+            if (node_mesh_publish(n, r, rp->msg_id, rp->data, rp->len) != 0)
+                node_error(n, "room %s: a stored broadcast was not sent: %s", r->id,
+                           pkc_errmsg());
+        } else if (r && r->mesh && rp->kind == R_SEND) {
+            if (node_mesh_send(n, r, rp->peer, rp->data, rp->len) == 0)
+                pkc_db_outbox_mark_attempt(n->db, rp->msg_id, node_wall_ms(n));
         }
         free(rp);
     }
+}
+
+void node_batch_end(void *node)
+{
+    pkc_node *n = node;
+    int rc = 0;
+    if (n->batch_open) {
+        n->batch_open = 0;
+        rc = pkc_db_commit(n->db);
+    }
+    node_reports_run(n, rc);
 }
 
 /* Stores a received message (or our own broadcast) in the inbox and tells
@@ -231,7 +246,7 @@ static int store_and_report(pkc_node *n, node_room *r, const pkc_message *m, con
     if (memcmp(m->from, pkc_identity_get_public_key(n->id), 32) != 0)
         n->messages_received++;
     if (n->batch_open) {
-        node_report *rp = report_new(n, R_MESSAGE, len);
+        node_report *rp = node_report_new(n, R_MESSAGE, len);
         if (rp == NULL)
             return 0; /* stored; only its report is lost */
         rp->seq = seq;
@@ -414,10 +429,10 @@ void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *
         rc = store_and_report(n, r, m, m->plaintext.data, m->plaintext.len, 1);
         if (rc == 0 || rc == PKC_ERR_EXISTS) {
             /* In a group commit, the receipt waits for the commit. */
-            node_report *rp = n->batch_open ? report_new(n, R_ACK, 0) : NULL;
+            node_report *rp = n->batch_open ? node_report_new(n, R_ACK, 0) : NULL;
             node_work *w;
             if (rp) {
-                rp->room = r;
+                memcpy(rp->room, r->key.id, sizeof rp->room);
                 memcpy(rp->peer, sender, sizeof rp->peer);
                 memcpy(rp->msg_id, m->id, PKC_MSG_ID_BYTES);
             } else if (!n->batch_open && (w = node_defer(n, W_ACK, r, sender)) != NULL) {
@@ -429,7 +444,7 @@ void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *
          * every copy it receives, and only pending messages are resent. */
         if (outbox_pending(n, sender, m->plaintext.data) &&
             pkc_db_outbox_mark_delivered(n->db, m->plaintext.data, now) == 0) {
-            node_report *rp = n->batch_open ? report_new(n, R_DELIVERED, 0) : NULL;
+            node_report *rp = n->batch_open ? node_report_new(n, R_DELIVERED, 0) : NULL;
             if (rp) {
                 memcpy(rp->msg_id, m->plaintext.data, PKC_MSG_ID_BYTES);
                 memcpy(rp->from, id, sizeof rp->from);
@@ -476,7 +491,19 @@ int node_broadcast_raw(pkc_node *n, node_room *r, const char *topic, const void 
         }
     }
     rc = 0;
-    if (r->mesh) {
+    if (n->batch_open) {
+        /* Sent once the batch that stored it commits. */
+        node_report *rp = node_report_new(n, R_PUBLISH, fl);
+        if (rp == NULL) {
+            free(frame);
+            return pkc_error_code(PKC_ERR_NOMEM);
+        }
+        memcpy(rp->room, r->key.id, sizeof rp->room);
+        memcpy(rp->msg_id, mid, sizeof mid);
+        memcpy(rp->data, frame, fl);
+        if (topic[0] == 0)
+            n->messages_sent++;
+    } else if (r->mesh) {
         rc = node_mesh_publish(n, r, mid, frame, fl);
         if (rc == 0 && topic[0] == 0)
             n->messages_sent++;
@@ -508,11 +535,19 @@ int node_send_direct(pkc_node *n, node_room *r, const char *peer_id, const void 
     om.frame_len = fl;
     om.created_ms = node_wall_ms(n);
     rc = pkc_db_outbox_add(n->db, &om);
+    node_report *rp = NULL;
+    if (rc == 0 && n->batch_open && (rp = node_report_new(n, R_SEND, fl)) != NULL) {
+        /* Sent once the batch commits (the outbox retries it otherwise). */
+        memcpy(rp->room, r->key.id, sizeof rp->room);
+        memcpy(rp->peer, hash, sizeof rp->peer);
+        memcpy(rp->msg_id, mid, sizeof mid);
+        memcpy(rp->data, frame, fl);
+    }
     if (rc == 0) {
         if (id)
             memcpy(id, mid, sizeof mid);
         n->messages_sent++;
-        if (r->mesh && node_mesh_send(n, r, hash, frame, fl) == 0)
+        if (!n->batch_open && r->mesh && node_mesh_send(n, r, hash, frame, fl) == 0)
             pkc_db_outbox_mark_attempt(n->db, mid, node_wall_ms(n));
     }
     free(frame);

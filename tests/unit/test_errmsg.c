@@ -848,6 +848,7 @@ TEST(errmsg, node)
     static uint8_t big[60001];
     EXPECT_FAIL("node: broadcast big", pkc_node_broadcast(node, NULL, big, sizeof big, NULL),
                 PKC_ERR_TOO_LARGE);
+    EXPECT_FAIL("node: batch fn", pkc_node_batch(node, NULL, NULL), PKC_ERR_INVALID_ARG);
     EXPECT_FAIL("node: send bad id", pkc_node_send(node, NULL, "pkc1zzzz", "x", 1, NULL),
                 PKC_ERR_MALFORMED);
     EXPECT_FAIL("node: send to self",

@@ -253,6 +253,87 @@ TEST(node, runs_on_its_own_thread_and_stops)
     pkc_node_free(node);
 }
 
+typedef struct burst {
+    seen *s;
+    int count;
+    int fail; /* what fn returns after its broadcasts */
+    int calls_inside[4]; /* doc set, nested batch, leave, doc transact from inside fn */
+    int messages_inside; /* message callbacks seen while fn ran */
+} burst;
+
+static int nested(void *ud, pkc_node *node)
+{
+    (void)ud;
+    (void)node;
+    return 0;
+}
+
+static int burst_fn(void *ud, pkc_node *node)
+{
+    burst *b = ud;
+    for (int i = 0; i < b->count; i++) {
+        char text[16];
+        int len = snprintf(text, sizeof text, "b%d", i);
+        int rc = pkc_node_broadcast(node, NULL, text, (size_t)len, NULL);
+        if (rc)
+            return rc;
+    }
+    b->calls_inside[0] = pkc_node_doc_set_json(node, NULL, "d", "k", "1");
+    b->calls_inside[1] = pkc_node_batch(node, nested, NULL);
+    b->calls_inside[2] = pkc_node_leave(node, "local");
+    b->messages_inside = b->s->messages;
+    return b->fail;
+}
+
+/* pkc_node_batch: one commit for a burst, reported and sent after it;
+ * all or nothing; no document change, leave or nested batch inside. */
+TEST(node, batch_stores_a_burst_all_or_nothing)
+{
+    pkc_node_config cfg;
+    config(&cfg, pkc_test_tmpdir());
+    seen s = {0};
+    pkc_node_callbacks cb = {.message = on_message};
+    pkc_node *node;
+    CHECK_OK(pkc_node_new(&cfg, &cb, &s, &node));
+    CHECK_OK(pkc_node_start(node));
+    burst b = {.s = &s, .count = 3};
+    CHECK_OK(pkc_node_batch(node, burst_fn, &b));
+    CHECK_EQ(b.messages_inside, 0); /* nothing told before the commit */
+    CHECK_EQ(b.calls_inside[0], PKC_ERR_STATE);
+    CHECK_EQ(b.calls_inside[1], PKC_ERR_STATE);
+    CHECK_EQ(b.calls_inside[2], PKC_ERR_STATE);
+    CHECK_EQ(s.messages, 3);
+    CHECK_STR(s.last, "b2");
+    /* fn fails after two broadcasts: neither is kept or told. */
+    b = (burst){.s = &s, .count = 2, .fail = PKC_ERR_RANGE};
+    CHECK_ERR(pkc_node_batch(node, burst_fn, &b), PKC_ERR_RANGE);
+    CHECK(strstr(pkc_errmsg(), "nothing of the batch was kept") != NULL);
+    b = (burst){.s = &s, .count = 1, .fail = 7};
+    CHECK_ERR(pkc_node_batch(node, burst_fn, &b), PKC_ERR_INVALID_ARG);
+    CHECK(strstr(pkc_errmsg(), "returned 7") != NULL);
+    CHECK_EQ(s.messages, 3);
+    /* No fn: refused. */
+    b = (burst){.s = &s, .count = 1};
+    CHECK_ERR(pkc_node_batch(node, NULL, &b), PKC_ERR_INVALID_ARG);
+    seen listed = {0};
+    CHECK_OK(pkc_node_inbox(node, NULL, 0, 0, count_inbox, &listed));
+    CHECK_EQ(listed.messages, 3);
+    CHECK_STR(listed.last, "b2");
+    /* The node goes on as before: a plain broadcast, a document change. */
+    CHECK_OK(pkc_node_broadcast(node, NULL, "after", 5, NULL));
+    CHECK_EQ(s.messages, 4);
+    CHECK_OK(pkc_node_doc_set_json(node, NULL, "d", "k", "1"));
+    pkc_node_free(node);
+
+    /* After a restart the batch is there (it was committed). */
+    s = (seen){0};
+    CHECK_OK(pkc_node_new(&cfg, &cb, &s, &node));
+    listed = (seen){0};
+    CHECK_OK(pkc_node_inbox(node, NULL, 0, 0, count_inbox, &listed));
+    CHECK_EQ(listed.messages, 4);
+    pkc_node_free(node);
+}
+
 static int count_updates(void *ud, const pkc_db_doc_info *doc)
 {
     *(uint64_t *)ud = doc->updates;
