@@ -37,7 +37,7 @@
 /* What a neighbour may send us, per second, before its excess is dropped
  * and counted against it (sessions and meshes); bursts of twice the
  * messages and four times the bytes. */
-#define NODE_MSG_RATE 5000
+#define NODE_MSG_RATE 10000
 #define NODE_BYTE_RATE (16u * 1024 * 1024)
 
 typedef struct node_room node_room;

@@ -2,7 +2,7 @@
 # node.rate_limit (issue 11, item 7: a peer over its rate limit blocked for
 # a while): a node v and a hostile node d (tests/node/hostile.c) on one
 # host; d's identity is made so that d dials v. d floods its session with
-# v (100000 SYNC frames of an unused kind at once, far over the node's 5000 frames/s with a burst of 10000): v blocks d,
+# v (100000 SYNC frames of an unused kind at once, far over the node's 10000 frames/s with a burst of 20000): v blocks d,
 # ends the session and drops d from its mesh. While the block lasts, d's
 # new sessions are refused ("blocked for N ms more"); once it has expired,
 # d (restarted, so that it dials at once rather than after its back-off)
