@@ -319,7 +319,10 @@ static void forward(pkc_mesh *m, mesh_entry *e)
         if (!p || (e->known & bit))
             continue;
         if (flood || mesh_eager(m, p)) {
-            send_gossip(m, p, e, 0);
+            send_gossip(m, p, e,
+                        (e->flags & ENT_OFFTREE) && m->parent == mesh_peer_idx(m, p)
+                            ? MESH_GOSSIP_OFFTREE
+                            : 0);
             e->known |= bit;
         } else if (gossip_ok(m, p)) {
             queue_ihave(m, s, e);
@@ -505,8 +508,10 @@ int mesh_on_gossip(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
         e->flags |= ENT_IGNORED;
         return 0;
     }
-    if (plumtree)
-        mesh_tree_first_copy(m, from, flood_copy);
+    if (plumtree &&
+        mesh_tree_first_copy(m, from, flood_copy,
+                             (msg->u.gossip.flags & MESH_GOSSIP_OFFTREE) != 0))
+        e->flags |= ENT_OFFTREE;
     from->first_deliveries += 1;
     if (from->first_deliveries > m->cfg.score.first_delivery_cap)
         from->first_deliveries = m->cfg.score.first_delivery_cap;
@@ -558,6 +563,7 @@ int mesh_on_ihave(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
             mi = missing_add(m, id, len);
             if (!mi)
                 continue;
+            mesh_tree_check_parent(m);
         }
         uint32_t pidx = mesh_peer_idx(m, from);
         int dup = 0;

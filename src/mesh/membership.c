@@ -706,6 +706,8 @@ int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited)
     p->bye = 0;
     p->to_replace = 0;
     p->ping_at = p->ping_nonce = 0;
+    p->t_probe_at = 0;
+    p->t_dead_at = 0;
     p->missing_count = 0;
     p->random_link = p->why != WHY_OPTIMIZE;
     p->no_route_until = 0;
@@ -945,15 +947,29 @@ void mesh_heartbeat(pkc_mesh *m)
             if (m->parent == mesh_peer_idx(m, p))
                 mesh_tree_update(m); /* a parent must not have a negative score */
         }
-        mesh_msg ping;
-        memset(&ping, 0, sizeof ping);
-        ping.type = MESH_PING;
-        p->ping_nonce = pkc_rng_u64(m->rng) | 1;
-        p->ping_at = m->now;
-        ping.u.ping.nonce = p->ping_nonce;
-        mesh_send_msg(m, p, &ping);
+        /* A PING sent in the last half interval (a tree probe) is still
+         * awaited: a new nonce would make its PONG look unasked for. */
+        if (p->ping_nonce &&
+            m->now - p->ping_at < (uint64_t)m->cfg.heartbeat_interval_ms * 500)
+            continue;
+        p->ping_nonce = 0;
+        mesh_ping(m, p);
     }
     m->need_maintain = 1;
+}
+
+uint64_t mesh_ping(pkc_mesh *m, mesh_peer *p)
+{
+    if (p->ping_nonce)
+        return p->ping_at;
+    mesh_msg ping;
+    memset(&ping, 0, sizeof ping);
+    ping.type = MESH_PING;
+    p->ping_nonce = pkc_rng_u64(m->rng) | 1;
+    p->ping_at = m->now;
+    ping.u.ping.nonce = p->ping_nonce;
+    mesh_send_msg(m, p, &ping);
+    return p->ping_at;
 }
 
 /* Random links that must stay: the optimisation never takes the last
@@ -1264,6 +1280,7 @@ int mesh_on_pong(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
         return mesh_violation(m, from, 0.5, "PONG for a PING that was not sent");
     double rtt = (double)(m->now - from->ping_at) / 1000.0;
     from->ping_nonce = 0;
+    from->t_probe_at = 0; /* alive */
     from->rtt_ms = from->rtt_ms < 0 ? rtt : 0.8 * from->rtt_ms + 0.2 * rtt;
     if (msg->u.ping.has_coord) {
         const mesh_record *c = &msg->u.ping.coord;

@@ -463,6 +463,9 @@ static int timer_valid(pkc_mesh *m, const mesh_timer *t)
     case MESH_T_DISC:
         return t->idx < MESH_DISCOVERIES && m->disc[t->idx].used &&
                m->disc[t->idx].gen == t->gen;
+    case MESH_T_PROBE:
+        return t->idx < MESH_MAX_KNOWN && m->peers[t->idx].state == PEER_ACTIVE &&
+               m->peers[t->idx].t_probe_at == t->at;
     }
     return 0;
 }
@@ -542,6 +545,9 @@ int pkc_mesh_tick(pkc_mesh *m)
             break;
         case MESH_T_DISC:
             mesh_disc_timer(m, t.idx, t.gen);
+            break;
+        case MESH_T_PROBE:
+            mesh_tree_probe_timer(m, &m->peers[t.idx]);
             break;
         }
     }

@@ -42,6 +42,8 @@
 #define MESH_GRAFT_RATE (128.0 * 1024)  /* ... refilled per second */
 #define MESH_PARENT_MISSES 6 /* first copies in a row not from the parent: it is replaced */
 #define MESH_PARENT_BAN_MS 30000 /* ... for this long, doubling with each strike */
+#define MESH_PROBE_IDLE_MS 250  /* a parent silent this long while others deliver: PING it */
+#define MESH_PROBE_SLACK_MS 250 /* ... it must answer within 2 RTT + this */
 
 /* ---- keyed hash, map, heap (table.c) ------------------------------------ */
 
@@ -76,6 +78,7 @@ enum mesh_timer_kind {
     MESH_T_MISSING = 2, /* IHAVE'd message not received */
     MESH_T_AWAIT = 3,   /* a flood copy waiting for its tree copy */
     MESH_T_DISC = 4,    /* route discovery round */
+    MESH_T_PROBE = 5,   /* a tree parent's answer to a PING is due */
 };
 typedef struct mesh_timer {
     uint64_t at;
@@ -128,6 +131,8 @@ typedef struct mesh_peer {
     uint8_t t_root[MESH_ID_LEN];
     uint8_t t_strikes;    /* times it was replaced as a parent that did not deliver */
     uint64_t t_bad_until; /* not our parent before then */
+    uint64_t t_probe_at;  /* a parent's PONG is due then (0: no probe under way) */
+    uint64_t t_dead_at;   /* the PING it left unanswered, silent since (a root kept) */
     double graft_tokens;  /* payload bytes its GRAFTs may still get (MESH_GRAFT_*) */
     uint64_t graft_at;
     uint8_t via_ok;     /* `via` is a neighbour of it: route there first */
@@ -155,6 +160,7 @@ enum mesh_entry_flags {
     ENT_PAYLOAD = 0x01, /* payload held (can serve GRAFT) */
     ENT_AWAIT = 0x02,   /* first copy was a publisher's flood copy: forward on the tree copy */
     ENT_IGNORED = 0x04, /* validation said IGNORE: remembered, not forwarded */
+    ENT_OFFTREE = 0x08, /* reached us off the tree: said so to the parent (MESH_GOSSIP_OFFTREE) */
 };
 
 typedef struct mesh_entry {
@@ -340,6 +346,8 @@ void mesh_set_addr(pkc_mesh *m, mesh_peer *p, const uint8_t *addr, size_t len);
 void mesh_drop(pkc_mesh *m, mesh_peer *p, pkc_mesh_disconnect_reason why, unsigned flags);
 void mesh_maintain(pkc_mesh *m);
 void mesh_heartbeat(pkc_mesh *m);
+/* Sends `p` a PING unless one is under way; returns when it was sent. */
+uint64_t mesh_ping(pkc_mesh *m, mesh_peer *p);
 void mesh_shuffle_start(pkc_mesh *m);
 void mesh_optimize(pkc_mesh *m);
 void mesh_peer_timer(pkc_mesh *m, mesh_peer *p);
@@ -415,8 +423,14 @@ void mesh_tree_lost(pkc_mesh *m, mesh_peer *p);
 void mesh_tree_flush(pkc_mesh *m);
 int mesh_on_tree(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
 /* A message arrived for the first time from `from` (flood: the publisher's
- * flood copy): judges the parent by what it delivers. */
-void mesh_tree_first_copy(pkc_mesh *m, const mesh_peer *from, int flood);
+ * flood copy; offtree: the sender marked it MESH_GOSSIP_OFFTREE): judges
+ * the parent by what it delivers. 1 if the message reached our subtree off
+ * the tree (to be marked so to our parent). */
+int mesh_tree_first_copy(pkc_mesh *m, const mesh_peer *from, int flood, int offtree);
+/* Something we lack was announced: checks that the parent is alive. */
+void mesh_tree_check_parent(pkc_mesh *m);
+/* A parent probed for liveness did not answer in time. */
+void mesh_tree_probe_timer(pkc_mesh *m, mesh_peer *p);
 
 /* ---- score.c ------------------------------------------------------------------ */
 double mesh_score(pkc_mesh *m, const mesh_peer *p);

@@ -177,7 +177,7 @@ static void push_records(pkc_buf *b, size_t n, const mesh_record *rec)
 static int read_gossip(pkc_reader *r, mesh_msg *m)
 {
     TRY(pkc_reader_u8(r, &m->u.gossip.flags));
-    if (m->u.gossip.flags & ~MESH_GOSSIP_FLOOD)
+    if (m->u.gossip.flags & ~(MESH_GOSSIP_FLOOD | MESH_GOSSIP_OFFTREE))
         return pkc_error(PKC_ERR_MALFORMED, "offset 1: unknown GOSSIP flags 0x%02x",
                          m->u.gossip.flags);
     TRY(pkc_reader_varuint_max(r, UINT16_MAX, &m->u.gossip.round));

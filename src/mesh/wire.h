@@ -90,6 +90,7 @@ enum mesh_type {
 
 /* GOSSIP flags */
 #define MESH_GOSSIP_FLOOD 0x01u /* the publisher's copy to a neighbour off the tree */
+#define MESH_GOSSIP_OFFTREE 0x02u /* to the parent: it entered the sender's subtree off the tree */
 
 /* Record flags */
 #define MESH_REC_DIALABLE 0x01u

@@ -123,10 +123,12 @@ static int cmp_double(const void *a, const void *b)
 /* Redundancy on every seed, not on a lucky one: 20% of 300 peers crash just
  * before 200 messages are published, on seeds 1..10. Every live peer gets
  * every message on every seed; redundancy stays at most 1.3 on each and
- * its median at most 1.15. (Before the tree judged parents by delivery,
- * this scenario gave 1.20..1.37, median 1.27; now 1.08..1.25, median 1.11.
- * The issue's target, 1.2 on every seed, is missed where the root itself
- * crashes: 1.25 on seed 2. The benchmark runs 1000 peers on ten seeds.) */
+ * its median at most 1.1. (Before the tree judged parents by delivery, this
+ * scenario gave 1.20..1.37, median 1.27; judged by delivery, 1.07..1.26,
+ * median 1.12; with silent parents probed, 1.05..1.25, median 1.08. The
+ * issue's target, 1.2 on every seed, is missed where the root itself
+ * crashes: 1.21 and 1.25 on seeds 1 and 3, where 1.26 and 1.25 before; see
+ * docs/mesh.md, Limits. The benchmark runs 1000 peers on ten seeds.) */
 TEST(sim_delivery, crash_20_percent_every_seed)
 {
     double red[10];
@@ -153,5 +155,5 @@ TEST(sim_delivery, crash_20_percent_every_seed)
     double median = (red[4] + red[5]) / 2;
     fprintf(stderr, "  redundancy over ten seeds: min %.3f, median %.3f, max %.3f\n", red[0], median,
             red[9]);
-    CHECK(median <= 1.15);
+    CHECK(median <= 1.1);
 }

@@ -503,6 +503,163 @@ TEST(mesh, heartbeat_detects_failure_and_reconnects)
     fx_free(f);
 }
 
+/* ---- the broadcast tree's parent ----------------------------------------------------- */
+
+static uint8_t TOP[20]; /* the largest id: a root every engine here takes */
+
+static void recv_tree(fx *f, const uint8_t *from, unsigned dist, unsigned flags)
+{
+    memset(TOP, 0xff, sizeof TOP);
+    mesh_msg t;
+    memset(&t, 0, sizeof t);
+    t.type = MESH_TREE;
+    t.u.tree.root = TOP;
+    t.u.tree.dist = (uint8_t)dist;
+    t.u.tree.flags = (uint8_t)flags;
+    CHECK_OK(recv_msg(f, from, &t));
+}
+
+/* The flags of the last TREE the engine sent to `to` (MESH_TREE_PARENT: it
+ * is our parent), -1 if none. */
+static int last_tree_flags(const fx *f, const uint8_t *to)
+{
+    int flags = -1;
+    for (size_t i = 0; i < f->n_out; i++) {
+        mesh_msg m;
+        if (f->out[i].type == MESH_TREE && memcmp(f->out[i].to, to, 20) == 0 &&
+            mesh_msg_decode(&m, f->out[i].data, f->out[i].len) == 0)
+            flags = m.u.tree.flags;
+    }
+    return flags;
+}
+
+/* The flags of the last GOSSIP sent to `to`, -1 if none. */
+static int last_gossip_flags(const fx *f, const uint8_t *to)
+{
+    int flags = -1;
+    for (size_t i = 0; i < f->n_out; i++)
+        if (f->out[i].type == MESH_GOSSIP && memcmp(f->out[i].to, to, 20) == 0)
+            flags = f->out[i].data[1];
+    return flags;
+}
+
+static void advance(fx *f, uint64_t ms)
+{
+    pkc_manual_clock_advance(&f->clk, ms * 1000);
+    CHECK_OK(pkc_mesh_tick(f->m));
+}
+
+/* A crashed parent says nothing and would be noticed by silence only after
+ * peer_timeout_ms: a parent silent while a message reaches us from elsewhere
+ * is sent a PING, and set aside if it does not answer in time; a parent
+ * that answers stays, and so does a silent root (setting a crashed root
+ * aside would send the mesh counting to infinity through stale offers). */
+TEST(mesh, silent_parent_is_probed_and_set_aside)
+{
+    enum { SILENT, ANSWERS, SILENT_ROOT };
+    for (int c = SILENT; c <= SILENT_ROOT; c++) {
+        fx *f = fx_new(NULL);
+        CHECK(f != NULL);
+        CHECK_OK(pkc_mesh_peer_connected(f->m, N1, NULL, 0));
+        CHECK_OK(pkc_mesh_peer_connected(f->m, N2, NULL, 0));
+        unsigned d = c == SILENT_ROOT ? 0 : 1; /* N1's distance to the root */
+        recv_tree(f, N1, d, 0);
+        recv_tree(f, N2, d + 1, 0);
+        advance(f, 200);
+        CHECK_EQ(last_tree_flags(f, N1), MESH_TREE_PARENT);
+        fx_clear(f);
+        advance(f, 1000);
+        CHECK_EQ(count_type(f, N1, MESH_PING), 0);
+        mesh_msg g = gossip(N3, "m1", "x");
+        CHECK_OK(recv_msg(f, N2, &g)); /* from elsewhere while N1 is silent */
+        CHECK_EQ(count_type(f, N1, MESH_PING), 1);
+        CHECK_EQ(count_type(f, N2, MESH_PING), 0);
+        if (c == ANSWERS) {
+            mesh_msg ping, pong;
+            for (size_t i = 0; i < f->n_out; i++)
+                if (f->out[i].type == MESH_PING)
+                    CHECK_OK(mesh_msg_decode(&ping, f->out[i].data, f->out[i].len));
+            memset(&pong, 0, sizeof pong);
+            pong.type = MESH_PONG;
+            pong.u.ping.nonce = ping.u.ping.nonce;
+            advance(f, 100);
+            CHECK_OK(recv_msg(f, N1, &pong));
+        }
+        /* Unknown RTT: the answer is due within 2 x 250 + 250 ms. */
+        advance(f, 700);
+        CHECK_EQ(last_tree_flags(f, N1), -1);
+        advance(f, 300);
+        advance(f, 200);
+        if (c == SILENT)
+            CHECK_EQ(last_tree_flags(f, N1), 0); /* no longer our parent */
+        else
+            CHECK_EQ(last_tree_flags(f, N1), -1); /* nothing changed: no TREE */
+        /* More messages from elsewhere: a parent set aside is no longer
+         * probed, a silent root not again (nor judged by delivery: it stays),
+         * a live one again once it has been silent again. */
+        for (int k = 0; k < 8; k++) {
+            char id[8] = {'n', (char)('0' + k), 0};
+            g = gossip(N3, id, "x");
+            CHECK_OK(recv_msg(f, N2, &g));
+            advance(f, 100);
+        }
+        CHECK_EQ(count_type(f, N1, MESH_PING), c == ANSWERS ? 2 : 1);
+        if (c == SILENT_ROOT)
+            CHECK_EQ(last_tree_flags(f, N1), -1);
+        fx_free(f);
+    }
+}
+
+/* A parent is judged by what it delivers, and what our children get off the
+ * tree (GRAFT answers, grafted links) and pass up to us marked OFFTREE
+ * counts against it as if it had reached us off the tree: a withholding
+ * parent cannot hide behind children that repair for it. Unmarked copies
+ * from a child (published in its subtree) count against nobody. What
+ * reaches us off the tree goes to our parent marked, to others unmarked. */
+TEST(mesh, offtree_copies_from_children_judge_the_parent)
+{
+    for (int marked = 0; marked < 2; marked++) {
+        fx *f = fx_new(NULL);
+        CHECK(f != NULL);
+        CHECK_OK(pkc_mesh_peer_connected(f->m, N1, NULL, 0));
+        CHECK_OK(pkc_mesh_peer_connected(f->m, N2, NULL, 0));
+        CHECK_OK(pkc_mesh_peer_connected(f->m, N3, NULL, 0));
+        recv_tree(f, N1, 0, 0);
+        recv_tree(f, N2, 2, MESH_TREE_PARENT); /* N2 is our child */
+        recv_tree(f, N3, 2, 0);
+        advance(f, 200);
+        CHECK_EQ(last_tree_flags(f, N1), MESH_TREE_PARENT);
+        fx_clear(f);
+        mesh_msg ping;
+        memset(&ping, 0, sizeof ping);
+        ping.type = MESH_PING;
+        for (int k = 0; k < 6; k++) {
+            char id[8] = {'c', (char)('0' + k), 0};
+            advance(f, 100);
+            CHECK_OK(recv_msg(f, N1, &ping)); /* the parent is alive */
+            mesh_msg g = gossip(N3, id, "x");
+            g.u.gossip.flags = marked ? MESH_GOSSIP_OFFTREE : 0;
+            CHECK_OK(recv_msg(f, N2, &g));
+            if (k == 0)
+                CHECK_EQ(last_gossip_flags(f, N1), marked ? (int)MESH_GOSSIP_OFFTREE : 0);
+        }
+        advance(f, 200);
+        CHECK_EQ(count_type(f, N1, MESH_PING), 0);
+        if (marked) {
+            CHECK_EQ(last_tree_flags(f, N1), 0); /* set aside after six */
+        } else {
+            CHECK_EQ(last_tree_flags(f, N1), -1); /* still our parent */
+            /* From a neighbour off the tree: passed to the parent marked,
+             * to the child unmarked. */
+            mesh_msg g = gossip(N3, "o", "x");
+            CHECK_OK(recv_msg(f, N3, &g));
+            CHECK_EQ(last_gossip_flags(f, N1), MESH_GOSSIP_OFFTREE);
+            CHECK_EQ(last_gossip_flags(f, N2), 0);
+        }
+        fx_free(f);
+    }
+}
+
 static void small_bucket(pkc_mesh_config *c)
 {
     c->rate_msgs = 10;

@@ -40,6 +40,9 @@ TEST(mesh_wire, known_encodings)
     m.u.gossip.len = 2;
     check_hex(&m, "010102" HEX_A "02696402" "6869");
     CHECK_HELPER();
+    m.u.gossip.flags = MESH_GOSSIP_OFFTREE;
+    check_hex(&m, "010202" HEX_A "02696402" "6869");
+    CHECK_HELPER();
 
     memset(&m, 0, sizeof m);
     m.type = MESH_PRUNE;
