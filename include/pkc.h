@@ -2500,7 +2500,9 @@ typedef struct pkc_node_room_info {
 } pkc_node_room_info;
 #define PKC_NODE_ROOM_INFO_V1 1
 #define PKC_NODE_ROOM_INFO_VERSION PKC_NODE_ROOM_INFO_V1
-/* Writes up to `max` rooms; returns how many there are. */
+/* Writes up to `max` rooms; returns how many there are. With an
+ * info_version this library does not know, nothing is written, 0 is
+ * returned and pkc_errmsg() says why (as pkc_mesh_get_peers). */
 PKC_API size_t pkc_node_get_rooms_versioned(pkc_node *node, int info_version,
                                             pkc_node_room_info *out, size_t max);
 #define pkc_node_get_rooms(NODE, OUT, MAX) \
@@ -2518,7 +2520,8 @@ typedef struct pkc_node_peer_info {
 #define PKC_NODE_PEER_INFO_V1 1
 #define PKC_NODE_PEER_INFO_VERSION PKC_NODE_PEER_INFO_V1
 /* Writes up to `max` neighbours (one entry per room they share with us);
- * returns how many there are. */
+ * returns how many there are. An unknown info_version: as
+ * pkc_node_get_rooms. */
 PKC_API size_t pkc_node_get_peers_versioned(pkc_node *node, int info_version,
                                             pkc_node_peer_info *out, size_t max);
 #define pkc_node_get_peers(NODE, OUT, MAX) \

@@ -1072,8 +1072,9 @@ static int do_rooms(pkc_node *n, void *arg)
         }
         for (node_doc *d = r->docs; d; d = d->next)
             ri.docs++;
-        pkc_struct_write((pkc_node_room_info *)a->out + a->count, &ri, a->version,
-                         PKC_STRUCT_V1(pkc_node_room_info));
+        /* elements of the caller's version's size */
+        pkc_struct_sizes sz = PKC_STRUCT_V1(pkc_node_room_info);
+        pkc_struct_write((char *)a->out + a->count * sz.sizes[a->version], &ri, a->version, sz);
     }
     return 0;
 }
@@ -1081,8 +1082,8 @@ static int do_rooms(pkc_node *n, void *arg)
 size_t pkc_node_get_rooms_versioned(pkc_node *n, int info_version, pkc_node_room_info *out,
                                     size_t max)
 {
-    if (info_version != PKC_NODE_ROOM_INFO_V1)
-        return 0;
+    if (pkc_struct_check(info_version, PKC_STRUCT_V1(pkc_node_room_info)))
+        return 0; /* the size of the caller's elements is unknown: nothing written */
     list_args a = {out, out ? max : 0, 0, info_version};
     if (node_call(n, do_rooms, &a) != 0)
         return 0;
@@ -1121,8 +1122,9 @@ static int do_peers(pkc_node *n, void *arg)
                 }
                 pi.connected_ms = l->connected_us ? (now - l->connected_us) / 1000 : 0;
                 pi.outbound = l->outbound;
-                pkc_struct_write((pkc_node_peer_info *)a->out + a->count, &pi, a->version,
-                                 PKC_STRUCT_V1(pkc_node_peer_info));
+                pkc_struct_sizes sz = PKC_STRUCT_V1(pkc_node_peer_info);
+                pkc_struct_write((char *)a->out + a->count * sz.sizes[a->version], &pi,
+                                 a->version, sz);
             }
             a->count++;
         }
@@ -1132,8 +1134,8 @@ static int do_peers(pkc_node *n, void *arg)
 size_t pkc_node_get_peers_versioned(pkc_node *n, int info_version, pkc_node_peer_info *out,
                                     size_t max)
 {
-    if (info_version != PKC_NODE_PEER_INFO_V1)
-        return 0;
+    if (pkc_struct_check(info_version, PKC_STRUCT_V1(pkc_node_peer_info)))
+        return 0; /* the size of the caller's elements is unknown: nothing written */
     list_args a = {out, out ? max : 0, 0, info_version};
     if (node_call(n, do_peers, &a) != 0)
         return 0;

@@ -240,3 +240,38 @@ TEST(versioned, mesh_refuses_unknown_versions)
     CHECK_EQ(newer.later_field, 77);
     pkc_mesh_free(m);
 }
+
+/* The node's lists: elements of the caller's version's size, nothing past
+ * `max`; a version this library does not know writes nothing. */
+TEST(versioned, node_lists_stop_at_the_callers_end)
+{
+    pkc_node_config cfg;
+    pkc_node_config_default(&cfg);
+    cfg.data_dir = pkc_test_tmpdir();
+    cfg.lan = 0;
+    const char *rooms[] = {"a phrase long enough"};
+    cfg.rooms = rooms;
+    cfg.n_rooms = 1;
+    pkc_node *node = NULL;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    struct {
+        pkc_node_room_info r[1];
+        uint8_t guard[sizeof(pkc_node_room_info)];
+    } one;
+    memset(&one, 0x5a, sizeof one);
+    CHECK_EQ(pkc_node_get_rooms_versioned(node, PKC_NODE_ROOM_INFO_V1, one.r, 1), 2);
+    CHECK_STR(one.r[0].name, "local");
+    for (size_t i = 0; i < sizeof one.guard; i++)
+        CHECK_EQ(one.guard[i], 0x5a); /* the second room was not written */
+    pkc_node_room_info two[2];
+    memset(two, 0x5a, sizeof two);
+    CHECK_EQ(pkc_node_get_rooms_versioned(node, PKC_NODE_ROOM_INFO_VERSION + 1, two, 2), 0);
+    CHECK(strstr(pkc_errmsg(), "pkc_node_room_info version 2") != NULL);
+    CHECK_EQ(((const uint8_t *)two)[0], 0x5a);
+    CHECK_EQ(pkc_node_get_rooms_versioned(node, 0, two, 2), 0);
+    pkc_node_peer_info peers[1];
+    CHECK_EQ(pkc_node_get_peers_versioned(node, PKC_NODE_PEER_INFO_VERSION + 1, peers, 1), 0);
+    CHECK(strstr(pkc_errmsg(), "pkc_node_peer_info version 2") != NULL);
+    CHECK_EQ(pkc_node_get_peers(node, peers, 1), 0);
+    pkc_node_free(node);
+}
