@@ -263,52 +263,26 @@ static int link_open_room(node_link *l, node_room *r)
     return 0;
 }
 
+/* The listener's answer as its announcement describes it. */
 static int build_lite_answer(const node_known *k, char **out)
 {
-    pkc_sdp *d = calloc(1, sizeof *d);
-    if (d == NULL)
-        return pkc_error_code(PKC_ERR_NOMEM);
-    d->session_id = 1;
-    d->session_version = 1;
-    d->n_media = 1;
-    snprintf(d->media[0].kind, sizeof d->media[0].kind, "application");
-    snprintf(d->media[0].proto, sizeof d->media[0].proto, "UDP/DTLS/SCTP");
-    snprintf(d->media[0].fmt, sizeof d->media[0].fmt, "webrtc-datachannel");
-    snprintf(d->media[0].mid, sizeof d->media[0].mid, "0");
-    snprintf(d->ice_ufrag, sizeof d->ice_ufrag, "%s", k->ufrag);
-    snprintf(d->ice_pwd, sizeof d->ice_pwd, "%s", k->pwd);
-    d->ice_lite = 1;
-    d->fingerprint.alg = PKC_HASH_SHA256;
-    d->fingerprint.len = 32;
-    memcpy(d->fingerprint.bytes, k->fp, 32);
-    d->setup = PKC_SETUP_PASSIVE;
-    d->sctp_port = PKC_SCTP_PORT;
-    d->has_max_message_size = 1;
-    d->max_message_size = NODE_RTC_MESSAGE_MAX;
-    for (size_t i = 0; i < k->n_addrs && d->n_cands < PKC_SDP_MAX_CANDIDATES; i++) {
-        pkc_cand *c = &d->cands[d->n_cands];
+    pkc_cand cands[PKC_SDP_MAX_CANDIDATES];
+    size_t nc = 0;
+    for (size_t i = 0; i < k->n_addrs && nc < PKC_SDP_MAX_CANDIDATES; i++) {
+        pkc_cand *c = &cands[nc];
+        memset(c, 0, sizeof *c);
         if (strncmp(k->addrs[i], "udp:", 4) != 0 || pkc_addr_parse(k->addrs[i] + 4, &c->addr))
             continue;
         c->component = 1;
         c->type = PKC_CAND_HOST;
         c->priority = pkc_cand_priority(PKC_CAND_HOST, (uint16_t)(65535 - i), 1);
         snprintf(c->foundation, sizeof c->foundation, "%zu", i + 1);
-        d->n_cands++;
+        nc++;
     }
-    d->end_of_candidates = 1;
-    pkc_buf b;
-    pkc_buf_init(&b);
-    int rc = pkc_sdp_write(d, &b);
-    if (rc == 0)
-        rc = pkc_buf_push_u8(&b, 0);
-    free(d);
-    if (rc) {
-        pkc_buf_free(&b);
-        return pkc_error_code(rc);
-    }
-    size_t len;
-    *out = (char *)pkc_buf_steal(&b, &len);
-    return 0;
+    pkc_fingerprint fp = {.alg = PKC_HASH_SHA256, .len = 32};
+    memcpy(fp.bytes, k->fp, 32);
+    return pkc_sdp_write_lite_answer(1, k->ufrag, k->pwd, &fp, NODE_RTC_MESSAGE_MAX, cands, nc,
+                                     out);
 }
 
 static node_link *link_new(pkc_node *n)

@@ -559,29 +559,11 @@ int pkc_rtc_listen_versioned(pkc_rtc_socket *s, int config_version, const pkc_rt
     for (int i = 0; i < 24; i++)
         l->pwd[i] = chars[pkc_rng_below(pkc_rng_system(), 64)];
 
-    pkc_sdp *d = calloc(1, sizeof *d);
-    if (d == NULL) {
-        pkc_cert_unref(l->cert);
-        free(l);
-        return pkc_error_code(PKC_ERR_NOMEM);
-    }
-    d->session_id = pkc_rng_u64(pkc_rng_system()) >> 2;
-    d->session_version = 1;
-    d->n_media = 1;
-    snprintf(d->media[0].kind, sizeof d->media[0].kind, "application");
-    snprintf(d->media[0].proto, sizeof d->media[0].proto, "UDP/DTLS/SCTP");
-    snprintf(d->media[0].fmt, sizeof d->media[0].fmt, "webrtc-datachannel");
-    snprintf(d->media[0].mid, sizeof d->media[0].mid, "0");
-    snprintf(d->ice_ufrag, sizeof d->ice_ufrag, "%s", l->ufrag);
-    snprintf(d->ice_pwd, sizeof d->ice_pwd, "%s", l->pwd);
-    d->ice_lite = 1;
-    d->fingerprint = l->cert->fingerprint;
-    d->setup = PKC_SETUP_PASSIVE;
-    d->sctp_port = PKC_SCTP_PORT;
-    d->has_max_message_size = 1;
-    d->max_message_size = l->cfg.max_message_size ? l->cfg.max_message_size : 262144;
-    for (size_t i = 0; i < s->n_hosts && d->n_cands < PKC_SDP_MAX_CANDIDATES; i++) {
-        pkc_cand *c = &d->cands[d->n_cands++];
+    pkc_cand cands[PKC_SDP_MAX_CANDIDATES];
+    size_t nc = 0;
+    for (size_t i = 0; i < s->n_hosts && nc < PKC_SDP_MAX_CANDIDATES; i++) {
+        pkc_cand *c = &cands[nc++];
+        memset(c, 0, sizeof *c);
         c->component = 1;
         c->type = PKC_CAND_HOST;
         c->addr = s->hosts[i];
@@ -590,21 +572,14 @@ int pkc_rtc_listen_versioned(pkc_rtc_socket *s, int config_version, const pkc_rt
         c->priority = pkc_cand_priority(PKC_CAND_HOST, pref, 1);
         snprintf(c->foundation, sizeof c->foundation, "%zu", i + 1);
     }
-    d->end_of_candidates = 1;
-    pkc_buf b;
-    pkc_buf_init(&b);
-    rc = pkc_sdp_write(d, &b);
-    if (rc == 0)
-        rc = pkc_buf_push_u8(&b, 0);
-    free(d);
+    rc = pkc_sdp_write_lite_answer(pkc_rng_u64(pkc_rng_system()) >> 2, l->ufrag, l->pwd,
+                                   &l->cert->fingerprint, l->cfg.max_message_size, cands, nc,
+                                   sdp_out);
     if (rc) {
-        pkc_buf_free(&b);
         pkc_cert_unref(l->cert);
         free(l);
-        return pkc_error_code(rc);
+        return rc;
     }
-    size_t n;
-    *sdp_out = (char *)pkc_buf_steal(&b, &n);
     s->listener = l;
     return 0;
 }

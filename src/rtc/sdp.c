@@ -4,8 +4,10 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "rtc/sctp.h"
 #include "util/err.h"
 #include "util/text.h"
 
@@ -488,4 +490,47 @@ int pkc_sdp_write(const pkc_sdp *d, pkc_buf *b)
         }
     }
     return b->err;
+}
+
+int pkc_sdp_write_lite_answer(uint64_t session_id, const char *ufrag, const char *pwd,
+                              const pkc_fingerprint *fingerprint, uint64_t max_message_size,
+                              const pkc_cand *cands, size_t n_cands, char **out)
+{
+    if (ufrag == NULL || pwd == NULL || fingerprint == NULL || out == NULL ||
+        (n_cands && cands == NULL))
+        return pkc_error(PKC_ERR_INVALID_ARG, "lite answer: NULL argument");
+    pkc_sdp *d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    d->session_id = session_id;
+    d->session_version = 1;
+    d->n_media = 1;
+    snprintf(d->media[0].kind, sizeof d->media[0].kind, "application");
+    snprintf(d->media[0].proto, sizeof d->media[0].proto, "UDP/DTLS/SCTP");
+    snprintf(d->media[0].fmt, sizeof d->media[0].fmt, "webrtc-datachannel");
+    snprintf(d->media[0].mid, sizeof d->media[0].mid, "0");
+    snprintf(d->ice_ufrag, sizeof d->ice_ufrag, "%s", ufrag);
+    snprintf(d->ice_pwd, sizeof d->ice_pwd, "%s", pwd);
+    d->ice_lite = 1;
+    d->fingerprint = *fingerprint;
+    d->setup = PKC_SETUP_PASSIVE;
+    d->sctp_port = PKC_SCTP_PORT;
+    d->has_max_message_size = 1;
+    d->max_message_size = max_message_size ? max_message_size : 262144;
+    for (size_t i = 0; i < n_cands && d->n_cands < PKC_SDP_MAX_CANDIDATES; i++)
+        d->cands[d->n_cands++] = cands[i];
+    d->end_of_candidates = 1;
+    pkc_buf b;
+    pkc_buf_init(&b);
+    int rc = pkc_sdp_write(d, &b);
+    if (rc == 0)
+        rc = pkc_buf_push_u8(&b, 0);
+    free(d);
+    if (rc) {
+        pkc_buf_free(&b);
+        return pkc_error_code(rc);
+    }
+    size_t len;
+    *out = (char *)pkc_buf_steal(&b, &len);
+    return 0;
 }

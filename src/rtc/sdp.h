@@ -91,6 +91,15 @@ int pkc_sdp_parse(const char *text, size_t len, pkc_sdp *out);
 /* Writes `d` as SDP text (CRLF line ends) into `out`. Returns out->err. */
 int pkc_sdp_write(const pkc_sdp *d, pkc_buf *out);
 
+/* The SDP of an ICE-lite, DTLS-passive data channel endpoint that is
+ * reachable at `cands` with credentials ufrag/pwd: what a listener gives
+ * out, and what a dialer builds for it from an announcement (docs/node.md,
+ * "Connections"). max_message_size 0: 262144. Returns a malloc'd,
+ * NUL-terminated string in *out, or PKC_ERR_NOMEM / PKC_ERR_INVALID_ARG. */
+int pkc_sdp_write_lite_answer(uint64_t session_id, const char *ufrag, const char *pwd,
+                              const pkc_fingerprint *fingerprint, uint64_t max_message_size,
+                              const pkc_cand *cands, size_t n_cands, char **out);
+
 /* "sha-256 AB:CD:..." into `out` (3 * len + 9 bytes is enough). */
 void pkc_fingerprint_format(const pkc_fingerprint *f, char *out, size_t out_size);
 /* Parses the value of a=fingerprint. PKC_ERR_SDP or PKC_ERR_UNSUPPORTED
