@@ -76,6 +76,8 @@ struct pkc_replay {
     size_t per_sender;
     entry *pool;
     uint32_t free_list; /* through `next` */
+    uint32_t fresh;     /* pool[fresh..capacity) never used: taken in order, so
+                           that an idle window touches none of its memory */
     size_t count;
     uint32_t *heap;  /* entry indices, min-heap by ts */
     uint32_t *table; /* entry index + 1; 0 = empty */
@@ -119,10 +121,10 @@ static void reset(pkc_replay *r)
         for (int k = 0; k < SLOTS; k++)
             r->buckets[i].s[k] = (slot){NONE, 0, 0, NIL, NIL};
     }
-    memset(r->table, 0, (r->mask + 1) * sizeof *r->table);
-    for (size_t i = 0; i < r->cfg.capacity; i++)
-        r->pool[i].next = i + 1 < r->cfg.capacity ? (uint32_t)(i + 1) : NIL;
-    r->free_list = 0;
+    if (r->used || r->count)
+        memset(r->table, 0, (r->mask + 1) * sizeof *r->table); /* new: calloc'd */
+    r->free_list = NIL;
+    r->fresh = 0;
     r->count = 0;
     r->head = r->tail = NIL;
     r->floor = NONE;
@@ -160,7 +162,7 @@ int pkc_replay_new_versioned(int config_version, const pkc_replay_config *config
     r->mask = tsize - 1;
     r->pool = malloc(cfg->capacity * sizeof *r->pool);
     r->heap = malloc(cfg->capacity * sizeof *r->heap);
-    r->table = malloc(tsize * sizeof *r->table);
+    r->table = calloc(tsize, sizeof *r->table);
     r->buckets = malloc(((size_t)1 << r->bucket_bits) * sizeof *r->buckets);
     if (r->pool == NULL || r->heap == NULL || r->table == NULL || r->buckets == NULL) {
         pkc_replay_free(r);
@@ -390,8 +392,12 @@ static void insert(pkc_replay *r, const uint8_t id[PKC_MSG_ID_BYTES], size_t hom
                    int64_t ts, uint32_t sh, int si)
 {
     uint32_t e = r->free_list;
+    if (e == NIL) {
+        e = r->fresh++;
+    } else {
+        r->free_list = r->pool[e].next;
+    }
     entry *x = &r->pool[e];
-    r->free_list = x->next;
     memcpy(x->id, id, PKC_MSG_ID_BYTES);
     x->ts = ts;
     x->sender = sh;
