@@ -841,10 +841,7 @@ static int write_description(pkc_conn *c, char **out)
         d->data_index = c->data_index;
     } else {
         d->n_media = 1;
-        snprintf(d->media[0].kind, sizeof d->media[0].kind, "application");
-        snprintf(d->media[0].proto, sizeof d->media[0].proto, "UDP/DTLS/SCTP");
-        snprintf(d->media[0].fmt, sizeof d->media[0].fmt, "webrtc-datachannel");
-        snprintf(d->media[0].mid, sizeof d->media[0].mid, "%s", c->mid);
+        pkc_sdp_media_datachannel(&d->media[0], c->mid);
     }
     snprintf(d->ice_ufrag, sizeof d->ice_ufrag, "%s", pkc_ice_local_ufrag(c->ice));
     snprintf(d->ice_pwd, sizeof d->ice_pwd, "%s", pkc_ice_local_pwd(c->ice));
@@ -857,19 +854,9 @@ static int write_description(pkc_conn *c, char **out)
     d->max_message_size = c->cfg.max_message_size;
     d->n_cands = pkc_ice_local_candidates(c->ice, d->cands, PKC_SDP_MAX_CANDIDATES);
     d->end_of_candidates = pkc_ice_gathering_done(c->ice) && c->gather_started;
-    pkc_buf b;
-    pkc_buf_init(&b);
-    int rc = pkc_sdp_write(d, &b);
-    if (rc == 0)
-        rc = pkc_buf_push_u8(&b, 0);
+    int rc = pkc_sdp_write_string(d, out);
     free(d);
-    if (rc) {
-        pkc_buf_free(&b);
-        return pkc_error_code(rc);
-    }
-    size_t n;
-    *out = (char *)pkc_buf_steal(&b, &n);
-    return 0;
+    return rc;
 }
 
 static void start_gathering(pkc_conn *c, uint64_t now)

@@ -505,10 +505,7 @@ int pkc_sdp_write_lite_answer(uint64_t session_id, const char *ufrag, const char
     d->session_id = session_id;
     d->session_version = 1;
     d->n_media = 1;
-    snprintf(d->media[0].kind, sizeof d->media[0].kind, "application");
-    snprintf(d->media[0].proto, sizeof d->media[0].proto, "UDP/DTLS/SCTP");
-    snprintf(d->media[0].fmt, sizeof d->media[0].fmt, "webrtc-datachannel");
-    snprintf(d->media[0].mid, sizeof d->media[0].mid, "0");
+    pkc_sdp_media_datachannel(&d->media[0], "0");
     snprintf(d->ice_ufrag, sizeof d->ice_ufrag, "%s", ufrag);
     snprintf(d->ice_pwd, sizeof d->ice_pwd, "%s", pwd);
     d->ice_lite = 1;
@@ -520,12 +517,18 @@ int pkc_sdp_write_lite_answer(uint64_t session_id, const char *ufrag, const char
     for (size_t i = 0; i < n_cands && d->n_cands < PKC_SDP_MAX_CANDIDATES; i++)
         d->cands[d->n_cands++] = cands[i];
     d->end_of_candidates = 1;
+    int rc = pkc_sdp_write_string(d, out);
+    free(d);
+    return rc;
+}
+
+int pkc_sdp_write_string(const pkc_sdp *d, char **out)
+{
     pkc_buf b;
     pkc_buf_init(&b);
     int rc = pkc_sdp_write(d, &b);
     if (rc == 0)
         rc = pkc_buf_push_u8(&b, 0);
-    free(d);
     if (rc) {
         pkc_buf_free(&b);
         return pkc_error_code(rc);
@@ -533,4 +536,13 @@ int pkc_sdp_write_lite_answer(uint64_t session_id, const char *ufrag, const char
     size_t len;
     *out = (char *)pkc_buf_steal(&b, &len);
     return 0;
+}
+
+void pkc_sdp_media_datachannel(pkc_sdp_media *m, const char *mid)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->kind, sizeof m->kind, "application");
+    snprintf(m->proto, sizeof m->proto, "UDP/DTLS/SCTP");
+    snprintf(m->fmt, sizeof m->fmt, "webrtc-datachannel");
+    snprintf(m->mid, sizeof m->mid, "%s", mid);
 }

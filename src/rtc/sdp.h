@@ -90,6 +90,11 @@ int pkc_sdp_parse(const char *text, size_t len, pkc_sdp *out);
 
 /* Writes `d` as SDP text (CRLF line ends) into `out`. Returns out->err. */
 int pkc_sdp_write(const pkc_sdp *d, pkc_buf *out);
+/* The same as a malloc'd, NUL-terminated string in *out. Returns 0 or an error. */
+int pkc_sdp_write_string(const pkc_sdp *d, char **out);
+/* Fills `m` as the one data channel section pkc offers (application,
+ * UDP/DTLS/SCTP, webrtc-datachannel) with media id `mid`. */
+void pkc_sdp_media_datachannel(pkc_sdp_media *m, const char *mid);
 
 /* The SDP of an ICE-lite, DTLS-passive data channel endpoint that is
  * reachable at `cands` with credentials ufrag/pwd: what a listener gives
