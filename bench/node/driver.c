@@ -431,7 +431,8 @@ static int started(proc *p)
 /* ---- measures -----------------------------------------------------------------------------------
  */
 
-static samples idle, idle_anon, first, first_anon, per, per_anon;
+static samples idle, idle_anon, first, first_anon, per, per_anon, over_floor;
+static double floor_median = -1; /* VmRSS of `bench-node floor`, KiB (-1: not measured) */
 
 static void sleep_ms(int ms)
 {
@@ -465,6 +466,8 @@ static int memory_run(void)
     }
     push(&idle, m0);
     push(&idle_anon, a0);
+    if (floor_median >= 0)
+        push(&over_floor, m0 - floor_median);
     push(&first, vm[0] - m0);
     push(&first_anon, an[0] - a0);
     push(&per, slope(vm, PEERS));
@@ -618,10 +621,57 @@ static void cleanup(void)
         nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* `bench-node floor`: the same executable with no node, only its libraries
+ * loaded and OpenSSL put to work as a node does at start (a DTLS
+ * certificate made); prints its VmRSS and RssAnon in KiB. What any program
+ * of these libraries costs before it does anything of its own. */
+static int floor_main(void)
+{
+    pkc_rtc_cert *cert = NULL;
+    if (pkc_rtc_cert_generate(&cert) != 0) {
+        fprintf(stderr, "floor: %s\n", pkc_errmsg());
+        return 1;
+    }
+    FILE *f = fopen("/proc/self/status", "r");
+    long vm = -1, anon = -1;
+    char buf[256];
+    while (f && fgets(buf, sizeof buf, f)) {
+        sscanf(buf, "VmRSS: %ld kB", &vm);
+        sscanf(buf, "RssAnon: %ld kB", &anon);
+    }
+    if (f)
+        fclose(f);
+    printf("%ld %ld\n", vm, anon);
+    pkc_rtc_cert_free(cert);
+    return 0;
+}
+
+static samples floor_vm, floor_anon;
+
+static int floor_run(void)
+{
+    char cmd[sizeof exe + 16];
+    snprintf(cmd, sizeof cmd, "'%s' floor", exe);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return -1;
+    long vm = -1, anon = -1;
+    int ok = fscanf(p, "%ld %ld", &vm, &anon) == 2;
+    if (pclose(p) != 0 || !ok || vm < 0) {
+        snprintf(failure, sizeof failure, "bench-node floor failed");
+        return -1;
+    }
+    push(&floor_vm, (double)vm);
+    push(&floor_anon, (double)anon);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "peer") == 0)
         return bench_peer_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "floor") == 0)
+        return floor_main();
     RUNS = env("NB_RUNS", 5);
     PINGS = env("NB_PINGS", 100);
     BURST = env("NB_BURST", 10000);
@@ -656,10 +706,22 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     if (only("memory")) {
+        result fr = runs("floor", RUNS, floor_run);
+        row("floor_rss_kib", &floor_vm, &fr, "KiB",
+            "VmRSS of bench-node with no node: its libraries loaded and a DTLS certificate made "
+            "(OpenSSL at work, as a node at start); the least any node process can have");
+        row("floor_rss_anon_kib", &floor_anon, &fr, "KiB", "RssAnon of the same process");
+        if (floor_vm.n) /* row() sorted the samples */
+            floor_median = floor_vm.n % 2 ? floor_vm.v[floor_vm.n / 2]
+                                          : (floor_vm.v[floor_vm.n / 2 - 1] +
+                                             floor_vm.v[floor_vm.n / 2]) / 2;
         result r = runs("memory", RUNS, memory_run);
         row("idle_rss_kib", &idle, &r, "KiB",
             "VmRSS of a node process (bench-node peer: pkc_node_start, control socket on) 1 s "
             "after it started, in the local room, announced, no peer");
+        row("idle_over_floor_kib", &over_floor, &r, "KiB",
+            "VmRSS of the idle node less the median of floor_rss_kib: what the node itself adds "
+            "to a process of its libraries");
         row("idle_rss_anon_kib", &idle_anon, &r, "KiB",
             "RssAnon of the same process (excludes mapped code: bench-node, libc, libuv, sqlite)");
         row("first_peer_rss_kib", &first, &r, "KiB", "VmRSS added by the first connected peer");
@@ -669,8 +731,7 @@ int main(int argc, char **argv)
         snprintf(note, sizeof note,
                  "VmRSS added per further connected peer: least-squares slope of VmRSS over "
                  "1..%d connected peers (full mesh), each measured when the hub reports it "
-                 "connected (waits up to 60 s: a third node often takes tens of seconds to be "
-                 "dialed)",
+                 "connected",
                  PEERS);
         row("per_peer_rss_kib", &per, &r, "KiB", note);
         row("per_peer_rss_anon_kib", &per_anon, &r, "KiB",

@@ -10,7 +10,10 @@ const [pkcFile, pkcStatus, ywFile, ywStatus] = process.argv.slice(2)
 // Known rows, in order. better: 'lower' or 'higher'. target: [test, text].
 // Targets in MB are read strictly (1 MB = 1,000,000 bytes).
 const ROWS = [
+    ['floor_rss_kib', 'memory, no node: libraries + OpenSSL (VmRSS)', 'lower', '', null],
+    ['floor_rss_anon_kib', 'memory, no node: libraries + OpenSSL (RssAnon)', 'lower', '', null],
     ['idle_rss_kib', 'memory, idle node (VmRSS)', 'lower', '5-10 MB', [v => v * 1024 < 3e6, '< 3 MB']],
+    ['idle_over_floor_kib', 'memory, idle node less the no-node floor (VmRSS)', 'lower', '', [v => v * 1024 < 3e6, '< 3 MB']],
     ['idle_rss_anon_kib', 'memory, idle node (RssAnon)', 'lower', '', null],
     ['first_peer_rss_kib', 'memory added by the first peer (VmRSS)', 'lower', '', null],
     ['first_peer_rss_anon_kib', 'memory added by the first peer (RssAnon)', 'lower', '', null],
