@@ -707,7 +707,6 @@ int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited)
     p->to_replace = 0;
     p->ping_at = p->ping_nonce = 0;
     p->t_probe_at = 0;
-    p->t_dead_at = 0;
     p->missing_count = 0;
     p->random_link = p->why != WHY_OPTIMIZE;
     p->no_route_until = 0;

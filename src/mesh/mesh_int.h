@@ -44,6 +44,11 @@
 #define MESH_PARENT_BAN_MS 30000 /* ... for this long, doubling with each strike */
 #define MESH_PROBE_IDLE_MS 250  /* a parent silent this long while others deliver: PING it */
 #define MESH_PROBE_SLACK_MS 250 /* ... it must answer within 2 RTT + this */
+#define MESH_TREE_SEQ_MS 1000   /* a root's sequence number may advance one per this ... */
+#define MESH_TREE_SEQ_SLACK 4   /* ... and this many more (a bound on forged numbers) */
+#define MESH_TREE_SEQS 4        /* roots whose sequence number a peer remembers */
+#define MESH_TREE_RETRACT_ANY_MS 30000 /* a retraction from any neighbour: one per this */
+#define MESH_TREE_SEQ_KEEP_MS 60000 /* a retraction is forgotten this long after */
 
 /* ---- keyed hash, map, heap (table.c) ------------------------------------ */
 
@@ -128,11 +133,11 @@ typedef struct mesh_peer {
     uint8_t nbr_count;  /* neighbours it advertised (NEIGHBORS): a claim, only ever
                            used to make it more evictable, never to protect it */
     uint8_t t_has, t_child, t_dist; /* its TREE: has one, we are its parent, distance */
+    uint32_t t_seq;                  /* ... and its root's sequence number */
     uint8_t t_root[MESH_ID_LEN];
     uint8_t t_strikes;    /* times it was replaced as a parent that did not deliver */
     uint64_t t_bad_until; /* not our parent before then */
     uint64_t t_probe_at;  /* a parent's PONG is due then (0: no probe under way) */
-    uint64_t t_dead_at;   /* the PING it left unanswered, silent since (a root kept) */
     double graft_tokens;  /* payload bytes its GRAFTs may still get (MESH_GRAFT_*) */
     uint64_t graft_at;
     uint8_t via_ok;     /* `via` is a neighbour of it: route there first */
@@ -257,6 +262,19 @@ struct pkc_mesh {
     uint8_t dist;
     uint32_t parent; /* peer index, MESH_NONE at the root */
     unsigned parent_misses; /* first copies in a row that did not come from the parent */
+    uint32_t tseq;    /* the root's sequence number, ours when we are the root */
+    uint32_t seq_own; /* our own, while we follow another root */
+    uint64_t retract_up_at; /* when we last passed a retraction up to our parent */
+    uint64_t seq_at;        /* when our own number last advanced */
+    uint64_t retract_any_at; /* when we last took a retraction from a neighbour not our parent */
+    struct mesh_tree_seq {
+        uint8_t root[MESH_ID_LEN];
+        uint32_t seq;    /* the newest number we know for it ... */
+        uint8_t dead;    /* ... which retracted it */
+        uint8_t used;
+        uint64_t at;      /* when seq last advanced */
+        uint64_t used_at; /* when we last took it or it was retracted */
+    } seqs[MESH_TREE_SEQS];
     uint8_t bad_root[MESH_ID_LEN]; /* a root that did not deliver, set aside until: */
     uint64_t bad_root_until;
     int tree_dirty;

@@ -385,17 +385,23 @@ static void write_rreq(pkc_buf *b, const mesh_msg *m)
 static int read_tree(pkc_reader *r, mesh_msg *m)
 {
     TRY(read_id(r, &m->u.tree.root));
+    TRY(pkc_reader_u32be(r, &m->u.tree.seq));
     TRY(pkc_reader_u8(r, &m->u.tree.dist));
     TRY(pkc_reader_u8(r, &m->u.tree.flags));
-    if (m->u.tree.flags & ~MESH_TREE_PARENT)
-        return pkc_error(PKC_ERR_MALFORMED, "offset 22: unknown TREE flags 0x%02x",
+    if (m->u.tree.flags & ~(MESH_TREE_PARENT | MESH_TREE_RETRACT))
+        return pkc_error(PKC_ERR_MALFORMED, "offset 26: unknown TREE flags 0x%02x",
                          m->u.tree.flags);
+    if ((m->u.tree.flags & MESH_TREE_RETRACT) &&
+        (m->u.tree.dist != 0 || (m->u.tree.flags & MESH_TREE_PARENT)))
+        return pkc_error(PKC_ERR_MALFORMED, "offset 25: a TREE retraction with distance %u, "
+                         "flags 0x%02x", m->u.tree.dist, m->u.tree.flags);
     return 0;
 }
 
 static void write_tree(pkc_buf *b, const mesh_msg *m)
 {
     pkc_buf_push(b, m->u.tree.root, MESH_ID_LEN);
+    pkc_buf_push_u32be(b, m->u.tree.seq);
     pkc_buf_push_u8(b, m->u.tree.dist);
     pkc_buf_push_u8(b, m->u.tree.flags);
 }

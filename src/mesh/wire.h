@@ -87,6 +87,7 @@ enum mesh_type {
 
 /* TREE flags */
 #define MESH_TREE_PARENT 0x01u /* the receiver is the sender's parent */
+#define MESH_TREE_RETRACT 0x02u /* not the sender's place: the root is gone as of seq */
 
 /* GOSSIP flags */
 #define MESH_GOSSIP_FLOOD 0x01u /* the publisher's copy to a neighbour off the tree */
@@ -212,6 +213,7 @@ typedef struct mesh_msg {
         } rreq;
         struct {
             const uint8_t *root;
+            uint32_t seq; /* the root's sequence number */
             uint8_t dist;
             uint8_t flags;
         } tree;

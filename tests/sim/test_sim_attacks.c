@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mesh/mesh_int.h" /* a root's sequence number */
 #include "mesh/wire.h"
 #include "simtest.h"
 
@@ -229,7 +230,10 @@ TEST(sim_attacks, graft_amplification_fails)
  * no GOSSIP, no IHAVE, no TREE of its own (it answers PINGs: it is alive).
  * The others publish 5 messages per second for 20 s (the tree has to
  * notice), then 10 per second for 10 s: the latency of those 100 is
- * measured. `attack` = 0: the same peer behaves. */
+ * measured. `attack` = 0: the same peer behaves. `attack` = RETRACT: it
+ * behaves, but retracts the real root every 0.5 s to all its neighbours,
+ * with the root's number + 1, as if the root had crashed. */
+enum { RETRACT = 2 };
 static void withhold_run(int attack, uint64_t seed, sim_results *r)
 {
     memset(r, 0, sizeof *r);
@@ -247,10 +251,20 @@ static void withhold_run(int attack, uint64_t seed, sim_results *r)
     t.u.tree.dist = 0;
     pkc_buf b = PKC_BUF_INIT;
     CHECK_OK(mesh_msg_encode(&b, &t));
-    if (attack)
+    if (attack == 1)
         sim_set_drop_types(s, a, 1u << MESH_GOSSIP | 1u << MESH_IHAVE | 1u << MESH_TREE);
-    int n = sim_peers(s), sent = 0;
+    int n = sim_peers(s), sent = 0, root = a == 0 ? 1 : 0;
+    for (int j = 0; j < n; j++)
+        if (j != a && memcmp(sim_peer_id(s, j), sim_peer_id(s, root), MESH_ID_LEN) > 0)
+            root = j;
     for (int step = 0; step < 100; step++) {
+        if (attack == RETRACT) {
+            t.u.tree.root = sim_peer_id(s, root);
+            t.u.tree.seq = sim_engine(s, root)->tseq + 1;
+            t.u.tree.flags = MESH_TREE_RETRACT;
+            pkc_buf_reset(&b);
+            CHECK_OK(mesh_msg_encode(&b, &t));
+        }
         if (attack)
             for (int j = 0; j < n; j++)
                 if (sim_linked(s, a, j))
@@ -288,6 +302,30 @@ TEST(sim_attacks, withholding_root_fails)
         CHECK(base.delivery_ratio == 1.0);
         CHECK(att.delivery_ratio == 1.0);
         CHECK_EQ(base.messages, 200);
+        CHECK(att.mean_latency_ms <= 1.5 * base.mean_latency_ms + 30);
+    }
+}
+
+/* A peer that retracts the real root as if it had crashed, with the root's
+ * next sequence number, every 0.5 s: the root hears it, moves past it, and
+ * is taken again; the rest of the time the tree is the root's. On each of
+ * seeds 1..5, beside the same mesh without the attack, the same bound. */
+TEST(sim_attacks, forged_retraction_fails)
+{
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        sim_results base, att;
+        withhold_run(0, seed, &base);
+        withhold_run(RETRACT, seed, &att);
+        CHECK_HELPER();
+        fprintf(stderr,
+                "  seed %llu: latency mean / p50 / p99: %.0f / %.0f / %.0f ms without the "
+                "attack, %.0f / %.0f / %.0f ms with it; redundancy %.3f, %.3f; delivery "
+                "%.4f, %.4f\n",
+                (unsigned long long)seed, base.mean_latency_ms, base.p50_latency_ms,
+                base.p99_latency_ms, att.mean_latency_ms, att.p50_latency_ms, att.p99_latency_ms,
+                base.redundancy, att.redundancy, base.delivery_ratio, att.delivery_ratio);
+        CHECK(base.delivery_ratio == 1.0);
+        CHECK(att.delivery_ratio == 1.0);
         CHECK(att.mean_latency_ms <= 1.5 * base.mean_latency_ms + 30);
     }
 }

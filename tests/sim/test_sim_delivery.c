@@ -122,13 +122,13 @@ static int cmp_double(const void *a, const void *b)
 
 /* Redundancy on every seed, not on a lucky one: 20% of 300 peers crash just
  * before 200 messages are published, on seeds 1..10. Every live peer gets
- * every message on every seed; redundancy stays at most 1.3 on each and
- * its median at most 1.1. (Before the tree judged parents by delivery, this
- * scenario gave 1.20..1.37, median 1.27; judged by delivery, 1.07..1.26,
- * median 1.12; with silent parents probed, 1.05..1.25, median 1.08. The
- * issue's target, 1.2 on every seed, is missed where the root itself
- * crashes: 1.21 and 1.25 on seeds 1 and 3, where 1.26 and 1.25 before; see
- * docs/mesh.md, Limits. The benchmark runs 1000 peers on ten seeds.) */
+ * every message on every seed; redundancy stays at most 1.2 on each (the
+ * issue's target) and its median at most 1.1. (Before the tree judged
+ * parents by delivery, this scenario gave 1.20..1.37, median 1.27; judged by
+ * delivery, 1.07..1.26, median 1.12; with silent parents probed,
+ * 1.05..1.25, median 1.08, above 1.2 on seeds 1 and 3, whose root crashes;
+ * with crashed roots retracted by sequence number, 1.05..1.12, median 1.08.
+ * See docs/mesh.md, Limits. The benchmark runs 1000 peers.) */
 TEST(sim_delivery, crash_20_percent_every_seed)
 {
     double red[10];
@@ -148,7 +148,7 @@ TEST(sim_delivery, crash_20_percent_every_seed)
                 (unsigned long long)seed, r.delivery_ratio, r.redundancy, r.p50_latency_ms,
                 r.p99_latency_ms);
         CHECK(r.delivery_ratio == 1.0);
-        CHECK(r.redundancy <= 1.3);
+        CHECK(r.redundancy <= 1.2);
         red[seed - 1] = r.redundancy;
     }
     qsort(red, 10, sizeof red[0], cmp_double);
