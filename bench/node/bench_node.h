@@ -27,4 +27,7 @@ double bench_now_us(void);
  * fixed-seed LCG). malloc'd, NUL-terminated; NULL when out of memory. */
 char *bench_text(size_t n);
 
+/* VmRSS and RssAnon of this process in KiB (-1 when unreadable). */
+void bench_self_rss(long *vm_kib, long *anon_kib);
+
 #endif

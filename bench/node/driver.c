@@ -632,15 +632,8 @@ static int floor_main(void)
         fprintf(stderr, "floor: %s\n", pkc_errmsg());
         return 1;
     }
-    FILE *f = fopen("/proc/self/status", "r");
-    long vm = -1, anon = -1;
-    char buf[256];
-    while (f && fgets(buf, sizeof buf, f)) {
-        sscanf(buf, "VmRSS: %ld kB", &vm);
-        sscanf(buf, "RssAnon: %ld kB", &anon);
-    }
-    if (f)
-        fclose(f);
+    long vm, anon;
+    bench_self_rss(&vm, &anon);
     printf("%ld %ld\n", vm, anon);
     pkc_rtc_cert_free(cert);
     return 0;

@@ -159,18 +159,23 @@ static int fill(void *ud, pkc_ydoc *doc, pkc_ytxn *txn)
     return rc;
 }
 
-/* VmRSS and RssAnon of this process, KiB. */
-static void rss(void)
+void bench_self_rss(long *vm_kib, long *anon_kib)
 {
     FILE *f = fopen("/proc/self/status", "r");
-    long vm = -1, anon = -1;
     char line[256];
+    *vm_kib = *anon_kib = -1;
     while (f && fgets(line, sizeof line, f)) {
-        sscanf(line, "VmRSS: %ld kB", &vm);
-        sscanf(line, "RssAnon: %ld kB", &anon);
+        sscanf(line, "VmRSS: %ld kB", vm_kib);
+        sscanf(line, "RssAnon: %ld kB", anon_kib);
     }
     if (f)
         fclose(f);
+}
+
+static void rss(void)
+{
+    long vm, anon;
+    bench_self_rss(&vm, &anon);
     emit("rss", ",\"rss_kib\":%ld,\"anon_kib\":%ld", vm, anon);
 }
 

@@ -158,15 +158,7 @@ int node_batch_sync(pkc_node *n)
         n->batch_open = 0;
         char msg[sizeof n->last_error];
         snprintf(msg, sizeof msg, "%s", pkc_errmsg());
-        node_report *list = n->reports;
-        n->reports = NULL;
-        n->reports_tail = &n->reports;
-        batch_failed(n, list);
-        while (list) {
-            node_report *rp = list;
-            list = rp->next;
-            free(rp);
-        }
+        node_reports_run(n, rc); /* drops them, the loss recorded */
         return pkc_error(rc, "%s", msg);
     }
     if (pkc_db_begin(n->db) != 0)

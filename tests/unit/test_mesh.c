@@ -693,13 +693,7 @@ TEST(mesh, a_silent_root_is_retracted_with_a_newer_sequence_number)
         }
     /* The same retraction from a neighbour is not news: not passed on. */
     fx_clear(f);
-    mesh_msg r;
-    memset(&r, 0, sizeof r);
-    r.type = MESH_TREE;
-    r.u.tree.root = TOP;
-    r.u.tree.seq = 8;
-    r.u.tree.flags = MESH_TREE_RETRACT;
-    CHECK_OK(recv_msg(f, N3, &r));
+    recv_tree_seq(f, N3, TOP, 8, 0, MESH_TREE_RETRACT);
     advance(f, 200);
     CHECK_EQ(trees_with(f, N2, MESH_TREE_RETRACT), 0);
     /* Far ahead of the pace: refused. The root's newer number: taken. */
@@ -729,12 +723,7 @@ TEST(mesh, a_silent_root_is_retracted_with_a_newer_sequence_number)
     advance(f, 200);
     CHECK_EQ(last_tree_flags(f, N1), MESH_TREE_PARENT);
     fx_clear(f);
-    memset(&r, 0, sizeof r);
-    r.type = MESH_TREE;
-    r.u.tree.root = TOP;
-    r.u.tree.seq = 8;
-    r.u.tree.flags = MESH_TREE_RETRACT;
-    CHECK_OK(recv_msg(f, N2, &r)); /* taken: passed on, the root dropped */
+    recv_tree_seq(f, N2, TOP, 8, 0, MESH_TREE_RETRACT); /* taken: passed on, the root dropped */
     advance(f, 200);
     CHECK_EQ(trees_with(f, N1, MESH_TREE_RETRACT), 1);
     CHECK(last_tree(f, N1, &t));
@@ -743,15 +732,14 @@ TEST(mesh, a_silent_root_is_retracted_with_a_newer_sequence_number)
     advance(f, 200);
     CHECK_EQ(last_tree_flags(f, N1), MESH_TREE_PARENT);
     fx_clear(f);
-    r.u.tree.seq = 10;
-    CHECK_OK(recv_msg(f, N2, &r)); /* again, too soon: passed up, once */
-    CHECK_OK(recv_msg(f, N2, &r));
+    recv_tree_seq(f, N2, TOP, 10, 0, MESH_TREE_RETRACT); /* again, too soon: passed up, once */
+    recv_tree_seq(f, N2, TOP, 10, 0, MESH_TREE_RETRACT);
     advance(f, 200);
     CHECK_EQ(trees_with(f, N1, MESH_TREE_RETRACT), 1);
     CHECK_EQ(trees_with(f, N2, MESH_TREE_RETRACT), 0);
     CHECK_EQ(trees_with(f, N1, MESH_TREE_PARENT), 0); /* nothing changed */
     fx_clear(f);
-    CHECK_OK(recv_msg(f, N1, &r)); /* from the parent: taken, passed on */
+    recv_tree_seq(f, N1, TOP, 10, 0, MESH_TREE_RETRACT); /* from the parent: taken, passed on */
     advance(f, 200);
     CHECK_EQ(trees_with(f, N2, MESH_TREE_RETRACT), 1);
     CHECK(last_tree(f, N2, &t));
@@ -768,12 +756,7 @@ TEST(mesh, a_silent_root_is_retracted_with_a_newer_sequence_number)
     CHECK_MEM(t.u.tree.root, SELF, 20);
     uint32_t s0 = t.u.tree.seq;
     fx_clear(f);
-    memset(&r, 0, sizeof r);
-    r.type = MESH_TREE;
-    r.u.tree.root = SELF;
-    r.u.tree.seq = s0 + 1;
-    r.u.tree.flags = MESH_TREE_RETRACT;
-    CHECK_OK(recv_msg(f, N1, &r));
+    recv_tree_seq(f, N1, SELF, s0 + 1, 0, MESH_TREE_RETRACT);
     advance(f, 200);
     CHECK(last_tree(f, N1, &t));
     CHECK_MEM(t.u.tree.root, SELF, 20);
