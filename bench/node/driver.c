@@ -530,9 +530,21 @@ static int twohop_run(void)
     proc *m = spawn(2, 0);
     if (started(m) != 0 || next_t(a, "connected", any, 0, TIMEOUT) < 0)
         return -1;
+    /* The line is up when M holds two neighbours (C may first reach A,
+     * which is full and refuses it). */
     proc *c = spawn(1, 0);
-    if (started(c) != 0 || next_t(c, "connected", any, 0, TIMEOUT) < 0)
+    if (started(c) != 0)
         return -1;
+    char *l = next(m, "connected", n_at_least, 2, TIMEOUT);
+    if (l == NULL)
+        return -1;
+    free(l);
+    for (int to_m = 0; !to_m;) { /* and C has heard so */
+        if ((l = next(c, "connected", any, 0, TIMEOUT)) == NULL)
+            return -1;
+        to_m = strstr(l, m->id) != NULL;
+        free(l);
+    }
     char pa[64], pc[64];
     if (peers_of(a, pa, sizeof pa) != 1 || peers_of(c, pc, sizeof pc) != 1 ||
         strcmp(pa, m->id) != 0 || strcmp(pc, m->id) != 0) {

@@ -33,6 +33,14 @@
 #define LOG "node"
 #define LINK_CONNECT_TIMEOUT_US (20 * 1000000ull)
 #define LINK_IDLE_US (30 * 1000000ull)
+/* When the mesh wants a dial to a peer with a smaller id, which dials by
+ * rule, we give its link this long to arrive (both usually hear each other
+ * at once) before dialing ourselves: a full peer never would. */
+#define DIAL_YIELD_US (200 * 1000ull)
+/* Two links dialed at once (each side to the other): the one the smaller id
+ * dialed is kept, when it is pending or younger than this; an older one is
+ * not a crossing but a link the peer has lost (it restarted). */
+#define LINK_GLARE_US (10 * 1000000ull)
 
 static const pkc_rtc_callbacks rtc_cb;
 static node_link *link_find(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES]);
@@ -551,6 +559,20 @@ static void on_sess_established(void *ud, pkc_session *s)
          * noticing yet): the new, authenticated connection replaces the
          * old one, which would otherwise linger until it times out. */
         node_link *other = link_find(n, hash);
+        uint8_t self[PKC_PEER_ID_HASH_BYTES];
+        self_hash(n, self);
+        if (other && other != l && other->outbound && hash_less(self, hash) &&
+            (!other->connected_us || node_now_us(n) - other->connected_us < LINK_GLARE_US)) {
+            /* Crossed dials: the link we (the smaller id) dialed wins on
+             * both sides; the peer drops this one when ours reaches it. */
+            pkc_logd(LOG, "%s dialed us while we dial it: our link is kept", si.peer_id);
+            pkc_session_close(s, PKC_REASON_NONE, "crossed dials: the smaller id's link is kept");
+            l->hash_known = 1;
+            memcpy(l->hash, hash, sizeof hash);
+            memcpy(l->peer_id, si.peer_id, sizeof l->peer_id);
+            node_link_close(l, "crossed dials");
+            return;
+        }
         if (other && other != l) {
             pkc_logi(LOG, "%s connected again: its new connection replaces the old one",
                      si.peer_id);
@@ -693,7 +715,14 @@ static void mesh_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mo
         node_defer(n, W_SIGNAL, r, peer);
     if (!hash_less(self, peer)) {
         /* The peer dials us (the smaller id dials); its connection will
-         * answer this request. */
+         * answer this request. A dial the mesh asked for on its own (no
+         * signal told the peer) may never come: the peer may be full or
+         * want nobody. We dial after DIAL_YIELD_US if its link has not
+         * arrived (node_links_tick). */
+        if (mode == PKC_MESH_CONNECT_DIAL && k && k->dialable) {
+            k->dial_at = node_now_us(n) + DIAL_YIELD_US;
+            memcpy(k->dial_room, r->key.id, sizeof k->dial_room);
+        }
         return;
     }
     if (k == NULL || !k->dialable) {
@@ -827,8 +856,34 @@ const pkc_mesh_callbacks node_mesh_callbacks = {
 
 /* ---- timers and reaping ------------------------------------------------------------------------- */
 
+/* Dials planned by mesh_connect whose peer did not dial us first. */
+static void known_tick(pkc_node *n, uint64_t now, uint64_t *deadline)
+{
+    for (node_known *k = n->known; k; k = k->next) {
+        if (!k->dial_at)
+            continue;
+        if (deadline) {
+            if (k->dial_at < *deadline)
+                *deadline = k->dial_at;
+            continue;
+        }
+        if (now < k->dial_at)
+            continue;
+        k->dial_at = 0;
+        node_room *r = node_room_by_id(n, k->dial_room);
+        if (r == NULL || r->mesh == NULL || link_find(n, k->hash) != NULL)
+            continue; /* the room is gone, or the peer's link came */
+        pkc_logd(LOG, "%s has not dialed us: dialing it", k->peer_id);
+        if (dial(n, r, k) != 0) {
+            node_error(n, "%s", pkc_errmsg());
+            node_defer(n, W_CONNECT_FAILED, r, k->hash);
+        }
+    }
+}
+
 void node_links_tick(pkc_node *n, uint64_t now, uint64_t *deadline)
 {
+    known_tick(n, now, deadline);
     for (node_link *l = n->links; l; l = l->next) {
         if (l->dead)
             continue;

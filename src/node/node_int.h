@@ -85,6 +85,11 @@ struct node_known {
     char addrs[NODE_ADDRS_MAX][64]; /* "udp:IP:PORT" */
     size_t n_addrs;
     uint64_t heard_us;
+    /* The mesh asked us to dial this peer while it is the one that dials
+     * (the smaller id): unless its link arrives first, we dial at
+     * dial_at (0: nothing planned), in the room with this id. */
+    uint64_t dial_at;
+    uint8_t dial_room[PKC_ROOM_ID_BYTES];
     node_known *next;
 };
 
