@@ -618,7 +618,8 @@ PKC_API void *pkc_rtc_peer_get_user_data(const pkc_rtc_peer *peer);
 
 typedef struct pkc_rtc_stats {
     char local_address[64];  /* selected pair, "IP:port"; "" if none */
-    char remote_address[64];
+    char remote_address[64]; /* a peer reported by `incoming`: before a pair is selected, the
+                                address whose check opened it (type "prflx") */
     char local_type[8];      /* "host", "srflx", "prflx" */
     char remote_type[8];
     uint64_t bytes_sent;     /* UDP payload bytes */

@@ -36,11 +36,12 @@
 /* When the mesh wants a dial to a peer with a smaller id, which dials by
  * rule, we give its link this long to arrive (both usually hear each other
  * at once) before dialing ourselves: a full peer never would. */
-#define DIAL_YIELD_US (200 * 1000ull)
-/* Two links dialed at once (each side to the other): the one the smaller id
- * dialed is kept, when it is pending or younger than this; an older one is
- * not a crossing but a link the peer has lost (it restarted). */
-#define LINK_GLARE_US (10 * 1000000ull)
+#define DIAL_YIELD_US (1000 * 1000ull)
+/* Two links dialed at once (each side to the other, on different address
+ * families: on the same ports they cannot both work): the one the smaller
+ * id dialed is kept when it is younger than this; an older one is not a
+ * crossing but a link the peer lost (it restarted) or one that is stuck. */
+#define LINK_CROSSING_US (10 * 1000000ull)
 
 static const pkc_rtc_callbacks rtc_cb;
 static node_link *link_find(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES]);
@@ -146,6 +147,60 @@ static node_link *link_find(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYT
         if (!l->dead && l->hash_known && memcmp(l->hash, hash, PKC_PEER_ID_HASH_BYTES) == 0)
             return l;
     return NULL;
+}
+
+/* Whether `from` is one of the addresses `k` announced. */
+static int known_at(const node_known *k, const pkc_addr *from)
+{
+    for (size_t i = 0; i < k->n_addrs; i++) {
+        pkc_addr a;
+        if (strncmp(k->addrs[i], "udp:", 4) == 0 && pkc_addr_parse(k->addrs[i] + 4, &a) == 0 &&
+            pkc_addr_equal(&a, from))
+            return 1;
+    }
+    return 0;
+}
+
+/* A link still setting up, or carrying a channel that is open or opening.
+ * A connected link whose channels all ended (refused, left) only waits to
+ * be reaped: it serves nobody. */
+static int link_in_use(const node_link *l)
+{
+    if (!l->connected_us)
+        return 1;
+    for (const node_chan *c = l->chans; c; c = c->next)
+        if (!c->dead)
+            return 1;
+    return 0;
+}
+
+/* Whether `l`, the link we dialed to a peer with a greater id, wins over
+ * the peer's link that just reached us: the dials crossed. A link we
+ * dialed that is unused, or established long ago (the peer dials again
+ * because it lost it: it restarted), gives way. */
+static int link_wins_crossing(const node_link *l, uint64_t now)
+{
+    return l->outbound && link_in_use(l) && now - l->created_us < LINK_CROSSING_US;
+}
+
+/* Whether a link from `k` is forming: an inbound link, not yet
+ * authenticated, from one of the addresses `k` announced. Dialing it now
+ * would cross that link on the same pair of UDP ports, where two DTLS
+ * associations cannot be told apart. */
+static int link_forming_from(pkc_node *n, const node_known *k)
+{
+    for (node_link *l = n->links; l; l = l->next) {
+        if (l->dead || l->outbound || l->hash_known || l->rtc == NULL)
+            continue;
+        pkc_rtc_stats st;
+        pkc_addr from;
+        pkc_rtc_peer_get_stats(l->rtc, &st);
+        if (pkc_addr_parse(st.remote_address, &from) != 0)
+            continue;
+        if (known_at(k, &from))
+            return 1;
+    }
+    return 0;
 }
 
 node_chan *node_chan_find(pkc_node *n, node_room *r, const uint8_t peer[PKC_PEER_ID_HASH_BYTES])
@@ -329,6 +384,13 @@ static void rtc_config(pkc_node *n, pkc_rtc_config *rc, const char **stun)
 static int dial(pkc_node *n, node_room *r, node_known *k)
 {
     node_link *l = link_find(n, k->hash);
+    if (l && !l->outbound && !link_in_use(l)) {
+        /* The peer dialed us, but nothing uses that link any more (its
+         * channel was refused or closed) and channels are opened by the
+         * side that dialed: a link of our own. */
+        node_link_close(l, "unused: we dial the peer ourselves");
+        l = NULL;
+    }
     if (l) {
         if (!l->outbound)
             return 0; /* it dialed us: its channels come to us */
@@ -339,6 +401,14 @@ static int dial(pkc_node *n, node_room *r, node_known *k)
     }
     if (!k->dialable || k->n_addrs == 0)
         return pkc_error(PKC_ERR_NOT_FOUND, "no address to dial %s", k->peer_id);
+    uint64_t retry = 0;
+    if (pkc_guard_check(n->guard, k->hash, &retry, NULL) != 0)
+        return pkc_error(PKC_ERR_BLOCKED, "%s is blocked for %llu ms more: not dialed", k->peer_id,
+                         (unsigned long long)retry);
+    if (link_forming_from(n, k)) {
+        pkc_logd(LOG, "%s is dialing us: no dial of ours", k->peer_id);
+        return 0;
+    }
     l = link_new(n);
     if (l == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
@@ -370,6 +440,20 @@ static int dial(pkc_node *n, node_room *r, node_known *k)
     }
     pkc_logd(LOG, "dialing %s for room %s", k->peer_id, r->id);
     return 0;
+}
+
+/* dial(), and the mesh told when it fails (a blocked peer is no error of
+ * ours: logged only). */
+static void dial_or_fail(pkc_node *n, node_room *r, node_known *k)
+{
+    int rc = dial(n, r, k);
+    if (rc == 0)
+        return;
+    if (rc == PKC_ERR_BLOCKED)
+        pkc_logd(LOG, "%s", pkc_errmsg());
+    else
+        node_error(n, "%s", pkc_errmsg());
+    node_defer(n, W_CONNECT_FAILED, r, k->hash);
 }
 
 void node_link_close(node_link *l, const char *why)
@@ -468,9 +552,44 @@ static void on_rtc_close(void *ud, pkc_rtc_channel *ch)
     chan_dead(c);
 }
 
+/* A peer's check reached our listener from the address of a peer we are
+ * dialing: both dialed at once. The two connections would share one pair
+ * of UDP ports, where DTLS cannot tell them apart, so one must go before
+ * DTLS starts: the one dialed by the greater id (each side decides the
+ * same). Returns 1 if the new connection is to be refused. */
+static int crossed_dial(pkc_node *n, pkc_rtc_peer *peer)
+{
+    pkc_rtc_stats st;
+    pkc_addr from;
+    pkc_rtc_peer_get_stats(peer, &st);
+    if (pkc_addr_parse(st.remote_address, &from) != 0)
+        return 0;
+    uint8_t self[PKC_PEER_ID_HASH_BYTES];
+    self_hash(n, self);
+    for (node_link *o = n->links; o; o = o->next) {
+        if (o->dead || !o->outbound || o->connected_us)
+            continue; /* a link that works is not crossed: the peer restarted */
+        const node_known *k = node_known_get(n, o->hash);
+        if (k == NULL || !known_at(k, &from))
+            continue;
+        if (hash_less(self, o->hash)) {
+            pkc_logd(LOG, "%s dialed us while we dial it: ours is kept", o->peer_id);
+            return 1;
+        }
+        pkc_logd(LOG, "%s dialed us while we dial it: its dial is kept", o->peer_id);
+        node_link_close(o, "crossed dials: the smaller id's is kept");
+        return 0;
+    }
+    return 0;
+}
+
 static void on_rtc_incoming(void *ud, pkc_rtc_peer *peer)
 {
     pkc_node *n = ud;
+    if (crossed_dial(n, peer)) {
+        pkc_rtc_peer_free(peer);
+        return;
+    }
     node_link *l = link_new(n);
     if (l == NULL) {
         pkc_rtc_peer_close(peer);
@@ -561,8 +680,8 @@ static void on_sess_established(void *ud, pkc_session *s)
         node_link *other = link_find(n, hash);
         uint8_t self[PKC_PEER_ID_HASH_BYTES];
         self_hash(n, self);
-        if (other && other != l && other->outbound && hash_less(self, hash) &&
-            (!other->connected_us || node_now_us(n) - other->connected_us < LINK_GLARE_US)) {
+        if (other && other != l && hash_less(self, hash) &&
+            link_wins_crossing(other, node_now_us(n))) {
             /* Crossed dials: the link we (the smaller id) dialed wins on
              * both sides; the peer drops this one when ours reaches it. */
             pkc_logd(LOG, "%s dialed us while we dial it: our link is kept", si.peer_id);
@@ -731,10 +850,7 @@ static void mesh_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mo
             node_defer(n, W_CONNECT_FAILED, r, peer);
         return;
     }
-    if (dial(n, r, k) != 0) {
-        node_error(n, "%s", pkc_errmsg());
-        node_defer(n, W_CONNECT_FAILED, r, peer);
-    }
+    dial_or_fail(n, r, k);
 }
 
 /* ---- dial information through the mesh ---------------------------------------------------------- */
@@ -871,13 +987,11 @@ static void known_tick(pkc_node *n, uint64_t now, uint64_t *deadline)
             continue;
         k->dial_at = 0;
         node_room *r = node_room_by_id(n, k->dial_room);
-        if (r == NULL || r->mesh == NULL || link_find(n, k->hash) != NULL)
+        node_link *l = link_find(n, k->hash);
+        if (r == NULL || r->mesh == NULL || (l && link_in_use(l)))
             continue; /* the room is gone, or the peer's link came */
         pkc_logd(LOG, "%s has not dialed us: dialing it", k->peer_id);
-        if (dial(n, r, k) != 0) {
-            node_error(n, "%s", pkc_errmsg());
-            node_defer(n, W_CONNECT_FAILED, r, k->hash);
-        }
+        dial_or_fail(n, r, k);
     }
 }
 

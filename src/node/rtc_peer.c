@@ -347,13 +347,15 @@ int pkc_rtc_peer_new_versioned(pkc_loop *loop, int config_version, const pkc_rtc
     return 0;
 }
 
-struct pkc_rtc_peer *pkc_rtc_peer_new_lite(pkc_rtc_socket *s, rtc_listener *l, const char *rufrag)
+struct pkc_rtc_peer *pkc_rtc_peer_new_lite(pkc_rtc_socket *s, rtc_listener *l, const char *rufrag,
+                                          const pkc_addr *from)
 {
     struct pkc_rtc_peer *p;
     if (make_peer(s->loop, s, &l->cfg, &l->cb, l->user_data, l->cert, &p) != 0)
         return NULL;
     p->stun_applied = 1;
     snprintf(p->lite_rufrag, sizeof p->lite_rufrag, "%s", rufrag);
+    p->lite_from = *from;
     p->listener = l;
     l->live++;
     if (pkc_conn_accept_lite(p->conn, l->ufrag, l->pwd, pkc_loop_now(s->loop)) != 0) {
@@ -507,6 +509,11 @@ void pkc_rtc_peer_get_stats_versioned(const pkc_rtc_peer *p, int stats_version, 
 {
     pkc_rtc_stats st;
     pkc_conn_stats(p->conn, &st);
+    if (p->listener && st.remote_address[0] == 0) {
+        /* No pair yet: the address whose check opened the connection. */
+        pkc_addr_string(&p->lite_from, st.remote_address, sizeof st.remote_address);
+        snprintf(st.remote_type, sizeof st.remote_type, "prflx");
+    }
     pkc_struct_write(out, &st, stats_version, PKC_STRUCT_V1(pkc_rtc_stats));
 }
 

@@ -68,6 +68,7 @@ struct pkc_rtc_peer {
     int stun_applied;
     /* Listener peers: the remote ufrag that routes checks to us. */
     char lite_rufrag[257];
+    pkc_addr lite_from; /* the address whose check opened it */
     rtc_listener *listener;
 };
 
@@ -87,6 +88,7 @@ void pkc_rtc_peer_input(struct pkc_rtc_peer *p, const pkc_addr *local, const pkc
                         const uint8_t *data, size_t len);
 void pkc_rtc_peer_after_io(struct pkc_rtc_peer *p);
 void pkc_rtc_peer_dispatch(struct pkc_rtc_peer *p);
-struct pkc_rtc_peer *pkc_rtc_peer_new_lite(pkc_rtc_socket *s, rtc_listener *l, const char *rufrag);
+struct pkc_rtc_peer *pkc_rtc_peer_new_lite(pkc_rtc_socket *s, rtc_listener *l, const char *rufrag,
+                                          const pkc_addr *from);
 
 #endif

@@ -439,7 +439,7 @@ static struct pkc_rtc_peer *route_stun(pkc_rtc_socket *s, const pkc_addr *remote
             char rf[257];
             memcpy(rf, rfrag, rn);
             rf[rn] = '\0';
-            return pkc_rtc_peer_new_lite(s, l, rf);
+            return pkc_rtc_peer_new_lite(s, l, rf, remote);
         }
         return NULL;
     }
