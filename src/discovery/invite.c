@@ -203,7 +203,7 @@ int pkc_invite_offer_create(const pkc_identity *id, const pkc_invite_offer_param
     memcpy(inv.token, p->token, sizeof inv.token);
     pkc_hs_proof_id(inv.id, inv.token);
     if ((rc = sign(id, NULL, &inv)) == 0)
-        *out = inv;
+        memcpy(out, &inv, sizeof inv);
     pkc_crypto_wipe(&inv, sizeof inv);
     return rc;
 }
@@ -226,7 +226,7 @@ int pkc_invite_answer_create(const pkc_identity *id, const pkc_invite *offer,
     identity_into(id, &inv);
     memcpy(inv.id, offer->id, sizeof inv.id);
     if ((rc = sign(id, offer->token, &inv)) == 0)
-        *out = inv;
+        memcpy(out, &inv, sizeof inv);
     return rc;
 }
 
@@ -432,7 +432,7 @@ static int decode(const uint8_t *in, size_t len, pkc_invite *out, int check_sign
         pkc_crypto_wipe(&k, sizeof k);
         pkc_hs_proof_id(inv.id, inv.token);
     }
-    *out = inv;
+    memcpy(out, &inv, sizeof inv);
     rc = 0;
     goto out;
 fail:
@@ -601,7 +601,7 @@ int pkc_invite_parse(const char *text, size_t len, pkc_invite *out)
         return pkc_error(PKC_ERR_MALFORMED, "invitation: the prefix says %s, the code is an %s",
                          what(kind), what(inv.kind));
     }
-    *out = inv;
+    memcpy(out, &inv, sizeof inv);
     pkc_crypto_wipe(&inv, sizeof inv);
     return 0;
 }
