@@ -131,6 +131,8 @@ PKC_API const char *pkc_version(void);
     XX(MESH_BUSY, -117, "called from inside a mesh callback")                      \
                                                                                    \
     /* discovery and store (-130 .. -149) */                                       \
+    XX(EXPIRED, -130, "expired: past the end of its validity")                     \
+    XX(NOT_YET_VALID, -131, "not valid yet: dated later than now")                 \
                                                                                    \
     /* end */
 

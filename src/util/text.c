@@ -1,4 +1,4 @@
-/* text.c: UTF-8, base64url, hex, JavaScript array indices. */
+/* text.c: UTF-8, base64url, base32, hex, JavaScript array indices. */
 #include "util/text.h"
 
 #include "util/err.h"
@@ -145,6 +145,90 @@ int pkc_base64url_decode(const char *in, size_t in_len, uint8_t *out, size_t out
             out[o++] = (uint8_t)(acc >> bits);
             acc &= (1u << bits) - 1;
         }
+    }
+    *out_len = o;
+    return 0;
+}
+
+static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+size_t pkc_base32_encoded_len(size_t n)
+{
+    return n / 5 * 8 + (n % 5 * 8 + 4) / 5;
+}
+
+size_t pkc_base32_encode(char *out, size_t out_size, const void *in, size_t n)
+{
+    const uint8_t *p = in;
+    size_t need = pkc_base32_encoded_len(n);
+    if (out_size < need + 1) {
+        if (out_size)
+            out[0] = '\0';
+        return 0;
+    }
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc = (acc << 8) | p[i];
+        bits += 8;
+        while (bits >= 5) {
+            bits -= 5;
+            out[o++] = b32[(acc >> bits) & 31];
+        }
+        acc &= (1u << bits) - 1;
+    }
+    if (bits)
+        out[o++] = b32[(acc << (5 - bits)) & 31];
+    out[o] = '\0';
+    return o;
+}
+
+size_t pkc_base32_decoded_max(size_t in_len)
+{
+    return in_len / 8 * 5 + 4;
+}
+
+static int b32_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a';
+    if (c >= '2' && c <= '7')
+        return c - '2' + 26;
+    return -1;
+}
+
+int pkc_base32_decode(const char *in, size_t in_len, uint8_t *out, size_t out_size,
+                      size_t *out_len)
+{
+    /* 8 characters hold 5 bytes; a tail of 2, 4, 5 or 7 holds 1, 2, 3 or 4. */
+    static const signed char tail_bytes[8] = {0, -1, 1, -1, 2, 3, -1, 4};
+    if (tail_bytes[in_len % 8] < 0)
+        return pkc_error(PKC_ERR_MALFORMED, "base32: impossible length %zu", in_len);
+    size_t n = in_len / 8 * 5 + (size_t)tail_bytes[in_len % 8];
+    for (size_t i = 0; i < in_len; i++)
+        if (b32_value(in[i]) < 0)
+            return pkc_error(PKC_ERR_MALFORMED, "base32: offset %zu: '%c' is not A-Z or 2-7", i,
+                             in[i] > 0x20 && in[i] < 0x7f ? in[i] : '?');
+    /* The unused low bits of the last character: 5 * len - 8 * n of them. */
+    unsigned unused = (unsigned)(5 * (in_len % 8) - 8 * (size_t)tail_bytes[in_len % 8]);
+    if (in_len % 8 && (b32_value(in[in_len - 1]) & ((1 << unused) - 1)) != 0)
+        return pkc_error(PKC_ERR_MALFORMED, "base32: nonzero unused bits at the end");
+    if (n > out_size)
+        return pkc_error(PKC_ERR_TOO_LARGE, "base32: %zu bytes do not fit in %zu", n, out_size);
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < in_len; i++) {
+        acc = (acc << 5) | (uint32_t)b32_value(in[i]);
+        bits += 5;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+        acc &= (1u << bits) - 1;
     }
     *out_len = o;
     return 0;

@@ -30,6 +30,25 @@ size_t pkc_base64url_decoded_max(size_t in_len);
 int pkc_base64url_decode(const char *in, size_t in_len, uint8_t *out, size_t out_size,
                          size_t *out_len);
 
+/* base32 (RFC 4648 section 6: A-Z 2-7), upper case, without padding: what a
+ * QR code's alphanumeric mode holds in 5.5 bits a character. */
+size_t pkc_base32_encoded_len(size_t n);
+/* Writes the encoding of `in` and a NUL; `out_size` must be at least
+ * pkc_base32_encoded_len(n) + 1. Returns the length without the NUL (0 and
+ * an empty string if `out` is too small). */
+size_t pkc_base32_encode(char *out, size_t out_size, const void *in, size_t n);
+/* Upper bound of the decoded size of `in_len` characters. */
+size_t pkc_base32_decoded_max(size_t in_len);
+/* Decodes upper- or lower-case letters (each character on its own: a caller
+ * that wants one case checks it). Rejects "=" padding and every other
+ * character outside the alphabet, impossible lengths (1, 3 or 6 characters
+ * modulo 8) and nonzero unused bits, so every byte string has exactly one
+ * accepted encoding up to case. Returns 0, PKC_ERR_MALFORMED (pkc_errmsg()
+ * gives the offending character's offset), or PKC_ERR_TOO_LARGE if the
+ * result does not fit in `out_size`. */
+int pkc_base32_decode(const char *in, size_t in_len, uint8_t *out, size_t out_size,
+                      size_t *out_len);
+
 /* The value of a hex digit (upper or lower case), or -1 for any other
  * character. */
 static inline int pkc_hex_digit_value(char c)

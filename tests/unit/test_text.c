@@ -196,3 +196,68 @@ TEST(text, utf16_length_counts_surrogate_pairs_as_two)
     CHECK_EQ(pkc_utf16_len((const uint8_t *)s, strlen(s)), 5);
     CHECK_EQ(pkc_utf16_len((const uint8_t *)"", 0), 0);
 }
+
+TEST(text, base32_rfc4648_vectors)
+{
+    static const char *const v[][2] = {{"", ""},          {"f", "MY"},
+                                       {"fo", "MZXQ"},    {"foo", "MZXW6"},
+                                       {"foob", "MZXW6YQ"}, {"fooba", "MZXW6YTB"},
+                                       {"foobar", "MZXW6YTBOI"}};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char out[32];
+        size_t n = pkc_base32_encode(out, sizeof out, v[i][0], strlen(v[i][0]));
+        CHECK_STR(out, v[i][1]);
+        CHECK_EQ(n, strlen(v[i][1]));
+        CHECK_EQ(pkc_base32_encoded_len(strlen(v[i][0])), n);
+        uint8_t dec[32];
+        size_t dn = 99;
+        CHECK_OK(pkc_base32_decode(out, n, dec, sizeof dec, &dn));
+        CHECK_EQ(dn, strlen(v[i][0]));
+        CHECK_MEM(dec, v[i][0], dn);
+        CHECK(pkc_base32_decoded_max(n) >= dn);
+    }
+}
+
+TEST(text, base32_round_trips_every_length_and_accepts_lower_case)
+{
+    uint8_t in[64], dec[64];
+    char out[128];
+    for (size_t i = 0; i < sizeof in; i++)
+        in[i] = (uint8_t)(i * 37 + 11);
+    for (size_t n = 0; n <= sizeof in; n++) {
+        size_t len = pkc_base32_encode(out, sizeof out, in, n);
+        CHECK_EQ(len, pkc_base32_encoded_len(n));
+        for (size_t k = 0; k < len; k++)
+            if (out[k] >= 'A' && out[k] <= 'Z')
+                out[k] = (char)(out[k] - 'A' + 'a');
+        size_t dn;
+        CHECK_OK(pkc_base32_decode(out, len, dec, sizeof dec, &dn));
+        CHECK_EQ(dn, n);
+        CHECK_MEM(dec, in, n);
+    }
+}
+
+TEST(text, base32_refuses_what_is_not_the_one_encoding)
+{
+    uint8_t out[16];
+    size_t n;
+    /* Lengths 1, 3 and 6 modulo 8 hold no whole number of bytes. */
+    CHECK_ERR(pkc_base32_decode("M", 1, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_base32_decode("MZX", 3, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_base32_decode("MZXW6Y", 6, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    /* Padding, digits 0, 1, 8, 9 and anything else. */
+    CHECK_ERR(pkc_base32_decode("MY======", 8, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_base32_decode("M1", 2, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK(strstr(pkc_errmsg(), "offset 1") != NULL);
+    CHECK_ERR(pkc_base32_decode("M8", 2, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK_ERR(pkc_base32_decode("M-", 2, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    /* "MZ" has unused bits set: "f" is only "MY". */
+    CHECK_ERR(pkc_base32_decode("MZ", 2, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    CHECK(strstr(pkc_errmsg(), "unused bits") != NULL);
+    CHECK_ERR(pkc_base32_decode("MZXW6YTBOJ", 10, out, sizeof out, &n), PKC_ERR_MALFORMED);
+    /* Too small a buffer. */
+    CHECK_ERR(pkc_base32_decode("MZXW6YTBOI", 10, out, 5, &n), PKC_ERR_TOO_LARGE);
+    char small[4];
+    CHECK_EQ(pkc_base32_encode(small, sizeof small, "foo", 3), 0);
+    CHECK_STR(small, "");
+}
