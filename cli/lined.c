@@ -53,18 +53,20 @@ static void restore_terminal(void)
     }
 }
 
-static void on_crash(int sig)
+static void on_crash(int sig, siginfo_t *info, void *uctx)
 {
+    (void)uctx;
     int fd = raw_fd;
     restore_terminal();
     if (fd >= 0)
         (void)!write(fd, "\r\n", 2);
     /* The previous handler (the default, or a sanitizer's) takes over: a
-     * fault happens again when this returns, an abort is raised again. */
+     * fault happens again when this returns; a signal that was sent (kill,
+     * abort) is raised again. */
     for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
         if (crash_signals[i] == sig)
             sigaction(sig, &previous[i], NULL);
-    if (sig == SIGABRT || sig == SIGFPE)
+    if (sig == SIGABRT || info == NULL || info->si_code <= 0)
         raise(sig);
 }
 
@@ -76,9 +78,9 @@ static void install_restore(void)
     atexit(restore_terminal);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_crash;
+    sa.sa_sigaction = on_crash;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_NODEFER;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
     for (size_t i = 0; i < sizeof crash_signals / sizeof crash_signals[0]; i++)
         sigaction(crash_signals[i], &sa, &previous[i]);
 }
