@@ -1,6 +1,7 @@
 # pkc: the commands of README.md. CMake does the work; this file names it.
 #   make            build library, CLI (build/pkc), tests and benchmarks
-#   make run        bootstrap, build, run the node (pkc up) with ./.pkc as its data directory
+#   make run        bootstrap, build, run the node with ./.pkc as its data directory: pkc chat
+#                   on a terminal, else pkc up
 #   make test       bootstrap, build (gcc, and clang with ASan+UBSan+libFuzzer),
 #                   run every test on the clang build
 # Warnings are errors (WERROR=OFF to relax); CTEST_ARGS="-R unit" to select.
@@ -36,8 +37,10 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# On a terminal, the chat (pkc chat); otherwise the node printing its events.
 run: bootstrap build
-	./$(BUILD)/pkc --data ./.pkc up
+	@if [ -t 0 ] && [ -t 1 ]; then ./$(BUILD)/pkc --data ./.pkc chat; \
+	else ./$(BUILD)/pkc --data ./.pkc up; fi
 
 $(TEST_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(TEST_BUILD) $(CMAKE_TEST_FLAGS)

@@ -71,4 +71,40 @@ int cli_fail(const char *what, int rc);
 /* Prints "pkc: <message>\nTry 'pkc <cmd> --help'." and returns CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) PKC_PRINTF(2, 3);
 
+/* ---- a node run as `pkc up` runs it (cmd_node.c) ---- */
+
+#define CLI_ROOMS_MAX 16
+#define CLI_STUN_MAX 8
+
+/* The node's settings: DATA/config.json, then the environment, then flags
+ * (docs/cli.md, "pkc up"). */
+typedef struct cli_node_settings {
+    const char *data_dir;
+    const char *rooms[CLI_ROOMS_MAX]; /* passphrases; the first is the default room */
+    size_t n_rooms;
+    const char *stun[CLI_STUN_MAX];
+    size_t n_stun;
+    int local_room, lan, json;
+    long port, max_peers;
+    void *file;     /* the config file's JSON: keeps its strings alive */
+    char *env_copy; /* the same for $PKC_STUN */
+} cli_node_settings;
+
+/* Parses pkc up's node options in argv (--json too if `json_ok`) and reads
+ * the settings. At most `max_operands` operands may follow (optind is at
+ * the first). With `flag_rooms_first`, the rooms of --room come before
+ * those of the file and the environment, so that the first of them is the
+ * default room. Returns CLI_OK, -1 after printing the help (--help), or an
+ * exit status after printing why. Free with cli_node_settings_free() in
+ * every case. */
+int cli_node_settings_read(const char *cmd, int argc, char **argv, int json_ok, int max_operands,
+                           int flag_rooms_first, cli_node_settings *s);
+void cli_node_settings_free(cli_node_settings *s);
+
+/* pkc_node_new() with these settings. Returns CLI_OK, or CLI_FAIL after
+ * printing why: a node already running on the data directory is said
+ * plainly, with what to do. */
+int cli_node_create(const cli_node_settings *s, const pkc_node_callbacks *cb, void *user_data,
+                    pkc_node **out);
+
 #endif

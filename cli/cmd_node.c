@@ -21,21 +21,10 @@
 /* Exit status when no node runs on the data directory. */
 #define CLI_NO_NODE 3
 #define CONFIG_FILE "config.json"
-#define ROOMS_MAX 16
-#define STUN_MAX 8
+#define ROOMS_MAX CLI_ROOMS_MAX
+#define STUN_MAX CLI_STUN_MAX
 
-/* ---- settings: file, then environment, then flags ----------------------------------------------- */
-
-typedef struct settings {
-    const char *rooms[ROOMS_MAX];
-    size_t n_rooms;
-    const char *stun[STUN_MAX];
-    size_t n_stun;
-    int local_room, lan, json;
-    long port, max_peers;
-    json_t *file; /* keeps the file's strings alive */
-    char *env_copy;
-} settings;
+typedef cli_node_settings settings;
 
 static int add_room(settings *s, const char *phrase)
 {
@@ -292,7 +281,8 @@ static void handle_line(pkc_node *node, char *line)
         fprintf(stderr, "pkc: not sent: %s\n", pkc_errmsg());
 }
 
-static int run_up(int argc, char **argv)
+int cli_node_settings_read(const char *cmd, int argc, char **argv, int json_ok, int max_operands,
+                           int flag_rooms_first, cli_node_settings *out)
 {
     enum { O_ROOM = 1, O_NO_LOCAL, O_NO_LAN, O_PORT, O_MAX_PEERS, O_STUN, O_JSON };
     static const struct option opts[] = {{"room", required_argument, NULL, O_ROOM},
@@ -304,11 +294,11 @@ static int run_up(int argc, char **argv)
                                          {"json", no_argument, NULL, O_JSON},
                                          CLI_COMMON_LONG_OPTIONS,
                                          {NULL, 0, NULL, 0}};
-    settings s;
-    memset(&s, 0, sizeof s);
-    s.local_room = 1;
-    s.lan = 1;
-    s.max_peers = 8;
+    settings *s = out;
+    memset(s, 0, sizeof *s);
+    s->local_room = 1;
+    s->lan = 1;
+    s->max_peers = 8;
     /* Flags are read after the file and the environment, but --data must be
      * known first: a first pass for the common options only. */
     settings flags;
@@ -346,58 +336,104 @@ static int run_up(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case O_JSON:
+            if (!json_ok)
+                return cli_usage_error(cmd, "unknown option '--json'");
             flags.json = 1;
             break;
         default:
-            return cli_usage_error("up", "unknown option");
+            return cli_usage_error(cmd, "unknown option");
         }
     }
     if (cli_g.help) {
-        cli_print_help(stdout, cli_find("up"));
-        return CLI_OK;
+        cli_print_help(stdout, cli_find(cmd));
+        return -1;
     }
-    if (optind < argc)
-        return cli_usage_error("up", "unexpected argument '%s'", argv[optind]);
+    if (argc - optind > max_operands)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + max_operands]);
     const char *dir = cli_data_dir();
     if (dir == NULL)
         return CLI_FAIL;
-    int rc = CLI_FAIL;
-    if (read_config_file(&s, dir) || read_env(&s))
-        goto out;
-    for (size_t i = 0; i < flags.n_rooms; i++)
-        if (add_room(&s, flags.rooms[i]))
-            goto out;
+    s->data_dir = dir;
+    /* The rooms of the flags first when they must decide the default room
+     * (the node's default room is the first of its configuration). */
+    if (flag_rooms_first)
+        for (size_t i = 0; i < flags.n_rooms; i++)
+            if (add_room(s, flags.rooms[i]))
+                return CLI_USAGE;
+    if (read_config_file(s, dir) || read_env(s))
+        return CLI_FAIL;
+    if (!flag_rooms_first)
+        for (size_t i = 0; i < flags.n_rooms; i++)
+            if (add_room(s, flags.rooms[i]))
+                return CLI_USAGE;
     for (size_t i = 0; i < flags.n_stun; i++)
-        if (add_stun(&s, flags.stun[i]))
-            goto out;
+        if (add_stun(s, flags.stun[i]))
+            return CLI_USAGE;
     if (flags.local_room >= 0)
-        s.local_room = flags.local_room;
+        s->local_room = flags.local_room;
     if (flags.lan >= 0)
-        s.lan = flags.lan;
+        s->lan = flags.lan;
     if (flags.port >= 0)
-        s.port = flags.port;
+        s->port = flags.port;
     if (flags.max_peers >= 0)
-        s.max_peers = flags.max_peers;
-    up_json = flags.json;
+        s->max_peers = flags.max_peers;
+    s->json = flags.json;
+    return CLI_OK;
+}
 
+void cli_node_settings_free(cli_node_settings *s)
+{
+    json_decref((json_t *)s->file);
+    s->file = NULL;
+    free(s->env_copy);
+    s->env_copy = NULL;
+}
+
+int cli_node_create(const cli_node_settings *s, const pkc_node_callbacks *cb, void *user_data,
+                    pkc_node **out)
+{
     pkc_node_config cfg;
     pkc_node_config_default(&cfg);
-    cfg.data_dir = dir;
-    cfg.local_room = s.local_room;
-    cfg.lan = s.lan;
-    cfg.rooms = s.rooms;
-    cfg.n_rooms = s.n_rooms;
-    cfg.stun_servers = s.stun;
-    cfg.n_stun_servers = s.n_stun;
-    cfg.port = (uint16_t)s.port;
-    cfg.max_peers = (unsigned)s.max_peers;
+    cfg.data_dir = s->data_dir;
+    cfg.local_room = s->local_room;
+    cfg.lan = s->lan;
+    cfg.rooms = s->rooms;
+    cfg.n_rooms = s->n_rooms;
+    cfg.stun_servers = s->stun;
+    cfg.n_stun_servers = s->n_stun;
+    cfg.port = (uint16_t)s->port;
+    cfg.max_peers = (unsigned)s->max_peers;
+    int e = pkc_node_new(&cfg, cb, user_data, out);
+    if (e == PKC_ERR_AGAIN) {
+        fprintf(stderr,
+                "pkc: a node already runs on %s (pkc up or pkc chat, in another terminal).\n"
+                "  Stop it (Ctrl-C there) and try again, or talk through it: pkc --data %s send "
+                "TEXT, pkc --data %s inbox --follow.\n"
+                "  To be a second peer on this machine, give another data directory: --data DIR.\n",
+                s->data_dir, s->data_dir, s->data_dir);
+        return CLI_FAIL;
+    }
+    if (e)
+        return cli_fail("node", e);
+    return CLI_OK;
+}
+
+static int run_up(int argc, char **argv)
+{
+    settings s;
+    int rc = cli_node_settings_read("up", argc, argv, 1, 0, 0, &s);
+    if (rc) {
+        cli_node_settings_free(&s);
+        return rc < 0 ? CLI_OK : rc;
+    }
+    const char *dir = s.data_dir;
+    up_json = s.json;
     pkc_node_callbacks cb = {on_peer, on_message, on_delivered, on_doc};
     pkc_node *node;
-    int e = pkc_node_new(&cfg, &cb, NULL, &node);
-    if (e) {
-        rc = cli_fail("node", e);
+    if ((rc = cli_node_create(&s, &cb, NULL, &node)) != CLI_OK)
         goto out;
-    }
+    int e;
+    rc = CLI_FAIL;
     /* Signals are taken by a signalfd on this thread; the node's thread
      * inherits the blocked mask. */
     sigset_t mask;
@@ -477,8 +513,7 @@ static int run_up(int argc, char **argv)
         close(sfd);
     rc = CLI_OK;
 out:
-    json_decref(s.file);
-    free(s.env_copy);
+    cli_node_settings_free(&s);
     return rc;
 }
 
