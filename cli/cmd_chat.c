@@ -226,6 +226,20 @@ static void show_message(chat *c, const pkc_node_message *m, const uint8_t *data
     say(c, head, data, len);
 }
 
+static void on_invite(void *ud, pkc_node *node, const pkc_node_invite_event *ev)
+{
+    (void)node;
+    chat *c = ud;
+    char t[64], s[SHORT_ID + 1];
+    when(now_ms(), t, sizeof t);
+    if (ev->outcome == PKC_NODE_INVITE_USED)
+        sayf(c, "%s * %s joined with an invitation", t, who(c, ev->peer_id, s));
+    else if (ev->outcome == PKC_NODE_INVITE_JOINED)
+        sayf(c, "%s * invitation accepted by %s: in room %s", t, who(c, ev->peer_id, s), ev->room);
+    else
+        sayf(c, "%s * invitation refused by %s: %s", t, who(c, ev->peer_id, s), ev->reason);
+}
+
 static void on_peer(void *ud, pkc_node *node, const pkc_node_peer_event *ev)
 {
     (void)node;
@@ -595,7 +609,7 @@ static int run_chat(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-    pkc_node_callbacks cb = {on_peer, on_message, on_delivered, NULL};
+    pkc_node_callbacks cb = {on_peer, on_message, on_delivered, NULL, on_invite};
     if ((rc = cli_node_create(&s, &cb, &c, &c.node)) != CLI_OK)
         goto out;
     c.self = pkc_node_get_peer_id(c.node);

@@ -187,6 +187,36 @@ static void print_time(FILE *f)
     fprintf(f, "%02d:%02d:%02d ", tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+static void on_invite(void *ud, pkc_node *node, const pkc_node_invite_event *ev)
+{
+    (void)ud;
+    (void)node;
+    static const char *const outcome[] = {"", "used", "joined", "refused"};
+    if (up_json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "event", "invite", "outcome",
+                              outcome[ev->outcome], "id", ev->invite_id, "room", ev->room, "peer",
+                              ev->peer_id, "reason", ev->reason);
+        if (o) {
+            char *t = json_dumps(o, JSON_COMPACT);
+            if (t)
+                printf("%s\n", t);
+            free(t);
+            json_decref(o);
+        }
+    } else {
+        print_time(stdout);
+        if (ev->outcome == PKC_NODE_INVITE_USED)
+            printf("%s joined room %s with invitation %s\n", ev->peer_id, ev->room,
+                   ev->invite_id);
+        else if (ev->outcome == PKC_NODE_INVITE_JOINED)
+            printf("invitation %s: connected to the inviter %s, in room %s\n", ev->invite_id,
+                   ev->peer_id, ev->room);
+        else
+            printf("invitation %s refused by %s: %s\n", ev->invite_id, ev->peer_id, ev->reason);
+    }
+    fflush(stdout);
+}
+
 static void on_peer(void *ud, pkc_node *node, const pkc_node_peer_event *ev)
 {
     (void)ud;
@@ -428,7 +458,7 @@ static int run_up(int argc, char **argv)
     }
     const char *dir = s.data_dir;
     up_json = s.json;
-    pkc_node_callbacks cb = {on_peer, on_message, on_delivered, on_doc};
+    pkc_node_callbacks cb = {on_peer, on_message, on_delivered, on_doc, on_invite};
     pkc_node *node;
     if ((rc = cli_node_create(&s, &cb, NULL, &node)) != CLI_OK)
         goto out;
@@ -1043,3 +1073,357 @@ static const char doc_help[] =
 
 CLI_COMMAND(doc, 26, "get|set|del|json|watch|presence NAME [KEY] [VALUE]", "shared documents", doc_help,
             run_doc)
+
+/* ---- invitations: pkc invite, pkc join, pkc answer ----------------------------------------------- */
+
+/* "90", "90s", "5m", "2h", "1d" -> seconds; -1 if malformed or out of range. */
+static long parse_duration(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || v <= 0)
+        return -1;
+    long mul = 1;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        mul = 60, end++;
+    else if (*end == 'h')
+        mul = 3600, end++;
+    else if (*end == 'd')
+        mul = 86400, end++;
+    if (*end || v > 30L * 86400 / mul)
+        return -1;
+    return v * mul;
+}
+
+static void local_time(char *out, size_t cap, json_int_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, cap, "%H:%M:%S", &tm);
+}
+
+/* Reads an invitation or answer that must not be on the command line: "-"
+ * (standard input, up to a blank line or its end) or $PKC_INVITE. */
+static char *read_secret_text(const char *arg)
+{
+    if (arg && strcmp(arg, "-") != 0)
+        return strdup(arg);
+    if (arg == NULL) {
+        const char *e = getenv("PKC_INVITE");
+        return e && e[0] ? strdup(e) : NULL;
+    }
+    if (isatty(0))
+        fprintf(stderr, "Paste the link or code, then press Enter twice:\n");
+    size_t cap = 16384, len = 0;
+    char *buf = malloc(cap);
+    if (buf == NULL)
+        return NULL;
+    char line[4096];
+    while (fgets(line, sizeof line, stdin)) {
+        if (line[0] == '\n' && len > 0)
+            break;
+        size_t k = strlen(line);
+        if (len + k + 1 > cap)
+            break;
+        memcpy(buf + len, line, k);
+        len += k;
+    }
+    buf[len] = 0;
+    return buf;
+}
+
+/* Prints invitation events until the one for `id` (and, if set, `peer`)
+ * says how it ended: 0 joined/used, 1 refused, 2 the node stopped. */
+static int wait_invite(conn *c, const char *id, const char *want, int json)
+{
+    signal(SIGPIPE, SIG_IGN);
+    json_t *m;
+    while ((m = control_read(c)) != NULL) {
+        const char *ev = json_string_value(json_object_get(m, "event"));
+        const char *mid = json_string_value(json_object_get(m, "id"));
+        const char *outcome = json_string_value(json_object_get(m, "outcome"));
+        if (ev && strcmp(ev, "invite") == 0 && mid && strcmp(mid, id) == 0 && outcome) {
+            if (json)
+                print_json(m);
+            int done = strcmp(outcome, want) == 0 ? 0 : strcmp(outcome, "refused") == 0 ? 1 : -1;
+            if (!json && done == 0 && strcmp(outcome, "used") == 0)
+                printf("%s joined with this invitation.\n",
+                       json_string_value(json_object_get(m, "peer")));
+            else if (!json && done == 0)
+                printf("Connected to the inviter %s: you are in the room.\n",
+                       json_string_value(json_object_get(m, "peer")));
+            else if (done == 1)
+                fprintf(stderr, "pkc: the inviter refused the invitation: %s\n",
+                        json_string_value(json_object_get(m, "reason")));
+            json_decref(m);
+            if (done >= 0)
+                return done;
+            continue;
+        }
+        json_decref(m);
+    }
+    fprintf(stderr, "pkc: the node stopped\n");
+    return 2;
+}
+
+static const char invite_help[] =
+    "Makes an invitation to a room of the running node and prints it as a link.\n"
+    "The link holds the room's secret: give it privately (a message, a QR code).\n"
+    "\n"
+    "  --room ROOM         the room (id or name; default: the node's default room)\n"
+    "  --expires DURATION  how long it is valid: 90s, 10m, 2h, 1d (default 5m, at most 30d)\n"
+    "  --single-use        used up by the first person who joins with it\n"
+    "  --one-step          tell the invitee no answer is needed (this node is reachable)\n"
+    "  --url-base URL      the link's base (default https://pkc.invalid/join)\n"
+    "  --wait              stay until someone joins with it, and say who\n"
+    "  --json              one JSON object: url, code, id, room, room_name, expires_ms, ...\n";
+
+static int run_invite(int argc, char **argv)
+{
+    enum { O_JSON = 1, O_ROOM, O_EXPIRES, O_SINGLE, O_ONE, O_BASE, O_WAIT };
+    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+                                         {"room", required_argument, NULL, O_ROOM},
+                                         {"expires", required_argument, NULL, O_EXPIRES},
+                                         {"single-use", no_argument, NULL, O_SINGLE},
+                                         {"one-step", no_argument, NULL, O_ONE},
+                                         {"url-base", required_argument, NULL, O_BASE},
+                                         {"wait", no_argument, NULL, O_WAIT},
+                                         CLI_COMMON_LONG_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    int json = 0, single = 0, one = 0, wait = 0, opt;
+    long expires = 0;
+    const char *room = NULL, *base = NULL;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
+        int r = cli_common_option(opt, optarg);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            continue;
+        if (opt == O_JSON)
+            json = 1;
+        else if (opt == O_ROOM)
+            room = optarg;
+        else if (opt == O_SINGLE)
+            single = 1;
+        else if (opt == O_ONE)
+            one = 1;
+        else if (opt == O_BASE)
+            base = optarg;
+        else if (opt == O_WAIT)
+            wait = 1;
+        else if (opt == O_EXPIRES && (expires = parse_duration(optarg)) < 0)
+            return cli_usage_error("invite", "--expires: a duration such as 90s, 10m, 2h or 1d "
+                                             "(at most 30d), got '%s'",
+                                   optarg);
+        else if (opt != O_EXPIRES)
+            return cli_usage_error("invite", "unknown option");
+    }
+    if (cli_g.help) {
+        cli_print_help(stdout, cli_find("invite"));
+        return CLI_OK;
+    }
+    if (optind < argc)
+        return cli_usage_error("invite", "unexpected argument '%s'", argv[optind]);
+    json_t *req = json_pack("{s:s, s:b, s:b, s:I, s:b}", "cmd", "invite", "single_use", single,
+                            "one_step", one, "expires_s", (json_int_t)expires, "follow", wait);
+    if (room)
+        json_object_set_new(req, "room", json_string(room));
+    if (base)
+        json_object_set_new(req, "url_base", json_string(base));
+    conn c;
+    int rc;
+    json_t *o = control_call(req, &c, &rc, NULL, NULL);
+    if (o == NULL)
+        return rc;
+    const char *url = json_string_value(json_object_get(o, "url"));
+    char until[16];
+    local_time(until, sizeof until, json_integer_value(json_object_get(o, "expires_ms")));
+    if (json) {
+        json_object_del(o, "ok");
+        print_json(o);
+    } else {
+        printf("Invitation to room %s (%s), valid until %s%s.\n",
+               json_string_value(json_object_get(o, "room_name")),
+               json_string_value(json_object_get(o, "room")), until,
+               single ? ", for one person" : "");
+        printf("Give this link to the person you invite, privately (it holds the room's "
+               "secret):\n\n  %s\n\n",
+               url);
+        printf("They run:  pkc join LINK   (or `pkc join -` and paste it)\n");
+        if (one)
+            printf("This node is reachable: they connect at once, no answer needed.\n");
+        else
+            printf("They get an answer code to send back to you; then run:  pkc answer ANSWER\n"
+                   "(If this node is reachable from them, they connect without it.)\n");
+    }
+    char id[17];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(o, "id")));
+    json_decref(o);
+    if (wait) {
+        if (!json)
+            printf("Waiting for someone to join (Ctrl-C to stop)...\n");
+        fflush(stdout);
+        rc = wait_invite(&c, id, "used", json) == 0 ? CLI_OK : CLI_FAIL;
+    }
+    control_close(&c);
+    return rc;
+}
+CLI_COMMAND(invite, 27, "[--single-use] [--one-step] [--expires DURATION] [--room ROOM] [--json]",
+            "invite someone to a room: prints a link", invite_help, run_invite)
+
+static const char join_help[] =
+    "Accepts an invitation (a link or a bare code) in the running node: joins its\n"
+    "room, connects to the inviter, and waits until that works or is refused.\n"
+    "Give `-` to paste it on standard input, or nothing to read $PKC_INVITE: the\n"
+    "link holds the room's secret, which a command line would show to everyone\n"
+    "on this machine.\n"
+    "\n"
+    "  --no-wait   return at once (the node keeps trying until the invitation expires)\n"
+    "  --json      the answer and the outcome as JSON lines\n";
+
+static int run_join(int argc, char **argv)
+{
+    enum { O_JSON = 1, O_NOWAIT };
+    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+                                         {"no-wait", no_argument, NULL, O_NOWAIT},
+                                         CLI_COMMON_LONG_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    int json = 0, nowait = 0, opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
+        int r = cli_common_option(opt, optarg);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            continue;
+        if (opt == O_JSON)
+            json = 1;
+        else if (opt == O_NOWAIT)
+            nowait = 1;
+        else
+            return cli_usage_error("join", "unknown option");
+    }
+    if (cli_g.help) {
+        cli_print_help(stdout, cli_find("join"));
+        return CLI_OK;
+    }
+    if (optind + 1 < argc)
+        return cli_usage_error("join", "one invitation at a time");
+    char *text = read_secret_text(optind < argc ? argv[optind] : NULL);
+    if (text == NULL || text[strspn(text, " \t\r\n")] == 0) {
+        free(text);
+        return cli_usage_error("join", "give the invitation link or code, `-` to paste it, or "
+                                       "set $PKC_INVITE");
+    }
+    json_t *req = json_pack("{s:s, s:s, s:b}", "cmd", "accept", "text", text, "follow", !nowait);
+    pkc_memzero(text, strlen(text));
+    free(text);
+    if (req == NULL)
+        return cli_usage_error("join", "the invitation must be text (UTF-8)");
+    conn c;
+    int rc;
+    json_t *o = control_call(req, &c, &rc, NULL, NULL);
+    if (o == NULL)
+        return rc;
+    char id[17];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(o, "id")));
+    int one = json_is_true(json_object_get(o, "one_step"));
+    if (json) {
+        json_object_del(o, "ok");
+        print_json(o);
+    } else {
+        char until[16];
+        local_time(until, sizeof until, json_integer_value(json_object_get(o, "expires_ms")));
+        printf("Invitation from %s to room %s (%s), valid until %s.\n",
+               json_string_value(json_object_get(o, "inviter")),
+               json_string_value(json_object_get(o, "room_name")),
+               json_string_value(json_object_get(o, "room")), until);
+        if (one)
+            printf("Connecting to the inviter...\n");
+        else
+            printf("Connecting to the inviter. If they are not reachable from here, send them "
+                   "this answer:\n\n  %s\n\nand ask them to run:  pkc answer ANSWER\n",
+                   json_string_value(json_object_get(o, "answer_url")));
+    }
+    json_decref(o);
+    fflush(stdout);
+    rc = CLI_OK;
+    if (!nowait)
+        rc = wait_invite(&c, id, "joined", json) == 0 ? CLI_OK : CLI_FAIL;
+    control_close(&c);
+    return rc;
+}
+CLI_COMMAND(join, 28, "[--no-wait] [--json] [LINK|CODE|-]", "accept an invitation", join_help,
+            run_join)
+
+static const char answer_help[] =
+    "Applies the answer an invitee sent back (two-step invitation): the running\n"
+    "node connects to the invitee and says when it has joined. `-` reads the\n"
+    "answer from standard input, nothing from $PKC_INVITE.\n"
+    "\n"
+    "  --no-wait   return at once\n"
+    "  --json      the outcome as JSON lines\n";
+
+static int run_answer(int argc, char **argv)
+{
+    enum { O_JSON = 1, O_NOWAIT };
+    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+                                         {"no-wait", no_argument, NULL, O_NOWAIT},
+                                         CLI_COMMON_LONG_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    int json = 0, nowait = 0, opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
+        int r = cli_common_option(opt, optarg);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            continue;
+        if (opt == O_JSON)
+            json = 1;
+        else if (opt == O_NOWAIT)
+            nowait = 1;
+        else
+            return cli_usage_error("answer", "unknown option");
+    }
+    if (cli_g.help) {
+        cli_print_help(stdout, cli_find("answer"));
+        return CLI_OK;
+    }
+    if (optind + 1 < argc)
+        return cli_usage_error("answer", "one answer at a time");
+    char *text = read_secret_text(optind < argc ? argv[optind] : NULL);
+    if (text == NULL || text[strspn(text, " \t\r\n")] == 0) {
+        free(text);
+        return cli_usage_error("answer", "give the answer link or code, or `-` to paste it");
+    }
+    json_t *req = json_pack("{s:s, s:s, s:b}", "cmd", "answer", "text", text, "follow", !nowait);
+    free(text);
+    if (req == NULL)
+        return cli_usage_error("answer", "the answer must be text (UTF-8)");
+    conn c;
+    int rc;
+    json_t *o = control_call(req, &c, &rc, NULL, NULL);
+    if (o == NULL)
+        return rc;
+    char id[17];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(o, "id")));
+    if (json) {
+        json_object_del(o, "ok");
+        print_json(o);
+    } else {
+        printf("Answer to invitation %s accepted: connecting to %s...\n", id,
+               json_string_value(json_object_get(o, "peer")));
+    }
+    json_decref(o);
+    fflush(stdout);
+    rc = CLI_OK;
+    if (!nowait)
+        rc = wait_invite(&c, id, "used", json) == 0 ? CLI_OK : CLI_FAIL;
+    control_close(&c);
+    return rc;
+}
+CLI_COMMAND(answer, 29, "[--no-wait] [--json] ANSWER|-", "apply an invitee's answer", answer_help,
+            run_answer)

@@ -133,6 +133,7 @@ PKC_API const char *pkc_version(void);
     /* discovery and store (-130 .. -149) */                                       \
     XX(EXPIRED, -130, "expired: past the end of its validity")                     \
     XX(NOT_YET_VALID, -131, "not valid yet: dated later than now")                 \
+    XX(USED, -132, "already used (a single-use invitation)")                       \
                                                                                    \
     /* end */
 
@@ -2402,6 +2403,26 @@ typedef struct pkc_node_peer_event {
     int connected;       /* 1: now a neighbour; 0: no longer */
 } pkc_node_peer_event;
 
+/* What became of an invitation. Borrowed for the call. */
+typedef enum pkc_node_invite_outcome {
+    /* Inviter: an invitee completed the handshake with this invitation (a
+     * single-use one is now used up). */
+    PKC_NODE_INVITE_USED = 1,
+    /* Invitee: the handshake with the inviter completed; the room is
+     * joined and remembered. */
+    PKC_NODE_INVITE_JOINED = 2,
+    /* Invitee: the inviter refused the invitation (`reason` says why:
+     * expired, already used, ...); the room is left. */
+    PKC_NODE_INVITE_REFUSED = 3
+} pkc_node_invite_outcome;
+typedef struct pkc_node_invite_event {
+    pkc_node_invite_outcome outcome;
+    const char *invite_id; /* 16 hex characters */
+    const char *room;      /* the room's hex id */
+    const char *peer_id;   /* the other side: invitee (USED), inviter (JOINED, REFUSED) */
+    const char *reason;    /* REFUSED: the inviter's words; otherwise "" */
+} pkc_node_invite_event;
+
 /* A message received (or, for the inbox, stored). Borrowed for the call. */
 typedef struct pkc_node_message {
     int64_t seq;               /* its place in the inbox (increasing) */
@@ -2422,9 +2443,12 @@ typedef struct pkc_node_callbacks {
     void (*delivered)(void *user_data, pkc_node *node, const uint8_t id[PKC_MSG_ID_BYTES]);
     /* Document `doc` of `room` changed (local: 1 when made on this node). */
     void (*doc)(void *user_data, pkc_node *node, const char *room, const char *doc, int local);
+    /* Version 2: what became of an invitation (see pkc_node_invite_create). */
+    void (*invite)(void *user_data, pkc_node *node, const pkc_node_invite_event *ev);
 } pkc_node_callbacks;
 #define PKC_NODE_CALLBACKS_V1 1
-#define PKC_NODE_CALLBACKS_VERSION PKC_NODE_CALLBACKS_V1
+#define PKC_NODE_CALLBACKS_V2 2 /* adds `invite` */
+#define PKC_NODE_CALLBACKS_VERSION PKC_NODE_CALLBACKS_V2
 
 /*
  * Creates a node: loads (or creates) the identity and the database of
@@ -2492,6 +2516,95 @@ PKC_API PKC_NODISCARD int pkc_node_join(pkc_node *node, const char *passphrase, 
 /* Leaves a room and forgets it (its documents and messages stay in the
  * database). Returns 0, PKC_ERR_NOT_FOUND. */
 PKC_API PKC_NODISCARD int pkc_node_leave(pkc_node *node, const char *room);
+
+/*
+ * Invitations (docs/node.md "Invitations", docs/protocol.md "Invitations").
+ * An invitation is a signed code, shown as a URL BASE#CODE, that brings a
+ * peer into a room from anywhere: it carries the room's secret and how to
+ * reach the inviter. Treat it as a secret until it expires.
+ *
+ * Two-step (works between any two peers): the invitee accepts the code
+ * (pkc_node_invite_accept), which gives an answer code; the inviter applies
+ * the answer (pkc_node_invite_answer) and dials the invitee. One-step (the
+ * inviter is reachable: same LAN, public address, or a NAT that keeps its
+ * mapping): accepting the code also dials the inviter at once, and the
+ * inviter admits the invitee inside the session handshake, where it proves
+ * the invitation's token. Both run for every invitation; `one_step` tells
+ * the invitee that no answer is needed.
+ *
+ * The invitee's room is joined for good only once a handshake with the
+ * inviter proved the invitation (PKC_NODE_INVITE_JOINED). A single-use
+ * invitation is used up by that handshake, never by reading the code or
+ * opening the link. The inviter's invitations survive its restarts.
+ */
+typedef struct pkc_node_invite_options {
+    const char *room;     /* id or name; NULL: the default room */
+    uint32_t expires_s;   /* lifetime, 1 s .. 30 days; 0: 300 (5 minutes) */
+    int single_use;       /* used up by the first invitee's handshake */
+    int one_step;         /* tell invitees that no answer is needed */
+    const char *url_base; /* NULL: "https://pkc.invalid/join"; the code goes after '#' */
+} pkc_node_invite_options;
+#define PKC_NODE_INVITE_OPTIONS_V1 1
+#define PKC_NODE_INVITE_OPTIONS_VERSION PKC_NODE_INVITE_OPTIONS_V1
+
+#define PKC_NODE_INVITE_TEXT_MAX 1400 /* a URL or code with its NUL, always enough */
+
+typedef struct pkc_node_invitation {
+    char url[PKC_NODE_INVITE_TEXT_MAX];  /* BASE#CODE */
+    char code[PKC_NODE_INVITE_TEXT_MAX]; /* "PKCI1..." (an offer) or "PKCA1..." (an answer) */
+    char id[17];                         /* the invitation's id, hex */
+    char room[17];                       /* the room's hex id */
+    char room_name[64];
+    char peer_id[PKC_PEER_ID_SIZE]; /* accept: the inviter; create: ours */
+    uint64_t expires_ms;            /* Unix ms */
+    int one_step, single_use;
+} pkc_node_invitation;
+#define PKC_NODE_INVITATION_V1 1
+#define PKC_NODE_INVITATION_VERSION PKC_NODE_INVITATION_V1
+
+/* Makes an invitation to a room into *out (url, code, id, expiry). Returns
+ * 0; PKC_ERR_NOT_FOUND (no such room); PKC_ERR_INVALID_ARG (options);
+ * PKC_ERR_STATE (the node does not run: it has no address to give);
+ * PKC_ERR_NOMEM, PKC_ERR_IO (storing it). */
+PKC_API PKC_NODISCARD int pkc_node_invite_create_versioned(pkc_node *node, int options_version,
+                                                           const pkc_node_invite_options *opts,
+                                                           int out_version,
+                                                           pkc_node_invitation *out);
+#define pkc_node_invite_create(NODE, OPTS, OUT) \
+    pkc_node_invite_create_versioned((NODE), PKC_NODE_INVITE_OPTIONS_VERSION, (OPTS), \
+        PKC_NODE_INVITATION_VERSION, (OUT))
+
+/* Accepts an invitation (a URL, a bare code, with any whitespace): checks
+ * it, joins its room for now, dials the inviter proving the invitation,
+ * and fills *out with the room, the inviter and the answer (url, code) for
+ * the two-step exchange. The outcome comes later, through the `invite`
+ * callback. Returns 0; PKC_ERR_MALFORMED / PKC_ERR_TRUNCATED /
+ * PKC_ERR_TOO_LARGE / PKC_ERR_RANGE (malformed: where, in pkc_errmsg()),
+ * PKC_ERR_UNSUPPORTED (another version or kind: an answer is applied with
+ * pkc_node_invite_answer), PKC_ERR_BAD_SIGNATURE (tampered),
+ * PKC_ERR_EXPIRED / PKC_ERR_NOT_YET_VALID (since or until when),
+ * PKC_ERR_INVALID_ARG (our own invitation), PKC_ERR_STATE (the node does
+ * not run). */
+PKC_API PKC_NODISCARD int pkc_node_invite_accept_versioned(pkc_node *node, const char *text,
+                                                           int out_version,
+                                                           pkc_node_invitation *out);
+#define pkc_node_invite_accept(NODE, TEXT, OUT) \
+    pkc_node_invite_accept_versioned((NODE), (TEXT), PKC_NODE_INVITATION_VERSION, (OUT))
+
+/* Applies an invitee's answer to one of our invitations: dials the invitee,
+ * proving the invitation; the `invite` callback tells when it is used.
+ * *out (may be NULL) gets the invitation's id, room and expiry and the
+ * invitee's id (peer_id); url and code are "". Returns 0; the decoding
+ * errors of pkc_node_invite_accept; PKC_ERR_NOT_FOUND (it answers no
+ * invitation of ours: another node's, or one from before a reset);
+ * PKC_ERR_EXPIRED (the invitation or the answer); PKC_ERR_USED (a
+ * single-use invitation already used); PKC_ERR_BAD_SIGNATURE (tampered, or
+ * made without the invitation). */
+PKC_API PKC_NODISCARD int pkc_node_invite_answer_versioned(pkc_node *node, const char *text,
+                                                           int out_version,
+                                                           pkc_node_invitation *out);
+#define pkc_node_invite_answer(NODE, TEXT, OUT) \
+    pkc_node_invite_answer_versioned((NODE), (TEXT), PKC_NODE_INVITATION_VERSION, (OUT))
 
 typedef struct pkc_node_room_info {
     char id[17];     /* hex */

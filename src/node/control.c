@@ -2,7 +2,7 @@
  * control.c: the control socket, <data_dir>/control.sock (mode 0600), over
  * which the pkc command talks to a running node (docs/cli.md, "Control
  * socket"). One JSON object per line each way: a request
- * {"cmd":"status"|"peers"|"rooms"|"send"|"inbox"|"doc"|"watch", ...}
+ * {"cmd":"status"|"peers"|"rooms"|"send"|"inbox"|"doc"|"watch"|"invite"|"accept"|"answer", ...}
  * gets one reply {"ok":true, ...} or {"ok":false,"error":TEXT,"code":NAME};
  * "inbox" with "follow" and "watch" then stream events, one per line, until
  * the client closes.
@@ -32,6 +32,7 @@ typedef struct client {
     size_t len, cap;
     int follow_messages;
     char follow_room[17];
+    int follow_invites; /* "invite", "accept", "answer" with "follow": invitation events */
     int watch;
     char watch_room[17];
     char watch_doc[PKC_DOC_NAME_MAX + 1];
@@ -183,6 +184,8 @@ void node_control_event(pkc_node *n, const char *kind, const char *line)
             json_decref(o);
         } else if (c->follow_messages && strcmp(kind, "doc") != 0) {
             client_write(c, line);
+        } else if (c->follow_invites && strcmp(kind, "invite") == 0) {
+            client_write(c, line);
         }
     }
 }
@@ -275,6 +278,65 @@ static void handle(client *c, json_t *req)
         char hex[33];
         pkc_hex_encode(hex, id, sizeof id);
         client_json(c, json_pack("{s:b, s:s}", "ok", 1, "id", hex));
+    } else if (strcmp(cmd, "invite") == 0) {
+        pkc_node_invite_options o;
+        memset(&o, 0, sizeof o);
+        o.room = room;
+        o.one_step = json_is_true(json_object_get(req, "one_step"));
+        o.single_use = json_is_true(json_object_get(req, "single_use"));
+        json_int_t exp = json_integer_value(json_object_get(req, "expires_s"));
+        if (exp < 0 || exp > UINT32_MAX) {
+            reply_error(c, pkc_error(PKC_ERR_INVALID_ARG, "\"expires_s\" out of range"));
+            return;
+        }
+        o.expires_s = (uint32_t)exp;
+        o.url_base = json_string_value(json_object_get(req, "url_base"));
+        pkc_node_invitation *inv = calloc(1, sizeof *inv);
+        int rc = inv ? pkc_node_invite_create(n, &o, inv) : pkc_error_code(PKC_ERR_NOMEM);
+        if (rc == 0) {
+            client_json(c, json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:b}", "ok", 1,
+                                     "url", inv->url, "code", inv->code, "id", inv->id, "room",
+                                     inv->room, "room_name", inv->room_name, "expires_ms",
+                                     (json_int_t)inv->expires_ms, "one_step", inv->one_step,
+                                     "single_use", inv->single_use));
+            c->follow_invites = json_is_true(json_object_get(req, "follow"));
+        } else {
+            reply_error(c, rc);
+        }
+        if (inv)
+            pkc_memzero(inv, sizeof *inv);
+        free(inv);
+    } else if (strcmp(cmd, "accept") == 0 || strcmp(cmd, "answer") == 0) {
+        const char *text = json_string_value(json_object_get(req, "text"));
+        if (text == NULL) {
+            reply_error(c, pkc_error(PKC_ERR_MALFORMED, "%s needs \"text\"", cmd));
+            return;
+        }
+        int rc;
+        if (strcmp(cmd, "answer") == 0) {
+            pkc_node_invitation *inv = calloc(1, sizeof *inv);
+            rc = inv ? pkc_node_invite_answer(n, text, inv) : pkc_error_code(PKC_ERR_NOMEM);
+            if (rc == 0)
+                client_json(c, json_pack("{s:b, s:s, s:s, s:s, s:s}", "ok", 1, "peer",
+                                         inv->peer_id, "id", inv->id, "room", inv->room,
+                                         "room_name", inv->room_name));
+            free(inv);
+        } else {
+            pkc_node_invitation *inv = calloc(1, sizeof *inv);
+            rc = inv ? pkc_node_invite_accept(n, text, inv) : pkc_error_code(PKC_ERR_NOMEM);
+            if (rc == 0)
+                client_json(c, json_pack("{s:b, s:s, s:s, s:s, s:s, s:I, s:b, s:b, s:s, s:s}", "ok",
+                                         1, "id", inv->id, "room", inv->room, "room_name",
+                                         inv->room_name, "inviter", inv->peer_id, "expires_ms",
+                                         (json_int_t)inv->expires_ms, "one_step", inv->one_step,
+                                         "single_use", inv->single_use, "answer_url", inv->url,
+                                         "answer_code", inv->code));
+            free(inv);
+        }
+        if (rc)
+            reply_error(c, rc);
+        else
+            c->follow_invites = json_is_true(json_object_get(req, "follow"));
     } else if (strcmp(cmd, "inbox") == 0) {
         json_int_t after = json_integer_value(json_object_get(req, "after"));
         json_int_t limit = json_integer_value(json_object_get(req, "limit"));

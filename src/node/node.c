@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,11 @@
 static const uint8_t room_salt[PKC_PWHASH_SALT_BYTES] = "pkc-room-salt-v1";
 
 #define CONFIG_SIZES PKC_STRUCT_V1(pkc_node_config)
-#define CALLBACKS_SIZES PKC_STRUCT_V1(pkc_node_callbacks)
+#define CALLBACKS_SIZES                                                                            \
+    ((pkc_struct_sizes){"pkc_node_callbacks",                                                      \
+                        (const size_t[]){0, offsetof(pkc_node_callbacks, invite),                  \
+                                         sizeof(pkc_node_callbacks)},                              \
+                        2})
 
 /* Recursive: a call made while the node does not run holds it, and a
  * callback of that call may call the node again. */
@@ -157,6 +162,17 @@ static int room_save(pkc_node *n, node_room *r)
     snprintf(row.name, sizeof row.name, "%s", r->name);
     row.joined_ms = node_wall_ms(n);
     return pkc_db_room_put(n->db, &row);
+}
+
+int node_room_add(pkc_node *n, const uint8_t secret[PKC_ROOM_SECRET_BYTES], const char *name,
+                  node_room **out)
+{
+    return room_add(n, secret, 0, name, out);
+}
+
+int node_room_save(pkc_node *n, node_room *r)
+{
+    return room_save(n, r);
 }
 
 static void room_free(node_room *r)
@@ -581,6 +597,8 @@ int pkc_node_new_versioned(int config_version, const pkc_node_config *config,
         pkc_logw(LOG, "in no room: the local room is off and no private room was joined");
     for (node_room *x = n->rooms; x; x = x->next)
         node_docs_load_names(x);
+    if ((rc = node_invites_load(n)))
+        goto fail;
     if ((rc = pkc_loop_new(&n->loop)))
         goto fail;
     n->loop->batch_begin = node_batch_begin;
@@ -595,6 +613,7 @@ fail:
 
 static void node_free_state(pkc_node *n)
 {
+    node_invites_free(n);
     while (n->rooms) {
         node_room *r = n->rooms;
         n->rooms = r->next;
@@ -898,11 +917,10 @@ uint16_t pkc_node_get_port(pkc_node *n)
 
 /* ---- calls onto the loop thread ----------------------------------------------------------------- */
 
-typedef int (*call_fn)(pkc_node *n, void *arg);
 
 typedef struct call {
     pkc_node *n;
-    call_fn fn;
+    node_call_fn fn;
     void *arg;
     int rc;
     int done;
@@ -926,7 +944,7 @@ static void call_on_loop(void *p)
 
 /* Runs fn(n, arg) on the loop thread and returns its result with its
  * message on this thread; runs it here when the node does not run. */
-static int node_call(pkc_node *n, call_fn fn, void *arg)
+int node_call(pkc_node *n, node_call_fn fn, void *arg)
 {
     if (n == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "node is NULL");
@@ -1015,6 +1033,11 @@ static int do_leave(pkc_node *n, void *arg)
     node_room *r = node_room_find(n, arg);
     if (r == NULL)
         return pkc_error(PKC_ERR_NOT_FOUND, "no room '%s'", (const char *)arg);
+    return node_room_remove(n, r);
+}
+
+int node_room_remove(pkc_node *n, node_room *r)
+{
     for (node_link *l = n->links; l; l = l->next)
         for (node_chan *c = l->chans; c; c = c->next)
             if (c->room == r) {
@@ -1027,7 +1050,22 @@ static int do_leave(pkc_node *n, void *arg)
         pkc_mesh_leave(r->mesh);
     if (n->lan)
         pkc_lan_leave(n->lan, r->key.id);
-    int rc = r->local ? 0 : pkc_db_room_delete(n->db, r->key.id);
+    int rc = r->local || r->invite_pending ? 0 : pkc_db_room_delete(n->db, r->key.id);
+    /* Invitations we accepted to it go with it. */
+    for (node_invite **pv = &n->invites; *pv;) {
+        node_invite *v = *pv;
+        if (!v->mine && memcmp(v->offer.room_id, r->key.id, PKC_ROOM_ID_BYTES) == 0) {
+            *pv = v->next;
+            for (node_link *l = n->links; l; l = l->next)
+                for (node_chan *c = l->chans; c; c = c->next)
+                    if (c->invite == v)
+                        c->invite = NULL;
+            pkc_invite_wipe(&v->offer);
+            free(v);
+            continue;
+        }
+        pv = &v->next;
+    }
     node_room **p = &n->rooms;
     while (*p != r)
         p = &(*p)->next;

@@ -277,14 +277,25 @@ static int chan_start_session(node_chan *c)
     sc.msg_burst = 2 * NODE_MSG_RATE;
     sc.byte_rate = NODE_BYTE_RATE;
     sc.byte_burst = 4 * NODE_BYTE_RATE;
-    uint8_t secrets[NODE_ROOMS_MAX][32];
+    uint8_t secrets[NODE_ROOMS_MAX + NODE_INVITES_MAX][32];
     size_t n_secrets = 0;
     if (c->initiator) {
         sc.expected_peer = l->hash;
-        sc.proof_secret = c->room->secret;
+        sc.proof_secret = c->invite ? c->invite->offer.token : c->room->secret;
     } else {
-        for (node_room *r = n->rooms; r && n_secrets < NODE_ROOMS_MAX; r = r->next)
+        /* The rooms, then the invitations a peer may prove. */
+        for (node_room *r = n->rooms; r && n_secrets < NODE_ROOMS_MAX; r = r->next) {
+            c->proof_is_invite[n_secrets] = 0;
+            memcpy(c->proof_ids[n_secrets], r->key.id, 8);
             memcpy(secrets[n_secrets++], r->secret, 32);
+        }
+        size_t rooms = n_secrets;
+        for (node_invite *v = n->invites; v && n_secrets < rooms + NODE_INVITES_MAX; v = v->next)
+            if (node_invite_live(n, v)) {
+                c->proof_is_invite[n_secrets] = 1;
+                memcpy(c->proof_ids[n_secrets], v->offer.id, 8);
+                memcpy(secrets[n_secrets++], v->offer.token, 32);
+            }
         sc.require = PKC_REQUIRE_PROOF;
         sc.proof_secrets = (const uint8_t(*)[32])secrets;
         sc.n_proof_secrets = n_secrets;
@@ -310,11 +321,12 @@ static node_chan *chan_new(node_link *l, node_room *r, int initiator)
 }
 
 /* Opens a channel for room `r` on our outbound link `l`. */
-static int link_open_room(node_link *l, node_room *r)
+static int link_open_room(node_link *l, node_room *r, node_invite *v)
 {
     node_chan *c = chan_new(l, r, 1);
     if (c == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
+    c->invite = v;
     pkc_rtc_channel_options o;
     pkc_rtc_channel_options_default(&o);
     int rc = pkc_rtc_channel_new(l->rtc, "pkc", &o, &c->ch);
@@ -380,8 +392,9 @@ static void rtc_config(pkc_node *n, pkc_rtc_config *rc, const char **stun)
     }
 }
 
-/* Dials `k` for room `r`: a new link, or a channel on the one we have. */
-static int dial(pkc_node *n, node_room *r, node_known *k)
+/* Dials `k` for room `r`: a new link, or a channel on the one we have.
+ * With `v`, the channel proves invitation `v` rather than the room. */
+static int dial(pkc_node *n, node_room *r, node_known *k, node_invite *v)
 {
     node_link *l = link_find(n, k->hash);
     if (l && !l->outbound && !link_in_use(l)) {
@@ -397,7 +410,7 @@ static int dial(pkc_node *n, node_room *r, node_known *k)
         for (node_chan *c = l->chans; c; c = c->next)
             if (!c->dead && c->room == r)
                 return 0;
-        return link_open_room(l, r);
+        return link_open_room(l, r, v);
     }
     if (!k->dialable || k->n_addrs == 0)
         return pkc_error(PKC_ERR_NOT_FOUND, "no address to dial %s", k->peer_id);
@@ -427,7 +440,7 @@ static int dial(pkc_node *n, node_room *r, node_known *k)
         return rc;
     }
     char *offer = NULL, *answer = NULL;
-    if ((rc = link_open_room(l, r)) == 0 && (rc = pkc_rtc_peer_create_offer(l->rtc, &offer)) == 0 &&
+    if ((rc = link_open_room(l, r, v)) == 0 && (rc = pkc_rtc_peer_create_offer(l->rtc, &offer)) == 0 &&
         (rc = build_lite_answer(k, &answer)) == 0)
         rc = pkc_rtc_peer_set_remote(l->rtc, PKC_RTC_ANSWER, answer);
     free(offer);
@@ -442,11 +455,32 @@ static int dial(pkc_node *n, node_room *r, node_known *k)
     return 0;
 }
 
+int node_dial_invite(pkc_node *n, node_room *r, const uint8_t pk[32], const pkc_invite_dial *d,
+                     node_invite *v)
+{
+    node_known *k = node_known_put(n, pk, NULL);
+    if (k == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    k->dialable = 1;
+    snprintf(k->ufrag, sizeof k->ufrag, "%s", d->ufrag);
+    snprintf(k->pwd, sizeof k->pwd, "%s", d->pwd);
+    memcpy(k->fp, d->fingerprint, 32);
+    k->n_addrs = 0;
+    for (size_t i = 0; i < d->n_addresses && k->n_addrs < NODE_ADDRS_MAX; i++)
+        snprintf(k->addrs[k->n_addrs++], sizeof k->addrs[0], "%s", d->addresses[i]);
+    k->heard_us = node_now_us(n);
+    node_link *l = link_find(n, k->hash);
+    if (l && !l->outbound && link_in_use(l))
+        return pkc_error(PKC_ERR_STATE,
+                         "%s is connected to us by a link it dialed: it opens the channels", k->peer_id);
+    return dial(n, r, k, v);
+}
+
 /* dial(), and the mesh told when it fails (a blocked peer is no error of
  * ours: logged only). */
 static void dial_or_fail(pkc_node *n, node_room *r, node_known *k)
 {
-    int rc = dial(n, r, k);
+    int rc = dial(n, r, k, NULL);
     if (rc == 0)
         return;
     if (rc == PKC_ERR_BLOCKED)
@@ -709,14 +743,23 @@ static void on_sess_established(void *ud, pkc_session *s)
         return;
     }
     if (!c->initiator) {
-        /* The room whose secret the peer proved. */
-        size_t i = 0;
-        node_room *r = n->rooms;
-        while (r && (int)i < si.proof_key) {
-            r = r->next;
-            i++;
+        /* The room whose secret, or the invitation whose token, the peer
+         * proved. */
+        node_room *r = NULL;
+        if (si.proof_key >= 0 && si.proof_key < NODE_ROOMS_MAX + NODE_INVITES_MAX) {
+            const uint8_t *pid = c->proof_ids[si.proof_key];
+            if (!c->proof_is_invite[si.proof_key]) {
+                r = node_room_by_id(n, pid);
+            } else if ((c->invite = node_invite_find(n, pid)) != NULL) {
+                char why[200];
+                if (node_invite_admit(n, c->invite, si.peer_id, why, sizeof why) != 0) {
+                    pkc_session_close(s, PKC_REASON_UNAUTHORIZED, why);
+                    return;
+                }
+                r = node_room_by_id(n, c->invite->offer.room_id);
+            }
         }
-        if (r == NULL || si.proof_key < 0) {
+        if (r == NULL) {
             pkc_session_close(s, PKC_REASON_UNAUTHORIZED, "no room");
             return;
         }
@@ -755,8 +798,17 @@ static void on_sess_established(void *ud, pkc_session *s)
 
 static void on_sess_frame(void *ud, pkc_session *s, const pkc_frame *f)
 {
-    (void)s;
     node_chan *c = ud;
+    if (c->initiator && c->invite && !c->invite_confirmed && !c->dead) {
+        /* Our proof of an invitation is accepted once the peer, which
+         * checked it (time, use) after its handshake, talks to us. */
+        char why[200];
+        c->invite_confirmed = 1;
+        if (node_invite_admit(c->link->n, c->invite, c->link->peer_id, why, sizeof why) != 0) {
+            pkc_session_close(s, PKC_REASON_NONE, why);
+            return;
+        }
+    }
     if (c->dead || c->room == NULL || !c->in_mesh)
         return;
     if (f->type == PKC_FRAME_ANNOUNCE) {
@@ -783,6 +835,8 @@ static void on_sess_closed(void *ud, pkc_session *s, const pkc_session_end *end)
     if (end->error && !c->mesh_bye)
         pkc_logd(LOG, "session with %s ended: %s", c->link->peer_id[0] ? c->link->peer_id : "?",
                  end->text);
+    if (c->initiator && c->invite && !c->invite_confirmed && end->by_peer)
+        node_invite_refused(c->link->n, c->invite, c->link->peer_id, end->text);
     chan_dead(c);
     if (c->ch) {
         pkc_rtc_channel_close(c->ch);
@@ -938,7 +992,7 @@ static void mesh_signal(void *ud, const uint8_t *peer, const uint8_t *data, size
     k->heard_us = node_now_us(n);
     uint8_t self[PKC_PEER_ID_HASH_BYTES];
     self_hash(n, self);
-    if (hash_less(self, peer) && node_chan_find(n, r, peer) == NULL && dial(n, r, k) != 0)
+    if (hash_less(self, peer) && node_chan_find(n, r, peer) == NULL && dial(n, r, k, NULL) != 0)
         node_error(n, "%s", pkc_errmsg());
 }
 

@@ -20,12 +20,14 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "discovery/invite.h"
 #include "discovery/lan.h"
 #include "store/db.h"
 #include "node/lan_io.h"
 #include "pkc.h"
 
 #define NODE_ROOMS_MAX 16
+#define NODE_INVITES_MAX 32 /* invitations a handshake may prove at once */
 #define NODE_ADDRS_MAX 8
 #define NODE_MAX_TEXT 60000
 #define NODE_FRAME_MAX PKC_FRAME_SIZE_MAX
@@ -48,6 +50,7 @@ typedef struct node_known node_known;
 typedef struct node_work node_work;
 typedef struct node_control node_control;
 typedef struct node_report node_report;
+typedef struct node_invite node_invite;
 
 struct node_doc {
     node_room *room;
@@ -62,6 +65,15 @@ struct node_doc {
     node_doc *next;
 };
 
+/* An invitation: one we made (mine), or one we accepted. */
+struct node_invite {
+    pkc_invite offer; /* decoded and checked; holds the room secret and token */
+    int mine;
+    int used; /* mine, single-use: a handshake proved it (stored) */
+    int done; /* accepted: a handshake with the inviter proved it */
+    node_invite *next;
+};
+
 struct node_room {
     pkc_node *n;
     uint8_t secret[PKC_ROOM_SECRET_BYTES];
@@ -69,6 +81,7 @@ struct node_room {
     char id[17];
     char name[64];
     int local;
+    int invite_pending; /* joined by an invitation not yet proven: not saved */
     pkc_mesh *mesh;
     node_doc *docs;
     node_room *next;
@@ -80,7 +93,7 @@ struct node_known {
     uint8_t dh[PKC_DH_PUBLIC_KEY_BYTES];
     char peer_id[PKC_PEER_ID_SIZE];
     int dialable; /* the fields below are set */
-    char ufrag[64], pwd[64];
+    char ufrag[PKC_LAN_UFRAG_MAX + 1], pwd[PKC_LAN_PWD_MAX + 1];
     uint8_t fp[32];
     char addrs[NODE_ADDRS_MAX][64]; /* "udp:IP:PORT" */
     size_t n_addrs;
@@ -101,6 +114,14 @@ struct node_chan {
     int initiator;
     int established;
     int in_mesh;   /* pkc_mesh_peer_connected() accepted it */
+    /* Initiator: dialed for this invitation, whose token is the proof.
+     * Responder: the invitation the peer proved, once established. */
+    node_invite *invite;
+    int invite_confirmed; /* initiator: the peer accepted our proof of it */
+    /* Responder: what each proof secret offered to the peer stands for: a
+     * room or an invitation, by id (the lists can change mid-handshake). */
+    uint8_t proof_ids[NODE_ROOMS_MAX + NODE_INVITES_MAX][8];
+    uint8_t proof_is_invite[NODE_ROOMS_MAX + NODE_INVITES_MAX];
     /* A SYNC message arriving in fragments (kind 2), reassembled here. */
     uint8_t *frag;
     size_t frag_len, frag_total;
@@ -213,6 +234,7 @@ struct pkc_node {
     int has_default;
     node_link *links;
     node_known *known;
+    node_invite *invites;
     node_work *work, **work_tail;
     /* Group commit: what arrives in one dispatch of the connections'
      * events is stored in one transaction, reported once it commits. */
@@ -254,6 +276,28 @@ void node_lan_status(pkc_node *n);
 uint64_t node_now_us(const pkc_node *n);
 int64_t node_wall_ms(const pkc_node *n);
 
+typedef int (*node_call_fn)(pkc_node *n, void *arg);
+/* Runs fn(n, arg) on the loop thread (here, when it is that thread or the
+ * node does not run) and returns its result with its message. */
+int node_call(pkc_node *n, node_call_fn fn, void *arg);
+/* Rooms: add (PKC_ERR_EXISTS with *out set when it is there), save to the
+ * database, and leave (remove) with everything of it in memory. */
+int node_room_add(pkc_node *n, const uint8_t secret[PKC_ROOM_SECRET_BYTES], const char *name,
+                  node_room **out);
+int node_room_save(pkc_node *n, node_room *r);
+int node_room_remove(pkc_node *n, node_room *r);
+
+/* node_invite.c: invitations. */
+node_invite *node_invite_find(pkc_node *n, const uint8_t id[8]);
+int node_invite_live(pkc_node *n, const node_invite *v);
+int node_invites_load(pkc_node *n);
+void node_invites_free(pkc_node *n);
+/* A handshake proved `v` with `peer_id`: 0 (used, joined: reported), or an
+ * error with the refusal's words in `why`. */
+int node_invite_admit(pkc_node *n, node_invite *v, const char *peer_id, char *why, size_t cap);
+/* The inviter refused an invitation we accepted: reported; its room left. */
+void node_invite_refused(pkc_node *n, node_invite *v, const char *peer_id, const char *reason);
+
 /* node_msg.c: the group commit around each dispatch (pkc_loop's batch hooks). */
 void node_batch_begin(void *node);
 void node_batch_end(void *node);
@@ -286,6 +330,9 @@ int node_mesh_publish(pkc_node *n, node_room *r, const uint8_t id[PKC_MSG_ID_BYT
 int node_mesh_send(pkc_node *n, node_room *r, const uint8_t *to, const uint8_t *data, size_t len);
 void node_signal_dial_info(pkc_node *n, node_room *r, const uint8_t *peer);
 void node_link_close(node_link *l, const char *why);
+/* Dials the peer of `pk` at `dial` in room `r`, proving invitation `v`. */
+int node_dial_invite(pkc_node *n, node_room *r, const uint8_t pk[32], const pkc_invite_dial *dial,
+                     node_invite *v);
 
 /* node_msg.c: messages and the inbox/outbox. */
 pkc_mesh_validation node_mesh_validate(void *user_data, const pkc_mesh_message *msg);
