@@ -176,11 +176,13 @@ static int link_in_use(const node_link *l)
 
 /* Whether `l`, the link we dialed to a peer with a greater id, wins over
  * the peer's link that just reached us: the dials crossed. A link we
- * dialed that is unused, or established long ago (the peer dials again
- * because it lost it: it restarted), gives way. */
+ * dialed that is not connected, unused, or established long ago (the peer
+ * dials again because it lost it: it restarted), gives way. */
 static int link_wins_crossing(const node_link *l, uint64_t now)
 {
-    return l->outbound && link_in_use(l) && now - l->created_us < LINK_CROSSING_US;
+    /* One still looking for a path loses to a link that works. */
+    return l->outbound && l->connected_us && link_in_use(l) &&
+           now - l->created_us < LINK_CROSSING_US;
 }
 
 /* Whether a link from `k` is forming: an inbound link, not yet

@@ -386,6 +386,15 @@ static int do_accept(pkc_node *n, void *arg)
         rc = pkc_invite_check_time(&v->offer, (uint64_t)node_wall_ms(n), PKC_INVITE_SKEW_MS);
     if (rc == 0 && memcmp(v->offer.public_key, pkc_identity_get_public_key(n->id), 32) == 0)
         rc = pkc_error(PKC_ERR_INVALID_ARG, "this invitation is our own");
+    node_room *have = rc == 0 ? node_room_by_id(n, v->offer.room_id) : NULL;
+    uint8_t inviter[PKC_PEER_ID_HASH_BYTES];
+    node_chan *ch = have && pkc_peer_id_parse(v->offer.peer_id, inviter) == 0
+                        ? node_chan_find(n, have, inviter)
+                        : NULL;
+    if (ch && ch->established)
+        rc = pkc_error(PKC_ERR_EXISTS,
+                       "already in room %s (%s) and connected to the inviter: nothing to join",
+                       have->id, have->name);
     if (rc == 0 && node_invite_find(n, v->offer.id))
         rc = pkc_error(PKC_ERR_EXISTS, "invitation %02x%02x%02x%02x... already accepted",
                        v->offer.id[0], v->offer.id[1], v->offer.id[2], v->offer.id[3]);
