@@ -183,8 +183,10 @@ for scale in 37 50 100 160; do
   photo "$tmp/l.png" $scale 3 "$tmp/pl.jpg"
   expect_eq "$("$PKC" qr decode "$tmp/pl.jpg" 2>&1)" "$long" "photo of the longest text at $scale%"
 done
-# Transparent background (black modules on nothing) is read as on white.
-convert "$tmp/u.png" -transparent white -type TrueColorAlpha "PNG32:$tmp/alpha.png"
+# Black modules on a transparent background whose pixels are black too
+# (RGBA 0,0,0,0): read as on white, not as black on black.
+convert "$tmp/u.png" -negate -alpha copy -channel RGB -evaluate set 0 +channel "PNG32:$tmp/alpha.png"
+expect_eq "$(identify -format '%[pixel:p{0,0}]' "$tmp/alpha.png")" "srgba(0,0,0,0)" "transparent black background"
 expect_eq "$("$PKC" qr decode "$tmp/alpha.png" 2>&1)" "$url300" "PNG with a transparent background"
 # Light on dark.
 convert "$tmp/u.png" -negate "$tmp/neg.png"
