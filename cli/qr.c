@@ -353,7 +353,8 @@ static const char *other_format(const uint8_t *d, size_t n)
         return "XML (SVG?)";
     if (n >= 4 && memcmp(d, "<svg", 4) == 0)
         return "SVG";
-    if (n >= 2 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7')
+    if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7' &&
+        (d[2] == '\n' || d[2] == ' ' || d[2] == '\r' || d[2] == '\t'))
         return "PNM";
     if (n >= 4 && memcmp(d, "\xff\x0a", 2) == 0)
         return "JPEG XL";
@@ -466,7 +467,9 @@ static int decode_jpeg(const uint8_t *data, size_t n, size_t max_pixels, uint8_t
     ctx.pub.error_exit = jpeg_on_error;
     ctx.pub.emit_message = jpeg_on_message;
     if (setjmp(ctx.jmp)) {
-        if (rc == 0)
+        if (rc == 0 && ctx.truncated)
+            rc = fail(QR_ERR_CORRUPT, err, errsize, "JPEG: the file is truncated (%s)", ctx.msg);
+        else if (rc == 0)
             rc = fail(QR_ERR_CORRUPT, err, errsize, "JPEG: %s", ctx.msg);
         jpeg_destroy_decompress(&cinfo);
         free(buf);
