@@ -83,6 +83,10 @@ grep -q "1025 bytes" <<<"$out" && ok || fail "1025 bytes: message '$out'"
 [ -e "$tmp/x.png" ] && fail "a refused text left a PNG" || ok
 out=$("$PKC" qr encode "" 2>&1); rc=$?
 expect_eq "$rc" 1 "empty text: exit"
+out=$(printf 'ab\0cd' | "$PKC" qr encode - 2>&1); rc=$?
+expect_eq "$rc $out" "1 pkc: qr: a NUL byte at offset 2 of the text" "NUL in the text"
+out=$(printf '%s-\n' "$long" | "$PKC" qr encode - 2>&1); rc=$?
+expect_eq "$rc $out" "1 pkc: qr: 1025 bytes of text; a QR code here holds 1024" "1025 bytes from stdin"
 "$PKC" qr encode --module 0 "$short" >/dev/null 2>&1; expect_eq "$?" 2 "--module 0 is a usage error"
 "$PKC" qr encode --level H "$short" >/dev/null 2>&1; expect_eq "$?" 2 "--level H is a usage error"
 "$PKC" qr frob >/dev/null 2>&1; expect_eq "$?" 2 "unknown subcommand"
@@ -158,6 +162,8 @@ expect_eq "$("$PKC" qr decode "$tmp/m2.png" 2>&1)" "$url300" "margin 2 rendering
 if command -v script >/dev/null; then
   script -qec "\"$PKC\" qr encode \"$short\"" /dev/null >"$tmp/tty.txt" </dev/null
   grep -q $'\x1b\\[30;107m' "$tmp/tty.txt" && ok || fail "no colour on a terminal"
+  TERM=dumb script -qec "\"$PKC\" qr encode \"$short\"" /dev/null >"$tmp/tty3.txt" </dev/null
+  grep -q $'\x1b' "$tmp/tty3.txt" && fail "colour on a dumb terminal" || ok
   NO_COLOR=1 script -qec "\"$PKC\" qr encode \"$short\"" /dev/null >"$tmp/tty2.txt" </dev/null
   grep -q $'\x1b' "$tmp/tty2.txt" && fail "colour on a terminal with NO_COLOR" || ok
 fi
@@ -189,6 +195,15 @@ for scale in 37 50 100 160; do
   photo "$tmp/l.png" $scale 3 "$tmp/pl.jpg"
   expect_eq "$("$PKC" qr decode "$tmp/pl.jpg" 2>&1)" "$long" "photo of the longest text at $scale%"
 done
+# Seen at an angle (perspective: one side 10% shorter, the top edge tilted).
+photo "$tmp/u.png" 60 0 "$tmp/pp.jpg" -virtual-pixel white \
+  -distort Perspective "0,0 60,20  616,0 600,0  0,616 0,616  616,616 556,590"
+expect_eq "$("$PKC" qr decode "$tmp/pp.jpg" 2>&1)" "$url300" "photo at an angle"
+# A photo of the terminal: the colour rendering drawn as the screen shows it.
+"$PKC" qr encode --color always "$url300" >"$tmp/screen.txt"
+term2png "$tmp/screen.txt" dark "$tmp/screen.png"
+photo "$tmp/screen.png" 50 -3 "$tmp/screen.jpg"
+expect_eq "$("$PKC" qr decode "$tmp/screen.jpg" 2>&1)" "$url300" "photo of the terminal rendering"
 # Black modules on a transparent background whose pixels are black too
 # (RGBA 0,0,0,0): read as on white, not as black on black.
 convert "$tmp/u.png" -negate -alpha copy -channel RGB -evaluate set 0 +channel "PNG32:$tmp/alpha.png"
