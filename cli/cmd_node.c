@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "qr.h"
 
 /* Exit status when no node runs on the data directory. */
 #define CLI_NO_NODE 3
@@ -1170,6 +1171,33 @@ static int wait_invite(conn *c, const char *id, const char *want, int json)
     return 2;
 }
 
+/* The QR code of `text`: on the terminal (fd 1, when it is one and `term`)
+ * and into `png` (when not NULL). Returns CLI_OK or CLI_FAIL (said). */
+static int show_qr(const char *text, int term, const char *png)
+{
+    qr_code qr;
+    char err[256];
+    if (qr_encode(text, strlen(text), QR_LEVEL_AUTO, &qr, err, sizeof err) != 0) {
+        fprintf(stderr, "pkc: QR code: %s\n", err);
+        return CLI_FAIL;
+    }
+    int rc = CLI_OK;
+    if (png && qr_png_write(&qr, png, 8, QR_QUIET_ZONE, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "pkc: QR code: %s\n", err);
+        rc = CLI_FAIL;
+    }
+    char *t;
+    size_t n;
+    if (term && qr_term_render(&qr, QR_QUIET_ZONE,
+                               qr_term_want_color(STDOUT_FILENO) ? QR_TERM_COLOR : 0, &t,
+                               &n) == 0) {
+        fwrite(t, 1, n, stdout);
+        free(t);
+    }
+    qr_code_free(&qr);
+    return rc;
+}
+
 static const char invite_help[] =
     "Makes an invitation to a room of the running node and prints it as a link.\n"
     "The link holds the room's secret: give it privately (a message, a QR code).\n"
@@ -1179,12 +1207,14 @@ static const char invite_help[] =
     "  --single-use        used up by the first person who joins with it\n"
     "  --one-step          tell the invitee no answer is needed (this node is reachable)\n"
     "  --url-base URL      the link's base (default https://pkc.invalid/join)\n"
+    "  --qr FILE.png       also write the link's QR code as a PNG image\n"
+    "  --no-qr             no QR code on the terminal (shown there by default)\n"
     "  --wait              stay until someone joins with it, and say who\n"
     "  --json              one JSON object: url, code, id, room, room_name, expires_ms, ...\n";
 
 static int run_invite(int argc, char **argv)
 {
-    enum { O_JSON = 1, O_ROOM, O_EXPIRES, O_SINGLE, O_ONE, O_BASE, O_WAIT };
+    enum { O_JSON = 1, O_ROOM, O_EXPIRES, O_SINGLE, O_ONE, O_BASE, O_WAIT, O_QR, O_NOQR };
     static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
                                          {"room", required_argument, NULL, O_ROOM},
                                          {"expires", required_argument, NULL, O_EXPIRES},
@@ -1192,11 +1222,13 @@ static int run_invite(int argc, char **argv)
                                          {"one-step", no_argument, NULL, O_ONE},
                                          {"url-base", required_argument, NULL, O_BASE},
                                          {"wait", no_argument, NULL, O_WAIT},
+                                         {"qr", required_argument, NULL, O_QR},
+                                         {"no-qr", no_argument, NULL, O_NOQR},
                                          CLI_COMMON_LONG_OPTIONS,
                                          {NULL, 0, NULL, 0}};
-    int json = 0, single = 0, one = 0, wait = 0, opt;
+    int json = 0, single = 0, one = 0, wait = 0, noqr = 0, opt;
     long expires = 0;
-    const char *room = NULL, *base = NULL;
+    const char *room = NULL, *base = NULL, *png = NULL;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
         int r = cli_common_option(opt, optarg);
         if (r < 0)
@@ -1215,6 +1247,10 @@ static int run_invite(int argc, char **argv)
             base = optarg;
         else if (opt == O_WAIT)
             wait = 1;
+        else if (opt == O_QR)
+            png = optarg;
+        else if (opt == O_NOQR)
+            noqr = 1;
         else if (opt == O_EXPIRES && (expires = parse_duration(optarg)) < 0)
             return cli_usage_error("invite", "--expires: a duration such as 90s, 10m, 2h or 1d "
                                              "(at most 30d), got '%s'",
@@ -1253,6 +1289,11 @@ static int run_invite(int argc, char **argv)
         printf("Give this link to the person you invite, privately (it holds the room's "
                "secret):\n\n  %s\n\n",
                url);
+        if (!noqr && isatty(STDOUT_FILENO)) {
+            printf("or let them scan it:\n");
+            show_qr(url, 1, NULL);
+            printf("\n");
+        }
         printf("They run:  pkc join LINK   (or `pkc join -` and paste it)\n");
         if (one)
             printf("This node is reachable: they connect at once, no answer needed.\n");
@@ -1260,10 +1301,16 @@ static int run_invite(int argc, char **argv)
             printf("They get an answer code to send back to you; then run:  pkc answer ANSWER\n"
                    "(If this node is reachable from them, they connect without it.)\n");
     }
+    if (png) {
+        if (show_qr(url, 0, png) != CLI_OK)
+            rc = CLI_FAIL;
+        else if (!json)
+            printf("QR code written to %s\n", png);
+    }
     char id[17];
     snprintf(id, sizeof id, "%s", json_string_value(json_object_get(o, "id")));
     json_decref(o);
-    if (wait) {
+    if (wait && rc == CLI_OK) {
         if (!json)
             printf("Waiting for someone to join (Ctrl-C to stop)...\n");
         fflush(stdout);
@@ -1272,7 +1319,8 @@ static int run_invite(int argc, char **argv)
     control_close(&c);
     return rc;
 }
-CLI_COMMAND(invite, 27, "[--single-use] [--one-step] [--expires DURATION] [--room ROOM] [--json]",
+CLI_COMMAND(invite, 27,
+            "[--single-use] [--one-step] [--expires DURATION] [--qr FILE.png] [--room ROOM] [--json]",
             "invite someone to a room: prints a link", invite_help, run_invite)
 
 static const char join_help[] =
@@ -1282,17 +1330,20 @@ static const char join_help[] =
     "link holds the room's secret, which a command line would show to everyone\n"
     "on this machine.\n"
     "\n"
-    "  --no-wait   return at once (the node keeps trying until the invitation expires)\n"
-    "  --json      the answer and the outcome as JSON lines\n";
+    "  --qr-image FILE  read the link from a QR code in a PNG or JPEG image (a photo)\n"
+    "  --no-wait        return at once (the node keeps trying until the invitation expires)\n"
+    "  --json           the answer and the outcome as JSON lines\n";
 
 static int run_join(int argc, char **argv)
 {
-    enum { O_JSON = 1, O_NOWAIT };
+    enum { O_JSON = 1, O_NOWAIT, O_QRIMG };
     static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
                                          {"no-wait", no_argument, NULL, O_NOWAIT},
+                                         {"qr-image", required_argument, NULL, O_QRIMG},
                                          CLI_COMMON_LONG_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     int json = 0, nowait = 0, opt;
+    const char *image = NULL;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
         int r = cli_common_option(opt, optarg);
         if (r < 0)
@@ -1303,6 +1354,8 @@ static int run_join(int argc, char **argv)
             json = 1;
         else if (opt == O_NOWAIT)
             nowait = 1;
+        else if (opt == O_QRIMG)
+            image = optarg;
         else
             return cli_usage_error("join", "unknown option");
     }
@@ -1310,9 +1363,19 @@ static int run_join(int argc, char **argv)
         cli_print_help(stdout, cli_find("join"));
         return CLI_OK;
     }
-    if (optind + 1 < argc)
+    if (optind + 1 < argc || (image && optind < argc))
         return cli_usage_error("join", "one invitation at a time");
-    char *text = read_secret_text(optind < argc ? argv[optind] : NULL);
+    char *text = NULL;
+    if (image) {
+        size_t len;
+        char err[512];
+        if (qr_read_file(image, &text, &len, err, sizeof err) != 0) {
+            fprintf(stderr, "pkc: %s\n", err);
+            return CLI_FAIL;
+        }
+    } else {
+        text = read_secret_text(optind < argc ? argv[optind] : NULL);
+    }
     if (text == NULL || text[strspn(text, " \t\r\n")] == 0) {
         free(text);
         return cli_usage_error("join", "give the invitation link or code, `-` to paste it, or "
@@ -1356,7 +1419,8 @@ static int run_join(int argc, char **argv)
     control_close(&c);
     return rc;
 }
-CLI_COMMAND(join, 28, "[--no-wait] [--json] [LINK|CODE|-]", "accept an invitation", join_help,
+CLI_COMMAND(join, 28, "[--no-wait] [--json] [LINK|CODE|-] | --qr-image FILE", "accept an invitation",
+            join_help,
             run_join)
 
 static const char answer_help[] =

@@ -10,7 +10,8 @@
 #  3. Two-step: a's namespace now drops new inbound UDP (a firewall, as a
 #     NAT would), so c cannot reach a; c joins, gets an answer code, and a
 #     applies it: a dials c, and c is in the room.
-#  4. Refusals, each with its words: expired (by the inviter's clock),
+#  4. QR codes: the link as a PNG, read back from it and from a JPEG photo.
+#  5. Refusals, each with its words: expired (by the inviter's clock),
 #     tampered, malformed (where), an answer to another node's invitation,
 #     an answer given to `join`, and `join` with nothing to read.
 . "$(dirname "$0")/lib.sh"
@@ -92,6 +93,26 @@ in_room c || fail "c is not in the room"
 phase "two-step: c unable to reach a, joined by the answer"
 in_ns "pkn${tag}-1" nft delete table inet pkcfw
 
+# QR codes: a writes its link as a PNG; f reads the PNG, g a JPEG "photo"
+# of it (scaled, turned a little, noisy, blurred, compressed).
+start f "pkn${tag}-2" --no-local --no-lan
+start g "pkn${tag}-3" --no-local --no-lan
+pkc a invite --room "$room" --one-step --qr "$tmp/inv.png" > "$tmp/inv5.txt" ||
+  fail "invite --qr failed: $(cat "$tmp/inv5.txt")"
+grep -q "QR code written to $tmp/inv.png" "$tmp/inv5.txt" || fail "invite --qr said: $(cat "$tmp/inv5.txt")"
+convert "$tmp/inv.png" -resize 45% -background white -rotate 3 -seed 7 -attenuate 0.4 \
+  +noise Gaussian -blur 0x0.6 -quality 70 "$tmp/photo.jpg" || fail "convert"
+timeout 60 "$PKC" --data "$tmp/f" join --qr-image "$tmp/inv.png" > "$tmp/join5.txt" 2>&1 ||
+  fail "f's join from the PNG failed: $(cat "$tmp/join5.txt")"
+timeout 60 "$PKC" --data "$tmp/g" join --qr-image "$tmp/photo.jpg" > "$tmp/join6.txt" 2>&1 ||
+  fail "g's join from the photo failed: $(cat "$tmp/join6.txt")"
+idf=$(id_of f); idg=$(id_of g)
+wait_until 20 "f and g to be a's neighbours" eval 'has_peer a "$idf" && has_peer a "$idg"'
+in_room f && in_room g || fail "f or g is not in the room"
+out=$(timeout 20 "$PKC" --data "$tmp/d" join --qr-image "$tmp/inv5.txt" 2>&1) && fail "d joined from a text file"
+echo "  refused: $out"
+phase "QR: f joined from the PNG, g from a JPEG photo of it"
+
 # 4. Refusals.
 refused() { # NAME EXPECTED-WORDS TEXT: `pkc NAME join` must fail saying so
   local out
@@ -139,5 +160,5 @@ ide=$(id_of e)
 wait_until 20 "a and e to be neighbours" eval 'has_peer a "$ide" && has_peer e "$ida"'
 in_room e || fail "e is not in the room"
 phase "after a's restart: the used invitation still used, an unused one works"
-stop a b c d e
+stop a b c d e f g
 passed
