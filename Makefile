@@ -39,8 +39,8 @@ build: $(BUILD)/CMakeCache.txt
 
 # On a terminal, the chat (pkc chat); otherwise the node printing its events.
 run: bootstrap build
-	@if [ -t 0 ] && [ -t 1 ]; then ./$(BUILD)/pkc --data ./.pkc chat; \
-	else ./$(BUILD)/pkc --data ./.pkc up; fi
+	@if [ -t 0 ] && [ -t 1 ]; then ./$(BUILD)/pkc --data ./.pkc chat --invite; \
+	else ./$(BUILD)/pkc --data ./.pkc up --invite; fi
 
 $(TEST_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(TEST_BUILD) $(CMAKE_TEST_FLAGS)

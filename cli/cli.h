@@ -85,6 +85,7 @@ typedef struct cli_node_settings {
     const char *stun[CLI_STUN_MAX];
     size_t n_stun;
     int local_room, lan, json;
+    int invite; /* --invite: show an invitation to the default room at start */
     long port, max_peers;
     void *file;     /* the config file's JSON: keeps its strings alive */
     char *env_copy; /* the same for $PKC_STUN */
@@ -100,6 +101,12 @@ typedef struct cli_node_settings {
 int cli_node_settings_read(const char *cmd, int argc, char **argv, int json_ok, int max_operands,
                            int flag_rooms_first, cli_node_settings *s);
 void cli_node_settings_free(cli_node_settings *s);
+
+/* An invitation to `room` (NULL: the default room) of the running `node`,
+ * as text for a person: the link, its QR code (half blocks; ANSI colours if
+ * `color`) and what the invitee does. Malloc'd into *out. Returns CLI_OK,
+ * or CLI_FAIL with pkc_errmsg() saying why. */
+int cli_invitation_text(pkc_node *node, const char *room, int single_use, int color, char **out);
 
 /* pkc_node_new() with these settings. Returns CLI_OK, or CLI_FAIL after
  * printing why: a node already running on the data directory is said

@@ -292,6 +292,9 @@ static const char chat_commands[] =
     "                 when it arrives). PEER: the id as shown, or any unambiguous\n"
     "                 start of a connected or known peer's id\n"
     "  /peers         the peers connected in this room\n"
+    "  /invite [once] an invitation to this room: a link and its QR code (once:\n"
+    "                 for one person)\n"
+    "  /answer CODE   apply the answer an invitee sent back to your invitation\n"
     "  /help          this text\n"
     "  /quit          leave (also Ctrl-D on an empty line, or Ctrl-C)\n"
     "  //TEXT         send a line that starts with '/'\n"
@@ -376,6 +379,30 @@ static void send_direct(chat *c, char *args)
     say(c, head, text, strlen(text));
 }
 
+static void show_invite(chat *c, int once)
+{
+    char *t = NULL;
+    /* Plain half blocks: what the chat shows passes through term_clean,
+     * which strips escape sequences (colours too). */
+    if (cli_invitation_text(c->node, c->room, once, 0, &t) != CLI_OK)
+        sayf(c, "-- no invitation: %s", pkc_errmsg());
+    else
+        say(c, "", t, strlen(t));
+    free(t);
+}
+
+static void apply_answer(chat *c, const char *text)
+{
+    pkc_node_invitation inv;
+    if (text[strspn(text, " ")] == 0)
+        sayf(c, "-- /answer CODE: the answer link or code an invitee sent you");
+    else if (pkc_node_invite_answer(c->node, text, &inv) != 0)
+        sayf(c, "-- answer not applied: %s", pkc_errmsg());
+    else
+        sayf(c, "-- answer to invitation %s: connecting to %.*s", inv.id, SHORT_ID,
+             inv.peer_id + 4);
+}
+
 static void handle_line(chat *c, char *line)
 {
     size_t len = strlen(line);
@@ -394,6 +421,10 @@ static void handle_line(chat *c, char *line)
             send_direct(c, args ? args : cmd + cl);
         else if (cl == 5 && strncmp(cmd, "peers", 5) == 0)
             show_peers(c);
+        else if (cl == 6 && strncmp(cmd, "invite", 6) == 0)
+            show_invite(c, args && strstr(args, "once") != NULL);
+        else if (cl == 6 && strncmp(cmd, "answer", 6) == 0)
+            apply_answer(c, args ? args : "");
         else if (cl == 4 && strncmp(cmd, "help", 4) == 0)
             say(c, "", chat_commands, strlen(chat_commands));
         else if ((cl == 4 && strncmp(cmd, "quit", 4) == 0) ||
@@ -630,6 +661,8 @@ static int run_chat(int argc, char **argv)
     sayf(&c, "pkc chat: room %s (%s), UDP port %u%s", c.room_name, c.room,
          pkc_node_get_port(c.node), s.lan ? "" : ", LAN announcements off");
     sayf(&c, "you are %s (%.*s)", c.self, SHORT_ID, c.self + 4);
+    if (s.invite)
+        show_invite(&c, 0);
     if (c.n_backlog) {
         sayf(&c, "-- the last %zu message%s of the room:", c.n_backlog,
              c.n_backlog == 1 ? "" : "s");
@@ -646,7 +679,7 @@ static int run_chat(int argc, char **argv)
             show_message(&c, &m, (const uint8_t *)b->text, b->len);
         }
     }
-    sayf(&c, "-- /to PEER TEXT for one peer, /peers, /help; /quit or Ctrl-D to leave");
+    sayf(&c, "-- /to PEER TEXT for one peer, /peers, /invite, /help; /quit or Ctrl-D to leave");
     int nfd = pkc_node_get_fd(c.node), stdin_open = 1;
     while (!c.quit) {
         struct pollfd p[3] = {{sfd, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}, {nfd, POLLIN, 0}};

@@ -176,6 +176,7 @@ static const char up_help[] =
     "  --port N           UDP port of every connection (0: any)  PKC_PORT\n"
     "  --max-peers N      neighbours per room, 1..32 (default 8) PKC_MAX_PEERS\n"
     "  --stun HOST:PORT   a STUN server (repeatable)             PKC_STUN (comma list)\n"
+    "  --invite           show an invitation to the default room (link, QR code)\n"
     "  --json             events as JSON lines on stdout\n";
 
 static volatile int up_json;
@@ -315,7 +316,7 @@ static void handle_line(pkc_node *node, char *line)
 int cli_node_settings_read(const char *cmd, int argc, char **argv, int json_ok, int max_operands,
                            int flag_rooms_first, cli_node_settings *out)
 {
-    enum { O_ROOM = 1, O_NO_LOCAL, O_NO_LAN, O_PORT, O_MAX_PEERS, O_STUN, O_JSON };
+    enum { O_ROOM = 1, O_NO_LOCAL, O_NO_LAN, O_PORT, O_MAX_PEERS, O_STUN, O_JSON, O_INVITE };
     static const struct option opts[] = {{"room", required_argument, NULL, O_ROOM},
                                          {"no-local", no_argument, NULL, O_NO_LOCAL},
                                          {"no-lan", no_argument, NULL, O_NO_LAN},
@@ -323,6 +324,7 @@ int cli_node_settings_read(const char *cmd, int argc, char **argv, int json_ok, 
                                          {"max-peers", required_argument, NULL, O_MAX_PEERS},
                                          {"stun", required_argument, NULL, O_STUN},
                                          {"json", no_argument, NULL, O_JSON},
+                                         {"invite", no_argument, NULL, O_INVITE},
                                          CLI_COMMON_LONG_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     settings *s = out;
@@ -365,6 +367,9 @@ int cli_node_settings_read(const char *cmd, int argc, char **argv, int json_ok, 
         case O_STUN:
             if (add_stun(&flags, optarg))
                 return CLI_USAGE;
+            break;
+        case O_INVITE:
+            s->invite = 1;
             break;
         case O_JSON:
             if (!json_ok)
@@ -515,6 +520,14 @@ static int run_up(int argc, char **argv)
                "(help: %s help).\n",
                nr ? "" : " none (the local room is off and no --room given)",
                s.lan ? "" : " (LAN announcements off: --no-lan)", self, dir, self);
+    }
+    if (s.invite && !up_json) {
+        char *t = NULL;
+        if (cli_invitation_text(node, NULL, 0, qr_term_want_color(STDOUT_FILENO), &t) == CLI_OK)
+            fputs(t, stdout);
+        else
+            fprintf(stderr, "pkc: no invitation: %s\n", pkc_errmsg());
+        free(t);
     }
     fflush(stdout);
     char *line = NULL;
@@ -1169,6 +1182,46 @@ static int wait_invite(conn *c, const char *id, const char *want, int json)
     }
     fprintf(stderr, "pkc: the node stopped\n");
     return 2;
+}
+
+int cli_invitation_text(pkc_node *node, const char *room, int single_use, int color, char **out)
+{
+    *out = NULL;
+    pkc_node_invite_options o;
+    memset(&o, 0, sizeof o);
+    o.room = room;
+    o.single_use = single_use;
+    pkc_node_invitation inv;
+    if (pkc_node_invite_create(node, &o, &inv) != 0)
+        return CLI_FAIL;
+    char *q = NULL;
+    size_t qn = 0;
+    qr_code qr;
+    char err[256];
+    if (qr_encode(inv.url, strlen(inv.url), QR_LEVEL_AUTO, &qr, err, sizeof err) == 0) {
+        if (qr_term_render(&qr, QR_QUIET_ZONE, color ? QR_TERM_COLOR : 0, &q, &qn) != 0)
+            q = NULL;
+        qr_code_free(&qr);
+    }
+    char until[16];
+    local_time(until, sizeof until, (json_int_t)inv.expires_ms);
+    size_t cap = 2 * sizeof inv.url + qn + 512;
+    char *t = malloc(cap);
+    if (t == NULL) {
+        free(q);
+        return CLI_FAIL;
+    }
+    snprintf(t, cap,
+             "Invitation to room %s, valid until %s%s: give this link privately (it holds the "
+             "room's secret)\n  %s\n%s%s"
+             "They run: pkc join LINK (or scan it); if they send back an answer: pkc answer "
+             "ANSWER\n",
+             inv.room_name, until, single_use ? ", for one person" : "", inv.url,
+             q ? "or let them scan it:\n" : "", q ? q : "");
+    free(q);
+    pkc_memzero(&inv, sizeof inv);
+    *out = t;
+    return CLI_OK;
 }
 
 /* The QR code of `text`: on the terminal (fd 1, when it is one and `term`)

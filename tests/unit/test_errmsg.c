@@ -849,6 +849,15 @@ TEST(errmsg, node)
     EXPECT_FAIL("node: broadcast big", pkc_node_broadcast(node, NULL, big, sizeof big, NULL),
                 PKC_ERR_TOO_LARGE);
     EXPECT_FAIL("node: batch fn", pkc_node_batch(node, NULL, NULL), PKC_ERR_INVALID_ARG);
+    pkc_node_invitation inv;
+    EXPECT_FAIL("node: invite before start", pkc_node_invite_create(node, NULL, &inv),
+                PKC_ERR_STATE);
+    pkc_node_invite_options io = {.room = "nowhere"};
+    EXPECT_FAIL("node: invite room", pkc_node_invite_create(node, &io, &inv), PKC_ERR_NOT_FOUND);
+    EXPECT_FAIL("node: accept garbage", pkc_node_invite_accept(node, "PKCI1$$$", &inv),
+                PKC_ERR_MALFORMED);
+    EXPECT_FAIL("node: answer garbage", pkc_node_invite_answer(node, "hello", &inv),
+                PKC_ERR_MALFORMED);
     EXPECT_FAIL("node: send bad id", pkc_node_send(node, NULL, "pkc1zzzz", "x", 1, NULL),
                 PKC_ERR_MALFORMED);
     EXPECT_FAIL("node: send to self",
