@@ -1376,6 +1376,41 @@ CLI_COMMAND(invite, 27,
             "[--single-use] [--one-step] [--expires DURATION] [--qr FILE.png] [--room ROOM] [--json]",
             "invite someone to a room: prints a link", invite_help, run_invite)
 
+/* The options of join and answer: --json, --no-wait and (join: `image`
+ * not NULL) --qr-image FILE. Returns CLI_OK, -1 after the help, or a
+ * usage status. */
+static int wait_options(const char *cmd, int argc, char **argv, int *json, int *nowait,
+                        const char **image)
+{
+    enum { O_JSON = 1, O_NOWAIT, O_QRIMG };
+    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+                                         {"no-wait", no_argument, NULL, O_NOWAIT},
+                                         {"qr-image", required_argument, NULL, O_QRIMG},
+                                         CLI_COMMON_LONG_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
+        int r = cli_common_option(opt, optarg);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            continue;
+        if (opt == O_JSON)
+            *json = 1;
+        else if (opt == O_NOWAIT)
+            *nowait = 1;
+        else if (opt == O_QRIMG && image)
+            *image = optarg;
+        else
+            return cli_usage_error(cmd, "unknown option");
+    }
+    if (cli_g.help) {
+        cli_print_help(stdout, cli_find(cmd));
+        return -1;
+    }
+    return CLI_OK;
+}
+
 static const char join_help[] =
     "Accepts an invitation (a link or a bare code) in the running node: joins its\n"
     "room, connects to the inviter, and waits until that works or is refused.\n"
@@ -1389,33 +1424,11 @@ static const char join_help[] =
 
 static int run_join(int argc, char **argv)
 {
-    enum { O_JSON = 1, O_NOWAIT, O_QRIMG };
-    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
-                                         {"no-wait", no_argument, NULL, O_NOWAIT},
-                                         {"qr-image", required_argument, NULL, O_QRIMG},
-                                         CLI_COMMON_LONG_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    int json = 0, nowait = 0, opt;
+    int json = 0, nowait = 0;
     const char *image = NULL;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
-        int r = cli_common_option(opt, optarg);
-        if (r < 0)
-            return CLI_USAGE;
-        if (r > 0)
-            continue;
-        if (opt == O_JSON)
-            json = 1;
-        else if (opt == O_NOWAIT)
-            nowait = 1;
-        else if (opt == O_QRIMG)
-            image = optarg;
-        else
-            return cli_usage_error("join", "unknown option");
-    }
-    if (cli_g.help) {
-        cli_print_help(stdout, cli_find("join"));
-        return CLI_OK;
-    }
+    int rc0 = wait_options("join", argc, argv, &json, &nowait, &image);
+    if (rc0)
+        return rc0 < 0 ? CLI_OK : rc0;
     if (optind + 1 < argc || (image && optind < argc))
         return cli_usage_error("join", "one invitation at a time");
     char *text = NULL;
@@ -1486,29 +1499,10 @@ static const char answer_help[] =
 
 static int run_answer(int argc, char **argv)
 {
-    enum { O_JSON = 1, O_NOWAIT };
-    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
-                                         {"no-wait", no_argument, NULL, O_NOWAIT},
-                                         CLI_COMMON_LONG_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    int json = 0, nowait = 0, opt;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
-        int r = cli_common_option(opt, optarg);
-        if (r < 0)
-            return CLI_USAGE;
-        if (r > 0)
-            continue;
-        if (opt == O_JSON)
-            json = 1;
-        else if (opt == O_NOWAIT)
-            nowait = 1;
-        else
-            return cli_usage_error("answer", "unknown option");
-    }
-    if (cli_g.help) {
-        cli_print_help(stdout, cli_find("answer"));
-        return CLI_OK;
-    }
+    int json = 0, nowait = 0;
+    int rc0 = wait_options("answer", argc, argv, &json, &nowait, NULL);
+    if (rc0)
+        return rc0 < 0 ? CLI_OK : rc0;
     if (optind + 1 < argc)
         return cli_usage_error("answer", "one answer at a time");
     char *text = read_secret_text(optind < argc ? argv[optind] : NULL);

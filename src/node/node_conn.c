@@ -91,6 +91,18 @@ node_known *node_known_put(pkc_node *n, const uint8_t pk[32], const uint8_t dh[3
     return k;
 }
 
+/* How to dial `k` (its addresses follow, from k->addrs[0]): dialable now. */
+static void known_set_dial(pkc_node *n, node_known *k, const char *ufrag, const char *pwd,
+                           const uint8_t fp[32])
+{
+    k->dialable = 1;
+    snprintf(k->ufrag, sizeof k->ufrag, "%s", ufrag);
+    snprintf(k->pwd, sizeof k->pwd, "%s", pwd);
+    memcpy(k->fp, fp, 32);
+    k->n_addrs = 0;
+    k->heard_us = node_now_us(n);
+}
+
 void node_lan_found(void *user_data, pkc_lan *lan, const pkc_lan_peer *p)
 {
     (void)lan;
@@ -110,14 +122,9 @@ void node_lan_found(void *user_data, pkc_lan *lan, const pkc_lan_peer *p)
             node_link_close(old, "the peer restarted");
         }
     }
-    k->dialable = 1;
-    snprintf(k->ufrag, sizeof k->ufrag, "%s", p->ufrag);
-    snprintf(k->pwd, sizeof k->pwd, "%s", p->pwd);
-    memcpy(k->fp, p->fingerprint, 32);
-    k->n_addrs = 0;
+    known_set_dial(n, k, p->ufrag, p->pwd, p->fingerprint);
     for (size_t i = 0; i < p->n_addresses && k->n_addrs < NODE_ADDRS_MAX; i++)
         snprintf(k->addrs[k->n_addrs++], sizeof k->addrs[0], "%s", p->addresses[i]);
-    k->heard_us = node_now_us(n);
     pkc_logi(LOG, "LAN: %s is in room %s", k->peer_id, r->id);
     /* The peer book: its keys, so that messages can be sealed to it later. */
     pkc_db_peer row;
@@ -463,14 +470,9 @@ int node_dial_invite(pkc_node *n, node_room *r, const uint8_t pk[32], const pkc_
     node_known *k = node_known_put(n, pk, NULL);
     if (k == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
-    k->dialable = 1;
-    snprintf(k->ufrag, sizeof k->ufrag, "%s", d->ufrag);
-    snprintf(k->pwd, sizeof k->pwd, "%s", d->pwd);
-    memcpy(k->fp, d->fingerprint, 32);
-    k->n_addrs = 0;
+    known_set_dial(n, k, d->ufrag, d->pwd, d->fingerprint);
     for (size_t i = 0; i < d->n_addresses && k->n_addrs < NODE_ADDRS_MAX; i++)
         snprintf(k->addrs[k->n_addrs++], sizeof k->addrs[0], "%s", d->addresses[i]);
-    k->heard_us = node_now_us(n);
     node_link *l = link_find(n, k->hash);
     if (l && !l->outbound && link_in_use(l))
         return pkc_error(PKC_ERR_STATE,
