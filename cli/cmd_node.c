@@ -774,12 +774,20 @@ static int run_status(int argc, char **argv)
                json_real_value(json_object_get(net, "messages_per_second")),
                json_real_value(json_object_get(net, "bytes_per_second")),
                lat_text);
+        json_int_t last = json_integer_value(json_object_get(sync, "last_sync_ms"));
+        char last_text[48] = "never";
+        if (last > 0) {
+            time_t t = (time_t)(last / 1000);
+            struct tm tm;
+            localtime_r(&t, &tm);
+            strftime(last_text, sizeof last_text, "at %H:%M:%S", &tm);
+        }
         printf("sync:     %lld bytes of state, %lld documents waiting, %lld conflicts resolved, "
-               "last sync %lld\n",
+               "last sync %s\n",
                (long long)json_integer_value(json_object_get(sync, "state_bytes")),
                (long long)json_integer_value(json_object_get(sync, "pending_updates")),
                (long long)json_integer_value(json_object_get(sync, "conflicts_resolved")),
-               (long long)json_integer_value(json_object_get(sync, "last_sync_ms")));
+               last_text);
         printf("health:   %s, up %.1f s, %lld reconnections, %lld errors%s%s\n",
                json_string_value(json_object_get(health, "status")),
                json_integer_value(json_object_get(health, "uptime_ms")) / 1000.0,
