@@ -755,8 +755,10 @@ static void on_sess_established(void *ud, pkc_session *s)
             if (!c->proof_is_invite[si.proof_key]) {
                 r = node_room_by_id(n, pid);
             } else if ((c->invite = node_invite_find(n, pid)) != NULL) {
+                /* Checked now; used (or the join completed) once the
+                 * room's mesh takes the peer, below. */
                 char why[200];
-                if (node_invite_admit(n, c->invite, si.peer_id, why, sizeof why) != 0) {
+                if (node_invite_check(n, c->invite, why, sizeof why) != 0) {
                     pkc_session_close(s, PKC_REASON_UNAUTHORIZED, why);
                     return;
                 }
@@ -790,6 +792,15 @@ static void on_sess_established(void *ud, pkc_session *s)
         c->mesh_bye = 1;
         pkc_session_close(s, PKC_REASON_NONE, "room full");
         return;
+    }
+    if (!c->initiator && c->invite) {
+        char why[200];
+        if (node_invite_admit(n, c->invite, si.peer_id, why, sizeof why) != 0) {
+            c->mesh_bye = 1;
+            pkc_mesh_peer_disconnected(r->mesh, hash);
+            pkc_session_close(s, PKC_REASON_UNAUTHORIZED, why);
+            return;
+        }
     }
     c->in_mesh = 1;
     n->total_connections++;

@@ -292,8 +292,12 @@ node_invite *node_invite_find(pkc_node *n, const uint8_t id[8]);
 int node_invite_live(pkc_node *n, const node_invite *v);
 int node_invites_load(pkc_node *n);
 void node_invites_free(pkc_node *n);
-/* A handshake proved `v` with `peer_id`: 0 (used, joined: reported), or an
- * error with the refusal's words in `why`. */
+/* Whether a handshake may prove `v` now: 0, or an error with the
+ * refusal's words in `why` (expired, used, its room left). */
+int node_invite_check(pkc_node *n, const node_invite *v, char *why, size_t cap);
+/* A handshake proved `v` with `peer_id` and the room took the peer: 0
+ * (used, joined: stored and reported), or an error with the refusal's
+ * words in `why`. */
 int node_invite_admit(pkc_node *n, node_invite *v, const char *peer_id, char *why, size_t cap);
 /* The inviter refused an invitation we accepted: reported; its room left. */
 void node_invite_refused(pkc_node *n, node_invite *v, const char *peer_id, const char *reason);

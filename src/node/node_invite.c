@@ -202,11 +202,10 @@ static void report(pkc_node *n, const node_invite *v, pkc_node_invite_outcome ou
 
 /* ---- the handshake's side ------------------------------------------------------------------------ */
 
-int node_invite_admit(pkc_node *n, node_invite *v, const char *peer_id, char *why, size_t cap)
+int node_invite_check(pkc_node *n, const node_invite *v, char *why, size_t cap)
 {
-    uint64_t now = (uint64_t)node_wall_ms(n);
     if (v->mine) {
-        if (pkc_invite_check_time(&v->offer, now, 0) != 0) {
+        if (pkc_invite_check_time(&v->offer, (uint64_t)node_wall_ms(n), 0) != 0) {
             snprintf(why, cap, "%s", pkc_errmsg());
             return PKC_ERR_EXPIRED;
         }
@@ -214,6 +213,21 @@ int node_invite_admit(pkc_node *n, node_invite *v, const char *peer_id, char *wh
             snprintf(why, cap, "invitation already used");
             return PKC_ERR_USED;
         }
+        return 0;
+    }
+    if (!v->done && node_room_by_id(n, v->offer.room_id) == NULL) {
+        snprintf(why, cap, "the invitation's room was left");
+        return PKC_ERR_NOT_FOUND;
+    }
+    return 0;
+}
+
+int node_invite_admit(pkc_node *n, node_invite *v, const char *peer_id, char *why, size_t cap)
+{
+    int rc = node_invite_check(n, v, why, cap);
+    if (rc)
+        return rc;
+    if (v->mine) {
         if (v->offer.flags & PKC_INVITE_SINGLE_USE) {
             v->used = 1;
             if (invite_store(n, v) != 0) {
@@ -229,10 +243,6 @@ int node_invite_admit(pkc_node *n, node_invite *v, const char *peer_id, char *wh
     if (v->done)
         return 0;
     node_room *r = node_room_by_id(n, v->offer.room_id);
-    if (r == NULL) {
-        snprintf(why, cap, "the invitation's room was left");
-        return PKC_ERR_NOT_FOUND;
-    }
     if (r->invite_pending) {
         if (node_room_save(n, r) != 0) {
             snprintf(why, cap, "room not stored: %s", pkc_errmsg());
