@@ -3,7 +3,8 @@
 # `pkc up` node, in a namespace with lo alone: a peer arriving shows in the
 # peers panel, a message from it in the messages panel, an invitation made
 # with `pkc invite` in the invitations panel; a resize redraws the screen at
-# the new size; q leaves the terminal as it found it. Without a node, and
+# the new size; q leaves the terminal as it found it; the node stopping is
+# shown, and Ctrl-C leaves the terminal as it found it too. Without a node, and
 # without a terminal, it says so plainly.
 . "$(dirname "$0")/lib.sh"
 command -v tmux > /dev/null || { echo "skipped: needs tmux"; exit 77; }
@@ -106,6 +107,23 @@ wait_until 5 "the shell's prompt back" last_line_is 'shell$'
 cmp -s "$tmp/stty.before" "$tmp/stty.after" \
   || fail "the terminal is not as it was: $(cat "$tmp/stty.before") -> $(cat "$tmp/stty.after")"
 grep -q "ERROR: .*Sanitizer\|runtime error" "$tmp/dash.err" && fail "sanitizer report: $(cat "$tmp/dash.err")"
+phase "q restores the terminal"
+
+# Again; the node stops under it: said, and it waits; Ctrl-C ends it, the
+# terminal restored.
+typ "$PKC --data $tmp/a dashboard 2>> $tmp/dash.err; echo dash-exit=\$?; stty -g > $tmp/stty.after2"
+keys Enter
+wait_until 20 "the dashboard again" pane_has "^ pkc $ida  port [0-9]*  up "
+stop a
+wait_until 10 "'node stopped' in the header" pane_has "^ pkc $ida  node stopped: waiting for it"
+pane_has "^  [0-2][0-9]:[0-5][0-9]:[0-5][0-9] \* node stopped" || fail "no 'node stopped' event"
+keys C-c
+wait_until 10 "the dashboard to end on Ctrl-C" pane_has "^dash-exit=0"
+wait_until 5 "the shell's prompt back after Ctrl-C" last_line_is 'shell$'
+cmp -s "$tmp/stty.before" "$tmp/stty.after2" \
+  || fail "the terminal is not as it was after Ctrl-C: $(cat "$tmp/stty.after2")"
+grep -q "ERROR: .*Sanitizer\|runtime error" "$tmp/dash.err" && fail "sanitizer report: $(cat "$tmp/dash.err")"
+phase "the node stopping is shown; Ctrl-C restores the terminal"
 [ -n "${PKC_DASHBOARD_SCREEN:-}" ] && cp "$tmp/screen.txt" "$PKC_DASHBOARD_SCREEN"
-stop a b
+stop b
 passed
