@@ -17,10 +17,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control_client.h"
 #include "qr.h"
 
-/* Exit status when no node runs on the data directory. */
-#define CLI_NO_NODE 3
 #define CONFIG_FILE "config.json"
 #define ROOMS_MAX CLI_ROOMS_MAX
 #define STUN_MAX CLI_STUN_MAX
@@ -564,123 +563,6 @@ out:
 CLI_COMMAND(up, 20, "[--room PHRASE] [--no-local] [--no-lan] [--port N] [--json]",
             "run this peer's node in the foreground", up_help, run_up)
 
-/* ---- the control socket's client ---------------------------------------------------------------- */
-
-typedef struct conn {
-    int fd;
-    FILE *in;
-} conn;
-
-static int control_connect(conn *c)
-{
-    const char *dir = cli_data_dir();
-    if (dir == NULL)
-        return CLI_FAIL;
-    struct sockaddr_un sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sun_family = AF_UNIX;
-    if ((size_t)snprintf(sa.sun_path, sizeof sa.sun_path, "%s/control.sock", dir) >=
-        sizeof sa.sun_path) {
-        fprintf(stderr, "pkc: the data directory path %s is too long for a Unix socket\n", dir);
-        return CLI_FAIL;
-    }
-    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        int e = errno;
-        if (c->fd >= 0)
-            close(c->fd);
-        if (e == ENOENT || e == ECONNREFUSED) {
-            fprintf(stderr, "pkc: no node runs on %s (start one with 'pkc up')\n", dir);
-            return CLI_NO_NODE;
-        }
-        fprintf(stderr, "pkc: %s: %s\n", sa.sun_path, strerror(e));
-        return CLI_FAIL;
-    }
-    c->in = fdopen(c->fd, "r");
-    if (c->in == NULL) {
-        close(c->fd);
-        return CLI_FAIL;
-    }
-    return CLI_OK;
-}
-
-static int control_send(conn *c, json_t *req)
-{
-    char *s = json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    if (s == NULL)
-        return CLI_FAIL;
-    size_t n = strlen(s);
-    s[n] = '\n';
-    ssize_t w = write(c->fd, s, n + 1);
-    free(s);
-    if (w != (ssize_t)(n + 1)) {
-        fprintf(stderr, "pkc: writing to the node: %s\n", strerror(errno));
-        return CLI_FAIL;
-    }
-    return CLI_OK;
-}
-
-/* Reads one line as JSON; NULL at the end (the node went away). */
-static json_t *control_read(conn *c)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n = getline(&line, &cap, c->in);
-    if (n <= 0) {
-        free(line);
-        return NULL;
-    }
-    json_t *o = json_loads(line, 0, NULL);
-    free(line);
-    return o;
-}
-
-static void control_close(conn *c)
-{
-    fclose(c->in);
-}
-
-/* Sends `req`; reads lines until the reply ({"ok":...}), calling `each`
- * for the ones before it. Returns the reply (caller decrefs) or NULL with
- * the status in *rc. */
-static json_t *control_call(json_t *req, conn *c, int *rc, void (*each)(json_t *, void *),
-                            void *ud)
-{
-    if ((*rc = control_connect(c)) != CLI_OK) {
-        json_decref(req);
-        return NULL;
-    }
-    if ((*rc = control_send(c, req)) != CLI_OK) {
-        control_close(c);
-        return NULL;
-    }
-    for (;;) {
-        json_t *o = control_read(c);
-        if (o == NULL) {
-            fprintf(stderr, "pkc: the node closed the connection\n");
-            *rc = CLI_FAIL;
-            control_close(c);
-            return NULL;
-        }
-        json_t *ok = json_object_get(o, "ok");
-        if (ok) {
-            if (!json_is_true(ok)) {
-                fprintf(stderr, "pkc: %s\n", json_string_value(json_object_get(o, "error")));
-                *rc = CLI_FAIL;
-                json_decref(o);
-                control_close(c);
-                return NULL;
-            }
-            *rc = CLI_OK;
-            return o;
-        }
-        if (each)
-            each(o, ud);
-        json_decref(o);
-    }
-}
-
 static void print_json(json_t *o)
 {
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -735,8 +617,8 @@ static int run_status(int argc, char **argv)
         return rc < 0 ? CLI_OK : rc;
     if (optind < argc)
         return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
-    conn c;
-    json_t *o = control_call(json_pack("{s:s}", "cmd", "status"), &c, &rc, NULL, NULL);
+    cli_conn c;
+    json_t *o = cli_control_call(json_pack("{s:s}", "cmd", "status"), &c, &rc, NULL, NULL);
     if (o == NULL)
         return rc;
     json_object_del(o, "ok");
@@ -801,7 +683,7 @@ static int run_status(int argc, char **argv)
                (long long)json_integer_value(json_object_get(msgs, "outbox_pending")));
     }
     json_decref(o);
-    control_close(&c);
+    cli_control_close(&c);
     return CLI_OK;
 }
 
@@ -817,8 +699,8 @@ static int run_list(const char *cmd, int argc, char **argv)
         return rc < 0 ? CLI_OK : rc;
     if (optind < argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-    conn c;
-    json_t *o = control_call(json_pack("{s:s}", "cmd", cmd), &c, &rc, NULL, NULL);
+    cli_conn c;
+    json_t *o = cli_control_call(json_pack("{s:s}", "cmd", cmd), &c, &rc, NULL, NULL);
     if (o == NULL)
         return rc;
     json_t *a = json_object_get(o, cmd);
@@ -851,7 +733,7 @@ static int run_list(const char *cmd, int argc, char **argv)
     if (!json && json_array_size(a) == 0)
         printf("%s\n", strcmp(cmd, "peers") == 0 ? "no peers connected" : "in no room");
     json_decref(o);
-    control_close(&c);
+    cli_control_close(&c);
     return CLI_OK;
 }
 
@@ -884,8 +766,8 @@ static int run_send(int argc, char **argv)
         json_object_set_new(req, "room", json_string(room));
     if (to)
         json_object_set_new(req, "to", json_string(to));
-    conn c;
-    json_t *o = control_call(req, &c, &rc, NULL, NULL);
+    cli_conn c;
+    json_t *o = cli_control_call(req, &c, &rc, NULL, NULL);
     if (o == NULL)
         return rc;
     if (json) {
@@ -896,7 +778,7 @@ static int run_send(int argc, char **argv)
                json_string_value(json_object_get(o, "id")));
     }
     json_decref(o);
-    control_close(&c);
+    cli_control_close(&c);
     return CLI_OK;
 }
 
@@ -947,15 +829,15 @@ static int run_inbox(int argc, char **argv)
     json_t *req = json_pack("{s:s, s:b}", "cmd", "inbox", "follow", follow);
     if (room)
         json_object_set_new(req, "room", json_string(room));
-    conn c;
-    json_t *o = control_call(req, &c, &rc, inbox_each, &json);
+    cli_conn c;
+    json_t *o = cli_control_call(req, &c, &rc, inbox_each, &json);
     if (o == NULL)
         return rc;
     json_decref(o);
     if (follow) {
         signal(SIGPIPE, SIG_IGN);
         json_t *m;
-        while ((m = control_read(&c)) != NULL) {
+        while ((m = cli_control_read(&c)) != NULL) {
             const char *ev = json_string_value(json_object_get(m, "event"));
             if (ev && strcmp(ev, "message") == 0)
                 print_message(m, json);
@@ -964,10 +846,10 @@ static int run_inbox(int argc, char **argv)
             json_decref(m);
         }
         fprintf(stderr, "pkc: the node stopped\n");
-        control_close(&c);
+        cli_control_close(&c);
         return CLI_FAIL;
     }
-    control_close(&c);
+    cli_control_close(&c);
     return CLI_OK;
 }
 
@@ -1034,8 +916,8 @@ static int run_doc(int argc, char **argv)
         json_object_set_new(req, "value", json_string(s));
         free(s);
     }
-    conn c;
-    json_t *o = control_call(req, &c, &rc, NULL, NULL);
+    cli_conn c;
+    json_t *o = cli_control_call(req, &c, &rc, NULL, NULL);
     if (o == NULL)
         return rc;
     if (strcmp(op, "watch") == 0) {
@@ -1044,17 +926,17 @@ static int run_doc(int argc, char **argv)
         /* Print the document now, then each time it changes. */
         for (int first = 1;; first = 0) {
             if (!first) {
-                json_t *ev = control_read(&c);
+                json_t *ev = cli_control_read(&c);
                 if (ev == NULL)
                     break;
                 json_decref(ev);
             }
-            conn c2;
+            cli_conn c2;
             int rc2;
             json_t *q = json_pack("{s:s, s:s, s:s}", "cmd", "doc", "op", "json", "name", name);
             if (room)
                 json_object_set_new(q, "room", json_string(room));
-            json_t *r = control_call(q, &c2, &rc2, NULL, NULL);
+            json_t *r = cli_control_call(q, &c2, &rc2, NULL, NULL);
             if (r) {
                 json_t *v = json_object_get(r, "value");
                 if (json)
@@ -1062,21 +944,21 @@ static int run_doc(int argc, char **argv)
                 else
                     print_json(v ? v : json_null());
                 json_decref(r);
-                control_close(&c2);
+                cli_control_close(&c2);
             } else if (rc2 == CLI_NO_NODE) {
                 break;
             }
         }
         free(js);
         fprintf(stderr, "pkc: the node stopped\n");
-        control_close(&c);
+        cli_control_close(&c);
         return CLI_FAIL;
     }
     json_t *v = json_object_get(o, "value");
     if (strcmp(op, "get") == 0 || strcmp(op, "json") == 0 || (presence && value == NULL))
         print_json(json ? json_pack("{s:O}", "value", v ? v : json_null()) : v ? v : json_null());
     json_decref(o);
-    control_close(&c);
+    cli_control_close(&c);
     return CLI_OK;
 }
 
@@ -1160,11 +1042,11 @@ static char *read_secret_text(const char *arg)
 
 /* Prints invitation events until the one for `id` (and, if set, `peer`)
  * says how it ended: 0 joined/used, 1 refused, 2 the node stopped. */
-static int wait_invite(conn *c, const char *id, const char *want, int json)
+static int wait_invite(cli_conn *c, const char *id, const char *want, int json)
 {
     signal(SIGPIPE, SIG_IGN);
     json_t *m;
-    while ((m = control_read(c)) != NULL) {
+    while ((m = cli_control_read(c)) != NULL) {
         const char *ev = json_string_value(json_object_get(m, "event"));
         const char *mid = json_string_value(json_object_get(m, "id"));
         const char *outcome = json_string_value(json_object_get(m, "outcome"));
@@ -1331,9 +1213,9 @@ static int run_invite(int argc, char **argv)
         json_object_set_new(req, "room", json_string(room));
     if (base)
         json_object_set_new(req, "url_base", json_string(base));
-    conn c;
+    cli_conn c;
     int rc;
-    json_t *o = control_call(req, &c, &rc, NULL, NULL);
+    json_t *o = cli_control_call(req, &c, &rc, NULL, NULL);
     if (o == NULL)
         return rc;
     const char *url = json_string_value(json_object_get(o, "url"));
@@ -1377,7 +1259,7 @@ static int run_invite(int argc, char **argv)
         fflush(stdout);
         rc = wait_invite(&c, id, "used", json) == 0 ? CLI_OK : CLI_FAIL;
     }
-    control_close(&c);
+    cli_control_close(&c);
     return rc;
 }
 CLI_COMMAND(invite, 27,
@@ -1460,9 +1342,9 @@ static int run_join(int argc, char **argv)
     free(text);
     if (req == NULL)
         return cli_usage_error("join", "the invitation must be text (UTF-8)");
-    conn c;
+    cli_conn c;
     int rc;
-    json_t *o = control_call(req, &c, &rc, NULL, NULL);
+    json_t *o = cli_control_call(req, &c, &rc, NULL, NULL);
     if (o == NULL)
         return rc;
     char id[17];
@@ -1490,7 +1372,7 @@ static int run_join(int argc, char **argv)
     rc = CLI_OK;
     if (!nowait)
         rc = wait_invite(&c, id, "joined", json) == 0 ? CLI_OK : CLI_FAIL;
-    control_close(&c);
+    cli_control_close(&c);
     return rc;
 }
 CLI_COMMAND(join, 28, "[--no-wait] [--json] [LINK|CODE|-] | --qr-image FILE", "accept an invitation",
@@ -1522,9 +1404,9 @@ static int run_answer(int argc, char **argv)
     free(text);
     if (req == NULL)
         return cli_usage_error("answer", "the answer must be text (UTF-8)");
-    conn c;
+    cli_conn c;
     int rc;
-    json_t *o = control_call(req, &c, &rc, NULL, NULL);
+    json_t *o = cli_control_call(req, &c, &rc, NULL, NULL);
     if (o == NULL)
         return rc;
     char id[17];
@@ -1541,7 +1423,7 @@ static int run_answer(int argc, char **argv)
     rc = CLI_OK;
     if (!nowait)
         rc = wait_invite(&c, id, "used", json) == 0 ? CLI_OK : CLI_FAIL;
-    control_close(&c);
+    cli_control_close(&c);
     return rc;
 }
 CLI_COMMAND(answer, 29, "[--no-wait] [--json] ANSWER|-", "apply an invitee's answer", answer_help,

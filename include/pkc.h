@@ -2606,6 +2606,29 @@ PKC_API PKC_NODISCARD int pkc_node_invite_answer_versioned(pkc_node *node, const
 #define pkc_node_invite_answer(NODE, TEXT, OUT) \
     pkc_node_invite_answer_versioned((NODE), (TEXT), PKC_NODE_INVITATION_VERSION, (OUT))
 
+/* One invitation the node holds: one it made (mine; kept, also once used
+ * or expired, across restarts) or one it accepted whose handshake with the
+ * inviter has not completed yet. No secrets: neither the code nor the
+ * token. */
+typedef struct pkc_node_invite_info {
+    char id[17];          /* the invitation's id, hex */
+    char room[17];        /* the room's hex id */
+    char room_name[64];   /* as the invitation names it, may be "" */
+    uint64_t expires_ms;  /* Unix ms */
+    int one_step, single_use;
+    int mine;             /* 1: made here; 0: accepted here */
+    int used;             /* mine and single-use: a handshake used it up;
+                             accepted: the handshake with the inviter completed */
+} pkc_node_invite_info;
+#define PKC_NODE_INVITE_INFO_V1 1
+#define PKC_NODE_INVITE_INFO_VERSION PKC_NODE_INVITE_INFO_V1
+/* Writes up to `max` invitations, newest first; returns how many there
+ * are. An unknown info_version: as pkc_node_get_rooms. */
+PKC_API size_t pkc_node_get_invitations_versioned(pkc_node *node, int info_version,
+                                                  pkc_node_invite_info *out, size_t max);
+#define pkc_node_get_invitations(NODE, OUT, MAX) \
+    pkc_node_get_invitations_versioned((NODE), PKC_NODE_INVITE_INFO_VERSION, (OUT), (MAX))
+
 typedef struct pkc_node_room_info {
     char id[17];     /* hex */
     char name[64];   /* "local", or the display name */

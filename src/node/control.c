@@ -2,7 +2,8 @@
  * control.c: the control socket, <data_dir>/control.sock (mode 0600), over
  * which the pkc command talks to a running node (docs/cli.md, "Control
  * socket"). One JSON object per line each way: a request
- * {"cmd":"status"|"peers"|"rooms"|"send"|"inbox"|"doc"|"watch"|"invite"|"accept"|"answer", ...}
+ * {"cmd":"status"|"peers"|"rooms"|"invites"|"send"|"inbox"|"doc"|"watch"|"invite"|"accept"|
+ *  "answer", ...}
  * gets one reply {"ok":true, ...} or {"ok":false,"error":TEXT,"code":NAME};
  * "inbox" with "follow" and "watch" then stream events, one per line, until
  * the client closes.
@@ -24,6 +25,7 @@
 #define LOG "control"
 #define LINE_MAX_BYTES (1u << 20)
 #define CLIENTS_MAX 64
+#define INVITES_LIST_MAX 256 /* "invites" lists the newest this many; "count" says how many */
 
 typedef struct client {
     struct node_control *ctl;
@@ -261,6 +263,23 @@ static void handle(client *c, json_t *req)
                              "score", pi[i].score, "connected_ms", (json_int_t)pi[i].connected_ms,
                              "outbound", pi[i].outbound));
         client_json(c, json_pack("{s:b, s:o}", "ok", 1, "peers", a));
+    } else if (strcmp(cmd, "invites") == 0) {
+        pkc_node_invite_info *ii = calloc(INVITES_LIST_MAX, sizeof *ii);
+        if (ii == NULL) {
+            reply_error(c, pkc_error_code(PKC_ERR_NOMEM));
+            return;
+        }
+        size_t k = pkc_node_get_invitations(n, ii, INVITES_LIST_MAX);
+        json_t *a = json_array();
+        for (size_t i = 0; i < k && i < INVITES_LIST_MAX; i++)
+            json_array_append_new(
+                a, json_pack("{s:s, s:s, s:s, s:I, s:b, s:b, s:b, s:b}", "id", ii[i].id, "room",
+                             ii[i].room, "room_name", ii[i].room_name, "expires_ms",
+                             (json_int_t)ii[i].expires_ms, "one_step", ii[i].one_step,
+                             "single_use", ii[i].single_use, "mine", ii[i].mine, "used",
+                             ii[i].used));
+        free(ii);
+        client_json(c, json_pack("{s:b, s:o, s:I}", "ok", 1, "invites", a, "count", (json_int_t)k));
     } else if (strcmp(cmd, "send") == 0) {
         const char *to = json_string_value(json_object_get(req, "to"));
         json_t *t = json_object_get(req, "text");

@@ -550,3 +550,46 @@ int pkc_node_invite_answer_versioned(pkc_node *n, const char *text, int out_vers
     free(a);
     return rc;
 }
+
+/* ---- listing ------------------------------------------------------------------------------------ */
+
+typedef struct list_invites_args {
+    pkc_node_invite_info *out;
+    size_t max, count;
+    int version;
+} list_invites_args;
+
+static int do_list(pkc_node *n, void *arg)
+{
+    list_invites_args *a = arg;
+    pkc_struct_sizes sz = PKC_STRUCT_V1(pkc_node_invite_info);
+    for (node_invite *v = n->invites; v; v = v->next, a->count++) {
+        if (a->count >= a->max)
+            continue;
+        pkc_node_invite_info ii;
+        memset(&ii, 0, sizeof ii);
+        hex_id(ii.id, v->offer.id);
+        pkc_hex_encode(ii.room, v->offer.room_id, PKC_ROOM_ID_BYTES);
+        /* The room's own name when we are in it, else the one the code carries. */
+        node_room *r = node_room_by_id(n, v->offer.room_id);
+        snprintf(ii.room_name, sizeof ii.room_name, "%s", r ? r->name : v->offer.room_name);
+        ii.expires_ms = v->offer.expires_ms;
+        ii.one_step = !!(v->offer.flags & PKC_INVITE_ONE_STEP);
+        ii.single_use = !!(v->offer.flags & PKC_INVITE_SINGLE_USE);
+        ii.mine = v->mine;
+        ii.used = v->mine ? v->used : v->done;
+        pkc_struct_write((char *)a->out + a->count * sz.sizes[a->version], &ii, a->version, sz);
+    }
+    return 0;
+}
+
+size_t pkc_node_get_invitations_versioned(pkc_node *n, int info_version, pkc_node_invite_info *out,
+                                          size_t max)
+{
+    if (pkc_struct_check(info_version, PKC_STRUCT_V1(pkc_node_invite_info)))
+        return 0; /* the size of the caller's elements is unknown: nothing written */
+    list_invites_args a = {out, out ? max : 0, 0, info_version};
+    if (n == NULL || node_call(n, do_list, &a) != 0)
+        return 0;
+    return a.count;
+}

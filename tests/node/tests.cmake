@@ -23,9 +23,9 @@ foreach(t bad_signature replay rate_limit doc_broken_update doc_missing_update)
   set_tests_properties(node.${t} PROPERTIES SKIP_RETURN_CODE 77)
 endforeach()
 
-# pkc chat: on a terminal (driven in tmux: send-keys to type, capture-pane
+# pkc chat and pkc dashboard: on a terminal (driven in tmux: send-keys to type, capture-pane
 # to read the screen) and in line mode (pipes), beside a `pkc up` node.
-foreach(t chat chat_lines)
+foreach(t chat chat_lines dashboard)
   pkc_add_test(NAME node.${t} LABELS node net cli TIMEOUT 120
                COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/${t}.sh)
   set_tests_properties(node.${t} PROPERTIES SKIP_RETURN_CODE 77)

@@ -253,6 +253,53 @@ TEST(node, runs_on_its_own_thread_and_stops)
     pkc_node_free(node);
 }
 
+TEST(node, lists_its_invitations_without_their_secrets)
+{
+    pkc_node_config cfg;
+    config(&cfg, pkc_test_tmpdir());
+    const char *rooms[] = {"a phrase for the invitations"};
+    cfg.rooms = rooms;
+    cfg.n_rooms = 1;
+    pkc_node *node;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    pkc_node_invite_info ii[4];
+    CHECK_EQ(pkc_node_get_invitations(node, ii, 4), 0);
+    CHECK_OK(pkc_node_start(node));
+    pkc_node_invitation inv[2];
+    pkc_node_invite_options o = {.expires_s = 60};
+    CHECK_OK(pkc_node_invite_create(node, &o, &inv[0]));
+    o = (pkc_node_invite_options){.single_use = 1, .one_step = 1};
+    CHECK_OK(pkc_node_invite_create(node, &o, &inv[1]));
+    memset(ii, 0xa5, sizeof ii);
+    CHECK_EQ(pkc_node_get_invitations(node, ii, 4), 2);
+    /* Newest first, as made. */
+    CHECK_STR(ii[0].id, inv[1].id);
+    CHECK_STR(ii[0].room, inv[1].room);
+    CHECK_STR(ii[0].room_name, inv[1].room_name);
+    CHECK_EQ(ii[0].expires_ms, inv[1].expires_ms);
+    CHECK(ii[0].single_use && ii[0].one_step && ii[0].mine && !ii[0].used);
+    CHECK_STR(ii[1].id, inv[0].id);
+    CHECK_EQ(ii[1].expires_ms, inv[0].expires_ms);
+    CHECK(!ii[1].single_use && !ii[1].one_step && ii[1].mine && !ii[1].used);
+    /* Fewer slots than invitations: those written, and how many there are. */
+    memset(ii, 0, sizeof ii);
+    CHECK_EQ(pkc_node_get_invitations(node, ii, 1), 2);
+    CHECK_STR(ii[0].id, inv[1].id);
+    CHECK_EQ(ii[1].id[0], 0);
+    CHECK_EQ(pkc_node_get_invitations(node, NULL, 0), 2);
+    /* A version this library does not know: nothing written, and why. */
+    CHECK_EQ(pkc_node_get_invitations_versioned(node, 9, ii, 4), 0);
+    CHECK(strstr(pkc_errmsg(), "version 9") != NULL);
+    CHECK_EQ(ii[0].id[0], inv[1].id[0]);
+    pkc_node_free(node);
+
+    /* Ours are kept across a restart. */
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    CHECK_EQ(pkc_node_get_invitations(node, ii, 4), 2);
+    CHECK(strcmp(ii[0].id, inv[0].id) == 0 || strcmp(ii[1].id, inv[0].id) == 0);
+    pkc_node_free(node);
+}
+
 typedef struct burst {
     seen *s;
     int count;
