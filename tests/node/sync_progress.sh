@@ -5,8 +5,10 @@
 # received bytes increase and end at the total with done; the documents end
 # equal. `pkc up` with stdout piped prints no progress (no carriage return,
 # no escape sequence); on a terminal (a pty made by script(1)) it draws the
-# updating line and a final one.
+# updating line and a final one; `pkc chat` in tmux says when it arrived.
 . "$(dirname "$0")/lib.sh"
+command -v tmux > /dev/null || { echo "skipped: needs tmux"; exit 77; }
+command -v script > /dev/null || { echo "skipped: needs script(1)"; exit 77; }
 
 host_ns
 start n1 "$host"
@@ -60,6 +62,21 @@ grep -q $'\r' "$tmp/n3.txt" && fail "carriage returns in piped output"
 grep -q $'\e' "$tmp/n3.txt" && fail "escape sequences in piped output"
 grep -q "syncing\\|synced" "$tmp/n3.txt" && fail "progress in piped output: $(grep "syncing\\|synced" "$tmp/n3.txt")"
 phase "piped: no progress; on a terminal: $(tr '\r' '\n' < "$tmp/n4.tty" | grep -a 'syncing\|synced' | head -n 3 | tr -d '\033' | tr '\n' '|')"
+
+# pkc chat on a terminal (tmux): the progress in its prompt, then one line.
+sock="$tmp/tmux.sock"
+cleanups+=("tmux -S '$sock' kill-server 2> /dev/null")
+tmux -S "$sock" new-session -d -x 100 -y 20 \
+  "nsenter --net=/run/netns/$host env XDG_RUNTIME_DIR='$tmp/xdg' TERM=xterm '$PKC' --data '$tmp/n5' chat 2> '$tmp/n5.err'" ||
+  fail "tmux"
+screen_has() { tmux -S "$sock" capture-pane -p | grep -q -- "$1"; }
+wait_until 60 "the chat to say the document arrived" \
+  screen_has "^[0-2][0-9]:[0-5][0-9] \* synced big from pkc1[a-z0-9]*\.\.\. ([0-9.]* MiB)$"
+[ "$(doc_json n5 big)" = "$want" ] || fail "the chat's node does not hold the document"
+phase "the chat: $(tmux -S "$sock" capture-pane -p | grep synced)"
+tmux -S "$sock" send-keys "/quit" Enter
+wait_until 20 "the chat to end" eval '! tmux -S "$sock" has-session 2> /dev/null'
+grep -q "ERROR: .*Sanitizer\|runtime error" "$tmp/n5.err" && fail "sanitizer report in the chat"
 
 stop n1 n2 n3
 kill -TERM "${pid[n4]}" 2> /dev/null
