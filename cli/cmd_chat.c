@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "lined.h"
+#include "progress.h"
 
 #define SHORT_ID 8     /* characters of a peer id shown, after "pkc1" */
 #define PENDING_MAX 64 /* direct messages awaiting their receipt, remembered */
@@ -41,6 +42,7 @@ typedef struct pending_dm {
 typedef struct chat {
     pkc_node *node;
     lined *ed; /* NULL: line mode */
+    char prompt[80]; /* the input line's prompt when nothing is in progress */
     const char *self;
     char room[17];
     char room_name[64];
@@ -238,6 +240,30 @@ static void on_invite(void *ud, pkc_node *node, const pkc_node_invite_event *ev)
         sayf(c, "%s * invitation accepted by %s: in room %s", t, who(c, ev->peer_id, s), ev->room);
     else
         sayf(c, "%s * invitation refused by %s: %s", t, who(c, ev->peer_id, s), ev->reason);
+}
+
+/* A document of the room arriving: on a terminal, its progress in the
+ * prompt, then one line when done; nothing in line mode. */
+static void on_sync(void *ud, pkc_node *node, const pkc_node_sync_event *ev)
+{
+    (void)node;
+    chat *c = ud;
+    if (c->ed == NULL || strcmp(ev->room, c->room) != 0)
+        return;
+    if (!ev->done) {
+        /* "[room] (syncing notes: 45%) " */
+        char p[128], doc[25];
+        cli_ascii(doc, sizeof doc, ev->doc, 24);
+        unsigned pct = ev->total ? (unsigned)(ev->received * 100 / ev->total) : 100;
+        snprintf(p, sizeof p, "%s(syncing %s: %u%%) ", c->prompt, doc, pct);
+        lined_set_prompt(c->ed, p);
+        return;
+    }
+    lined_set_prompt(c->ed, c->prompt);
+    char text[400], t[64];
+    cli_sync_text(text, sizeof text, ev->doc, ev->peer_id, ev->received, ev->total, ev->done);
+    when(now_ms(), t, sizeof t);
+    sayf(c, "%s * %s", t, text);
 }
 
 static void on_peer(void *ud, pkc_node *node, const pkc_node_peer_event *ev)
@@ -640,7 +666,7 @@ static int run_chat(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-    pkc_node_callbacks cb = {on_peer, on_message, on_delivered, NULL, on_invite};
+    pkc_node_callbacks cb = {on_peer, on_message, on_delivered, NULL, on_invite, on_sync};
     if ((rc = cli_node_create(&s, &cb, &c, &c.node)) != CLI_OK)
         goto out;
     c.self = pkc_node_get_peer_id(c.node);
@@ -653,9 +679,8 @@ static int run_chat(int argc, char **argv)
     }
     if (pkc_node_inbox(c.node, c.room, 0, 0, backlog_each, &c) != 0)
         c.n_backlog = 0;
-    char prompt[80];
-    snprintf(prompt, sizeof prompt, "[%.20s] ", c.room_name);
-    c.ed = lined_new(0, 1, prompt);
+    snprintf(c.prompt, sizeof c.prompt, "[%.20s] ", c.room_name);
+    c.ed = lined_new(0, 1, c.prompt);
     if (c.ed)
         load_history(&c, s.data_dir);
     sayf(&c, "pkc chat: room %s (%s), UDP port %u%s", c.room_name, c.room,

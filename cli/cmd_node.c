@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "control_client.h"
+#include "progress.h"
 #include "qr.h"
 
 #define CONFIG_FILE "config.json"
@@ -179,9 +180,21 @@ static const char up_help[] =
     "  --json             events as JSON lines on stdout\n";
 
 static volatile int up_json;
+/* Sync progress is drawn on stdout when it is a terminal (not --json): one
+ * line redrawn with '\r', erased before any other line. */
+static int up_progress, up_progress_shown;
+
+static void up_progress_erase(void)
+{
+    if (up_progress_shown) {
+        fputs("\r\x1b[K", stdout);
+        up_progress_shown = 0;
+    }
+}
 
 static void print_time(FILE *f)
 {
+    up_progress_erase();
     time_t t = time(NULL);
     struct tm tm;
     localtime_r(&t, &tm);
@@ -214,6 +227,36 @@ static void on_invite(void *ud, pkc_node *node, const pkc_node_invite_event *ev)
                    ev->peer_id, ev->room);
         else
             printf("invitation %s refused by %s: %s\n", ev->invite_id, ev->peer_id, ev->reason);
+    }
+    fflush(stdout);
+}
+
+static void on_sync(void *ud, pkc_node *node, const pkc_node_sync_event *ev)
+{
+    (void)ud;
+    (void)node;
+    if (up_json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "event", "sync", "room",
+                              ev->room, "doc", ev->doc, "peer", ev->peer_id, "received",
+                              (json_int_t)ev->received, "total", (json_int_t)ev->total, "done",
+                              ev->done);
+        char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (t)
+            printf("%s\n", t);
+        free(t);
+        json_decref(o);
+    } else if (up_progress) {
+        char text[400];
+        cli_sync_text(text, sizeof text, ev->doc, ev->peer_id, ev->received, ev->total, ev->done);
+        if (ev->done) {
+            print_time(stdout);
+            printf("%s\n", text);
+        } else {
+            printf("\r%s\x1b[K", text);
+            up_progress_shown = 1;
+        }
+    } else {
+        return; /* piped: the change itself is reported as a doc event */
     }
     fflush(stdout);
 }
@@ -463,7 +506,8 @@ static int run_up(int argc, char **argv)
     }
     const char *dir = s.data_dir;
     up_json = s.json;
-    pkc_node_callbacks cb = {on_peer, on_message, on_delivered, on_doc, on_invite};
+    up_progress = !s.json && cli_progress_on(STDOUT_FILENO);
+    pkc_node_callbacks cb = {on_peer, on_message, on_delivered, on_doc, on_invite, on_sync};
     pkc_node *node;
     if ((rc = cli_node_create(&s, &cb, NULL, &node)) != CLI_OK)
         goto out;
@@ -549,8 +593,11 @@ static int run_up(int argc, char **argv)
         }
     }
     free(line);
-    if (!up_json)
+    if (!up_json) {
+        up_progress_erase();
+        fflush(stdout);
         fprintf(stderr, "pkc: stopping\n");
+    }
     pkc_node_free(node);
     if (sfd >= 0)
         close(sfd);
@@ -924,12 +971,38 @@ static int run_doc(int argc, char **argv)
         json_decref(o);
         char *js = NULL;
         /* Print the document now, then each time it changes. */
+        /* While its state arrives (the first fill), the progress on
+         * standard error when it is a terminal. */
+        int progress = cli_progress_on(STDERR_FILENO), shown = 0;
         for (int first = 1;; first = 0) {
             if (!first) {
                 json_t *ev = cli_control_read(&c);
                 if (ev == NULL)
                     break;
+                const char *kind = json_string_value(json_object_get(ev, "event"));
+                if (kind && strcmp(kind, "sync") == 0) {
+                    const char *peer = json_string_value(json_object_get(ev, "peer"));
+                    if (progress && peer && !json_is_true(json_object_get(ev, "done"))) {
+                        char text[400];
+                        cli_sync_text(text, sizeof text, name, peer,
+                                      (uint64_t)json_integer_value(json_object_get(ev, "received")),
+                                      (uint64_t)json_integer_value(json_object_get(ev, "total")), 0);
+                        fprintf(stderr, "\r%s\x1b[K", text);
+                        shown = 1;
+                    } else if (shown) {
+                        fputs("\r\x1b[K", stderr);
+                        shown = 0;
+                    }
+                    fflush(stderr);
+                    json_decref(ev);
+                    continue;
+                }
                 json_decref(ev);
+            }
+            if (shown) {
+                fputs("\r\x1b[K", stderr);
+                fflush(stderr);
+                shown = 0;
             }
             cli_conn c2;
             int rc2;
@@ -1045,12 +1118,20 @@ static char *read_secret_text(const char *arg)
 static int wait_invite(cli_conn *c, const char *id, const char *want, int json)
 {
     signal(SIGPIPE, SIG_IGN);
+    /* On a terminal, the seconds waited so far (not with --json). */
+    const char *what = strcmp(want, "joined") == 0 ? "waiting for the inviter"
+                                                   : "waiting for the invitee";
+    cli_wait w;
+    memset(&w, 0, sizeof w);
+    if (!json)
+        cli_wait_begin(&w, what);
     json_t *m;
     while ((m = cli_control_read(c)) != NULL) {
         const char *ev = json_string_value(json_object_get(m, "event"));
         const char *mid = json_string_value(json_object_get(m, "id"));
         const char *outcome = json_string_value(json_object_get(m, "outcome"));
         if (ev && strcmp(ev, "invite") == 0 && mid && strcmp(mid, id) == 0 && outcome) {
+            cli_wait_end(&w);
             if (json)
                 print_json(m);
             int done = strcmp(outcome, want) == 0 ? 0 : strcmp(outcome, "refused") == 0 ? 1 : -1;
@@ -1066,10 +1147,13 @@ static int wait_invite(cli_conn *c, const char *id, const char *want, int json)
             json_decref(m);
             if (done >= 0)
                 return done;
+            if (!json)
+                cli_wait_begin(&w, what);
             continue;
         }
         json_decref(m);
     }
+    cli_wait_end(&w);
     fprintf(stderr, "pkc: the node stopped\n");
     return 2;
 }

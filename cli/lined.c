@@ -21,7 +21,7 @@
 
 struct lined {
     int in_fd, out_fd;
-    char prompt[64];
+    char prompt[128];
     int prompt_w;
     int cols;
     char buf[LINE_MAX_BYTES + 1];
@@ -781,6 +781,15 @@ lined *lined_new(int in_fd, int out_fd, const char *prompt)
     e->cols = term_cols(out_fd);
     refresh(e);
     return e;
+}
+
+void lined_set_prompt(lined *e, const char *prompt)
+{
+    if (strcmp(e->prompt, prompt) == 0)
+        return;
+    snprintf(e->prompt, sizeof e->prompt, "%s", prompt);
+    e->prompt_w = term_width(e->prompt, strlen(e->prompt));
+    refresh(e);
 }
 
 void lined_resize(lined *e)

@@ -51,6 +51,9 @@ void lined_print(lined *e, const char *text, int indent);
 /* Adds a line to the history (Up/Down); empty lines and a repeat of the
  * last one are not added. */
 void lined_history_add(lined *e, const char *line);
+/* Replaces the prompt (ASCII, copied; up to 127 bytes) and redraws the
+ * input line: a status that updates in place (pkc chat's sync progress). */
+void lined_set_prompt(lined *e, const char *prompt);
 /* The terminal's size changed (SIGWINCH): redraws. */
 void lined_resize(lined *e);
 /* After the process was stopped and continued (SIGCONT): raw mode again,

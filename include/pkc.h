@@ -2423,6 +2423,23 @@ typedef struct pkc_node_invite_event {
     const char *reason;    /* REFUSED: the inviter's words; otherwise "" */
 } pkc_node_invite_event;
 
+/* How far a document's state arriving from a peer has come: reported
+ * while a sync message too large for one frame (over about 250 KiB: the
+ * first sync of a large document) arrives in fragments, at most ten times
+ * a second per document and peer, and always at the end (`done`).
+ * Borrowed for the call. */
+typedef struct pkc_node_sync_event {
+    const char *room;    /* the room's hex id */
+    const char *doc;     /* the document's name */
+    const char *peer_id; /* who sends it */
+    uint64_t received;   /* bytes of the message received so far */
+    uint64_t total;      /* bytes of the whole message */
+    /* 1: the last report of this message: applied (received == total),
+     * or given up (received < total: the channel closed, a fragment was
+     * malformed; the next sync starts again). */
+    int done;
+} pkc_node_sync_event;
+
 /* A message received (or, for the inbox, stored). Borrowed for the call. */
 typedef struct pkc_node_message {
     int64_t seq;               /* its place in the inbox (increasing) */
@@ -2445,9 +2462,11 @@ typedef struct pkc_node_callbacks {
     void (*doc)(void *user_data, pkc_node *node, const char *room, const char *doc, int local);
     /* Version 2: what became of an invitation (see pkc_node_invite_create). */
     void (*invite)(void *user_data, pkc_node *node, const pkc_node_invite_event *ev);
+    /* Version 2: a document's state arriving in fragments, so far. */
+    void (*sync)(void *user_data, pkc_node *node, const pkc_node_sync_event *ev);
 } pkc_node_callbacks;
 #define PKC_NODE_CALLBACKS_V1 1
-#define PKC_NODE_CALLBACKS_V2 2 /* adds `invite` */
+#define PKC_NODE_CALLBACKS_V2 2 /* adds `invite` and `sync` */
 #define PKC_NODE_CALLBACKS_VERSION PKC_NODE_CALLBACKS_V2
 
 /*

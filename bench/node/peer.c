@@ -278,7 +278,7 @@ int bench_peer_main(int argc, char **argv)
     pkc_node_config_default(&cfg);
     cfg.data_dir = argv[1];
     cfg.max_peers = (unsigned)strtoul(argv[2], NULL, 10);
-    pkc_node_callbacks cb = {on_peer, on_message, NULL, on_doc, NULL};
+    pkc_node_callbacks cb = {on_peer, on_message, NULL, on_doc, NULL, NULL};
     emit("joining", NULL);
     int rc = pkc_node_new(&cfg, &cb, NULL, &node);
     if (rc == 0 && (self_id = pkc_node_get_peer_id(node)) != NULL)

@@ -176,7 +176,9 @@ void node_control_event(pkc_node *n, const char *kind, const char *line)
         return;
     for (client *c = ctl->clients, *next; c; c = next) {
         next = c->next;
-        if (strcmp(kind, "doc") == 0 && c->watch) {
+        /* A watched document's changes and sync progress go to its
+         * watchers; every other event to the followers of messages. */
+        if ((strcmp(kind, "doc") == 0 || strcmp(kind, "sync") == 0) && c->watch) {
             json_t *o = json_loads(line, 0, NULL);
             const char *room = json_string_value(json_object_get(o, "room"));
             const char *doc = json_string_value(json_object_get(o, "doc"));

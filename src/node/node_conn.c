@@ -244,6 +244,7 @@ static void chan_dead(node_chan *c)
         return;
     c->dead = 1;
     pkc_node *n = c->link->n;
+    node_doc_sync_abandon(c); /* a document's state half arrived: given up */
     if (c->room && c->in_mesh) {
         if (!c->mesh_bye)
             node_defer(n, W_DISCONNECTED, c->room, c->link->hash);

@@ -341,11 +341,58 @@ static void frag_reset(node_chan *c)
     free(c->frag);
     c->frag = NULL;
     c->frag_len = c->frag_total = 0;
+    c->frag_reports = 0;
+}
+
+/* ---- sync progress ------------------------------------------------------------------------------ */
+
+int node_progress_due(unsigned reports, uint64_t last_us, uint64_t now_us, int final)
+{
+    /* A clock that went back (it should not) counts as due: never silent
+     * for long. */
+    return final || reports == 0 || now_us < last_us || now_us - last_us >= NODE_PROGRESS_US;
+}
+
+/* Reports how far the message of document `doc` from c's peer has come:
+ * the callback and the control clients' "sync" event. */
+static void progress_report(node_chan *c, const char *doc, uint64_t received, uint64_t total,
+                            int done)
+{
+    pkc_node *n = c->link->n;
+    c->frag_report_us = node_now_us(n);
+    c->frag_reports++;
+    if (c->room == NULL)
+        return;
+    if (n->cb.sync) {
+        pkc_node_sync_event ev = {c->room->id, doc, c->link->peer_id, received, total, done};
+        n->cb.sync(n->user_data, n, &ev);
+    }
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "event", "sync", "room",
+                          c->room->id, "doc", doc, "peer", c->link->peer_id, "received",
+                          (json_int_t)received, "total", (json_int_t)total, "done", done);
+    char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (line)
+        node_control_event(n, "sync", line);
+    free(line);
+    json_decref(o);
+}
+
+void node_doc_sync_abandon(node_chan *c)
+{
+    if (c->frag == NULL || c->frag_total == 0)
+        return;
+    char doc[PKC_DOC_NAME_MAX + 1];
+    snprintf(doc, sizeof doc, "%s", c->frag_doc);
+    uint64_t received = c->frag_len, total = c->frag_total;
+    frag_reset(c);
+    progress_report(c, doc, received, total, 1);
 }
 
 /* A fragment (in order: the channel is reliable and ordered). Returns 1
  * when the message is whole (in c->frag, c->frag_total bytes), 0 when more
- * is to come, or an error (the fragments so far are dropped). */
+ * is to come, or an error (the fragments so far are dropped). A message
+ * half arrived that the fragment does not continue is given up (its last
+ * progress report says so). */
 static int frag_add(node_chan *c, const pkc_sync *s)
 {
     pkc_reader r;
@@ -355,11 +402,11 @@ static int frag_add(node_chan *c, const pkc_sync *s)
         pkc_reader_varuint_max(&r, SYNC_MAX_MESSAGE, &off) || total <= SYNC_CHUNK ||
         off + pkc_reader_left(&r) > total || pkc_reader_left(&r) == 0 ||
         s->doc.len > PKC_DOC_NAME_MAX) {
-        frag_reset(c);
+        node_doc_sync_abandon(c);
         return pkc_error(PKC_ERR_MALFORMED, "a malformed sync fragment");
     }
     if (off == 0) {
-        frag_reset(c);
+        node_doc_sync_abandon(c);
         if ((c->frag = malloc(total)) == NULL)
             return pkc_error_code(PKC_ERR_NOMEM);
         c->frag_total = total;
@@ -368,13 +415,13 @@ static int frag_add(node_chan *c, const pkc_sync *s)
     } else if (c->frag == NULL || off != c->frag_len || total != c->frag_total ||
                strlen(c->frag_doc) != s->doc.len ||
                memcmp(c->frag_doc, s->doc.data, s->doc.len) != 0) {
-        frag_reset(c);
+        node_doc_sync_abandon(c);
         return pkc_error(PKC_ERR_MALFORMED, "a sync fragment out of order");
     }
     size_t n = pkc_reader_left(&r);
     const uint8_t *p = NULL;
     if (pkc_reader_bytes(&r, n, &p) != 0) {
-        frag_reset(c);
+        node_doc_sync_abandon(c);
         return pkc_error(PKC_ERR_MALFORMED, "a truncated sync fragment");
     }
     memcpy(c->frag + c->frag_len, p, n);
@@ -473,6 +520,14 @@ void node_doc_sync_frame(node_chan *c, const pkc_sync *s)
             node_error(n, "sync from %s dropped: %s", c->link->peer_id, pkc_errmsg());
             return;
         }
+        /* Progress: at a bounded rate while it arrives (the first
+         * fragment, then at most every NODE_PROGRESS_US), and once
+         * applied. */
+        char doc[PKC_DOC_NAME_MAX + 1];
+        snprintf(doc, sizeof doc, "%s", c->frag_doc);
+        uint64_t total = c->frag_total;
+        if (node_progress_due(c->frag_reports, c->frag_report_us, node_now_us(n), 0))
+            progress_report(c, doc, c->frag_len, total, 0);
         if (whole == 0)
             return;
         pkc_sync full = *s;
@@ -484,6 +539,8 @@ void node_doc_sync_frame(node_chan *c, const pkc_sync *s)
         c->frag_len = c->frag_total = 0;
         node_doc_sync_frame(c, &full);
         free(msg);
+        progress_report(c, doc, total, total, 1);
+        c->frag_reports = 0;
         return;
     }
     if (s->kind != PKC_SYNC_MESSAGE || s->doc.len == 0 || s->doc.len > PKC_DOC_NAME_MAX)

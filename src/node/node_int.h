@@ -126,6 +126,8 @@ struct node_chan {
     uint8_t *frag;
     size_t frag_len, frag_total;
     char frag_doc[PKC_DOC_NAME_MAX + 1];
+    uint64_t frag_report_us; /* when its progress was last reported (frag_reports > 0) */
+    unsigned frag_reports;   /* progress reports of the message so far */
     int mesh_bye;  /* the mesh asked to close it: do not report back */
     int dead;
     node_chan *next;
@@ -364,6 +366,14 @@ void node_doc_awareness_frame(node_chan *c, const pkc_sync *s);
 void node_docs_tick(pkc_node *n);
 void node_docs_offline(pkc_node *n);
 void node_doc_remote_awareness(node_room *r, const char *name, const uint8_t *update, size_t len);
+/* A channel with a sync message half arrived goes away: its last progress
+ * report (done, short of the total). */
+void node_doc_sync_abandon(node_chan *c);
+/* Sync progress reports: at most one per NODE_PROGRESS_US for a message
+ * arriving in fragments, besides the first and the final one. Whether a
+ * report is due at `now_us` after `reports` of them, the last at `last_us`. */
+#define NODE_PROGRESS_US 100000
+int node_progress_due(unsigned reports, uint64_t last_us, uint64_t now_us, int final);
 
 /* control.c: the control socket. */
 int node_control_start(pkc_node *n);

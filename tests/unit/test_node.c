@@ -437,3 +437,34 @@ TEST(node, compaction_in_the_background_keeps_every_change)
     CHECK_EQ(keys, 700);
     pkc_node_free(node);
 }
+
+/* Sync progress (node_doc.c): a message arriving in fragments is reported
+ * at most once per NODE_PROGRESS_US, besides its first and final report. */
+TEST(node, sync_progress_is_rate_limited)
+{
+    /* The first report and a final one are always due. */
+    CHECK(node_progress_due(0, 0, 0, 0));
+    CHECK(node_progress_due(0, 5000000, 5000000, 0));
+    CHECK(node_progress_due(3, 1000000, 1000001, 1));
+    /* Others once the interval has passed since the last. */
+    CHECK(!node_progress_due(1, 1000000, 1000000 + NODE_PROGRESS_US - 1, 0));
+    CHECK(node_progress_due(1, 1000000, 1000000 + NODE_PROGRESS_US, 0));
+    /* A clock that went back is not a reason to go silent. */
+    CHECK(node_progress_due(1, 1000000, 999999, 0));
+
+    /* A stream of fragments every 7 ms for 3 s, starting at 10 s: reports
+     * at 10 a second at most, each at least the interval after the last. */
+    unsigned reports = 0;
+    uint64_t last = 0, start = 10000000, end = start + 3000000;
+    for (uint64_t now = start; now < end; now += 7000) {
+        if (node_progress_due(reports, last, now, 0)) {
+            if (reports)
+                CHECK(now - last >= NODE_PROGRESS_US);
+            reports++;
+            last = now;
+        }
+    }
+    CHECK(reports >= 3000000 / NODE_PROGRESS_US - 3);
+    CHECK(reports <= 3000000 / NODE_PROGRESS_US + 1);
+    CHECK(node_progress_due(reports, last, end, 1));
+}
