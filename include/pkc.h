@@ -2323,6 +2323,40 @@ PKC_API size_t pkc_mesh_get_peers_versioned(pkc_mesh *mesh, int info_version,
 #define pkc_mesh_get_peers(MESH, OUT, MAX) \
     pkc_mesh_get_peers_versioned((MESH), PKC_MESH_PEER_INFO_VERSION, (OUT), (MAX))
 
+/* How a known peer that is not a neighbour is reached. */
+typedef enum pkc_mesh_route_kind {
+    PKC_MESH_ROUTE_NONE = 0,     /* known (a neighbour's list, a shuffle, a walk): no route now */
+    PKC_MESH_ROUTE_RELAYED = 1,  /* a route of its own: through neighbour `via`, `hops` links */
+    PKC_MESH_ROUTE_WAYPOINT = 2, /* no route of its own, but one to a peer it is a neighbour
+                                    of: `via` is that route's first hop, `hops` one more */
+} pkc_mesh_route_kind;
+
+/* A peer known to the mesh that is not a neighbour. Versioned as
+ * pkc_mesh_peer_info. */
+typedef struct pkc_mesh_known_info {
+    uint8_t id[PKC_PEER_ID_HASH_BYTES];
+    int route;             /* pkc_mesh_route_kind */
+    unsigned hops;         /* links along the route (2: a neighbour's neighbour); 0 without */
+    uint8_t via[PKC_PEER_ID_HASH_BYTES]; /* next hop, a neighbour; zeros without a route */
+    int pending;           /* a connection to it is being set up */
+    int passive;           /* in the passive view: a candidate neighbour */
+    uint64_t seen_us;      /* mono_us when last heard of or from; 0: only a route is known */
+} pkc_mesh_known_info;
+#define PKC_MESH_KNOWN_INFO_V1 1
+#define PKC_MESH_KNOWN_INFO_VERSION PKC_MESH_KNOWN_INFO_V1
+
+/* Writes up to `max` known peers that are not neighbours to `out`: the
+ * peer records first (pending, passive, merely known), then destinations
+ * known only by a route (the route table holds more than the records).
+ * Returns how many there are (may exceed `max`). Routes are as the engine
+ * would use them now: an expired route, or one through a neighbour since
+ * lost, counts as none. `out` may be NULL when `max` is 0. An unknown
+ * info_version: as pkc_mesh_get_peers. */
+PKC_API size_t pkc_mesh_get_known_peers_versioned(pkc_mesh *mesh, int info_version,
+                                                  pkc_mesh_known_info *out, size_t max);
+#define pkc_mesh_get_known_peers(MESH, OUT, MAX) \
+    pkc_mesh_get_known_peers_versioned((MESH), PKC_MESH_KNOWN_INFO_VERSION, (OUT), (MAX))
+
 
 /* ======================================================================== */
 /* node: the runtime a person runs and a program embeds                     */

@@ -24,6 +24,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/rng.h"
+#include "util/versioned.h"
 
 enum { ERR_NO_ROUTE = 1, ERR_HOPS = 2 };
 
@@ -667,4 +668,78 @@ int mesh_on_rreq(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
             mesh_send_msg(m, p, &fw);
     }
     return 0;
+}
+
+/* ---- listing (pkc_mesh_get_known_peers) ----------------------------------------------------- */
+
+/* The route to `id` as next_hop() would take it: its first hop and length. */
+static int route_of(pkc_mesh *m, const uint8_t *id, mesh_peer **via, unsigned *hops)
+{
+    mesh_peer *p = mesh_peer_find(m, id);
+    if (p && p->state == PEER_ACTIVE) {
+        *via = p;
+        *hops = 1;
+        return 1;
+    }
+    mesh_route *r = route_find(m, id);
+    mesh_peer *v = r ? route_via(m, r) : NULL;
+    if (v == NULL)
+        return 0;
+    *via = v;
+    *hops = r->hops;
+    return 1;
+}
+
+static void known_write(pkc_mesh *m, const mesh_peer *p, const uint8_t *id,
+                        pkc_mesh_known_info *out, size_t n, int info_version)
+{
+    const pkc_struct_sizes sizes = PKC_STRUCT_V1(pkc_mesh_known_info);
+    pkc_mesh_known_info info, *i = &info;
+    memset(i, 0, sizeof *i);
+    memcpy(i->id, id, MESH_ID_LEN);
+    mesh_peer *via;
+    unsigned hops;
+    if (route_of(m, id, &via, &hops)) {
+        i->route = PKC_MESH_ROUTE_RELAYED;
+        i->hops = hops;
+        memcpy(i->via, via->id, MESH_ID_LEN);
+    } else if (p && p->via_ok && memcmp(p->via, m->self, MESH_ID_LEN) != 0 &&
+               route_of(m, p->via, &via, &hops)) {
+        i->route = PKC_MESH_ROUTE_WAYPOINT;
+        i->hops = hops + 1;
+        memcpy(i->via, via->id, MESH_ID_LEN);
+    }
+    if (p) {
+        i->pending = p->state == PEER_PENDING;
+        i->passive = p->in_passive != 0;
+        i->seen_us = p->seen_at;
+    }
+    pkc_struct_write((char *)out + n * sizes.sizes[info_version], i, info_version, sizes);
+}
+
+size_t pkc_mesh_get_known_peers_versioned(pkc_mesh *m, int info_version,
+                                          pkc_mesh_known_info *out, size_t max)
+{
+    if (pkc_struct_check(info_version, PKC_STRUCT_V1(pkc_mesh_known_info)))
+        return 0; /* the size of the caller's elements is unknown: nothing written */
+    if (out == NULL)
+        max = 0;
+    size_t n = 0;
+    for (uint32_t k = 0; k < MESH_MAX_KNOWN; k++) {
+        const mesh_peer *p = &m->peers[k];
+        if (!p->used || p->state == PEER_ACTIVE || memcmp(p->id, m->self, MESH_ID_LEN) == 0)
+            continue;
+        if (n < max)
+            known_write(m, p, p->id, out, n, info_version);
+        n++;
+    }
+    for (size_t k = 0; k < MESH_ROUTES; k++) {
+        const mesh_route *r = &m->routes[k];
+        if (!r->used || route_via(m, r) == NULL || mesh_peer_find(m, r->id) != NULL)
+            continue;
+        if (n < max)
+            known_write(m, NULL, r->id, out, n, info_version);
+        n++;
+    }
+    return n;
 }

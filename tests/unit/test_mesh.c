@@ -504,6 +504,90 @@ TEST(mesh, heartbeat_detects_failure_and_reconnects)
     fx_free(f);
 }
 
+/* Known peers that are not neighbours, with how they are reached: on a
+ * line us - N1 - N3, N3 is two hops away through N1; a peer whose
+ * gossip came three links through N1 is three hops; when N1 goes, N3 is
+ * known without a route, until a route to a neighbour of N3 (N1 again,
+ * now through N2) makes it reachable by that waypoint. */
+static const pkc_mesh_known_info *known_find(const pkc_mesh_known_info *k, size_t n,
+                                             const uint8_t *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(k[i].id, id, 20) == 0)
+            return &k[i];
+    return NULL;
+}
+
+TEST(mesh, known_peers_say_how_they_are_reached)
+{
+    fx *f = fx_new(NULL);
+    CHECK(f != NULL);
+    static const uint8_t FAR[20] = {0x44};
+    pkc_mesh_known_info k[16];
+    CHECK_EQ(pkc_mesh_get_known_peers(f->m, k, 16), 0);
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N1, NULL, 0));
+    CHECK_EQ(pkc_mesh_get_known_peers(f->m, k, 16), 0); /* a neighbour is not listed */
+    mesh_msg nb;
+    memset(&nb, 0, sizeof nb);
+    nb.type = MESH_NEIGHBORS;
+    nb.u.neighbors.rec[0] = (mesh_record){N3, MESH_REC_NEIGHBOR, 0, 0, 0};
+    nb.u.neighbors.count = 1;
+    CHECK_OK(recv_msg(f, N1, &nb));
+    mesh_msg g = gossip(FAR, "far-1", "hello");
+    g.u.gossip.round = 2; /* two links before N1 */
+    CHECK_OK(recv_msg(f, N1, &g));
+    size_t n = pkc_mesh_get_known_peers(f->m, k, 16);
+    CHECK_EQ(n, 2);
+    const pkc_mesh_known_info *c = known_find(k, n, N3), *far = known_find(k, n, FAR);
+    CHECK(c != NULL && far != NULL);
+    CHECK_EQ(c->route, PKC_MESH_ROUTE_RELAYED);
+    CHECK_EQ(c->hops, 2);
+    CHECK_MEM(c->via, N1, 20);
+    CHECK(c->seen_us > 0);
+    CHECK_EQ(far->route, PKC_MESH_ROUTE_RELAYED);
+    CHECK_EQ(far->hops, 3);
+    CHECK_MEM(far->via, N1, 20);
+    /* The total is returned whatever max is; only max are written. */
+    pkc_mesh_known_info one[2];
+    memset(one, 0xAB, sizeof one);
+    CHECK_EQ(pkc_mesh_get_known_peers(f->m, one, 1), 2);
+    CHECK_EQ(one[1].hops, 0xABABABABu);
+    CHECK_EQ(pkc_mesh_get_known_peers(f->m, NULL, 0), 2);
+
+    /* N1 goes: N3 is still known, without a route. */
+    CHECK_OK(pkc_mesh_peer_disconnected(f->m, N1));
+    n = pkc_mesh_get_known_peers(f->m, k, 16);
+    c = known_find(k, n, N3);
+    CHECK(c != NULL);
+    CHECK_EQ(c->route, PKC_MESH_ROUTE_NONE);
+    CHECK_EQ(c->hops, 0);
+    static const uint8_t zero[20];
+    CHECK_MEM(c->via, zero, 20);
+    far = known_find(k, n, FAR);
+    CHECK(far == NULL || far->route == PKC_MESH_ROUTE_NONE);
+
+    /* N2 says N1 is its neighbour: N3 (a neighbour of N1) is reachable by
+     * that waypoint, one hop farther than N1. */
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N2, NULL, 0));
+    nb.u.neighbors.rec[0] = (mesh_record){N1, MESH_REC_NEIGHBOR, 0, 0, 0};
+    CHECK_OK(recv_msg(f, N2, &nb));
+    n = pkc_mesh_get_known_peers(f->m, k, 16);
+    c = known_find(k, n, N3);
+    CHECK(c != NULL);
+    CHECK_EQ(c->route, PKC_MESH_ROUTE_WAYPOINT);
+    CHECK_EQ(c->hops, 3);
+    CHECK_MEM(c->via, N2, 20);
+    const pkc_mesh_known_info *b = known_find(k, n, N1);
+    CHECK(b != NULL);
+    CHECK_EQ(b->route, PKC_MESH_ROUTE_RELAYED);
+    CHECK_EQ(b->hops, 2);
+
+    /* A version this library does not know: nothing written. */
+    CHECK_EQ(pkc_mesh_get_known_peers_versioned(f->m, PKC_MESH_KNOWN_INFO_VERSION + 1, k, 16), 0);
+    CHECK(strstr(pkc_errmsg(), "pkc_mesh_known_info") != NULL);
+    fx_free(f);
+}
+
 /* ---- the broadcast tree's parent ----------------------------------------------------- */
 
 static uint8_t TOP[20]; /* the largest id: a root every engine here takes */
