@@ -2718,6 +2718,52 @@ PKC_API size_t pkc_node_get_peers_versioned(pkc_node *node, int info_version,
                                             pkc_node_peer_info *out, size_t max);
 #define pkc_node_get_peers(NODE, OUT, MAX) \
     pkc_node_get_peers_versioned((NODE), PKC_NODE_PEER_INFO_VERSION, (OUT), (MAX))
+
+/* A peer known in a room that is not a neighbour there, and how it is
+ * reached (the mesh's pkc_mesh_get_known_peers). */
+typedef struct pkc_node_relayed_info {
+    char peer_id[PKC_PEER_ID_SIZE];
+    char room[17];
+    int route;          /* pkc_mesh_route_kind: NONE (known, no route), RELAYED, WAYPOINT */
+    unsigned hops;      /* links along the route (2: a neighbour's neighbour); 0 without */
+    char via[PKC_PEER_ID_SIZE]; /* the neighbour it goes through; "" without a route */
+    int pending;        /* a direct connection to it is being set up */
+    int64_t seen_ms;    /* how long ago it was last heard of; -1: only a route is known */
+} pkc_node_relayed_info;
+#define PKC_NODE_RELAYED_INFO_V1 1
+#define PKC_NODE_RELAYED_INFO_VERSION PKC_NODE_RELAYED_INFO_V1
+/* Writes up to `max` known peers that are not neighbours (one entry per
+ * room it is known in), those with a route first, fewest hops first;
+ * returns how many there are. An unknown info_version: as
+ * pkc_node_get_rooms. */
+PKC_API size_t pkc_node_get_relayed_peers_versioned(pkc_node *node, int info_version,
+                                                    pkc_node_relayed_info *out, size_t max);
+#define pkc_node_get_relayed_peers(NODE, OUT, MAX) \
+    pkc_node_get_relayed_peers_versioned((NODE), PKC_NODE_RELAYED_INFO_VERSION, (OUT), (MAX))
+
+/* An open document and its sync state. */
+typedef struct pkc_node_doc_info {
+    char room[17];
+    char name[PKC_DOC_NAME_MAX + 1];
+    uint64_t stored_bytes;   /* its updates as stored in the database, summed (the last
+                                compaction's merge and the updates since) */
+    uint64_t stored_updates; /* how many rows those are */
+    uint64_t updates_since_compact; /* updates stored since the last compaction by this run */
+    int pending;             /* updates wait for ones not received yet (missing
+                                dependencies: pkc_ydoc_has_pending); a resync was asked */
+    int64_t last_remote_ms;  /* wall ms when a peer's update last changed it; 0: not since
+                                the node started */
+} pkc_node_doc_info;
+#define PKC_NODE_DOC_INFO_V1 1
+#define PKC_NODE_DOC_INFO_VERSION PKC_NODE_DOC_INFO_V1
+/* Writes up to `max` open documents of `room` (an id, a name, "local"),
+ * or of every room when `room` is NULL, by room then name; returns how
+ * many there are. An unknown room, or an unknown info_version: nothing
+ * written, 0 returned and pkc_errmsg() says why. */
+PKC_API size_t pkc_node_get_docs_versioned(pkc_node *node, int info_version, const char *room,
+                                           pkc_node_doc_info *out, size_t max);
+#define pkc_node_get_docs(NODE, ROOM, OUT, MAX) \
+    pkc_node_get_docs_versioned((NODE), PKC_NODE_DOC_INFO_VERSION, (ROOM), (OUT), (MAX))
 /* Closes the connection to `peer_id` in every room. It may come back
  * later (it is not blocked). Returns 0, PKC_ERR_NOT_FOUND,
  * PKC_ERR_MALFORMED (not a peer id). */

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "crypto/backend.h"
+#include "crypto/peerid.h"
 #include "discovery/lan_wire.h"
 #include "util/err.h"
 #include "util/text.h"
@@ -1178,6 +1180,156 @@ size_t pkc_node_get_peers_versioned(pkc_node *n, int info_version, pkc_node_peer
     if (node_call(n, do_peers, &a) != 0)
         return 0;
     return a.count;
+}
+
+/* ---- known peers that are not neighbours, documents ---------------------------------------------- */
+
+static int relayed_order(const void *a, const void *b)
+{
+    const pkc_node_relayed_info *x = a, *y = b;
+    unsigned hx = x->route ? x->hops : UINT_MAX, hy = y->route ? y->hops : UINT_MAX;
+    if (hx != hy)
+        return hx < hy ? -1 : 1;
+    int c = strcmp(x->room, y->room);
+    return c ? c : strcmp(x->peer_id, y->peer_id);
+}
+
+static int do_relayed(pkc_node *n, void *arg)
+{
+    list_args *a = arg;
+    size_t total = 0;
+    for (node_room *r = n->rooms; r; r = r->next)
+        if (r->mesh)
+            total += pkc_mesh_get_known_peers(r->mesh, NULL, 0);
+    a->count = total;
+    if (a->max == 0 || total == 0)
+        return 0;
+    pkc_mesh_known_info *k = malloc(total * sizeof *k);
+    pkc_node_relayed_info *all = malloc(total * sizeof *all);
+    if (k == NULL || all == NULL) {
+        free(k);
+        free(all);
+        return pkc_error_code(PKC_ERR_NOMEM);
+    }
+    uint64_t now = node_now_us(n);
+    size_t got = 0;
+    for (node_room *r = n->rooms; r && got < total; r = r->next) {
+        if (r->mesh == NULL)
+            continue;
+        size_t m = pkc_mesh_get_known_peers(r->mesh, k, total - got);
+        for (size_t i = 0; i < m && got < total; i++) {
+            pkc_node_relayed_info *ri = &all[got++];
+            memset(ri, 0, sizeof *ri);
+            pkc_peer_id_encode(k[i].id, ri->peer_id);
+            memcpy(ri->room, r->id, sizeof ri->room);
+            ri->route = k[i].route;
+            ri->hops = k[i].hops;
+            if (k[i].route != PKC_MESH_ROUTE_NONE)
+                pkc_peer_id_encode(k[i].via, ri->via);
+            ri->pending = k[i].pending;
+            ri->seen_ms = k[i].seen_us == 0 ? -1
+                          : k[i].seen_us > now ? 0
+                                               : (int64_t)((now - k[i].seen_us) / 1000);
+        }
+    }
+    qsort(all, got, sizeof *all, relayed_order);
+    pkc_struct_sizes sz = PKC_STRUCT_V1(pkc_node_relayed_info);
+    for (size_t i = 0; i < got && i < a->max; i++)
+        pkc_struct_write((char *)a->out + i * sz.sizes[a->version], &all[i], a->version, sz);
+    a->count = got;
+    free(k);
+    free(all);
+    return 0;
+}
+
+size_t pkc_node_get_relayed_peers_versioned(pkc_node *n, int info_version,
+                                            pkc_node_relayed_info *out, size_t max)
+{
+    if (pkc_struct_check(info_version, PKC_STRUCT_V1(pkc_node_relayed_info)))
+        return 0; /* the size of the caller's elements is unknown: nothing written */
+    list_args a = {out, out ? max : 0, 0, info_version};
+    if (node_call(n, do_relayed, &a) != 0)
+        return 0;
+    return a.count;
+}
+
+typedef struct docs_args {
+    list_args l;
+    const char *room;
+    pkc_node_doc_info *v; /* one room's documents */
+    size_t nv;
+} docs_args;
+
+static int doc_stored(void *ud, const pkc_db_doc_info *info)
+{
+    docs_args *a = ud;
+    for (size_t i = 0; i < a->nv; i++)
+        if (strcmp(a->v[i].name, info->name) == 0) {
+            a->v[i].stored_bytes = info->bytes;
+            a->v[i].stored_updates = info->updates;
+        }
+    return 0;
+}
+
+static int doc_order(const void *a, const void *b)
+{
+    return strcmp(((const pkc_node_doc_info *)a)->name, ((const pkc_node_doc_info *)b)->name);
+}
+
+static int do_docs(pkc_node *n, void *arg)
+{
+    docs_args *a = arg;
+    node_room *only = NULL;
+    if (a->room) {
+        only = node_room_find(n, a->room);
+        if (only == NULL)
+            return pkc_error(PKC_ERR_NOT_FOUND, "no room '%s'", a->room);
+    }
+    pkc_struct_sizes sz = PKC_STRUCT_V1(pkc_node_doc_info);
+    for (node_room *r = n->rooms; r; r = r->next) {
+        if (only && r != only)
+            continue;
+        size_t nd = 0;
+        for (node_doc *d = r->docs; d; d = d->next)
+            nd++;
+        if (a->l.count >= a->l.max || nd == 0) {
+            a->l.count += nd;
+            continue;
+        }
+        a->v = calloc(nd, sizeof *a->v);
+        if (a->v == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        a->nv = 0;
+        for (node_doc *d = r->docs; d; d = d->next) {
+            pkc_node_doc_info *di = &a->v[a->nv++];
+            memcpy(di->room, r->id, sizeof di->room);
+            snprintf(di->name, sizeof di->name, "%s", d->name);
+            di->updates_since_compact = d->updates_since_compact;
+            di->pending = pkc_ydoc_has_pending(d->doc);
+            di->last_remote_ms = d->last_remote_ms;
+        }
+        if (pkc_db_doc_list(n->db, r->key.id, doc_stored, a) != 0)
+            node_error(n, "documents of room %s: %s", r->id, pkc_errmsg());
+        qsort(a->v, a->nv, sizeof *a->v, doc_order);
+        for (size_t i = 0; i < a->nv; i++, a->l.count++)
+            if (a->l.count < a->l.max)
+                pkc_struct_write((char *)a->l.out + a->l.count * sz.sizes[a->l.version], &a->v[i],
+                                 a->l.version, sz);
+        free(a->v);
+        a->v = NULL;
+    }
+    return 0;
+}
+
+size_t pkc_node_get_docs_versioned(pkc_node *n, int info_version, const char *room,
+                                   pkc_node_doc_info *out, size_t max)
+{
+    if (pkc_struct_check(info_version, PKC_STRUCT_V1(pkc_node_doc_info)))
+        return 0; /* the size of the caller's elements is unknown: nothing written */
+    docs_args a = {{out, out ? max : 0, 0, info_version}, room, NULL, 0};
+    if (node_call(n, do_docs, &a) != 0)
+        return 0;
+    return a.l.count;
 }
 
 static int do_disconnect(pkc_node *n, void *arg)

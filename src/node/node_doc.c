@@ -129,6 +129,7 @@ static void on_update(void *user_data, const uint8_t *update, size_t len, const 
             n->conflicts++;
         d->changed_local = 0;
         n->last_sync_ms = node_wall_ms(n);
+        d->last_remote_ms = n->last_sync_ms;
     }
     if (n->cb.doc)
         n->cb.doc(n->user_data, n, r->id, d->name, local);

@@ -62,6 +62,7 @@ struct node_doc {
     int changed_local;   /* a local change since the last remote update */
     int store_failed;    /* the error of a local update the database refused, else 0 */
     uint64_t updates_since_compact;
+    int64_t last_remote_ms; /* wall ms of the last peer's update that changed it, 0 */
     node_doc *next;
 };
 

@@ -389,6 +389,94 @@ static int count_updates(void *ud, const pkc_db_doc_info *doc)
 
 /* Documents are compacted in the background (the merge on a worker
  * thread) once they have many updates, and nothing is lost. */
+/* pkc_node_get_docs: one row per open document with its sync state. An
+ * update from another node whose predecessor is missing leaves the
+ * document pending; the predecessor resolves it and is the last remote
+ * update. Stored bytes and rows are the database's. */
+static uint8_t *doc_state(pkc_node *node, const char *name, const uint8_t *sv, size_t sv_len,
+                          size_t *len)
+{
+    node_doc *d;
+    uint8_t *u = NULL;
+    if (node_doc_open(node_room_find(node, "local"), name, &d) != 0 ||
+        pkc_ydoc_encode_state(d->doc, sv, sv_len, &u, len) != 0)
+        return NULL;
+    return u;
+}
+
+TEST(node, lists_documents_with_their_sync_state)
+{
+    pkc_node_config cfg;
+    config(&cfg, pkc_test_tmpdir());
+    pkc_node *node, *other;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    pkc_node_doc_info di[4];
+    CHECK_EQ(pkc_node_get_docs(node, NULL, di, 4), 0);
+    CHECK_OK(pkc_node_doc_set_json(node, "local", "notes", "a", "1"));
+    CHECK_OK(pkc_node_doc_set_json(node, "local", "notes", "b", "\"two\""));
+    char garden[17];
+    CHECK_OK(pkc_node_join(node, "correct horse battery staple", "garden", garden));
+    CHECK_OK(pkc_node_doc_set_json(node, garden, "plan", "x", "1"));
+
+    CHECK_EQ(pkc_node_get_docs(node, NULL, NULL, 0), 2);
+    CHECK_EQ(pkc_node_get_docs(node, NULL, di, 4), 2);
+    const pkc_node_doc_info *notes = strcmp(di[0].name, "notes") == 0 ? &di[0] : &di[1];
+    const pkc_node_doc_info *plan = notes == &di[0] ? &di[1] : &di[0];
+    CHECK_STR(notes->name, "notes");
+    CHECK_STR(plan->name, "plan");
+    CHECK_STR(plan->room, garden);
+    CHECK_EQ(notes->stored_updates, 2);
+    CHECK_EQ(notes->updates_since_compact, 2);
+    CHECK_EQ(plan->stored_updates, 1);
+    CHECK(notes->stored_bytes > plan->stored_bytes);
+    CHECK_EQ(notes->pending, 0);
+    CHECK_EQ(notes->last_remote_ms, 0);
+    CHECK_EQ(pkc_node_get_docs(node, garden, di, 4), 1);
+    CHECK_STR(di[0].name, "plan");
+    CHECK_EQ(pkc_node_get_docs(node, "nowhere", di, 4), 0);
+    CHECK(strstr(pkc_errmsg(), "nowhere") != NULL);
+    CHECK_EQ(pkc_node_get_docs_versioned(node, PKC_NODE_DOC_INFO_VERSION + 1, NULL, di, 4), 0);
+    CHECK(strstr(pkc_errmsg(), "pkc_node_doc_info") != NULL);
+
+    /* Two updates of another node, the second applied first. */
+    config(&cfg, pkc_test_tmpdir());
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &other));
+    CHECK_OK(pkc_node_doc_set_json(other, "local", "shared", "first", "1"));
+    size_t len1, sv_len, len2;
+    uint8_t *u1 = doc_state(other, "shared", NULL, 0, &len1);
+    CHECK(u1 != NULL);
+    node_doc *od;
+    CHECK_OK(node_doc_open(node_room_find(other, "local"), "shared", &od));
+    uint8_t *sv = NULL;
+    CHECK_OK(pkc_ydoc_encode_state_vector(od->doc, &sv, &sv_len));
+    CHECK_OK(pkc_node_doc_set_json(other, "local", "shared", "second", "2"));
+    uint8_t *u2 = doc_state(other, "shared", sv, sv_len, &len2);
+    CHECK(u2 != NULL);
+    node_doc_remote_update(node_room_find(node, "local"), "shared", u2, len2, "other");
+    CHECK_EQ(pkc_node_get_docs(node, "local", di, 4), 2);
+    CHECK_STR(di[1].name, "shared");
+    CHECK_EQ(di[1].pending, 1);
+    CHECK_EQ(di[1].last_remote_ms, 0); /* nothing applied yet */
+    node_doc_remote_update(node_room_find(node, "local"), "shared", u1, len1, "other");
+    CHECK_EQ(pkc_node_get_docs(node, "local", di, 4), 2);
+    CHECK_EQ(di[1].pending, 0);
+    CHECK(di[1].last_remote_ms > 0);
+    CHECK_EQ(di[1].stored_updates, 1); /* one change applied: both updates' structs */
+    CHECK_EQ(di[0].last_remote_ms, 0);
+    free(u1);
+    free(u2);
+    free(sv);
+    /* Alone, the node knows no peer beyond its neighbours (the relayed
+     * listing over connected nodes: tests/node/dashboard.sh). */
+    pkc_node_relayed_info ri[2];
+    CHECK_EQ(pkc_node_get_relayed_peers(node, ri, 2), 0);
+    CHECK_EQ(pkc_node_get_relayed_peers_versioned(node, PKC_NODE_RELAYED_INFO_VERSION + 1, ri, 2),
+             0);
+    CHECK(strstr(pkc_errmsg(), "pkc_node_relayed_info") != NULL);
+    pkc_node_free(other);
+    pkc_node_free(node);
+}
+
 TEST(node, compaction_in_the_background_keeps_every_change)
 {
     const char *dir = pkc_test_tmpdir();
