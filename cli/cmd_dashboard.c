@@ -38,6 +38,7 @@ typedef struct dash {
     int utf8;
     /* the node, as last seen */
     json_t *status, *peers, *invites;
+    json_t *docs; /* NULL from a node without the "docs" command */
     int running;     /* the last poll reached the node */
     char why[256];   /* why it did not */
     int64_t last_ok; /* wall ms of the last poll that reached it */
@@ -294,12 +295,15 @@ static void poll_node(dash *d)
         follow_close(d);
         return;
     }
+    json_t *dc = ask(d, "docs"); /* optional: a node before the command has none */
     json_decref(d->status);
     json_decref(d->peers);
     json_decref(d->invites);
+    json_decref(d->docs);
     d->status = st;
     d->peers = pe;
     d->invites = iv;
+    d->docs = dc;
     if (!d->running)
         follow_open(d);
     d->running = 1;
@@ -453,18 +457,19 @@ static void sparkline(dash *d, char *out, size_t cap, int width, int which)
     out[k] = 0;
 }
 
-/* Rows for the four lists, from what each would show and what the screen
- * has: each gets one row, then one more in turn until all is shown or
- * the rows run out. */
-static void share_rows(int avail, const int want[4], int got[4])
+/* Rows for the lists, from what each would show and what the screen has:
+ * each gets one row, then one more in turn until all is shown or the rows
+ * run out. */
+#define LISTS 5 /* peers, messages, invitations, errors, documents */
+static void share_rows(int avail, const int want[LISTS], int got[LISTS])
 {
-    for (int i = 0; i < 4; i++) {
-        got[i] = avail > 0 ? 1 : 0;
+    for (int i = 0; i < LISTS; i++) {
+        got[i] = avail > 0 && want[i] > 0 ? 1 : 0;
         avail -= got[i];
     }
     for (int more = 1; more && avail > 0;) {
         more = 0;
-        for (int i = 0; i < 4 && avail > 0; i++)
+        for (int i = 0; i < LISTS && avail > 0; i++)
             if (got[i] < want[i]) {
                 got[i]++;
                 avail--;
@@ -512,13 +517,25 @@ static void draw(dash *d)
     }
     put(d, y++, 0, COLS, line);
 
-    /* What the four lists would show. */
-    json_t *peers = json_array(), *invites = json_array();
+    /* What the lists would show: neighbours, then peers reached through
+     * them (or known without a route). */
+    json_t *peers = json_array(), *invites = json_array(), *docs = json_array();
     json_t *p;
     json_array_foreach(d->peers ? json_object_get(d->peers, "peers") : NULL, i, p)
     {
         if (room_shown(d, jstr(p, "room")))
             json_array_append(peers, p);
+    }
+    size_t n_direct = json_array_size(peers);
+    json_array_foreach(d->peers ? json_object_get(d->peers, "relayed") : NULL, i, p)
+    {
+        if (room_shown(d, jstr(p, "room")))
+            json_array_append(peers, p);
+    }
+    json_array_foreach(d->docs ? json_object_get(d->docs, "docs") : NULL, i, p)
+    {
+        if (room_shown(d, jstr(p, "room")))
+            json_array_append(docs, p);
     }
     json_array_foreach(d->invites ? json_object_get(d->invites, "invites") : NULL, i, p)
     {
@@ -527,16 +544,20 @@ static void draw(dash *d)
     }
     /* Fixed: header, rooms, traffic (3), documents (2), 4 list titles, footer. */
     int avail = LINES - 2 - 3 - 2 - 4 - 1;
-    int want[4] = {(int)json_array_size(peers), (int)d->n_recent, (int)json_array_size(invites),
-                   (int)d->n_errors};
-    for (int j = 0; j < 4; j++)
+    int want[LISTS] = {(int)json_array_size(peers), (int)d->n_recent,
+                       (int)json_array_size(invites), (int)d->n_errors,
+                       (int)json_array_size(docs)};
+    for (int j = 0; j < LISTS - 1; j++)
         if (want[j] == 0)
             want[j] = 1; /* "none" */
-    int got[4];
+    int got[LISTS];
     share_rows(avail, want, got);
 
     /* Peers. */
-    snprintf(line, sizeof line, "Peers (%zu)", json_array_size(peers));
+    if (json_array_size(peers) > n_direct)
+        snprintf(line, sizeof line, "Peers (%zu+%zu)", n_direct, json_array_size(peers) - n_direct);
+    else
+        snprintf(line, sizeof line, "Peers (%zu)", n_direct);
     title(d, y++, "%-16s%-10s%-8s%-23s%7s %6s  %s", line, "room", "route", "address", "RTT",
           "score", "since");
     int y0 = y;
@@ -552,6 +573,23 @@ static void draw(dash *d)
         }
         char who[9], rtt[16], since[16];
         short_id(who, jstr(p, "peer_id"));
+        if (i >= n_direct) { /* known through the mesh */
+            char via[9], route[48];
+            const char *how = jstr(p, "route");
+            short_id(via, jstr(p, "via"));
+            if (strcmp(how, "relayed") == 0 || strcmp(how, "waypoint") == 0)
+                snprintf(route, sizeof route, "relayed (%lld hops via %s)",
+                         (long long)jint(p, "hops"), via);
+            else
+                snprintf(route, sizeof route, "known, no route");
+            json_int_t seen = jint(p, "seen_ms");
+            if (seen >= 0)
+                duration_text(since, sizeof since, seen);
+            putf(d, y++, "  %-8s %-3s  %-9.9s %-30s %s%s", who,
+                 json_is_true(json_object_get(p, "pending")) ? "..." : "", room_name(d,
+                 jstr(p, "room")), route, seen >= 0 ? "seen " : "", seen >= 0 ? since : "");
+            continue;
+        }
         double ms = jnum(p, "rtt_ms");
         if (ms < 0)
             snprintf(rtt, sizeof rtt, "-");
@@ -588,15 +626,38 @@ static void draw(dash *d)
     else
         snprintf(t, sizeof t, "never");
     bytes_text(b1, sizeof b1, (double)jint(sync, "state_bytes"));
-    json_int_t docs = 0;
+    json_int_t n_docs = 0;
     json_array_foreach(json_object_get(st, "rooms"), i, r)
     {
         if (room_shown(d, jstr(r, "id")))
-            docs += jint(r, "docs");
+            n_docs += jint(r, "docs");
     }
-    title(d, y++, "Documents (%lld open)", (long long)docs);
+    title(d, y++, "Documents (%lld open)", (long long)n_docs);
     putf(d, y++, "  state %s, %lld waiting for updates, %lld conflicts merged, last sync %s", b1,
          (long long)jint(sync, "pending_updates"), (long long)jint(sync, "conflicts_resolved"), t);
+    /* One row per document: its stored size, whether it waits for
+     * updates, and when a peer's update last changed it. */
+    y0 = y;
+    json_array_foreach(docs, i, p)
+    {
+        if ((int)i >= got[4])
+            break;
+        if ((int)i == got[4] - 1 && json_array_size(docs) > (size_t)got[4]) {
+            putf(d, y++, "  ... and %zu more", json_array_size(docs) - i);
+            break;
+        }
+        char last[24];
+        int64_t lr = jint(p, "last_remote_ms");
+        if (lr > 0)
+            clock_text(last, sizeof last, lr);
+        else
+            snprintf(last, sizeof last, "none yet");
+        bytes_text(b1, sizeof b1, (double)jint(p, "stored_bytes"));
+        putf(d, y++, "  %-14.14s %-9.9s %8s %4lld upd  %-7s  from peer %s", jstr(p, "name"),
+             room_name(d, jstr(p, "room")), b1, (long long)jint(p, "stored_updates"),
+             json_is_true(json_object_get(p, "pending")) ? "waiting" : "in sync", last);
+    }
+    y = y0 + got[4];
 
     /* Recent messages and events: the newest that fit. */
     title(d, y++, "Messages and events");
@@ -666,6 +727,7 @@ static void draw(dash *d)
     attroff(A_REVERSE);
     json_decref(peers);
     json_decref(invites);
+    json_decref(docs);
     refresh();
 }
 
@@ -827,6 +889,7 @@ static int run_dashboard(int argc, char **argv)
     json_decref(d->status);
     json_decref(d->peers);
     json_decref(d->invites);
+    json_decref(d->docs);
     free(d);
     return rc;
 }

@@ -2,7 +2,7 @@
  * control.c: the control socket, <data_dir>/control.sock (mode 0600), over
  * which the pkc command talks to a running node (docs/cli.md, "Control
  * socket"). One JSON object per line each way: a request
- * {"cmd":"status"|"peers"|"rooms"|"invites"|"send"|"inbox"|"doc"|"watch"|"invite"|"accept"|
+ * {"cmd":"status"|"peers"|"rooms"|"docs"|"invites"|"send"|"inbox"|"doc"|"watch"|"invite"|"accept"|
  *  "answer", ...}
  * gets one reply {"ok":true, ...} or {"ok":false,"error":TEXT,"code":NAME};
  * "inbox" with "follow" and "watch" then stream events, one per line, until
@@ -238,6 +238,55 @@ static json_t *rooms_json(pkc_node *n)
     return a;
 }
 
+#define RELAYED_LIST_MAX 256 /* "peers" lists this many peers beyond the neighbours */
+#define DOCS_LIST_MAX 256    /* "docs" lists this many documents */
+
+static const char *route_name(int route)
+{
+    return route == PKC_MESH_ROUTE_RELAYED    ? "relayed"
+           : route == PKC_MESH_ROUTE_WAYPOINT ? "waypoint"
+                                              : "none";
+}
+
+static json_t *relayed_json(pkc_node *n)
+{
+    json_t *a = json_array();
+    pkc_node_relayed_info *ri = calloc(RELAYED_LIST_MAX, sizeof *ri);
+    if (ri == NULL)
+        return a;
+    size_t k = pkc_node_get_relayed_peers(n, ri, RELAYED_LIST_MAX);
+    for (size_t i = 0; i < k && i < RELAYED_LIST_MAX; i++) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:b, s:I}", "peer_id", ri[i].peer_id, "room",
+                              ri[i].room, "route", route_name(ri[i].route), "hops",
+                              (int)ri[i].hops, "pending", ri[i].pending, "seen_ms",
+                              (json_int_t)ri[i].seen_ms);
+        if (o && ri[i].via[0])
+            json_object_set_new(o, "via", json_string(ri[i].via));
+        json_array_append_new(a, o);
+    }
+    free(ri);
+    return a;
+}
+
+static json_t *docs_json(pkc_node *n, const char *room)
+{
+    pkc_node_doc_info *di = calloc(DOCS_LIST_MAX, sizeof *di);
+    if (di == NULL)
+        return json_array();
+    size_t k = pkc_node_get_docs(n, room, di, DOCS_LIST_MAX);
+    json_t *a = json_array();
+    for (size_t i = 0; i < k && i < DOCS_LIST_MAX; i++)
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:I}", "room", di[i].room, "name",
+                         di[i].name, "stored_bytes", (json_int_t)di[i].stored_bytes,
+                         "stored_updates", (json_int_t)di[i].stored_updates,
+                         "updates_since_compact", (json_int_t)di[i].updates_since_compact,
+                         "pending", di[i].pending, "last_remote_ms",
+                         (json_int_t)di[i].last_remote_ms));
+    free(di);
+    return a;
+}
+
 static void handle(client *c, json_t *req)
 {
     pkc_node *n = c->ctl->n;
@@ -264,7 +313,16 @@ static void handle(client *c, json_t *req)
                              "room", pi[i].room, "address", pi[i].address, "rtt_ms", pi[i].rtt_ms,
                              "score", pi[i].score, "connected_ms", (json_int_t)pi[i].connected_ms,
                              "outbound", pi[i].outbound));
-        client_json(c, json_pack("{s:b, s:o}", "ok", 1, "peers", a));
+        for (size_t i = 0; i < k && i < 256; i++)
+            json_object_set_new(json_array_get(a, i), "route", json_string("direct"));
+        client_json(c, json_pack("{s:b, s:o, s:o}", "ok", 1, "peers", a, "relayed",
+                                 relayed_json(n)));
+    } else if (strcmp(cmd, "docs") == 0) {
+        if (room && node_room_find(n, room) == NULL) {
+            reply_error(c, pkc_error(PKC_ERR_NOT_FOUND, "no room '%s'", room));
+            return;
+        }
+        client_json(c, json_pack("{s:b, s:o}", "ok", 1, "docs", docs_json(n, room)));
     } else if (strcmp(cmd, "invites") == 0) {
         pkc_node_invite_info *ii = calloc(INVITES_LIST_MAX, sizeof *ii);
         if (ii == NULL) {

@@ -2,7 +2,8 @@
 # node.dashboard: `pkc dashboard` on a terminal (tmux, 80x24) beside a
 # `pkc up` node, in a namespace with lo alone: a peer arriving shows in the
 # peers panel, a message from it in the messages panel, an invitation made
-# with `pkc invite` in the invitations panel; a resize redraws the screen at
+# with `pkc invite` in the invitations panel, a document set on the peer in
+# the documents panel; a resize redraws the screen at
 # the new size; q leaves the terminal as it found it; the node stopping is
 # shown, and Ctrl-C leaves the terminal as it found it too. Without a node, and
 # without a terminal, it says so plainly.
@@ -60,6 +61,22 @@ pkc b send $'\e[2Jcleared?' > /dev/null || fail "send from b"
 wait_until 20 "the defused escape sequence" pane_has "$sb \[local\]: ?\[2Jcleared?"
 pane_has "hello dashboard" || fail "the screen was cleared by a peer"
 phase "messages arriving are shown"
+
+# A document set on b: a row in a's documents panel once b's update is
+# applied there (stored size, in sync, the time of b's update).
+pkc b doc set plans trip '"by train"' > /dev/null || fail "doc set on b"
+wait_until 20 "the document's row" \
+  pane_has "^  plans  *local  *[0-9.]* k\?B  *[0-9]* upd  in sync  from peer [0-2][0-9]:[0-5][0-9]:[0-5][0-9]"
+pane_has "^Documents (1 open)" || fail "the documents title does not count it: $(screen)"
+reply=$(python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"{\"cmd\":\"docs\"}\n")
+print(s.makefile().readline())' "$tmp/a/control.sock")
+jq -e '.ok and (.docs | length) == 1 and .docs[0].name == "plans" and .docs[0].stored_bytes > 0
+  and .docs[0].stored_updates >= 1 and (.docs[0].pending | not) and .docs[0].last_remote_ms > 0' \
+  <<< "$reply" > /dev/null || fail "the control socket's docs: $reply"
+phase "a document is shown"
 
 pkc a invite --single-use --json > "$tmp/inv.json" || fail "pkc invite"
 inv=$(jq -r .id "$tmp/inv.json")
