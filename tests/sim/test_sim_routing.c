@@ -47,6 +47,62 @@ TEST(sim_routing, unreachable_pair_talks_through_mesh)
     CHECK(hyx >= 2 && hyx <= c.mesh.max_hops);
     CHECK(!sim_ever_linked(s, x, y));
     CHECK(!sim_linked(s, x, y));
+    /* x lists y among the peers it knows beyond its neighbours, with a
+     * route whose first hop is one of x's neighbours. */
+    pkc_mesh_known_info *k = calloc(2048, sizeof *k);
+    CHECK(k != NULL);
+    size_t nk = pkc_mesh_get_known_peers(sim_engine(s, x), k, 2048);
+    CHECK(nk <= 2048);
+    const pkc_mesh_known_info *ky = NULL;
+    for (size_t i = 0; i < nk; i++)
+        if (memcmp(k[i].id, sim_peer_id(s, y), PKC_PEER_ID_HASH_BYTES) == 0)
+            ky = &k[i];
+    CHECK(ky != NULL);
+    CHECK(ky->route == PKC_MESH_ROUTE_RELAYED || ky->route == PKC_MESH_ROUTE_WAYPOINT);
+    CHECK(ky->hops >= 2 && ky->hops <= c.mesh.max_hops + 1u);
+    int via = -1;
+    for (int i = 0; i < n; i++)
+        if (memcmp(sim_peer_id(s, i), ky->via, PKC_PEER_ID_HASH_BYTES) == 0)
+            via = i;
+    CHECK(via >= 0 && via != y);
+    CHECK(sim_linked(s, x, via));
+    fprintf(stderr, "  x knows y: %u hops via peer %d\n", ky->hops, via);
+    free(k);
+    sim_free(s);
+}
+
+/* A line: 0 - 1 - 2, with 0 and 2 unable to connect. 0 knows 2 through 1,
+ * two hops away; 2 knows 0 the same way. */
+TEST(sim_routing, a_line_lists_the_far_end_as_relayed)
+{
+    sim_config c;
+    sim_config_default(&c);
+    c.seed = 7;
+    sim *s = NULL;
+    CHECK_OK(sim_new(&c, &s));
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(sim_add_peer(s, SIM_PUBLIC), i);
+    sim_block(s, 0, 2);
+    CHECK_OK(sim_invite(s, 1, 0));
+    CHECK_OK(sim_invite(s, 2, 1));
+    sim_run_until(s, sim_now(s) + 30);
+    CHECK(sim_linked(s, 0, 1) && sim_linked(s, 1, 2) && !sim_linked(s, 0, 2));
+    for (int end = 0; end <= 2; end += 2) {
+        int far = 2 - end;
+        pkc_mesh_known_info k[8];
+        size_t nk = pkc_mesh_get_known_peers(sim_engine(s, end), k, 8);
+        CHECK(nk >= 1 && nk <= 8);
+        const pkc_mesh_known_info *kf = NULL;
+        for (size_t i = 0; i < nk; i++) {
+            CHECK(memcmp(k[i].id, sim_peer_id(s, 1), PKC_PEER_ID_HASH_BYTES) != 0);
+            if (memcmp(k[i].id, sim_peer_id(s, far), PKC_PEER_ID_HASH_BYTES) == 0)
+                kf = &k[i];
+        }
+        CHECK(kf != NULL);
+        CHECK_EQ(kf->route, PKC_MESH_ROUTE_RELAYED);
+        CHECK_EQ(kf->hops, 2);
+        CHECK_MEM(kf->via, sim_peer_id(s, 1), PKC_PEER_ID_HASH_BYTES);
+    }
     sim_free(s);
 }
 
