@@ -586,8 +586,9 @@ static void draw(dash *d)
             if (seen >= 0)
                 duration_text(since, sizeof since, seen);
             putf(d, y++, "  %-8s %-3s  %-9.9s %-30s %s%s", who,
-                 json_is_true(json_object_get(p, "pending")) ? "..." : "", room_name(d,
-                 jstr(p, "room")), route, seen >= 0 ? "seen " : "", seen >= 0 ? since : "");
+                 json_is_true(json_object_get(p, "pending")) ? "..." : "",
+                 room_name(d, jstr(p, "room")), route, seen >= 0 ? "seen " : "",
+                 seen >= 0 ? since : "");
             continue;
         }
         double ms = jnum(p, "rtt_ms");
