@@ -527,9 +527,15 @@ typedef struct pkc_rtc_config {
     /* Largest total of bytes queued on a channel before send fails with
      * PKC_ERR_AGAIN. Default 16 MiB. */
     size_t max_buffered_amount;
+    /* Version 2. SCTP streams offered each way, 1..65535: channel ids are
+     * below it (and below what the peer offers). Default 1024, as browsers;
+     * each stream costs about 60 bytes a connection, so a program that
+     * opens few channels saves memory with fewer (the node uses 64). */
+    uint16_t max_channels;
 } pkc_rtc_config;
 #define PKC_RTC_CONFIG_V1 1
-#define PKC_RTC_CONFIG_VERSION PKC_RTC_CONFIG_V1
+#define PKC_RTC_CONFIG_V2 2 /* adds max_channels */
+#define PKC_RTC_CONFIG_VERSION PKC_RTC_CONFIG_V2
 
 PKC_API void pkc_rtc_config_default_versioned(int config_version, pkc_rtc_config *c);
 #define pkc_rtc_config_default(C) \

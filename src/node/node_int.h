@@ -28,6 +28,7 @@
 
 #define NODE_ROOMS_MAX 16
 #define NODE_INVITES_MAX 32 /* invitations a handshake may prove at once */
+#define NODE_RTC_CHANNELS 64 /* SCTP streams each way: ids of 2 x NODE_ROOMS_MAX channels */
 #define NODE_ADDRS_MAX 8
 #define NODE_MAX_TEXT 60000
 #define NODE_FRAME_MAX PKC_FRAME_SIZE_MAX

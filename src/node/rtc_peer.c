@@ -2,6 +2,7 @@
  * pkc_conn state machine to a socket, a timer and the user's callbacks. */
 #define _GNU_SOURCE
 #include <netdb.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,11 @@
 
 #define LOG "rtc"
 
-#define CONFIG_SIZES PKC_STRUCT_V1(pkc_rtc_config)
+#define CONFIG_SIZES                                                                               \
+    ((pkc_struct_sizes){"pkc_rtc_config",                                                          \
+                        (const size_t[]){0, offsetof(pkc_rtc_config, max_channels),                \
+                                         sizeof(pkc_rtc_config)},                                  \
+                        2})
 #define CALLBACKS_SIZES PKC_STRUCT_V1(pkc_rtc_callbacks)
 
 void pkc_rtc_config_default_versioned(int config_version, pkc_rtc_config *out)
@@ -28,6 +33,7 @@ void pkc_rtc_config_default_versioned(int config_version, pkc_rtc_config *out)
     c.max_message_size = 262144;
     c.consent_timeout_ms = 30000;
     c.max_buffered_amount = 16 * 1024 * 1024;
+    c.max_channels = 1024;
     pkc_struct_write(out, &c, config_version, CONFIG_SIZES);
 }
 
@@ -278,6 +284,7 @@ static int make_peer(pkc_loop *loop, pkc_rtc_socket *sock, const pkc_rtc_config 
     cc.cert = cert;
     cc.max_message_size = cfg->max_message_size ? cfg->max_message_size : 262144;
     cc.max_buffered_amount = cfg->max_buffered_amount ? cfg->max_buffered_amount : 16 << 20;
+    cc.max_channels = cfg->max_channels;
     pkc_ice_config_default(&cc.ice);
     if (cfg->consent_timeout_ms)
         cc.ice.consent_timeout_us = cfg->consent_timeout_ms * 1000u;

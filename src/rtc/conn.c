@@ -382,10 +382,15 @@ static pkc_rtc_channel *find_channel(pkc_conn *c, int id)
     return NULL;
 }
 
+static int max_channels(const pkc_conn *c)
+{
+    return c->cfg.max_channels ? c->cfg.max_channels : PKC_SCTP_STREAMS;
+}
+
 /* Even ids for the DTLS client, odd for the server (RFC 8832 6). */
 static int assign_id(pkc_conn *c, pkc_rtc_channel *ch)
 {
-    for (int id = c->dtls_role == 1 ? 0 : 1; id < PKC_SCTP_STREAMS; id += 2)
+    for (int id = c->dtls_role == 1 ? 0 : 1; id < max_channels(c); id += 2)
         if (find_channel(c, id) == NULL) {
             ch->id = id;
             return 0;
@@ -629,7 +634,7 @@ static void dtls_state(void *u, pkc_dtls_state s)
             pkc_sctp_callbacks cb = {sctp_send_cb,    on_sctp_message,  on_sctp_connected,
                                      on_sctp_closed,  on_sctp_reset,    on_sctp_writable,
                                      c};
-            if (pkc_sctp_new(PKC_SCTP_PORT, c->cfg.max_message_size, &cb, &c->sctp) != 0 ||
+            if (pkc_sctp_new(PKC_SCTP_PORT, c->cfg.max_message_size, max_channels(c), &cb, &c->sctp) != 0 ||
                 pkc_sctp_connect(c->sctp, c->remote_sctp_port ? c->remote_sctp_port : PKC_SCTP_PORT) != 0)
                 fail_conn(c, pkc_errmsg()); /* close_notify tells the peer */
         }
@@ -1200,8 +1205,8 @@ int pkc_conn_channel_new(pkc_conn *c, const char *label, const pkc_rtc_channel_o
         !pkc_utf8_valid((const uint8_t *)proto, strlen(proto), NULL))
         return pkc_error(PKC_ERR_INVALID_ARG, "channel: label and protocol must be UTF-8, at most 65535 bytes");
     if (o.negotiated) {
-        if (o.id >= PKC_SCTP_STREAMS)
-            return pkc_error(PKC_ERR_RANGE, "channel: id %u is over %d", o.id, PKC_SCTP_STREAMS - 1);
+        if (o.id >= max_channels(c))
+            return pkc_error(PKC_ERR_RANGE, "channel: id %u is over %d", o.id, max_channels(c) - 1);
         if (find_channel(c, o.id))
             return pkc_error(PKC_ERR_EXISTS, "channel: id %u is in use", o.id);
     }

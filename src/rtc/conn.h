@@ -32,6 +32,7 @@ typedef struct pkc_conn_config {
     pkc_rtc_cert *cert; /* a reference is taken */
     uint32_t max_message_size;
     size_t max_buffered_amount;
+    uint16_t max_channels; /* streams each way; 0: PKC_SCTP_STREAMS */
     pkc_ice_config ice;
 } pkc_conn_config;
 

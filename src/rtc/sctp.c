@@ -38,6 +38,7 @@ struct pkc_sctp {
     pkc_sctp_callbacks cb;
     uint16_t port;
     size_t max_message;
+    uint16_t streams; /* offered each way */
     event *head, **tail; /* under g_lock */
     int writable_pending; /* under g_lock */
     /* Reassembly of a message delivered in parts (usrsctp thread context,
@@ -331,6 +332,8 @@ static int on_writable(struct socket *sock, uint32_t sb_free, void *ulp)
 
 static void global_init(void)
 {
+    /* The association hash of each socket: one association a socket. */
+    usrsctp_tunable_set_sctp_pcbtblsize(16);
     usrsctp_init_nothreads(0, on_output, NULL);
     usrsctp_enable_crc32c_offload();
     usrsctp_sysctl_set_sctp_ecn_enable(0);
@@ -396,8 +399,8 @@ static int configure(pkc_sctp *s)
     }
     struct sctp_initmsg im;
     memset(&im, 0, sizeof im);
-    im.sinit_num_ostreams = PKC_SCTP_STREAMS;
-    im.sinit_max_instreams = PKC_SCTP_STREAMS;
+    im.sinit_num_ostreams = s->streams;
+    im.sinit_max_instreams = s->streams;
     rc |= setopt(so, IPPROTO_SCTP, SCTP_INITMSG, &im, sizeof im, "INITMSG");
     struct sctp_paddrparams pp;
     memset(&pp, 0, sizeof pp);
@@ -410,7 +413,8 @@ static int configure(pkc_sctp *s)
     return rc ? pkc_error_code(PKC_ERR_SCTP) : 0;
 }
 
-int pkc_sctp_new(uint16_t port, size_t max_message, const pkc_sctp_callbacks *cb, pkc_sctp **out)
+int pkc_sctp_new(uint16_t port, size_t max_message, uint16_t streams, const pkc_sctp_callbacks *cb,
+                 pkc_sctp **out)
 {
     pthread_once(&g_once, global_init);
     pkc_sctp *s = calloc(1, sizeof *s);
@@ -419,6 +423,7 @@ int pkc_sctp_new(uint16_t port, size_t max_message, const pkc_sctp_callbacks *cb
     s->cb = *cb;
     s->port = port;
     s->max_message = max_message;
+    s->streams = streams ? streams : PKC_SCTP_STREAMS;
     s->tail = &s->head;
 
     pthread_mutex_lock(&g_lock);

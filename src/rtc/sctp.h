@@ -18,6 +18,9 @@
 #include <stdint.h>
 
 #define PKC_SCTP_PORT 5000
+/* Streams each way an association offers by default (RFC 8831: a data
+ * channel's id is its stream; browsers offer 1024). Each costs about 60
+ * bytes a connection in usrsctp. */
 #define PKC_SCTP_STREAMS 1024
 
 /* PPIDs (RFC 8831 8). */
@@ -51,7 +54,8 @@ typedef struct pkc_sctp_callbacks {
 typedef struct pkc_sctp pkc_sctp;
 
 /* Largest message the local side accepts (reassembly limit). */
-int pkc_sctp_new(uint16_t port, size_t max_message, const pkc_sctp_callbacks *cb, pkc_sctp **out);
+int pkc_sctp_new(uint16_t port, size_t max_message, uint16_t streams, const pkc_sctp_callbacks *cb,
+                 pkc_sctp **out);
 /* Closes abruptly (ABORT, queued for the next poll's send callbacks, which
  * this call runs) and frees. */
 void pkc_sctp_free(pkc_sctp *s);

@@ -525,6 +525,9 @@ static int make_certs(void)
 
 /* Two connections with host candidates 198.51.100.1:50001 (A, which
  * offers) and 198.51.100.2:50002 (B); `seed` drives their rngs. */
+/* Streams each side offers (pkc_conn_config.max_channels; 0: the default). */
+static uint16_t pair_max_channels;
+
 static pair *pair_new(uint64_t seed)
 {
     pair *p = &the_pair;
@@ -549,6 +552,7 @@ static pair *pair_new(uint64_t seed)
         cfg.cert = certs[i];
         cfg.max_message_size = BIG;
         cfg.max_buffered_amount = 4 * 1024 * 1024;
+        cfg.max_channels = pair_max_channels;
         pkc_ice_config_default(&cfg.ice);
         pkc_conn_io io = {io_send, io_wake, NULL, s};
         if (pkc_conn_new(&cfg, &io, &s->rng.rng, &s->c) != 0 || pkc_conn_add_host(s->c, &s->host) != 0) {
@@ -1089,6 +1093,32 @@ static int channel_closed_both(pair *p)
     const app_channel *a = &p->s[0].ch[0], *b = peer_of(&p->s[0], a);
     const app_channel *c = &p->s[1].ch[0], *d = peer_of(&p->s[1], c);
     return a->closed && b && b->closed && c->closed && d && d->closed;
+}
+
+/* Fewer streams (the node offers 64): channel ids stay below the number,
+ * and channels under it open both ways. */
+TEST(rtc_pair, max_channels_bounds_the_ids)
+{
+    pair_max_channels = 8;
+    pair *p = pair_connect(11);
+    pair_max_channels = 0;
+    CHECK_HELPER();
+    pkc_rtc_channel_options o;
+    pkc_rtc_channel_options_default(&o);
+    o.negotiated = 1;
+    o.id = 8;
+    pkc_rtc_channel *ch;
+    CHECK_ERR(pkc_conn_channel_new(p->s[0].c, "neg", &o, &ch), PKC_ERR_RANGE);
+    CHECK(strstr(pkc_errmsg(), "id 8 is over 7") != NULL);
+    /* A is the DTLS server: odd ids 1, 3, 5, 7, then none left. */
+    for (int i = 0; i < 4; i++)
+        CHECK(open_channel(&p->s[0], "a", 1) != NULL);
+    pkc_rtc_channel_options_default(&o);
+    CHECK_ERR(pkc_conn_channel_new(p->s[0].c, "one too many", &o, &ch), PKC_ERR_RANGE);
+    CHECK(open_channel(&p->s[1], "b", 1) != NULL);
+    CHECK(run_until(p, all_channels_open, 2 * SEC));
+    CHECK_EQ(p->s[0].ch[3].id, 7);
+    pair_free(p);
 }
 
 TEST(rtc_pair, orderly_close)
