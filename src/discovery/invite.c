@@ -50,9 +50,11 @@ static int room_name_valid(const uint8_t *s, size_t n)
 
 /* --- Making --------------------------------------------------------------- */
 
-static int dial_from_params(int kind, const pkc_invite_dial_params *p, pkc_invite_dial *d)
+int pkc_invite_dial_from_params(const char *w, const pkc_invite_dial_params *p,
+                                pkc_invite_dial *d)
 {
-    const char *w = what(kind);
+    if (p == NULL || d == NULL)
+        return pkc_error(PKC_ERR_INVALID_ARG, "%s: NULL argument", w);
     if (p->fingerprint == NULL || p->ufrag == NULL || p->pwd == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "%s: no fingerprint or ICE credentials", w);
     if (!pkc_lan_ice_string_valid((const uint8_t *)p->ufrag, strlen(p->ufrag), PKC_LAN_UFRAG_MIN,
@@ -95,23 +97,32 @@ static int times_from_params(int kind, uint64_t created, uint64_t lifetime, pkc_
     return 0;
 }
 
-/* Everything of `inv` before its signature; with `mac_at` (may be NULL), the
- * offset of an answer's MAC. */
-static void encode_unsigned(const pkc_invite *inv, pkc_buf *b, size_t *mac_at)
+int pkc_invite_dial_check(const char *w, const pkc_invite_dial *d)
 {
-    pkc_buf_push_u8(b, inv->version);
-    pkc_buf_push_u8(b, inv->kind);
-    pkc_buf_push_u8(b, inv->flags);
-    pkc_buf_push(b, inv->public_key, sizeof inv->public_key);
-    pkc_buf_push_varuint(b, inv->created_ms);
-    pkc_buf_push_varuint(b, inv->expires_ms - inv->created_ms);
-    pkc_buf_push(b, inv->dial.fingerprint, sizeof inv->dial.fingerprint);
-    pkc_buf_push_cstring(b, inv->dial.ufrag);
-    pkc_buf_push_cstring(b, inv->dial.pwd);
-    pkc_buf_push_varuint(b, inv->dial.n_addresses);
-    for (size_t i = 0; i < inv->dial.n_addresses; i++) {
+    if (d->n_addresses == 0 || d->n_addresses > PKC_INVITE_ADDRESSES_MAX)
+        return pkc_error(PKC_ERR_INVALID_ARG, "%s: %zu addresses (1..%d)", w, d->n_addresses,
+                         PKC_INVITE_ADDRESSES_MAX);
+    size_t uf = strnlen(d->ufrag, sizeof d->ufrag), pw = strnlen(d->pwd, sizeof d->pwd);
+    if (!pkc_lan_ice_string_valid((const uint8_t *)d->ufrag, uf, PKC_LAN_UFRAG_MIN,
+                                  PKC_LAN_UFRAG_MAX) ||
+        !pkc_lan_ice_string_valid((const uint8_t *)d->pwd, pw, PKC_LAN_PWD_MIN, PKC_LAN_PWD_MAX))
+        return pkc_error(PKC_ERR_INVALID_ARG, "%s: ICE credentials out of limits", w);
+    for (size_t i = 0; i < d->n_addresses; i++)
+        if (!pkc_lan_address_valid(d->addresses[i],
+                                   strnlen(d->addresses[i], PKC_LAN_ADDRESS_MAX + 1)))
+            return pkc_error(PKC_ERR_INVALID_ARG, "%s: address %zu is not udp:IP:PORT", w, i);
+    return 0;
+}
+
+void pkc_invite_dial_write(const pkc_invite_dial *d, pkc_buf *b)
+{
+    pkc_buf_push(b, d->fingerprint, sizeof d->fingerprint);
+    pkc_buf_push_cstring(b, d->ufrag);
+    pkc_buf_push_cstring(b, d->pwd);
+    pkc_buf_push_varuint(b, d->n_addresses);
+    for (size_t i = 0; i < d->n_addresses; i++) {
         /* Checked valid: "udp:" host ":" port, the host in brackets for IPv6. */
-        const char *a = inv->dial.addresses[i] + 4;
+        const char *a = d->addresses[i] + 4;
         const char *colon = strrchr(a, ':');
         char host[INET6_ADDRSTRLEN + 2];
         size_t host_len = (size_t)(colon - a);
@@ -126,6 +137,19 @@ static void encode_unsigned(const pkc_invite *inv, pkc_buf *b, size_t *mac_at)
         pkc_buf_push(b, ip, v6 ? 16 : 4);
         pkc_buf_push_u16be(b, (uint16_t)strtoul(colon + 1, NULL, 10));
     }
+}
+
+/* Everything of `inv` before its signature; with `mac_at` (may be NULL), the
+ * offset of an answer's MAC. */
+static void encode_unsigned(const pkc_invite *inv, pkc_buf *b, size_t *mac_at)
+{
+    pkc_buf_push_u8(b, inv->version);
+    pkc_buf_push_u8(b, inv->kind);
+    pkc_buf_push_u8(b, inv->flags);
+    pkc_buf_push(b, inv->public_key, sizeof inv->public_key);
+    pkc_buf_push_varuint(b, inv->created_ms);
+    pkc_buf_push_varuint(b, inv->expires_ms - inv->created_ms);
+    pkc_invite_dial_write(&inv->dial, b);
     if (inv->kind == PKC_INVITE_OFFER) {
         pkc_buf_push(b, inv->room_secret, sizeof inv->room_secret);
         pkc_buf_push_cstring(b, inv->room_name);
@@ -191,7 +215,7 @@ int pkc_invite_offer_create(const pkc_identity *id, const pkc_invite_offer_param
     inv.flags = p->flags;
     int rc;
     if ((rc = times_from_params(inv.kind, p->created_ms, p->lifetime_ms, &inv)) ||
-        (rc = dial_from_params(inv.kind, &p->dial, &inv.dial)))
+        (rc = pkc_invite_dial_from_params(what(inv.kind), &p->dial, &inv.dial)))
         return rc;
     identity_into(id, &inv);
     memcpy(inv.room_secret, p->room_secret, sizeof inv.room_secret);
@@ -221,7 +245,7 @@ int pkc_invite_answer_create(const pkc_identity *id, const pkc_invite *offer,
     inv.kind = PKC_INVITE_ANSWER;
     int rc;
     if ((rc = times_from_params(inv.kind, p->created_ms, p->lifetime_ms, &inv)) ||
-        (rc = dial_from_params(inv.kind, &p->dial, &inv.dial)))
+        (rc = pkc_invite_dial_from_params(what(inv.kind), &p->dial, &inv.dial)))
         return rc;
     identity_into(id, &inv);
     memcpy(inv.id, offer->id, sizeof inv.id);
@@ -240,25 +264,15 @@ int pkc_invite_encode(const pkc_invite *inv, pkc_buf *out)
     if (inv->version != PKC_INVITE_VERSION ||
         (inv->kind != PKC_INVITE_OFFER && inv->kind != PKC_INVITE_ANSWER) ||
         inv->expires_ms <= inv->created_ms || inv->expires_ms > PKC_TIMESTAMP_MAX ||
-        inv->expires_ms - inv->created_ms > PKC_INVITE_LIFETIME_MAX_MS ||
-        inv->dial.n_addresses == 0 || inv->dial.n_addresses > PKC_INVITE_ADDRESSES_MAX)
+        inv->expires_ms - inv->created_ms > PKC_INVITE_LIFETIME_MAX_MS)
         return pkc_error(PKC_ERR_INVALID_ARG, "%s: not a valid invitation or answer",
                          what(inv->kind));
-    size_t uf = strnlen(inv->dial.ufrag, sizeof inv->dial.ufrag),
-           pw = strnlen(inv->dial.pwd, sizeof inv->dial.pwd),
-           rn = strnlen(inv->room_name, sizeof inv->room_name);
-    if (!pkc_lan_ice_string_valid((const uint8_t *)inv->dial.ufrag, uf, PKC_LAN_UFRAG_MIN,
-                                  PKC_LAN_UFRAG_MAX) ||
-        !pkc_lan_ice_string_valid((const uint8_t *)inv->dial.pwd, pw, PKC_LAN_PWD_MIN,
-                                  PKC_LAN_PWD_MAX) ||
-        !room_name_valid((const uint8_t *)inv->room_name, rn))
-        return pkc_error(PKC_ERR_INVALID_ARG, "%s: ICE credentials or room name out of limits",
-                         what(inv->kind));
-    for (size_t i = 0; i < inv->dial.n_addresses; i++)
-        if (!pkc_lan_address_valid(inv->dial.addresses[i],
-                                   strnlen(inv->dial.addresses[i], PKC_LAN_ADDRESS_MAX + 1)))
-            return pkc_error(PKC_ERR_INVALID_ARG, "%s: address %zu is not udp:IP:PORT",
-                             what(inv->kind), i);
+    size_t rn = strnlen(inv->room_name, sizeof inv->room_name);
+    int rc0;
+    if ((rc0 = pkc_invite_dial_check(what(inv->kind), &inv->dial)))
+        return rc0;
+    if (!room_name_valid((const uint8_t *)inv->room_name, rn))
+        return pkc_error(PKC_ERR_INVALID_ARG, "%s: room name out of limits", what(inv->kind));
     size_t start = out->len;
     encode_unsigned(inv, out, NULL);
     pkc_buf_push(out, inv->signature, sizeof inv->signature);
@@ -272,6 +286,79 @@ int pkc_invite_encode(const pkc_invite *inv, pkc_buf *out)
                                    : pkc_error(rc, "%s: cannot encode it", what(inv->kind));
     }
     return 0;
+}
+
+int pkc_invite_dial_read(pkc_reader *r, const char *w, pkc_invite_dial *d)
+{
+    const uint8_t *p;
+    pkc_bytes s;
+    uint64_t n;
+    size_t at;
+    int rc;
+    if ((rc = pkc_wire_fixed(r, 32, &p, "fingerprint")))
+        goto fail;
+    memcpy(d->fingerprint, p, 32);
+    at = pkc_reader_offset(r);
+    if ((rc = pkc_wire_varbytes(r, PKC_LAN_UFRAG_MAX, &s, "ufrag")))
+        goto fail;
+    if (!pkc_lan_ice_string_valid(s.data, s.len, PKC_LAN_UFRAG_MIN, PKC_LAN_UFRAG_MAX)) {
+        rc = pkc_error(PKC_ERR_MALFORMED, "%s: ufrag: offset %zu: not %d..%d ice-chars", w, at,
+                       PKC_LAN_UFRAG_MIN, PKC_LAN_UFRAG_MAX);
+        goto out;
+    }
+    memcpy(d->ufrag, s.data, s.len);
+    at = pkc_reader_offset(r);
+    if ((rc = pkc_wire_varbytes(r, PKC_LAN_PWD_MAX, &s, "pwd")))
+        goto fail;
+    if (!pkc_lan_ice_string_valid(s.data, s.len, PKC_LAN_PWD_MIN, PKC_LAN_PWD_MAX)) {
+        rc = pkc_error(PKC_ERR_MALFORMED, "%s: pwd: offset %zu: not %d..%d ice-chars", w, at,
+                       PKC_LAN_PWD_MIN, PKC_LAN_PWD_MAX);
+        goto out;
+    }
+    memcpy(d->pwd, s.data, s.len);
+    at = pkc_reader_offset(r);
+    if ((rc = pkc_wire_varuint(r, PKC_INVITE_ADDRESSES_MAX, &n, "addresses")))
+        goto fail;
+    if (n == 0) {
+        rc = pkc_error(PKC_ERR_MALFORMED, "%s: addresses: offset %zu: none", w, at);
+        goto out;
+    }
+    d->n_addresses = (size_t)n;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t type;
+        uint16_t port;
+        at = pkc_reader_offset(r);
+        if ((rc = pkc_wire_u8(r, &type, "address type")))
+            goto fail;
+        if (type != ADDR_UDP4 && type != ADDR_UDP6) {
+            rc = pkc_error(PKC_ERR_MALFORMED, "%s: address %zu: offset %zu: unknown type %u", w, i,
+                           at, type);
+            goto out;
+        }
+        if ((rc = pkc_wire_fixed(r, type == ADDR_UDP6 ? 16 : 4, &p, "address")))
+            goto fail;
+        if ((rc = pkc_reader_u16be(r, &port)))
+            goto fail;
+        char host[INET6_ADDRSTRLEN];
+        char *a = d->addresses[i];
+        if (inet_ntop(type == ADDR_UDP6 ? AF_INET6 : AF_INET, p, host, sizeof host) == NULL) {
+            rc = pkc_error(PKC_ERR_INTERNAL, "%s: address %zu: inet_ntop failed", w, i);
+            goto out;
+        }
+        snprintf(a, sizeof d->addresses[i], type == ADDR_UDP6 ? "udp:[%s]:%u" : "udp:%s:%u",
+                 host, port);
+        if (!pkc_lan_address_valid(a, strlen(a))) {
+            rc = pkc_error(PKC_ERR_MALFORMED, "%s: address %zu: offset %zu: %s cannot be dialed", w,
+                           i, at, port == 0 ? "port 0" : "this address");
+            goto out;
+        }
+    }
+    return 0;
+fail:
+    /* A field reader's message ("ufrag: offset 110: ..."), with what it is. */
+    return pkc_error_wrap(rc, "%s: malformed", w);
+out:
+    return rc;
 }
 
 static int decode(const uint8_t *in, size_t len, pkc_invite *out, int check_signature)
@@ -303,7 +390,7 @@ static int decode(const uint8_t *in, size_t len, pkc_invite *out, int check_sign
     }
     const char *w = what(inv.kind);
     const uint8_t *p;
-    uint64_t created, lifetime, n;
+    uint64_t created, lifetime;
     pkc_bytes s;
     if ((rc = pkc_wire_u8(&r, &inv.flags, "flags")))
         goto fail;
@@ -328,64 +415,8 @@ static int decode(const uint8_t *in, size_t len, pkc_invite *out, int check_sign
     }
     inv.created_ms = created;
     inv.expires_ms = created + lifetime;
-    if ((rc = pkc_wire_fixed(&r, 32, &p, "fingerprint")))
-        goto fail;
-    memcpy(inv.dial.fingerprint, p, 32);
-    at = pkc_reader_offset(&r);
-    if ((rc = pkc_wire_varbytes(&r, PKC_LAN_UFRAG_MAX, &s, "ufrag")))
-        goto fail;
-    if (!pkc_lan_ice_string_valid(s.data, s.len, PKC_LAN_UFRAG_MIN, PKC_LAN_UFRAG_MAX)) {
-        rc = pkc_error(PKC_ERR_MALFORMED, "%s: ufrag: offset %zu: not %d..%d ice-chars", w, at,
-                       PKC_LAN_UFRAG_MIN, PKC_LAN_UFRAG_MAX);
+    if ((rc = pkc_invite_dial_read(&r, w, &inv.dial)))
         goto out;
-    }
-    memcpy(inv.dial.ufrag, s.data, s.len);
-    at = pkc_reader_offset(&r);
-    if ((rc = pkc_wire_varbytes(&r, PKC_LAN_PWD_MAX, &s, "pwd")))
-        goto fail;
-    if (!pkc_lan_ice_string_valid(s.data, s.len, PKC_LAN_PWD_MIN, PKC_LAN_PWD_MAX)) {
-        rc = pkc_error(PKC_ERR_MALFORMED, "%s: pwd: offset %zu: not %d..%d ice-chars", w, at,
-                       PKC_LAN_PWD_MIN, PKC_LAN_PWD_MAX);
-        goto out;
-    }
-    memcpy(inv.dial.pwd, s.data, s.len);
-    at = pkc_reader_offset(&r);
-    if ((rc = pkc_wire_varuint(&r, PKC_INVITE_ADDRESSES_MAX, &n, "addresses")))
-        goto fail;
-    if (n == 0) {
-        rc = pkc_error(PKC_ERR_MALFORMED, "%s: addresses: offset %zu: none", w, at);
-        goto out;
-    }
-    inv.dial.n_addresses = (size_t)n;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t type;
-        uint16_t port;
-        at = pkc_reader_offset(&r);
-        if ((rc = pkc_wire_u8(&r, &type, "address type")))
-            goto fail;
-        if (type != ADDR_UDP4 && type != ADDR_UDP6) {
-            rc = pkc_error(PKC_ERR_MALFORMED, "%s: address %zu: offset %zu: unknown type %u", w, i,
-                           at, type);
-            goto out;
-        }
-        if ((rc = pkc_wire_fixed(&r, type == ADDR_UDP6 ? 16 : 4, &p, "address")))
-            goto fail;
-        if ((rc = pkc_reader_u16be(&r, &port)))
-            goto fail;
-        char host[INET6_ADDRSTRLEN];
-        char *a = inv.dial.addresses[i];
-        if (inet_ntop(type == ADDR_UDP6 ? AF_INET6 : AF_INET, p, host, sizeof host) == NULL) {
-            rc = pkc_error(PKC_ERR_INTERNAL, "%s: address %zu: inet_ntop failed", w, i);
-            goto out;
-        }
-        snprintf(a, sizeof inv.dial.addresses[i], type == ADDR_UDP6 ? "udp:[%s]:%u" : "udp:%s:%u",
-                 host, port);
-        if (!pkc_lan_address_valid(a, strlen(a))) {
-            rc = pkc_error(PKC_ERR_MALFORMED, "%s: address %zu: offset %zu: %s cannot be dialed", w,
-                           i, at, port == 0 ? "port 0" : "this address");
-            goto out;
-        }
-    }
     if (inv.kind == PKC_INVITE_OFFER) {
         if ((rc = pkc_wire_fixed(&r, 32, &p, "room secret")))
             goto fail;

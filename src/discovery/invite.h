@@ -124,6 +124,23 @@ typedef struct pkc_invite_dial_params {
     size_t n_addresses;           /* 1..PKC_INVITE_ADDRESSES_MAX */
 } pkc_invite_dial_params;
 
+/* The dial information's pieces, shared with the DNS seed records
+ * (dnsrec.h), which carry the same bytes. `w` begins every message
+ * ("invitation", "dns record"). */
+/* Checks and copies borrowed parameters: 0 or PKC_ERR_INVALID_ARG. */
+int pkc_invite_dial_from_params(const char *w, const pkc_invite_dial_params *p,
+                                pkc_invite_dial *d);
+/* 0 if `d` is within its limits (what pkc_invite_dial_write may write), else
+ * PKC_ERR_INVALID_ARG. */
+int pkc_invite_dial_check(const char *w, const pkc_invite_dial *d);
+/* Appends fingerprint, ufrag, pwd and addresses of a checked `d`; an error
+ * is left in b->err. */
+void pkc_invite_dial_write(const pkc_invite_dial *d, pkc_buf *b);
+/* Reads what pkc_invite_dial_write writes into a zeroed *d, with the
+ * field, offset and `w` in the message: 0, PKC_ERR_MALFORMED,
+ * PKC_ERR_TRUNCATED, PKC_ERR_RANGE. */
+int pkc_invite_dial_read(pkc_reader *r, const char *w, pkc_invite_dial *d);
+
 typedef struct pkc_invite_offer_params {
     uint64_t created_ms;        /* now, on the inviter's wall clock (<= 2^53 - 1) */
     uint64_t lifetime_ms;       /* 1..PKC_INVITE_LIFETIME_MAX_MS; 0 = the default (5 min) */
