@@ -1350,6 +1350,92 @@ CLI_COMMAND(invite, 27,
             "[--single-use] [--one-step] [--expires DURATION] [--qr FILE.png] [--room ROOM] [--json]",
             "invite someone to a room: prints a link", invite_help, run_invite)
 
+static const char dns_help[] =
+    "pkc dns record prints the DNS seed record of the running node for a room, as\n"
+    "one master-file (zone file) line to publish, for example\n"
+    "  _pkc.example.org. 300 IN TXT \"pkc1=...\" \"...\"\n"
+    "It holds the node's identity, the room's id (not its secret), how to reach the\n"
+    "node and a sequence number (newer records replace older ones), signed.\n"
+    "Nodes that know the room's secret and the domain find this node through it;\n"
+    "others learn only that a room with that id has a seed (docs/protocol.md).\n"
+    "\n"
+    "  --domain DOMAIN  the seed domain (required): the record is _pkc.DOMAIN\n"
+    "  --per-peer       name it _pkc.<this node's peer id>.DOMAIN instead\n"
+    "  --room ROOM      the room (id or name; default: the node's default room)\n"
+    "  --ttl SECONDS    how long resolvers may keep it (default 300)\n"
+    "  --json           one JSON object: zone_line\n";
+
+static int run_dns(int argc, char **argv)
+{
+    enum { O_JSON = 1, O_ROOM, O_DOMAIN, O_TTL, O_PEER };
+    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+                                         {"room", required_argument, NULL, O_ROOM},
+                                         {"domain", required_argument, NULL, O_DOMAIN},
+                                         {"ttl", required_argument, NULL, O_TTL},
+                                         {"per-peer", no_argument, NULL, O_PEER},
+                                         CLI_COMMON_LONG_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    int json = 0, per_peer = 0, opt;
+    long ttl = 0;
+    const char *room = NULL, *domain = NULL;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
+        int r = cli_common_option(opt, optarg);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            continue;
+        if (opt == O_JSON) {
+            json = 1;
+        } else if (opt == O_ROOM) {
+            room = optarg;
+        } else if (opt == O_DOMAIN) {
+            domain = optarg;
+        } else if (opt == O_PEER) {
+            per_peer = 1;
+        } else if (opt == O_TTL) {
+            char *end;
+            ttl = strtol(optarg, &end, 10);
+            if (*optarg == 0 || *end != 0 || ttl < 1 || ttl > 2147483647L)
+                return cli_usage_error("dns", "--ttl: seconds from 1 to 2147483647, got '%s'",
+                                       optarg);
+        } else {
+            return cli_usage_error("dns", "unknown option");
+        }
+    }
+    if (cli_g.help) {
+        cli_print_help(stdout, cli_find("dns"));
+        return CLI_OK;
+    }
+    if (optind >= argc)
+        return cli_usage_error("dns", "which: pkc dns record --domain DOMAIN");
+    if (strcmp(argv[optind], "record") != 0)
+        return cli_usage_error("dns", "unknown subcommand '%s' (pkc dns record)", argv[optind]);
+    if (optind + 1 < argc)
+        return cli_usage_error("dns", "unexpected argument '%s'", argv[optind + 1]);
+    if (domain == NULL)
+        return cli_usage_error("dns", "--domain DOMAIN is required: the record is _pkc.DOMAIN");
+    json_t *req = json_pack("{s:s, s:s, s:I, s:b}", "cmd", "dnsrecord", "domain", domain, "ttl",
+                            (json_int_t)ttl, "per_peer", per_peer);
+    if (room)
+        json_object_set_new(req, "room", json_string(room));
+    cli_conn c;
+    int rc;
+    json_t *o = cli_control_call(req, &c, &rc, NULL, NULL);
+    if (o == NULL)
+        return rc;
+    if (json) {
+        json_object_del(o, "ok");
+        print_json(o);
+    } else {
+        printf("%s\n", json_string_value(json_object_get(o, "zone_line")));
+    }
+    json_decref(o);
+    cli_control_close(&c);
+    return rc;
+}
+CLI_COMMAND(dns, 31, "record --domain DOMAIN [--per-peer] [--room ROOM] [--ttl SECONDS] [--json]",
+            "the DNS seed record to publish for a room", dns_help, run_dns)
+
 /* The options of join and answer: --json, --no-wait and (join: `image`
  * not NULL) --qr-image FILE. Returns CLI_OK, -1 after the help, or a
  * usage status. */

@@ -2633,6 +2633,38 @@ PKC_API PKC_NODISCARD int pkc_node_invite_create_versioned(pkc_node *node, int o
     pkc_node_invite_create_versioned((NODE), PKC_NODE_INVITE_OPTIONS_VERSION, (OPTS), \
         PKC_NODE_INVITATION_VERSION, (OUT))
 
+/*
+ * DNS seed records (docs/protocol.md "DNS seed records"): the TXT record
+ * that lets nodes knowing a room's secret find this node through DNS, as a
+ * master-file line to publish:
+ *   _pkc.example.org. 300 IN TXT "pkc1=..." "..."
+ * It carries our identity key, the room's id (never its secret), our
+ * listener's dial information and a sequence (our wall clock in ms, strictly
+ * increasing), signed. Publishing it is the caller's business.
+ */
+typedef struct pkc_node_dns_record_options {
+    const char *room;   /* id or name; NULL: the default room */
+    const char *domain; /* required: "example.org" (labels 1..63, at most 253 bytes) */
+    uint32_t ttl_s;     /* 1 .. 2^31 - 1; 0: 300 */
+    int per_peer;       /* owner "_pkc.<our peer id>.<domain>" instead of "_pkc.<domain>" */
+} pkc_node_dns_record_options;
+#define PKC_NODE_DNS_RECORD_OPTIONS_V1 1
+#define PKC_NODE_DNS_RECORD_OPTIONS_VERSION PKC_NODE_DNS_RECORD_OPTIONS_V1
+
+/* A zone line with its NUL always fits in this many bytes. */
+#define PKC_NODE_DNS_RECORD_MAX 1024
+
+/* Writes the zone line of our record for a room and a NUL into `out`.
+ * Returns its length; PKC_ERR_NOT_FOUND (no such room); PKC_ERR_INVALID_ARG
+ * (no domain, a domain that is not one, the TTL); PKC_ERR_STATE (the node
+ * does not run: it has no address to give); PKC_ERR_TOO_LARGE (out_size). */
+PKC_API PKC_NODISCARD int pkc_node_dns_record_versioned(pkc_node *node, int options_version,
+                                                        const pkc_node_dns_record_options *opts,
+                                                        char *out, size_t out_size);
+#define pkc_node_dns_record(NODE, OPTS, OUT, SIZE) \
+    pkc_node_dns_record_versioned((NODE), PKC_NODE_DNS_RECORD_OPTIONS_VERSION, (OPTS), (OUT), \
+        (SIZE))
+
 /* Accepts an invitation (a URL, a bare code, with any whitespace): checks
  * it, joins its room for now, dials the inviter proving the invitation,
  * and fills *out with the room, the inviter and the answer (url, code) for

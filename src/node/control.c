@@ -3,7 +3,7 @@
  * which the pkc command talks to a running node (docs/cli.md, "Control
  * socket"). One JSON object per line each way: a request
  * {"cmd":"status"|"peers"|"rooms"|"docs"|"invites"|"send"|"inbox"|"doc"|"watch"|"invite"|"accept"|
- *  "answer", ...}
+ *  "answer"|"dnsrecord", ...}
  * gets one reply {"ok":true, ...} or {"ok":false,"error":TEXT,"code":NAME};
  * "inbox" with "follow" and "watch" then stream events, one per line, until
  * the client closes.
@@ -357,6 +357,24 @@ static void handle(client *c, json_t *req)
         char hex[33];
         pkc_hex_encode(hex, id, sizeof id);
         client_json(c, json_pack("{s:b, s:s}", "ok", 1, "id", hex));
+    } else if (strcmp(cmd, "dnsrecord") == 0) {
+        pkc_node_dns_record_options o;
+        memset(&o, 0, sizeof o);
+        o.room = room;
+        o.domain = json_string_value(json_object_get(req, "domain"));
+        o.per_peer = json_is_true(json_object_get(req, "per_peer"));
+        json_int_t ttl = json_integer_value(json_object_get(req, "ttl"));
+        if (ttl < 0 || ttl > UINT32_MAX) {
+            reply_error(c, pkc_error(PKC_ERR_INVALID_ARG, "\"ttl\" out of range"));
+            return;
+        }
+        o.ttl_s = (uint32_t)ttl;
+        char line[PKC_NODE_DNS_RECORD_MAX];
+        int rc = pkc_node_dns_record(n, &o, line, sizeof line);
+        if (rc < 0)
+            reply_error(c, rc);
+        else
+            client_json(c, json_pack("{s:b, s:s}", "ok", 1, "zone_line", line));
     } else if (strcmp(cmd, "invite") == 0) {
         pkc_node_invite_options o;
         memset(&o, 0, sizeof o);

@@ -229,6 +229,7 @@ struct pkc_node {
     char lufrag[257], lpwd[257];
     char laddrs[NODE_ADDRS_MAX][64];
     size_t n_laddrs;
+    uint64_t dns_sequence; /* the last DNS seed record's (node_dns.c) */
     pkc_lan *lan;
     pkc_lan_io *lan_io;
     node_control *control;

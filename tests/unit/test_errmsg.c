@@ -854,6 +854,19 @@ TEST(errmsg, node)
                 PKC_ERR_STATE);
     pkc_node_invite_options io = {.room = "nowhere"};
     EXPECT_FAIL("node: invite room", pkc_node_invite_create(node, &io, &inv), PKC_ERR_NOT_FOUND);
+    char zl[PKC_NODE_DNS_RECORD_MAX];
+    pkc_node_dns_record_options dro = {.domain = "example.org"};
+    EXPECT_FAIL("node: dns record before start", pkc_node_dns_record(node, &dro, zl, sizeof zl),
+                PKC_ERR_STATE);
+    dro.room = "nowhere";
+    EXPECT_FAIL("node: dns record room", pkc_node_dns_record(node, &dro, zl, sizeof zl),
+                PKC_ERR_NOT_FOUND);
+    dro.domain = "exa mple.org";
+    EXPECT_FAIL("node: dns record domain", pkc_node_dns_record(node, &dro, zl, sizeof zl),
+                PKC_ERR_INVALID_ARG);
+    dro.domain = NULL;
+    EXPECT_FAIL("node: dns record no domain", pkc_node_dns_record(node, &dro, zl, sizeof zl),
+                PKC_ERR_INVALID_ARG);
     EXPECT_FAIL("node: accept garbage", pkc_node_invite_accept(node, "PKCI1$$$", &inv),
                 PKC_ERR_MALFORMED);
     EXPECT_FAIL("node: answer garbage", pkc_node_invite_answer(node, "hello", &inv),

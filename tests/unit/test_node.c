@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discovery/dnsrec.h"
 #include "discovery/lan_wire.h"
 #include "node/node_int.h"
 #include "store/db.h"
+#include "util/text.h"
 #include "test.h"
 
 static void config(pkc_node_config *cfg, const char *dir)
@@ -250,6 +252,87 @@ TEST(node, runs_on_its_own_thread_and_stops)
     pkc_node_stop(node);
     pkc_node_stop(node);
     CHECK_ERR(pkc_node_start(node), PKC_ERR_STATE);
+    pkc_node_free(node);
+}
+
+/* The TXT strings of a zone line "NAME. TTL IN TXT "s1" "s2"..." (no
+ * escapes: a record's text has none) into `s`; returns how many. */
+static size_t zone_strings(char *line, pkc_dnsrec_txt *s, size_t max)
+{
+    size_t n = 0;
+    char *q = strchr(line, '"');
+    while (q != NULL && n < max) {
+        char *end = strchr(q + 1, '"');
+        if (end == NULL)
+            break;
+        s[n].data = (const uint8_t *)q + 1;
+        s[n].len = (size_t)(end - q - 1);
+        n++;
+        q = strchr(end + 1, '"');
+    }
+    return n;
+}
+
+TEST(node, dns_record_of_a_running_node)
+{
+    pkc_node_config cfg;
+    config(&cfg, pkc_test_tmpdir());
+    const char *rooms[] = {"a phrase for the seed"};
+    cfg.rooms = rooms;
+    cfg.n_rooms = 1;
+    pkc_node *node;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    pkc_node_room_info ri[4];
+    size_t nr = pkc_node_get_rooms(node, ri, 4);
+    const char *room = NULL;
+    for (size_t i = 0; i < nr && i < 4; i++)
+        if (!ri[i].local)
+            room = ri[i].id;
+    CHECK(room != NULL);
+    char line[PKC_NODE_DNS_RECORD_MAX];
+    pkc_node_dns_record_options o = {.room = room, .domain = "Example.org"};
+    CHECK_ERR(pkc_node_dns_record(node, &o, line, sizeof line), PKC_ERR_STATE);
+    CHECK_OK(pkc_node_start(node));
+    int len = pkc_node_dns_record(node, &o, line, sizeof line);
+    CHECK(len > 0 && (size_t)len == strlen(line));
+    CHECK(strncmp(line, "_pkc.example.org. 300 IN TXT \"pkc1=", 35) == 0);
+    pkc_dnsrec_txt s[PKC_DNSREC_STRINGS_MAX];
+    size_t ns = zone_strings(line, s, PKC_DNSREC_STRINGS_MAX);
+    CHECK(ns >= 1);
+    pkc_dnsrec rec;
+    CHECK_OK(pkc_dnsrec_parse_txt(s, ns, &rec));
+    /* Ours, for this room, with our listener's dial information. */
+    char hex[17];
+    pkc_hex_encode(hex, rec.room_id, 8);
+    CHECK_STR(hex, room);
+    CHECK_STR(rec.peer_id, pkc_node_get_peer_id(node));
+    CHECK_STR(rec.dial.ufrag, node->lufrag);
+    CHECK_MEM(rec.dial.fingerprint, node->cert_fp, 32);
+    CHECK(rec.dial.n_addresses >= 1);
+    CHECK_STR(rec.dial.addresses[0], node->laddrs[0]);
+    CHECK_OK(pkc_dnsrec_check(&rec, rec.room_id, pkc_node_get_peer_id(node), 0));
+    /* The next record is newer, even within the same millisecond. */
+    uint64_t first = rec.sequence;
+    o.per_peer = 1;
+    o.ttl_s = 3600;
+    CHECK(pkc_node_dns_record(node, &o, line, sizeof line) > 0);
+    char want[128];
+    snprintf(want, sizeof want, "_pkc.%s.example.org. 3600 IN TXT ", pkc_node_get_peer_id(node));
+    CHECK(strncmp(line, want, strlen(want)) == 0);
+    ns = zone_strings(line, s, PKC_DNSREC_STRINGS_MAX);
+    CHECK_OK(pkc_dnsrec_parse_txt(s, ns, &rec));
+    CHECK(rec.sequence > first);
+    CHECK_ERR(pkc_dnsrec_check(&rec, rec.room_id, NULL, rec.sequence), PKC_ERR_STALE);
+    /* Refusals. */
+    CHECK_ERR(pkc_node_dns_record(node, &o, line, 40), PKC_ERR_TOO_LARGE);
+    o.ttl_s = PKC_DNSREC_TTL_MAX + 1u;
+    CHECK_ERR(pkc_node_dns_record(node, &o, line, sizeof line), PKC_ERR_INVALID_ARG);
+    o.ttl_s = 0;
+    o.domain = "-bad.example";
+    CHECK_ERR(pkc_node_dns_record(node, &o, line, sizeof line), PKC_ERR_INVALID_ARG);
+    o.domain = "example.org";
+    o.room = "nowhere";
+    CHECK_ERR(pkc_node_dns_record(node, &o, line, sizeof line), PKC_ERR_NOT_FOUND);
     pkc_node_free(node);
 }
 
