@@ -12,6 +12,7 @@
 #include "discovery/dnsrec.h"
 #include "proto/frame.h"
 #include "test.h"
+#include "vectors.h"
 #include "util/text.h"
 
 #define T0 1767225600000ull /* 2026-01-01T00:00:00Z */
@@ -506,29 +507,6 @@ TEST(dnsrec, zone_lines_and_quoting)
 
 /* --- Vectors -------------------------------------------------------------- */
 
-static json_t *load(const char *name)
-{
-    char path[4096];
-    const char *src = getenv("PKC_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/tests/vectors/%s", src ? src : ".", name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (j == NULL)
-        fprintf(stderr, "  %s: %s\n", path, e.text);
-    return j;
-}
-
-static const char *str(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
-static uint64_t u64(json_t *o, const char *key)
-{
-    return (uint64_t)json_integer_value(json_object_get(o, key));
-}
-
 /* A JSON array of strings as TXT strings (pointing into the JSON). */
 static size_t txt_strings(json_t *arr, pkc_dnsrec_txt *s, size_t max)
 {
@@ -543,7 +521,7 @@ static size_t txt_strings(json_t *arr, pkc_dnsrec_txt *s, size_t max)
 
 TEST(dnsrec, vectors)
 {
-    json_t *j = load("dnsrec.json");
+    json_t *j = pkc_test_vectors_load("dnsrec.json");
     CHECK(j != NULL);
     if (j == NULL)
         return;
@@ -555,34 +533,34 @@ TEST(dnsrec, vectors)
         uint8_t seed[32], room_secret[32], fp[32], want[PKC_DNSREC_BYTES_MAX], bytes[512];
         const char *addrs[PKC_INVITE_ADDRESSES_MAX];
         pkc_identity *id = NULL;
-        CHECK_EQ(pkc_test_unhex(str(v, "seed"), seed, 32), 32);
+        CHECK_EQ(pkc_test_unhex(pkc_test_json_str(v, "seed"), seed, 32), 32);
         CHECK_OK(pkc_identity_from_seed(seed, &id));
-        CHECK_EQ(pkc_test_unhex(str(v, "room_secret"), room_secret, 32), 32);
+        CHECK_EQ(pkc_test_unhex(pkc_test_json_str(v, "room_secret"), room_secret, 32), 32);
         pkc_room_key k;
         pkc_room_key_derive(room_secret, &k);
         char hex[2 * PKC_DNSREC_BYTES_MAX + 1];
         pkc_hex_encode(hex, k.id, 8);
-        CHECK_STR(hex, str(v, "room_id"));
-        pkc_test_unhex(str(v, "fingerprint"), fp, 32);
+        CHECK_STR(hex, pkc_test_json_str(v, "room_id"));
+        pkc_test_unhex(pkc_test_json_str(v, "fingerprint"), fp, 32);
         json_t *a = json_object_get(v, "addresses");
-        pkc_dnsrec_params p = {.sequence = u64(v, "sequence"),
+        pkc_dnsrec_params p = {.sequence = pkc_test_json_u64(v, "sequence"),
                                .room_id = k.id,
                                .dial = {.fingerprint = fp,
-                                        .ufrag = str(v, "ufrag"),
-                                        .pwd = str(v, "pwd"),
+                                        .ufrag = pkc_test_json_str(v, "ufrag"),
+                                        .pwd = pkc_test_json_str(v, "pwd"),
                                         .addresses = addrs,
                                         .n_addresses = json_array_size(a)}};
         for (size_t x = 0; x < p.dial.n_addresses && x < PKC_INVITE_ADDRESSES_MAX; x++)
             addrs[x] = json_string_value(json_array_get(a, x));
         pkc_dnsrec rec, back;
         CHECK_OK(pkc_dnsrec_create(id, &p, &rec));
-        CHECK_STR(rec.peer_id, str(v, "peer_id"));
+        CHECK_STR(rec.peer_id, pkc_test_json_str(v, "peer_id"));
         size_t n = encode(&rec, bytes);
-        CHECK_EQ(pkc_test_unhex(str(v, "bytes"), want, sizeof want), n);
+        CHECK_EQ(pkc_test_unhex(pkc_test_json_str(v, "bytes"), want, sizeof want), n);
         CHECK_MEM(bytes, want, n);
         char text[PKC_DNSREC_TEXT_MAX + 1];
         pkc_dnsrec_text(&rec, text, sizeof text);
-        CHECK_STR(text, str(v, "text"));
+        CHECK_STR(text, pkc_test_json_str(v, "text"));
         /* The strings: as split, and read back. */
         pkc_dnsrec_txt s[PKC_DNSREC_STRINGS_MAX], ws[PKC_DNSREC_STRINGS_MAX];
         int ns = pkc_dnsrec_split(text, strlen(text), s, PKC_DNSREC_STRINGS_MAX);
@@ -594,16 +572,16 @@ TEST(dnsrec, vectors)
         }
         CHECK_OK(pkc_dnsrec_parse_txt(ws, nw, &back));
         CHECK_MEM(&back, &rec, sizeof back);
-        CHECK_OK(pkc_dnsrec_check(&back, k.id, str(v, "peer_id"), 0));
+        CHECK_OK(pkc_dnsrec_check(&back, k.id, pkc_test_json_str(v, "peer_id"), 0));
         /* Names and the zone line. */
         char name[PKC_DNS_NAME_MAX + 1], line[PKC_DNSREC_ZONE_LINE_MAX + 1];
-        CHECK(pkc_dnsrec_owner_name(str(v, "domain"), NULL, name, sizeof name) > 0);
-        CHECK_STR(name, str(v, "owner"));
-        CHECK(pkc_dnsrec_owner_name(str(v, "domain"), rec.peer_id, name, sizeof name) > 0);
-        CHECK_STR(name, str(v, "peer_owner"));
-        CHECK(pkc_dnsrec_zone_line(&rec, str(v, "owner"), (uint32_t)u64(v, "ttl"), line,
+        CHECK(pkc_dnsrec_owner_name(pkc_test_json_str(v, "domain"), NULL, name, sizeof name) > 0);
+        CHECK_STR(name, pkc_test_json_str(v, "owner"));
+        CHECK(pkc_dnsrec_owner_name(pkc_test_json_str(v, "domain"), rec.peer_id, name, sizeof name) > 0);
+        CHECK_STR(name, pkc_test_json_str(v, "peer_owner"));
+        CHECK(pkc_dnsrec_zone_line(&rec, pkc_test_json_str(v, "owner"), (uint32_t)pkc_test_json_u64(v, "ttl"), line,
                                    sizeof line) > 0);
-        CHECK_STR(line, str(v, "zone_line"));
+        CHECK_STR(line, pkc_test_json_str(v, "zone_line"));
         pkc_identity_free(id);
         seen++;
     }
@@ -617,13 +595,13 @@ TEST(dnsrec, vectors)
         uint8_t room[8];
         int rc = pkc_dnsrec_parse_txt(s, n, &rec);
         if (rc == 0 && json_object_get(v, "room_id")) {
-            pkc_test_unhex(str(v, "room_id"), room, 8);
-            rc = pkc_dnsrec_check(&rec, room, NULL, u64(v, "last_seen"));
+            pkc_test_unhex(pkc_test_json_str(v, "room_id"), room, 8);
+            rc = pkc_dnsrec_check(&rec, room, NULL, pkc_test_json_u64(v, "last_seen"));
         }
-        if (strcmp(pkc_err_name(rc), str(v, "error")) != 0 ||
-            strstr(pkc_errmsg(), str(v, "message")) == NULL)
-            pkc_test_fail(__FILE__, __LINE__, "%s: %s \"%s\", expected %s \"%s\"", str(v, "name"),
-                          pkc_err_name(rc), pkc_errmsg(), str(v, "error"), str(v, "message"));
+        if (strcmp(pkc_err_name(rc), pkc_test_json_str(v, "error")) != 0 ||
+            strstr(pkc_errmsg(), pkc_test_json_str(v, "message")) == NULL)
+            pkc_test_fail(__FILE__, __LINE__, "%s: %s \"%s\", expected %s \"%s\"", pkc_test_json_str(v, "name"),
+                          pkc_err_name(rc), pkc_errmsg(), pkc_test_json_str(v, "error"), pkc_test_json_str(v, "message"));
         seen++;
     }
     CHECK(seen >= 8);

@@ -12,6 +12,7 @@
 #include "proto/frame.h"
 #include "proto/handshake.h"
 #include "test.h"
+#include "vectors.h"
 #include "util/text.h"
 
 #define T0 1767225600000ull /* 2026-01-01T00:00:00Z */
@@ -470,36 +471,13 @@ TEST(invite, makers_refuse_what_decoders_would)
 
 /* --- Vectors -------------------------------------------------------------- */
 
-static json_t *load(const char *name)
-{
-    char path[4096];
-    const char *src = getenv("PKC_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/tests/vectors/%s", src ? src : ".", name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (j == NULL)
-        fprintf(stderr, "  %s: %s\n", path, e.text);
-    return j;
-}
-
-static const char *str(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
-
-static uint64_t u64(json_t *o, const char *key)
-{
-    return (uint64_t)json_integer_value(json_object_get(o, key));
-}
-
 static void dial_params(json_t *o, pkc_invite_dial_params *d, uint8_t fp[32],
                         const char *addrs[PKC_INVITE_ADDRESSES_MAX])
 {
-    pkc_test_unhex(str(o, "fingerprint"), fp, 32);
+    pkc_test_unhex(pkc_test_json_str(o, "fingerprint"), fp, 32);
     d->fingerprint = fp;
-    d->ufrag = str(o, "ufrag");
-    d->pwd = str(o, "pwd");
+    d->ufrag = pkc_test_json_str(o, "ufrag");
+    d->pwd = pkc_test_json_str(o, "pwd");
     json_t *a = json_object_get(o, "addresses");
     d->n_addresses = json_array_size(a);
     for (size_t i = 0; i < d->n_addresses && i < PKC_INVITE_ADDRESSES_MAX; i++)
@@ -509,7 +487,7 @@ static void dial_params(json_t *o, pkc_invite_dial_params *d, uint8_t fp[32],
 
 TEST(invite, vectors)
 {
-    json_t *j = load("invite.json");
+    json_t *j = pkc_test_vectors_load("invite.json");
     CHECK(j != NULL);
     size_t i;
     json_t *v;
@@ -520,50 +498,50 @@ TEST(invite, vectors)
         uint8_t seed[32], secret[32], token[32], fp[32], want[PKC_INVITE_BYTES_MAX];
         const char *addrs[PKC_INVITE_ADDRESSES_MAX];
         pkc_identity *inviter = NULL, *invitee = NULL;
-        CHECK_EQ(pkc_test_unhex(str(o, "seed"), seed, 32), 32);
+        CHECK_EQ(pkc_test_unhex(pkc_test_json_str(o, "seed"), seed, 32), 32);
         CHECK_OK(pkc_identity_from_seed(seed, &inviter));
-        CHECK_EQ(pkc_test_unhex(str(o, "room_secret"), secret, 32), 32);
-        CHECK_EQ(pkc_test_unhex(str(o, "token"), token, 32), 32);
-        pkc_invite_offer_params op = {.created_ms = u64(o, "created_ms"),
-                                      .lifetime_ms = u64(o, "expires_ms") - u64(o, "created_ms"),
-                                      .flags = (uint8_t)u64(o, "flags"),
+        CHECK_EQ(pkc_test_unhex(pkc_test_json_str(o, "room_secret"), secret, 32), 32);
+        CHECK_EQ(pkc_test_unhex(pkc_test_json_str(o, "token"), token, 32), 32);
+        pkc_invite_offer_params op = {.created_ms = pkc_test_json_u64(o, "created_ms"),
+                                      .lifetime_ms = pkc_test_json_u64(o, "expires_ms") - pkc_test_json_u64(o, "created_ms"),
+                                      .flags = (uint8_t)pkc_test_json_u64(o, "flags"),
                                       .room_secret = secret,
-                                      .room_name = str(o, "room_name"),
+                                      .room_name = pkc_test_json_str(o, "room_name"),
                                       .token = token};
         dial_params(o, &op.dial, fp, addrs);
         pkc_invite offer, answer, back;
         CHECK_OK(pkc_invite_offer_create(inviter, &op, &offer));
         uint8_t bytes[PKC_INVITE_BYTES_MAX];
         size_t n = encode(&offer, bytes);
-        CHECK_EQ(pkc_test_unhex(str(o, "bytes"), want, sizeof want), n);
+        CHECK_EQ(pkc_test_unhex(pkc_test_json_str(o, "bytes"), want, sizeof want), n);
         CHECK_MEM(bytes, want, n);
         char code[PKC_INVITE_CODE_MAX + 1], url[PKC_INVITE_URL_MAX + 1];
         pkc_invite_code(&offer, code, sizeof code);
-        CHECK_STR(code, str(o, "code"));
+        CHECK_STR(code, pkc_test_json_str(o, "code"));
         pkc_invite_url(&offer, NULL, url, sizeof url);
-        CHECK_STR(url, str(o, "url"));
-        CHECK_OK(pkc_invite_parse(str(o, "url"), strlen(str(o, "url")), &back));
+        CHECK_STR(url, pkc_test_json_str(o, "url"));
+        CHECK_OK(pkc_invite_parse(pkc_test_json_str(o, "url"), strlen(pkc_test_json_str(o, "url")), &back));
         CHECK_MEM(&back, &offer, sizeof back);
         char hex[2 * 32 + 1];
         pkc_hex_encode(hex, offer.id, 8);
-        CHECK_STR(hex, str(o, "id"));
+        CHECK_STR(hex, pkc_test_json_str(o, "id"));
         pkc_hex_encode(hex, offer.room_id, 8);
-        CHECK_STR(hex, str(o, "room_id"));
-        CHECK_STR(offer.peer_id, str(o, "peer_id"));
+        CHECK_STR(hex, pkc_test_json_str(o, "room_id"));
+        CHECK_STR(offer.peer_id, pkc_test_json_str(o, "peer_id"));
 
-        CHECK_EQ(pkc_test_unhex(str(a, "seed"), seed, 32), 32);
+        CHECK_EQ(pkc_test_unhex(pkc_test_json_str(a, "seed"), seed, 32), 32);
         CHECK_OK(pkc_identity_from_seed(seed, &invitee));
-        pkc_invite_answer_params ap = {.created_ms = u64(a, "created_ms"),
-                                       .lifetime_ms = u64(a, "expires_ms") - u64(a, "created_ms")};
+        pkc_invite_answer_params ap = {.created_ms = pkc_test_json_u64(a, "created_ms"),
+                                       .lifetime_ms = pkc_test_json_u64(a, "expires_ms") - pkc_test_json_u64(a, "created_ms")};
         dial_params(a, &ap.dial, fp, addrs);
         CHECK_OK(pkc_invite_answer_create(invitee, &offer, &ap, &answer));
         n = encode(&answer, bytes);
-        CHECK_EQ(pkc_test_unhex(str(a, "bytes"), want, sizeof want), n);
+        CHECK_EQ(pkc_test_unhex(pkc_test_json_str(a, "bytes"), want, sizeof want), n);
         CHECK_MEM(bytes, want, n);
         pkc_invite_code(&answer, code, sizeof code);
-        CHECK_STR(code, str(a, "code"));
+        CHECK_STR(code, pkc_test_json_str(a, "code"));
         pkc_hex_encode(hex, answer.mac, 32);
-        CHECK_STR(hex, str(a, "mac"));
+        CHECK_STR(hex, pkc_test_json_str(a, "mac"));
         CHECK_OK(pkc_invite_parse(code, strlen(code), &back));
         CHECK_OK(pkc_invite_answer_check(&back, &offer));
         pkc_identity_free(inviter);
@@ -575,15 +553,15 @@ TEST(invite, vectors)
     seen = 0;
     json_array_foreach(json_object_get(j, "invalid"), i, v)
     {
-        const char *text = str(v, "text");
+        const char *text = pkc_test_json_str(v, "text");
         pkc_invite inv;
         int rc = pkc_invite_parse(text, strlen(text), &inv);
         if (rc == 0 && json_object_get(v, "now_ms"))
-            rc = pkc_invite_check_time(&inv, u64(v, "now_ms"), u64(v, "skew_ms"));
-        if (strcmp(pkc_err_name(rc), str(v, "error")) != 0 ||
-            strstr(pkc_errmsg(), str(v, "message")) == NULL)
-            pkc_test_fail(__FILE__, __LINE__, "%s: %s \"%s\", expected %s \"%s\"", str(v, "name"),
-                          pkc_err_name(rc), pkc_errmsg(), str(v, "error"), str(v, "message"));
+            rc = pkc_invite_check_time(&inv, pkc_test_json_u64(v, "now_ms"), pkc_test_json_u64(v, "skew_ms"));
+        if (strcmp(pkc_err_name(rc), pkc_test_json_str(v, "error")) != 0 ||
+            strstr(pkc_errmsg(), pkc_test_json_str(v, "message")) == NULL)
+            pkc_test_fail(__FILE__, __LINE__, "%s: %s \"%s\", expected %s \"%s\"", pkc_test_json_str(v, "name"),
+                          pkc_err_name(rc), pkc_errmsg(), pkc_test_json_str(v, "error"), pkc_test_json_str(v, "message"));
         seen++;
     }
     CHECK(seen >= 8);

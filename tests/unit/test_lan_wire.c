@@ -9,28 +9,11 @@
 #include "crypto/identity.h"
 #include "discovery/lan_wire.h"
 #include "test.h"
-
-static json_t *load(const char *name)
-{
-    char path[4096];
-    const char *src = getenv("PKC_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/tests/vectors/%s", src ? src : ".", name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (j == NULL)
-        fprintf(stderr, "  %s: %s\n", path, e.text);
-    return j;
-}
-
-static const char *str(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
+#include "vectors.h"
 
 static size_t hex(json_t *o, const char *key, uint8_t *out, size_t cap)
 {
-    return pkc_test_unhex(str(o, key), out, cap);
+    return pkc_test_unhex(pkc_test_json_str(o, key), out, cap);
 }
 
 static const uint8_t FP[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
@@ -49,7 +32,7 @@ static pkc_identity *make_identity(uint8_t fill)
 
 TEST(lan_wire, vectors_valid)
 {
-    json_t *j = load("lan.json");
+    json_t *j = pkc_test_vectors_load("lan.json");
     CHECK(j != NULL);
     /* The local room. */
     uint8_t secret[32], want[32];
@@ -100,8 +83,8 @@ TEST(lan_wire, vectors_valid)
                                 .rooms = rooms,
                                 .n_rooms = n_rooms,
                                 .fingerprint = fp,
-                                .ufrag = str(v, "ufrag"),
-                                .pwd = str(v, "pwd")};
+                                .ufrag = pkc_test_json_str(v, "ufrag"),
+                                .pwd = pkc_test_json_str(v, "pwd")};
             pkc_buf b = PKC_BUF_INIT;
             CHECK_OK(pkc_lan_datagram_encode(ident, &p, &b));
             CHECK_EQ(b.len, dg_len);
@@ -122,10 +105,10 @@ TEST(lan_wire, vectors_valid)
         CHECK_EQ(a.n_rooms, n_rooms);
         CHECK_MEM(a.rooms, rooms, n_rooms * 8);
         CHECK_MEM(a.fingerprint, fp, 32);
-        CHECK_EQ(a.ufrag.len, strlen(str(v, "ufrag")));
-        CHECK_MEM(a.ufrag.data, str(v, "ufrag"), a.ufrag.len);
-        CHECK_EQ(a.pwd.len, strlen(str(v, "pwd")));
-        CHECK_MEM(a.pwd.data, str(v, "pwd"), a.pwd.len);
+        CHECK_EQ(a.ufrag.len, strlen(pkc_test_json_str(v, "ufrag")));
+        CHECK_MEM(a.ufrag.data, pkc_test_json_str(v, "ufrag"), a.ufrag.len);
+        CHECK_EQ(a.pwd.len, strlen(pkc_test_json_str(v, "pwd")));
+        CHECK_MEM(a.pwd.data, pkc_test_json_str(v, "pwd"), a.pwd.len);
         CHECK_STR(a.announce.peer_id, pkc_identity_get_peer_id(ident));
         CHECK_OK(pkc_announce_verify(&a.announce, (int64_t)ts, 120000, 120000, 0));
         pkc_identity_free(ident);
@@ -136,7 +119,7 @@ TEST(lan_wire, vectors_valid)
 
 TEST(lan_wire, vectors_invalid)
 {
-    json_t *j = load("lan.json");
+    json_t *j = pkc_test_vectors_load("lan.json");
     CHECK(j != NULL);
     size_t i;
     json_t *v;
@@ -147,9 +130,9 @@ TEST(lan_wire, vectors_invalid)
         pkc_lan_announcement a;
         memset(&a, 0x5a, sizeof a);
         int rc = pkc_lan_datagram_decode(dg, n, &a);
-        if (strcmp(pkc_err_name(rc), str(v, "error")) != 0) {
-            pkc_test_fail(__FILE__, __LINE__, "%s: %s, expected %s (%s)", str(v, "name"),
-                          pkc_err_name(rc), str(v, "error"), pkc_errmsg());
+        if (strcmp(pkc_err_name(rc), pkc_test_json_str(v, "error")) != 0) {
+            pkc_test_fail(__FILE__, __LINE__, "%s: %s, expected %s (%s)", pkc_test_json_str(v, "name"),
+                          pkc_err_name(rc), pkc_test_json_str(v, "error"), pkc_errmsg());
             break;
         }
         CHECK(strlen(pkc_errmsg()) > 0);

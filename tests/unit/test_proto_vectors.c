@@ -12,25 +12,8 @@
 #include "proto/replay.h"
 #include "proto_harness.h"
 #include "test.h"
+#include "vectors.h"
 #include "util/rng.h"
-
-static json_t *load(const char *name)
-{
-    char path[4096];
-    const char *src = getenv("PKC_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/tests/vectors/%s", src ? src : ".", name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (j == NULL)
-        fprintf(stderr, "  %s: %s\n", path, e.text);
-    return j;
-}
-
-static const char *str(json_t *o, const char *key)
-{
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? s : "";
-}
 
 static uint64_t num(json_t *o, const char *key)
 {
@@ -40,7 +23,7 @@ static uint64_t num(json_t *o, const char *key)
 /* Hex of `key` into a malloc'd buffer. */
 static uint8_t *bytes(json_t *o, const char *key, size_t *len)
 {
-    const char *h = str(o, key);
+    const char *h = pkc_test_json_str(o, key);
     size_t n = strlen(h) / 2;
     uint8_t *b = malloc(n ? n : 1);
     *len = pkc_test_unhex(h, b, n);
@@ -76,15 +59,15 @@ static void transcript_start(json_t *v, run *t, const uint8_t *expected)
 {
     uint8_t seed_a[32], seed_b[32], fp_i[32], fp_r[32];
     ph_pair *p = &t->p;
-    pkc_test_unhex(str(v, "initiator_seed"), seed_a, 32);
-    pkc_test_unhex(str(v, "responder_seed"), seed_b, 32);
-    pkc_test_unhex(str(v, "initiator_fingerprint"), fp_i, 32);
-    pkc_test_unhex(str(v, "responder_fingerprint"), fp_r, 32);
-    pkc_test_unhex(str(v, "initiator_ephemeral_secret"), t->e_i, 32);
-    pkc_test_unhex(str(v, "responder_ephemeral_secret"), t->e_r, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "initiator_seed"), seed_a, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "responder_seed"), seed_b, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "initiator_fingerprint"), fp_i, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "responder_fingerprint"), fp_r, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "initiator_ephemeral_secret"), t->e_i, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "responder_ephemeral_secret"), t->e_r, 32);
     int has_proof = json_is_string(json_object_get(v, "proof_secret"));
     if (has_proof)
-        pkc_test_unhex(str(v, "proof_secret"), t->proof, 32);
+        pkc_test_unhex(pkc_test_json_str(v, "proof_secret"), t->proof, 32);
 
     ph_init(p, 0);
     pkc_identity_free(p->id_a);
@@ -137,7 +120,7 @@ static void run_transcript(json_t *v)
     pkc_session_get_info(t.p.a.s, &ia);
     pkc_session_get_info(t.p.b.s, &ib);
     uint8_t sid[32];
-    pkc_test_unhex(str(v, "session_id"), sid, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "session_id"), sid, 32);
     CHECK_MEM(ia.session_id, sid, 32);
     CHECK_MEM(ib.session_id, sid, 32);
     CHECK_EQ(ib.proof_key, has_proof ? 0 : -1);
@@ -175,7 +158,7 @@ static void run_transcript(json_t *v)
 static void run_refusals(json_t *v)
 {
     uint8_t other[PKC_PEER_ID_HASH_BYTES];
-    pkc_test_unhex(str(v, "expected_peer_for_refusal"), other, sizeof other);
+    pkc_test_unhex(pkc_test_json_str(v, "expected_peer_for_refusal"), other, sizeof other);
     run t;
     transcript_start(v, &t, other);
     CHECK_HELPER();
@@ -235,7 +218,7 @@ static void run_refusals(json_t *v)
 
 TEST(proto_vectors, handshake_transcripts)
 {
-    json_t *root = load("handshake.json");
+    json_t *root = pkc_test_vectors_load("handshake.json");
     CHECK(root != NULL);
     json_t *list = json_object_get(root, "transcripts"), *v;
     size_t i;
@@ -263,20 +246,20 @@ TEST(proto_vectors, handshake_transcripts)
 static void check_message(json_t *v, const uint8_t *enc, size_t len, const pkc_frame *f)
 {
     uint8_t seed[32];
-    pkc_test_unhex(str(v, "seed"), seed, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "seed"), seed, 32);
     pkc_identity *from, *to = NULL;
     CHECK_OK(pkc_identity_from_seed(seed, &from));
     if (json_object_get(v, "recipient_seed")) {
-        pkc_test_unhex(str(v, "recipient_seed"), seed, 32);
+        pkc_test_unhex(pkc_test_json_str(v, "recipient_seed"), seed, 32);
         CHECK_OK(pkc_identity_from_seed(seed, &to));
     }
     pkc_room_key room;
     int has_room = json_object_get(v, "room_secret") != NULL;
     if (has_room) {
         uint8_t secret[32], key[32], id[8];
-        pkc_test_unhex(str(v, "room_secret"), secret, 32);
-        pkc_test_unhex(str(v, "room_key"), key, 32);
-        pkc_test_unhex(str(v, "room_id"), id, 8);
+        pkc_test_unhex(pkc_test_json_str(v, "room_secret"), secret, 32);
+        pkc_test_unhex(pkc_test_json_str(v, "room_key"), key, 32);
+        pkc_test_unhex(pkc_test_json_str(v, "room_id"), id, 8);
         pkc_room_key_derive(secret, &room);
         CHECK_MEM(room.key, key, 32);
         CHECK_MEM(room.id, id, 8);
@@ -285,7 +268,7 @@ static void check_message(json_t *v, const uint8_t *enc, size_t len, const pkc_f
     uint8_t *plain = bytes(v, "plaintext", &plen);
     uint8_t *tape = bytes(v, "rng", &rlen);
     uint8_t id[16], out[512];
-    pkc_test_unhex(str(v, "id"), id, 16);
+    pkc_test_unhex(pkc_test_json_str(v, "id"), id, 16);
 
     /* Reading. */
     pkc_message m = f->message;
@@ -303,8 +286,8 @@ static void check_message(json_t *v, const uint8_t *enc, size_t len, const pkc_f
         pkc_signal sg;
         CHECK_OK(pkc_signal_decode(m.plaintext.data, m.plaintext.len, &sg));
         CHECK_EQ(sg.kind, num(v, "signal_kind"));
-        CHECK_MEM(sg.connection.data, str(v, "connection"), sg.connection.len);
-        CHECK_MEM(sg.body.data, str(v, "body"), sg.body.len);
+        CHECK_MEM(sg.connection.data, pkc_test_json_str(v, "connection"), sg.connection.len);
+        CHECK_MEM(sg.body.data, pkc_test_json_str(v, "body"), sg.body.len);
     }
 
     /* Writing, from the same inputs (a relayed vector is written at 0 hops). */
@@ -315,7 +298,7 @@ static void check_message(json_t *v, const uint8_t *enc, size_t len, const pkc_f
     pkc_message_params mp;
     memset(&mp, 0, sizeof mp);
     mp.type = f->type;
-    mp.topic = str(v, "topic");
+    mp.topic = pkc_test_json_str(v, "topic");
     mp.topic_len = strlen(mp.topic);
     mp.payload = plain;
     mp.payload_len = plen;
@@ -351,11 +334,11 @@ static void check_message(json_t *v, const uint8_t *enc, size_t len, const pkc_f
 static void check_announce(json_t *v, const uint8_t *enc, size_t len, const pkc_frame *f)
 {
     uint8_t seed[32], dh[32];
-    pkc_test_unhex(str(v, "seed"), seed, 32);
-    pkc_test_unhex(str(v, "dh_public_key"), dh, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "seed"), seed, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "dh_public_key"), dh, 32);
     pkc_identity *id;
     CHECK_OK(pkc_identity_from_seed(seed, &id));
-    CHECK_STR(f->announce.peer_id, str(v, "peer_id"));
+    CHECK_STR(f->announce.peer_id, pkc_test_json_str(v, "peer_id"));
     CHECK_MEM(f->announce.dh_public_key, dh, 32);
     CHECK_MEM(pkc_identity_get_dh_public_key(id), dh, 32);
     CHECK_EQ_U64(f->announce.pow_counter, num(v, "pow_counter"));
@@ -382,7 +365,7 @@ static void check_announce(json_t *v, const uint8_t *enc, size_t len, const pkc_
 
 TEST(proto_vectors, every_frame_type)
 {
-    json_t *root = load("frames.json");
+    json_t *root = pkc_test_vectors_load("frames.json");
     CHECK(root != NULL);
     json_t *list = json_object_get(root, "vectors"), *v;
     size_t i;
@@ -408,7 +391,7 @@ TEST(proto_vectors, every_frame_type)
             CHECK_EQ(f.control.action, num(v, "action"));
             if (f.control.action == PKC_CONTROL_DISCONNECT) {
                 CHECK_EQ(f.control.reason, num(v, "reason"));
-                CHECK_MEM(f.control.text.data, str(v, "text"), f.control.text.len);
+                CHECK_MEM(f.control.text.data, pkc_test_json_str(v, "text"), f.control.text.len);
             } else {
                 CHECK_EQ(f.control.ping_id, num(v, "ping_id"));
                 CHECK_EQ_U64(f.control.wall_ms, num(v, "wall_ms"));
@@ -423,7 +406,7 @@ TEST(proto_vectors, every_frame_type)
             break;
         case PKC_FRAME_SYNC:
             CHECK_EQ(f.sync.kind, num(v, "kind"));
-            CHECK_MEM(f.sync.doc.data, str(v, "doc"), f.sync.doc.len);
+            CHECK_MEM(f.sync.doc.data, pkc_test_json_str(v, "doc"), f.sync.doc.len);
             break;
         case PKC_FRAME_PEX:
             CHECK_EQ(f.pex.request, num(v, "request"));
@@ -447,23 +430,23 @@ TEST(proto_vectors, every_frame_type)
 
 TEST(proto_vectors, identity_export)
 {
-    json_t *v = load("identity-export.json");
+    json_t *v = pkc_test_vectors_load("identity-export.json");
     CHECK(v != NULL);
     uint8_t seed[32], salt[16], dh[32];
-    pkc_test_unhex(str(v, "seed"), seed, 32);
-    pkc_test_unhex(str(v, "salt"), salt, 16);
-    pkc_test_unhex(str(v, "dh_public_key"), dh, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "seed"), seed, 32);
+    pkc_test_unhex(pkc_test_json_str(v, "salt"), salt, 16);
+    pkc_test_unhex(pkc_test_json_str(v, "dh_public_key"), dh, 32);
     pkc_identity *id, *back;
     CHECK_OK(pkc_identity_from_seed(seed, &id));
-    CHECK_STR(pkc_identity_get_peer_id(id), str(v, "peer_id"));
+    CHECK_STR(pkc_identity_get_peer_id(id), pkc_test_json_str(v, "peer_id"));
     CHECK_MEM(pkc_identity_get_dh_public_key(id), dh, 32);
-    const char *clear = str(v, "clear"), *sealed = str(v, "encrypted");
-    const char *pass = str(v, "passphrase");
+    const char *clear = pkc_test_json_str(v, "clear"), *sealed = pkc_test_json_str(v, "encrypted");
+    const char *pass = pkc_test_json_str(v, "passphrase");
     CHECK_OK(pkc_identity_import(clear, strlen(clear), NULL, &back));
-    CHECK_STR(pkc_identity_get_peer_id(back), str(v, "peer_id"));
+    CHECK_STR(pkc_identity_get_peer_id(back), pkc_test_json_str(v, "peer_id"));
     pkc_identity_free(back);
     CHECK_OK(pkc_identity_import(sealed, strlen(sealed), pass, &back));
-    CHECK_STR(pkc_identity_get_peer_id(back), str(v, "peer_id"));
+    CHECK_STR(pkc_identity_get_peer_id(back), pkc_test_json_str(v, "peer_id"));
     pkc_identity_free(back);
     char *mine;
     CHECK_OK(pkc_identity_export(id, NULL, NULL, NULL, &mine));
@@ -483,7 +466,7 @@ TEST(proto_vectors, identity_export)
  * its decoder; the whole record is accepted. */
 TEST(proto_vectors, truncated_handshake_records_are_refused)
 {
-    json_t *root = load("handshake.json");
+    json_t *root = pkc_test_vectors_load("handshake.json");
     CHECK(root != NULL);
     json_t *t = json_array_get(json_object_get(root, "transcripts"), 1);
     static const char *keys[] = {"hello", "welcome", "auth", "accept"};
@@ -550,7 +533,7 @@ TEST(proto_vectors, truncated_handshake_records_are_refused)
  * its ids, floor and horizons, and writes the same bytes back. */
 TEST(proto_vectors, replay_state)
 {
-    json_t *v = load("replay.json");
+    json_t *v = pkc_test_vectors_load("replay.json");
     CHECK(v != NULL);
     size_t len;
     uint8_t *state = bytes(v, "state", &len);
@@ -579,15 +562,15 @@ TEST(proto_vectors, replay_state)
     CHECK_OK(pkc_replay_import(r, state, len, now));
     json_t *senders = json_object_get(v, "senders"), *hashes = json_object_get(v, "sender_hashes");
     uint8_t s1[32], s2[32], id[16];
-    pkc_test_unhex(str(senders, "s1"), s1, 32);
-    pkc_test_unhex(str(senders, "s2"), s2, 32);
+    pkc_test_unhex(pkc_test_json_str(senders, "s1"), s1, 32);
+    pkc_test_unhex(pkc_test_json_str(senders, "s2"), s2, 32);
     CHECK_EQ(pkc_replay_sender_hash(r, s1), num(hashes, "s1"));
     CHECK_EQ(pkc_replay_sender_hash(r, s2), num(hashes, "s2"));
     json_t *ts = json_object_get(v, "timestamps"), *who = json_object_get(v, "entry_senders");
     for (size_t i = 0; i < json_array_size(ids); i++) {
         pkc_test_unhex(json_string_value(json_array_get(ids, i)), id, 16);
         uint8_t k[32];
-        pkc_test_unhex(str(senders, json_string_value(json_array_get(who, i))), k, 32);
+        pkc_test_unhex(pkc_test_json_str(senders, json_string_value(json_array_get(who, i))), k, 32);
         CHECK_ERR(pkc_replay_check(r, id, k, (int64_t)json_integer_value(json_array_get(ts, i)),
                                    now),
                   PKC_ERR_REPLAY);
