@@ -4,7 +4,7 @@
 # private mount namespace for disk_full): skipped (77) where it cannot.
 # Tests run side by side: each has its own namespaces, data directories
 # under ${CMAKE_BINARY_DIR}/node-tests and registry directory.
-foreach(t three dm_offline kill9 corrupt_db disk_full rooms_private partition ice_retry invite relayed
+foreach(t three dm_offline kill9 corrupt_db disk_full rooms_private partition ice_retry invite relayed full_peer
         sync_progress dns_record)
   pkc_add_test(NAME node.${t} LABELS node net TIMEOUT 120
                COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/${t}.sh)
