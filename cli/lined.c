@@ -527,6 +527,32 @@ done:
 
 enum { K_NONE = 0, K_UP = 0x100, K_DOWN, K_RIGHT, K_LEFT, K_HOME, K_END, K_DEL, K_WLEFT, K_WRIGHT };
 
+/* The key of an arrow, Home or End sequence's final byte (ESC O x or
+ * ESC [ ... x); `ctrl`: with Ctrl or Alt (a word left or right). */
+static void arrow_key(char c, int ctrl, int *key)
+{
+    switch (c) {
+    case 'A':
+        *key = K_UP;
+        break;
+    case 'B':
+        *key = K_DOWN;
+        break;
+    case 'C':
+        *key = ctrl ? K_WRIGHT : K_RIGHT;
+        break;
+    case 'D':
+        *key = ctrl ? K_WLEFT : K_LEFT;
+        break;
+    case 'H':
+        *key = K_HOME;
+        break;
+    case 'F':
+        *key = K_END;
+        break;
+    }
+}
+
 /* Parses an escape sequence at in[0] (ESC): its length, 0 if incomplete,
  * and the key (K_NONE for those it ignores). */
 static size_t parse_escape(const unsigned char *in, size_t n, int *key)
@@ -537,26 +563,7 @@ static size_t parse_escape(const unsigned char *in, size_t n, int *key)
     if (in[1] == 'O') {
         if (n < 3)
             return 0;
-        switch (in[2]) {
-        case 'A':
-            *key = K_UP;
-            break;
-        case 'B':
-            *key = K_DOWN;
-            break;
-        case 'C':
-            *key = K_RIGHT;
-            break;
-        case 'D':
-            *key = K_LEFT;
-            break;
-        case 'H':
-            *key = K_HOME;
-            break;
-        case 'F':
-            *key = K_END;
-            break;
-        }
+        arrow_key(in[2], 0, key);
         return 3;
     }
     if (in[1] != '[') {
@@ -577,24 +584,6 @@ static size_t parse_escape(const unsigned char *in, size_t n, int *key)
     params[i - 2] = 0;
     int ctrl = strcmp(params, "1;5") == 0 || strcmp(params, "1;3") == 0;
     switch (in[i]) {
-    case 'A':
-        *key = K_UP;
-        break;
-    case 'B':
-        *key = K_DOWN;
-        break;
-    case 'C':
-        *key = ctrl ? K_WRIGHT : K_RIGHT;
-        break;
-    case 'D':
-        *key = ctrl ? K_WLEFT : K_LEFT;
-        break;
-    case 'H':
-        *key = K_HOME;
-        break;
-    case 'F':
-        *key = K_END;
-        break;
     case '~':
         if (strcmp(params, "1") == 0 || strcmp(params, "7") == 0)
             *key = K_HOME;
@@ -603,6 +592,8 @@ static size_t parse_escape(const unsigned char *in, size_t n, int *key)
         else if (strcmp(params, "3") == 0)
             *key = K_DEL;
         break;
+    default:
+        arrow_key(in[i], ctrl, key);
     }
     return i + 1;
 }

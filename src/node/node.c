@@ -1053,21 +1053,7 @@ int node_room_remove(pkc_node *n, node_room *r)
     if (n->lan)
         pkc_lan_leave(n->lan, r->key.id);
     int rc = r->local || r->invite_pending ? 0 : pkc_db_room_delete(n->db, r->key.id);
-    /* Invitations we accepted to it go with it. */
-    for (node_invite **pv = &n->invites; *pv;) {
-        node_invite *v = *pv;
-        if (!v->mine && memcmp(v->offer.room_id, r->key.id, PKC_ROOM_ID_BYTES) == 0) {
-            *pv = v->next;
-            for (node_link *l = n->links; l; l = l->next)
-                for (node_chan *c = l->chans; c; c = c->next)
-                    if (c->invite == v)
-                        c->invite = NULL;
-            pkc_invite_wipe(&v->offer);
-            free(v);
-            continue;
-        }
-        pv = &v->next;
-    }
+    node_invites_drop_accepted(n, r->key.id); /* invitations we accepted to it go with it */
     node_room **p = &n->rooms;
     while (*p != r)
         p = &(*p)->next;

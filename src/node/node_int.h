@@ -297,6 +297,8 @@ node_invite *node_invite_find(pkc_node *n, const uint8_t id[8]);
 int node_invite_live(pkc_node *n, const node_invite *v);
 int node_invites_load(pkc_node *n);
 void node_invites_free(pkc_node *n);
+/* Forgets the invitations we accepted to a room (it is being left). */
+void node_invites_drop_accepted(pkc_node *n, const uint8_t room_id[PKC_ROOM_ID_BYTES]);
 /* Whether a handshake may prove `v` now: 0, or an error with the
  * refusal's words in `why` (expired, used, its room left). */
 int node_invite_check(pkc_node *n, const node_invite *v, char *why, size_t cap);

@@ -15,6 +15,7 @@
  * it (the room is left).
  */
 #define _GNU_SOURCE
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,17 @@ static void invite_forget(pkc_node *n, node_invite *v)
     invite_free(v);
 }
 
+void node_invites_drop_accepted(pkc_node *n, const uint8_t room_id[PKC_ROOM_ID_BYTES])
+{
+    for (node_invite *v = n->invites, *next; v; v = next) {
+        next = v->next;
+        if (!v->mine && memcmp(v->offer.room_id, room_id, PKC_ROOM_ID_BYTES) == 0) {
+            invite_unlink(n, v);
+            invite_free(v);
+        }
+    }
+}
+
 int node_invites_load(pkc_node *n)
 {
     uint64_t now = (uint64_t)node_wall_ms(n);
@@ -184,20 +196,21 @@ static void report(pkc_node *n, const node_invite *v, pkc_node_invite_outcome ou
         pkc_node_invite_event ev = {outcome, id, room, peer_id, reason};
         n->cb.invite(n->user_data, n, &ev);
     }
-    char esc[200];
-    size_t k = 0;
-    for (const char *p = reason; *p && k + 2 < sizeof esc; p++) {
-        if (*p == '"' || *p == '\\')
-            esc[k++] = '\\';
-        esc[k++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+    /* The reason comes from the peer (UTF-8, checked by the session). */
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "invite", "outcome",
+                          names[outcome], "id", id, "room", room, "peer", peer_id);
+    json_t *why = json_string(reason);
+    char *line = NULL;
+    if (o) {
+        json_object_set_new(o, "reason", why ? why : json_string(""));
+        line = json_dumps(o, JSON_COMPACT);
+    } else {
+        json_decref(why);
     }
-    esc[k] = 0;
-    char line[512];
-    snprintf(line, sizeof line,
-             "{\"event\":\"invite\",\"outcome\":\"%s\",\"id\":\"%s\",\"room\":\"%s\","
-             "\"peer\":\"%s\",\"reason\":\"%s\"}",
-             names[outcome], id, room, peer_id, esc);
-    node_control_event(n, "invite", line);
+    if (line)
+        node_control_event(n, "invite", line);
+    free(line);
+    json_decref(o);
 }
 
 /* ---- the handshake's side ------------------------------------------------------------------------ */

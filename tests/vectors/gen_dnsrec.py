@@ -13,7 +13,7 @@ import base64, json, os, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from gen_invite import H, KDF, Identity, address, peer_id, varbytes, varuint  # noqa: E402
+from gen_invite import H, KDF, Identity, address, peer_id, varbytes, varuint, write_or_check  # noqa: E402
 
 PREFIX = "pkc1="
 
@@ -151,17 +151,7 @@ def main():
         "valid": valid,
         "invalid": invalid,
     }
-    out_text = json.dumps(out, indent=1, ensure_ascii=False) + "\n"
-    path = os.path.join(HERE, "dnsrec.json")
-    if "--check" in sys.argv:
-        with open(path, encoding="utf-8") as f:
-            if f.read() != out_text:
-                print("tests/vectors/dnsrec.json differs from what gen_dnsrec.py computes")
-                sys.exit(1)
-        print("tests/vectors/dnsrec.json: as computed")
-        return
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(out_text)
+    write_or_check("dnsrec.json", "gen_dnsrec.py", out)
 
 
 if __name__ == "__main__":

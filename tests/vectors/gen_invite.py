@@ -262,14 +262,19 @@ def main():
         "valid": valid,
         "invalid": invalid,
     }
+    write_or_check("invite.json", "gen_invite.py", out)
+
+
+def write_or_check(name, generator, out):
+    """Writes tests/vectors/NAME, or with --check exits 1 if it differs."""
     text = json.dumps(out, indent=1, ensure_ascii=False) + "\n"
-    path = os.path.join(HERE, "invite.json")
+    path = os.path.join(HERE, name)
     if "--check" in sys.argv:
         with open(path, encoding="utf-8") as f:
             if f.read() != text:
-                print("tests/vectors/invite.json differs from what gen_invite.py computes")
+                print(f"tests/vectors/{name} differs from what {generator} computes")
                 sys.exit(1)
-        print("tests/vectors/invite.json: as computed")
+        print(f"tests/vectors/{name}: as computed")
         return
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
