@@ -1,6 +1,7 @@
 /* qr.c: QR codes: libqrencode to encode, half blocks for the terminal,
  * libpng to write and read, libjpeg to read, zbar to find the symbol. */
 #define _POSIX_C_SOURCE 200809L
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -63,6 +64,8 @@ const char *qr_strerror(int code)
         return "no QR code found";
     case QR_ERR_SEVERAL:
         return "several different QR codes found";
+    case QR_ERR_NO_READER:
+        return "no QR code reader (zbar) installed";
     default:
         return "unknown error";
     }
@@ -561,31 +564,91 @@ int qr_image_decode(const uint8_t *data, size_t n, size_t max_pixels, uint8_t **
 
 /* ---- reading -------------------------------------------------------------- */
 
+/* zbar is loaded when a code is first read (dlopen), not linked: it pulls in
+ * X11, D-Bus, systemd and video libraries that every `pkc up` process would
+ * otherwise map (about 1.5 MB of resident memory for nothing: docs/qr.md). */
+static struct {
+    int tried;
+    void *lib;
+    zbar_image_scanner_t *(*scanner_create)(void);
+    void (*scanner_destroy)(zbar_image_scanner_t *);
+    int (*scanner_set_config)(zbar_image_scanner_t *, zbar_symbol_type_t, zbar_config_t, int);
+    zbar_image_t *(*image_create)(void);
+    void (*image_destroy)(zbar_image_t *);
+    void (*image_set_format)(zbar_image_t *, unsigned long);
+    void (*image_set_size)(zbar_image_t *, unsigned, unsigned);
+    void (*image_set_data)(zbar_image_t *, const void *, unsigned long, zbar_image_cleanup_handler_t *);
+    int (*scan_image)(zbar_image_scanner_t *, zbar_image_t *);
+    const zbar_symbol_t *(*image_first_symbol)(const zbar_image_t *);
+    const zbar_symbol_t *(*symbol_next)(const zbar_symbol_t *);
+    zbar_symbol_type_t (*symbol_get_type)(const zbar_symbol_t *);
+    const char *(*symbol_get_data)(const zbar_symbol_t *);
+    unsigned (*symbol_get_data_length)(const zbar_symbol_t *);
+    char why[200];
+} zb;
+
+static int zbar_load(char *err, size_t errsize)
+{
+    if (!zb.tried) {
+        zb.tried = 1;
+        zb.lib = dlopen(PKC_ZBAR_SONAME, RTLD_NOW | RTLD_LOCAL);
+        if (zb.lib == NULL) {
+            snprintf(zb.why, sizeof zb.why, "%s", dlerror());
+        } else {
+#define ZB(field, name)                                                                        \
+    if ((*(void **)&zb.field = dlsym(zb.lib, name)) == NULL && zb.why[0] == '\0')               \
+        snprintf(zb.why, sizeof zb.why, "%s: no symbol %s", PKC_ZBAR_SONAME, name);
+            ZB(scanner_create, "zbar_image_scanner_create")
+            ZB(scanner_destroy, "zbar_image_scanner_destroy")
+            ZB(scanner_set_config, "zbar_image_scanner_set_config")
+            ZB(image_create, "zbar_image_create")
+            ZB(image_destroy, "zbar_image_destroy")
+            ZB(image_set_format, "zbar_image_set_format")
+            ZB(image_set_size, "zbar_image_set_size")
+            ZB(image_set_data, "zbar_image_set_data")
+            ZB(scan_image, "zbar_scan_image")
+            ZB(image_first_symbol, "zbar_image_first_symbol")
+            ZB(symbol_next, "zbar_symbol_next")
+            ZB(symbol_get_type, "zbar_symbol_get_type")
+            ZB(symbol_get_data, "zbar_symbol_get_data")
+            ZB(symbol_get_data_length, "zbar_symbol_get_data_length")
+#undef ZB
+        }
+    }
+    if (zb.lib == NULL || zb.why[0])
+        return fail(QR_ERR_NO_READER, err, errsize,
+                    "cannot read QR codes: zbar is not available (%s; Debian package libzbar0)",
+                    zb.why);
+    return 0;
+}
+
 static int scan(uint8_t *grey, unsigned w, unsigned h, char **text, size_t *len, char *err,
                 size_t errsize)
 {
-    zbar_image_scanner_t *sc = zbar_image_scanner_create();
-    zbar_image_t *img = zbar_image_create();
+    if (zbar_load(err, errsize) != 0)
+        return QR_ERR_NO_READER;
+    zbar_image_scanner_t *sc = zb.scanner_create();
+    zbar_image_t *img = zb.image_create();
     if (sc == NULL || img == NULL) {
         if (sc)
-            zbar_image_scanner_destroy(sc);
+            zb.scanner_destroy(sc);
         if (img)
-            zbar_image_destroy(img);
+            zb.image_destroy(img);
         return fail(QR_ERR_NOMEM, err, errsize, "out of memory");
     }
-    zbar_image_scanner_set_config(sc, ZBAR_NONE, ZBAR_CFG_ENABLE, 0);
-    zbar_image_scanner_set_config(sc, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1);
+    zb.scanner_set_config(sc, ZBAR_NONE, ZBAR_CFG_ENABLE, 0);
+    zb.scanner_set_config(sc, ZBAR_QRCODE, ZBAR_CFG_ENABLE, 1);
     /* The bytes as encoded: without this zbar guesses a character set
      * (Shift-JIS, ISO 8859-1, UTF-8) and converts to UTF-8 with iconv. */
-    zbar_image_scanner_set_config(sc, ZBAR_QRCODE, ZBAR_CFG_BINARY, 1);
+    zb.scanner_set_config(sc, ZBAR_QRCODE, ZBAR_CFG_BINARY, 1);
     /* Light on dark (a plain rendering on a dark terminal) when dark on
      * light finds nothing. */
-    zbar_image_scanner_set_config(sc, ZBAR_NONE, ZBAR_CFG_TEST_INVERTED, 1);
-    zbar_image_set_format(img, zbar_fourcc('Y', '8', '0', '0'));
-    zbar_image_set_size(img, w, h);
+    zb.scanner_set_config(sc, ZBAR_NONE, ZBAR_CFG_TEST_INVERTED, 1);
+    zb.image_set_format(img, zbar_fourcc('Y', '8', '0', '0'));
+    zb.image_set_size(img, w, h);
     /* No cleanup handler: the buffer stays ours. */
-    zbar_image_set_data(img, grey, (unsigned long)w * h, NULL);
-    int found = zbar_scan_image(sc, img);
+    zb.image_set_data(img, grey, (unsigned long)w * h, NULL);
+    int found = zb.scan_image(sc, img);
     int rc = 0;
     const char *first = NULL;
     unsigned first_len = 0;
@@ -594,11 +657,11 @@ static int scan(uint8_t *grey, unsigned w, unsigned h, char **text, size_t *len,
         rc = fail(QR_ERR_NOMEM, err, errsize, "zbar failed to scan the image");
         goto out;
     }
-    for (const zbar_symbol_t *s = zbar_image_first_symbol(img); s; s = zbar_symbol_next(s)) {
-        if (zbar_symbol_get_type(s) != ZBAR_QRCODE)
+    for (const zbar_symbol_t *s = zb.image_first_symbol(img); s; s = zb.symbol_next(s)) {
+        if (zb.symbol_get_type(s) != ZBAR_QRCODE)
             continue;
-        const char *d = zbar_symbol_get_data(s);
-        unsigned dl = zbar_symbol_get_data_length(s);
+        const char *d = zb.symbol_get_data(s);
+        unsigned dl = zb.symbol_get_data_length(s);
         if (first == NULL) {
             first = d;
             first_len = dl;
@@ -625,8 +688,8 @@ static int scan(uint8_t *grey, unsigned w, unsigned h, char **text, size_t *len,
     (*text)[first_len] = '\0';
     *len = first_len;
 out:
-    zbar_image_destroy(img);
-    zbar_image_scanner_destroy(sc);
+    zb.image_destroy(img);
+    zb.scanner_destroy(sc);
     return rc;
 }
 

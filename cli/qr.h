@@ -27,6 +27,7 @@
 #define QR_ERR_TOO_LARGE -8 /* file or image over the limits below */
 #define QR_ERR_NO_QR -9     /* an image with no readable QR code */
 #define QR_ERR_SEVERAL -10  /* several QR codes with different texts */
+#define QR_ERR_NO_READER -11 /* zbar (loaded when first needed) is not installed */
 
 /* The longest text qr_encode() takes, in bytes: a version 26 symbol at
  * level M in byte mode (121 modules). Past this a photo of a phone or laptop
@@ -148,7 +149,8 @@ int qr_png_write(const qr_code *qr, const char *path, int module_px, int margin,
  * 12-bit JPEG); QR_ERR_CORRUPT (truncated or damaged: the decoder's
  * message); QR_ERR_TOO_LARGE (file over QR_MAX_FILE or image over
  * QR_MAX_PIXELS, refused from its header); QR_ERR_NO_QR; QR_ERR_SEVERAL;
- * QR_ERR_NOMEM.
+ * QR_ERR_NOMEM; QR_ERR_NO_READER (libzbar.so.0, opened with dlopen() at the
+ * first read, is missing).
  */
 int qr_read_file(const char *path, char **text, size_t *len, char *err, size_t errsize);
 
