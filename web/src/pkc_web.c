@@ -37,8 +37,7 @@ PKC_API int pkcw_message_seal(const pkc_identity *id, const uint8_t *to_pk, cons
         .payload = payload,
         .payload_len = payload_len,
     };
-    return pkc_message_create(id, &p, pkc_clock_system(), pkc_rng_system(), frame, frame_len,
-                              NULL);
+    return pkc_message_create(id, &p, pkc_clock_system(), pkc_rng_system(), frame, frame_len, NULL);
 }
 
 /*
@@ -52,8 +51,7 @@ PKC_API int pkcw_message_seal(const pkc_identity *id, const uint8_t *to_pk, cons
  * PKC_ERR_DECRYPT, PKC_ERR_NOMEM.
  */
 PKC_API int pkcw_message_open(const pkc_identity *self, const uint8_t *frame, size_t frame_len,
-                              uint32_t max_age_ms, uint8_t **out, size_t *out_len,
-                              uint8_t *from_pk)
+                              uint32_t max_age_ms, uint8_t **out, size_t *out_len, uint8_t *from_pk)
 {
     if (self == NULL || frame == NULL || out == NULL || out_len == NULL)
         return pkc_error(PKC_ERR_INVALID_ARG, "message: identity, frame and output are needed");
@@ -63,8 +61,7 @@ PKC_API int pkcw_message_open(const pkc_identity *self, const uint8_t *frame, si
     if (rc)
         return rc;
     if (used != frame_len)
-        return pkc_error(PKC_ERR_MALFORMED, "message: %zu bytes after the frame",
-                         frame_len - used);
+        return pkc_error(PKC_ERR_MALFORMED, "message: %zu bytes after the frame", frame_len - used);
     if (f.type != PKC_FRAME_DATA)
         return pkc_error(PKC_ERR_MALFORMED, "message: frame type %llu is not DATA",
                          (unsigned long long)f.type);
