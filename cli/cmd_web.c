@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "http_req.h"
 
 #ifndef PKC_WEB_DIST
 #define PKC_WEB_DIST "web/dist"
@@ -129,72 +130,19 @@ static int send_error(int fd, int head_only, int status, const char *reason, con
     return status;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* The request target's path, percent-decoded into `out`, checked: starts
- * with '/', no NUL, no "." or ".." segment, no backslash. 0 or -1. */
-static int decode_path(const char *target, size_t len, char *out, size_t cap)
-{
-    if (len == 0 || target[0] != '/')
-        return -1;
-    size_t o = 0;
-    for (size_t i = 0; i < len && target[i] != '?' && target[i] != '#'; i++) {
-        char c = target[i];
-        if (c == '%') {
-            int hi = i + 2 < len ? hexval(target[i + 1]) : -1;
-            int lo = hi >= 0 ? hexval(target[i + 2]) : -1;
-            if (lo < 0)
-                return -1;
-            c = (char)(hi << 4 | lo);
-            i += 2;
-        }
-        if (c == '\0' || c == '\\' || o + 1 >= cap)
-            return -1;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    /* Every segment between slashes. */
-    for (const char *s = out; *s != '\0';) {
-        const char *e = strchr(s + 1, '/');
-        size_t n = (e ? (size_t)(e - s) : strlen(s)) - 1;
-        if ((n == 1 && s[1] == '.') || (n == 2 && s[1] == '.' && s[2] == '.'))
-            return -1;
-        if (e == NULL)
-            break;
-        s = e;
-    }
-    return 0;
-}
-
 /* Answers one request (the bytes up to its blank line); returns the status. */
-static int respond(int fd, const char *root, char *req, size_t *sent)
+static int respond(int fd, const char *root, const char *head, size_t len, size_t *sent)
 {
     *sent = 0;
-    char *eol = strstr(req, "\r\n");
-    if (eol == NULL)
-        return send_error(fd, 0, 400, "Bad Request", NULL);
-    *eol = '\0';
-    char *sp1 = strchr(req, ' ');
-    char *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
-    if (sp1 == NULL || sp2 == NULL || strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
-        return send_error(fd, 0, 400, "Bad Request", NULL);
-    *sp1 = '\0';
-    int head_only = strcmp(req, "HEAD") == 0;
-    if (!head_only && strcmp(req, "GET") != 0)
+    http_req req;
+    int status = http_req_parse(head, len, &req);
+    if (status == 405)
         return send_error(fd, 0, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n");
-    char path[PATH_MAX];
-    char rel[PATH_MAX];
-    if (decode_path(sp1 + 1, (size_t)(sp2 - sp1 - 1), rel, sizeof rel) != 0)
-        return send_error(fd, head_only, 400, "Bad Request", NULL);
+    if (status != 0)
+        return send_error(fd, 0, status, "Bad Request", NULL);
+    int head_only = req.head_only;
+    const char *rel = req.path;
+    char path[PATH_MAX + HTTP_PATH_MAX];
     int n = snprintf(path, sizeof path, "%s%s%s", root, rel,
                      rel[strlen(rel) - 1] == '/' ? "index.html" : "");
     if (n < 0 || (size_t)n >= sizeof path)
@@ -250,7 +198,7 @@ static void serve(web_conn *c, const char *root)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
     size_t sent;
-    int status = respond(c->fd, root, c->buf, &sent);
+    int status = respond(c->fd, root, c->buf, c->len, &sent);
     fprintf(stderr, "pkc web: %s -> %d\n", line, status);
 }
 
