@@ -10,7 +10,7 @@
 #   make web        the browser build: the core as WebAssembly, and the static
 #                   site in web/dist/ (WEB_OPT=-O2 for speed over size)
 #   make install    install to PREFIX (default /usr/local)
-#   make clean      remove the build trees (never ./.pkc)
+#   make clean      remove the build trees and web/dist (never ./.pkc)
 
 BUILD      ?= build
 TEST_BUILD ?= build-test
@@ -78,4 +78,4 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD)
+	rm -rf $(BUILD) $(TEST_BUILD) web/dist

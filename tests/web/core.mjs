@@ -93,6 +93,36 @@ async function probe(pkc, input) {
   return out
 }
 
+// The module's layout: the stack first (--stack-first, 1 MiB), so that an
+// overflow runs below address 0 and traps instead of overwriting data. The
+// stack pointer is the first mutable i32 global; data segments lie above it.
+function layout(wasm) {
+  let p = 8
+  const uleb = () => { let r = 0, s = 0, x; do { x = wasm[p++]; r += (x & 0x7f) * 2 ** s; s += 7 } while (x & 0x80); return r }
+  const sleb = () => { let r = 0, s = 0, x; do { x = wasm[p++]; r |= (x & 0x7f) << s; s += 7 } while (x & 0x80); if (s < 32 && (x & 0x40)) r |= -1 << s; return r }
+  const out = { stackPointer: null, data: [] }
+  while (p < wasm.length) {
+    const id = wasm[p++], len = uleb(), end = p + len
+    if (id === 6) { // globals: type, mutability, init expression
+      for (let n = uleb(); n > 0; n--) {
+        const type = wasm[p++], mut = wasm[p++], op = wasm[p++], v = sleb(); p++ // end
+        if (type === 0x7f && mut === 1 && op === 0x41 && out.stackPointer === null) out.stackPointer = v
+      }
+    } else if (id === 11) { // data: active segments at i32.const offsets
+      for (let n = uleb(); n > 0; n--) {
+        const flags = uleb()
+        if (flags !== 0) throw new Error(`data segment flags ${flags}`)
+        p++ // i32.const
+        const offset = sleb(); p++ // end
+        const size = uleb(); p += size
+        out.data.push({ offset, size })
+      }
+    }
+    p = end
+  }
+  return out
+}
+
 // The inputs: seeds, a message, a frame sealed natively, yjs's document.
 const seeds = ['000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f',
   crypto.randomBytes(32).toString('hex')]
@@ -119,6 +149,11 @@ if (mode === 'node') {
   const pkc = await load(fs.readFileSync(path.join(DIST, 'pkc.wasm')), { print: (fd, l) => printed.push(l) })
   out = await probe(pkc, input)
   check(printed.length === 0, `the module printed nothing: ${printed.join(' | ')}`)
+  const l = layout(fs.readFileSync(path.join(DIST, 'pkc.wasm')))
+  check(l.stackPointer === 1048576, `the stack starts at 1 MiB and grows down to 0 (${l.stackPointer})`)
+  check(l.data.length > 0 && l.data.every(d => d.offset >= 1048576),
+    `the data lies above the stack: ${JSON.stringify(l.data)}`)
+  console.log(`layout: stack [0, ${l.stackPointer}), data from ${Math.min(...l.data.map(d => d.offset))}`)
 } else {
   const server = await pkcWeb(['--dir', DIST])
   const ctx = await chromium()
