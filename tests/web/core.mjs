@@ -155,7 +155,8 @@ if (mode === 'node') {
     `the data lies above the stack: ${JSON.stringify(l.data)}`)
   console.log(`layout: stack [0, ${l.stackPointer}), data from ${Math.min(...l.data.map(d => d.offset))}`)
 } else {
-  const server = await pkcWeb(['--dir', DIST])
+  // As a user runs it: `pkc web` serves the source tree's web/dist by default.
+  const server = await pkcWeb()
   const ctx = await chromium()
   try {
     const page = await ctx.newPage()

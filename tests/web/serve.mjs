@@ -2,11 +2,12 @@
 // types a browser needs, GET and HEAD only, and nothing outside the
 // directory (.., encoded .., a symbolic link out); a half-sent request does
 // not hold up others.
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { check, finish, pkcWeb, tmpdir, deadline } from './lib.mjs'
+import { PKC, check, finish, pkcWeb, tmpdir, deadline } from './lib.mjs'
 
 // A directory of our own, with a secret beside it that must stay out of reach.
 const top = tmpdir('pkc-web-serve-')
@@ -39,6 +40,19 @@ function raw(port, text, ms = 5000) {
   }), ms, `answer to ${JSON.stringify(text.split('\r\n')[0])}`)
 }
 const get = (port, target, method = 'GET') => raw(port, `${method} ${target} HTTP/1.1\r\nHost: x\r\n\r\n`)
+
+// Refusals before serving: a directory without pkc.wasm, bad options.
+const empty = tmpdir('pkc-web-empty-')
+let r = spawnSync(PKC, ['web', '--port', '0', '--dir', empty], { encoding: 'utf8', timeout: 10000 })
+check(r.status === 1 && /has no pkc\.wasm.*make web/.test(r.stderr), `a directory without pkc.wasm: ${r.status} ${r.stderr.trim()}`)
+r = spawnSync(PKC, ['web', '--dir', path.join(top, 'missing')], { encoding: 'utf8', timeout: 10000 })
+check(r.status === 1 && /make web/.test(r.stderr), `a missing directory: ${r.status} ${r.stderr.trim()}`)
+for (const args of [['--port', '65536'], ['--port', 'x'], ['extra'], ['--bogus']]) {
+  r = spawnSync(PKC, ['web', ...args], { encoding: 'utf8', timeout: 10000 })
+  check(r.status === 2, `pkc web ${args.join(' ')}: usage error (${r.status})`)
+}
+r = spawnSync(PKC, ['web', '--help'], { encoding: 'utf8', timeout: 10000 })
+check(r.status === 0 && /--port N/.test(r.stdout) && /127\.0\.0\.1/.test(r.stdout), 'pkc web --help')
 
 const server = await pkcWeb(['--dir', dir])
 const port = server.port
