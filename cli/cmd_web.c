@@ -135,11 +135,12 @@ static int respond(int fd, const char *root, const char *head, size_t len, size_
 {
     *sent = 0;
     http_req req;
+    req.head_only = 0; /* set by the parser once it knows the method */
     int status = http_req_parse(head, len, &req);
     if (status == 405)
         return send_error(fd, 0, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n");
     if (status != 0)
-        return send_error(fd, 0, status, "Bad Request", NULL);
+        return send_error(fd, req.head_only, status, "Bad Request", NULL);
     int head_only = req.head_only;
     const char *rel = req.path;
     char path[PATH_MAX + HTTP_PATH_MAX];

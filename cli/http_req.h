@@ -19,7 +19,8 @@ typedef struct http_req {
  * a malformed line or a path that is not safe to join to a directory: not
  * starting with '/', bad or NUL percent-encoding, a NUL or backslash, a "."
  * or ".." segment (after decoding), or longer than HTTP_PATH_MAX - 1. The
- * query and fragment are dropped.
+ * query and fragment are dropped. r->head_only is set as soon as the method
+ * is known (also when the path is then refused).
  */
 int http_req_parse(const char *head, size_t len, http_req *r);
 

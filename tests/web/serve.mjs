@@ -87,6 +87,8 @@ try {
     check(r.status === 400 || r.status === 404, `${target}: ${r.status}`)
     check(!r.body.toString().includes('secret'), `${target}: the file outside is not served`)
   }
+  const hb = await get(port, '/../secret.txt', 'HEAD')
+  check(hb.status === 400 && hb.body.length === 0, `HEAD of a refused path: ${hb.status}, no body`)
   const l = await get(port, '/link.txt')
   check(l.status === 404 && !l.body.toString().includes('secret'), `a link out of the directory: ${l.status}`)
   check((await get(port, '/missing.js')).status === 404, 'a missing file: 404')
