@@ -7,14 +7,17 @@
 # Warnings are errors (WERROR=OFF to relax); CTEST_ARGS="-R unit" to select.
 #   make bench      bootstrap, optimised build, run every benchmark in bench/
 #   make fuzz       run every fuzz harness for FUZZ_SECONDS (default 300) each
+#   make web        the browser build: the core as WebAssembly, and the static
+#                   site in web/dist/ (WEB_OPT=-O2 for speed over size)
 #   make install    install to PREFIX (default /usr/local)
-#   make clean      remove the build trees (never ./.pkc)
+#   make clean      remove the build trees and web/dist (never ./.pkc)
 
 BUILD      ?= build
 TEST_BUILD ?= build-test
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 300
+WEB_OPT    ?= -Oz
 CTEST_ARGS ?=
 WERROR     ?= ON
 
@@ -23,7 +26,7 @@ CMAKE_TEST_FLAGS = -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
 
 SHELL := /bin/bash
 
-.PHONY: all build run test bench fuzz install clean bootstrap
+.PHONY: all build run test bench fuzz install clean bootstrap web
 
 all: build
 
@@ -42,12 +45,19 @@ run: bootstrap build
 	@if [ -t 0 ] && [ -t 1 ]; then ./$(BUILD)/pkc --data ./.pkc chat --invite; \
 	else ./$(BUILD)/pkc --data ./.pkc up --invite; fi
 
+# A CMake project of its own (web/CMakeLists.txt) in $(BUILD)/web, with the
+# wasm32-wasi toolchain file; libsodium's wasm build is cached there.
+web: bootstrap
+	cmake -S web -B $(BUILD)/web -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/wasm32-wasi.cmake \
+	  -DCMAKE_BUILD_TYPE=Release -DPKC_WEB_OPT=$(WEB_OPT) -DPKC_WERROR=$(WERROR) >/dev/null
+	cmake --build $(BUILD)/web -j $(JOBS)
+
 $(TEST_BUILD)/CMakeCache.txt:
 	cmake -S . -B $(TEST_BUILD) $(CMAKE_TEST_FLAGS)
 
 # The gcc build (what `make run` uses) must compile without warnings too; the
-# tests run on the clang build with sanitizers.
-test: bootstrap build $(TEST_BUILD)/CMakeCache.txt
+# tests run on the clang build with sanitizers, and the web tests on web/dist.
+test: bootstrap build web $(TEST_BUILD)/CMakeCache.txt
 	cmake --build $(TEST_BUILD) -j $(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure --no-label-summary -j $(JOBS) $(CTEST_ARGS)
 
@@ -68,4 +78,4 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD)
+	rm -rf $(BUILD) $(TEST_BUILD) web/dist

@@ -6,8 +6,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __wasi__
+#include <unistd.h>
+#else
 #include <sys/random.h>
+#endif
 
+#ifdef __wasi__
+/* WebAssembly (make web): WASI has no getrandom(); getentropy() is its
+ * random_get, which the JavaScript host answers with crypto.getRandomValues.
+ * It takes at most 256 bytes a call. */
+static void system_fill(void *ud, void *buf, size_t len)
+{
+    (void)ud;
+    uint8_t *p = buf;
+    while (len > 0) {
+        size_t n = len < 256 ? len : 256;
+        if (getentropy(p, n) != 0) {
+            fprintf(stderr, "pkc: getentropy failed: %s\n", strerror(errno));
+            abort();
+        }
+        p += n;
+        len -= n;
+    }
+}
+#else
 static void system_fill(void *ud, void *buf, size_t len)
 {
     (void)ud;
@@ -25,6 +48,7 @@ static void system_fill(void *ud, void *buf, size_t len)
         len -= (size_t)n;
     }
 }
+#endif
 
 static const pkc_rng system_rng = {system_fill, NULL};
 

@@ -1,0 +1,17 @@
+# The browser build (make web, web/dist/): the core compiled to WebAssembly
+# against the native library and yjs, in Node.js and in headless Chromium on
+# the page `pkc web` serves; pkc web itself; the sizes of what a page loads.
+# They read web/dist/, which `make test` builds first (`make web`); skipped
+# (77) only where the WebAssembly toolchain is not installed.
+add_executable(pkc-web-native ${CMAKE_CURRENT_LIST_DIR}/web_native.c)
+target_link_libraries(pkc-web-native PRIVATE pkc_static)
+pkc_add_test(NAME web.node LABELS web TIMEOUT 120
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/core.mjs node $<TARGET_FILE:pkc-web-native>)
+pkc_add_test(NAME web.chromium LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/core.mjs chromium
+                     $<TARGET_FILE:pkc-web-native>)
+pkc_add_test(NAME web.serve LABELS web cli TIMEOUT 60
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/serve.mjs)
+pkc_add_test(NAME web.sizes LABELS web TIMEOUT 60
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/sizes.mjs)
+set_tests_properties(web.node web.chromium web.serve web.sizes PROPERTIES SKIP_RETURN_CODE 77)
