@@ -231,11 +231,17 @@ int pkc_dnsmsg_parse_txt(const uint8_t *msg, size_t len, const char *name, pkc_d
         fn(user_data, strings, k, ttl);
         n++;
     }
+    if (n == 0 && skipped) {
+        /* Records, but none that answers the question: not an answer. */
+        rc = pkc_error(PKC_ERR_MALFORMED,
+                       W ": wrong type: %zu answer records, none a TXT record at %s", skipped,
+                       name);
+        goto done;
+    }
     if (n == 0) {
         if (min_ttl)
             *min_ttl = negative_ttl(p);
-        rc = pkc_error(PKC_ERR_NOT_FOUND, W ": no TXT record at %s (%zu other records)", name,
-                       skipped);
+        rc = pkc_error(PKC_ERR_NOT_FOUND, W ": no TXT record at %s (NODATA)", name);
         goto done;
     }
     if (min_ttl)

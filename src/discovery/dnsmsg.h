@@ -10,7 +10,8 @@
  * be a response (QR) with id 0, not truncated (TC), NOERROR (NXDOMAIN and
  * NODATA are PKC_ERR_NOT_FOUND), one question for the name and type asked;
  * answer records of another name, class or type are skipped (a CNAME chain
- * is not followed: seeds are published at the name itself). Each failure
+ * is not followed: seeds are published at the name itself), and an answer
+ * with such records only is PKC_ERR_MALFORMED ("wrong type"). Each failure
  * has its own pkc_errmsg(), beginning "DNS answer: ".
  */
 #ifndef PKC_DISCOVERY_DNSMSG_H
@@ -46,7 +47,8 @@ typedef void (*pkc_dnsmsg_txt_fn)(void *user_data, const pkc_dnsrec_txt *strings
  * `fn` for each TXT record of the name, in order. Returns the number of
  * records handed to `fn` (0 is PKC_ERR_NOT_FOUND), or a negative error:
  * PKC_ERR_MALFORMED (not a DNS message, truncated, pointer loop, not an
- * answer to this question), PKC_ERR_NOT_FOUND (NXDOMAIN, no TXT record),
+ * answer to this question, records of another type only),
+ * PKC_ERR_NOT_FOUND (NXDOMAIN, NODATA: no record at all),
  * PKC_ERR_REFUSED (SERVFAIL, REFUSED and other rcodes), PKC_ERR_TRUNCATED
  * (the TC bit). *min_ttl (may be NULL) gets the smallest TTL of the
  * records handed over, or of the SOA's minimum for a negative answer
