@@ -318,7 +318,7 @@ int pkc_dns_tsig_key_parse(const char *text, size_t len, pkc_dns_tsig_key *out)
     if ((t = token(text, len, &at, tok, sizeof tok)) == 0 || t == (size_t)-1 ||
         t >= sizeof name - 1 || !name_ok(tok))
         return pkc_error(PKC_ERR_MALFORMED, "TSIG key: no valid key name");
-    snprintf(name, sizeof name, "%s", tok);
+    memcpy(name, tok, t + 1);
     if (token(text, len, &at, tok, sizeof tok) != 1 || tok[0] != '{')
         return pkc_error(PKC_ERR_MALFORMED, "TSIG key: '{' expected after the name");
     for (;;) {
@@ -336,11 +336,11 @@ int pkc_dns_tsig_key_parse(const char *text, size_t len, pkc_dns_tsig_key *out)
         if (strcmp(tok, "algorithm") == 0) {
             if (strlen(val) >= sizeof alg)
                 return pkc_error(PKC_ERR_UNSUPPORTED, "TSIG key: unknown algorithm");
-            snprintf(alg, sizeof alg, "%s", val);
+            memcpy(alg, val, strlen(val) + 1);
         } else if (strcmp(tok, "secret") == 0) {
             if (strlen(val) >= sizeof secret)
                 return pkc_error(PKC_ERR_MALFORMED, "TSIG key: secret too long");
-            snprintf(secret, sizeof secret, "%s", val);
+            memcpy(secret, val, strlen(val) + 1);
         } else {
             return pkc_error(PKC_ERR_MALFORMED, "TSIG key: unknown field '%s'", tok);
         }
@@ -352,8 +352,8 @@ int pkc_dns_tsig_key_parse(const char *text, size_t len, pkc_dns_tsig_key *out)
     if (secret[0] == '\0' || ldns_str2rdf_b64(&raw, secret) != LDNS_STATUS_OK)
         return pkc_error(PKC_ERR_MALFORMED, "TSIG key: the secret is not base64");
     ldns_rdf_deep_free(raw);
-    snprintf(out->name, sizeof out->name, "%s", name);
-    snprintf(out->secret, sizeof out->secret, "%s", secret);
+    memcpy(out->name, name, sizeof name);
+    memcpy(out->secret, secret, sizeof secret);
     return 0;
 }
 

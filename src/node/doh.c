@@ -8,6 +8,7 @@
 #include "node/doh.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ struct pkc_doh {
     uint32_t timeout_ms;
     int post;
     const pkc_clock *clock;
+    atomic_int cancel; /* pkc_doh_cancel: transfers under way stop */
     pthread_mutex_t lock;
     cache_entry cache[CACHE_MAX];
     size_t n_cache;
@@ -165,6 +167,20 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+void pkc_doh_cancel(pkc_doh *d, int on)
+{
+    if (d)
+        atomic_store(&d->cancel, on);
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    pkc_doh *d = ud;
+    return atomic_load(&d->cancel) ? 1 : 0; /* non-zero: curl aborts the transfer */
+}
+
 /* Asks `url` for the answer to `query`: 0 with the body in *b, or an
  * error with the reason. */
 static int exchange(pkc_doh *d, const char *url, const uint8_t *query, size_t qlen, body *b)
@@ -207,6 +223,9 @@ static int exchange(pkc_doh *d, const char *url, const uint8_t *query, size_t ql
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "pkc");
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, d);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
     CURLcode cc = curl_easy_perform(h);
@@ -217,6 +236,8 @@ static int exchange(pkc_doh *d, const char *url, const uint8_t *query, size_t ql
         int code = cc == CURLE_OPERATION_TIMEDOUT ? PKC_ERR_TIMEOUT : PKC_ERR_IO;
         if (b->too_large)
             rc = pkc_error(PKC_ERR_TOO_LARGE, "an answer of more than %d bytes", PKC_DNSMSG_MAX);
+        else if (cc == CURLE_ABORTED_BY_CALLBACK)
+            rc = pkc_error(PKC_ERR_CLOSED, "cancelled: the node stops");
         else
             rc = pkc_error(code, "%s%s", curl_easy_strerror(cc),
                            cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE
@@ -389,7 +410,7 @@ int pkc_doh_lookup_records(pkc_doh *d, const char *owner, const char *peer_id, p
     int last = PKC_ERR_IO;
     uint32_t ttl = 0;
     int answered = 0;
-    for (size_t i = 0; i < d->n_resolvers && !answered; i++) {
+    for (size_t i = 0; i < d->n_resolvers && !answered && !atomic_load(&d->cancel); i++) {
         body b = {0};
         c->resolver = d->resolvers[i];
         rc = exchange(d, d->resolvers[i], q, qlen, &b);

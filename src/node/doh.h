@@ -26,4 +26,8 @@
 int pkc_doh_lookup_records(pkc_doh *d, const char *owner, const char *peer_id, pkc_dnsrec *out,
                            size_t max, uint32_t *ttl_s, int *cached);
 
+/* on = 1: lookups under way stop at once (PKC_ERR_IO, "cancelled"), and
+ * later ones fail until it is called with 0. Any thread. */
+void pkc_doh_cancel(pkc_doh *d, int on);
+
 #endif

@@ -315,7 +315,8 @@ static void after_work(uv_work_t *req, int status)
 {
     node_seeds *s = req->data;
     s->busy = 0;
-    if (status == 0) {
+    /* Stopping: the result (a lookup cancelled) is of no use. */
+    if (status == 0 && s->timer_open) {
         if (s->job_lookup)
             lookup_done(s);
         else
@@ -395,6 +396,7 @@ void node_seeds_start(pkc_node *n)
     s->timer.data = s;
     s->timer_open = 1;
     s->lookup_due_us = 0;
+    pkc_doh_cancel(s->doh, 0);
     schedule(s);
 }
 
@@ -411,7 +413,8 @@ void node_seeds_stop(pkc_node *n)
     s->timer_open = 0;
     uv_timer_stop(&s->timer);
     uv_close((uv_handle_t *)&s->timer, closed);
-    /* A job under way ends within its timeouts. */
+    /* A lookup under way stops at once; an update within its timeout. */
+    pkc_doh_cancel(s->doh, 1);
     while (s->busy)
         uv_run(&n->loop->uv, UV_RUN_ONCE);
 }

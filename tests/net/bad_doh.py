@@ -56,6 +56,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def reply(self, query):
         kind = self.path.split("?")[0].strip("/")
         if kind == "slow":
+            print("slow request", flush=True)
             time.sleep(3600)
             return
         if kind == "status":

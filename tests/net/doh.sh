@@ -157,6 +157,20 @@ ts=$(now_ms)
 check_bad slow "Timeout"
 phase "crafted answers refused with their reasons; slow resolver: timeout (3 lookups in $(( $(now_ms) - ts )) ms)"
 
+# A node whose seed lookup hangs (the slow resolver) still stops at once:
+# the lookup runs on a worker thread and is cancelled.
+start d "pkn${tag}-1" --no-lan --no-local --room "doh test room phrase" --seed "$zone" \
+  --doh "$bad/slow" --doh-cafile "$ca"
+nslow=$(grep -c "slow request" "$tmp/bad.out")
+wait_until 10 "d's lookup to reach the slow resolver" \
+  eval '[ "$(grep -c "slow request" "$tmp/bad.out")" -gt "$nslow" ]'
+pkc d status > /dev/null || fail "d does not answer while its lookup hangs"
+ended() { local st; st=$(cut -d' ' -f3 "/proc/${pid[$1]}/stat" 2>/dev/null); [ -z "$st" ] || [ "$st" = Z ]; }
+kill -TERM "${pid[d]}"
+wait_until 3 "d to stop while its lookup hangs (cancelled, not waiting 5 s)" ended d
+wait "${pid[d]}" || fail "d exited with status $?"
+phase "a node stops at once while its seed lookup hangs"
+
 alive a || fail "a died"
 stop a
 passed
