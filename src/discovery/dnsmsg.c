@@ -62,8 +62,8 @@ int pkc_dnsmsg_query(const char *name, uint16_t type, uint8_t **out, size_t *out
     /* RFC 8467 4.1 (block-length padding): the padding option (4 bytes of
      * header and its data, RFC 7830) brings the message to a multiple of
      * 128 bytes. */
-    size_t pad = (PKC_DNSMSG_QUERY_BLOCK - (len + 4) % PKC_DNSMSG_QUERY_BLOCK) %
-                 PKC_DNSMSG_QUERY_BLOCK;
+    size_t pad =
+        (PKC_DNSMSG_QUERY_BLOCK - (len + 4) % PKC_DNSMSG_QUERY_BLOCK) % PKC_DNSMSG_QUERY_BLOCK;
     uint8_t *zeros = calloc(1, pad ? pad : 1);
     ldns_edns_option_list *opts = ldns_edns_option_list_new();
     ldns_edns_option *opt = zeros ? ldns_edns_new_from_data(LDNS_EDNS_PADDING, pad, zeros) : NULL;
@@ -149,8 +149,7 @@ int pkc_dnsmsg_parse_txt(const uint8_t *msg, size_t len, const char *name, pkc_d
     ldns_status st = ldns_wire2pkt(&p, msg, len);
     if (st != LDNS_STATUS_OK) {
         /* Lengths past the end, pointer loops, bad labels... */
-        rc = pkc_error(PKC_ERR_MALFORMED, W ": not a DNS message: %s",
-                       ldns_get_errorstr_by_id(st));
+        rc = pkc_error(PKC_ERR_MALFORMED, W ": not a DNS message: %s", ldns_get_errorstr_by_id(st));
         goto done;
     }
     if (!ldns_pkt_qr(p) || ldns_pkt_get_opcode(p) != LDNS_PACKET_QUERY) {
@@ -233,9 +232,9 @@ int pkc_dnsmsg_parse_txt(const uint8_t *msg, size_t len, const char *name, pkc_d
     }
     if (n == 0 && skipped) {
         /* Records, but none that answers the question: not an answer. */
-        rc = pkc_error(PKC_ERR_MALFORMED,
-                       W ": wrong type: %zu answer records, none a TXT record at %s", skipped,
-                       name);
+        rc =
+            pkc_error(PKC_ERR_MALFORMED,
+                      W ": wrong type: %zu answer records, none a TXT record at %s", skipped, name);
         goto done;
     }
     if (n == 0) {
@@ -426,8 +425,7 @@ int pkc_dnsmsg_update(const char *zone, const char *zone_line, int replace_all,
     if (key) {
         char kname[sizeof key->name + 1];
         size_t kl = strlen(key->name);
-        snprintf(kname, sizeof kname, "%s%s", key->name,
-                 kl && key->name[kl - 1] == '.' ? "" : ".");
+        snprintf(kname, sizeof kname, "%s%s", key->name, kl && key->name[kl - 1] == '.' ? "" : ".");
         ldns_status st = ldns_pkt_tsig_sign(p, kname, key->secret, 300, "hmac-sha256.", NULL);
         if (st != LDNS_STATUS_OK) {
             rc = pkc_error(PKC_ERR_CRYPTO, "DNS update: TSIG signing: %s",

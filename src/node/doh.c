@@ -119,7 +119,8 @@ int pkc_doh_new_versioned(int config_version, const pkc_doh_config *cfg, const p
         c.timeout_ms = 5000;
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK)
-        return pkc_error(PKC_ERR_IO, "DNS over HTTPS: libcurl: %s", curl_easy_strerror(curl_init_rc));
+        return pkc_error(PKC_ERR_IO, "DNS over HTTPS: libcurl: %s",
+                         curl_easy_strerror(curl_init_rc));
     pkc_doh *d = calloc(1, sizeof *d);
     if (d == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
@@ -244,8 +245,15 @@ static int exchange(pkc_doh *d, const char *url, const uint8_t *query, size_t ql
                                ? " (the resolver's certificate does not verify)"
                                : "");
     } else {
+        long version = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
+        curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
+        pkc_logd(LOG, "%s: HTTP/%s %ld, %zu bytes", url,
+                 version == CURL_HTTP_VERSION_2_0   ? "2"
+                 : version == CURL_HTTP_VERSION_1_1 ? "1.1"
+                                                    : "?",
+                 status, b->len);
         if (status != 200)
             rc = pkc_error(PKC_ERR_IO, "HTTP status %ld", status);
         else if (ctype == NULL || strncasecmp(ctype, "application/dns-message", 23) != 0)
@@ -341,8 +349,8 @@ static cache_entry *cache_find(pkc_doh *d, const char *owner, uint64_t now)
     return NULL;
 }
 
-static void cache_put(pkc_doh *d, const char *owner, const pkc_dnsrec *recs, size_t n,
-                      uint32_t ttl, uint64_t now)
+static void cache_put(pkc_doh *d, const char *owner, const pkc_dnsrec *recs, size_t n, uint32_t ttl,
+                      uint64_t now)
 {
     if (ttl == 0 || n == 0)
         return;
@@ -460,8 +468,8 @@ int pkc_doh_lookup_records(pkc_doh *d, const char *owner, const char *peer_id, p
     return (int)k;
 }
 
-int pkc_doh_lookup_versioned(pkc_doh *d, const char *domain, const char *peer_id,
-                             int seed_version, pkc_dns_seed *out, size_t max)
+int pkc_doh_lookup_versioned(pkc_doh *d, const char *domain, const char *peer_id, int seed_version,
+                             pkc_dns_seed *out, size_t max)
 {
     if (d == NULL || domain == NULL || (out == NULL && max))
         return pkc_error(PKC_ERR_INVALID_ARG, "pkc_doh_lookup: NULL argument");

@@ -28,6 +28,7 @@
 #include "discovery/dnsmsg.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/versioned.h"
 #include "node/doh.h"
 #include "node/loop.h"
@@ -262,7 +263,10 @@ static void lookup_done(node_seeds *s)
             continue; /* our own record */
         node_room *r = node_room_by_id(n, rec->room_id);
         if (r == NULL) {
-            pkc_logd(LOG, "seed %s is for a room we are not in", rec->peer_id);
+            char hex[2 * PKC_ROOM_ID_BYTES + 1];
+            pkc_hex_encode(hex, rec->room_id, PKC_ROOM_ID_BYTES);
+            pkc_logi(LOG, "seed %s is for room %s, which we are not in (its passphrase: --room)",
+                     rec->peer_id, hex);
             continue;
         }
         if (node_dial_invite(n, r, rec->public_key, &rec->dial, NULL) != 0) {
@@ -273,8 +277,9 @@ static void lookup_done(node_seeds *s)
         dialed++;
     }
     char line[256];
-    snprintf(line, sizeof line, "{\"event\":\"dnsseeds\",\"seeds\":%zu,\"dialed\":%zu,\"next_s\":%u}",
-             s->n_found, dialed, ttl);
+    snprintf(line, sizeof line,
+             "{\"event\":\"dnsseeds\",\"seeds\":%zu,\"dialed\":%zu,\"next_s\":%u}", s->n_found,
+             dialed, ttl);
     node_control_event(n, "dnsseeds", line);
 }
 
@@ -290,8 +295,8 @@ static void update_done(node_seeds *s)
         uint32_t half = p->ttl_s / 2 ? p->ttl_s / 2 : 1;
         p->due_us = now + (uint64_t)half * 1000000u;
         pkc_logi(LOG, "published %s on %s (again in %u s)", p->owner, p->server_text, half);
-        o = json_pack("{s:s, s:b, s:s, s:s, s:i}", "event", "dnspublish", "ok", 1, "owner", p->owner, "server", p->server_text,
-                      "next_s", (int)half);
+        o = json_pack("{s:s, s:b, s:s, s:s, s:i}", "event", "dnspublish", "ok", 1, "owner",
+                      p->owner, "server", p->server_text, "next_s", (int)half);
     } else {
         p->failures++;
         uint32_t again = backoff_s(p->failures);
@@ -301,8 +306,8 @@ static void update_done(node_seeds *s)
         pkc_logw(LOG, "%s not published on %s: %s (again in %u s)", p->owner, p->server_text,
                  s->update_err, again);
         node_error(n, "DNS publish: %s", s->update_err);
-        o = json_pack("{s:s, s:b, s:s, s:s, s:s}", "event", "dnspublish", "ok", 0, "owner", p->owner, "server",
-                      p->server_text, "error", s->update_err);
+        o = json_pack("{s:s, s:b, s:s, s:s, s:s}", "event", "dnspublish", "ok", 0, "owner",
+                      p->owner, "server", p->server_text, "error", s->update_err);
     }
     char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (t)
@@ -436,10 +441,12 @@ static int do_publish(pkc_node *n, void *arg)
     if (!n->timers_open || n->seeds == NULL || !n->seeds->timer_open)
         return pkc_error(PKC_ERR_STATE, "the node does not run: it has no address to publish");
     node_seeds *s = n->seeds;
-    /* The record can be made now (a room, addresses): else say so now. */
-    char line[PKC_DNSREC_ZONE_LINE_MAX + 1];
-    int len = node_dns_line(n, r, a->o.domain, a->o.per_peer, a->p.ttl_s, line, sizeof line,
-                            a->owner);
+    /* The record is made when it is sent (schedule): what it needs is here. */
+    if (n->n_laddrs == 0)
+        return pkc_error(PKC_ERR_STATE, "the node has no address to publish");
+    int len = pkc_dnsrec_owner_name(a->o.domain, a->o.per_peer ? pkc_identity_get_peer_id(n->id)
+                                                               : NULL,
+                                    a->owner, sizeof a->owner);
     if (len < 0)
         return len;
     memcpy(a->p.room_id, r->key.id, PKC_ROOM_ID_BYTES);
@@ -516,9 +523,9 @@ int pkc_node_dns_publish_versioned(pkc_node *n, int options_version,
         rc = pkc_error(PKC_ERR_INVALID_ARG, "TTL: at most 2^31 - 1 s, got %u", a->o.ttl_s);
     if (rc == 0 && (a->o.server == NULL || strlen(a->o.server) >= sizeof a->p.server_text ||
                     server_addr(a->o.server, &a->p) != 0))
-        rc = pkc_error(PKC_ERR_INVALID_ARG,
-                       "DNS publish: server '%s' is not IP:PORT or [IPv6]:PORT",
-                       a->o.server ? a->o.server : "");
+        rc =
+            pkc_error(PKC_ERR_INVALID_ARG, "DNS publish: server '%s' is not IP:PORT or [IPv6]:PORT",
+                      a->o.server ? a->o.server : "");
     if (rc == 0 && a->o.tsig_key_file) {
         FILE *f = fopen(a->o.tsig_key_file, "r");
         char text[2048];

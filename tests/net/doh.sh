@@ -61,8 +61,10 @@ has_a() { # FILE: a's record, its room and address, exactly one record
     and .[0].room == $room and (.[0].addresses | map(select(startswith("udp:10.92.0.1:")))
     | length) == 1 and .[0].ttl <= 2' "$1" > /dev/null
 }
-lookup "$zone" --resolver "$url" > "$tmp/get.json" 2> "$tmp/get.err" || fail "GET: $(cat "$tmp/get.err")"
+lookup "$zone" --resolver "$url" --log-level debug > "$tmp/get.json" 2> "$tmp/get.err" \
+  || fail "GET: $(cat "$tmp/get.err")"
 has_a "$tmp/get.json" || fail "GET: $(cat "$tmp/get.json")"
+grep -q "$url: HTTP/2 200" "$tmp/get.err" || fail "GET: not over HTTP/2: $(cat "$tmp/get.err")"
 lookup "$zone" --resolver "$url" --post > "$tmp/post.json" 2> "$tmp/post.err" \
   || fail "POST: $(cat "$tmp/post.err")"
 has_a "$tmp/post.json" || fail "POST: $(cat "$tmp/post.json")"
@@ -159,9 +161,9 @@ phase "crafted answers refused with their reasons; slow resolver: timeout (3 loo
 
 # A node whose seed lookup hangs (the slow resolver) still stops at once:
 # the lookup runs on a worker thread and is cancelled.
+nslow=$(grep -c "slow request" "$tmp/bad.out")
 start d "pkn${tag}-1" --no-lan --no-local --room "doh test room phrase" --seed "$zone" \
   --doh "$bad/slow" --doh-cafile "$ca"
-nslow=$(grep -c "slow request" "$tmp/bad.out")
 wait_until 10 "d's lookup to reach the slow resolver" \
   eval '[ "$(grep -c "slow request" "$tmp/bad.out")" -gt "$nslow" ]'
 pkc d status > /dev/null || fail "d does not answer while its lookup hangs"

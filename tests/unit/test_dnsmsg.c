@@ -59,9 +59,8 @@ static uint8_t *answer(const char *qname, const char *const *lines, size_t n, ui
         ldns_rr *rr = NULL;
         if (ldns_rr_new_frm_str(&rr, lines[i], 0, NULL, NULL) != LDNS_STATUS_OK)
             abort();
-        ldns_pkt_push_rr(p, strstr(lines[i], " SOA ") ? LDNS_SECTION_AUTHORITY
-                                                        : LDNS_SECTION_ANSWER,
-                         rr);
+        ldns_pkt_push_rr(
+            p, strstr(lines[i], " SOA ") ? LDNS_SECTION_AUTHORITY : LDNS_SECTION_ANSWER, rr);
     }
     uint8_t *wire = NULL;
     if (ldns_pkt2wire(&wire, p, len) != LDNS_STATUS_OK)
@@ -206,17 +205,16 @@ TEST(dnsmsg, malformed_answers)
     const uint8_t loop[] = {0, 0, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 16, 0, 1};
     CHECK_ERR(pkc_dnsmsg_parse_txt(loop, sizeof loop, NAME, on_txt, &s, NULL), PKC_ERR_MALFORMED);
     /* Two pointers to each other. */
-    const uint8_t loop2[] = {0, 0, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0,
-                             1, 'a', 0xc0, 16, 0xc0, 14, 0, 16, 0, 1};
-    CHECK_ERR(pkc_dnsmsg_parse_txt(loop2, sizeof loop2, NAME, on_txt, &s, NULL),
-              PKC_ERR_MALFORMED);
+    const uint8_t loop2[] = {0, 0, 0x81, 0x80, 0,  1,    0,  0, 0,  0, 0,
+                             0, 1, 'a',  0xc0, 16, 0xc0, 14, 0, 16, 0, 1};
+    CHECK_ERR(pkc_dnsmsg_parse_txt(loop2, sizeof loop2, NAME, on_txt, &s, NULL), PKC_ERR_MALFORMED);
     CHECK_ERR(pkc_dnsmsg_parse_txt(loop, 5, NAME, on_txt, &s, NULL), PKC_ERR_MALFORMED);
     CHECK_MSG("shorter than a DNS header");
     CHECK_EQ(s.n, 0);
 }
 
 #define KEYFILE                                                                                    \
-    "key \"pkc-update\" {\n\talgorithm hmac-sha256;\n\tsecret "                                   \
+    "key \"pkc-update\" {\n\talgorithm hmac-sha256;\n\tsecret "                                    \
     "\"dGhpcyBpcyBhIHRlc3Qgc2VjcmV0IGZvciBUU0lHIQ==\";\n};\n"
 
 TEST(dnsmsg, tsig_key_file)
@@ -227,9 +225,13 @@ TEST(dnsmsg, tsig_key_file)
     CHECK_STR(k.secret, "dGhpcyBpcyBhIHRlc3Qgc2VjcmV0IGZvciBUU0lHIQ==");
     const char *md5 = "key \"k\" { algorithm hmac-md5; secret \"AAAA\"; };";
     CHECK_ERR(pkc_dns_tsig_key_parse(md5, strlen(md5), &k), PKC_ERR_UNSUPPORTED);
-    const char *bad[] = {"", "key", "key \"k\" {", "key \"k\" { secret \"!!\"; };",
+    const char *bad[] = {"",
+                         "key",
+                         "key \"k\" {",
+                         "key \"k\" { secret \"!!\"; };",
                          "key \"k\" { algorithm hmac-sha256 secret \"AAAA\"; };",
-                         "zone \"k\" { };", "key \"k\" { colour \"red\"; };"};
+                         "zone \"k\" { };",
+                         "key \"k\" { colour \"red\"; };"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int rc = pkc_dns_tsig_key_parse(bad[i], strlen(bad[i]), &k);
         CHECK(rc == PKC_ERR_MALFORMED || rc == PKC_ERR_UNSUPPORTED);
@@ -244,9 +246,9 @@ TEST(dnsmsg, update_signed)
     for (int replace = 0; replace < 2; replace++) {
         uint8_t *u = NULL;
         size_t len = 0;
-        CHECK_OK(pkc_dnsmsg_update("example.org", line, replace,
-                                   replace ? NULL : "_pkc.peer.example.org. 300 IN TXT \"pkc1=old\"",
-                                   &k, &u, &len));
+        CHECK_OK(pkc_dnsmsg_update(
+            "example.org", line, replace,
+            replace ? NULL : "_pkc.peer.example.org. 300 IN TXT \"pkc1=old\"", &k, &u, &len));
         ldns_pkt *p = NULL;
         CHECK(ldns_wire2pkt(&p, u, len) == LDNS_STATUS_OK);
         CHECK_EQ(ldns_pkt_get_opcode(p), LDNS_PACKET_UPDATE);
