@@ -634,6 +634,9 @@ static int run_up(int argc, char **argv)
                "(help: %s help).\n",
                nr ? "" : " none (the local room is off and no --room given)",
                s.lan ? "" : " (LAN announcements off: --no-lan)", self, dir, self);
+        for (size_t i = 0; i < s.n_seeds; i++)
+            printf("Looking for the DNS seeds of %s (_pkc.%s) over DNS over HTTPS.\n", s.seeds[i],
+                   s.seeds[i]);
     }
     if (s.invite && !up_json) {
         char *t = NULL;
