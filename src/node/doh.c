@@ -47,7 +47,9 @@ struct pkc_doh {
     uint32_t timeout_ms;
     int post;
     const pkc_clock *clock;
-    atomic_int cancel; /* pkc_doh_cancel: transfers under way stop */
+    atomic_int cancel;              /* pkc_doh_cancel: transfers under way stop */
+    pkc_doh_transport_fn transport; /* tests: instead of HTTPS */
+    void *transport_ud;
     pthread_mutex_t lock;
     cache_entry cache[CACHE_MAX];
     size_t n_cache;
@@ -166,6 +168,12 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
     b->data = p;
     b->len += n;
     return n;
+}
+
+void pkc_doh_set_transport(pkc_doh *d, pkc_doh_transport_fn fn, void *user_data)
+{
+    d->transport = fn;
+    d->transport_ud = user_data;
 }
 
 void pkc_doh_cancel(pkc_doh *d, int on)
@@ -308,9 +316,15 @@ static void on_txt(void *ud, const pkc_dnsrec_txt *s, size_t n, uint32_t ttl)
         return;
     }
     /* The room is the caller's to check; the peer and the sequence here.
-     * The same record again (equal sequence) is no older. */
+     * The same record again (an equal sequence) is no older. */
     uint64_t last = seen_get(c->d, rec.public_key);
-    if (pkc_dnsrec_check(&rec, rec.room_id, c->peer_id, last ? last - 1 : 0) != 0) {
+    int rc = pkc_dnsrec_check(&rec, rec.room_id, c->peer_id, 0);
+    if (rc == 0 && rec.sequence < last)
+        rc = pkc_error(PKC_ERR_STALE,
+                       "dns record: older record ignored: sequence %llu, %llu "
+                       "already seen",
+                       (unsigned long long)rec.sequence, (unsigned long long)last);
+    if (rc != 0) {
         pkc_logw(LOG, "%s from %s: record of %s refused: %s", c->owner, c->resolver, rec.peer_id,
                  pkc_errmsg());
         return;
@@ -421,7 +435,10 @@ int pkc_doh_lookup_records(pkc_doh *d, const char *owner, const char *peer_id, p
     for (size_t i = 0; i < d->n_resolvers && !answered && !atomic_load(&d->cancel); i++) {
         body b = {0};
         c->resolver = d->resolvers[i];
-        rc = exchange(d, d->resolvers[i], q, qlen, &b);
+        if (d->transport)
+            rc = d->transport(d->transport_ud, d->resolvers[i], q, qlen, &b.data, &b.len);
+        else
+            rc = exchange(d, d->resolvers[i], q, qlen, &b);
         if (rc == 0) {
             c->n = 0;
             pthread_mutex_lock(&d->lock); /* on_txt reads the sequences seen */

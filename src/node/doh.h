@@ -26,6 +26,13 @@
 int pkc_doh_lookup_records(pkc_doh *d, const char *owner, const char *peer_id, pkc_dnsrec *out,
                            size_t max, uint32_t *ttl_s, int *cached);
 
+/* For tests: a transport in place of HTTPS. It answers the DNS message
+ * `q` sent to resolver `url` with a malloc'd answer (0), or fails with an
+ * error (pkc_error: the reason). NULL restores HTTPS. */
+typedef int (*pkc_doh_transport_fn)(void *user_data, const char *url, const uint8_t *q, size_t qlen,
+                                    uint8_t **answer, size_t *answer_len);
+void pkc_doh_set_transport(pkc_doh *d, pkc_doh_transport_fn fn, void *user_data);
+
 /* on = 1: lookups under way stop at once (PKC_ERR_IO, "cancelled"), and
  * later ones fail until it is called with 0. Any thread. */
 void pkc_doh_cancel(pkc_doh *d, int on);
