@@ -68,6 +68,10 @@ grep -q "$url: HTTP/2 200" "$tmp/get.err" || fail "GET: not over HTTP/2: $(cat "
 lookup "$zone" --resolver "$url" --post > "$tmp/post.json" 2> "$tmp/post.err" \
   || fail "POST: $(cat "$tmp/post.err")"
 has_a "$tmp/post.json" || fail "POST: $(cat "$tmp/post.json")"
+in_ns "pkn${tag}-1" "$PKC" dns lookup --cafile "$ca" "$zone" --resolver "$url" > "$tmp/text.out" \
+  || fail "lookup (text)"
+grep -q "^$zone: 1 seed$" "$tmp/text.out" && grep -q "^  $ida  room $room  sequence " "$tmp/text.out" \
+  && grep -q "^    udp:10.92.0.1:" "$tmp/text.out" || fail "lookup (text): $(cat "$tmp/text.out")"
 phase "GET and POST find a's record"
 
 # Republished every second (TTL 2): the sequence grows; the shared name

@@ -8,7 +8,7 @@
 #   1. s publishes its record with `pkc dns publish` (RFC 2136, TSIG);
 #   2. b runs `pkc up --room PHRASE --seed seeds.test --doh URL` and connects
 #      to s (the seed admits it: b proves the room's secret);
-#   3. c does the same; b and c never learn each other's address from DNS
+#   3. c does the same (from its config.json); b and c never learn each other's address from DNS
 #      or the LAN: the mesh tells them of each other and their connection is
 #      set up by signaling relayed through s. Pass: b - c are neighbours, and
 #      a broadcast of c reaches b and s.
@@ -43,7 +43,12 @@ wait_until 30 "b to connect to the seed s" eval 'has_peer b "$ids" && has_peer s
 grep -q "dialing seed $ids" "$tmp/b.err" || fail "b did not dial s as a DNS seed"
 phase "b found s over DoH and joined the room"
 
-start c "pkn${tag}-3" --no-lan --no-local --room "$phrase" "${seed_args[@]}"
+# c takes its seed settings from its config.json instead of flags.
+mkdir -m 700 "$tmp/c"
+jq -n --arg z "$zone" --arg u "$url" --arg ca "$tmp/bind/ca.pem" \
+  '{seeds: [$z], doh_resolvers: [$u], doh_cafile: $ca, lan: false, local_room: false}' \
+  > "$tmp/c/config.json"
+start c "pkn${tag}-3" --room "$phrase"
 idc=$(id_of c)
 wait_until 30 "c to connect to the seed s" eval 'has_peer c "$ids"'
 wait_until 60 "b and c to connect through the mesh" eval 'has_peer b "$idc" && has_peer c "$idb"'
