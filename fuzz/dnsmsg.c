@@ -48,5 +48,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         check(rc > 0 && (size_t)rc == count);
     }
+    if (size >= 2) {
+        int u = pkc_dnsmsg_update_result(data, size, (uint16_t)(data[0] << 8 | data[1]));
+        check(u == 0 || u == PKC_ERR_REFUSED || u == PKC_ERR_MALFORMED);
+    }
+    pkc_dns_tsig_key key;
+    memset(&key, 0xee, sizeof key);
+    if (pkc_dns_tsig_key_parse((const char *)data, size, &key) == 0) {
+        check(memchr(key.name, 0, sizeof key.name) != NULL);
+        check(memchr(key.secret, 0, sizeof key.secret) != NULL);
+        check(key.name[0] != 0 && key.secret[0] != 0);
+    }
     return 0;
 }

@@ -72,8 +72,10 @@ int pkc_dns_tsig_key_parse(const char *text, size_t len, pkc_dns_tsig_key *out);
  * pkc_dnsrec_zone_line): when `replace_all`, the TXT RRset at its owner is
  * deleted first (a per-peer name, ours alone); else `old_line`, when not
  * NULL, is deleted (our previous record at a shared name). Signed with
- * `key` (TSIG, HMAC-SHA256, fudge 300 s, at `now_s` Unix time) when key is
- * not NULL. *out is malloc'd. 0, PKC_ERR_INVALID_ARG (a line ldns cannot
+ * `key` (TSIG, HMAC-SHA256, fudge 300 s) when key is not NULL. The TSIG
+ * time is ldns's reading of the system clock (ldns takes no other, and the
+ * server checks it against its own clock): the one place this layer reads
+ * a clock. *out is malloc'd. 0, PKC_ERR_INVALID_ARG (a line ldns cannot
  * read, an owner outside the zone), PKC_ERR_NOMEM, PKC_ERR_CRYPTO (TSIG). */
 int pkc_dnsmsg_update(const char *zone, const char *zone_line, int replace_all,
                       const char *old_line, const pkc_dns_tsig_key *key, uint8_t **out,
