@@ -4,14 +4,15 @@
 # through the mesh with no invitation.
 #   On a bridge with LAN discovery off everywhere (--no-lan, --no-local):
 #   BIND at 10.92.0.53 (tests/net/bind.sh), the seed s at .1, nodes b at .2
-#   and c at .3, all with the room's passphrase.
+#   and c at .3, all with the room's passphrase, and e at .4 with another.
 #   1. s publishes its record with `pkc dns publish` (RFC 2136, TSIG);
 #   2. b runs `pkc up --room PHRASE --seed seeds.test --doh URL` and connects
 #      to s (the seed admits it: b proves the room's secret);
-#   3. c does the same (from its config.json); b and c never learn each other's address from DNS
-#      or the LAN: the mesh tells them of each other and their connection is
-#      set up by signaling relayed through s. Pass: b - c are neighbours, and
+#   3. c does the same (from its config.json); b and c never learn each
+#      other's address from DNS or the LAN: the mesh tells them of each other
+#      and their connection is set up by signaling relayed through s. Pass: b - c are neighbours, and
 #      a broadcast of c reaches b and s.
+#   4. e, in another room, finds s's record and does not dial it.
 # Prints the time to pass (from the publish to the b - c connection).
 . "$(dirname "$0")/../node/lib.sh"
 . "$(dirname "$0")/bind.sh"
@@ -62,9 +63,21 @@ grep -q "dial information of $idc signaled through the mesh" "$tmp/b.err" ||
   grep -q "dial information of $idb signaled through the mesh" "$tmp/c.err" ||
   fail "neither b nor c got the other's dial information through the mesh"
 
+# A node of another room finds the seed too but does not dial it: the
+# record names its room, and only a peer proving that room's secret would
+# be admitted.
+on_bridge "pkn${tag}-4" 4
+start e "pkn${tag}-4" --no-lan --no-local --room "another room entirely" "${seed_args[@]}"
+ide=$(id_of e)
+wait_until 30 "e to find s's record for a room it is not in" \
+  grep -q "seed $ids is for room .*, which we are not in" "$tmp/e.err"
+[ "$(n_peers e)" = 0 ] || fail "e connected to someone: $(peers_of e)"
+no_peer s "$ide" || fail "s took e"
+phase "e (another room) found the seed and left it alone"
+
 pkc c send "hello from c" > /dev/null || fail "c send"
 wait_until 20 "c's broadcast at b and s" eval 'inbox_has b "hello from c" && inbox_has s "hello from c"'
 phase "c's broadcast reached b and s"
 echo "net.doh_seed: time to pass $t_pass ms (publish -> b - c connected)"
-stop b c s
+stop b c e s
 passed
