@@ -146,6 +146,7 @@ void node_seeds_free(pkc_node *n)
     for (size_t i = 0; i < s->n_domains; i++)
         free(s->domains[i]);
     pkc_doh_free(s->doh);
+    pkc_memzero(s->pubs, sizeof s->pubs); /* the TSIG secrets */
     free(s);
     n->seeds = NULL;
 }
