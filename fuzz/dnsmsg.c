@@ -48,9 +48,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         check(rc > 0 && (size_t)rc == count);
     }
-    if (size >= 2) {
-        int u = pkc_dnsmsg_update_result(data, size, (uint16_t)(data[0] << 8 | data[1]));
+    if (size >= 12) {
+        /* As the answer to an update with its id, unsigned and signed. */
+        int u = pkc_dnsmsg_update_result(data, size, data, 12, NULL);
         check(u == 0 || u == PKC_ERR_REFUSED || u == PKC_ERR_MALFORMED);
+        static uint8_t *q;
+        static size_t qlen;
+        static pkc_dns_tsig_key key;
+        if (q == NULL) {
+            static const char kf[] = "key \"k\" { algorithm hmac-sha256; secret \"AAAAAAAA\"; };";
+            check(pkc_dns_tsig_key_parse(kf, sizeof kf - 1, &key) == 0);
+            check(pkc_dnsmsg_update("example.org", "_pkc.example.org. 60 IN TXT \"x\"", 1, NULL,
+                                    &key, &q, &qlen) == 0);
+        }
+        u = pkc_dnsmsg_update_result(data, size, q, qlen, &key);
+        check(u == PKC_ERR_REFUSED || u == PKC_ERR_MALFORMED || u == PKC_ERR_BAD_SIGNATURE);
     }
     pkc_dns_tsig_key key;
     memset(&key, 0xee, sizeof key);

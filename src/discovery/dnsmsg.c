@@ -358,6 +358,13 @@ int pkc_dns_tsig_key_parse(const char *text, size_t len, pkc_dns_tsig_key *out)
 
 /* --- Updates -------------------------------------------------------------- */
 
+/* The key's name as ldns wants it: absolute (a final dot). */
+static void key_name_abs(const pkc_dns_tsig_key *key, char *out, size_t cap)
+{
+    size_t kl = strlen(key->name);
+    snprintf(out, cap, "%s%s", key->name, kl && key->name[kl - 1] == '.' ? "" : ".");
+}
+
 static int rr_from_line(const char *line, ldns_rr **rr)
 {
     ldns_status st = ldns_rr_new_frm_str(rr, line, 0, NULL, NULL);
@@ -453,23 +460,48 @@ done:
     return rc;
 }
 
-int pkc_dnsmsg_update_result(const uint8_t *msg, size_t len, uint16_t id)
+int pkc_dnsmsg_update_result(const uint8_t *msg, size_t len, const uint8_t *query, size_t qlen,
+                             const pkc_dns_tsig_key *key)
 {
-    ldns_pkt *p = NULL;
+    if (query == NULL || qlen < LDNS_HEADER_SIZE)
+        return pkc_error(PKC_ERR_INVALID_ARG, "DNS update: no query");
+    uint16_t id = (uint16_t)(query[0] << 8 | query[1]);
+    ldns_pkt *p = NULL, *q = NULL;
     if (msg == NULL || ldns_wire2pkt(&p, msg, len) != LDNS_STATUS_OK)
         return pkc_error(PKC_ERR_MALFORMED, "DNS update: the answer is not a DNS message");
     int rc = 0;
     ldns_pkt_rcode r = ldns_pkt_get_rcode(p);
-    if (!ldns_pkt_qr(p) || ldns_pkt_id(p) != id || ldns_pkt_get_opcode(p) != LDNS_PACKET_UPDATE)
+    if (!ldns_pkt_qr(p) || ldns_pkt_id(p) != id || ldns_pkt_get_opcode(p) != LDNS_PACKET_UPDATE) {
         rc = pkc_error(PKC_ERR_MALFORMED, "DNS update: the answer is not to this update");
-    else if (r == LDNS_RCODE_REFUSED || r == LDNS_RCODE_NOTAUTH)
+    } else if (r == LDNS_RCODE_REFUSED || r == LDNS_RCODE_NOTAUTH) {
+        /* Answers to a key the server does not know or a MAC that does
+         * not verify are unsigned (RFC 8945 5.3.2): a refusal either way. */
         rc = pkc_error(PKC_ERR_REFUSED,
                        "DNS update: the server refused the update (%s): is the TSIG key right, "
                        "and does the zone allow updates with it?",
                        rcode_name(r));
-    else if (r != LDNS_RCODE_NOERROR)
+    } else if (r != LDNS_RCODE_NOERROR) {
         rc = pkc_error(PKC_ERR_REFUSED, "DNS update: the server answered %s (rcode %d)",
                        rcode_name(r), (int)r);
+    } else if (key) {
+        /* Success is believed only when the server signed it with the key,
+         * over our query's MAC (RFC 8945 5.3). */
+        ldns_rr *qt = NULL;
+        if (ldns_wire2pkt(&q, query, qlen) != LDNS_STATUS_OK || (qt = ldns_pkt_tsig(q)) == NULL ||
+            ldns_rr_rd_count(qt) < 4) {
+            rc = pkc_error(PKC_ERR_INVALID_ARG, "DNS update: the query is not signed");
+        } else {
+            char kname[sizeof key->name + 1];
+            key_name_abs(key, kname, sizeof kname);
+            if (ldns_pkt_tsig(p) == NULL)
+                rc = pkc_error(PKC_ERR_BAD_SIGNATURE,
+                               "DNS update: the server's answer is not signed with the TSIG key");
+            else if (!ldns_pkt_tsig_verify(p, msg, len, kname, key->secret, ldns_rr_rdf(qt, 3)))
+                rc = pkc_error(PKC_ERR_BAD_SIGNATURE,
+                               "DNS update: the TSIG of the server's answer does not verify");
+        }
+    }
+    ldns_pkt_free(q);
     ldns_pkt_free(p);
     return rc;
 }

@@ -81,9 +81,14 @@ int pkc_dnsmsg_update(const char *zone, const char *zone_line, int replace_all,
                       const char *old_line, const pkc_dns_tsig_key *key, uint8_t **out,
                       size_t *out_len);
 
-/* Reads the answer to an UPDATE: 0 (NOERROR), PKC_ERR_REFUSED (REFUSED,
- * NOTAUTH: "the server refused the update (rcode): is the TSIG key
- * right?"), PKC_ERR_MALFORMED. Does not check the answer's TSIG. */
-int pkc_dnsmsg_update_result(const uint8_t *msg, size_t len, uint16_t id);
+/* Reads the answer `msg` to the UPDATE `query` (as pkc_dnsmsg_update made
+ * it; the id is the query's): 0 (NOERROR and, when `key` is not NULL,
+ * signed by the server with the key over the query's MAC, RFC 8945 5.3);
+ * PKC_ERR_REFUSED (REFUSED, NOTAUTH: "the server refused the update
+ * (rcode): is the TSIG key right?", other rcodes); PKC_ERR_BAD_SIGNATURE
+ * (a success not signed, or whose TSIG does not verify: not believed);
+ * PKC_ERR_MALFORMED (not a DNS message, not the answer to this update). */
+int pkc_dnsmsg_update_result(const uint8_t *msg, size_t len, const uint8_t *query, size_t qlen,
+                             const pkc_dns_tsig_key *key);
 
 #endif

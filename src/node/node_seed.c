@@ -190,7 +190,6 @@ static int update_send(const publication *p, const char *line, const char *old_l
                                &wire, &len);
     if (rc)
         return rc;
-    uint16_t id = (uint16_t)(wire[0] << 8 | wire[1]);
     ldns_buffer *q = ldns_buffer_new(len);
     if (q == NULL) {
         free(wire);
@@ -198,7 +197,6 @@ static int update_send(const publication *p, const char *line, const char *old_l
     }
     /* ldns_tcp_send sends the bytes before the buffer's position. */
     ldns_buffer_write(q, wire, len);
-    free(wire);
     struct timeval tv = {p->timeout_ms / 1000, (p->timeout_ms % 1000) * 1000};
     uint8_t *answer = NULL;
     size_t alen = 0;
@@ -206,12 +204,14 @@ static int update_send(const publication *p, const char *line, const char *old_l
     ldns_buffer_free(q);
     if (st != LDNS_STATUS_OK || answer == NULL) {
         free(answer);
+        free(wire);
         return pkc_error(st == LDNS_STATUS_NETWORK_ERR ? PKC_ERR_IO : PKC_ERR_TIMEOUT,
                          "DNS update: no answer from %s over TCP: %s", p->server_text,
                          ldns_get_errorstr_by_id(st));
     }
-    rc = pkc_dnsmsg_update_result(answer, alen, id);
+    rc = pkc_dnsmsg_update_result(answer, alen, wire, len, p->has_key ? &p->key : NULL);
     free(answer);
+    free(wire);
     return rc;
 }
 
@@ -445,9 +445,9 @@ static int do_publish(pkc_node *n, void *arg)
     /* The record is made when it is sent (schedule): what it needs is here. */
     if (n->n_laddrs == 0)
         return pkc_error(PKC_ERR_STATE, "the node has no address to publish");
-    int len = pkc_dnsrec_owner_name(a->o.domain, a->o.per_peer ? pkc_identity_get_peer_id(n->id)
-                                                               : NULL,
-                                    a->owner, sizeof a->owner);
+    int len =
+        pkc_dnsrec_owner_name(a->o.domain, a->o.per_peer ? pkc_identity_get_peer_id(n->id) : NULL,
+                              a->owner, sizeof a->owner);
     if (len < 0)
         return len;
     memcpy(a->p.room_id, r->key.id, PKC_ROOM_ID_BYTES);

@@ -286,27 +286,74 @@ TEST(dnsmsg, update_signed)
     free(u);
 }
 
-TEST(dnsmsg, update_result)
+/* The answer to `query` with `rcode`, signed with `secret` over the
+ * query's MAC when not NULL. */
+static uint8_t *update_answer(const uint8_t *query, size_t qlen, int rcode, const char *secret,
+                              size_t *len)
 {
+    ldns_pkt *q = NULL;
+    if (ldns_wire2pkt(&q, query, qlen) != LDNS_STATUS_OK)
+        abort();
     ldns_pkt *p = ldns_pkt_new();
-    ldns_pkt_set_id(p, 4242);
+    ldns_pkt_set_id(p, ldns_pkt_id(q));
     ldns_pkt_set_qr(p, true);
     ldns_pkt_set_opcode(p, LDNS_PACKET_UPDATE);
+    ldns_pkt_set_rcode(p, (uint8_t)rcode);
+    if (secret && ldns_pkt_tsig_sign(p, "pkc-update.", secret, 300, "hmac-sha256.",
+                                     ldns_rr_rdf(ldns_pkt_tsig(q), 3)) != LDNS_STATUS_OK)
+        abort();
+    uint8_t *w = NULL;
+    if (ldns_pkt2wire(&w, p, len) != LDNS_STATUS_OK)
+        abort();
+    ldns_pkt_free(p);
+    ldns_pkt_free(q);
+    return w;
+}
+
+TEST(dnsmsg, update_result)
+{
+    pkc_dns_tsig_key k;
+    CHECK_OK(pkc_dns_tsig_key_parse(KEYFILE, strlen(KEYFILE), &k));
+    const char *line = "_pkc.example.org. 300 IN TXT \"pkc1=abc\"";
+    uint8_t *q = NULL;
+    size_t qlen = 0;
+    CHECK_OK(pkc_dnsmsg_update("example.org", line, 1, NULL, &k, &q, &qlen));
+    const char *other = "b3RoZXIgc2VjcmV0IG90aGVyIHNlY3JldA==";
     for (int rcode = 0; rcode < 10; rcode++) {
-        ldns_pkt_set_rcode(p, (uint8_t)rcode);
-        uint8_t *w = NULL;
         size_t len = 0;
-        CHECK(ldns_pkt2wire(&w, p, &len) == LDNS_STATUS_OK);
-        int rc = pkc_dnsmsg_update_result(w, len, 4242);
+        /* Signed by the server with our key. */
+        uint8_t *w = update_answer(q, qlen, rcode, k.secret, &len);
+        int rc = pkc_dnsmsg_update_result(w, len, q, qlen, &k);
         if (rcode == 0)
             CHECK_OK(rc);
         else
             CHECK_ERR(rc, PKC_ERR_REFUSED);
-        if (rcode == LDNS_RCODE_REFUSED)
+        if (rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTAUTH)
             CHECK_MSG("TSIG key");
-        CHECK_ERR(pkc_dnsmsg_update_result(w, len, 4243), PKC_ERR_MALFORMED);
-        CHECK_ERR(pkc_dnsmsg_update_result(w, 3, 4242), PKC_ERR_MALFORMED);
+        CHECK_ERR(pkc_dnsmsg_update_result(w, 3, q, qlen, &k), PKC_ERR_MALFORMED);
+        /* Another update's answer (another id). */
+        uint8_t q2[12];
+        memcpy(q2, q, 12);
+        q2[1] ^= 1;
+        CHECK_ERR(pkc_dnsmsg_update_result(w, len, q2, 12, NULL), PKC_ERR_MALFORMED);
+        free(w);
+        /* A success unsigned, or signed with another key, is not believed;
+         * refusals are refusals however they are signed. */
+        w = update_answer(q, qlen, rcode, NULL, &len);
+        rc = pkc_dnsmsg_update_result(w, len, q, qlen, &k);
+        CHECK_ERR(rc, rcode == 0 ? PKC_ERR_BAD_SIGNATURE : PKC_ERR_REFUSED);
+        if (rcode == 0)
+            CHECK_MSG("not signed");
+        /* Without a key, an unsigned success is one. */
+        rc = pkc_dnsmsg_update_result(w, len, q, qlen, NULL);
+        CHECK_ERR(rc, rcode == 0 ? 0 : PKC_ERR_REFUSED);
+        free(w);
+        w = update_answer(q, qlen, rcode, other, &len);
+        rc = pkc_dnsmsg_update_result(w, len, q, qlen, &k);
+        CHECK_ERR(rc, rcode == 0 ? PKC_ERR_BAD_SIGNATURE : PKC_ERR_REFUSED);
+        if (rcode == 0)
+            CHECK_MSG("does not verify");
         free(w);
     }
-    ldns_pkt_free(p);
+    free(q);
 }
