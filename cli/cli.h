@@ -87,6 +87,11 @@ typedef struct cli_node_settings {
     int local_room, lan, json;
     int invite; /* --invite: show an invitation to the default room at start */
     long port, max_peers;
+    const char *seeds[8]; /* --seed DOMAIN, "seeds": DNS seed domains */
+    size_t n_seeds;
+    const char *doh[8]; /* --doh URL, "doh_resolvers": DNS over HTTPS resolvers */
+    size_t n_doh;
+    const char *doh_cafile; /* --doh-cafile FILE, "doh_cafile" */
     void *file;     /* the config file's JSON: keeps its strings alive */
     char *env_copy; /* the same for $PKC_STUN */
 } cli_node_settings;

@@ -47,6 +47,16 @@ static int add_stun(settings *s, const char *server)
     return 0;
 }
 
+static int add_str(const char **list, size_t *n, const char *v, const char *what)
+{
+    if (*n >= 8) {
+        fprintf(stderr, "pkc: at most 8 %s\n", what);
+        return -1;
+    }
+    list[(*n)++] = v;
+    return 0;
+}
+
 static int read_config_file(settings *s, const char *dir)
 {
     char path[4200];
@@ -84,6 +94,20 @@ static int read_config_file(settings *s, const char *dir)
                 if (!json_is_string(x) || add_stun(s, json_string_value(x)))
                     goto bad;
             }
+        } else if ((strcmp(key, "seeds") == 0 || strcmp(key, "doh_resolvers") == 0) &&
+                   json_is_array(v)) {
+            int seeds = key[0] == 's';
+            size_t i;
+            json_t *x;
+            json_array_foreach(v, i, x)
+            {
+                if (!json_is_string(x) ||
+                    add_str(seeds ? s->seeds : s->doh, seeds ? &s->n_seeds : &s->n_doh,
+                            json_string_value(x), seeds ? "seed domains" : "DoH resolvers"))
+                    goto bad;
+            }
+        } else if (strcmp(key, "doh_cafile") == 0 && json_is_string(v)) {
+            s->doh_cafile = json_string_value(v);
         } else if (strcmp(key, "local_room") == 0 && json_is_boolean(v)) {
             s->local_room = json_is_true(v);
         } else if (strcmp(key, "lan") == 0 && json_is_boolean(v)) {
@@ -96,7 +120,8 @@ static int read_config_file(settings *s, const char *dir)
         bad:
             fprintf(stderr,
                     "pkc: %s: bad or unknown setting \"%s\" (rooms: [strings], stun: [strings], "
-                    "local_room: bool, lan: bool, port: int, max_peers: int)\n",
+                    "local_room: bool, lan: bool, port: int, max_peers: int, seeds: [strings], "
+                    "doh_resolvers: [strings], doh_cafile: string)\n",
                     path, key);
             return -1;
         }
@@ -176,6 +201,11 @@ static const char up_help[] =
     "  --port N           UDP port of every connection (0: any)  PKC_PORT\n"
     "  --max-peers N      neighbours per room, 1..32 (default 8) PKC_MAX_PEERS\n"
     "  --stun HOST:PORT   a STUN server (repeatable)             PKC_STUN (comma list)\n"
+    "  --seed DOMAIN      find the seeds of our rooms published at _pkc.DOMAIN and\n"
+    "                     dial them (repeatable; config \"seeds\")\n"
+    "  --doh URL          a DNS over HTTPS resolver for --seed, tried in order\n"
+    "                     (repeatable; config \"doh_resolvers\")\n"
+    "  --doh-cafile FILE  the CAs to trust for them (config \"doh_cafile\")\n"
     "  --invite           show an invitation to the default room (link, QR code)\n"
     "  --json             events as JSON lines on stdout\n";
 
@@ -358,7 +388,19 @@ static void handle_line(pkc_node *node, char *line)
 int cli_node_settings_read(const char *cmd, int argc, char **argv, int json_ok, int max_operands,
                            int flag_rooms_first, cli_node_settings *out)
 {
-    enum { O_ROOM = 1, O_NO_LOCAL, O_NO_LAN, O_PORT, O_MAX_PEERS, O_STUN, O_JSON, O_INVITE };
+    enum {
+        O_ROOM = 1,
+        O_NO_LOCAL,
+        O_NO_LAN,
+        O_PORT,
+        O_MAX_PEERS,
+        O_STUN,
+        O_JSON,
+        O_INVITE,
+        O_SEED,
+        O_DOH,
+        O_DOH_CAFILE
+    };
     static const struct option opts[] = {{"room", required_argument, NULL, O_ROOM},
                                          {"no-local", no_argument, NULL, O_NO_LOCAL},
                                          {"no-lan", no_argument, NULL, O_NO_LAN},
@@ -367,6 +409,9 @@ int cli_node_settings_read(const char *cmd, int argc, char **argv, int json_ok, 
                                          {"stun", required_argument, NULL, O_STUN},
                                          {"json", no_argument, NULL, O_JSON},
                                          {"invite", no_argument, NULL, O_INVITE},
+                                         {"seed", required_argument, NULL, O_SEED},
+                                         {"doh", required_argument, NULL, O_DOH},
+                                         {"doh-cafile", required_argument, NULL, O_DOH_CAFILE},
                                          CLI_COMMON_LONG_OPTIONS,
                                          {NULL, 0, NULL, 0}};
     settings *s = out;
@@ -413,6 +458,17 @@ int cli_node_settings_read(const char *cmd, int argc, char **argv, int json_ok, 
         case O_INVITE:
             s->invite = 1;
             break;
+        case O_SEED:
+            if (add_str(flags.seeds, &flags.n_seeds, optarg, "seed domains"))
+                return CLI_USAGE;
+            break;
+        case O_DOH:
+            if (add_str(flags.doh, &flags.n_doh, optarg, "DoH resolvers"))
+                return CLI_USAGE;
+            break;
+        case O_DOH_CAFILE:
+            flags.doh_cafile = optarg;
+            break;
         case O_JSON:
             if (!json_ok)
                 return cli_usage_error(cmd, "unknown option '--json'");
@@ -455,6 +511,16 @@ int cli_node_settings_read(const char *cmd, int argc, char **argv, int json_ok, 
         s->port = flags.port;
     if (flags.max_peers >= 0)
         s->max_peers = flags.max_peers;
+    for (size_t i = 0; i < flags.n_seeds; i++)
+        if (add_str(s->seeds, &s->n_seeds, flags.seeds[i], "seed domains"))
+            return CLI_USAGE;
+    /* Resolvers given as flags replace those of the file. */
+    if (flags.n_doh) {
+        memcpy(s->doh, flags.doh, sizeof s->doh);
+        s->n_doh = flags.n_doh;
+    }
+    if (flags.doh_cafile)
+        s->doh_cafile = flags.doh_cafile;
     s->json = flags.json;
     return CLI_OK;
 }
@@ -481,6 +547,11 @@ int cli_node_create(const cli_node_settings *s, const pkc_node_callbacks *cb, vo
     cfg.n_stun_servers = s->n_stun;
     cfg.port = (uint16_t)s->port;
     cfg.max_peers = (unsigned)s->max_peers;
+    cfg.seed_domains = s->seeds;
+    cfg.n_seed_domains = s->n_seeds;
+    cfg.doh_resolvers = s->doh;
+    cfg.n_doh_resolvers = s->n_doh;
+    cfg.doh_ca_file = s->doh_cafile;
     int e = pkc_node_new(&cfg, cb, user_data, out);
     if (e == PKC_ERR_AGAIN) {
         fprintf(stderr,
@@ -563,6 +634,9 @@ static int run_up(int argc, char **argv)
                "(help: %s help).\n",
                nr ? "" : " none (the local room is off and no --room given)",
                s.lan ? "" : " (LAN announcements off: --no-lan)", self, dir, self);
+        for (size_t i = 0; i < s.n_seeds; i++)
+            printf("Looking for the DNS seeds of %s (_pkc.%s) over DNS over HTTPS.\n", s.seeds[i],
+                   s.seeds[i]);
     }
     if (s.invite && !up_json) {
         char *t = NULL;
@@ -607,7 +681,8 @@ out:
     return rc;
 }
 
-CLI_COMMAND(up, 20, "[--room PHRASE] [--no-local] [--no-lan] [--port N] [--json]",
+CLI_COMMAND(up, 20,
+            "[--room PHRASE] [--no-local] [--no-lan] [--port N] [--seed DOMAIN --doh URL] [--json]",
             "run this peer's node in the foreground", up_help, run_up)
 
 static void print_json(json_t *o)
@@ -1351,79 +1426,61 @@ CLI_COMMAND(invite, 27,
             "invite someone to a room: prints a link", invite_help, run_invite)
 
 static const char dns_help[] =
-    "pkc dns record prints the DNS seed record of the running node for a room, as\n"
-    "one master-file (zone file) line to publish, for example\n"
+    "DNS seeds: a node that is always on publishes how to reach it as a TXT record\n"
+    "(_pkc.DOMAIN); nodes that know a room's secret find it there through DNS over\n"
+    "HTTPS (docs/discovery.md).\n"
+    "\n"
+    "pkc dns record --domain DOMAIN prints the running node's record for a room as\n"
+    "one master-file (zone file) line, for example\n"
     "  _pkc.example.org. 300 IN TXT \"pkc1=...\" \"...\"\n"
     "It holds the node's identity, the room's id (not its secret), how to reach the\n"
     "node and a sequence number (newer records replace older ones), signed.\n"
-    "Nodes that know the room's secret and the domain find this node through it;\n"
-    "others learn only that a room with that id has a seed (docs/protocol.md).\n"
     "\n"
-    "  --domain DOMAIN  the seed domain (required): the record is _pkc.DOMAIN\n"
-    "  --per-peer       name it _pkc.<this node's peer id>.DOMAIN instead\n"
-    "  --room ROOM      the room (id or name; default: the node's default room)\n"
-    "  --ttl SECONDS    how long resolvers may keep it (default 300)\n"
-    "  --json           one JSON object: zone_line\n";
+    "pkc dns publish --domain DOMAIN --server IP:PORT [--tsig-key FILE] sends it to\n"
+    "the zone's primary server as an RFC 2136 update signed with the TSIG key\n"
+    "(tsig-keygen's file, hmac-sha256), waits for the answer, and the running node\n"
+    "sends a fresh record every half TTL from then on, while it runs.\n"
+    "\n"
+    "pkc dns lookup DOMAIN... --resolver URL lists the seeds published for each\n"
+    "DOMAIN (peer id, room id, addresses, sequence, TTL), asking the DNS over HTTPS\n"
+    "resolvers in order; every record's signature is checked. It needs no node.\n"
+    "\n"
+    "  --domain DOMAIN   the seed domain (record, publish): the record is _pkc.DOMAIN\n"
+    "  --per-peer        name it _pkc.<this node's peer id>.DOMAIN instead\n"
+    "  --room ROOM       the room (id or name; default: the node's default room)\n"
+    "  --ttl SECONDS     how long resolvers may keep it (default 300)\n"
+    "  --server IP:PORT  publish: the zone's primary (DNS over TCP)\n"
+    "  --tsig-key FILE   publish: the TSIG key (without one the update is unsigned)\n"
+    "  --resolver URL    lookup: an https:// DNS over HTTPS resolver (repeatable)\n"
+    "  --cafile FILE     lookup: the CAs to trust (PEM; default: the system's)\n"
+    "  --post            lookup: POST the query (default: GET with dns=)\n"
+    "  --peer ID         lookup: the record of one peer, _pkc.ID.DOMAIN\n"
+    "  --timeout MS      lookup: per resolver (default 5000)\n"
+    "  --json            JSON: record {zone_line}; publish the update's outcome;\n"
+    "                    lookup one object per DOMAIN {domain, seeds: [...]}\n";
 
-static int run_dns(int argc, char **argv)
+typedef struct dns_opts {
+    int json, per_peer, post;
+    long ttl, timeout;
+    const char *room, *domain, *server, *key, *cafile, *peer;
+    const char *resolvers[8];
+    size_t n_resolvers;
+} dns_opts;
+
+static int dns_record(const dns_opts *d)
 {
-    enum { O_JSON = 1, O_ROOM, O_DOMAIN, O_TTL, O_PEER };
-    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
-                                         {"room", required_argument, NULL, O_ROOM},
-                                         {"domain", required_argument, NULL, O_DOMAIN},
-                                         {"ttl", required_argument, NULL, O_TTL},
-                                         {"per-peer", no_argument, NULL, O_PEER},
-                                         CLI_COMMON_LONG_OPTIONS,
-                                         {NULL, 0, NULL, 0}};
-    int json = 0, per_peer = 0, opt;
-    long ttl = 0;
-    const char *room = NULL, *domain = NULL;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
-        int r = cli_common_option(opt, optarg);
-        if (r < 0)
-            return CLI_USAGE;
-        if (r > 0)
-            continue;
-        if (opt == O_JSON) {
-            json = 1;
-        } else if (opt == O_ROOM) {
-            room = optarg;
-        } else if (opt == O_DOMAIN) {
-            domain = optarg;
-        } else if (opt == O_PEER) {
-            per_peer = 1;
-        } else if (opt == O_TTL) {
-            char *end;
-            ttl = strtol(optarg, &end, 10);
-            if (*optarg == 0 || *end != 0 || ttl < 1 || ttl > 2147483647L)
-                return cli_usage_error("dns", "--ttl: seconds from 1 to 2147483647, got '%s'",
-                                       optarg);
-        } else {
-            return cli_usage_error("dns", "unknown option");
-        }
-    }
-    if (cli_g.help) {
-        cli_print_help(stdout, cli_find("dns"));
-        return CLI_OK;
-    }
-    if (optind >= argc)
-        return cli_usage_error("dns", "which: pkc dns record --domain DOMAIN");
-    if (strcmp(argv[optind], "record") != 0)
-        return cli_usage_error("dns", "unknown subcommand '%s' (pkc dns record)", argv[optind]);
-    if (optind + 1 < argc)
-        return cli_usage_error("dns", "unexpected argument '%s'", argv[optind + 1]);
-    if (domain == NULL)
+    if (d->domain == NULL)
         return cli_usage_error("dns", "--domain DOMAIN is required: the record is _pkc.DOMAIN");
-    json_t *req = json_pack("{s:s, s:s, s:I, s:b}", "cmd", "dnsrecord", "domain", domain, "ttl",
-                            (json_int_t)ttl, "per_peer", per_peer);
-    if (room)
-        json_object_set_new(req, "room", json_string(room));
+    json_t *req = json_pack("{s:s, s:s, s:I, s:b}", "cmd", "dnsrecord", "domain", d->domain,
+                            "ttl", (json_int_t)d->ttl, "per_peer", d->per_peer);
+    if (d->room)
+        json_object_set_new(req, "room", json_string(d->room));
     cli_conn c;
     int rc;
     json_t *o = cli_control_call(req, &c, &rc, NULL, NULL);
     if (o == NULL)
         return rc;
-    if (json) {
+    if (d->json) {
         json_object_del(o, "ok");
         print_json(o);
     } else {
@@ -1433,8 +1490,241 @@ static int run_dns(int argc, char **argv)
     cli_control_close(&c);
     return rc;
 }
-CLI_COMMAND(dns, 31, "record --domain DOMAIN [--per-peer] [--room ROOM] [--ttl SECONDS] [--json]",
-            "the DNS seed record to publish for a room", dns_help, run_dns)
+
+static int dns_publish(const dns_opts *d)
+{
+    if (d->domain == NULL || d->server == NULL)
+        return cli_usage_error("dns", "publish needs --domain DOMAIN (the zone) and --server "
+                                      "IP:PORT (its primary)");
+    /* The node reads the key file: give it a path that does not depend on
+     * our working directory. */
+    char *key = NULL;
+    if (d->key && (key = realpath(d->key, NULL)) == NULL) {
+        fprintf(stderr, "pkc: --tsig-key %s: %s\n", d->key, strerror(errno));
+        return CLI_FAIL;
+    }
+    json_t *req = json_pack("{s:s, s:s, s:s, s:I, s:b, s:b}", "cmd", "dnspublish", "domain",
+                            d->domain, "server", d->server, "ttl", (json_int_t)d->ttl,
+                            "per_peer", d->per_peer, "follow", 1);
+    if (d->room)
+        json_object_set_new(req, "room", json_string(d->room));
+    if (key)
+        json_object_set_new(req, "tsig_key_file", json_string(key));
+    free(key);
+    cli_conn c;
+    int rc;
+    json_t *o = cli_control_call(req, &c, &rc, NULL, NULL);
+    if (o == NULL)
+        return rc;
+    char owner[300];
+    snprintf(owner, sizeof owner, "%s", json_string_value(json_object_get(o, "owner")));
+    json_decref(o);
+    signal(SIGPIPE, SIG_IGN);
+    rc = CLI_FAIL;
+    json_t *m;
+    while ((m = cli_control_read(&c)) != NULL) {
+        const char *ev = json_string_value(json_object_get(m, "event"));
+        const char *mo = json_string_value(json_object_get(m, "owner"));
+        if (ev && strcmp(ev, "dnspublish") == 0 && mo && strcmp(mo, owner) == 0) {
+            int ok = json_is_true(json_object_get(m, "ok"));
+            if (d->json)
+                print_json(m);
+            else if (ok)
+                printf("Published %s on %s; the node republishes it every %d s while it runs.\n",
+                       owner, d->server, (int)json_integer_value(json_object_get(m, "next_s")));
+            if (!ok)
+                fprintf(stderr, "pkc: %s not published: %s\n", owner,
+                        json_string_value(json_object_get(m, "error")));
+            rc = ok ? CLI_OK : CLI_FAIL;
+            json_decref(m);
+            break;
+        }
+        json_decref(m);
+    }
+    if (m == NULL)
+        fprintf(stderr, "pkc: the node stopped\n");
+    cli_control_close(&c);
+    return rc;
+}
+
+static int dns_lookup(const dns_opts *d, int argc, char **argv)
+{
+    if (argc == 0)
+        return cli_usage_error("dns", "which domain: pkc dns lookup DOMAIN --resolver URL");
+    if (d->n_resolvers == 0)
+        return cli_usage_error("dns", "--resolver URL is required (a DNS over HTTPS resolver, "
+                                      "https://HOST/dns-query)");
+    pkc_doh_config cfg;
+    pkc_doh_config_default(&cfg);
+    cfg.resolvers = d->resolvers;
+    cfg.n_resolvers = d->n_resolvers;
+    cfg.ca_file = d->cafile;
+    cfg.post = d->post;
+    if (d->timeout)
+        cfg.timeout_ms = (uint32_t)d->timeout;
+    pkc_doh *doh = NULL;
+    int e = pkc_doh_new(&cfg, pkc_clock_system(), &doh);
+    if (e)
+        return cli_fail("dns lookup", e);
+    int rc = CLI_OK;
+    pkc_dns_seed *seeds = calloc(32, sizeof *seeds);
+    if (seeds == NULL) {
+        pkc_doh_free(doh);
+        return cli_fail("dns lookup", PKC_ERR_NOMEM);
+    }
+    for (int a = 0; a < argc; a++) {
+        int n = pkc_doh_lookup(doh, argv[a], d->peer, seeds, 32);
+        if (n < 0) {
+            fprintf(stderr, "pkc: %s: %s\n", argv[a], pkc_errmsg());
+            if (d->json) {
+                json_t *o = json_pack("{s:s, s:s, s:s}", "domain", argv[a], "error", pkc_errmsg(),
+                                      "code", pkc_err_name(n));
+                print_json(o);
+                json_decref(o);
+            }
+            rc = CLI_FAIL;
+            continue;
+        }
+        if (d->json) {
+            json_t *arr = json_array();
+            for (int i = 0; i < n; i++) {
+                json_t *ad = json_array();
+                for (size_t j = 0; j < seeds[i].n_addresses; j++)
+                    json_array_append_new(ad, json_string(seeds[i].addresses[j]));
+                json_array_append_new(
+                    arr, json_pack("{s:s, s:s, s:o, s:I, s:i, s:b}", "peer_id", seeds[i].peer_id,
+                                   "room", seeds[i].room, "addresses", ad, "sequence",
+                                   (json_int_t)seeds[i].sequence, "ttl", (int)seeds[i].ttl_s,
+                                   "cached", seeds[i].cached));
+            }
+            json_t *o = json_pack("{s:s, s:o}", "domain", argv[a], "seeds", arr);
+            print_json(o);
+            json_decref(o);
+            continue;
+        }
+        printf("%s: %d seed%s\n", argv[a], n, n == 1 ? "" : "s");
+        for (int i = 0; i < n; i++) {
+            printf("  %s  room %s  sequence %llu  TTL %u s%s\n", seeds[i].peer_id, seeds[i].room,
+                   (unsigned long long)seeds[i].sequence, seeds[i].ttl_s,
+                   seeds[i].cached ? " (cached)" : "");
+            for (size_t j = 0; j < seeds[i].n_addresses; j++)
+                printf("    %s\n", seeds[i].addresses[j]);
+        }
+    }
+    fflush(stdout);
+    free(seeds);
+    pkc_doh_free(doh);
+    return rc;
+}
+
+static int run_dns(int argc, char **argv)
+{
+    enum {
+        O_JSON = 1,
+        O_ROOM,
+        O_DOMAIN,
+        O_TTL,
+        O_PEER,
+        O_SERVER,
+        O_KEY,
+        O_RESOLVER,
+        O_CAFILE,
+        O_POST,
+        O_PEERID,
+        O_TIMEOUT
+    };
+    static const struct option opts[] = {{"json", no_argument, NULL, O_JSON},
+                                         {"room", required_argument, NULL, O_ROOM},
+                                         {"domain", required_argument, NULL, O_DOMAIN},
+                                         {"ttl", required_argument, NULL, O_TTL},
+                                         {"per-peer", no_argument, NULL, O_PEER},
+                                         {"server", required_argument, NULL, O_SERVER},
+                                         {"tsig-key", required_argument, NULL, O_KEY},
+                                         {"resolver", required_argument, NULL, O_RESOLVER},
+                                         {"cafile", required_argument, NULL, O_CAFILE},
+                                         {"post", no_argument, NULL, O_POST},
+                                         {"peer", required_argument, NULL, O_PEERID},
+                                         {"timeout", required_argument, NULL, O_TIMEOUT},
+                                         CLI_COMMON_LONG_OPTIONS,
+                                         {NULL, 0, NULL, 0}};
+    dns_opts d;
+    memset(&d, 0, sizeof d);
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORT_OPTIONS, opts, NULL)) != -1) {
+        int r = cli_common_option(opt, optarg);
+        if (r < 0)
+            return CLI_USAGE;
+        if (r > 0)
+            continue;
+        char *end;
+        switch (opt) {
+        case O_JSON:
+            d.json = 1;
+            break;
+        case O_ROOM:
+            d.room = optarg;
+            break;
+        case O_DOMAIN:
+            d.domain = optarg;
+            break;
+        case O_PEER:
+            d.per_peer = 1;
+            break;
+        case O_SERVER:
+            d.server = optarg;
+            break;
+        case O_KEY:
+            d.key = optarg;
+            break;
+        case O_RESOLVER:
+            if (d.n_resolvers >= 8)
+                return cli_usage_error("dns", "at most 8 resolvers");
+            d.resolvers[d.n_resolvers++] = optarg;
+            break;
+        case O_CAFILE:
+            d.cafile = optarg;
+            break;
+        case O_POST:
+            d.post = 1;
+            break;
+        case O_PEERID:
+            d.peer = optarg;
+            break;
+        case O_TTL:
+            d.ttl = strtol(optarg, &end, 10);
+            if (*optarg == 0 || *end != 0 || d.ttl < 1 || d.ttl > 2147483647L)
+                return cli_usage_error("dns", "--ttl: seconds from 1 to 2147483647, got '%s'",
+                                       optarg);
+            break;
+        case O_TIMEOUT:
+            d.timeout = strtol(optarg, &end, 10);
+            if (*optarg == 0 || *end != 0 || d.timeout < 1 || d.timeout > 600000)
+                return cli_usage_error("dns", "--timeout: ms from 1 to 600000, got '%s'", optarg);
+            break;
+        default:
+            return cli_usage_error("dns", "unknown option");
+        }
+    }
+    if (cli_g.help) {
+        cli_print_help(stdout, cli_find("dns"));
+        return CLI_OK;
+    }
+    if (optind >= argc)
+        return cli_usage_error("dns", "which: pkc dns record|publish|lookup");
+    const char *sub = argv[optind];
+    if (strcmp(sub, "lookup") == 0)
+        return dns_lookup(&d, argc - optind - 1, argv + optind + 1);
+    if (strcmp(sub, "record") != 0 && strcmp(sub, "publish") != 0)
+        return cli_usage_error("dns", "unknown subcommand '%s' (pkc dns record|publish|lookup)",
+                               sub);
+    if (optind + 1 < argc)
+        return cli_usage_error("dns", "unexpected argument '%s'", argv[optind + 1]);
+    return strcmp(sub, "record") == 0 ? dns_record(&d) : dns_publish(&d);
+}
+CLI_COMMAND(dns, 31,
+            "record|publish --domain DOMAIN [--server IP:PORT --tsig-key FILE] [--per-peer] "
+            "[--room ROOM] [--ttl S] | lookup DOMAIN... --resolver URL [--cafile F] [--json]",
+            "DNS seeds: the record, publishing it, looking seeds up", dns_help, run_dns)
 
 /* The options of join and answer: --json, --no-wait and (join: `image`
  * not NULL) --qr-image FILE. Returns CLI_OK, -1 after the help, or a

@@ -2428,9 +2428,22 @@ typedef struct pkc_node_config {
     int control;
     /* Direct messages waiting in the outbox are tried again every: 5000 ms. */
     uint32_t outbox_retry_ms;
+    /* Version 2: DNS seeds (docs/discovery.md "Lookup over DNS over HTTPS").
+     * Domains whose seeds ("_pkc.<domain>" TXT records) the node looks up
+     * when it starts and again when the answer's TTL runs out; it dials
+     * each seed of a room it is in, proving the room's secret. At most 8;
+     * copied; may be NULL. */
+    const char *const *seed_domains;
+    size_t n_seed_domains;
+    /* DNS over HTTPS resolvers ("https://HOST[:PORT]/PATH"), tried in
+     * order: required with seed_domains (at most 8; copied). */
+    const char *const *doh_resolvers;
+    size_t n_doh_resolvers;
+    const char *doh_ca_file; /* CAs to trust for them; NULL: the system's; copied */
 } pkc_node_config;
 #define PKC_NODE_CONFIG_V1 1
-#define PKC_NODE_CONFIG_VERSION PKC_NODE_CONFIG_V1
+#define PKC_NODE_CONFIG_V2 2 /* adds seed_domains, doh_resolvers, doh_ca_file */
+#define PKC_NODE_CONFIG_VERSION PKC_NODE_CONFIG_V2
 
 PKC_API void pkc_node_config_default_versioned(int config_version, pkc_node_config *cfg);
 #define pkc_node_config_default(CFG) \
@@ -2664,6 +2677,111 @@ PKC_API PKC_NODISCARD int pkc_node_dns_record_versioned(pkc_node *node, int opti
 #define pkc_node_dns_record(NODE, OPTS, OUT, SIZE) \
     pkc_node_dns_record_versioned((NODE), PKC_NODE_DNS_RECORD_OPTIONS_VERSION, (OPTS), (OUT), \
         (SIZE))
+
+/*
+ * DNS seed lookup over DNS over HTTPS (RFC 8484; docs/discovery.md "Lookup
+ * over DNS over HTTPS"). A pkc_doh holds the resolvers to ask, in order,
+ * and a cache of their answers (kept for the answer's TTL). Each lookup
+ * asks for the TXT records at "_pkc.<domain>" (or "_pkc.<peer id>.<domain>")
+ * with an HTTP/2 GET (dns=, base64url) or POST of application/dns-message,
+ * DNS id 0, padded to 128 bytes (RFC 8467); TLS is always verified (the
+ * system's CAs or `ca_file`). An answer that is malformed, truncated, an
+ * HTTP error, a certificate that does not verify or a resolver that does
+ * not answer within the timeout counts as no answer: the reason is logged
+ * and the next resolver asked. Every record is checked (docs/protocol.md
+ * "DNS seed records": format, signature, the peer of a per-peer name, a
+ * sequence not older than the last seen from its key) before it is given.
+ * Lookups block the calling thread (the node runs them on a libuv worker
+ * thread); a pkc_doh may be used from several threads.
+ */
+typedef struct pkc_doh pkc_doh;
+
+typedef struct pkc_doh_config {
+    /* "https://HOST[:PORT]/PATH" (only https), tried in order; 1..8 of
+     * them; copied. */
+    const char *const *resolvers;
+    size_t n_resolvers;
+    const char *ca_file;  /* PEM file of the CAs to trust; NULL: the system's; copied */
+    uint32_t timeout_ms;  /* per resolver, connection to answer: 5000 */
+    int post;             /* 1: POST; 0: GET with dns= (cacheable by HTTP caches) */
+} pkc_doh_config;
+#define PKC_DOH_CONFIG_V1 1
+#define PKC_DOH_CONFIG_VERSION PKC_DOH_CONFIG_V1
+
+PKC_API void pkc_doh_config_default_versioned(int config_version, pkc_doh_config *cfg);
+#define pkc_doh_config_default(CFG) \
+    pkc_doh_config_default_versioned(PKC_DOH_CONFIG_VERSION, (CFG))
+
+/* Returns 0; PKC_ERR_INVALID_ARG (no resolver, more than 8, one that is not
+ * an https URL, a ca_file that cannot be read, no clock); PKC_ERR_NOMEM;
+ * PKC_ERR_IO (libcurl cannot start). `clock` is borrowed (cache expiry). */
+PKC_API PKC_NODISCARD int pkc_doh_new_versioned(int config_version, const pkc_doh_config *cfg,
+                                                const pkc_clock *clock, pkc_doh **out);
+#define pkc_doh_new(CFG, CLOCK, OUT) \
+    pkc_doh_new_versioned(PKC_DOH_CONFIG_VERSION, (CFG), (CLOCK), (OUT))
+PKC_API void pkc_doh_free(pkc_doh *d);
+
+/* One seed found: a peer that publishes itself for a room. */
+typedef struct pkc_dns_seed {
+    char peer_id[PKC_PEER_ID_SIZE];
+    char room[17];      /* the room's hex id (the record never holds its secret) */
+    uint64_t sequence;  /* the publisher's wall clock in ms when it made the record */
+    uint32_t ttl_s;     /* seconds the answer stays valid (in the cache) */
+    int cached;         /* 1: from the cache, not asked again */
+    size_t n_addresses; /* 1..8 */
+    char addresses[8][64]; /* "udp:IP:PORT" */
+} pkc_dns_seed;
+#define PKC_DNS_SEED_V1 1
+#define PKC_DNS_SEED_VERSION PKC_DNS_SEED_V1
+
+/* Looks up the seeds of `domain` ("_pkc.<domain>"; "_pkc.<peer_id>.<domain>"
+ * when peer_id is not NULL) into out[0..max). Returns how many (0: an
+ * answer without a valid record, each refusal logged); PKC_ERR_INVALID_ARG
+ * (the domain, the peer id); PKC_ERR_NOT_FOUND (no such name or no TXT
+ * record: NXDOMAIN, NODATA); PKC_ERR_TIMEOUT or PKC_ERR_IO (no resolver
+ * answered: the last one's reason in pkc_errmsg(), each in the log). */
+PKC_API PKC_NODISCARD int pkc_doh_lookup_versioned(pkc_doh *d, const char *domain,
+                                                   const char *peer_id, int seed_version,
+                                                   pkc_dns_seed *out, size_t max);
+#define pkc_doh_lookup(D, DOMAIN, PEER, OUT, MAX) \
+    pkc_doh_lookup_versioned((D), (DOMAIN), (PEER), PKC_DNS_SEED_VERSION, (OUT), (MAX))
+
+/*
+ * Publishes our DNS seed record for a room with RFC 2136 dynamic updates
+ * (plain DNS over TCP to the zone's primary, signed with TSIG
+ * HMAC-SHA256), and keeps it published: the node makes a new record (a
+ * higher sequence, its current addresses) and sends it again every half
+ * TTL while it runs. A per-peer name ("_pkc.<our id>.<domain>") has its
+ * TXT records replaced; at the shared "_pkc.<domain>" our previous record
+ * is deleted and the new one added (other seeds' records stay). Returns 0
+ * once the first update is under way (on a libuv worker thread: the loop
+ * never waits for DNS); how each update went is logged and sent to the
+ * control socket's watchers as {"event":"dnspublish",...}.
+ */
+typedef struct pkc_node_dns_publish_options {
+    const char *room;          /* id or name; NULL: the default room */
+    const char *domain;        /* required: the zone, "example.org" */
+    uint32_t ttl_s;            /* 0: 300; republished every ttl_s / 2 */
+    int per_peer;              /* "_pkc.<our peer id>.<domain>" */
+    const char *server;        /* required: "IP:PORT" or "[IPv6]:PORT" of the primary */
+    const char *tsig_key_file; /* tsig-keygen's file (hmac-sha256); NULL: unsigned */
+    uint32_t timeout_ms;       /* each update: 0 = 5000 */
+} pkc_node_dns_publish_options;
+#define PKC_NODE_DNS_PUBLISH_OPTIONS_V1 1
+#define PKC_NODE_DNS_PUBLISH_OPTIONS_VERSION PKC_NODE_DNS_PUBLISH_OPTIONS_V1
+
+/* Returns 0 (the owner name and a NUL into owner_out, which may be NULL,
+ * PKC_DNS_OWNER_MAX bytes); PKC_ERR_NOT_FOUND (no such room);
+ * PKC_ERR_INVALID_ARG (domain, server, TTL; a key file that cannot be read
+ * or is not hmac-sha256: the reason); PKC_ERR_STATE (the node does not
+ * run); PKC_ERR_TOO_LARGE (8 publications already: one per room and
+ * domain, a second call for the same replaces the first). */
+#define PKC_DNS_OWNER_MAX 256
+PKC_API PKC_NODISCARD int pkc_node_dns_publish_versioned(pkc_node *node, int options_version,
+                                                         const pkc_node_dns_publish_options *opts,
+                                                         char *owner_out);
+#define pkc_node_dns_publish(NODE, OPTS, OWNER) \
+    pkc_node_dns_publish_versioned((NODE), PKC_NODE_DNS_PUBLISH_OPTIONS_VERSION, (OPTS), (OWNER))
 
 /* Accepts an invitation (a URL, a bare code, with any whitespace): checks
  * it, joins its room for now, dials the inviter proving the invitation,

@@ -3,7 +3,7 @@
  * which the pkc command talks to a running node (docs/cli.md, "Control
  * socket"). One JSON object per line each way: a request
  * {"cmd":"status"|"peers"|"rooms"|"docs"|"invites"|"send"|"inbox"|"doc"|"watch"|"invite"|"accept"|
- *  "answer"|"dnsrecord", ...}
+ *  "answer"|"dnsrecord"|"dnspublish", ...}
  * gets one reply {"ok":true, ...} or {"ok":false,"error":TEXT,"code":NAME};
  * "inbox" with "follow" and "watch" then stream events, one per line, until
  * the client closes.
@@ -35,6 +35,7 @@ typedef struct client {
     int follow_messages;
     char follow_room[17];
     int follow_invites; /* "invite", "accept", "answer" with "follow": invitation events */
+    int follow_dns;     /* "dnspublish" with "follow": how each update went */
     int watch;
     char watch_room[17];
     char watch_doc[PKC_DOC_NAME_MAX + 1];
@@ -189,6 +190,8 @@ void node_control_event(pkc_node *n, const char *kind, const char *line)
         } else if (c->follow_messages && strcmp(kind, "doc") != 0) {
             client_write(c, line);
         } else if (c->follow_invites && strcmp(kind, "invite") == 0) {
+            client_write(c, line);
+        } else if (c->follow_dns && strcmp(kind, "dnspublish") == 0) {
             client_write(c, line);
         }
     }
@@ -375,6 +378,28 @@ static void handle(client *c, json_t *req)
             reply_error(c, rc);
         else
             client_json(c, json_pack("{s:b, s:s}", "ok", 1, "zone_line", line));
+    } else if (strcmp(cmd, "dnspublish") == 0) {
+        pkc_node_dns_publish_options o;
+        memset(&o, 0, sizeof o);
+        o.room = room;
+        o.domain = json_string_value(json_object_get(req, "domain"));
+        o.server = json_string_value(json_object_get(req, "server"));
+        o.tsig_key_file = json_string_value(json_object_get(req, "tsig_key_file"));
+        o.per_peer = json_is_true(json_object_get(req, "per_peer"));
+        json_int_t ttl = json_integer_value(json_object_get(req, "ttl"));
+        if (ttl < 0 || ttl > UINT32_MAX) {
+            reply_error(c, pkc_error(PKC_ERR_INVALID_ARG, "\"ttl\" out of range"));
+            return;
+        }
+        o.ttl_s = (uint32_t)ttl;
+        char owner[PKC_DNS_OWNER_MAX];
+        int rc = pkc_node_dns_publish(n, &o, owner);
+        if (rc < 0) {
+            reply_error(c, rc);
+        } else {
+            c->follow_dns = json_is_true(json_object_get(req, "follow"));
+            client_json(c, json_pack("{s:b, s:s}", "ok", 1, "owner", owner));
+        }
     } else if (strcmp(cmd, "invite") == 0) {
         pkc_node_invite_options o;
         memset(&o, 0, sizeof o);

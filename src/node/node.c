@@ -34,7 +34,11 @@
 #define ROOM_PWHASH_MEM_KIB 65536
 static const uint8_t room_salt[PKC_PWHASH_SALT_BYTES] = "pkc-room-salt-v1";
 
-#define CONFIG_SIZES PKC_STRUCT_V1(pkc_node_config)
+#define CONFIG_SIZES                                                                               \
+    ((pkc_struct_sizes){"pkc_node_config",                                                         \
+                        (const size_t[]){0, offsetof(pkc_node_config, seed_domains),               \
+                                         sizeof(pkc_node_config)},                                 \
+                        2})
 #define CALLBACKS_SIZES                                                                            \
     ((pkc_struct_sizes){"pkc_node_callbacks",                                                      \
                         (const size_t[]){0, offsetof(pkc_node_callbacks, invite),                  \
@@ -548,6 +552,12 @@ int pkc_node_new_versioned(int config_version, const pkc_node_config *config,
     n->cfg.stun_servers = (const char *const *)n->stun;
     n->cfg.rooms = NULL;
     n->cfg.n_rooms = 0;
+    /* node_seeds_setup keeps its own copies. */
+    n->cfg.seed_domains = n->cfg.doh_resolvers = NULL;
+    n->cfg.n_seed_domains = n->cfg.n_doh_resolvers = 0;
+    n->cfg.doh_ca_file = NULL;
+    if ((rc = node_seeds_setup(n, &cfg)))
+        goto fail;
 
     if ((rc = make_dir(n->data_dir)) || (rc = lock_data_dir(n)))
         goto fail;
@@ -615,6 +625,7 @@ fail:
 
 static void node_free_state(pkc_node *n)
 {
+    node_seeds_free(n);
     node_invites_free(n);
     while (n->rooms) {
         node_room *r = n->rooms;
@@ -674,6 +685,7 @@ static int net_up(pkc_node *n)
     if (n->work)
         uv_timer_start(&n->work_timer, on_work, 0, 0);
     node_reschedule(n);
+    node_seeds_start(n);
     return 0;
 }
 
@@ -685,6 +697,7 @@ static void close_cb(uv_handle_t *h)
 static void net_down(pkc_node *n)
 {
     node_compact_wait(n);
+    node_seeds_stop(n);
     node_docs_offline(n);
     for (node_room *r = n->rooms; r; r = r->next)
         if (r->mesh)

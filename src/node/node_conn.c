@@ -1008,6 +1008,7 @@ static void mesh_signal(void *ud, const uint8_t *peer, const uint8_t *data, size
     k->n_addrs = (size_t)count;
     for (size_t i = 0; i < k->n_addrs; i++)
         memcpy(k->addrs[i], addrs[i], sizeof addrs[i]);
+    pkc_logd(LOG, "room %s: dial information of %s signaled through the mesh", r->id, id);
     k->heard_us = node_now_us(n);
     uint8_t self[PKC_PEER_ID_HASH_BYTES];
     self_hash(n, self);

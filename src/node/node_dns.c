@@ -23,12 +23,9 @@ typedef struct dns_args {
     int len;
 } dns_args;
 
-static int do_record(pkc_node *n, void *arg)
+int node_dns_line(pkc_node *n, node_room *r, const char *domain, int per_peer, uint32_t ttl_s,
+                  char *line, size_t cap, char *owner_out)
 {
-    dns_args *a = arg;
-    node_room *r = node_room_find(n, a->o.room);
-    if (r == NULL)
-        return pkc_error(PKC_ERR_NOT_FOUND, "no room '%s'", a->o.room ? a->o.room : "");
     if (!n->timers_open || n->n_laddrs == 0)
         return pkc_error(PKC_ERR_STATE, "the node does not run: it has no address to give");
     const char *addrs[PKC_INVITE_ADDRESSES_MAX];
@@ -48,20 +45,33 @@ static int do_record(pkc_node *n, void *arg)
                                     .addresses = addrs,
                                     .n_addresses = k}};
     char owner[PKC_DNS_NAME_MAX + 1];
-    int rc = pkc_dnsrec_owner_name(
-        a->o.domain, a->o.per_peer ? pkc_identity_get_peer_id(n->id) : NULL, owner, sizeof owner);
+    int rc = pkc_dnsrec_owner_name(domain, per_peer ? pkc_identity_get_peer_id(n->id) : NULL,
+                                   owner, sizeof owner);
     if (rc < 0)
         return rc;
     pkc_dnsrec rec;
     if ((rc = pkc_dnsrec_create(n->id, &p, &rec)) != 0)
         return rc;
-    a->len = pkc_dnsrec_zone_line(&rec, owner, a->o.ttl_s, a->line, sizeof a->line);
-    if (a->len < 0)
-        return a->len;
+    int len = pkc_dnsrec_zone_line(&rec, owner, ttl_s, line, cap);
+    if (len < 0)
+        return len;
     n->dns_sequence = seq;
+    if (owner_out)
+        memcpy(owner_out, owner, strlen(owner) + 1);
     pkc_logi(LOG, "DNS seed record for room %s at %s, sequence %llu", r->id, owner,
              (unsigned long long)seq);
-    return 0;
+    return len;
+}
+
+static int do_record(pkc_node *n, void *arg)
+{
+    dns_args *a = arg;
+    node_room *r = node_room_find(n, a->o.room);
+    if (r == NULL)
+        return pkc_error(PKC_ERR_NOT_FOUND, "no room '%s'", a->o.room ? a->o.room : "");
+    a->len = node_dns_line(n, r, a->o.domain, a->o.per_peer, a->o.ttl_s, a->line, sizeof a->line,
+                           NULL);
+    return a->len < 0 ? a->len : 0;
 }
 
 _Static_assert(PKC_NODE_DNS_RECORD_MAX >= PKC_DNSREC_ZONE_LINE_MAX + 1,

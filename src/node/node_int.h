@@ -230,6 +230,7 @@ struct pkc_node {
     char laddrs[NODE_ADDRS_MAX][64];
     size_t n_laddrs;
     uint64_t dns_sequence; /* the last DNS seed record's (node_dns.c) */
+    struct node_seeds *seeds; /* DNS seeds: lookups and publications (node_seed.c) */
     pkc_lan *lan;
     pkc_lan_io *lan_io;
     node_control *control;
@@ -308,6 +309,21 @@ int node_invite_check(pkc_node *n, const node_invite *v, char *why, size_t cap);
 int node_invite_admit(pkc_node *n, node_invite *v, const char *peer_id, char *why, size_t cap);
 /* The inviter refused an invitation we accepted: reported; its room left. */
 void node_invite_refused(pkc_node *n, node_invite *v, const char *peer_id, const char *reason);
+
+/* node_dns.c: our DNS seed record for room `r` at "_pkc.<domain>" (or
+ * "_pkc.<our id>.<domain>") as a zone line into `line`; its owner into
+ * owner_out (may be NULL; PKC_DNS_NAME_MAX + 1 bytes). Its length, or an
+ * error. */
+int node_dns_line(pkc_node *n, node_room *r, const char *domain, int per_peer, uint32_t ttl_s,
+                  char *line, size_t cap, char *owner_out);
+
+/* node_seed.c: DNS seeds. setup (pkc_node_new: copies and checks the
+ * configuration), start (the loop runs: first lookup at once), stop (waits
+ * for a lookup or update under way), free. */
+int node_seeds_setup(pkc_node *n, const pkc_node_config *cfg);
+void node_seeds_start(pkc_node *n);
+void node_seeds_stop(pkc_node *n);
+void node_seeds_free(pkc_node *n);
 
 /* node_msg.c: the group commit around each dispatch (pkc_loop's batch hooks). */
 void node_batch_begin(void *node);

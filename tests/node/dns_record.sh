@@ -78,8 +78,12 @@ out=$(pkc a dns record --domain example.org --room nowhere 2>&1) && fail "an unk
 grep -q "no room 'nowhere'" <<< "$out" || fail "unknown room: $out"
 out=$(pkc a dns record --domain example.org --ttl 0 2>&1) && fail "TTL 0 accepted"
 grep -q -- "--ttl: seconds from 1" <<< "$out" || fail "ttl 0: $out"
-out=$(pkc a dns publish 2>&1) && fail "an unknown subcommand accepted"
-grep -q "unknown subcommand 'publish'" <<< "$out" || fail "publish: $out"
+out=$(pkc a dns resolve 2>&1) && fail "an unknown subcommand accepted"
+grep -q "unknown subcommand 'resolve'" <<< "$out" || fail "resolve: $out"
+out=$(pkc a dns publish --domain example.org 2>&1) && fail "publish without --server accepted"
+grep -q -- "--server IP:PORT" <<< "$out" || fail "publish without --server: $out"
+out=$(pkc a dns lookup example.org 2>&1) && fail "lookup without --resolver accepted"
+grep -q -- "--resolver URL is required" <<< "$out" || fail "lookup without --resolver: $out"
 
 stop a
 passed

@@ -905,6 +905,91 @@ TEST(errmsg, node)
     pkc_node_free(node);
 }
 
+TEST(errmsg, dns_seeds)
+{
+    /* The node's configuration (version 2) and pkc_node_dns_publish. */
+    pkc_node_config cfg;
+    pkc_node_config_default(&cfg);
+    cfg.lan = 0;
+    cfg.data_dir = pkc_test_tmpdir();
+    pkc_node *node = NULL;
+    const char *domains[] = {"seeds.example"}, *bad_domains[] = {"bad domain"};
+    const char *resolvers[] = {"https://127.0.0.1:1/dns-query"}, *http[] = {"http://x/"};
+    cfg.seed_domains = domains;
+    cfg.n_seed_domains = 1;
+    EXPECT_FAIL("node: seeds without resolver", pkc_node_new(&cfg, NULL, NULL, &node),
+                PKC_ERR_INVALID_ARG);
+    cfg.doh_resolvers = http;
+    cfg.n_doh_resolvers = 1;
+    EXPECT_FAIL("node: resolver not https", pkc_node_new(&cfg, NULL, NULL, &node),
+                PKC_ERR_INVALID_ARG);
+    cfg.doh_resolvers = resolvers;
+    cfg.seed_domains = bad_domains;
+    EXPECT_FAIL("node: bad seed domain", pkc_node_new(&cfg, NULL, NULL, &node),
+                PKC_ERR_INVALID_ARG);
+    cfg.seed_domains = domains;
+    cfg.doh_ca_file = "/nonexistent/ca.pem";
+    EXPECT_FAIL("node: CA file", pkc_node_new(&cfg, NULL, NULL, &node), PKC_ERR_INVALID_ARG);
+    cfg.doh_ca_file = NULL;
+    /* A program built against version 1 of the config still works. */
+    CHECK_OK(pkc_node_new_versioned(PKC_NODE_CONFIG_V1, &cfg, PKC_NODE_CALLBACKS_VERSION, NULL,
+                                    NULL, &node));
+    pkc_node_free(node);
+    node = NULL;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    pkc_node_dns_publish_options po = {.domain = "seeds.example", .server = "127.0.0.1:1"};
+    EXPECT_FAIL("node: dns publish before start", pkc_node_dns_publish(node, &po, NULL),
+                PKC_ERR_STATE);
+    po.server = "localhost:53";
+    EXPECT_FAIL("node: dns publish server", pkc_node_dns_publish(node, &po, NULL),
+                PKC_ERR_INVALID_ARG);
+    po.server = "127.0.0.1:53";
+    po.tsig_key_file = "/nonexistent/tsig.key";
+    EXPECT_FAIL("node: dns publish key file", pkc_node_dns_publish(node, &po, NULL),
+                PKC_ERR_INVALID_ARG);
+    po.tsig_key_file = NULL;
+    po.domain = NULL;
+    EXPECT_FAIL("node: dns publish no domain", pkc_node_dns_publish(node, &po, NULL),
+                PKC_ERR_INVALID_ARG);
+    po.domain = "seeds.example";
+    po.room = "nowhere";
+    EXPECT_FAIL("node: dns publish room", pkc_node_dns_publish(node, &po, NULL),
+                PKC_ERR_NOT_FOUND);
+    pkc_node_free(node);
+
+    /* pkc_doh. */
+    pkc_doh_config dc;
+    pkc_doh_config_default(&dc);
+    CHECK_EQ(dc.timeout_ms, 5000);
+    pkc_doh *d = NULL;
+    EXPECT_FAIL("doh: no resolver", pkc_doh_new(&dc, pkc_clock_system(), &d),
+                PKC_ERR_INVALID_ARG);
+    dc.resolvers = http;
+    dc.n_resolvers = 1;
+    EXPECT_FAIL("doh: not https", pkc_doh_new(&dc, pkc_clock_system(), &d), PKC_ERR_INVALID_ARG);
+    const char *nine[9] = {resolvers[0], resolvers[0], resolvers[0], resolvers[0], resolvers[0],
+                           resolvers[0], resolvers[0], resolvers[0], resolvers[0]};
+    dc.resolvers = nine;
+    dc.n_resolvers = 9;
+    EXPECT_FAIL("doh: too many", pkc_doh_new(&dc, pkc_clock_system(), &d), PKC_ERR_INVALID_ARG);
+    dc.n_resolvers = 1;
+    EXPECT_FAIL("doh: clock", pkc_doh_new(&dc, NULL, &d), PKC_ERR_INVALID_ARG);
+    dc.ca_file = "/nonexistent/ca.pem";
+    EXPECT_FAIL("doh: CA file", pkc_doh_new(&dc, pkc_clock_system(), &d), PKC_ERR_INVALID_ARG);
+    dc.ca_file = NULL;
+    CHECK_OK(pkc_doh_new(&dc, pkc_clock_system(), &d));
+    pkc_dns_seed seeds[2];
+    EXPECT_FAIL("doh: bad domain", pkc_doh_lookup(d, "bad domain", NULL, seeds, 2),
+                PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("doh: bad peer", pkc_doh_lookup(d, "example.org", "pkc1zzzz", seeds, 2),
+                PKC_ERR_INVALID_ARG);
+    /* Nothing listens on 127.0.0.1:1: no resolver answered. */
+    EXPECT_FAIL("doh: refused", pkc_doh_lookup(d, "example.org", NULL, seeds, 2), PKC_ERR_IO);
+    CHECK(strstr(pkc_errmsg(), "no resolver answered") != NULL);
+    pkc_doh_free(d);
+    pkc_doh_free(NULL);
+}
+
 TEST(errmsg, out_of_memory)
 {
     pkc_ydoc *d = new_doc(11);
