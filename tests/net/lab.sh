@@ -251,3 +251,58 @@ heal() { ip netns exec "$bridge" nft delete table bridge pkcpart 2>/dev/null; re
 # link_down N / link_up N: the namespace's cable pulled out of the bridge.
 link_down() { ip -n "$bridge" link set "$(port_of "$1")" down || fail "link down $1"; }
 link_up() { ip -n "$bridge" link set "$(port_of "$1")" up || fail "link up $1"; }
+
+# ---- talking to nodes -------------------------------------------------------
+# ctl NAME JSON: one request to node NAME's control socket; prints every
+# line of the answer (events, then the reply).
+ctl() {
+  python3 - "$tmp/$1/control.sock" "$2" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+buf = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+    if b'"ok":' in buf.rsplit(b"\n", 2)[-2 if buf.endswith(b"\n") else -1]:
+        break
+sys.stdout.write(buf.decode())
+PY
+}
+# doc_info NAME DOC: the node's line of `docs` for DOC (stored_updates, ...).
+doc_info() { ctl "$1" '{"cmd":"docs"}' | jq -c --arg d "$2" '.docs[]? | select(.name == $d)'; }
+
+# one_mesh NAME...: the neighbour graph of the named nodes (their `peers`)
+# is connected, every node in it.
+one_mesh() {
+  local n m edges=""
+  declare -A who
+  for n in "$@"; do who[$(lab_id "$n")]=$n; done
+  for n in "$@"; do
+    for m in $(peers_of "$n"); do [ -n "${who[$m]:-}" ] && edges+="$n ${who[$m]}"$'\n'; done
+  done
+  python3 -c '
+import sys
+nodes = sys.argv[1:]
+parent = {n: n for n in nodes}
+def root(x):
+    while parent[x] != x:
+        x = parent[x]
+    return x
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    a, b = line.split()
+    parent[root(a)] = root(b)
+sys.exit(0 if len({root(n) for n in nodes}) == 1 else 1)' "$@" <<< "$edges"
+}
+# lab_id NAME: the peer id of node NAME (its "up" event), cached.
+declare -A lab_ids
+lab_id() {
+  [ -n "${lab_ids[$1]:-}" ] || lab_ids[$1]=$(id_of "$1")
+  echo "${lab_ids[$1]}"
+}
