@@ -19,11 +19,13 @@ for i in $(seq 1 $N); do start "n$i" "pkn${tag}-$i"; done
 phase "$N nodes started"
 wait_until 60 "the $N nodes to form one mesh" one_mesh "${nodes[@]}"
 phase "one mesh of $N"
-cpu() { # user+system clock ticks of every node so far
-  local p t=0
-  for p in "${pids[@]}"; do
-    [ -r "/proc/$p/stat" ] && t=$(( t + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}') ))
-  done
+# CPU used by the nodes (user + system clock ticks): those stopped so far
+# (counted just before each stop) and those running.
+gone_ticks=0
+ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+cpu() {
+  local n t=$gone_ticks
+  for n in "${nodes[@]}"; do alive "$n" && t=$(( t + $(ticks "${pid[$n]}") )); done
   echo "$t"
 }
 rss() { # kilobytes resident of the running nodes
@@ -36,6 +38,7 @@ t_churn=$(now_ms); rounds=$(( churn_s / round_s )); next=0
 for r in $(seq 1 $rounds); do
   for k in 0 1 2; do
     c="n$(( 21 + (3 * (r - 1) + k) % 10 ))"
+    gone_ticks=$(( gone_ticks + $(ticks "${pid[$c]}") ))
     stop "$c"
     start "$c" "${nsof[$c]}"
   done
@@ -57,7 +60,7 @@ for r in $(seq 1 $rounds); do
   now=$(now_ms); [ "$now" -lt "$next" ] && sleep "$(( (next - now) / 1000 )).$(printf %03d $(( (next - now) % 1000 )))"
 done
 t_end=$(now_ms)
-phase "churn over: $rounds rounds, $((3 * rounds)) restarts, $samples samples of every node, at most $max_seen neighbours seen; nodes used $(( $(cpu) / $(getconf CLK_TCK) )) s of CPU so far"
+phase "churn over: $rounds rounds, $((3 * rounds)) restarts, $samples samples of every node, at most $max_seen neighbours seen; the nodes used $(( $(cpu) / $(getconf CLK_TCK) )) s of CPU in $(( (t_end - t0) / 1000 )) s"
 
 stable=(); for i in $(seq 1 20); do stable+=("n$i"); done
 all_bcast() {
@@ -79,7 +82,7 @@ docs_equal() {
   [ "$(jq -r 'keys[]' <<< "$first" | sort | tr '\n' ' ')" = "$want" ]
 }
 wait_until 60 "one mesh and identical documents after the churn" eval 'one_mesh "${nodes[@]}" && docs_equal'
-phase "converged $(( $(now_ms) - t_end )) ms after the churn stopped"
+phase "converged $(( $(now_ms) - t_end )) ms after the churn stopped; $(rss) kB resident in the nodes"
 echo "$test_name: converged $(( $(now_ms) - t_end )) ms after the churn"
 stop "${nodes[@]}"
 passed
