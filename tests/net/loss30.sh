@@ -60,6 +60,7 @@ got=$(seq_of b "dm a"); [ "$got" = "$want" ] || fail "b got a's direct messages 
 got=$(seq_of a "dm c"); [ "$got" = "$want" ] || fail "a got c's direct messages as: $got"
 phase "$((6 * N)) broadcasts and $((2 * N)) direct messages arrived, once each, in order"
 
+declare -A ed; stored=""
 for n in a b c; do
   ( for k in $(seq 1 10); do pkc "$n" doc set lossy "$n$k" "$k" > /dev/null || exit 1; done ) &
   ed[$n]=$!
