@@ -13,6 +13,13 @@
 . "$(dirname "$0")/lab.sh"
 
 N=30; churn_s=${PKC_CHURN_SECONDS:-120}; round_s=10
+lab_diag() {
+  local n
+  for n in "${nodes[@]}"; do
+    alive "$n" || { echo "$n: not running"; continue; }
+    echo "$n ($(lab_id "$n")): $(n_peers "$n") peers, doc keys $(doc_json "$n" churn | jq -r 'keys | length' 2>/dev/null)"
+  done
+}
 make_bridge
 nodes=(); for i in $(seq 1 $N); do nodes+=("n$i"); on_bridge "pkn${tag}-$i" "$i"; done
 for i in $(seq 1 $N); do start "n$i" "pkn${tag}-$i"; done

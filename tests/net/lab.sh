@@ -57,6 +57,14 @@ mkns() {
   echo "$1" >> "$lab_record"
   lib_mkns "$1"
 }
+# A scenario may define lab_diag (what to show when it fails: peers,
+# documents, ...): its output goes after the FAIL line, before the logs.
+eval "lib_$(declare -f fail)"
+fail() {
+  local d=""
+  declare -F lab_diag > /dev/null && d=$(lab_diag 2>&1)
+  lib_fail "$*${d:+$'\n'$d}"
+}
 lab_teardown() {
   local ns p
   for ns in "${namespaces[@]}"; do

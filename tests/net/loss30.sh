@@ -15,6 +15,14 @@
 #     update received twice and stored twice would count twice).
 . "$(dirname "$0")/lab.sh"
 
+lab_diag() {
+  local n
+  for n in a b c; do
+    alive "$n" || { echo "$n: not running"; continue; }
+    echo "$n: peers $(peers_of "$n" | tr '\n' ' ')"
+    echo "$n: doc $(doc_json "$n" lossy) $(doc_info "$n" lossy)"
+  done
+}
 make_bridge
 for i in 1 2 3; do on_bridge "pkn${tag}-$i" "$i"; done
 loss 30 1 2 3

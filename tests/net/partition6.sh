@@ -10,6 +10,14 @@
 # from the heal to that is printed.
 . "$(dirname "$0")/lab.sh"
 
+lab_diag() {
+  local n
+  for n in "${nodes[@]}"; do
+    alive "$n" || { echo "$n: not running"; continue; }
+    echo "$n ($(lab_id "$n")): peers $(peers_of "$n" | tr '\n' ' ')"
+    echo "$n: doc $(doc_json "$n" shared)"
+  done
+}
 make_bridge
 nodes=(n1 n2 n3 n4 n5 n6)
 for i in 1 2 3 4 5 6; do on_bridge "pkn${tag}-$i" "$i"; done
