@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# net.lab: the lab itself (tests/net/lab.sh) behaves as named, no pkc node
+# net.lab_nat: the lab itself (tests/net/lab.sh) behaves as named, no pkc node
 # involved. Behind the "eim" router, RFC 5780 discovery (coturn's
 # turnutils_natdiscovery against the lab's STUN server) finds
 # endpoint-independent mapping and address-and-port-dependent filtering,
@@ -9,8 +9,8 @@
 # mapping, a new port per destination, and punching between two of them
 # fails. A host on the bridge itself is seen without NAT. nat_rebind moves a
 # live flow to a new port of the new range. `loss 30` drops 20..40% of 2000
-# datagrams (30% expected); a partition stops traffic between its halves
-# only, and heal/link_down/link_up do what they say.
+# datagrams (30% expected), `loss_port` each way apart; a partition stops
+# traffic between its halves only, and heal/link_down/link_up do what they say.
 . "$(dirname "$0")/lab.sh"
 
 command -v turnutils_natdiscovery > /dev/null || { echo "skipped: no turnutils_natdiscovery"; exit 77; }
@@ -96,6 +96,15 @@ read -r seen dropped <<< "$(loss_counts)"
 loss 0
 [ "$(count p 4 200)" = 200 ] || fail "loss 0 still drops"
 phase "loss 30: $got of 2000 arrived (counters: $dropped dropped)"
+loss_port 5 0 50
+got_in=$(count p 5 1000); got_out=$(count r 3 200)
+loss_port 5 50 0
+got_both=$(count r 3 1000)
+loss 0
+[ "$got_in" -ge 350 ] && [ "$got_in" -le 650 ] && [ "$got_out" = 200 ] ||
+  fail "loss_port 5 0 50: $got_in of 1000 to r arrived, $got_out of 200 from r"
+[ "$got_both" -ge 350 ] && [ "$got_both" -le 650 ] || fail "loss_port 5 50 0 added: $got_both of 1000 from r"
+phase "loss_port: 50% in at r: $got_in of 1000 arrived, all 200 of r's own; then 50% out added: $got_both of r's 1000"
 
 partition "3 4" "5"
 [ "$(count p 4 100)" = 100 ] || fail "a partition dropped traffic inside one half"
