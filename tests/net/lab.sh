@@ -127,7 +127,8 @@ behind() {
 # (default 20000-20999, then 21000-21999, ... on later calls) and every UDP
 # flow is forgotten (conntrack -D), so the same inside socket appears from a
 # new port with its next packet. The kind's mapping behaviour stays (a
-# symmetric router stays random).
+# symmetric router stays random). From then on the router translates UDP
+# only (--to-ports needs a protocol): nodes use nothing else.
 nat_rebind() {
   local n=$1 rns=${router_of[$1]:?no router $1} k=${rebinds[$1]:-0} range=${2:-}
   [ -n "$range" ] || range="$(( 20000 + (k % 10) * 1000 ))-$(( 20999 + (k % 10) * 1000 ))"
