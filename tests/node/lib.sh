@@ -15,7 +15,8 @@ PKC=${PKC_BIN:?PKC_BIN is the pkc command under test}
 test_name=${TEST_NAME:-$(basename "$0" .sh)}
 
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root for network namespaces"; exit 77; }
-tag=$(( $$ % 100000 ))
+# PKC_TEST_TAG: a chosen tag (tests/net/leftovers.sh reuses a killed run's).
+tag=${PKC_TEST_TAG:-$(( $$ % 100000 ))}
 if ! ip netns add "pkn${tag}-probe" 2>/dev/null; then
   echo "skipped: cannot create network namespaces"; exit 77
 fi
