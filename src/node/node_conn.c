@@ -156,6 +156,11 @@ static node_link *link_find(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYT
     return NULL;
 }
 
+node_link *node_link_find(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES])
+{
+    return link_find(n, hash);
+}
+
 /* Whether `from` is one of the addresses `k` announced. */
 static int known_at(const node_known *k, const pkc_addr *from)
 {
@@ -533,6 +538,23 @@ static void dial_or_fail(pkc_node *n, node_room *r, node_known *k)
     node_defer(n, W_CONNECT_FAILED, r, k->hash);
 }
 
+void node_redial(pkc_node *n, node_link *l, node_known *k)
+{
+    node_room *r = NULL;
+    for (node_chan *c = l->chans; c && r == NULL; c = c->next)
+        if (!c->dead && c->room && c->in_mesh)
+            r = c->room;
+    node_link_close(l, "the peer moved: dialing its new address");
+    if (r == NULL)
+        return;
+    /* From the timer (this may run inside a mesh callback): the meshes
+     * hear of the old link's end first. Other rooms come back through
+     * their meshes. */
+    k->dial_at = node_now_us(n);
+    memcpy(k->dial_room, r->key.id, sizeof k->dial_room);
+    node_reschedule(n);
+}
+
 void node_link_close(node_link *l, const char *why)
 {
     if (l->dead)
@@ -563,6 +585,8 @@ static void on_rtc_state(void *ud, pkc_rtc_peer *peer, pkc_rtc_state st)
     }
     if (st == PKC_RTC_FAILED && !l->dead)
         link_failed_direct(l);
+    if (st == PKC_RTC_DISCONNECTED)
+        node_nat_refresh_soon(l->n); /* did our mapping change? */
     if (st == PKC_RTC_FAILED || st == PKC_RTC_CLOSED) {
         /* A peer that leaves closes its connection: only a failure is an error. */
         if (!l->dead && st == PKC_RTC_FAILED)
@@ -917,12 +941,34 @@ int node_chan_send_frame(node_chan *c, const pkc_frame *f)
 
 /* ---- mesh transport callbacks ------------------------------------------------------------------- */
 
+/* At log level trace: every mesh message we send (our own and those we
+ * forward for others), as hex in parts of 192 bytes, numbered, so that a
+ * test can read what a relaying node had in hand (docs/node.md). */
+static void trace_mesh_out(pkc_node *n, const char *peer_id, const uint8_t *data, size_t len)
+{
+    static const char hx[] = "0123456789abcdef";
+    uint64_t seq = ++n->mesh_trace_seq;
+    for (size_t off = 0; off < len; off += 192) {
+        char hex[2 * 192 + 1];
+        size_t k = len - off < 192 ? len - off : 192;
+        for (size_t i = 0; i < k; i++) {
+            hex[2 * i] = hx[data[off + i] >> 4];
+            hex[2 * i + 1] = hx[data[off + i] & 15];
+        }
+        hex[2 * k] = 0;
+        pkc_logt(LOG, "mesh out %llu to %s len %zu at %zu: %s", (unsigned long long)seq, peer_id,
+                 len, off, hex);
+    }
+}
+
 static void mesh_send(void *ud, const uint8_t *peer, const uint8_t *data, size_t len)
 {
     node_room *r = ud;
     node_chan *c = node_chan_find(r->n, r, peer);
     if (c == NULL || !c->established)
         return;
+    if (pkc_log_enabled(PKC_LOG_TRACE))
+        trace_mesh_out(r->n, c->link->peer_id, data, len);
     pkc_frame f;
     memset(&f, 0, sizeof f);
     f.type = PKC_FRAME_MESH;
@@ -939,6 +985,15 @@ static void mesh_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mo
     uint8_t self[PKC_PEER_ID_HASH_BYTES];
     self_hash(n, self);
     node_known *k = node_known_get(n, peer);
+    if (k && direct_held(n, k)) {
+        /* We gave up on a direct path to it for now (our dials never
+         * connected): no signal, no dial. The mesh's attempt times out
+         * (15 s) instead of failing at once, which would make it ask
+         * again at once; messages reach the peer through the mesh. */
+        pkc_logd(LOG, "%s: no direct connection tried for %llu s more", k->peer_id,
+                 (unsigned long long)((k->direct_hold_until - node_now_us(n)) / 1000000));
+        return;
+    }
     /* A connection set up through the mesh (INITIATE on the side that
      * asked, RESPOND on the other): each side tells the other how to dial
      * it, in a signal the mesh authenticates end to end. */

@@ -117,6 +117,7 @@ struct node_known {
      * direct_hold_until. */
     unsigned direct_failures;
     uint64_t direct_hold_until;
+    uint64_t moved_us; /* when its last `nat` message was acted on */
     node_known *next;
 };
 
@@ -254,9 +255,12 @@ struct pkc_node {
     uint64_t nat_refresh_us; /* next refresh round */
     char srflx[2][64];       /* "udp:IP:PORT", "" if unknown */
     uint64_t nat_changes;    /* mapping changes seen (rebinding) */
+    uint64_t nat_round;      /* refresh rounds so far */
+    uint64_t nat_round_seen[2]; /* the round that last set srflx[family] */
     uint64_t punch_window_us;
     unsigned punch_sent; /* in the current second */
     struct node_nat_resolve *resolves;
+    uint64_t mesh_trace_seq; /* numbers mesh messages logged at trace level */
     uint64_t dns_sequence; /* the last DNS seed record's (node_dns.c) */
     pkc_lan *lan;
     pkc_lan_io *lan_io;
@@ -382,6 +386,13 @@ void node_nat_punch(pkc_node *n, node_known *k);
 /* Refresh the reflexive addresses now (a link failed: the mapping may have
  * changed). */
 void node_nat_refresh_soon(pkc_node *n);
+/* A `nat` broadcast (verified, opened) from the peer with key `pk`. */
+void node_nat_moved(pkc_node *n, node_room *r, const uint8_t pk[32], const uint8_t *data,
+                    size_t len);
+node_link *node_link_find(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES]);
+/* Closes our outbound link `l` to `k` and dials `k` again in the rooms it
+ * carried. */
+void node_redial(pkc_node *n, node_link *l, node_known *k);
 void node_link_close(node_link *l, const char *why);
 /* Dials the peer of `pk` at `dial` in room `r`, proving invitation `v`. */
 int node_dial_invite(pkc_node *n, node_room *r, const uint8_t pk[32], const pkc_invite_dial *dial,

@@ -30,17 +30,20 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/rng.h"
+#include "discovery/lan_wire.h"
 #include "node/rtc_runtime.h"
 #include "node/node_int.h"
 
 #define LOG "node"
-#define NAT_REFRESH_US (20 * 1000000ull)
+#define NAT_REFRESH_US (10 * 1000000ull)
 #define NAT_SOON_US (500 * 1000ull)
 #define STUN_TRIES 4
 #define STUN_RTO_US (250 * 1000ull)
 #define PUNCH_ROUNDS 6
 #define PUNCH_FIRST_GAP_US (100 * 1000ull)
 #define PUNCH_PER_SECOND 200
+/* A peer that says it moved more often than this is not heard. */
+#define MOVED_MIN_GAP_US (5 * 1000000ull)
 
 /* A STUN server name being resolved; `n` is NULL once the node stopped. */
 typedef struct node_nat_resolve {
@@ -93,6 +96,7 @@ static void stun_send(pkc_node *n, size_t i, uint64_t now)
 
 static void refresh_round(pkc_node *n, uint64_t now)
 {
+    n->nat_round++;
     for (size_t i = 0; i < n->n_stun_addrs; i++) {
         pkc_rng_fill(n->rng, n->stun_tx[i].txid, sizeof n->stun_tx[i].txid);
         n->stun_tx[i].tries = 0;
@@ -110,19 +114,115 @@ void node_nat_refresh_soon(pkc_node *n)
         n->nat_refresh_us = soon;
 }
 
-/* Our dial information changed: the peers we have links with learn the new
- * addresses (a link the change broke comes back through the mesh, which
- * signals them again). */
+/* Our mapping changed (NAT rebinding): our links' datagrams now leave from
+ * a new public port, which the peers' NATs do not let in, and the peers
+ * send to the old one, which ours no longer maps. We punch our new mapping
+ * open to every linked peer's address (authenticated by ICE), and tell the
+ * rooms our new addresses in a signed `nat` broadcast: it reaches a linked
+ * peer through the rest of the mesh. The peer punches back (it waits on an
+ * ICE-lite listener: our next consent check moves its path) or dials us
+ * again at the new address (it dialed the link). */
 static void mapping_changed(pkc_node *n)
 {
-    for (node_room *r = n->rooms; r; r = r->next) {
-        if (r->mesh == NULL)
+    for (node_link *l = n->links; l; l = l->next) {
+        if (l->dead || l->rtc == NULL || !l->hash_known || !l->connected_us)
             continue;
-        for (node_link *l = n->links; l; l = l->next)
-            for (node_chan *c = l->chans; c; c = c->next)
-                if (!c->dead && c->room == r && c->in_mesh)
-                    node_signal_dial_info(n, r, l->hash);
+        pkc_rtc_stats st;
+        pkc_addr a;
+        pkc_rtc_peer_get_stats(l->rtc, &st);
+        node_known *k = node_known_get(n, l->hash);
+        if (k == NULL || pkc_addr_parse(st.remote_address, &a) != 0)
+            continue;
+        k->punch[0] = a;
+        k->n_punch = 1;
+        k->punch_left = PUNCH_ROUNDS;
+        k->punch_at = node_now_us(n);
     }
+    const char *addrs[NODE_ADDRS_MAX];
+    size_t count = node_dial_addrs(n, addrs, NODE_ADDRS_MAX);
+    pkc_buf b;
+    pkc_buf_init(&b);
+    pkc_buf_push_varuint(&b, count);
+    for (size_t i = 0; i < count; i++)
+        pkc_buf_push_cstring(&b, addrs[i]);
+    for (node_room *r = n->rooms; r && b.err == 0; r = r->next)
+        if (r->mesh && node_broadcast_raw(n, r, "nat", b.data, b.len, NULL) != 0)
+            pkc_logd(LOG, "room %s: new addresses not sent: %s", r->id, pkc_errmsg());
+    pkc_buf_free(&b);
+}
+
+void node_nat_moved(pkc_node *n, node_room *r, const uint8_t pk[32], const uint8_t *data,
+                    size_t len)
+{
+    pkc_reader rd;
+    pkc_reader_init(&rd, data, len);
+    uint64_t count;
+    char addrs[NODE_ADDRS_MAX][64];
+    if (pkc_reader_varuint_max(&rd, NODE_ADDRS_MAX, &count) != 0 || count == 0)
+        goto bad;
+    for (uint64_t i = 0; i < count; i++) {
+        const char *a;
+        size_t al;
+        if (pkc_reader_varstring(&rd, &a, &al) || al >= sizeof addrs[0] ||
+            !pkc_lan_address_valid(a, al))
+            goto bad;
+        memcpy(addrs[i], a, al);
+        addrs[i][al] = 0;
+    }
+    if (pkc_reader_finish(&rd) != 0)
+        goto bad;
+    char id[PKC_PEER_ID_SIZE];
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    pkc_peer_id_from_public_key(pk, id);
+    if (pkc_peer_id_parse(id, hash) != 0)
+        return;
+    node_known *k = node_known_get(n, hash);
+    if (k == NULL || !k->dialable)
+        return; /* nothing of ours depends on where it is */
+    uint64_t now = node_now_us(n);
+    if (k->moved_us && now - k->moved_us < MOVED_MIN_GAP_US) {
+        pkc_logd(LOG, "%s moved again within %llu s: ignored", id,
+                 (unsigned long long)(MOVED_MIN_GAP_US / 1000000));
+        return;
+    }
+    k->moved_us = now;
+    k->n_addrs = (size_t)count;
+    for (size_t i = 0; i < k->n_addrs; i++)
+        memcpy(k->addrs[i], addrs[i], sizeof addrs[i]);
+    node_link *l = node_link_find(n, hash);
+    if (l == NULL || l->rtc == NULL)
+        return;
+    pkc_logi(LOG, "%s moved (its NAT mapped it anew): now at %s%s", id, addrs[count - 1] + 4,
+             l->outbound ? ": dialing it again" : ": punching to it");
+    if (l->outbound) {
+        /* Our consent checks go to its old address: a new link, dialed to
+         * the new one (the peer punched its NAT open to us). */
+        node_redial(n, l, k);
+        return;
+    }
+    /* It dialed us: punch to its new address, only at the IP it has now
+     * (a room member cannot point us at anyone else's host), so that its
+     * next consent check reaches our listener, which follows it. */
+    pkc_rtc_stats st;
+    pkc_addr cur;
+    pkc_rtc_peer_get_stats(l->rtc, &st);
+    if (pkc_addr_parse(st.remote_address, &cur) != 0)
+        return;
+    k->n_punch = 0;
+    for (size_t i = 0; i < k->n_addrs; i++) {
+        pkc_addr a;
+        if (pkc_addr_parse(k->addrs[i] + 4, &a) == 0 && pkc_addr_ip_equal(&a, &cur) &&
+            !pkc_addr_equal(&a, &cur))
+            k->punch[k->n_punch++] = a;
+    }
+    if (k->n_punch) {
+        k->punch_left = PUNCH_ROUNDS;
+        k->punch_at = now;
+    }
+    (void)r;
+    return;
+bad:
+    pkc_logd(LOG, "room %s: a malformed nat message, dropped", r->id);
 }
 
 static void stun_response(void *ud, const pkc_addr *from, const pkc_stun_msg *m,
@@ -154,12 +254,23 @@ static void stun_response(void *ud, const pkc_addr *from, const pkc_stun_msg *m,
     }
     char ms[PKC_ADDR_STRLEN], text[64];
     snprintf(text, sizeof text, "udp:%s", pkc_addr_string(mapped, ms, sizeof ms));
-    char *slot = n->srflx[mapped->family == 6];
+    int fam = mapped->family == 6;
+    char *slot = n->srflx[fam];
+    if (n->nat_round_seen[fam] == n->nat_round) {
+        /* Another server answered this round first: if it saw us
+         * elsewhere, the mapping depends on the destination (a symmetric
+         * NAT). Not a change either way. */
+        if (strcmp(slot, text) != 0)
+            pkc_logd(LOG, "STUN server %s sees us at %s, another at %s: a symmetric NAT", fs,
+                     text + 4, slot + 4);
+        return;
+    }
+    n->nat_round_seen[fam] = n->nat_round;
     if (strcmp(slot, text) == 0)
         return;
     if (slot[0]) {
         n->nat_changes++;
-        pkc_logi(LOG, "reflexive address changed from %s to %s (NAT rebinding): signaling it",
+        pkc_logi(LOG, "reflexive address changed from %s to %s (NAT rebinding): telling our peers",
                  slot + 4, text + 4);
     } else {
         pkc_logi(LOG, "reflexive address %s (STUN server %s)", text + 4, fs);
