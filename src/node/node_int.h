@@ -22,6 +22,7 @@
 
 #include "discovery/invite.h"
 #include "rtc/addr.h"
+#include "util/buf.h"
 #include "discovery/lan.h"
 #include "store/db.h"
 #include "node/lan_io.h"
@@ -386,6 +387,10 @@ void node_nat_punch(pkc_node *n, node_known *k);
 /* Refresh the reflexive addresses now (a link failed: the mapping may have
  * changed). */
 void node_nat_refresh_soon(pkc_node *n);
+/* A `nat` message's payload (docs/protocol.md, "Node"): 1..8 addresses
+ * "udp:IP:PORT". Decoding fails (PKC_ERR_MALFORMED) on anything else. */
+void node_nat_addrs_encode(pkc_buf *b, const char *const *addrs, size_t count);
+int node_nat_addrs_decode(const uint8_t *data, size_t len, char out[][64], size_t *count);
 /* A `nat` broadcast (verified, opened) from the peer with key `pk`. */
 void node_nat_moved(pkc_node *n, node_room *r, const uint8_t pk[32], const uint8_t *data,
                     size_t len);

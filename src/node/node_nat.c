@@ -78,6 +78,37 @@ size_t node_dial_addrs(const pkc_node *n, const char **out, size_t max)
     return k;
 }
 
+/* ---- the `nat` message ------------------------------------------------------------------------ */
+
+void node_nat_addrs_encode(pkc_buf *b, const char *const *addrs, size_t count)
+{
+    pkc_buf_push_varuint(b, count);
+    for (size_t i = 0; i < count; i++)
+        pkc_buf_push_cstring(b, addrs[i]);
+}
+
+int node_nat_addrs_decode(const uint8_t *data, size_t len, char out[][64], size_t *count)
+{
+    pkc_reader rd;
+    pkc_reader_init(&rd, data, len);
+    uint64_t k;
+    if (pkc_reader_varuint_max(&rd, NODE_ADDRS_MAX, &k) != 0 || k == 0)
+        return pkc_error(PKC_ERR_MALFORMED, "nat: count not 1..%d", NODE_ADDRS_MAX);
+    for (uint64_t i = 0; i < k; i++) {
+        const char *a;
+        size_t al;
+        if (pkc_reader_varstring(&rd, &a, &al) || al >= 64 || !pkc_lan_address_valid(a, al))
+            return pkc_error(PKC_ERR_MALFORMED, "nat: address %u is not udp:IP:PORT",
+                             (unsigned)i);
+        memcpy(out[i], a, al);
+        out[i][al] = 0;
+    }
+    if (pkc_reader_finish(&rd) != 0)
+        return pkc_error(PKC_ERR_MALFORMED, "nat: bytes after the addresses");
+    *count = (size_t)k;
+    return 0;
+}
+
 /* ---- reflexive addresses ------------------------------------------------------------------------ */
 
 static void stun_send(pkc_node *n, size_t i, uint64_t now)
@@ -142,9 +173,7 @@ static void mapping_changed(pkc_node *n)
     size_t count = node_dial_addrs(n, addrs, NODE_ADDRS_MAX);
     pkc_buf b;
     pkc_buf_init(&b);
-    pkc_buf_push_varuint(&b, count);
-    for (size_t i = 0; i < count; i++)
-        pkc_buf_push_cstring(&b, addrs[i]);
+    node_nat_addrs_encode(&b, addrs, count);
     for (node_room *r = n->rooms; r && b.err == 0; r = r->next)
         if (r->mesh && node_broadcast_raw(n, r, "nat", b.data, b.len, NULL) != 0)
             pkc_logd(LOG, "room %s: new addresses not sent: %s", r->id, pkc_errmsg());
@@ -154,23 +183,12 @@ static void mapping_changed(pkc_node *n)
 void node_nat_moved(pkc_node *n, node_room *r, const uint8_t pk[32], const uint8_t *data,
                     size_t len)
 {
-    pkc_reader rd;
-    pkc_reader_init(&rd, data, len);
-    uint64_t count;
+    size_t count;
     char addrs[NODE_ADDRS_MAX][64];
-    if (pkc_reader_varuint_max(&rd, NODE_ADDRS_MAX, &count) != 0 || count == 0)
-        goto bad;
-    for (uint64_t i = 0; i < count; i++) {
-        const char *a;
-        size_t al;
-        if (pkc_reader_varstring(&rd, &a, &al) || al >= sizeof addrs[0] ||
-            !pkc_lan_address_valid(a, al))
-            goto bad;
-        memcpy(addrs[i], a, al);
-        addrs[i][al] = 0;
+    if (node_nat_addrs_decode(data, len, addrs, &count) != 0) {
+        pkc_logd(LOG, "room %s: a malformed nat message, dropped: %s", r->id, pkc_errmsg());
+        return;
     }
-    if (pkc_reader_finish(&rd) != 0)
-        goto bad;
     char id[PKC_PEER_ID_SIZE];
     uint8_t hash[PKC_PEER_ID_HASH_BYTES];
     pkc_peer_id_from_public_key(pk, id);
@@ -219,10 +237,6 @@ void node_nat_moved(pkc_node *n, node_room *r, const uint8_t pk[32], const uint8
         k->punch_left = PUNCH_ROUNDS;
         k->punch_at = now;
     }
-    (void)r;
-    return;
-bad:
-    pkc_logd(LOG, "room %s: a malformed nat message, dropped", r->id);
 }
 
 static void stun_response(void *ud, const pkc_addr *from, const pkc_stun_msg *m,
