@@ -997,10 +997,7 @@ static void mesh_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mo
     /* A connection set up through the mesh (INITIATE on the side that
      * asked, RESPOND on the other): each side tells the other how to dial
      * it, in a signal the mesh authenticates end to end. */
-    /* Behind a NAT (we have a reflexive address) a dial the mesh asks for
-     * on its own needs the signal too: the listener punches its NAT for
-     * the addresses it carries, and learns our current ones. */
-    if (mode != PKC_MESH_CONNECT_DIAL || n->srflx[0][0] || n->srflx[1][0])
+    if (mode != PKC_MESH_CONNECT_DIAL)
         node_defer(n, W_SIGNAL, r, peer);
     if (!hash_less(self, peer)) {
         /* The peer dials us (the smaller id dials); its connection will
