@@ -426,13 +426,13 @@ TEST(node, reflexive_address_from_stun_in_its_dial_information)
     CHECK_OK(pkc_node_start(node));
     uint8_t first[12], second[12];
     CHECK_EQ(fake_stun_answer(fd, "203.0.113.7:4242", 5000, first, NULL), 0);
-    int seen = 0;
-    for (int i = 0; i < 500 && !seen; i++) {
-        seen = record_ends_with(node, room, "udp:203.0.113.7:4242");
-        if (!seen)
+    int found = 0;
+    for (int i = 0; i < 500 && !found; i++) {
+        found = record_ends_with(node, room, "udp:203.0.113.7:4242");
+        if (!found)
             poll(NULL, 0, 10);
     }
-    CHECK(seen);
+    CHECK(found);
     pkc_node_invitation inv;
     pkc_node_invite_options io = {.room = room, .one_step = 1};
     CHECK_OK(pkc_node_invite_create(node, &io, &inv));
@@ -443,13 +443,13 @@ TEST(node, reflexive_address_from_stun_in_its_dial_information)
     CHECK_STR(off.dial.addresses[0], node->laddrs[0]);
     /* The next round sees another mapping. */
     CHECK_EQ(fake_stun_answer(fd, "203.0.113.7:20001", 15000, second, first), 0);
-    seen = 0;
-    for (int i = 0; i < 500 && !seen; i++) {
-        seen = record_ends_with(node, room, "udp:203.0.113.7:20001");
-        if (!seen)
+    found = 0;
+    for (int i = 0; i < 500 && !found; i++) {
+        found = record_ends_with(node, room, "udp:203.0.113.7:20001");
+        if (!found)
             poll(NULL, 0, 10);
     }
-    CHECK(seen);
+    CHECK(found);
     pkc_node_stop(node);
     CHECK_EQ(node->nat_changes, 1); /* read once its loop thread ended */
     pkc_node_free(node);
