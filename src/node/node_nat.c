@@ -78,7 +78,7 @@ size_t node_dial_addrs(const pkc_node *n, const char **out, size_t max)
     return k;
 }
 
-/* ---- the `nat` message ------------------------------------------------------------------------ */
+/* ---- the `nat` message ---- */
 
 void node_nat_addrs_encode(pkc_buf *b, const char *const *addrs, size_t count)
 {
@@ -98,8 +98,7 @@ int node_nat_addrs_decode(const uint8_t *data, size_t len, char out[][64], size_
         const char *a;
         size_t al;
         if (pkc_reader_varstring(&rd, &a, &al) || al >= 64 || !pkc_lan_address_valid(a, al))
-            return pkc_error(PKC_ERR_MALFORMED, "nat: address %u is not udp:IP:PORT",
-                             (unsigned)i);
+            return pkc_error(PKC_ERR_MALFORMED, "nat: address %u is not udp:IP:PORT", (unsigned)i);
         memcpy(out[i], a, al);
         out[i][al] = 0;
     }
@@ -109,7 +108,7 @@ int node_nat_addrs_decode(const uint8_t *data, size_t len, char out[][64], size_
     return 0;
 }
 
-/* ---- reflexive addresses ------------------------------------------------------------------------ */
+/* ---- reflexive addresses ---- */
 
 static void stun_send(pkc_node *n, size_t i, uint64_t now)
 {
@@ -259,9 +258,9 @@ static void stun_response(void *ud, const pkc_addr *from, const pkc_stun_msg *m,
         pkc_logw(LOG, "STUN server %s answered with error %u", fs, m->error_code);
         return;
     }
-    const pkc_addr *mapped = (m->has & PKC_STUN_HAS_XOR_MAPPED)
-                                 ? &m->xor_mapped
-                                 : (m->has & PKC_STUN_HAS_MAPPED) ? &m->mapped : NULL;
+    const pkc_addr *mapped = (m->has & PKC_STUN_HAS_XOR_MAPPED) ? &m->xor_mapped
+                             : (m->has & PKC_STUN_HAS_MAPPED)   ? &m->mapped
+                                                                : NULL;
     if (mapped == NULL || mapped->family != from->family || mapped->port == 0) {
         pkc_logw(LOG, "STUN server %s answered without a usable mapped address", fs);
         return;
@@ -398,7 +397,7 @@ void node_nat_stop(pkc_node *n)
     n->n_stun_addrs = 0;
 }
 
-/* ---- hole punching ------------------------------------------------------------------------------ */
+/* ---- hole punching ---- */
 
 void node_nat_punch(pkc_node *n, node_known *k)
 {
@@ -450,8 +449,7 @@ void node_nat_tick(pkc_node *n, uint64_t now, uint64_t *deadline)
 {
     if (n->sock == NULL)
         return;
-#define DUE(t)                                                                                     \
-    (deadline ? ((t) < *deadline ? (*deadline = (t)) : 0, 0) : (now >= (t)))
+#define DUE(t) (deadline ? ((t) < *deadline ? (*deadline = (t)) : 0, 0) : (now >= (t)))
     if (n->n_stun_addrs && n->stun_resolving == 0) {
         if (DUE(n->nat_refresh_us))
             refresh_round(n, now);
