@@ -2416,7 +2416,11 @@ typedef struct pkc_node_config {
     /* The seed's keys. */
     unsigned max_peers;             /* neighbours per room: 8 */
     const char *const *stun_servers; /* "HOST:PORT", at most 16; copied; may be NULL.
-                                        Each new attempt starts with the next one. */
+                                        Each new attempt starts with the next one. The
+                                        node asks the first 4 addresses for its
+                                        reflexive address every 10 s and gives it in
+                                        its dial information (docs/node.md, "Across
+                                        NATs"). */
     size_t n_stun_servers;
     uint32_t gossip_interval_ms;    /* 5000 */
     uint32_t heartbeat_interval_ms; /* 10000 */

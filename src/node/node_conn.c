@@ -156,6 +156,11 @@ static node_link *link_find(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYT
     return NULL;
 }
 
+node_link *node_link_find(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES])
+{
+    return link_find(n, hash);
+}
+
 /* Whether `from` is one of the addresses `k` announced. */
 static int known_at(const node_known *k, const pkc_addr *from)
 {
@@ -405,6 +410,35 @@ static void rtc_config(pkc_node *n, pkc_rtc_config *rc, const char **stun)
     }
 }
 
+/* Whether we gave up on a direct connection to `k` for now: the last
+ * NODE_DIRECT_FAILURES we dialed never connected (symmetric NATs on both
+ * sides, say). The mesh routes around it meanwhile. */
+static int direct_held(pkc_node *n, const node_known *k)
+{
+    return k->direct_failures >= NODE_DIRECT_FAILURES && node_now_us(n) < k->direct_hold_until;
+}
+
+/* A link we dialed ended before it connected. */
+static void link_failed_direct(node_link *l)
+{
+    pkc_node *n = l->n;
+    node_nat_refresh_soon(n); /* our mapping may have changed */
+    if (!l->outbound || l->connected_us || !l->hash_known)
+        return;
+    node_known *k = node_known_get(n, l->hash);
+    if (k == NULL)
+        return;
+    k->direct_failures++;
+    if (k->direct_failures >= NODE_DIRECT_FAILURES) {
+        unsigned extra = k->direct_failures - NODE_DIRECT_FAILURES;
+        uint64_t hold = (60 * 1000000ull) << (extra < 5 ? extra : 5); /* 1 .. 32 min */
+        k->direct_hold_until = node_now_us(n) + hold;
+        pkc_logi(LOG, "%s: %u direct connections failed in a row: no direct dial for %llu s "
+                      "(the mesh routes to it)",
+                 k->peer_id, k->direct_failures, (unsigned long long)(hold / 1000000));
+    }
+}
+
 /* Dials `k` for room `r`: a new link, or a channel on the one we have.
  * With `v`, the channel proves invitation `v` rather than the room. */
 static int dial(pkc_node *n, node_room *r, node_known *k, node_invite *v)
@@ -427,6 +461,12 @@ static int dial(pkc_node *n, node_room *r, node_known *k, node_invite *v)
     }
     if (!k->dialable || k->n_addrs == 0)
         return pkc_error(PKC_ERR_NOT_FOUND, "no address to dial %s", k->peer_id);
+    if (direct_held(n, k))
+        return pkc_error(PKC_ERR_AGAIN,
+                         "%s: %u direct connections failed in a row (a NAT in the way?): not "
+                         "dialed for %llu s more; messages reach it through the mesh",
+                         k->peer_id, k->direct_failures,
+                         (unsigned long long)((k->direct_hold_until - node_now_us(n)) / 1000000));
     uint64_t retry = 0;
     if (pkc_guard_check(n->guard, k->hash, &retry, NULL) != 0)
         return pkc_error(PKC_ERR_BLOCKED, "%s is blocked for %llu ms more: not dialed", k->peer_id,
@@ -491,11 +531,28 @@ static void dial_or_fail(pkc_node *n, node_room *r, node_known *k)
     int rc = dial(n, r, k, NULL);
     if (rc == 0)
         return;
-    if (rc == PKC_ERR_BLOCKED)
+    if (rc == PKC_ERR_BLOCKED || rc == PKC_ERR_AGAIN)
         pkc_logd(LOG, "%s", pkc_errmsg());
     else
         node_error(n, "%s", pkc_errmsg());
     node_defer(n, W_CONNECT_FAILED, r, k->hash);
+}
+
+void node_redial(pkc_node *n, node_link *l, node_known *k)
+{
+    node_room *r = NULL;
+    for (node_chan *c = l->chans; c && r == NULL; c = c->next)
+        if (!c->dead && c->room && c->in_mesh)
+            r = c->room;
+    node_link_close(l, "the peer moved: dialing its new address");
+    if (r == NULL)
+        return;
+    /* From the timer (this may run inside a mesh callback): the meshes
+     * hear of the old link's end first. Other rooms come back through
+     * their meshes. */
+    k->dial_at = node_now_us(n);
+    memcpy(k->dial_room, r->key.id, sizeof k->dial_room);
+    node_reschedule(n);
 }
 
 void node_link_close(node_link *l, const char *why)
@@ -520,8 +577,16 @@ static void on_rtc_state(void *ud, pkc_rtc_peer *peer, pkc_rtc_state st)
     (void)peer;
     node_link *l = ud;
     l->state = st;
-    if (st == PKC_RTC_CONNECTED && !l->connected_us)
+    if (st == PKC_RTC_CONNECTED && !l->connected_us) {
         l->connected_us = node_now_us(l->n);
+        node_known *k = l->hash_known ? node_known_get(l->n, l->hash) : NULL;
+        if (k)
+            k->direct_failures = 0;
+    }
+    if (st == PKC_RTC_FAILED && !l->dead)
+        link_failed_direct(l);
+    if (st == PKC_RTC_DISCONNECTED)
+        node_nat_refresh_soon(l->n); /* did our mapping change? */
     if (st == PKC_RTC_FAILED || st == PKC_RTC_CLOSED) {
         /* A peer that leaves closes its connection: only a failure is an error. */
         if (!l->dead && st == PKC_RTC_FAILED)
@@ -687,13 +752,11 @@ static void send_announce(node_chan *c)
 {
     pkc_node *n = c->link->n;
     const char *addrs[NODE_ADDRS_MAX];
-    for (size_t i = 0; i < n->n_laddrs; i++)
-        addrs[i] = n->laddrs[i];
     pkc_announce_params p;
     memset(&p, 0, sizeof p);
     p.timestamp_ms = (uint64_t)node_wall_ms(n);
     p.addresses = addrs;
-    p.n_addresses = n->n_laddrs;
+    p.n_addresses = node_dial_addrs(n, addrs, NODE_ADDRS_MAX);
     uint8_t *frame = NULL;
     size_t len = 0;
     if (pkc_announce_create(n->id, &p, &frame, &len) != 0 ||
@@ -878,12 +941,34 @@ int node_chan_send_frame(node_chan *c, const pkc_frame *f)
 
 /* ---- mesh transport callbacks ------------------------------------------------------------------- */
 
+/* At log level trace: every mesh message we send (our own and those we
+ * forward for others), as hex in parts of 192 bytes, numbered, so that a
+ * test can read what a relaying node had in hand (docs/node.md). */
+static void trace_mesh_out(pkc_node *n, const char *peer_id, const uint8_t *data, size_t len)
+{
+    static const char hx[] = "0123456789abcdef";
+    uint64_t seq = ++n->mesh_trace_seq;
+    for (size_t off = 0; off < len; off += 192) {
+        char hex[2 * 192 + 1];
+        size_t k = len - off < 192 ? len - off : 192;
+        for (size_t i = 0; i < k; i++) {
+            hex[2 * i] = hx[data[off + i] >> 4];
+            hex[2 * i + 1] = hx[data[off + i] & 15];
+        }
+        hex[2 * k] = 0;
+        pkc_logt(LOG, "mesh out %llu to %s len %zu at %zu: %s", (unsigned long long)seq, peer_id,
+                 len, off, hex);
+    }
+}
+
 static void mesh_send(void *ud, const uint8_t *peer, const uint8_t *data, size_t len)
 {
     node_room *r = ud;
     node_chan *c = node_chan_find(r->n, r, peer);
     if (c == NULL || !c->established)
         return;
+    if (pkc_log_enabled(PKC_LOG_TRACE))
+        trace_mesh_out(r->n, c->link->peer_id, data, len);
     pkc_frame f;
     memset(&f, 0, sizeof f);
     f.type = PKC_FRAME_MESH;
@@ -900,6 +985,15 @@ static void mesh_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mo
     uint8_t self[PKC_PEER_ID_HASH_BYTES];
     self_hash(n, self);
     node_known *k = node_known_get(n, peer);
+    if (k && direct_held(n, k)) {
+        /* We gave up on a direct path to it for now (our dials never
+         * connected): no signal, no dial. The mesh's attempt times out
+         * (15 s) instead of failing at once, which would make it ask
+         * again at once; messages reach the peer through the mesh. */
+        pkc_logd(LOG, "%s: no direct connection tried for %llu s more", k->peer_id,
+                 (unsigned long long)((k->direct_hold_until - node_now_us(n)) / 1000000));
+        return;
+    }
     /* A connection set up through the mesh (INITIATE on the side that
      * asked, RESPOND on the other): each side tells the other how to dial
      * it, in a signal the mesh authenticates end to end. */
@@ -946,9 +1040,13 @@ void node_signal_dial_info(pkc_node *n, node_room *r, const uint8_t *peer)
     pkc_buf_push(&b, n->cert_fp, 32);
     pkc_buf_push_cstring(&b, n->lufrag);
     pkc_buf_push_cstring(&b, n->lpwd);
-    pkc_buf_push_varuint(&b, n->n_laddrs);
-    for (size_t i = 0; i < n->n_laddrs; i++)
-        pkc_buf_push_cstring(&b, n->laddrs[i]);
+    /* Host addresses, then the reflexive ones (what a peer behind another
+     * NAT can reach). */
+    const char *addrs[NODE_ADDRS_MAX];
+    size_t count = node_dial_addrs(n, addrs, NODE_ADDRS_MAX);
+    pkc_buf_push_varuint(&b, count);
+    for (size_t i = 0; i < count; i++)
+        pkc_buf_push_cstring(&b, addrs[i]);
     if (b.err == 0 && pkc_mesh_signal(r->mesh, peer, b.data, b.len) != 0)
         pkc_logd(LOG, "dial information not signaled: %s", pkc_errmsg());
     pkc_buf_free(&b);
@@ -1012,8 +1110,20 @@ static void mesh_signal(void *ud, const uint8_t *peer, const uint8_t *data, size
     k->heard_us = node_now_us(n);
     uint8_t self[PKC_PEER_ID_HASH_BYTES];
     self_hash(n, self);
-    if (hash_less(self, peer) && node_chan_find(n, r, peer) == NULL && dial(n, r, k, NULL) != 0)
-        node_error(n, "%s", pkc_errmsg());
+    if (!hash_less(self, peer)) {
+        /* The peer dials us: open our NAT to the addresses it signaled
+         * (authenticated), unless we gave up on a direct path to it. */
+        if (!direct_held(n, k) && link_find(n, k->hash) == NULL)
+            node_nat_punch(n, k);
+        return;
+    }
+    if (node_chan_find(n, r, peer) == NULL) {
+        int rc = dial(n, r, k, NULL);
+        if (rc == PKC_ERR_AGAIN)
+            pkc_logd(LOG, "%s", pkc_errmsg());
+        else if (rc)
+            node_error(n, "%s", pkc_errmsg());
+    }
 }
 
 static void mesh_disconnect(void *ud, const uint8_t *peer, pkc_mesh_disconnect_reason reason)
@@ -1072,6 +1182,7 @@ static void known_tick(pkc_node *n, uint64_t now, uint64_t *deadline)
 void node_links_tick(pkc_node *n, uint64_t now, uint64_t *deadline)
 {
     known_tick(n, now, deadline);
+    node_nat_tick(n, now, deadline);
     for (node_link *l = n->links; l; l = l->next) {
         if (l->dead)
             continue;
@@ -1081,6 +1192,7 @@ void node_links_tick(pkc_node *n, uint64_t now, uint64_t *deadline)
                 if (limit < *deadline)
                     *deadline = limit;
             } else if (now >= limit) {
+                link_failed_direct(l);
                 node_link_close(l, "connection timed out");
                 continue;
             }
@@ -1207,7 +1319,7 @@ int node_net_start(pkc_node *n)
     pkc_rtc_config cfg;
     rtc_config(n, &cfg, NULL);
     if ((rc = pkc_rtc_listen(n->sock, &cfg, &rtc_cb, n, &n->listener_sdp)) ||
-        (rc = listener_info(n)))
+        (rc = listener_info(n)) || (rc = node_nat_start(n)))
         return rc;
     if (n->cfg.lan) {
         pkc_lan_callbacks lc = {lan_send, node_lan_found, lan_answer};
@@ -1245,6 +1357,7 @@ void node_net_stop(pkc_node *n)
     n->lan_io = NULL;
     pkc_lan_free(n->lan);
     n->lan = NULL;
+    node_nat_stop(n);
     pkc_rtc_socket_free(n->sock);
     n->sock = NULL;
     free(n->listener_sdp);

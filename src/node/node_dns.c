@@ -29,9 +29,7 @@ int node_dns_line(pkc_node *n, node_room *r, const char *domain, int per_peer, u
     if (!n->timers_open || n->n_laddrs == 0)
         return pkc_error(PKC_ERR_STATE, "the node does not run: it has no address to give");
     const char *addrs[PKC_INVITE_ADDRESSES_MAX];
-    size_t k = n->n_laddrs < PKC_INVITE_ADDRESSES_MAX ? n->n_laddrs : PKC_INVITE_ADDRESSES_MAX;
-    for (size_t i = 0; i < k; i++)
-        addrs[i] = n->laddrs[i];
+    size_t k = node_dial_addrs(n, addrs, PKC_INVITE_ADDRESSES_MAX); /* host, then reflexive */
     /* The wall clock in ms, or one more than the last record's if the clock
      * did not move on (or went back): readers keep only newer records. */
     uint64_t seq = (uint64_t)node_wall_ms(n);

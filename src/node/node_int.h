@@ -21,6 +21,8 @@
 #include <uv.h>
 
 #include "discovery/invite.h"
+#include "rtc/addr.h"
+#include "util/buf.h"
 #include "discovery/lan.h"
 #include "store/db.h"
 #include "node/lan_io.h"
@@ -105,6 +107,18 @@ struct node_known {
      * dial_at (0: nothing planned), in the room with this id. */
     uint64_t dial_at;
     uint8_t dial_room[PKC_ROOM_ID_BYTES];
+    /* Hole punching (node_nat.c): the peer's signaled addresses that we
+     * send Binding requests to, `punch_left` more times from punch_at. */
+    pkc_addr punch[NODE_ADDRS_MAX];
+    size_t n_punch;
+    unsigned punch_left;
+    uint64_t punch_at;
+    /* Direct connections we dialed that never connected, in a row; past
+     * NODE_DIRECT_FAILURES we leave the peer to the mesh's routes until
+     * direct_hold_until. */
+    unsigned direct_failures;
+    uint64_t direct_hold_until;
+    uint64_t moved_us; /* when its last `nat` message was acted on */
     node_known *next;
 };
 
@@ -227,8 +241,27 @@ struct pkc_node {
     pkc_rtc_socket *sock;
     char *listener_sdp;
     char lufrag[257], lpwd[257];
-    char laddrs[NODE_ADDRS_MAX][64];
+    char laddrs[NODE_ADDRS_MAX][64]; /* host addresses of the listener */
     size_t n_laddrs;
+    /* NAT traversal (node_nat.c): STUN servers, our server-reflexive
+     * addresses (one per family) as seen from the shared socket. */
+    pkc_addr stun_addrs[4];
+    size_t n_stun_addrs;
+    int stun_resolving;
+    struct node_stun_tx {
+        uint8_t txid[12];
+        unsigned tries; /* sends of this round; 0: idle */
+        uint64_t next_us;
+    } stun_tx[4];
+    uint64_t nat_refresh_us; /* next refresh round */
+    char srflx[2][64];       /* "udp:IP:PORT", "" if unknown */
+    uint64_t nat_changes;    /* mapping changes seen (rebinding) */
+    uint64_t nat_round;      /* refresh rounds so far */
+    uint64_t nat_round_seen[2]; /* the round that last set srflx[family] */
+    uint64_t punch_window_us;
+    unsigned punch_sent; /* in the current second */
+    struct node_nat_resolve *resolves;
+    uint64_t mesh_trace_seq; /* numbers mesh messages logged at trace level */
     uint64_t dns_sequence; /* the last DNS seed record's (node_dns.c) */
     struct node_seeds *seeds; /* DNS seeds: lookups and publications (node_seed.c) */
     pkc_lan *lan;
@@ -356,6 +389,31 @@ int node_mesh_publish(pkc_node *n, node_room *r, const uint8_t id[PKC_MSG_ID_BYT
                       const uint8_t *data, size_t len);
 int node_mesh_send(pkc_node *n, node_room *r, const uint8_t *to, const uint8_t *data, size_t len);
 void node_signal_dial_info(pkc_node *n, node_room *r, const uint8_t *peer);
+
+/* node_nat.c: reflexive addresses and hole punching. */
+#define NODE_DIRECT_FAILURES 3
+int node_nat_start(pkc_node *n);
+void node_nat_stop(pkc_node *n);
+void node_nat_tick(pkc_node *n, uint64_t now, uint64_t *deadline);
+/* The listener's dial addresses: host ones, then the reflexive ones not
+ * already among them; at most `max`. */
+size_t node_dial_addrs(const pkc_node *n, const char **out, size_t max);
+/* `k` signaled (authenticated) that it will dial us: open our NAT to it. */
+void node_nat_punch(pkc_node *n, node_known *k);
+/* Refresh the reflexive addresses now (a link failed: the mapping may have
+ * changed). */
+void node_nat_refresh_soon(pkc_node *n);
+/* A `nat` message's payload (docs/protocol.md, "Node"): 1..8 addresses
+ * "udp:IP:PORT". Decoding fails (PKC_ERR_MALFORMED) on anything else. */
+void node_nat_addrs_encode(pkc_buf *b, const char *const *addrs, size_t count);
+int node_nat_addrs_decode(const uint8_t *data, size_t len, char out[][64], size_t *count);
+/* A `nat` broadcast (verified, opened) from the peer with key `pk`. */
+void node_nat_moved(pkc_node *n, node_room *r, const uint8_t pk[32], const uint8_t *data,
+                    size_t len);
+node_link *node_link_find(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES]);
+/* Closes our outbound link `l` to `k` and dials `k` again in the rooms it
+ * carried. */
+void node_redial(pkc_node *n, node_link *l, node_known *k);
 void node_link_close(node_link *l, const char *why);
 /* Dials the peer of `pk` at `dial` in room `r`, proving invitation `v`. */
 int node_dial_invite(pkc_node *n, node_room *r, const uint8_t pk[32], const pkc_invite_dial *dial,

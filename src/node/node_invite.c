@@ -285,13 +285,12 @@ static int dial_params(pkc_node *n, pkc_invite_dial_params *d, const char **addr
 {
     if (!n->timers_open || n->n_laddrs == 0)
         return pkc_error(PKC_ERR_STATE, "the node does not run: it has no address to give");
-    for (size_t i = 0; i < n->n_laddrs && i < PKC_INVITE_ADDRESSES_MAX; i++)
-        addrs[i] = n->laddrs[i];
+    /* Host addresses, then the reflexive ones (behind a NAT). */
     d->fingerprint = n->cert_fp;
     d->ufrag = n->lufrag;
     d->pwd = n->lpwd;
     d->addresses = addrs;
-    d->n_addresses = n->n_laddrs < PKC_INVITE_ADDRESSES_MAX ? n->n_laddrs : PKC_INVITE_ADDRESSES_MAX;
+    d->n_addresses = node_dial_addrs(n, addrs, PKC_INVITE_ADDRESSES_MAX);
     return 0;
 }
 

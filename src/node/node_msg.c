@@ -287,6 +287,8 @@ void node_mesh_deliver(void *user_data, const pkc_mesh_message *msg)
             name[nl] = 0;
             node_doc_remote_awareness(r, name, m->plaintext.data, m->plaintext.len);
         }
+    } else if (topic_is(m, "nat")) {
+        node_nat_moved(n, r, m->from, m->plaintext.data, m->plaintext.len);
     } else if (m->topic.len > 2 && memcmp(m->topic.data, "y:", 2) == 0) {
         char name[PKC_DOC_NAME_MAX + 1];
         size_t nl = m->topic.len - 2;

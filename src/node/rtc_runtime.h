@@ -7,6 +7,7 @@
 
 #include "rtc/addr.h"
 #include "rtc/conn.h"
+#include "rtc/stun.h"
 #include "node/loop.h"
 #include "pkc.h"
 
@@ -45,6 +46,11 @@ struct pkc_rtc_socket {
     rtc_listener *listener;
     int private_to_peer; /* created by a peer for itself */
     uint64_t rx_datagrams, rx_dropped;
+    /* STUN responses that no peer connection owns (the node's own Binding
+     * requests to STUN servers, sent from this socket): given here. */
+    void (*stun_response)(void *ud, const pkc_addr *from, const pkc_stun_msg *m,
+                          const uint8_t *data, size_t len);
+    void *stun_response_ud;
 };
 
 struct pkc_rtc_peer {

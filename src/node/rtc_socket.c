@@ -451,6 +451,8 @@ static struct pkc_rtc_peer *route_stun(pkc_rtc_socket *s, const pkc_addr *remote
     for (p = s->peers; p; p = p->sock_next)
         if (!p->dead && pkc_ice_owns_txid(pkc_conn_ice(p->conn), m.txid))
             return p;
+    if (s->stun_response && (cls == PKC_STUN_SUCCESS || cls == PKC_STUN_ERROR))
+        s->stun_response(s->stun_response_ud, remote, &m, data, len);
     return NULL;
 }
 

@@ -29,6 +29,7 @@ typedef struct local_cand {
 typedef struct remote_cand {
     pkc_cand c;
     int seen; /* sent us an authenticated check or answered one */
+    uint64_t last_request; /* lite: when its last authenticated check came */
 } remote_cand;
 
 typedef struct ice_pair {
@@ -622,10 +623,25 @@ static void handle_request(pkc_ice_agent *a, const pkc_stun_msg *m, const uint8_
             return;
         a->pairs[i].state = PAIR_SUCCEEDED;
         a->last_consent = now;
-        if (use)
+        uint64_t quiet_since = a->selected >= 0 && a->pairs[a->selected].remote != (size_t)r
+                                   ? a->remote[a->pairs[a->selected].remote].last_request
+                                   : now;
+        a->remote[r].last_request = now;
+        if (use) {
             nominate(a, i, now);
-        else if (a->selected < 0)
+        } else if (a->selected < 0) {
             select_pair(a, i, now);
+        } else if (a->nominated && a->selected != i &&
+                   now - quiet_since >= a->cfg.consent_interval_us / 2) {
+            /* The controlling peer nominated one pair and checks only
+             * that one (consent), yet its checks now come from another
+             * address and no longer from the nominated one: its NAT
+             * mapped it anew (rebinding). Follow it: the path switches to
+             * this peer-reflexive address. */
+            pkc_logi(LOG, "ICE %s: the peer now checks from %s: path switched (NAT rebinding)",
+                     a->ufrag, rs);
+            nominate(a, i, now);
+        }
         if (a->state == PKC_ICE_DISCONNECTED)
             set_state(a, a->nominated ? PKC_ICE_COMPLETED : PKC_ICE_CONNECTED);
         return;

@@ -2,7 +2,7 @@
 # bridge, NAT routers, a STUN server, loss and partitions; real `pkc up`
 # nodes in them. Needs root (skipped, 77, where namespaces cannot be made).
 # Each scenario is its own test so that they run side by side.
-foreach(t lab_nat leftovers loss30 partition6)
+foreach(t lab_nat leftovers loss30 partition6 nat_eim nat_symmetric nat_rebind)
   pkc_add_test(NAME net.${t} LABELS net TIMEOUT 180
                COMMAND env TEST_NAME=net.${t} bash ${CMAKE_CURRENT_LIST_DIR}/${t}.sh)
   set_tests_properties(net.${t} PROPERTIES SKIP_RETURN_CODE 77)

@@ -9,10 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "discovery/dnsrec.h"
 #include "discovery/lan_wire.h"
 #include "node/node_int.h"
+#include "rtc/stun.h"
 #include "store/db.h"
 #include "util/text.h"
 #include "test.h"
@@ -334,6 +339,122 @@ TEST(node, dns_record_of_a_running_node)
     o.room = "nowhere";
     CHECK_ERR(pkc_node_dns_record(node, &o, line, sizeof line), PKC_ERR_NOT_FOUND);
     pkc_node_free(node);
+}
+
+/* A STUN server on loopback, played by the test: answers the next Binding
+ * request of a round other than `skip` (a txid) with `mapped`. Returns 0,
+ * or -1 if none came within `ms`. */
+static int fake_stun_answer(int fd, const char *mapped, int ms, uint8_t txid[12], const uint8_t *skip)
+{
+    for (;;) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        if (poll(&pf, 1, ms) != 1)
+            return -1;
+        uint8_t buf[1500];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+        pkc_stun_msg m;
+        if (n <= 0 || pkc_stun_decode(buf, (size_t)n, &m) != 0 ||
+            PKC_STUN_CLASS(m.type) != PKC_STUN_REQUEST)
+            continue;
+        if (skip && memcmp(m.txid, skip, 12) == 0)
+            continue; /* a retransmission of the round already answered */
+        memcpy(txid, m.txid, 12);
+        pkc_addr a;
+        if (pkc_addr_parse(mapped, &a) != 0)
+            return -1;
+        uint8_t out[128];
+        pkc_buf b = {out, 0, sizeof out, sizeof out, 0};
+        pkc_stun_begin(&b, PKC_STUN_METHOD_BINDING | PKC_STUN_SUCCESS, m.txid);
+        pkc_stun_add_address(&b, PKC_STUN_ATTR_XOR_MAPPED_ADDRESS, &a, 1);
+        if (pkc_stun_finish(&b, NULL, 0, 1) != 0)
+            return -1;
+        sendto(fd, out, b.len, 0, (struct sockaddr *)&from, fl);
+        return 0;
+    }
+}
+
+/* Whether the node's DNS record for `room` ends its addresses with `want`
+ * (the reflexive address comes after the host ones). */
+static int record_ends_with(pkc_node *node, const char *room, const char *want)
+{
+    char line[PKC_NODE_DNS_RECORD_MAX];
+    pkc_node_dns_record_options o = {.room = room, .domain = "example.org"};
+    if (pkc_node_dns_record(node, &o, line, sizeof line) <= 0)
+        return 0;
+    pkc_dnsrec_txt s[PKC_DNSREC_STRINGS_MAX];
+    size_t ns = zone_strings(line, s, PKC_DNSREC_STRINGS_MAX);
+    pkc_dnsrec rec;
+    if (ns == 0 || pkc_dnsrec_parse_txt(s, ns, &rec) != 0 || rec.dial.n_addresses < 2)
+        return 0;
+    return strcmp(rec.dial.addresses[rec.dial.n_addresses - 1], want) == 0;
+}
+
+/* With a STUN server, the node learns its reflexive address on its shared
+ * socket and gives it, after the host addresses, in DNS records and
+ * invitations; a later refresh (every 10 s) that finds another mapping
+ * (NAT rebinding) replaces it. */
+TEST(node, reflexive_address_from_stun_in_its_dial_information)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    CHECK(bind(fd, (struct sockaddr *)&sa, sl) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
+    char server[32];
+    /* A name: resolved by the node once, at start. */
+    snprintf(server, sizeof server, "localhost:%u", ntohs(sa.sin_port));
+    pkc_node_config cfg;
+    config(&cfg, pkc_test_tmpdir());
+    const char *rooms[] = {"a phrase for the reflexive test"};
+    const char *stun[] = {server};
+    cfg.rooms = rooms;
+    cfg.n_rooms = 1;
+    cfg.stun_servers = stun;
+    cfg.n_stun_servers = 1;
+    pkc_node *node;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    pkc_node_room_info ri[4];
+    size_t nr = pkc_node_get_rooms(node, ri, 4);
+    const char *room = NULL;
+    for (size_t i = 0; i < nr && i < 4; i++)
+        if (!ri[i].local)
+            room = ri[i].id;
+    CHECK(room != NULL);
+    CHECK_OK(pkc_node_start(node));
+    uint8_t first[12], second[12];
+    CHECK_EQ(fake_stun_answer(fd, "203.0.113.7:4242", 5000, first, NULL), 0);
+    int found = 0;
+    for (int i = 0; i < 500 && !found; i++) {
+        found = record_ends_with(node, room, "udp:203.0.113.7:4242");
+        if (!found)
+            poll(NULL, 0, 10);
+    }
+    CHECK(found);
+    pkc_node_invitation inv;
+    pkc_node_invite_options io = {.room = room, .one_step = 1};
+    CHECK_OK(pkc_node_invite_create(node, &io, &inv));
+    pkc_invite off;
+    CHECK_OK(pkc_invite_parse(inv.code, strlen(inv.code), &off));
+    CHECK(off.dial.n_addresses >= 2);
+    CHECK_STR(off.dial.addresses[off.dial.n_addresses - 1], "udp:203.0.113.7:4242");
+    CHECK_STR(off.dial.addresses[0], node->laddrs[0]);
+    /* The next round sees another mapping. */
+    CHECK_EQ(fake_stun_answer(fd, "203.0.113.7:20001", 15000, second, first), 0);
+    found = 0;
+    for (int i = 0; i < 500 && !found; i++) {
+        found = record_ends_with(node, room, "udp:203.0.113.7:20001");
+        if (!found)
+            poll(NULL, 0, 10);
+    }
+    CHECK(found);
+    pkc_node_stop(node);
+    CHECK_EQ(node->nat_changes, 1); /* read once its loop thread ended */
+    pkc_node_free(node);
+    close(fd);
 }
 
 TEST(node, lists_its_invitations_without_their_secrets)

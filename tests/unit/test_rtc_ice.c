@@ -25,6 +25,8 @@ typedef struct net {
     agent_ctx *agents[4];
     size_t n_agents;
     int drop_from[4]; /* drop everything agent i sends */
+    pkc_addr nat[4];  /* if set: agent i's datagrams leave from this address, and it gets those sent to it */
+    pkt last_check[4]; /* agent i's last check as it left (for replays) */
     uint64_t now;
     size_t delivered;
 } net;
@@ -57,9 +59,13 @@ static void cb_send(void *u, const pkc_addr *l, const pkc_addr *r, const uint8_t
         return;
     pkt *p = &nt->q[nt->n++];
     p->from = l->family ? *l : c->host;
+    if (nt->nat[c->idx].family)
+        p->from = nt->nat[c->idx];
     p->to = *r;
     p->len = n;
     memcpy(p->data, d, n);
+    if (n >= 2 && d[0] == 0x00 && d[1] == 0x01)
+        nt->last_check[c->idx] = *p;
 }
 
 static void cb_state(void *u, pkc_ice_state s)
@@ -139,10 +145,11 @@ static void deliver_all(net *nt)
         nt->n = 0;
         for (size_t i = 0; i < n; i++)
             for (size_t k = 0; k < nt->n_agents; k++)
-                if (pkc_addr_equal(&nt->agents[k]->host, &batch[i].to)) {
+                if (pkc_addr_equal(&nt->agents[k]->host, &batch[i].to) ||
+                    (nt->nat[k].family && pkc_addr_equal(&nt->nat[k], &batch[i].to))) {
                     nt->delivered++;
-                    pkc_ice_input(nt->agents[k]->a, &batch[i].to, &batch[i].from, batch[i].data,
-                                  batch[i].len, nt->now);
+                    pkc_ice_input(nt->agents[k]->a, &nt->agents[k]->host, &batch[i].from,
+                                  batch[i].data, batch[i].len, nt->now);
                 }
         free(batch);
     }
@@ -400,6 +407,47 @@ TEST(rtc_ice, lite)
     run(&nt, nt.now + 31000000);
     CHECK_EQ(pkc_ice_get_state(l.a), PKC_ICE_FAILED);
     CHECK(l.indications_sent >= 1);
+    free_net(&nt);
+}
+
+/* NAT rebinding on the controlling side: its datagrams suddenly leave from
+ * another address. The lite agent follows its consent checks there once the
+ * nominated address has been quiet for half a consent interval, and the
+ * link never fails; a replayed check from elsewhere while the nominated
+ * address is alive moves nothing. */
+TEST(rtc_ice, lite_follows_rebinding)
+{
+    static net nt;
+    memset(&nt, 0, sizeof nt);
+    agent_ctx a, l;
+    make_agent(&nt, &a, "10.0.0.1:1000", 1, 0);
+    make_agent(&nt, &l, "10.0.0.2:2000", 0, 1);
+    pkc_ice_set_remote_creds(a.a, pkc_ice_local_ufrag(l.a), pkc_ice_local_pwd(l.a), 0);
+    pkc_cand c = host_cand(&l);
+    pkc_ice_add_remote(a.a, &c, 0);
+    run(&nt, 12000000);
+    CHECK_EQ(pkc_ice_get_state(l.a), PKC_ICE_COMPLETED);
+    CHECK(pkc_addr_equal(&l.sel_remote, &a.host));
+    /* A replay of a's last check from an attacker's address: answered
+     * (it is authenticated) but the path stays. */
+    pkt replay = nt.last_check[0];
+    CHECK(replay.len > 0);
+    pkc_addr_parse("10.6.6.6:666", &replay.from);
+    pkc_ice_input(l.a, &l.host, &replay.from, replay.data, replay.len, nt.now);
+    CHECK(pkc_addr_equal(&l.sel_remote, &a.host));
+    int selections = l.selections;
+    /* Rebinding: a now appears from 192.0.2.7:20001. */
+    pkc_addr_parse("192.0.2.7:20001", &nt.nat[0]);
+    run(&nt, nt.now + 15000000);
+    pkc_addr moved;
+    pkc_addr_parse("192.0.2.7:20001", &moved);
+    CHECK(pkc_addr_equal(&l.sel_remote, &moved));
+    CHECK_EQ(l.selections, selections + 1);
+    CHECK_EQ(pkc_ice_get_state(l.a), PKC_ICE_COMPLETED);
+    run(&nt, nt.now + 40000000);
+    CHECK_EQ(pkc_ice_get_state(a.a), PKC_ICE_COMPLETED); /* consent answered all along */
+    CHECK_EQ(pkc_ice_get_state(l.a), PKC_ICE_COMPLETED);
+    CHECK(!ever(&a, PKC_ICE_FAILED));
     free_net(&nt);
 }
 
