@@ -355,20 +355,15 @@ int node_nat_start(pkc_node *n)
             add_server(n, &a);
             continue;
         }
-        const char *colon = strrchr(s, ':');
-        char *end;
-        unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
-        if (colon == NULL || colon == s || *end != '\0' || port == 0 || port > 65535 ||
-            (size_t)(colon - s) > 253)
+        char host[256];
+        uint16_t port;
+        if (pkc_host_port_split(s, host, &port) != 0)
             return pkc_error(PKC_ERR_INVALID_ARG, "STUN server '%s': expected HOST:PORT", s);
         node_nat_resolve *q = calloc(1, sizeof *q);
         if (q == NULL)
             return pkc_error_code(PKC_ERR_NOMEM);
-        char host[256];
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = '\0';
         q->n = n;
-        q->port = (uint16_t)port;
+        q->port = port;
         struct addrinfo hints;
         memset(&hints, 0, sizeof hints);
         hints.ai_socktype = SOCK_DGRAM;

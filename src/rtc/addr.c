@@ -64,6 +64,20 @@ int pkc_addr_parse(const char *text, pkc_addr *out)
     return rc ? pkc_error_wrap(rc, "address '%s'", text) : 0;
 }
 
+int pkc_host_port_split(const char *text, char host[256], uint16_t *port)
+{
+    const char *colon = strrchr(text, ':');
+    char *end;
+    unsigned long p = colon ? strtoul(colon + 1, &end, 10) : 0;
+    if (colon == NULL || colon == text || colon[1] < '0' || colon[1] > '9' || *end != '\0' ||
+        p == 0 || p > 65535 || (size_t)(colon - text) > 253)
+        return pkc_error(PKC_ERR_MALFORMED, "'%s': expected HOST:PORT", text);
+    memcpy(host, text, (size_t)(colon - text));
+    host[colon - text] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}
+
 void pkc_addr_ip_string(const pkc_addr *a, char *out, size_t out_size)
 {
     char tmp[64];

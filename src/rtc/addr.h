@@ -20,6 +20,10 @@ typedef struct pkc_addr {
 int pkc_addr_parse_ip(const char *ip, size_t len, uint16_t port, pkc_addr *out);
 /* Parses "HOST:PORT" or "[V6]:PORT" with a numeric host. */
 int pkc_addr_parse(const char *text, pkc_addr *out);
+/* Splits "HOST:PORT" (a name or an IPv4 address; at most 253 characters
+ * before the colon) into `host` (NUL-terminated) and `port` (1..65535).
+ * Returns 0 or PKC_ERR_MALFORMED. */
+int pkc_host_port_split(const char *text, char host[256], uint16_t *port);
 /* The IP alone ("192.0.2.1", "::1"); `out` needs 46 bytes. */
 void pkc_addr_ip_string(const pkc_addr *a, char *out, size_t out_size);
 /* "192.0.2.1:443" / "[::1]:443". Returns `out`. */

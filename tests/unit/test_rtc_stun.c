@@ -1,7 +1,9 @@
 /* STUN codec: RFC 5769 test vectors, round trips, and malformed input. */
 #include <stdlib.h>
+#include <string.h>
 #include <zlib.h>
 
+#include "rtc/addr.h"
 #include "rtc/stun.h"
 #include "test.h"
 
@@ -236,4 +238,30 @@ TEST(rtc_stun, finish_refuses_oversized)
     CHECK_OK(pkc_stun_finish(&b, "key", 3, 1)); /* exactly fits */
     CHECK_EQ(b.len, PKC_STUN_MAX_SIZE);
     pkc_buf_free(&b);
+}
+
+/* STUN servers are named "HOST:PORT" (node config, --stun): the split both
+ * the node and the connection use. */
+TEST(rtc_stun, host_port_split)
+{
+    char host[256];
+    uint16_t port = 0;
+    CHECK_EQ(pkc_host_port_split("stun.example.org:3478", host, &port), 0);
+    CHECK(strcmp(host, "stun.example.org") == 0);
+    CHECK_EQ(port, 3478);
+    CHECK_EQ(pkc_host_port_split("10.92.0.200:1", host, &port), 0);
+    CHECK(strcmp(host, "10.92.0.200") == 0);
+    CHECK_EQ(port, 1);
+    const char *bad[] = {"", "stun", ":3478", "host:", "host:0", "host:65536", "host:34x",
+                         "host:-1", "host: 3478"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_EQ(pkc_host_port_split(bad[i], host, &port), PKC_ERR_MALFORMED);
+    char longname[300];
+    memset(longname, 'a', 254);
+    memcpy(longname + 254, ":53", 4);
+    CHECK_EQ(pkc_host_port_split(longname, host, &port), PKC_ERR_MALFORMED);
+    longname[253] = ':'; /* 253 characters: the longest name */
+    memcpy(longname + 253, ":53", 4);
+    CHECK_EQ(pkc_host_port_split(longname, host, &port), 0);
+    CHECK_EQ(strlen(host), 253);
 }
