@@ -103,6 +103,19 @@ static void reply_error(client *c, int rc)
                              "code", pkc_err_name(rc)));
 }
 
+/* The request's "ttl" (seconds, absent: 0 = the default) into *out; an
+ * error reply when it is out of range. */
+static int req_ttl(client *c, const json_t *req, uint32_t *out)
+{
+    json_int_t ttl = json_integer_value(json_object_get(req, "ttl"));
+    if (ttl < 0 || ttl > UINT32_MAX) {
+        reply_error(c, pkc_error(PKC_ERR_INVALID_ARG, "\"ttl\" out of range"));
+        return -1;
+    }
+    *out = (uint32_t)ttl;
+    return 0;
+}
+
 static void on_closed(uv_handle_t *h)
 {
     client *c = h->data;
@@ -366,12 +379,8 @@ static void handle(client *c, json_t *req)
         o.room = room;
         o.domain = json_string_value(json_object_get(req, "domain"));
         o.per_peer = json_is_true(json_object_get(req, "per_peer"));
-        json_int_t ttl = json_integer_value(json_object_get(req, "ttl"));
-        if (ttl < 0 || ttl > UINT32_MAX) {
-            reply_error(c, pkc_error(PKC_ERR_INVALID_ARG, "\"ttl\" out of range"));
+        if (req_ttl(c, req, &o.ttl_s) != 0)
             return;
-        }
-        o.ttl_s = (uint32_t)ttl;
         char line[PKC_NODE_DNS_RECORD_MAX];
         int rc = pkc_node_dns_record(n, &o, line, sizeof line);
         if (rc < 0)
@@ -386,12 +395,8 @@ static void handle(client *c, json_t *req)
         o.server = json_string_value(json_object_get(req, "server"));
         o.tsig_key_file = json_string_value(json_object_get(req, "tsig_key_file"));
         o.per_peer = json_is_true(json_object_get(req, "per_peer"));
-        json_int_t ttl = json_integer_value(json_object_get(req, "ttl"));
-        if (ttl < 0 || ttl > UINT32_MAX) {
-            reply_error(c, pkc_error(PKC_ERR_INVALID_ARG, "\"ttl\" out of range"));
+        if (req_ttl(c, req, &o.ttl_s) != 0)
             return;
-        }
-        o.ttl_s = (uint32_t)ttl;
         char owner[PKC_DNS_OWNER_MAX];
         int rc = pkc_node_dns_publish(n, &o, owner);
         if (rc < 0) {
