@@ -24,6 +24,7 @@
 #include "discovery/lan.h"
 #include "store/db.h"
 #include "node/lan_io.h"
+#include "node/node_rules.h"
 #include "pkc.h"
 
 #define NODE_ROOMS_MAX 16
@@ -37,11 +38,7 @@
  * listener never showed us its a=max-message-size, and the WebRTC default
  * (what browsers and pkc accept at least) is 256 KiB. */
 #define NODE_SEND_MAX 262144
-/* What a neighbour may send us, per second, before its excess is dropped
- * and counted against it (sessions and meshes); bursts of twice the
- * messages and four times the bytes. */
-#define NODE_MSG_RATE 10000
-#define NODE_BYTE_RATE (16u * 1024 * 1024)
+/* NODE_MSG_RATE, NODE_BYTE_RATE: node_rules.h. */
 
 typedef struct node_room node_room;
 typedef struct node_link node_link;

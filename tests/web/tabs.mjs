@@ -1,0 +1,144 @@
+// web.tabs: two tabs of one origin (two pages of one Chromium context, on the
+// page `pkc web` serves) find each other over BroadcastChannel, connect by
+// WebRTC with pkc's session handshake, chat, and converge on a shared note
+// (checked with the yjs package here in Node.js); a tab whose signals are
+// tampered with, or whose handshake binds the wrong DTLS fingerprint, is
+// refused with a clear message and no connection. Every wait is for an
+// event or a state, with a deadline; nothing sleeps.
+import * as Y from 'yjs'
+import { check, finish, needDist, pkcWeb, chromium, deadline } from './lib.mjs'
+
+needDist()
+const CONNECT_MS = 15000
+const server = await pkcWeb()
+// Real host candidates instead of mDNS names: the test machine has no
+// multicast DNS (docs/web.md, "Tests").
+const ctx = await chromium(['--disable-features=WebRtcHideLocalIpsWithMdns'])
+
+async function open(query = '') {
+  const page = await ctx.newPage()
+  const errors = []
+  page.on('pageerror', e => errors.push(String(e)))
+  page.on('console', m => {
+    if (m.type() === 'error') errors.push(m.text())
+    if (process.env.PKC_WEB_DEBUG) console.log(`[page ${query}] ${m.type()}: ${m.text()}`)
+  })
+  await page.goto(server.url + query + (process.env.PKC_WEB_DEBUG ? '&debug' : ''))
+  await deadline(page.waitForFunction(() => document.documentElement.dataset.pkc), 30000, 'the page to load pkc')
+  check(await page.evaluate(() => document.documentElement.dataset.pkc) === 'ready',
+    `the page is ready: ${await page.textContent('#status')}`)
+  // Events seen from now on, for the checks.
+  await page.evaluate(() => {
+    window.seen = { messages: [], errors: [], connects: [] }
+    const p = window.pkcPeer
+    p.addEventListener('message', e => window.seen.messages.push({ from: e.detail.from, text: e.detail.text }))
+    p.addEventListener('error', e => window.seen.errors.push(e.detail.message))
+    p.addEventListener('peer:connect', e => window.seen.connects.push(e.detail.peerId))
+  })
+  const id = await page.evaluate(() => window.pkcPeer.peerId)
+  return { page, errors, id }
+}
+
+const connectedTo = (t, id, ms, what) => deadline(t.page.waitForFunction(
+  (id) => window.pkcPeer.peers().some(p => p.peerId === id), id, { polling: 50 }), ms, what)
+
+const noteOf = (t) => t.page.evaluate(() => {
+  const doc = window.pkcPeer.doc('note')
+  return { text: doc.getText('note').toString(), state: Array.from(doc.encodeState()),
+    area: document.getElementById('note').value }
+})
+
+try {
+  // ---- two tabs find each other and connect ----
+  const t0 = Date.now()
+  const a = await open('?channel=tabs')
+  const b = await open('?channel=tabs')
+  await connectedTo(a, b.id, CONNECT_MS, 'tab A connected to tab B')
+  await connectedTo(b, a.id, CONNECT_MS, 'tab B connected to tab A')
+  console.log(`two tabs connected ${Date.now() - t0} ms after the first was opened`)
+  for (const [x, y] of [[a, b], [b, a]]) {
+    const peers = await x.page.evaluate(() => window.pkcPeer.peers())
+    check(peers.length === 1 && peers[0].peerId === y.id && peers[0].room === 'local',
+      `one peer, the other tab, in the local room: ${JSON.stringify(peers)}`)
+    check(await x.page.textContent('#peers').then(s => s.includes(y.id)), 'the page lists the other tab')
+  }
+
+  // ---- chat: typed in one, shown in the other ----
+  const text = `hello from A ${Math.random().toString(36).slice(2)}`
+  await a.page.fill('#text', text)
+  await a.page.press('#text', 'Enter')
+  await deadline(b.page.waitForFunction((t) => window.seen.messages.some(m => m.text === t), text,
+    { polling: 50 }), 10000, 'the message to reach tab B')
+  const got = await b.page.evaluate(() => window.seen.messages)
+  check(got.length === 1 && got[0].from === a.id && got[0].text === text,
+    `B got A's message once, from A: ${JSON.stringify(got)}`)
+  check((await b.page.textContent('#log')).includes(text), 'B shows the message')
+  const back = 'and back ✓ 😀'
+  await b.page.fill('#text', back)
+  await b.page.press('#text', 'Enter')
+  await deadline(a.page.waitForFunction((t) => window.seen.messages.some(m => m.text === t), back,
+    { polling: 50 }), 10000, 'the answer to reach tab A')
+
+  // ---- the shared note: edits on both sides converge ----
+  await a.page.click('#note')
+  await a.page.keyboard.type('Shared by A. ')
+  await deadline(b.page.waitForFunction(() => document.getElementById('note').value === 'Shared by A. ',
+    null, { polling: 50 }), 10000, "A's edit to reach B")
+  // Concurrent edits: each side types before seeing the other's.
+  await Promise.all([
+    a.page.evaluate(() => { const ta = document.getElementById('note'); ta.focus(); ta.setSelectionRange(0, 0) }),
+    b.page.evaluate(() => { const ta = document.getElementById('note'); ta.focus(); ta.setSelectionRange(ta.value.length, ta.value.length) })
+  ])
+  await Promise.all([a.page.keyboard.type('[A first] '), b.page.keyboard.type('B adds this.')])
+  await deadline(Promise.all([a, b].map(t => t.page.waitForFunction(() => {
+    const v = document.getElementById('note').value
+    return v.includes('[A first]') && v.includes('B adds this.')
+  }, null, { polling: 50 }))), 10000, 'both edits on both sides').catch(async (e) => {
+    console.error(`notes: ${JSON.stringify(await Promise.all([a, b].map(noteOf)).then(n => n.map(x => [x.text, x.area])))}`)
+    throw e
+  })
+  const na = await noteOf(a), nb = await noteOf(b)
+  check(na.text === nb.text && na.area === na.text && nb.area === nb.text,
+    `the note converged: ${JSON.stringify([na.text, nb.text, na.area, nb.area])}`)
+  check(na.text.startsWith('[A first] Shared by A. ') && na.text.endsWith('B adds this.'),
+    `the note holds both edits in place: ${JSON.stringify(na.text)}`)
+  // The Yjs state of each side, read by yjs: the same text and state vector.
+  const ya = new Y.Doc(), yb = new Y.Doc()
+  Y.applyUpdate(ya, Uint8Array.from(na.state))
+  Y.applyUpdate(yb, Uint8Array.from(nb.state))
+  check(ya.getText('note').toString() === na.text && yb.getText('note').toString() === na.text,
+    `yjs reads the same text from both tabs' states`)
+  check(Buffer.compare(Buffer.from(Y.encodeStateVector(ya)), Buffer.from(Y.encodeStateVector(yb))) === 0,
+    'both states have the same state vector in yjs')
+  check(a.errors.length === 0 && b.errors.length === 0,
+    `no page errors: ${[...a.errors, ...b.errors].join(' | ')}`)
+  const pageErr = await Promise.all([a, b].map(t => t.page.evaluate(() => window.seen.errors)))
+  check(pageErr.every(e => e.length === 0), `no pkc errors: ${JSON.stringify(pageErr)}`)
+
+  // ---- a tab whose signals are tampered with: refused, no connection ----
+  for (const [tamper, pattern] of [['signal', /refused: bad signature/], ['fingerprint', /refused \(fingerprint\)/]]) {
+    const chan = `?channel=tamper-${tamper}`
+    const good = await open(chan)
+    const bad = await open(`${chan}&tamper=${tamper}`)
+    // Whichever side dials, the good tab refuses and says why.
+    await deadline(good.page.waitForFunction((src) => window.seen.errors.some(e => new RegExp(src, 'i').test(e)),
+      pattern.source, { polling: 50 }), CONNECT_MS, `tab refuses a ${tamper}-tampered tab`)
+    const errs = await good.page.evaluate(() => window.seen.errors)
+    console.log(`tampered ${tamper}: ${errs.join(' | ')}`)
+    check(await good.page.textContent('#errors').then(s => pattern.test(s)), `the page shows the ${tamper} refusal`)
+    const conns = await Promise.all([good, bad].map(t => t.page.evaluate(() => ({
+      connects: window.seen.connects, peers: window.pkcPeer.peers() }))))
+    check(conns.every(c => c.connects.length === 0 && c.peers.length === 0),
+      `no connection with a ${tamper}-tampered tab: ${JSON.stringify(conns)}`)
+    if (tamper === 'fingerprint') {
+      const s = await good.page.evaluate(() => window.seen.errors.join(' '))
+      check(/fingerprint/i.test(s), `the good tab names the fingerprint: ${s}`)
+    }
+    await good.page.close()
+    await bad.page.close()
+  }
+} finally {
+  await ctx.close()
+  server.child.kill('SIGTERM')
+}
+finish('web.tabs')
