@@ -91,9 +91,15 @@ export class Peer extends EventTarget {
         return {
             chan_send: (chan, ptr, len) => {
                 const c = this.chans.get(chan >>> 0);
-                if (!c || c.dc.readyState !== 'open') return 1;
-                c.dc.send(pkc.bytes(ptr >>> 0, len >>> 0));
-                return 0;
+                if (!c) return 1;
+                try {
+                    c.dc.send(pkc.bytes(ptr >>> 0, len >>> 0));
+                    return 0;
+                } catch (e) {
+                    this.emit('log', { level: 1, text: `a record to ${c.link.peerId} not sent ` +
+                        `(data channel ${c.dc.readyState}): ${e.message}` });
+                    return 1;
+                }
             },
             chan_established: (chan, room, idPtr) => {
                 const c = this.chans.get(chan >>> 0);
@@ -470,6 +476,7 @@ export class Peer extends EventTarget {
         let chan = 0;
         const pending = [];
         dc.onopen = () => {
+            if (chan) return;
             try {
                 chan = this.openChan(link, dc, room);
                 for (const m of pending) this.receive(chan, m);
@@ -478,6 +485,8 @@ export class Peer extends EventTarget {
                 dc.close();
             }
         };
+        // A channel the peer opened may be open already when announced.
+        if (dc.readyState === 'open') queueMicrotask(() => { if (!chan) dc.onopen(); });
         dc.onmessage = (ev) => {
             if (typeof ev.data === 'string') return; // pkc's records are binary
             if (chan) this.receive(chan, new Uint8Array(ev.data));
