@@ -37,8 +37,8 @@ pkc_mesh_validation node_room_broadcast_check(const pkc_mesh_message *msg,
     if (pkc_peer_id_parse(id, origin) != 0 ||
         memcmp(origin, msg->origin, PKC_PEER_ID_HASH_BYTES) != 0)
         return PKC_MESH_REJECT;
-    int rc = pkc_message_verify(m, PKC_FRAME_DATA, now_ms, NODE_MSG_MAX_AGE_MS,
-                                NODE_MSG_MAX_SKEW_MS);
+    int rc =
+        pkc_message_verify(m, PKC_FRAME_DATA, now_ms, NODE_MSG_MAX_AGE_MS, NODE_MSG_MAX_SKEW_MS);
     if (rc == PKC_ERR_BAD_SIGNATURE) {
         *bad_signature = 1;
         return PKC_MESH_REJECT;

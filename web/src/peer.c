@@ -330,8 +330,8 @@ static void sync_frame(web_chan *c, const pkc_sync *s)
     size_t rn = 0;
     int type = 0;
     d->applying_remote = 1;
-    int rc = pkc_ysync_read(d->doc, s->message.data, s->message.len, REMOTE_ORIGIN, &reply, &rn,
-                            &type);
+    int rc =
+        pkc_ysync_read(d->doc, s->message.data, s->message.len, REMOTE_ORIGIN, &reply, &rn, &type);
     d->applying_remote = 0;
     if (rc) {
         logf_(2, "document %s: sync message from %s dropped: %s", name, c->peer_id, pkc_errmsg());
@@ -451,8 +451,7 @@ static void mesh_deliver(void *ud, const pkc_mesh_message *msg)
     char from[PKC_PEER_ID_SIZE];
     pkc_peer_id_from_public_key(m->from, from);
     if (m->topic.len == 0) {
-        host_message(r, from, m->id, m->plaintext.data, m->plaintext.len,
-                     (double)m->timestamp_ms);
+        host_message(r, from, m->id, m->plaintext.data, m->plaintext.len, (double)m->timestamp_ms);
     } else if (m->topic.len > 2 && m->topic.len - 2 <= PKC_DOC_NAME_MAX &&
                memcmp(m->topic.data, "y:", 2) == 0) {
         char name[PKC_DOC_NAME_MAX + 1];
@@ -485,10 +484,9 @@ static void mesh_disconnect(void *ud, const uint8_t *peer, pkc_mesh_disconnect_r
         if (!c->dead && c->room == r && memcmp(c->hash, peer, 20) == 0) {
             c->mesh_bye = 1;
             if (c->sess)
-                pkc_session_close(c->sess,
-                                  reason == PKC_MESH_BYE_LEAVING ? PKC_REASON_SHUTDOWN
-                                                                 : PKC_REASON_NONE,
-                                  "mesh");
+                pkc_session_close(
+                    c->sess, reason == PKC_MESH_BYE_LEAVING ? PKC_REASON_SHUTDOWN : PKC_REASON_NONE,
+                    "mesh");
             chan_dead(c);
         }
 }
