@@ -115,6 +115,22 @@ try {
   const pageErr = await Promise.all([a, b].map(t => t.page.evaluate(() => window.seen.errors)))
   check(pageErr.every(e => e.length === 0), `no pkc errors: ${JSON.stringify(pageErr)}`)
 
+  // ---- garbage on the tabs' BroadcastChannel: refused, nothing breaks ----
+  await a.page.evaluate(() => {
+    const bc = new BroadcastChannel('tabs')
+    for (const m of ['text', { m: '{', s: '' }, { m: '{"v":1}', s: '' },
+      { m: JSON.stringify({ v: 1, kind: 'hello', from: 'x', pk: '!!', to: '', conn: '', t: Date.now(), body: '' }), s: '$$' },
+      { m: JSON.stringify({ v: 1, kind: 'hello', from: window.pkcPeer.peerId, pk: 'AAAA', to: '', conn: '', t: Date.now(), body: '' }), s: 'AAAA' }])
+      bc.postMessage(m)
+    bc.close()
+  })
+  await deadline(b.page.waitForFunction(() => window.seen.errors.length >= 5, null, { polling: 50 }),
+    10000, 'tab B to refuse five bad signals')
+  const bErr = await b.page.evaluate(() => window.seen.errors)
+  check(bErr.length === 5 && bErr.every(e => /refused/.test(e)), `each bad signal refused: ${JSON.stringify(bErr)}`)
+  check(b.errors.length === 0, `no page errors from bad signals: ${b.errors.join(' | ')}`)
+  check((await b.page.evaluate(() => window.pkcPeer.peers())).length === 1, 'B is still connected to A')
+
   // ---- a tab whose signals are tampered with: refused, no connection ----
   for (const [tamper, pattern] of [['signal', /refused: bad signature/], ['fingerprint', /refused \(fingerprint\)/]]) {
     const chan = `?channel=tamper-${tamper}`

@@ -324,7 +324,7 @@ export class Peer extends EventTarget {
 
     // Checks a signal; the fields, or null (refused, with a reason shown).
     checkSignal(data) {
-        let f;
+        let f, pk, sig;
         try {
             if (typeof data !== 'object' || typeof data.m !== 'string' || typeof data.s !== 'string' ||
                 data.m.length > 65536)
@@ -334,14 +334,14 @@ export class Peer extends EventTarget {
                 typeof f.kind !== 'string' || typeof f.to !== 'string' || typeof f.t !== 'number' ||
                 typeof f.conn !== 'string' || typeof f.body !== 'string')
                 throw new Error('malformed');
+            pk = unb64u(f.pk);
+            sig = unb64u(data.s);
         } catch (e) {
             this.error(`a tab signal refused: ${e.message}`);
             return null;
         }
         if (f.from === this.peerId) return null;
         if (f.to !== '' && f.to !== this.peerId) return null; // for another tab
-        const pk = unb64u(f.pk);
-        const sig = unb64u(data.s);
         let why = null;
         if (pk.length !== 32 || this.pkc.peerIdFromPublicKey(pk) !== f.from)
             why = 'its key is not its peer id\'s';
