@@ -29,11 +29,12 @@ async function open(query = '') {
     `the page is ready: ${await page.textContent('#status')}`)
   // Events seen from now on, for the checks.
   await page.evaluate(() => {
-    window.seen = { messages: [], errors: [], connects: [] }
+    window.seen = { messages: [], errors: [], connects: [], logs: [] }
     const p = window.pkcPeer
     p.addEventListener('message', e => window.seen.messages.push({ from: e.detail.from, text: e.detail.text }))
     p.addEventListener('error', e => window.seen.errors.push(e.detail.message))
     p.addEventListener('peer:connect', e => window.seen.connects.push(e.detail.peerId))
+    p.addEventListener('log', e => window.seen.logs.push(e.detail.text))
   })
   const id = await page.evaluate(() => window.pkcPeer.peerId)
   return { page, errors, id }
@@ -130,6 +131,39 @@ try {
   check(bErr.length === 5 && bErr.every(e => /refused/.test(e)), `each bad signal refused: ${JSON.stringify(bErr)}`)
   check(b.errors.length === 0, `no page errors from bad signals: ${b.errors.join(' | ')}`)
   check((await b.page.evaluate(() => window.pkcPeer.peers())).length === 1, 'B is still connected to A')
+
+  // ---- a large document reaches a newcomer (sync step 2 in fragments) ----
+  {
+    const c = await open('?channel=large')
+    // 3 x 100,000 characters, each edit's update under the mesh's payload
+    // limit; the whole state (about 300 KB) is over one record (252 KiB).
+    await c.page.evaluate(() => {
+      const p = window.pkcPeer
+      const t = p.doc('big').getText('t')
+      for (let i = 0; i < 3; i++) p.change(() => t.insert(t.toString().length, String(i).repeat(100000)))
+    })
+    const d = await open('?channel=large')
+    await connectedTo(d, c.id, CONNECT_MS, 'the newcomer connected')
+    await deadline(d.page.waitForFunction(() => {
+      try { return window.pkcPeer.doc('big').getText('t').toString().length === 300000 } catch { return false }
+    }, null, { polling: 100 }), 20000, 'the large document to reach the newcomer')
+    const [sc, sd] = await Promise.all([c, d].map(t => t.page.evaluate(() =>
+      Array.from(window.pkcPeer.doc('big').encodeState()))))
+    const yc = new Y.Doc(), yd = new Y.Doc()
+    Y.applyUpdate(yc, Uint8Array.from(sc))
+    Y.applyUpdate(yd, Uint8Array.from(sd))
+    console.log(`large document: ${sc.length} bytes of state, synced to a newcomer`)
+    check(sc.length > 258048, `the state is over one record (${sc.length} bytes)`)
+    const logs = await d.page.evaluate(() => window.seen.logs.filter(l => /reassembled/.test(l)))
+    check(logs.length >= 1, `the newcomer reassembled a fragmented sync message: ${JSON.stringify(logs)}`)
+    check(yd.getText('t').toString() === yc.getText('t').toString() &&
+      yd.getText('t').toString() === '0'.repeat(100000) + '1'.repeat(100000) + '2'.repeat(100000),
+      'the newcomer has the same large text (yjs)')
+    const errs = await Promise.all([c, d].map(t => t.page.evaluate(() => window.seen.errors)))
+    check(errs.every(e => e.length === 0), `no pkc errors in the large sync: ${JSON.stringify(errs)}`)
+    await c.page.close()
+    await d.page.close()
+  }
 
   // ---- a tab whose signals are tampered with: refused, no connection ----
   for (const [tamper, pattern] of [['signal', /refused: bad signature/], ['fingerprint', /refused \(fingerprint\)/]]) {

@@ -16,7 +16,9 @@
  *    the mesh and checked by node_room_broadcast_check() (src/node/
  *    node_rules.c, the node's own rules) and a replay window;
  *  - documents: y-protocols step 1 on every new session, step 2 answers
- *    (SYNC frames, kind 0), live updates as "y:NAME" broadcasts.
+ *    (SYNC frames, kind 0, or fragments of kind 2 above 252 KiB: the
+ *    node's node_sync_send and node_sync_frag_add), live updates as
+ *    "y:NAME" broadcasts.
  *
  * The host is called back through functions imported from "pkc_host"
  * (below). Engines do not allow calls back into themselves from their
@@ -101,6 +103,7 @@ struct web_chan {
     char peer_id[PKC_PEER_ID_SIZE];
     uint8_t proof_ids[WEB_ROOMS_MAX][PKC_ROOM_ID_BYTES];
     int established, in_mesh, mesh_bye, dead;
+    node_sync_frag frag; /* a sync message arriving in fragments */
     web_chan *next;
 };
 
@@ -195,6 +198,7 @@ static void chan_dead(web_chan *c)
     if (c->dead)
         return;
     c->dead = 1;
+    node_sync_frag_reset(&c->frag);
     if (c->room && c->in_mesh) {
         if (!c->mesh_bye)
             defer(c->p, W_DISCONNECTED, c->room, c->hash);
@@ -210,17 +214,16 @@ static int on_sess_send(void *ud, const uint8_t *record, size_t len)
     return host_chan_send(c, record, len) ? PKC_ERR_CLOSED : 0;
 }
 
+static int send_frame(void *ud, const pkc_frame *f)
+{
+    web_chan *c = ud;
+    return pkc_session_send(c->sess, f);
+}
+
+/* One SYNC frame, or fragments when long (node_sync_send: the node's code). */
 static void send_sync(web_chan *c, web_doc *d, const uint8_t *msg, size_t len)
 {
-    pkc_frame f;
-    memset(&f, 0, sizeof f);
-    f.type = PKC_FRAME_SYNC;
-    f.sync.kind = PKC_SYNC_MESSAGE;
-    f.sync.doc.data = (const uint8_t *)d->name;
-    f.sync.doc.len = strlen(d->name);
-    f.sync.message.data = msg;
-    f.sync.message.len = len;
-    if (pkc_session_send(c->sess, &f) != 0)
+    if (node_sync_send(d->name, msg, len, send_frame, c) != 0)
         logf_(2, "document %s: sync to %s not sent: %s", d->name, c->peer_id, pkc_errmsg());
 }
 
@@ -306,14 +309,37 @@ static void on_sess_established(void *ud, pkc_session *s)
 
 static web_doc *doc_open(web_room *r, const char *name);
 
+static void frag_abandon(void *ud)
+{
+    web_chan *c = ud;
+    logf_(1, "document %s: a sync message from %s given up after %zu of %zu bytes", c->frag.doc,
+          c->peer_id, c->frag.len, c->frag.total);
+}
+
 static void sync_frame(web_chan *c, const pkc_sync *s)
 {
-    if (s->kind != PKC_SYNC_MESSAGE || s->doc.len == 0 || s->doc.len > PKC_DOC_NAME_MAX) {
-        if (s->kind != PKC_SYNC_AWARENESS)
-            logf_(1, "a sync frame of kind %llu from %s: not handled by a page yet",
-                  (unsigned long long)s->kind, c->peer_id);
+    if (s->kind == NODE_SYNC_FRAGMENT) {
+        int whole = node_sync_frag_add(&c->frag, s, frag_abandon, c);
+        if (whole < 0) {
+            logf_(2, "sync from %s dropped: %s", c->peer_id, pkc_errmsg());
+            return;
+        }
+        if (whole == 0)
+            return;
+        logf_(0, "document %s: a sync message of %zu bytes from %s reassembled", c->frag.doc,
+              c->frag.total, c->peer_id);
+        pkc_sync full = *s;
+        full.kind = PKC_SYNC_MESSAGE;
+        full.message.data = c->frag.buf;
+        full.message.len = c->frag.total;
+        node_sync_frag msg = c->frag; /* ours now */
+        memset(&c->frag, 0, sizeof c->frag);
+        sync_frame(c, &full);
+        node_sync_frag_reset(&msg);
         return;
     }
+    if (s->kind != PKC_SYNC_MESSAGE || s->doc.len == 0 || s->doc.len > PKC_DOC_NAME_MAX)
+        return; /* awareness (kind 1): not shown by a page yet */
     char name[PKC_DOC_NAME_MAX + 1];
     memcpy(name, s->doc.data, s->doc.len);
     name[s->doc.len] = 0;
@@ -646,6 +672,7 @@ PKC_API int pkcw_room_join(web_peer *p, const uint8_t *secret, web_room **out)
     mc.burst_msgs = 2 * NODE_MSG_RATE;
     mc.rate_bytes = NODE_BYTE_RATE;
     mc.burst_bytes = 4 * NODE_BYTE_RATE;
+    mc.max_payload = NODE_SEND_MAX - 8192;
     int rc = pkc_mesh_new(&mc, &mesh_cb, r, p->id, p->clock, p->rng, &r->mesh);
     if (rc) {
         free(r);
@@ -907,6 +934,7 @@ PKC_API void pkcw_peer_free(web_peer *p)
         web_chan *c = p->chans;
         p->chans = c->next;
         pkc_session_free(c->sess);
+        node_sync_frag_reset(&c->frag);
         free(c);
     }
     while (p->rooms) {
