@@ -172,7 +172,11 @@ try {
     const bad = await open(`${chan}&tamper=${tamper}`)
     // Whichever side dials, the good tab refuses and says why.
     await deadline(good.page.waitForFunction((src) => window.seen.errors.some(e => new RegExp(src, 'i').test(e)),
-      pattern.source, { polling: 50 }), CONNECT_MS, `tab refuses a ${tamper}-tampered tab`)
+      pattern.source, { polling: 50 }), 2 * CONNECT_MS, `tab refuses a ${tamper}-tampered tab`).catch(async (e) => {
+      for (const t of [good, bad])
+        console.error(`${t === good ? 'good' : 'tampered'} tab ${t.id}: ${JSON.stringify(await t.page.evaluate(() => window.seen))}`)
+      throw e
+    })
     const errs = await good.page.evaluate(() => window.seen.errors)
     console.log(`tampered ${tamper}: ${errs.join(' | ')}`)
     check(await good.page.textContent('#errors').then(s => pattern.test(s)), `the page shows the ${tamper} refusal`)

@@ -22,6 +22,7 @@ const TAB_SIGNAL_LABEL = 'pkc-tab-signal-v1';
 const TAB_SIGNAL_MAX_SKEW_MS = 60000;        // signals older or newer are refused
 const GATHER_TIMEOUT_MS = 5000;              // ICE gathering, then the SDP is sent as it is
 const CONNECT_TIMEOUT_MS = 20000;            // as the node: a link not connected by then is closed
+const LINGER_MS = 2000;                      // a closing link's channels flush this long at most
 const PEER_ID_SIZE = 64;                     // PKC_PEER_ID_SIZE, with room to spare
 
 // Reasons a session ends (docs/protocol.md, "Session handshake").
@@ -561,8 +562,22 @@ export class Peer extends EventTarget {
             if (c.link !== link || c.closed) continue;
             this.x.pkcw_chan_transport_closed(h);
         }
-        for (const dc of link.dcs) try { dc.close(); } catch {}
-        try { link.pc.close(); } catch {}
+        // The last records (a REFUSE, a DISCONNECT) must still reach the
+        // peer: a data channel's close() sends what it holds first, closing
+        // the connection would not. So the connection is closed once its
+        // channels are (or after LINGER_MS).
+        const open = link.dcs.filter((dc) => dc.readyState !== 'closed');
+        let left = open.length;
+        const done = () => {
+            clearTimeout(linger);
+            try { link.pc.close(); } catch {}
+        };
+        const linger = setTimeout(done, LINGER_MS);
+        for (const dc of open) {
+            dc.addEventListener('close', () => { if (--left === 0) done(); });
+            try { dc.close(); } catch {}
+        }
+        if (left === 0) done();
         this.emit('log', { level: 1, text: `link to ${link.peerId} closed: ${why}` });
         this.kick();
     }
