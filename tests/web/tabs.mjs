@@ -42,6 +42,13 @@ async function open(query = '') {
 
 const connectedTo = (t, id, ms, what) => deadline(t.page.waitForFunction(
   (id) => window.pkcPeer.peers().some(p => p.peerId === id), id, { polling: 50 }), ms, what)
+  .catch(async (e) => {
+    console.error(`tab ${t.id}: ${JSON.stringify(await t.page.evaluate(() => ({ seen: window.seen,
+      links: [...window.pkcPeer.links.values()].map(l => ({ peer: l.peerId, outbound: l.outbound,
+        state: l.state, pc: l.pc.connectionState, ice: l.pc.iceConnectionState,
+        dcs: l.dcs.map(d => d.readyState) })) })))}`)
+    throw e
+  })
 
 const noteOf = (t) => t.page.evaluate(() => {
   const doc = window.pkcPeer.doc('note')

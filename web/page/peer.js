@@ -23,6 +23,7 @@ const TAB_SIGNAL_MAX_SKEW_MS = 60000;        // signals older or newer are refus
 const GATHER_TIMEOUT_MS = 5000;              // ICE gathering, then the SDP is sent as it is
 const CONNECT_TIMEOUT_MS = 20000;            // as the node: a link not connected by then is closed
 const LINGER_MS = 2000;                      // a closing link's channels flush this long at most
+const RETRY_FIRST_MS = 1000, RETRY_MAX_MS = 60000, RETRY_ATTEMPTS = 10; // as the mesh's defaults
 const PEER_ID_SIZE = 64;                     // PKC_PEER_ID_SIZE, with room to spare
 
 // Reasons a session ends (docs/protocol.md, "Session handshake").
@@ -76,6 +77,7 @@ export class Peer extends EventTarget {
         this.rooms = new Map();     // room handle -> { name, handle, id }
         this.tabs = new Map();      // peer id -> { publicKey, seenMs }
         this.seenSignals = new Map(); // signature -> expiry (replays refused)
+        this.retries = new Map();   // peer id -> failed attempts in a row
         this.errors = [];
         this.timer = null;
         this.kickQueued = false;
@@ -109,6 +111,7 @@ export class Peer extends EventTarget {
                 c.peerId = pkc.cstring(idPtr >>> 0);
                 c.room = room >>> 0;
                 if (c.link) c.link.state = 'connected';
+                this.retries.delete(c.peerId);
                 this.emit('peer:connect', { peerId: c.peerId, room: this.roomName(c.room) });
             },
             chan_closed: (chan, reason, byPeer, authenticated, textPtr) => {
@@ -122,6 +125,7 @@ export class Peer extends EventTarget {
                         { reason, byPeer: !!byPeer, authenticated: !!authenticated });
                 const was = c.established;
                 c.closed = true;
+                if (reason !== 0 && c.link) c.link.refused = true; // not retried
                 this.emit('log', { level: 1, text: `session with ${who} ended: ${text} (reason ${reason})` });
                 // The handle is freed after this callback has returned.
                 queueMicrotask(() => this.dropChan(chan >>> 0));
@@ -410,11 +414,11 @@ export class Peer extends EventTarget {
         this.links.set(peerId, link);
         link.timer = setTimeout(() => {
             if (![...this.chans.values()].some((c) => c.link === link && c.established))
-                this.closeLink(link, 'not connected in time');
+                this.closeLink(link, 'not connected in time', true);
         }, CONNECT_TIMEOUT_MS);
         pc.onconnectionstatechange = () => {
             if (pc.connectionState === 'failed' || pc.connectionState === 'closed')
-                this.closeLink(link, `connection ${pc.connectionState}`);
+                this.closeLink(link, `connection ${pc.connectionState}`, true);
         };
         return link;
     }
@@ -483,7 +487,7 @@ export class Peer extends EventTarget {
                 for (const m of pending) this.receive(chan, m);
             } catch (e) {
                 this.error(`session with ${link.peerId} not started: ${e.message}`);
-                dc.close();
+                this.closeLink(link, 'no session', true);
             }
         };
         // A channel the peer opened may be open already when announced.
@@ -504,7 +508,12 @@ export class Peer extends EventTarget {
         const pkc = this.pkc;
         let local = sdpFingerprint(link.pc.localDescription && link.pc.localDescription.sdp);
         const remote = sdpFingerprint(link.pc.remoteDescription && link.pc.remoteDescription.sdp);
-        if (!local || !remote) throw new Error('no SHA-256 fingerprint in the SDP');
+        if (!local || !remote) {
+            const d = (desc) => (desc ? `${desc.type}: ${(/^a=fingerprint:.*$/m.exec(desc.sdp) || ['none'])[0]}`
+                : 'none');
+            throw new Error(`no SHA-256 fingerprint in the ${local ? 'remote' : 'local'} SDP ` +
+                `(local ${d(link.pc.localDescription)}; remote ${d(link.pc.remoteDescription)})`);
+        }
         if (this.options.tamper === 'fingerprint') {
             local = local.slice();
             local[0] ^= 1;
@@ -549,13 +558,28 @@ export class Peer extends EventTarget {
         try { c.dc.close(); } catch {}
         const link = c.link;
         if (link && ![...this.chans.values()].some((o) => o.link === link))
-            this.closeLink(link, 'no channel left');
+            this.closeLink(link, 'no channel left', true);
         this.kick();
     }
 
-    closeLink(link, why) {
+    // A link that failed (not refused, not closed on purpose) to a tab still
+    // there is dialed again, as the mesh retries a peer: after 1 s, doubling
+    // to 60 s, 10 times.
+    closeLink(link, why, failed = false) {
         if (link.closed) return;
         link.closed = true;
+        if (failed && !link.refused && this.bc && this.tabs.has(link.peerId)) {
+            const n = this.retries.get(link.peerId) || 0;
+            if (n >= RETRY_ATTEMPTS) {
+                this.error(`gave up connecting to ${link.peerId} after ${n} attempts: ${why}`);
+            } else {
+                this.retries.set(link.peerId, n + 1);
+                setTimeout(() => {
+                    if (this.bc && !this.links.has(link.peerId) && this.tabs.has(link.peerId))
+                        this.maybeDial(link.peerId);
+                }, Math.min(RETRY_FIRST_MS * 2 ** n, RETRY_MAX_MS));
+            }
+        }
         clearTimeout(link.timer);
         if (this.links.get(link.peerId) === link) this.links.delete(link.peerId);
         for (const [h, c] of this.chans) {
