@@ -386,7 +386,7 @@ export class Peer extends EventTarget {
             if (!link || link.conn !== f.conn || !link.outbound || link.answered) return;
             link.answered = true;
             link.pc.setRemoteDescription({ type: 'answer', sdp: f.body })
-                .catch((e) => this.error(`answer from ${f.from}: ${e.message}`));
+                .then(link.remoteResolve, (e) => this.error(`answer from ${f.from}: ${e.message}`));
             break;
         }
         case 'bye': {
@@ -411,6 +411,9 @@ export class Peer extends EventTarget {
     newLink(peerId, hash, outbound, conn) {
         const pc = new RTCPeerConnection({ iceServers: [] });
         const link = { peerId, hash, outbound, conn, pc, state: 'connecting', dcs: [] };
+        // A data channel may open before setRemoteDescription() has
+        // resolved (and pc.remoteDescription is set): sessions wait for it.
+        link.remoteSet = new Promise((resolve) => { link.remoteResolve = resolve; });
         this.links.set(peerId, link);
         link.timer = setTimeout(() => {
             if (![...this.chans.values()].some((c) => c.link === link && c.established))
@@ -448,6 +451,7 @@ export class Peer extends EventTarget {
         const link = this.newLink(f.from, hash, false, f.conn);
         link.pc.ondatachannel = (ev) => this.attachChannel(link, ev.channel, null);
         await link.pc.setRemoteDescription({ type: 'offer', sdp: f.body });
+        link.remoteResolve();
         await link.pc.setLocalDescription(await link.pc.createAnswer());
         await this.gathered(link.pc);
         if (this.links.get(f.from) !== link) return;
@@ -480,8 +484,12 @@ export class Peer extends EventTarget {
         link.dcs.push(dc);
         let chan = 0;
         const pending = [];
-        dc.onopen = () => {
-            if (chan) return;
+        let opening = false;
+        dc.onopen = async () => {
+            if (chan || opening) return;
+            opening = true;
+            await link.remoteSet;
+            if (link.closed) return;
             try {
                 chan = this.openChan(link, dc, room);
                 for (const m of pending) this.receive(chan, m);
@@ -491,7 +499,7 @@ export class Peer extends EventTarget {
             }
         };
         // A channel the peer opened may be open already when announced.
-        if (dc.readyState === 'open') queueMicrotask(() => { if (!chan) dc.onopen(); });
+        if (dc.readyState === 'open') queueMicrotask(() => dc.onopen());
         dc.onmessage = (ev) => {
             if (typeof ev.data === 'string') return; // pkc's records are binary
             if (chan) this.receive(chan, new Uint8Array(ev.data));
@@ -568,6 +576,7 @@ export class Peer extends EventTarget {
     closeLink(link, why, failed = false) {
         if (link.closed) return;
         link.closed = true;
+        link.remoteResolve(); // channels waiting for it see the link closed
         if (failed && !link.refused && this.bc && this.tabs.has(link.peerId)) {
             const n = this.retries.get(link.peerId) || 0;
             if (n >= RETRY_ATTEMPTS) {
