@@ -1228,7 +1228,7 @@ void node_links_reap(pkc_node *n)
                     pkc_rtc_channel_close(c->ch);
                 }
                 pkc_session_free(c->sess);
-                free(c->frag);
+                node_sync_frag_reset(&c->frag);
                 free(c);
                 continue;
             }

@@ -289,59 +289,23 @@ void node_docs_load_names(node_room *r)
 
 /* ---- sync over a session ------------------------------------------------------------------------ */
 
-/* SYNC frames carry at most SYNC_CHUNK bytes of a message; a longer one
- * (the step 2 of a large document) goes in fragments of kind 2:
- * varuint total, varuint offset, bytes (docs/protocol.md, "Document sync"). */
-#define SYNC_CHUNK (NODE_SEND_MAX - 4096)
-#define SYNC_FRAGMENT 2
-#define SYNC_MAX_MESSAGE (64u << 20)
+/* Sync messages go as one SYNC frame or, when long, in fragments
+ * (node_sync_send, node_rules.c). */
+static int send_frame(void *ud, const pkc_frame *f)
+{
+    return node_chan_send_frame(ud, f);
+}
 
 static void send_sync(node_chan *c, node_doc *d, const uint8_t *msg, size_t len)
 {
-    pkc_frame f;
-    memset(&f, 0, sizeof f);
-    f.type = PKC_FRAME_SYNC;
-    f.sync.kind = PKC_SYNC_MESSAGE;
-    f.sync.doc.data = (const uint8_t *)d->name;
-    f.sync.doc.len = strlen(d->name);
-    if (len <= SYNC_CHUNK) {
-        f.sync.message.data = msg;
-        f.sync.message.len = len;
-        if (node_chan_send_frame(c, &f) != 0)
-            node_error(c->link->n, "document %s: sync to %s not sent: %s", d->name,
-                       c->link->peer_id, pkc_errmsg());
-        return;
-    }
-    if (len > SYNC_MAX_MESSAGE) {
-        node_error(c->link->n, "document %s: a sync message of %zu bytes is over the %u limit",
-                   d->name, len, SYNC_MAX_MESSAGE);
-        return;
-    }
-    f.sync.kind = SYNC_FRAGMENT;
-    pkc_buf b;
-    pkc_buf_init(&b);
-    for (size_t off = 0; off < len; off += SYNC_CHUNK) {
-        size_t n = len - off < SYNC_CHUNK ? len - off : SYNC_CHUNK;
-        pkc_buf_reset(&b);
-        pkc_buf_push_varuint(&b, len);
-        pkc_buf_push_varuint(&b, off);
-        pkc_buf_push(&b, msg + off, n);
-        f.sync.message.data = b.data;
-        f.sync.message.len = b.len;
-        if (b.err || node_chan_send_frame(c, &f) != 0) {
-            node_error(c->link->n, "document %s: sync to %s not sent: %s", d->name,
-                       c->link->peer_id, pkc_errmsg());
-            break;
-        }
-    }
-    pkc_buf_free(&b);
+    if (node_sync_send(d->name, msg, len, send_frame, c) != 0)
+        node_error(c->link->n, "document %s: sync to %s not sent: %s", d->name, c->link->peer_id,
+                   pkc_errmsg());
 }
 
 static void frag_reset(node_chan *c)
 {
-    free(c->frag);
-    c->frag = NULL;
-    c->frag_len = c->frag_total = 0;
+    node_sync_frag_reset(&c->frag);
     c->frag_reports = 0;
 }
 
@@ -380,54 +344,18 @@ static void progress_report(node_chan *c, const char *doc, uint64_t received, ui
 
 void node_doc_sync_abandon(node_chan *c)
 {
-    if (c->frag == NULL || c->frag_total == 0)
+    if (c->frag.buf == NULL || c->frag.total == 0)
         return;
     char doc[PKC_DOC_NAME_MAX + 1];
-    snprintf(doc, sizeof doc, "%s", c->frag_doc);
-    uint64_t received = c->frag_len, total = c->frag_total;
+    snprintf(doc, sizeof doc, "%s", c->frag.doc);
+    uint64_t received = c->frag.len, total = c->frag.total;
     frag_reset(c);
     progress_report(c, doc, received, total, 1);
 }
 
-/* A fragment (in order: the channel is reliable and ordered). Returns 1
- * when the message is whole (in c->frag, c->frag_total bytes), 0 when more
- * is to come, or an error (the fragments so far are dropped). A message
- * half arrived that the fragment does not continue is given up (its last
- * progress report says so). */
-static int frag_add(node_chan *c, const pkc_sync *s)
+static void frag_abandon(void *ud)
 {
-    pkc_reader r;
-    uint64_t total, off;
-    pkc_reader_init(&r, s->message.data, s->message.len);
-    if (pkc_reader_varuint_max(&r, SYNC_MAX_MESSAGE, &total) ||
-        pkc_reader_varuint_max(&r, SYNC_MAX_MESSAGE, &off) || total <= SYNC_CHUNK ||
-        off + pkc_reader_left(&r) > total || pkc_reader_left(&r) == 0 ||
-        s->doc.len > PKC_DOC_NAME_MAX) {
-        node_doc_sync_abandon(c);
-        return pkc_error(PKC_ERR_MALFORMED, "a malformed sync fragment");
-    }
-    if (off == 0) {
-        node_doc_sync_abandon(c);
-        if ((c->frag = malloc(total)) == NULL)
-            return pkc_error_code(PKC_ERR_NOMEM);
-        c->frag_total = total;
-        memcpy(c->frag_doc, s->doc.data, s->doc.len);
-        c->frag_doc[s->doc.len] = 0;
-    } else if (c->frag == NULL || off != c->frag_len || total != c->frag_total ||
-               strlen(c->frag_doc) != s->doc.len ||
-               memcmp(c->frag_doc, s->doc.data, s->doc.len) != 0) {
-        node_doc_sync_abandon(c);
-        return pkc_error(PKC_ERR_MALFORMED, "a sync fragment out of order");
-    }
-    size_t n = pkc_reader_left(&r);
-    const uint8_t *p = NULL;
-    if (pkc_reader_bytes(&r, n, &p) != 0) {
-        node_doc_sync_abandon(c);
-        return pkc_error(PKC_ERR_MALFORMED, "a truncated sync fragment");
-    }
-    memcpy(c->frag + c->frag_len, p, n);
-    c->frag_len += n;
-    return c->frag_len == c->frag_total;
+    node_doc_sync_abandon(ud);
 }
 
 static void send_step1(node_chan *c, node_doc *d)
@@ -515,8 +443,8 @@ void node_doc_sync_frame(node_chan *c, const pkc_sync *s)
         node_doc_awareness_frame(c, s);
         return;
     }
-    if (s->kind == SYNC_FRAGMENT) {
-        int whole = frag_add(c, s);
+    if (s->kind == NODE_SYNC_FRAGMENT) {
+        int whole = node_sync_frag_add(&c->frag, s, frag_abandon, c);
         if (whole < 0) {
             node_error(n, "sync from %s dropped: %s", c->link->peer_id, pkc_errmsg());
             return;
@@ -525,19 +453,19 @@ void node_doc_sync_frame(node_chan *c, const pkc_sync *s)
          * fragment, then at most every NODE_PROGRESS_US), and once
          * applied. */
         char doc[PKC_DOC_NAME_MAX + 1];
-        snprintf(doc, sizeof doc, "%s", c->frag_doc);
-        uint64_t total = c->frag_total;
+        snprintf(doc, sizeof doc, "%s", c->frag.doc);
+        uint64_t total = c->frag.total;
         if (node_progress_due(c->frag_reports, c->frag_report_us, node_now_us(n), 0))
-            progress_report(c, doc, c->frag_len, total, 0);
+            progress_report(c, doc, c->frag.len, total, 0);
         if (whole == 0)
             return;
         pkc_sync full = *s;
         full.kind = PKC_SYNC_MESSAGE;
-        full.message.data = c->frag;
-        full.message.len = c->frag_total;
-        uint8_t *msg = c->frag;
-        c->frag = NULL; /* ours now: the handling below may reset the channel's */
-        c->frag_len = c->frag_total = 0;
+        full.message.data = c->frag.buf;
+        full.message.len = c->frag.total;
+        uint8_t *msg = c->frag.buf;
+        c->frag.buf = NULL; /* ours now: the handling below may reset the channel's */
+        c->frag.len = c->frag.total = 0;
         node_doc_sync_frame(c, &full);
         free(msg);
         progress_report(c, doc, total, total, 1);

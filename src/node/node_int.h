@@ -26,6 +26,7 @@
 #include "discovery/lan.h"
 #include "store/db.h"
 #include "node/lan_io.h"
+#include "node/node_rules.h"
 #include "pkc.h"
 
 #define NODE_ROOMS_MAX 16
@@ -35,15 +36,8 @@
 #define NODE_MAX_TEXT 60000
 #define NODE_FRAME_MAX PKC_FRAME_SIZE_MAX
 #define NODE_RTC_MESSAGE_MAX (PKC_FRAME_SIZE_MAX + 4096)
-/* The largest record a node sends: a peer that dialed our ICE-lite
- * listener never showed us its a=max-message-size, and the WebRTC default
- * (what browsers and pkc accept at least) is 256 KiB. */
-#define NODE_SEND_MAX 262144
-/* What a neighbour may send us, per second, before its excess is dropped
- * and counted against it (sessions and meshes); bursts of twice the
- * messages and four times the bytes. */
-#define NODE_MSG_RATE 10000
-#define NODE_BYTE_RATE (16u * 1024 * 1024)
+/* NODE_SEND_MAX: node_rules.h. */
+/* NODE_MSG_RATE, NODE_BYTE_RATE: node_rules.h. */
 
 typedef struct node_room node_room;
 typedef struct node_link node_link;
@@ -139,9 +133,7 @@ struct node_chan {
     uint8_t proof_ids[NODE_ROOMS_MAX + NODE_INVITES_MAX][8];
     uint8_t proof_is_invite[NODE_ROOMS_MAX + NODE_INVITES_MAX];
     /* A SYNC message arriving in fragments (kind 2), reassembled here. */
-    uint8_t *frag;
-    size_t frag_len, frag_total;
-    char frag_doc[PKC_DOC_NAME_MAX + 1];
+    node_sync_frag frag;
     uint64_t frag_report_us; /* when its progress was last reported (frag_reports > 0) */
     unsigned frag_reports;   /* progress reports of the message so far */
     int mesh_bye;  /* the mesh asked to close it: do not report back */

@@ -18,22 +18,9 @@
 #include "util/text.h"
 #include "util/log.h"
 #include "node/node_int.h"
+#include "node/node_rules.h"
 
 #define LOG "node"
-#define MAX_AGE_MS 600000
-#define MAX_SKEW_MS 30000
-
-/* Decodes a mesh payload that must be exactly one DATA frame. */
-static int decode_data(const uint8_t *data, size_t len, pkc_frame *f)
-{
-    size_t used = 0;
-    int rc = pkc_frame_decode(data, len, NODE_FRAME_MAX, f, &used);
-    if (rc)
-        return rc;
-    if (f->type != PKC_FRAME_DATA || used != len)
-        return pkc_error(PKC_ERR_MALFORMED, "mesh payload is not one DATA frame");
-    return 0;
-}
 
 static int topic_is(const pkc_message *m, const char *t)
 {
@@ -46,30 +33,18 @@ pkc_mesh_validation node_mesh_validate(void *user_data, const pkc_mesh_message *
     node_room *r = user_data;
     pkc_node *n = r->n;
     pkc_frame f;
-    if (decode_data(msg->payload, msg->len, &f) != 0)
-        return PKC_MESH_REJECT;
-    pkc_message *m = &f.message;
-    if (msg->id_len != PKC_MSG_ID_BYTES || memcmp(msg->id, m->id, PKC_MSG_ID_BYTES) != 0)
-        return PKC_MESH_REJECT;
-    if (!(m->flags & PKC_MSG_ROOM) || (m->flags & PKC_MSG_DIRECT) ||
-        memcmp(m->room_id, r->key.id, PKC_ROOM_ID_BYTES) != 0)
-        return PKC_MESH_REJECT;
-    char id[PKC_PEER_ID_SIZE];
-    uint8_t origin[PKC_PEER_ID_HASH_BYTES];
-    pkc_peer_id_from_public_key(m->from, id);
-    if (pkc_peer_id_parse(id, origin) != 0 ||
-        memcmp(origin, msg->origin, PKC_PEER_ID_HASH_BYTES) != 0)
-        return PKC_MESH_REJECT;
     int64_t now = node_wall_ms(n);
-    int rc = pkc_message_verify(m, PKC_FRAME_DATA, now, MAX_AGE_MS, MAX_SKEW_MS);
-    if (rc == PKC_ERR_BAD_SIGNATURE) {
+    int bad_signature = 0;
+    pkc_mesh_validation v = node_room_broadcast_check(msg, r->key.id, now, &f, &bad_signature);
+    if (bad_signature)
         node_error(n, "room %s: a message with a bad signature, rejected", r->id);
-        return PKC_MESH_REJECT;
-    }
-    if (rc)
-        return PKC_MESH_IGNORE; /* stale: an honest relay may be late */
-    rc = pkc_replay_check(n->replay, m->id, m->from, (int64_t)m->timestamp_ms, now);
+    if (v != PKC_MESH_ACCEPT)
+        return v;
+    pkc_message *m = &f.message;
+    int rc = pkc_replay_check(n->replay, m->id, m->from, (int64_t)m->timestamp_ms, now);
     if (rc) {
+        char id[PKC_PEER_ID_SIZE];
+        pkc_peer_id_from_public_key(m->from, id);
         pkc_logi(LOG, "room %s: message from %s dropped: %s", r->id, id, pkc_errmsg());
         return PKC_MESH_IGNORE;
     }
@@ -264,7 +239,7 @@ void node_mesh_deliver(void *user_data, const pkc_mesh_message *msg)
     node_room *r = user_data;
     pkc_node *n = r->n;
     pkc_frame f;
-    if (decode_data(msg->payload, msg->len, &f) != 0)
+    if (node_decode_data(msg->payload, msg->len, &f) != 0)
         return;
     pkc_message *m = &f.message;
     uint8_t *buf = malloc(m->payload.len + 1);
@@ -388,7 +363,7 @@ void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *
     node_room *r = user_data;
     pkc_node *n = r->n;
     pkc_frame f;
-    if (decode_data(data, len, &f) != 0)
+    if (node_decode_data(data, len, &f) != 0)
         return;
     pkc_message *m = &f.message;
     uint8_t self[PKC_PEER_ID_HASH_BYTES];
@@ -404,7 +379,8 @@ void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *
         return;
     }
     int64_t now = node_wall_ms(n);
-    int rc = pkc_message_verify(m, PKC_FRAME_DATA, now, MAX_AGE_MS * 6 * 24 * 7, MAX_SKEW_MS);
+    int rc = pkc_message_verify(m, PKC_FRAME_DATA, now, NODE_MSG_MAX_AGE_MS * 6 * 24 * 7,
+                                NODE_MSG_MAX_SKEW_MS);
     if (rc) {
         node_error(n, "room %s: direct message from %s rejected: %s", r->id, id, pkc_errmsg());
         return;
@@ -472,7 +448,7 @@ int node_broadcast_raw(pkc_node *n, node_room *r, const char *topic, const void 
     /* Our own copy: remembered (so that it is never taken back from a
      * peer) and, for a text, in our inbox. */
     pkc_frame f;
-    if (decode_data(frame, fl, &f) == 0) {
+    if (node_decode_data(frame, fl, &f) == 0) {
         if (pkc_replay_check(n->replay, mid, pkc_identity_get_public_key(n->id),
                              (int64_t)f.message.timestamp_ms, node_wall_ms(n)) != 0)
             pkc_logd(LOG, "own message not remembered: %s", pkc_errmsg());

@@ -169,7 +169,7 @@ if (mode === 'node') {
     await deadline(page.waitForFunction(() => document.documentElement.dataset.pkc), 30000, 'the page to load pkc')
     check(await page.evaluate(() => document.documentElement.dataset.pkc) === 'ready',
       `the page says: ${await page.textContent('#status')}`)
-    check(/pkc1[0-9a-z]{30,}/.test(await page.textContent('#status')), 'the page shows a peer id')
+    check(/pkc1[0-9a-z]{30,}/.test(await page.textContent('#me')), 'the page shows a peer id')
     // pkc.js from the page's origin; load() streams ./pkc.wasm, which needs
     // the application/wasm content type.
     out = await deadline(page.evaluate(async ({ src, input }) => {

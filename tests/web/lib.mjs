@@ -79,10 +79,10 @@ export async function pkcWeb(args = []) {
 export const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
-export async function chromium() {
+export async function chromium(extraArgs = []) {
   const { chromium } = await import('playwright-core')
   return chromium.launchPersistentContext(tmpdir('pkc-web-chromium-'), {
     executablePath: process.env.PKC_CHROMIUM || '/usr/bin/chromium', headless: true,
-    args: CHROMIUM_FLAGS
+    args: [...CHROMIUM_FLAGS, ...extraArgs]
   })
 }

@@ -15,3 +15,6 @@ pkc_add_test(NAME web.serve LABELS web cli TIMEOUT 60
 pkc_add_test(NAME web.sizes LABELS web TIMEOUT 60
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/sizes.mjs)
 set_tests_properties(web.node web.chromium web.serve web.sizes PROPERTIES SKIP_RETURN_CODE 77)
+pkc_add_test(NAME web.tabs LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/tabs.mjs)
+set_tests_properties(web.tabs PROPERTIES SKIP_RETURN_CODE 77)

@@ -111,13 +111,40 @@ function wasiImports(getMemory, print) {
 
 const consolePrint = (fd, line) => (fd === 2 ? console.error(line) : console.log(line));
 
+// The functions pkc.wasm imports from "pkc_host": the browser peer's
+// callbacks (web/src/peer.c). They call the object given to
+// Pkc.setHost() (peer.js supplies it); before that, or for a name it lacks,
+// they do nothing and return 0. An exception must not unwind through the
+// module (the engines would be left half way): it is caught and reported.
+const HOST_IMPORTS = ['chan_send', 'chan_established', 'chan_closed', 'message', 'doc_changed',
+    'mesh_connect', 'log'];
+
+function hostImports(getHost) {
+    const imports = {};
+    for (const name of HOST_IMPORTS) {
+        imports[name] = (...args) => {
+            const host = getHost();
+            if (!host || !host[name]) return 0;
+            try {
+                return host[name](...args) || 0;
+            } catch (e) {
+                console.error(`pkc host ${name}:`, e);
+                return 1;
+            }
+        };
+    }
+    return imports;
+}
+
 // Instantiates pkc.wasm. `source`: nothing (./pkc.wasm beside this module),
 // a URL or string, a Response or Promise of one, bytes, or a
 // WebAssembly.Module. Options: print(fd, line) for the module's output.
 export async function load(source, options = {}) {
     let memory = null;
+    let pkc = null;
     const imports = {
         wasi_snapshot_preview1: wasiImports(() => memory, options.print || consolePrint),
+        pkc_host: hostImports(() => pkc && pkc.host),
     };
     if (source === undefined) source = new URL('./pkc.wasm', import.meta.url);
     if (typeof source === 'string' || source instanceof URL) source = fetch(source);
@@ -133,7 +160,8 @@ export async function load(source, options = {}) {
     }
     memory = instance.exports.memory;
     instance.exports._initialize();
-    return new Pkc(instance.exports);
+    pkc = new Pkc(instance.exports);
+    return pkc;
 }
 
 const PKC_YTEXT = 2;
@@ -141,6 +169,7 @@ const PKC_YDOC_CONFIG_V1 = 1;
 const PKC_YDOC_CONFIG_SIZE = 16; // { uint64_t client_id; int gc; } on wasm32
 const PUBLIC_KEY_BYTES = 32;
 const SIGNATURE_BYTES = 64;
+const PEER_ID_SIZE = 64; // PKC_PEER_ID_SIZE is smaller; room to spare
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -150,6 +179,11 @@ const decoder = new TextDecoder();
 export class Pkc {
     constructor(exports) {
         this.x = exports;
+        this.host = null;
+    }
+    // The object whose methods the module's pkc_host imports call.
+    setHost(host) {
+        this.host = host;
     }
     get memory() {
         return new Uint8Array(this.x.memory.buffer);
@@ -239,6 +273,17 @@ export class Pkc {
         const [m, mlen] = this.put(message);
         const [s] = this.put(signature);
         return this.call(() => this.x.pkc_signature_verify(k, m, mlen, s) === 0, [k, m, s]);
+    }
+
+    // The peer id (text) of an Ed25519 public key.
+    peerIdFromPublicKey(publicKey) {
+        if (publicKey.length !== PUBLIC_KEY_BYTES) throw new TypeError('a public key is 32 bytes');
+        const [k] = this.put(publicKey);
+        const out = this.alloc(PEER_ID_SIZE);
+        return this.call(() => {
+            this.x.pkc_peer_id_from_public_key(k, out);
+            return this.cstring(out);
+        }, [k, out]);
     }
 
     // ---- messages ----

@@ -1,0 +1,617 @@
+// peer.js: the browser peer's JavaScript host (docs/web.md, "The browser
+// peer"). It owns what only a browser has: RTCPeerConnections and their data
+// channels, the BroadcastChannel on which tabs of one origin find each other,
+// and the timers. Everything said over a data channel (the pkc session and
+// its handshake, the rooms' meshes, broadcasts, document sync) is pkc's core
+// in pkc.wasm (web/src/peer.c), bound exactly as the native node binds it.
+//
+//   import { load } from './pkc.js';
+//   import { Peer } from './peer.js';
+//   const pkc = await load();
+//   const peer = new Peer(pkc, pkc.generateIdentity());
+//   peer.addEventListener('message', (e) => e.detail.from, e.detail.text);
+//   peer.start();                       // joins the local room, says hello to other tabs
+//   peer.broadcast('hi');
+//   const note = peer.doc('note');      // a Yjs document shared by the room
+
+import { Doc } from './pkc.js';
+
+const CHANNEL_LABEL = 'pkc';                 // the node's data channel label
+const TAB_CHANNEL = 'pkc-tabs-v1';           // the BroadcastChannel's name
+const TAB_SIGNAL_LABEL = 'pkc-tab-signal-v1';
+const TAB_SIGNAL_MAX_SKEW_MS = 60000;        // signals older or newer are refused
+const GATHER_TIMEOUT_MS = 5000;              // ICE gathering, then the SDP is sent as it is
+const CONNECT_TIMEOUT_MS = 20000;            // as the node: a link not connected by then is closed
+const LINGER_MS = 2000;                      // a closing link's channels flush this long at most
+const RETRY_FIRST_MS = 1000, RETRY_MAX_MS = 60000, RETRY_ATTEMPTS = 10; // as the mesh's defaults
+const PEER_ID_SIZE = 64;                     // PKC_PEER_ID_SIZE, with room to spare
+
+// Reasons a session ends (docs/protocol.md, "Session handshake").
+const REASONS = ['none', 'protocol', 'version', 'fingerprint', 'auth', 'unauthorized', 'pow',
+    'blocked', 'wrong-peer', 'self', 'timeout', 'shutdown'];
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function b64u(bytes) {
+    let s = '';
+    for (const b of bytes) s += String.fromCharCode(b);
+    return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function unb64u(text) {
+    const s = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+    return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+// The SHA-256 certificate fingerprint of an SDP (a=fingerprint), as bytes.
+export function sdpFingerprint(sdp) {
+    const m = /^a=fingerprint:sha-256 ([0-9A-Fa-f:]+)\s*$/m.exec(sdp || '');
+    if (!m) return null;
+    const bytes = m[1].split(':').map((h) => parseInt(h, 16));
+    return bytes.length === 32 && bytes.every((b) => b >= 0 && b < 256) ? Uint8Array.from(bytes)
+        : null;
+}
+
+function compare(a, b) {
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+    return 0;
+}
+
+export class Peer extends EventTarget {
+    // options: { channel (BroadcastChannel name), tamper (tests only:
+    // 'signal' changes our offers after signing them, 'fingerprint' gives
+    // our sessions a wrong local fingerprint) }
+    constructor(pkc, identity, options = {}) {
+        super();
+        this.pkc = pkc;
+        this.x = pkc.x;
+        this.identity = identity;
+        this.options = options;
+        this.peerId = identity.peerId;
+        this.hash = this.peerHash(this.peerId);
+        this.links = new Map();     // peer id -> link
+        this.chans = new Map();     // channel handle -> { link, room, dc, peerId, established }
+        this.rooms = new Map();     // room handle -> { name, handle, id }
+        this.tabs = new Map();      // peer id -> { publicKey, seenMs }
+        this.seenSignals = new Map(); // signature -> expiry (replays refused)
+        this.retries = new Map();   // peer id -> failed attempts in a row
+        this.errors = [];
+        this.timer = null;
+        this.kickQueued = false;
+        this.handle = pkc.call((out) => {
+            pkc.check(this.x.pkcw_peer_new(identity.handle, out));
+            return pkc.u32(out);
+        }, [], 1);
+        pkc.setHost(this.hostCallbacks());
+    }
+
+    // ---- the core's callbacks (pkc_host imports) ----
+    hostCallbacks() {
+        const pkc = this.pkc;
+        return {
+            chan_send: (chan, ptr, len) => {
+                const c = this.chans.get(chan >>> 0);
+                if (!c) return 1;
+                try {
+                    c.dc.send(pkc.bytes(ptr >>> 0, len >>> 0));
+                    return 0;
+                } catch (e) {
+                    this.emit('log', { level: 1, text: `a record to ${c.link.peerId} not sent ` +
+                        `(data channel ${c.dc.readyState}): ${e.message}` });
+                    return 1;
+                }
+            },
+            chan_established: (chan, room, idPtr) => {
+                const c = this.chans.get(chan >>> 0);
+                if (!c) return;
+                c.established = true;
+                c.peerId = pkc.cstring(idPtr >>> 0);
+                c.room = room >>> 0;
+                if (c.link) c.link.state = 'connected';
+                this.retries.delete(c.peerId);
+                this.emit('peer:connect', { peerId: c.peerId, room: this.roomName(c.room) });
+            },
+            chan_closed: (chan, reason, byPeer, authenticated, textPtr) => {
+                const c = this.chans.get(chan >>> 0);
+                const text = pkc.cstring(textPtr >>> 0);
+                if (!c) return;
+                const who = c.peerId || (c.link && c.link.peerId) || 'a peer';
+                if (reason !== 0)
+                    this.error(`session with ${who} refused (${REASONS[reason] || reason}): ${text}` +
+                        (byPeer && !authenticated ? ' (said by the peer, unauthenticated)' : ''),
+                        { reason, byPeer: !!byPeer, authenticated: !!authenticated });
+                const was = c.established;
+                c.closed = true;
+                if (reason !== 0 && c.link) c.link.refused = true; // not retried
+                this.emit('log', { level: 1, text: `session with ${who} ended: ${text} (reason ${reason})` });
+                // The handle is freed after this callback has returned.
+                queueMicrotask(() => this.dropChan(chan >>> 0));
+                if (was) this.emit('peer:disconnect', { peerId: who, reason, text });
+            },
+            message: (room, fromPtr, idPtr, ptr, len, timestampMs) => {
+                const data = pkc.bytes(ptr >>> 0, len >>> 0);
+                this.emit('message', {
+                    from: pkc.cstring(fromPtr >>> 0), id: hex(pkc.bytes(idPtr >>> 0, 16)),
+                    room: this.roomName(room >>> 0), data, text: decoder.decode(data),
+                    timestamp: timestampMs,
+                });
+            },
+            doc_changed: (room, namePtr, local) => {
+                this.emit('doc', { room: this.roomName(room >>> 0), name: pkc.cstring(namePtr >>> 0),
+                    local: !!local });
+            },
+            mesh_connect: (room, peerPtr) => {
+                // The mesh wants a peer: tabs are connected as soon as they
+                // are heard of, so one we have no link to is unknown here;
+                // the mesh retries it later.
+                const hash = pkc.bytes(peerPtr >>> 0, 20);
+                for (const link of this.links.values())
+                    if (compare(link.hash, hash) === 0) return;
+                queueMicrotask(() => {
+                    const [p] = pkc.put(hash);
+                    try { this.x.pkcw_room_connect_failed(room >>> 0, p); } finally { this.x.free(p); }
+                    this.kick();
+                });
+            },
+            log: (level, textPtr) => {
+                const text = pkc.cstring(textPtr >>> 0);
+                if (level >= 2) this.error(text);
+                else this.emit('log', { level, text });
+            },
+        };
+    }
+
+    emit(type, detail) {
+        this.dispatchEvent(new CustomEvent(type, { detail }));
+    }
+
+    error(message, extra = {}) {
+        const e = { message, time: Date.now(), ...extra };
+        this.errors.push(e);
+        if (this.errors.length > 100) this.errors.shift();
+        this.emit('error', e);
+    }
+
+    peerHash(peerId) {
+        const pkc = this.pkc;
+        const [s] = pkc.put(peerId);
+        const out = pkc.alloc(20);
+        return pkc.call(() => {
+            pkc.check(this.x.pkcw_peer_id_hash(s, out));
+            return pkc.bytes(out, 20);
+        }, [s, out]);
+    }
+
+    roomName(handle) {
+        const r = this.rooms.get(handle);
+        return r ? r.name : null;
+    }
+
+    // ---- the loop: the core's deadlines as one timer ----
+    kick() {
+        if (this.kickQueued) return;
+        this.kickQueued = true;
+        queueMicrotask(() => {
+            this.kickQueued = false;
+            this.tick();
+        });
+    }
+
+    tick() {
+        if (!this.handle) return;
+        clearTimeout(this.timer);
+        this.timer = null;
+        const ms = this.x.pkcw_tick(this.handle);
+        if (ms >= 0) this.timer = setTimeout(() => this.tick(), Math.min(Math.ceil(ms), 0x7fffffff));
+    }
+
+    // ---- rooms, messages, documents ----
+    // Joins a room by its 32-byte secret; the local room when none is given.
+    joinRoom(name = 'local', secret = null) {
+        const pkc = this.pkc;
+        if (!secret) {
+            const out = pkc.alloc(32);
+            secret = pkc.call(() => {
+                this.x.pkcw_local_room_secret(out);
+                return pkc.bytes(out, 32);
+            }, [out]);
+        }
+        const [s] = pkc.put(secret);
+        const handle = pkc.call((out) => {
+            pkc.check(this.x.pkcw_room_join(this.handle, s, out));
+            return pkc.u32(out);
+        }, [s], 1);
+        const id = hex(pkc.bytes(this.x.pkcw_room_id(handle), 8));
+        this.rooms.set(handle, { name, handle, id });
+        this.kick();
+        return handle;
+    }
+
+    room(name = 'local') {
+        for (const r of this.rooms.values()) if (r.name === name) return r.handle;
+        throw new Error(`not in room ${name}`);
+    }
+
+    // A text to everyone in the room: a signed DATA frame encrypted with the
+    // room key, spread by the room's mesh. Returns its message id (hex).
+    broadcast(text, roomName = 'local') {
+        const pkc = this.pkc;
+        const [d, dlen] = pkc.put(text);
+        const id = pkc.alloc(16);
+        try {
+            return pkc.call(() => {
+                pkc.check(this.x.pkcw_room_broadcast(this.room(roomName), d, dlen, id));
+                return hex(pkc.bytes(id, 16));
+            }, [d, id]);
+        } finally {
+            this.kick();
+        }
+    }
+
+    // The room's document `name` (a pkc.js Doc); edit it inside
+    // peer.change(() => ...) so that its updates go to the room.
+    doc(name, roomName = 'local') {
+        const pkc = this.pkc;
+        const [n] = pkc.put(name);
+        const handle = pkc.call(() => this.x.pkcw_room_doc(this.room(roomName), n), [n]);
+        this.kick();
+        if (!handle) throw new Error(`document ${name}: ${pkc.cstring(this.x.pkc_errmsg())}`);
+        return new Doc(pkc, handle); // owned by the room: not to be freed
+    }
+
+    // Runs fn (edits of documents); what they make is sent when it returns.
+    change(fn) {
+        this.x.pkcw_begin(this.handle);
+        try {
+            return fn();
+        } finally {
+            this.x.pkcw_end(this.handle);
+            this.kick();
+        }
+    }
+
+    // Connected peers: [{ peerId, room, rttMs }].
+    peers() {
+        const out = [];
+        const idBuf = this.pkc.alloc(PEER_ID_SIZE + 8);
+        try {
+            for (const [handle, c] of this.chans) {
+                if (!c.established || c.closed) continue;
+                const state = this.x.pkcw_chan_state(handle, idBuf, idBuf + PEER_ID_SIZE);
+                const rtt = new DataView(this.x.memory.buffer).getFloat64(idBuf + PEER_ID_SIZE, true);
+                if (state === 1)
+                    out.push({ peerId: c.peerId, room: this.roomName(c.room), rttMs: rtt ? rtt / 1000 : null });
+            }
+        } finally {
+            this.x.free(idBuf);
+        }
+        return out;
+    }
+
+    // ---- BroadcastChannel: tabs of this origin ----
+    start() {
+        if (this.rooms.size === 0) this.joinRoom();
+        if (typeof BroadcastChannel !== 'undefined') {
+            this.bc = new BroadcastChannel(this.options.channel || TAB_CHANNEL);
+            this.bc.onmessage = (ev) => this.onTabSignal(ev.data);
+            this.sendSignal({ kind: 'hello' });
+            this.onUnload = () => this.stop();
+            globalThis.addEventListener?.('pagehide', this.onUnload);
+        }
+        this.kick();
+    }
+
+    stop() {
+        if (this.bc) {
+            this.sendSignal({ kind: 'bye' });
+            this.bc.close();
+            this.bc = null;
+        }
+        for (const link of [...this.links.values()]) this.closeLink(link, 'stopped');
+    }
+
+    // A signed signal (docs/web.md, "Tab signaling"): the fields as one JSON
+    // text `m`, and the Ed25519 signature of "pkc-tab-signal-v1\0" + m.
+    sendSignal(fields) {
+        if (!this.bc) return;
+        const body = { v: 1, from: this.peerId, pk: b64u(this.identity.publicKey), to: '',
+            conn: '', t: Date.now(), body: '', ...fields };
+        const m = JSON.stringify(body);
+        const sig = this.identity.sign(encoder.encode(`${TAB_SIGNAL_LABEL}\0${m}`));
+        let msg = { m, s: b64u(sig) };
+        if (this.options.tamper === 'signal' && (fields.kind === 'offer' || fields.kind === 'answer'))
+            msg = { m: m.replace('a=setup:', 'a=setup: '), s: msg.s };
+        this.bc.postMessage(msg);
+    }
+
+    // Checks a signal; the fields, or null (refused, with a reason shown).
+    checkSignal(data) {
+        let f, pk, sig;
+        try {
+            if (typeof data !== 'object' || typeof data.m !== 'string' || typeof data.s !== 'string' ||
+                data.m.length > 65536)
+                throw new Error('not a signal');
+            f = JSON.parse(data.m);
+            if (f.v !== 1 || typeof f.from !== 'string' || typeof f.pk !== 'string' ||
+                typeof f.kind !== 'string' || typeof f.to !== 'string' || typeof f.t !== 'number' ||
+                typeof f.conn !== 'string' || typeof f.body !== 'string')
+                throw new Error('malformed');
+            pk = unb64u(f.pk);
+            sig = unb64u(data.s);
+        } catch (e) {
+            this.error(`a tab signal refused: ${e.message}`);
+            return null;
+        }
+        if (f.from === this.peerId) return null;
+        if (f.to !== '' && f.to !== this.peerId) return null; // for another tab
+        let why = null;
+        if (pk.length !== 32 || this.pkc.peerIdFromPublicKey(pk) !== f.from)
+            why = 'its key is not its peer id\'s';
+        else if (!this.pkc.verify(pk, encoder.encode(`${TAB_SIGNAL_LABEL}\0${data.m}`), sig))
+            why = 'bad signature';
+        else if (Math.abs(Date.now() - f.t) > TAB_SIGNAL_MAX_SKEW_MS)
+            why = 'too old or from the future';
+        else if (this.seenSignals.has(data.s))
+            why = 'a replay';
+        if (why) {
+            this.error(`a ${f.kind} signal from ${f.from} refused: ${why}`);
+            return null;
+        }
+        const now = Date.now();
+        for (const [k, exp] of this.seenSignals) if (exp < now) this.seenSignals.delete(k);
+        this.seenSignals.set(data.s, now + 2 * TAB_SIGNAL_MAX_SKEW_MS);
+        return f;
+    }
+
+    onTabSignal(data) {
+        const f = this.checkSignal(data);
+        if (!f) return;
+        this.tabs.set(f.from, { seenMs: Date.now() });
+        switch (f.kind) {
+        case 'hello':
+            this.sendSignal({ kind: 'here', to: f.from });
+            this.maybeDial(f.from);
+            break;
+        case 'here':
+            this.maybeDial(f.from);
+            break;
+        case 'offer':
+            this.onOffer(f).catch((e) => this.error(`offer from ${f.from}: ${e.message}`));
+            break;
+        case 'answer': {
+            const link = this.links.get(f.from);
+            if (!link || link.conn !== f.conn || !link.outbound || link.answered) return;
+            link.answered = true;
+            link.pc.setRemoteDescription({ type: 'answer', sdp: f.body })
+                .then(link.remoteResolve, (e) => this.error(`answer from ${f.from}: ${e.message}`));
+            break;
+        }
+        case 'bye': {
+            const link = this.links.get(f.from);
+            this.tabs.delete(f.from);
+            if (link) this.closeLink(link, 'the tab left');
+            break;
+        }
+        default:
+            break; // a later kind: ignored
+        }
+    }
+
+    // The smaller peer id hash dials, as natively.
+    maybeDial(peerId) {
+        if (this.links.has(peerId)) return;
+        const hash = this.peerHash(peerId);
+        if (compare(this.hash, hash) >= 0) return;
+        this.dial(peerId, hash).catch((e) => this.error(`dialing ${peerId}: ${e.message}`));
+    }
+
+    newLink(peerId, hash, outbound, conn) {
+        const pc = new RTCPeerConnection({ iceServers: [] });
+        const link = { peerId, hash, outbound, conn, pc, state: 'connecting', dcs: [] };
+        // A data channel may open before setRemoteDescription() has
+        // resolved (and pc.remoteDescription is set): sessions wait for it.
+        link.remoteSet = new Promise((resolve) => { link.remoteResolve = resolve; });
+        this.links.set(peerId, link);
+        link.timer = setTimeout(() => {
+            if (![...this.chans.values()].some((c) => c.link === link && c.established))
+                this.closeLink(link, 'not connected in time', true);
+        }, CONNECT_TIMEOUT_MS);
+        pc.onconnectionstatechange = () => {
+            if (pc.connectionState === 'failed' || pc.connectionState === 'closed')
+                this.closeLink(link, `connection ${pc.connectionState}`, true);
+        };
+        return link;
+    }
+
+    async dial(peerId, hash) {
+        const conn = b64u(crypto.getRandomValues(new Uint8Array(9)));
+        const link = this.newLink(peerId, hash, true, conn);
+        // A channel per room, label "pkc", reliable and ordered.
+        for (const room of this.rooms.keys()) {
+            const dc = link.pc.createDataChannel(CHANNEL_LABEL, { ordered: true });
+            this.attachChannel(link, dc, room);
+        }
+        await link.pc.setLocalDescription(await link.pc.createOffer());
+        await this.gathered(link.pc);
+        if (this.links.get(peerId) !== link) return;
+        this.sendSignal({ kind: 'offer', to: peerId, conn, body: link.pc.localDescription.sdp });
+    }
+
+    async onOffer(f) {
+        const hash = this.peerHash(f.from);
+        if (compare(hash, this.hash) >= 0) {
+            this.error(`an offer from ${f.from} refused: the smaller peer id dials`);
+            return;
+        }
+        const old = this.links.get(f.from);
+        if (old) this.closeLink(old, 'replaced by a new connection'); // the tab reloaded
+        const link = this.newLink(f.from, hash, false, f.conn);
+        link.pc.ondatachannel = (ev) => this.attachChannel(link, ev.channel, null);
+        await link.pc.setRemoteDescription({ type: 'offer', sdp: f.body });
+        link.remoteResolve();
+        await link.pc.setLocalDescription(await link.pc.createAnswer());
+        await this.gathered(link.pc);
+        if (this.links.get(f.from) !== link) return;
+        this.sendSignal({ kind: 'answer', to: f.from, conn: f.conn, body: link.pc.localDescription.sdp });
+    }
+
+    gathered(pc) {
+        if (pc.iceGatheringState === 'complete') return Promise.resolve();
+        return new Promise((resolve) => {
+            const t = setTimeout(resolve, GATHER_TIMEOUT_MS);
+            pc.addEventListener('icegatheringstatechange', () => {
+                if (pc.iceGatheringState === 'complete') {
+                    clearTimeout(t);
+                    resolve();
+                }
+            });
+        });
+    }
+
+    // A data channel of the link: the dialer's (room known) or one the
+    // dialer opened (room learnt from the proof in the handshake).
+    attachChannel(link, dc, room) {
+        if (dc.label !== CHANNEL_LABEL || dc.ordered === false || dc.maxRetransmits !== null ||
+            dc.maxPacketLifeTime !== null) {
+            this.error(`a data channel "${dc.label}" from ${link.peerId} that is not pkc's, closed`);
+            dc.close();
+            return;
+        }
+        dc.binaryType = 'arraybuffer';
+        link.dcs.push(dc);
+        let chan = 0;
+        const pending = [];
+        let opening = false;
+        dc.onopen = async () => {
+            if (chan || opening) return;
+            opening = true;
+            await link.remoteSet;
+            if (link.closed) return;
+            try {
+                chan = this.openChan(link, dc, room);
+                for (const m of pending) this.receive(chan, m);
+            } catch (e) {
+                this.error(`session with ${link.peerId} not started: ${e.message}`);
+                this.closeLink(link, 'no session', true);
+            }
+        };
+        // A channel the peer opened may be open already when announced.
+        if (dc.readyState === 'open') queueMicrotask(() => dc.onopen());
+        dc.onmessage = (ev) => {
+            if (typeof ev.data === 'string') return; // pkc's records are binary
+            if (chan) this.receive(chan, new Uint8Array(ev.data));
+            else pending.push(new Uint8Array(ev.data));
+        };
+        dc.onclose = () => {
+            if (!chan || !this.chans.has(chan)) return;
+            this.x.pkcw_chan_transport_closed(chan);
+            this.kick();
+        };
+    }
+
+    openChan(link, dc, room) {
+        const pkc = this.pkc;
+        let local = sdpFingerprint(link.pc.localDescription && link.pc.localDescription.sdp);
+        const remote = sdpFingerprint(link.pc.remoteDescription && link.pc.remoteDescription.sdp);
+        if (!local || !remote) {
+            const d = (desc) => (desc ? `${desc.type}: ${(/^a=fingerprint:.*$/m.exec(desc.sdp) || ['none'])[0]}`
+                : 'none');
+            throw new Error(`no SHA-256 fingerprint in the ${local ? 'remote' : 'local'} SDP ` +
+                `(local ${d(link.pc.localDescription)}; remote ${d(link.pc.remoteDescription)})`);
+        }
+        if (this.options.tamper === 'fingerprint') {
+            local = local.slice();
+            local[0] ^= 1;
+        }
+        const ins = [];
+        const keep = (d) => {
+            const r = pkc.put(d);
+            ins.push(r[0]);
+            return r;
+        };
+        const [lf, lfl] = keep(local);
+        const [rf, rfl] = keep(remote);
+        const [ep] = room ? keep(link.peerId) : [0];
+        const handle = pkc.call((out) => {
+            const rc = this.x.pkcw_chan_new(this.handle, room || 0, ep, lf, lfl, rf, rfl, out);
+            pkc.check(rc);
+            return pkc.u32(out);
+        }, ins, 1);
+        this.chans.set(handle, { link, dc, room, established: false, closed: false });
+        pkc.check(this.x.pkcw_chan_start(handle));
+        this.kick();
+        return handle;
+    }
+
+    receive(chan, bytes) {
+        const c = this.chans.get(chan);
+        if (!c || c.closed) return;
+        const [p, n] = this.pkc.put(bytes);
+        try {
+            this.x.pkcw_chan_receive(chan, p, n);
+        } finally {
+            this.x.free(p);
+        }
+        this.kick();
+    }
+
+    dropChan(chan) {
+        const c = this.chans.get(chan);
+        if (!c) return;
+        this.chans.delete(chan);
+        this.x.pkcw_chan_free(chan);
+        try { c.dc.close(); } catch {}
+        const link = c.link;
+        if (link && ![...this.chans.values()].some((o) => o.link === link))
+            this.closeLink(link, 'no channel left', true);
+        this.kick();
+    }
+
+    // A link that failed (not refused, not closed on purpose) to a tab still
+    // there is dialed again, as the mesh retries a peer: after 1 s, doubling
+    // to 60 s, 10 times.
+    closeLink(link, why, failed = false) {
+        if (link.closed) return;
+        link.closed = true;
+        link.remoteResolve(); // channels waiting for it see the link closed
+        if (failed && !link.refused && this.bc && this.tabs.has(link.peerId)) {
+            const n = this.retries.get(link.peerId) || 0;
+            if (n >= RETRY_ATTEMPTS) {
+                this.error(`gave up connecting to ${link.peerId} after ${n} attempts: ${why}`);
+            } else {
+                this.retries.set(link.peerId, n + 1);
+                setTimeout(() => {
+                    if (this.bc && !this.links.has(link.peerId) && this.tabs.has(link.peerId))
+                        this.maybeDial(link.peerId);
+                }, Math.min(RETRY_FIRST_MS * 2 ** n, RETRY_MAX_MS));
+            }
+        }
+        clearTimeout(link.timer);
+        if (this.links.get(link.peerId) === link) this.links.delete(link.peerId);
+        for (const [h, c] of this.chans) {
+            if (c.link !== link || c.closed) continue;
+            this.x.pkcw_chan_transport_closed(h);
+        }
+        // The last records (a REFUSE, a DISCONNECT) must still reach the
+        // peer: a data channel's close() sends what it holds first, closing
+        // the connection would not. So the connection is closed once its
+        // channels are (or after LINGER_MS).
+        const open = link.dcs.filter((dc) => dc.readyState !== 'closed');
+        let left = open.length;
+        const done = () => {
+            clearTimeout(linger);
+            try { link.pc.close(); } catch {}
+        };
+        const linger = setTimeout(done, LINGER_MS);
+        for (const dc of open) {
+            dc.addEventListener('close', () => { if (--left === 0) done(); });
+            try { dc.close(); } catch {}
+        }
+        if (left === 0) done();
+        this.emit('log', { level: 1, text: `link to ${link.peerId} closed: ${why}` });
+        this.kick();
+    }
+}
