@@ -15,9 +15,11 @@
 //     page's state read by yjs.
 //  4. Refusals, each on a fresh page, each shown on the page with no
 //     connection made: a tampered code (one character changed: the
-//     signature), a malformed one (cut short), one expired by the inviter's
-//     clock (refused by the node in the handshake: the page shows its
-//     words), and the used single-use link again (refused by the node).
+//     signature), a malformed one (cut short), another kind pasted in the
+//     box, one expired by the page's clock (set an hour ahead: refused in
+//     wasm, nothing dialed), one expired by the inviter's clock (refused by
+//     the node in the handshake: the page shows its words), and the used
+//     single-use link again (refused by the node).
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -90,6 +92,7 @@ const until = async (fn, ms, what) => {
 const nodePeers = () => jsonLines(pkc('peers', '--json')).map(p => p.peer_id)
 
 let ctx
+const spare = []
 try {
   const up = await until(() => events.find(e => e.event === 'up'), 30000, 'the node to start')
   const nodeId = up.peer_id
@@ -103,8 +106,15 @@ try {
 
   // A fresh page (its own BroadcastChannel: no tab of another case meets
   // it) at `url`.
-  async function open(url) {
-    const page = await ctx.newPage()
+  async function open(url, clockMs = null) {
+    // With clockMs: a browser of its own (a clock is a context's), whose
+    // Date.now() is fixed at that time (its timers run on).
+    const c = clockMs === null ? ctx : await chromium(['--disable-features=WebRtcHideLocalIpsWithMdns'])
+    if (clockMs !== null) {
+      spare.push(c)
+      await c.clock.setFixedTime(clockMs)
+    }
+    const page = await c.newPage()
     const errors = []
     page.on('pageerror', e => errors.push(String(e)))
     page.on('console', m => {
@@ -192,13 +202,12 @@ try {
     console.error(`node: ${pkc('doc', 'json', '--room', room.id, 'shared')}`)
     throw e
   })
-  check(true, 'converged')
   console.log(`  the document converged on both sides: ${pkc('doc', 'json', '--room', room.id, 'shared').trim()}`)
 
   // ---- 4. refusals ----
   const peersBefore = nodePeers().length
-  const refusedOnPage = async (what, url, words) => {
-    const t = await open(url)
+  const refusedOnPage = async (what, url, words, clockMs = null) => {
+    const t = await open(url, clockMs)
     await deadline(t.page.waitForFunction((w) => new RegExp(w).test(document.getElementById('errors').textContent),
       words, { polling: 50 }), 20000, `the page to refuse ${what}`).catch(async (e) => {
       console.error(`page: ${await joinedText(t)}; errors ${JSON.stringify(await pageErrors(t))}`)
@@ -228,6 +237,12 @@ try {
   await t.page.click('#join button')
   check(/invitation refused: .*PKCI/.test(await joinedText(t)), `another kind of code, pasted: ${await joinedText(t)}`)
   await t.page.close()
+  // Expired by the page's own clock (an hour ahead: past the 5 minutes of
+  // clock skew a code is given): refused in wasm before any dial.
+  t = await refusedOnPage('a code expired by the page\'s clock', good.url,
+    'invitation refused: invitation: expired (5[5-9]|60) min .* ago', Date.now() + 3600 * 1000)
+  check((await t.page.evaluate(() => window.pkcPeer.links.size)) === 0, 'no link dialed for the expired code')
+  await t.page.close()
   // Expired by the inviter's clock: the page's check tolerates 5 minutes
   // of clock skew, as a native invitee does; the node refuses it in the
   // handshake, and the page shows the node's words.
@@ -243,6 +258,7 @@ try {
   check(tab.errors.length === 0, `no page error on the first page: ${tab.errors.join('; ')}`)
   check((await pageErrors(tab)).length === 0, `no pkc error on the first page: ${(await pageErrors(tab)).join('; ')}`)
 
+  for (const c of spare) await c.close()
   await ctx.close()
   ctx = null
   node.kill('SIGTERM')
