@@ -102,7 +102,7 @@ try {
   ctx = await chromium(['--disable-features=WebRtcHideLocalIpsWithMdns'])
 
   const invite = (...args) => JSON.parse(pkc('invite', '--room', room.id, '--url-base',
-    `${server.url}join`, '--json', ...args))
+    server.url, '--json', ...args))
 
   // A fresh page (its own BroadcastChannel: no tab of another case meets
   // it) at `url`.
@@ -123,8 +123,8 @@ try {
     })
     const [base, frag] = url.split('#')
     const q = `?channel=invite-${Math.random().toString(36).slice(2)}${process.env.PKC_WEB_DEBUG ? '&debug' : ''}`
-    // The link's base is /join on the page's server: the page is its index.
-    await page.goto(base.replace(/join$/, '') + q + (frag ? `#${frag}` : ''))
+    // The link as printed, plus a query of the test's (its tab channel).
+    await page.goto(base + q + (frag ? `#${frag}` : ''))
     await deadline(page.waitForFunction(() => document.documentElement.dataset.pkc), 30000,
       'the page to load pkc')
     check(await page.evaluate(() => document.documentElement.dataset.pkc) === 'ready', 'the page is ready')
@@ -136,7 +136,7 @@ try {
 
   // ---- 1. the link opened by the page ----
   const inv = invite('--single-use', '--one-step')
-  check(inv.url.startsWith(`${server.url}join#PKCI1`), `an invitation link to the page: ${inv.url}`)
+  check(inv.url.startsWith(`${server.url}#PKCI1`), `an invitation link to the page: ${inv.url}`)
   const t0 = Date.now()
   const tab = await open(inv.url)
   check(!(await tab.page.evaluate(() => location.hash)), 'the code is taken out of the address bar')
@@ -223,12 +223,12 @@ try {
   const good = invite()
   const code = good.code
   const flip = code[40] === 'A' ? 'B' : 'A'
-  let t = await refusedOnPage('a tampered code', `${server.url}join#${code.slice(0, 40)}${flip}${code.slice(41)}`,
+  let t = await refusedOnPage('a tampered code', `${server.url}#${code.slice(0, 40)}${flip}${code.slice(41)}`,
     'invitation refused: invitation: .*signature')
   check((await joinedText(t)).startsWith('invitation refused'), 'the tampered code is refused in the join line')
   check((await t.page.evaluate(() => window.pkcPeer.links.size)) === 0, 'no link dialed for the tampered code')
   await t.page.close()
-  t = await refusedOnPage('a code cut short', `${server.url}join#${code.slice(0, 61)}`,
+  t = await refusedOnPage('a code cut short', `${server.url}#${code.slice(0, 61)}`,
     'invitation refused: invitation: .*offset')
   await t.page.close()
   // Pasted in the box rather than opened.

@@ -40,8 +40,8 @@ typedef struct web_invite {
  * not invite yet); PKC_ERR_INVALID_ARG for our own invitation. Each with
  * pkc_errmsg() beginning "invitation: ".
  */
-PKC_API int pkcw_invite_parse(const char *text, size_t len, double now_ms,
-                              const char *own_peer_id, web_invite **out)
+PKC_API int pkcw_invite_parse(const char *text, size_t len, double now_ms, const char *own_peer_id,
+                              web_invite **out)
 {
     if (text == NULL || out == NULL || !(now_ms >= 0 && now_ms < 9007199254740992.0))
         return pkc_error(PKC_ERR_INVALID_ARG, "invitation: text, clock and out are required");
@@ -59,11 +59,11 @@ PKC_API int pkcw_invite_parse(const char *text, size_t len, double now_ms,
         rc = pkc_error(PKC_ERR_INVALID_ARG, "invitation: this invitation is our own");
     if (rc == 0) {
         int n = snprintf(w->text, sizeof w->text, "%s\n%s\n%s\n%llu\n%s", w->inv.peer_id,
-                         w->inv.dial.ufrag, w->inv.dial.pwd,
-                         (unsigned long long)w->inv.expires_ms, w->inv.room_name);
+                         w->inv.dial.ufrag, w->inv.dial.pwd, (unsigned long long)w->inv.expires_ms,
+                         w->inv.room_name);
         for (size_t i = 0; i < w->inv.dial.n_addresses && n > 0 && (size_t)n < sizeof w->text; i++)
-            n += snprintf(w->text + n, sizeof w->text - (size_t)n, "\n%s",
-                          w->inv.dial.addresses[i]);
+            n +=
+                snprintf(w->text + n, sizeof w->text - (size_t)n, "\n%s", w->inv.dial.addresses[i]);
         if (n < 0 || (size_t)n >= sizeof w->text)
             rc = pkc_error(PKC_ERR_TOO_LARGE, "invitation: its fields do not fit"); /* cannot be */
     }
