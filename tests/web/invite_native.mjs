@@ -18,8 +18,10 @@
 //     signature), a malformed one (cut short), another kind pasted in the
 //     box, one expired by the page's clock (set an hour ahead: refused in
 //     wasm, nothing dialed), one expired by the inviter's clock (refused by
-//     the node in the handshake: the page shows its words), and the used
-//     single-use link again (refused by the node).
+//     the node in the handshake: the page shows its words), the used
+//     single-use link again (refused by the node), and an inviter that does
+//     not answer (stopped: the page gives up when ICE fails, or after 20 s,
+//     and says so).
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -209,7 +211,7 @@ try {
   const refusedOnPage = async (what, url, words, clockMs = null) => {
     const t = await open(url, clockMs)
     await deadline(t.page.waitForFunction((w) => new RegExp(w).test(document.getElementById('errors').textContent),
-      words, { polling: 50 }), 20000, `the page to refuse ${what}`).catch(async (e) => {
+      words, { polling: 50 }), 30000, `the page to refuse ${what}`).catch(async (e) => {
       console.error(`page: ${await joinedText(t)}; errors ${JSON.stringify(await pageErrors(t))}`)
       throw e
     })
@@ -253,6 +255,19 @@ try {
   await t.page.close()
   t = await refusedOnPage('the single-use link again', inv.url, 'refused \\(unauthorized\\): .*invitation already used')
   await t.page.close()
+  // An inviter that does not answer (stopped: SIGSTOP): the page gives up
+  // when ICE fails, or after 20 s as a node does, and says so.
+  const late = invite('--one-step')
+  node.kill('SIGSTOP')
+  try {
+    t = await refusedOnPage('an inviter that does not answer', late.url,
+      `the inviter ${nodeId} could not be reached: (not connected in time|connection failed)`)
+    check(/could not be reached/.test(await joinedText(t)), `the join line says: ${await joinedText(t)}`)
+    check((await t.page.evaluate(() => window.pkcPeer.links.size)) === 0, 'the link to it is closed')
+    await t.page.close()
+  } finally {
+    node.kill('SIGCONT')
+  }
   check(nodePeers().length === peersBefore, `the node took no new peer (${nodePeers().length})`)
   check(nodePeers().includes(tab.id), 'the first page is still connected')
   check(tab.errors.length === 0, `no page error on the first page: ${tab.errors.join('; ')}`)
