@@ -18,3 +18,9 @@ set_tests_properties(web.node web.chromium web.serve web.sizes PROPERTIES SKIP_R
 pkc_add_test(NAME web.tabs LABELS web interop TIMEOUT 180
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/tabs.mjs)
 set_tests_properties(web.tabs PROPERTIES SKIP_RETURN_CODE 77)
+# A page accepts a native node's invitation (pkc up, pkc invite) and joins its
+# room, in a network namespace of the test's own (unshare -n; 77 where none
+# can be made): chat both ways, a document converging, refusals shown.
+pkc_add_test(NAME web.invite_native LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/invite_native.mjs)
+set_tests_properties(web.invite_native PROPERTIES SKIP_RETURN_CODE 77)

@@ -55,6 +55,34 @@ export function sdpFingerprint(sdp) {
         : null;
 }
 
+// NODE_RTC_MESSAGE_MAX (src/node/node_int.h): the largest message a
+// node's data channel takes, PKC_FRAME_SIZE_MAX + 4096.
+const NODE_RTC_MESSAGE_MAX = 1048576 + 4096;
+
+// The answer a native node's ICE-lite listener gives, made from its
+// invitation as the native dialer makes it (node_conn.c build_lite_answer,
+// pkc_sdp_write_lite_answer): one data channel section with the offer's
+// mid, ice-lite, the listener's credentials and certificate fingerprint,
+// setup passive (we are the DTLS client), its max-message-size, and the
+// invitation's addresses as host candidates.
+export function liteAnswer(offerSdp, inv) {
+    const mid = (/^a=mid:(\S+)\s*$/m.exec(offerSdp) || [null, '0'])[1];
+    const fp = [...inv.fingerprint].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
+    const lines = ['v=0', 'o=- 1 1 IN IP4 0.0.0.0', 's=-', 't=0 0', `a=group:BUNDLE ${mid}`,
+        'a=ice-lite', 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0',
+        `a=mid:${mid}`, `a=ice-ufrag:${inv.ufrag}`, `a=ice-pwd:${inv.pwd}`,
+        `a=fingerprint:sha-256 ${fp}`, 'a=setup:passive', 'a=sctp-port:5000',
+        `a=max-message-size:${NODE_RTC_MESSAGE_MAX}`];
+    inv.addresses.forEach((a, i) => {
+        const m = /^udp:(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d+)$/.exec(a);
+        if (!m) return; // checked by the codec: cannot be
+        const prio = 126 * 2 ** 24 + (65535 - i) * 256 + 255;
+        lines.push(`a=candidate:${i + 1} 1 udp ${prio} ${m[1] || m[2]} ${m[3]} typ host`);
+    });
+    lines.push('a=end-of-candidates');
+    return lines.join('\r\n') + '\r\n';
+}
+
 function compare(a, b) {
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
     return 0;
@@ -225,7 +253,7 @@ export class Peer extends EventTarget {
             return pkc.u32(out);
         }, [s], 1);
         const id = hex(pkc.bytes(this.x.pkcw_room_id(handle), 8));
-        this.rooms.set(handle, { name, handle, id });
+        if (!this.rooms.has(handle)) this.rooms.set(handle, { name, handle, id });
         this.kick();
         return handle;
     }
@@ -400,6 +428,70 @@ export class Peer extends EventTarget {
         }
     }
 
+    // ---- invitations of native nodes (docs/web.md, "Accepting an invitation") ----
+    // Reads a "PKCI1..." code or a "BASE#CODE" link: decoded and checked in
+    // pkc.wasm by the node's own codec (syntax, the inviter's signature,
+    // the time on this page's clock); throws an Error whose message says
+    // what is wrong. Then joins the invitation's room and dials the
+    // inviter's ICE-lite listener as a native invitee does. Returns
+    // { peerId, room, roomId, expires } at once; 'peer:connect' follows.
+    acceptInvitation(text) {
+        const inv = this.readInvitation(text);
+        if (this.links.has(inv.peerId))
+            throw new Error(`invitation: already connected to its inviter ${inv.peerId}`);
+        const name = inv.roomName || `room ${inv.id}`;
+        const room = this.joinRoom(name, inv.secret);
+        const info = { peerId: inv.peerId, room: this.roomName(room),
+            roomId: this.rooms.get(room).id, expires: inv.expires };
+        this.dialInviter(inv, room).catch((e) => this.error(`dialing the inviter ${inv.peerId}: ${e.message}`));
+        return info;
+    }
+
+    readInvitation(text) {
+        const pkc = this.pkc;
+        const [t, tlen] = pkc.put(String(text));
+        const [me] = pkc.put(this.peerId);
+        let handle;
+        try {
+            handle = pkc.call((out) => {
+                pkc.check(this.x.pkcw_invite_parse(t, tlen, Date.now(), me, out));
+                return pkc.u32(out);
+            }, [t, me], 1);
+        } catch (e) {
+            throw new Error(e.errName ? e.message.slice(e.errName.length + 2) : e.message);
+        }
+        try {
+            const [peerId, ufrag, pwd, expires, roomName, ...addresses] =
+                pkc.cstring(this.x.pkcw_invite_text(handle)).split('\n');
+            return {
+                peerId, ufrag, pwd, expires: Number(expires), roomName, addresses,
+                id: hex(pkc.bytes(this.x.pkcw_invite_id(handle), 8)),
+                fingerprint: pkc.bytes(this.x.pkcw_invite_fingerprint(handle), 32),
+                secret: pkc.bytes(this.x.pkcw_invite_room_secret(handle), 32),
+                token: pkc.bytes(this.x.pkcw_invite_token(handle), 32),
+            };
+        } finally {
+            this.x.pkcw_invite_free(handle);
+        }
+    }
+
+    // The native invitee's dial (node_conn.c): our offer with one channel
+    // for the room, and the answer the inviter's listener would give, built
+    // from the invitation (docs/node.md, "Connections").
+    async dialInviter(inv, room) {
+        const link = this.newLink(inv.peerId, this.peerHash(inv.peerId), true, `invite-${inv.id}`);
+        link.invite = { room, token: inv.token };
+        const dc = link.pc.createDataChannel(CHANNEL_LABEL, { ordered: true });
+        this.attachChannel(link, dc, room);
+        const offer = await link.pc.createOffer();
+        await link.pc.setLocalDescription(offer);
+        if (link.closed) return;
+        const answer = liteAnswer(offer.sdp, inv);
+        await link.pc.setRemoteDescription({ type: 'answer', sdp: answer });
+        link.remoteResolve();
+        this.emit('log', { level: 1, text: `dialing the inviter ${inv.peerId} at ${inv.addresses.join(', ')}` });
+    }
+
     // The smaller peer id hash dials, as natively.
     maybeDial(peerId) {
         if (this.links.has(peerId)) return;
@@ -535,8 +627,10 @@ export class Peer extends EventTarget {
         const [lf, lfl] = keep(local);
         const [rf, rfl] = keep(remote);
         const [ep] = room ? keep(link.peerId) : [0];
+        // A channel to a native inviter proves the invitation's token.
+        const [pf] = room && link.invite && link.invite.room === room ? keep(link.invite.token) : [0];
         const handle = pkc.call((out) => {
-            const rc = this.x.pkcw_chan_new(this.handle, room || 0, ep, lf, lfl, rf, rfl, out);
+            const rc = this.x.pkcw_chan_new(this.handle, room || 0, ep, pf, lf, lfl, rf, rfl, out);
             pkc.check(rc);
             return pkc.u32(out);
         }, ins, 1);
@@ -589,6 +683,10 @@ export class Peer extends EventTarget {
                 }, Math.min(RETRY_FIRST_MS * 2 ** n, RETRY_MAX_MS));
             }
         }
+        // An inviter we could not reach (a refusal is shown by the session).
+        if (failed && link.invite && !link.refused &&
+            ![...this.chans.values()].some((c) => c.link === link && c.established))
+            this.error(`the inviter ${link.peerId} could not be reached: ${why}`);
         clearTimeout(link.timer);
         if (this.links.get(link.peerId) === link) this.links.delete(link.peerId);
         for (const [h, c] of this.chans) {

@@ -693,11 +693,14 @@ PKC_API const uint8_t *pkcw_room_id(const web_room *r)
 /*
  * A channel on a data channel that has just opened. The dialer (initiator)
  * names the room and the peer it dialed (peer id text); the answerer passes
- * NULL for both and learns them in the handshake. Fingerprints: the hash
- * bytes of a=fingerprint in the local and remote SDP. Then pkcw_chan_start.
+ * NULL for both and learns them in the handshake. The dialer proves the
+ * room's secret, or with `proof` (32 bytes, else NULL) an invitation's token
+ * (a native inviter's one-step invitation, as node_conn.c's dialer does).
+ * Fingerprints: the hash bytes of a=fingerprint in the local and remote SDP.
+ * Then pkcw_chan_start.
  */
 PKC_API int pkcw_chan_new(web_peer *p, web_room *room, const char *expected_peer,
-                          const uint8_t *local_fp, size_t local_fp_len, const uint8_t *remote_fp,
+                          const uint8_t *proof, const uint8_t *local_fp, size_t local_fp_len, const uint8_t *remote_fp,
                           size_t remote_fp_len, web_chan **out)
 {
     if (p == NULL || out == NULL || (room == NULL) != (expected_peer == NULL))
@@ -729,7 +732,7 @@ PKC_API int pkcw_chan_new(web_peer *p, web_room *room, const char *expected_peer
         rc = pkc_peer_id_parse(expected_peer, c->hash);
         snprintf(c->peer_id, sizeof c->peer_id, "%s", expected_peer);
         sc.expected_peer = c->hash;
-        sc.proof_secret = room->secret;
+        sc.proof_secret = proof ? proof : room->secret;
     } else {
         for (web_room *r = p->rooms; r && n < WEB_ROOMS_MAX; r = r->next) {
             memcpy(c->proof_ids[n], r->key.id, PKC_ROOM_ID_BYTES);
