@@ -52,8 +52,11 @@ void host_chan_closed(void *chan, int reason, int by_peer, int authenticated, co
 HOST("message")
 void host_message(void *room, const char *from, const uint8_t *id, const uint8_t *payload,
                   size_t len, double timestamp_ms);
-/* Document `name` of the room changed (local: by this peer). */
-HOST("doc_changed") void host_doc_changed(void *room, const char *name, int local);
+/* Document `name` of the room changed (local: by this peer) by `update`
+ * (Yjs v1). A local change reaches the host before it is broadcast, so that
+ * the host's store is asked to keep it first (docs/web.md, "Persistence"). */
+HOST("doc_changed")
+void host_doc_changed(void *room, const char *name, int local, const uint8_t *update, size_t len);
 /* The room's mesh asks for a connection to `peer` (20-byte hash). */
 HOST("mesh_connect") void host_mesh_connect(void *room, const uint8_t *peer, int mode);
 /* Something worth telling (level 0 debug, 1 info, 2 error). */
@@ -565,6 +568,7 @@ static void on_update(void *ud, const uint8_t *update, size_t len, const void *o
 {
     web_doc *d = ud;
     int local = origin != REMOTE_ORIGIN;
+    host_doc_changed(d->room, d->name, local, update, len);
     if (local) {
         char topic[PKC_DOC_NAME_MAX + 3];
         snprintf(topic, sizeof topic, "y:%s", d->name);
@@ -572,7 +576,6 @@ static void on_update(void *ud, const uint8_t *update, size_t len, const void *o
         if (rc && rc != PKC_ERR_MESH_BUSY)
             logf_(2, "document %s: update not sent: %s", d->name, pkc_errmsg());
     }
-    host_doc_changed(d->room, d->name, local);
 }
 
 static web_doc *doc_open(web_room *r, const char *name)
@@ -878,6 +881,31 @@ PKC_API pkc_ydoc *pkcw_room_doc(web_room *r, const char *name)
                 send_step1(c, d);
     leave(r->p);
     return d ? d->doc : NULL;
+}
+
+/* Applies an update the host kept (docs/web.md, "Persistence") to the
+ * room's document `name`, as a remote one: it is not broadcast (peers get
+ * it through sync). Call before the peer's sessions start. */
+PKC_API int pkcw_room_doc_restore(web_room *r, const char *name, const uint8_t *update,
+                                  size_t len)
+{
+    size_t nl = strlen(name);
+    if (nl == 0 || nl > PKC_DOC_NAME_MAX)
+        return pkc_error(PKC_ERR_INVALID_ARG, "a document name has 1 to %d bytes",
+                         PKC_DOC_NAME_MAX);
+    enter(r->p);
+    web_doc *d = doc_open(r, name);
+    int rc = d ? pkc_ydoc_apply_update(d->doc, update, len, REMOTE_ORIGIN)
+               : pkc_error(PKC_ERR_NOMEM, "document %s: not opened", name);
+    leave(r->p);
+    return rc;
+}
+
+/* The 16-byte hash kept beside each stored update (as the native store's
+ * row hashes): BLAKE2b-128 with the label "pkc-web-store-v1". */
+PKC_API void pkcw_store_hash(const uint8_t *data, size_t len, uint8_t out[16])
+{
+    pkc_hash_labeled(out, 16, "pkc-web-store-v1", data, len);
 }
 
 /* Brackets a host's change of a document: the update callback broadcasts
