@@ -20,8 +20,10 @@ async function ready(t) {
   t.id = await t.page.evaluate(() => window.pkcPeer.peerId)
 }
 
-async function open() {
+async function open(sessionSlot = null) {
   const page = await ctx.newPage()
+  // A duplicated tab starts with a copy of the original's sessionStorage.
+  if (sessionSlot) await page.addInitScript((slot) => sessionStorage.setItem('pkc-identity:pkc:persist', slot), sessionSlot)
   const t = { page, errors: [] }
   page.on('pageerror', e => t.errors.push(String(e)))
   page.on('console', m => {
@@ -140,8 +142,25 @@ try {
   const nb = await note(b)
   check(nb.text === want + '!', `B restored the note it got back: ${JSON.stringify(nb)}`)
   check(!/damaged/.test(await b.page.textContent('#errors')), 'and reports nothing damaged this time')
-  check(a.errors.length === 0 && b.errors.length === 0,
-    `no page errors: ${[...a.errors, ...b.errors].join(' | ')}`)
+
+  // ---- a duplicated tab (A's slot in its sessionStorage) is another peer;
+  // a tab opened after it closed takes its identity back ----
+  const slotA = await a.page.evaluate(() => window.pkcPeer.store.slot)
+  const dup = await open(slotA)
+  const dupSlot = await dup.page.evaluate(() => window.pkcPeer.store.slot)
+  check(dup.id !== a.id && dup.id !== b.id && dupSlot !== slotA,
+    `a tab with A's slot while A lives gets an identity of its own: ${dup.id} (A ${a.id})`)
+  await connectedTo(dup, a.id, 'the duplicated tab connected to A')
+  await dup.page.close()
+  // Its lock is released as the page goes (asynchronously): seen from A.
+  await deadline(a.page.waitForFunction(async (name) => !(await navigator.locks.query()).held
+    .some(l => l.name === name), `pkc-identity:pkc:persist:${dupSlot}`, { polling: 50 }), 10000,
+  "the closed tab's identity lock to be released")
+  const next = await open()
+  check(next.id === dup.id, `a new tab takes the closed tab's identity: ${next.id} (closed ${dup.id})`)
+  await next.page.close()
+  check([a, b, dup, next].every(t => t.errors.length === 0),
+    `no page errors: ${[a, b, dup, next].flatMap(t => t.errors).join(' | ')}`)
 } finally {
   await ctx.close()
   server.child.kill('SIGTERM')
