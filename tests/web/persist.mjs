@@ -159,6 +159,16 @@ try {
   const next = await open()
   check(next.id === dup.id, `a new tab takes the closed tab's identity: ${next.id} (closed ${dup.id})`)
   await next.page.close()
+
+  // ---- storage failing: the edit is still sent, and the failure shown ----
+  await a.page.evaluate(() => window.pkcPeer.store.db.close())
+  await a.page.click('#note')
+  await a.page.keyboard.press('End')
+  await a.page.keyboard.type('?')
+  await deadline(b.page.waitForFunction((w) => document.getElementById('note').value === w, want + '!?',
+    { polling: 50 }), 10000, "A's edit to reach B while A's storage fails")
+  check(/document note: not kept in this browser's storage/.test(await a.page.textContent('#errors')),
+    'A shows that its edit was not kept')
   check([a, b, dup, next].every(t => t.errors.length === 0),
     `no page errors: ${[a, b, dup, next].flatMap(t => t.errors).join(' | ')}`)
 } finally {

@@ -173,11 +173,13 @@ export class Peer extends EventTarget {
             },
             doc_changed: (room, namePtr, local, ptr, len) => {
                 const name = pkc.cstring(namePtr >>> 0);
-                // Kept before a local change is broadcast (the core calls
-                // this first): docs/web.md, "Persistence".
-                if (this.store && !this.restoring) this.keepUpdate(room >>> 0, name,
-                    pkc.bytes(ptr >>> 0, len >>> 0));
+                // Kept, and a local change broadcast once its write has
+                // committed (DOC_HELD): docs/web.md, "Persistence".
+                let held = 0;
+                if (this.store && !this.restoring)
+                    held = this.keepUpdate(room >>> 0, name, pkc.bytes(ptr >>> 0, len >>> 0), !!local);
                 this.emit('doc', { room: this.roomName(room >>> 0), name, local: !!local });
+                return held;
             },
             mesh_connect: (room, peerPtr) => {
                 // The mesh wants a peer: tabs are connected as soon as they
@@ -281,11 +283,26 @@ export class Peer extends EventTarget {
         }, [p, out]);
     }
 
-    keepUpdate(room, name, update) {
+    // Appends an update to the store. A local one is held (returns
+    // DOC_HELD, 2) and broadcast when its write has committed, or has failed
+    // (shown): a change is sent only once it is kept, where it can be.
+    keepUpdate(room, name, update, local) {
         const r = this.rooms.get(room);
-        if (!r) return;
-        this.store.appendUpdate(r.id, name, update, this.storeHash(update))
+        if (!r) return 0;
+        const written = this.store.appendUpdate(r.id, name, update, this.storeHash(update))
             .catch((e) => this.storeFailed(`document ${name}`, e));
+        if (!local) return 0;
+        written.then(() => this.sendHeld(room, name, update));
+        return 2;
+    }
+
+    sendHeld(room, name, update) {
+        if (!this.handle || !this.rooms.has(room)) return;
+        const pkc = this.pkc;
+        const [n] = pkc.put(name);
+        const [p, len] = pkc.put(update);
+        pkc.call(() => this.x.pkcw_room_doc_send(room, n, p, len), [n, p]);
+        this.kick();
     }
 
     storeFailed(what, e) {

@@ -142,9 +142,8 @@ export class Store {
         return all.filter((u) => u.slot === this.slot);
     }
 
-    // Appends an update: the request is made now, before the caller goes on
-    // (a local change is stored before it is broadcast); IndexedDB commits
-    // it in order, shortly after.
+    // Appends an update; resolves once committed (transactions commit in
+    // the order they were made).
     appendUpdate(room, doc, update, hash) {
         return this.write('updates', (s) => s.add({ slot: this.slot, room, doc, update, hash }));
     }
