@@ -24,3 +24,8 @@ set_tests_properties(web.tabs PROPERTIES SKIP_RETURN_CODE 77)
 pkc_add_test(NAME web.invite_native LABELS web interop TIMEOUT 180
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/invite_native.mjs)
 set_tests_properties(web.invite_native PROPERTIES SKIP_RETURN_CODE 77)
+# A tab's identity, rooms and documents kept in IndexedDB across a reload; a
+# damaged kept update detected, shown, and fetched again from the other tab.
+pkc_add_test(NAME web.persist LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/persist.mjs)
+set_tests_properties(web.persist PROPERTIES SKIP_RETURN_CODE 77)

@@ -89,7 +89,9 @@ function compare(a, b) {
 }
 
 export class Peer extends EventTarget {
-    // options: { channel (BroadcastChannel name), tamper (tests only:
+    // options: { store (a store.js Store whose identity this is: rooms and
+    // documents are kept there; restore() before start()), channel
+    // (BroadcastChannel name), tamper (tests only:
     // 'signal' changes our offers after signing them, 'fingerprint' gives
     // our sessions a wrong local fingerprint) }
     constructor(pkc, identity, options = {}) {
@@ -109,6 +111,8 @@ export class Peer extends EventTarget {
         this.errors = [];
         this.timer = null;
         this.kickQueued = false;
+        this.store = options.store || null;
+        this.restoring = false;
         this.handle = pkc.call((out) => {
             pkc.check(this.x.pkcw_peer_new(identity.handle, out));
             return pkc.u32(out);
@@ -167,9 +171,15 @@ export class Peer extends EventTarget {
                     timestamp: timestampMs,
                 });
             },
-            doc_changed: (room, namePtr, local) => {
-                this.emit('doc', { room: this.roomName(room >>> 0), name: pkc.cstring(namePtr >>> 0),
-                    local: !!local });
+            doc_changed: (room, namePtr, local, ptr, len) => {
+                const name = pkc.cstring(namePtr >>> 0);
+                // Kept, and a local change broadcast once its write has
+                // committed (DOC_HELD): docs/web.md, "Persistence".
+                let held = 0;
+                if (this.store && !this.restoring)
+                    held = this.keepUpdate(room >>> 0, name, pkc.bytes(ptr >>> 0, len >>> 0), !!local);
+                this.emit('doc', { room: this.roomName(room >>> 0), name, local: !!local });
+                return held;
             },
             mesh_connect: (room, peerPtr) => {
                 // The mesh wants a peer: tabs are connected as soon as they
@@ -253,9 +263,116 @@ export class Peer extends EventTarget {
             return pkc.u32(out);
         }, [s], 1);
         const id = hex(pkc.bytes(this.x.pkcw_room_id(handle), 8));
-        if (!this.rooms.has(handle)) this.rooms.set(handle, { name, handle, id });
+        if (!this.rooms.has(handle)) {
+            this.rooms.set(handle, { name, handle, id });
+            if (this.store && name !== 'local' && !this.restoring)
+                this.store.saveRoom(id, name, secret).catch((e) => this.storeFailed(`room ${name}`, e));
+        }
         this.kick();
         return handle;
+    }
+
+    // ---- persistence (docs/web.md, "Persistence") ----
+    storeHash(bytes) {
+        const pkc = this.pkc;
+        const [p, n] = pkc.put(bytes);
+        const out = pkc.alloc(16);
+        return pkc.call(() => {
+            this.x.pkcw_store_hash(p, n, out);
+            return pkc.bytes(out, 16);
+        }, [p, out]);
+    }
+
+    // Appends an update to the store. A local one is held (returns
+    // DOC_HELD, 2) and broadcast when its write has committed, or has failed
+    // (shown): a change is sent only once it is kept, where it can be.
+    keepUpdate(room, name, update, local) {
+        const r = this.rooms.get(room);
+        if (!r) return 0;
+        const written = this.store.appendUpdate(r.id, name, update, this.storeHash(update))
+            .catch((e) => this.storeFailed(`document ${name}`, e));
+        if (!local) return 0;
+        written.then(() => this.sendHeld(room, name, update));
+        return 2;
+    }
+
+    sendHeld(room, name, update) {
+        if (!this.handle || !this.rooms.has(room)) return;
+        const pkc = this.pkc;
+        const [n] = pkc.put(name);
+        const [p, len] = pkc.put(update);
+        pkc.call(() => this.x.pkcw_room_doc_send(room, n, p, len), [n, p]);
+        this.kick();
+    }
+
+    storeFailed(what, e) {
+        this.error(`${what}: not kept in this browser's storage: ${e && e.message || e}`);
+    }
+
+    // Rejoins the rooms kept and restores the documents from their updates
+    // (each checked against its hash: a damaged one is dropped, shown, and
+    // what it held comes back from peers at the next sync), then compacts
+    // each document to one update. Call before start().
+    async restore() {
+        if (!this.store) return;
+        const pkc = this.pkc;
+        const rooms = await this.store.rooms();
+        const updates = await this.store.updates();
+        this.restoring = true;
+        const docs = new Map(); // "room\0doc" -> { room, doc, seqs, handle }
+        try {
+            if (this.rooms.size === 0) this.joinRoom();
+            for (const r of rooms) {
+                try {
+                    if (!(r.secret instanceof Uint8Array) || r.secret.length !== 32)
+                        throw new Error('its secret is damaged');
+                    const h = this.joinRoom(r.name, r.secret);
+                    if (this.rooms.get(h).id !== r.room) throw new Error('its secret is damaged');
+                } catch (e) {
+                    this.error(`kept room ${r.name}: not rejoined: ${e.message}`);
+                }
+            }
+            const byId = new Map([...this.rooms.values()].map((r) => [r.id, r]));
+            for (const u of updates) {
+                const key = `${u.room}\0${u.doc}`;
+                let d = docs.get(key);
+                if (!d) docs.set(key, d = { room: byId.get(u.room), roomId: u.room, doc: u.doc, seqs: [],
+                    handle: 0 });
+                d.seqs.push(u.seq);
+                if (!d.room) continue; // a room no longer kept: dropped
+                const ok = u.update instanceof Uint8Array && u.hash instanceof Uint8Array &&
+                    u.hash.length === 16 && compare(this.storeHash(u.update), u.hash) === 0;
+                if (!ok) {
+                    this.error(`document ${u.doc} (room ${d.room.name}): a kept update (#${u.seq}) is ` +
+                        'damaged (its hash does not match); dropped: the document is fetched again ' +
+                        'from peers', { damaged: { room: d.room.name, doc: u.doc, seq: u.seq } });
+                    continue;
+                }
+                const [n] = pkc.put(u.doc);
+                const [p, len] = pkc.put(u.update);
+                try {
+                    pkc.call(() => pkc.check(this.x.pkcw_room_doc_restore(d.room.handle, n, p, len)), [n, p]);
+                } catch (e) {
+                    this.error(`document ${u.doc} (room ${d.room.name}): a kept update (#${u.seq}) ` +
+                        `does not apply (${e.message}); dropped: the document is fetched again from peers`,
+                        { damaged: { room: d.room.name, doc: u.doc, seq: u.seq } });
+                }
+            }
+        } finally {
+            this.restoring = false;
+        }
+        // Compaction: one update per document, its whole state.
+        const writes = [];
+        for (const d of docs.values()) {
+            if (!d.room) {
+                writes.push(this.store.compact(d.roomId, d.doc, d.seqs, null, null).catch(() => {}));
+                continue;
+            }
+            const state = this.doc(d.doc, d.room.name).encodeState();
+            writes.push(this.store.compact(d.room.id, d.doc, d.seqs, state, this.storeHash(state))
+                .catch((e) => this.storeFailed(`document ${d.doc}`, e)));
+        }
+        await Promise.all(writes);
     }
 
     room(name = 'local') {

@@ -52,8 +52,13 @@ void host_chan_closed(void *chan, int reason, int by_peer, int authenticated, co
 HOST("message")
 void host_message(void *room, const char *from, const uint8_t *id, const uint8_t *payload,
                   size_t len, double timestamp_ms);
-/* Document `name` of the room changed (local: by this peer). */
-HOST("doc_changed") void host_doc_changed(void *room, const char *name, int local);
+/* Document `name` of the room changed (local: by this peer) by `update`
+ * (Yjs v1). For a local change, DOC_HELD means the host keeps the update
+ * first and broadcasts it itself once kept (pkcw_room_doc_send); anything
+ * else, that the core broadcasts it now (docs/web.md, "Persistence"). */
+#define DOC_HELD 2
+HOST("doc_changed")
+int host_doc_changed(void *room, const char *name, int local, const uint8_t *update, size_t len);
 /* The room's mesh asks for a connection to `peer` (20-byte hash). */
 HOST("mesh_connect") void host_mesh_connect(void *room, const uint8_t *peer, int mode);
 /* Something worth telling (level 0 debug, 1 info, 2 error). */
@@ -561,18 +566,21 @@ static int broadcast(web_room *r, const char *topic, const uint8_t *data, size_t
 
 /* ---- documents ------------------------------------------------------------------------------ */
 
+static void send_update(web_room *r, const char *name, const uint8_t *update, size_t len)
+{
+    char topic[PKC_DOC_NAME_MAX + 3];
+    snprintf(topic, sizeof topic, "y:%s", name);
+    int rc = broadcast(r, topic, update, len, NULL);
+    if (rc && rc != PKC_ERR_MESH_BUSY)
+        logf_(2, "document %s: update not sent: %s", name, pkc_errmsg());
+}
+
 static void on_update(void *ud, const uint8_t *update, size_t len, const void *origin)
 {
     web_doc *d = ud;
     int local = origin != REMOTE_ORIGIN;
-    if (local) {
-        char topic[PKC_DOC_NAME_MAX + 3];
-        snprintf(topic, sizeof topic, "y:%s", d->name);
-        int rc = broadcast(d->room, topic, update, len, NULL);
-        if (rc && rc != PKC_ERR_MESH_BUSY)
-            logf_(2, "document %s: update not sent: %s", d->name, pkc_errmsg());
-    }
-    host_doc_changed(d->room, d->name, local);
+    if (host_doc_changed(d->room, d->name, local, update, len) != DOC_HELD && local)
+        send_update(d->room, d->name, update, len);
 }
 
 static web_doc *doc_open(web_room *r, const char *name)
@@ -878,6 +886,41 @@ PKC_API pkc_ydoc *pkcw_room_doc(web_room *r, const char *name)
                 send_step1(c, d);
     leave(r->p);
     return d ? d->doc : NULL;
+}
+
+/* Applies an update the host kept (docs/web.md, "Persistence") to the
+ * room's document `name`, as a remote one: it is not broadcast (peers get
+ * it through sync). Call before the peer's sessions start. */
+PKC_API int pkcw_room_doc_restore(web_room *r, const char *name, const uint8_t *update,
+                                  size_t len)
+{
+    size_t nl = strlen(name);
+    if (nl == 0 || nl > PKC_DOC_NAME_MAX)
+        return pkc_error(PKC_ERR_INVALID_ARG, "a document name has 1 to %d bytes",
+                         PKC_DOC_NAME_MAX);
+    enter(r->p);
+    web_doc *d = doc_open(r, name);
+    int rc = d ? pkc_ydoc_apply_update(d->doc, update, len, REMOTE_ORIGIN)
+               : pkc_error(PKC_ERR_NOMEM, "document %s: not opened", name);
+    leave(r->p);
+    return rc;
+}
+
+/* Broadcasts a local update of the room's document `name` that the host
+ * held (DOC_HELD) until it was kept. */
+PKC_API void pkcw_room_doc_send(web_room *r, const char *name, const uint8_t *update,
+                                size_t len)
+{
+    enter(r->p);
+    send_update(r, name, update, len);
+    leave(r->p);
+}
+
+/* The 16-byte hash kept beside each stored update (as the native store's
+ * row hashes): BLAKE2b-128 with the label "pkc-web-store-v1". */
+PKC_API void pkcw_store_hash(const uint8_t *data, size_t len, uint8_t out[16])
+{
+    pkc_hash_labeled(out, 16, "pkc-web-store-v1", data, len);
 }
 
 /* Brackets a host's change of a document: the update callback broadcasts
