@@ -7,12 +7,15 @@
 #define _GNU_SOURCE
 #include "node/doh.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The types and constants only: the functions come through dlopen(). */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 
 #include "discovery/dnsmsg.h"
@@ -68,12 +71,50 @@ void pkc_doh_config_default_versioned(int config_version, pkc_doh_config *cfg)
     pkc_struct_write(cfg, &c, config_version, CONFIG_SIZES);
 }
 
+/* libcurl is opened with dlopen() the first time a resolver is set up, not
+ * linked: it brings about 30 libraries (GnuTLS, Kerberos, LDAP, SSH, RTMP,
+ * ...) that would be mapped into every process of libpkc, about 4 MB of
+ * resident memory for the nodes that never use DNS seeds (docs/discovery.md). */
+static struct {
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    void (*easy_cleanup)(CURL *);
+    const char *(*easy_strerror)(CURLcode);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} cu;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
+static char curl_why[256]; /* why libcurl cannot serve: "" when it can */
 
 static void curl_init(void)
 {
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    void *lib = dlopen(PKC_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+        snprintf(curl_why, sizeof curl_why, "%s (Debian package libcurl4)", dlerror());
+        return;
+    }
+#define CU(field, name)                                                                            \
+    if ((*(void **)&cu.field = dlsym(lib, name)) == NULL) {                                        \
+        snprintf(curl_why, sizeof curl_why, "%s has no %s", PKC_CURL_SONAME, name);               \
+        return;                                                                                    \
+    }
+    CU(global_init, "curl_global_init")
+    CU(easy_init, "curl_easy_init")
+    CU(easy_setopt, "curl_easy_setopt")
+    CU(easy_perform, "curl_easy_perform")
+    CU(easy_getinfo, "curl_easy_getinfo")
+    CU(easy_cleanup, "curl_easy_cleanup")
+    CU(easy_strerror, "curl_easy_strerror")
+    CU(slist_append, "curl_slist_append")
+    CU(slist_free_all, "curl_slist_free_all")
+#undef CU
+    /* Never closed: libcurl keeps global state until the process ends. */
+    CURLcode rc = cu.global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK)
+        snprintf(curl_why, sizeof curl_why, "%s", cu.easy_strerror(rc));
 }
 
 void pkc_doh_free(pkc_doh *d)
@@ -120,9 +161,8 @@ int pkc_doh_new_versioned(int config_version, const pkc_doh_config *cfg, const p
     if (c.timeout_ms == 0)
         c.timeout_ms = 5000;
     pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return pkc_error(PKC_ERR_IO, "DNS over HTTPS: libcurl: %s",
-                         curl_easy_strerror(curl_init_rc));
+    if (curl_why[0])
+        return pkc_error(PKC_ERR_IO, "DNS over HTTPS: libcurl: %s", curl_why);
     pkc_doh *d = calloc(1, sizeof *d);
     if (d == NULL)
         return pkc_error_code(PKC_ERR_NOMEM);
@@ -194,16 +234,16 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
  * error with the reason. */
 static int exchange(pkc_doh *d, const char *url, const uint8_t *query, size_t qlen, body *b)
 {
-    CURL *h = curl_easy_init();
+    CURL *h = cu.easy_init();
     if (h == NULL)
         return pkc_error(PKC_ERR_NOMEM, "libcurl cannot make a handle");
     char *full = NULL;
-    struct curl_slist *hdr = curl_slist_append(NULL, "Accept: application/dns-message");
+    struct curl_slist *hdr = cu.slist_append(NULL, "Accept: application/dns-message");
     if (d->post) {
-        hdr = hdr ? curl_slist_append(hdr, "Content-Type: application/dns-message") : NULL;
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)query);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)qlen);
+        hdr = hdr ? cu.slist_append(hdr, "Content-Type: application/dns-message") : NULL;
+        cu.easy_setopt(h, CURLOPT_URL, url);
+        cu.easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)query);
+        cu.easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)qlen);
     } else {
         /* RFC 8484 4.1: dns= the base64url of the query, no padding. */
         size_t enc = pkc_base64url_encoded_len(qlen);
@@ -212,32 +252,32 @@ static int exchange(pkc_doh *d, const char *url, const uint8_t *query, size_t ql
             int k = snprintf(full, cap, "%s%cdns=", url, strchr(url, '?') ? '&' : '?');
             pkc_base64url_encode(full + k, cap - (size_t)k, query, qlen);
         }
-        curl_easy_setopt(h, CURLOPT_URL, full ? full : url);
+        cu.easy_setopt(h, CURLOPT_URL, full ? full : url);
     }
     if (hdr == NULL || (!d->post && full == NULL)) {
-        curl_slist_free_all(hdr);
+        cu.slist_free_all(hdr);
         free(full);
-        curl_easy_cleanup(h);
+        cu.easy_cleanup(h);
         return pkc_error_code(PKC_ERR_NOMEM);
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    cu.easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+    cu.easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    cu.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    cu.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (d->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, d->ca_file);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)d->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)d->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "pkc");
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, d);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-    CURLcode cc = curl_easy_perform(h);
+        cu.easy_setopt(h, CURLOPT_CAINFO, d->ca_file);
+    cu.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)d->timeout_ms);
+    cu.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)d->timeout_ms);
+    cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cu.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    cu.easy_setopt(h, CURLOPT_USERAGENT, "pkc");
+    cu.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    cu.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    cu.easy_setopt(h, CURLOPT_XFERINFODATA, d);
+    cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    cu.easy_setopt(h, CURLOPT_WRITEDATA, b);
+    CURLcode cc = cu.easy_perform(h);
     int rc = 0;
     long status = 0;
     char *ctype = NULL;
@@ -248,15 +288,15 @@ static int exchange(pkc_doh *d, const char *url, const uint8_t *query, size_t ql
         else if (cc == CURLE_ABORTED_BY_CALLBACK)
             rc = pkc_error(PKC_ERR_CLOSED, "cancelled: the node stops");
         else
-            rc = pkc_error(code, "%s%s", curl_easy_strerror(cc),
+            rc = pkc_error(code, "%s%s", cu.easy_strerror(cc),
                            cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE
                                ? " (the resolver's certificate does not verify)"
                                : "");
     } else {
         long version = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
-        curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
+        cu.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        cu.easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype);
+        cu.easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
         pkc_logd(LOG, "%s: HTTP/%s %ld, %zu bytes", url,
                  version == CURL_HTTP_VERSION_2_0   ? "2"
                  : version == CURL_HTTP_VERSION_1_1 ? "1.1"
@@ -268,9 +308,9 @@ static int exchange(pkc_doh *d, const char *url, const uint8_t *query, size_t ql
             rc = pkc_error(PKC_ERR_MALFORMED, "content type '%s', not application/dns-message",
                            ctype ? ctype : "(none)");
     }
-    curl_slist_free_all(hdr);
+    cu.slist_free_all(hdr);
     free(full);
-    curl_easy_cleanup(h);
+    cu.easy_cleanup(h);
     return rc;
 }
 
