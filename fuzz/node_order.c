@@ -3,7 +3,7 @@
  * hold-back buffer behind it. The input is first decoded as an envelope: a
  * failure leaves the outputs untouched; what is accepted re-encodes to
  * exactly the same bytes. Then the input drives the buffer as a peer would:
- * 5-byte steps (sender 0..7, epoch 1..4, sequence number as a signed
+ * 5-byte steps (sender 0..7, epoch 1..4 (we came at 3), sequence number as a signed
  * distance from the sender's last one, time advanced 0..255 x 100 ms). Every
  * message pushed is delivered exactly once by the final flush, never more
  * than the bounds are held, and nothing is held after the flush.
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     counts *c = calloc(1, sizeof *c);
     node_order *o = NULL;
-    if (c == NULL || node_order_new(on_deliver, c, &o) != 0) {
+    if (c == NULL || node_order_new(on_deliver, c, 3, &o) != 0) {
         free(c);
         return 0;
     }

@@ -246,7 +246,9 @@ int node_room_start(pkc_node *n, node_room *r)
     int rc = pkc_mesh_new(&mc, &node_mesh_callbacks, r, n->id, n->clock, n->rng, &r->mesh);
     if (rc)
         return rc;
-    if (r->order == NULL && (rc = node_order_new(node_order_deliver, r, &r->order)) != 0) {
+    int64_t wall = node_wall_ms(n);
+    if (r->order == NULL &&
+        (rc = node_order_new(node_order_deliver, r, wall > 0 ? (uint64_t)wall : 0, &r->order)) != 0) {
         pkc_mesh_free(r->mesh);
         r->mesh = NULL;
         return rc;

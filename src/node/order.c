@@ -66,11 +66,12 @@ struct node_order {
     node_order_fn fn;
     void *ud;
     sender *s; /* NODE_ORDER_SENDERS */
+    uint64_t since;
     size_t bytes;
     node_order_stats st;
 };
 
-int node_order_new(node_order_fn fn, void *user_data, node_order **out)
+int node_order_new(node_order_fn fn, void *user_data, uint64_t since, node_order **out)
 {
     node_order *o = calloc(1, sizeof *o);
     if (o)
@@ -81,6 +82,7 @@ int node_order_new(node_order_fn fn, void *user_data, node_order **out)
     }
     o->fn = fn;
     o->ud = user_data;
+    o->since = since;
     *out = o;
     return 0;
 }
@@ -236,8 +238,10 @@ int node_order_push(node_order *o, uint64_t epoch, uint64_t seq, const node_orde
     sender *s = sender_get(o, m->from, now_us);
     s->last_us = now_us;
     if (s->epoch == 0) {
+        /* First heard of: if it began numbering before we were here, what
+         * came before this one may never reach us. */
         s->epoch = epoch;
-        s->next = 1;
+        s->next = epoch >= o->since ? 1 : seq;
     } else if (epoch < s->epoch) {
         o->st.late++;
         deliver_now(o, m); /* from before the sender restarted */

@@ -13,6 +13,10 @@
  *     and a late one still arriving is delivered when it comes;
  *   - a newer epoch (the sender restarted) delivers what the older one held
  *     and starts again at 1; a message of an older epoch is delivered as is;
+ *   - a sender first heard of is expected from 1 if its epoch began at or
+ *     after `since` (we were there: its earlier texts are on their way),
+ *     else from the number it came with (it began numbering before we came:
+ *     the earlier ones may never come, and are not waited for);
  *   - bounds: a sender jumping more than NODE_ORDER_WINDOW ahead is not
  *     waited for; at most NODE_ORDER_HELD_MAX messages a sender and
  *     NODE_ORDER_BYTES bytes a room are held (past them the oldest gap is
@@ -62,7 +66,8 @@ typedef void (*node_order_fn)(void *user_data, const node_order_msg *m);
 
 typedef struct node_order node_order;
 
-int node_order_new(node_order_fn fn, void *user_data, node_order **out);
+/* `since`: wall ms from which we hear the room (our start in it). */
+int node_order_new(node_order_fn fn, void *user_data, uint64_t since, node_order **out);
 /* Frees without delivering (node_order_flush first to deliver). */
 void node_order_free(node_order *o);
 /* Delivers everything held, sender by sender in order. */

@@ -40,7 +40,7 @@ TEST(node_order, in_order_goes_straight_through)
 {
     got g = {{0}, 0};
     node_order *o;
-    CHECK_OK(node_order_new(on_deliver, &g, &o));
+    CHECK_OK(node_order_new(on_deliver, &g, 0, &o));
     for (uint64_t k = 1; k <= 3; k++)
         CHECK_OK(push(o, 'A', 100, k, 1));
     CHECK_STR(g.text, "A1 A2 A3");
@@ -52,7 +52,7 @@ TEST(node_order, a_gap_that_fills_delivers_in_order)
 {
     got g = {{0}, 0};
     node_order *o;
-    CHECK_OK(node_order_new(on_deliver, &g, &o));
+    CHECK_OK(node_order_new(on_deliver, &g, 0, &o));
     CHECK_OK(push(o, 'A', 100, 1, 1));
     CHECK_OK(push(o, 'A', 100, 3, 1));
     CHECK_OK(push(o, 'B', 7, 1, 1)); /* another sender is not held up */
@@ -76,7 +76,7 @@ TEST(node_order, a_gap_that_does_not_fill_is_given_up_and_the_late_one_still_del
 {
     got g = {{0}, 0};
     node_order *o;
-    CHECK_OK(node_order_new(on_deliver, &g, &o));
+    CHECK_OK(node_order_new(on_deliver, &g, 0, &o));
     CHECK_OK(push(o, 'A', 100, 1, 0));
     CHECK_OK(push(o, 'A', 100, 3, 1));
     CHECK_OK(push(o, 'A', 100, 5, 2));
@@ -103,13 +103,13 @@ TEST(node_order, a_first_message_after_one_waits_for_the_earlier_then_the_bound)
 {
     got g = {{0}, 0};
     node_order *o;
-    CHECK_OK(node_order_new(on_deliver, &g, &o));
+    CHECK_OK(node_order_new(on_deliver, &g, 0, &o));
     CHECK_OK(push(o, 'A', 100, 2, 0)); /* 1 may still come */
     CHECK_STR(g.text, "");
     CHECK_OK(push(o, 'A', 100, 1, 1));
     CHECK_STR(g.text, "A1 A2");
-    /* A sender heard from first in the middle of its epoch (we joined
-     * late): held for the bound, no longer. */
+    /* A sender heard from first in the middle of its epoch: held for the
+     * bound, no longer. */
     CHECK_OK(push(o, 'B', 5, 40, 2));
     CHECK_OK(push(o, 'B', 5, 41, 2));
     CHECK_STR(g.text, "A1 A2");
@@ -120,11 +120,28 @@ TEST(node_order, a_first_message_after_one_waits_for_the_earlier_then_the_bound)
     node_order_free(o);
 }
 
+TEST(node_order, a_sender_that_began_before_we_came_is_not_waited_for)
+{
+    got g = {{0}, 0};
+    node_order *o;
+    CHECK_OK(node_order_new(on_deliver, &g, 1000, &o)); /* we came at 1000 */
+    CHECK_OK(push(o, 'B', 999, 40, 0)); /* 1..39 were before us */
+    CHECK_OK(push(o, 'B', 999, 42, 0));
+    CHECK_STR(g.text, "B40");
+    CHECK_OK(push(o, 'B', 999, 41, 0));
+    CHECK_STR(g.text, "B40 B41 B42");
+    CHECK_OK(push(o, 'A', 1000, 2, 0)); /* began as we came: 1 is on its way */
+    CHECK_STR(g.text, "B40 B41 B42");
+    CHECK_OK(push(o, 'A', 1000, 1, 0));
+    CHECK_STR(g.text, "B40 B41 B42 A1 A2");
+    node_order_free(o);
+}
+
 TEST(node_order, a_restarted_sender_does_not_stall)
 {
     got g = {{0}, 0};
     node_order *o;
-    CHECK_OK(node_order_new(on_deliver, &g, &o));
+    CHECK_OK(node_order_new(on_deliver, &g, 0, &o));
     CHECK_OK(push(o, 'A', 100, 1, 0));
     CHECK_OK(push(o, 'A', 100, 2, 0));
     CHECK_OK(push(o, 'A', 100, 4, 0)); /* 3 lost with the crash */
@@ -147,7 +164,7 @@ TEST(node_order, the_same_number_twice_is_delivered_not_held_or_lost)
 {
     got g = {{0}, 0};
     node_order *o;
-    CHECK_OK(node_order_new(on_deliver, &g, &o));
+    CHECK_OK(node_order_new(on_deliver, &g, 0, &o));
     CHECK_OK(push(o, 'A', 100, 1, 0));
     CHECK_OK(push(o, 'A', 100, 3, 0));
     CHECK_OK(push(o, 'A', 100, 3, 0)); /* another message numbered 3: out at once */
@@ -162,7 +179,7 @@ TEST(node_order, a_sender_jumping_far_ahead_is_not_waited_for)
 {
     got g = {{0}, 0};
     node_order *o;
-    CHECK_OK(node_order_new(on_deliver, &g, &o));
+    CHECK_OK(node_order_new(on_deliver, &g, 0, &o));
     CHECK_OK(push(o, 'H', 9, 1, 0));
     CHECK_OK(push(o, 'H', 9, 5, 0));
     CHECK_OK(push(o, 'H', 9, 2 + NODE_ORDER_WINDOW + 1000, 0));
@@ -182,7 +199,7 @@ TEST(node_order, held_messages_are_bounded_per_sender_and_in_bytes)
 {
     got g = {{0}, 0};
     node_order *o;
-    CHECK_OK(node_order_new(on_deliver, &g, &o));
+    CHECK_OK(node_order_new(on_deliver, &g, 0, &o));
     /* A hostile sender never sends 1 and sends 2, 3, ... within the window:
      * at most NODE_ORDER_HELD_MAX are held, the rest pushes the oldest out. */
     for (uint64_t k = 2; k < 2 + NODE_ORDER_HELD_MAX + 10; k++)
@@ -214,7 +231,7 @@ TEST(node_order, too_many_senders_forgets_the_quietest_after_delivering_its_own)
 {
     got g = {{0}, 0};
     node_order *o;
-    CHECK_OK(node_order_new(on_deliver, &g, &o));
+    CHECK_OK(node_order_new(on_deliver, &g, 0, &o));
     CHECK_OK(push(o, 'Q', 1, 2, 0)); /* the quietest, holding one */
     for (unsigned s = 0; s < NODE_ORDER_SENDERS; s++) {
         node_order_msg m;
@@ -238,7 +255,7 @@ TEST(node_order, flush_delivers_everything_held_in_order)
 {
     got g = {{0}, 0};
     node_order *o;
-    CHECK_OK(node_order_new(on_deliver, &g, &o));
+    CHECK_OK(node_order_new(on_deliver, &g, 0, &o));
     CHECK_OK(push(o, 'A', 1, 4, 0));
     CHECK_OK(push(o, 'A', 1, 2, 0));
     CHECK_OK(push(o, 'A', 1, 3, 0));
