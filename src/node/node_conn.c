@@ -285,8 +285,8 @@ static int chan_start_session(node_chan *c)
     sc.remote_fingerprint_len = 32;
     sc.max_frame_size = NODE_FRAME_MAX;
     /* Each handshake step may wait for SCTP to retransmit a record on a
-     * lossy path, at most 10 s a time (rtc/sctp.c): 10 s a step (proto's
-     * default) is one retransmission; three fit. */
+     * lossy path, several times (backed off to 3 s each, rtc/sctp.c):
+     * proto's default of 10 s ended links that were about to come up. */
     sc.handshake_timeout_ms = NODE_HANDSHAKE_STEP_MS;
     sc.guard = n->guard;
     /* Room members exchange small messages at up to NODE_MSG_RATE per

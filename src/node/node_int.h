@@ -41,7 +41,8 @@
  * (what browsers and pkc accept at least) is 256 KiB. */
 #define NODE_SEND_MAX 262144
 /* A session handshake step's timeout on a link (proto restarts it at each
- * step the peer answers): three of SCTP's longest retransmission timeouts. */
+ * step the peer answers): room for several SCTP retransmissions of a record
+ * on a lossy path (at most 3 s apart), as long as the ICE consent timeout. */
 #define NODE_HANDSHAKE_STEP_MS 30000
 /* The mesh's backstop for a connection attempt (node_room_start): a link's
  * 20 s to connect and a handshake step. Attempts that fail are reported when
