@@ -125,7 +125,7 @@ TEST(node_order, a_sender_that_began_before_we_came_is_not_waited_for)
     got g = {{0}, 0};
     node_order *o;
     CHECK_OK(node_order_new(on_deliver, &g, 1000, &o)); /* we came at 1000 */
-    CHECK_OK(push(o, 'B', 999, 40, 0)); /* 1..39 were before us */
+    CHECK_OK(push(o, 'B', 999, 40, 0));                 /* 1..39 were before us */
     CHECK_OK(push(o, 'B', 999, 42, 0));
     CHECK_STR(g.text, "B40");
     CHECK_OK(push(o, 'B', 999, 41, 0));
@@ -290,8 +290,7 @@ TEST(node_order, the_envelope_round_trips_and_refuses_what_is_not_one)
     CHECK_ERR(node_bcast_decode(want, 10, &e, &s, &t, &tl), PKC_ERR_MALFORMED); /* cut seq */
     CHECK_ERR(node_bcast_decode(want, 5, &e, &s, &t, &tl), PKC_ERR_MALFORMED);
     static const uint8_t zero_epoch[] = {1, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    CHECK_ERR(node_bcast_decode(zero_epoch, sizeof zero_epoch, &e, &s, &t, &tl),
-              PKC_ERR_MALFORMED);
+    CHECK_ERR(node_bcast_decode(zero_epoch, sizeof zero_epoch, &e, &s, &t, &tl), PKC_ERR_MALFORMED);
     static const uint8_t zero_seq[] = {1, 0, 0, 0, 0, 0, 0, 0, 1, 0};
     CHECK_ERR(node_bcast_decode(zero_seq, sizeof zero_seq, &e, &s, &t, &tl), PKC_ERR_MALFORMED);
     static const uint8_t long_seq[] = {1, 0, 0, 0, 0, 0, 0, 0, 1, 0x81, 0x00}; /* not shortest */
