@@ -914,13 +914,6 @@ void mesh_peer_timer(pkc_mesh *m, mesh_peer *p)
      * target_peers, so that links cut by a partition come back when it heals. */
     if (banned(m, p))
         return;
-    if (m->n_active == 0 && m->n_pending > 0 && !m->stopped) {
-        /* Isolated, we try one peer at a time (start_attempt): this peer's
-         * turn comes, not a failure of its own (counting it would double its
-         * back-off each time another attempt is slow, as on a lossy link). */
-        peer_timer_at(m, p, m->now + backoff_us(m, 1));
-        return;
-    }
     if (start_attempt(m, p, WHY_RETRY, m->n_active ? PRIO_LOW : PRIO_HIGH) != 0) {
         if (++p->fail_count > m->cfg.reconnect_attempts) {
             mesh_remove_passive(m, p);

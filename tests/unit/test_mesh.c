@@ -33,7 +33,6 @@ typedef struct fx {
     int reenter_rc;
     int connects, signals;
     uint8_t last_signal_peer[20];
-    uint8_t last_connect_peer[20];
 } fx;
 
 static void on_send(void *ud, const uint8_t *peer, const uint8_t *data, size_t len)
@@ -74,9 +73,9 @@ static void on_disconnect(void *ud, const uint8_t *peer, pkc_mesh_disconnect_rea
 
 static void on_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mode)
 {
+    (void)peer;
     (void)mode;
     ((fx *)ud)->connects++;
-    memcpy(((fx *)ud)->last_connect_peer, peer, 20);
 }
 
 static void on_signal(void *ud, const uint8_t *peer, const uint8_t *data, size_t len)
@@ -1065,43 +1064,6 @@ TEST(mesh, colocation_and_application_score)
     CHECK_EQ(st.connected_peers, 5);
     CHECK_MEM(f->last_bye_peer, N1, 20);
     CHECK_EQ(f->last_bye, PKC_MESH_BYE_SCORE);
-    fx_free(f);
-}
-
-/* A node without neighbours tries one peer at a time. A failed peer's retry
- * that comes due while another attempt is pending (slow, as on a lossy
- * link) waits its turn without counting as another failure: once the other
- * attempt succeeds, it is retried within its first back-off, not after a
- * back-off doubled for every second the other attempt took. */
-TEST(mesh, isolated_retry_waiting_its_turn_is_not_a_failure)
-{
-    fx *f = fx_new(NULL);
-    CHECK(f != NULL);
-    CHECK_OK(pkc_mesh_add_peer(f->m, N1, PKC_MESH_PEER_DIALABLE));
-    CHECK_OK(pkc_mesh_tick(f->m));
-    CHECK_EQ(f->connects, 1);
-    CHECK_MEM(f->last_connect_peer, N1, 20);
-    CHECK_OK(pkc_mesh_peer_connect_failed(f->m, N1));
-    /* Another peer is tried next and stays pending for 12 s, while N1's
-     * retry comes due. */
-    CHECK_OK(pkc_mesh_add_peer(f->m, N2, PKC_MESH_PEER_DIALABLE));
-    CHECK_OK(pkc_mesh_tick(f->m));
-    CHECK_EQ(f->connects, 2);
-    CHECK_MEM(f->last_connect_peer, N2, 20);
-    for (int i = 0; i < 120; i++) {
-        pkc_manual_clock_advance(&f->clk, 100000);
-        CHECK_OK(pkc_mesh_tick(f->m));
-    }
-    CHECK_EQ(f->connects, 2);
-    CHECK_OK(pkc_mesh_peer_connected(f->m, N2, NULL, 0));
-    /* N1 again within its first back-off (1 s, +-25 %), not a doubled one. */
-    int again = 0;
-    for (int i = 0; i < 13 && !again; i++) {
-        pkc_manual_clock_advance(&f->clk, 100000);
-        CHECK_OK(pkc_mesh_tick(f->m));
-        again = f->connects == 3 && memcmp(f->last_connect_peer, N1, 20) == 0;
-    }
-    CHECK(again);
     fx_free(f);
 }
 
