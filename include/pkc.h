@@ -1780,7 +1780,7 @@ typedef struct pkc_session_config {
     size_t remote_fingerprint_len;
     uint64_t capabilities;        /* offered; the session uses both sides' common bits */
     uint32_t max_frame_size;      /* default PKC_FRAME_SIZE_DEFAULT */
-    uint64_t handshake_timeout_ms;/* default 10000 */
+    uint64_t handshake_timeout_ms;/* default 10000, from the last step answered */
 
     /* Initiator. */
     const uint8_t *expected_peer; /* 20-byte peer id hash (pkc_peer_id_parse), may be NULL */

@@ -588,10 +588,16 @@ void mesh_missing_timer(pkc_mesh *m, uint32_t idx, uint32_t gen)
     (void)gen;
     mesh_missing *mi = &m->missing[idx];
     if (mi->grafted_peer != MESH_NONE) {
-        /* The announcer we asked did not deliver: a broken promise (P3). */
-        mesh_peer *bad = &m->peers[mi->grafted_peer];
-        if (bad->used)
-            bad->failures += 1;
+        /* The announcer we asked has not delivered yet: a promise it may
+         * still keep (its answer late behind retransmissions). Counted
+         * (P3) only if the message never comes, below. */
+        if (mi->n_owed < MESH_ANNOUNCERS) {
+            mi->owed_peer[mi->n_owed] = mi->grafted_peer;
+            mi->owed_gen[mi->n_owed] = mi->grafted_gen;
+            mi->n_owed++;
+        } else if (m->peers[mi->grafted_peer].used) {
+            m->peers[mi->grafted_peer].failures += 1;
+        }
         mi->grafted_peer = MESH_NONE;
     }
     while (mi->n_ann) {
@@ -615,10 +621,23 @@ void mesh_missing_timer(pkc_mesh *m, uint32_t idx, uint32_t gen)
         m->st.grafts_sent++;
         mesh_send_out(m, p, 0);
         mi->grafted_peer = pidx;
+        mi->grafted_gen = pgen;
         mi->grafts++;
         mesh_timer_add(m, MESH_T_MISSING, idx, mi->gen,
                        m->now + (uint64_t)m->cfg.graft_retry_ms * 1000);
         return;
+    }
+    if (mi->n_owed && !mi->waited) {
+        /* Every announcer asked: their answers may still come. */
+        mi->waited = 1;
+        mesh_timer_add(m, MESH_T_MISSING, idx, mi->gen, m->now + MESH_PROMISE_US);
+        return;
+    }
+    /* The message never came: each announcer asked broke its promise. */
+    for (unsigned i = 0; i < mi->n_owed; i++) {
+        mesh_peer *bad = &m->peers[mi->owed_peer[i]];
+        if (bad->used && bad->gen == mi->owed_gen[i])
+            bad->failures += 1;
     }
     missing_remove(m, mi);
 }

@@ -652,6 +652,12 @@ int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited)
     if (unsolicited) {
         if (m->stopped)
             return pkc_error(PKC_ERR_REFUSED, "mesh: leaving; connection refused");
+        if (p->banned_until > m->now)
+            return pkc_error(PKC_ERR_REFUSED,
+                             "mesh: peer banned for %llu s more (its score fell below the "
+                             "disconnect threshold; now %.1f); connection refused",
+                             (unsigned long long)((p->banned_until - m->now + 999999) / 1000000),
+                             mesh_score(m, p));
         if (banned(m, p))
             return pkc_error(PKC_ERR_REFUSED, "mesh: peer's score %.1f is below the "
                                                    "accept threshold; connection refused",

@@ -26,6 +26,9 @@
 #define MESH_MISSING_MAX 4096
 #define MESH_MISSING_PER_PEER 256
 #define MESH_ANNOUNCERS 4
+/* How long an unanswered GRAFT may still be answered before it counts as a
+ * broken promise (P3): pkc's SCTP retransmission timeout is at most 10 s. */
+#define MESH_PROMISE_US (10 * 1000000ull)
 #define MESH_DISCOVERIES 16
 #define MESH_DISC_QUEUE 16
 #define MESH_RREQ_SEEN 1024  /* route requests remembered (duplicates) */
@@ -195,6 +198,14 @@ typedef struct mesh_missing {
     uint32_t ann_gen[MESH_ANNOUNCERS];
     uint16_t ann_hops[MESH_ANNOUNCERS];
     uint32_t grafted_peer;   /* MESH_NONE until a GRAFT was sent */
+    uint32_t grafted_gen;
+    /* Announcers asked (GRAFT) that had not answered by graft_retry_ms: late
+     * answers are common on a lossy link (its transport retransmits), so
+     * they are penalised (P3) only if the message has not come at all
+     * MESH_PROMISE_US after the last announcer was asked ("waited"). */
+    uint8_t n_owed, waited;
+    uint32_t owed_peer[MESH_ANNOUNCERS];
+    uint32_t owed_gen[MESH_ANNOUNCERS];
     uint32_t gen;
     uint64_t hkey;
     uint64_t created;

@@ -183,6 +183,7 @@ int node_room_save(pkc_node *n, node_room *r)
 
 static void room_free(node_room *r)
 {
+    node_order_free(r->order);
     node_doc_close_all(r);
     pkc_mesh_free(r->mesh);
     pkc_memzero(r->secret, sizeof r->secret);
@@ -231,6 +232,12 @@ int node_room_start(pkc_node *n, node_room *r)
     if (mc.peer_timeout_ms < 2 * mc.heartbeat_interval_ms + 5000)
         mc.peer_timeout_ms = 2 * mc.heartbeat_interval_ms + 5000;
     mc.dialable = 1;
+    /* A connection attempt may take a link's whole 20 s to connect (ICE and
+     * DTLS retransmitting on a lossy path), then its session handshake: the
+     * mesh's 15 s would cancel an attempt that is slow but moving. Attempts
+     * that fail are reported when they fail (node_conn.c); this is only
+     * the backstop. */
+    mc.connect_timeout_ms = NODE_CONNECT_TIMEOUT_MS;
     mc.max_payload = NODE_SEND_MAX - 8192;
     mc.rate_msgs = NODE_MSG_RATE;
     mc.burst_msgs = 2 * NODE_MSG_RATE;
@@ -239,6 +246,13 @@ int node_room_start(pkc_node *n, node_room *r)
     int rc = pkc_mesh_new(&mc, &node_mesh_callbacks, r, n->id, n->clock, n->rng, &r->mesh);
     if (rc)
         return rc;
+    int64_t wall = node_wall_ms(n);
+    if (r->order == NULL &&
+        (rc = node_order_new(node_order_deliver, r, wall > 0 ? (uint64_t)wall : 0, &r->order)) != 0) {
+        pkc_mesh_free(r->mesh);
+        r->mesh = NULL;
+        return rc;
+    }
     if (n->lan && (rc = pkc_lan_join(n->lan, r->key.id)) != 0 && rc != PKC_ERR_EXISTS)
         node_error(n, "room %s not announced on the LAN: %s", r->id, pkc_errmsg());
     return 0;
@@ -266,6 +280,8 @@ void node_reschedule(pkc_node *n)
             uint64_t x = pkc_mesh_get_deadline(r->mesh);
             if (x < d)
                 d = x;
+            if (r->order && (x = node_order_deadline(r->order)) < d)
+                d = x;
         }
     node_links_tick(n, 0, &d);
     uint64_t ms = d <= now ? 0 : (d - now + 999) / 1000;
@@ -280,9 +296,12 @@ static void on_timer(uv_timer_t *t)
     uint64_t now = node_now_us(n);
     if (n->lan && pkc_lan_get_deadline(n->lan) <= now)
         pkc_lan_tick(n->lan);
-    for (node_room *r = n->rooms; r; r = r->next)
+    for (node_room *r = n->rooms; r; r = r->next) {
         if (r->mesh && pkc_mesh_get_deadline(r->mesh) <= now)
             pkc_mesh_tick(r->mesh);
+        if (r->order && node_order_deadline(r->order) <= now)
+            node_order_tick(r->order, now);
+    }
     node_links_tick(n, now, NULL);
     if (n->next_outbox_us <= now) {
         node_outbox_flush(n, NULL);
@@ -699,9 +718,12 @@ static void net_down(pkc_node *n)
     node_compact_wait(n);
     node_seeds_stop(n);
     node_docs_offline(n);
-    for (node_room *r = n->rooms; r; r = r->next)
+    for (node_room *r = n->rooms; r; r = r->next) {
         if (r->mesh)
             pkc_mesh_leave(r->mesh);
+        if (r->order)
+            node_order_flush(r->order); /* held broadcasts go to the inbox */
+    }
     node_control_stop(n);
     node_net_stop(n);
     save_replay(n, PKC_REPLAY_EXPORT_FINAL);

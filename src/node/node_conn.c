@@ -284,6 +284,10 @@ static int chan_start_session(node_chan *c)
     sc.remote_fingerprint = remote_fp;
     sc.remote_fingerprint_len = 32;
     sc.max_frame_size = NODE_FRAME_MAX;
+    /* Each handshake step may wait for SCTP to retransmit a record on a
+     * lossy path, several times (backed off to 3 s each, rtc/sctp.c):
+     * proto's default of 10 s ended links that were about to come up. */
+    sc.handshake_timeout_ms = NODE_HANDSHAKE_STEP_MS;
     sc.guard = n->guard;
     /* Room members exchange small messages at up to NODE_MSG_RATE per
      * second: proto's defaults (200 frames/s, 1 MiB/s) would block a busy
@@ -472,7 +476,11 @@ static int dial(pkc_node *n, node_room *r, node_known *k, node_invite *v)
         return pkc_error(PKC_ERR_BLOCKED, "%s is blocked for %llu ms more: not dialed", k->peer_id,
                          (unsigned long long)retry);
     if (link_forming_from(n, k)) {
-        pkc_logd(LOG, "%s is dialing us: no dial of ours", k->peer_id);
+        /* Its link may still fail (a lossy path): we look again in a
+         * moment (known_tick), and dial if it is gone and has not come. */
+        pkc_logd(LOG, "%s is dialing us: no dial of ours for now", k->peer_id);
+        k->dial_at = node_now_us(n) + DIAL_YIELD_US;
+        memcpy(k->dial_room, r->key.id, sizeof k->dial_room);
         return 0;
     }
     l = link_new(n);
@@ -855,9 +863,14 @@ static void on_sess_established(void *ud, pkc_session *s)
     addr_tag(l, tag, sizeof tag);
     int rc = pkc_mesh_peer_connected(r->mesh, hash, (const uint8_t *)tag, strlen(tag));
     if (rc) {
-        pkc_logd(LOG, "mesh of room %s did not take %s: %s", r->id, l->peer_id, pkc_errmsg());
+        /* Why, in the log and to the peer: full, or the peer banned (its
+         * score fell below the disconnect threshold), ... */
+        char why[200];
+        const char *e = pkc_errmsg();
+        snprintf(why, sizeof why, "%s", strncmp(e, "mesh: ", 6) == 0 ? e + 6 : e);
+        pkc_logi(LOG, "mesh of room %s did not take %s: %s", r->id, l->peer_id, why);
         c->mesh_bye = 1;
-        pkc_session_close(s, PKC_REASON_NONE, "room full");
+        pkc_session_close(s, PKC_REASON_NONE, why);
         return;
     }
     if (!c->initiator && c->invite) {

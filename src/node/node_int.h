@@ -27,6 +27,7 @@
 #include "store/db.h"
 #include "node/lan_io.h"
 #include "node/node_rules.h"
+#include "node/order.h"
 #include "pkc.h"
 
 #define NODE_ROOMS_MAX 16
@@ -38,6 +39,14 @@
 #define NODE_RTC_MESSAGE_MAX (PKC_FRAME_SIZE_MAX + 4096)
 /* NODE_SEND_MAX: node_rules.h. */
 /* NODE_MSG_RATE, NODE_BYTE_RATE: node_rules.h. */
+/* A session handshake step's timeout on a link (proto restarts it at each
+ * step the peer answers): room for several SCTP retransmissions of a record
+ * on a lossy path (at most 3 s apart), as long as the ICE consent timeout. */
+#define NODE_HANDSHAKE_STEP_MS 30000
+/* The mesh's backstop for a connection attempt (node_room_start): a link's
+ * 20 s to connect and a handshake step. Attempts that fail are reported when
+ * they fail, before it. */
+#define NODE_CONNECT_TIMEOUT_MS 50000
 
 typedef struct node_room node_room;
 typedef struct node_link node_link;
@@ -82,6 +91,12 @@ struct node_room {
     int invite_pending; /* joined by an invitation not yet proven: not saved */
     pkc_mesh *mesh;
     node_doc *docs;
+    /* Our text broadcasts: their epoch (0 until the first: then wall ms,
+     * above any epoch this process used before) and the sequence number of
+     * the last; and the hold-back buffer that delivers each sender's in the
+     * order sent (order.h). */
+    uint64_t bcast_epoch, bcast_seq;
+    node_order *order;
     node_room *next;
 };
 
@@ -276,6 +291,8 @@ struct pkc_node {
     /* Housekeeping. */
     uint64_t next_outbox_us, next_metrics_us;
     uint64_t started_us;
+    /* The last epoch given to a room's text broadcasts (order.h). */
+    uint64_t bcast_epoch_last;
 
     /* Compaction of one document at a time: merged on libuv's worker
      * thread through a reader connection, swapped in on the loop. */
@@ -414,6 +431,8 @@ int node_dial_invite(pkc_node *n, node_room *r, const uint8_t pk[32], const pkc_
 /* node_msg.c: messages and the inbox/outbox. */
 pkc_mesh_validation node_mesh_validate(void *user_data, const pkc_mesh_message *msg);
 void node_mesh_deliver(void *user_data, const pkc_mesh_message *msg);
+/* A text broadcast released by a room's hold-back buffer (user_data: the room). */
+void node_order_deliver(void *user_data, const node_order_msg *m);
 void node_mesh_direct(void *user_data, const uint8_t *from, const uint8_t *data, size_t len,
                       unsigned hops);
 int node_broadcast_raw(pkc_node *n, node_room *r, const char *topic, const void *data, size_t len,

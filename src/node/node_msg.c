@@ -190,17 +190,18 @@ void node_batch_end(void *node)
 
 /* Stores a received message (or our own broadcast) in the inbox and tells
  * the callbacks and control clients, once it is durable. */
-static int store_and_report(pkc_node *n, node_room *r, const pkc_message *m, const uint8_t *text,
-                            size_t len, int direct)
+static int store_and_report_as(pkc_node *n, node_room *r, const uint8_t msg_id[PKC_MSG_ID_BYTES],
+                               const uint8_t from[32], int64_t time_ms, const uint8_t *text,
+                               size_t len, int direct)
 {
     pkc_db_inbox_msg im;
     memset(&im, 0, sizeof im);
-    memcpy(im.msg_id, m->id, PKC_MSG_ID_BYTES);
+    memcpy(im.msg_id, msg_id, PKC_MSG_ID_BYTES);
     memcpy(im.room, r->key.id, PKC_ROOM_ID_BYTES);
-    memcpy(im.sender, m->from, 32);
+    memcpy(im.sender, from, 32);
     im.flags = direct ? PKC_DB_MSG_DIRECT : 0;
     im.topic = "";
-    im.time_ms = (int64_t)m->timestamp_ms;
+    im.time_ms = time_ms;
     im.payload = text;
     im.payload_len = len;
     int64_t seq = 0;
@@ -210,28 +211,63 @@ static int store_and_report(pkc_node *n, node_room *r, const pkc_message *m, con
             node_error(n, "inbox: %s", pkc_errmsg());
         return rc;
     }
-    if (memcmp(m->from, pkc_identity_get_public_key(n->id), 32) != 0)
+    if (memcmp(from, pkc_identity_get_public_key(n->id), 32) != 0)
         n->messages_received++;
     if (n->batch_open) {
         node_report *rp = node_report_new(n, R_MESSAGE, len);
         if (rp == NULL)
             return 0; /* stored; only its report is lost */
         rp->seq = seq;
-        memcpy(rp->msg_id, m->id, PKC_MSG_ID_BYTES);
-        pkc_peer_id_from_public_key(m->from, rp->from);
+        memcpy(rp->msg_id, msg_id, PKC_MSG_ID_BYTES);
+        pkc_peer_id_from_public_key(from, rp->from);
         memcpy(rp->room_id, r->id, sizeof rp->room_id);
         rp->direct = direct;
-        rp->time_ms = (int64_t)m->timestamp_ms;
+        rp->time_ms = time_ms;
         if (len)
             memcpy(rp->data, text, len);
         return 0;
     }
-    char from[PKC_PEER_ID_SIZE];
-    pkc_peer_id_from_public_key(m->from, from);
-    pkc_node_message nm = {seq, {0}, from, r->id, direct, (int64_t)m->timestamp_ms, text, len};
-    memcpy(nm.id, m->id, PKC_MSG_ID_BYTES);
+    char fid[PKC_PEER_ID_SIZE];
+    pkc_peer_id_from_public_key(from, fid);
+    pkc_node_message nm = {seq, {0}, fid, r->id, direct, time_ms, text, len};
+    memcpy(nm.id, msg_id, PKC_MSG_ID_BYTES);
     report_message(n, &nm);
     return 0;
+}
+
+static int store_and_report(pkc_node *n, node_room *r, const pkc_message *m, const uint8_t *text,
+                            size_t len, int direct)
+{
+    return store_and_report_as(n, r, m->id, m->from, (int64_t)m->timestamp_ms, text, len, direct);
+}
+
+void node_order_deliver(void *user_data, const node_order_msg *m)
+{
+    node_room *r = user_data;
+    store_and_report_as(r->n, r, m->id, m->from, m->time_ms, m->text, m->len, 0);
+}
+
+/* A text broadcast: its envelope (order.h) gives its place among its
+ * sender's; the room's hold-back buffer delivers it in that order. */
+static void text_broadcast(pkc_node *n, node_room *r, const pkc_message *m)
+{
+    uint64_t epoch, seq;
+    node_order_msg om;
+    char id[PKC_PEER_ID_SIZE];
+    if (node_bcast_decode(m->plaintext.data, m->plaintext.len, &epoch, &seq, &om.text,
+                          &om.len) != 0) {
+        pkc_peer_id_from_public_key(m->from, id);
+        pkc_logi(LOG, "room %s: a broadcast from %s dropped: %s", r->id, id, pkc_errmsg());
+        return;
+    }
+    memcpy(om.id, m->id, PKC_MSG_ID_BYTES);
+    memcpy(om.from, m->from, 32);
+    om.time_ms = (int64_t)m->timestamp_ms;
+    if (r->order == NULL) {
+        node_order_deliver(r, &om);
+        return;
+    }
+    node_order_push(r->order, epoch, seq, &om, node_now_us(n));
 }
 
 void node_mesh_deliver(void *user_data, const pkc_mesh_message *msg)
@@ -253,7 +289,7 @@ void node_mesh_deliver(void *user_data, const pkc_mesh_message *msg)
         return;
     }
     if (m->topic.len == 0) {
-        store_and_report(n, r, m, m->plaintext.data, m->plaintext.len, 0);
+        text_broadcast(n, r, m);
     } else if (m->topic.len > 2 && memcmp(m->topic.data, "a:", 2) == 0) {
         char name[PKC_DOC_NAME_MAX + 1];
         size_t nl = m->topic.len - 2;
@@ -437,12 +473,34 @@ int node_broadcast_raw(pkc_node *n, node_room *r, const char *topic, const void 
     p.topic_len = strlen(topic);
     p.payload = data;
     p.payload_len = len;
+    pkc_buf env = PKC_BUF_INIT;
+    if (topic[0] == 0) {
+        /* A text: in its envelope, numbered (order.h). A room's first text
+         * since the start (or since it was joined again) opens an epoch:
+         * the wall clock's ms, above every epoch used before. */
+        if (r->bcast_epoch == 0) {
+            int64_t wall = node_wall_ms(n);
+            uint64_t e = wall > 0 ? (uint64_t)wall : 0;
+            r->bcast_epoch = e > n->bcast_epoch_last ? e : n->bcast_epoch_last + 1;
+            n->bcast_epoch_last = r->bcast_epoch;
+            r->bcast_seq = 0;
+        }
+        if (node_bcast_encode(&env, r->bcast_epoch, r->bcast_seq + 1, data, len) != 0) {
+            pkc_buf_free(&env);
+            return pkc_error_code(PKC_ERR_NOMEM);
+        }
+        p.payload = env.data;
+        p.payload_len = env.len;
+    }
     uint8_t *frame = NULL;
     size_t fl = 0;
     uint8_t mid[PKC_MSG_ID_BYTES];
     int rc = pkc_message_create(n->id, &p, n->clock, n->rng, &frame, &fl, mid);
+    pkc_buf_free(&env);
     if (rc)
         return rc;
+    if (topic[0] == 0)
+        r->bcast_seq++;
     if (id)
         memcpy(id, mid, sizeof mid);
     /* Our own copy: remembered (so that it is never taken back from a

@@ -873,18 +873,25 @@ static int handshake_record(pkc_session *s, const uint8_t *rec, size_t len)
     uint8_t kind = rec[0];
     if (kind == PKC_REC_REFUSE)
         return on_refuse(s, rec, len);
+    int rc, st = s->st;
     switch (s->st) {
     case ST_WAIT_HELLO:
-        if (kind == PKC_REC_HELLO)
-            return on_hello(s, rec, len);
+        if (kind == PKC_REC_HELLO) {
+            rc = on_hello(s, rec, len);
+            goto progress;
+        }
         break;
     case ST_WAIT_WELCOME:
-        if (kind == PKC_REC_WELCOME)
-            return on_welcome(s, rec, len);
+        if (kind == PKC_REC_WELCOME) {
+            rc = on_welcome(s, rec, len);
+            goto progress;
+        }
         break;
     case ST_WAIT_AUTH:
-        if (kind == PKC_REC_AUTH)
-            return on_auth(s, rec, len);
+        if (kind == PKC_REC_AUTH) {
+            rc = on_auth(s, rec, len);
+            goto progress;
+        }
         break;
     case ST_WAIT_ACCEPT:
         if (kind == PKC_REC_ACCEPT)
@@ -895,6 +902,14 @@ static int handshake_record(pkc_session *s, const uint8_t *rec, size_t len)
     }
     return hs_fail(s, PKC_ERR_MALFORMED, PKC_REASON_PROTOCOL, 0,
                    "unexpected record kind 0x%02x during the handshake", kind);
+progress:
+    /* Each step the peer answers gives the next one the whole timeout: a
+     * transport that is slow because it retransmits (a lossy path) still
+     * completes; one that stops answering times out. At most three steps,
+     * so at most three timeouts in all. */
+    if (rc == 0 && (int)s->st != st && s->st != ST_ESTABLISHED && s->st != ST_CLOSED)
+        s->hs_deadline_us = now_us(s) + s->cfg.handshake_timeout_ms * 1000;
+    return rc;
 }
 
 /* --- Sealed records ---------------------------------------------------- */

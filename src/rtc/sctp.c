@@ -354,11 +354,17 @@ static void global_init(void)
     /* The 1 s minimum RTO caused 1 s stalls in bulk transfers. */
     usrsctp_sysctl_set_sctp_rto_min_default(120);
     usrsctp_sysctl_set_sctp_rto_initial_default(500);
-    usrsctp_sysctl_set_sctp_rto_max_default(10000);
-    usrsctp_sysctl_set_sctp_init_rto_max_default(10000);
-    usrsctp_sysctl_set_sctp_init_rtx_max_default(8);
-    usrsctp_sysctl_set_sctp_assoc_rtx_max_default(10);
-    usrsctp_sysctl_set_sctp_path_rtx_max_default(10);
+    /* Backed-off retransmissions at most 3 s apart: on a lossy path (30 %
+     * each way) an association whose setup needed retransmissions started
+     * with an RTO of 8 s and more (no RTT sample from a retransmitted
+     * chunk), and a lost record then waited 10 s, then 10 s again. 12
+     * retransmissions in a row (0.5 + 1 + 2 + 9 x 3 s, about 30 s: the ICE
+     * consent timeout) end the association. */
+    usrsctp_sysctl_set_sctp_rto_max_default(3000);
+    usrsctp_sysctl_set_sctp_init_rto_max_default(3000);
+    usrsctp_sysctl_set_sctp_init_rtx_max_default(12);
+    usrsctp_sysctl_set_sctp_assoc_rtx_max_default(12);
+    usrsctp_sysctl_set_sctp_path_rtx_max_default(12);
     usrsctp_sysctl_set_sctp_heartbeat_interval_default(10000);
 }
 

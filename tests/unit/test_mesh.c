@@ -285,7 +285,8 @@ TEST(mesh, delivers_once_and_validates)
 }
 
 /* IHAVE for a message we lack: after graft_timeout, GRAFT to the announcer;
- * an announcer that does not deliver is counted (P3) and the next is asked. */
+ * an announcer that has not delivered by graft_retry is not yet counted (its
+ * answer may be late behind retransmissions) and the next is asked. */
 TEST(mesh, ihave_leads_to_graft)
 {
     fx *f = fx_new(NULL);
@@ -320,15 +321,76 @@ TEST(mesh, ihave_leads_to_graft)
     CHECK_EQ(count_type(f, other, MESH_GRAFT), 1);
     double after;
     CHECK_OK(pkc_mesh_get_peer_score(f->m, first, &after));
-    CHECK(after < before);
-    /* The payload arrives: delivered, no more grafts. */
+    CHECK(after >= before);
+    /* The payload arrives: delivered, no more grafts; the first announcer,
+     * only slow, is never counted. */
     mesh_msg g = gossip(N3, "lost", "found");
     CHECK_OK(recv_msg(f, other, &g));
     CHECK_EQ(f->delivered, 1);
     fx_clear(f);
-    pkc_manual_clock_advance(&f->clk, 10000000);
+    pkc_manual_clock_advance(&f->clk, MESH_PROMISE_US + 1000000);
     CHECK_OK(pkc_mesh_tick(f->m));
     CHECK_EQ(count_type(f, NULL, MESH_GRAFT), 0);
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, first, &after));
+    CHECK(after >= before);
+    pkc_buf_free(&items);
+    fx_free(f);
+}
+
+/* An announcer that never delivers what it announced broke its promise
+ * (P3): counted once every announcer was asked and MESH_PROMISE_US more
+ * passed without the message; a late answer within that time is not. */
+TEST(mesh, unanswered_graft_counts_only_when_the_message_never_comes)
+{
+    fx *f = fx_new(NULL);
+    CHECK(f != NULL);
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N1, NULL, 0));
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N2, NULL, 0));
+    pkc_buf items = PKC_BUF_INIT;
+    pkc_buf_push_varbytes(&items, "fake", 4);
+    pkc_buf_push_varuint(&items, 1);
+    pkc_buf_push_varbytes(&items, "late", 4);
+    pkc_buf_push_varuint(&items, 1);
+    mesh_msg ih;
+    memset(&ih, 0, sizeof ih);
+    ih.type = MESH_IHAVE;
+    ih.u.items.count = 2;
+    ih.u.items.items = items.data;
+    ih.u.items.items_len = items.len;
+    CHECK_OK(recv_msg(f, N1, &ih)); /* only N1 announces */
+    double s0, s1, s2;
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &s0));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N2, &s2));
+    pkc_manual_clock_advance(&f->clk, (uint64_t)f->cfg.graft_timeout_ms * 1000);
+    CHECK_OK(pkc_mesh_tick(f->m));
+    CHECK_EQ(count_type(f, N1, MESH_GRAFT), 2);
+    /* graft_retry passes: no other announcer, nothing counted yet. */
+    pkc_manual_clock_advance(&f->clk, (uint64_t)f->cfg.graft_retry_ms * 1000);
+    CHECK_OK(pkc_mesh_tick(f->m));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &s1));
+    CHECK(s1 >= s0);
+    /* "late" comes 5 s after the GRAFT (retransmitted): no penalty for it. */
+    pkc_manual_clock_advance(&f->clk, 5000000);
+    CHECK_OK(pkc_mesh_tick(f->m));
+    mesh_msg g = gossip(N3, "late", "slow");
+    CHECK_OK(recv_msg(f, N1, &g));
+    CHECK_EQ(f->delivered, 1);
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &s1));
+    CHECK(s1 >= s0);
+    /* "fake" never comes: counted once MESH_PROMISE_US has passed since the
+     * last announcer was asked (at graft_timeout + graft_retry): one broken
+     * promise (P3 = -1 * 1^2), not two ("late" was kept). */
+    pkc_manual_clock_advance(&f->clk, MESH_PROMISE_US - 5000000 - 1);
+    CHECK_OK(pkc_mesh_tick(f->m));
+    double sa, sb;
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &sa));
+    pkc_manual_clock_advance(&f->clk, 1);
+    CHECK_OK(pkc_mesh_tick(f->m));
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &sb));
+    CHECK(sa - sb > 0.9 && sa - sb < 1.1);
+    double n2;
+    CHECK_OK(pkc_mesh_get_peer_score(f->m, N2, &n2));
+    CHECK(n2 >= s2); /* it announced nothing */
     pkc_buf_free(&items);
     fx_free(f);
 }

@@ -630,6 +630,49 @@ TEST(proto_session, handshake_times_out)
     ph_free(&p);
 }
 
+/* Each handshake step the peer answers restarts the timeout (a transport
+ * that retransmits on a lossy path is slow, not dead); a side whose peer
+ * stops answering still times out one timeout after its last progress. */
+TEST(proto_session, handshake_timeout_counts_from_the_last_step)
+{
+    ph_pair p;
+    ph_init(&p, 18);
+    p.a.cfg.handshake_timeout_ms = 5000;
+    p.b.cfg.handshake_timeout_ms = 5000;
+    CHECK_OK(ph_start(&p));
+    ph_record rec;
+    /* HELLO reaches b after 4 s: b gets 5 s from then. */
+    pkc_manual_clock_advance(&p.clock, 4000000);
+    CHECK_EQ(ph_take(&p.a, &rec), 1);
+    CHECK_OK(ph_deliver(&p.b, rec.data, rec.len));
+    free(rec.data);
+    CHECK_EQ_U64(pkc_session_get_deadline(p.b.s), p.clock.mono_us + 5000000);
+    /* WELCOME reaches a 4 s later (8 s in all, past a's first 5 s): a
+     * answers with AUTH and gets 5 s more. */
+    pkc_manual_clock_advance(&p.clock, 4000000);
+    pkc_session_tick(p.b.s);
+    CHECK_EQ(p.b.closed, 0);
+    CHECK_EQ(ph_take(&p.b, &rec), 1);
+    CHECK_OK(ph_deliver(&p.a, rec.data, rec.len));
+    free(rec.data);
+    CHECK_EQ(p.a.closed, 0);
+    CHECK_EQ_U64(pkc_session_get_deadline(p.a.s), p.clock.mono_us + 5000000);
+    /* AUTH is lost for good: b times out 5 s after HELLO came, a 5 s after
+     * WELCOME came. */
+    pkc_manual_clock_advance(&p.clock, 1000000);
+    pkc_session_tick(p.b.s);
+    CHECK_EQ(p.b.closed, 1);
+    CHECK_EQ(p.b.end_error, PKC_ERR_TIMEOUT);
+    pkc_manual_clock_advance(&p.clock, 3999999);
+    pkc_session_tick(p.a.s);
+    CHECK_EQ(p.a.closed, 0);
+    pkc_manual_clock_advance(&p.clock, 1);
+    pkc_session_tick(p.a.s);
+    CHECK_EQ(p.a.closed, 1);
+    CHECK_EQ(p.a.end_error, PKC_ERR_TIMEOUT);
+    ph_free(&p);
+}
+
 TEST(proto_session, garbage_and_misordered_records_end_the_handshake)
 {
     static const uint8_t junk[] = {0x10, 0x00, 0x01, 0x02};

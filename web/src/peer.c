@@ -30,6 +30,7 @@
 #include "pkc.h"
 #include "crypto/kdf.h"
 #include "node/node_rules.h"
+#include "node/order.h"
 #include "util/err.h"
 
 #include <stdarg.h>
@@ -78,6 +79,7 @@ typedef struct web_peer {
     pkc_replay *replay;
     web_room *rooms;
     web_chan *chans;
+    uint64_t bcast_epoch_last; /* the last text epoch opened (order.h) */
     struct work *work, **work_tail;
     int in_call; /* depth of pkcw_* calls: work runs when the outermost returns */
 } web_peer;
@@ -87,6 +89,9 @@ struct web_room {
     uint8_t secret[PKC_ROOM_SECRET_BYTES];
     pkc_room_key key;
     pkc_mesh *mesh;
+    node_order *order;     /* senders' texts in the order sent (src/node/order.h) */
+    uint64_t bcast_epoch;  /* our texts' epoch in this room: 0 until the first */
+    uint64_t bcast_seq;    /* the last number we gave a text */
     web_doc *docs;
     web_room *next;
 };
@@ -482,7 +487,19 @@ static void mesh_deliver(void *ud, const pkc_mesh_message *msg)
     char from[PKC_PEER_ID_SIZE];
     pkc_peer_id_from_public_key(m->from, from);
     if (m->topic.len == 0) {
-        host_message(r, from, m->id, m->plaintext.data, m->plaintext.len, (double)m->timestamp_ms);
+        /* A text in its envelope (epoch, number: order.h), passed on in its
+         * sender's order, as the node does (node_msg.c, text_broadcast). */
+        uint64_t epoch, seq;
+        node_order_msg om;
+        if (node_bcast_decode(m->plaintext.data, m->plaintext.len, &epoch, &seq, &om.text,
+                              &om.len) != 0) {
+            logf_(2, "a broadcast from %s dropped: %s", from, pkc_errmsg());
+        } else {
+            memcpy(om.id, m->id, PKC_MSG_ID_BYTES);
+            memcpy(om.from, m->from, 32);
+            om.time_ms = (int64_t)m->timestamp_ms;
+            node_order_push(r->order, epoch, seq, &om, now_us(r->p));
+        }
     } else if (m->topic.len > 2 && m->topic.len - 2 <= PKC_DOC_NAME_MAX &&
                memcmp(m->topic.data, "y:", 2) == 0) {
         char name[PKC_DOC_NAME_MAX + 1];
@@ -545,12 +562,33 @@ static int broadcast(web_room *r, const char *topic, const uint8_t *data, size_t
     mp.topic_len = strlen(topic);
     mp.payload = data;
     mp.payload_len = len;
+    pkc_buf env = PKC_BUF_INIT;
+    if (topic[0] == 0) {
+        /* A text: in its envelope, numbered; the room's first text opens
+         * an epoch above every one used before (as node_msg.c does). */
+        if (r->bcast_epoch == 0) {
+            int64_t wall = wall_ms(p);
+            uint64_t e = wall > 0 ? (uint64_t)wall : 0;
+            r->bcast_epoch = e > p->bcast_epoch_last ? e : p->bcast_epoch_last + 1;
+            p->bcast_epoch_last = r->bcast_epoch;
+            r->bcast_seq = 0;
+        }
+        if (node_bcast_encode(&env, r->bcast_epoch, r->bcast_seq + 1, data, len) != 0) {
+            pkc_buf_free(&env);
+            return pkc_error_code(PKC_ERR_NOMEM);
+        }
+        mp.payload = env.data;
+        mp.payload_len = env.len;
+    }
     uint8_t *frame = NULL;
     size_t fl = 0;
     uint8_t mid[PKC_MSG_ID_BYTES];
     int rc = pkc_message_create(p->id, &mp, p->clock, p->rng, &frame, &fl, mid);
+    pkc_buf_free(&env);
     if (rc)
         return rc;
+    if (topic[0] == 0)
+        r->bcast_seq++;
     if (id)
         memcpy(id, mid, sizeof mid);
     /* Our own copy is remembered, so that it is never taken back. */
@@ -657,6 +695,14 @@ PKC_API int pkcw_peer_new(pkc_identity *id, web_peer **out)
 }
 
 /* Joins the room of `secret` (32 bytes); *out names it to the host. */
+/* A sender's text, in its order (node_order): to the host. */
+static void order_deliver(void *user_data, const node_order_msg *m)
+{
+    char from[PKC_PEER_ID_SIZE];
+    pkc_peer_id_from_public_key(m->from, from);
+    host_message(user_data, from, m->id, m->text, m->len, (double)m->time_ms);
+}
+
 PKC_API int pkcw_room_join(web_peer *p, const uint8_t *secret, web_room **out)
 {
     size_t n = 0;
@@ -683,6 +729,13 @@ PKC_API int pkcw_room_join(web_peer *p, const uint8_t *secret, web_room **out)
     mc.max_payload = NODE_SEND_MAX - 8192;
     int rc = pkc_mesh_new(&mc, &mesh_cb, r, p->id, p->clock, p->rng, &r->mesh);
     if (rc) {
+        free(r);
+        return rc;
+    }
+    int64_t wall = wall_ms(p);
+    rc = node_order_new(order_deliver, r, wall > 0 ? (uint64_t)wall : 0, &r->order);
+    if (rc) {
+        pkc_mesh_free(r->mesh);
         free(r);
         return rc;
     }
@@ -946,9 +999,12 @@ PKC_API double pkcw_tick(web_peer *p)
         if (pkc_session_get_state(c->sess) != PKC_SESSION_CLOSED &&
             pkc_session_get_deadline(c->sess) <= now)
             pkc_session_tick(c->sess);
-    for (web_room *r = p->rooms; r; r = r->next)
+    for (web_room *r = p->rooms; r; r = r->next) {
         if (pkc_mesh_get_deadline(r->mesh) <= now)
             (void)pkc_mesh_tick(r->mesh);
+        if (node_order_deadline(r->order) <= now)
+            node_order_tick(r->order, now);
+    }
     leave(p);
     uint64_t next = UINT64_MAX;
     for (web_chan *c = p->chans; c; c = c->next)
@@ -958,6 +1014,8 @@ PKC_API double pkcw_tick(web_peer *p)
         }
     for (web_room *r = p->rooms; r; r = r->next) {
         uint64_t d = pkc_mesh_get_deadline(r->mesh);
+        next = d < next ? d : next;
+        d = node_order_deadline(r->order);
         next = d < next ? d : next;
     }
     if (next == UINT64_MAX)
@@ -986,6 +1044,8 @@ PKC_API void pkcw_peer_free(web_peer *p)
     while (p->rooms) {
         web_room *r = p->rooms;
         p->rooms = r->next;
+        node_order_flush(r->order); /* what is held goes to the host */
+        node_order_free(r->order);
         pkc_mesh_free(r->mesh);
         while (r->docs) {
             web_doc *d = r->docs;
