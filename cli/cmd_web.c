@@ -41,11 +41,15 @@ static const char web_help[] =
 #define WEB_MAX_CONNS 32
 #define WEB_REQUEST_MAX 8192
 #define WEB_IDLE_MS 10000
+/* After the answer: how long what the client still sends is read and
+ * dropped before the socket is closed (lingering close). */
+#define WEB_LINGER_MS 2000
 
 typedef struct web_conn {
     int fd;
     size_t len;
     int64_t since_ms;
+    int closing; /* answered: reading to the client's end, then closed */
     char buf[WEB_REQUEST_MAX];
 } web_conn;
 
@@ -208,6 +212,19 @@ static void drop(web_conn *c)
     close(c->fd);
     c->fd = -1;
     c->len = 0;
+    c->closing = 0;
+}
+
+/* Closing a socket with bytes of the client's still unread (the rest of a
+ * refused request, a body) makes the kernel send a reset, and the client
+ * may lose the answer it has not read yet. So the answer is followed by our
+ * end of the stream, and what comes in is read and dropped until the
+ * client closes (or WEB_LINGER_MS), as web servers do. */
+static void finish(web_conn *c, int64_t now)
+{
+    shutdown(c->fd, SHUT_WR);
+    c->closing = 1;
+    c->since_ms = now;
 }
 
 static int parse_opts(int argc, char **argv, long *port, const char **dir)
@@ -338,6 +355,13 @@ static int run_web(int argc, char **argv)
                 continue;
             }
             web_conn *c = &conns[slot[k]];
+            if (c->closing) {
+                char sink[4096];
+                ssize_t got = recv(c->fd, sink, sizeof sink, 0);
+                if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR))
+                    drop(c);
+                continue;
+            }
             ssize_t got = recv(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len, 0);
             if (got < 0 && (errno == EAGAIN || errno == EINTR))
                 continue;
@@ -349,15 +373,16 @@ static int run_web(int argc, char **argv)
             c->buf[c->len] = '\0';
             if (strstr(c->buf, "\r\n\r\n") != NULL) {
                 serve(c, root);
-                drop(c);
+                finish(c, now);
             } else if (c->len == sizeof c->buf - 1) {
                 send_error(c->fd, 0, 431, "Request Header Fields Too Large", NULL);
-                drop(c);
+                finish(c, now);
             }
         }
         /* A browser's speculative connection may never send a request. */
         for (int i = 0; i < WEB_MAX_CONNS; i++)
-            if (conns[i].fd >= 0 && now - conns[i].since_ms > WEB_IDLE_MS)
+            if (conns[i].fd >= 0 &&
+                now - conns[i].since_ms > (conns[i].closing ? WEB_LINGER_MS : WEB_IDLE_MS))
                 drop(&conns[i]);
     }
     for (int i = 0; i < WEB_MAX_CONNS; i++)

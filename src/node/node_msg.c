@@ -254,15 +254,11 @@ static void text_broadcast(pkc_node *n, node_room *r, const pkc_message *m)
     uint64_t epoch, seq;
     node_order_msg om;
     char id[PKC_PEER_ID_SIZE];
-    if (node_bcast_decode(m->plaintext.data, m->plaintext.len, &epoch, &seq, &om.text,
-                          &om.len) != 0) {
+    if (node_bcast_open(m, &epoch, &seq, &om) != 0) {
         pkc_peer_id_from_public_key(m->from, id);
         pkc_logi(LOG, "room %s: a broadcast from %s dropped: %s", r->id, id, pkc_errmsg());
         return;
     }
-    memcpy(om.id, m->id, PKC_MSG_ID_BYTES);
-    memcpy(om.from, m->from, 32);
-    om.time_ms = (int64_t)m->timestamp_ms;
     if (r->order == NULL) {
         node_order_deliver(r, &om);
         return;
@@ -479,10 +475,7 @@ int node_broadcast_raw(pkc_node *n, node_room *r, const char *topic, const void 
          * since the start (or since it was joined again) opens an epoch:
          * the wall clock's ms, above every epoch used before. */
         if (r->bcast_epoch == 0) {
-            int64_t wall = node_wall_ms(n);
-            uint64_t e = wall > 0 ? (uint64_t)wall : 0;
-            r->bcast_epoch = e > n->bcast_epoch_last ? e : n->bcast_epoch_last + 1;
-            n->bcast_epoch_last = r->bcast_epoch;
+            r->bcast_epoch = node_bcast_epoch_next(&n->bcast_epoch_last, node_wall_ms(n));
             r->bcast_seq = 0;
         }
         if (node_bcast_encode(&env, r->bcast_epoch, r->bcast_seq + 1, data, len) != 0) {

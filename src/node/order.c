@@ -10,6 +10,25 @@
 #include "util/log.h"
 #include "node/order.h"
 
+uint64_t node_bcast_epoch_next(uint64_t *last, int64_t wall_ms)
+{
+    uint64_t e = wall_ms > 0 ? (uint64_t)wall_ms : 0;
+    *last = e > *last ? e : *last + 1;
+    return *last;
+}
+
+int node_bcast_open(const pkc_message *m, uint64_t *epoch, uint64_t *seq, node_order_msg *om)
+{
+    int rc = node_bcast_decode(m->plaintext.data, m->plaintext.len, epoch, seq, &om->text,
+                               &om->len);
+    if (rc)
+        return rc;
+    memcpy(om->id, m->id, sizeof om->id);
+    memcpy(om->from, m->from, sizeof om->from);
+    om->time_ms = (int64_t)m->timestamp_ms;
+    return 0;
+}
+
 #define LOG "node"
 
 int node_bcast_encode(pkc_buf *b, uint64_t epoch, uint64_t seq, const void *text, size_t len)

@@ -60,6 +60,17 @@ typedef struct node_order_msg {
     size_t len;
 } node_order_msg;
 
+/* The epoch a sender opens with its first text since it started (or since
+ * it joined the room again): the wall clock's ms, above `*last` (the last
+ * epoch it opened, in any room), which becomes it. */
+uint64_t node_bcast_epoch_next(uint64_t *last, int64_t wall_ms);
+
+struct pkc_message;
+/* A text broadcast `m` (opened: its plaintext is the envelope) taken apart:
+ * its epoch, number, and *om (borrowing `m`). 0, or PKC_ERR_MALFORMED. */
+int node_bcast_open(const struct pkc_message *m, uint64_t *epoch, uint64_t *seq,
+                    node_order_msg *om);
+
 /* Called for each message released, in the order released. The buffer is
  * consistent during the call; the callback must not call back into it. */
 typedef void (*node_order_fn)(void *user_data, const node_order_msg *m);

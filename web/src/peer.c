@@ -491,15 +491,10 @@ static void mesh_deliver(void *ud, const pkc_mesh_message *msg)
          * sender's order, as the node does (node_msg.c, text_broadcast). */
         uint64_t epoch, seq;
         node_order_msg om;
-        if (node_bcast_decode(m->plaintext.data, m->plaintext.len, &epoch, &seq, &om.text,
-                              &om.len) != 0) {
+        if (node_bcast_open(m, &epoch, &seq, &om) != 0)
             logf_(2, "a broadcast from %s dropped: %s", from, pkc_errmsg());
-        } else {
-            memcpy(om.id, m->id, PKC_MSG_ID_BYTES);
-            memcpy(om.from, m->from, 32);
-            om.time_ms = (int64_t)m->timestamp_ms;
+        else
             node_order_push(r->order, epoch, seq, &om, now_us(r->p));
-        }
     } else if (m->topic.len > 2 && m->topic.len - 2 <= PKC_DOC_NAME_MAX &&
                memcmp(m->topic.data, "y:", 2) == 0) {
         char name[PKC_DOC_NAME_MAX + 1];
@@ -567,10 +562,7 @@ static int broadcast(web_room *r, const char *topic, const uint8_t *data, size_t
         /* A text: in its envelope, numbered; the room's first text opens
          * an epoch above every one used before (as node_msg.c does). */
         if (r->bcast_epoch == 0) {
-            int64_t wall = wall_ms(p);
-            uint64_t e = wall > 0 ? (uint64_t)wall : 0;
-            r->bcast_epoch = e > p->bcast_epoch_last ? e : p->bcast_epoch_last + 1;
-            p->bcast_epoch_last = r->bcast_epoch;
+            r->bcast_epoch = node_bcast_epoch_next(&p->bcast_epoch_last, wall_ms(p));
             r->bcast_seq = 0;
         }
         if (node_bcast_encode(&env, r->bcast_epoch, r->bcast_seq + 1, data, len) != 0) {
