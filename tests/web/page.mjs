@@ -129,7 +129,7 @@ function y4m(img, file) {
 }
 
 const server = await pkcWeb()
-let ctx, node
+let ctx, node, node2
 try {
   if (!SCAN) await tabs()
   else await scan()
@@ -138,6 +138,7 @@ try {
 } finally {
   if (ctx) await ctx.close().catch(() => {})
   if (node) node.kill('SIGTERM')
+  if (node2) node2.kill('SIGTERM')
   server.child.kill('SIGTERM')
 }
 if (!SCAN) {
@@ -228,6 +229,44 @@ async function tabs() {
   const inputs = await a.page.evaluate(() => [...document.querySelectorAll('input, textarea, select')].map(e => e.id))
   const named = new Set(controls.filter(n => n.role.value !== 'button').map(n => n.backendDOMNodeId))
   check(inputs.length === named.size, `every input is a named control: ${inputs.join(', ')} (${named.size} named)`)
+  // Text contrast (WCAG 2 AA: 4.5:1, 3:1 for large text) of every visible
+  // element with text of its own, against the first opaque background
+  // behind it; disabled controls are exempt, as WCAG says.
+  const low = await a.page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number)
+    const lum = ([r, g, b]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4 }
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
+    }
+    const bg = (e) => {
+      for (; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor)
+        if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3)
+      }
+      return [255, 255, 255]
+    }
+    const out = []
+    for (const e of document.querySelectorAll('body *')) {
+      if (!e.checkVisibility() || e.closest(':disabled')) continue
+      if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue
+      const st = getComputedStyle(e)
+      const l1 = lum(rgb(st.color)), l2 = lum(bg(e))
+      const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05)
+      const size = parseFloat(st.fontSize), large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700)
+      if (ratio < (large ? 3 : 4.5)) out.push(`${e.tagName.toLowerCase()}#${e.id}.${e.className} "${e.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`)
+    }
+    return out
+  })
+  check(low.length === 0, `text contrast at least 4.5:1: ${low.join('; ')}`)
+  // Keyboard: Tab from the start reaches the Join box, then its button.
+  await a.page.keyboard.press('Tab')
+  const order = []
+  for (let i = 0; i < 8; i++) {
+    order.push(await a.page.evaluate(() => document.activeElement.id || document.activeElement.textContent.trim()))
+    await a.page.keyboard.press('Tab')
+  }
+  check(order.includes('code') && order.includes('scan') && order.includes('text'),
+    `the controls are reached with Tab: ${order.join(', ')}`)
   for (const t of [a, b]) check(t.errors.length === 0, `no page errors: ${t.errors.join('; ')}`)
   await ctx.close()
   ctx = null
@@ -276,5 +315,24 @@ async function scan() {
     const e = document.querySelector(`#peers li[data-peer="${id}"]`)
     return e && e.dataset.state === 'connected' && e.dataset.route === 'direct'
   }, up.peer_id), 10000, 'the peer list to show the node as direct')
+  // A second node joins the first one's room by an invitation of its own:
+  // the page's mesh hears of it through the first (its neighbour), and the
+  // peer list shows it beyond the neighbours, with its route as the mesh
+  // knows it (not direct).
+  const data2 = path.join(tmp, 'n2')
+  node2 = spawn(PKC, ['--data', data2, 'up', '--json', '--no-local', '--no-lan'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const events2 = []
+  readline.createInterface({ input: node2.stdout }).on('line', l => { try { events2.push(JSON.parse(l)) } catch {} })
+  const up2 = await until(() => events2.find(e => e.event === 'up'), 30000, 'the second node to start')
+  const inv2 = JSON.parse(pkc('invite', '--room', room.id, '--json', '--one-step'))
+  const j = spawnSync(PKC, ['--data', data2, 'join', '--json', inv2.url], { env, encoding: 'utf8', timeout: 60000 })
+  check(j.status === 0, `the second node joins the room: ${j.stdout} ${j.stderr}`)
+  const t0 = Date.now()
+  const far = await until(() => s.page.evaluate((id) => {
+    const e = document.querySelector(`#peers li[data-peer="${id}"]`)
+    return e && { state: e.dataset.state, route: e.dataset.route, text: e.textContent }
+  }, up2.peer_id), 60000, 'the peer list to show the second node, known through the first')
+  console.log(`the second node in the page's peer list after ${Date.now() - t0} ms: ${far.text}`)
+  check(far.route !== 'direct' && far.state !== 'connected', `the second node is not a neighbour: ${far.text}`)
   check(s.errors.length === 0, `no page errors: ${s.errors.join('; ')}`)
 }

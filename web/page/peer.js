@@ -843,8 +843,9 @@ export class Peer extends EventTarget {
     // and bytes_per_second are the meshes' own rates (sent + received, over
     // the last gossip interval, 5 s). Besides them, the rates in and out
     // (`*_in_per_second`, `*_out_per_second`), from the meshes' counters
-    // over the time since the previous sample at least 1 s old (0 until
-    // one is), and `known_peers`. What a page cannot know is null.
+    // over the time since the previous sample (taken by a call at least
+    // 0.5 s before; 0 until there is one), and `known_peers` (the meshes'
+    // estimates of their size). What a page cannot know is null.
     metrics() {
         const N = 16;
         const out = this.pkc.alloc(8 * N);
@@ -861,7 +862,7 @@ export class Peer extends EventTarget {
         if (!this.rateSample) {
             this.rateSample = sample;
             this.rates = { mi: 0, mo: 0, bi: 0, bo: 0 };
-        } else if (now - this.rateSample.t >= 1000) {
+        } else if (now - this.rateSample.t >= 500) {
             const s = this.rateSample, dt = (now - s.t) / 1000;
             this.rates = { mi: (sample.mr - s.mr) / dt, mo: (sample.ms - s.ms) / dt,
                 bi: (sample.br - s.br) / dt, bo: (sample.bs - s.bs) / dt };

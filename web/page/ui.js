@@ -69,12 +69,14 @@ try {
       const route = p.route === 'direct' ? 'direct'
         : p.route === 'relayed' ? `relayed via ${p.via.slice(0, 12)}… (${p.hops} hops)`
           : p.route === 'waypoint' ? `through ${p.via.slice(0, 12)}…` : 'heard of, no route';
-      li.append(code, tag(p.state, p.state), tag('route', route));
-      if (p.room) li.append(tag('room', `room ${p.room}`));
+      // Spaces between the parts, for screen readers and copying.
+      li.append(code, ' ', tag(p.state, p.state), ' ', tag('route', route));
+      if (p.room) li.append(' ', tag('room', `room ${p.room}`));
       if (p.latencyMs != null) {
         const l = tag('latency', `${p.latencyMs.toFixed(1)} ms`);
+        l.title = 'round-trip time';
         l.dataset.latency = String(p.latencyMs);
-        li.append(l);
+        li.append(' ', l);
       }
       items.push(li);
     }
