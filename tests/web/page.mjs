@@ -219,6 +219,10 @@ async function tabs() {
   const phone = path.join(OUT, 'web-page-phone.png')
   await a.page.screenshot({ path: phone, fullPage: true })
   console.log(`screenshot (phone, 390x844): ${phone}`)
+  const phoneTop = path.join(OUT, 'web-page-phone-top.png')
+  await a.page.evaluate(() => window.scrollTo(0, 0))
+  await a.page.screenshot({ path: phoneTop })
+  console.log(`screenshot (phone, 390x844, the first screen): ${phoneTop}`)
   const cdp = await ctx.newCDPSession(a.page)
   const { nodes } = await cdp.send('Accessibility.getFullAXTree')
   const controls = nodes.filter(n => !n.ignored && ['textbox', 'button', 'searchbox', 'combobox', 'checkbox']

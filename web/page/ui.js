@@ -228,7 +228,6 @@ try {
       $('scan').focus();
     }
   });
-  $('scan-stop').addEventListener('click', stopScan);
   document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') stopScan(); });
 
   for (const el of [$('text'), $('chat').querySelector('button'), area, $('code'),

@@ -1076,7 +1076,7 @@ PKC_API void pkcw_peer_free(web_peer *p)
     free(p);
 }
 
-/* ---- metrics (docs/web.md, "The page") ----------------------------------------------------------- */
+/* ---- metrics (docs/web.md, "The page") ------------------------------------------------------ */
 
 /* The page's metrics, computed as the native node's do_metrics
  * (src/node/node.c) over every room, with the mesh's own rates (messages
