@@ -199,6 +199,15 @@ async function tabs() {
     'the note to reach A')
   await until(() => a.page.evaluate(() => window.pkcPeer.metrics().sync.last_sync_ms > 0), 5000, 'A\'s last sync')
   await until(() => a.page.textContent('#m-last-sync').then(t => t !== 'never'), 5000, 'the dashboard\'s last sync')
+  // A's edit then reaches B, which changed the note since its last peer's
+  // update: one conflict resolved, as the node counts them (node_doc.c).
+  check(await b.page.evaluate(() => window.pkcPeer.metrics().sync.conflicts_resolved) === 0, 'B: no conflict yet')
+  await a.page.fill('#note', 'a note from B, and A')
+  await until(() => b.page.evaluate(() => window.pkcPeer.metrics().sync.conflicts_resolved === 1), 10000,
+    'B to count a conflict resolved')
+  await until(() => b.page.textContent('#m-conflicts').then(t => t === '1'), 5000, 'B\'s dashboard to show it')
+  const sync = await b.page.evaluate(() => window.pkcPeer.metrics().sync)
+  check(sync.state_bytes > 'a note from B, and A'.length && sync.pending_updates === 0, `B's sync: ${JSON.stringify(sync)}`)
 
   // ---- 2. screenshots, overflow, accessible names ----
   await a.page.setViewportSize({ width: 1280, height: 800 })
