@@ -29,3 +29,11 @@ set_tests_properties(web.invite_native PROPERTIES SKIP_RETURN_CODE 77)
 pkc_add_test(NAME web.persist LABELS web interop TIMEOUT 180
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/persist.mjs)
 set_tests_properties(web.persist PROPERTIES SKIP_RETURN_CODE 77)
+# The page itself: two tabs' peer list (direct, latency) and dashboard
+# (numbers that move with a burst), screenshots at desktop and phone sizes
+# (in the build directory), no sideways overflow at 390 and 360 px, every
+# control named; a native node's invitation scanned as a QR code from a
+# fake camera (in a network namespace of its own).
+pkc_add_test(NAME web.page LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/page.mjs)
+set_tests_properties(web.page PROPERTIES SKIP_RETURN_CODE 77)

@@ -109,6 +109,7 @@ export class Peer extends EventTarget {
         this.seenSignals = new Map(); // signature -> expiry (replays refused)
         this.retries = new Map();   // peer id -> failed attempts in a row
         this.errors = [];
+        this.counts = { received: 0, sent: 0, errors: 0 }; // for metrics()
         this.timer = null;
         this.kickQueued = false;
         this.store = options.store || null;
@@ -165,6 +166,7 @@ export class Peer extends EventTarget {
             },
             message: (room, fromPtr, idPtr, ptr, len, timestampMs) => {
                 const data = pkc.bytes(ptr >>> 0, len >>> 0);
+                this.counts.received++;
                 this.emit('message', {
                     from: pkc.cstring(fromPtr >>> 0), id: hex(pkc.bytes(idPtr >>> 0, 16)),
                     room: this.roomName(room >>> 0), data, text: decoder.decode(data),
@@ -208,6 +210,7 @@ export class Peer extends EventTarget {
 
     error(message, extra = {}) {
         const e = { message, time: Date.now(), ...extra };
+        this.counts.errors++;
         this.errors.push(e);
         if (this.errors.length > 100) this.errors.shift();
         this.emit('error', e);
@@ -389,6 +392,7 @@ export class Peer extends EventTarget {
         try {
             return pkc.call(() => {
                 pkc.check(this.x.pkcw_room_broadcast(this.room(roomName), d, dlen, id));
+                this.counts.sent++;
                 return hex(pkc.bytes(id, 16));
             }, [d, id]);
         } finally {
@@ -438,6 +442,7 @@ export class Peer extends EventTarget {
 
     // ---- BroadcastChannel: tabs of this origin ----
     start() {
+        this.startedAt = performance.now();
         if (this.rooms.size === 0) this.joinRoom();
         if (typeof BroadcastChannel !== 'undefined') {
             this.bc = new BroadcastChannel(this.options.channel || TAB_CHANNEL);
@@ -450,6 +455,7 @@ export class Peer extends EventTarget {
     }
 
     stop() {
+        this.stopped = true;
         if (this.bc) {
             this.sendSignal({ kind: 'bye' });
             this.bc.close();
@@ -828,5 +834,104 @@ export class Peer extends EventTarget {
         if (left === 0) done();
         this.emit('log', { level: 1, text: `link to ${link.peerId} closed: ${why}` });
         this.kick();
+    }
+
+    // ---- metrics (docs/web.md, "The page") ----
+    // The page's figures with the names and units of the native node's
+    // `pkc status --json` (docs/node.md, "Metrics"), computed in pkc.wasm
+    // as the node computes them (pkcw_peer_metrics): messages_per_second
+    // and bytes_per_second are the meshes' own rates (sent + received, over
+    // the last gossip interval, 5 s). Besides them, the rates in and out
+    // (`*_in_per_second`, `*_out_per_second`), from the meshes' counters
+    // over the time since the previous sample (taken by a call at least
+    // 0.5 s before; 0 until there is one), and `known_peers` (the meshes'
+    // estimates of their size). What a page cannot know is null.
+    metrics() {
+        const N = 16;
+        const out = this.pkc.alloc(8 * N);
+        let v;
+        try {
+            const n = this.x.pkcw_peer_metrics(this.handle, out, N);
+            const dv = new DataView(this.x.memory.buffer);
+            v = Array.from({ length: N }, (_, i) => (i < n ? dv.getFloat64(out + 8 * i, true) : 0));
+        } finally {
+            this.x.free(out);
+        }
+        const now = performance.now();
+        const sample = { t: now, ms: v[10], mr: v[11], bs: v[12], br: v[13] };
+        if (!this.rateSample) {
+            this.rateSample = sample;
+            this.rates = { mi: 0, mo: 0, bi: 0, bo: 0 };
+        } else if (now - this.rateSample.t >= 500) {
+            const s = this.rateSample, dt = (now - s.t) / 1000;
+            this.rates = { mi: (sample.mr - s.mr) / dt, mo: (sample.ms - s.ms) / dt,
+                bi: (sample.br - s.br) / dt, bo: (sample.bs - s.bs) / dt };
+            this.rateSample = sample;
+        }
+        const healthy = this.startedAt !== undefined && !this.stopped;
+        const last = this.errors[this.errors.length - 1];
+        return {
+            network: {
+                connected_peers: v[0], total_connections: v[1], messages_per_second: v[2],
+                bytes_per_second: v[3], average_latency_ms: v[4],
+                messages_in_per_second: this.rates.mi, messages_out_per_second: this.rates.mo,
+                bytes_in_per_second: this.rates.bi, bytes_out_per_second: this.rates.bo,
+                known_peers: v[14],
+            },
+            sync: { state_bytes: v[5], pending_updates: v[6], conflicts_resolved: v[7],
+                last_sync_ms: v[8] },
+            health: {
+                healthy, status: healthy ? (v[0] ? 'connected' : 'alone') : 'stopped',
+                uptime_ms: healthy ? Math.round(now - this.startedAt) : 0, reconnections: v[9],
+                errors: this.counts.errors, last_error: last ? last.message : '',
+            },
+            messages: { received: this.counts.received, sent: this.counts.sent, outbox_pending: null },
+        };
+    }
+
+    // Every peer this page knows, for a peer list: [{ peerId, room, state,
+    // route, hops, via, latencyMs }]. Neighbours: state 'connected', route
+    // 'direct' (a data channel of our own), latencyMs the mesh's PING/PONG
+    // round trip (the figure average_latency_ms averages; the session's
+    // until the mesh has one; null until either has). Links being set up:
+    // 'connecting'. Peers the rooms' meshes know only through neighbours
+    // (pkcw_room_known, as the node's pkc_node_get_relayed_peers): state
+    // 'known', route 'relayed' (hops, via: the neighbour it goes through),
+    // 'waypoint', or 'none' (heard of, no route now).
+    peerList() {
+        const known = new Map(); // room handle -> lines
+        for (const r of this.rooms.values()) {
+            const p = this.x.pkcw_room_known(r.handle);
+            if (!p) continue;
+            try {
+                known.set(r.handle, this.pkc.cstring(p).split('\n').filter(Boolean).map((l) => l.split(' ')));
+            } finally {
+                this.x.free(p);
+            }
+        }
+        const rtt = new Map();
+        for (const lines of known.values())
+            for (const [peerId, route, , , , , ms] of lines)
+                if (route === 'direct' && Number(ms) >= 0) rtt.set(peerId, Number(ms));
+        const list = this.peers().map((p) => ({ peerId: p.peerId, room: p.room, state: 'connected',
+            route: 'direct', hops: 1, via: null,
+            latencyMs: rtt.has(p.peerId) ? rtt.get(p.peerId) : p.rttMs }));
+        const seen = new Set(list.map((p) => p.peerId));
+        for (const link of this.links.values()) {
+            if (seen.has(link.peerId) || link.closed) continue;
+            seen.add(link.peerId);
+            list.push({ peerId: link.peerId, room: null, state: 'connecting', route: 'direct', hops: 1,
+                via: null, latencyMs: null });
+        }
+        for (const [handle, lines] of known) {
+            const r = this.rooms.get(handle);
+            for (const [peerId, route, hops, via, pending] of lines) {
+                if (route === 'direct' || peerId === this.peerId || seen.has(peerId)) continue;
+                seen.add(peerId);
+                list.push({ peerId, room: r.name, state: pending === '1' ? 'connecting' : 'known', route,
+                    hops: Number(hops) || null, via: via === '-' ? null : via, latencyMs: null });
+            }
+        }
+        return list;
     }
 }

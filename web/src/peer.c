@@ -29,6 +29,7 @@
  */
 #include "pkc.h"
 #include "crypto/kdf.h"
+#include "crypto/peerid.h"
 #include "node/node_rules.h"
 #include "node/order.h"
 #include "util/err.h"
@@ -82,6 +83,10 @@ typedef struct web_peer {
     uint64_t bcast_epoch_last; /* the last text epoch opened (order.h) */
     struct work *work, **work_tail;
     int in_call; /* depth of pkcw_* calls: work runs when the outermost returns */
+    /* For the metrics, as the node counts them (pkcw_peer_metrics). */
+    uint64_t total_connections; /* sessions that joined a mesh */
+    uint64_t conflicts;         /* remote updates merged over a local change */
+    int64_t last_sync_ms;       /* wall clock of the last remote update applied; 0: none */
 } web_peer;
 
 struct web_room {
@@ -101,6 +106,7 @@ struct web_doc {
     char name[PKC_DOC_NAME_MAX + 1];
     pkc_ydoc *doc;
     int applying_remote;
+    int changed_local; /* a local change since the last remote update */
     web_doc *next;
 };
 
@@ -311,6 +317,7 @@ static void on_sess_established(void *ud, pkc_session *s)
         return;
     }
     c->in_mesh = 1;
+    r->p->total_connections++;
     send_announce(c);
     for (web_doc *d = r->docs; d; d = d->next)
         send_step1(c, d);
@@ -609,6 +616,17 @@ static void on_update(void *ud, const uint8_t *update, size_t len, const void *o
 {
     web_doc *d = ud;
     int local = origin != REMOTE_ORIGIN;
+    /* As the node's node_doc.c: a peer's update (not one restored from the
+     * host's store, applied with applying_remote 0) after a local change
+     * is a conflict resolved; it is the last sync. */
+    if (local) {
+        d->changed_local = 1;
+    } else if (d->applying_remote == 1) {
+        if (d->changed_local)
+            d->room->p->conflicts++;
+        d->changed_local = 0;
+        d->room->p->last_sync_ms = wall_ms(d->room->p);
+    }
     if (host_doc_changed(d->room, d->name, local, update, len) != DOC_HELD && local)
         send_update(d->room, d->name, update, len);
 }
@@ -1056,4 +1074,124 @@ PKC_API void pkcw_peer_free(web_peer *p)
     pkc_replay_free(p->replay);
     pkc_guard_free(p->guard);
     free(p);
+}
+
+/* ---- metrics (docs/web.md, "The page") ------------------------------------------------------ */
+
+/* The page's metrics, computed as the native node's do_metrics
+ * (src/node/node.c) over every room, with the mesh's own rates (messages
+ * and bytes sent + received over its last gossip interval). `out` gets up
+ * to `max` doubles, in this order (PKCW_METRICS):
+ *  0 connected_peers     1 total_connections   2 messages_per_second
+ *  3 bytes_per_second    4 average_latency_ms (-1: none)
+ *  5 state_bytes         6 pending_updates     7 conflicts_resolved
+ *  8 last_sync_ms (0: none)                    9 reconnections
+ * 10 mesh messages sent 11 mesh messages received
+ * 12 mesh bytes sent    13 mesh bytes received 14 known_peers (the meshes' estimates, summed)
+ * 15 mesh errors (inputs rejected)
+ * Returns how many it has (PKCW_METRICS). */
+#define PKCW_METRICS 16
+PKC_API unsigned pkcw_peer_metrics(web_peer *p, double *out, unsigned max)
+{
+    double m[PKCW_METRICS] = {0};
+    double rtt_sum = 0;
+    unsigned rtt_n = 0;
+    for (web_room *r = p->rooms; r; r = r->next) {
+        pkc_mesh_stats st;
+        pkc_mesh_get_stats(r->mesh, &st);
+        m[0] += st.connected_peers;
+        m[2] += st.messages_per_second;
+        m[3] += st.bytes_per_second;
+        if (st.average_rtt_ms >= 0) {
+            rtt_sum += st.average_rtt_ms * st.connected_peers;
+            rtt_n += st.connected_peers;
+        }
+        m[9] += (double)st.reconnections;
+        m[10] += (double)st.msgs_sent;
+        m[11] += (double)st.msgs_received;
+        m[12] += (double)st.bytes_sent;
+        m[13] += (double)st.bytes_received;
+        m[14] += st.known_peers;
+        m[15] += (double)st.errors;
+        for (web_doc *d = r->docs; d; d = d->next) {
+            uint8_t *u = NULL;
+            size_t ul = 0;
+            if (pkc_ydoc_encode_state(d->doc, NULL, 0, &u, &ul) == 0)
+                m[5] += (double)ul;
+            free(u);
+            if (pkc_ydoc_has_pending(d->doc))
+                m[6]++;
+        }
+    }
+    m[1] = (double)p->total_connections;
+    m[4] = rtt_n ? rtt_sum / rtt_n : -1;
+    m[7] = (double)p->conflicts;
+    m[8] = (double)p->last_sync_ms;
+    unsigned n = max < PKCW_METRICS ? max : PKCW_METRICS;
+    if (out)
+        memcpy(out, m, n * sizeof *m);
+    return PKCW_METRICS;
+}
+
+/* The peers the room's mesh knows, one line each, "PEER_ID ROUTE HOPS VIA
+ * PENDING SEEN_MS RTT_MS": first its neighbours (ROUTE "direct", HOPS 1,
+ * RTT_MS the mesh's PING/PONG round trip, -1 until measured), then the
+ * peers it knows that are not neighbours (heard of in a neighbour's list,
+ * a shuffle, a route), as pkc_node_get_relayed_peers gives them: ROUTE
+ * "relayed", "waypoint" or "none", VIA "-" without a route, SEEN_MS -1 when
+ * only a route is known, RTT_MS -1. A string to free(), NULL with
+ * pkc_errmsg() set on failure. */
+PKC_API char *pkcw_room_known(web_room *r)
+{
+    size_t total = pkc_mesh_get_known_peers(r->mesh, NULL, 0);
+    size_t nn = pkc_mesh_get_peers(r->mesh, NULL, 0);
+    pkc_mesh_known_info *k = total ? malloc(total * sizeof *k) : NULL;
+    pkc_mesh_peer_info *nb = nn ? malloc(nn * sizeof *nb) : NULL;
+    size_t cap = (total + nn) * (2 * PKC_PEER_ID_SIZE + 80) + 1;
+    char *text = malloc(cap);
+    if ((total && k == NULL) || (nn && nb == NULL) || text == NULL) {
+        free(k);
+        free(nb);
+        free(text);
+        pkc_error(PKC_ERR_NOMEM, "the room's known peers");
+        return NULL;
+    }
+    size_t got = total ? pkc_mesh_get_known_peers(r->mesh, k, total) : 0;
+    if (got > total)
+        got = total;
+    size_t ngot = nn ? pkc_mesh_get_peers(r->mesh, nb, nn) : 0;
+    if (ngot > nn)
+        ngot = nn;
+    uint64_t now = now_us(r->p);
+    size_t at = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < ngot; i++) {
+        char id[PKC_PEER_ID_SIZE];
+        pkc_peer_id_encode(nb[i].id, id);
+        int w = snprintf(text + at, cap - at, "%s direct 1 - 0 0 %.3f\n", id,
+                         nb[i].rtt_ms >= 0 ? nb[i].rtt_ms : -1.0);
+        if (w < 0 || (size_t)w >= cap - at)
+            break;
+        at += (size_t)w;
+    }
+    free(nb);
+    for (size_t i = 0; i < got; i++) {
+        char id[PKC_PEER_ID_SIZE], via[PKC_PEER_ID_SIZE] = "-";
+        pkc_peer_id_encode(k[i].id, id);
+        if (k[i].route != PKC_MESH_ROUTE_NONE)
+            pkc_peer_id_encode(k[i].via, via);
+        long long seen = k[i].seen_us == 0 ? -1
+                         : k[i].seen_us > now ? 0
+                                              : (long long)((now - k[i].seen_us) / 1000);
+        const char *route = k[i].route == PKC_MESH_ROUTE_RELAYED    ? "relayed"
+                            : k[i].route == PKC_MESH_ROUTE_WAYPOINT ? "waypoint"
+                                                                    : "none";
+        int w = snprintf(text + at, cap - at, "%s %s %u %s %d %lld -1\n", id, route, k[i].hops, via,
+                         k[i].pending ? 1 : 0, seen);
+        if (w < 0 || (size_t)w >= cap - at)
+            break;
+        at += (size_t)w;
+    }
+    free(k);
+    return text;
 }
