@@ -29,3 +29,8 @@ set_tests_properties(web.invite_native PROPERTIES SKIP_RETURN_CODE 77)
 pkc_add_test(NAME web.persist LABELS web interop TIMEOUT 180
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/persist.mjs)
 set_tests_properties(web.persist PROPERTIES SKIP_RETURN_CODE 77)
+# The page's QR encoder (pkc.wasm, web/page/qr.js): symbols of versions 1..40
+# read back by zbar (`pkc qr decode`), no larger than libqrencode's.
+pkc_add_test(NAME web.qr LABELS web TIMEOUT 60
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/qr.mjs)
+set_tests_properties(web.qr PROPERTIES SKIP_RETURN_CODE 77)
