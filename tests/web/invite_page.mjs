@@ -4,7 +4,8 @@
 //  1. A page invites a native node: the page makes a link
 //     (peer.createInvitation), `pkc join LINK` prints the answer code (a
 //     page's invitation is two-step: the node does not dial it), the page
-//     applies it (peer.acceptAnswer) and connects; the node reports the
+//     applies it (peer.acceptAnswer) and connects (the QR code shown, as a
+//     screenshot, reads as the link); the node reports the
 //     room joined; `pkc send` appears in the page's chat, the page's text
 //     in `pkc inbox`; a document edited on both sides converges.
 //  2. Refusals, each shown on the page and connecting nothing: a tampered
@@ -14,7 +15,8 @@
 //     invitation, an invitation pasted as an answer.
 //  3. A Chromium page invites another Chromium page on another
 //     BroadcastChannel (they cannot find each other as tabs): the invitee
-//     gets an answer, the inviter applies it; they chat both ways.
+//     gets an answer, the inviter applies it; they chat both ways. A
+//     multi-use invitation brings in two pages.
 //  4. A Chromium page and a Firefox ESR page (puppeteer-core over WebDriver
 //     BiDi) connect by invitation, each way, and chat.
 import { spawn, spawnSync } from 'node:child_process'
@@ -164,6 +166,11 @@ try {
   const inv = await invite(a)
   check(inv.url.startsWith(`${server.url}#PKCI1`), `the page's invitation link: ${inv.url.slice(0, 60)}...`)
   check(/^<svg[^>]*viewBox/.test(inv.qr) && inv.qr.includes('<path'), `the page shows a QR code (SVG): ${inv.qr.slice(0, 60)}`)
+  // The QR code as the page shows it, read by zbar (`pkc qr decode`).
+  const shot = path.join(tmp, 'qr.png')
+  await a.page.locator('#invite-qr').screenshot({ path: shot })
+  const read = spawnSync(PKC, ['qr', 'decode', shot], { encoding: 'utf8' })
+  check(read.status === 0 && read.stdout.trim() === inv.url, `the QR code on the page reads as the link: ${read.stdout.slice(0, 60)} ${read.stderr}`)
   const t0 = Date.now()
   const join = spawn(PKC, ['--data', data, 'join', '--json', '-'], { env, stdio: ['pipe', 'pipe', 'pipe'] })
   join.stdin.end(`${inv.url}\n\n`)
@@ -280,6 +287,21 @@ try {
   await heard(cPage, 'inviter page to invitee page', 'the inviter page heard')
   await say(cPage, 'invitee page to inviter page')
   await heard(b, 'invitee page to inviter page', 'the invitee page heard')
+
+  // A multi-use invitation: the first answer takes the kept connection, the
+  // next gets one of its own with the invitation's ICE credentials.
+  const multi = await invite(b, { room: 'local', singleUse: false })
+  for (const n of [1, 2]) {
+    const t = await open()
+    const r = await t.page.evaluate((u) => window.pkcPeer.acceptInvitation(u), multi.url)
+    await b.page.evaluate((c) => window.pkcPeer.acceptAnswer(c), r.answer.code)
+    await connectedTo(b, t.id, `answer ${n} to a multi-use invitation: the inviter connects`)
+    await connectedTo(t, b.id, `answer ${n} to a multi-use invitation: the invitee connects`)
+    await say(t, `multi-use invitee ${n}`)
+    await heard(b, `multi-use invitee ${n}`, `the inviter heard multi-use invitee ${n}`)
+    check(t.errors.length === 0, `multi-use invitee ${n}: no page error: ${t.errors.join('; ')}`)
+  }
+  console.log('  a multi-use invitation of a page: two pages connected with it')
 
   // ---- 4. Chromium and Firefox ESR, each way ----
   ff = await firefox()
