@@ -26,7 +26,7 @@ const CONNECT_TIMEOUT_MS = 20000;            // as the node: a link not connecte
 const LINGER_MS = 2000;                      // a closing link's channels flush this long at most
 const RETRY_FIRST_MS = 1000, RETRY_MAX_MS = 60000, RETRY_ATTEMPTS = 10; // as the mesh's defaults
 const PEER_ID_SIZE = 64;                     // PKC_PEER_ID_SIZE, with room to spare
-const INVITE_ONE_STEP = 1, INVITE_SINGLE_USE = 2; // an invitation's flags (invite.h)
+const INVITE_ONE_STEP = 1;                   // an invitation's flag (invite.h)
 const INVITE_SKEW_MS = 300000;               // PKC_INVITE_SKEW_MS
 
 // Reasons a session ends (docs/protocol.md, "Session handshake").
@@ -593,7 +593,7 @@ export class Peer extends EventTarget {
     // pkc.wasm by the node's own codec (syntax, the inviter's signature,
     // the time on this page's clock); throws an Error whose message says
     // what is wrong. Then joins the invitation's room and dials the
-    // inviter's ICE-lite listener as a native invitee does. Returns
+    // inviter's ICE-lite listener as a native invitee does. Resolves to
     // { peerId, room, roomId, expires } at once; 'peer:connect' follows.
     // An invitation without the ONE_STEP flag (a page's, whose inviter has
     // no listener) is not dialed: info.answer is { code, url }, the answer

@@ -137,12 +137,13 @@ static int fill_text(web_invite *w)
 }
 
 /* The dial information from the host: `addresses` are candidates as
- * "udp:IP:PORT" one a line; those a code cannot carry (pkc_lan_address_valid:
- * a browser's mDNS name, a link-local address) are skipped, the first 8
+ * "udp:IP:PORT" one a line; those a code cannot carry (not
+ * pkc_lan_address_valid's spelling) are skipped, duplicates too, the first 8
  * others kept. `what` begins the message when none is left. */
 static int dial_from_host(const char *what, const uint8_t *fingerprint, const char *ufrag,
-                          const char *pwd, const char *addresses, char (*buf)[PKC_LAN_ADDRESS_MAX + 1],
-                          const char **ptrs, pkc_invite_dial_params *d)
+                          const char *pwd, const char *addresses,
+                          char (*buf)[PKC_LAN_ADDRESS_MAX + 1], const char **ptrs,
+                          pkc_invite_dial_params *d)
 {
     size_t n = 0;
     for (const char *a = addresses; a && *a && n < PKC_INVITE_ADDRESSES_MAX;) {
