@@ -184,6 +184,9 @@ try {
   }, 10000, '`pkc join` to print the answer')
   check(reply.one_step === false && reply.inviter === a.id, `pkc join read a two-step invitation from the page: ${JSON.stringify({ ...reply, answer_url: undefined, answer_code: undefined })}`)
   check(reply.answer_code.startsWith('PKCA1'), 'pkc join printed an answer code')
+  await until(() => nodeErr.includes('waiting for the inviter to apply our answer (two-step)'), 5000,
+    'the node to say it waits for the answer to be applied')
+  check(!/dialing pkc1/.test(nodeErr), 'the node did not dial the page (it has no listener)')
   const said = await applyAnswer(a, reply.answer_url)
   check(/answer applied: connecting to/.test(said), `the page applied the node's answer: ${said}`)
   await connectedTo(a, nodeId, 'the page to connect to the node')
