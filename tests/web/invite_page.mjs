@@ -18,7 +18,8 @@
 //     gets an answer, the inviter applies it; they chat both ways. A
 //     multi-use invitation brings in two pages.
 //  4. A Chromium page and a Firefox ESR page (puppeteer-core over WebDriver
-//     BiDi) connect by invitation, each way, and chat.
+//     BiDi) connect by invitation, each way, and chat; Firefox's invitation,
+//     multi-use, brings in a second Chromium page.
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -314,7 +315,7 @@ try {
     for (const [inviterIn, inviteeIn] of [['chromium', 'firefox'], ['firefox', 'chromium']]) {
       const x = await open(inviterIn === 'chromium' ? ctx : ff)
       const y = await open(inviteeIn === 'chromium' ? ctx : ff)
-      const c = await invite(x, { room: 'local' })
+      const c = await invite(x, { room: 'local', singleUse: inviterIn !== 'firefox' })
       const r = await y.page.evaluate((u) => window.pkcPeer.acceptInvitation(u), c.url)
       check(r.answer && r.answer.code.startsWith('PKCA1'), `${inviteeIn} made an answer`)
       const t2 = Date.now()
@@ -326,6 +327,18 @@ try {
       await heard(y, `hello from ${inviterIn}`, `${inviteeIn} heard ${inviterIn}`)
       await say(y, `hello from ${inviteeIn}`)
       await heard(x, `hello from ${inviteeIn}`, `${inviterIn} heard ${inviteeIn}`)
+      if (inviterIn === 'firefox') {
+        // Firefox's invitation is multi-use: a second Chromium page joins
+        // with it (a connection of its own, the invitation's ICE
+        // credentials set by the page).
+        const z = await open(ctx)
+        const r2 = await z.page.evaluate((u) => window.pkcPeer.acceptInvitation(u), c.url)
+        await x.page.evaluate((c) => window.pkcPeer.acceptAnswer(c), r2.answer.code)
+        await connectedTo(x, z.id, 'firefox (inviter) to connect to a second chromium page')
+        await say(z, 'the second chromium page')
+        await heard(x, 'the second chromium page', 'firefox heard the second chromium page')
+        console.log('  firefox\'s multi-use invitation: a second chromium page connected with it')
+      }
       for (const t of [x, y]) check(t.errors.length === 0, `${inviterIn}/${inviteeIn}: no page error: ${t.errors.join('; ')}`)
     }
   }
