@@ -279,14 +279,23 @@ try {
   check(typeof c4.qr === 'string' && c4.qr.startsWith('<svg'), 'createInvitation gives a QR code')
   const cPage = await open()
   await refused(cPage, "an answer to another page's invitation", ans2, "answer refused: answer: it answers invitation [0-9a-f]{16}, which is not one of this page's")
-  const acc = await cPage.page.evaluate((u) => window.pkcPeer.acceptInvitation(u).then(r => r), c4.url)
-  check(acc.peerId === b.id && acc.answer && acc.answer.code.startsWith('PKCA1'), `the invitee page made an answer: ${JSON.stringify({ ...acc, answer: acc.answer && acc.answer.code.slice(0, 12) })}`)
+  // Through the page's boxes: the link pasted in Join gives the answer;
+  // the answer pasted in the inviter's answer box is applied.
+  await cPage.page.evaluate((u) => { document.getElementById('code').value = u }, c4.url)
+  await cPage.page.click('#join button')
+  await deadline(waitFn(cPage, () => document.getElementById('answer-out').value), 20000, 'the answer shown')
+  const answerShown = await cPage.page.evaluate(() => document.getElementById('answer-out').value)
+  const joinLine = await cPage.page.evaluate(() => document.getElementById('joined').textContent)
+  check(answerShown.startsWith('PKCA1') && joinLine.includes(`send this answer back to the inviter ${b.id}`),
+    `the invitee page shows its answer: ${joinLine}`)
   const t1 = Date.now()
-  const applied = await b.page.evaluate((c) => window.pkcPeer.acceptAnswer(c), acc.answer.url)
-  check(applied.peerId === cPage.id, `the inviter page applied it: ${JSON.stringify(applied)}`)
+  const applied = await applyAnswer(b, answerShown)
+  check(applied === `answer applied: connecting to ${cPage.id} in room "local"`, `the inviter page applied it: ${applied}`)
   await connectedTo(b, cPage.id, 'the inviter page to connect to the invitee page')
   await connectedTo(cPage, b.id, 'the invitee page to connect to the inviter page')
   console.log(`  page -> page (Chromium): connected ${Date.now() - t1} ms after the answer`)
+  await deadline(waitFn(cPage, (id) => document.getElementById('joined').textContent.includes(`connected to the inviter ${id}`), b.id),
+    10000, 'the Join line to say connected')
   await say(b, 'inviter page to invitee page')
   await heard(cPage, 'inviter page to invitee page', 'the inviter page heard')
   await say(cPage, 'invitee page to inviter page')
