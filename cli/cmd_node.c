@@ -1401,7 +1401,7 @@ static int run_invite(int argc, char **argv)
             printf("This node is reachable: they connect at once, no answer needed.\n");
         else
             printf("They get an answer code to send back to you; then run:  pkc answer ANSWER\n"
-                   "(If this node is reachable from them, they connect without it.)\n");
+                   "(With --one-step, when this node is reachable, they connect without it.)\n");
     }
     if (png) {
         if (show_qr(url, 0, png) != CLI_OK)

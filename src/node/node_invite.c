@@ -462,10 +462,20 @@ static int do_accept(pkc_node *n, void *arg)
     a->out.one_step = !!(v->offer.flags & PKC_INVITE_ONE_STEP);
     a->out.single_use = !!(v->offer.flags & PKC_INVITE_SINGLE_USE);
     pkc_invite_wipe(&answer);
+    /* One-step: dial the inviter with the token as proof. If it cannot be
+     * reached, the inviter dials us when it applies our answer. Without
+     * ONE_STEP the inviter has said that it takes no dials (a web page has
+     * no listener: its dial information is that of a connection it keeps
+     * for our answer, and a dial would only disturb it): we wait for the
+     * inviter to apply our answer. */
+    if (!(v->offer.flags & PKC_INVITE_ONE_STEP)) {
+        pkc_logi(LOG, "invitation %s from %s to room %s accepted: waiting for the inviter to apply "
+                      "our answer (two-step)",
+                 a->out.id, v->offer.peer_id, r->id);
+        return 0;
+    }
     pkc_logi(LOG, "invitation %s from %s to room %s accepted: dialing the inviter", a->out.id,
              v->offer.peer_id, r->id);
-    /* One-step: dial the inviter with the token as proof. If it cannot be
-     * reached, the inviter dials us when it applies our answer. */
     if (node_dial_invite(n, r, v->offer.public_key, &v->offer.dial, v) != 0)
         pkc_logi(LOG, "the inviter is not dialed: %s (the answer still works)", pkc_errmsg());
     return 0;

@@ -120,7 +120,9 @@ refused() { # NAME EXPECTED-WORDS TEXT: `pkc NAME join` must fail saying so
   grep -q -- "$2" <<< "$out" || fail "join of $2 said: $out"
   echo "  refused: $(grep -o "$2.*" <<< "$out" | head -n 1)"
 }
-pkc a invite --room "$room" --expires 1s --json > "$tmp/inv3.json"
+# One-step: the inviter refuses it in the handshake (an invitation without
+# ONE_STEP is not dialed: the invitee would wait for its answer instead).
+pkc a invite --room "$room" --one-step --expires 1s --json > "$tmp/inv3.json"
 exp=$(jq -r .expires_ms "$tmp/inv3.json")
 wait_until 10 "the invitation to expire" eval '[ "$(now_ms)" -gt "$exp" ]'
 refused d "expired .* ago" "$(jq -r .url "$tmp/inv3.json")"

@@ -248,7 +248,7 @@ try {
   // Expired by the inviter's clock: the page's check tolerates 5 minutes
   // of clock skew, as a native invitee does; the node refuses it in the
   // handshake, and the page shows the node's words.
-  const short = invite('--expires', '1s')
+  const short = invite('--one-step', '--expires', '1s') // dialed: the node refuses it
   await until(() => Date.now() > short.expires_ms + 50, 5000, 'the invitation to expire')
   t = await refusedOnPage('an expired code', short.url, 'refused \\(unauthorized\\): .*invitation: expired .* ago')
   check(/the inviter .* refused: .*expired/.test(await joinedText(t)), `the join line says: ${await joinedText(t)}`)

@@ -1,4 +1,4 @@
-// web.sizes: the size of what a page loads (pkc.wasm, pkc.js, peer.js, store.js, index.html,
+// web.sizes: the size of what a page loads (pkc.wasm, pkc.js, peer.js, store.js, qr.js, index.html,
 // ui.js, dashboard.js, page.css), raw and gzip -9, printed for the record; then what it loads
 // only when a scan starts (scan.js, and jsQR.js where the browser has no BarcodeDetector). Nothing is asserted about the
 // figures: the budget (under 300 KB gzip for the whole page) is
@@ -12,7 +12,7 @@ import { DIST, check, finish, needDist } from './lib.mjs'
 needDist()
 let raw = 0, gz = 0
 const rows = []
-for (const f of ['pkc.wasm', 'pkc.js', 'peer.js', 'store.js', 'index.html', 'ui.js', 'dashboard.js',
+for (const f of ['pkc.wasm', 'pkc.js', 'peer.js', 'store.js', 'qr.js', 'index.html', 'ui.js', 'dashboard.js',
   'page.css']) {
   const b = fs.readFileSync(path.join(DIST, f))
   const g = zlib.gzipSync(b, { level: 9 }).length

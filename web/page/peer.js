@@ -15,6 +15,7 @@
 //   const note = peer.doc('note');      // a Yjs document shared by the room
 
 import { Doc } from './pkc.js';
+import { qrSvg } from './qr.js';
 
 const CHANNEL_LABEL = 'pkc';                 // the node's data channel label
 const TAB_CHANNEL = 'pkc-tabs-v1';           // the BroadcastChannel's name
@@ -25,6 +26,8 @@ const CONNECT_TIMEOUT_MS = 20000;            // as the node: a link not connecte
 const LINGER_MS = 2000;                      // a closing link's channels flush this long at most
 const RETRY_FIRST_MS = 1000, RETRY_MAX_MS = 60000, RETRY_ATTEMPTS = 10; // as the mesh's defaults
 const PEER_ID_SIZE = 64;                     // PKC_PEER_ID_SIZE, with room to spare
+const INVITE_ONE_STEP = 1;                   // an invitation's flag (invite.h)
+const INVITE_SKEW_MS = 300000;               // PKC_INVITE_SKEW_MS
 
 // Reasons a session ends (docs/protocol.md, "Session handshake").
 const REASONS = ['none', 'protocol', 'version', 'fingerprint', 'auth', 'unauthorized', 'pow',
@@ -74,6 +77,46 @@ export function liteAnswer(offerSdp, inv) {
         `a=fingerprint:sha-256 ${fp}`, 'a=setup:passive', 'a=sctp-port:5000',
         `a=max-message-size:${NODE_RTC_MESSAGE_MAX}`];
     inv.addresses.forEach((a, i) => {
+        const m = /^udp:(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d+)$/.exec(a);
+        if (!m) return; // checked by the codec: cannot be
+        const prio = 126 * 2 ** 24 + (65535 - i) * 256 + 255;
+        lines.push(`a=candidate:${i + 1} 1 udp ${prio} ${m[1] || m[2]} ${m[3]} typ host`);
+    });
+    lines.push('a=end-of-candidates');
+    return lines.join('\r\n') + '\r\n';
+}
+
+// The dial information of an SDP of ours: ICE ufrag and pwd, the
+// certificate's fingerprint, and the UDP candidates with an IP address
+// (host, srflx: an mDNS name cannot go in a code) as "udp:IP:PORT" lines.
+export function sdpDial(sdp) {
+    const ufrag = (/^a=ice-ufrag:(\S+)\s*$/m.exec(sdp) || [])[1];
+    const pwd = (/^a=ice-pwd:(\S+)\s*$/m.exec(sdp) || [])[1];
+    const fingerprint = sdpFingerprint(sdp);
+    const addresses = [];
+    for (const m of sdp.matchAll(/^a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ (host|srflx)\b.*$/gim)) {
+        const ip = m[1].toLowerCase();
+        if (/^[0-9.]+$/.test(ip)) addresses.push(`udp:${ip}:${m[2]}`);
+        else if (/^[0-9a-f:]+$/.test(ip)) addresses.push(`udp:[${ip}]:${m[2]}`);
+    }
+    if (!ufrag || !pwd || !fingerprint) throw new Error('the browser\'s SDP has no ICE credentials or fingerprint');
+    return { ufrag, pwd, fingerprint, addresses: addresses.join('\n') };
+}
+
+// The description of the other side made from an invitation or an answer
+// (its dial information): one data channel section with `mid`, full ICE
+// (a page's is a full agent; a native listener, ICE-lite, answers a full
+// agent's checks as well), its credentials, fingerprint and addresses as
+// host candidates, and `setup` (an invitation: active, so that the invitee
+// is the DTLS server, as a native listener is; an answer: passive).
+export function dialSdp(mid, setup, d) {
+    const fp = [...d.fingerprint].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
+    const lines = ['v=0', 'o=- 1 1 IN IP4 0.0.0.0', 's=-', 't=0 0', `a=group:BUNDLE ${mid}`,
+        'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0',
+        `a=mid:${mid}`, `a=ice-ufrag:${d.ufrag}`, `a=ice-pwd:${d.pwd}`,
+        `a=fingerprint:sha-256 ${fp}`, `a=setup:${setup}`, 'a=sctp-port:5000',
+        `a=max-message-size:${NODE_RTC_MESSAGE_MAX}`];
+    d.addresses.forEach((a, i) => {
         const m = /^udp:(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):(\d+)$/.exec(a);
         if (!m) return; // checked by the codec: cannot be
         const prio = 126 * 2 ** 24 + (65535 - i) * 256 + 255;
@@ -556,12 +599,16 @@ export class Peer extends EventTarget {
     // pkc.wasm by the node's own codec (syntax, the inviter's signature,
     // the time on this page's clock); throws an Error whose message says
     // what is wrong. Then joins the invitation's room and dials the
-    // inviter's ICE-lite listener as a native invitee does. Returns
+    // inviter's ICE-lite listener as a native invitee does. Resolves to
     // { peerId, room, roomId, expires } at once; 'peer:connect' follows.
-    acceptInvitation(text) {
+    // An invitation without the ONE_STEP flag (a page's, whose inviter has
+    // no listener) is not dialed: info.answer is { code, url }, the answer
+    // for a person to send back to the inviter (see answerInvitation).
+    async acceptInvitation(text) {
         const inv = this.readInvitation(text);
         if (this.links.has(inv.peerId))
             throw new Error(`invitation: already connected to its inviter ${inv.peerId}`);
+        if (!(inv.flags & INVITE_ONE_STEP)) return this.answerInvitation(inv);
         const name = inv.roomName || `room ${inv.id}`;
         const room = this.joinRoom(name, inv.secret);
         const info = { peerId: inv.peerId, room: this.roomName(room),
@@ -592,6 +639,8 @@ export class Peer extends EventTarget {
                 fingerprint: pkc.bytes(this.x.pkcw_invite_fingerprint(handle), 32),
                 secret: pkc.bytes(this.x.pkcw_invite_room_secret(handle), 32),
                 token: pkc.bytes(this.x.pkcw_invite_token(handle), 32),
+                flags: this.x.pkcw_invite_flags(handle),
+                text: String(text),
             };
         } finally {
             this.x.pkcw_invite_free(handle);
@@ -623,8 +672,8 @@ export class Peer extends EventTarget {
         this.dial(peerId, hash).catch((e) => this.error(`dialing ${peerId}: ${e.message}`));
     }
 
-    newLink(peerId, hash, outbound, conn) {
-        const pc = new RTCPeerConnection({ iceServers: [] });
+    newLink(peerId, hash, outbound, conn, existing = null) {
+        const pc = existing || new RTCPeerConnection({ iceServers: [] });
         const link = { peerId, hash, outbound, conn, pc, state: 'connecting', dcs: [] };
         // A data channel may open before setRemoteDescription() has
         // resolved (and pc.remoteDescription is set): sessions wait for it.
@@ -809,7 +858,7 @@ export class Peer extends EventTarget {
         // An inviter we could not reach (a refusal is shown by the session).
         if (failed && link.invite && !link.refused &&
             ![...this.chans.values()].some((c) => c.link === link && c.established))
-            this.error(`the inviter ${link.peerId} could not be reached: ${why}`);
+            this.error(`the ${link.inviting ? 'invitee' : 'inviter'} ${link.peerId} could not be reached: ${why}`);
         clearTimeout(link.timer);
         if (this.links.get(link.peerId) === link) this.links.delete(link.peerId);
         for (const [h, c] of this.chans) {
@@ -933,5 +982,239 @@ export class Peer extends EventTarget {
             }
         }
         return list;
+    }
+
+    // ---- invitations made by this page (docs/web.md, "Invitations made by a page") ----
+    // One certificate for every connection an invitation or answer keeps,
+    // made once: its fingerprint is the one the code carries.
+    async certificate() {
+        if (!this.cert)
+            this.cert = RTCPeerConnection.generateCertificate({ name: 'ECDSA', namedCurve: 'P-256' });
+        return this.cert;
+    }
+
+    // A connection kept for an invitation: one "pkc" data channel (so that
+    // the offer has its section), our offer set, its candidates gathered.
+    // With `ice` ({ ufrag, pwd }), those credentials instead of the
+    // browser's (a multi-use invitation's next answer: Chromium takes
+    // them; a browser that does not keeps its own, which a native invitee,
+    // whose listener takes any, does not mind).
+    async invitationPc(ice = null) {
+        const pc = new RTCPeerConnection({ iceServers: [], certificates: [await this.certificate()] });
+        const dc = pc.createDataChannel(CHANNEL_LABEL, { ordered: true });
+        const offer = await pc.createOffer();
+        let sdp = offer.sdp;
+        if (ice) {
+            const munged = sdp.replace(/^a=ice-ufrag:\S+/gm, `a=ice-ufrag:${ice.ufrag}`)
+                .replace(/^a=ice-pwd:\S+/gm, `a=ice-pwd:${ice.pwd}`);
+            try {
+                await pc.setLocalDescription({ type: 'offer', sdp: munged });
+                sdp = munged;
+            } catch {
+                sdp = null;
+            }
+        }
+        if (!ice || sdp === null) await pc.setLocalDescription(offer);
+        await this.gathered(pc);
+        return { pc, dc };
+    }
+
+    // Makes an invitation to room `room` (by its name): a signed "PKCI1..."
+    // code made in pkc.wasm by the node's own codec, holding the room's
+    // secret, a fresh token, this page's identity and the dial information
+    // of a connection kept for it (never ONE_STEP: the invitee answers, and
+    // acceptAnswer applies the answer). Returns { url, code, qr, expires, id }:
+    // url = base#code, qr an SVG of url.
+    async createInvitation({ room = 'local', expiresInMs = 3600000, singleUse = true,
+        base = globalThis.location ? location.origin + location.pathname : undefined } = {}) {
+        const pkc = this.pkc;
+        const handle = this.room(room);
+        const { pc, dc } = await this.invitationPc();
+        let inv;
+        try {
+            const d = sdpDial(pc.localDescription.sdp);
+            const token = crypto.getRandomValues(new Uint8Array(32));
+            const ins = [];
+            const keep = (v) => {
+                const r = pkc.put(v);
+                ins.push(r[0]);
+                return r[0];
+            };
+            const args = [keep(this.roomName(handle)), keep(token), keep(d.fingerprint), keep(d.ufrag),
+                keep(d.pwd), keep(d.addresses), base === undefined ? 0 : keep(String(base))];
+            const created = Date.now();
+            const h = pkc.call((out) => {
+                pkc.check(this.x.pkcw_invite_create(this.identity.handle, handle, created, expiresInMs,
+                    singleUse ? 1 : 0, ...args, out));
+                return pkc.u32(out);
+            }, ins, 1);
+            const url = pkc.cstring(this.x.pkcw_invite_code(h));
+            const [, expires] = pkc.cstring(this.x.pkcw_invite_text(h)).split('\n').slice(2, 4);
+            inv = { handle: h, pc, dc, room: handle, token, singleUse, expires: Number(expires),
+                id: hex(pkc.bytes(this.x.pkcw_invite_id(h), 8)), url, ice: { ufrag: d.ufrag, pwd: d.pwd },
+                answered: 0, used: false };
+        } catch (e) {
+            pc.close();
+            throw new Error(e.errName ? e.message.slice(e.errName.length + 2) : e.message);
+        }
+        if (!this.invitations) this.invitations = new Map();
+        this.invitations.set(inv.id, inv);
+        // Forgotten when it expires for everyone (past expiry and the skew an
+        // answer may still claim): its kept connection closed, if unused.
+        inv.timer = setTimeout(() => this.forgetInvitation(inv),
+            Math.min(inv.expires - Date.now() + INVITE_SKEW_MS, 0x7fffffff));
+        const code = inv.url.slice(inv.url.indexOf('#') + 1);
+        this.emit('log', { level: 1, text: `invitation ${inv.id} to room ${room} made, until ` +
+            `${new Date(inv.expires).toISOString()}` });
+        return { url: inv.url, code, qr: qrSvg(inv.url, this.pkc), expires: inv.expires, id: inv.id };
+    }
+
+    forgetInvitation(inv) {
+        clearTimeout(inv.timer);
+        if (this.invitations.get(inv.id) !== inv) return;
+        this.invitations.delete(inv.id);
+        if (!inv.answered) try { inv.pc.close(); } catch {}
+        this.x.pkcw_invite_free(inv.handle);
+    }
+
+    // Applies an answer ("PKCA1..." or a link to one) to one of this page's
+    // invitations: checked in pkc.wasm (syntax, the invitee's signature, its
+    // times; that it answers a live invitation of ours, its MAC keyed by the
+    // invitation's token, the invitation not expired by our clock, a
+    // single-use one not answered yet), then the kept connection is given
+    // the invitee's description and we connect to it, proving the token in
+    // the handshake as a native inviter does. Returns { peerId, room } once
+    // dialing started; 'peer:connect' follows. Throws an Error saying what
+    // is wrong.
+    async acceptAnswer(text) {
+        const pkc = this.pkc;
+        const [t, tlen] = pkc.put(String(text));
+        const fail = (e) => new Error(e.errName ? e.message.slice(e.errName.length + 2) : e.message);
+        let ah;
+        try {
+            ah = pkc.call((out) => {
+                pkc.check(this.x.pkcw_invite_answer_read(t, tlen, Date.now(), out));
+                return pkc.u32(out);
+            }, [t], 1);
+        } catch (e) {
+            throw fail(e);
+        }
+        let ans, inv;
+        try {
+            const [peerId, ufrag, pwd, , , ...addresses] = pkc.cstring(this.x.pkcw_invite_text(ah)).split('\n');
+            ans = { peerId, ufrag, pwd, addresses, fingerprint: pkc.bytes(this.x.pkcw_invite_fingerprint(ah), 32),
+                id: hex(pkc.bytes(this.x.pkcw_invite_id(ah), 8)) };
+            inv = this.invitations && this.invitations.get(ans.id);
+            if (!inv)
+                throw new Error(`answer: it answers invitation ${ans.id}, which is not one of this page's ` +
+                    '(made elsewhere, or expired and forgotten)');
+            try {
+                pkc.check(this.x.pkcw_invite_answer_check(ah, inv.handle, Date.now()));
+            } catch (e) {
+                throw fail(e);
+            }
+        } finally {
+            this.x.pkcw_invite_free(ah);
+        }
+        if (inv.singleUse && (inv.used || inv.answered))
+            throw new Error(`answer: invitation ${inv.id} is single-use and already ` +
+                (inv.used ? 'used' : `answered (by ${inv.answeredBy})`));
+        if (ans.peerId === this.peerId) throw new Error('answer: this answer is our own');
+        if (this.links.has(ans.peerId))
+            throw new Error(`answer: already connected (or connecting) to ${ans.peerId}`);
+        // The kept connection for the first answer; a multi-use invitation's
+        // next ones get one of their own, with the same certificate.
+        const { pc, dc } = inv.answered ? await this.invitationPc(inv.ice) : inv;
+        inv.answered++;
+        inv.answeredBy = ans.peerId;
+        const link = this.newLink(ans.peerId, this.peerHash(ans.peerId), true, `invite-${inv.id}`, pc);
+        link.invite = { room: inv.room, token: inv.token };
+        link.inviting = inv.id;
+        this.attachChannel(link, dc, inv.room);
+        const onConnect = (e) => {
+            if (e.detail.peerId !== ans.peerId || this.links.get(ans.peerId) !== link) return;
+            this.removeEventListener('peer:connect', onConnect);
+            inv.used = true;
+            this.emit('log', { level: 1, text: `invitation ${inv.id} used by ${ans.peerId}` });
+        };
+        this.addEventListener('peer:connect', onConnect);
+        const mid = (/^a=mid:(\S+)\s*$/m.exec(pc.localDescription.sdp) || [null, '0'])[1];
+        try {
+            await pc.setRemoteDescription({ type: 'answer', sdp: dialSdp(mid, 'passive', ans) });
+        } catch (e) {
+            this.closeLink(link, `its answer's description was refused: ${e.message}`);
+            throw new Error(`answer: the browser refused the description made from it: ${e.message}`);
+        }
+        link.remoteResolve();
+        this.emit('log', { level: 1, text: `answer to invitation ${inv.id} from ${ans.peerId}: ` +
+            `connecting to it at ${ans.addresses.join(', ')}` });
+        return { peerId: ans.peerId, room: this.roomName(inv.room) };
+    }
+
+    // The invitee's side of a two-step invitation (a page's): joins its
+    // room, takes its token as one an inviter may prove, and keeps a
+    // connection answering the description made from the invitation (we
+    // are the DTLS server, as a native listener is). Returns the info of
+    // acceptInvitation with answer: { code, url } to send back.
+    async answerInvitation(inv) {
+        const pkc = this.pkc;
+        const name = inv.roomName || `room ${inv.id}`;
+        const room = this.joinRoom(name, inv.secret);
+        {
+            const [tk] = pkc.put(inv.token);
+            const [who] = pkc.put(inv.peerId);
+            pkc.call(() => pkc.check(this.x.pkcw_room_invite_accepted(room, tk, who)), [tk, who]);
+        }
+        const pc = new RTCPeerConnection({ iceServers: [], certificates: [await this.certificate()] });
+        const link = this.newLink(inv.peerId, this.peerHash(inv.peerId), false, `invite-${inv.id}`, pc);
+        // Waits for the inviter as long as the invitation lasts, not the
+        // usual 20 s.
+        clearTimeout(link.timer);
+        link.timer = setTimeout(() => {
+            if (![...this.chans.values()].some((c) => c.link === link && c.established))
+                this.closeLink(link, 'the inviter did not apply our answer before the invitation expired');
+        }, Math.max(0, Math.min(inv.expires + INVITE_SKEW_MS - Date.now(), 0x7fffffff)));
+        pc.ondatachannel = (ev) => this.attachChannel(link, ev.channel, null);
+        let code;
+        try {
+            await pc.setRemoteDescription({ type: 'offer', sdp: dialSdp('0', 'active', inv) });
+            link.remoteResolve();
+            await pc.setLocalDescription(await pc.createAnswer());
+            await this.gathered(pc);
+            const d = sdpDial(pc.localDescription.sdp);
+            // The invitation again (the wasm side reads it once more: the
+            // object kept by readInvitation was freed).
+            const [t, tlen] = pkc.put(inv.text);
+            const [me] = pkc.put(this.peerId);
+            const ih = pkc.call((out) => {
+                pkc.check(this.x.pkcw_invite_parse(t, tlen, Date.now(), me, out));
+                return pkc.u32(out);
+            }, [t, me], 1);
+            try {
+                const ins = [];
+                const keep = (v) => {
+                    const r = pkc.put(v);
+                    ins.push(r[0]);
+                    return r[0];
+                };
+                const args = [keep(d.fingerprint), keep(d.ufrag), keep(d.pwd), keep(d.addresses)];
+                const ah = pkc.call((out) => {
+                    pkc.check(this.x.pkcw_invite_answer(this.identity.handle, ih, Date.now(), ...args, out));
+                    return pkc.u32(out);
+                }, ins, 1);
+                code = pkc.cstring(this.x.pkcw_invite_code(ah));
+                this.x.pkcw_invite_free(ah);
+            } finally {
+                this.x.pkcw_invite_free(ih);
+            }
+        } catch (e) {
+            this.closeLink(link, `no answer made: ${e.message}`);
+            throw new Error(e.errName ? e.message.slice(e.errName.length + 2) : e.message);
+        }
+        const base = globalThis.location ? location.origin + location.pathname : null;
+        this.emit('log', { level: 1, text: `invitation ${inv.id} from ${inv.peerId} accepted: ` +
+            'waiting for the inviter to apply our answer' });
+        return { peerId: inv.peerId, room: this.roomName(room), roomId: this.rooms.get(room).id,
+            expires: inv.expires, answer: { code, url: base ? `${base}#${code}` : code } };
     }
 }

@@ -170,7 +170,11 @@ try {
       inviter = j.peerId;
       $('joined').textContent = `joined room "${j.room}" (${j.roomId}): connecting to the inviter ` +
         `${j.peerId}`;
-      if (j.answer) $('joined').textContent += `; send this answer back to the inviter: ${j.answer.url}`;
+      // A page's invitation (two-step): our answer, for the inviter to apply.
+      if (j.answer) $('joined').textContent = `joined room "${j.room}" (${j.roomId}): send the ` +
+        `answer below back to the inviter ${j.peerId}`;
+      $('answer-out').value = j.answer ? j.answer.code : '';
+      $('answer-made').hidden = !j.answer;
       $('room').textContent = [...peer.rooms.values()].map((r) => r.name).join(', ');
       return true;
     } catch (e) {
@@ -199,6 +203,40 @@ try {
     join(decodeURIComponent(location.hash.slice(1)));
     history.replaceState(null, '', location.pathname + location.search); // not kept in history
   }
+  // Invitations made here (two-step: the invitee sends an answer back,
+  // applied in the answer box), docs/web.md "Invitations made by a page".
+  $('invite').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const inv = await peer.createInvitation({ room: [...peer.rooms.values()].at(-1).name });
+      $('invite-url').value = inv.url;
+      $('invite-qr').innerHTML = inv.qr;
+      $('invite-expires').textContent = `single use, expires at ${new Date(inv.expires).toLocaleTimeString()}`;
+      $('invite-made').hidden = false;
+    } catch (e) {
+      showError(`no invitation made: ${e.message}`);
+    }
+  });
+  $('invite-copy').addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText($('invite-url').value);
+      $('invite-copy').textContent = 'Copied';
+    } catch {
+      $('invite-url').select(); // no clipboard access (not a secure context): ready for Ctrl+C
+    }
+  });
+  $('answer').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const a = await peer.acceptAnswer($('answer-in').value.trim());
+      $('answered').textContent = `answer applied: connecting to ${a.peerId} in room "${a.room}"`;
+      $('answer-in').value = '';
+    } catch (e) {
+      $('answered').textContent = `answer refused: ${e.message}`;
+      showError(`answer refused: ${e.message}`);
+    }
+  });
+
   // Scanning: the camera, BarcodeDetector or jsQR (scan.js, loaded on
   // the first press); what it reads is joined as if pasted.
   let scanning = null;
@@ -231,7 +269,8 @@ try {
   document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') stopScan(); });
 
   for (const el of [$('text'), $('chat').querySelector('button'), area, $('code'),
-    $('join').querySelector('button'), $('scan')]) el.disabled = false;
+    $('join').querySelector('button'), $('scan'), $('invite').querySelector('button'),
+    $('answer').querySelector('button')]) el.disabled = false;
   const dash = new Dashboard(document);
   const refresh = () => {
     showPeers();

@@ -67,6 +67,10 @@ HOST("mesh_connect") void host_mesh_connect(void *room, const uint8_t *peer, int
 HOST("log") void host_log(int level, const char *text);
 
 #define WEB_ROOMS_MAX 16
+/* Tokens of invitations this page accepted (two-step: the inviter dials us
+ * and proves one), offered beside the rooms' secrets: the newest 8. */
+#define WEB_TOKENS_MAX 8
+#define WEB_PROOFS_MAX (WEB_ROOMS_MAX + WEB_TOKENS_MAX)
 
 typedef struct web_room web_room;
 typedef struct web_chan web_chan;
@@ -87,6 +91,12 @@ typedef struct web_peer {
     uint64_t total_connections; /* sessions that joined a mesh */
     uint64_t conflicts;         /* remote updates merged over a local change */
     int64_t last_sync_ms;       /* wall clock of the last remote update applied; 0: none */
+    struct web_token {
+        uint8_t token[32];
+        uint8_t room_id[PKC_ROOM_ID_BYTES];
+        uint8_t inviter[PKC_PEER_ID_HASH_BYTES]; /* only the inviter may prove it */
+    } tokens[WEB_TOKENS_MAX];
+    size_t n_tokens, next_token;
 } web_peer;
 
 struct web_room {
@@ -117,7 +127,8 @@ struct web_chan {
     int initiator;
     uint8_t hash[PKC_PEER_ID_HASH_BYTES]; /* the peer's (expected, then authenticated) */
     char peer_id[PKC_PEER_ID_SIZE];
-    uint8_t proof_ids[WEB_ROOMS_MAX][PKC_ROOM_ID_BYTES];
+    uint8_t proof_ids[WEB_PROOFS_MAX][PKC_ROOM_ID_BYTES];
+    int proof_token[WEB_PROOFS_MAX]; /* -1: a room's secret; else p->tokens' slot */
     int established, in_mesh, mesh_bye, dead;
     node_sync_frag frag; /* a sync message arriving in fragments */
     web_chan *next;
@@ -286,12 +297,20 @@ static void on_sess_established(void *ud, pkc_session *s)
     memcpy(c->peer_id, si.peer_id, sizeof c->peer_id);
     if (!c->initiator) {
         web_room *r = NULL;
-        if (si.proof_key >= 0 && si.proof_key < WEB_ROOMS_MAX)
+        if (si.proof_key >= 0 && si.proof_key < WEB_PROOFS_MAX)
             for (r = p->rooms; r; r = r->next)
                 if (memcmp(r->key.id, c->proof_ids[si.proof_key], PKC_ROOM_ID_BYTES) == 0)
                     break;
         if (r == NULL) {
             pkc_session_close(s, PKC_REASON_UNAUTHORIZED, "no room");
+            return;
+        }
+        /* An invitation's token: proven by its inviter alone. */
+        int t = si.proof_key >= 0 && si.proof_key < WEB_PROOFS_MAX ? c->proof_token[si.proof_key]
+                                                                   : -1;
+        if (t >= 0 && memcmp(p->tokens[t].inviter, hash, sizeof hash) != 0) {
+            pkc_session_close(s, PKC_REASON_UNAUTHORIZED,
+                              "an invitation's token proven by a peer that is not its inviter");
             return;
         }
         for (web_chan *o = p->chans; o; o = o->next)
@@ -796,7 +815,7 @@ PKC_API int pkcw_chan_new(web_peer *p, web_room *room, const char *expected_peer
     sc.msg_burst = 2 * NODE_MSG_RATE;
     sc.byte_rate = NODE_BYTE_RATE;
     sc.byte_burst = 4 * NODE_BYTE_RATE;
-    uint8_t secrets[WEB_ROOMS_MAX][32];
+    uint8_t secrets[WEB_PROOFS_MAX][32];
     size_t n = 0;
     int rc = 0;
     if (c->initiator) {
@@ -806,8 +825,14 @@ PKC_API int pkcw_chan_new(web_peer *p, web_room *room, const char *expected_peer
         sc.proof_secret = proof ? proof : room->secret;
     } else {
         for (web_room *r = p->rooms; r && n < WEB_ROOMS_MAX; r = r->next) {
+            c->proof_token[n] = -1;
             memcpy(c->proof_ids[n], r->key.id, PKC_ROOM_ID_BYTES);
             memcpy(secrets[n++], r->secret, 32);
+        }
+        for (size_t t = 0; t < p->n_tokens; t++) {
+            c->proof_token[n] = (int)t;
+            memcpy(c->proof_ids[n], p->tokens[t].room_id, PKC_ROOM_ID_BYTES);
+            memcpy(secrets[n++], p->tokens[t].token, 32);
         }
         sc.require = PKC_REQUIRE_PROOF;
         sc.proof_secrets = (const uint8_t(*)[32])secrets;
@@ -1073,6 +1098,7 @@ PKC_API void pkcw_peer_free(web_peer *p)
     }
     pkc_replay_free(p->replay);
     pkc_guard_free(p->guard);
+    pkc_memzero(p->tokens, sizeof p->tokens);
     free(p);
 }
 
@@ -1194,4 +1220,39 @@ PKC_API char *pkcw_room_known(web_room *r)
     }
     free(k);
     return text;
+/* The room's secret (32 bytes), for invite_web.c's invitations. */
+const uint8_t *web_room_secret(const web_room *r);
+const uint8_t *web_room_secret(const web_room *r)
+{
+    return r->secret;
+}
+
+/*
+ * A two-step invitation to room `r` that this page accepted (a page's
+ * invitation, which a page cannot dial: docs/web.md, "Invitations made by a
+ * page"): its inviter dials us with our answer and proves `token` (32
+ * bytes) in its handshake, as a native invitee's listener offers the
+ * tokens it accepted. Only `inviter` (peer id text) may prove it. The 8
+ * newest are kept. Returns 0 or PKC_ERR_INVALID_ARG.
+ */
+PKC_API int pkcw_room_invite_accepted(web_room *r, const uint8_t *token, const char *inviter)
+{
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    if (r == NULL || token == NULL || inviter == NULL || pkc_peer_id_parse(inviter, hash) != 0)
+        return pkc_error(PKC_ERR_INVALID_ARG, "invitation: room, token and inviter are required");
+    web_peer *p = r->p;
+    size_t t = p->n_tokens;
+    for (size_t i = 0; i < p->n_tokens; i++)
+        if (memcmp(p->tokens[i].token, token, 32) == 0)
+            t = i; /* accepted again: the same slot */
+    if (t == p->n_tokens) {
+        if (p->n_tokens < WEB_TOKENS_MAX)
+            t = p->n_tokens++;
+        else
+            t = p->next_token++ % WEB_TOKENS_MAX; /* the oldest */
+    }
+    memcpy(p->tokens[t].token, token, 32);
+    memcpy(p->tokens[t].room_id, r->key.id, PKC_ROOM_ID_BYTES);
+    memcpy(p->tokens[t].inviter, hash, sizeof hash);
+    return 0;
 }
