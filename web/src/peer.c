@@ -1220,6 +1220,8 @@ PKC_API char *pkcw_room_known(web_room *r)
     }
     free(k);
     return text;
+}
+
 /* The room's secret (32 bytes), for invite_web.c's invitations. */
 const uint8_t *web_room_secret(const web_room *r);
 const uint8_t *web_room_secret(const web_room *r)
