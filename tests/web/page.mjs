@@ -210,6 +210,10 @@ async function tabs() {
   check(sync.state_bytes > 'a note from B, and A'.length && sync.pending_updates === 0, `B's sync: ${JSON.stringify(sync)}`)
 
   // ---- 2. screenshots, overflow, accessible names ----
+  // With an invitation made (its link, Copy, expiry and QR code shown).
+  await a.page.click('#invite button')
+  await until(() => a.page.evaluate(() => document.getElementById('invite-url').value.includes('#PKCI1') &&
+    document.querySelector('#invite-qr svg') !== null), 15000, 'A to show its invitation')
   await a.page.setViewportSize({ width: 1280, height: 800 })
   // The graphs redrawn at this size (once a second).
   await a.page.waitForFunction(() => [...document.querySelectorAll('.graph canvas')].every(c =>
@@ -239,7 +243,9 @@ async function tabs() {
   const unnamed = controls.filter(n => !(n.name && String(n.name.value).trim()))
   check(controls.filter(n => n.role.value === 'textbox').length >= 3, `the inputs are in the tree (${controls.length} controls)`)
   check(unnamed.length === 0, `every control has an accessible name: unnamed ${JSON.stringify(unnamed.map(n => n.role.value))}`)
-  const inputs = await a.page.evaluate(() => [...document.querySelectorAll('input, textarea, select')].map(e => e.id))
+  // Shown ones: a hidden element (an invitation's link before one is made) is in no tree.
+  const inputs = await a.page.evaluate(() => [...document.querySelectorAll('input, textarea, select')]
+    .filter(e => e.checkVisibility()).map(e => e.id))
   const named = new Set(controls.filter(n => n.role.value !== 'button').map(n => n.backendDOMNodeId))
   check(inputs.length === named.size, `every input is a named control: ${inputs.join(', ')} (${named.size} named)`)
   // Text contrast (WCAG 2 AA: 4.5:1, 3:1 for large text) of every visible
@@ -274,7 +280,7 @@ async function tabs() {
   // Keyboard: Tab from the start reaches the Join box, then its button.
   await a.page.keyboard.press('Tab')
   const order = []
-  for (let i = 0; i < 8; i++) {
+  for (let i = 0; i < 14; i++) {
     order.push(await a.page.evaluate(() => document.activeElement.id || document.activeElement.textContent.trim()))
     await a.page.keyboard.press('Tab')
   }

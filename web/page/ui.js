@@ -171,8 +171,8 @@ try {
       $('joined').textContent = `joined room "${j.room}" (${j.roomId}): connecting to the inviter ` +
         `${j.peerId}`;
       // A page's invitation (two-step): our answer, for the inviter to apply.
-      if (j.answer) $('joined').textContent = `joined room "${j.room}" (${j.roomId}): send the ` +
-        `answer below back to the inviter ${j.peerId}`;
+      if (j.answer) $('joined').textContent = `joined room "${j.room}" (${j.roomId}): send this ` +
+        `answer back to the inviter ${j.peerId}`;
       $('answer-out').value = j.answer ? j.answer.code : '';
       $('answer-made').hidden = !j.answer;
       $('room').textContent = [...peer.rooms.values()].map((r) => r.name).join(', ');
