@@ -14,6 +14,8 @@
 //     the same values with doc.getMap('state').get(key).
 //  6. disconnectPeer(): both sides see 'peer:disconnect', neither lists or
 //     dials the other; connectPeer() brings them back.
+//     A direct message between two tabs with no link between them goes
+//     through the third tab (the mesh's routes) and is acknowledged.
 //  7. A direct message to a closed tab waits (in the outbox, kept in
 //     IndexedDB across the sender's reload) and goes when the tab is back
 //     (reopened, with its identity): shown once, 'delivered' on the sender.
@@ -308,6 +310,27 @@ try {
   await a.page.evaluate((id) => window.p2p.connectPeer(id), b.id)
   await connected(a, b.id, 'connectPeer() to bring tab B back')
   await connected(b, a.id, 'tab B to list tab A again')
+
+  // ---- 6b. a direct message with no direct link: routed through the mesh ----
+  const c = await open()
+  await connected(c, a.id, 'tab C to list tab A')
+  await connected(c, b.id, 'tab C to list tab B')
+  await connected(a, c.id, 'tab A to list tab C')
+  // C knows A's keys (its announcement) and A C's; then A and C part.
+  await until(async () => (await a.page.evaluate((id) => window.p2p.knownPeers().some(p => p.peerId === id),
+    c.id)), 5000, "C in A's peer book")
+  check(await a.page.evaluate((id) => window.p2p.disconnectPeer(id), c.id), 'A disconnects from C')
+  await deadline(a.page.waitForFunction((id) => !window.pkcPeer.links.has(id), c.id, { polling: 50 }), 15000,
+    'A to have no link to C')
+  await deadline(c.page.waitForFunction((id) => !window.pkcPeer.links.has(id), a.id, { polling: 50 }), 15000,
+    'C to have no link to A')
+  const routed = await deadline(a.page.evaluate((to) => window.p2p.send(to, { routed: 'through B' }), c.id),
+    20000, 'the routed message to be acknowledged')
+  const atC = (await got(c, 'message')).filter(m => m.id === routed)
+  check(atC.length === 1 && atC[0].from === a.id && atC[0].direct && same(atC[0].data, { routed: 'through B' }),
+    `C gets the message routed through B, once: ${JSON.stringify(atC)}`)
+  check(!(await a.page.evaluate((id) => window.pkcPeer.links.has(id), c.id)), 'A still has no link to C')
+  await c.page.close()
 
   // ---- 7. a direct message to a closed tab ----
   const bId = b.id
