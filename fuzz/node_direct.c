@@ -106,9 +106,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *frame = NULL;
     size_t fl = 0;
     uint8_t mid[PKC_MSG_ID_BYTES];
-    check(node_direct_make(them, pkc_identity_get_public_key(me), pkc_identity_get_dh_public_key(me),
-                           ack ? "ack" : "dm", text, tlen, &fixed_clock, &fixed_rng, &frame, &fl,
-                           mid) == 0);
+    check(node_direct_make(them, pkc_identity_get_public_key(me),
+                           pkc_identity_get_dh_public_key(me), ack ? "ack" : "dm", text, tlen,
+                           &fixed_clock, &fixed_rng, &frame, &fl, mid) == 0);
     /* Changes: pairs (offset, value) taken from the text's bytes. */
     int changed = 0;
     if (!ack)
