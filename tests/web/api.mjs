@@ -24,6 +24,8 @@
 //     --to PAGE` appears in the page as a direct message; p2p.send(node, ..)
 //     appears in `pkc inbox` as a direct message from the page, and the page
 //     gets 'delivered'.
+//  0. (first) A database of schema version 1, from before the peer book, is
+//     upgraded to version 2 by the page, its identity kept.
 // Every wait is for a state, with a deadline.
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -134,6 +136,37 @@ try {
   const up = await until(() => events.find(e => e.event === 'up'), 30000, 'the node to start')
   const nodeId = up.peer_id
   const room = jsonLines(pkc('rooms', '--json')).find(r => !r.local)
+
+  // ---- 0. a database of schema version 1 (before the peer book) is upgraded ----
+  {
+    const upg = `api-upgrade-${Math.random().toString(36).slice(2)}`
+    const page = await ctx.newPage()
+    await page.goto(`${server.url}pkc.js`) // the origin, without the page's code
+    await page.evaluate((name) => new Promise((resolve, reject) => {
+      const r = indexedDB.open(name, 1)
+      r.onupgradeneeded = () => {
+        const db = r.result
+        db.createObjectStore('identities', { keyPath: 'slot' })
+        db.createObjectStore('rooms', { keyPath: ['slot', 'room'] })
+        db.createObjectStore('updates', { keyPath: 'seq', autoIncrement: true }).createIndex('doc', ['slot', 'room', 'doc'])
+        r.transaction.objectStore('identities').put({ slot: 'old', seed: new Uint8Array(32).fill(7), peerId: 'x', created: 1 })
+      }
+      r.onsuccess = () => { r.result.close(); resolve() }
+      r.onerror = () => reject(r.error)
+    }), `pkc:${upg}`)
+    const t = await open(`${server.url}?channel=${upg}`, page)
+    const st = await t.page.evaluate(() => {
+      const db = window.pkcPeer.store.db
+      const me = window.pkcPeer.pkc.identityFromSeed(new Uint8Array(32).fill(7))
+      const kept = me.peerId === window.p2p.peerId
+      me.free()
+      return { version: db.version, stores: [...db.objectStoreNames].sort(), kept, book: window.p2p.knownPeers().length }
+    })
+    check(st.version === 2 && same(st.stores, ['identities', 'outbox', 'peers', 'received', 'rooms', 'updates']) &&
+      st.kept && st.book === 0, `a version 1 database is upgraded to 2, its identity kept: ${JSON.stringify(st)}`)
+    check(t.errors.length === 0, `no page error on the upgraded page: ${t.errors.join('; ')}`)
+    await page.close()
+  }
 
   // ---- 1. two tabs, getPeers ----
   a = await open()
