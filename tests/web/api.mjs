@@ -234,6 +234,18 @@ try {
   check(same(await b.page.evaluate(() => window.extra), ['first, with the extra handler']),
     `the handler taken off got nothing more: ${JSON.stringify(await b.page.evaluate(() => window.extra))}`)
 
+  // A handler may answer at once: broadcast and send from inside 'message'.
+  await b.page.evaluate(() => window.p2p.on('message', ({ from, data }) => {
+    if (data === 'echo?') {
+      window.p2p.broadcast('echo!')
+      window.p2p.send(from, 'echo, directly')
+    }
+  }))
+  await a.page.evaluate(() => window.p2p.broadcast('echo?'))
+  await deadline(a.page.waitForFunction(() => window.got.message.some(m => m.data === 'echo!') &&
+    window.got.message.some(m => m.data === 'echo, directly' && m.direct), null, { polling: 50 }), 15000,
+  "B's answers, made inside its 'message' handler, to reach A")
+
   // ---- 4. send(): a direct message, delivered ----
   const dm = await deadline(a.page.evaluate((to) => window.p2p.send(to, { type: 'private', message: 'Secret message' }),
     b.id), 15000, 'send() to B to be acknowledged')

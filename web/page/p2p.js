@@ -168,14 +168,21 @@ export class P2P {
         return this.peer.peerId;
     }
 
+    // Handlers run in a microtask of their own, never inside the core's
+    // callbacks (which must not call the engines again: a handler may
+    // broadcast, send or set state), in the order the events came.
     fire(type, detail) {
-        for (const fn of [...this.handlers.get(type)]) {
-            try {
-                fn(detail);
-            } catch (e) {
-                console.error(e);
+        const fns = [...this.handlers.get(type)];
+        if (fns.length === 0) return;
+        queueMicrotask(() => {
+            for (const fn of fns) {
+                try {
+                    fn(detail);
+                } catch (e) {
+                    console.error(e);
+                }
             }
-        }
+        });
     }
 
     // ---- invitations (peer.js) ----

@@ -974,7 +974,9 @@ export class Peer extends EventTarget {
             if (!this.sealEntry(entry)) return;
             room = this.room(entry.room);
         } catch (e) {
-            this.error(`a direct message to ${entry.to}: ${e.message}`);
+            // Shown once; it stays in the outbox (pendingDirect) and is tried again.
+            if (!entry.failed) this.error(`a direct message to ${entry.to}: not sent: ${e.message}`);
+            entry.failed = true;
             return;
         }
         if (this.x.pkcw_room_stats(room, 0) === 0) return; // no neighbour: later
