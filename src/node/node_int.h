@@ -95,7 +95,7 @@ struct node_room {
      * above any epoch this process used before) and the sequence number of
      * the last; and the hold-back buffer that delivers each sender's in the
      * order sent (order.h). */
-    uint64_t bcast_epoch, bcast_seq;
+    node_bcast_state bcast;
     node_order *order;
     node_room *next;
 };

@@ -22,12 +22,6 @@
 
 #define LOG "node"
 
-static int topic_is(const pkc_message *m, const char *t)
-{
-    size_t n = strlen(t);
-    return m->topic.len == n && memcmp(m->topic.data, t, n) == 0;
-}
-
 pkc_mesh_validation node_mesh_validate(void *user_data, const pkc_mesh_message *msg)
 {
     node_room *r = user_data;
@@ -294,7 +288,7 @@ void node_mesh_deliver(void *user_data, const pkc_mesh_message *msg)
             name[nl] = 0;
             node_doc_remote_awareness(r, name, m->plaintext.data, m->plaintext.len);
         }
-    } else if (topic_is(m, "nat")) {
+    } else if (node_topic_is(m, "nat")) {
         node_nat_moved(n, r, m->from, m->plaintext.data, m->plaintext.len);
     } else if (m->topic.len > 2 && memcmp(m->topic.data, "y:", 2) == 0) {
         char name[PKC_DOC_NAME_MAX + 1];
@@ -338,16 +332,8 @@ static int make_direct(pkc_node *n, const uint8_t hash[PKC_PEER_ID_HASH_BYTES], 
     int rc = recipient_keys(n, hash, pk, dh);
     if (rc)
         return rc;
-    pkc_message_params p;
-    memset(&p, 0, sizeof p);
-    p.type = PKC_FRAME_DATA;
-    p.to_public_key = pk;
-    p.to_dh_public_key = dh;
-    p.topic = topic;
-    p.topic_len = strlen(topic);
-    p.payload = data;
-    p.payload_len = len;
-    return pkc_message_create(n->id, &p, n->clock, n->rng, frame, frame_len, id);
+    return node_direct_make(n->id, pk, dh, topic, data, len, n->clock, n->rng, frame, frame_len,
+                            id);
 }
 
 /* Runs from the work queue (node_defer): the mesh refuses calls from inside
@@ -395,37 +381,21 @@ void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *
     node_room *r = user_data;
     pkc_node *n = r->n;
     pkc_frame f;
-    if (node_decode_data(data, len, &f) != 0)
+    uint8_t *buf = NULL;
+    int kind = node_direct_open(n->id, from_hash, data, len, node_wall_ms(n), &f, &buf);
+    if (kind < 0) {
+        node_error(n, "room %s: %s", r->id, pkc_errmsg());
+        return;
+    }
+    if (kind == NODE_DIRECT_NOT_OURS)
         return;
     pkc_message *m = &f.message;
-    uint8_t self[PKC_PEER_ID_HASH_BYTES];
-    if (pkc_peer_id_parse(pkc_identity_get_peer_id(n->id), self) != 0 ||
-        !(m->flags & PKC_MSG_DIRECT) || !(m->flags & PKC_MSG_SEALED) ||
-        memcmp(m->to, self, PKC_PEER_ID_HASH_BYTES) != 0)
-        return;
     char id[PKC_PEER_ID_SIZE];
-    uint8_t sender[PKC_PEER_ID_HASH_BYTES];
     pkc_peer_id_from_public_key(m->from, id);
-    if (pkc_peer_id_parse(id, sender) != 0 || memcmp(sender, from_hash, sizeof sender) != 0) {
-        node_error(n, "room %s: a direct message whose sender is not its signer", r->id);
-        return;
-    }
+    const uint8_t *sender = from_hash; /* checked: the signer's */
     int64_t now = node_wall_ms(n);
-    int rc = pkc_message_verify(m, PKC_FRAME_DATA, now, NODE_MSG_MAX_AGE_MS * 6 * 24 * 7,
-                                NODE_MSG_MAX_SKEW_MS);
-    if (rc) {
-        node_error(n, "room %s: direct message from %s rejected: %s", r->id, id, pkc_errmsg());
-        return;
-    }
-    uint8_t *buf = malloc(m->payload.len + 1);
-    if (buf == NULL)
-        return;
-    if (pkc_message_open(m, PKC_FRAME_DATA, n->id, NULL, 0, buf, m->payload.len + 1) != 0) {
-        node_error(n, "direct message from %s does not open: %s", id, pkc_errmsg());
-        free(buf);
-        return;
-    }
-    if (topic_is(m, "dm")) {
+    int rc;
+    if (kind == NODE_DIRECT_DM) {
         /* Stored once (the inbox refuses a message id twice), acknowledged
          * every time: the sender retries until an ack reaches it. */
         rc = store_and_report(n, r, m, m->plaintext.data, m->plaintext.len, 1);
@@ -441,7 +411,7 @@ void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *
                 memcpy(w->msg_id, m->id, PKC_MSG_ID_BYTES);
             }
         }
-    } else if (topic_is(m, "ack") && m->plaintext.len == PKC_MSG_ID_BYTES) {
+    } else if (kind == NODE_DIRECT_ACK) {
         /* Only the first ack of a message counts: the recipient acknowledges
          * every copy it receives, and only pending messages are resent. */
         if (outbox_pending(n, sender, m->plaintext.data) &&
@@ -461,54 +431,26 @@ void node_mesh_direct(void *user_data, const uint8_t *from_hash, const uint8_t *
 int node_broadcast_raw(pkc_node *n, node_room *r, const char *topic, const void *data, size_t len,
                        uint8_t id[PKC_MSG_ID_BYTES])
 {
-    pkc_message_params p;
-    memset(&p, 0, sizeof p);
-    p.type = PKC_FRAME_DATA;
-    p.room = &r->key;
-    p.topic = topic;
-    p.topic_len = strlen(topic);
-    p.payload = data;
-    p.payload_len = len;
-    pkc_buf env = PKC_BUF_INIT;
-    if (topic[0] == 0) {
-        /* A text: in its envelope, numbered (order.h). A room's first text
-         * since the start (or since it was joined again) opens an epoch:
-         * the wall clock's ms, above every epoch used before. */
-        if (r->bcast_epoch == 0) {
-            r->bcast_epoch = node_bcast_epoch_next(&n->bcast_epoch_last, node_wall_ms(n));
-            r->bcast_seq = 0;
-        }
-        if (node_bcast_encode(&env, r->bcast_epoch, r->bcast_seq + 1, data, len) != 0) {
-            pkc_buf_free(&env);
-            return pkc_error_code(PKC_ERR_NOMEM);
-        }
-        p.payload = env.data;
-        p.payload_len = env.len;
-    }
     uint8_t *frame = NULL;
     size_t fl = 0;
     uint8_t mid[PKC_MSG_ID_BYTES];
-    int rc = pkc_message_create(n->id, &p, n->clock, n->rng, &frame, &fl, mid);
-    pkc_buf_free(&env);
+    pkc_frame f;
+    int replay_rc = 0;
+    int rc = node_broadcast_make(n->id, &r->key, topic, data, len, &r->bcast, &n->bcast_epoch_last,
+                                 n->replay, n->clock, n->rng, node_wall_ms(n), &frame, &fl, mid, &f,
+                                 &replay_rc);
     if (rc)
         return rc;
-    if (topic[0] == 0)
-        r->bcast_seq++;
     if (id)
         memcpy(id, mid, sizeof mid);
-    /* Our own copy: remembered (so that it is never taken back from a
-     * peer) and, for a text, in our inbox. */
-    pkc_frame f;
-    if (node_decode_data(frame, fl, &f) == 0) {
-        if (pkc_replay_check(n->replay, mid, pkc_identity_get_public_key(n->id),
-                             (int64_t)f.message.timestamp_ms, node_wall_ms(n)) != 0)
-            pkc_logd(LOG, "own message not remembered: %s", pkc_errmsg());
-        if (topic[0] == 0) {
-            rc = store_and_report(n, r, &f.message, data, len, 0);
-            if (rc && rc != PKC_ERR_EXISTS) {
-                free(frame);
-                return rc;
-            }
+    if (replay_rc)
+        pkc_logd(LOG, "own message not remembered: %s", pkc_errmsg());
+    /* Our own copy of a text, in our inbox. */
+    if (topic[0] == 0) {
+        rc = store_and_report(n, r, &f.message, data, len, 0);
+        if (rc && rc != PKC_ERR_EXISTS) {
+            free(frame);
+            return rc;
         }
     }
     rc = 0;

@@ -2,12 +2,14 @@
  * node_rules.c: the node's I/O-free rules for what peers send (node_rules.h),
  * shared by the native node and the browser build.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util/buf.h"
 #include "util/err.h"
 #include "node/node_rules.h"
+#include "node/order.h"
 
 int node_decode_data(const uint8_t *data, size_t len, pkc_frame *f)
 {
@@ -133,4 +135,119 @@ int node_sync_send(const char *doc, const uint8_t *msg, size_t len,
     }
     pkc_buf_free(&b);
     return rc;
+}
+
+int node_topic_is(const pkc_message *m, const char *t)
+{
+    size_t n = strlen(t);
+    return m->topic.len == n && memcmp(m->topic.data, t, n) == 0;
+}
+
+int node_broadcast_make(const pkc_identity *self, const pkc_room_key *key, const char *topic,
+                        const void *data, size_t len, node_bcast_state *st, uint64_t *epoch_last,
+                        pkc_replay *replay, const pkc_clock *clock, const pkc_rng *rng,
+                        int64_t now_ms, uint8_t **frame, size_t *frame_len,
+                        uint8_t id[PKC_MSG_ID_BYTES], pkc_frame *own, int *replay_rc)
+{
+    pkc_message_params p;
+    memset(&p, 0, sizeof p);
+    p.type = PKC_FRAME_DATA;
+    p.room = key;
+    p.topic = topic;
+    p.topic_len = strlen(topic);
+    p.payload = data;
+    p.payload_len = len;
+    pkc_buf env = PKC_BUF_INIT;
+    int text = topic[0] == 0;
+    if (text) {
+        /* A text: in its envelope, numbered (order.h). A room's first text
+         * since the start (or since it was joined again) opens an epoch:
+         * the wall clock's ms, above every epoch used before. */
+        if (st->epoch == 0) {
+            st->epoch = node_bcast_epoch_next(epoch_last, now_ms);
+            st->seq = 0;
+        }
+        if (node_bcast_encode(&env, st->epoch, st->seq + 1, data, len) != 0) {
+            pkc_buf_free(&env);
+            return pkc_error_code(PKC_ERR_NOMEM);
+        }
+        p.payload = env.data;
+        p.payload_len = env.len;
+    }
+    int rc = pkc_message_create(self, &p, clock, rng, frame, frame_len, id);
+    pkc_buf_free(&env);
+    if (rc)
+        return rc;
+    if (text)
+        st->seq++;
+    /* Our own copy is remembered, so that it is never taken back. */
+    rc = node_decode_data(*frame, *frame_len, own);
+    if (rc) {
+        free(*frame);
+        *frame = NULL;
+        return rc;
+    }
+    *replay_rc = pkc_replay_check(replay, id, pkc_identity_get_public_key(self),
+                                  (int64_t)own->message.timestamp_ms, now_ms);
+    return 0;
+}
+
+int node_direct_make(const pkc_identity *self, const uint8_t pk[32], const uint8_t dh[32],
+                     const char *topic, const void *data, size_t len, const pkc_clock *clock,
+                     const pkc_rng *rng, uint8_t **frame, size_t *frame_len,
+                     uint8_t id[PKC_MSG_ID_BYTES])
+{
+    pkc_message_params p;
+    memset(&p, 0, sizeof p);
+    p.type = PKC_FRAME_DATA;
+    p.to_public_key = pk;
+    p.to_dh_public_key = dh;
+    p.topic = topic;
+    p.topic_len = strlen(topic);
+    p.payload = data;
+    p.payload_len = len;
+    return pkc_message_create(self, &p, clock, rng, frame, frame_len, id);
+}
+
+int node_direct_open(const pkc_identity *self, const uint8_t from_hash[PKC_PEER_ID_HASH_BYTES],
+                     const uint8_t *data, size_t len, int64_t now_ms, pkc_frame *f,
+                     uint8_t **buf)
+{
+    *buf = NULL;
+    if (node_decode_data(data, len, f) != 0)
+        return NODE_DIRECT_NOT_OURS;
+    pkc_message *m = &f->message;
+    uint8_t me[PKC_PEER_ID_HASH_BYTES];
+    if (pkc_peer_id_parse(pkc_identity_get_peer_id(self), me) != 0 ||
+        !(m->flags & PKC_MSG_DIRECT) || !(m->flags & PKC_MSG_SEALED) ||
+        memcmp(m->to, me, PKC_PEER_ID_HASH_BYTES) != 0)
+        return NODE_DIRECT_NOT_OURS;
+    char id[PKC_PEER_ID_SIZE];
+    uint8_t sender[PKC_PEER_ID_HASH_BYTES];
+    pkc_peer_id_from_public_key(m->from, id);
+    if (pkc_peer_id_parse(id, sender) != 0 ||
+        memcmp(sender, from_hash, PKC_PEER_ID_HASH_BYTES) != 0)
+        return pkc_error(PKC_ERR_MISMATCH, "a direct message whose sender is not its signer");
+    char why[160];
+    int rc = pkc_message_verify(m, PKC_FRAME_DATA, now_ms, NODE_DIRECT_MAX_AGE_MS,
+                                NODE_MSG_MAX_SKEW_MS);
+    if (rc) {
+        snprintf(why, sizeof why, "%s", pkc_errmsg());
+        return pkc_error(rc, "direct message from %s rejected: %s", id, why);
+    }
+    uint8_t *b = malloc(m->payload.len + 1);
+    if (b == NULL)
+        return pkc_error_code(PKC_ERR_NOMEM);
+    rc = pkc_message_open(m, PKC_FRAME_DATA, self, NULL, 0, b, m->payload.len + 1);
+    if (rc) {
+        free(b);
+        snprintf(why, sizeof why, "%s", pkc_errmsg());
+        return pkc_error(rc, "direct message from %s does not open: %s", id, why);
+    }
+    *buf = b;
+    if (node_topic_is(m, "dm"))
+        return NODE_DIRECT_DM;
+    if (node_topic_is(m, "ack") && m->plaintext.len == PKC_MSG_ID_BYTES)
+        return NODE_DIRECT_ACK;
+    return NODE_DIRECT_OTHER;
 }

@@ -77,4 +77,70 @@ int node_sync_frag_add(node_sync_frag *f, const pkc_sync *s, void (*abandon)(voi
 int node_sync_send(const char *doc, const uint8_t *msg, size_t len,
                    int (*send)(void *ud, const pkc_frame *f), void *ud);
 
+/* Direct messages are accepted up to 7 days after they were made, so that
+ * one waiting in an outbox still arrives (docs/node.md, "Messages"). */
+#define NODE_DIRECT_MAX_AGE_MS (NODE_MSG_MAX_AGE_MS * 6 * 24 * 7)
+
+/* Whether message `m`'s topic is `t`. */
+int node_topic_is(const pkc_message *m, const char *t);
+
+/* A sender's numbering of its text broadcasts in one room (order.h): the
+ * epoch (0 until the room's first text) and the last number given. */
+typedef struct node_bcast_state {
+    uint64_t epoch;
+    uint64_t seq;
+} node_bcast_state;
+
+/*
+ * Makes a room broadcast of `topic` as the node and the page both make it:
+ * a signed DATA frame encrypted with the room key (pkc_message_create); a
+ * text (topic "") in its envelope (order.h), numbered from `st` (a room's
+ * first text opens an epoch above *epoch_last, from now_ms); st advances
+ * only when the frame was made. Our own copy is then remembered in
+ * `replay` (so that it is never taken back from a peer); *replay_rc gets
+ * that check's result (nonzero: not remembered, pkc_errmsg() says why).
+ * On success, *frame (malloc'd, free() it), *frame_len, `id` and `own` (the
+ * frame decoded, pointing into *frame) are set.
+ */
+int node_broadcast_make(const pkc_identity *self, const pkc_room_key *key, const char *topic,
+                        const void *data, size_t len, node_bcast_state *st, uint64_t *epoch_last,
+                        pkc_replay *replay, const pkc_clock *clock, const pkc_rng *rng,
+                        int64_t now_ms, uint8_t **frame, size_t *frame_len,
+                        uint8_t id[PKC_MSG_ID_BYTES], pkc_frame *own, int *replay_rc);
+
+/*
+ * Makes a direct message of `topic` ("dm" a text, "ack" a receipt whose
+ * payload is the 16-byte id): a DATA frame signed by `self` and sealed to
+ * the recipient's keys `pk` (Ed25519) and `dh` (X25519). *frame is
+ * malloc'd; `id` (may be NULL) gets its message id.
+ */
+int node_direct_make(const pkc_identity *self, const uint8_t pk[32], const uint8_t dh[32],
+                     const char *topic, const void *data, size_t len, const pkc_clock *clock,
+                     const pkc_rng *rng, uint8_t **frame, size_t *frame_len,
+                     uint8_t id[PKC_MSG_ID_BYTES]);
+
+/* What node_direct_open() found. */
+enum {
+    NODE_DIRECT_NOT_OURS = 1, /* not a direct message sealed to us: dropped quietly */
+    NODE_DIRECT_DM = 2,       /* a text (topic "dm") */
+    NODE_DIRECT_ACK = 3,      /* a receipt: plaintext is the 16-byte id acknowledged */
+    NODE_DIRECT_OTHER = 4,    /* another topic: ignored */
+};
+
+/*
+ * The checks of a message that came through pkc_mesh_send() from the peer
+ * of hash `from_hash`, then its opening: exactly one DATA frame (into *f),
+ * flags DIRECT and SEALED, addressed to `self`, signed by the peer it came
+ * from, the signature, made at most NODE_DIRECT_MAX_AGE_MS ago and at most
+ * NODE_MSG_MAX_SKEW_MS ahead, and it opens with our key. Returns one of the
+ * NODE_DIRECT_* kinds (*buf, malloc'd, holds the plaintext that
+ * f->message.plaintext points to: free() it; NULL for NOT_OURS), or an error
+ * whose pkc_errmsg() says what was wrong (the caller shows it). The replay
+ * of a direct message is the caller's: a message is kept once (by its id)
+ * and acknowledged every time.
+ */
+int node_direct_open(const pkc_identity *self, const uint8_t from_hash[PKC_PEER_ID_HASH_BYTES],
+                     const uint8_t *data, size_t len, int64_t now_ms, pkc_frame *f,
+                     uint8_t **buf);
+
 #endif

@@ -111,11 +111,11 @@ static int make_broadcast(const char *topic, const void *data, size_t len, uint8
     if (topic[0] == 0) {
         /* A text, in its envelope (src/node/order.h), numbered on. */
         node_room *r = room();
-        if (r->bcast_epoch == 0) {
+        if (r->bcast.epoch == 0) {
             int64_t wall = node_wall_ms(node);
-            r->bcast_epoch = wall > 0 ? (uint64_t)wall : 1;
+            r->bcast.epoch = wall > 0 ? (uint64_t)wall : 1;
         }
-        if (node_bcast_encode(&env, r->bcast_epoch, ++r->bcast_seq, data, len) != 0) {
+        if (node_bcast_encode(&env, r->bcast.epoch, ++r->bcast.seq, data, len) != 0) {
             pkc_buf_free(&env);
             return pkc_error_code(PKC_ERR_NOMEM);
         }

@@ -48,3 +48,11 @@ set_tests_properties(web.invite_page PROPERTIES SKIP_RETURN_CODE 77)
 pkc_add_test(NAME web.qr LABELS web TIMEOUT 60
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/qr.mjs)
 set_tests_properties(web.qr PROPERTIES SKIP_RETURN_CODE 77)
+# The page's JavaScript API (window.p2p, web/page/p2p.js) called as a web
+# developer would, between two tabs and with a native node (in a network
+# namespace of its own, as web.invite_native): broadcast and send of JSON
+# values, delivery, events, shared state read by yjs, disconnectPeer, a
+# direct message waiting for a closed tab, the peer book.
+pkc_add_test(NAME web.api LABELS web interop TIMEOUT 240
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/api.mjs)
+set_tests_properties(web.api PROPERTIES SKIP_RETURN_CODE 77)

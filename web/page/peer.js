@@ -28,6 +28,9 @@ const RETRY_FIRST_MS = 1000, RETRY_MAX_MS = 60000, RETRY_ATTEMPTS = 10; // as th
 const PEER_ID_SIZE = 64;                     // PKC_PEER_ID_SIZE, with room to spare
 const INVITE_ONE_STEP = 1;                   // an invitation's flag (invite.h)
 const INVITE_SKEW_MS = 300000;               // PKC_INVITE_SKEW_MS
+const OUTBOX_RETRY_MS = 5000;                // as the node's outbox_retry_ms
+const DIRECT_MAX_AGE_MS = 7 * 24 * 3600 * 1000; // NODE_DIRECT_MAX_AGE_MS: older copies are refused
+const DIRECT_TEXT_MAX = 60000;               // bytes of UTF-8, as a broadcast
 
 // Reasons a session ends (docs/protocol.md, "Session handshake").
 const REASONS = ['none', 'protocol', 'version', 'fingerprint', 'auth', 'unauthorized', 'pow',
@@ -161,6 +164,7 @@ export class Peer extends EventTarget {
             pkc.check(this.x.pkcw_peer_new(identity.handle, out));
             return pkc.u32(out);
         }, [], 1);
+        this.initDirect();
         pkc.setHost(this.hostCallbacks());
     }
 
@@ -244,6 +248,7 @@ export class Peer extends EventTarget {
                 if (level >= 2) this.error(text);
                 else this.emit('log', { level, text });
             },
+            ...this.directCallbacks(),
         };
     }
 
@@ -361,6 +366,7 @@ export class Peer extends EventTarget {
     // each document to one update. Call before start().
     async restore() {
         if (!this.store) return;
+        await this.restoreDirect();
         const pkc = this.pkc;
         const rooms = await this.store.rooms();
         const updates = await this.store.updates();
@@ -1216,5 +1222,268 @@ export class Peer extends EventTarget {
             'waiting for the inviter to apply our answer' });
         return { peerId: inv.peerId, room: this.roomName(room), roomId: this.rooms.get(room).id,
             expires: inv.expires, answer: { code, url: base ? `${base}#${code}` : code } };
+    }
+
+    // ---- direct messages and the peer book (docs/web.md, "Direct messages") ----
+    initDirect() {
+        this.outbox = new Map();      // key -> { key, to, room, text, created, id, frame, waiters }
+        this.takenDirect = new Map(); // id (hex) -> ms: direct messages taken (shown once)
+        this.book = new Map();        // peer id -> the peer book's record
+        this.outboxTimer = null;
+        this.addEventListener('peer:connect', (e) => this.onPeerConnect(e.detail));
+        this.addEventListener('peer:disconnect', (e) => {
+            if (this.book.has(e.detail.peerId)) this.notePeer(e.detail.peerId, {});
+        });
+    }
+
+    // The core's callbacks for direct messages (pkc_host "direct",
+    // "delivered", "peer_keys"). They run inside the mesh's callbacks, which
+    // must not call the mesh again: what they do runs in a microtask.
+    directCallbacks() {
+        const pkc = this.pkc;
+        return {
+            direct: (room, fromPtr, idPtr, ptr, len, timestampMs) => {
+                const from = pkc.cstring(fromPtr >>> 0);
+                const id = pkc.bytes(idPtr >>> 0, 16);
+                const data = pkc.bytes(ptr >>> 0, len >>> 0);
+                queueMicrotask(() => this.onDirect(room >>> 0, from, id, data, timestampMs)
+                    .catch((e) => this.error(`a direct message from ${from}: ${e.message}`)));
+            },
+            delivered: (room, fromPtr, idPtr) => {
+                const from = pkc.cstring(fromPtr >>> 0);
+                const id = hex(pkc.bytes(idPtr >>> 0, 16));
+                queueMicrotask(() => this.onDelivered(from, id));
+            },
+            peer_keys: (idPtr, pkPtr, dhPtr) => {
+                const peerId = pkc.cstring(idPtr >>> 0);
+                const publicKey = pkc.bytes(pkPtr >>> 0, 32);
+                const dhPublicKey = pkc.bytes(dhPtr >>> 0, 32);
+                queueMicrotask(() => this.onPeerKeys(peerId, publicKey, dhPublicKey));
+            },
+        };
+    }
+
+    // Sends `text` to peer `peerId` alone, as the node's `pkc send --to`:
+    // a DATA frame signed by us and sealed to the peer's X25519 key, routed
+    // through the room's mesh (over the direct link when there is one, else
+    // through other peers), kept in the outbox (memory and IndexedDB) and
+    // sent again every 5 s while the room has a neighbour, and at once when
+    // the peer connects, until its ack arrives. Resolves to the message id
+    // (hex) once acknowledged ('delivered' is emitted too); a peer whose
+    // keys we do not know yet (it never announced itself to us) gets the
+    // message once it does. Throws at once for a malformed peer id, oneself,
+    // a room we are not in, or a text over 60000 bytes.
+    sendDirect(peerId, text, roomName = 'local') {
+        this.room(roomName);
+        this.peerHash(String(peerId));
+        if (peerId === this.peerId) throw new Error('a direct message to oneself');
+        text = String(text);
+        if (encoder.encode(text).length > DIRECT_TEXT_MAX)
+            throw new Error(`a direct message has at most ${DIRECT_TEXT_MAX} bytes`);
+        const entry = { key: b64u(crypto.getRandomValues(new Uint8Array(9))), to: peerId,
+            room: roomName, text, created: Date.now(), id: null, frame: null, waiters: [] };
+        this.sealEntry(entry);
+        const delivered = new Promise((resolve, reject) => entry.waiters.push({ resolve, reject }));
+        this.outbox.set(entry.key, entry);
+        // Kept before it is sent, as the node's outbox.
+        const kept = this.store ? this.store.saveOutbox(this.outboxRecord(entry))
+            .catch((e) => this.storeFailed('a direct message', e)) : Promise.resolve();
+        kept.then(() => this.flushEntry(entry));
+        this.armOutbox();
+        return delivered;
+    }
+
+    // The direct messages not acknowledged yet: [{ to, room, text, id, created, sealed }].
+    pendingDirect() {
+        return [...this.outbox.values()].map((e) => ({ to: e.to, room: e.room, text: e.text, id: e.id,
+            created: e.created, sealed: !!e.frame }));
+    }
+
+    // The peer book: every peer this page was connected to (kept in
+    // IndexedDB): [{ peerId, rooms, firstSeen, lastSeen, via, connected }],
+    // the most recently seen first.
+    knownPeers() {
+        const now = new Set(this.peers().map((p) => p.peerId));
+        return [...this.book.values()].map((r) => ({ peerId: r.peerId, rooms: [...r.rooms],
+            firstSeen: r.firstSeen, lastSeen: r.lastSeen, via: r.via, connected: now.has(r.peerId) }))
+            .sort((a, b) => b.lastSeen - a.lastSeen);
+    }
+
+    outboxRecord(e) {
+        return { key: e.key, to: e.to, room: e.room, text: e.text, created: e.created, id: e.id,
+            frame: e.frame };
+    }
+
+    // Seals a waiting message once the recipient's keys are known; false
+    // while they are not. Other errors throw.
+    sealEntry(entry) {
+        if (entry.frame) return true;
+        try {
+            const { frame, id } = this.sealDirect(entry.to, 'dm', encoder.encode(entry.text));
+            entry.frame = frame;
+            entry.id = id;
+        } catch (e) {
+            if (e.errName === 'PKC_ERR_NOT_FOUND') return false;
+            throw e;
+        }
+        if (this.store && this.outbox.has(entry.key))
+            this.store.saveOutbox(this.outboxRecord(entry)).catch((e) => this.storeFailed('a direct message', e));
+        return true;
+    }
+
+    sealDirect(peerId, topic, bytes) {
+        const pkc = this.pkc;
+        const [p] = pkc.put(peerId);
+        const [t] = pkc.put(topic);
+        const [d, dlen] = pkc.put(bytes);
+        const idp = pkc.alloc(16);
+        return pkc.call((out) => {
+            pkc.check(this.x.pkcw_direct_seal(this.handle, p, t, d, dlen, out, out + 4, idp));
+            return { frame: pkc.takeBytes(out), id: hex(pkc.bytes(idp, 16)) };
+        }, [p, t, d, idp], 2);
+    }
+
+    // Through the room's mesh; 0 or pkc_mesh_send()'s error code.
+    sendSealed(room, peerId, frame) {
+        const pkc = this.pkc;
+        const [p] = pkc.put(peerId);
+        const [f, flen] = pkc.put(frame);
+        try {
+            return pkc.call(() => this.x.pkcw_room_direct_send(room, p, f, flen), [p, f]);
+        } finally {
+            this.kick();
+        }
+    }
+
+    flushEntry(entry) {
+        if (!this.handle || !this.outbox.has(entry.key)) return;
+        let room;
+        try {
+            if (!this.sealEntry(entry)) return;
+            room = this.room(entry.room);
+        } catch (e) {
+            // Shown once; it stays in the outbox (pendingDirect) and is tried again.
+            if (!entry.failed) this.error(`a direct message to ${entry.to}: not sent: ${e.message}`);
+            entry.failed = true;
+            return;
+        }
+        if (this.x.pkcw_room_stats(room, 0) === 0) return; // no neighbour: later
+        const rc = this.sendSealed(room, entry.to, entry.frame);
+        if (rc !== 0)
+            this.emit('log', { level: 0, text: `a direct message to ${entry.to} not sent now: ` +
+                `${this.pkc.cstring(this.x.pkc_errmsg())}` });
+    }
+
+    armOutbox() {
+        if (this.outbox.size === 0) {
+            clearInterval(this.outboxTimer);
+            this.outboxTimer = null;
+        } else if (!this.outboxTimer) {
+            this.outboxTimer = setInterval(() => {
+                for (const e of [...this.outbox.values()]) this.flushEntry(e);
+                this.armOutbox();
+            }, OUTBOX_RETRY_MS);
+        }
+    }
+
+    // Taken once (its id, in memory and IndexedDB, as the node's inbox
+    // refuses an id twice), acknowledged every time: a lost ack costs one
+    // more copy, never a duplicate.
+    async onDirect(room, from, idBytes, data, timestampMs) {
+        const id = hex(idBytes);
+        const now = Date.now();
+        let fresh = !this.takenDirect.has(id);
+        this.takenDirect.set(id, now);
+        if (this.takenDirect.size > 10000) {
+            for (const [k, t] of this.takenDirect) {
+                if (t > now - DIRECT_MAX_AGE_MS && this.takenDirect.size <= 10000) break;
+                this.takenDirect.delete(k);
+            }
+        }
+        if (fresh && this.store) {
+            try {
+                fresh = await this.store.takeDirect(id, from, now);
+            } catch (e) {
+                this.storeFailed('a direct message', e);
+            }
+        }
+        if (fresh)
+            this.emit('direct', { from, room: this.roomName(room), id, text: decoder.decode(data), data,
+                timestamp: timestampMs });
+        if (!this.handle || !this.rooms.has(room)) return;
+        try {
+            const { frame } = this.sealDirect(from, 'ack', idBytes);
+            const rc = this.sendSealed(room, from, frame);
+            if (rc !== 0) throw new Error(this.pkc.cstring(this.x.pkc_errmsg()));
+        } catch (e) {
+            this.emit('log', { level: 1, text: `receipt to ${from} not sent: ${e.message}` });
+        }
+    }
+
+    // Only the first ack of a message counts (it is no longer pending after).
+    onDelivered(from, id) {
+        const entry = [...this.outbox.values()].find((e) => e.id === id && e.to === from);
+        if (!entry) return;
+        this.outbox.delete(entry.key);
+        this.armOutbox();
+        if (this.store) this.store.deleteOutbox(entry.key).catch((e) => this.storeFailed('the outbox', e));
+        this.emit('log', { level: 1, text: `direct message delivered to ${from}` });
+        this.emit('delivered', { to: from, id, room: entry.room });
+        for (const w of entry.waiters) w.resolve(id);
+    }
+
+    onPeerKeys(peerId, publicKey, dhPublicKey) {
+        this.notePeer(peerId, { publicKey, dhPublicKey });
+        for (const e of [...this.outbox.values()]) if (e.to === peerId && !e.frame) this.flushEntry(e);
+    }
+
+    onPeerConnect({ peerId, room }) {
+        const link = this.links.get(peerId);
+        const via = link && link.invite ? 'invitation' : this.tabs.has(peerId) ? 'tab' : 'other';
+        this.notePeer(peerId, { room, via });
+        // As the node (node_outbox_flush for the peer): what waits for it goes now.
+        for (const e of [...this.outbox.values()]) if (e.to === peerId) this.flushEntry(e);
+    }
+
+    notePeer(peerId, { room = null, via = null, publicKey = null, dhPublicKey = null }) {
+        const now = Date.now();
+        const rec = this.book.get(peerId) || { peerId, rooms: [], firstSeen: now, lastSeen: now, via: null,
+            publicKey: null, dhPublicKey: null };
+        if (room && !rec.rooms.includes(room)) rec.rooms.push(room);
+        if (via && !rec.via) rec.via = via;
+        if (publicKey) {
+            rec.publicKey = publicKey;
+            rec.dhPublicKey = dhPublicKey;
+        }
+        rec.lastSeen = now;
+        this.book.set(peerId, rec);
+        if (this.store) this.store.savePeer(rec).catch((e) => this.storeFailed('the peer book', e));
+    }
+
+    // The peer book, the outbox and the ids taken, from IndexedDB (restore()).
+    async restoreDirect() {
+        const [peers, outbox, received] = await Promise.all([this.store.peers(), this.store.outbox(),
+            this.store.received()]);
+        const pkc = this.pkc;
+        for (const r of peers) {
+            if (typeof r.peerId !== 'string' || !Array.isArray(r.rooms)) continue;
+            this.book.set(r.peerId, r);
+            if (!(r.publicKey instanceof Uint8Array) || r.publicKey.length !== 32 ||
+                !(r.dhPublicKey instanceof Uint8Array) || r.dhPublicKey.length !== 32 ||
+                pkc.peerIdFromPublicKey(r.publicKey) !== r.peerId)
+                continue;
+            const [a] = pkc.put(r.publicKey);
+            const [b] = pkc.put(r.dhPublicKey);
+            pkc.call(() => this.x.pkcw_peer_known(this.handle, a, b), [a, b]);
+        }
+        const old = Date.now() - DIRECT_MAX_AGE_MS;
+        for (const r of received) if (r.time >= old) this.takenDirect.set(r.id, r.time);
+        this.store.forgetReceived(old).catch(() => {});
+        for (const r of outbox) {
+            if (typeof r.key !== 'string' || typeof r.to !== 'string' || typeof r.text !== 'string') continue;
+            this.outbox.set(r.key, { ...r, frame: r.frame instanceof Uint8Array ? r.frame : null,
+                id: r.frame instanceof Uint8Array ? r.id : null, waiters: [] });
+        }
+        this.armOutbox();
     }
 }

@@ -117,7 +117,7 @@ const consolePrint = (fd, line) => (fd === 2 ? console.error(line) : console.log
 // they do nothing and return 0. An exception must not unwind through the
 // module (the engines would be left half way): it is caught and reported.
 const HOST_IMPORTS = ['chan_send', 'chan_established', 'chan_closed', 'message', 'doc_changed',
-    'mesh_connect', 'log'];
+    'mesh_connect', 'log', 'direct', 'delivered', 'peer_keys'];
 
 function hostImports(getHost) {
     const imports = {};
@@ -164,6 +164,7 @@ export async function load(source, options = {}) {
     return pkc;
 }
 
+const PKC_YMAP = 1;
 const PKC_YTEXT = 2;
 const PKC_YDOC_CONFIG_V1 = 1;
 const PKC_YDOC_CONFIG_SIZE = 16; // { uint64_t client_id; int gc; } on wasm32
@@ -383,6 +384,10 @@ export class Doc {
     getText(name) {
         return new Text(this.pkc, this.root(name, PKC_YTEXT));
     }
+    // The root Y.Map `name` (a YMap: values are JSON values).
+    getMap(name) {
+        return new YMap(this.pkc, this.root(name, PKC_YMAP));
+    }
     // Y.applyUpdate (v1).
     applyUpdate(update) {
         const pkc = this.pkc;
@@ -440,5 +445,42 @@ export class Text {
             pkc.check(pkc.x.pkc_ytype_to_json(this.handle, out, out + 4));
             return pkc.takeString(out);
         }, [], 2));
+    }
+}
+
+// A Y.Map whose values are JSON values, stored as Yjs stores a plain value
+// (lib0 Any): what the yjs package reads with doc.getMap(name).get(key).
+export class YMap {
+    constructor(pkc, handle) {
+        this.pkc = pkc;
+        this.handle = handle;
+    }
+    // map.set(key, value): value is anything JSON.stringify accepts (not
+    // undefined); throws PkcError otherwise.
+    set(key, value) {
+        const json = JSON.stringify(value);
+        if (json === undefined) throw new TypeError('the value is not a JSON value');
+        const pkc = this.pkc;
+        const [k] = pkc.put(String(key));
+        const [j, jlen] = pkc.put(json);
+        pkc.call(() => pkc.check(pkc.x.pkcw_map_set_json(this.handle, k, j, jlen)), [k, j]);
+    }
+    delete(key) {
+        const pkc = this.pkc;
+        const [k] = pkc.put(String(key));
+        pkc.call(() => pkc.check(pkc.x.pkc_ymap_delete(0, this.handle, k)), [k]);
+    }
+    // The whole map as a plain object (Y.Map.toJSON()).
+    toJSON() {
+        const pkc = this.pkc;
+        return JSON.parse(pkc.call((out) => {
+            pkc.check(pkc.x.pkc_ytype_to_json(this.handle, out, out + 4));
+            return pkc.takeString(out);
+        }, [], 2));
+    }
+    // The value of `key`, or undefined when unset.
+    get(key) {
+        const all = this.toJSON();
+        return Object.prototype.hasOwnProperty.call(all, key) ? all[key] : undefined;
     }
 }

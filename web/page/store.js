@@ -3,12 +3,20 @@
 // updates, so that a reload keeps who it is and what it had.
 //
 // One database per origin (`pkc`; `pkc:NAME` for a page opened with
-// ?channel=NAME, so that test cases do not meet), schema version 1:
+// ?channel=NAME, so that test cases do not meet), schema version 2:
 //
 //   identities  key slot          { slot, seed (32 bytes), peerId, created }
 //   rooms       key [slot, room]  { slot, room (id, hex), name, secret (32 bytes) }
 //   updates     key seq (auto)    { slot, room, doc, update (Yjs v1), hash (16 bytes) }
 //               index doc: [slot, room, doc]
+// version 2:
+//   peers       key [slot, peerId] { slot, peerId, rooms [names], firstSeen, lastSeen (ms),
+//                                    via ('tab' | 'invitation' | 'answer'), publicKey,
+//                                    dhPublicKey (32 bytes each, once announced) }
+//   outbox      key [slot, key]   { slot, key, to, room (name), text, created, id (hex,
+//                                   once sealed), frame (the sealed DATA frame, or null) }
+//   received    key [slot, id]    { slot, id (hex), from, time }: direct messages taken,
+//                                   so that a copy sent again is acknowledged, not shown
 //
 // Each tab has an identity of its own: a slot, named in the tab's
 // sessionStorage (so that a reload finds it) and held with a Web Lock
@@ -17,7 +25,7 @@
 // with no slot of its own takes the identity of a closed tab (the oldest
 // whose lock is free) or makes a new one.
 
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 const RELOAD_WAIT_MS = 3000; // a reloaded page waits this long for its old document's lock
 
 function req(r) {
@@ -69,6 +77,11 @@ export class Store {
                 db.createObjectStore('rooms', { keyPath: ['slot', 'room'] });
                 const u = db.createObjectStore('updates', { keyPath: 'seq', autoIncrement: true });
                 u.createIndex('doc', ['slot', 'room', 'doc']);
+            }
+            if (ev.oldVersion < 2) {
+                db.createObjectStore('peers', { keyPath: ['slot', 'peerId'] });
+                db.createObjectStore('outbox', { keyPath: ['slot', 'key'] });
+                db.createObjectStore('received', { keyPath: ['slot', 'id'] });
             }
         };
         const db = await req(r);
@@ -155,6 +168,69 @@ export class Store {
             for (const seq of seqs) s.delete(seq);
             if (state) s.add({ slot: this.slot, room, doc, update: state, hash });
         });
+    }
+
+    // ---- version 2: the peer book, the outbox and the direct messages taken ----
+    async all(storeName) {
+        const all = await req(this.db.transaction(storeName).objectStore(storeName).getAll());
+        return all.filter((r) => r.slot === this.slot);
+    }
+
+    peers() {
+        return this.all('peers');
+    }
+
+    savePeer(rec) {
+        return this.write('peers', (s) => s.put({ ...rec, slot: this.slot }));
+    }
+
+    outbox() {
+        return this.all('outbox');
+    }
+
+    saveOutbox(rec) {
+        return this.write('outbox', (s) => s.put({ ...rec, slot: this.slot }));
+    }
+
+    deleteOutbox(key) {
+        return this.write('outbox', (s) => s.delete([this.slot, key]));
+    }
+
+    received() {
+        return this.all('received');
+    }
+
+    // Resolves true when `id` was not taken before (and is now), false when
+    // it was: the add fails on the key, as the node's inbox refuses an id
+    // twice.
+    takeDirect(id, from, time) {
+        return new Promise((resolve, reject) => {
+            let tx;
+            try {
+                tx = this.db.transaction('received', 'readwrite');
+                const r = tx.objectStore('received').add({ slot: this.slot, id, from, time });
+                r.onerror = (ev) => {
+                    if (r.error && r.error.name === 'ConstraintError') {
+                        ev.preventDefault(); // the transaction commits, nothing added
+                        resolve(false);
+                    }
+                };
+            } catch (e) {
+                reject(e);
+                return;
+            }
+            tx.oncomplete = () => resolve(true);
+            tx.onerror = () => reject(tx.error);
+            tx.onabort = () => reject(tx.error || new Error('transaction aborted'));
+        });
+    }
+
+    // Forgets direct messages taken before `beforeMs` (a copy older than 7
+    // days is refused by its age anyway).
+    forgetReceived(beforeMs) {
+        return this.received().then((all) => this.write('received', (s) => {
+            for (const r of all) if (r.time < beforeMs) s.delete([this.slot, r.id]);
+        }));
     }
 
     write(storeName, fn) {

@@ -7,6 +7,7 @@ import { load } from './pkc.js';
 import { Peer } from './peer.js';
 import { Store } from './store.js';
 import { Dashboard } from './dashboard.js';
+import { createP2P } from './p2p.js'; // window.p2p: docs/web.md, "The JavaScript API"
 const $ = (id) => document.getElementById(id);
 const status = $('status');
 const errors = [];
@@ -40,6 +41,7 @@ try {
   const peer = new Peer(pkc, identity, { store, tamper: params.get('tamper') || undefined,
     channel: params.get('channel') || undefined });
   window.pkcPeer = peer;
+  window.p2p = createP2P(peer);
   $('me').textContent = peer.peerId;
   $('kept').textContent = kept;
 

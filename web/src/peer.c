@@ -63,6 +63,18 @@ HOST("doc_changed")
 int host_doc_changed(void *room, const char *name, int local, const uint8_t *update, size_t len);
 /* The room's mesh asks for a connection to `peer` (20-byte hash). */
 HOST("mesh_connect") void host_mesh_connect(void *room, const uint8_t *peer, int mode);
+/* A direct message (topic "dm") to us from `from`, checked and opened
+ * (node_direct_open). The host keeps it once (by id), shows it, and
+ * acknowledges every copy (pkcw_direct_seal "ack", pkcw_room_direct_send). */
+HOST("direct")
+void host_direct(void *room, const char *from, const uint8_t *id, const uint8_t *text,
+                 size_t len, double timestamp_ms);
+/* `from`'s receipt (ack) of our direct message `id`. */
+HOST("delivered") void host_delivered(void *room, const char *from, const uint8_t *id);
+/* A neighbour's signed announcement was checked: its keys (Ed25519 and
+ * X25519, 32 bytes each), to seal direct messages to it. */
+HOST("peer_keys")
+void host_peer_keys(const char *peer_id, const uint8_t *pk, const uint8_t *dh);
 /* Something worth telling (level 0 debug, 1 info, 2 error). */
 HOST("log") void host_log(int level, const char *text);
 
@@ -76,8 +88,20 @@ typedef struct web_room web_room;
 typedef struct web_chan web_chan;
 typedef struct web_doc web_doc;
 
+/* A peer whose keys we know (from its announcement, or the host's peer
+ * book): to seal direct messages to it, as the node's node_known. */
+typedef struct web_known {
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    uint8_t pk[32], dh[32];
+    struct web_known *next;
+} web_known;
+
+#define WEB_KNOWN_MAX 1024
+
 typedef struct web_peer {
     pkc_identity *id; /* borrowed from the host */
+    web_known *known;
+    size_t n_known;
     const pkc_clock *clock;
     const pkc_rng *rng;
     pkc_guard *guard;
@@ -105,8 +129,7 @@ struct web_room {
     pkc_room_key key;
     pkc_mesh *mesh;
     node_order *order;     /* senders' texts in the order sent (src/node/order.h) */
-    uint64_t bcast_epoch;  /* our texts' epoch in this room: 0 until the first */
-    uint64_t bcast_seq;    /* the last number we gave a text */
+    node_bcast_state bcast; /* our texts' epoch and last number (order.h) */
     web_doc *docs;
     web_room *next;
 };
@@ -208,6 +231,40 @@ static void leave(web_peer *p)
 {
     if (--p->in_call == 0)
         work_run(p);
+}
+
+/* ---- known peers ---------------------------------------------------------------------------- */
+
+static web_known *known_get(web_peer *p, const uint8_t hash[PKC_PEER_ID_HASH_BYTES])
+{
+    for (web_known *k = p->known; k; k = k->next)
+        if (memcmp(k->hash, hash, PKC_PEER_ID_HASH_BYTES) == 0)
+            return k;
+    return NULL;
+}
+
+static int known_put(web_peer *p, const uint8_t pk[32], const uint8_t dh[32])
+{
+    char id[PKC_PEER_ID_SIZE];
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    pkc_peer_id_from_public_key(pk, id);
+    int rc = pkc_peer_id_parse(id, hash);
+    if (rc)
+        return rc;
+    web_known *k = known_get(p, hash);
+    if (k == NULL) {
+        if (p->n_known == WEB_KNOWN_MAX)
+            return pkc_error(PKC_ERR_TOO_LARGE, "at most %d known peers", WEB_KNOWN_MAX);
+        if ((k = calloc(1, sizeof *k)) == NULL)
+            return pkc_error_code(PKC_ERR_NOMEM);
+        memcpy(k->hash, hash, sizeof hash);
+        k->next = p->known;
+        p->known = k;
+        p->n_known++;
+    }
+    memcpy(k->pk, pk, 32);
+    memcpy(k->dh, dh, 32);
+    return 0;
 }
 
 /* ---- channels and sessions ------------------------------------------------------------------ */
@@ -419,9 +476,17 @@ static void on_sess_frame(void *ud, pkc_session *s, const pkc_frame *f)
             logf_(0, "mesh message from %s dropped: %s", c->peer_id, pkc_errmsg());
     } else if (f->type == PKC_FRAME_SYNC) {
         sync_frame(c, &f->sync);
+    } else if (f->type == PKC_FRAME_ANNOUNCE) {
+        /* The peer's own announcement: its X25519 key, checked as the node
+         * checks it (node_conn.c), for the direct messages we seal to it. */
+        const pkc_announce *a = &f->announce;
+        pkc_session_info si;
+        pkc_session_get_info(c->sess, &si);
+        if (memcmp(a->public_key, si.peer_public_key, PKC_PUBLIC_KEY_BYTES) == 0 &&
+            pkc_announce_verify(a, wall_ms(c->p), 3600000, 30000, 0) == 0 &&
+            known_put(c->p, a->public_key, a->dh_public_key) == 0)
+            host_peer_keys(c->peer_id, a->public_key, a->dh_public_key);
     }
-    /* ANNOUNCE: the peer's X25519 key, for direct messages, which a page
-     * does not send yet. */
 }
 
 static void on_sess_closed(void *ud, pkc_session *s, const pkc_session_end *end)
@@ -532,6 +597,33 @@ static void mesh_deliver(void *ud, const pkc_mesh_message *msg)
     free(buf);
 }
 
+/* A message routed to us with pkc_mesh_send(): checked and opened as the
+ * node does (node_direct_open); a text or a receipt goes to the host. */
+static void mesh_direct(void *ud, const uint8_t *from_hash, const uint8_t *data, size_t len,
+                        unsigned hops)
+{
+    (void)hops;
+    web_room *r = ud;
+    pkc_frame f;
+    uint8_t *buf = NULL;
+    int kind = node_direct_open(r->p->id, from_hash, data, len, wall_ms(r->p), &f, &buf);
+    if (kind < 0) {
+        host_log(2, pkc_errmsg());
+        return;
+    }
+    if (kind == NODE_DIRECT_NOT_OURS)
+        return;
+    const pkc_message *m = &f.message;
+    char from[PKC_PEER_ID_SIZE];
+    pkc_peer_id_from_public_key(m->from, from);
+    if (kind == NODE_DIRECT_DM)
+        host_direct(r, from, m->id, m->plaintext.data, m->plaintext.len,
+                    (double)m->timestamp_ms);
+    else if (kind == NODE_DIRECT_ACK)
+        host_delivered(r, from, m->plaintext.data);
+    free(buf);
+}
+
 static void mesh_connect(void *ud, const uint8_t *peer, pkc_mesh_connect_mode mode)
 {
     host_mesh_connect(ud, peer, (int)mode);
@@ -564,6 +656,7 @@ static const pkc_mesh_callbacks mesh_cb = {
     .send = mesh_send,
     .deliver = mesh_deliver,
     .validate = mesh_validate,
+    .direct = mesh_direct,
     .connect = mesh_connect,
     .signal = mesh_signal,
     .disconnect = mesh_disconnect,
@@ -575,46 +668,21 @@ static int broadcast(web_room *r, const char *topic, const uint8_t *data, size_t
                      uint8_t id[PKC_MSG_ID_BYTES])
 {
     web_peer *p = r->p;
-    pkc_message_params mp;
-    memset(&mp, 0, sizeof mp);
-    mp.type = PKC_FRAME_DATA;
-    mp.room = &r->key;
-    mp.topic = topic;
-    mp.topic_len = strlen(topic);
-    mp.payload = data;
-    mp.payload_len = len;
-    pkc_buf env = PKC_BUF_INIT;
-    if (topic[0] == 0) {
-        /* A text: in its envelope, numbered; the room's first text opens
-         * an epoch above every one used before (as node_msg.c does). */
-        if (r->bcast_epoch == 0) {
-            r->bcast_epoch = node_bcast_epoch_next(&p->bcast_epoch_last, wall_ms(p));
-            r->bcast_seq = 0;
-        }
-        if (node_bcast_encode(&env, r->bcast_epoch, r->bcast_seq + 1, data, len) != 0) {
-            pkc_buf_free(&env);
-            return pkc_error_code(PKC_ERR_NOMEM);
-        }
-        mp.payload = env.data;
-        mp.payload_len = env.len;
-    }
     uint8_t *frame = NULL;
     size_t fl = 0;
     uint8_t mid[PKC_MSG_ID_BYTES];
-    int rc = pkc_message_create(p->id, &mp, p->clock, p->rng, &frame, &fl, mid);
-    pkc_buf_free(&env);
+    pkc_frame own;
+    int replay_rc = 0;
+    /* Made as the node makes it (node_rules.c), our own copy remembered. */
+    int rc = node_broadcast_make(p->id, &r->key, topic, data, len, &r->bcast, &p->bcast_epoch_last,
+                                 p->replay, p->clock, p->rng, wall_ms(p), &frame, &fl, mid, &own,
+                                 &replay_rc);
     if (rc)
         return rc;
-    if (topic[0] == 0)
-        r->bcast_seq++;
+    if (replay_rc)
+        logf_(0, "own message not remembered: %s", pkc_errmsg());
     if (id)
         memcpy(id, mid, sizeof mid);
-    /* Our own copy is remembered, so that it is never taken back. */
-    pkc_frame f;
-    if (node_decode_data(frame, fl, &f) == 0 &&
-        pkc_replay_check(p->replay, mid, pkc_identity_get_public_key(p->id),
-                         (int64_t)f.message.timestamp_ms, wall_ms(p)) != 0)
-        logf_(0, "own message not remembered: %s", pkc_errmsg());
     rc = pkc_mesh_publish(r->mesh, mid, sizeof mid, frame, fl);
     free(frame);
     return rc;
@@ -1011,6 +1079,61 @@ PKC_API void pkcw_store_hash(const uint8_t *data, size_t len, uint8_t out[16])
     pkc_hash_labeled(out, 16, "pkc-web-store-v1", data, len);
 }
 
+/* A peer's keys from the host's peer book (32 bytes each): direct messages
+ * to it can be sealed before it announces itself again. */
+PKC_API int pkcw_peer_known(web_peer *p, const uint8_t *pk, const uint8_t *dh)
+{
+    return known_put(p, pk, dh);
+}
+
+/*
+ * A direct message to `peer_id` of topic `topic` ("dm" a text, "ack" a
+ * receipt of 16 bytes), signed and sealed to its keys as the node makes
+ * it (node_direct_make): the frame in *frame (malloc'd) and *frame_len, its
+ * id in `id` (16 bytes, may be NULL). Returns 0, PKC_ERR_NOT_FOUND (its
+ * keys are not known yet: it has not announced itself to us),
+ * PKC_ERR_INVALID_ARG (oneself, another topic), PKC_ERR_TOO_LARGE, or a
+ * peer id's error.
+ */
+PKC_API int pkcw_direct_seal(web_peer *p, const char *peer_id, const char *topic,
+                             const uint8_t *data, size_t len, uint8_t **frame, size_t *frame_len,
+                             uint8_t *id)
+{
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    int rc = pkc_peer_id_parse(peer_id, hash);
+    if (rc)
+        return rc;
+    if (strcmp(peer_id, pkc_identity_get_peer_id(p->id)) == 0)
+        return pkc_error(PKC_ERR_INVALID_ARG, "a direct message to oneself");
+    if (strcmp(topic, "dm") != 0 && !(strcmp(topic, "ack") == 0 && len == PKC_MSG_ID_BYTES))
+        return pkc_error(PKC_ERR_INVALID_ARG, "a direct message is a \"dm\" or an \"ack\"");
+    if (len > 60000)
+        return pkc_error(PKC_ERR_TOO_LARGE, "a message has at most 60000 bytes");
+    web_known *k = known_get(p, hash);
+    if (k == NULL)
+        return pkc_error(PKC_ERR_NOT_FOUND, "%s has not announced its keys to this page yet",
+                         peer_id);
+    return node_direct_make(p->id, k->pk, k->dh, topic, data, len, p->clock, p->rng, frame,
+                            frame_len, id);
+}
+
+/* Sends a sealed direct message through the room's mesh (pkc_mesh_send:
+ * over the direct link, else by a route found through the mesh). Returns
+ * pkc_mesh_send()'s result: 0 (on its way, best effort), PKC_ERR_AGAIN,
+ * PKC_ERR_MESH_NO_ROUTE (no neighbours at all), ... */
+PKC_API int pkcw_room_direct_send(web_room *r, const char *peer_id, const uint8_t *frame,
+                                  size_t len)
+{
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    int rc = pkc_peer_id_parse(peer_id, hash);
+    if (rc)
+        return rc;
+    enter(r->p);
+    rc = pkc_mesh_send(r->mesh, hash, frame, len);
+    leave(r->p);
+    return rc;
+}
+
 /* Brackets a host's change of a document: the update callback broadcasts
  * it, and mesh work it causes runs when the bracket closes. */
 PKC_API void pkcw_begin(web_peer *p)
@@ -1095,6 +1218,11 @@ PKC_API void pkcw_peer_free(web_peer *p)
         struct work *w = p->work;
         p->work = w->next;
         free(w);
+    }
+    while (p->known) {
+        web_known *k = p->known;
+        p->known = k->next;
+        free(k);
     }
     pkc_replay_free(p->replay);
     pkc_guard_free(p->guard);

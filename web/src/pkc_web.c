@@ -8,6 +8,7 @@
  * crypto.getRandomValues). */
 #include "pkc.h"
 #include "util/err.h"
+#include "crdt/val.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,4 +88,26 @@ PKC_API int pkcw_message_open(const pkc_identity *self, const uint8_t *frame, si
     *out = buf;
     *out_len = f.message.plaintext.len;
     return 0;
+}
+
+/*
+ * Sets `key` (NUL-terminated) of Y.Map `map` to the value of JSON text
+ * `json` (`len` bytes), as Yjs's map.set(key, JSON.parse(json)) would: a
+ * lib0 Any value (objects and arrays included), which the yjs package
+ * reads back with map.get(key); the node's pkc_node_doc_set_json sets
+ * values the same way. Returns 0, PKC_ERR_MALFORMED (not JSON) or
+ * pkc_ymap_set()'s error.
+ */
+PKC_API int pkcw_map_set_json(pkc_ytype *map, const char *key, const char *json, size_t len)
+{
+    pkc_yvalue v;
+    memset(&v, 0, sizeof v);
+    int rc = yjson_parse(json, len, &v);
+    if (rc) {
+        yv_clear(&v);
+        return rc;
+    }
+    rc = pkc_ymap_set(NULL, map, key, &v, NULL);
+    yv_clear(&v);
+    return rc;
 }
