@@ -443,6 +443,40 @@ try {
   check(inboxed.text === JSON.stringify({ to: 'the node', n: 1 }) && inboxed.room === room.id,
     `the node's inbox has the page's direct message as its JSON text: ${JSON.stringify(inboxed)}`)
 
+  // ---- 9. a page's invitation, the answer step, and metrics(), through window.p2p ----
+  // A tab on a BroadcastChannel of its own (it cannot find A as a tab):
+  // A invites it, it answers, A applies the answer.
+  const inv2 = await open(`${server.url}?channel=${CHANNEL}-other`)
+  const made = await a.page.evaluate(async () => {
+    const inv = await window.p2p.createInvitation()
+    return { url: inv.url, qr: inv.qr, expires: inv.expires }
+  })
+  check(made.url.startsWith(`${server.url}#PKCI1`) && made.qr.startsWith('<svg') &&
+    made.expires > Date.now() && made.expires < Date.now() + 2 * 3600 * 1000,
+  `createInvitation(): { url, qr, expires }: ${made.url.slice(0, 60)}... ${made.qr.slice(0, 20)}... ${made.expires}`)
+  const taken = await inv2.page.evaluate(async (url) => {
+    const r = await window.p2p.acceptInvitation(url)
+    window.invited = r.connected
+    return { peerId: r.peerId, answer: r.answer && r.answer.code }
+  }, made.url)
+  check(taken.peerId === a.id && /^PKCA1/.test(taken.answer || ''),
+    `acceptInvitation() of a page's invitation: the inviter and an answer: ${JSON.stringify(taken)}`)
+  const applied = await a.page.evaluate((code) => window.p2p.acceptAnswer(code), taken.answer)
+  check(applied.peerId === inv2.id, `acceptAnswer(): the invitee: ${JSON.stringify(applied)}`)
+  await deadline(inv2.page.evaluate(() => window.invited.then(() => true)), CONNECT_MS,
+    "the invitee's `connected` to resolve")
+  await connected(a, inv2.id, 'A to list the tab it invited')
+  // metrics(): the node's `pkc status --json` field names, values of the page's own.
+  const nodeMetrics = JSON.parse(pkc('status', '--json')).metrics
+  const pageMetrics = await a.page.evaluate(() => window.p2p.metrics())
+  for (const part of ['network', 'sync', 'health']) {
+    const missing = Object.keys(nodeMetrics[part] || {}).filter(k => !(k in (pageMetrics[part] || {})))
+    check(missing.length === 0, `metrics().${part} has the node's fields (missing: ${missing.join(', ')})`)
+  }
+  check(pageMetrics.network.connected_peers >= 3 && pageMetrics.health.uptime_ms > 0,
+    `metrics(): A's peers (B, C, the node) and uptime: ${JSON.stringify(pageMetrics.network)}`)
+  check(inv2.errors.length === 0, `no page error in the invited tab: ${inv2.errors.join('; ')}`)
+
   for (const t of [a, b]) {
     check(t.errors.length === 0, `no page error: ${t.errors.join('; ')}`)
     const errs = await t.page.evaluate(() => window.pkcPeer.errors.map(e => e.message))
