@@ -29,3 +29,8 @@ set_tests_properties(web.invite_native PROPERTIES SKIP_RETURN_CODE 77)
 pkc_add_test(NAME web.persist LABELS web interop TIMEOUT 180
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/persist.mjs)
 set_tests_properties(web.persist PROPERTIES SKIP_RETURN_CODE 77)
+# The same page tests in Debian's Firefox ESR (puppeteer-core over WebDriver
+# BiDi, tests/web/browsers.mjs), each in a network namespace of its own.
+pkc_add_test(NAME web.tabs.firefox LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/tabs.mjs firefox)
+set_tests_properties(web.tabs.firefox PROPERTIES SKIP_RETURN_CODE 77)
