@@ -34,3 +34,6 @@ set_tests_properties(web.persist PROPERTIES SKIP_RETURN_CODE 77)
 pkc_add_test(NAME web.tabs.firefox LABELS web interop TIMEOUT 180
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/tabs.mjs firefox)
 set_tests_properties(web.tabs.firefox PROPERTIES SKIP_RETURN_CODE 77)
+pkc_add_test(NAME web.invite_native.firefox LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/invite_native.mjs firefox)
+set_tests_properties(web.invite_native.firefox PROPERTIES SKIP_RETURN_CODE 77)
