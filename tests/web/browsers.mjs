@@ -95,7 +95,10 @@ function common(page, raw, kind) {
   raw.on('pageerror', e => page.errors.push(String(e && e.message || e)))
   raw.on('console', m => {
     const line = `${m.type()}: ${m.text()}`
-    if (m.type() === 'error') page.errors.push(m.text())
+    // Firefox logs an ICE failure itself, as an error of the page's
+    // console: the browser's words, not the page's (the page reports it).
+    if (m.type() === 'error' && !(kind === 'firefox' && /^WebRTC: ICE failed/.test(m.text())))
+      page.errors.push(m.text())
     page.consoleLines.push(line)
     if (process.env.PKC_WEB_DEBUG) console.log(`[${kind}] ${line}`)
   })
