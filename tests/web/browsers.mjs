@@ -92,12 +92,17 @@ function common(page, raw, kind) {
   page.raw = raw
   page.errors = []
   page.consoleLines = []
-  raw.on('pageerror', e => page.errors.push(String(e && e.message || e)))
+  // Firefox reports an ICE failure itself, as an error of the page: the
+  // browser's words, not the page's (the page reports the failure itself).
+  const browsers = (text) => kind === 'firefox' && /^WebRTC: ICE failed/.test(text)
+  raw.on('pageerror', e => {
+    const text = String(e && e.message || e)
+    if (browsers(text)) page.consoleLines.push(`browser error: ${text}`)
+    else page.errors.push(text)
+  })
   raw.on('console', m => {
     const line = `${m.type()}: ${m.text()}`
-    // Firefox logs an ICE failure itself, as an error of the page's
-    // console: the browser's words, not the page's (the page reports it).
-    if (m.type() === 'error' && !(kind === 'firefox' && /^WebRTC: ICE failed/.test(m.text())))
+    if (m.type() === 'error' && !browsers(m.text()))
       page.errors.push(m.text())
     page.consoleLines.push(line)
     if (process.env.PKC_WEB_DEBUG) console.log(`[${kind}] ${line}`)
@@ -164,9 +169,10 @@ export function shiftClock(page, offsetMs) {
 // the only network (as root a new one, else inside a user namespace), with
 // PKC_TEST_NETNS=1; exits 77 (skip) where none can be made. In the
 // namespace (this returns there), lo is up and, with veth, one end of a veth
-// pair (both ends inside) has 10.99.0.1/24: Chromium gathers no candidate
-// on loopback alone, so it gets 10.99.0.1 (packets to a local address stay
-// on lo).
+// pair (both ends inside) has 10.99.0.1/24 and the default route (via
+// 10.99.0.2, which nothing answers: the other end is in here too): Chromium
+// gathers no candidate on loopback alone, nor any where there is no default
+// route, so it gets 10.99.0.1 (packets to a local address stay on lo).
 export function inNetns({ veth = false } = {}) {
   if (!process.env.PKC_TEST_NETNS) {
     for (const flags of ['-n', '-rn']) {
@@ -181,7 +187,8 @@ export function inNetns({ veth = false } = {}) {
   const cmds = [['link', 'set', 'lo', 'up']]
   if (veth)
     cmds.push(['link', 'add', 'pkcweb0', 'type', 'veth', 'peer', 'name', 'pkcweb1'], ['link', 'set', 'pkcweb1', 'up'],
-      ['addr', 'add', '10.99.0.1/24', 'dev', 'pkcweb0'], ['link', 'set', 'pkcweb0', 'up'])
+      ['addr', 'add', '10.99.0.1/24', 'dev', 'pkcweb0'], ['link', 'set', 'pkcweb0', 'up'],
+      ['route', 'add', 'default', 'via', '10.99.0.2', 'dev', 'pkcweb0'])
   for (const cmd of cmds) {
     const r = spawnSync('ip', cmd, { encoding: 'utf8' })
     if (r.status !== 0) {

@@ -191,7 +191,10 @@ try {
   }, [diff, room.name])
   pkc('doc', 'set', '--room', room.id, 'shared', 'node2', '42')
   const want = { node: 'set by the node', page: 'set by the page', both: ['a', 1, { deep: true }], node2: 42 }
-  const sorted = (o) => JSON.stringify(o, Object.keys(o).sort())
+  // JSON with the keys of every object sorted (a replacer array would drop
+  // the keys of nested objects)
+  const sorted = (v) => JSON.stringify(v, (k, x) => x && typeof x === 'object' && !Array.isArray(x)
+    ? Object.fromEntries(Object.keys(x).sort().map(k => [k, x[k]])) : x)
   await until(async () => sorted(JSON.parse(pkc('doc', 'json', '--room', room.id, 'shared'))) === sorted(want) &&
     sorted(asJson(await pageDoc())) === sorted(want), 15000, 'the document to converge').catch((e) => {
     console.error(`node: ${pkc('doc', 'json', '--room', room.id, 'shared')}`)

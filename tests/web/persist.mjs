@@ -86,7 +86,11 @@ try {
     `the note's updates were compacted on load: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`)
   await connectedTo(a, b.id, 'the reloaded tab A connected to tab B again')
   await connectedTo(b, a.id, 'tab B connected to the reloaded tab A')
-  check(await b.page.evaluate(() => window.pkcPeer.peers().length) === 1, 'B sees A once')
+  // Once in each room: the local one, and 'kept room', which B joined when
+  // A did (docs/web.md, "Rooms shared by tabs").
+  const seenByB = await b.page.evaluate(() => window.pkcPeer.peers().map(p => `${p.peerId} ${p.room}`).sort())
+  check(JSON.stringify(seenByB) === JSON.stringify([`${a.id} kept room`, `${a.id} local`]),
+    `B sees A once in each room: ${JSON.stringify(seenByB)}`)
   // Editing goes on after the reload.
   await a.page.click('#note')
   await a.page.keyboard.press('End')
