@@ -526,6 +526,7 @@ export class Peer extends EventTarget {
             this.onTabRoom(f);
             break;
         case 'here':
+            this.tabRoomsTo(f.from);
             this.maybeDial(f.from);
             break;
         case 'offer':
@@ -850,7 +851,7 @@ export class Peer extends EventTarget {
         this.sendSignal({ kind: 'room', body: JSON.stringify({ name, secret: b64u(secret) }) });
     }
 
-    // Our rooms, to a tab that said hello.
+    // Our rooms, to a tab that said hello, or answered ours.
     tabRoomsTo(peerId) {
         for (const [handle, secret] of this.roomSecrets || []) {
             const r = this.rooms.get(handle);
