@@ -11,7 +11,7 @@
 //   await deadline(p.waitForFunction(fn, arg, { polling: 50 }), ms, what) // Playwright's signature
 //   await p.evaluate((x) => x + 1, 1)
 //   await p.fill('#text', 'hi'); await p.press('#text', 'Enter'); await p.click('button')
-//   await p.keyboard.type('typed'); await p.textContent('#log')
+//   await p.keyboard.type('typed'); await p.textContent('#log'); await p.reload()
 //   p.errors                               // page errors and console.error lines
 //   await b.close()
 import { spawnSync } from 'node:child_process'
@@ -116,6 +116,7 @@ function common(page, raw, kind) {
   page.click = (sel) => raw.click(sel)
   page.close = () => raw.close()
   page.goto = (url) => raw.goto(url)
+  page.reload = () => raw.reload()
   return page
 }
 
