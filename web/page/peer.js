@@ -836,6 +836,7 @@ export class Peer extends EventTarget {
         this.emit('log', { level: 1, text: `link to ${link.peerId} closed: ${why}` });
         this.kick();
     }
+
     // ---- the rooms of this browser's tabs (docs/web.md, "Rooms shared by tabs") ----
     // Tabs of one origin are one person's: a room one of them joins (by an
     // invitation) is kept in the origin's IndexedDB, where every tab of it
