@@ -69,6 +69,9 @@ const until = async (fn, ms, what) => {
 }
 const nodePeers = (n) => jsonLines(pkc(n, ['peers', '--json'])).map(p => p.peer_id)
 
+// Phases printed with the seconds since the start (for the record only).
+const T0 = Date.now()
+const say = (text) => console.log(`[${((Date.now() - T0) / 1000).toFixed(1)} s] ${text}`)
 let ctx
 try {
   // ---- 1. two nodes in one room ----
@@ -85,6 +88,7 @@ try {
   const joined = pkc(b, ['join'], { PKC_INVITE: invB.url })
   check(/you are in the room/.test(joined), `b joined a's room: ${joined.trim()}`)
   await until(() => nodePeers(a).includes(b.id) && nodePeers(b).includes(a.id), 20000, 'a and b to be neighbours')
+  say('nodes a and b are neighbours in the room')
 
   // ---- 2. three tabs; one accepts a's invitation ----
   const server = await pkcWeb()
@@ -120,7 +124,7 @@ try {
   })
   for (const t of tabs)
     await linked(t, 'local', tabs.filter(o => o !== t).map(o => o.id), 20000, 'the tabs to find each other')
-  console.log('three tabs connected in the local room')
+  say('three tabs connected in the local room')
 
   const invT = JSON.parse(pkc(a, ['invite', '--room', room.id, '--one-step', '--single-use', '--url-base',
     server.url, '--json']))
@@ -128,6 +132,7 @@ try {
   await t1.page.fill('#code', invT.url)
   await t1.page.click('#join button')
   await linked(t1, ROOM, [a.id], 20000, 'tab 1 to connect to a in the room')
+  say('tab 1 connected to a')
   check(/connected to the inviter/.test(await t1.page.textContent('#joined')),
     `tab 1 says: ${await t1.page.textContent('#joined')}`)
   // The other tabs: in the room with no invitation, each linked in it to
@@ -139,7 +144,7 @@ try {
     const rooms = await t.page.evaluate(() => [...window.pkcPeer.rooms.values()].map(r => [r.name, r.id]))
     check(rooms.some(([n, id]) => n === ROOM && id === room.id), `tab ${t.id} is in the room: ${JSON.stringify(rooms)}`)
   }
-  console.log(`the other two tabs joined "${ROOM}" through tab 1 (no invitation of theirs)`)
+  say(`the other two tabs joined "${ROOM}" through tab 1 (no invitation of theirs)`)
 
   // ---- 3. one broadcast from each of the five, to all five ----
   const everyone = [...tabs.map((t, i) => ({ kind: 'tab', name: `tab${i + 1}`, id: t.id, t })),
@@ -169,7 +174,7 @@ try {
   }
   const t0 = Date.now()
   const first = await round('round 1')
-  console.log(`five broadcasts reached the other four peers each in ${Date.now() - t0} ms`)
+  say(`five broadcasts reached the other four peers each in ${Date.now() - t0} ms`)
   await round('round 2')
   for (const p of everyone) {
     const got = await received(p)
@@ -212,7 +217,7 @@ try {
   const inPage = new Y.Doc()
   Y.applyUpdate(inPage, Uint8Array.from(await pageDoc(t1)))
   check(canon(inPage.getMap('state').toJSON()) === want, "tab 1 has tab 3's edit too")
-  console.log(`tab 3's edit reached both nodes: ${docOf(b)}`)
+  say(`tab 3's edit reached both nodes: ${docOf(b)}`)
 
   for (const t of tabs) {
     check(t.page.errors.length === 0, `no page errors in tab ${t.id}: ${t.page.errors.join(' | ')}`)
