@@ -1,8 +1,9 @@
-// web.room5: three tabs and two native nodes in one room (issue 14, item 5),
-// in a network namespace of the test's own (as web.invite_native).
+// web.room5 (and web.room5.firefox: `node room5.mjs firefox`): three tabs and
+// two native nodes in one room (issue 14, item 5), in a network namespace of
+// the test's own (as web.invite_native).
 //  1. Two nodes, `pkc up --no-local --no-lan`: a in a private room, b joins
 //     it by a's one-step invitation (`pkc join`).
-//  2. Three tabs of one Chromium context find each other over the
+//  2. Three tabs of one browser context find each other over the
 //     BroadcastChannel (the local room). One of them accepts a's invitation
 //     (pasted in the join box, as a person would): it joins the room and
 //     connects to a; the other two tabs join the same room with no
@@ -22,10 +23,11 @@ import path from 'node:path'
 import readline from 'node:readline'
 import * as Y from 'yjs'
 import { check, finish, needDist, pkcWeb, deadline, tmpdir, PKC } from './lib.mjs'
-import { launch, inNetns, needBrowser } from './browsers.mjs'
+import { browserArg, launch, inNetns, needBrowser } from './browsers.mjs'
 
+const BROWSER = browserArg()
 needDist()
-needBrowser('chromium')
+needBrowser(BROWSER)
 inNetns({ veth: true })
 
 const tmp = tmpdir('pkc-web-room5-')
@@ -92,7 +94,7 @@ try {
 
   // ---- 2. three tabs; one accepts a's invitation ----
   const server = await pkcWeb()
-  ctx = await launch('chromium', { chromiumArgs: ['--disable-features=WebRtcHideLocalIpsWithMdns'] })
+  ctx = await launch(BROWSER, { chromiumArgs: ['--disable-features=WebRtcHideLocalIpsWithMdns'] })
   const channel = `room5-${Math.random().toString(36).slice(2)}`
   const open = async () => {
     const page = await ctx.newPage()
@@ -238,4 +240,4 @@ try {
     console.error(`node ${n.name} stderr (last lines):\n${n.err.split('\n').slice(-25).join('\n')}`)
   if (ctx) await ctx.close().catch(() => {})
 }
-finish('web.room5')
+finish(BROWSER === 'chromium' ? 'web.room5' : `web.room5.${BROWSER}`)

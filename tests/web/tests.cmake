@@ -47,3 +47,6 @@ set_tests_properties(web.room5 PROPERTIES SKIP_RETURN_CODE 77)
 pkc_add_test(NAME web.persist.firefox LABELS web interop TIMEOUT 180
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/persist.mjs firefox)
 set_tests_properties(web.persist.firefox PROPERTIES SKIP_RETURN_CODE 77)
+pkc_add_test(NAME web.room5.firefox LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/room5.mjs firefox)
+set_tests_properties(web.room5.firefox PROPERTIES SKIP_RETURN_CODE 77)
