@@ -1,7 +1,8 @@
-// web.invite_native: a page accepts a native node's invitation and joins its
-// room (issue 14, item 5, node -> page). Run in a network namespace of its
+// web.invite_native (and web.invite_native.firefox: `node invite_native.mjs
+// firefox`): a page accepts a native node's invitation and joins its room
+// (issue 14, item 5, node -> page). Run in a network namespace of its
 // own (`unshare -n`, made by the test itself), where the node's listener and
-// Chromium share lo and a dummy interface, and nothing else exists.
+// the browser share lo and a veth pair, and nothing else exists.
 //  1. `pkc up` in a private room; `pkc invite --single-use --one-step` with
 //     the page as the link's base; the page is opened at that link (the
 //     code in its fragment) and accepts it by itself: the node reports the
@@ -27,35 +28,21 @@ import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import * as Y from 'yjs'
-import { check, finish, needDist, pkcWeb, chromium, deadline, tmpdir, PKC } from './lib.mjs'
+import { check, finish, needDist, pkcWeb, deadline, tmpdir, PKC } from './lib.mjs'
+import { browserArg, launch, inNetns, needBrowser, shiftClock } from './browsers.mjs'
 
+// `node invite_native.mjs [chromium|firefox]`
+const BROWSER = browserArg()
 needDist()
+needBrowser(BROWSER)
 // A network namespace of our own, where loopback is the only network: as
 // root a new one, otherwise inside a user namespace (skipped, 77, where
-// neither can be made).
-if (!process.env.PKC_TEST_NETNS) {
-  for (const flags of ['-n', '-rn']) {
-    if (spawnSync('unshare', [flags, 'true']).status !== 0) continue
-    const r = spawnSync('unshare', [flags, process.execPath, ...process.argv.slice(1)],
-      { stdio: 'inherit', env: { ...process.env, PKC_TEST_NETNS: '1' } })
-    process.exit(r.status ?? 1)
-  }
-  console.error('SKIP: cannot make a network namespace (unshare -n)')
-  process.exit(77)
-}
-// lo, and one end of a veth pair (both ends in here): Chromium gathers no
-// candidate on loopback alone (it never offers loopback ones), so it gets
-// 10.99.0.1, which the node's listener gives too; packets to a local
-// address stay on lo.
-for (const cmd of [['link', 'set', 'lo', 'up'],
-  ['link', 'add', 'pkcweb0', 'type', 'veth', 'peer', 'name', 'pkcweb1'], ['link', 'set', 'pkcweb1', 'up'],
-  ['addr', 'add', '10.99.0.1/24', 'dev', 'pkcweb0'], ['link', 'set', 'pkcweb0', 'up']]) {
-  const r = spawnSync('ip', cmd, { encoding: 'utf8' })
-  if (r.status !== 0) {
-    console.error(`FAIL: ip ${cmd.join(' ')} in the namespace: ${r.stderr}`)
-    process.exit(1)
-  }
-}
+// neither can be made). With lo, one end of a veth pair (both ends in
+// here): Chromium gathers no candidate on loopback alone (it never offers
+// loopback ones), so it gets 10.99.0.1, which the node's listener gives
+// too; packets to a local address stay on lo. Firefox (its prefs:
+// browsers.mjs) gathers 127.0.0.1 as well.
+inNetns({ veth: true })
 const tmp = tmpdir('pkc-web-invite-')
 const xdg = path.join(tmp, 'xdg')
 fs.mkdirSync(xdg, { mode: 0o700 })
@@ -94,14 +81,13 @@ const until = async (fn, ms, what) => {
 const nodePeers = () => jsonLines(pkc('peers', '--json')).map(p => p.peer_id)
 
 let ctx
-const spare = []
 try {
   const up = await until(() => events.find(e => e.event === 'up'), 30000, 'the node to start')
   const nodeId = up.peer_id
   const room = jsonLines(pkc('rooms', '--json')).find(r => !r.local)
   check(room, 'the node is in its private room')
   const server = await pkcWeb()
-  ctx = await chromium(['--disable-features=WebRtcHideLocalIpsWithMdns'])
+  ctx = await launch(BROWSER, { chromiumArgs: ['--disable-features=WebRtcHideLocalIpsWithMdns'] })
 
   const invite = (...args) => JSON.parse(pkc('invite', '--room', room.id, '--url-base',
     server.url, '--json', ...args))
@@ -109,19 +95,20 @@ try {
   // A fresh page (its own BroadcastChannel: no tab of another case meets
   // it) at `url`.
   async function open(url, clockMs = null) {
-    // With clockMs: a browser of its own (a clock is a context's), whose
-    // Date.now() is fixed at that time (its timers run on).
-    const c = clockMs === null ? ctx : await chromium(['--disable-features=WebRtcHideLocalIpsWithMdns'])
-    if (clockMs !== null) {
-      spare.push(c)
-      await c.clock.setFixedTime(clockMs)
-    }
-    const page = await c.newPage()
-    const errors = []
-    page.on('pageerror', e => errors.push(String(e)))
-    page.on('console', m => {
-      if (m.type() === 'error') errors.push(m.text())
-      if (process.env.PKC_WEB_DEBUG) console.log(`[page] ${m.type()}: ${m.text()}`)
+    // With clockMs: the page's clock (Date) set to that time from its
+    // first script on, and running on.
+    const page = await ctx.newPage()
+    const errors = page.errors
+    if (clockMs !== null) await shiftClock(page, clockMs - Date.now())
+    // When the first peer:connect is dispatched, on the page's clock from
+    // the start of its navigation (performance.now()).
+    await page.initScript(() => {
+      const dispatch = EventTarget.prototype.dispatchEvent
+      EventTarget.prototype.dispatchEvent = function (ev) {
+        if (ev.type === 'peer:connect' && window.firstConnectMs === undefined)
+          window.firstConnectMs = performance.now()
+        return dispatch.call(this, ev)
+      }
     })
     const [base, frag] = url.split('#')
     const q = `?channel=invite-${Math.random().toString(36).slice(2)}${process.env.PKC_WEB_DEBUG ? '&debug' : ''}`
@@ -150,7 +137,13 @@ try {
           dcs: l.dcs.map(d => d.readyState) }))))}`)
     throw e
   })
-  console.log(`  the page connected to the node ${Date.now() - t0} ms after opening the link`)
+  // The figure (docs/web.md, "Figures"): from opening the link (the page
+  // loading, pkc.wasm compiled, the invitation read, ICE, DTLS, SCTP, pkc's
+  // handshake) to the session established, on the page's clock.
+  const connectMs = await tab.page.evaluate(() => window.firstConnectMs)
+  console.log(`  figure: ${BROWSER}: the page connected to the node ${Math.round(connectMs)} ms after ` +
+    `the link was opened (navigation start to peer:connect; ${Date.now() - t0} ms seen by the test)`)
+  check(connectMs > 0, `the page's own time to connect: ${connectMs}`)
   const used = await until(() => events.find(e => e.event === 'invite' && e.outcome === 'used'),
     10000, 'the node to report the invitation used')
   check(used.peer === tab.id && used.id === inv.id && used.room === room.id,
@@ -198,7 +191,10 @@ try {
   }, [diff, room.name])
   pkc('doc', 'set', '--room', room.id, 'shared', 'node2', '42')
   const want = { node: 'set by the node', page: 'set by the page', both: ['a', 1, { deep: true }], node2: 42 }
-  const sorted = (o) => JSON.stringify(o, Object.keys(o).sort())
+  // JSON with the keys of every object sorted (a replacer array would drop
+  // the keys of nested objects)
+  const sorted = (v) => JSON.stringify(v, (k, x) => x && typeof x === 'object' && !Array.isArray(x)
+    ? Object.fromEntries(Object.keys(x).sort().map(k => [k, x[k]])) : x)
   await until(async () => sorted(JSON.parse(pkc('doc', 'json', '--room', room.id, 'shared'))) === sorted(want) &&
     sorted(asJson(await pageDoc())) === sorted(want), 15000, 'the document to converge').catch((e) => {
     console.error(`node: ${pkc('doc', 'json', '--room', room.id, 'shared')}`)
@@ -273,7 +269,6 @@ try {
   check(tab.errors.length === 0, `no page error on the first page: ${tab.errors.join('; ')}`)
   check((await pageErrors(tab)).length === 0, `no pkc error on the first page: ${(await pageErrors(tab)).join('; ')}`)
 
-  for (const c of spare) await c.close()
   await ctx.close()
   ctx = null
   node.kill('SIGTERM')
@@ -285,4 +280,4 @@ try {
   console.error(`node stderr (last lines):\n${nodeErr.split('\n').slice(-40).join('\n')}`)
   if (ctx) await ctx.close().catch(() => {})
 }
-finish('web.invite_native')
+finish(BROWSER === 'chromium' ? 'web.invite_native' : `web.invite_native.${BROWSER}`)

@@ -5,12 +5,18 @@
 // whose kept update was damaged (bad bytes written into IndexedDB here)
 // says so on the page and gets the document back from the other tab.
 // Every wait is for a state, with a deadline; nothing sleeps.
-import { check, finish, needDist, pkcWeb, chromium, deadline } from './lib.mjs'
+// `node persist.mjs [chromium|firefox]` (web.persist, web.persist.firefox;
+// Firefox in a network namespace of the test's own).
+import { check, finish, needDist, pkcWeb, deadline } from './lib.mjs'
+import { browserArg, launch, inNetns, needBrowser } from './browsers.mjs'
 
+const BROWSER = browserArg()
 needDist()
+needBrowser(BROWSER)
+if (BROWSER === 'firefox') inNetns()
 const CONNECT_MS = 15000
 const server = await pkcWeb()
-const ctx = await chromium(['--disable-features=WebRtcHideLocalIpsWithMdns'])
+const ctx = await launch(BROWSER, { chromiumArgs: ['--disable-features=WebRtcHideLocalIpsWithMdns'] })
 const QUERY = '?channel=persist'
 
 async function ready(t) {
@@ -23,13 +29,10 @@ async function ready(t) {
 async function open(sessionSlot = null) {
   const page = await ctx.newPage()
   // A duplicated tab starts with a copy of the original's sessionStorage.
-  if (sessionSlot) await page.addInitScript((slot) => sessionStorage.setItem('pkc-identity:pkc:persist', slot), sessionSlot)
-  const t = { page, errors: [] }
-  page.on('pageerror', e => t.errors.push(String(e)))
-  page.on('console', m => {
-    if (m.type() === 'error') t.errors.push(m.text())
-    if (process.env.PKC_WEB_DEBUG) console.log(`[page] ${m.type()}: ${m.text()}`)
-  })
+  if (sessionSlot) await page.initScript((slot) => {
+    if (location.protocol === 'http:') sessionStorage.setItem('pkc-identity:pkc:persist', slot)
+  }, sessionSlot)
+  const t = { page, errors: page.errors }
   await page.goto(server.url + QUERY + (process.env.PKC_WEB_DEBUG ? '&debug' : ''))
   await ready(t)
   return t
@@ -86,7 +89,11 @@ try {
     `the note's updates were compacted on load: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`)
   await connectedTo(a, b.id, 'the reloaded tab A connected to tab B again')
   await connectedTo(b, a.id, 'tab B connected to the reloaded tab A')
-  check(await b.page.evaluate(() => window.pkcPeer.peers().length) === 1, 'B sees A once')
+  // Once in each room: the local one, and 'kept room', which B joined when
+  // A did (docs/web.md, "Rooms shared by tabs").
+  const seenByB = await b.page.evaluate(() => window.pkcPeer.peers().map(p => `${p.peerId} ${p.room}`).sort())
+  check(JSON.stringify(seenByB) === JSON.stringify([`${a.id} kept room`, `${a.id} local`]),
+    `B sees A once in each room: ${JSON.stringify(seenByB)}`)
   // Editing goes on after the reload.
   await a.page.click('#note')
   await a.page.keyboard.press('End')
@@ -175,4 +182,4 @@ try {
   await ctx.close()
   server.child.kill('SIGTERM')
 }
-finish('web.persist')
+finish(BROWSER === 'chromium' ? 'web.persist' : `web.persist.${BROWSER}`)

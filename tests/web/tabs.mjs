@@ -1,27 +1,42 @@
-// web.tabs: two tabs of one origin (two pages of one Chromium context, on the
-// page `pkc web` serves) find each other over BroadcastChannel, connect by
-// WebRTC with pkc's session handshake, chat, and converge on a shared note
+// web.tabs (and web.tabs.firefox: `node tabs.mjs firefox`): two tabs of one
+// origin (two pages of one browser context, on the page `pkc web` serves)
+// find each other over BroadcastChannel, connect by WebRTC with pkc's
+// session handshake, chat, and converge on a shared note
 // (checked with the yjs package here in Node.js); a tab whose signals are
 // tampered with, or whose handshake binds the wrong DTLS fingerprint, is
 // refused with a clear message and no connection. Every wait is for an
 // event or a state, with a deadline; nothing sleeps.
 import * as Y from 'yjs'
-import { check, finish, needDist, pkcWeb, chromium, deadline } from './lib.mjs'
+import { check, finish, needDist, pkcWeb, deadline } from './lib.mjs'
+import { browserArg, launch, inNetns, needBrowser } from './browsers.mjs'
 
+// `node tabs.mjs [chromium|firefox]`. Firefox runs in a network namespace
+// of the test's own (loopback only; its prefs give it loopback candidates).
+const BROWSER = browserArg()
 needDist()
+needBrowser(BROWSER)
+if (BROWSER === 'firefox') inNetns()
 const CONNECT_MS = 15000
 const server = await pkcWeb()
 // Real host candidates instead of mDNS names: the test machine has no
 // multicast DNS (docs/web.md, "Tests").
-const ctx = await chromium(['--disable-features=WebRtcHideLocalIpsWithMdns'])
+const ctx = await launch(BROWSER, { chromiumArgs: ['--disable-features=WebRtcHideLocalIpsWithMdns'] })
 
 async function open(query = '') {
   const page = await ctx.newPage()
-  const errors = []
-  page.on('pageerror', e => errors.push(String(e)))
-  page.on('console', m => {
-    if (m.type() === 'error') errors.push(m.text())
-    if (process.env.PKC_WEB_DEBUG) console.log(`[page ${query}] ${m.type()}: ${m.text()}`)
+  const errors = page.errors
+  // Every data channel message the page sends, measured: none may be over
+  // the peer's a=max-message-size (Chromium's and the node's 262144 are the
+  // smallest a peer of pkc's gives; a browser refuses a larger send).
+  await page.initScript(() => {
+    window.dcSent = { count: 0, max: 0, maxMessageSize: Infinity }
+    const send = RTCDataChannel.prototype.send
+    RTCDataChannel.prototype.send = function (d) {
+      const n = d.byteLength ?? d.size ?? new TextEncoder().encode(d).length
+      window.dcSent.count++
+      window.dcSent.max = Math.max(window.dcSent.max, n)
+      return send.call(this, d)
+    }
   })
   await page.goto(server.url + query + (process.env.PKC_WEB_DEBUG ? '&debug' : ''))
   await deadline(page.waitForFunction(() => document.documentElement.dataset.pkc), 30000, 'the page to load pkc')
@@ -161,6 +176,14 @@ try {
     Y.applyUpdate(yd, Uint8Array.from(sd))
     console.log(`large document: ${sc.length} bytes of state, synced to a newcomer`)
     check(sc.length > 258048, `the state is over one record (${sc.length} bytes)`)
+    // The fragments came close to the limit, and never over it; the limit
+    // the browser takes from the peer's SDP is at least that.
+    const sent = await c.page.evaluate(() => ({ ...window.dcSent,
+      maxMessageSize: Math.min(...[...window.pkcPeer.links.values()].map(l => l.pc.sctp?.maxMessageSize ?? Infinity)) }))
+    console.log(`largest data channel message sent: ${sent.max} bytes (${sent.count} sent; ` +
+      `the browser's max message size to the newcomer: ${sent.maxMessageSize})`)
+    check(sent.max > 240000 && sent.max <= 262144 && sent.max <= sent.maxMessageSize,
+      `every message sent fits the peer's max-message-size: ${JSON.stringify(sent)}`)
     const logs = await d.page.evaluate(() => window.seen.logs.filter(l => /reassembled/.test(l)))
     check(logs.length >= 1, `the newcomer reassembled a fragmented sync message: ${JSON.stringify(logs)}`)
     check(yd.getText('t').toString() === yc.getText('t').toString() &&
@@ -202,4 +225,4 @@ try {
   await ctx.close()
   server.child.kill('SIGTERM')
 }
-finish('web.tabs')
+finish(BROWSER === 'chromium' ? 'web.tabs' : `web.tabs.${BROWSER}`)

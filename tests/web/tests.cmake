@@ -56,3 +56,24 @@ set_tests_properties(web.qr PROPERTIES SKIP_RETURN_CODE 77)
 pkc_add_test(NAME web.api LABELS web interop TIMEOUT 240
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/api.mjs)
 set_tests_properties(web.api PROPERTIES SKIP_RETURN_CODE 77)
+# The same page tests in Debian's Firefox ESR (puppeteer-core over WebDriver
+# BiDi, tests/web/browsers.mjs), each in a network namespace of its own.
+pkc_add_test(NAME web.tabs.firefox LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/tabs.mjs firefox)
+set_tests_properties(web.tabs.firefox PROPERTIES SKIP_RETURN_CODE 77)
+pkc_add_test(NAME web.invite_native.firefox LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/invite_native.mjs firefox)
+set_tests_properties(web.invite_native.firefox PROPERTIES SKIP_RETURN_CODE 77)
+# Three tabs and two native nodes in one room (network namespace; 77 where
+# none can be made): one tab accepts a node's invitation, the other tabs
+# join the room through it; a broadcast from each of the five reaches the
+# other four once; a tab's document edit reaches both nodes.
+pkc_add_test(NAME web.room5 LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/room5.mjs)
+set_tests_properties(web.room5 PROPERTIES SKIP_RETURN_CODE 77)
+pkc_add_test(NAME web.persist.firefox LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/persist.mjs firefox)
+set_tests_properties(web.persist.firefox PROPERTIES SKIP_RETURN_CODE 77)
+pkc_add_test(NAME web.room5.firefox LABELS web interop TIMEOUT 180
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/room5.mjs firefox)
+set_tests_properties(web.room5.firefox PROPERTIES SKIP_RETURN_CODE 77)

@@ -318,6 +318,7 @@ export class Peer extends EventTarget {
             this.rooms.set(handle, { name, handle, id });
             if (this.store && name !== 'local' && !this.restoring)
                 this.store.saveRoom(id, name, secret).catch((e) => this.storeFailed(`room ${name}`, e));
+            this.tabRoomJoined(handle, name, secret);
         }
         this.kick();
         return handle;
@@ -573,9 +574,14 @@ export class Peer extends EventTarget {
         switch (f.kind) {
         case 'hello':
             this.sendSignal({ kind: 'here', to: f.from });
+            this.tabRoomsTo(f.from);
             this.maybeDial(f.from);
             break;
+        case 'room':
+            this.onTabRoom(f);
+            break;
         case 'here':
+            this.tabRoomsTo(f.from);
             this.maybeDial(f.from);
             break;
         case 'offer':
@@ -699,6 +705,7 @@ export class Peer extends EventTarget {
     async dial(peerId, hash) {
         const conn = b64u(crypto.getRandomValues(new Uint8Array(9)));
         const link = this.newLink(peerId, hash, true, conn);
+        link.roomsDialed = new Set(this.rooms.keys());
         // A channel per room, label "pkc", reliable and ordered.
         for (const room of this.rooms.keys()) {
             const dc = link.pc.createDataChannel(CHANNEL_LABEL, { ordered: true });
@@ -1485,5 +1492,58 @@ export class Peer extends EventTarget {
                 id: r.frame instanceof Uint8Array ? r.id : null, waiters: [] });
         }
         this.armOutbox();
+    }
+
+    // ---- the rooms of this browser's tabs (docs/web.md, "Rooms shared by tabs") ----
+    // Tabs of one origin are one person's: a room one of them joins (by an
+    // invitation) is kept in the origin's IndexedDB, where every tab of it
+    // would find it at its next load. So it is joined by every open tab at
+    // once: told over the BroadcastChannel (the room's name and secret:
+    // same-origin only, like the IndexedDB that holds them), and each link
+    // between two tabs of the room gets a channel for it, opened by the
+    // link's dialer once it knows that both are in the room.
+    tabRoomJoined(handle, name, secret) {
+        if (name === 'local') return;
+        if (!this.roomSecrets) this.roomSecrets = new Map();
+        this.roomSecrets.set(handle, secret);
+        this.sendSignal({ kind: 'room', body: JSON.stringify({ name, secret: b64u(secret) }) });
+    }
+
+    // Our rooms, to a tab that said hello, or answered ours.
+    tabRoomsTo(peerId) {
+        for (const [handle, secret] of this.roomSecrets || []) {
+            const r = this.rooms.get(handle);
+            if (r) this.sendSignal({ kind: 'room', to: peerId, body: JSON.stringify({ name: r.name,
+                secret: b64u(secret) }) });
+        }
+    }
+
+    // A tab is in a room: we join it too (telling the tabs, when it is new
+    // to us), then open its channel on our link to that tab if we dialed it.
+    onTabRoom(f) {
+        let name, secret;
+        try {
+            const b = JSON.parse(f.body);
+            name = String(b.name);
+            secret = unb64u(String(b.secret));
+            if (secret.length !== 32 || !name || name === 'local') throw new Error('malformed');
+        } catch (e) {
+            this.error(`a room signal from ${f.from} refused: ${e.message}`);
+            return;
+        }
+        let room;
+        try {
+            room = this.joinRoom(name, secret);
+        } catch (e) {
+            this.error(`room ${name} of tab ${f.from}: not joined: ${e.message}`);
+            return;
+        }
+        const link = this.links.get(f.from);
+        if (!link || link.closed || !link.outbound || link.invite || !link.roomsDialed ||
+            link.roomsDialed.has(room))
+            return;
+        link.roomsDialed.add(room);
+        const dc = link.pc.createDataChannel(CHANNEL_LABEL, { ordered: true });
+        this.attachChannel(link, dc, room);
     }
 }

@@ -92,17 +92,19 @@ try {
     status.textContent = n ? `connected to ${n} peer${n === 1 ? '' : 's'}` : 'alone';
     status.dataset.state = n ? 'connected' : 'alone';
   };
-  const say = (from, text) => {
+  const say = (from, text, room) => {
     const li = document.createElement('li');
     const who = document.createElement('code');
     who.textContent = from === peer.peerId ? 'you' : from.slice(0, 12) + '…';
     li.append(who, `: ${text}`);
+    // Which room, once there is more than one.
+    if (room && peer.rooms.size > 1) li.append(` (${room === 'local' ? 'local room' : `room ${room}`})`);
     $('log').append(li);
     li.scrollIntoView({ block: 'nearest' });
   };
   peer.addEventListener('peer:connect', showPeers);
   peer.addEventListener('peer:disconnect', showPeers);
-  peer.addEventListener('message', (e) => say(e.detail.from, e.detail.text));
+  peer.addEventListener('message', (e) => say(e.detail.from, e.detail.text, e.detail.room));
   peer.addEventListener('error', (e) => showError(e.detail.message));
   if (params.has('debug')) peer.addEventListener('log', (e) => console.debug(`pkc: ${e.detail.text}`));
 
@@ -153,10 +155,12 @@ try {
     const t = $('text').value;
     if (!t) return;
     try {
-      // To every room this page is in: the local one and those joined
-      // by invitation.
-      for (const r of peer.rooms.values()) peer.broadcast(t, r.name);
-      say(peer.peerId, t);
+      // To one room: the one chosen, by default the last joined (an
+      // invitation's). Not to every room: tabs share their rooms, so a
+      // line sent to each would reach them once per room.
+      const room = $('chat-room').value || 'local';
+      peer.broadcast(t, room);
+      say(peer.peerId, t, room);
       $('text').value = '';
     } catch (e) {
       showError(`not sent: ${e.message}`);
@@ -274,7 +278,21 @@ try {
     $('join').querySelector('button'), $('scan'), $('invite').querySelector('button'),
     $('answer').querySelector('button')]) el.disabled = false;
   const dash = new Dashboard(document);
+  // The chat's room choice, shown once the page is in more than one room.
+  let roomsShown = '';
+  const showRooms = () => {
+    const names = [...peer.rooms.values()].map((r) => r.name);
+    if (names.join('\n') === roomsShown) return;
+    const sel = $('chat-room');
+    const grown = names.length > roomsShown.split('\n').filter(Boolean).length;
+    roomsShown = names.join('\n');
+    const keep = grown ? names.at(-1) : sel.value;
+    sel.replaceChildren(...names.map((n) => new Option(n === 'local' ? 'local room' : `room ${n}`, n)));
+    sel.value = names.includes(keep) ? keep : names.at(-1);
+    sel.hidden = names.length < 2;
+  };
   const refresh = () => {
+    showRooms();
     showPeers();
     dash.update(peer.metrics());
   };
