@@ -188,6 +188,25 @@ try {
     }
   }
 
+  // ---- 3b. the page's chat box: a tab in two rooms (local, and the shared
+  // one) sends a line to one (the last joined, chosen by default); the
+  // other tabs show it once, and the nodes get it ----
+  const line = `typed in tab 2's chat box ${Math.random().toString(36).slice(2)}`
+  await until(() => tabs[1].page.evaluate(() => document.getElementById('chat-room').hidden === false &&
+    document.getElementById('chat-room').options.length === 2), 5000, "tab 2's chat to offer its two rooms")
+  await tabs[1].page.fill('#text', line)
+  await tabs[1].page.press('#text', 'Enter')
+  for (const t of [tabs[0], tabs[2]])
+    await until(() => t.page.evaluate((w) => document.getElementById('log').textContent.includes(w), line),
+      15000, 'the typed line in the other tabs')
+  await until(async () => (await Promise.all(everyone.filter(p => p.kind === 'node').map(received)))
+    .every(got => got.some(m => m.text === line)), 15000, 'the typed line at both nodes')
+  for (const t of [tabs[0], tabs[2]]) {
+    const n = await t.page.evaluate((w) => [...document.querySelectorAll('#log li')]
+      .filter(li => li.textContent.includes(w)).length, line)
+    check(n === 1, `the typed line is shown once in a tab in both rooms (${n})`)
+  }
+
   // ---- 4. a document edit from a tab with no link to a node ----
   const pageDoc = (t) => t.page.evaluate((r) => Array.from(window.pkcPeer.doc('shared', r).encodeState()), ROOM)
   const ydoc = new Y.Doc()
