@@ -27,39 +27,17 @@
 //  0. (first) A database of schema version 1, from before the peer book, is
 //     upgraded to version 2 by the page, its identity kept.
 // Every wait is for a state, with a deadline.
-import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import readline from 'node:readline'
 import * as Y from 'yjs'
-import { check, finish, needDist, pkcWeb, chromium, deadline, tmpdir, PKC } from './lib.mjs'
+import { inNetns } from './browsers.mjs'
+import { check, finish, needDist, pkcWeb, chromium, deadline, tmpdir, PKC, until, jsonLines, startNode } from './lib.mjs'
 
 needDist()
-if (!process.env.PKC_TEST_NETNS) {
-  for (const flags of ['-n', '-rn']) {
-    if (spawnSync('unshare', [flags, 'true']).status !== 0) continue
-    const r = spawnSync('unshare', [flags, process.execPath, ...process.argv.slice(1)],
-      { stdio: 'inherit', env: { ...process.env, PKC_TEST_NETNS: '1' } })
-    process.exit(r.status ?? 1)
-  }
-  console.error('SKIP: cannot make a network namespace (unshare -n)')
-  process.exit(77)
-}
-// lo and a veth pair with both ends in here (10.99.0.1), and a default
-// route through it: Chromium gathers host candidates only where a default
-// route exists (without one, two tabs offer no candidate at all and never
-// connect; a page and a node still do, peer-reflexively). Nothing leaves
-// the namespace: the pair's other end is in it too.
-for (const cmd of [['link', 'set', 'lo', 'up'],
-  ['link', 'add', 'pkcapi0', 'type', 'veth', 'peer', 'name', 'pkcapi1'], ['link', 'set', 'pkcapi1', 'up'],
-  ['addr', 'add', '10.99.0.1/24', 'dev', 'pkcapi0'], ['link', 'set', 'pkcapi0', 'up'],
-  ['route', 'add', 'default', 'dev', 'pkcapi0']]) {
-  const r = spawnSync('ip', cmd, { encoding: 'utf8' })
-  if (r.status !== 0) {
-    console.error(`FAIL: ip ${cmd.join(' ')} in the namespace: ${r.stderr}`)
-    process.exit(1)
-  }
-}
+// lo and a veth pair with both ends in here (10.99.0.1), and a default route
+// through it: Chromium gathers host candidates only where a default route
+// exists (without one, two tabs offer no candidate at all and never connect).
+inNetns({ veth: true })
 
 const CONNECT_MS = 20000
 const tmp = tmpdir('pkc-web-api-')
@@ -68,31 +46,11 @@ fs.mkdirSync(xdg, { mode: 0o700 })
 const data = path.join(tmp, 'n')
 const env = { ...process.env, XDG_RUNTIME_DIR: xdg }
 const ROOM = 'web api test room'
-const node = spawn(PKC, ['--data', data, '--log-level', 'debug', 'up', '--json', '--no-local', '--no-lan', '--room', ROOM],
-  { env, stdio: ['ignore', 'pipe', 'pipe'] })
-let nodeErr = ''
-node.stderr.on('data', d => { nodeErr += d })
-const events = []
-readline.createInterface({ input: node.stdout }).on('line', l => {
-  try { events.push(JSON.parse(l)) } catch {}
-})
-process.on('exit', () => { try { node.kill('SIGKILL') } catch {} })
-const nodeExit = new Promise(res => node.on('exit', (code, sig) => res({ code, sig })))
-const pkc = (...args) => {
-  const r = spawnSync(PKC, ['--data', data, ...args], { env, encoding: 'utf8', timeout: 30000 })
-  if (r.status !== 0) throw new Error(`pkc ${args.join(' ')}: ${r.stderr}`)
-  return r.stdout
-}
-const jsonLines = (text) => text.split('\n').filter(Boolean).map(l => JSON.parse(l))
-const until = async (fn, ms, what) => {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timeout (${ms} ms): ${what}`)
-    await new Promise(r => setTimeout(r, 100))
-  }
-}
+const started = startNode(data, ['--no-local', '--no-lan', '--room', ROOM], env)
+const node = started.child
+const events = started.events
+const nodeExit = started.exit
+const pkc = started.cli
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b)
 
 const server = await pkcWeb()
@@ -489,7 +447,7 @@ try {
   server.child.kill('SIGTERM')
 } catch (e) {
   check(false, e.stack || String(e))
-  console.error(`node stderr (last lines):\n${nodeErr.split('\n').slice(-80).join('\n')}`)
+  console.error(`node stderr (last lines):\n${started.stderr().split('\n').slice(-80).join('\n')}`)
   await ctx.close().catch(() => {})
 }
 finish('web.api')

@@ -185,6 +185,16 @@ export function inNetns({ veth = false } = {}) {
     console.error('SKIP: cannot make a network namespace (unshare -n)')
     process.exit(77)
   }
+  // PKC_TEST_NETNS=1 set by hand outside a namespace must not make a veth
+  // pair (and a default route) in the host's own network: a namespace of
+  // ours has nothing but lo when we come in.
+  const links = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout || ''
+  const names = links.split('\n').filter(Boolean).map(l => l.split(':')[1].trim().split('@')[0])
+  if (names.some(n => n !== 'lo')) {
+    console.error(`FAIL: PKC_TEST_NETNS is set, but this network namespace has ${names.join(', ')}: ` +
+      'not a namespace of the test\'s own; unset PKC_TEST_NETNS')
+    process.exit(1)
+  }
   const cmds = [['link', 'set', 'lo', 'up']]
   if (veth)
     cmds.push(['link', 'add', 'pkcweb0', 'type', 'veth', 'peer', 'name', 'pkcweb1'], ['link', 'set', 'pkcweb1', 'up'],

@@ -26,9 +26,8 @@
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import readline from 'node:readline'
 import * as Y from 'yjs'
-import { check, finish, needDist, pkcWeb, deadline, tmpdir, PKC } from './lib.mjs'
+import { check, finish, needDist, pkcWeb, deadline, tmpdir, PKC, until, jsonLines, startNode } from './lib.mjs'
 import { browserArg, launch, inNetns, needBrowser, shiftClock } from './browsers.mjs'
 
 // `node invite_native.mjs [chromium|firefox]`
@@ -52,32 +51,11 @@ const env = { ...process.env, XDG_RUNTIME_DIR: xdg }
 // The node: --no-local, so that the page's local room is not shared with
 // it and only the invitation brings them together; --no-lan.
 const ROOM = 'web invitation test room'
-const node = spawn(PKC, ['--data', data, '--log-level', 'debug', 'up', '--json', '--no-local',
-  '--no-lan', '--room', ROOM], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-let nodeErr = ''
-node.stderr.on('data', d => { nodeErr += d })
-const events = []
-readline.createInterface({ input: node.stdout }).on('line', l => {
-  try { events.push(JSON.parse(l)) } catch {}
-})
-process.on('exit', () => { try { node.kill('SIGKILL') } catch {} })
-const nodeExit = new Promise(res => node.on('exit', (code, sig) => res({ code, sig })))
-
-const pkc = (...args) => {
-  const r = spawnSync(PKC, ['--data', data, ...args], { env, encoding: 'utf8', timeout: 30000 })
-  if (r.status !== 0) throw new Error(`pkc ${args.join(' ')}: ${r.stderr}`)
-  return r.stdout
-}
-const jsonLines = (text) => text.split('\n').filter(Boolean).map(l => JSON.parse(l))
-const until = async (fn, ms, what) => {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timeout (${ms} ms): ${what}`)
-    await new Promise(r => setTimeout(r, 100))
-  }
-}
+const started = startNode(data, ['--no-local', '--no-lan', '--room', ROOM], env)
+const node = started.child
+const events = started.events
+const nodeExit = started.exit
+const pkc = started.cli
 const nodePeers = () => jsonLines(pkc('peers', '--json')).map(p => p.peer_id)
 
 let ctx
@@ -277,7 +255,7 @@ try {
   server.child.kill('SIGTERM')
 } catch (e) {
   check(false, e.stack || String(e))
-  console.error(`node stderr (last lines):\n${nodeErr.split('\n').slice(-40).join('\n')}`)
+  console.error(`node stderr (last lines):\n${started.stderr().split('\n').slice(-40).join('\n')}`)
   if (ctx) await ctx.close().catch(() => {})
 }
 finish(BROWSER === 'chromium' ? 'web.invite_native' : `web.invite_native.${BROWSER}`)

@@ -49,6 +49,45 @@ export function tmpdir(prefix) {
   return d
 }
 
+// Polls fn (sync or async) every 100 ms until it gives a truthy value, which
+// is returned; throws "timeout (ms): what" after ms.
+export async function until(fn, ms, what) {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > end) throw new Error(`timeout (${ms} ms): ${what}`)
+    await new Promise(r => setTimeout(r, 100))
+  }
+}
+
+// One JSON object per line (the CLI's --json streams and lists).
+export const jsonLines = (text) => text.split('\n').filter(Boolean).map(l => JSON.parse(l))
+
+// `pkc --data DATA --log-level debug up --json ARGS` in the environment env:
+// { child, events (its --json lines, parsed, as they come), stderr() (all it
+// logged), exit (a promise of { code, sig }), cli(...args) (another pkc
+// command on the same data directory: its stdout; throws with its stderr
+// when it fails) }. Killed when the test exits.
+export function startNode(data, args, env) {
+  const child = spawn(PKC, ['--data', data, '--log-level', 'debug', 'up', '--json', ...args],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let err = ''
+  child.stderr.on('data', d => { err += d })
+  const events = []
+  readline.createInterface({ input: child.stdout }).on('line', l => {
+    try { events.push(JSON.parse(l)) } catch {}
+  })
+  process.on('exit', () => { try { child.kill('SIGKILL') } catch {} })
+  const exit = new Promise(res => child.on('exit', (code, sig) => res({ code, sig })))
+  const cli = (...a) => {
+    const r = spawnSync(PKC, ['--data', data, ...a], { env, encoding: 'utf8', timeout: 30000 })
+    if (r.status !== 0) throw new Error(`pkc ${a.join(' ')}: ${r.stderr}`)
+    return r.stdout
+  }
+  return { child, events, stderr: () => err, exit, cli }
+}
+
 export function deadline(promise, ms, what) {
   let t
   return Promise.race([

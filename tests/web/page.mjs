@@ -19,12 +19,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import zlib from 'node:zlib'
-import { check, finish, needDist, pkcWeb, chromium, deadline, tmpdir, PKC } from './lib.mjs'
+import { inNetns } from './browsers.mjs'
+import { check, finish, needDist, pkcWeb, chromium, deadline, tmpdir, PKC, until } from './lib.mjs'
 
 needDist()
-// The tabs (1, 2) run as web.tabs does, on the host's own addresses (two
-// tabs in a namespace of their own do not connect: the answering tab never
-// gets to set the offer); the scan (3) with its native node in a network
+// The tabs (1, 2) run as web.tabs does, on the host's own addresses; the scan (3) with its native node in a network
 // namespace of its own, as web.invite_native (the same script, again, with
 // PKC_TEST_NETNS set).
 const SCAN = !!process.env.PKC_TEST_NETNS
@@ -38,30 +37,13 @@ function scanInNamespace() {
   console.error('SKIP (scanning only): cannot make a network namespace (unshare -n)')
   return 77
 }
-// lo, and one end of a veth pair: Chromium gathers no candidate on
-// loopback alone (see invite_native.mjs).
-if (SCAN) for (const cmd of [['link', 'set', 'lo', 'up'],
-  ['link', 'add', 'pkcui0', 'type', 'veth', 'peer', 'name', 'pkcui1'], ['link', 'set', 'pkcui1', 'up'],
-  ['addr', 'add', '10.99.1.1/24', 'dev', 'pkcui0'], ['link', 'set', 'pkcui0', 'up']]) {
-  const r = spawnSync('ip', cmd, { encoding: 'utf8' })
-  if (r.status !== 0) {
-    console.error(`FAIL: ip ${cmd.join(' ')} in the namespace: ${r.stderr}`)
-    process.exit(1)
-  }
-}
+// lo, and a veth pair with a default route (browsers.mjs inNetns):
+// Chromium gathers no candidate on loopback alone.
+if (SCAN) inNetns({ veth: true })
 const OUT = path.dirname(path.resolve(PKC)) // the build directory
 const tmp = tmpdir('pkc-web-page-')
 const FLAGS = ['--disable-features=WebRtcHideLocalIpsWithMdns']
 
-const until = async (fn, ms, what) => {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timeout (${ms} ms): ${what}`)
-    await new Promise(r => setTimeout(r, 100))
-  }
-}
 
 async function open(ctx, url) {
   const page = await ctx.newPage()

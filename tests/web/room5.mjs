@@ -22,7 +22,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import * as Y from 'yjs'
-import { check, finish, needDist, pkcWeb, deadline, tmpdir, PKC } from './lib.mjs'
+import { check, finish, needDist, pkcWeb, deadline, tmpdir, PKC, until, jsonLines } from './lib.mjs'
 import { browserArg, launch, inNetns, needBrowser } from './browsers.mjs'
 
 const BROWSER = browserArg()
@@ -58,16 +58,6 @@ const pkc = (n, args, extraEnv = {}) => {
     timeout: 60000 })
   if (r.status !== 0) throw new Error(`pkc ${n.name} ${args.join(' ')}: ${r.stdout}${r.stderr}`)
   return r.stdout
-}
-const jsonLines = (text) => text.split('\n').filter(Boolean).map(l => JSON.parse(l))
-const until = async (fn, ms, what) => {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timeout (${ms} ms): ${what}`)
-    await new Promise(r => setTimeout(r, 100))
-  }
 }
 const nodePeers = (n) => jsonLines(pkc(n, ['peers', '--json'])).map(p => p.peer_id)
 
