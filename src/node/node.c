@@ -1637,32 +1637,23 @@ static int do_metrics(pkc_node *n, void *arg)
 {
     pkc_node_metrics *m = arg;
     memset(m, 0, sizeof *m);
-    double rtt_sum = 0;
-    unsigned rtt_n = 0;
+    node_metrics_sum sum = {0};
     for (node_room *r = n->rooms; r; r = r->next) {
         if (r->mesh) {
             pkc_mesh_stats st;
             pkc_mesh_get_stats(r->mesh, &st);
-            m->connected_peers += st.connected_peers;
-            m->messages_per_second += st.messages_per_second;
-            m->bytes_per_second += st.bytes_per_second;
-            if (st.average_rtt_ms >= 0) {
-                rtt_sum += st.average_rtt_ms * st.connected_peers;
-                rtt_n += st.connected_peers;
-            }
+            node_metrics_add_mesh(&sum, &st);
         }
-        for (node_doc *d = r->docs; d; d = d->next) {
-            uint8_t *u = NULL;
-            size_t ul = 0;
-            if (pkc_ydoc_encode_state(d->doc, NULL, 0, &u, &ul) == 0)
-                m->state_bytes += ul;
-            free(u);
-            if (pkc_ydoc_has_pending(d->doc))
-                m->pending_updates++;
-        }
+        for (node_doc *d = r->docs; d; d = d->next)
+            node_metrics_add_doc(&sum, d->doc);
     }
+    m->connected_peers = sum.connected_peers;
+    m->messages_per_second = sum.messages_per_second;
+    m->bytes_per_second = sum.bytes_per_second;
+    m->state_bytes = sum.state_bytes;
+    m->pending_updates = sum.pending_updates;
     m->total_connections = n->total_connections;
-    m->average_latency_ms = rtt_n ? rtt_sum / rtt_n : -1;
+    m->average_latency_ms = node_metrics_latency(&sum);
     m->conflicts_resolved = n->conflicts;
     m->last_sync_ms = n->last_sync_ms;
     m->healthy = n->running && !n->stopping;

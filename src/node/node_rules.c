@@ -251,3 +251,30 @@ int node_direct_open(const pkc_identity *self, const uint8_t from_hash[PKC_PEER_
         return NODE_DIRECT_ACK;
     return NODE_DIRECT_OTHER;
 }
+
+void node_metrics_add_mesh(node_metrics_sum *s, const pkc_mesh_stats *st)
+{
+    s->connected_peers += st->connected_peers;
+    s->messages_per_second += st->messages_per_second;
+    s->bytes_per_second += st->bytes_per_second;
+    if (st->average_rtt_ms >= 0) {
+        s->rtt_sum += st->average_rtt_ms * st->connected_peers;
+        s->rtt_n += st->connected_peers;
+    }
+}
+
+void node_metrics_add_doc(node_metrics_sum *s, pkc_ydoc *doc)
+{
+    uint8_t *u = NULL;
+    size_t ul = 0;
+    if (pkc_ydoc_encode_state(doc, NULL, 0, &u, &ul) == 0)
+        s->state_bytes += ul;
+    free(u);
+    if (pkc_ydoc_has_pending(doc))
+        s->pending_updates++;
+}
+
+double node_metrics_latency(const node_metrics_sum *s)
+{
+    return s->rtt_n ? s->rtt_sum / s->rtt_n : -1;
+}

@@ -143,4 +143,21 @@ int node_direct_open(const pkc_identity *self, const uint8_t from_hash[PKC_PEER_
                      const uint8_t *data, size_t len, int64_t now_ms, pkc_frame *f,
                      uint8_t **buf);
 
+/* The metrics a room adds (pkc_node_metrics, docs/node.md "Metrics"), summed
+ * the same way by the node (node.c) and the page (web/src/peer.c): its
+ * mesh's neighbours and rates, latency weighted by neighbours, and the
+ * encoded size and pending state of its documents. */
+typedef struct node_metrics_sum {
+    unsigned connected_peers;
+    double messages_per_second, bytes_per_second;
+    double rtt_sum;  /* average RTT x neighbours, over meshes that measured one */
+    unsigned rtt_n;
+    uint64_t state_bytes;
+    unsigned pending_updates;
+} node_metrics_sum;
+void node_metrics_add_mesh(node_metrics_sum *s, const pkc_mesh_stats *st);
+void node_metrics_add_doc(node_metrics_sum *s, pkc_ydoc *doc);
+/* The neighbours' average latency in ms, -1 when none was measured. */
+double node_metrics_latency(const node_metrics_sum *s);
+
 #endif

@@ -1248,18 +1248,11 @@ PKC_API void pkcw_peer_free(web_peer *p)
 PKC_API unsigned pkcw_peer_metrics(web_peer *p, double *out, unsigned max)
 {
     double m[PKCW_METRICS] = {0};
-    double rtt_sum = 0;
-    unsigned rtt_n = 0;
+    node_metrics_sum sum = {0};
     for (web_room *r = p->rooms; r; r = r->next) {
         pkc_mesh_stats st;
         pkc_mesh_get_stats(r->mesh, &st);
-        m[0] += st.connected_peers;
-        m[2] += st.messages_per_second;
-        m[3] += st.bytes_per_second;
-        if (st.average_rtt_ms >= 0) {
-            rtt_sum += st.average_rtt_ms * st.connected_peers;
-            rtt_n += st.connected_peers;
-        }
+        node_metrics_add_mesh(&sum, &st);
         m[9] += (double)st.reconnections;
         m[10] += (double)st.msgs_sent;
         m[11] += (double)st.msgs_received;
@@ -1267,18 +1260,16 @@ PKC_API unsigned pkcw_peer_metrics(web_peer *p, double *out, unsigned max)
         m[13] += (double)st.bytes_received;
         m[14] += st.known_peers;
         m[15] += (double)st.errors;
-        for (web_doc *d = r->docs; d; d = d->next) {
-            uint8_t *u = NULL;
-            size_t ul = 0;
-            if (pkc_ydoc_encode_state(d->doc, NULL, 0, &u, &ul) == 0)
-                m[5] += (double)ul;
-            free(u);
-            if (pkc_ydoc_has_pending(d->doc))
-                m[6]++;
-        }
+        for (web_doc *d = r->docs; d; d = d->next)
+            node_metrics_add_doc(&sum, d->doc);
     }
+    m[0] = sum.connected_peers;
     m[1] = (double)p->total_connections;
-    m[4] = rtt_n ? rtt_sum / rtt_n : -1;
+    m[2] = sum.messages_per_second;
+    m[3] = sum.bytes_per_second;
+    m[4] = node_metrics_latency(&sum);
+    m[5] = (double)sum.state_bytes;
+    m[6] = sum.pending_updates;
     m[7] = (double)p->conflicts;
     m[8] = (double)p->last_sync_ms;
     unsigned n = max < PKCW_METRICS ? max : PKCW_METRICS;
