@@ -1,11 +1,14 @@
-// web.invite_page: invitations made by a page, and the answer step (issue
-// 14). Run in a network namespace of its own (`unshare -n`, made by the test
-// itself: lo and a veth pair, nothing else), as web.invite_native.
+// web.invite_page (and web.invite_page.firefox: `node invite_page.mjs
+// firefox`, parts 1 and 2 only): invitations made by a page, and the answer
+// step (issue 14). Run in a network namespace of its own (`unshare -n`,
+// made by the test itself: lo and a veth pair, nothing else), as
+// web.invite_native.
 //  1. A page invites a native node: the page makes a link
 //     (peer.createInvitation), `pkc join LINK` prints the answer code (a
 //     page's invitation is two-step: the node does not dial it), the page
 //     applies it (peer.acceptAnswer) and connects (the QR code shown, as a
-//     screenshot, reads as the link); the node reports the
+//     screenshot, reads as the link; the time from the answer applied to
+//     the session, on the page's clock, printed); the node reports the
 //     room joined; `pkc send` appears in the page's chat, the page's text
 //     in `pkc inbox`; a document edited on both sides converges.
 //  2. Refusals, each shown on the page and connecting nothing: a tampered
@@ -25,34 +28,23 @@ import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import * as Y from 'yjs'
-import { check, finish, needDist, pkcWeb, chromium, deadline, tmpdir, PKC } from './lib.mjs'
+import { check, finish, needDist, pkcWeb, deadline, tmpdir, PKC } from './lib.mjs'
+import { browserArg, launch, inNetns, needBrowser } from './browsers.mjs'
 
+// `node invite_page.mjs [chromium|firefox]`: parts 1 and 2 in the browser
+// named (web.invite_page, web.invite_page.firefox); parts 3 and 4 in the
+// Chromium run only (4 has both browsers in it already).
+const BROWSER = browserArg()
 needDist()
-if (!process.env.PKC_TEST_NETNS) {
-  for (const flags of ['-n', '-rn']) {
-    if (spawnSync('unshare', [flags, 'true']).status !== 0) continue
-    const r = spawnSync('unshare', [flags, process.execPath, ...process.argv.slice(1)],
-      { stdio: 'inherit', env: { ...process.env, PKC_TEST_NETNS: '1' } })
-    process.exit(r.status ?? 1)
-  }
-  console.error('SKIP: cannot make a network namespace (unshare -n)')
-  process.exit(77)
-}
-// Chromium gathers no candidate on loopback alone: a veth end with
-// 10.99.0.1. And a page that has not been granted a camera or microphone
-// gathers only on the interface of the default route (none: no
-// candidate, so no invitation): a default route to the veth, whose other
-// end is in this namespace too, so nothing leaves it.
-for (const cmd of [['link', 'set', 'lo', 'up'],
-  ['link', 'add', 'pkcinv0', 'type', 'veth', 'peer', 'name', 'pkcinv1'], ['link', 'set', 'pkcinv1', 'up'],
-  ['addr', 'add', '10.99.0.1/24', 'dev', 'pkcinv0'], ['link', 'set', 'pkcinv0', 'up'],
-  ['route', 'add', 'default', 'dev', 'pkcinv0']]) {
-  const r = spawnSync('ip', cmd, { encoding: 'utf8' })
-  if (r.status !== 0) {
-    console.error(`FAIL: ip ${cmd.join(' ')} in the namespace: ${r.stderr}`)
-    process.exit(1)
-  }
-}
+needBrowser(BROWSER)
+// A network namespace of our own (browsers.mjs): lo, and one end of a veth
+// pair with 10.99.0.1 and the default route. Chromium gathers no candidate
+// on loopback alone, and a page that has not been granted a camera or
+// microphone gathers only on the interface of the default route; the
+// other end is in this namespace too, so nothing leaves it. Firefox (its
+// prefs: browsers.mjs) gathers 127.0.0.1 as well.
+inNetns({ veth: true })
+const FIREFOX = process.env.PKC_FIREFOX || '/usr/bin/firefox-esr'
 const tmp = tmpdir('pkc-web-invite-page-')
 const xdg = path.join(tmp, 'xdg')
 fs.mkdirSync(xdg, { mode: 0o700 })
@@ -69,19 +61,6 @@ const until = async (fn, ms, what) => {
   }
 }
 const jsonLines = (text) => text.split('\n').filter(Boolean).map(l => JSON.parse(l))
-
-// Firefox ESR through puppeteer-core (WebDriver BiDi), with the prefs that
-// give it real host candidates without a media permission prompt
-// (../shared/webrtc-interop-notes.md, "Firefox"). null where not installed.
-async function firefox() {
-  if (!fs.existsSync('/usr/bin/firefox-esr')) return null
-  const puppeteer = (await import('puppeteer-core')).default
-  return puppeteer.launch({
-    browser: 'firefox', executablePath: '/usr/bin/firefox-esr', protocol: 'webDriverBiDi', headless: true,
-    userDataDir: tmpdir('pkc-web-firefox-'),
-    extraPrefsFirefox: { 'media.peerconnection.ice.loopback': true, 'permissions.default.microphone': 1 }
-  })
-}
 
 let node, nodeErr = '', ctx, ff
 const events = []
@@ -102,30 +81,22 @@ try {
   const up = await until(() => events.find(e => e.event === 'up'), 30000, 'the node to start')
   const nodeId = up.peer_id
   const server = await pkcWeb()
-  ctx = await chromium(['--disable-features=WebRtcHideLocalIpsWithMdns'])
+  ctx = await launch(BROWSER, { chromiumArgs: ['--disable-features=WebRtcHideLocalIpsWithMdns'] })
 
   // A fresh page on a BroadcastChannel of its own (no other page meets it
-  // as a tab), in Chromium (ctx) or in Firefox (a puppeteer browser).
+  // as a tab), in the test's browser (ctx) or another (browsers.mjs).
   async function open(browser = ctx) {
     const page = await browser.newPage()
-    const errors = []
-    page.on('pageerror', e => errors.push(String(e)))
-    page.on('console', m => {
-      const type = typeof m.type === 'function' ? m.type() : m.type
-      if (type === 'error') errors.push(m.text())
-      if (process.env.PKC_WEB_DEBUG) console.log(`[page] ${type}: ${m.text()}`)
-    })
+    const errors = page.errors
     const q = `?channel=invpage-${Math.random().toString(36).slice(2)}${process.env.PKC_WEB_DEBUG ? '&debug' : ''}`
     await page.goto(server.url + q)
-    await deadline(page.waitForFunction(() => document.documentElement.dataset.pkc, { polling: 100 }), 30000, 'the page to load pkc')
+    await deadline(page.waitForFunction(() => document.documentElement.dataset.pkc, null, { polling: 100 }), 30000, 'the page to load pkc')
     check(await page.evaluate(() => document.documentElement.dataset.pkc) === 'ready', 'the page is ready')
     const id = await page.evaluate(() => window.pkcPeer.peerId)
-    return { page, errors, id, puppeteer: browser !== ctx }
+    return { page, errors, id, browser: browser.name }
   }
-  // page.waitForFunction: (fn, arg, options) in Playwright, (fn, options,
-  // ...args) in puppeteer.
-  const waitFn = (t, fn, arg) => t.puppeteer ? t.page.waitForFunction(fn, { polling: 50 }, arg)
-    : t.page.waitForFunction(fn, arg, { polling: 50 })
+  // Playwright's argument order in both browsers (browsers.mjs).
+  const waitFn = (t, fn, arg) => t.page.waitForFunction(fn, arg, { polling: 50 })
   const peersOf = (t) => t.page.evaluate(() => window.pkcPeer.peers())
   const connectedTo = (t, id, what) => deadline(waitFn(t, (id) =>
     window.pkcPeer.peers().some(p => p.peerId === id), id), 20000, what)
@@ -169,7 +140,7 @@ try {
   check(/^<svg[^>]*viewBox/.test(inv.qr) && inv.qr.includes('<path'), `the page shows a QR code (SVG): ${inv.qr.slice(0, 60)}`)
   // The QR code as the page shows it, read by zbar (`pkc qr decode`).
   const shot = path.join(tmp, 'qr.png')
-  await a.page.locator('#invite-qr').screenshot({ path: shot })
+  await (await a.page.raw.$('#invite-qr')).screenshot({ path: shot })
   const read = spawnSync(PKC, ['qr', 'decode', shot], { encoding: 'utf8' })
   check(read.status === 0 && read.stdout.trim() === inv.url, `the QR code on the page reads as the link: ${read.stdout.slice(0, 60)} ${read.stderr}`)
   const t0 = Date.now()
@@ -188,10 +159,22 @@ try {
   await until(() => nodeErr.includes('waiting for the inviter to apply our answer (two-step)'), 5000,
     'the node to say it waits for the answer to be applied')
   check(!/dialing pkc1/.test(nodeErr), 'the node did not dial the page (it has no listener)')
+  // From the answer applied (its button clicked) to the session with the
+  // node established (peer:connect), on the page's clock.
+  await a.page.evaluate((id) => {
+    const p = window.pkcPeer
+    p.addEventListener('peer:connect', (ev) => {
+      if (ev.detail.peerId === id && window.nodeConnectMs === undefined) window.nodeConnectMs = performance.now()
+    })
+    window.answerAppliedMs = performance.now()
+  }, nodeId)
   const said = await applyAnswer(a, reply.answer_url)
   check(/answer applied: connecting to/.test(said), `the page applied the node's answer: ${said}`)
   await connectedTo(a, nodeId, 'the page to connect to the node')
-  console.log(`  the node joined the page's room ${Date.now() - t0} ms after pkc join`)
+  const answerMs = await a.page.evaluate(() => window.nodeConnectMs - window.answerAppliedMs)
+  check(answerMs > 0, `the page's own time from the answer to the session: ${answerMs}`)
+  console.log(`  figure: ${BROWSER}: the page connected to the node ${Math.round(answerMs)} ms after the ` +
+    `answer was applied (its button to peer:connect); ${Date.now() - t0} ms after pkc join was started`)
   check(await deadline(joinExit, 20000, 'pkc join to finish') === 0, `pkc join succeeded: ${joinOut.slice(-300)}`)
   const joined = await until(() => events.find(e => e.event === 'invite' && e.outcome === 'joined'), 10000,
     'the node to report the invitation joined')
@@ -272,86 +255,94 @@ try {
   check(!nodePeers().includes(JSON.parse(pkcB('status', '--json')).peer_id) && (await peersOf(a)).length === 1,
     'the refused answers connected nobody')
   nodeB.kill('SIGTERM')
+  // An answer to a's invitation applied on another page.
+  const stranger = await open()
+  await refused(stranger, "an answer to another page's invitation", ans2, "answer refused: answer: it answers invitation [0-9a-f]{16}, which is not one of this page's")
+  const pages = [a, stranger]
 
-  // ---- 3. a page invites another page (Chromium, separate channels) ----
-  const b = await open()
-  const c4 = await invite(b, { room: 'local' })
-  check(typeof c4.qr === 'string' && c4.qr.startsWith('<svg'), 'createInvitation gives a QR code')
-  const cPage = await open()
-  await refused(cPage, "an answer to another page's invitation", ans2, "answer refused: answer: it answers invitation [0-9a-f]{16}, which is not one of this page's")
-  // Through the page's boxes: the link pasted in Join gives the answer;
-  // the answer pasted in the inviter's answer box is applied.
-  await cPage.page.evaluate((u) => { document.getElementById('code').value = u }, c4.url)
-  await cPage.page.click('#join button')
-  await deadline(waitFn(cPage, () => document.getElementById('answer-out').value), 20000, 'the answer shown')
-  const answerShown = await cPage.page.evaluate(() => document.getElementById('answer-out').value)
-  const joinLine = await cPage.page.evaluate(() => document.getElementById('joined').textContent)
-  check(answerShown.startsWith('PKCA1') && joinLine.includes(`send this answer back to the inviter ${b.id}`),
-    `the invitee page shows its answer: ${joinLine}`)
-  const t1 = Date.now()
-  const applied = await applyAnswer(b, answerShown)
-  check(applied === `answer applied: connecting to ${cPage.id} in room "local"`, `the inviter page applied it: ${applied}`)
-  await connectedTo(b, cPage.id, 'the inviter page to connect to the invitee page')
-  await connectedTo(cPage, b.id, 'the invitee page to connect to the inviter page')
-  console.log(`  page -> page (Chromium): connected ${Date.now() - t1} ms after the answer`)
-  await deadline(waitFn(cPage, (id) => document.getElementById('joined').textContent.includes(`connected to the inviter ${id}`), b.id),
-    10000, 'the Join line to say connected')
-  await say(b, 'inviter page to invitee page')
-  await heard(cPage, 'inviter page to invitee page', 'the inviter page heard')
-  await say(cPage, 'invitee page to inviter page')
-  await heard(b, 'invitee page to inviter page', 'the invitee page heard')
+  // Parts 3 and 4 in the Chromium run only.
+  if (BROWSER === 'chromium') {
+    // ---- 3. a page invites another page (Chromium, separate channels) ----
+    const b = await open()
+    pages.push(b)
+    const c4 = await invite(b, { room: 'local' })
+    check(typeof c4.qr === 'string' && c4.qr.startsWith('<svg'), 'createInvitation gives a QR code')
+    // The page that refused an answer in part 2 is the invitee here.
+    const cPage = stranger
+    // Through the page's boxes: the link pasted in Join gives the answer;
+    // the answer pasted in the inviter's answer box is applied.
+    await cPage.page.evaluate((u) => { document.getElementById('code').value = u }, c4.url)
+    await cPage.page.click('#join button')
+    await deadline(waitFn(cPage, () => document.getElementById('answer-out').value), 20000, 'the answer shown')
+    const answerShown = await cPage.page.evaluate(() => document.getElementById('answer-out').value)
+    const joinLine = await cPage.page.evaluate(() => document.getElementById('joined').textContent)
+    check(answerShown.startsWith('PKCA1') && joinLine.includes(`send this answer back to the inviter ${b.id}`),
+      `the invitee page shows its answer: ${joinLine}`)
+    const t1 = Date.now()
+    const applied = await applyAnswer(b, answerShown)
+    check(applied === `answer applied: connecting to ${cPage.id} in room "local"`, `the inviter page applied it: ${applied}`)
+    await connectedTo(b, cPage.id, 'the inviter page to connect to the invitee page')
+    await connectedTo(cPage, b.id, 'the invitee page to connect to the inviter page')
+    console.log(`  page -> page (Chromium): connected ${Date.now() - t1} ms after the answer`)
+    await deadline(waitFn(cPage, (id) => document.getElementById('joined').textContent.includes(`connected to the inviter ${id}`), b.id),
+      10000, 'the Join line to say connected')
+    await say(b, 'inviter page to invitee page')
+    await heard(cPage, 'inviter page to invitee page', 'the inviter page heard')
+    await say(cPage, 'invitee page to inviter page')
+    await heard(b, 'invitee page to inviter page', 'the invitee page heard')
 
-  // A multi-use invitation: the first answer takes the kept connection, the
-  // next gets one of its own with the invitation's ICE credentials.
-  const multi = await invite(b, { room: 'local', singleUse: false })
-  for (const n of [1, 2]) {
-    const t = await open()
-    const r = await t.page.evaluate((u) => window.pkcPeer.acceptInvitation(u), multi.url)
-    await b.page.evaluate((c) => window.pkcPeer.acceptAnswer(c), r.answer.code)
-    await connectedTo(b, t.id, `answer ${n} to a multi-use invitation: the inviter connects`)
-    await connectedTo(t, b.id, `answer ${n} to a multi-use invitation: the invitee connects`)
-    await say(t, `multi-use invitee ${n}`)
-    await heard(b, `multi-use invitee ${n}`, `the inviter heard multi-use invitee ${n}`)
-    check(t.errors.length === 0, `multi-use invitee ${n}: no page error: ${t.errors.join('; ')}`)
-  }
-  console.log('  a multi-use invitation of a page: two pages connected with it')
+    // A multi-use invitation: the first answer takes the kept connection, the
+    // next gets one of its own with the invitation's ICE credentials.
+    const multi = await invite(b, { room: 'local', singleUse: false })
+    for (const n of [1, 2]) {
+      const t = await open()
+      const r = await t.page.evaluate((u) => window.pkcPeer.acceptInvitation(u), multi.url)
+      await b.page.evaluate((c) => window.pkcPeer.acceptAnswer(c), r.answer.code)
+      await connectedTo(b, t.id, `answer ${n} to a multi-use invitation: the inviter connects`)
+      await connectedTo(t, b.id, `answer ${n} to a multi-use invitation: the invitee connects`)
+      await say(t, `multi-use invitee ${n}`)
+      await heard(b, `multi-use invitee ${n}`, `the inviter heard multi-use invitee ${n}`)
+      check(t.errors.length === 0, `multi-use invitee ${n}: no page error: ${t.errors.join('; ')}`)
+    }
+    console.log('  a multi-use invitation of a page: two pages connected with it')
 
-  // ---- 4. Chromium and Firefox ESR, each way ----
-  ff = await firefox()
-  if (!ff) {
-    console.log('  Firefox ESR is not installed: the Chromium <-> Firefox case is not run')
-  } else {
-    for (const [inviterIn, inviteeIn] of [['chromium', 'firefox'], ['firefox', 'chromium']]) {
-      const x = await open(inviterIn === 'chromium' ? ctx : ff)
-      const y = await open(inviteeIn === 'chromium' ? ctx : ff)
-      const c = await invite(x, { room: 'local', singleUse: inviterIn !== 'firefox' })
-      const r = await y.page.evaluate((u) => window.pkcPeer.acceptInvitation(u), c.url)
-      check(r.answer && r.answer.code.startsWith('PKCA1'), `${inviteeIn} made an answer`)
-      const t2 = Date.now()
-      await x.page.evaluate((c) => window.pkcPeer.acceptAnswer(c), r.answer.code)
-      await connectedTo(x, y.id, `${inviterIn} (inviter) to connect to ${inviteeIn}`)
-      await connectedTo(y, x.id, `${inviteeIn} (invitee) to connect to ${inviterIn}`)
-      console.log(`  ${inviterIn} invites ${inviteeIn}: connected ${Date.now() - t2} ms after the answer`)
-      await say(x, `hello from ${inviterIn}`)
-      await heard(y, `hello from ${inviterIn}`, `${inviteeIn} heard ${inviterIn}`)
-      await say(y, `hello from ${inviteeIn}`)
-      await heard(x, `hello from ${inviteeIn}`, `${inviterIn} heard ${inviteeIn}`)
-      if (inviterIn === 'firefox') {
-        // Firefox's invitation is multi-use: a second Chromium page joins
-        // with it (a connection of its own, the invitation's ICE
-        // credentials set by the page).
-        const z = await open(ctx)
-        const r2 = await z.page.evaluate((u) => window.pkcPeer.acceptInvitation(u), c.url)
-        await x.page.evaluate((c) => window.pkcPeer.acceptAnswer(c), r2.answer.code)
-        await connectedTo(x, z.id, 'firefox (inviter) to connect to a second chromium page')
-        await say(z, 'the second chromium page')
-        await heard(x, 'the second chromium page', 'firefox heard the second chromium page')
-        console.log('  firefox\'s multi-use invitation: a second chromium page connected with it')
+    // ---- 4. Chromium and Firefox ESR, each way ----
+    ff = fs.existsSync(FIREFOX) ? await launch('firefox') : null
+    if (!ff) {
+      console.log('  Firefox ESR is not installed: the Chromium <-> Firefox case is not run')
+    } else {
+      for (const [inviterIn, inviteeIn] of [['chromium', 'firefox'], ['firefox', 'chromium']]) {
+        const x = await open(inviterIn === 'chromium' ? ctx : ff)
+        const y = await open(inviteeIn === 'chromium' ? ctx : ff)
+        const c = await invite(x, { room: 'local', singleUse: inviterIn !== 'firefox' })
+        const r = await y.page.evaluate((u) => window.pkcPeer.acceptInvitation(u), c.url)
+        check(r.answer && r.answer.code.startsWith('PKCA1'), `${inviteeIn} made an answer`)
+        const t2 = Date.now()
+        await x.page.evaluate((c) => window.pkcPeer.acceptAnswer(c), r.answer.code)
+        await connectedTo(x, y.id, `${inviterIn} (inviter) to connect to ${inviteeIn}`)
+        await connectedTo(y, x.id, `${inviteeIn} (invitee) to connect to ${inviterIn}`)
+        console.log(`  ${inviterIn} invites ${inviteeIn}: connected ${Date.now() - t2} ms after the answer`)
+        await say(x, `hello from ${inviterIn}`)
+        await heard(y, `hello from ${inviterIn}`, `${inviteeIn} heard ${inviterIn}`)
+        await say(y, `hello from ${inviteeIn}`)
+        await heard(x, `hello from ${inviteeIn}`, `${inviterIn} heard ${inviteeIn}`)
+        if (inviterIn === 'firefox') {
+          // Firefox's invitation is multi-use: a second Chromium page joins
+          // with it (a connection of its own, the invitation's ICE
+          // credentials set by the page).
+          const z = await open(ctx)
+          const r2 = await z.page.evaluate((u) => window.pkcPeer.acceptInvitation(u), c.url)
+          await x.page.evaluate((c) => window.pkcPeer.acceptAnswer(c), r2.answer.code)
+          await connectedTo(x, z.id, 'firefox (inviter) to connect to a second chromium page')
+          await say(z, 'the second chromium page')
+          await heard(x, 'the second chromium page', 'firefox heard the second chromium page')
+          console.log('  firefox\'s multi-use invitation: a second chromium page connected with it')
+        }
+        for (const t of [x, y]) check(t.errors.length === 0, `${inviterIn}/${inviteeIn}: no page error: ${t.errors.join('; ')}`)
       }
-      for (const t of [x, y]) check(t.errors.length === 0, `${inviterIn}/${inviteeIn}: no page error: ${t.errors.join('; ')}`)
     }
   }
-  for (const t of [a, b, cPage]) check(t.errors.length === 0, `no page error: ${t.errors.join('; ')}`)
+  for (const t of pages) check(t.errors.length === 0, `no page error: ${t.errors.join('; ')}`)
   if (ff) await ff.close()
   ff = null
   await ctx.close()
@@ -364,4 +355,4 @@ try {
   if (ctx) await ctx.close().catch(() => {})
   if (ff) await ff.close().catch(() => {})
 }
-finish('web.invite_page')
+finish(BROWSER === 'chromium' ? 'web.invite_page' : `web.invite_page.${BROWSER}`)

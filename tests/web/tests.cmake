@@ -77,3 +77,10 @@ set_tests_properties(web.persist.firefox PROPERTIES SKIP_RETURN_CODE 77)
 pkc_add_test(NAME web.room5.firefox LABELS web interop TIMEOUT 180
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/room5.mjs firefox)
 set_tests_properties(web.room5.firefox PROPERTIES SKIP_RETURN_CODE 77)
+# A page's invitation accepted by `pkc join`, the answer applied in the page,
+# chat and a document both ways, and the refused answers, in Firefox ESR
+# (parts 1 and 2 of invite_page.mjs; the page-to-page and Chromium <->
+# Firefox parts run in web.invite_page, which has both browsers).
+pkc_add_test(NAME web.invite_page.firefox LABELS web interop TIMEOUT 240
+             COMMAND node ${CMAKE_CURRENT_LIST_DIR}/invite_page.mjs firefox)
+set_tests_properties(web.invite_page.firefox PROPERTIES SKIP_RETURN_CODE 77)
