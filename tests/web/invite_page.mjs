@@ -28,7 +28,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import * as Y from 'yjs'
-import { check, finish, needDist, pkcWeb, deadline, tmpdir, PKC } from './lib.mjs'
+import { check, finish, needDist, pkcWeb, deadline, tmpdir, PKC, until, jsonLines } from './lib.mjs'
 import { browserArg, launch, inNetns, needBrowser } from './browsers.mjs'
 
 // `node invite_page.mjs [chromium|firefox]`: parts 1 and 2 in the browser
@@ -51,16 +51,6 @@ fs.mkdirSync(xdg, { mode: 0o700 })
 const data = path.join(tmp, 'a')
 const env = { ...process.env, XDG_RUNTIME_DIR: xdg }
 
-const until = async (fn, ms, what) => {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timeout (${ms} ms): ${what}`)
-    await new Promise(r => setTimeout(r, 100))
-  }
-}
-const jsonLines = (text) => text.split('\n').filter(Boolean).map(l => JSON.parse(l))
 
 let node, nodeErr = '', ctx, ff
 const events = []
