@@ -109,6 +109,8 @@ try {
   async function open(browser = ctx) {
     const page = await browser.newPage()
     const errors = []
+    const requests = []
+    page.on('request', r => requests.push(new URL(r.url()).pathname))
     page.on('pageerror', e => errors.push(String(e)))
     page.on('console', m => {
       const type = typeof m.type === 'function' ? m.type() : m.type
@@ -120,7 +122,7 @@ try {
     await deadline(page.waitForFunction(() => document.documentElement.dataset.pkc, { polling: 100 }), 30000, 'the page to load pkc')
     check(await page.evaluate(() => document.documentElement.dataset.pkc) === 'ready', 'the page is ready')
     const id = await page.evaluate(() => window.pkcPeer.peerId)
-    return { page, errors, id, puppeteer: browser !== ctx }
+    return { page, errors, requests, id, puppeteer: browser !== ctx }
   }
   // page.waitForFunction: (fn, arg, options) in Playwright, (fn, options,
   // ...args) in puppeteer.
@@ -164,7 +166,13 @@ try {
 
   // ---- 1. a page invites the native node ----
   const a = await open()
+  // The QR encoder (qr.js, qrcode.mjs) is fetched when the first invitation
+  // is made, not with the page.
+  const qrFiles = (t) => t.requests.filter(p => /\/(qr\.js|qrcode\.mjs)$/.test(p))
+  check(qrFiles(a).length === 0, `the page loads no QR encoder before an invitation: ${qrFiles(a)}`)
   const inv = await invite(a)
+  check(['/qr.js', '/qrcode.mjs'].every(f => qrFiles(a).includes(f)),
+    `making an invitation loads qr.js and qrcode.mjs: ${qrFiles(a)}`)
   check(inv.url.startsWith(`${server.url}#PKCI1`), `the page's invitation link: ${inv.url.slice(0, 60)}...`)
   check(/^<svg[^>]*viewBox/.test(inv.qr) && inv.qr.includes('<path'), `the page shows a QR code (SVG): ${inv.qr.slice(0, 60)}`)
   // The QR code as the page shows it, read by zbar (`pkc qr decode`).
