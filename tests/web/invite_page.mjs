@@ -78,12 +78,14 @@ try {
   async function open(browser = ctx) {
     const page = await browser.newPage()
     const errors = page.errors
+    const requests = [] // what the page fetched (paths)
+    page.raw.on('request', r => requests.push(new URL(r.url()).pathname))
     const q = `?channel=invpage-${Math.random().toString(36).slice(2)}${process.env.PKC_WEB_DEBUG ? '&debug' : ''}`
     await page.goto(server.url + q)
     await deadline(page.waitForFunction(() => document.documentElement.dataset.pkc, null, { polling: 100 }), 30000, 'the page to load pkc')
     check(await page.evaluate(() => document.documentElement.dataset.pkc) === 'ready', 'the page is ready')
     const id = await page.evaluate(() => window.pkcPeer.peerId)
-    return { page, errors, id, browser: browser.name }
+    return { page, errors, requests, id, browser: browser.name }
   }
   // Playwright's argument order in both browsers (browsers.mjs).
   const waitFn = (t, fn, arg) => t.page.waitForFunction(fn, arg, { polling: 50 })
@@ -125,7 +127,13 @@ try {
 
   // ---- 1. a page invites the native node ----
   const a = await open()
+  // The QR encoder (qr.js, qrcode.mjs) is fetched when the first invitation
+  // is made, not with the page.
+  const qrFiles = (t) => t.requests.filter(p => /\/(qr\.js|qrcode\.mjs)$/.test(p))
+  check(qrFiles(a).length === 0, `the page loads no QR encoder before an invitation: ${qrFiles(a)}`)
   const inv = await invite(a)
+  check(['/qr.js', '/qrcode.mjs'].every(f => qrFiles(a).includes(f)),
+    `making an invitation loads qr.js and qrcode.mjs: ${qrFiles(a)}`)
   check(inv.url.startsWith(`${server.url}#PKCI1`), `the page's invitation link: ${inv.url.slice(0, 60)}...`)
   check(/^<svg[^>]*viewBox/.test(inv.qr) && inv.qr.includes('<path'), `the page shows a QR code (SVG): ${inv.qr.slice(0, 60)}`)
   // The QR code as the page shows it, read by zbar (`pkc qr decode`).

@@ -43,8 +43,9 @@ set_tests_properties(web.page PROPERTIES SKIP_RETURN_CODE 77)
 pkc_add_test(NAME web.invite_page LABELS web interop TIMEOUT 240
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/invite_page.mjs)
 set_tests_properties(web.invite_page PROPERTIES SKIP_RETURN_CODE 77)
-# The page's QR encoder (pkc.wasm, web/page/qr.js): symbols of versions 1..40
-# read back by zbar (`pkc qr decode`), no larger than libqrencode's.
+# The page's QR codes (web/page/qr.js over qrcode-generator's qrcode.mjs):
+# symbols of versions 1..40 read back by zbar (`pkc qr decode`) and jsQR, no
+# larger than libqrencode's.
 pkc_add_test(NAME web.qr LABELS web TIMEOUT 60
              COMMAND node ${CMAKE_CURRENT_LIST_DIR}/qr.mjs)
 set_tests_properties(web.qr PROPERTIES SKIP_RETURN_CODE 77)

@@ -15,7 +15,6 @@
 //   const note = peer.doc('note');      // a Yjs document shared by the room
 
 import { Doc } from './pkc.js';
-import { qrSvg } from './qr.js';
 
 const CHANNEL_LABEL = 'pkc';                 // the node's data channel label
 const TAB_CHANNEL = 'pkc-tabs-v1';           // the BroadcastChannel's name
@@ -1042,6 +1041,10 @@ export class Peer extends EventTarget {
         base = globalThis.location ? location.origin + location.pathname : undefined } = {}) {
         const pkc = this.pkc;
         const handle = this.room(room);
+        // qr.js and the QR encoder it imports (qrcode.mjs) are fetched the first
+        // time an invitation is made, not with the page; before anything is
+        // made, so that a failure to load them leaves nothing behind.
+        const { qrSvg } = await import('./qr.js');
         const { pc, dc } = await this.invitationPc();
         let inv;
         try {
@@ -1079,7 +1082,7 @@ export class Peer extends EventTarget {
         const code = inv.url.slice(inv.url.indexOf('#') + 1);
         this.emit('log', { level: 1, text: `invitation ${inv.id} to room ${room} made, until ` +
             `${new Date(inv.expires).toISOString()}` });
-        return { url: inv.url, code, qr: qrSvg(inv.url, this.pkc), expires: inv.expires, id: inv.id };
+        return { url: inv.url, code, qr: qrSvg(inv.url), expires: inv.expires, id: inv.id };
     }
 
     forgetInvitation(inv) {
