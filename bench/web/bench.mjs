@@ -76,7 +76,7 @@ const fmt = (v) => v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)
 const cell = (a) => `${fmt(median(a))} (${fmt(Math.min(...a))}-${fmt(Math.max(...a))})`
 const wasmKB = (fs.statSync(path.join(dist, 'pkc.wasm')).size / 1024).toFixed(0)
 console.log(`document sync in one page (headless Chromium, pkc.wasm ${wasmKB} KB as web/dist has it, beside ` +
-  `yjs ${yjsVersion} as an ES module): the automerge-paper trace, ${out.edits} edits; ms, median (min-max) of ${runs} runs`)
+  `yjs ${yjsVersion} as an ES module): the ${path.basename(tracePath).replace(/\.json\.gz$/, "")} trace, ${out.edits} edits; ms, median (min-max) of ${runs} runs`)
 console.log(`${''.padEnd(54)} ${'pkc.wasm'.padStart(20)} ${'yjs'.padStart(20)} ${'yjs/pkc'.padStart(8)}`)
 const rows = [['edit', 'type the trace (each op a transaction)'], ['encode', 'encode the document (sync step 2)'],
   ['load', 'a newcomer applies it'], ['receive', `apply ${out.updates} updates (${out.updateBytes} bytes) one by one`]]
