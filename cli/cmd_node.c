@@ -1823,8 +1823,9 @@ static int run_join(int argc, char **argv)
         if (one)
             printf("Connecting to the inviter...\n");
         else
-            printf("Connecting to the inviter. If they are not reachable from here, send them "
-                   "this answer:\n\n  %s\n\nand ask them to run:  pkc answer ANSWER\n",
+            printf("The inviter takes no dials (a web page's invitation, or one made without "
+                   "--one-step): send them this answer:\n\n  %s\n\nand ask them to run:  pkc "
+                   "answer ANSWER   (a web page: paste it in its answer box)\n",
                    json_string_value(json_object_get(o, "answer_url")));
     }
     json_decref(o);
