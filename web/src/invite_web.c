@@ -37,10 +37,12 @@ typedef struct web_invite {
  * *out is freed with pkcw_invite_free. Returns 0; the codes of
  * pkc_invite_parse (PKC_ERR_MALFORMED, PKC_ERR_BAD_SIGNATURE for a tampered
  * code, ...) and pkc_invite_check_time (PKC_ERR_EXPIRED,
- * PKC_ERR_NOT_YET_VALID); PKC_ERR_UNSUPPORTED for an answer (the page does
- * not invite yet); PKC_ERR_INVALID_ARG for our own invitation. Each with
+ * PKC_ERR_NOT_YET_VALID); PKC_ERR_UNSUPPORTED for an answer (applied by
+ * pkcw_invite_answer_read, not here); PKC_ERR_INVALID_ARG for our own invitation. Each with
  * pkc_errmsg() beginning "invitation: ".
  */
+static int fill_text(web_invite *w); /* the fields as text (pkcw_invite_text) */
+
 PKC_API int pkcw_invite_parse(const char *text, size_t len, double now_ms, const char *own_peer_id,
                               web_invite **out)
 {
@@ -58,16 +60,8 @@ PKC_API int pkcw_invite_parse(const char *text, size_t len, double now_ms, const
         rc = pkc_invite_check_time(&w->inv, (uint64_t)now_ms, PKC_INVITE_SKEW_MS);
     if (rc == 0 && own_peer_id && strcmp(own_peer_id, w->inv.peer_id) == 0)
         rc = pkc_error(PKC_ERR_INVALID_ARG, "invitation: this invitation is our own");
-    if (rc == 0) {
-        int n = snprintf(w->text, sizeof w->text, "%s\n%s\n%s\n%llu\n%s", w->inv.peer_id,
-                         w->inv.dial.ufrag, w->inv.dial.pwd, (unsigned long long)w->inv.expires_ms,
-                         w->inv.room_name);
-        for (size_t i = 0; i < w->inv.dial.n_addresses && n > 0 && (size_t)n < sizeof w->text; i++)
-            n +=
-                snprintf(w->text + n, sizeof w->text - (size_t)n, "\n%s", w->inv.dial.addresses[i]);
-        if (n < 0 || (size_t)n >= sizeof w->text)
-            rc = pkc_error(PKC_ERR_TOO_LARGE, "invitation: its fields do not fit"); /* cannot be */
-    }
+    if (rc == 0)
+        rc = fill_text(w);
     if (rc) {
         pkc_invite_wipe(&w->inv);
         free(w);
