@@ -7,6 +7,11 @@ foreach(t lab_nat leftovers loss30 partition6 nat_eim nat_symmetric nat_rebind)
                COMMAND env TEST_NAME=net.${t} bash ${CMAKE_CURRENT_LIST_DIR}/${t}.sh)
   set_tests_properties(net.${t} PROPERTIES SKIP_RETURN_CODE 77)
 endforeach()
+# The 30% loss scenario's criterion is a time (meshed within 30 s): run it
+# alone, not beside browsers and simulations on the 2 cores (it failed once
+# in make test beside web.*.firefox and sim.*, two nodes not yet connected
+# at 30 s; alone it meshes in 3 to 17 s, docs/netlab.md).
+set_tests_properties(net.loss30 PROPERTIES RUN_SERIAL TRUE)
 # 30 nodes, 2 minutes of churn: 2.5 to 3 min on 2 cores (ASan build), 1.3 to 2.2 GB
 # resident in the nodes, about 50 s of their CPU.
 pkc_add_test(NAME net.churn30 LABELS net TIMEOUT 400

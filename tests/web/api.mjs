@@ -354,6 +354,8 @@ try {
   const pend = await a.page.evaluate(() => window.p2p.pending())
   check(pend.length === 1 && pend[0].to === bId && pend[0].text === JSON.stringify({ while: 'you were away' }),
     `after A's reload the message still waits: ${JSON.stringify(pend)}`)
+  check(await a.page.evaluate(() => window.p2p.metrics().messages.outbox_pending) === 1,
+    'metrics(): one message in the outbox')
   check((await a.page.evaluate(() => window.p2p.knownPeers())).some(p => p.peerId === bId && p.via === 'tab'),
     'after the reload the peer book still lists B')
   // B comes back: a new tab takes the closed tab's identity.
@@ -366,6 +368,8 @@ try {
   const arrived = (await got(b, 'message')).filter(m => m.direct && m.data && m.data.while)
   check(arrived.length === 1 && arrived[0].from === a.id, `it arrives once, from A: ${JSON.stringify(arrived)}`)
   check((await a.page.evaluate(() => window.p2p.pending())).length === 0, 'the outbox is empty')
+  check(await a.page.evaluate(() => window.p2p.metrics().messages.outbox_pending) === 0,
+    'metrics(): the outbox empty')
 
   // ---- 8. a native node, by its invitation ----
   const inv = JSON.parse(pkc('invite', '--room', room.id, '--url-base', server.url, '--json', '--one-step'))

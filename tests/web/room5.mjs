@@ -184,8 +184,12 @@ try {
   const line = `typed in tab 2's chat box ${Math.random().toString(36).slice(2)}`
   await until(() => tabs[1].page.evaluate(() => document.getElementById('chat-room').hidden === false &&
     document.getElementById('chat-room').options.length === 2), 5000, "tab 2's chat to offer its two rooms")
-  await tabs[1].page.fill('#text', line)
-  await tabs[1].page.press('#text', 'Enter')
+  // As typed and sent with Enter (the form's submit), without the browser
+  // driver's wait for the box to be scrolled into view and stable.
+  await tabs[1].page.evaluate((w) => {
+    document.getElementById('text').value = w
+    document.getElementById('chat').requestSubmit()
+  }, line)
   for (const t of [tabs[0], tabs[2]])
     await until(() => t.page.evaluate((w) => document.getElementById('log').textContent.includes(w), line),
       15000, 'the typed line in the other tabs')

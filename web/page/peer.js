@@ -946,7 +946,8 @@ export class Peer extends EventTarget {
                 uptime_ms: healthy ? Math.round(now - this.startedAt) : 0, reconnections: v[9],
                 errors: this.counts.errors, last_error: last ? last.message : '',
             },
-            messages: { received: this.counts.received, sent: this.counts.sent, outbox_pending: null },
+            messages: { received: this.counts.received, sent: this.counts.sent,
+                outbox_pending: this.outbox ? this.outbox.size : 0 },
         };
     }
 
