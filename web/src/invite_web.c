@@ -43,6 +43,19 @@ typedef struct web_invite {
  */
 static int fill_text(web_invite *w); /* the fields as text (pkcw_invite_text) */
 
+/* The end of every maker: on success *out = w; on failure w wiped and freed. */
+static int hand_out(web_invite *w, int rc, web_invite **out)
+{
+    if (rc) {
+        pkc_invite_wipe(&w->inv);
+        free(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+
 PKC_API int pkcw_invite_parse(const char *text, size_t len, double now_ms, const char *own_peer_id,
                               web_invite **out)
 {
@@ -62,13 +75,7 @@ PKC_API int pkcw_invite_parse(const char *text, size_t len, double now_ms, const
         rc = pkc_error(PKC_ERR_INVALID_ARG, "invitation: this invitation is our own");
     if (rc == 0)
         rc = fill_text(w);
-    if (rc) {
-        pkc_invite_wipe(&w->inv);
-        free(w);
-        return rc;
-    }
-    *out = w;
-    return 0;
+    return hand_out(w, rc, out);
 }
 
 /* The fields as text (above), valid until pkcw_invite_free. */
@@ -216,13 +223,7 @@ PKC_API int pkcw_invite_create(const pkc_identity *id, const web_room *room, dou
     }
     if (rc == 0)
         rc = fill_text(w);
-    if (rc) {
-        pkc_invite_wipe(&w->inv);
-        free(w);
-        return rc;
-    }
-    *out = w;
-    return 0;
+    return hand_out(w, rc, out);
 }
 
 /* What this page made (pkcw_invite_create: the link; pkcw_invite_answer:
@@ -277,13 +278,7 @@ PKC_API int pkcw_invite_answer(const pkc_identity *id, const web_invite *offer, 
     }
     if (rc == 0)
         rc = fill_text(w);
-    if (rc) {
-        pkc_invite_wipe(&w->inv);
-        free(w);
-        return rc;
-    }
-    *out = w;
-    return 0;
+    return hand_out(w, rc, out);
 }
 
 /*
@@ -311,13 +306,7 @@ PKC_API int pkcw_invite_answer_read(const char *text, size_t len, double now_ms,
         rc = pkc_invite_check_time(&w->inv, (uint64_t)now_ms, PKC_INVITE_SKEW_MS);
     if (rc == 0)
         rc = fill_text(w);
-    if (rc) {
-        pkc_invite_wipe(&w->inv);
-        free(w);
-        return rc;
-    }
-    *out = w;
-    return 0;
+    return hand_out(w, rc, out);
 }
 
 /*
