@@ -651,24 +651,70 @@ static int floor_main(void)
     return 0;
 }
 
-static samples floor_vm, floor_anon;
+static samples floor_vm, floor_anon, dtls_vm, dtls_static_vm;
 
-static int floor_run(void)
+/* measure_cmd: runs CMD, which prints "VMRSS_KIB RSSANON_KIB", and adds
+ * them to VM and ANON (ANON may be NULL). */
+static int measure_cmd(const char *cmd, const char *what, samples *vm_s, samples *anon_s)
 {
-    char cmd[sizeof exe + 16];
-    snprintf(cmd, sizeof cmd, "'%s' floor", exe);
     FILE *p = popen(cmd, "r");
     if (p == NULL)
         return -1;
     long vm = -1, anon = -1;
     int ok = fscanf(p, "%ld %ld", &vm, &anon) == 2;
     if (pclose(p) != 0 || !ok || vm < 0) {
-        snprintf(failure, sizeof failure, "bench-node floor failed");
+        snprintf(failure, sizeof failure, "%s failed", what);
         return -1;
     }
-    push(&floor_vm, (double)vm);
-    push(&floor_anon, (double)anon);
+    push(vm_s, (double)vm);
+    if (anon_s)
+        push(anon_s, (double)anon);
     return 0;
+}
+
+static int floor_run(void)
+{
+    char cmd[sizeof exe + 16];
+    snprintf(cmd, sizeof cmd, "'%s' floor", exe);
+    return measure_cmd(cmd, "bench-node floor", &floor_vm, &floor_anon);
+}
+
+/* bench-dtls-floor[-static] (bench/node/floor/dtls_floor.c), beside this
+ * executable: OpenSSL alone, set up for DTLS as pkc does. */
+static char dtls_exe[sizeof exe + 32];
+
+static int dtls_run(void)
+{
+    char cmd[sizeof dtls_exe + 4];
+    snprintf(cmd, sizeof cmd, "'%s'", dtls_exe);
+    return measure_cmd(cmd, dtls_exe, strstr(dtls_exe, "-static") ? &dtls_static_vm : &dtls_vm,
+                       NULL);
+}
+
+/* dtls_rows: the rows of bench-dtls-floor and its static build, or their
+ * absence ("not built") said in the row. */
+static void dtls_rows(void)
+{
+    static const char *const names[2] = {"bench-dtls-floor", "bench-dtls-floor-static"};
+    static const char *const rows[2] = {"dtls_floor_rss_kib", "dtls_floor_static_rss_kib"};
+    static const char *const notes[2] = {
+        "VmRSS of a process with only OpenSSL 3, shared libraries as pkc links them: "
+        "OPENSSL_init_ssl, a DTLS context, a P-256 key, a self-signed certificate, one SSL "
+        "(bench/node/floor/dtls_floor.c); no pkc, no other library",
+        "the same program linked statically (Debian's libssl.a, libcrypto.a, glibc)"};
+    const char *slash = strrchr(exe, '/');
+    for (int i = 0; i < 2; i++) {
+        snprintf(dtls_exe, sizeof dtls_exe, "%.*s/%s", (int)(slash - exe), exe, names[i]);
+        samples *s = i ? &dtls_static_vm : &dtls_vm;
+        if (access(dtls_exe, X_OK) != 0) {
+            result none = {0, 0, ""};
+            snprintf(none.reason, sizeof none.reason, "%s not built", names[i]);
+            row(rows[i], s, &none, "KiB", notes[i]);
+            continue;
+        }
+        result r = runs(names[i], RUNS, dtls_run);
+        row(rows[i], s, &r, "KiB", notes[i]);
+    }
 }
 
 int main(int argc, char **argv)
@@ -716,6 +762,7 @@ int main(int argc, char **argv)
             "VmRSS of bench-node with no node: its libraries loaded and a DTLS certificate made "
             "(OpenSSL at work, as a node at start); the least any node process can have");
         row("floor_rss_anon_kib", &floor_anon, &fr, "KiB", "RssAnon of the same process");
+        dtls_rows();
         if (floor_vm.n) /* row() sorted the samples */
             floor_median = floor_vm.n % 2 ? floor_vm.v[floor_vm.n / 2]
                                           : (floor_vm.v[floor_vm.n / 2 - 1] +

@@ -12,6 +12,8 @@ const [pkcFile, pkcStatus, ywFile, ywStatus] = process.argv.slice(2)
 const ROWS = [
     ['floor_rss_kib', 'memory, no node: libraries + OpenSSL (VmRSS)', 'lower', '', null],
     ['floor_rss_anon_kib', 'memory, no node: libraries + OpenSSL (RssAnon)', 'lower', '', null],
+    ['dtls_floor_rss_kib', 'memory, OpenSSL alone set up for DTLS (VmRSS)', 'lower', '', [v => v * 1024 < 3e6, '< 3 MB']],
+    ['dtls_floor_static_rss_kib', 'same, linked statically (VmRSS)', 'lower', '', [v => v * 1024 < 3e6, '< 3 MB']],
     ['idle_rss_kib', 'memory, idle node (VmRSS)', 'lower', '5-10 MB', [v => v * 1024 < 3e6, '< 3 MB']],
     ['idle_over_floor_kib', 'memory, idle node less the no-node floor (VmRSS)', 'lower', '', [v => v * 1024 < 3e6, '< 3 MB']],
     ['idle_rss_anon_kib', 'memory, idle node (RssAnon)', 'lower', '', null],
