@@ -159,19 +159,6 @@ static int fill(void *ud, pkc_ydoc *doc, pkc_ytxn *txn)
     return rc;
 }
 
-void bench_self_rss(long *vm_kib, long *anon_kib)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    *vm_kib = *anon_kib = -1;
-    while (f && fgets(line, sizeof line, f)) {
-        sscanf(line, "VmRSS: %ld kB", vm_kib);
-        sscanf(line, "RssAnon: %ld kB", anon_kib);
-    }
-    if (f)
-        fclose(f);
-}
-
 static void rss(void)
 {
     long vm, anon;

@@ -14,19 +14,7 @@
 #include <openssl/x509.h>
 #include <stdio.h>
 
-static int self_rss(long *vm, long *anon)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    *vm = *anon = -1;
-    while (f && fgets(line, sizeof line, f)) {
-        sscanf(line, "VmRSS: %ld kB", vm);
-        sscanf(line, "RssAnon: %ld kB", anon);
-    }
-    if (f)
-        fclose(f);
-    return *vm >= 0 && *anon >= 0 ? 0 : -1;
-}
+void bench_self_rss(long *vm_kib, long *anon_kib); /* ../self_rss.c */
 
 int main(void)
 {
@@ -48,9 +36,14 @@ int main(void)
              X509_sign(x, key, EVP_sha256()) > 0 && SSL_CTX_use_certificate(ctx, x) == 1 &&
              SSL_CTX_use_PrivateKey(ctx, key) == 1;
     SSL *ssl = ok ? SSL_new(ctx) : NULL;
-    long vm, anon;
-    if (ssl == NULL || self_rss(&vm, &anon) != 0) {
+    if (ssl == NULL) {
         fprintf(stderr, "dtls-floor: OpenSSL setup failed\n");
+        return 1;
+    }
+    long vm, anon;
+    bench_self_rss(&vm, &anon);
+    if (vm < 0 || anon < 0) {
+        fprintf(stderr, "dtls-floor: no VmRSS or RssAnon in /proc/self/status\n");
         return 1;
     }
     printf("%ld %ld\n", vm, anon);
