@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 
 #include "discovery/lan_wire.h"
+#include "proto/handshake.h"
 #include "rtc/addr.h"
 #include "rtc/candidate.h"
 #include "rtc/sctp.h"
@@ -197,22 +198,37 @@ static int link_wins_crossing(const node_link *l, uint64_t now)
            now - l->created_us < LINK_CROSSING_US;
 }
 
+/* An inbound link, not yet authenticated, from one of the addresses `k`
+ * announced. */
+static int link_unnamed_from(node_link *l, const node_known *k)
+{
+    if (l->dead || l->outbound || l->hash_known || l->rtc == NULL)
+        return 0;
+    pkc_rtc_stats st;
+    pkc_addr from;
+    pkc_rtc_peer_get_stats(l->rtc, &st);
+    return pkc_addr_parse(st.remote_address, &from) == 0 && known_at(k, &from);
+}
+
 /* Whether a link from `k` is forming: an inbound link, not yet
  * authenticated, from one of the addresses `k` announced. Dialing it now
  * would cross that link on the same pair of UDP ports, where two DTLS
- * associations cannot be told apart. */
+ * associations cannot be told apart. A link whose sessions all ended
+ * before the peer said who it is (the dialer gave up on it: its mesh
+ * dropped us in the handshake) forms nothing any more, though its
+ * connection lives on: it is closed here, or we would wait for it until it
+ * is closed as idle (LINK_IDLE_US after it connected) while the peer waits
+ * for our dial. */
 static int link_forming_from(pkc_node *n, const node_known *k)
 {
     for (node_link *l = n->links; l; l = l->next) {
-        if (l->dead || l->outbound || l->hash_known || l->rtc == NULL)
+        if (!link_unnamed_from(l, k))
             continue;
-        pkc_rtc_stats st;
-        pkc_addr from;
-        pkc_rtc_peer_get_stats(l->rtc, &st);
-        if (pkc_addr_parse(st.remote_address, &from) != 0)
+        if (l->had_chan && !link_in_use(l)) {
+            node_link_close(l, "its sessions ended before the peer said who it is: we dial it");
             continue;
-        if (known_at(k, &from))
-            return 1;
+        }
+        return 1;
     }
     return 0;
 }
@@ -336,6 +352,7 @@ static node_chan *chan_new(node_link *l, node_room *r, int initiator)
     c->initiator = initiator;
     c->next = l->chans;
     l->chans = c;
+    l->had_chan = 1;
     return c;
 }
 
@@ -643,6 +660,28 @@ static void on_rtc_open(void *ud, pkc_rtc_channel *ch)
     }
 }
 
+/* The handshake's records by name, for the debug log: where a connection
+ * that does not come up stopped (docs/node.md, "Connections"). */
+static const char *hs_record_name(const uint8_t *record, size_t len)
+{
+    static const char *const names[] = {"?", "HELLO", "WELCOME", "AUTH", "ACCEPT", "REFUSE"};
+    return len && record[0] >= PKC_REC_HELLO && record[0] <= PKC_REC_REFUSE ? names[record[0]]
+                                                                             : NULL;
+}
+
+/* A link's peer for the log: its id, or "a peer at ADDRESS" for a link that
+ * reached us and has not said who it is yet. */
+static const char *link_name(node_link *l)
+{
+    static _Thread_local char buf[80];
+    if (l->hash_known || l->outbound || l->rtc == NULL)
+        return l->peer_id[0] ? l->peer_id : "a peer";
+    pkc_rtc_stats st;
+    pkc_rtc_peer_get_stats(l->rtc, &st);
+    snprintf(buf, sizeof buf, "a peer at %s", st.remote_address[0] ? st.remote_address : "?");
+    return buf;
+}
+
 static void on_rtc_message(void *ud, pkc_rtc_channel *ch, const uint8_t *data, size_t len,
                            int binary)
 {
@@ -651,9 +690,12 @@ static void on_rtc_message(void *ud, pkc_rtc_channel *ch, const uint8_t *data, s
     node_chan *c = pkc_rtc_channel_get_user_data(ch);
     if (c == NULL || c->dead || c->sess == NULL)
         return;
+    const char *name = hs_record_name(data, len);
+    if (name)
+        pkc_logd(LOG, "handshake with %s: %s received", link_name(c->link), name);
     int rc = pkc_session_receive(c->sess, data, len);
     if (rc && rc != PKC_ERR_CLOSED)
-        pkc_logd(LOG, "record from %s dropped: %s", c->link->peer_id, pkc_errmsg());
+        pkc_logd(LOG, "record from %s dropped: %s", link_name(c->link), pkc_errmsg());
     node_reschedule(c->link->n);
 }
 
@@ -730,6 +772,9 @@ static int on_sess_send(void *ud, const uint8_t *record, size_t len)
     node_chan *c = ud;
     if (c->ch == NULL)
         return PKC_ERR_CLOSED;
+    const char *name = hs_record_name(record, len);
+    if (name)
+        pkc_logd(LOG, "handshake with %s: %s sent", link_name(c->link), name);
     return pkc_rtc_channel_send(c->ch, record, len, 1);
 }
 
@@ -928,7 +973,7 @@ static void on_sess_closed(void *ud, pkc_session *s, const pkc_session_end *end)
     (void)s;
     node_chan *c = ud;
     if (end->error && !c->mesh_bye)
-        pkc_logd(LOG, "session with %s ended: %s", c->link->peer_id[0] ? c->link->peer_id : "?",
+        pkc_logd(LOG, "session with %s ended: %s", link_name(c->link),
                  end->text);
     if (c->initiator && c->invite && !c->invite_confirmed && end->by_peer)
         node_invite_refused(c->link->n, c->invite, c->link->peer_id, end->text);

@@ -166,6 +166,7 @@ struct node_link {
     pkc_rtc_peer *rtc;
     pkc_rtc_state state;
     node_chan *chans;
+    int had_chan; /* a channel was opened on it (its channels may all be gone) */
     uint64_t created_us, connected_us;
     uint8_t remote_fp[32]; /* outbound: from the announcement */
     int dead;

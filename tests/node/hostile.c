@@ -26,6 +26,13 @@
  *   hide DOC KEY JSON set KEY in document DOC, stored here but never sent
  *   garbage DOC       broadcast a "y:DOC" update that cannot apply (a real
  *                     update cut short), signed and encrypted as any update
+ *   abandon           from now on, end every session of a link we dialed in
+ *                     its handshake, right after HELLO (as our mesh does when
+ *                     it drops a peer it is connecting to), keeping the
+ *                     connection, and never dial that peer again (its direct
+ *                     path held, as after failed dials); links that reach us
+ *                     are left alone. Says "abandoned PEER_ID" on stdout for
+ *                     each. "calm" ends it.
  *
  * Events on stdout: "ready PEER_ID", "connected PEER_ID", "disconnected
  * PEER_ID", "message PEER_ID TEXT". SIGTERM or SIGINT stops the node
@@ -41,6 +48,7 @@
 #include <unistd.h>
 
 #include "mesh/wire.h"
+#include "node/loop.h"
 #include "node/node_int.h"
 #include "pkc.h"
 #include "util/buf.h"
@@ -306,6 +314,48 @@ static int cmd_garbage(const char *doc, char *res, size_t cap)
     return rc;
 }
 
+/* abandon: a check handle on the node's loop, run after each of its I/O
+ * polls. A session starts (HELLO sent) in one iteration and its WELCOME can
+ * come at the earliest in the next, so each handshake of ours is seen here
+ * before it completes. */
+static uv_check_t abandon_check;
+static int abandoning;
+
+static void on_abandon_check(uv_check_t *h)
+{
+    (void)h;
+    for (node_link *l = node->links; l; l = l->next) {
+        if (l->dead || !l->outbound)
+            continue;
+        node_known *k = node_known_get(node, l->hash);
+        for (node_chan *c = l->chans; c; c = c->next) {
+            if (c->dead || c->sess == NULL ||
+                pkc_session_get_state(c->sess) != PKC_SESSION_HANDSHAKE)
+                continue;
+            if (k) {
+                k->direct_failures = NODE_DIRECT_FAILURES;
+                k->direct_hold_until = node_now_us(node) + 3600ull * 1000000;
+            }
+            pkc_session_close(c->sess, PKC_REASON_NONE, "mesh");
+            say("abandoned %s", l->peer_id);
+        }
+    }
+}
+
+static int cmd_abandon(int on)
+{
+    if (on && !abandoning) {
+        if (uv_check_init(&node->loop->uv, &abandon_check) != 0 ||
+            uv_check_start(&abandon_check, on_abandon_check) != 0)
+            return pkc_error(PKC_ERR_STATE, "no check handle on the loop");
+        abandoning = 1;
+    } else if (!on && abandoning) {
+        uv_close((uv_handle_t *)&abandon_check, NULL);
+        abandoning = 0;
+    }
+    return 0;
+}
+
 typedef struct job {
     char *line;
     char res[128];
@@ -336,6 +386,10 @@ static void run_job(void *arg)
         rc = cmd_replay(j->res, sizeof j->res);
     else if (strcmp(cmd, "flood") == 0 && rest)
         rc = cmd_flood((unsigned)strtoul(rest, NULL, 10), j->res, sizeof j->res);
+    else if (strcmp(cmd, "abandon") == 0)
+        rc = cmd_abandon(1);
+    else if (strcmp(cmd, "calm") == 0)
+        rc = cmd_abandon(0);
     else if (strcmp(cmd, "garbage") == 0 && rest)
         rc = cmd_garbage(rest, j->res, sizeof j->res);
     else if (strcmp(cmd, "hide") == 0 && rest) {
@@ -357,6 +411,27 @@ static void run_job(void *arg)
 
 /* ---- threads --------------------------------------------------------------------------------- */
 
+/* run_line: runs one command line on the loop thread and waits for it;
+ * the caller holds cmd_lock and node is set. */
+static void run_line(char *line, job *j)
+{
+    memset(j, 0, sizeof *j);
+    j->line = line;
+    pthread_mutex_init(&j->m, NULL);
+    pthread_cond_init(&j->c, NULL);
+    if (pkc_loop_post(node->loop, run_job, j) != 0) {
+        j->rc = PKC_ERR_NOMEM;
+        snprintf(j->msg, sizeof j->msg, "cannot post to the loop");
+    } else {
+        pthread_mutex_lock(&j->m);
+        while (!j->done)
+            pthread_cond_wait(&j->c, &j->m);
+        pthread_mutex_unlock(&j->m);
+    }
+    pthread_mutex_destroy(&j->m);
+    pthread_cond_destroy(&j->c);
+}
+
 static void *reader(void *arg)
 {
     (void)arg;
@@ -367,27 +442,13 @@ static void *reader(void *arg)
         snprintf(name, sizeof name, "%.31s", line);
         name[strcspn(name, " ")] = 0;
         job j;
-        memset(&j, 0, sizeof j);
-        j.line = line;
-        pthread_mutex_init(&j.m, NULL);
-        pthread_cond_init(&j.c, NULL);
         pthread_mutex_lock(&cmd_lock);
         if (node == NULL) {
             pthread_mutex_unlock(&cmd_lock);
             break;
         }
-        if (pkc_loop_post(node->loop, run_job, &j) != 0) {
-            j.rc = PKC_ERR_NOMEM;
-            snprintf(j.msg, sizeof j.msg, "cannot post to the loop");
-        } else {
-            pthread_mutex_lock(&j.m);
-            while (!j.done)
-                pthread_cond_wait(&j.c, &j.m);
-            pthread_mutex_unlock(&j.m);
-        }
+        run_line(line, &j);
         pthread_mutex_unlock(&cmd_lock);
-        pthread_mutex_destroy(&j.m);
-        pthread_cond_destroy(&j.c);
         if (j.rc)
             say("fail %s: %s", name, j.msg);
         else
@@ -475,6 +536,11 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     pthread_mutex_lock(&cmd_lock);
+    if (abandoning) { /* its handle closed on the loop, before the loop goes */
+        char calm[] = "calm";
+        job j;
+        run_line(calm, &j);
+    }
     node = NULL;
     pkc_node_free(n);
     pthread_mutex_unlock(&cmd_lock);
