@@ -682,13 +682,13 @@ static int floor_run(void)
 /* bench-dtls-floor[-static] (bench/node/floor/dtls_floor.c), beside this
  * executable: OpenSSL alone, set up for DTLS as pkc does. */
 static char dtls_exe[sizeof exe + 32];
+static samples *dtls_into; /* the samples of the row being measured */
 
 static int dtls_run(void)
 {
     char cmd[sizeof dtls_exe + 4];
     snprintf(cmd, sizeof cmd, "'%s'", dtls_exe);
-    return measure_cmd(cmd, dtls_exe, strstr(dtls_exe, "-static") ? &dtls_static_vm : &dtls_vm,
-                       NULL);
+    return measure_cmd(cmd, dtls_exe, dtls_into, NULL);
 }
 
 /* dtls_rows: the rows of bench-dtls-floor and its static build, or their
@@ -705,7 +705,7 @@ static void dtls_rows(void)
     const char *slash = strrchr(exe, '/');
     for (int i = 0; i < 2; i++) {
         snprintf(dtls_exe, sizeof dtls_exe, "%.*s/%s", (int)(slash - exe), exe, names[i]);
-        samples *s = i ? &dtls_static_vm : &dtls_vm;
+        samples *s = dtls_into = i ? &dtls_static_vm : &dtls_vm;
         if (access(dtls_exe, X_OK) != 0) {
             result none = {0, 0, ""};
             snprintf(none.reason, sizeof none.reason, "%s not built", names[i]);

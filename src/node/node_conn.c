@@ -198,16 +198,29 @@ static int link_wins_crossing(const node_link *l, uint64_t now)
            now - l->created_us < LINK_CROSSING_US;
 }
 
+/* The link's remote address as text ("IP:port"), "" while it has none;
+ * LINK_ADDR_MAX bytes hold any. */
+#define LINK_ADDR_MAX sizeof(((pkc_rtc_stats *)0)->remote_address)
+static void link_remote(const node_link *l, char *out, size_t cap)
+{
+    out[0] = 0;
+    if (l->rtc == NULL)
+        return;
+    pkc_rtc_stats st;
+    pkc_rtc_peer_get_stats(l->rtc, &st);
+    snprintf(out, cap, "%s", st.remote_address);
+}
+
 /* An inbound link, not yet authenticated, from one of the addresses `k`
  * announced. */
 static int link_unnamed_from(node_link *l, const node_known *k)
 {
     if (l->dead || l->outbound || l->hash_known || l->rtc == NULL)
         return 0;
-    pkc_rtc_stats st;
+    char text[LINK_ADDR_MAX];
     pkc_addr from;
-    pkc_rtc_peer_get_stats(l->rtc, &st);
-    return pkc_addr_parse(st.remote_address, &from) == 0 && known_at(k, &from);
+    link_remote(l, text, sizeof text);
+    return pkc_addr_parse(text, &from) == 0 && known_at(k, &from);
 }
 
 /* Whether a link from `k` is forming: an inbound link, not yet
@@ -673,12 +686,12 @@ static const char *hs_record_name(const uint8_t *record, size_t len)
  * reached us and has not said who it is yet. */
 static const char *link_name(node_link *l)
 {
-    static _Thread_local char buf[80];
+    static _Thread_local char buf[LINK_ADDR_MAX + 16];
     if (l->hash_known || l->outbound || l->rtc == NULL)
         return l->peer_id[0] ? l->peer_id : "a peer";
-    pkc_rtc_stats st;
-    pkc_rtc_peer_get_stats(l->rtc, &st);
-    snprintf(buf, sizeof buf, "a peer at %s", st.remote_address[0] ? st.remote_address : "?");
+    char text[LINK_ADDR_MAX];
+    link_remote(l, text, sizeof text);
+    snprintf(buf, sizeof buf, "a peer at %s", text[0] ? text : "?");
     return buf;
 }
 
@@ -784,12 +797,9 @@ static int on_sess_send(void *ud, const uint8_t *record, size_t len)
  * node of this host has the same IP there. */
 static void addr_tag(node_link *l, char *out, size_t cap)
 {
-    out[0] = 0;
-    if (l->rtc == NULL)
+    link_remote(l, out, cap);
+    if (out[0] == 0)
         return;
-    pkc_rtc_stats st;
-    pkc_rtc_peer_get_stats(l->rtc, &st);
-    snprintf(out, cap, "%s", st.remote_address);
     pkc_addr a;
     if (pkc_addr_parse(out, &a) == 0 && pkc_addr_is_loopback(&a))
         return;
