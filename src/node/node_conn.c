@@ -283,6 +283,18 @@ static void chan_dead(node_chan *c)
         if (!c->mesh_bye)
             node_defer(n, W_DISCONNECTED, c->room, c->link->hash);
         peer_event(n, c->link, c->room, 0);
+    } else if (c->room && c->joining && !c->mesh_bye) {
+        /* The session ended inside pkc_mesh_peer_connected(): the mesh's
+         * first message to the peer could not be sent (its connection
+         * ended in the same batch of datagrams as the handshake's last
+         * record). The mesh may have taken the peer: it must hear that it
+         * is gone (for an attempt, this fails it), or it would hold a
+         * neighbour that is not there and refuse the peer's next
+         * connection as "already connected". No event: the application
+         * never heard of it. */
+        pkc_logd(LOG, "session with %s ended as the mesh took it: the mesh hears it is gone",
+                 c->link->peer_id);
+        node_defer(n, W_DISCONNECTED, c->room, c->link->hash);
     } else if (c->room && c->initiator && !c->mesh_bye) {
         node_defer(n, W_CONNECT_FAILED, c->room, c->link->hash);
     }
@@ -916,7 +928,11 @@ static void on_sess_established(void *ud, pkc_session *s)
     }
     char tag[64];
     addr_tag(l, tag, sizeof tag);
+    c->joining = 1;
     int rc = pkc_mesh_peer_connected(r->mesh, hash, (const uint8_t *)tag, strlen(tag));
+    c->joining = 0;
+    if (c->dead)
+        return; /* ended inside the call: chan_dead() told the mesh */
     if (rc) {
         /* Why, in the log and to the peer: full, or the peer banned (its
          * score fell below the disconnect threshold), ... */
@@ -939,8 +955,12 @@ static void on_sess_established(void *ud, pkc_session *s)
     }
     c->in_mesh = 1;
     n->total_connections++;
-    send_announce(c);
+    /* The event first: if a send below ends the session, chan_dead()
+     * reports its end after it, never before. */
     peer_event(n, l, r, 1);
+    send_announce(c);
+    if (c->dead)
+        return;
     if (n->cfg.sync)
         node_doc_sync_start(c);
     node_outbox_flush(n, hash);

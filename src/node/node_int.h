@@ -139,6 +139,7 @@ struct node_chan {
     int initiator;
     int established;
     int in_mesh;   /* pkc_mesh_peer_connected() accepted it */
+    int joining;   /* inside pkc_mesh_peer_connected() for it */
     /* Initiator: dialed for this invitation, whose token is the proof.
      * Responder: the invitation the peer proved, once established. */
     node_invite *invite;

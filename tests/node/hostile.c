@@ -7,9 +7,10 @@
  * again, floods, Yjs updates that cannot apply, updates whose predecessor
  * it never sent.
  *
- * Usage: pkc-node-hostile --data DIR [--log-level L] [--below PEER_ID]
+ * Usage: pkc-node-hostile --data DIR [--log-level L] [--below PEER_ID | --above PEER_ID]
  *   --below: make the identity (first start) one whose id hash is smaller
- *   than PEER_ID's, so that this node is the one that dials that peer.
+ *   than PEER_ID's, so that this node is the one that dials that peer;
+ *   --above: greater, so that the peer dials this node.
  *
  * Commands on stdin, one per line (in the default room, the local room);
  * each is answered by "done CMD ..." or "fail CMD: message" on stdout:
@@ -33,6 +34,12 @@
  *                     path held, as after failed dials); links that reach us
  *                     are left alone. Says "abandoned PEER_ID" on stdout for
  *                     each. "calm" ends it.
+ *   cut N             close the next N links that reach us as soon as their
+ *                     handshake is done, before the loop sends what it
+ *                     queued: the ACCEPT and the SCTP ABORT leave in one
+ *                     batch of datagrams (as when a full node refuses the
+ *                     peer it has just accepted). Says "cut PEER_ID" for
+ *                     each. "calm" ends it at once.
  *
  * Events on stdout: "ready PEER_ID", "connected PEER_ID", "disconnected
  * PEER_ID", "message PEER_ID TEXT". SIGTERM or SIGINT stops the node
@@ -356,6 +363,36 @@ static int cmd_abandon(int on)
     return 0;
 }
 
+/* cut: the node's batch_end (pkc_loop runs it after a batch of datagrams
+ * is dispatched, before the datagrams queued meanwhile are sent) wrapped,
+ * so that a link that reached us and whose session has just become
+ * established (we sent ACCEPT) is closed in the same batch. */
+static unsigned cuts_left;
+
+static void cut_batch_end(void *ud)
+{
+    pkc_node *n = ud; /* not `node`: NULL while the node is freed */
+    node_batch_end(n);
+    for (node_link *l = n->links; l && cuts_left; l = l->next) {
+        if (l->dead || l->outbound)
+            continue;
+        for (node_chan *c = l->chans; c; c = c->next)
+            if (!c->dead && c->sess && pkc_session_get_state(c->sess) == PKC_SESSION_ESTABLISHED) {
+                say("cut %s", l->peer_id);
+                node_link_close(l, "hostile: cut");
+                cuts_left--;
+                break;
+            }
+    }
+}
+
+static int cmd_cut(unsigned n)
+{
+    node->loop->batch_end = n ? cut_batch_end : node_batch_end;
+    cuts_left = n;
+    return 0;
+}
+
 typedef struct job {
     char *line;
     char res[128];
@@ -388,8 +425,13 @@ static void run_job(void *arg)
         rc = cmd_flood((unsigned)strtoul(rest, NULL, 10), j->res, sizeof j->res);
     else if (strcmp(cmd, "abandon") == 0)
         rc = cmd_abandon(1);
-    else if (strcmp(cmd, "calm") == 0)
+    else if (strcmp(cmd, "calm") == 0) {
         rc = cmd_abandon(0);
+        if (rc == 0)
+            rc = cmd_cut(0);
+    }
+    else if (strcmp(cmd, "cut") == 0 && rest)
+        rc = cmd_cut((unsigned)strtoul(rest, NULL, 10));
     else if (strcmp(cmd, "garbage") == 0 && rest)
         rc = cmd_garbage(rest, j->res, sizeof j->res);
     else if (strcmp(cmd, "hide") == 0 && rest) {
@@ -457,8 +499,9 @@ static void *reader(void *arg)
     return NULL;
 }
 
-/* The identity of a first start, with an id hash below `peer`'s. */
-static int identity_below(const char *dir, const char *peer)
+/* The identity of a first start, with an id hash below `peer`'s (`sign`
+ * -1) or above it (1). */
+static int identity_beside(const char *dir, const char *peer, int sign)
 {
     uint8_t limit[PKC_PEER_ID_HASH_BYTES], mine[PKC_PEER_ID_HASH_BYTES];
     int rc = pkc_peer_id_parse(peer, limit);
@@ -466,7 +509,7 @@ static int identity_below(const char *dir, const char *peer)
         return rc;
     char path[4200];
     snprintf(path, sizeof path, "%s/" PKC_IDENTITY_FILE, dir);
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < 5000; i++) {
         pkc_identity *id = NULL;
         int created = 0;
         if ((rc = pkc_identity_load_or_create(dir, pkc_rng_system(), &id, &created)))
@@ -475,29 +518,34 @@ static int identity_below(const char *dir, const char *peer)
         pkc_identity_free(id);
         if (rc)
             return rc;
-        if (memcmp(mine, limit, sizeof mine) < 0)
+        if (memcmp(mine, limit, sizeof mine) * sign > 0)
             return 0;
         if (!created)
-            return pkc_error(PKC_ERR_EXISTS, "%s holds an identity that is not below %s", dir,
-                             peer);
+            return pkc_error(PKC_ERR_EXISTS, "%s holds an identity that is not %s %s", dir,
+                             sign < 0 ? "below" : "above", peer);
         unlink(path);
     }
-    return pkc_error(PKC_ERR_STATE, "no identity below %s in 200 tries", peer);
+    return pkc_error(PKC_ERR_STATE, "no identity %s %s in 5000 tries", sign < 0 ? "below" : "above",
+                     peer);
 }
 
 int main(int argc, char **argv)
 {
-    const char *data = NULL, *below = NULL, *level = "info";
+    const char *data = NULL, *beside = NULL, *level = "info";
+    int sign = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--data") == 0)
             data = argv[i + 1];
-        else if (strcmp(argv[i], "--below") == 0)
-            below = argv[i + 1];
+        else if (strcmp(argv[i], "--below") == 0 || strcmp(argv[i], "--above") == 0) {
+            beside = argv[i + 1];
+            sign = argv[i][2] == 'b' ? -1 : 1;
+        }
         else if (strcmp(argv[i], "--log-level") == 0)
             level = argv[i + 1];
     }
     if (data == NULL) {
-        fprintf(stderr, "usage: %s --data DIR [--log-level L] [--below PEER_ID]\n", argv[0]);
+        fprintf(stderr, "usage: %s --data DIR [--log-level L] [--below|--above PEER_ID]\n",
+                argv[0]);
         return 2;
     }
     pkc_log_level lv;
@@ -508,7 +556,7 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* every thread: main waits for them */
-    if (below && identity_below(data, below) != 0) {
+    if (beside && identity_beside(data, beside, sign) != 0) {
         fprintf(stderr, "hostile: %s\n", pkc_errmsg());
         return 1;
     }
@@ -536,7 +584,7 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     pthread_mutex_lock(&cmd_lock);
-    if (abandoning) { /* its handle closed on the loop, before the loop goes */
+    if (abandoning || cuts_left) { /* its handle closed on the loop, before the loop goes */
         char calm[] = "calm";
         job j;
         run_line(calm, &j);

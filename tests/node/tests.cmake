@@ -17,7 +17,8 @@ endforeach()
 add_executable(pkc-node-hostile ${CMAKE_CURRENT_LIST_DIR}/hostile.c)
 target_include_directories(pkc-node-hostile PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(pkc-node-hostile PRIVATE pkc_static)
-foreach(t bad_signature replay rate_limit doc_broken_update doc_missing_update abandoned_dial)
+foreach(t bad_signature replay rate_limit doc_broken_update doc_missing_update abandoned_dial
+        accept_cut)
   pkc_add_test(NAME node.${t} LABELS node net TIMEOUT 150
                COMMAND env PKC_HOSTILE=$<TARGET_FILE:pkc-node-hostile>
                        bash ${CMAKE_CURRENT_LIST_DIR}/${t}.sh)
