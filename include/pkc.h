@@ -1863,9 +1863,22 @@ typedef struct pkc_session_callbacks {
     /* Responder with PKC_REQUIRE_KNOWN: is this public key a known peer?
      * Return nonzero to admit. May be NULL (nobody is known). */
     int (*is_known)(void *user_data, const uint8_t public_key[PKC_PUBLIC_KEY_BYTES]);
+    /* Added in V2. Responder: the peer passed every check of its AUTH
+     * (signatures, block list, proof of work, `require`);
+     * pkc_session_get_info() gives its key, id and proof_key. Return 0 to
+     * accept it: ACCEPT is sent and the session is established. Return
+     * nonzero to refuse it: a REFUSE goes out with *reason (PKC_REASON_NONE
+     * unless set) and the text written to `why` (why_cap bytes,
+     * NUL-terminated; "refused" if left empty), and the session ends
+     * (closed, with the reason's error, PKC_ERR_REFUSED for none). For an
+     * admission that depends on the application's state at that moment (a
+     * full room): a peer refused here never counts as connected on either
+     * side. Must not close or free the session. May be NULL (accept). */
+    int (*admit)(void *user_data, pkc_session *s, uint64_t *reason, char *why, size_t why_cap);
 } pkc_session_callbacks;
 #define PKC_SESSION_CALLBACKS_V1 1
-#define PKC_SESSION_CALLBACKS_VERSION PKC_SESSION_CALLBACKS_V1
+#define PKC_SESSION_CALLBACKS_V2 2 /* adds admit */
+#define PKC_SESSION_CALLBACKS_VERSION PKC_SESSION_CALLBACKS_V2
 
 typedef struct pkc_session_stats {
     uint64_t records_in, records_out, frames_in, frames_out, bytes_in, bytes_out;
@@ -2207,6 +2220,21 @@ PKC_API int pkc_mesh_add_peer(pkc_mesh *mesh, const uint8_t *peer, unsigned flag
  */
 PKC_API int pkc_mesh_peer_connected(pkc_mesh *mesh, const uint8_t *peer, const uint8_t *addr_tag,
                                     size_t tag_len);
+/*
+ * What pkc_mesh_peer_connected() with the same arguments would answer now:
+ * 0 (it would take the peer, possibly giving up an attempt of ours or an
+ * inbound neighbour), or the error it would return, with the same message.
+ * Nothing is sent and no callback runs; the one thing remembered is a
+ * refusal for lack of inbound room, as pkc_mesh_peer_connected() remembers
+ * it (for a while, lost outbound links are restored rather than left to
+ * inbound ones). For an answer before the connection is confirmed to the
+ * peer (pkc_session_callbacks.admit), so that a peer the mesh would refuse
+ * is refused in its handshake instead of accepted and then dropped. Returns
+ * 0, PKC_ERR_REFUSED, PKC_ERR_EXISTS, PKC_ERR_INVALID_ARG, PKC_ERR_MESH_BUSY
+ * (inside a callback of this engine).
+ */
+PKC_API int pkc_mesh_peer_acceptable(pkc_mesh *mesh, const uint8_t *peer, const uint8_t *addr_tag,
+                                     size_t tag_len);
 /* A connection the engine asked for could not be made (ICE failed). The peer
  * is retried later with back-off. Returns 0 or PKC_ERR_NOT_FOUND. */
 PKC_API int pkc_mesh_peer_connect_failed(pkc_mesh *mesh, const uint8_t *peer);

@@ -533,15 +533,22 @@ static void count_dirs(const pkc_mesh *m, unsigned *in, unsigned *out)
     }
 }
 
-/* Inbound neighbours other than `p` in p's address prefix. */
-static unsigned prefix_inbound(pkc_mesh *m, const mesh_peer *p)
+/* Inbound neighbours other than `self` in p's address prefix (`p` is
+ * `self`, or a copy of it). */
+static unsigned prefix_inbound_of(pkc_mesh *m, const mesh_peer *p, const mesh_peer *self)
 {
     unsigned n = 0;
     for (unsigned s = 0; p->has_tag && s < MESH_MAX_SLOTS; s++) {
         const mesh_peer *q = mesh_slot_peer(m, s);
-        n += q && q != p && !q->outbound && q->has_tag && q->prefix_tag == p->prefix_tag;
+        n += q && q != self && !q->outbound && q->has_tag && q->prefix_tag == p->prefix_tag;
     }
     return n;
+}
+
+/* Inbound neighbours other than `p` in p's address prefix. */
+static unsigned prefix_inbound(pkc_mesh *m, const mesh_peer *p)
+{
+    return prefix_inbound_of(m, p, p);
 }
 
 static double age_key(const mesh_peer *p)
@@ -618,50 +625,123 @@ static mesh_peer *victim(pkc_mesh *m, const mesh_peer *newcomer)
  * share (max_peers less out_reserved()), else one of our own attempts above
  * that reserve given up (it was speculative; never one restoring an
  * outbound link, see mesh_maintain()), else, if `evict`, an inbound
- * neighbour given up (victim()). Returns 1 if there is room. */
-static int inbound_room(pkc_mesh *m, int evict, const mesh_peer *newcomer)
+ * neighbour given up (victim()). Changes nothing: returns 1 if there is
+ * room, with the attempt to give up in *cancel or the neighbour in *evicted
+ * (NULL when a slot is free). `skip`, if not NULL, is a pending attempt
+ * counted as given up already (the newcomer's own). */
+static int inbound_room_plan(pkc_mesh *m, int evict, const mesh_peer *newcomer,
+                             const mesh_peer *skip, mesh_peer **cancel, mesh_peer **evicted)
 {
+    *cancel = *evicted = NULL;
     unsigned in, out;
     count_dirs(m, &in, &out);
+    if (skip && skip->state != PEER_KNOWN)
+        --*(skip->outbound ? &out : &in);
     unsigned in_max = m->cfg.max_peers - out_reserved(m);
     if (in < in_max && in + out < m->cfg.max_peers)
         return 1;
     if (in < in_max && out > out_reserved(m)) {
-        mesh_peer *cancel = NULL;
+        mesh_peer *c = NULL;
         for (unsigned i = 0; i < MESH_MAX_KNOWN; i++) {
             mesh_peer *q = &m->peers[i];
-            if (q->used && q->state == PEER_PENDING && q->outbound && q->why != WHY_RESTORE &&
-                (!cancel || (q->stage == PEND_REQUESTED && cancel->stage != PEND_REQUESTED)))
-                cancel = q;
+            if (q != skip && q->used && q->state == PEER_PENDING && q->outbound &&
+                q->why != WHY_RESTORE &&
+                (!c || (q->stage == PEND_REQUESTED && c->stage != PEND_REQUESTED)))
+                c = q;
         }
-        if (cancel) {
-            end_attempt(m, cancel, 1);
+        if (c) {
+            *cancel = c;
             return 1;
         }
     }
-    mesh_peer *v = evict ? victim(m, newcomer) : NULL;
-    if (!v)
+    *evicted = evict ? victim(m, newcomer) : NULL;
+    return *evicted != NULL;
+}
+
+/* inbound_room_plan(), then done. */
+static int inbound_room(pkc_mesh *m, int evict, const mesh_peer *newcomer)
+{
+    mesh_peer *cancel, *v;
+    if (!inbound_room_plan(m, evict, newcomer, NULL, &cancel, &v))
         return 0;
-    pkc_logd("mesh", "giving up an inbound neighbour for another");
-    mesh_drop(m, v, PKC_MESH_BYE_REPLACED, DROP_BYE);
+    if (cancel) {
+        end_attempt(m, cancel, 1);
+    } else if (v) {
+        pkc_logd("mesh", "giving up an inbound neighbour for another");
+        mesh_drop(m, v, PKC_MESH_BYE_REPLACED, DROP_BYE);
+    }
     return 1;
+}
+
+/* The refusals of an unsolicited connection that depend on the peer alone
+ * (leaving, banned, score): 0 or the error. */
+static int refuse_unsolicited(pkc_mesh *m, const mesh_peer *p)
+{
+    if (m->stopped)
+        return pkc_error(PKC_ERR_REFUSED, "mesh: leaving; connection refused");
+    if (p->banned_until > m->now)
+        return pkc_error(PKC_ERR_REFUSED,
+                         "mesh: peer banned for %llu s more (its score fell below the "
+                         "disconnect threshold; now %.1f); connection refused",
+                         (unsigned long long)((p->banned_until - m->now + 999999) / 1000000),
+                         mesh_score(m, p));
+    if (banned(m, p))
+        return pkc_error(PKC_ERR_REFUSED, "mesh: peer's score %.1f is below the "
+                                          "accept threshold; connection refused",
+                         mesh_score(m, p));
+    return 0;
+}
+
+static int refuse_prefix(void)
+{
+    return pkc_error(PKC_ERR_REFUSED, "mesh: %d inbound neighbours from that address "
+                                      "prefix already; connection refused",
+                     MESH_IN_PER_PREFIX);
+}
+
+static int refuse_no_room(void)
+{
+    return pkc_error(PKC_ERR_REFUSED, "mesh: no inbound slot can be freed; "
+                                      "connection refused");
+}
+
+int mesh_admit_check(pkc_mesh *m, const mesh_peer *rec, const uint8_t *addr, size_t len,
+                     int *pressure)
+{
+    *pressure = 0;
+    if (rec && rec->state == PEER_ACTIVE)
+        return pkc_error(PKC_ERR_EXISTS, "mesh: peer is already connected");
+    mesh_peer t;
+    if (rec)
+        t = *rec;
+    else
+        memset(&t, 0, sizeof t);
+    mesh_set_addr(m, &t, addr, len);
+    int unsolicited = !rec || rec->state != PEER_PENDING || rec->stage != PEND_CONNECTING;
+    if (!unsolicited)
+        return !rec->outbound && prefix_inbound_of(m, &t, rec) >= MESH_IN_PER_PREFIX
+                   ? refuse_prefix()
+                   : 0;
+    int rc = refuse_unsolicited(m, &t);
+    if (rc)
+        return rc;
+    t.outbound = 0;
+    *pressure = 1;
+    if (prefix_inbound_of(m, &t, rec) >= MESH_IN_PER_PREFIX)
+        return refuse_prefix();
+    mesh_peer *cancel, *v;
+    if (!inbound_room_plan(m, 1, &t, rec, &cancel, &v))
+        return refuse_no_room();
+    *pressure = 0;
+    return 0;
 }
 
 int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited)
 {
     if (unsolicited) {
-        if (m->stopped)
-            return pkc_error(PKC_ERR_REFUSED, "mesh: leaving; connection refused");
-        if (p->banned_until > m->now)
-            return pkc_error(PKC_ERR_REFUSED,
-                             "mesh: peer banned for %llu s more (its score fell below the "
-                             "disconnect threshold; now %.1f); connection refused",
-                             (unsigned long long)((p->banned_until - m->now + 999999) / 1000000),
-                             mesh_score(m, p));
-        if (banned(m, p))
-            return pkc_error(PKC_ERR_REFUSED, "mesh: peer's score %.1f is below the "
-                                                   "accept threshold; connection refused",
-                             mesh_score(m, p));
+        int rc = refuse_unsolicited(m, p);
+        if (rc)
+            return rc;
         if (p->state == PEER_PENDING)
             end_attempt(m, p, 0);
         p->outbound = 0;
@@ -670,14 +750,11 @@ int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited)
              * links lost are restored rather than left to them
              * (mesh_on_disconnect()). */
             m->in_pressure_until = m->now + MESH_IN_PRESSURE_MS * 1000;
-            return pkc_error(PKC_ERR_REFUSED, "mesh: %d inbound neighbours from that address "
-                                              "prefix already; connection refused",
-                             MESH_IN_PER_PREFIX);
+            return refuse_prefix();
         }
         if (!inbound_room(m, 1, p)) {
             m->in_pressure_until = m->now + MESH_IN_PRESSURE_MS * 1000;
-            return pkc_error(PKC_ERR_REFUSED, "mesh: no inbound slot can be freed; "
-                                              "connection refused");
+            return refuse_no_room();
         }
         p->why = WHY_REPAIR;
     } else {
@@ -688,9 +765,7 @@ int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited)
             p->stage = 0;
             peer_timer_at(m, p, 0);
             m->need_maintain = 1;
-            return pkc_error(PKC_ERR_REFUSED, "mesh: %d inbound neighbours from that address "
-                                              "prefix already; connection refused",
-                             MESH_IN_PER_PREFIX);
+            return refuse_prefix();
         }
     }
     int slot = free_slot(m);

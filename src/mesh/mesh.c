@@ -325,12 +325,19 @@ int pkc_mesh_add_peer(pkc_mesh *m, const uint8_t *peer, unsigned flags)
     return 0;
 }
 
-int pkc_mesh_peer_connected(pkc_mesh *m, const uint8_t *peer, const uint8_t *addr_tag,
+/* enter(), for a connection from `peer` with that address tag. */
+static int enter_connection(pkc_mesh *m, const uint8_t *peer, const uint8_t *addr_tag,
                             size_t tag_len)
 {
     if (!peer || memcmp(peer, m->self, MESH_ID_LEN) == 0 || (tag_len && !addr_tag))
         return pkc_error(PKC_ERR_INVALID_ARG, "mesh: bad peer or address tag");
-    int rc = enter(m);
+    return enter(m);
+}
+
+int pkc_mesh_peer_connected(pkc_mesh *m, const uint8_t *peer, const uint8_t *addr_tag,
+                            size_t tag_len)
+{
+    int rc = enter_connection(m, peer, addr_tag, tag_len);
     if (rc)
         return rc;
     mesh_peer *p = mesh_peer_get(m, peer);
@@ -343,6 +350,20 @@ int pkc_mesh_peer_connected(pkc_mesh *m, const uint8_t *peer, const uint8_t *add
         rc = mesh_admit(m, p, p->state != PEER_PENDING || p->stage != PEND_CONNECTING);
     }
     leave(m);
+    return rc;
+}
+
+int pkc_mesh_peer_acceptable(pkc_mesh *m, const uint8_t *peer, const uint8_t *addr_tag,
+                             size_t tag_len)
+{
+    int rc = enter_connection(m, peer, addr_tag, tag_len);
+    if (rc)
+        return rc;
+    int pressure = 0;
+    rc = mesh_admit_check(m, mesh_peer_find(m, peer), addr_tag, tag_len, &pressure);
+    if (rc && pressure) /* as mesh_admit() would have: see mesh_on_disconnect() */
+        m->in_pressure_until = m->now + MESH_IN_PRESSURE_MS * 1000;
+    m->busy = 0; /* not leave(): maintenance due waits for the next call, so no callback runs */
     return rc;
 }
 

@@ -840,6 +840,74 @@ static void send_announce(node_chan *c)
     free(frame);
 }
 
+/* The mesh's last refusal (pkc_errmsg()) in words for the peer and the log:
+ * without its "mesh: " prefix. */
+static void mesh_words(char *why, size_t cap)
+{
+    const char *e = pkc_errmsg();
+    snprintf(why, cap, "%s", strncmp(e, "mesh: ", 6) == 0 ? e + 6 : e);
+}
+
+/* The room whose secret, or the invitation whose token, the peer proved
+ * on our (the responder's) channel `c`: the room, or NULL; the invitation,
+ * if it was one, in *v. */
+static node_room *proved_room(node_chan *c, int proof_key, node_invite **v)
+{
+    pkc_node *n = c->link->n;
+    *v = NULL;
+    if (proof_key < 0 || proof_key >= NODE_ROOMS_MAX + NODE_INVITES_MAX)
+        return NULL;
+    const uint8_t *pid = c->proof_ids[proof_key];
+    if (!c->proof_is_invite[proof_key])
+        return node_room_by_id(n, pid);
+    if ((*v = node_invite_find(n, pid)) == NULL)
+        return NULL;
+    return node_room_by_id(n, (*v)->offer.room_id);
+}
+
+/* Responder, before ACCEPT: an invitation that no longer admits (expired,
+ * used), or a peer the room's mesh would not take now (full, the peer
+ * banned, its address prefix crowded) is refused in the handshake,
+ * so that neither side ever counts it as connected. Accepted and then
+ * dropped, it took the dialer's one slot for a moment: the dialer (max-peers
+ * 1) refused a peer with room that dialed it meanwhile, and connected to
+ * that peer a second later (node.full_peer). Whatever needs the link
+ * (another link from the same peer: replaced or crossed) is left to
+ * on_sess_established. */
+static int on_sess_admit(void *ud, pkc_session *s, uint64_t *reason, char *why, size_t cap)
+{
+    node_chan *c = ud;
+    node_link *l = c->link;
+    pkc_node *n = l->n;
+    pkc_session_info si;
+    pkc_session_get_info(s, &si);
+    uint8_t hash[PKC_PEER_ID_HASH_BYTES];
+    node_invite *v;
+    node_room *r = proved_room(c, si.proof_key, &v);
+    if (v && node_invite_check(n, v, why, cap) != 0) {
+        /* Its own words first (expired, used), as on_sess_established
+         * would say them. */
+        *reason = PKC_REASON_UNAUTHORIZED;
+        return 1;
+    }
+    if (r == NULL || r->mesh == NULL || pkc_peer_id_parse(si.peer_id, hash) != 0)
+        return 0;
+    node_link *other = link_find(n, hash);
+    if (other && other != l)
+        return 0;
+    char tag[64];
+    addr_tag(l, tag, sizeof tag);
+    int rc = pkc_mesh_peer_acceptable(r->mesh, hash, (const uint8_t *)tag, strlen(tag));
+    if (rc == 0 || rc == PKC_ERR_MESH_BUSY)
+        return 0;
+    mesh_words(why, cap);
+    pkc_logi(LOG, "mesh of room %s does not take %s: %s (refused in the handshake)", r->id,
+             si.peer_id, why);
+    *reason = PKC_REASON_NONE;
+    c->mesh_bye = 1;
+    return 1;
+}
+
 static void on_sess_established(void *ud, pkc_session *s)
 {
     node_chan *c = ud;
@@ -889,22 +957,14 @@ static void on_sess_established(void *ud, pkc_session *s)
         return;
     }
     if (!c->initiator) {
-        /* The room whose secret, or the invitation whose token, the peer
-         * proved. */
-        node_room *r = NULL;
-        if (si.proof_key >= 0 && si.proof_key < NODE_ROOMS_MAX + NODE_INVITES_MAX) {
-            const uint8_t *pid = c->proof_ids[si.proof_key];
-            if (!c->proof_is_invite[si.proof_key]) {
-                r = node_room_by_id(n, pid);
-            } else if ((c->invite = node_invite_find(n, pid)) != NULL) {
-                /* Checked now; used (or the join completed) once the
-                 * room's mesh takes the peer, below. */
-                char why[200];
-                if (node_invite_check(n, c->invite, why, sizeof why) != 0) {
-                    pkc_session_close(s, PKC_REASON_UNAUTHORIZED, why);
-                    return;
-                }
-                r = node_room_by_id(n, c->invite->offer.room_id);
+        node_room *r = proved_room(c, si.proof_key, &c->invite);
+        if (c->invite) {
+            /* Checked now; used (or the join completed) once the room's
+             * mesh takes the peer, below. */
+            char why[200];
+            if (node_invite_check(n, c->invite, why, sizeof why) != 0) {
+                pkc_session_close(s, PKC_REASON_UNAUTHORIZED, why);
+                return;
             }
         }
         if (r == NULL) {
@@ -937,8 +997,7 @@ static void on_sess_established(void *ud, pkc_session *s)
         /* Why, in the log and to the peer: full, or the peer banned (its
          * score fell below the disconnect threshold), ... */
         char why[200];
-        const char *e = pkc_errmsg();
-        snprintf(why, sizeof why, "%s", strncmp(e, "mesh: ", 6) == 0 ? e + 6 : e);
+        mesh_words(why, sizeof why);
         pkc_logi(LOG, "mesh of room %s did not take %s: %s", r->id, l->peer_id, why);
         c->mesh_bye = 1;
         pkc_session_close(s, PKC_REASON_NONE, why);
@@ -1015,6 +1074,7 @@ static void on_sess_closed(void *ud, pkc_session *s, const pkc_session_end *end)
 
 static const pkc_session_callbacks sess_cb = {
     .send = on_sess_send,
+    .admit = on_sess_admit,
     .established = on_sess_established,
     .frame = on_sess_frame,
     .closed = on_sess_closed,

@@ -11,6 +11,7 @@
  * messages also pass the replay window (the node's, or the session's own).
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,7 +278,11 @@ static int hs_fail(pkc_session *s, int err, uint64_t reason, uint64_t retry, con
 /* --- Creation ---------------------------------------------------------- */
 
 #define CONFIG_SIZES PKC_STRUCT_V1(pkc_session_config)
-#define CALLBACKS_SIZES PKC_STRUCT_V1(pkc_session_callbacks)
+#define CALLBACKS_SIZES                                                                            \
+    ((pkc_struct_sizes){"pkc_session_callbacks",                                                   \
+                        (const size_t[]){0, offsetof(pkc_session_callbacks, admit),                \
+                                         sizeof(pkc_session_callbacks)},                           \
+                        2})
 
 void pkc_session_config_default_versioned(int config_version, pkc_session_config *out)
 {
@@ -794,6 +799,17 @@ static int on_auth(pkc_session *s, const uint8_t *rec, size_t len)
         }
     }
     s->proof_key = proof;
+    if (s->cb.admit) {
+        uint64_t reason = PKC_REASON_NONE;
+        char text[PKC_REASON_TEXT_MAX + 1];
+        text[0] = 0;
+        if (s->cb.admit(s->user, s, &reason, text, sizeof text) != 0) {
+            text[sizeof text - 1] = 0;
+            int err = reason_error(reason);
+            return hs_fail(s, err ? err : PKC_ERR_REFUSED, reason, 0, "%s",
+                           text[0] ? text : "refused");
+        }
+    }
     if ((rc = transcript_add(s, rec, len)))
         return rc;
     pkc_hs_accept c = {{NULL, 0}, NULL};

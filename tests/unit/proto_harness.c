@@ -102,6 +102,18 @@ static int cb_is_known(void *user, const uint8_t pk[32])
     return e->known_key && memcmp(e->known_key, pk, 32) == 0;
 }
 
+static int cb_admit(void *user, pkc_session *s, uint64_t *reason, char *why, size_t cap)
+{
+    ph_endpoint *e = user;
+    e->admit_calls++;
+    pkc_session_get_info(s, &e->admit_info);
+    if (e->refuse_text == NULL)
+        return 0;
+    *reason = e->refuse_reason;
+    snprintf(why, cap, "%s", e->refuse_text);
+    return 1;
+}
+
 static void endpoint_init(ph_endpoint *e, int initiator, const pkc_identity *id,
                           const uint8_t *local_fp, const uint8_t *remote_fp)
 {
@@ -120,6 +132,7 @@ static void endpoint_init(ph_endpoint *e, int initiator, const pkc_identity *id,
     e->cb.duplicate = cb_duplicate;
     e->cb.closed = cb_closed;
     e->cb.is_known = cb_is_known;
+    e->cb.admit = cb_admit;
 }
 
 void ph_init(ph_pair *p, uint64_t seed)

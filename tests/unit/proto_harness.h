@@ -47,6 +47,12 @@ typedef struct ph_endpoint {
     int last_rc; /* result of the last pkc_session_receive() on this side */
     int fail_send;
     const uint8_t *known_key; /* is_known accepts this key (may be NULL) */
+    /* admit: refuses with this text and reason when refuse_text is set;
+     * counts its calls and keeps what pkc_session_get_info() said then. */
+    const char *refuse_text;
+    uint64_t refuse_reason;
+    int admit_calls;
+    pkc_session_info admit_info;
 } ph_endpoint;
 
 /* Relay hook: called for each record from `from` before delivery; may

@@ -1,6 +1,7 @@
 /* The mesh engine on its own: one engine, neighbours played by the test.
  * What arrives from a neighbour is crafted here; what the engine sends and
  * decides is recorded by the callbacks and checked. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -535,6 +536,90 @@ TEST(mesh, admission_respects_max_peers)
     CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), 2);
     CHECK_EQ(count_type(f, NULL, MESH_DISCONNECT), 0);
     fx_free(f);
+}
+
+/* pkc_mesh_peer_acceptable() answers what pkc_mesh_peer_connected() then
+ * does, with the same message, and changes nothing (no message sent, no
+ * callback, the same peers): over random runs of connections (inbound, and
+ * those the engine asked for), disconnections, new peers, time and several
+ * limits and address prefixes, every connection is asked first. */
+static uint64_t xs(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static unsigned tweak_max;
+static void max_from_test(pkc_mesh_config *c)
+{
+    c->max_peers = tweak_max;
+    c->target_peers = tweak_max > 1 ? tweak_max - 1 : 1;
+}
+
+TEST(mesh, acceptable_predicts_connected_and_changes_nothing)
+{
+    unsigned checked = 0, refused = 0, accepted = 0, exists = 0, asked = 0;
+    for (uint64_t seed = 1; seed <= 200; seed++) {
+        uint64_t x = seed * 0x9e3779b97f4a7c15ull;
+        tweak_max = 1 + (unsigned)(xs(&x) % 8);
+        fx *f = fx_new(max_from_test);
+        CHECK(f != NULL);
+        uint8_t ids[12][20];
+        memset(ids, 0, sizeof ids);
+        for (int i = 0; i < 12; i++)
+            ids[i][0] = (uint8_t)(0x40 + i);
+        for (int step = 0; step < 80; step++) {
+            int i = (int)(xs(&x) % 12);
+            /* Three /24 prefixes, two hosts each. */
+            uint8_t tag[4] = {10, 0, (uint8_t)(xs(&x) % 3), (uint8_t)(xs(&x) % 2)};
+            switch (xs(&x) % 5) {
+            case 0:
+                pkc_mesh_add_peer(f->m, ids[i], PKC_MESH_PEER_DIALABLE);
+                break;
+            case 1:
+            case 2: {
+                size_t n_out = f->n_out;
+                int connects = f->connects, disconnects = f->disconnects;
+                size_t peers = pkc_mesh_get_peers(f->m, NULL, 0);
+                pkc_mesh_stats before, after;
+                pkc_mesh_get_stats(f->m, &before);
+                int want = pkc_mesh_peer_acceptable(f->m, ids[i], tag, sizeof tag);
+                char msg[256];
+                snprintf(msg, sizeof msg, "%s", want ? pkc_errmsg() : "");
+                pkc_mesh_get_stats(f->m, &after);
+                CHECK_EQ(f->n_out, n_out);
+                CHECK_EQ(f->connects, connects);
+                CHECK_EQ(f->disconnects, disconnects);
+                CHECK_EQ(pkc_mesh_get_peers(f->m, NULL, 0), peers);
+                CHECK(memcmp(&before, &after, sizeof before) == 0);
+                int got = pkc_mesh_peer_connected(f->m, ids[i], tag, sizeof tag);
+                CHECK_EQ(want, got);
+                if (got)
+                    CHECK_STR(msg, pkc_errmsg());
+                checked++;
+                refused += got == PKC_ERR_REFUSED;
+                exists += got == PKC_ERR_EXISTS;
+                accepted += got == 0;
+                break;
+            }
+            case 3:
+                pkc_mesh_peer_disconnected(f->m, ids[i]);
+                break;
+            default:
+                pkc_manual_clock_advance(&f->clk, (xs(&x) % 3000) * 1000);
+                CHECK_OK(pkc_mesh_tick(f->m));
+                break;
+            }
+            asked += (unsigned)f->connects;
+            fx_clear(f);
+        }
+        fx_free(f);
+    }
+    /* Every kind of answer came up, and the engine asked for connections
+     * (the solicited path) along the way. */
+    CHECK(checked > 1000 && refused > 50 && exists > 50 && accepted > 200 && asked > 0);
 }
 
 /* A silent neighbour fails after peer_timeout; it is retried with back-off

@@ -414,6 +414,75 @@ TEST(proto_session, known_peers_only)
     ph_free(&p);
 }
 
+/* The responder's admit callback: called once, after AUTH is checked and
+ * before ACCEPT, knowing the peer; a refusal reaches the initiator as a
+ * REFUSE with its reason and text, authenticated, and neither side is ever
+ * established. */
+TEST(proto_session, admit_callback_decides_before_accept)
+{
+    ph_pair p;
+    ph_init(&p, 14);
+    p.b.refuse_text = "no inbound slot can be freed; connection refused";
+    CHECK_OK(ph_start(&p));
+    ph_pump(&p);
+    CHECK_EQ(p.b.admit_calls, 1);
+    CHECK_EQ(p.a.admit_calls, 0); /* the initiator admits nothing */
+    CHECK_EQ(p.b.admit_info.state, PKC_SESSION_HANDSHAKE);
+    CHECK(memcmp(p.b.admit_info.peer_public_key, pkc_identity_get_public_key(p.id_a), 32) == 0);
+    CHECK_STR(p.b.admit_info.peer_id, pkc_identity_get_peer_id(p.id_a));
+    CHECK_EQ(p.b.admit_info.proof_key, -1);
+    CHECK(!p.a.established && !p.b.established);
+    CHECK(p.a.closed && p.b.closed);
+    CHECK_EQ(p.a.end_error, PKC_ERR_REFUSED);
+    CHECK(p.a.end_by_peer);
+    CHECK(p.a.end_authenticated);
+    CHECK_EQ(p.a.end_reason, PKC_REASON_NONE);
+    CHECK(strstr(p.a.end_text, "no inbound slot can be freed") != NULL);
+    CHECK_EQ(p.b.end_error, PKC_ERR_REFUSED);
+    CHECK(!p.b.end_by_peer);
+    ph_free(&p);
+
+    /* A reason of the application's choice, and the proof it saw. */
+    uint8_t secret[32];
+    memset(secret, 7, 32);
+    ph_init(&p, 14);
+    p.b.cfg.require = PKC_REQUIRE_PROOF;
+    p.b.cfg.proof_secrets = (const uint8_t(*)[32])&secret;
+    p.b.cfg.n_proof_secrets = 1;
+    p.a.cfg.proof_secret = secret;
+    p.b.refuse_text = "";
+    p.b.refuse_reason = PKC_REASON_UNAUTHORIZED;
+    CHECK_OK(ph_start(&p));
+    ph_pump(&p);
+    CHECK_EQ(p.b.admit_info.proof_key, 0);
+    CHECK_EQ(p.a.end_error, PKC_ERR_UNAUTHORIZED);
+    CHECK_EQ(p.a.end_reason, PKC_REASON_UNAUTHORIZED);
+    CHECK(strstr(p.a.end_text, "refused") != NULL); /* the default text */
+    ph_free(&p);
+
+    /* Accepted: established as without the callback. */
+    ph_init(&p, 14);
+    CHECK_OK(ph_start(&p));
+    ph_pump(&p);
+    CHECK_EQ(p.b.admit_calls, 1);
+    CHECK(p.a.established && p.b.established);
+    ph_free(&p);
+
+    /* A caller built against V1 has no admit field: whatever follows the
+     * struct is not read, and nothing is called. */
+    ph_init(&p, 14);
+    p.b.refuse_text = "not read";
+    CHECK_OK(pkc_session_new(&p.a.cfg, &p.a.cb, &p.a, &p.clock.clock, &p.rng.rng, &p.a.s));
+    CHECK_OK(pkc_session_new_versioned(PKC_SESSION_CONFIG_VERSION, &p.b.cfg,
+                                       PKC_SESSION_CALLBACKS_V1, &p.b.cb, &p.b, &p.clock.clock,
+                                       &p.rng.rng, &p.b.s));
+    CHECK_OK(pkc_session_start(p.a.s));
+    ph_pump(&p);
+    CHECK_EQ(p.b.admit_calls, 0);
+    CHECK(p.a.established && p.b.established);
+    ph_free(&p);
+}
+
 /* --- Proof of work ----------------------------------------------------- */
 
 TEST(proto_session, proof_of_work_is_done_and_checked)
