@@ -541,6 +541,8 @@ static void mesh_deliver_reenters(void *ud, const pkc_mesh_message *msg)
                 PKC_ERR_MESH_BUSY);
     EXPECT_FAIL("mesh: peer_connected from a callback",
                 pkc_mesh_peer_connected(m, MESH_N3, NULL, 0), PKC_ERR_MESH_BUSY);
+    EXPECT_FAIL("mesh: peer_acceptable from a callback",
+                pkc_mesh_peer_acceptable(m, MESH_N3, NULL, 0), PKC_ERR_MESH_BUSY);
     EXPECT_FAIL("mesh: connect_failed from a callback", pkc_mesh_peer_connect_failed(m, MESH_N3),
                 PKC_ERR_MESH_BUSY);
     EXPECT_FAIL("mesh: disconnected from a callback", pkc_mesh_peer_disconnected(m, MESH_N1),
@@ -627,8 +629,13 @@ TEST(errmsg, mesh)
                 PKC_ERR_INVALID_ARG);
     EXPECT_FAIL("mesh: address tag NULL", pkc_mesh_peer_connected(m, MESH_N1, NULL, 4),
                 PKC_ERR_INVALID_ARG);
+    EXPECT_FAIL("mesh: acceptable: address tag NULL",
+                pkc_mesh_peer_acceptable(m, MESH_N1, NULL, 4), PKC_ERR_INVALID_ARG);
+    CHECK_OK(pkc_mesh_peer_acceptable(m, MESH_N1, NULL, 0));
     CHECK_OK(pkc_mesh_peer_connected(m, MESH_N1, NULL, 0));
     EXPECT_FAIL("mesh: connected twice", pkc_mesh_peer_connected(m, MESH_N1, NULL, 0),
+                PKC_ERR_EXISTS);
+    EXPECT_FAIL("mesh: acceptable when connected", pkc_mesh_peer_acceptable(m, MESH_N1, NULL, 0),
                 PKC_ERR_EXISTS);
     EXPECT_FAIL("mesh: connect_failed without an attempt",
                 pkc_mesh_peer_connect_failed(m, MESH_N2), PKC_ERR_NOT_FOUND);

@@ -17,7 +17,8 @@
 // native node's `pkc send hello` arrives as the string 'hello'); `text`
 // always holds the text as received.
 
-const EVENTS = ['peer:connect', 'peer:disconnect', 'message', 'state:update', 'delivered', 'error'];
+const EVENTS = ['peer:connect', 'peer:disconnect', 'peer:refused', 'message', 'state:update', 'delivered',
+    'error'];
 const STATE_ROOT = 'state'; // the node's root map of a document (pkc doc set/json)
 
 // The JSON text of a value; TypeError for what JSON cannot carry.
@@ -150,6 +151,8 @@ export class P2P {
         on('peer:connect', (d) => this.fire('peer:connect', { peerId: d.peerId, room: d.room }));
         on('peer:disconnect', (d) => this.fire('peer:disconnect', { peerId: d.peerId, reason: d.reason,
             text: d.text }));
+        on('peer:refused', (d) => this.fire('peer:refused', { peerId: d.peerId, reason: d.reason,
+            text: d.text }));
         on('message', (d) => this.fire('message', { from: d.from, ...decodeData(d.text), text: d.text,
             direct: false, room: d.room, id: d.id, timestamp: d.timestamp }));
         on('direct', (d) => this.fire('message', { from: d.from, ...decodeData(d.text), text: d.text,
@@ -194,8 +197,11 @@ export class P2P {
 
     // Accepts an invitation link or code: { peerId, room, roomId, expires,
     // answer?, connected }; `connected` resolves once a connection with the
-    // inviter is open ('peer:connect' follows too). Throws (rejects) with
-    // what is wrong for an expired, tampered or malformed invitation.
+    // inviter is open ('peer:connect' follows too), and rejects if the
+    // inviter refuses the session in its handshake ('peer:refused': the
+    // invitation expired or used by its clock, its room full). Throws
+    // (rejects) with what is wrong for an expired, tampered or malformed
+    // invitation.
     async acceptInvitation(url) {
         const connected = this.connectedTo(null);
         let info;
@@ -216,16 +222,26 @@ export class P2P {
 
     connectedTo(peerId) {
         const w = { peerId };
-        let fn;
-        w.promise = new Promise((resolve) => {
+        let fn, refused;
+        w.cancel = () => {
+            this.peer.removeEventListener('peer:connect', fn);
+            this.peer.removeEventListener('peer:refused', refused);
+        };
+        w.promise = new Promise((resolve, reject) => {
             fn = (e) => {
                 if (e.detail.peerId !== w.peerId) return;
-                this.peer.removeEventListener('peer:connect', fn);
+                w.cancel();
                 resolve({ peerId: e.detail.peerId, room: e.detail.room });
             };
+            refused = (e) => {
+                if (e.detail.peerId !== w.peerId) return;
+                w.cancel();
+                reject(new Error(`the inviter ${w.peerId} refused: ${e.detail.text}`));
+            };
             this.peer.addEventListener('peer:connect', fn);
+            this.peer.addEventListener('peer:refused', refused);
         });
-        w.cancel = () => this.peer.removeEventListener('peer:connect', fn);
+        w.promise.catch(() => {}); // a caller that never awaits it is not told of it twice
         return w;
     }
 

@@ -209,6 +209,10 @@ export class Peer extends EventTarget {
                 // The handle is freed after this callback has returned.
                 queueMicrotask(() => this.dropChan(chan >>> 0));
                 if (was) this.emit('peer:disconnect', { peerId: who, reason, text });
+                // Refused in its handshake (a node refuses there an invitation
+                // that no longer admits, or when its room is full): never
+                // connected, so no peer:disconnect.
+                else if (byPeer) this.emit('peer:refused', { peerId: who, reason, text });
             },
             message: (room, fromPtr, idPtr, ptr, len, timestampMs) => {
                 const data = pkc.bytes(ptr >>> 0, len >>> 0);

@@ -201,10 +201,12 @@ try {
     if (inviter && e.detail.message.startsWith(`the inviter ${inviter} could not be reached`))
       $('joined').textContent = e.detail.message;
   });
-  peer.addEventListener('peer:disconnect', (e) => {
+  const refusedBy = (e) => {
     if (e.detail.peerId === inviter && e.detail.reason)
       $('joined').textContent = `the inviter ${inviter} refused: ${e.detail.text}`;
-  });
+  };
+  peer.addEventListener('peer:disconnect', refusedBy);
+  peer.addEventListener('peer:refused', refusedBy);
   if (/^#PKC/i.test(location.hash)) {
     join(decodeURIComponent(location.hash.slice(1)));
     history.replaceState(null, '', location.pathname + location.search); // not kept in history
