@@ -7,7 +7,9 @@
 # greater one, c waited for a full a to dial it, for the mesh's 15 s connect
 # timeout; when both c and m dialed at once on one pair of UDP ports, both
 # DTLS handshakes failed. Each round also checks that a kept m, and that m
-# did not flap (connected to c once per round).
+# did not flap (connected to c once per round): a refuses c in the handshake
+# (before, it accepted c and then dropped it, and c, its one slot taken for
+# that moment, refused m's dial).
 . "$(dirname "$0")/lib.sh"
 
 host_ns
@@ -29,5 +31,10 @@ for round in 1 2 3 4 5; do
   stop "$c"
   wait_until 20 "m to see $c go" no_peer m "$idc"
 done
+# A full a refuses a newcomer in its handshake, never after it (accepted,
+# then dropped, the newcomer took a for a neighbour for a moment and refused
+# m's dial meanwhile: m then connected to it twice).
+! grep -q "did not take" "$tmp/a.err" || fail "a accepted a newcomer, then dropped it: $(grep "did not take" "$tmp/a.err" | head -n 1)"
+phase "a refused $(grep -c "(refused in the handshake)" "$tmp/a.err") newcomers in their handshake"
 stop a m
 passed
