@@ -692,6 +692,14 @@ static int refuse_unsolicited(pkc_mesh *m, const mesh_peer *p)
     return 0;
 }
 
+/* An inbound connection refused for want of room (or a crowded prefix):
+ * for a while, outbound links lost are restored rather than left to inbound
+ * ones (mesh_on_disconnect()). */
+static void note_in_pressure(pkc_mesh *m)
+{
+    m->in_pressure_until = m->now + MESH_IN_PRESSURE_MS * 1000;
+}
+
 static int refuse_prefix(void)
 {
     return pkc_error(PKC_ERR_REFUSED, "mesh: %d inbound neighbours from that address "
@@ -705,10 +713,8 @@ static int refuse_no_room(void)
                                       "connection refused");
 }
 
-int mesh_admit_check(pkc_mesh *m, const mesh_peer *rec, const uint8_t *addr, size_t len,
-                     int *pressure)
+int mesh_admit_check(pkc_mesh *m, const mesh_peer *rec, const uint8_t *addr, size_t len)
 {
-    *pressure = 0;
     if (rec && rec->state == PEER_ACTIVE)
         return pkc_error(PKC_ERR_EXISTS, "mesh: peer is already connected");
     mesh_peer t;
@@ -726,13 +732,15 @@ int mesh_admit_check(pkc_mesh *m, const mesh_peer *rec, const uint8_t *addr, siz
     if (rc)
         return rc;
     t.outbound = 0;
-    *pressure = 1;
-    if (prefix_inbound_of(m, &t, rec) >= MESH_IN_PER_PREFIX)
-        return refuse_prefix();
     mesh_peer *cancel, *v;
-    if (!inbound_room_plan(m, 1, &t, rec, &cancel, &v))
+    if (prefix_inbound_of(m, &t, rec) >= MESH_IN_PER_PREFIX) {
+        note_in_pressure(m);
+        return refuse_prefix();
+    }
+    if (!inbound_room_plan(m, 1, &t, rec, &cancel, &v)) {
+        note_in_pressure(m);
         return refuse_no_room();
-    *pressure = 0;
+    }
     return 0;
 }
 
@@ -746,14 +754,11 @@ int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited)
             end_attempt(m, p, 0);
         p->outbound = 0;
         if (prefix_inbound(m, p) >= MESH_IN_PER_PREFIX) {
-            /* More inbound connections than we take: for a while, outbound
-             * links lost are restored rather than left to them
-             * (mesh_on_disconnect()). */
-            m->in_pressure_until = m->now + MESH_IN_PRESSURE_MS * 1000;
+            note_in_pressure(m);
             return refuse_prefix();
         }
         if (!inbound_room(m, 1, p)) {
-            m->in_pressure_until = m->now + MESH_IN_PRESSURE_MS * 1000;
+            note_in_pressure(m);
             return refuse_no_room();
         }
         p->why = WHY_REPAIR;

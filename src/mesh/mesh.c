@@ -359,10 +359,7 @@ int pkc_mesh_peer_acceptable(pkc_mesh *m, const uint8_t *peer, const uint8_t *ad
     int rc = enter_connection(m, peer, addr_tag, tag_len);
     if (rc)
         return rc;
-    int pressure = 0;
-    rc = mesh_admit_check(m, mesh_peer_find(m, peer), addr_tag, tag_len, &pressure);
-    if (rc && pressure) /* as mesh_admit() would have: see mesh_on_disconnect() */
-        m->in_pressure_until = m->now + MESH_IN_PRESSURE_MS * 1000;
+    rc = mesh_admit_check(m, mesh_peer_find(m, peer), addr_tag, tag_len);
     m->busy = 0; /* not leave(): maintenance due waits for the next call, so no callback runs */
     return rc;
 }

@@ -365,11 +365,10 @@ void mesh_learn_record(pkc_mesh *m, const mesh_record *rec, int to_passive);
 void mesh_self_record(pkc_mesh *m, mesh_record *rec);
 int mesh_admit(pkc_mesh *m, mesh_peer *p, int unsolicited);
 /* What mesh_admit() would answer now for a connection from the peer whose
- * record is `rec` (NULL: none yet) at address addr/len, changing nothing: 0,
- * or the error it would return; *pressure says whether that error is one
- * of those that count as inbound pressure (no room, a crowded prefix). */
-int mesh_admit_check(pkc_mesh *m, const mesh_peer *rec, const uint8_t *addr, size_t len,
-                     int *pressure);
+ * record is `rec` (NULL: none yet) at address addr/len: 0, or the error it
+ * would return. Changes nothing but what mesh_admit() notes of a refusal
+ * for want of room (inbound pressure). */
+int mesh_admit_check(pkc_mesh *m, const mesh_peer *rec, const uint8_t *addr, size_t len);
 /* Sets p's address tags from the address the runtime reported: 4 bytes are
  * an IPv4 address (prefix /24), 16 an IPv6 address (/64), anything else is
  * its own prefix. */
