@@ -20,6 +20,7 @@
 #include "crypto/backend.h"
 #include "crypto/peerid.h"
 #include "discovery/lan_wire.h"
+#include "store/file.h"
 #include "util/err.h"
 #include "util/text.h"
 #include "util/log.h"
@@ -431,11 +432,16 @@ int node_mesh_send(pkc_node *n, node_room *r, const uint8_t *to, const uint8_t *
 
 /* ---- creation ----------------------------------------------------------------------------------- */
 
+/* The data directory and any missing parent, 0700 (as the identity file
+ * code makes them: `pkc id` and `pkc up` on a fresh ~/.local/share alike). */
 static int make_dir(const char *path)
 {
-    if (mkdir(path, 0700) == 0 || errno == EEXIST)
+    int rc = pkc_mkdir_p(path, 0700);
+    if (rc == 0)
         return 0;
-    return pkc_error(PKC_ERR_IO, "data directory %s: %s", path, strerror(errno));
+    char why[512];
+    snprintf(why, sizeof why, "%s", pkc_errmsg());
+    return pkc_error(rc, "data directory %s: %s", path, why);
 }
 
 static int lock_data_dir(pkc_node *n)

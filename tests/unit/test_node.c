@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "discovery/dnsrec.h"
@@ -81,6 +82,29 @@ TEST(node, creation_errors_say_what_is_wrong)
     CHECK_ERR(pkc_node_new_versioned(99, &cfg, PKC_NODE_CALLBACKS_VERSION, NULL, NULL, &node),
               PKC_ERR_INVALID_ARG);
     CHECK(strstr(pkc_errmsg(), "version 99") != NULL);
+}
+
+/* A data directory whose parents do not exist yet (the default
+ * ~/.local/share/pkc on a fresh account) is made, parents too, 0700; a
+ * path through a file says so. */
+TEST(node, data_directory_is_made_with_its_parents)
+{
+    char dir[4200], file[4300], sub[4400];
+    snprintf(dir, sizeof dir, "%s/fresh/.local/share/pkc", pkc_test_tmpdir());
+    pkc_node_config cfg;
+    config(&cfg, dir);
+    pkc_node *node = NULL;
+    CHECK_OK(pkc_node_new(&cfg, NULL, NULL, &node));
+    pkc_node_free(node);
+    struct stat st;
+    CHECK(stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+    snprintf(file, sizeof file, "%s/identity.key", dir);
+    snprintf(sub, sizeof sub, "%s/sub", file);
+    config(&cfg, sub);
+    node = NULL;
+    CHECK(pkc_node_new(&cfg, NULL, NULL, &node) != 0);
+    CHECK(strstr(pkc_errmsg(), "data directory") != NULL);
+    CHECK(node == NULL);
 }
 
 TEST(node, one_node_per_data_directory)
