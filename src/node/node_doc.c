@@ -451,11 +451,13 @@ void node_doc_sync_frame(node_chan *c, const pkc_sync *s)
         }
         /* Progress: at a bounded rate while it arrives (the first
          * fragment, then at most every NODE_PROGRESS_US), and once
-         * applied. */
+         * applied; the last fragment has only the latter (a report of it
+         * as still arriving, due when the previous one was long enough
+         * ago, said the same bytes twice: node.sync_progress, under load). */
         char doc[PKC_DOC_NAME_MAX + 1];
         snprintf(doc, sizeof doc, "%s", c->frag.doc);
         uint64_t total = c->frag.total;
-        if (node_progress_due(c->frag_reports, c->frag_report_us, node_now_us(n), 0))
+        if (whole == 0 && node_progress_due(c->frag_reports, c->frag_report_us, node_now_us(n), 0))
             progress_report(c, doc, c->frag.len, total, 0);
         if (whole == 0)
             return;
