@@ -67,6 +67,7 @@ static int relay_towards(sim *s, int a, int v)
 
 typedef struct sig_run {
     unsigned kept, had;   /* the victim's first neighbours still linked, of */
+    uint64_t kept_set;    /* which of them (bit k: the k-th, in id order) */
     unsigned degree;      /* the victim's neighbours at the end */
     unsigned delivered;   /* of a message published after the attack */
     uint64_t rejected;    /* signals the victim refused */
@@ -139,8 +140,12 @@ static void signaling_run(int attack, uint64_t seed, sig_run *r)
             r->max_pending = st.pending_connections;
     }
     sim_run_until(s, sim_now(s) + 10);
+    r->kept_set = 0;
     for (int k = 0; k < n_was; k++)
-        r->kept += (unsigned)sim_linked(s, v, was[k]);
+        if (sim_linked(s, v, was[k])) {
+            r->kept++;
+            r->kept_set |= 1ull << k;
+        }
     r->degree = sim_degree(s, v);
     int msg = sim_publish(s, 7, 1, 64);
     CHECK(msg >= 0);
@@ -168,11 +173,17 @@ TEST(sim_signaling, forged_signaling_cannot_cut_links)
         CHECK_EQ_U64(base.rejected, 0);
         CHECK_EQ(base.delivered, 60);
         /* Under attack: every forged REQUEST refused, no link lost that the
-         * baseline kept, inbound attempts capped, delivery unchanged. */
+         * baseline kept, inbound attempts capped, delivery unchanged. (Not
+         * every link: the mesh's own optimisation may replace one in 30 s,
+         * and then does so in the baseline too: seed 31 kept 7 of 8 in both
+         * runs under a change of the tree's timing.) The runs are the same
+         * up to the attack, so the k-th first neighbour is the same peer in
+         * both. */
+        CHECK_EQ(atk.had, base.had);
         CHECK(atk.sent >= 20 * 2 * (uint64_t)(atk.had - 1));
         CHECK(atk.rejected >= atk.sent * 9 / 10 && atk.rejected <= atk.sent);
+        CHECK_EQ_U64(base.kept_set & ~atk.kept_set, 0);
         CHECK(atk.kept >= base.kept);
-        CHECK(atk.kept == atk.had);
         CHECK(atk.max_pending <= 8 / 2 + 1);
         CHECK_EQ(atk.delivered, 60);
     }
