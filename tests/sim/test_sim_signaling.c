@@ -67,7 +67,7 @@ static int relay_towards(sim *s, int a, int v)
 
 typedef struct sig_run {
     unsigned kept, had;   /* the victim's first neighbours still linked, of */
-    uint64_t kept_set;    /* which of them (bit k: the k-th, in id order) */
+    uint64_t kept_set;    /* which of them (bit k: the k-th in peer index order) */
     unsigned degree;      /* the victim's neighbours at the end */
     unsigned delivered;   /* of a message published after the attack */
     uint64_t rejected;    /* signals the victim refused */
