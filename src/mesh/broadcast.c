@@ -20,6 +20,16 @@
  * missed, get IHAVE for every payload still cached (cache_ttl): that is how
  * messages published on one side of a healed partition reach the other.
  *
+ * Catch-ups: a message held MESH_CATCHUP_US or more, or fetched as a
+ * catch-up, is announced with CATCHUP instead of IHAVE (the receiver asks at
+ * once: no tree copy is coming) and answered marked MESH_GOSSIP_CATCHUP; the
+ * peer that asked delivers it and announces it on (CATCHUP) rather than
+ * pushing it down eager links. When a partition heals, a hundred old
+ * messages cross at once while the tree re-forms over the seam: pushed
+ * eagerly, they went down links whose two ends no longer agreed on who is
+ * whose child (redundancy 1.35 with 1000 peers); announced, each peer asks
+ * for each once (1.11), and a hop costs a round trip, not graft_timeout.
+ *
  * PKC_MESH_FLOOD: every link eager, no PRUNE; the same repair machinery.
  */
 #include <stdlib.h>
@@ -273,32 +283,47 @@ static void send_gossip(pkc_mesh *m, mesh_peer *p, const mesh_entry *e, uint8_t 
     mesh_send_msg(m, p, &msg);
 }
 
-static void flush_slot(pkc_mesh *m, unsigned s)
+static int catchup(const pkc_mesh *m, const mesh_entry *e)
 {
-    mesh_peer *p = mesh_slot_peer(m, s);
-    if (p && m->ihave_n[s]) {
-        pkc_buf_reset(&m->out);
-        pkc_buf_push_u8(&m->out, MESH_IHAVE);
-        pkc_buf_push_varuint(&m->out, m->ihave_n[s]);
-        pkc_buf_push(&m->out, m->ihave[s].data, m->ihave[s].len);
-        m->st.ihave_ids_sent += m->ihave_n[s];
-        mesh_send_out(m, p, 0);
-    }
-    pkc_buf_reset(&m->ihave[s]);
-    m->ihave_n[s] = 0;
+    return (e->flags & ENT_CATCHUP) || m->now - e->at >= MESH_CATCHUP_US;
 }
 
+static void flush_kind(pkc_mesh *m, unsigned k, unsigned s)
+{
+    mesh_peer *p = mesh_slot_peer(m, s);
+    pkc_buf *b = &m->ihave[k][s];
+    if (p && m->ihave_n[k][s]) {
+        pkc_buf_reset(&m->out);
+        pkc_buf_push_u8(&m->out, k == MESH_ANN_CATCHUP ? MESH_CATCHUP : MESH_IHAVE);
+        pkc_buf_push_varuint(&m->out, m->ihave_n[k][s]);
+        pkc_buf_push(&m->out, b->data, b->len);
+        m->st.ihave_ids_sent += m->ihave_n[k][s];
+        mesh_send_out(m, p, 0);
+    }
+    pkc_buf_reset(b);
+    m->ihave_n[k][s] = 0;
+}
+
+static void flush_slot(pkc_mesh *m, unsigned s)
+{
+    flush_kind(m, MESH_ANN_IHAVE, s);
+    flush_kind(m, MESH_ANN_CATCHUP, s);
+}
+
+/* Announces e to slot s at the next flush: IHAVE, or CATCHUP for a catch-up. */
 static void queue_ihave(pkc_mesh *m, unsigned s, const mesh_entry *e)
 {
-    pkc_buf_push_varbytes(&m->ihave[s], e->id, e->id_len);
-    pkc_buf_push_varuint(&m->ihave[s], e->hops);
-    if (m->ihave[s].err) {
-        pkc_buf_reset(&m->ihave[s]);
-        m->ihave_n[s] = 0;
+    unsigned k = catchup(m, e) ? MESH_ANN_CATCHUP : MESH_ANN_IHAVE;
+    pkc_buf *b = &m->ihave[k][s];
+    pkc_buf_push_varbytes(b, e->id, e->id_len);
+    pkc_buf_push_varuint(b, e->hops);
+    if (b->err) {
+        pkc_buf_reset(b);
+        m->ihave_n[k][s] = 0;
         return;
     }
-    if (++m->ihave_n[s] == MESH_ITEMS_MAX)
-        flush_slot(m, s);
+    if (++m->ihave_n[k][s] == MESH_ITEMS_MAX)
+        flush_kind(m, k, s);
     else
         mesh_want_flush(m);
 }
@@ -331,6 +356,19 @@ static void forward(pkc_mesh *m, mesh_entry *e)
     }
 }
 
+/* Lazy push to every neighbour not known to have it: a catch-up. */
+static void announce(pkc_mesh *m, mesh_entry *e)
+{
+    for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
+        uint32_t bit = 1u << s;
+        mesh_peer *p = mesh_slot_peer(m, s);
+        if (!p || (e->known & bit) || !gossip_ok(m, p))
+            continue;
+        queue_ihave(m, s, e);
+        e->known |= bit;
+    }
+}
+
 void mesh_flush(pkc_mesh *m)
 {
     mesh_tree_flush(m);
@@ -344,8 +382,7 @@ void mesh_flush(pkc_mesh *m)
     if (m->digest_slots)
         mesh_antientropy(m, m->digest_slots);
     for (unsigned s = 0; s < MESH_MAX_SLOTS; s++)
-        if (m->ihave_n[s])
-            flush_slot(m, s);
+        flush_slot(m, s);
 }
 
 static void graft_refill(pkc_mesh *m, mesh_peer *p)
@@ -501,9 +538,15 @@ int mesh_on_gossip(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
         return pkc_error_code(PKC_ERR_NOMEM);
     e->known |= bit;
     e->from_slot = from->slot;
+    /* A catch-up is one only as the answer to our own GRAFT: a neighbour
+     * cannot slow what it pushes to us by marking it so. */
     mesh_missing *mi = missing_find(m, msg->u.gossip.id, msg->u.gossip.id_len);
-    if (mi)
+    int catch_up = 0;
+    if (mi) {
+        catch_up = (msg->u.gossip.flags & MESH_GOSSIP_CATCHUP) &&
+                   mi->grafted_peer == mesh_peer_idx(m, from);
         missing_remove(m, mi);
+    }
     if (!accept) {
         e->flags |= ENT_IGNORED;
         return 0;
@@ -525,6 +568,11 @@ int mesh_on_gossip(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
                        m->now + (uint64_t)m->cfg.graft_timeout_ms * 1000);
         return 0;
     }
+    if (plumtree && catch_up) {
+        e->flags |= ENT_CATCHUP;
+        announce(m, e);
+        return 0;
+    }
     forward(m, e);
     return 0;
 }
@@ -537,6 +585,8 @@ void mesh_await_timer(pkc_mesh *m, uint32_t idx, uint32_t gen)
     forward(m, e);
 }
 
+/* IHAVE, and CATCHUP: for a message that no tree copy will bring, the
+ * first announcer is asked at once rather than after graft_timeout. */
 int mesh_on_ihave(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
 {
     if (!gossip_ok(m, from))
@@ -576,6 +626,10 @@ int mesh_on_ihave(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
         mi->ann_hops[mi->n_ann] = (uint16_t)hops;
         mi->n_ann++;
         from->missing_count++;
+        if (msg->type == MESH_CATCHUP && mi->grafted_peer == MESH_NONE && !mi->grafts) {
+            mi->gen++; /* the graft_timeout timer is void: asked now */
+            mesh_missing_timer(m, (uint32_t)(mi - m->missing), mi->gen);
+        }
     }
     if (over)
         return mesh_violation(m, from, 1, "IHAVE: more than %d announced messages outstanding",
@@ -677,7 +731,7 @@ int mesh_on_graft(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
         from->graft_tokens -= (double)e->len;
         e->served |= bit;
         e->known |= bit;
-        send_gossip(m, from, e, 0);
+        send_gossip(m, from, e, catchup(m, e) ? MESH_GOSSIP_CATCHUP : 0);
     }
     if (over)
         pkc_logd("mesh", "GRAFT: %d messages over the neighbour's byte budget, offered later",

@@ -851,8 +851,10 @@ void mesh_drop(pkc_mesh *m, mesh_peer *p, pkc_mesh_disconnect_reason why, unsign
     p->state = PEER_KNOWN; /* before the tree update, which must not count it */
     mesh_tree_lost(m, p);
     m->digest_slots &= ~(1u << slot);
-    pkc_buf_reset(&m->ihave[slot]);
-    m->ihave_n[slot] = 0;
+    for (unsigned k = MESH_ANN_IHAVE; k <= MESH_ANN_CATCHUP; k++) {
+        pkc_buf_reset(&m->ihave[k][slot]);
+        m->ihave_n[k][slot] = 0;
+    }
     p->slot = -1;
     p->state = PEER_KNOWN;
     p->seen_at = m->now;

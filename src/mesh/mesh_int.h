@@ -29,6 +29,13 @@
 /* How long an unanswered GRAFT may still be answered before it counts as a
  * broken promise (P3): pkc's SCTP retransmission timeout is at most 10 s. */
 #define MESH_PROMISE_US (10 * 1000000ull)
+/* A message we have held this long, or got as a catch-up, is a catch-up:
+ * announced with CATCHUP (asked for at once) and answered marked
+ * MESH_GOSSIP_CATCHUP (forwarded lazily only). Repairs of fresh messages
+ * take graft_timeout plus a retry or two: well under it. */
+#define MESH_CATCHUP_US (5 * 1000000ull)
+/* Announcement kinds: the index of pkc_mesh's ihave buffers. */
+enum { MESH_ANN_IHAVE = 0, MESH_ANN_CATCHUP = 1 };
 #define MESH_DISCOVERIES 16
 #define MESH_DISC_QUEUE 16
 #define MESH_RREQ_SEEN 1024  /* route requests remembered (duplicates) */
@@ -169,6 +176,7 @@ enum mesh_entry_flags {
     ENT_AWAIT = 0x02,   /* first copy was a publisher's flood copy: forward on the tree copy */
     ENT_IGNORED = 0x04, /* validation said IGNORE: remembered, not forwarded */
     ENT_OFFTREE = 0x08, /* reached us off the tree: said so to the parent (MESH_GOSSIP_OFFTREE) */
+    ENT_CATCHUP = 0x10, /* a catch-up: came as a MESH_GOSSIP_CATCHUP answer to our GRAFT */
 };
 
 typedef struct mesh_entry {
@@ -305,9 +313,10 @@ struct pkc_mesh {
     size_t missing_cap, n_missing;
     mesh_map missing_map;
 
-    /* lazy announcements waiting for the flush, per slot */
-    pkc_buf ihave[MESH_MAX_SLOTS];
-    unsigned ihave_n[MESH_MAX_SLOTS];
+    /* lazy announcements waiting for the flush, per kind (MESH_ANN_IHAVE,
+     * MESH_ANN_CATCHUP) and slot */
+    pkc_buf ihave[2][MESH_MAX_SLOTS];
+    unsigned ihave_n[2][MESH_MAX_SLOTS];
     uint32_t digest_slots; /* slots owed a full digest */
 
     /* routes */

@@ -177,7 +177,7 @@ static void push_records(pkc_buf *b, size_t n, const mesh_record *rec)
 static int read_gossip(pkc_reader *r, mesh_msg *m)
 {
     TRY(pkc_reader_u8(r, &m->u.gossip.flags));
-    if (m->u.gossip.flags & ~(MESH_GOSSIP_FLOOD | MESH_GOSSIP_OFFTREE))
+    if (m->u.gossip.flags & ~(MESH_GOSSIP_FLOOD | MESH_GOSSIP_OFFTREE | MESH_GOSSIP_CATCHUP))
         return pkc_error(PKC_ERR_MALFORMED, "offset 1: unknown GOSSIP flags 0x%02x",
                          m->u.gossip.flags);
     TRY(pkc_reader_varuint_max(r, UINT16_MAX, &m->u.gossip.round));
@@ -197,7 +197,7 @@ static void write_gossip(pkc_buf *b, const mesh_msg *m)
 
 /* --- IHAVE and GRAFT --------------------------------------------------- */
 
-/* IHAVE items carry a round (mesh_items_begin knows by the type). */
+/* IHAVE and CATCHUP items carry a round (mesh_items_begin knows by the type). */
 static void write_items(pkc_buf *b, const mesh_msg *m)
 {
     pkc_buf_push_varuint(b, m->u.items.count);
@@ -476,7 +476,7 @@ int mesh_msg_encode(pkc_buf *b, const mesh_msg *m)
 void mesh_items_begin(mesh_items_iter *it, const mesh_msg *m)
 {
     pkc_reader_init(&it->r, m->u.items.items, m->u.items.items_len);
-    it->with_round = m->type == MESH_IHAVE;
+    it->with_round = m->type == MESH_IHAVE || m->type == MESH_CATCHUP;
 }
 
 int mesh_items_next(mesh_items_iter *it, const uint8_t **id, size_t *id_len, uint64_t *round)

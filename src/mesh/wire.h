@@ -76,7 +76,8 @@
     X(MESH_PONG, 11, "PONG", ping, mesh_on_pong, MESH_CLASS_CONTROL)                               \
     X(MESH_ROUTE, 12, "ROUTE", route, mesh_on_route, MESH_CLASS_CONTROL)                           \
     X(MESH_RREQ, 13, "RREQ", rreq, mesh_on_rreq, MESH_CLASS_CONTROL)                               \
-    X(MESH_TREE, 14, "TREE", tree, mesh_on_tree, MESH_CLASS_CONTROL)
+    X(MESH_TREE, 14, "TREE", tree, mesh_on_tree, MESH_CLASS_CONTROL)                               \
+    X(MESH_CATCHUP, 15, "CATCHUP", ihave, mesh_on_ihave, MESH_CLASS_CONTROL)
 
 enum mesh_type {
 #define MESH_TYPE_ENUM(name, value, text, codec, handler, class) name = value,
@@ -92,6 +93,7 @@ enum mesh_type {
 /* GOSSIP flags */
 #define MESH_GOSSIP_FLOOD 0x01u /* the publisher's copy to a neighbour off the tree */
 #define MESH_GOSSIP_OFFTREE 0x02u /* to the parent: it entered the sender's subtree off the tree */
+#define MESH_GOSSIP_CATCHUP 0x04u /* a GRAFT answer of a catch-up message (MESH_CATCHUP_US) */
 
 /* Record flags */
 #define MESH_REC_DIALABLE 0x01u
@@ -165,7 +167,7 @@ typedef struct mesh_msg {
             const uint8_t *payload;
             size_t len;
         } gossip;
-        struct { /* IHAVE: (id, round) items; GRAFT: id items */
+        struct { /* IHAVE and CATCHUP: (id, round) items; GRAFT: id items */
             size_t count;
             const uint8_t *items; /* validated; walk with mesh_items_next */
             size_t items_len;

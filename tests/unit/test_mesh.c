@@ -396,6 +396,149 @@ TEST(mesh, unanswered_graft_counts_only_when_the_message_never_comes)
     fx_free(f);
 }
 
+/* The flags of the first GOSSIP of `id` sent to `to` (-1 if there is none). */
+static int gossip_flags(const fx *f, const uint8_t *to, const char *id)
+{
+    for (size_t i = 0; i < f->n_out; i++) {
+        mesh_msg d;
+        if (f->out[i].type != MESH_GOSSIP || memcmp(f->out[i].to, to, 20) != 0 ||
+            mesh_msg_decode(&d, f->out[i].data, f->out[i].len) != 0)
+            continue;
+        if (d.u.gossip.id_len == strlen(id) && memcmp(d.u.gossip.id, id, d.u.gossip.id_len) == 0)
+            return d.u.gossip.flags;
+    }
+    return -1;
+}
+
+/* `from` announces `id` to the engine with `type` (IHAVE or CATCHUP). */
+static int announce_to(fx *f, const uint8_t *from, uint8_t type, const char *id)
+{
+    uint8_t items[40];
+    size_t n = strlen(id);
+    items[0] = (uint8_t)n;
+    memcpy(items + 1, id, n);
+    items[1 + n] = 1; /* round */
+    mesh_msg ih;
+    memset(&ih, 0, sizeof ih);
+    ih.type = type;
+    ih.u.items.count = 1;
+    ih.u.items.items = items;
+    ih.u.items.items_len = n + 2;
+    return recv_msg(f, from, &ih);
+}
+
+static int sent_announcing(const fx *f, const uint8_t *to, uint8_t type, const char *id)
+{
+    for (size_t i = 0; i < f->n_out; i++) {
+        mesh_msg d;
+        if (f->out[i].type != type || memcmp(f->out[i].to, to, 20) != 0 ||
+            mesh_msg_decode(&d, f->out[i].data, f->out[i].len) != 0)
+            continue;
+        mesh_items_iter it;
+        const uint8_t *x;
+        size_t len;
+        uint64_t round;
+        mesh_items_begin(&it, &d);
+        while (mesh_items_next(&it, &x, &len, &round))
+            if (len == strlen(id) && memcmp(x, id, len) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* Catch-ups (docs/mesh.md, "Broadcast"): a message held MESH_CATCHUP_US is
+ * answered marked CATCHUP; such an answer to our own GRAFT is delivered and
+ * announced on (CATCHUP), not pushed down eager links, and is answered
+ * marked in turn; a CATCHUP announcement is asked for at once. Beside it,
+ * the same steps for a fresh message: pushed, and asked for after
+ * graft_timeout. */
+TEST(mesh, catchups_are_announced_not_pushed)
+{
+    fx *f = fx_new(NULL);
+    CHECK(f != NULL);
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N1, NULL, 0));
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N2, NULL, 0));
+    CHECK_OK(pkc_mesh_peer_connected(f->m, N3, NULL, 0));
+    mesh_msg eager;
+    memset(&eager, 0, sizeof eager);
+    eager.type = MESH_GRAFT; /* no ids: N2's link becomes eager */
+    CHECK_OK(recv_msg(f, N2, &eager));
+    uint64_t graft_us = (uint64_t)f->cfg.graft_timeout_ms * 1000;
+    uint64_t flush_us = (uint64_t)f->cfg.ihave_interval_ms * 1000;
+
+    /* Baseline: "fresh" announced by N1 is asked for after graft_timeout
+     * and, answered unmarked, pushed to the eager N2. */
+    CHECK_OK(announce_to(f, N1, MESH_IHAVE, "fresh"));
+    fx_clear(f);
+    CHECK_OK(pkc_mesh_tick(f->m));
+    CHECK_EQ(count_type(f, N1, MESH_GRAFT), 0);
+    pkc_manual_clock_advance(&f->clk, graft_us);
+    CHECK_OK(pkc_mesh_tick(f->m));
+    CHECK_EQ(count_type(f, N1, MESH_GRAFT), 1);
+    mesh_msg g = gossip(N3, "fresh", "new");
+    CHECK_OK(recv_msg(f, N1, &g));
+    CHECK_EQ(f->delivered, 1);
+    CHECK_EQ(gossip_flags(f, N2, "fresh"), 0);
+
+    /* "old", announced with CATCHUP, is asked for at once; its answer,
+     * marked, is delivered and announced to N2 and N3 with CATCHUP. */
+    fx_clear(f);
+    CHECK_OK(announce_to(f, N1, MESH_CATCHUP, "old"));
+    CHECK_EQ(count_type(f, N1, MESH_GRAFT), 1);
+    g = gossip(N3, "old", "stale");
+    g.u.gossip.flags = MESH_GOSSIP_CATCHUP;
+    CHECK_OK(recv_msg(f, N1, &g));
+    CHECK_EQ(f->delivered, 2);
+    CHECK_EQ(gossip_flags(f, N2, "old"), -1);
+    pkc_manual_clock_advance(&f->clk, flush_us);
+    CHECK_OK(pkc_mesh_tick(f->m));
+    CHECK(sent_announcing(f, N2, MESH_CATCHUP, "old"));
+    CHECK(sent_announcing(f, N3, MESH_CATCHUP, "old"));
+    CHECK(!sent_announcing(f, N2, MESH_IHAVE, "old"));
+    CHECK(!sent_announcing(f, N1, MESH_CATCHUP, "old")); /* it has it */
+
+    /* Asked for, it is answered marked although we have held it briefly. */
+    fx_clear(f);
+    pkc_buf items = PKC_BUF_INIT;
+    pkc_buf_push_varbytes(&items, "old", 3);
+    mesh_msg gr;
+    memset(&gr, 0, sizeof gr);
+    gr.type = MESH_GRAFT;
+    gr.u.items.count = 1;
+    gr.u.items.items = items.data;
+    gr.u.items.items_len = items.len;
+    CHECK_OK(recv_msg(f, N3, &gr));
+    CHECK_EQ(gossip_flags(f, N3, "old"), MESH_GOSSIP_CATCHUP);
+
+    /* A copy marked CATCHUP that answers no GRAFT of ours is forwarded as
+     * any other: a neighbour cannot slow what it pushes by marking it. */
+    fx_clear(f);
+    g = gossip(N3, "push", "p");
+    g.u.gossip.flags = MESH_GOSSIP_CATCHUP;
+    CHECK_OK(recv_msg(f, N3, &g));
+    CHECK_EQ(f->delivered, 3);
+    CHECK_EQ(gossip_flags(f, N2, "push"), 0);
+
+    /* Our own message: answered unmarked at first, marked once held
+     * MESH_CATCHUP_US. */
+    CHECK_OK(pkc_mesh_publish(f->m, (const uint8_t *)"mine", 4, (const uint8_t *)"m", 1));
+    pkc_buf_reset(&items);
+    pkc_buf_push_varbytes(&items, "mine", 4);
+    gr.u.items.items = items.data;
+    gr.u.items.items_len = items.len;
+    pkc_manual_clock_advance(&f->clk, MESH_CATCHUP_US - 1);
+    CHECK_OK(pkc_mesh_tick(f->m));
+    fx_clear(f);
+    CHECK_OK(recv_msg(f, N1, &gr));
+    CHECK_EQ(gossip_flags(f, N1, "mine"), 0);
+    pkc_manual_clock_advance(&f->clk, 1);
+    CHECK_OK(pkc_mesh_tick(f->m));
+    CHECK_OK(recv_msg(f, N2, &gr));
+    CHECK_EQ(gossip_flags(f, N2, "mine"), MESH_GOSSIP_CATCHUP);
+    pkc_buf_free(&items);
+    fx_free(f);
+}
+
 /* Issue 15, item 5: a GRAFT is answered once per message and neighbour;
  * asking for the same message again is a protocol violation, not served. */
 TEST(mesh, graft_is_served_and_storms_penalised)

@@ -43,6 +43,18 @@ TEST(mesh_wire, known_encodings)
     m.u.gossip.flags = MESH_GOSSIP_OFFTREE;
     check_hex(&m, "010202" HEX_A "02696402" "6869");
     CHECK_HELPER();
+    m.u.gossip.flags = MESH_GOSSIP_CATCHUP;
+    check_hex(&m, "010402" HEX_A "02696402" "6869");
+    CHECK_HELPER();
+
+    /* CATCHUP, as IHAVE: one item, id "id", round 2. */
+    memset(&m, 0, sizeof m);
+    m.type = MESH_CATCHUP;
+    m.u.items.count = 1;
+    m.u.items.items = (const uint8_t *)"\x02" "id" "\x02";
+    m.u.items.items_len = 4;
+    check_hex(&m, "0f01" "026964" "02");
+    CHECK_HELPER();
 
     memset(&m, 0, sizeof m);
     m.type = MESH_PRUNE;
@@ -138,6 +150,8 @@ TEST(mesh_wire, rejects_malformed)
     check_rejects("ff", PKC_ERR_MALFORMED);             /* unknown type */
     check_rejects("0400", PKC_ERR_MALFORMED);           /* PRUNE with a trailing byte */
     check_rejects("0180", PKC_ERR_MALFORMED);           /* unknown GOSSIP flags */
+    check_rejects("0108", PKC_ERR_MALFORMED);           /* the next one too */
+    check_rejects("0f01026964", PKC_ERR_TRUNCATED);     /* CATCHUP item without its round */
     check_rejects("010000" HEX_A "00" "00", PKC_ERR_MALFORMED); /* empty message id */
     check_rejects("010000" HEX_A "21", PKC_ERR_TRUNCATED);      /* id longer than the input */
     check_rejects("010000" HEX_A "0178" "05616263", PKC_ERR_TRUNCATED); /* payload cut short */
