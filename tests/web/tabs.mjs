@@ -37,6 +37,14 @@ async function open(query = '') {
       window.dcSent.max = Math.max(window.dcSent.max, n)
       return send.call(this, d)
     }
+    // The page's 'log' events from its start: a newcomer may connect and
+    // sync while it loads, before the test listens (window.seen below).
+    window.earlyLogs = []
+    const dispatch = EventTarget.prototype.dispatchEvent
+    EventTarget.prototype.dispatchEvent = function (e) {
+      if (e.type === 'log' && typeof e.detail?.text === 'string') window.earlyLogs.push(e.detail.text)
+      return dispatch.call(this, e)
+    }
   })
   await page.goto(server.url + query + (process.env.PKC_WEB_DEBUG ? '&debug' : ''))
   await deadline(page.waitForFunction(() => document.documentElement.dataset.pkc), 30000, 'the page to load pkc')
@@ -184,8 +192,9 @@ try {
       `the browser's max message size to the newcomer: ${sent.maxMessageSize})`)
     check(sent.max > 240000 && sent.max <= 262144 && sent.max <= sent.maxMessageSize,
       `every message sent fits the peer's max-message-size: ${JSON.stringify(sent)}`)
-    const logs = await d.page.evaluate(() => window.seen.logs.filter(l => /reassembled/.test(l)))
-    check(logs.length >= 1, `the newcomer reassembled a fragmented sync message: ${JSON.stringify(logs)}`)
+    const logs = await d.page.evaluate(() => window.earlyLogs.filter(l => /reassembled/.test(l)))
+    check(logs.length >= 1, `the newcomer reassembled a fragmented sync message: ${JSON.stringify(logs)} ` +
+      `(its log: ${JSON.stringify(await d.page.evaluate(() => window.earlyLogs.slice(-10)))})`)
     check(yd.getText('t').toString() === yc.getText('t').toString() &&
       yd.getText('t').toString() === '0'.repeat(100000) + '1'.repeat(100000) + '2'.repeat(100000),
       'the newcomer has the same large text (yjs)')
