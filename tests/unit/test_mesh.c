@@ -410,6 +410,18 @@ static int gossip_flags(const fx *f, const uint8_t *to, const char *id)
     return -1;
 }
 
+/* A GRAFT for the ids in `items` (made with pkc_buf_push_varbytes). */
+static mesh_msg graft_of(const pkc_buf *items, size_t count)
+{
+    mesh_msg gr;
+    memset(&gr, 0, sizeof gr);
+    gr.type = MESH_GRAFT;
+    gr.u.items.count = count;
+    gr.u.items.items = items->data;
+    gr.u.items.items_len = items->len;
+    return gr;
+}
+
 /* `from` announces `id` to the engine with `type` (IHAVE or CATCHUP). */
 static int announce_to(fx *f, const uint8_t *from, uint8_t type, const char *id)
 {
@@ -501,12 +513,7 @@ TEST(mesh, catchups_are_announced_not_pushed)
     fx_clear(f);
     pkc_buf items = PKC_BUF_INIT;
     pkc_buf_push_varbytes(&items, "old", 3);
-    mesh_msg gr;
-    memset(&gr, 0, sizeof gr);
-    gr.type = MESH_GRAFT;
-    gr.u.items.count = 1;
-    gr.u.items.items = items.data;
-    gr.u.items.items_len = items.len;
+    mesh_msg gr = graft_of(&items, 1);
     CHECK_OK(recv_msg(f, N3, &gr));
     CHECK_EQ(gossip_flags(f, N3, "old"), MESH_GOSSIP_CATCHUP);
 
@@ -524,8 +531,7 @@ TEST(mesh, catchups_are_announced_not_pushed)
     CHECK_OK(pkc_mesh_publish(f->m, (const uint8_t *)"mine", 4, (const uint8_t *)"m", 1));
     pkc_buf_reset(&items);
     pkc_buf_push_varbytes(&items, "mine", 4);
-    gr.u.items.items = items.data;
-    gr.u.items.items_len = items.len;
+    gr = graft_of(&items, 1);
     pkc_manual_clock_advance(&f->clk, MESH_CATCHUP_US - 1);
     CHECK_OK(pkc_mesh_tick(f->m));
     fx_clear(f);
@@ -550,12 +556,7 @@ TEST(mesh, graft_is_served_and_storms_penalised)
     fx_clear(f);
     pkc_buf items = PKC_BUF_INIT;
     pkc_buf_push_varbytes(&items, "m1", 2);
-    mesh_msg gr;
-    memset(&gr, 0, sizeof gr);
-    gr.type = MESH_GRAFT;
-    gr.u.items.count = 1;
-    gr.u.items.items = items.data;
-    gr.u.items.items_len = items.len;
+    mesh_msg gr = graft_of(&items, 1);
     double before, after;
     CHECK_OK(pkc_mesh_get_peer_score(f->m, N1, &before));
     CHECK_OK(recv_msg(f, N1, &gr));
