@@ -306,8 +306,8 @@ static void flush_kind(pkc_mesh *m, unsigned k, unsigned s)
 
 static void flush_slot(pkc_mesh *m, unsigned s)
 {
-    flush_kind(m, MESH_ANN_IHAVE, s);
-    flush_kind(m, MESH_ANN_CATCHUP, s);
+    for (unsigned k = 0; k < MESH_ANN_KINDS; k++)
+        flush_kind(m, k, s);
 }
 
 /* Announces e to slot s at the next flush: IHAVE, or CATCHUP for a catch-up. */
@@ -334,16 +334,17 @@ static int gossip_ok(pkc_mesh *m, const mesh_peer *p)
 }
 
 /* Eager push to eager links, lazy push to the others, skipping neighbours
- * that have it or were told. */
+ * that have it or were told. A catch-up goes lazily to every link. */
 static void forward(pkc_mesh *m, mesh_entry *e)
 {
     int flood = m->cfg.broadcast == PKC_MESH_FLOOD;
+    int lazy_only = (e->flags & ENT_CATCHUP) != 0;
     for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
         uint32_t bit = 1u << s;
         mesh_peer *p = mesh_slot_peer(m, s);
         if (!p || (e->known & bit))
             continue;
-        if (flood || mesh_eager(m, p)) {
+        if (!lazy_only && (flood || mesh_eager(m, p))) {
             send_gossip(m, p, e,
                         (e->flags & ENT_OFFTREE) && m->parent == mesh_peer_idx(m, p)
                             ? MESH_GOSSIP_OFFTREE
@@ -353,19 +354,6 @@ static void forward(pkc_mesh *m, mesh_entry *e)
             queue_ihave(m, s, e);
             e->known |= bit;
         }
-    }
-}
-
-/* Lazy push to every neighbour not known to have it: a catch-up. */
-static void announce(pkc_mesh *m, mesh_entry *e)
-{
-    for (unsigned s = 0; s < MESH_MAX_SLOTS; s++) {
-        uint32_t bit = 1u << s;
-        mesh_peer *p = mesh_slot_peer(m, s);
-        if (!p || (e->known & bit) || !gossip_ok(m, p))
-            continue;
-        queue_ihave(m, s, e);
-        e->known |= bit;
     }
 }
 
@@ -568,11 +556,8 @@ int mesh_on_gossip(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
                        m->now + (uint64_t)m->cfg.graft_timeout_ms * 1000);
         return 0;
     }
-    if (plumtree && catch_up) {
+    if (plumtree && catch_up)
         e->flags |= ENT_CATCHUP;
-        announce(m, e);
-        return 0;
-    }
     forward(m, e);
     return 0;
 }

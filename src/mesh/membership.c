@@ -851,7 +851,7 @@ void mesh_drop(pkc_mesh *m, mesh_peer *p, pkc_mesh_disconnect_reason why, unsign
     p->state = PEER_KNOWN; /* before the tree update, which must not count it */
     mesh_tree_lost(m, p);
     m->digest_slots &= ~(1u << slot);
-    for (unsigned k = MESH_ANN_IHAVE; k <= MESH_ANN_CATCHUP; k++) {
+    for (unsigned k = 0; k < MESH_ANN_KINDS; k++) {
         pkc_buf_reset(&m->ihave[k][slot]);
         m->ihave_n[k][slot] = 0;
     }

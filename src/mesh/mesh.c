@@ -264,8 +264,8 @@ int pkc_mesh_new_versioned(int config_version, const pkc_mesh_config *config,
     pkc_buf_init(&m->body);
     for (unsigned i = 0; i < MESH_MAX_SLOTS; i++) {
         m->slots[i] = MESH_NONE;
-        pkc_buf_init(&m->ihave[MESH_ANN_IHAVE][i]);
-        pkc_buf_init(&m->ihave[MESH_ANN_CATCHUP][i]);
+        for (unsigned k = 0; k < MESH_ANN_KINDS; k++)
+            pkc_buf_init(&m->ihave[k][i]);
     }
     if (!m->peers || !m->passive || mesh_cache_init(m) || mesh_route_init(m)) {
         pkc_mesh_free(m);
@@ -304,10 +304,9 @@ void pkc_mesh_free(pkc_mesh *m)
     free(m->passive);
     mesh_cache_free(m);
     mesh_route_free(m);
-    for (unsigned i = 0; i < MESH_MAX_SLOTS; i++) {
-        pkc_buf_free(&m->ihave[MESH_ANN_IHAVE][i]);
-        pkc_buf_free(&m->ihave[MESH_ANN_CATCHUP][i]);
-    }
+    for (unsigned k = 0; k < MESH_ANN_KINDS; k++)
+        for (unsigned i = 0; i < MESH_MAX_SLOTS; i++)
+            pkc_buf_free(&m->ihave[k][i]);
     pkc_buf_free(&m->out);
     pkc_buf_free(&m->body);
     free(m->heap.t);

@@ -35,7 +35,7 @@
  * take graft_timeout plus a retry or two: well under it. */
 #define MESH_CATCHUP_US (5 * 1000000ull)
 /* Announcement kinds: the index of pkc_mesh's ihave buffers. */
-enum { MESH_ANN_IHAVE = 0, MESH_ANN_CATCHUP = 1 };
+enum { MESH_ANN_IHAVE = 0, MESH_ANN_CATCHUP = 1, MESH_ANN_KINDS = 2 };
 #define MESH_DISCOVERIES 16
 #define MESH_DISC_QUEUE 16
 #define MESH_RREQ_SEEN 1024  /* route requests remembered (duplicates) */
@@ -315,8 +315,8 @@ struct pkc_mesh {
 
     /* lazy announcements waiting for the flush, per kind (MESH_ANN_IHAVE,
      * MESH_ANN_CATCHUP) and slot */
-    pkc_buf ihave[2][MESH_MAX_SLOTS];
-    unsigned ihave_n[2][MESH_MAX_SLOTS];
+    pkc_buf ihave[MESH_ANN_KINDS][MESH_MAX_SLOTS];
+    unsigned ihave_n[MESH_ANN_KINDS][MESH_MAX_SLOTS];
     uint32_t digest_slots; /* slots owed a full digest */
 
     /* routes */

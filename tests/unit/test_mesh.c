@@ -425,18 +425,18 @@ static mesh_msg graft_of(const pkc_buf *items, size_t count)
 /* `from` announces `id` to the engine with `type` (IHAVE or CATCHUP). */
 static int announce_to(fx *f, const uint8_t *from, uint8_t type, const char *id)
 {
-    uint8_t items[40];
-    size_t n = strlen(id);
-    items[0] = (uint8_t)n;
-    memcpy(items + 1, id, n);
-    items[1 + n] = 1; /* round */
+    pkc_buf items = PKC_BUF_INIT;
+    pkc_buf_push_varbytes(&items, id, strlen(id));
+    pkc_buf_push_varuint(&items, 1); /* round */
     mesh_msg ih;
     memset(&ih, 0, sizeof ih);
     ih.type = type;
     ih.u.items.count = 1;
-    ih.u.items.items = items;
-    ih.u.items.items_len = n + 2;
-    return recv_msg(f, from, &ih);
+    ih.u.items.items = items.data;
+    ih.u.items.items_len = items.len;
+    int rc = recv_msg(f, from, &ih);
+    pkc_buf_free(&items);
+    return rc;
 }
 
 static int sent_announcing(const fx *f, const uint8_t *to, uint8_t type, const char *id)
