@@ -486,8 +486,6 @@ static int timer_valid(pkc_mesh *m, const mesh_timer *t)
     case MESH_T_PROBE:
         return t->idx < MESH_MAX_KNOWN && m->peers[t->idx].state == PEER_ACTIVE &&
                m->peers[t->idx].t_probe_at == t->at;
-    case MESH_T_JUDGE:
-        return m->judge_at == t->at && m->parent == t->idx;
     }
     return 0;
 }
@@ -570,9 +568,6 @@ int pkc_mesh_tick(pkc_mesh *m)
             break;
         case MESH_T_PROBE:
             mesh_tree_probe_timer(m, &m->peers[t.idx]);
-            break;
-        case MESH_T_JUDGE:
-            mesh_tree_judge_timer(m);
             break;
         }
     }

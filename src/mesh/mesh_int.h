@@ -50,8 +50,7 @@ enum { MESH_ANN_IHAVE = 0, MESH_ANN_CATCHUP = 1, MESH_ANN_KINDS = 2 };
 #define MESH_PROTECT_USEFUL 2 /* inbound neighbours with the most first deliveries: kept */
 #define MESH_GRAFT_BURST (512.0 * 1024) /* payload bytes served to one neighbour's GRAFTs */
 #define MESH_GRAFT_RATE (128.0 * 1024)  /* ... refilled per second */
-#define MESH_PARENT_MISSES 6 /* first copies in a row not from the parent: it is judged */
-#define MESH_PARENT_CREDIT 6 /* first copies a parent delivers for each move that excuses misses */
+#define MESH_PARENT_MISSES 6 /* first copies in a row not from the parent: it is replaced */
 #define MESH_PARENT_BAN_MS 30000 /* ... for this long, doubling with each strike */
 #define MESH_PROBE_IDLE_MS 250  /* a parent silent this long while others deliver: PING it */
 #define MESH_PROBE_SLACK_MS 250 /* ... it must answer within 2 RTT + this */
@@ -95,7 +94,6 @@ enum mesh_timer_kind {
     MESH_T_AWAIT = 3,   /* a flood copy waiting for its tree copy */
     MESH_T_DISC = 4,    /* route discovery round */
     MESH_T_PROBE = 5,   /* a tree parent's answer to a PING is due */
-    MESH_T_JUDGE = 6,   /* a parent that missed MESH_PARENT_MISSES: set aside unless it moved */
 };
 typedef struct mesh_timer {
     uint64_t at;
@@ -148,7 +146,6 @@ typedef struct mesh_peer {
     uint32_t t_seq;                  /* ... and its root's sequence number */
     uint8_t t_root[MESH_ID_LEN];
     uint8_t t_strikes;    /* times it was replaced as a parent that did not deliver */
-    uint8_t t_credit;     /* first copies it delivered as our parent since it last moved */
     uint64_t t_bad_until; /* not our parent before then */
     uint64_t t_probe_at;  /* a parent's PONG is due then (0: no probe under way) */
     double graft_tokens;  /* payload bytes its GRAFTs may still get (MESH_GRAFT_*) */
@@ -284,8 +281,6 @@ struct pkc_mesh {
     uint8_t dist;
     uint32_t parent; /* peer index, MESH_NONE at the root */
     unsigned parent_misses; /* first copies in a row that did not come from the parent */
-    uint64_t judge_at;      /* the parent is set aside then (MESH_T_JUDGE) unless it moves; 0: none */
-    int moved;              /* our parent changed or moved: say so to our children (TREE MOVED) */
     uint32_t tseq;    /* the root's sequence number, ours when we are the root */
     uint32_t seq_own; /* our own, while we follow another root */
     uint64_t retract_up_at; /* when we last passed a retraction up to our parent */
@@ -475,7 +470,6 @@ int mesh_on_tree(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg);
  * the parent by what it delivers. 1 if the message reached our subtree off
  * the tree (to be marked so to our parent). */
 int mesh_tree_first_copy(pkc_mesh *m, const mesh_peer *from, int flood, int offtree);
-void mesh_tree_judge_timer(pkc_mesh *m);
 /* Something we lack was announced: checks that the parent is alive. */
 void mesh_tree_check_parent(pkc_mesh *m);
 /* A parent probed for liveness did not answer in time. */

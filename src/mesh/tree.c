@@ -45,8 +45,6 @@ static void send_tree(pkc_mesh *m, mesh_peer *p)
     msg.u.tree.seq = m->tseq;
     msg.u.tree.dist = m->dist;
     msg.u.tree.flags = m->parent == mesh_peer_idx(m, p) ? MESH_TREE_PARENT : 0;
-    if (m->moved && p->t_child)
-        msg.u.tree.flags |= MESH_TREE_MOVED;
     mesh_send_msg(m, p, &msg);
 }
 
@@ -297,13 +295,8 @@ void mesh_tree_update(pkc_mesh *m)
         memcmp(broot, m->root, MESH_ID_LEN) == 0)
         return;
     uint32_t old_parent = m->parent;
-    if (bparent != old_parent) {
+    if (bparent != old_parent)
         m->parent_misses = 0;
-        m->judge_at = 0;
-        m->moved = 1;
-        if (bparent != MESH_NONE)
-            m->peers[bparent].t_credit = MESH_PARENT_CREDIT;
-    }
     if (m->parent == MESH_NONE)
         m->seq_own = m->tseq;
     memmove(m->root, broot, MESH_ID_LEN);
@@ -330,25 +323,6 @@ void mesh_tree_flush(pkc_mesh *m)
         if (p)
             send_tree(m, p);
     }
-    m->moved = 0;
-}
-
-/* Our parent moved: it took another parent (MOVED) or another place in the
- * tree. What it failed to deliver was lost upstream of it, so its misses are
- * forgiven, a pending judgement with them, and our children are told in
- * turn (every peer below a break counts the same misses). A parent could
- * claim to move to escape its judgement: it is believed once per
- * MESH_PARENT_CREDIT first copies delivered. */
-static void parent_moved(pkc_mesh *m, mesh_peer *p)
-{
-    if (p->t_credit < MESH_PARENT_CREDIT)
-        return;
-    p->t_credit = 0;
-    m->parent_misses = 0;
-    m->judge_at = 0;
-    m->moved = 1;
-    m->tree_dirty = 1;
-    mesh_want_flush(m);
 }
 
 int mesh_on_tree(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
@@ -373,9 +347,9 @@ int mesh_on_tree(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
             send_retract(m, from, f->root, f->seq);
     }
     if (m->parent == mesh_peer_idx(m, from) &&
-        ((msg->u.tree.flags & MESH_TREE_MOVED) || from->t_dist != msg->u.tree.dist ||
+        (from->t_dist != msg->u.tree.dist ||
          memcmp(from->t_root, msg->u.tree.root, MESH_ID_LEN) != 0))
-        parent_moved(m, from);
+        m->parent_misses = 0; /* it moved in the tree: what it missed was upstream */
     memcpy(from->t_root, msg->u.tree.root, MESH_ID_LEN);
     from->t_seq = msg->u.tree.seq;
     from->t_dist = msg->u.tree.dist;
@@ -406,7 +380,6 @@ void mesh_tree_lost(pkc_mesh *m, mesh_peer *p)
 static void set_aside(pkc_mesh *m, mesh_peer *p, int ban_root)
 {
     m->parent_misses = 0;
-    m->judge_at = 0;
     if (p->t_strikes < 6)
         p->t_strikes++;
     p->t_bad_until = m->now + ((uint64_t)MESH_PARENT_BAN_MS * 1000 << (p->t_strikes - 1));
@@ -495,36 +468,18 @@ int mesh_tree_first_copy(pkc_mesh *m, const mesh_peer *from, int flood, int offt
 {
     if (m->parent == MESH_NONE)
         return 0;
-    mesh_peer *p = &m->peers[m->parent];
     if (mesh_peer_idx(m, from) == m->parent) {
-        m->parent_misses = 0; /* a pending judgement stands: only a move lifts it */
-        if (p->t_credit < UINT8_MAX)
-            p->t_credit++;
+        m->parent_misses = 0;
         return 0;
     }
+    mesh_peer *p = &m->peers[m->parent];
     probe(m, p);
     if (flood || (from->t_child && !offtree))
         return 0;
-    m->parent_misses++;
-    if (m->parent_misses >= 2 * MESH_PARENT_MISSES) {
-        pkc_logd("mesh", "tree: the parent delivered none of the last %u messages: replaced",
-                 m->parent_misses);
+    if (++m->parent_misses >= MESH_PARENT_MISSES) {
+        pkc_logd("mesh", "tree: the parent delivered none of the last %d messages: replaced",
+                 MESH_PARENT_MISSES);
         set_aside(m, p, 1);
-    } else if (m->parent_misses >= MESH_PARENT_MISSES && !m->judge_at) {
-        double rtt = p->rtt_ms < 0 ? MESH_PROBE_SLACK_MS : p->rtt_ms;
-        m->judge_at = m->now + (uint64_t)((2 * rtt + m->cfg.ihave_interval_ms +
-                                           MESH_PROBE_SLACK_MS) * 1000);
-        mesh_timer_add(m, MESH_T_JUDGE, m->parent, 0, m->judge_at);
     }
     return 1;
-}
-
-void mesh_tree_judge_timer(pkc_mesh *m)
-{
-    m->judge_at = 0;
-    if (m->parent == MESH_NONE)
-        return;
-    pkc_logd("mesh", "tree: the parent missed %d messages in a row and did not move: replaced",
-             MESH_PARENT_MISSES);
-    set_aside(m, &m->peers[m->parent], 1);
 }

@@ -388,11 +388,11 @@ static int read_tree(pkc_reader *r, mesh_msg *m)
     TRY(pkc_reader_u32be(r, &m->u.tree.seq));
     TRY(pkc_reader_u8(r, &m->u.tree.dist));
     TRY(pkc_reader_u8(r, &m->u.tree.flags));
-    if (m->u.tree.flags & ~(MESH_TREE_PARENT | MESH_TREE_RETRACT | MESH_TREE_MOVED))
+    if (m->u.tree.flags & ~(MESH_TREE_PARENT | MESH_TREE_RETRACT))
         return pkc_error(PKC_ERR_MALFORMED, "offset 26: unknown TREE flags 0x%02x",
                          m->u.tree.flags);
     if ((m->u.tree.flags & MESH_TREE_RETRACT) &&
-        (m->u.tree.dist != 0 || (m->u.tree.flags & (MESH_TREE_PARENT | MESH_TREE_MOVED))))
+        (m->u.tree.dist != 0 || (m->u.tree.flags & MESH_TREE_PARENT)))
         return pkc_error(PKC_ERR_MALFORMED, "offset 25: a TREE retraction with distance %u, "
                          "flags 0x%02x", m->u.tree.dist, m->u.tree.flags);
     return 0;

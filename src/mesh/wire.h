@@ -89,7 +89,6 @@ enum mesh_type {
 /* TREE flags */
 #define MESH_TREE_PARENT 0x01u /* the receiver is the sender's parent */
 #define MESH_TREE_RETRACT 0x02u /* not the sender's place: the root is gone as of seq */
-#define MESH_TREE_MOVED 0x04u /* the sender replaced its own parent since its last TREE */
 
 /* GOSSIP flags */
 #define MESH_GOSSIP_FLOOD 0x01u /* the publisher's copy to a neighbour off the tree */

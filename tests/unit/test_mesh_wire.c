@@ -69,9 +69,6 @@ TEST(mesh_wire, known_encodings)
     m.u.tree.flags = MESH_TREE_PARENT;
     check_hex(&m, "0e" HEX_B "00000102" "0301");
     CHECK_HELPER();
-    m.u.tree.flags = MESH_TREE_MOVED; /* to a child: "I took another parent" */
-    check_hex(&m, "0e" HEX_B "00000102" "0304");
-    CHECK_HELPER();
     m.u.tree.seq = 0xffffffffu;
     m.u.tree.dist = 0;
     m.u.tree.flags = MESH_TREE_RETRACT;
@@ -166,13 +163,12 @@ TEST(mesh_wire, rejects_malformed)
     check_rejects("0c01" HEX_B "00" "02" HEX_A HEX_A "00", PKC_ERR_MALFORMED); /* loop */
     check_rejects("0c01" HEX_B "02", PKC_ERR_MALFORMED);         /* unknown ROUTE flags */
     check_rejects("0c00", PKC_ERR_MALFORMED);                    /* ROUTE kind 0 */
-    check_rejects("0e" HEX_B "00000001" "0308", PKC_ERR_MALFORMED); /* unknown TREE flags */
+    check_rejects("0e" HEX_B "00000001" "0304", PKC_ERR_MALFORMED); /* unknown TREE flags */
     check_rejects("0e" HEX_B "0301", PKC_ERR_TRUNCATED);  /* TREE without its sequence number */
     check_rejects("0e" HEX_B "00000001" "03", PKC_ERR_TRUNCATED);   /* TREE without flags */
     check_rejects("0e" HEX_B "00000001" "030100", PKC_ERR_MALFORMED); /* trailing byte */
     check_rejects("0e" HEX_B "00000001" "0102", PKC_ERR_MALFORMED); /* retraction, distance 1 */
     check_rejects("0e" HEX_B "00000001" "0003", PKC_ERR_MALFORMED); /* retraction, PARENT */
-    check_rejects("0e" HEX_B "00000001" "0006", PKC_ERR_MALFORMED); /* retraction, MOVED */
     check_rejects("0721", PKC_ERR_RANGE);                        /* 33 records */
     check_rejects("0701" HEX_A "02ffffffff0f", PKC_ERR_RANGE);   /* coordinate out of range */
     check_rejects("0a0102", PKC_ERR_MALFORMED);                  /* PING coordinate flag 2 */
