@@ -231,7 +231,11 @@ static int link_unnamed_from(node_link *l, const node_known *k)
  * dropped us in the handshake) forms nothing any more, though its
  * connection lives on: it is closed here, or we would wait for it until it
  * is closed as idle (LINK_IDLE_US after it connected) while the peer waits
- * for our dial. */
+ * for our dial. Nor is one still unnamed LINK_CROSSING_US after it
+ * connected: its handshake is stuck (after a lossy setup usrsctp can take
+ * 6 to 20 s to resend a lost record, whatever its RTO cap), and its dialer
+ * gives it up for ours at that age (link_wins_crossing): it is closed here
+ * and we dial, rather than wait for the handshake step's 30 s timeout. */
 static int link_forming_from(pkc_node *n, const node_known *k)
 {
     for (node_link *l = n->links; l; l = l->next) {
@@ -239,6 +243,10 @@ static int link_forming_from(pkc_node *n, const node_known *k)
             continue;
         if (l->had_chan && !link_in_use(l)) {
             node_link_close(l, "its sessions ended before the peer said who it is: we dial it");
+            continue;
+        }
+        if (l->connected_us && node_now_us(n) - l->connected_us >= LINK_CROSSING_US) {
+            node_link_close(l, "still unnamed 10 s after it connected: stuck, we dial it");
             continue;
         }
         return 1;
