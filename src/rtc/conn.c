@@ -1115,13 +1115,21 @@ void pkc_conn_timeout(pkc_conn *c, uint64_t now)
     pkc_ice_timeout(c->ice, now);
     if (c->dtls)
         pkc_dtls_timeout(c->dtls, now);
+    if (c->sctp && pkc_sctp_deadline(c->sctp) <= now) {
+        pkc_sctp_timeout(c->sctp, now);
+        pkc_sctp_poll(c->sctp);
+        flush_channels(c);
+    }
 }
 
 uint64_t pkc_conn_deadline(const pkc_conn *c)
 {
     uint64_t a = pkc_ice_deadline(c->ice);
     uint64_t b = c->dtls ? pkc_dtls_deadline(c->dtls) : UINT64_MAX;
-    return a < b ? a : b;
+    uint64_t d = c->sctp ? pkc_sctp_deadline(c->sctp) : UINT64_MAX;
+    if (b < a)
+        a = b;
+    return d < a ? d : a;
 }
 
 void pkc_conn_poll_sctp(pkc_conn *c)

@@ -51,6 +51,8 @@ struct pkc_sctp {
      * next poll reports the association lost. Under g_lock. */
     int broken, broken_reported;
     int polling;
+    int settle_left;    /* heartbeats left to correct the first RTT sample */
+    uint64_t settle_at; /* the next one is due then (pkc_sctp_timeout) */
 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -585,6 +587,87 @@ int pkc_sctp_reset(pkc_sctp *s, uint16_t sid)
     return pkc_error(PKC_ERR_SCTP, "SCTP: reset of stream %u: %s", sid, strerror(errno));
 }
 
+/* usrsctp takes the association's first RTT sample from connect() to the
+ * INIT-ACK (or from the cookie's creation to the COOKIE-ACK), across any
+ * retransmitted INIT: on a lossy path a 1 ms round trip starts as 0.5 to 8
+ * s. The RTO is capped (global_init), but a T3 expiry resends only chunks
+ * older than the unclamped smoothed RTT + 4 variances, about three times
+ * that sample: a lost HELLO then waited 6 to 21 s (docs/rtc.md, Known
+ * limits). Each HEARTBEAT-ACK is a fresh sample (an eighth of the way to
+ * the true RTT), but only the answer to the last HEARTBEAT sent counts, so
+ * a start of SETTLE_SRTT_MS or more is followed by one heartbeat every
+ * SETTLE_INTERVAL_US, at most SETTLE_HEARTBEATS, until the RTO (smoothed
+ * RTT + 4 variances, the age a chunk needs to be resent) is at most
+ * SETTLE_DONE_MS (a path whose true round trip is that long pays the
+ * heartbeats for nothing: about 100 bytes each way each; one longer than
+ * the interval gets no sample from them). */
+#define SETTLE_SRTT_MS 400
+#define SETTLE_DONE_MS 250
+#define SETTLE_HEARTBEATS 48
+#define SETTLE_INTERVAL_US 150000
+
+static uint32_t srtt_ms(pkc_sctp *s, struct sctp_status *st)
+{
+    socklen_t n = sizeof *st;
+    memset(st, 0, sizeof *st);
+    if (usrsctp_getsockopt(s->sock, IPPROTO_SCTP, SCTP_STATUS, st, &n) != 0)
+        return 0;
+    return st->sstat_primary.spinfo_srtt;
+}
+
+uint32_t pkc_sctp_rto_ms(pkc_sctp *s)
+{
+    struct sctp_status st;
+    srtt_ms(s, &st);
+    return st.sstat_primary.spinfo_rto;
+}
+
+static void settle_start(pkc_sctp *s)
+{
+    struct sctp_status st;
+    uint32_t srtt = srtt_ms(s, &st);
+    if (srtt < SETTLE_SRTT_MS)
+        return;
+    pkc_logd(LOG, "SCTP: first RTT sample %u ms: heartbeats to correct it", srtt);
+    s->settle_left = SETTLE_HEARTBEATS;
+    s->settle_at = 1; /* at the next timeout */
+}
+
+uint32_t pkc_sctp_srtt_ms(pkc_sctp *s)
+{
+    struct sctp_status st;
+    return srtt_ms(s, &st);
+}
+
+uint64_t pkc_sctp_deadline(const pkc_sctp *s)
+{
+    return s->settle_left ? s->settle_at : UINT64_MAX;
+}
+
+void pkc_sctp_timeout(pkc_sctp *s, uint64_t now_us)
+{
+    if (!s->settle_left || now_us < s->settle_at)
+        return;
+    struct sctp_status st;
+    uint32_t srtt = srtt_ms(s, &st), rto = st.sstat_primary.spinfo_rto;
+    if ((rto && rto <= SETTLE_DONE_MS) || --s->settle_left == 0) {
+        pkc_logd(LOG, "SCTP: smoothed RTT %u ms, RTO %u ms after %d heartbeats", srtt, rto,
+                 SETTLE_HEARTBEATS - s->settle_left);
+        s->settle_left = 0;
+        return;
+    }
+    s->settle_at = now_us + SETTLE_INTERVAL_US;
+    struct sctp_paddrparams pp;
+    memset(&pp, 0, sizeof pp);
+    pp.spp_assoc_id = st.sstat_assoc_id;
+    memcpy(&pp.spp_address, &st.sstat_primary.spinfo_address, sizeof pp.spp_address);
+    pp.spp_flags = SPP_HB_DEMAND;
+    if (usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof pp) != 0) {
+        pkc_logd(LOG, "SCTP: heartbeat on demand: %s", strerror(errno));
+        s->settle_left = 0;
+    }
+}
+
 void pkc_sctp_poll(pkc_sctp *s)
 {
     if (s->polling)
@@ -618,6 +701,7 @@ void pkc_sctp_poll(pkc_sctp *s)
                 p->data = NULL;
                 break;
             case EV_CONNECTED:
+                settle_start(s);
                 if (s->cb.connected)
                     s->cb.connected(s->cb.user);
                 break;

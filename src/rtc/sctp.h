@@ -77,6 +77,16 @@ int pkc_sctp_reset(pkc_sctp *s, uint16_t sid);
  * pkc_sctp_send/reset but not pkc_sctp_free. */
 void pkc_sctp_poll(pkc_sctp *s);
 
+/* The association's own timer: when pkc_sctp_timeout() is next due
+ * (UINT64_MAX: not), and the call, with the monotonic time in us. It sends
+ * the heartbeats that correct a first RTT sample inflated by a lost INIT
+ * (sctp.c); call pkc_sctp_poll() after it. */
+uint64_t pkc_sctp_deadline(const pkc_sctp *s);
+/* The association's smoothed RTT in ms (0 before it has one). */
+uint32_t pkc_sctp_srtt_ms(pkc_sctp *s);
+uint32_t pkc_sctp_rto_ms(pkc_sctp *s); /* its RTO, ms */
+void pkc_sctp_timeout(pkc_sctp *s, uint64_t now_us);
+
 /* Advances usrsctp's timers to `now_us` (monotonic). Any thread. */
 void pkc_sctp_tick(uint64_t now_us);
 /* The SCTP checksum (CRC32c) of a packet whose checksum field is zero, in
