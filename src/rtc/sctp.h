@@ -82,10 +82,10 @@ void pkc_sctp_poll(pkc_sctp *s);
  * the heartbeats that correct a first RTT sample inflated by a lost INIT
  * (sctp.c); call pkc_sctp_poll() after it. */
 uint64_t pkc_sctp_deadline(const pkc_sctp *s);
-/* The association's smoothed RTT in ms (0 before it has one). */
-uint32_t pkc_sctp_srtt_ms(pkc_sctp *s);
-uint32_t pkc_sctp_rto_ms(pkc_sctp *s); /* its RTO, ms */
 void pkc_sctp_timeout(pkc_sctp *s, uint64_t now_us);
+/* The association's smoothed RTT and RTO in ms (0 before it has them). */
+uint32_t pkc_sctp_srtt_ms(pkc_sctp *s);
+uint32_t pkc_sctp_rto_ms(pkc_sctp *s);
 
 /* Advances usrsctp's timers to `now_us` (monotonic). Any thread. */
 void pkc_sctp_tick(uint64_t now_us);
