@@ -606,37 +606,37 @@ int pkc_sctp_reset(pkc_sctp *s, uint16_t sid)
 #define SETTLE_HEARTBEATS 48
 #define SETTLE_INTERVAL_US 150000
 
-static uint32_t srtt_ms(pkc_sctp *s, struct sctp_status *st)
+/* The association's status (zeros if usrsctp has none). */
+static void status(pkc_sctp *s, struct sctp_status *st)
 {
     socklen_t n = sizeof *st;
     memset(st, 0, sizeof *st);
     if (usrsctp_getsockopt(s->sock, IPPROTO_SCTP, SCTP_STATUS, st, &n) != 0)
-        return 0;
-    return st->sstat_primary.spinfo_srtt;
-}
-
-uint32_t pkc_sctp_rto_ms(pkc_sctp *s)
-{
-    struct sctp_status st;
-    srtt_ms(s, &st);
-    return st.sstat_primary.spinfo_rto;
-}
-
-static void settle_start(pkc_sctp *s)
-{
-    struct sctp_status st;
-    uint32_t srtt = srtt_ms(s, &st);
-    if (srtt < SETTLE_SRTT_MS)
-        return;
-    pkc_logd(LOG, "SCTP: first RTT sample %u ms: heartbeats to correct it", srtt);
-    s->settle_left = SETTLE_HEARTBEATS;
-    s->settle_at = 1; /* at the next timeout */
+        memset(st, 0, sizeof *st);
 }
 
 uint32_t pkc_sctp_srtt_ms(pkc_sctp *s)
 {
     struct sctp_status st;
-    return srtt_ms(s, &st);
+    status(s, &st);
+    return st.sstat_primary.spinfo_srtt;
+}
+
+uint32_t pkc_sctp_rto_ms(pkc_sctp *s)
+{
+    struct sctp_status st;
+    status(s, &st);
+    return st.sstat_primary.spinfo_rto;
+}
+
+static void settle_start(pkc_sctp *s)
+{
+    uint32_t srtt = pkc_sctp_srtt_ms(s);
+    if (srtt < SETTLE_SRTT_MS)
+        return;
+    pkc_logd(LOG, "SCTP: first RTT sample %u ms: heartbeats to correct it", srtt);
+    s->settle_left = SETTLE_HEARTBEATS;
+    s->settle_at = 1; /* at the next timeout */
 }
 
 uint64_t pkc_sctp_deadline(const pkc_sctp *s)
@@ -649,7 +649,8 @@ void pkc_sctp_timeout(pkc_sctp *s, uint64_t now_us)
     if (!s->settle_left || now_us < s->settle_at)
         return;
     struct sctp_status st;
-    uint32_t srtt = srtt_ms(s, &st), rto = st.sstat_primary.spinfo_rto;
+    status(s, &st);
+    uint32_t srtt = st.sstat_primary.spinfo_srtt, rto = st.sstat_primary.spinfo_rto;
     if ((rto && rto <= SETTLE_DONE_MS) || --s->settle_left == 0) {
         pkc_logd(LOG, "SCTP: smoothed RTT %u ms, RTO %u ms after %d heartbeats", srtt, rto,
                  SETTLE_HEARTBEATS - s->settle_left);

@@ -410,16 +410,22 @@ static int gossip_flags(const fx *f, const uint8_t *to, const char *id)
     return -1;
 }
 
-/* A GRAFT for the ids in `items` (made with pkc_buf_push_varbytes). */
+/* A message of `type` (GRAFT, IHAVE, CATCHUP) over the `count` items in
+ * `items` (made with pkc_buf_push_varbytes, and a round for announcements). */
+static mesh_msg items_msg(uint8_t type, const pkc_buf *items, size_t count)
+{
+    mesh_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.u.items.count = count;
+    m.u.items.items = items->data;
+    m.u.items.items_len = items->len;
+    return m;
+}
+
 static mesh_msg graft_of(const pkc_buf *items, size_t count)
 {
-    mesh_msg gr;
-    memset(&gr, 0, sizeof gr);
-    gr.type = MESH_GRAFT;
-    gr.u.items.count = count;
-    gr.u.items.items = items->data;
-    gr.u.items.items_len = items->len;
-    return gr;
+    return items_msg(MESH_GRAFT, items, count);
 }
 
 /* `from` announces `id` to the engine with `type` (IHAVE or CATCHUP). */
@@ -428,12 +434,7 @@ static int announce_to(fx *f, const uint8_t *from, uint8_t type, const char *id)
     pkc_buf items = PKC_BUF_INIT;
     pkc_buf_push_varbytes(&items, id, strlen(id));
     pkc_buf_push_varuint(&items, 1); /* round */
-    mesh_msg ih;
-    memset(&ih, 0, sizeof ih);
-    ih.type = type;
-    ih.u.items.count = 1;
-    ih.u.items.items = items.data;
-    ih.u.items.items_len = items.len;
+    mesh_msg ih = items_msg(type, &items, 1);
     int rc = recv_msg(f, from, &ih);
     pkc_buf_free(&items);
     return rc;
