@@ -1367,7 +1367,10 @@ int mesh_on_pong(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
         return mesh_violation(m, from, 0.5, "PONG for a PING that was not sent");
     double rtt = (double)(m->now - from->ping_at) / 1000.0;
     from->ping_nonce = 0;
-    from->t_probe_at = 0; /* alive */
+    if (from->t_probe_at) {
+        from->t_probe_at = 0; /* alive: a parent again if it offers the best */
+        mesh_tree_update(m);
+    }
     from->rtt_ms = from->rtt_ms < 0 ? rtt : 0.8 * from->rtt_ms + 0.2 * rtt;
     if (msg->u.ping.has_coord) {
         const mesh_record *c = &msg->u.ping.coord;

@@ -51,6 +51,7 @@ enum { MESH_ANN_IHAVE = 0, MESH_ANN_CATCHUP = 1, MESH_ANN_KINDS = 2 };
 #define MESH_GRAFT_BURST (512.0 * 1024) /* payload bytes served to one neighbour's GRAFTs */
 #define MESH_GRAFT_RATE (128.0 * 1024)  /* ... refilled per second */
 #define MESH_PARENT_MISSES 6 /* first copies in a row not from the parent: it is replaced */
+#define MESH_PARENT_GRACE_MS 1000 /* ... counted only from this long after we took it */
 #define MESH_PARENT_BAN_MS 30000 /* ... for this long, doubling with each strike */
 #define MESH_PROBE_IDLE_MS 250  /* a parent silent this long while others deliver: PING it */
 #define MESH_PROBE_SLACK_MS 250 /* ... it must answer within 2 RTT + this */
@@ -281,6 +282,7 @@ struct pkc_mesh {
     uint8_t dist;
     uint32_t parent; /* peer index, MESH_NONE at the root */
     unsigned parent_misses; /* first copies in a row that did not come from the parent */
+    uint64_t parent_at;     /* when we took the parent */
     uint32_t tseq;    /* the root's sequence number, ours when we are the root */
     uint32_t seq_own; /* our own, while we follow another root */
     uint64_t retract_up_at; /* when we last passed a retraction up to our parent */
