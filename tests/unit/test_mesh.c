@@ -1047,17 +1047,31 @@ TEST(mesh, silent_parent_is_probed_and_set_aside)
  * count up to MESH_TREE_DEPTH) and answers them with the retraction; a
  * newer number, which only the root makes when it hears itself retracted,
  * is taken again, one too far ahead of MESH_TREE_SEQ_SLACK is not. */
-TEST(mesh, a_silent_root_is_retracted_with_a_newer_sequence_number)
+/* Three neighbours: N1 is the root TOP at number 7, N2 and N3 offer it
+ * through others (distances 1 and 2); `ms` later. NULL unless N1 is then
+ * our parent. */
+static fx *fx_below_root7(uint64_t ms)
 {
     memset(TOP, 0xff, sizeof TOP);
     fx *f = fx_three();
-    CHECK(f != NULL);
-    recv_tree_seq(f, N1, TOP, 7, 0, 0); /* N1 is the root */
-    recv_tree_seq(f, N2, TOP, 7, 1, 0); /* N2 and N3 offer it through others */
+    if (!f)
+        return NULL;
+    recv_tree_seq(f, N1, TOP, 7, 0, 0);
+    recv_tree_seq(f, N2, TOP, 7, 1, 0);
     recv_tree_seq(f, N3, TOP, 7, 2, 0);
-    advance(f, 200);
+    advance(f, ms);
+    if (last_tree_flags(f, N1) != MESH_TREE_PARENT) {
+        fx_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+TEST(mesh, a_silent_root_is_retracted_with_a_newer_sequence_number)
+{
+    fx *f = fx_below_root7(200);
+    CHECK(f != NULL);
     mesh_msg t;
-    CHECK_EQ(last_tree_flags(f, N1), MESH_TREE_PARENT);
     CHECK(last_tree(f, N2, &t));
     CHECK_MEM(t.u.tree.root, TOP, 20);
     CHECK_EQ(t.u.tree.seq, 7);
@@ -1291,14 +1305,8 @@ TEST(mesh, misses_of_a_new_parent_are_not_counted)
  * peers that did not set it aside take it again; we do not (bad_root). */
 TEST(mesh, a_root_set_aside_for_misses_is_retracted)
 {
-    memset(TOP, 0xff, sizeof TOP);
-    fx *f = fx_three();
+    fx *f = fx_below_root7(MESH_PARENT_GRACE_MS + 200);
     CHECK(f != NULL);
-    recv_tree_seq(f, N1, TOP, 7, 0, 0); /* N1 is the root */
-    recv_tree_seq(f, N2, TOP, 7, 1, 0);
-    recv_tree_seq(f, N3, TOP, 7, 2, 0);
-    advance(f, MESH_PARENT_GRACE_MS + 200);
-    CHECK_EQ(last_tree_flags(f, N1), MESH_TREE_PARENT);
     fx_clear(f);
     misses_from(f, N3, MESH_PARENT_MISSES, 50, "r");
     advance(f, 200);
