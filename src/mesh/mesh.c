@@ -486,6 +486,8 @@ static int timer_valid(pkc_mesh *m, const mesh_timer *t)
     case MESH_T_PROBE:
         return t->idx < MESH_MAX_KNOWN && m->peers[t->idx].state == PEER_ACTIVE &&
                m->peers[t->idx].t_probe_at == t->at;
+    case MESH_T_SEQ:
+        return m->seq_due == t->at;
     }
     return 0;
 }
@@ -568,6 +570,9 @@ int pkc_mesh_tick(pkc_mesh *m)
             break;
         case MESH_T_PROBE:
             mesh_tree_probe_timer(m, &m->peers[t.idx]);
+            break;
+        case MESH_T_SEQ:
+            mesh_tree_seq_timer(m);
             break;
         }
     }

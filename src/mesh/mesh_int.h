@@ -95,6 +95,7 @@ enum mesh_timer_kind {
     MESH_T_AWAIT = 3,   /* a flood copy waiting for its tree copy */
     MESH_T_DISC = 4,    /* route discovery round */
     MESH_T_PROBE = 5,   /* a tree parent's answer to a PING is due */
+    MESH_T_SEQ = 6,     /* our own tree number may advance again */
 };
 typedef struct mesh_timer {
     uint64_t at;
@@ -287,6 +288,9 @@ struct pkc_mesh {
     uint32_t seq_own; /* our own, while we follow another root */
     uint64_t retract_up_at; /* when we last passed a retraction up to our parent */
     uint64_t seq_at;        /* when our own number last advanced */
+    uint64_t seq_due;       /* a retraction of us waits for MESH_TREE_SEQ_MS: then (0: none) */
+    uint32_t seq_pending;   /* ... the number it moves past */
+    uint8_t seq_pending_retract;
     uint64_t retract_any_at; /* when we last took a retraction from a neighbour not our parent */
     struct mesh_tree_seq {
         uint8_t root[MESH_ID_LEN];
@@ -476,6 +480,8 @@ int mesh_tree_first_copy(pkc_mesh *m, const mesh_peer *from, int flood, int offt
 void mesh_tree_check_parent(pkc_mesh *m);
 /* A parent probed for liveness did not answer in time. */
 void mesh_tree_probe_timer(pkc_mesh *m, mesh_peer *p);
+/* Our own number may advance again: past the retraction that waited. */
+void mesh_tree_seq_timer(pkc_mesh *m);
 
 /* ---- score.c ------------------------------------------------------------------ */
 double mesh_score(pkc_mesh *m, const mesh_peer *p);
