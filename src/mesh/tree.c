@@ -168,7 +168,7 @@ static void advance(pkc_mesh *m, uint32_t seq, int retraction)
     *own = seq + 1;
     if (m->parent == MESH_NONE) {
         m->tree_dirty = 1;
-        mesh_want_flush(m);
+        mesh_tree_flush(m); /* at once: see mesh_tree_update */
     }
 }
 
@@ -320,6 +320,13 @@ void mesh_tree_update(pkc_mesh *m)
         memcmp(broot, m->root, MESH_ID_LEN) == 0)
         return;
     uint32_t old_parent = m->parent;
+    /* A root we take at a newer number than we knew: it was retracted and
+     * is back (or it is new to us after a retraction of it). */
+    int renewed = 0;
+    if (bparent != MESH_NONE) {
+        const struct mesh_tree_seq *g = seq_find(m, broot);
+        renewed = g && seq_newer(bseq, g->seq);
+    }
     if (bparent != old_parent) {
         m->parent_misses = 0;
         m->parent_at = m->now;
@@ -335,9 +342,16 @@ void mesh_tree_update(pkc_mesh *m)
              bparent == MESH_NONE ? "none (root)" : bparent == old_parent ? "same" : "new");
     /* Updates go out with the next flush: a burst of changes (a lost root
      * counting up to MESH_TREE_DEPTH) costs one message per neighbour per
-     * ihave_interval, not one per change. */
+     * ihave_interval, not one per change. A root renewed goes out at once,
+     * as the retraction it answers did: a step behind it, 100 ms a hop,
+     * every retraction of a live root took the whole tree apart for a
+     * moment before the new number caught up (half of 1000 peers crashed,
+     * seed 25: 1.308, 1.192 at once). */
     m->tree_dirty = 1;
-    mesh_want_flush(m);
+    if (renewed)
+        mesh_tree_flush(m);
+    else
+        mesh_want_flush(m);
 }
 
 void mesh_tree_flush(pkc_mesh *m)
