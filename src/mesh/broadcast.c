@@ -501,11 +501,25 @@ int mesh_on_gossip(pkc_mesh *m, mesh_peer *from, const mesh_msg *msg)
             forward(m, e);
             return 0;
         }
-        if (from->eager && !mesh_tree_link(m, from)) {
+        /* A duplicate over a grafted link: the link is redundant. So is a
+         * grafted link whose copy came first when the parent's copy follows:
+         * the tree delivers, only later. Kept, such a shortcut went on
+         * delivering first, every copy a duplicate, and what came over it
+         * went up marked OFFTREE, counted against a parent that delivered
+         * (1% loss, seed 4: 1.124, 1.099 with it pruned). */
+        mesh_peer *redundant = NULL;
+        if (from->eager && !mesh_tree_link(m, from))
+            redundant = from;
+        else if (mesh_peer_idx(m, from) == m->parent && e->from_slot >= 0) {
+            mesh_peer *first = mesh_slot_peer(m, (unsigned)e->from_slot);
+            if (first && first->eager && !mesh_tree_link(m, first))
+                redundant = first;
+        }
+        if (redundant) {
             mesh_msg prune = {.type = MESH_PRUNE};
-            from->eager = 0;
+            redundant->eager = 0;
             m->st.prunes_sent++;
-            mesh_send_msg(m, from, &prune);
+            mesh_send_msg(m, redundant, &prune);
         }
         return 0;
     }
