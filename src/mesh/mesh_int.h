@@ -284,6 +284,7 @@ struct pkc_mesh {
     uint32_t parent; /* peer index, MESH_NONE at the root */
     unsigned parent_misses; /* first copies in a row that did not come from the parent */
     uint64_t parent_at;     /* when we took the parent */
+    uint8_t parent_told;    /* our TREE went to it again at the third miss */
     uint32_t tseq;    /* the root's sequence number, ours when we are the root */
     uint32_t seq_own; /* our own, while we follow another root */
     uint64_t retract_up_at; /* when we last passed a retraction up to our parent */

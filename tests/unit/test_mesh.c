@@ -1232,6 +1232,8 @@ TEST(mesh, a_silent_root_is_retracted_with_a_newer_sequence_number)
  * parent cannot hide behind children that repair for it. Unmarked copies
  * from a child (published in its subtree) count against nobody. What
  * reaches us off the tree goes to our parent marked, to others unmarked. */
+static void told_again(fx *f, const uint8_t *from);
+
 TEST(mesh, offtree_copies_from_children_judge_the_parent)
 {
     for (int marked = 0; marked < 2; marked++) {
@@ -1243,6 +1245,7 @@ TEST(mesh, offtree_copies_from_children_judge_the_parent)
         advance(f, 200);
         CHECK_EQ(last_tree_flags(f, N1), MESH_TREE_PARENT);
         advance(f, MESH_PARENT_GRACE_MS); /* misses_of_a_new_parent_are_not_counted */
+        told_again(f, N3);
         fx_clear(f);
         mesh_msg ping;
         memset(&ping, 0, sizeof ping);
@@ -1328,6 +1331,15 @@ static void misses_from(fx *f, const uint8_t *from, int n, uint64_t gap_ms, cons
     }
 }
 
+/* Three misses from `from`: our TREE goes to the parent N1 again and, the
+ * first time, the count starts again after a new grace
+ * (misses_of_a_new_parent_are_not_counted); then past that grace. */
+static void told_again(fx *f, const uint8_t *from)
+{
+    misses_from(f, from, MESH_PARENT_MISSES / 2, 50, "told");
+    advance(f, MESH_PARENT_GRACE_MS);
+}
+
 /* While a tree re-forms, first copies come from everywhere but the new
  * parents for a while: counted at once, half of 1000 peers crashed had
  * live parents set aside by the hundred (and the root by all its live
@@ -1358,12 +1370,23 @@ TEST(mesh, misses_of_a_new_parent_are_not_counted)
     CHECK_EQ(trees_with(f, N1, MESH_TREE_PARENT), 0);
     misses_from(f, N2, 1, 50, "c");
     /* The third: our TREE again, in case the parent never got it (then it
-     * does not know it is our parent, and pushes us nothing). */
+     * does not know it is our parent, and pushes us nothing); the first time,
+     * the count starts again after a new grace: the parent could not push
+     * what was on its way before it knew. */
     CHECK_EQ(trees_with(f, N1, MESH_TREE_PARENT), 1);
+    misses_from(f, N2, 6, (MESH_PARENT_GRACE_MS - 400) / 6, "t");
+    CHECK_EQ(last_gossip_flags(f, N1), 0);
+    advance(f, 50);
+    CHECK_EQ(last_tree_flags(f, N1), MESH_TREE_PARENT); /* six in the new grace: still ours */
+    advance(f, 400);
+    misses_from(f, N2, 2, 50, "a2");
+    CHECK_EQ(trees_with(f, N1, MESH_TREE_PARENT), 1);
+    misses_from(f, N2, 1, 50, "c2");
+    CHECK_EQ(trees_with(f, N1, MESH_TREE_PARENT), 2); /* again, but no new grace */
     misses_from(f, N2, 2, 50, "d");
     advance(f, 50);
-    CHECK_EQ(trees_with(f, N1, MESH_TREE_PARENT), 1);
-    CHECK_EQ(last_tree_flags(f, N1), MESH_TREE_PARENT); /* five after it: still our parent */
+    CHECK_EQ(trees_with(f, N1, MESH_TREE_PARENT), 2);
+    CHECK_EQ(last_tree_flags(f, N1), MESH_TREE_PARENT); /* five: still our parent */
     misses_from(f, N2, 1, 50, "b");
     advance(f, 200);
     CHECK_EQ(last_tree_flags(f, N1), 0); /* the sixth: set aside */
@@ -1383,6 +1406,7 @@ TEST(mesh, a_root_set_aside_for_misses_is_retracted)
 {
     fx *f = fx_below_root7(MESH_PARENT_GRACE_MS + 200);
     CHECK(f != NULL);
+    told_again(f, N3);
     fx_clear(f);
     misses_from(f, N3, MESH_PARENT_MISSES, 50, "r");
     advance(f, 200);
