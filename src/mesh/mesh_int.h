@@ -291,7 +291,6 @@ struct pkc_mesh {
     uint64_t seq_at;        /* when our own number last advanced */
     uint64_t seq_due;       /* a retraction of us waits for MESH_TREE_SEQ_MS: then (0: none) */
     uint32_t seq_pending;   /* ... the number it moves past */
-    uint8_t seq_pending_retract;
     uint64_t retract_any_at; /* when we last took a retraction from a neighbour not our parent */
     struct mesh_tree_seq {
         uint8_t root[MESH_ID_LEN];

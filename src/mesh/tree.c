@@ -152,11 +152,8 @@ static void advance(pkc_mesh *m, uint32_t seq, int retraction)
         return;
     uint64_t due = m->seq_at + (uint64_t)MESH_TREE_SEQ_MS * 1000;
     if (m->seq_at && m->now < due) {
-        if (!m->seq_due || seq_newer(seq, m->seq_pending) ||
-            (seq == m->seq_pending && retraction)) {
+        if (!m->seq_due || seq_newer(seq, m->seq_pending))
             m->seq_pending = seq;
-            m->seq_pending_retract = (uint8_t)retraction;
-        }
         if (m->seq_due != due) {
             m->seq_due = due;
             mesh_timer_add(m, MESH_T_SEQ, 0, 0, due);
@@ -172,10 +169,13 @@ static void advance(pkc_mesh *m, uint32_t seq, int retraction)
     }
 }
 
+/* What waited is moved past as a retraction is: an offer that waited was
+ * newer than our number (one at our number returns above), and our number
+ * does not move meanwhile. */
 void mesh_tree_seq_timer(pkc_mesh *m)
 {
     m->seq_due = 0;
-    advance(m, m->seq_pending, m->seq_pending_retract);
+    advance(m, m->seq_pending, 1);
 }
 
 static void send_retract(pkc_mesh *m, mesh_peer *p, const uint8_t *root, uint32_t seq)
